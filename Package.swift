@@ -1,0 +1,50 @@
+// swift-tools-version: 6.0
+// Rewind: exact hypergradients by reversible learning, as an HTTP service.
+import PackageDescription
+
+let package = Package(
+    name: "Rewind",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "rewind", targets: ["RewindCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries, each imported by exactly one Swift module.
+        .systemLibrary(
+            name: "COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CSQLite", pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]),
+
+        // Layers, dependencies pointing down only (see README "Architecture").
+        .target(name: "LinearAlgebra", dependencies: ["COpenBLAS"]),
+        .target(name: "Learning", dependencies: ["LinearAlgebra"]),
+        .target(name: "Tuning", dependencies: ["Learning", "LinearAlgebra"]),
+        .target(name: "Storage", dependencies: ["CSQLite"]),
+        .target(name: "HTTPServer"),
+        .target(name: "Jobs", dependencies: ["Storage", "Tuning"]),
+        .target(name: "API", dependencies: ["HTTPServer", "Jobs", "Tuning", "Storage"]),
+        .executableTarget(
+            name: "RewindCLI",
+            dependencies: [
+                "API", "Jobs", "Tuning", "Learning", "LinearAlgebra", "Storage", "HTTPServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        // Shared test helpers: temp databases, a loopback HTTP client, gradient checkers.
+        .target(
+            name: "RewindTestSupport",
+            dependencies: ["Learning", "LinearAlgebra"],
+            path: "Tests/RewindTestSupport"),
+
+        .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra", "RewindTestSupport"]),
+        .testTarget(name: "LearningTests", dependencies: ["Learning", "LinearAlgebra", "RewindTestSupport"]),
+        .testTarget(name: "TuningTests", dependencies: ["Tuning", "Learning", "RewindTestSupport"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "RewindTestSupport"]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "RewindTestSupport"]),
+    ]
+)

@@ -1,0 +1,1 @@
+// The API layer; see README "Architecture".

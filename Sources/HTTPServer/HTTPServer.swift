@@ -1,0 +1,1 @@
+// The HTTPServer layer; see README "Architecture".

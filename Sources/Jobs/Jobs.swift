@@ -1,0 +1,1 @@
+// The Jobs layer; see README "Architecture".

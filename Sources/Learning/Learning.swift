@@ -1,0 +1,1 @@
+// The Learning layer; see README "Architecture".

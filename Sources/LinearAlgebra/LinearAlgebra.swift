@@ -1,0 +1,1 @@
+// The LinearAlgebra layer; see README "Architecture".

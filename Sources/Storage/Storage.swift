@@ -1,0 +1,1 @@
+// The Storage layer; see README "Architecture".

@@ -1,0 +1,1 @@
+// The Tuning layer; see README "Architecture".

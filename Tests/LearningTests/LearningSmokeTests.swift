@@ -1,0 +1,4 @@
+import Testing
+@testable import Learning
+
+@Test func LearningModuleLinks() { #expect(Bool(true)) }

@@ -1,0 +1,4 @@
+import Testing
+@testable import Tuning
+
+@Test func TuningModuleLinks() { #expect(Bool(true)) }
