@@ -1,1 +1,0 @@
-// The Learning layer; see README "Architecture".
