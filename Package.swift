@@ -21,17 +21,18 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]),
 
         // Layers, dependencies pointing down only (see README "Architecture").
+        .target(name: "JSON"),
         .target(name: "LinearAlgebra", dependencies: ["COpenBLAS"]),
         .target(name: "Learning", dependencies: ["LinearAlgebra"]),
-        .target(name: "Tuning", dependencies: ["Learning", "LinearAlgebra"]),
+        .target(name: "Tuning", dependencies: ["JSON", "Learning", "LinearAlgebra"]),
         .target(name: "Storage", dependencies: ["CSQLite"]),
         .target(name: "HTTPServer"),
         .target(name: "Jobs", dependencies: ["Storage", "Tuning"]),
-        .target(name: "API", dependencies: ["HTTPServer", "Jobs", "Tuning", "Storage"]),
+        .target(name: "API", dependencies: ["HTTPServer", "JSON", "Jobs", "Tuning", "Storage"]),
         .executableTarget(
             name: "RewindCLI",
             dependencies: [
-                "API", "Jobs", "Tuning", "Learning", "LinearAlgebra", "Storage", "HTTPServer",
+                "API", "JSON", "Jobs", "Tuning", "Learning", "LinearAlgebra", "Storage", "HTTPServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -41,9 +42,10 @@ let package = Package(
             dependencies: ["Learning", "LinearAlgebra"],
             path: "Tests/RewindTestSupport"),
 
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra", "RewindTestSupport"]),
         .testTarget(name: "LearningTests", dependencies: ["Learning", "LinearAlgebra", "RewindTestSupport"]),
-        .testTarget(name: "TuningTests", dependencies: ["Tuning", "Learning", "RewindTestSupport"]),
+        .testTarget(name: "TuningTests", dependencies: ["Tuning", "JSON", "Learning", "RewindTestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "RewindTestSupport"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "RewindTestSupport"]),
     ]

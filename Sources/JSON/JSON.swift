@@ -1,0 +1,1 @@
+// JSON values, a strict parser and a fast serialiser.
