@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import JSON
+import LinearAlgebra
+
+/// `rewind bench`: the numbers DESIGN.md asks for, as a table or one JSON object.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmark exact hypergradients against plain training on the canonical problem.")
+
+    @Flag(name: .long, help: "Print one JSON object instead of a table.")
+    var json = false
+
+    @Option(name: .long, help: "Runs per configuration; the median is reported.")
+    var repeats = 5
+
+    func run() throws {
+        BLAS.setThreadCount(1)
+        let benchmark = CoreBenchmark()
+        let short = try benchmark.measure(iterations: 100, repeats: repeats)
+        let long = try benchmark.measure(iterations: 1000, repeats: max(1, repeats / 2))
+        if json {
+            Console.output(Self.json(short: short, long: long).serialized())
+        } else {
+            Console.output(Self.table(short: short, long: long, parameters: benchmark.architecture.parameterCount))
+        }
+    }
+
+    static func json(short: CoreBenchmark.Measurement, long: CoreBenchmark.Measurement) -> JSONValue {
+        func object(_ m: CoreBenchmark.Measurement) -> JSONObject {
+            var o = JSONObject()
+            o["iterations"] = .number(Double(m.iterations))
+            o["training_seconds"] = .number(m.trainingSeconds)
+            o["hypergradient_seconds"] = .number(m.hypergradientSeconds)
+            o["ratio"] = .number(m.ratio)
+            o["bits_per_parameter_step"] = .number(m.bitsPerParameterStep)
+            o["theoretical_bits_per_parameter_step"] = .number(m.theoreticalBitsPerParameterStep)
+            o["exact"] = .bool(m.exact)
+            o["peak_memory_bytes"] = .number(Double(m.peakMemoryBytes))
+            return o
+        }
+        var top = object(short)
+        top["problem"] = .string("digits 1000/797, MLP 64-50-50-10 tanh, batch 100, alpha 0.5, gamma 0.9, L2 1e-4, init scale 0.1")
+        top["t1000"] = .object(object(long))
+        return .object(top)
+    }
+
+    static func table(short: CoreBenchmark.Measurement, long: CoreBenchmark.Measurement, parameters: Int) -> String {
+        var lines = [
+            "Canonical problem: digits 1000/797, MLP 64-50-50-10 tanh (\(parameters) parameters), batch 100,",
+            "alpha 0.5, gamma 0.9, L2 1e-4, init scale 0.1; medians; BLAS on one thread.",
+            "",
+            "|    T | training (s) | hypergradient (s) | ratio | bits/param/step | theory | exact | peak RSS |",
+            "|-----:|-------------:|------------------:|------:|----------------:|-------:|:-----:|---------:|",
+        ]
+        for m in [short, long] {
+            let timing = String(
+                format: "| %4d | %12.4f | %17.4f | %5.2f | %15.4f | %6.4f |",
+                m.iterations, m.trainingSeconds, m.hypergradientSeconds, m.ratio, m.bitsPerParameterStep,
+                m.theoreticalBitsPerParameterStep)
+            let memory = String(format: " %5.0f MiB |", Double(m.peakMemoryBytes) / 1_048_576)
+            lines.append(timing + (m.exact ? "  yes  |" : "  NO   |") + memory)
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// The `rewind` command: the service, a local runner and the benchmarks.
+@main
+struct Rewind: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rewind",
+        abstract: "Exact hypergradients by reversible learning, as a service.",
+        subcommands: [RunCommand.self, BenchCommand.self])
+}

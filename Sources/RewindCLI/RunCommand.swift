@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import JSON
+import LinearAlgebra
+import Tuning
+
+/// `rewind run SPEC.json`: runs one tuning job in this process, printing each history item as one
+/// JSON line on stdout and progress on stderr.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a tuning job locally; history items go to stdout as JSON lines.",
+        discussion: """
+            Exit status: 0 on success, 1 if training diverged, 2 if the spec is invalid (the \
+            problem+json body is printed on stdout), 3 if the spec file cannot be read.
+            """)
+
+    @Argument(help: "The job spec (API.md \"Job spec\"); '-' reads standard input.")
+    var spec: String
+
+    @Flag(name: .long, help: "Do not print progress on stderr.")
+    var quiet = false
+
+    static let maximumSpecBytes = 1 << 20
+
+    func run() throws {
+        BLAS.setThreadCount(1)
+        let bytes: [UInt8]
+        do {
+            bytes = try readSpec()
+        } catch {
+            Console.error("rewind: cannot read \(spec): \(error.localizedDescription)")
+            throw ExitCode(3)
+        }
+        let tuning: TuningRun
+        switch JobRequest.prepare(specBytes: bytes, datasets: BuiltinDatasetResolver()) {
+        case .success(let prepared):
+            tuning = prepared
+        case .failure(let problem):
+            Console.output(problem.json().serialized())
+            throw ExitCode(2)
+        }
+        var progress = ProgressLine(enabled: !quiet, total: tuning.totalItems)
+        var checkpoint = tuning.initialCheckpoint()
+        let clock = ContinuousClock()
+        while checkpoint.nextItem < tuning.totalItems {
+            let started = clock.now
+            let item = checkpoint.nextItem
+            do {
+                var (result, next) = try tuning.step(checkpoint) { fraction in
+                    progress.update(item: item, fraction: fraction)
+                    return true
+                }
+                result.seconds = (clock.now - started).seconds
+                Console.output(result.json().serialized())
+                progress.finished(result)
+                checkpoint = next
+            } catch {
+                progress.clear()
+                Console.error("rewind: \(error.code): \(error.message)")
+                throw ExitCode(1)
+            }
+        }
+        progress.clear()
+    }
+
+    private func readSpec() throws -> [UInt8] {
+        let handle = spec == "-" ? FileHandle.standardInput : try FileHandle(forReadingFrom: URL(fileURLWithPath: spec))
+        let data = try handle.read(upToCount: Self.maximumSpecBytes + 1) ?? Data()
+        guard data.count <= Self.maximumSpecBytes else {
+            throw CocoaError(.fileReadTooLarge, userInfo: [NSLocalizedDescriptionKey: "the spec is larger than 1 MiB"])
+        }
+        return [UInt8](data)
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let parts = components
+        return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
+    }
+}

@@ -1,1 +1,0 @@
-print("rewind: under construction")

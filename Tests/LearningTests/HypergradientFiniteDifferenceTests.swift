@@ -1,0 +1,122 @@
+import Learning
+import Testing
+
+/// Every hypergradient against central differences of whole training runs (PAPER.md §2.3).
+@Suite("Hypergradients match finite differences of whole training runs")
+struct HypergradientFiniteDifferenceTests {
+    static let tolerance = 1e-4
+
+    static func random(_ count: Int, seed: UInt64) -> [Double] {
+        var generator = SplitMix64(seed: seed)
+        return (0..<count).map { _ in generator.nextGaussian() }
+    }
+
+    static func check(_ label: String, _ result: (analytic: Double, numeric: Double, relative: Double)) {
+        #expect(result.relative <= tolerance, "\(label): analytic \(result.analytic) vs numeric \(result.numeric)")
+    }
+
+    @Test("learning rates per iteration and block", arguments: Activation.allCases)
+    func learningRates(activation: Activation) throws {
+        let small = SmallProblem(hidden: [4], activation: activation)
+        let run = try ReversibleTrainer(problem: small.problem()).hypergradient(schedule: small.schedule, noise: small.noise)
+        let r = Self.random(small.schedule.iterations * small.architecture.blocks.count, seed: 1)
+        Self.check("α", directionalError(analytic: run.hypergradient.learningRates.flatMap { $0 }, direction: r, step: 1e-5) { h in
+            var schedule = small.schedule
+            schedule.learningRates = schedule.learningRates.enumerated().map { t, row in
+                row.enumerated().map { k, alpha in alpha + h * r[t * row.count + k] }
+            }
+            return small.objective(schedule)
+        })
+    }
+
+    @Test("momenta per iteration and block", arguments: Activation.allCases)
+    func momenta(activation: Activation) throws {
+        let small = SmallProblem(hidden: [4], activation: activation)
+        let run = try ReversibleTrainer(problem: small.problem()).hypergradient(schedule: small.schedule, noise: small.noise)
+        let r = Self.random(small.schedule.iterations * small.architecture.blocks.count, seed: 2)
+        // A larger step: γ is applied as n/2^32, so a step must span many units of 2^-32.
+        Self.check("γ", directionalError(analytic: run.hypergradient.momenta.flatMap { $0 }, direction: r, step: 1e-4) { h in
+            var schedule = small.schedule
+            schedule.momenta = schedule.momenta.enumerated().map { t, row in
+                row.enumerated().map { k, gamma in gamma + h * r[t * row.count + k] }
+            }
+            return small.objective(schedule)
+        })
+    }
+
+    @Test("L2 strength of every weight, and of a single weight", arguments: Activation.allCases)
+    func l2(activation: Activation) throws {
+        let small = SmallProblem(hidden: [4], activation: activation)
+        let run = try ReversibleTrainer(problem: small.problem()).hypergradient(schedule: small.schedule, noise: small.noise)
+        let weights = small.architecture.blocks.filter { $0.kind == .weight }.flatMap { Array($0.range) }
+        var r = [Double](repeating: 0, count: small.architecture.parameterCount)
+        let draws = Self.random(weights.count, seed: 3)
+        for (j, i) in weights.enumerated() { r[i] = draws[j] }
+        Self.check("λ", directionalError(analytic: run.hypergradient.l2, direction: r, step: 1e-4) { h in
+            var schedule = small.schedule
+            schedule.l2 = zip(schedule.l2, r).map { $0 + h * $1 }
+            return small.objective(schedule)
+        })
+        let one = weights[weights.count / 2]
+        var unit = [Double](repeating: 0, count: small.architecture.parameterCount)
+        unit[one] = 1
+        Self.check("λ[\(one)]", directionalError(analytic: run.hypergradient.l2, direction: unit, step: 1e-3) { h in
+            var schedule = small.schedule
+            schedule.l2[one] += h
+            return small.objective(schedule)
+        })
+    }
+
+    @Test("initial scale of every block, with two hidden layers")
+    func initScales() throws {
+        let small = SmallProblem(hidden: [4, 3])
+        let run = try ReversibleTrainer(problem: small.problem()).hypergradient(schedule: small.schedule, noise: small.noise)
+        let r = Self.random(small.architecture.blocks.count, seed: 4)
+        Self.check("s", directionalError(analytic: run.hypergradient.initScales, direction: r, step: 1e-5) { h in
+            var schedule = small.schedule
+            schedule.initScales = zip(schedule.initScales, r).map { $0 + h * $1 }
+            return small.objective(schedule)
+        })
+    }
+
+    @Test("training inputs, with the validation and with the training loss as objective", arguments: [false, true])
+    func trainingInputs(onTraining: Bool) throws {
+        let small = SmallProblem(hidden: [4])
+        let problem = small.problem(objective: onTraining ? .training : nil)
+        let run = try ReversibleTrainer(problem: problem).hypergradient(
+            schedule: small.schedule, noise: small.noise, differentiateInputs: true)
+        let analytic = try #require(run.hypergradient.trainingInputs)
+        let r = Self.random(analytic.count, seed: 5)
+        Self.check("X", directionalError(analytic: analytic, direction: r, step: 1e-5) { h in
+            small.objective(small.schedule, inputs: zip(small.training.inputs, r).map { $0 + h * $1 }, onTraining: onTraining)
+        })
+    }
+
+    @Test("multinomial logistic regression (no hidden layer), cyclic batches")
+    func logisticRegression() throws {
+        let small = SmallProblem(hidden: [])
+        let problem = TrainingProblem(
+            model: MLP(architecture: small.architecture), training: small.training,
+            batches: BatchPlan(rows: small.training.rows, batchSize: 6, order: .cyclic), objective: .validation(small.validation))
+        let run = try ReversibleTrainer(problem: problem).hypergradient(schedule: small.schedule, noise: small.noise)
+        let r = Self.random(small.schedule.iterations * small.architecture.blocks.count, seed: 6)
+        func objective(_ schedule: TrainingSchedule) -> Double {
+            let w = try! ReversibleTrainer(problem: problem).train(schedule: schedule, noise: small.noise)
+            let workspace = MLPWorkspace(architecture: small.architecture, batchCapacity: 16)
+            return w.withUnsafeBufferPointer { w in
+                small.validation.inputs.withUnsafeBufferPointer { x in
+                    small.validation.labels.withUnsafeBufferPointer { y in
+                        problem.model.evaluate(parameters: w, inputs: x, labels: y, rows: 16, workspace: workspace).loss
+                    }
+                }
+            }
+        }
+        Self.check("α (logistic)", directionalError(analytic: run.hypergradient.learningRates.flatMap { $0 }, direction: r, step: 1e-5) { h in
+            var schedule = small.schedule
+            schedule.learningRates = schedule.learningRates.enumerated().map { t, row in
+                row.enumerated().map { k, alpha in alpha + h * r[t * row.count + k] }
+            }
+            return objective(schedule)
+        })
+    }
+}
