@@ -1,0 +1,154 @@
+/// A fully connected classifier: hidden layers with `architecture.activation`, softmax output,
+/// mean cross-entropy loss with a per-parameter L2 penalty; its gradient and exact Hessian-vector
+/// products over one flat parameter vector.
+///
+/// Every call is deterministic: fixed summation orders, no threads of its own, every matrix
+/// product through `BLAS.gemm` (run BLAS with a fixed thread count). Calls do not allocate; all
+/// state lives in the caller's `MLPWorkspace`.
+public struct MLP: Sendable {
+    /// The shape and parameter layout.
+    public let architecture: MLPArchitecture
+    /// Per weight layer: fan-in, fan-out and block offsets, so the hot loops touch only integers.
+    let layers: [Layer]
+
+    /// Dimensions and parameter offsets of one weight layer.
+    struct Layer: Sendable {
+        let fanIn: Int
+        let fanOut: Int
+        let weightOffset: Int  // W: (fanIn, fanOut)
+        let biasOffset: Int    // b: (fanOut)
+    }
+
+    /// A model with the given architecture.
+    public init(architecture: MLPArchitecture) {
+        self.architecture = architecture
+        layers = (0..<architecture.layerCount).map { l in
+            let w = architecture.weights(l), b = architecture.bias(l)
+            return Layer(
+                fanIn: w.rows, fanOut: w.cols, weightOffset: w.range.lowerBound,
+                biasOffset: b.range.lowerBound)
+        }
+    }
+
+    /// Mean softmax cross-entropy over the batch + ½ Σ_i l2[i]·w[i]² (l2 has one entry per
+    /// parameter, 0 for biases). Writes ∇_w into `gradient` and returns the loss. Keeps the forward
+    /// and backward state in `workspace` for a following `hessianVectorProduct`.
+    /// inputs: (batch, inputs) row-major; labels: class indices in 0..<classes.
+    public func lossAndGradient(
+        parameters: UnsafeBufferPointer<Double>, l2: UnsafeBufferPointer<Double>,
+        inputs: UnsafeBufferPointer<Double>, labels: UnsafeBufferPointer<Int32>, batch: Int,
+        gradient: UnsafeMutableBufferPointer<Double>, workspace: MLPWorkspace
+    ) -> Double {
+        let count = architecture.parameterCount
+        checkWorkspace(workspace, rows: batch)
+        precondition(parameters.count == count, "lossAndGradient: parameters has the wrong length")
+        precondition(l2.count == count, "lossAndGradient: l2 has the wrong length")
+        precondition(gradient.count == count, "lossAndGradient: gradient has the wrong length")
+        precondition(inputs.count == batch * architecture.inputCount, "lossAndGradient: inputs is not (batch, inputs)")
+        precondition(labels.count == batch, "lossAndGradient: labels is not (batch)")
+        workspace.gradientBatch = 0
+
+        // The HVP that follows has no inputs argument, so a_0 must outlive the caller's buffer.
+        workspace.input.update(from: inputs.baseAddress!, count: inputs.count)
+        let w = parameters.baseAddress!, dw = gradient.baseAddress!
+        forward(parameters: w, input: workspace.input, rows: batch, workspace: workspace)
+        let (crossEntropy, _) = softmaxCrossEntropy(
+            labels: labels.baseAddress!, rows: batch, normalizer: Double(batch),
+            delta: workspace.deltas[layers.count - 1], workspace: workspace)
+        backward(
+            parameters: w, input: workspace.input, rows: batch, gradient: dw, accumulate: false,
+            inputGradient: nil, workspace: workspace)
+
+        let lambda = l2.baseAddress!
+        var penalty = 0.0
+        for i in 0..<count {
+            let decay = lambda[i] * w[i]
+            penalty += decay * w[i]
+            dw[i] += decay
+        }
+        workspace.gradientBatch = batch
+        return crossEntropy / Double(batch) + 0.5 * penalty
+    }
+
+    /// Mean cross-entropy (no penalty) and number of misclassified rows over `rows` rows, in chunks
+    /// of the workspace capacity.
+    ///
+    /// A row counts as misclassified unless its label is the first class of highest probability.
+    /// Overwrites the state a following `hessianVectorProduct` would need.
+    public func evaluate(
+        parameters: UnsafeBufferPointer<Double>, inputs: UnsafeBufferPointer<Double>,
+        labels: UnsafeBufferPointer<Int32>, rows: Int, workspace: MLPWorkspace
+    ) -> (loss: Double, errors: Int) {
+        checkWorkspace(workspace, rows: nil)
+        precondition(rows >= 1, "evaluate: need at least one row")
+        precondition(parameters.count == architecture.parameterCount, "evaluate: parameters has the wrong length")
+        precondition(inputs.count == rows * architecture.inputCount, "evaluate: inputs is not (rows, inputs)")
+        precondition(labels.count == rows, "evaluate: labels is not (rows)")
+        workspace.gradientBatch = 0
+
+        let inputCount = architecture.inputCount
+        var crossEntropy = 0.0, errors = 0
+        for start in stride(from: 0, to: rows, by: workspace.batchCapacity) {
+            let chunk = min(workspace.batchCapacity, rows - start)
+            forward(
+                parameters: parameters.baseAddress!, input: inputs.baseAddress! + start * inputCount,
+                rows: chunk, workspace: workspace)
+            let (sum, wrong) = softmaxCrossEntropy(
+                labels: labels.baseAddress! + start, rows: chunk, normalizer: Double(rows),
+                delta: nil, workspace: workspace)
+            crossEntropy += sum
+            errors += wrong
+        }
+        return (crossEntropy / Double(rows), errors)
+    }
+
+    /// Gradient of the mean cross-entropy (no penalty) over `rows` rows with respect to the
+    /// parameters (into `gradient`) and, if non-nil, the inputs (rows, inputs). Returns the loss.
+    /// Chunked by workspace capacity; result independent of the capacity up to rounding.
+    ///
+    /// Overwrites the state a following `hessianVectorProduct` would need.
+    public func objectiveGradient(
+        parameters: UnsafeBufferPointer<Double>, inputs: UnsafeBufferPointer<Double>,
+        labels: UnsafeBufferPointer<Int32>, rows: Int,
+        gradient: UnsafeMutableBufferPointer<Double>, inputGradient: UnsafeMutableBufferPointer<Double>?,
+        workspace: MLPWorkspace
+    ) -> Double {
+        checkWorkspace(workspace, rows: nil)
+        precondition(rows >= 1, "objectiveGradient: need at least one row")
+        precondition(parameters.count == architecture.parameterCount, "objectiveGradient: parameters has the wrong length")
+        precondition(gradient.count == architecture.parameterCount, "objectiveGradient: gradient has the wrong length")
+        precondition(inputs.count == rows * architecture.inputCount, "objectiveGradient: inputs is not (rows, inputs)")
+        precondition(labels.count == rows, "objectiveGradient: labels is not (rows)")
+        precondition(
+            inputGradient.map { $0.count == inputs.count } ?? true,
+            "objectiveGradient: inputGradient is not (rows, inputs)")
+        workspace.gradientBatch = 0
+
+        let inputCount = architecture.inputCount
+        var crossEntropy = 0.0
+        for start in stride(from: 0, to: rows, by: workspace.batchCapacity) {
+            let chunk = min(workspace.batchCapacity, rows - start)
+            let input = inputs.baseAddress! + start * inputCount
+            forward(parameters: parameters.baseAddress!, input: input, rows: chunk, workspace: workspace)
+            // Normalising every chunk's δ by the total row count makes the chunk gradients add up
+            // to the gradient of the mean.
+            crossEntropy += softmaxCrossEntropy(
+                labels: labels.baseAddress! + start, rows: chunk, normalizer: Double(rows),
+                delta: workspace.deltas[layers.count - 1], workspace: workspace).crossEntropy
+            backward(
+                parameters: parameters.baseAddress!, input: input, rows: chunk,
+                gradient: gradient.baseAddress!, accumulate: start > 0,
+                inputGradient: inputGradient.map { $0.baseAddress! + start * inputCount },
+                workspace: workspace)
+        }
+        return crossEntropy / Double(rows)
+    }
+
+    /// Traps unless `workspace` fits this model and, if given, a batch of `rows`.
+    func checkWorkspace(_ workspace: MLPWorkspace, rows: Int?) {
+        precondition(workspace.architecture == architecture, "MLP: workspace built for another architecture")
+        if let rows {
+            precondition(rows >= 1 && rows <= workspace.batchCapacity, "MLP: batch of \(rows) does not fit the workspace")
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// The LinearAlgebra layer; see README "Architecture".

@@ -1,0 +1,255 @@
+import RewindTestSupport
+import Testing
+
+@testable import Learning
+
+@Suite("InformationBuffer")
+struct InformationBufferTests {
+    /// Values a trainer can hold: zeros, tiny and large magnitudes of both signs, the range ends.
+    static func randomValues(count: Int, using rng: inout SeededGenerator) -> [Int64] {
+        let limit = FixedPoint.rawLimit - 1
+        return (0..<count).map { _ in
+            switch Int.random(in: 0..<8, using: &rng) {
+            case 0: return 0
+            case 1: return Int64.random(in: -3...3, using: &rng)
+            case 2: return Bool.random(using: &rng) ? limit : -limit
+            case 3: return Int64.random(in: -(1 << 40)...(1 << 40), using: &rng)
+            default: return Int64.random(in: -limit...limit, using: &rng)
+            }
+        }
+    }
+
+    /// A factor from the whole range, including both extreme numerators.
+    static func randomFactor(using rng: inout SeededGenerator) -> RationalFactor {
+        switch Int.random(in: 0..<10, using: &rng) {
+        case 0: return RationalFactor(numerator: 1)
+        case 1: return RationalFactor(numerator: (1 << 32) - 1)
+        case 2: return RationalFactor(numerator: 1 << 31)
+        default: return RationalFactor(approximating: Double.random(in: 0.05..<0.999, using: &rng))!
+        }
+    }
+
+    @Test func reversingTwoHundredMultipliesRestoresEveryValueBitForBit() {
+        var rng = SeededGenerator(seed: 10)
+        // Index 100 belongs to no segment and must never change.
+        let segments = [0..<100, 101..<102, 102..<357]
+        let original = Self.randomValues(count: 357, using: &rng)
+        var values = original
+        var buffer = InformationBuffer(segments: segments)
+        var history: [(factors: [RationalFactor], limbs: [Int])] = []
+        for _ in 0..<200 {
+            let factors = segments.indices.map { _ in Self.randomFactor(using: &rng) }
+            values.withUnsafeMutableBufferPointer { v in
+                for s in segments.indices { buffer.multiply(v, segment: s, by: factors[s]) }
+            }
+            history.append((factors, segments.indices.map { buffer.limbCount(segment: $0) }))
+        }
+        #expect(values != original)
+        #expect(buffer.storedBits > 0)
+        for (factors, limbs) in history.reversed() {
+            // The limb count shrinks exactly as it grew.
+            #expect(segments.indices.map { buffer.limbCount(segment: $0) } == limbs)
+            values.withUnsafeMutableBufferPointer { v in
+                for s in segments.indices.reversed() { buffer.divide(v, segment: s, by: factors[s]) }
+            }
+        }
+        #expect(values == original)
+        #expect(buffer.isEmpty)
+        #expect(buffer.storedBits == 0)
+    }
+
+    @Test func interleavedMultipliesAndDividesUndoInLastInFirstOutOrder() {
+        var rng = SeededGenerator(seed: 11)
+        let segments = [0..<40, 40..<41, 41..<120]
+        let original = Self.randomValues(count: 120, using: &rng)
+        var values = original
+        var buffer = InformationBuffer(segments: segments)
+        // Per segment: the factor of each pending multiply and the segment's values before it.
+        var pending: [[(factor: RationalFactor, before: ArraySlice<Int64>)]] = Array(repeating: [], count: 3)
+        for _ in 0..<1500 {
+            let s = Int.random(in: 0..<3, using: &rng)
+            if pending[s].isEmpty || Int.random(in: 0..<5, using: &rng) < 3 {
+                let factor = Self.randomFactor(using: &rng)
+                pending[s].append((factor, values[segments[s]]))
+                values.withUnsafeMutableBufferPointer { buffer.multiply($0, segment: s, by: factor) }
+            } else {
+                let (factor, before) = pending[s].removeLast()
+                values.withUnsafeMutableBufferPointer { buffer.divide($0, segment: s, by: factor) }
+                #expect(values[segments[s]] == before)
+            }
+        }
+        for s in segments.indices {
+            while let (factor, before) = pending[s].popLast() {
+                values.withUnsafeMutableBufferPointer { buffer.divide($0, segment: s, by: factor) }
+                #expect(values[segments[s]] == before)
+            }
+        }
+        #expect(values == original)
+        #expect(buffer.isEmpty)
+    }
+
+    @Test func segmentsAreReversedIndependentlyOfEachOther() {
+        var rng = SeededGenerator(seed: 12)
+        // 30 segments of 0 to 9 parameters, in shuffled order.
+        var segments: [Range<Int>] = []
+        var start = 0
+        for _ in 0..<30 {
+            let length = Int.random(in: 0...9, using: &rng)
+            segments.append(start..<start + length)
+            start += length
+        }
+        segments.shuffle(using: &rng)
+        let original = Self.randomValues(count: start, using: &rng)
+        var values = original
+        var buffer = InformationBuffer(segments: segments)
+        var factors: [[RationalFactor]] = segments.map { _ in [] }
+        for s in segments.indices {
+            for _ in 0..<Int.random(in: 1...60, using: &rng) {
+                let factor = Self.randomFactor(using: &rng)
+                factors[s].append(factor)
+                values.withUnsafeMutableBufferPointer { buffer.multiply($0, segment: s, by: factor) }
+            }
+        }
+        let multiplied = values
+        let unwound = segments.indices.filter { $0 % 2 == 0 }
+        for s in unwound {
+            for factor in factors[s].reversed() {
+                values.withUnsafeMutableBufferPointer { buffer.divide($0, segment: s, by: factor) }
+            }
+        }
+        for (s, range) in segments.enumerated() {
+            let expected = unwound.contains(s) ? original[range] : multiplied[range]
+            #expect(values[range] == expected)
+            if unwound.contains(s) { #expect(buffer.limbCount(segment: s) == 0) }
+        }
+    }
+
+    @Test func plainDoubleArithmeticDoesNotRoundTripTheSameSequence() {
+        // Control: the exact round trip above is a real test, because the obvious float version
+        // of the same dynamics loses bits.
+        var rng = SeededGenerator(seed: 10)
+        let original = Self.randomValues(count: 357, using: &rng).map(FixedPoint.value)
+        let factors = (0..<200).map { _ in Self.randomFactor(using: &rng).value }
+        var values = original
+        for gamma in factors { for i in values.indices { values[i] *= gamma } }
+        for gamma in factors.reversed() { for i in values.indices { values[i] /= gamma } }
+        let mismatches = zip(values, original).filter { $0 != $1 }.count
+        #expect(mismatches > original.count / 2)
+    }
+
+    @Test func multiplyNeverTrapsAtTheEndsOfTheRange() {
+        let limit = FixedPoint.rawLimit - 1
+        let original: [Int64] = [limit, -limit, limit - (1 << 32), -1, 0, 1, Int64.max, Int64.min]
+        var values = original
+        var buffer = InformationBuffer(segments: [0..<original.count])
+        let factors = [(1 << 32) - 1, 1, (1 << 32) - 1, 3, (1 << 31) + 1].map { RationalFactor(numerator: $0) }
+        for factor in factors {
+            values.withUnsafeMutableBufferPointer { buffer.multiply($0, segment: 0, by: factor) }
+        }
+        for factor in factors.reversed() {
+            values.withUnsafeMutableBufferPointer { buffer.divide($0, segment: 0, by: factor) }
+        }
+        #expect(values == original)
+        #expect(buffer.isEmpty)
+    }
+
+    @Test func poppingAnEmptyBufferYieldsZeroDigitsWithoutTrapping() {
+        var zeros = [Int64](repeating: 0, count: 16)
+        var buffer = InformationBuffer(segments: [0..<16])
+        let factor = RationalFactor(approximating: 0.9)!
+        zeros.withUnsafeMutableBufferPointer { buffer.multiply($0, segment: 0, by: factor) }
+        #expect(buffer.isEmpty)
+        // One matching divide, then one with no multiply behind it: both pop zero digits.
+        zeros.withUnsafeMutableBufferPointer { buffer.divide($0, segment: 0, by: factor) }
+        zeros.withUnsafeMutableBufferPointer { buffer.divide($0, segment: 0, by: factor) }
+        #expect(zeros.allSatisfy { $0 == 0 })
+        #expect(buffer.isEmpty)
+
+        // With B = 0 the paper's pop gives c ← (c div n)·d + (c mod n), and B stays 0.
+        var values: [Int64] = [5, -5, 1 << 40, -(1 << 40)]
+        let expected = values.map { c in
+            let (q, r) = floorDivMod(c, Int64(factor.numerator))
+            return q << 32 + r
+        }
+        var fresh = InformationBuffer(segments: [0..<4])
+        values.withUnsafeMutableBufferPointer { fresh.divide($0, segment: 0, by: factor) }
+        #expect(values == expected)
+        #expect(fresh.isEmpty)
+    }
+
+    @Test func reciprocalDivisionAgreesWithHardwareDivision() {
+        var rng = SeededGenerator(seed: 13)
+        var numerators: [UInt64] = [1, 2, 3, 1 << 31, (1 << 31) + 1, (1 << 32) - 1, 3_865_470_566]
+        for _ in 0..<200 { numerators.append(UInt64.random(in: 1..<(1 << 32), using: &rng)) }
+        for n in numerators {
+            let divisor = InformationBuffer.Divisor(n)
+            let d = UInt32(n)
+            var cases: [(UInt32, UInt32)] = [(0, 0), (d - 1, .max), (0, .max), (d - 1, 0)]
+            for _ in 0..<200 {
+                cases.append((UInt32.random(in: 0..<d, using: &rng), UInt32.random(in: 0 ... .max, using: &rng)))
+            }
+            for (high, low) in cases {
+                let reference = d.dividingFullWidth((high: high, low: low))
+                let (q, r) = divisor.step(high << divisor.shift, low)
+                #expect(q == reference.quotient && divisor.denormalize(r) == reference.remainder)
+            }
+        }
+    }
+}
+
+@Suite("InformationBuffer storage rate")
+struct InformationBufferRateTests {
+    /// Trains-like dynamics (decay, then subtract a small increment) for `gammas.count` steps on
+    /// `count` parameters; returns the peak bits held per parameter and Σ log2(d/n_t), after
+    /// checking that the reversal is exact.
+    static func peakBits(gammas: [Double], count: Int, seed: UInt64) -> (peak: Double, theory: Double) {
+        var rng = SeededGenerator(seed: seed)
+        let original = (0..<count).map { _ in Int64.random(in: -(1 << 50)...(1 << 50), using: &rng) }
+        let factors = gammas.map { RationalFactor(approximating: $0)! }
+        // Regenerated from the step index in reverse, as a trainer recomputes its gradient.
+        func increments(step: Int) -> [Int64] {
+            var stepRNG = SeededGenerator(seed: seed &* 1000 &+ UInt64(step))
+            return (0..<count).map { _ in Int64.random(in: -(1 << 40)...(1 << 40), using: &stepRNG) }
+        }
+        var values = original
+        var buffer = InformationBuffer(segments: [0..<count])
+        for (t, factor) in factors.enumerated() {
+            values.withUnsafeMutableBufferPointer { buffer.multiply($0, segment: 0, by: factor) }
+            for (i, increment) in increments(step: t).enumerated() { values[i] -= increment }
+        }
+        let peak = Double(buffer.peakStoredBits) / Double(count)
+        for (t, factor) in factors.enumerated().reversed() {
+            for (i, increment) in increments(step: t).enumerated() { values[i] += increment }
+            values.withUnsafeMutableBufferPointer { buffer.divide($0, segment: 0, by: factor) }
+        }
+        #expect(values == original)
+        #expect(buffer.isEmpty)
+        return (peak, factors.reduce(0) { $0 + $1.bitsLost })
+    }
+
+    /// The buffer holds the information (not less) in about the information-theoretic space:
+    /// within 64 bits of Σ log2(d/n_t) per parameter, and within 5% of it plus one 32-bit limb.
+    static func expectNearTheory(_ measured: (peak: Double, theory: Double)) {
+        #expect(measured.peak >= measured.theory - 64)
+        #expect(measured.peak <= measured.theory + 64)
+        #expect(measured.peak <= measured.theory * 1.05 + 32)
+    }
+
+    @Test func aThousandStepsAtGammaPointNineStoreAboutPointOneFiveBitsPerStep() {
+        let measured = Self.peakBits(gammas: Array(repeating: 0.9, count: 1000), count: 1000, seed: 20)
+        #expect(abs(measured.theory - 152.0) < 0.1)
+        Self.expectNearTheory(measured)
+    }
+
+    @Test func aThousandStepsAtGammaOneHalfStoreOneBitPerStep() {
+        let measured = Self.peakBits(gammas: Array(repeating: 0.5, count: 1000), count: 1000, seed: 21)
+        #expect(measured.theory == 1000)
+        Self.expectNearTheory(measured)
+    }
+
+    @Test func aVaryingMomentumScheduleStoresTheSumOfItsBitsLost() {
+        var rng = SeededGenerator(seed: 22)
+        let gammas = (0..<1000).map { _ in Double.random(in: 0.5...0.99, using: &rng) }
+        Self.expectNearTheory(Self.peakBits(gammas: gammas, count: 1000, seed: 23))
+    }
+}

@@ -1,4 +1,0 @@
-import Testing
-@testable import Learning
-
-@Test func LearningModuleLinks() { #expect(Bool(true)) }

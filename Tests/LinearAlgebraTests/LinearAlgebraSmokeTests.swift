@@ -1,4 +1,0 @@
-import Testing
-@testable import LinearAlgebra
-
-@Test func LinearAlgebraModuleLinks() { #expect(Bool(true)) }
