@@ -1,0 +1,68 @@
+import Synchronization
+
+/// In-process fan-out of job events to whoever watches (event streams, tests). Durable state is
+/// in the store; this only tells watchers to look now instead of polling.
+public final class JobEventHub: Sendable {
+    public enum Event: Sendable, Equatable {
+        /// Inner-step progress: items written so far and the job's overall fraction.
+        case progress(done: Int, fraction: Double)
+        /// A history item was committed.
+        case metaIteration(Int)
+        /// The job's status changed.
+        case status(String)
+    }
+
+    /// Keeps a subscription alive; cancel it (or drop every reference) to stop receiving.
+    public final class Subscription: Sendable {
+        let id: Int
+        weak let hub: JobEventHub?
+
+        init(id: Int, hub: JobEventHub) {
+            self.id = id
+            self.hub = hub
+        }
+
+        public func cancel() {
+            hub?.remove(id)
+        }
+
+        deinit {
+            hub?.remove(id)
+        }
+    }
+
+    private struct Watcher {
+        let jobID: String?
+        let handler: @Sendable (String, Event) -> Void
+    }
+
+    private let watchers = Mutex<(next: Int, byID: [Int: Watcher])>((0, [:]))
+
+    public init() {}
+
+    /// Calls `handler` (on the publishing thread; keep it short) for every event of `jobID`, or of
+    /// every job when nil, until the subscription is cancelled.
+    public func subscribe(jobID: String?, _ handler: @escaping @Sendable (String, Event) -> Void) -> Subscription {
+        let id = watchers.withLock { state in
+            state.next += 1
+            state.byID[state.next] = Watcher(jobID: jobID, handler: handler)
+            return state.next
+        }
+        return Subscription(id: id, hub: self)
+    }
+
+    public func publish(jobID: String, _ event: Event) {
+        let targets = watchers.withLock { state in
+            state.byID.values.filter { $0.jobID == nil || $0.jobID == jobID }
+        }
+        for watcher in targets { watcher.handler(jobID, event) }
+    }
+
+    public var watcherCount: Int {
+        watchers.withLock { $0.byID.count }
+    }
+
+    fileprivate func remove(_ id: Int) {
+        _ = watchers.withLock { $0.byID.removeValue(forKey: id) }
+    }
+}

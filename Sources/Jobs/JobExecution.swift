@@ -1,0 +1,195 @@
+import Foundation
+import JSON
+import Storage
+import Tuning
+
+/// Runs one claimed job to its end on the calling worker thread: prepare, then one durable commit
+/// per meta-iteration, then finish, fail, cancel or hand back.
+struct JobExecution {
+    let runner: JobRunner
+    let worker: String
+    let claimed: ClaimedJob
+
+    private var job: JobRecord { claimed.job }
+    private var store: Store { runner.store }
+
+    /// Why the inner loop was told to stop.
+    enum StopReason {
+        case shutdown, cancelRequested, leaseLost
+    }
+
+    /// State the progress callback updates between inner steps (one thread only).
+    final class Monitor {
+        var lastBeatMs: Int64
+        var stopReason: StopReason?
+        var fraction: Double
+
+        init(nowMs: Int64, fraction: Double) {
+            lastBeatMs = nowMs
+            self.fraction = fraction
+        }
+    }
+
+    func run() {
+        let tuning: TuningRun
+        switch prepare() {
+        case .success(let prepared): tuning = prepared
+        case .failure(let problem):
+            finish(.failed, code: "unrecoverable", message: "the job cannot be started: \(problem.detail)")
+            return
+        }
+        var checkpoint = restoredCheckpoint(for: tuning)
+        let monitor = Monitor(nowMs: runner.clock(), fraction: job.progressFraction)
+        let clock = ContinuousClock()
+        while checkpoint.nextItem < tuning.totalItems {
+            let started = clock.now
+            let outcome: (item: HistoryItem, next: TuningCheckpoint)
+            do {
+                outcome = try tuning.step(checkpoint) { fraction in self.observe(fraction, monitor: monitor) }
+            } catch .cancelled {
+                stopped(monitor.stopReason ?? .cancelRequested)
+                return
+            } catch {
+                finish(.failed, code: error.code, message: error.message)
+                return
+            }
+            var item = outcome.item
+            let elapsed = clock.now - started
+            item.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            guard commit(item: item, next: outcome.next, total: tuning.totalItems) else { return }
+            checkpoint = outcome.next
+        }
+        finish(.succeeded)
+    }
+
+    /// Spec and data set as the job was accepted with; failing here means the job can never run.
+    private func prepare() -> Result<TuningRun, ProblemDetails> {
+        JobRequest.prepare(specBytes: Array(job.specJSON.utf8), datasets: runner.datasets)
+    }
+
+    /// The committed checkpoint, or the start. A checkpoint that does not decode is ignored: the
+    /// run is deterministic, so recomputing from the start rewrites the same history.
+    private func restoredCheckpoint(for tuning: TuningRun) -> TuningCheckpoint {
+        guard let stored = claimed.checkpoint else { return tuning.initialCheckpoint() }
+        guard let checkpoint = try? JSONDecoder().decode(TuningCheckpoint.self, from: Data(stored.state)),
+              checkpoint.nextItem <= tuning.totalItems, checkpoint.unconstrained.count == tuning.space.count
+        else {
+            runner.log("checkpoint unreadable, restarting", ["job_id": job.id])
+            return tuning.initialCheckpoint()
+        }
+        runner.log("job resumed", ["job_id": job.id, "next_item": "\(checkpoint.nextItem)"])
+        return checkpoint
+    }
+
+    /// Called once per inner training step: checks for shutdown and cancellation, and at most every
+    /// `heartbeatIntervalMs` renews the lease with the progress.
+    private func observe(_ fraction: Double, monitor: Monitor) -> Bool {
+        monitor.fraction = max(monitor.fraction, fraction)
+        if runner.isStopping {
+            monitor.stopReason = .shutdown
+            return false
+        }
+        if runner.isCancelled(job.id) {
+            monitor.stopReason = .cancelRequested
+            return false
+        }
+        let now = runner.clock()
+        guard now - monitor.lastBeatMs >= runner.configuration.heartbeatIntervalMs else { return true }
+        monitor.lastBeatMs = now
+        do {
+            switch try store.heartbeat(
+                jobID: job.id, worker: worker, nowMs: now, leaseMs: runner.configuration.leaseMs,
+                progressFraction: monitor.fraction)
+            {
+            case .lost:
+                monitor.stopReason = .leaseLost
+                return false
+            case .held(let cancelRequested):
+                if cancelRequested {
+                    monitor.stopReason = .cancelRequested
+                    return false
+                }
+            }
+        } catch {
+            // A busy or failing disk must not kill training; the lease is long enough to retry.
+            runner.log("heartbeat failed", ["job_id": job.id, "error": "\(error)"])
+        }
+        runner.events.publish(jobID: job.id, .progress(done: -1, fraction: monitor.fraction))
+        return true
+    }
+
+    /// One transaction: history row, progress, latest and best, checkpoint. False if the job must stop.
+    private func commit(item: HistoryItem, next: TuningCheckpoint, total: Int) -> Bool {
+        let fraction = Double(next.nextItem) / Double(total)
+        do {
+            let row = HistoryRow(
+                metaIteration: item.metaIteration, itemJSON: item.json().serialized(),
+                trainingLoss: item.trainingLoss, validationLoss: item.validationLoss,
+                validationError: item.validationError, hypergradientNorm: item.hypergradient?.norm,
+                seconds: item.seconds, createdMs: runner.clock())
+            let committed = try store.commitMetaIteration(
+                jobID: job.id, worker: worker, item: row, checkpoint: Array(try JSONEncoder().encode(next)),
+                progressDone: next.nextItem, progressFraction: fraction, latestJSON: Self.latestJSON(item),
+                bestJSON: next.best.map(Self.bestJSON), nowMs: runner.clock(), leaseMs: runner.configuration.leaseMs)
+            guard committed else {
+                runner.log("lease lost, stopping", ["job_id": job.id, "worker": worker])
+                return false
+            }
+        } catch {
+            runner.log("commit failed, stopping", ["job_id": job.id, "error": "\(error)"])
+            return false
+        }
+        runner.events.publish(jobID: job.id, .metaIteration(item.metaIteration))
+        runner.events.publish(jobID: job.id, .progress(done: next.nextItem, fraction: fraction))
+        return true
+    }
+
+    private func stopped(_ reason: StopReason) {
+        switch reason {
+        case .leaseLost:
+            runner.log("lease lost, stopping", ["job_id": job.id, "worker": worker])
+        case .cancelRequested:
+            finish(.cancelled)
+        case .shutdown:
+            do {
+                if try store.releaseJob(jobID: job.id, worker: worker, nowMs: runner.clock()) {
+                    runner.log("job handed back", ["job_id": job.id])
+                    runner.events.publish(jobID: job.id, .status(JobStatus.queued.rawValue))
+                }
+            } catch {
+                runner.log("hand-back failed; the next start recovers the job", ["job_id": job.id, "error": "\(error)"])
+            }
+        }
+    }
+
+    private func finish(_ status: JobStatus, code: String? = nil, message: String? = nil) {
+        do {
+            if try store.finishJob(
+                jobID: job.id, worker: worker, status: status, errorCode: code, errorMessage: message,
+                nowMs: runner.clock())
+            {
+                runner.log("job finished", ["job_id": job.id, "status": status.rawValue, "error_code": code ?? ""])
+                runner.events.publish(jobID: job.id, .status(status.rawValue))
+            }
+        } catch {
+            runner.log("finish failed; the reaper will retry the job", ["job_id": job.id, "error": "\(error)"])
+        }
+    }
+
+    static func latestJSON(_ item: HistoryItem) -> String {
+        var object = JSONObject()
+        object["meta_iteration"] = .number(Double(item.metaIteration))
+        object["training_loss"] = .number(item.trainingLoss)
+        object["validation_loss"] = .number(item.validationLoss)
+        object["validation_error"] = .number(item.validationError)
+        return JSONValue.object(object).serialized()
+    }
+
+    static func bestJSON(_ best: BestSoFar) -> String {
+        var object = JSONObject()
+        object["meta_iteration"] = .number(Double(best.metaIteration))
+        object["validation_loss"] = .number(best.validationLoss)
+        object["validation_error"] = .number(best.validationError)
+        return JSONValue.object(object).serialized()
+    }
+}

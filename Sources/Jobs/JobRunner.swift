@@ -1,0 +1,155 @@
+import Dispatch
+import Foundation
+import Storage
+import Synchronization
+import Tuning
+
+/// The bounded worker pool: `workers` Dispatch queues, each claiming one job at a time from the
+/// store, running it meta-iteration by meta-iteration, committing each one durably.
+///
+/// Lifecycle: `start()` re-queues the orphans of earlier processes and starts the workers and the
+/// reaper; `shutdown(timeout:)` makes every running job checkpoint at its next inner step and hand
+/// itself back to the queue, then waits for the workers to exit.
+public final class JobRunner: Sendable {
+    let store: Store
+    let configuration: JobsConfiguration
+    let clock: MillisecondClock
+    let log: JobLog
+    let datasets: StoreDatasetResolver
+    let events: JobEventHub
+
+    private struct State {
+        var started = false
+        var stopping = false
+        /// Jobs whose cancellation arrived through this process: stopped at the next inner step.
+        var cancelled: Set<String> = []
+        /// Job id per busy worker.
+        var running: [Int: String] = [:]
+        var reaper: DispatchSourceTimer?
+    }
+
+    private let state = Mutex(State())
+    private let wake = DispatchSemaphore(value: 0)
+    private let workersDone = DispatchGroup()
+
+    public init(
+        store: Store, configuration: JobsConfiguration, events: JobEventHub = JobEventHub(),
+        clock: @escaping MillisecondClock = JobRunner.wallClock, log: @escaping JobLog = { _, _ in }
+    ) {
+        self.store = store
+        self.configuration = configuration
+        self.clock = clock
+        self.log = log
+        self.events = events
+        datasets = StoreDatasetResolver(store: store)
+    }
+
+    /// Milliseconds since the Unix epoch.
+    public static let wallClock: MillisecondClock = { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+
+    /// Re-queues jobs that earlier processes left running, then starts the workers and the reaper.
+    public func start() throws {
+        let recovered = try store.requeueOrphans(currentOwnerPrefix: configuration.bootID + "/", nowMs: clock())
+        for job in recovered {
+            log("job recovered", ["job_id": job.id, "status": job.status.rawValue])
+        }
+        let alreadyStarted = state.withLock { state in
+            defer { state.started = true }
+            return state.started
+        }
+        precondition(!alreadyStarted, "JobRunner.start() called twice")
+        for index in 0..<configuration.workers {
+            workersDone.enter()
+            DispatchQueue(label: "rewind.worker.\(index)", qos: .utility).async {
+                self.workerLoop(index: index)
+                self.workersDone.leave()
+            }
+        }
+        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "rewind.reaper"))
+        let interval = DispatchTimeInterval.milliseconds(Int(configuration.reaperIntervalMs))
+        timer.schedule(deadline: .now() + interval, repeating: interval)
+        timer.setEventHandler { [weak self] in self?.reap() }
+        timer.resume()
+        state.withLock { $0.reaper = timer }
+    }
+
+    /// Wakes an idle worker: a job was just queued.
+    public func jobQueued() {
+        wake.signal()
+    }
+
+    /// Stops a job running in this process at its next inner step (the store already records the
+    /// request, so a job on another process stops at its next heartbeat).
+    public func cancel(jobID: String) {
+        state.withLock { _ = $0.cancelled.insert(jobID) }
+    }
+
+    /// True between `start()` and `shutdown`.
+    public var isRunning: Bool {
+        state.withLock { $0.started && !$0.stopping }
+    }
+
+    /// Number of workers busy with a job.
+    public var busyWorkers: Int {
+        state.withLock { $0.running.count }
+    }
+
+    /// Asks every worker to hand its job back and waits for them to exit; false if some were
+    /// still busy after `timeout` seconds.
+    @discardableResult
+    public func shutdown(timeout: Double) -> Bool {
+        let reaper = state.withLock { state in
+            state.stopping = true
+            return state.reaper
+        }
+        reaper?.cancel()
+        for _ in 0..<configuration.workers { wake.signal() }
+        return workersDone.wait(timeout: .now() + timeout) == .success
+    }
+
+    var isStopping: Bool { state.withLock { $0.stopping } }
+
+    func isCancelled(_ jobID: String) -> Bool {
+        state.withLock { $0.cancelled.contains(jobID) }
+    }
+
+    private func workerLoop(index: Int) {
+        let worker = "\(configuration.bootID)/\(index)"
+        while !isStopping {
+            let claimed: ClaimedJob?
+            do {
+                claimed = try store.claimJob(worker: worker, nowMs: clock(), leaseMs: configuration.leaseMs)
+            } catch {
+                log("claim failed", ["worker": worker, "error": "\(error)"])
+                _ = wake.wait(timeout: .now() + .milliseconds(configuration.idlePollMs))
+                continue
+            }
+            guard let claimed else {
+                _ = wake.wait(timeout: .now() + .milliseconds(configuration.idlePollMs))
+                continue
+            }
+            state.withLock { $0.running[index] = claimed.job.id }
+            log("job started", ["job_id": claimed.job.id, "worker": worker, "attempt": "\(claimed.job.attempt)"])
+            JobExecution(runner: self, worker: worker, claimed: claimed).run()
+            state.withLock { state in
+                state.running[index] = nil
+                state.cancelled.remove(claimed.job.id)
+            }
+        }
+    }
+
+    private func reap() {
+        do {
+            for job in try store.reapExpiredLeases(nowMs: clock()) {
+                log("lease expired", ["job_id": job.id, "status": job.status.rawValue])
+                events.publish(jobID: job.id, .status(job.status.rawValue))
+                if job.status == .queued { wake.signal() }
+            }
+        } catch {
+            log("reaper failed", ["error": "\(error)"])
+        }
+    }
+}
+
+/// Structured log sink: a message and its fields.
+public typealias JobLog = @Sendable (_ message: String, _ fields: [String: String]) -> Void

@@ -1,1 +1,0 @@
-// The Jobs layer; see README "Architecture".

@@ -1,0 +1,23 @@
+import Storage
+import Tuning
+
+/// Resolves a spec's data set: built-ins from the binary, uploads from the store.
+public struct StoreDatasetResolver: DatasetResolver, Sendable {
+    let store: Store
+
+    public init(store: Store) {
+        self.store = store
+    }
+
+    public func dataset(_ reference: DatasetReference) -> Dataset? {
+        switch reference {
+        case .builtin:
+            return BuiltinDatasetResolver().dataset(reference)
+        case .uploaded(let id):
+            guard let record = try? store.dataset(id: id), let content = try? store.datasetContent(id: id) else {
+                return nil
+            }
+            return try? Dataset(encoded: content, name: record.name)
+        }
+    }
+}
