@@ -1,1 +1,0 @@
-// The Tuning layer; see README "Architecture".
