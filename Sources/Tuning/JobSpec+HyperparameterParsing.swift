@@ -7,9 +7,13 @@ extension JobSpec {
         _ value: JSONValue?, iterations: Int?, blockCount: Int?, reader: inout Reader
     ) -> Hyperparameters? {
         let defaults = Hyperparameters()
-        guard let value else { return defaults }
         let fields = ["learning_rate", "momentum", "l2", "init_scale", "training_data"]
-        guard let object = reader.object(value, at: "/hyperparameters", fields: fields) else { return nil }
+        // Absent groups still go through the checks: default schedules can be too large too.
+        var object = JSONObject()
+        if let value {
+            guard let members = reader.object(value, at: "/hyperparameters", fields: fields) else { return nil }
+            object = members
+        }
         let learningRate = parseScheduleGroup(
             object["learning_rate"], at: "/hyperparameters/learning_rate", defaults: defaults.learningRate,
             bounds: Limits.learningRate, iterations: iterations, blockCount: blockCount, reader: &reader)
@@ -33,8 +37,11 @@ extension JobSpec {
         _ value: JSONValue?, at path: String, defaults: ScheduleGroup, bounds: Bounds, iterations: Int?,
         blockCount: Int?, reader: inout Reader
     ) -> ScheduleGroup? {
-        guard let value else { return defaults }
-        guard let object = reader.object(value, at: path, fields: ["init", "schedule", "per_block", "learn"]) else { return nil }
+        var object = JSONObject()
+        if let value {
+            guard let members = reader.object(value, at: path, fields: ["init", "schedule", "per_block", "learn"]) else { return nil }
+            object = members
+        }
         let schedule = parseSchedule(object["schedule"], at: path + "/schedule", default: defaults.schedule, iterations: iterations, reader: &reader)
         let perBlock = reader.bool(object["per_block"], at: path + "/per_block", default: defaults.perBlock)
         let learn = reader.bool(object["learn"], at: path + "/learn", default: defaults.learn)
