@@ -48,7 +48,9 @@ public struct HyperparameterSpace: Sendable {
         blocks = architecture.blocks
         parameterCount = architecture.parameterCount
         hyperparameters = hyper
-        trainingDataShape = hyper.trainingData.learn ? (trainingRows, architecture.inputs) : nil
+        // Inputs from the first layer's shapes: W1 holds inputs × width values, b1 holds width.
+        let inputs = architecture.blocks[0].range.count / architecture.blocks[1].range.count
+        trainingDataShape = hyper.trainingData.learn ? (trainingRows, inputs) : nil
 
         let weightBlocks = architecture.blocks.filter { $0.kind == .weight }
         let l2Count = switch hyper.l2.per {
