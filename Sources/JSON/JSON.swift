@@ -1,1 +1,0 @@
-// JSON values, a strict parser and a fast serialiser.

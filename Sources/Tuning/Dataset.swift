@@ -1,0 +1,54 @@
+/// The shape of a dataset, all that spec validation needs to know about it.
+public struct DatasetInfo: Sendable, Equatable, Codable {
+    public var rows: Int
+    public var features: Int
+    public var classes: Int
+
+    public init(rows: Int, features: Int, classes: Int) {
+        self.rows = rows
+        self.features = features
+        self.classes = classes
+    }
+}
+
+/// A classification dataset in memory: feature rows and integer class labels.
+public struct Dataset: Sendable, Equatable {
+    public var name: String
+    public var rows: Int
+    public var features: Int
+    /// Number of classes: the largest label + 1.
+    public var classes: Int
+    /// Row-major features.  // (rows, features)
+    public var inputs: [Double]
+    /// Class label per row, in 0..<classes.  // (rows)
+    public var labels: [Int32]
+
+    public init(name: String, features: Int, classes: Int, inputs: [Double], labels: [Int32]) {
+        precondition(features > 0 && inputs.count == labels.count * features,
+                     "dataset shape mismatch: \(inputs.count) inputs for \(labels.count) rows of \(features) features")
+        self.name = name
+        self.rows = labels.count
+        self.features = features
+        self.classes = classes
+        self.inputs = inputs
+        self.labels = labels
+    }
+
+    public var info: DatasetInfo { DatasetInfo(rows: rows, features: features, classes: classes) }
+
+    /// Consecutive rows, e.g. the training or validation part of a split; keeps `classes`.
+    public func rows(_ range: Range<Int>) -> Dataset {
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows, "rows \(range) outside 0..<\(rows)")
+        return Dataset(
+            name: name, features: features, classes: classes,
+            inputs: Array(inputs[(range.lowerBound * features)..<(range.upperBound * features)]),
+            labels: Array(labels[range]))
+    }
+
+    /// Number of rows with each label.  // (classes)
+    public var labelCounts: [Int] {
+        var counts = Array(repeating: 0, count: classes)
+        for label in labels { counts[Int(label)] += 1 }
+        return counts
+    }
+}

@@ -1,0 +1,89 @@
+import JSON
+
+extension JobSpec {
+    /// The normalised spec, every default filled in, members in `API.md`'s order.
+    public func json() -> JSONValue {
+        let datasetJSON: JSONValue = switch dataset {
+        case .builtin(let name): ["name": .string(name)]
+        case .uploaded(let id): ["id": .string(id)]
+        }
+        return [
+            "name": .string(name),
+            "dataset": datasetJSON,
+            "split": ["train": .number(Double(split.train)), "validation": .number(Double(split.validation))],
+            "model": [
+                "hidden": .array(model.hidden.map { .number(Double($0)) }),
+                "activation": .string(model.activation.rawValue),
+            ],
+            "training": [
+                "iterations": .number(Double(training.iterations)),
+                "batch_size": .number(Double(training.batchSize)),
+                "seed": .number(Double(training.seed)),
+                "batches": .string(training.batches.rawValue),
+            ],
+            "hyperparameters": [
+                "learning_rate": hyperparameters.learningRate.json(),
+                "momentum": hyperparameters.momentum.json(),
+                "l2": [
+                    "init": hyperparameters.l2.initial.json(),
+                    "per": .string(hyperparameters.l2.per.rawValue),
+                    "learn": .bool(hyperparameters.l2.learn),
+                ],
+                "init_scale": [
+                    "init": hyperparameters.initScale.initial.json(),
+                    "per": .string(hyperparameters.initScale.per.rawValue),
+                    "learn": .bool(hyperparameters.initScale.learn),
+                ],
+                "training_data": ["learn": .bool(hyperparameters.trainingData.learn)],
+            ],
+            "meta": [
+                "iterations": .number(Double(meta.iterations)),
+                "optimizer": .string(meta.optimizer.rawValue),
+                "step_size": .number(meta.stepSize),
+                "objective": .string(meta.objective.rawValue),
+                "reseed": .bool(meta.reseed),
+            ],
+        ]
+    }
+}
+
+extension JobSpec.ScheduleGroup {
+    func json() -> JSONValue {
+        let initJSON: JSONValue = switch initial {
+        case .uniform(let value): .number(value)
+        case .table(let rows): JSONValue(rows)
+        }
+        let scheduleJSON: JSONValue = switch schedule {
+        case .constant: "constant"
+        case .perIteration: "per_iteration"
+        case .segments(let count): ["segments": .number(Double(count))]
+        }
+        return ["init": initJSON, "schedule": scheduleJSON, "per_block": .bool(perBlock), "learn": .bool(learn)]
+    }
+}
+
+extension JobSpec.VectorInitial {
+    func json() -> JSONValue {
+        switch self {
+        case .uniform(let value): .number(value)
+        case .values(let values): JSONValue(values)
+        }
+    }
+}
+
+/// Codable through the normalised JSON document, so a stored spec reads back through the same checks.
+extension JobSpec: Codable {
+    public init(from decoder: any Decoder) throws {
+        let document = try JSONValue(from: decoder)
+        switch JobSpec.parse(document) {
+        case .success(let spec): self = spec
+        case .failure(let errors):
+            throw DecodingError.dataCorrupted(
+                DecodingError.Context(codingPath: decoder.codingPath, debugDescription: "invalid job spec: \(errors)"))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try json().encode(to: encoder)
+    }
+}

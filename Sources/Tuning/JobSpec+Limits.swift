@@ -1,0 +1,30 @@
+extension JobSpec {
+    /// The bounds a spec must respect; each error message states the one it broke.
+    public enum Limits {
+        public static let nameLength = 200
+        public static let hiddenLayers = 8
+        public static let layerWidth = 1...4096
+        public static let parameters = 2_000_000
+        public static let splitRows = 1...1_000_000
+        public static let iterations = 1...100_000
+        public static let batchSize = 1...100_000
+        public static let seed = 0...(1 << 53)
+        public static let metaIterations = 0...10_000
+        /// Values in one schedule group, (segments × blocks).
+        public static let scheduleValues = 1_000_000
+        /// Learned training inputs, (train rows × features).
+        public static let trainingDataValues = 1_000_000
+        /// (meta.iterations + 1) × iterations × batch_size × parameters: about a day on one core.
+        public static let totalWork = 1e13
+        /// Built-in dataset names and uploaded ids.
+        public static let datasetKey = 200
+
+        static let learningRate = Bounds(lower: 0, lowerInclusive: false, upper: 1000, upperInclusive: true)
+        static let momentum = Bounds(lower: 0, lowerInclusive: false, upper: 1, upperInclusive: false)
+        static let l2 = Bounds(
+            lower: 0, lowerInclusive: false, upper: 1e6, upperInclusive: true,
+            hint: "it is e^u, so 0 is not allowed: use 1e-12 to switch L2 off")
+        static let initScale = Bounds(lower: 0, lowerInclusive: false, upper: 100, upperInclusive: true)
+        static let stepSize = Bounds(lower: 0, lowerInclusive: false, upper: 100, upperInclusive: true)
+    }
+}

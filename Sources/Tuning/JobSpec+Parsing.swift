@@ -1,0 +1,117 @@
+import JSON
+import Learning
+
+extension JobSpec {
+    /// Reads and checks a submitted spec, filling in defaults, and collects every problem found.
+    ///
+    /// Checks that need the dataset (split sizes, parameter counts, per-weight shapes) are left to
+    /// `validate(dataset:)`.
+    public static func parse(_ value: JSONValue) -> Result<JobSpec, SpecErrors> {
+        var reader = Reader()
+        let spec = parse(value, reader: &reader)
+        if let spec, reader.errors.isEmpty { return .success(spec) }
+        return .failure(SpecErrors(reader.errors))
+    }
+
+    private static func parse(_ value: JSONValue, reader: inout Reader) -> JobSpec? {
+        let fields = ["name", "dataset", "split", "model", "training", "hyperparameters", "meta"]
+        guard let root = reader.object(value, at: "", fields: fields) else { return nil }
+        var name = reader.string(root["name"], at: "/name", maxLength: Limits.nameLength)
+        let dataset = parseDataset(root["dataset"], reader: &reader)
+        if root["name"] == nil, let dataset { name = defaultName(for: dataset) }
+
+        var split = Split()
+        if let object = root["split"].flatMap({ reader.object($0, at: "/split", fields: ["train", "validation"]) }) {
+            split.train = reader.integer(object["train"], at: "/split/train", in: Limits.splitRows, default: split.train) ?? split.train
+            split.validation = reader.integer(object["validation"], at: "/split/validation", in: Limits.splitRows, default: split.validation) ?? split.validation
+        }
+        let model = parseModel(root["model"], reader: &reader)
+        let training = parseTraining(root["training"], reader: &reader)
+        let hyperparameters = parseHyperparameters(
+            root["hyperparameters"], iterations: training?.iterations, blockCount: model?.blockCount, reader: &reader)
+        let meta = parseMeta(root["meta"], reader: &reader)
+
+        guard let name, let dataset, let model, let training, let hyperparameters, let meta else { return nil }
+        return JobSpec(
+            dataset: dataset, name: name, split: split, model: model, training: training,
+            hyperparameters: hyperparameters, meta: meta)
+    }
+
+    private static func parseDataset(_ value: JSONValue?, reader: inout Reader) -> DatasetReference? {
+        guard let value else {
+            reader.fail("/dataset", "is required: {\"name\": \"digits\"} or {\"id\": \"<uploaded dataset id>\"}")
+            return nil
+        }
+        guard let object = reader.object(value, at: "/dataset", fields: ["name", "id"]) else { return nil }
+        switch (object["name"], object["id"]) {
+        case (let name?, nil):
+            return reader.choice(name, at: "/dataset/name", allowed: BuiltinDatasets.names, default: .builtin("digits")) {
+                DatasetReference.builtin($0)
+            }
+        case (nil, let id?):
+            return reader.string(id, at: "/dataset/id", maxLength: Limits.datasetKey).map { .uploaded(id: $0) }
+        default:
+            reader.fail("/dataset", "must have exactly one of \"name\" (a built-in dataset) or \"id\" (an uploaded one)")
+            return nil
+        }
+    }
+
+    private static func parseModel(_ value: JSONValue?, reader: inout Reader) -> Model? {
+        var model = Model()
+        guard let value else { return model }
+        guard let object = reader.object(value, at: "/model", fields: ["hidden", "activation"]) else { return nil }
+        var valid = true
+        if let hidden = object["hidden"] {
+            if let elements = hidden.arrayValue, elements.count <= Limits.hiddenLayers {
+                var widths: [Int] = []
+                for (index, element) in elements.enumerated() {
+                    let width = reader.integer(element, at: "/model/hidden/\(index)", in: Limits.layerWidth, default: 0)
+                    if let width { widths.append(width) } else { valid = false }
+                }
+                model.hidden = widths
+            } else {
+                reader.fail("/model/hidden", "must be an array of at most \(Limits.hiddenLayers) layer widths, each between \(Limits.layerWidth.lowerBound) and \(Limits.layerWidth.upperBound)")
+                valid = false
+            }
+        }
+        let activation = reader.choice(
+            object["activation"], at: "/model/activation", allowed: ["tanh", "relu", "sigmoid"],
+            default: model.activation, make: Activation.init(rawValue:))
+        guard let activation, valid else { return nil }
+        model.activation = activation
+        return model
+    }
+
+    private static func parseTraining(_ value: JSONValue?, reader: inout Reader) -> Training? {
+        let defaults = Training()
+        guard let value else { return defaults }
+        let fields = ["iterations", "batch_size", "seed", "batches"]
+        guard let object = reader.object(value, at: "/training", fields: fields) else { return nil }
+        let iterations = reader.integer(object["iterations"], at: "/training/iterations", in: Limits.iterations, default: defaults.iterations)
+        let batchSize = reader.integer(object["batch_size"], at: "/training/batch_size", in: Limits.batchSize, default: defaults.batchSize)
+        let seed = reader.integer(object["seed"], at: "/training/seed", in: Limits.seed, default: Int(defaults.seed))
+        let batches = reader.choice(
+            object["batches"], at: "/training/batches", allowed: BatchOrder.allCases.map(\.rawValue),
+            default: defaults.batches, make: BatchOrder.init(rawValue:))
+        guard let iterations, let batchSize, let seed, let batches else { return nil }
+        return Training(iterations: iterations, batchSize: batchSize, seed: UInt64(seed), batches: batches)
+    }
+
+    private static func parseMeta(_ value: JSONValue?, reader: inout Reader) -> Meta? {
+        let defaults = Meta()
+        guard let value else { return defaults }
+        let fields = ["iterations", "optimizer", "step_size", "objective", "reseed"]
+        guard let object = reader.object(value, at: "/meta", fields: fields) else { return nil }
+        let iterations = reader.integer(object["iterations"], at: "/meta/iterations", in: Limits.metaIterations, default: defaults.iterations)
+        let optimizer = reader.choice(
+            object["optimizer"], at: "/meta/optimizer", allowed: MetaOptimizer.Kind.allCases.map(\.rawValue),
+            default: defaults.optimizer, make: MetaOptimizer.Kind.init(rawValue:))
+        let stepSize = reader.number(object["step_size"], at: "/meta/step_size", in: Limits.stepSize, default: defaults.stepSize)
+        let objective = reader.choice(
+            object["objective"], at: "/meta/objective", allowed: Objective.allCases.map(\.rawValue),
+            default: defaults.objective, make: Objective.init(rawValue:))
+        let reseed = reader.bool(object["reseed"], at: "/meta/reseed", default: defaults.reseed)
+        guard let iterations, let optimizer, let stepSize, let objective, let reseed else { return nil }
+        return Meta(iterations: iterations, optimizer: optimizer, stepSize: stepSize, objective: objective, reseed: reseed)
+    }
+}

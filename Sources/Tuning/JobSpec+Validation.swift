@@ -1,0 +1,47 @@
+import Learning
+
+extension JobSpec {
+    /// The problems that show only once the dataset is known: split sizes, the batch size against
+    /// the training split, the parameter count, per-weight shapes and the total amount of work.
+    public func validate(dataset: DatasetInfo) -> [SpecError] {
+        var errors: [SpecError] = []
+        func fail(_ field: String, _ message: String) { errors.append(SpecError(field: field, message: message)) }
+
+        if split.train + split.validation > dataset.rows {
+            fail("/split", "train + validation (\(split.train) + \(split.validation)) must be at most the dataset's \(dataset.rows) rows")
+        }
+        if training.batchSize > split.train {
+            fail("/training/batch_size", "must be at most split.train (\(split.train))")
+        }
+        let sizes = [dataset.features] + model.hidden + [dataset.classes]
+        let weights = zip(sizes, sizes.dropFirst()).reduce(0) { $0 + $1.0 * $1.1 }
+        let parameters = weights + sizes.dropFirst().reduce(0, +)
+        if parameters > Limits.parameters {
+            fail("/model/hidden", "gives \(parameters) parameters with the dataset's \(dataset.features) features and \(dataset.classes) classes; at most \(Limits.parameters) are allowed")
+        }
+        if hyperparameters.l2.per == .weight, case .values(let values) = hyperparameters.l2.initial, values.count != weights {
+            fail("/hyperparameters/l2/init", "must have \(weights) values (one per weight, biases excluded, in block order), not \(values.count)")
+        }
+        if hyperparameters.trainingData.learn, split.train * dataset.features > Limits.trainingDataValues {
+            fail("/hyperparameters/training_data/learn", "learning \(split.train) rows × \(dataset.features) features = \(split.train * dataset.features) inputs; at most \(Limits.trainingDataValues) are allowed")
+        }
+        let work = Double(meta.iterations + 1) * Double(training.iterations) * Double(training.batchSize) * Double(parameters)
+        if work > Limits.totalWork {
+            fail("/training/iterations", "the job is too large: (meta.iterations + 1) × iterations × batch_size × parameters = \(Self.scientific(work)), at most 1e13 is allowed; reduce one of them")
+        }
+        return errors
+    }
+
+    /// The model this spec trains on a dataset of this shape.
+    public func architecture(for dataset: DatasetInfo) -> MLPArchitecture {
+        MLPArchitecture(inputs: dataset.features, hidden: model.hidden, classes: dataset.classes, activation: model.activation)
+    }
+
+    /// "3.2e13": enough digits to compare with the limit, without pretending to more.
+    private static func scientific(_ value: Double) -> String {
+        var exponent = 0
+        var mantissa = value
+        while mantissa >= 10 { mantissa /= 10; exponent += 1 }
+        return "\((mantissa * 10).rounded() / 10)e\(exponent)"
+    }
+}

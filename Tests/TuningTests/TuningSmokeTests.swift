@@ -1,4 +1,0 @@
-import Testing
-@testable import Tuning
-
-@Test func TuningModuleLinks() { #expect(Bool(true)) }
