@@ -99,6 +99,8 @@ struct InformationBufferTests {
             segments.append(start..<start + length)
             start += length
         }
+        // An empty segment may coincide with the start of a non-empty one.
+        segments.append(segments[3].lowerBound..<segments[3].lowerBound)
         segments.shuffle(using: &rng)
         let original = Self.randomValues(count: start, using: &rng)
         var values = original
