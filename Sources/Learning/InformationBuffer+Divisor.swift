@@ -46,6 +46,10 @@ extension InformationBuffer {
             return (quotient, remainder)
         }
 
+        /// The divisor n itself.
+        @inline(__always)
+        var numerator: UInt64 { UInt64(normalized) &>> shift }
+
         /// A normalised remainder as the true remainder in [0, n).
         @inline(__always)
         func denormalize(_ remainder: UInt32) -> UInt32 { remainder &>> UInt32(shift) }

@@ -21,7 +21,8 @@ public struct InformationBuffer: Sendable {
     /// All parameters of a segment are multiplied by the same factor at a step, so they share a
     /// limb count.
     public init(segments: [Range<Int>]) {
-        let sorted = segments.sorted { $0.lowerBound < $1.lowerBound }
+        // Empty segments hold nothing and may sit anywhere, even inside another range.
+        let sorted = segments.filter { !$0.isEmpty }.sorted { $0.lowerBound < $1.lowerBound }
         for (index, range) in sorted.enumerated() {
             precondition(range.lowerBound >= 0, "segment \(range) starts before the parameter vector")
             if index > 0 {
