@@ -115,6 +115,7 @@ public final class Database {
     ///
     /// The COMMIT is checked like every other step: a commit that fails (busy, disk full) throws
     /// after rolling back, so the caller never reports a write that is not on disk.
+    @discardableResult
     public func transaction<T>(_ kind: TransactionKind = .immediate, _ body: () throws -> T) throws -> T {
         precondition(sqlite3_get_autocommit(handle) != 0, "nested transaction on \(path)")
         try execute(kind.rawValue)

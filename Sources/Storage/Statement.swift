@@ -50,7 +50,17 @@ public final class Statement {
             case .real(let real):
                 code = sqlite3_bind_double(handle, index, real)
             case .text(let text):
-                code = sqlite3_bind_text(handle, index, text, -1, transientDestructor)
+                // Length-based, so text containing NUL is stored whole.
+                var text = text
+                code = text.withUTF8 { utf8 in
+                    guard let start = utf8.baseAddress, utf8.count > 0 else {
+                        return sqlite3_bind_text(handle, index, "", 0, transientDestructor)
+                    }
+                    return start.withMemoryRebound(to: CChar.self, capacity: utf8.count) {
+                        sqlite3_bind_text64(
+                            handle, index, $0, UInt64(utf8.count), transientDestructor, UInt8(SQLITE_UTF8))
+                    }
+                }
             case .blob(let bytes):
                 code = bytes.withUnsafeBytes { buffer in
                     // A zero-length blob must still be a blob, not NULL.
