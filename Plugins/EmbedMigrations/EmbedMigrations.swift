@@ -12,12 +12,18 @@ struct EmbedMigrations: BuildToolPlugin {
             .filter { $0.pathExtension == "sql" }
             .sorted { $0.lastPathComponent < $1.lastPathComponent }
         let output = context.pluginWorkDirectoryURL.appending(path: "EmbeddedMigrations.swift")
+        // SwiftPM caches this plan and does not re-run the plugin when a file appears outside a
+        // target's sources. So the directory itself is an input (a new file changes its mtime,
+        // which reruns the embedder) and the embedder lists the directory rather than trusting
+        // `files`; the files are inputs so that edits rerun it too. Deleting or renaming a
+        // migration (never done to a shipped one) leaves a stale plan that reports "missing
+        // inputs": `touch Package.swift` re-plans.
         return [
             .buildCommand(
-                displayName: "Embedding \(files.count) migrations into \(target.name)",
+                displayName: "Embedding migrations into \(target.name)",
                 executable: try context.tool(named: "MigrationEmbedder").url,
-                arguments: [output.path] + files.map(\.path),
-                inputFiles: files,
+                arguments: [output.path, directory.path],
+                inputFiles: [directory] + files,
                 outputFiles: [output]),
         ]
     }

@@ -1,4 +1,4 @@
-// Usage: MigrationEmbedder OUTPUT.swift migrations/0001_init.sql [migrations/0002_....sql ...]
+// Usage: MigrationEmbedder OUTPUT.swift MIGRATIONS_DIRECTORY
 //
 // Writes a Swift file declaring `embeddedMigrations`: every migration's version, name, SQL and
 // SHA-256. Bad file names, gaps in the numbering or non-UTF-8 files fail the build here rather
@@ -11,8 +11,16 @@ func fail(_ message: String) -> Never {
 }
 
 let arguments = CommandLine.arguments.dropFirst()
-guard let outputPath = arguments.first else { fail("usage: MigrationEmbedder OUTPUT FILE...") }
-let inputs = arguments.dropFirst().sorted { ($0 as NSString).lastPathComponent < ($1 as NSString).lastPathComponent }
+guard arguments.count == 2, let outputPath = arguments.first, let directory = arguments.last else {
+    fail("usage: MigrationEmbedder OUTPUT.swift MIGRATIONS_DIRECTORY")
+}
+let names: [String]
+do {
+    names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".sql") }.sorted()
+} catch {
+    fail("cannot list \(directory): \(error)")
+}
+let inputs = names.map { "\(directory)/\($0)" }
 
 var entries: [String] = []
 for (index, path) in inputs.enumerated() {
