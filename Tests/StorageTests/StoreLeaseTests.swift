@@ -43,6 +43,17 @@ struct StoreLeaseTests {
         #expect(second.job.attempt == 1 && second.job.startedMs == 10)
     }
 
+    @Test("Event data stays valid JSON whatever the worker's name")
+    func eventDataEscapes() throws {
+        try fixture.submit("j")
+        let worker = "boot \"1\"\\\n\u{1}é/0"
+        _ = try store.claimJob(worker: worker, nowMs: 10, leaseMs: 100)
+        let data = try #require(try store.events(jobID: "j").last?.dataJSON)
+        let object = try JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any]
+        #expect(object?["worker"] as? String == worker)
+        #expect(object?["attempt"] as? Int == 1)
+    }
+
     @Test("Two stores on one file claiming from two threads never get the same job")
     func concurrentClaimersAreDisjoint() throws {
         let jobCount = 60
