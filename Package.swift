@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "LinearAlgebra", dependencies: ["COpenBLAS"]),
         .target(name: "Learning", dependencies: ["LinearAlgebra"]),
         .target(name: "Tuning", dependencies: ["JSON", "Learning", "LinearAlgebra"]),
-        .target(name: "Storage", dependencies: ["CSQLite"]),
+        .target(name: "Storage", dependencies: ["CSQLite"], plugins: ["EmbedMigrations"]),
         .target(name: "HTTPServer"),
         .target(name: "Jobs", dependencies: ["Storage", "Tuning"]),
         .target(name: "API", dependencies: ["HTTPServer", "JSON", "Jobs", "Tuning", "Storage"]),
@@ -35,6 +35,10 @@ let package = Package(
                 "API", "JSON", "Jobs", "Tuning", "Learning", "LinearAlgebra", "Storage", "HTTPServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+
+        // Build-time embedding of migrations/*.sql into Storage (name, SQL, SHA-256 of each file).
+        .executableTarget(name: "MigrationEmbedder"),
+        .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["MigrationEmbedder"]),
 
         // Shared test helpers: temp databases, a loopback HTTP client, gradient checkers.
         .target(

@@ -1,1 +1,0 @@
-// The Storage layer; see README "Architecture".

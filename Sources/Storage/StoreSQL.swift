@@ -1,0 +1,223 @@
+/// Every statement the store runs, per table, as named constants: the one place to read the SQL.
+///
+/// Parameters are named (`:now`); times are integer milliseconds passed in by the caller.
+enum StoreSQL {
+    /// Pragmas of every connection. `journal_mode` persists in the file; the rest do not.
+    enum Connection {
+        static let journalModeWAL = "PRAGMA journal_mode = WAL"
+        static let setUp = """
+            PRAGMA synchronous = NORMAL;
+            PRAGMA foreign_keys = ON;
+            PRAGMA temp_store = MEMORY;
+            PRAGMA journal_size_limit = 67108864;
+            """
+        static let queryOnly = "PRAGMA query_only = ON"
+        static let quickCheck = "PRAGMA quick_check"
+        static let checkpointTruncate = "PRAGMA wal_checkpoint(TRUNCATE)"
+        static let optimize = "PRAGMA optimize"
+    }
+
+    enum Jobs {
+        /// The column list every `JobRecord` is decoded from, in `JobRecord(row:)` order.
+        static let columns = """
+            id, name, status, spec_json, dataset_id, priority, created_ms, started_ms, finished_ms, \
+            progress_done, progress_total, progress_fraction, latest_json, best_json, error_code, \
+            error_message, attempt, max_attempts, run_after_ms, lease_owner, lease_expires_ms, \
+            cancel_requested, version
+            """
+        static let insert = """
+            INSERT INTO jobs (id, name, status, spec_json, dataset_id, priority, created_ms,
+                              progress_total, max_attempts)
+            VALUES (:id, :name, 'queued', :spec_json, :dataset_id, :priority, :now,
+                    :progress_total, :max_attempts)
+            RETURNING \(columns)
+            """
+        static let byID = "SELECT \(columns) FROM jobs WHERE id = :id"
+        static let statusByID = "SELECT status FROM jobs WHERE id = :id"
+        static let countQueued = "SELECT count(*) FROM jobs WHERE status = 'queued'"
+        static let countByStatus = "SELECT status, count(*) FROM jobs GROUP BY status"
+
+        // Newest first; the keyset (created_ms, id) continues after the last row of a page.
+        static let listFirst = "SELECT \(columns) FROM jobs ORDER BY created_ms DESC, id DESC LIMIT :limit"
+        static let listAfter = """
+            SELECT \(columns) FROM jobs WHERE (created_ms, id) < (:created_ms, :id)
+            ORDER BY created_ms DESC, id DESC LIMIT :limit
+            """
+        static let listStatusFirst = """
+            SELECT \(columns) FROM jobs WHERE status = :status
+            ORDER BY created_ms DESC, id DESC LIMIT :limit
+            """
+        static let listStatusAfter = """
+            SELECT \(columns) FROM jobs WHERE status = :status AND (created_ms, id) < (:created_ms, :id)
+            ORDER BY created_ms DESC, id DESC LIMIT :limit
+            """
+
+        /// The claim: one guarded UPDATE picking the best queued job whose back-off has passed.
+        static let claim = """
+            UPDATE jobs
+               SET status = 'running', attempt = attempt + 1,
+                   lease_owner = :worker, lease_expires_ms = :now + :lease_ms,
+                   started_ms = coalesce(started_ms, :now), version = version + 1
+             WHERE id = (SELECT id FROM jobs
+                          WHERE status = 'queued' AND run_after_ms <= :now
+                          ORDER BY priority DESC, created_ms, id LIMIT 1)
+               AND status = 'queued'
+            RETURNING \(columns)
+            """
+        static let heartbeat = """
+            UPDATE jobs
+               SET lease_expires_ms = :now + :lease_ms,
+                   progress_fraction = max(progress_fraction, coalesce(:progress_fraction, 0.0)),
+                   version = version + 1
+             WHERE id = :id AND lease_owner = :worker AND status = 'running'
+            RETURNING cancel_requested
+            """
+        static let commitProgress = """
+            UPDATE jobs
+               SET progress_done = :progress_done,
+                   progress_fraction = max(progress_fraction, :progress_fraction),
+                   latest_json = :latest_json, best_json = :best_json,
+                   lease_expires_ms = coalesce(:now + :lease_ms, lease_expires_ms),
+                   version = version + 1
+             WHERE id = :id AND lease_owner = :worker AND status = 'running'
+            """
+        static let finish = """
+            UPDATE jobs
+               SET status = :status, finished_ms = :now, error_code = :error_code,
+                   error_message = :error_message,
+                   progress_fraction = CASE WHEN :status = 'succeeded' THEN 1.0 ELSE progress_fraction END,
+                   lease_owner = NULL, lease_expires_ms = NULL, version = version + 1
+             WHERE id = :id AND lease_owner = :worker AND status = 'running'
+            RETURNING status
+            """
+        /// Shutdown hand-back: the attempt this claim consumed is given back.
+        static let release = """
+            UPDATE jobs
+               SET status = CASE WHEN cancel_requested = 1 THEN 'cancelled' ELSE 'queued' END,
+                   finished_ms = CASE WHEN cancel_requested = 1 THEN :now END,
+                   attempt = CASE WHEN cancel_requested = 1 THEN attempt ELSE max(attempt - 1, 0) END,
+                   run_after_ms = :now,
+                   lease_owner = NULL, lease_expires_ms = NULL, version = version + 1
+             WHERE id = :id AND lease_owner = :worker AND status = 'running'
+            RETURNING status
+            """
+        static let cancelQueued = """
+            UPDATE jobs SET status = 'cancelled', finished_ms = :now, version = version + 1
+             WHERE id = :id AND status = 'queued'
+            RETURNING \(columns)
+            """
+        static let cancelRunning = """
+            UPDATE jobs SET cancel_requested = 1, version = version + 1
+             WHERE id = :id AND status = 'running'
+            RETURNING \(columns)
+            """
+        static let delete = "DELETE FROM jobs WHERE id = :id"
+
+        /// The reaper (SERVICE-NOTES §3.4): an expired lease goes back to the queue with capped
+        /// exponential back-off, or fails when out of attempts, or ends cancelled when asked to.
+        static let reapExpired = """
+            UPDATE jobs SET
+              status = CASE WHEN cancel_requested = 1 THEN 'cancelled'
+                            WHEN attempt < max_attempts THEN 'queued' ELSE 'failed' END,
+              run_after_ms = :now + 1000 * (1 << min(attempt, 10)),
+              finished_ms = CASE WHEN cancel_requested = 0 AND attempt < max_attempts THEN NULL
+                                 ELSE :now END,
+              error_code = CASE WHEN cancel_requested = 0 AND attempt >= max_attempts
+                                THEN 'worker_lost' END,
+              error_message = CASE WHEN cancel_requested = 0 AND attempt >= max_attempts
+                                   THEN 'the worker stopped renewing its lease ' || attempt || ' times' END,
+              lease_owner = NULL, lease_expires_ms = NULL, version = version + 1
+            WHERE status = 'running' AND lease_expires_ms < :now
+            RETURNING id, status, attempt
+            """
+        /// Start-up recovery: the same decision for jobs leased by an earlier boot, without
+        /// waiting for their leases to expire and without back-off.
+        static let requeueOrphans = """
+            UPDATE jobs SET
+              status = CASE WHEN cancel_requested = 1 THEN 'cancelled'
+                            WHEN attempt < max_attempts THEN 'queued' ELSE 'failed' END,
+              run_after_ms = :now,
+              finished_ms = CASE WHEN cancel_requested = 0 AND attempt < max_attempts THEN NULL
+                                 ELSE :now END,
+              error_code = CASE WHEN cancel_requested = 0 AND attempt >= max_attempts
+                                THEN 'worker_lost' END,
+              error_message = CASE WHEN cancel_requested = 0 AND attempt >= max_attempts
+                                   THEN 'the server stopped while running it ' || attempt || ' times' END,
+              lease_owner = NULL, lease_expires_ms = NULL, version = version + 1
+            WHERE status = 'running' AND substr(lease_owner, 1, length(:owner_prefix)) <> :owner_prefix
+            RETURNING id, status, attempt
+            """
+    }
+
+    enum History {
+        static let columns = """
+            meta_iteration, item_json, training_loss, validation_loss, validation_error, \
+            hypergradient_norm, seconds, created_ms
+            """
+        /// Idempotent: a meta-iteration recomputed after a crash overwrites its identical row.
+        static let upsert = """
+            INSERT INTO job_history (job_id, \(columns))
+            VALUES (:job_id, :meta_iteration, :item_json, :training_loss, :validation_loss,
+                    :validation_error, :hypergradient_norm, :seconds, :created_ms)
+            ON CONFLICT (job_id, meta_iteration) DO UPDATE SET
+              item_json = excluded.item_json, training_loss = excluded.training_loss,
+              validation_loss = excluded.validation_loss, validation_error = excluded.validation_error,
+              hypergradient_norm = excluded.hypergradient_norm, seconds = excluded.seconds,
+              created_ms = excluded.created_ms
+            """
+        static let page = """
+            SELECT \(columns) FROM job_history WHERE job_id = :job_id AND meta_iteration > :after
+            ORDER BY meta_iteration LIMIT :limit
+            """
+    }
+
+    enum Checkpoints {
+        static let upsert = """
+            INSERT INTO job_checkpoints (job_id, meta_iteration, state, updated_ms)
+            VALUES (:job_id, :meta_iteration, :state, :now)
+            ON CONFLICT (job_id) DO UPDATE SET
+              meta_iteration = excluded.meta_iteration, state = excluded.state,
+              updated_ms = excluded.updated_ms
+            """
+        static let byJob = "SELECT meta_iteration, state, updated_ms FROM job_checkpoints WHERE job_id = :job_id"
+    }
+
+    enum IdempotencyKeys {
+        static let byKey = "SELECT request_sha256, job_id FROM idempotency_keys WHERE key = :key"
+        static let insert = """
+            INSERT INTO idempotency_keys (key, request_sha256, job_id, created_ms)
+            VALUES (:key, :request_sha256, :job_id, :now)
+            """
+        static let deleteOlderThan = "DELETE FROM idempotency_keys WHERE created_ms < :cutoff"
+    }
+
+    enum Events {
+        static let insert = """
+            INSERT INTO job_events (job_id, seq, at_ms, kind, data_json)
+            VALUES (:job_id, (SELECT coalesce(max(seq), 0) + 1 FROM job_events WHERE job_id = :job_id),
+                    :now, :kind, :data_json)
+            """
+        static let page = """
+            SELECT seq, at_ms, kind, data_json FROM job_events WHERE job_id = :job_id AND seq > :after
+            ORDER BY seq LIMIT :limit
+            """
+    }
+
+    enum Datasets {
+        static let columns = "id, name, rows, features, classes, sha256, builtin, created_ms, length(content)"
+        static let insert = """
+            INSERT INTO datasets (id, name, rows, features, classes, sha256, content, builtin, created_ms)
+            VALUES (:id, :name, :rows, :features, :classes, :sha256, :content, :builtin, :now)
+            RETURNING \(columns)
+            """
+        static let byID = "SELECT \(columns) FROM datasets WHERE id = :id"
+        static let bySHA256 = "SELECT \(columns) FROM datasets WHERE sha256 = :sha256"
+        static let all = "SELECT \(columns) FROM datasets ORDER BY builtin DESC, created_ms, id"
+        static let content = "SELECT content FROM datasets WHERE id = :id"
+        static let exists = "SELECT 1 FROM datasets WHERE id = :id"
+        static let isInUse = """
+            SELECT 1 FROM jobs WHERE dataset_id = :id AND status IN ('queued', 'running') LIMIT 1
+            """
+        static let delete = "DELETE FROM datasets WHERE id = :id"
+    }
+}

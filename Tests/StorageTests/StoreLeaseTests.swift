@@ -1,0 +1,212 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import Storage
+
+@Suite("Store: claims, leases, commits and recovery")
+struct StoreLeaseTests {
+    let fixture: StoreFixture
+    var store: Store { fixture.store }
+
+    init() throws { fixture = try StoreFixture() }
+
+    private func commit(_ jobID: String, _ iteration: Int, worker: String = "w", nowMs: Int64 = 2_000,
+                        checkpoint: [UInt8] = [9], fraction: Double = 0.5) throws -> Bool {
+        try store.commitMetaIteration(
+            jobID: jobID, worker: worker, item: StoreFixture.historyRow(iteration, nowMs: nowMs),
+            checkpoint: checkpoint, progressDone: iteration + 1, progressFraction: fraction,
+            latestJSON: #"{"meta_iteration":\#(iteration)}"#, bestJSON: #"{"b":\#(iteration)}"#, nowMs: nowMs)
+    }
+
+    @Test("Claims follow priority, then age, then id, and skip jobs still backing off")
+    func claimOrder() throws {
+        try fixture.submit("old-low", priority: 0, nowMs: 1)
+        try fixture.submit("new-high", priority: 5, nowMs: 3)
+        try fixture.submit("b-mid", priority: 2, nowMs: 2)
+        try fixture.submit("a-mid", priority: 2, nowMs: 2)
+        var order: [String] = []
+        while let claimed = try store.claimJob(worker: "w", nowMs: 10, leaseMs: 100) { order.append(claimed.job.id) }
+        #expect(order == ["new-high", "a-mid", "b-mid", "old-low"])
+    }
+
+    @Test("A claim leases the job, consumes an attempt and returns its checkpoint")
+    func claimLeases() throws {
+        try fixture.submit("j")
+        let first = try #require(try store.claimJob(worker: "boot1/0", nowMs: 10, leaseMs: 100))
+        #expect(first.checkpoint == nil)
+        #expect(first.job.status == .running && first.job.attempt == 1 && first.job.startedMs == 10)
+        #expect(first.job.leaseOwner == "boot1/0" && first.job.leaseExpiresMs == 110)
+        #expect(try commit("j", 0, worker: "boot1/0", checkpoint: [1, 2, 3]))
+        #expect(try store.releaseJob(jobID: "j", worker: "boot1/0", nowMs: 50))
+        let second = try #require(try store.claimJob(worker: "boot2/0", nowMs: 60, leaseMs: 100))
+        #expect(second.checkpoint == Checkpoint(metaIteration: 0, state: [1, 2, 3], updatedMs: 2_000))
+        #expect(second.job.attempt == 1 && second.job.startedMs == 10)
+    }
+
+    @Test("Event data stays valid JSON whatever the worker's name")
+    func eventDataEscapes() throws {
+        try fixture.submit("j")
+        let worker = "boot \"1\"\\\n\u{1}é/0"
+        _ = try store.claimJob(worker: worker, nowMs: 10, leaseMs: 100)
+        let data = try #require(try store.events(jobID: "j").last?.dataJSON)
+        let object = try JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any]
+        #expect(object?["worker"] as? String == worker)
+        #expect(object?["attempt"] as? Int == 1)
+    }
+
+    @Test("Two stores on one file claiming from two threads never get the same job")
+    func concurrentClaimersAreDisjoint() throws {
+        let jobCount = 60
+        for i in 0..<jobCount { try fixture.submit(String(format: "j%03d", i), nowMs: Int64(i)) }
+        let mine = store
+        let other = try fixture.openAnother()
+        defer { try? other.close() }
+        let claims = Mutex<[String: [String]]>([:])
+        let failures = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 4) { index in
+            let worker = "w\(index)"
+            let store = index % 2 == 0 ? mine : other
+            do {
+                while let claimed = try store.claimJob(worker: worker, nowMs: 1_000, leaseMs: 60_000) {
+                    claims.withLock { $0[worker, default: []].append(claimed.job.id) }
+                }
+            } catch {
+                failures.withLock { $0.append("\(worker): \(error)") }
+            }
+        }
+        #expect(failures.withLock { $0 }.isEmpty)
+        let all = claims.withLock { $0.values.flatMap { $0 } }
+        #expect(all.count == jobCount)
+        #expect(Set(all).count == jobCount)
+        // Each claim really belongs to the worker that got it.
+        for (worker, ids) in claims.withLock({ $0 }) {
+            for id in ids { #expect(try store.job(id: id)?.leaseOwner == worker) }
+        }
+    }
+
+    @Test("A heartbeat extends the lease and progress never goes backwards")
+    func heartbeatProgress() throws {
+        try fixture.submit("j")
+        _ = try store.claimJob(worker: "w", nowMs: 10, leaseMs: 100)
+        #expect(try store.heartbeat(jobID: "j", worker: "w", nowMs: 50, leaseMs: 100, progressFraction: 0.4) == .held(cancelRequested: false))
+        #expect(try store.heartbeat(jobID: "j", worker: "w", nowMs: 60, leaseMs: 100, progressFraction: 0.2) == .held(cancelRequested: false))
+        #expect(try store.heartbeat(jobID: "j", worker: "w", nowMs: 70, leaseMs: 100, progressFraction: .nan) == .held(cancelRequested: false))
+        let job = try #require(try store.job(id: "j"))
+        #expect(job.progressFraction == 0.4 && job.leaseExpiresMs == 170)
+        #expect(try store.heartbeat(jobID: "j", worker: "intruder", nowMs: 80, leaseMs: 100) == .lost)
+        #expect(try store.heartbeat(jobID: "missing", worker: "w", nowMs: 80, leaseMs: 100) == .lost)
+    }
+
+    @Test("A meta-iteration commit writes history, progress, latest/best and checkpoint together")
+    func commitWritesEverything() throws {
+        try fixture.submit("j")
+        _ = try store.claimJob(worker: "w", nowMs: 10, leaseMs: 100)
+        #expect(try commit("j", 0, nowMs: 20, checkpoint: [0], fraction: 0.3))
+        #expect(try commit("j", 1, nowMs: 30, checkpoint: [1], fraction: 0.6))
+        let job = try #require(try store.job(id: "j"))
+        #expect(job.progressDone == 2 && job.progressFraction == 0.6)
+        #expect(job.latestJSON == #"{"meta_iteration":1}"# && job.bestJSON == #"{"b":1}"#)
+        #expect(try store.history(jobID: "j", limit: 10) == [
+            StoreFixture.historyRow(0, nowMs: 20), StoreFixture.historyRow(1, nowMs: 30),
+        ])
+        #expect(try store.history(jobID: "j", after: 0, limit: 10).map(\.metaIteration) == [1])
+        #expect(try store.checkpoint(jobID: "j") == Checkpoint(metaIteration: 1, state: [1], updatedMs: 30))
+    }
+
+    @Test("Replaying a meta-iteration after a crash overwrites it instead of duplicating it")
+    func commitReplayIsIdempotent() throws {
+        try fixture.submit("j")
+        _ = try store.claimJob(worker: "w", nowMs: 10, leaseMs: 100)
+        #expect(try commit("j", 0, nowMs: 20))
+        #expect(try commit("j", 1, nowMs: 30))
+        #expect(try commit("j", 1, nowMs: 40))
+        let history = try store.history(jobID: "j", limit: 10)
+        #expect(history.map(\.metaIteration) == [0, 1])
+        #expect(history.last?.createdMs == 40)
+        #expect(try store.job(id: "j")?.progressDone == 2)
+    }
+
+    @Test("A worker that lost its lease commits nothing")
+    func lostLeaseCommitsNothing() throws {
+        try fixture.submit("j")
+        _ = try store.claimJob(worker: "old", nowMs: 10, leaseMs: 100)
+        #expect(try store.reapExpiredLeases(nowMs: 111) == [RecoveredJob(id: "j", status: .queued)])
+        #expect(try commit("j", 0, worker: "old") == false)
+        #expect(try store.finishJob(jobID: "j", worker: "old", status: .succeeded, nowMs: 120) == false)
+        #expect(try store.releaseJob(jobID: "j", worker: "old", nowMs: 120) == false)
+        #expect(try store.history(jobID: "j", limit: 10).isEmpty)
+        #expect(try store.checkpoint(jobID: "j") == nil)
+        let job = try #require(try store.job(id: "j"))
+        #expect(job.status == .queued && job.progressDone == 0 && job.latestJSON == nil)
+    }
+
+    @Test("The reaper leaves live leases alone and backs off exponentially")
+    func reaperBacksOff() throws {
+        try fixture.submit("j", maxAttempts: 5)
+        _ = try store.claimJob(worker: "w", nowMs: 0, leaseMs: 100)
+        #expect(try store.reapExpiredLeases(nowMs: 100).isEmpty)
+        #expect(try store.reapExpiredLeases(nowMs: 101) == [RecoveredJob(id: "j", status: .queued)])
+        let first = try #require(try store.job(id: "j"))
+        #expect(first.runAfterMs == 101 + 2_000 && first.leaseOwner == nil && first.attempt == 1)
+        #expect(try store.claimJob(worker: "w", nowMs: 2_100, leaseMs: 100) == nil)
+        _ = try #require(try store.claimJob(worker: "w", nowMs: 2_101, leaseMs: 100))
+        _ = try store.reapExpiredLeases(nowMs: 3_000)
+        #expect(try store.job(id: "j")?.runAfterMs == 3_000 + 4_000)
+        let data = try store.events(jobID: "j").map(\.dataJSON)
+        #expect(data.last == #"{"status":"queued","reason":"lease_expired","attempt":2}"#)
+    }
+
+    @Test("The reaper fails a job out of attempts and cancels one whose cancellation was asked")
+    func reaperTerminalCases() throws {
+        try fixture.submit("tired", nowMs: 1, maxAttempts: 1)
+        try fixture.submit("cancelled", nowMs: 2)
+        _ = try store.claimJob(worker: "w", nowMs: 10, leaseMs: 100)
+        _ = try store.claimJob(worker: "w", nowMs: 10, leaseMs: 100)
+        _ = try store.requestCancel(jobID: "cancelled", nowMs: 20)
+        let reaped = try store.reapExpiredLeases(nowMs: 200).sorted { $0.id < $1.id }
+        #expect(reaped == [RecoveredJob(id: "cancelled", status: .cancelled), RecoveredJob(id: "tired", status: .failed)])
+        let tired = try #require(try store.job(id: "tired"))
+        #expect(tired.errorCode == "worker_lost" && tired.finishedMs == 200)
+        #expect(try store.job(id: "cancelled")?.errorCode == nil)
+    }
+
+    @Test("Start-up recovery requeues every other boot's running job at once and keeps ours")
+    func requeueOrphans() throws {
+        try fixture.submit("orphan", nowMs: 1)
+        try fixture.submit("mine", nowMs: 2)
+        _ = try store.claimJob(worker: "boot-old/0", nowMs: 10, leaseMs: 60_000)
+        _ = try store.claimJob(worker: "boot-new/0", nowMs: 10, leaseMs: 60_000)
+        #expect(try store.requeueOrphans(currentOwnerPrefix: "boot-new/", nowMs: 20) == [RecoveredJob(id: "orphan", status: .queued)])
+        #expect(try store.job(id: "mine")?.status == .running)
+        let claimed = try #require(try store.claimJob(worker: "boot-new/1", nowMs: 20, leaseMs: 100))
+        #expect(claimed.job.id == "orphan" && claimed.job.attempt == 2)
+    }
+
+    @Test("A shutdown hand-back requeues without consuming the attempt, or ends a cancelled job")
+    func releaseJob() throws {
+        try fixture.submit("j", nowMs: 1)
+        try fixture.submit("c", nowMs: 2)
+        _ = try store.claimJob(worker: "w", nowMs: 10, leaseMs: 100)
+        _ = try store.claimJob(worker: "w", nowMs: 10, leaseMs: 100)
+        _ = try store.requestCancel(jobID: "c", nowMs: 15)
+        #expect(try store.releaseJob(jobID: "j", worker: "w", nowMs: 20))
+        #expect(try store.releaseJob(jobID: "c", worker: "w", nowMs: 20))
+        let released = try #require(try store.job(id: "j"))
+        #expect(released.status == .queued && released.attempt == 0 && released.leaseOwner == nil)
+        #expect(try store.job(id: "c")?.status == .cancelled)
+        #expect(try store.events(jobID: "j").last?.dataJSON == #"{"status":"queued","reason":"shutdown"}"#)
+    }
+
+    @Test("A failed finish records its error and an event; the lease is cleared")
+    func finishFailed() throws {
+        try fixture.submit("j")
+        _ = try store.claimJob(worker: "w", nowMs: 10, leaseMs: 100)
+        #expect(try store.finishJob(jobID: "j", worker: "w", status: .failed, errorCode: "diverged",
+                                    errorMessage: "loss is NaN", nowMs: 30))
+        let job = try #require(try store.job(id: "j"))
+        #expect(job.status == .failed && job.errorCode == "diverged" && job.errorMessage == "loss is NaN")
+        #expect(job.finishedMs == 30 && job.leaseOwner == nil && job.leaseExpiresMs == nil)
+        #expect(try store.events(jobID: "j").last?.dataJSON
+            == #"{"status":"failed","reason":"finished","error_code":"diverged"}"#)
+    }
+}
