@@ -123,7 +123,7 @@ struct JobExecution {
         let fraction = Double(next.nextItem) / Double(total)
         do {
             let row = HistoryRow(
-                metaIteration: item.metaIteration, itemJSON: item.json().serialized(),
+                metaIteration: item.metaIteration, itemJSON: item.json().serializedString(),
                 trainingLoss: item.trainingLoss, validationLoss: item.validationLoss,
                 validationError: item.validationError, hypergradientNorm: item.hypergradient?.norm,
                 seconds: item.seconds, createdMs: runner.clock())
@@ -182,7 +182,7 @@ struct JobExecution {
         object["training_loss"] = .number(item.trainingLoss)
         object["validation_loss"] = .number(item.validationLoss)
         object["validation_error"] = .number(item.validationError)
-        return JSONValue.object(object).serialized()
+        return JSONValue.object(object).serializedString()
     }
 
     static func bestJSON(_ best: BestSoFar) -> String {
@@ -190,6 +190,6 @@ struct JobExecution {
         object["meta_iteration"] = .number(Double(best.metaIteration))
         object["validation_loss"] = .number(best.validationLoss)
         object["validation_error"] = .number(best.validationError)
-        return JSONValue.object(object).serialized()
+        return JSONValue.object(object).serializedString()
     }
 }

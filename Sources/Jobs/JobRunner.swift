@@ -25,11 +25,11 @@ public final class JobRunner: Sendable {
         var cancelled: Set<String> = []
         /// Job id per busy worker.
         var running: [Int: String] = [:]
-        var reaper: DispatchSourceTimer?
     }
 
     private let state = Mutex(State())
     private let wake = DispatchSemaphore(value: 0)
+    private let reaperWake = DispatchSemaphore(value: 0)
     private let workersDone = DispatchGroup()
 
     public init(
@@ -65,12 +65,14 @@ public final class JobRunner: Sendable {
                 self.workersDone.leave()
             }
         }
-        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "rewind.reaper"))
-        let interval = DispatchTimeInterval.milliseconds(Int(configuration.reaperIntervalMs))
-        timer.schedule(deadline: .now() + interval, repeating: interval)
-        timer.setEventHandler { [weak self] in self?.reap() }
-        timer.resume()
-        state.withLock { $0.reaper = timer }
+        workersDone.enter()
+        DispatchQueue(label: "rewind.reaper", qos: .utility).async {
+            let interval = DispatchTimeInterval.milliseconds(Int(self.configuration.reaperIntervalMs))
+            while !self.isStopping {
+                if self.reaperWake.wait(timeout: .now() + interval) == .timedOut { self.reap() }
+            }
+            self.workersDone.leave()
+        }
     }
 
     /// Wakes an idle worker: a job was just queued.
@@ -98,11 +100,8 @@ public final class JobRunner: Sendable {
     /// still busy after `timeout` seconds.
     @discardableResult
     public func shutdown(timeout: Double) -> Bool {
-        let reaper = state.withLock { state in
-            state.stopping = true
-            return state.reaper
-        }
-        reaper?.cancel()
+        state.withLock { $0.stopping = true }
+        reaperWake.signal()
         for _ in 0..<configuration.workers { wake.signal() }
         return workersDone.wait(timeout: .now() + timeout) == .success
     }

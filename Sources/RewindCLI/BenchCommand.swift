@@ -21,7 +21,7 @@ struct BenchCommand: ParsableCommand {
         let short = try benchmark.measure(iterations: 100, repeats: repeats)
         let long = try benchmark.measure(iterations: 1000, repeats: max(1, repeats / 2))
         if json {
-            Console.output(Self.json(short: short, long: long).serialized())
+            Console.output(Self.json(short: short, long: long).serializedString())
         } else {
             Console.output(Self.table(short: short, long: long, parameters: benchmark.architecture.parameterCount))
         }

@@ -37,7 +37,7 @@ struct RunCommand: ParsableCommand {
         case .success(let prepared):
             tuning = prepared
         case .failure(let problem):
-            Console.output(problem.json().serialized())
+            Console.output(problem.json().serializedString())
             throw ExitCode(2)
         }
         var progress = ProgressLine(enabled: !quiet, total: tuning.totalItems)
@@ -52,7 +52,7 @@ struct RunCommand: ParsableCommand {
                     return true
                 }
                 result.seconds = (clock.now - started).seconds
-                Console.output(result.json().serialized())
+                Console.output(result.json().serializedString())
                 progress.finished(result)
                 checkpoint = next
             } catch {

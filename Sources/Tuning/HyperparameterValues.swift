@@ -32,3 +32,16 @@ public struct HyperparameterValues: Sendable, Equatable {
         return .object(object)
     }
 }
+
+extension HyperparameterValues {
+    /// The Euclidean norm over every group (for a hypergradient: how steep the meta-objective is).
+    public var norm: Double {
+        var sum = 0.0
+        for row in learningRate { for x in row { sum += x * x } }
+        for row in momentum { for x in row { sum += x * x } }
+        for x in l2 { sum += x * x }
+        for x in initScale { sum += x * x }
+        for row in trainingData ?? [] { for x in row { sum += x * x } }
+        return sum.squareRoot()
+    }
+}

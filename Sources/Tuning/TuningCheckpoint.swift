@@ -1,3 +1,5 @@
+import Learning
+
 /// Everything needed to continue a tuning run exactly where it stopped: which history item comes
 /// next, the unconstrained hyperparameters, and the meta-optimiser's moments.
 public struct TuningCheckpoint: Sendable, Equatable, Codable {

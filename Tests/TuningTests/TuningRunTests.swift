@@ -102,7 +102,7 @@ struct TuningRunTests {
 
     @Test("a huge learning rate fails the run with diverged")
     func divergence() throws {
-        let spec = smallSpec(#", "hyperparameters": { "learning_rate": { "init": 1000 } }"#)
+        let spec = smallSpec(#", "training": { "iterations": 100, "batch_size": 20 }, "hyperparameters": { "learning_rate": { "init": 1000 }, "momentum": { "init": 0.000001 } }"#)
         let run = try TuningRun(spec: spec, dataset: BuiltinDatasets.digits)
         #expect {
             _ = try run.step(run.initialCheckpoint())
