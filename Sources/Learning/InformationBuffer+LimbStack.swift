@@ -28,7 +28,8 @@ extension InformationBuffer {
         /// Rows allocated, in use or not.
         var capacity: Int { count == 0 ? 0 : limbs.count / count }
 
-        /// `c ← c·n/d` for each of the `count` values at `values`, pushing the destroyed digit.
+        /// `c ← (c·n + (B mod n)) div d` for each of the `count` values, with `B ← (B div n)·d +
+        /// (c·n + (B mod n)) mod d`: pop base n, multiply in full width, push base d.
         mutating func multiply(_ values: UnsafeMutablePointer<Int64>, by n: UInt64) {
             guard count > 0 else { return }
             let rows = limbCount
@@ -36,36 +37,40 @@ extension InformationBuffer {
             let divisor = Divisor(n)
             let count = self.count
             var topRow: UInt32 = 0
+            var bottomRow: UInt32 = 0
             limbs.withUnsafeMutableBufferPointer { limbBuffer in
                 carries.withUnsafeMutableBufferPointer { carryBuffer in
                     let limbs = limbBuffer.baseAddress!
                     let remainders = carryBuffer.baseAddress!
                     for start in stride(from: 0, to: count, by: Self.tileWidth) {
-                        topRow |= Self.multiplyTile(
+                        let rowsOred = Self.multiplyTile(
                             limbs + start, stride: count, rows: rows, width: min(Self.tileWidth, count - start),
                             values: values + start, remainders: remainders + start, divisor: divisor)
+                        topRow |= rowsOred.top
+                        bottomRow |= rowsOred.bottom
                     }
                 }
             }
-            if topRow != 0 { limbCount = rows + 1 }
+            // The new B is (B div n)·2^32 + digit: one row more than B div n, which has `rows` or
+            // `rows − 1` rows, or none at all when B was a single row smaller than n.
+            if topRow != 0 {
+                limbCount = rows + 1
+            } else if rows <= 1 {
+                limbCount = bottomRow != 0 ? 1 : 0
+            }
         }
 
-        /// The exact inverse of the latest `multiply`: `c ← c·d/n`, popping the digit it pushed.
+        /// The exact inverse of the latest `multiply`: pops the pushed digit, restores c and pushes
+        /// back the digit of base n the multiply had popped.
         mutating func divide(_ values: UnsafeMutablePointer<Int64>, by n: UInt64) {
             guard count > 0 else { return }
-            let rows = limbCount
+            // An empty buffer (a divide that undoes no multiply) pops a zero digit and may then
+            // need one row for the remainder.
+            let rows = max(limbCount, 1)
+            reserve(rows: rows)
+            let divisor = Divisor(n)
             let count = self.count
             var overflow: UInt64 = 0
-            guard rows > 0 else {
-                // B = 0: the pop yields c ← (c div n)·d + (c mod n) and B stays 0, as in the paper.
-                let numerator = Int64(n)
-                for i in 0..<count {
-                    let (quotient, remainder) = floorDivMod(values[i], numerator)
-                    values[i] = Self.shiftedIn(quotient, digit: UInt32(truncatingIfNeeded: remainder), overflow: &overflow)
-                }
-                Self.checkNoOverflow(overflow)
-                return
-            }
             var topRow: UInt32 = 0
             limbs.withUnsafeMutableBufferPointer { limbBuffer in
                 carries.withUnsafeMutableBufferPointer { carryBuffer in
@@ -74,12 +79,12 @@ extension InformationBuffer {
                     for start in stride(from: 0, to: count, by: Self.tileWidth) {
                         topRow |= Self.divideTile(
                             limbs + start, stride: count, rows: rows, width: min(Self.tileWidth, count - start),
-                            values: values + start, carries: carries + start, numerator: n, overflow: &overflow)
+                            values: values + start, carries: carries + start, divisor: divisor, overflow: &overflow)
                     }
                 }
             }
             Self.checkNoOverflow(overflow)
-            if topRow == 0 { limbCount = rows - 1 }
+            limbCount = topRow == 0 ? rows - 1 : rows
         }
 
         /// Makes room for `rows` rows, growing geometrically so a long run reallocates O(log T) times.
@@ -94,19 +99,21 @@ extension InformationBuffer {
 }
 
 extension InformationBuffer.LimbStack {
-    /// Long division of `B·2^32 + (c mod 2^32)` by n from the top row down, for one tile.
+    /// Long division of B by n from the top row down (the pop of base n), for one tile, then the
+    /// multiply of the values with the popped digits.
     ///
-    /// Row j's quotient lands in row j + 1 (that one-row shift is the push of base d), the
-    /// digit's in row 0, and the final remainder is the digit popped into c. Returns the OR of
-    /// the new top row (row `rows`), which decides whether the stack grew.
+    /// Row j's quotient lands in row j + 1: that one-row shift is the push of base d = 2^32, whose
+    /// digit `multiplyDigits` writes into row 0. Returns the OR of the new top row (row `rows`)
+    /// and of row 0, which decide whether the stack grew or emptied.
     @inline(__always)
     fileprivate static func multiplyTile(
         _ limbs: UnsafeMutablePointer<UInt32>, stride: Int, rows: Int, width: Int,
         values: UnsafeMutablePointer<Int64>, remainders: UnsafeMutablePointer<UInt32>,
         divisor: InformationBuffer.Divisor
-    ) -> UInt32 {
+    ) -> (top: UInt32, bottom: UInt32) {
         guard rows > 0 else {
-            return multiplyDigits(limbs, width: width, values: values, remainders: nil, divisor: divisor)
+            let digits = multiplyDigits(limbs, width: width, values: values, remainders: nil, divisor: divisor)
+            return (0, digits)
         }
         // The top row starts the division with a zero remainder; its quotients form the new top.
         var top: UInt32 = 0
@@ -127,12 +134,13 @@ extension InformationBuffer.LimbStack {
                 remainders[i] = r
             }
         }
-        _ = multiplyDigits(limbs, width: width, values: values, remainders: remainders, divisor: divisor)
-        return top
+        let digits = multiplyDigits(limbs, width: width, values: values, remainders: remainders, divisor: divisor)
+        return (top, digits)
     }
 
-    /// The last step of the long division: the digits `c mod 2^32` go to row 0 and the
-    /// remainders become c's new low digits. Returns the OR of row 0.
+    /// Finishes a multiply: with r = B mod n (the remainders of the long division, or 0 for an
+    /// empty buffer), X = c·n + r exactly in 128 bits; X mod 2^32 is pushed into row 0 and
+    /// c ← X div 2^32. Returns the OR of row 0.
     @inline(__always)
     private static func multiplyDigits(
         _ row0: UnsafeMutablePointer<UInt32>, width: Int, values: UnsafeMutablePointer<Int64>,
@@ -141,47 +149,66 @@ extension InformationBuffer.LimbStack {
         let numerator = Int64(divisor.numerator)
         var any: UInt32 = 0
         for i in 0..<width {
-            let c = values[i]
-            let (q, r) = divisor.step(remainders?[i] ?? 0, UInt32(truncatingIfNeeded: c))
-            row0[i] = q
-            any |= q
-            // (c >> 32)·n + r cannot overflow for any Int64 c: |c >> 32| ≤ 2^31, n < 2^32.
-            values[i] = (c &>> 32) &* numerator &+ Int64(divisor.denormalize(r))
+            let popped = UInt64(divisor.denormalize(remainders?[i] ?? 0))
+            let product = values[i].multipliedFullWidth(by: numerator)
+            let (low, carry) = product.low.addingReportingOverflow(popped)
+            let high = product.high &+ (carry ? 1 : 0)
+            let digit = UInt32(truncatingIfNeeded: low)
+            row0[i] = digit
+            any |= digit
+            // |X| < 2^62 · 2^32, so X div 2^32 = high·2^32 + (low >> 32) fits an Int64.
+            values[i] = (high &<< 32) | Int64(bitPattern: low &>> 32)
         }
         return any
     }
 
-    /// `B·n + (c mod n)` as a multiply-add with carry from the bottom row up, for one tile.
-    ///
-    /// Its bottom row is the digit that returns to c; dropping it (the pop of base d) is writing
-    /// each row's low half one row down. Needs `rows ≥ 1`; returns the OR of the new top row
-    /// (row `rows − 1`), which decides whether the stack shrank.
+    /// The exact inverse of `multiplyDigits` for one value: from c' and the pushed digit,
+    /// X = c'·2^32 + digit, then c = X div n and r = X mod n (floor semantics), by a three-limb
+    /// long division with the reciprocal. Negative X is divided as ~X = −X − 1 ≥ 0:
+    /// ⌊X/n⌋ = −1 − ⌊~X/n⌋ and X mod n = n − 1 − (~X mod n). Flags a quotient beyond Int64 range.
+    @inline(__always)
+    fileprivate static func unmultiply(
+        _ value: Int64, digit: UInt32, divisor: InformationBuffer.Divisor, overflow: inout UInt64
+    ) -> (value: Int64, remainder: UInt32) {
+        let negative = value < 0
+        let magnitude = UInt64(bitPattern: negative ? ~value : value)
+        let low = negative ? ~digit : digit
+        let (q2, r2) = divisor.step(0, UInt32(truncatingIfNeeded: magnitude &>> 32))
+        let (q1, r1) = divisor.step(r2, UInt32(truncatingIfNeeded: magnitude))
+        let (q0, r0) = divisor.step(r1, low)
+        let quotient = UInt64(q1) &<< 32 | UInt64(q0)
+        overflow |= UInt64(q2) | (quotient &>> 63)
+        let remainder = divisor.denormalize(r0)
+        if negative {
+            return (~Int64(bitPattern: quotient), UInt32(truncatingIfNeeded: divisor.numerator) &- 1 &- remainder)
+        }
+        return (Int64(bitPattern: quotient), remainder)
+    }
+
+    /// Pops the digit a multiply pushed (row 0) and undoes the multiply on the values, then
+    /// pushes the remainder back as `B ← (B div 2^32)·n + r`: a multiply-add with carry from
+    /// row 1 up, each row landing one row down. Needs `rows ≥ 1`; returns the OR of the new top
+    /// row (row `rows − 1`), which decides whether the stack shrank.
     @inline(__always)
     fileprivate static func divideTile(
         _ limbs: UnsafeMutablePointer<UInt32>, stride: Int, rows: Int, width: Int,
         values: UnsafeMutablePointer<Int64>, carries: UnsafeMutablePointer<UInt32>,
-        numerator n: UInt64, overflow: inout UInt64
+        divisor: InformationBuffer.Divisor, overflow: inout UInt64
     ) -> UInt32 {
-        let numerator = Int64(n)
+        let n = divisor.numerator
         var any: UInt32 = 0
-        // Row 0 and the values. Each loop writes its carries through one known pointer (a
-        // single row is its own top row and keeps its carry in place) so that it vectorises.
-        if rows == 1 {
+        for i in 0..<width {
+            let (value, remainder) = unmultiply(values[i], digit: limbs[i], divisor: divisor, overflow: &overflow)
+            values[i] = value
+            carries[i] = remainder
+        }
+        guard rows > 1 else {
+            // B div 2^32 = 0: the new B is the remainder alone.
             for i in 0..<width {
-                let (quotient, remainder) = floorDivMod(values[i], numerator)
-                let t = UInt64(limbs[i]) &* n &+ UInt64(remainder)
-                let carry = UInt32(truncatingIfNeeded: t &>> 32)
-                limbs[i] = carry
-                any |= carry
-                values[i] = shiftedIn(quotient, digit: UInt32(truncatingIfNeeded: t), overflow: &overflow)
+                limbs[i] = carries[i]
+                any |= carries[i]
             }
             return any
-        }
-        for i in 0..<width {
-            let (quotient, remainder) = floorDivMod(values[i], numerator)
-            let t = UInt64(limbs[i]) &* n &+ UInt64(remainder)
-            carries[i] = UInt32(truncatingIfNeeded: t &>> 32)
-            values[i] = shiftedIn(quotient, digit: UInt32(truncatingIfNeeded: t), overflow: &overflow)
         }
         for row in 1..<rows - 1 {
             let source = limbs + row * stride
@@ -204,16 +231,8 @@ extension InformationBuffer.LimbStack {
         return any
     }
 
-    /// `quotient·2^32 + digit`, flagging (not trapping inside the vector loop) a quotient of 32 bits or more.
-    @inline(__always)
-    fileprivate static func shiftedIn(_ quotient: Int64, digit: UInt32, overflow: inout UInt64) -> Int64 {
-        let shifted = quotient &<< 32
-        overflow |= UInt64(bitPattern: (shifted &>> 32) ^ quotient)
-        return shifted | Int64(digit)
-    }
-
-    /// Traps if some `(c div n)·2^32` did not fit in an Int64: that can only come from a divide
-    /// that undoes no multiply, i.e. a bug in the caller.
+    /// Traps if some `(c'·2^32 + digit) div n` did not fit in an Int64: that can only come from a
+    /// divide that undoes no multiply, i.e. a bug in the caller.
     fileprivate static func checkNoOverflow(_ overflow: UInt64) {
         precondition(overflow == 0, "InformationBuffer.divide overflowed: it undoes no multiply")
     }

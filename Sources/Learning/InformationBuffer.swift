@@ -1,10 +1,16 @@
 /// Per-parameter mixed-radix stack of the bits that multiplying by n/d destroys (paper Alg. 3),
 /// stored as vectorised 32-bit limbs over all parameters of a segment.
 ///
-/// Multiplying a fixed-point value c by n/2^32 with floor division loses `c mod 2^32`; pushing it
-/// onto a per-parameter integer B (base d) and popping `B mod n` into the freed low digit of c
-/// (base n) makes the step a bijection on (c, B), and B grows by only `log2(d/n)` bits per step
-/// on average: a mixed-radix arithmetic code of the destroyed information (PAPER.md §3).
+/// Multiplying a fixed-point value c by n/2^32 loses the low digit of c·n. Popping a digit r of
+/// base n from a per-parameter integer B, computing X = c·n + r exactly, keeping X div 2^32 and
+/// pushing X mod 2^32 back onto B (base d) makes the step a bijection on (c, B), and B grows by
+/// only `log2(d/n)` bits per step on average: a mixed-radix arithmetic code of the destroyed
+/// information (PAPER.md §3).
+///
+/// The paper's Algorithm 3 does the same with the push first (c div d, then ·n, then the popped
+/// digit added at the bottom); with d = 2^32 that leaves up to n ≈ 2^32 units of noise in c, i.e.
+/// 2^-20 in value. Popping first and multiplying in full width keeps c within one unit (2^-52)
+/// of c·n/d, at the same cost in buffer bits.
 /// Every B obeys `B + 1 ≤ ⌈…⌈(d/n_1)⌉…·d/n_T⌉`, so storage is the information-theoretic amount
 /// plus at most one limb per parameter.
 public struct InformationBuffer: Sendable {
@@ -36,9 +42,8 @@ public struct InformationBuffer: Sendable {
     /// `values[i] ← values[i] · n/d` exactly for i in `segments[s]`, pushing the destroyed digit.
     ///
     /// Per parameter, with floor semantics:
-    /// `B ← B·d + (c mod d); c ← c div d; c ← c·n + (B mod n); B ← B div n`.
-    /// Never traps, for any Int64 input; the result satisfies `|c'| < |c|·n/d + n`, so the caller
-    /// still range-checks values that were within 2^32 of `FixedPoint.rawLimit`.
+    /// `r ← B mod n; B ← B div n; X ← c·n + r; B ← B·d + (X mod d); c ← X div d`.
+    /// Never traps, for any Int64 input; the result satisfies `|c'| ≤ |c|·n/d + 1`.
     public mutating func multiply(
         _ values: UnsafeMutableBufferPointer<Int64>, segment s: Int, by factor: RationalFactor
     ) {
@@ -52,8 +57,8 @@ public struct InformationBuffer: Sendable {
 
     /// The exact inverse of the most recent un-undone `multiply` on segment `s` (LIFO).
     ///
-    /// Per parameter: `B ← B·n + (c mod n); c ← c div n; c ← c·d + (B mod d); B ← B div d`.
-    /// On an empty buffer this pops zero digits, as the paper's buffer does. A result that would
+    /// Per parameter: `X ← c·d + (B mod d); B ← B div d; c ← X div n; B ← B·n + (X mod n)`.
+    /// On an empty buffer this pops a zero digit, as the paper's buffer does. A result that would
     /// not fit in an Int64 traps: it can only come from a divide that undoes no multiply.
     public mutating func divide(
         _ values: UnsafeMutableBufferPointer<Int64>, segment s: Int, by factor: RationalFactor

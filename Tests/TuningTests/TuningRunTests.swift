@@ -4,15 +4,23 @@ import Learning
 import Testing
 @testable import Tuning
 
-/// A spec small enough for tests: logistic regression or a tiny MLP on the first digits rows.
-func smallSpec(_ overrides: String = "") -> JobSpec {
-    let text = """
+/// A spec small enough for tests: a tiny MLP on the first digits rows. `overrides` is a JSON
+/// object merged into it key by key (nested objects merge recursively).
+func smallSpec(_ overrides: String = "{}") -> JobSpec {
+    let base = """
         { "dataset": { "name": "digits" }, "split": { "train": 120, "validation": 80 },
           "model": { "hidden": [6], "activation": "tanh" },
           "training": { "iterations": 12, "batch_size": 20, "seed": 3 },
-          "meta": { "iterations": 4, "step_size": 0.05 } \(overrides) }
+          "meta": { "iterations": 4, "step_size": 0.05 } }
         """
-    let value = try! JSONValue.parse(Array(text.utf8))
+    func merge(_ a: JSONValue, _ b: JSONValue) -> JSONValue {
+        guard case .object(var left) = a, case .object(let right) = b else { return b }
+        for key in right.keys {
+            left[key] = left[key].map { merge($0, right[key]!) } ?? right[key]!
+        }
+        return .object(left)
+    }
+    let value = merge(try! JSONValue.parse(base), try! JSONValue.parse(overrides))
     switch JobSpec.parse(value) {
     case .success(let spec): return spec
     case .failure(let errors): fatalError("test spec invalid: \(errors)")
@@ -47,7 +55,7 @@ struct TuningRunTests {
 
     @Test("meta-iterations lower the validation loss")
     func learningHelps() throws {
-        let spec = smallSpec(#", "hyperparameters": { "learning_rate": { "init": 0.05 } }, "meta": { "iterations": 8, "step_size": 0.1, "reseed": false }"#)
+        let spec = smallSpec(#"{ "hyperparameters": { "learning_rate": { "init": 0.05 } }, "meta": { "iterations": 8, "step_size": 0.1, "reseed": false } }"#)
         let items = try runToCompletion(try TuningRun(spec: spec, dataset: BuiltinDatasets.digits))
         #expect(items.last!.validationLoss < items.first!.validationLoss)
     }
@@ -61,7 +69,7 @@ struct TuningRunTests {
 
     @Test("resuming from an encoded checkpoint reproduces the uninterrupted run bit for bit", arguments: ["adam", "sgd"])
     func resume(optimizer: String) throws {
-        let spec = smallSpec(#", "meta": { "iterations": 4, "optimizer": "\#(optimizer)", "step_size": 0.05 }"#)
+        let spec = smallSpec(#"{ "meta": { "optimizer": "\#(optimizer)" } }"#)
         let run = try TuningRun(spec: spec, dataset: BuiltinDatasets.digits)
         let uninterrupted = try runToCompletion(run)
         var state = run.initialCheckpoint()
@@ -102,7 +110,7 @@ struct TuningRunTests {
 
     @Test("a huge learning rate fails the run with diverged")
     func divergence() throws {
-        let spec = smallSpec(#", "training": { "iterations": 100, "batch_size": 20 }, "hyperparameters": { "learning_rate": { "init": 1000 }, "momentum": { "init": 0.000001 } }"#)
+        let spec = smallSpec(#"{ "training": { "iterations": 100 }, "hyperparameters": { "learning_rate": { "init": 1000 }, "momentum": { "init": 0.000001 } } }"#)
         let run = try TuningRun(spec: spec, dataset: BuiltinDatasets.digits)
         #expect {
             _ = try run.step(run.initialCheckpoint())
@@ -113,7 +121,7 @@ struct TuningRunTests {
 
     @Test("learning the training data reports its hypergradient with the data's shape")
     func distillation() throws {
-        let spec = smallSpec(#", "model": { "hidden": [] }, "split": { "train": 10, "validation": 100 }, "training": { "iterations": 5, "batch_size": 10, "batches": "cyclic" }, "hyperparameters": { "training_data": { "learn": true } }, "meta": { "iterations": 2, "optimizer": "sgd", "step_size": 0.5 }"#)
+        let spec = smallSpec(#"{ "model": { "hidden": [] }, "split": { "train": 10, "validation": 100 }, "training": { "iterations": 5, "batch_size": 10, "batches": "cyclic" }, "hyperparameters": { "training_data": { "learn": true } }, "meta": { "iterations": 2, "optimizer": "sgd", "step_size": 0.5 } }"#)
         let run = try TuningRun(spec: spec, dataset: BuiltinDatasets.digits)
         let items = try runToCompletion(run)
         let gradient = try #require(items[0].hypergradient?.trainingData)
