@@ -154,11 +154,20 @@ public struct HTTPRequestParser: Sendable {
                 }
                 state = .chunkDataEnd(head)
             case .chunkDataEnd(let head):
-                guard let line = try nextLine(limit: 2, tooLong: .invalidChunk) else { return nil }
-                guard line.isEmpty else {
+                // Exactly CRLF (or a bare LF) must follow the data; decide on each byte as it comes.
+                guard bufferedByteCount > 0 else { return nil }
+                let first = buffer[start]
+                if first == 0x0D {
+                    guard bufferedByteCount > 1 else { return nil }
+                    guard buffer[start + 1] == 0x0A else {
+                        throw HTTPParseError(.invalidChunk, "Chunk data is not followed by CRLF.")
+                    }
+                    consume(2)
+                } else if first == 0x0A {
+                    consume(1)
+                } else {
                     throw HTTPParseError(.invalidChunk, "Chunk data is longer than its declared size.")
                 }
-                consumeLine(line)
                 state = .chunkSize(head)
             case .trailers(let head):
                 let remainingBudget = limits.maxHeadBytes - trailerBytes
