@@ -134,10 +134,8 @@ struct HTTPConnectionStateMachine {
         peerClosedInput = true
         readingDone = true
         var actions: [Action] = []
-        if let stream = streaming {
-            actions.append(.terminateStream(stream.writer, .clientDisconnected))
-            streaming = nil
-            close(into: &actions)
+        if streaming != nil {
+            close(into: &actions)  // tells the producer the client is gone
             return actions
         }
         // A body cut short can never complete.
@@ -266,7 +264,7 @@ struct HTTPConnectionStateMachine {
     private mutating func endStreamBecauseStopping(_ stream: Stream, into actions: inout [Action]) {
         streaming = nil
         if stream.chunked { actions.append(.write(ResponseSerializer.lastChunk)) }
-        if !slots.isEmpty { slots.removeFirst() }
+        slots.removeFirst()
         close(into: &actions)
     }
 
@@ -312,6 +310,7 @@ struct HTTPConnectionStateMachine {
         if let stream = streaming {
             actions.append(.terminateStream(stream.writer, .clientDisconnected))
             streaming = nil
+            slots.removeFirst()
         }
         for slot in slots {
             if case .stream(let writer)? = slot.response?.body { actions.append(.terminateStream(writer, .notSent)) }
