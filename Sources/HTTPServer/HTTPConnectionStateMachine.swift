@@ -60,6 +60,9 @@ struct HTTPConnectionStateMachine {
     private var peerClosedInput = false
     private var stopping = false
     private(set) var isClosed = false
+    /// Closed with no request in progress, so no unread input can turn our FIN into a reset:
+    /// the shell may close at once instead of lingering.
+    private(set) var closedWhileIdle = false
     private var servedAny = false
     private var idleSince: UInt64
     private var requestStartedAt: UInt64?
@@ -155,7 +158,10 @@ struct HTTPConnectionStateMachine {
             endStreamBecauseStopping(stream, into: &actions)
         }
         slots.removeAll { !$0.dispatched && $0.response == nil }
-        if slots.isEmpty { close(into: &actions) }
+        if slots.isEmpty {
+            closedWhileIdle = parser.isIdle
+            close(into: &actions)
+        }
         return actions
     }
 
@@ -177,6 +183,7 @@ struct HTTPConnectionStateMachine {
         var actions: [Action] = []
         if slots.isEmpty, parser.isIdle, servedAny {
             readingDone = true
+            closedWhileIdle = true
             close(into: &actions)  // an idle keep-alive connection closes silently
             return actions
         }

@@ -237,6 +237,20 @@ struct HTTPConnectionStateMachineTests {
         #expect(busy.closed)
     }
 
+    @Test func asksForALingeringCloseOnlyWhenInputMayStillBeUnread() {
+        var idle = Harness()
+        idle.receive(get("/"))
+        idle.respond(0, HTTPResponse())
+        idle.take(idle.machine.stop(now: 0))
+        #expect(idle.closed)
+        #expect(idle.machine.closedWhileIdle)
+
+        var failed = Harness()
+        failed.receive("BROKEN\r\n\r\n")
+        #expect(failed.closed)
+        #expect(!failed.machine.closedWhileIdle)
+    }
+
     @Test func endsAStreamCleanlyWhenStopping() {
         var h = Harness()
         h.receive(get("/events"))
