@@ -237,14 +237,20 @@ struct HTTPRequestParserTests {
         #expect(throws: HTTPParseError.self) { try parser.next() }
     }
 
-    @Test func neverCrashesOnRandomBytes() {
+    @Test func reachesTheSameOutcomeOnRandomInputHoweverItIsSplit() {
         var generator = SplitMix64(seed: 7)
         let alphabet = Array("GET /HTP1.\r\n: chunkedTransfer-EncodingContent-Length0123456789abcdef;\u{0}\u{7f}".utf8)
+        let chunkedHead = Array("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n".utf8)
         for _ in 0..<2000 {
             let length = Int(generator.next() % 200)
-            let bytes = (0..<length).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] }
-            _ = parse([Array("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n".utf8) + bytes])
-            _ = parse([bytes])
+            let noise = (0..<length).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] }
+            for input in [noise, chunkedHead + noise] {
+                let split = Int(generator.next() % UInt64(input.count + 1))
+                let whole = parse([input])
+                let parts = parse([Array(input[..<split]), Array(input[split...])])
+                #expect(parts.events == whole.events)
+                #expect(parts.error?.kind == whole.error?.kind, "\(input) split at \(split)")
+            }
         }
     }
 }
