@@ -1,1 +1,135 @@
-// The HTTPServer layer; see README "Architecture".
+import Dispatch
+import Synchronization
+
+/// An HTTP/1.1 server on plain non-blocking sockets.
+///
+/// Threading: one event-loop thread owns every socket (epoll); each complete request is handed
+/// to `handler` on a concurrent Dispatch queue, and the response goes back to the loop, which
+/// writes it in request order. An idle connection costs a descriptor and a few hundred bytes,
+/// never a thread. The handler may block briefly (a SQLite query); a slow one delays only its
+/// own connection.
+public final class HTTPServer: Sendable {
+    /// Answers one request; runs on the handler queue, any number at once.
+    public typealias Handler = @Sendable (HTTPRequest) -> HTTPResponse
+
+    /// Everything tunable, with production defaults.
+    public struct Configuration: Sendable {
+        /// Address to bind: `127.0.0.1`, `0.0.0.0`, `::` or a host name.
+        public var host: String = "127.0.0.1"
+        /// Port to bind; 0 picks a free one (`start()` reports it).
+        public var port: Int = 8080
+        /// Open connections served at once; more are accepted, answered 503 and closed.
+        public var maxConnections: Int = 4096
+        /// From accept (or a request's first byte) to the end of its head, and the longest
+        /// silence while a body arrives; past it the client gets 408 and the connection closes.
+        public var headerReadTimeout: Duration = .seconds(10)
+        /// How long a keep-alive connection may stay idle between requests (closed silently).
+        public var idleTimeout: Duration = .seconds(60)
+        /// How long, after our last response on a closing connection, the client's remaining
+        /// input is drained so that it sees that response rather than a reset.
+        public var lingerTimeout: Duration = .seconds(2)
+        /// Requests of one connection read ahead of their responses (pipelining depth).
+        public var maxPipelinedRequests: Int = 16
+        /// Bytes queued for a client that does not read (a stalled stream) before it is dropped.
+        public var maxOutboundBytes: Int = 16 << 20
+        /// Head size and count limits.
+        public var parserLimits = HTTPRequestParser.Limits()
+        /// The largest body a route accepts, decided from the head (413 beyond).
+        public var bodyLimit: @Sendable (HTTPRequestHead) -> Int = { _ in 1 << 20 }
+        /// Where handlers run; nil creates a concurrent queue.
+        public var handlerQueue: DispatchQueue? = nil
+        /// Receives one line per environment failure (accept errors, slow clients dropped).
+        public var log: @Sendable (String) -> Void = { _ in }
+
+        public init() {}
+
+        public init(host: String = "127.0.0.1", port: Int = 8080) {
+            self.host = host
+            self.port = port
+        }
+    }
+
+    private enum State {
+        case idle
+        case running(EventLoop, port: Int)
+        case stopped
+    }
+
+    public let configuration: Configuration
+    private let handler: Handler
+    private let state = Mutex(State.idle)
+
+    public init(configuration: Configuration = Configuration(), handler: @escaping Handler) {
+        self.configuration = configuration
+        self.handler = handler
+    }
+
+    /// Binds, starts the event loop and returns the port bound. Throws `SystemError` when the
+    /// address cannot be bound (in use, not local); starting twice is a programming error.
+    @discardableResult
+    public func start() throws(SystemError) -> Int {
+        try state.withLock { state throws(SystemError) -> Int in
+            guard case .idle = state else { preconditionFailure("HTTPServer.start() called twice") }
+            let (listener, port) = try Socket.listen(host: configuration.host, port: configuration.port)
+            let queue = configuration.handlerQueue
+                ?? DispatchQueue(label: "rewind.http.handlers", attributes: .concurrent)
+            let loop: EventLoop
+            do throws(SystemError) {
+                loop = try EventLoop(listener: listener, settings: settings(), handlerQueue: queue, handler: handler)
+            } catch {
+                closeDescriptor(listener)
+                throw error
+            }
+            loop.start()
+            state = .running(loop, port: port)
+            return port
+        }
+    }
+
+    /// The bound port while running.
+    public var port: Int? {
+        state.withLock { state in
+            if case .running(_, let port) = state { return port }
+            return nil
+        }
+    }
+
+    /// Stops accepting, lets in-flight responses finish for up to `gracePeriod`, closes idle
+    /// keep-alive connections at once and ends streams cleanly; then closes whatever is left.
+    /// Blocks until the loop thread has exited. Calling it again, or before `start`, does nothing.
+    public func stop(gracePeriod: Duration = .seconds(10)) {
+        let loop: EventLoop? = state.withLock { state in
+            guard case .running(let loop, _) = state else { return nil }
+            state = .stopped
+            return loop
+        }
+        guard let loop else { return }
+        loop.execute { loop.beginStop() }
+        let nanoseconds = MonotonicClock.nanoseconds(gracePeriod)
+        _ = loop.waitUntilDrained(timeout: .now() + .nanoseconds(Int(min(nanoseconds, UInt64(Int.max)))))
+        loop.execute { loop.finish() }
+        loop.waitUntilExited()
+    }
+
+    private func settings() -> EventLoop.Settings {
+        let header = MonotonicClock.nanoseconds(configuration.headerReadTimeout)
+        let idle = MonotonicClock.nanoseconds(configuration.idleTimeout)
+        let dates = HTTPDateCache()
+        // Timeouts are checked by a periodic sweep; a quarter of the shortest keeps them within
+        // 25% without waking an idle server more than four times a second.
+        let sweep = max(5_000_000, min(250_000_000, min(header, idle) / 4))
+        return EventLoop.Settings(
+            connection: HTTPConnectionStateMachine.Configuration(
+                headerReadTimeout: header, idleTimeout: idle,
+                maxPipelinedRequests: max(1, configuration.maxPipelinedRequests),
+                maxBufferedBytes: configuration.parserLimits.maxHeadBytes + 64 * 1024,
+                parserLimits: configuration.parserLimits, bodyLimit: configuration.bodyLimit,
+                date: { dates.current() }),
+            maxConnections: configuration.maxConnections,
+            lingerTimeout: MonotonicClock.nanoseconds(configuration.lingerTimeout),
+            writeStallTimeout: max(idle, header),
+            maxOutboundBytes: configuration.maxOutboundBytes,
+            sweepInterval: sweep,
+            log: configuration.log)
+    }
+}

@@ -1,0 +1,328 @@
+/// The protocol logic of one connection: bytes, handler responses, stream events and the time
+/// in; bytes to write, requests to dispatch and "close" out. It owns no socket and reads no
+/// clock (`now` is monotonic nanoseconds from the caller), so keep-alive, pipelining order,
+/// `100 Continue` and every timeout are unit-testable without sleeping.
+struct HTTPConnectionStateMachine {
+    typealias RequestID = Int
+
+    struct Configuration: Sendable {
+        /// Time allowed from the first byte of a request (or from accept) to the end of its head,
+        /// and the longest silence allowed while a body is being received.
+        var headerReadTimeout: UInt64
+        /// How long a keep-alive connection may sit between requests.
+        var idleTimeout: UInt64
+        /// Requests read ahead of their responses; reading pauses beyond this.
+        var maxPipelinedRequests: Int
+        /// Unparsed input kept while requests wait their turn; reading pauses beyond this.
+        var maxBufferedBytes: Int
+        var parserLimits: HTTPRequestParser.Limits
+        var bodyLimit: @Sendable (HTTPRequestHead) -> Int
+        var date: @Sendable () -> String
+    }
+
+    enum Action {
+        case write([UInt8])
+        case dispatch(RequestID, HTTPRequest)
+        /// Begin forwarding `writer`'s bytes; its head was written just before.
+        case attachStream(RequestID, ResponseStreamWriter)
+        /// Tell a stream's producer it is over (HEAD, client gone, stopping).
+        case terminateStream(ResponseStreamWriter, ResponseStreamWriter.CloseReason)
+        /// Close once everything written so far has been flushed.
+        case close
+    }
+
+    /// A request whose response has not been fully handed to the writer yet, in request order.
+    private struct Slot {
+        var id: RequestID
+        var head: HTTPRequestHead
+        var dispatched = false
+        var wantsContinue = false
+        var response: HTTPResponse?
+        /// Server-made error responses end the connection.
+        var closesConnection = false
+    }
+
+    private let configuration: Configuration
+    private var parser: HTTPRequestParser
+    private var slots: [Slot] = []
+    private var nextID: RequestID = 0
+    /// The response being streamed; it blocks the responses behind it.
+    private struct Stream {
+        var id: RequestID
+        var writer: ResponseStreamWriter
+        var chunked: Bool
+        var closesConnection: Bool
+    }
+
+    private var streaming: Stream?
+    /// No more requests will be read (error, close requested, peer EOF or stopping).
+    private var readingDone = false
+    private var peerClosedInput = false
+    private var stopping = false
+    private(set) var isClosed = false
+    /// Closed with no request in progress, so no unread input can turn our FIN into a reset:
+    /// the shell may close at once instead of lingering.
+    private(set) var closedWhileIdle = false
+    private var servedAny = false
+    private var idleSince: UInt64
+    private var requestStartedAt: UInt64?
+    private var lastReadAt: UInt64
+
+    init(configuration: Configuration, now: UInt64) {
+        self.configuration = configuration
+        self.parser = HTTPRequestParser(limits: configuration.parserLimits, bodyLimit: configuration.bodyLimit)
+        self.idleSince = now
+        self.lastReadAt = now
+    }
+
+    /// Whether the shell should keep reading from the socket.
+    var wantsRead: Bool {
+        // Reading goes on after the last request so that a client leaving is noticed (and a
+        // stream's producer told); what arrives then is discarded.
+        !isClosed && parser.bufferedByteCount < configuration.maxBufferedBytes
+    }
+
+    /// Whether a streamed response is being sent (its producer must hear about a lost client).
+    var isStreaming: Bool { streaming != nil }
+
+    // MARK: - Events
+
+    mutating func bytesReceived(_ bytes: some Collection<UInt8>, now: UInt64) -> [Action] {
+        guard !isClosed, !readingDone else { return [] }
+        if parser.isIdle, !bytes.isEmpty { requestStartedAt = now }
+        lastReadAt = now
+        parser.append(bytes)
+        var actions: [Action] = []
+        parse(into: &actions)
+        return actions
+    }
+
+    /// The handler's answer to request `id`.
+    mutating func responseReady(_ id: RequestID, _ response: HTTPResponse, now: UInt64) -> [Action] {
+        guard !isClosed, let index = slots.firstIndex(where: { $0.id == id }) else {
+            if case .stream(let writer) = response.body { return [.terminateStream(writer, .clientDisconnected)] }
+            return []
+        }
+        slots[index].response = response
+        var actions: [Action] = []
+        drain(into: &actions, now: now)
+        return actions
+    }
+
+    /// The producer of the stream sent for request `id` wrote `bytes`.
+    mutating func streamData(_ id: RequestID, _ bytes: [UInt8]) -> [Action] {
+        guard !isClosed, let stream = streaming, stream.id == id, !bytes.isEmpty else { return [] }
+        return [.write(stream.chunked ? ResponseSerializer.chunk(bytes) : bytes)]
+    }
+
+    /// The producer of the stream sent for request `id` finished.
+    mutating func streamFinished(_ id: RequestID, now: UInt64) -> [Action] {
+        guard !isClosed, let stream = streaming, stream.id == id else { return [] }
+        streaming = nil
+        var actions: [Action] = []
+        guard stream.chunked else {
+            close(into: &actions)
+            return actions
+        }
+        actions.append(.write(ResponseSerializer.lastChunk))
+        slots.removeFirst()
+        finishedResponse(into: &actions, closing: stream.closesConnection, now: now)
+        return actions
+    }
+
+    /// The client closed its side (EOF). Answers still owed are sent, then the connection closes;
+    /// a stream in progress means the client is gone.
+    mutating func peerClosed(now: UInt64) -> [Action] {
+        guard !isClosed else { return [] }
+        peerClosedInput = true
+        readingDone = true
+        var actions: [Action] = []
+        if streaming != nil {
+            close(into: &actions)  // tells the producer the client is gone
+            return actions
+        }
+        // A body cut short can never complete.
+        slots.removeAll { !$0.dispatched && $0.response == nil }
+        if slots.isEmpty { close(into: &actions) }
+        return actions
+    }
+
+    /// Stop taking requests: close now if idle, else after the responses owed; end any stream.
+    mutating func stop(now: UInt64) -> [Action] {
+        guard !isClosed else { return [] }
+        stopping = true
+        readingDone = true
+        var actions: [Action] = []
+        if let stream = streaming {
+            actions.append(.terminateStream(stream.writer, .serverStopping))
+            endStreamBecauseStopping(stream, into: &actions)
+        }
+        slots.removeAll { !$0.dispatched && $0.response == nil }
+        if slots.isEmpty {
+            closedWhileIdle = parser.isIdle
+            close(into: &actions)
+        }
+        return actions
+    }
+
+    /// The earliest moment `timerFired` has something to do, nil when no timeout runs.
+    var deadline: UInt64? {
+        guard !isClosed else { return nil }
+        if let receiving = slots.last, !receiving.dispatched, receiving.response == nil, !readingDone {
+            return lastReadAt &+ configuration.headerReadTimeout
+        }
+        guard slots.isEmpty, !readingDone else { return nil }
+        if parser.isIdle {
+            return idleSince &+ (servedAny ? configuration.idleTimeout : configuration.headerReadTimeout)
+        }
+        return (requestStartedAt ?? idleSince) &+ configuration.headerReadTimeout
+    }
+
+    mutating func timerFired(now: UInt64) -> [Action] {
+        guard let deadline, now >= deadline else { return [] }
+        var actions: [Action] = []
+        if slots.isEmpty, parser.isIdle, servedAny {
+            readingDone = true
+            closedWhileIdle = true
+            close(into: &actions)  // an idle keep-alive connection closes silently
+            return actions
+        }
+        fail(status: .requestTimeout, detail: "The request was not received in time.", into: &actions, now: now)
+        return actions
+    }
+
+    // MARK: - Internals
+
+    private mutating func parse(into actions: inout [Action]) {
+        while !readingDone, slots.count < configuration.maxPipelinedRequests || slots.last.map({ !$0.dispatched }) == true {
+            let event: HTTPRequestParser.Event?
+            do {
+                event = try parser.next()
+            } catch {
+                fail(status: error.status, detail: error.detail, into: &actions, now: lastReadAt)
+                return
+            }
+            guard let event else { return }
+            switch event {
+            case .head(let head):
+                requestStartedAt = nil
+                var slot = Slot(id: nextID, head: head)
+                nextID += 1
+                slot.wantsContinue = head.expectsContinue && parser.awaitsBodyBytes
+                slots.append(slot)
+                if slot.wantsContinue, slots.count == 1 {
+                    drain(into: &actions, now: lastReadAt)
+                }
+            case .request(let request):
+                let index = slots.count - 1
+                slots[index].dispatched = true
+                if slots[index].wantsContinue { slots[index].wantsContinue = false }
+                if !request.head.keepAlive { readingDone = true }
+                actions.append(.dispatch(slots[index].id, request))
+                if !parser.isIdle { requestStartedAt = lastReadAt }
+            }
+        }
+    }
+
+    /// Writes every response that is next in line, in request order.
+    private mutating func drain(into actions: inout [Action], now: UInt64) {
+        while streaming == nil, !isClosed, let first = slots.first {
+            if first.wantsContinue {
+                actions.append(.write(ResponseSerializer.continueResponse))
+                slots[0].wantsContinue = false
+            }
+            guard let response = first.response else { return }
+            let closing = first.closesConnection || !first.head.keepAlive
+                || ((stopping || peerClosedInput) && slots.count == 1)
+            let isHead = first.head.method == .head
+            switch response.body {
+            case .bytes(let body):
+                let framing: ResponseSerializer.Framing =
+                    response.status.forbidsBody ? .none : .contentLength(body.count)
+                actions.append(.write(head(response, framing: framing, version: first.head.version, close: closing)))
+                if !isHead, framing != .none, !body.isEmpty { actions.append(.write(body)) }
+                slots.removeFirst()
+                finishedResponse(into: &actions, closing: closing, now: now)
+            case .stream(let writer):
+                let chunked = first.head.version != .http1_0
+                if isHead || response.status.forbidsBody {
+                    let framing: ResponseSerializer.Framing = response.status.forbidsBody ? .none : (chunked ? .chunked : .closeDelimited)
+                    actions.append(.write(head(response, framing: framing, version: first.head.version,
+                                               close: closing || !chunked)))
+                    actions.append(.terminateStream(writer, .notSent))
+                    slots.removeFirst()
+                    finishedResponse(into: &actions, closing: closing || !chunked, now: now)
+                } else {
+                    actions.append(.write(head(response, framing: chunked ? .chunked : .closeDelimited,
+                                               version: first.head.version, close: closing || !chunked)))
+                    actions.append(.attachStream(first.id, writer))
+                    streaming = Stream(id: first.id, writer: writer, chunked: chunked, closesConnection: closing)
+                    if stopping {
+                        actions.append(.terminateStream(writer, .serverStopping))
+                        endStreamBecauseStopping(streaming!, into: &actions)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ends a stream cleanly (a last chunk, so an SSE client sees a clean end and reconnects
+    /// elsewhere) and closes: nothing behind it is served while stopping.
+    private mutating func endStreamBecauseStopping(_ stream: Stream, into actions: inout [Action]) {
+        streaming = nil
+        if stream.chunked { actions.append(.write(ResponseSerializer.lastChunk)) }
+        slots.removeFirst()
+        close(into: &actions)
+    }
+
+    private mutating func finishedResponse(into actions: inout [Action], closing: Bool, now: UInt64) {
+        servedAny = true
+        if closing || (slots.isEmpty && (stopping || peerClosedInput)) {
+            close(into: &actions)
+            return
+        }
+        if slots.isEmpty { idleSince = now }
+        if !readingDone { parse(into: &actions) }
+        drain(into: &actions, now: now)
+    }
+
+    /// Answers a server-detected error after the responses already owed, then closes.
+    private mutating func fail(status: HTTPStatus, detail: String, into actions: inout [Action], now: UInt64) {
+        readingDone = true
+        let problem = HTTPResponse.problem(status, detail: detail)
+        if let last = slots.last, !last.dispatched, last.response == nil {
+            slots[slots.count - 1].response = problem
+            slots[slots.count - 1].closesConnection = true
+            slots[slots.count - 1].wantsContinue = false
+        } else {
+            // The head never parsed; a placeholder head gives the answer HTTP/1.1 framing.
+            var slot = Slot(id: nextID, head: .placeholder, dispatched: true)
+            nextID += 1
+            slot.response = problem
+            slot.closesConnection = true
+            slots.append(slot)
+        }
+        drain(into: &actions, now: now)
+    }
+
+    private func head(_ response: HTTPResponse, framing: ResponseSerializer.Framing, version: HTTPVersion, close: Bool) -> [UInt8] {
+        ResponseSerializer.head(status: response.status, headers: response.headers, framing: framing,
+                                version: version, close: close, date: configuration.date())
+    }
+
+    private mutating func close(into actions: inout [Action]) {
+        guard !isClosed else { return }
+        isClosed = true
+        readingDone = true
+        if let stream = streaming {
+            actions.append(.terminateStream(stream.writer, .clientDisconnected))
+            streaming = nil
+            slots.removeFirst()
+        }
+        for slot in slots {
+            if case .stream(let writer)? = slot.response?.body { actions.append(.terminateStream(writer, .notSent)) }
+        }
+        slots = []
+        actions.append(.close)
+    }
+}
