@@ -220,8 +220,12 @@ struct HTTPServerIntegrationTests {
 
     @Test func gracefulStopFinishesInFlightWorkAndClosesIdleConnections() throws {
         let release = DispatchSemaphore(value: 0)
+        let entered = DispatchSemaphore(value: 0)
         let handler: HTTPServer.Handler = { request in
-            if request.path == "/slow" { release.wait() }
+            if request.path == "/slow" {
+                entered.signal()
+                release.wait()
+            }
             return HTTPResponse(text: request.path)
         }
         var configuration = HTTPServer.Configuration(host: "127.0.0.1", port: 0)
@@ -232,6 +236,8 @@ struct HTTPServerIntegrationTests {
         #expect(try idle.request("GET", "/quick").text == "/quick")
         let busy = try HTTPTestClient(port: port)
         try busy.send("GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
+        // Stop only once the request is in flight; before that the connection is merely idle.
+        #expect(entered.wait(timeout: .now() + 10) == .success)
         let stopped = Mutex(false)
         Thread.detachNewThread {
             server.stop(gracePeriod: .seconds(10))
