@@ -4,7 +4,7 @@ import PackageDescription
 
 let package = Package(
     name: "Rewind",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "rewind", targets: ["RewindCLI"]),
     ],
@@ -28,7 +28,8 @@ let package = Package(
         .target(name: "Storage", dependencies: ["CSQLite"], plugins: ["EmbedMigrations"]),
         .target(name: "HTTPServer"),
         .target(name: "Jobs", dependencies: ["Storage", "Tuning"]),
-        .target(name: "API", dependencies: ["HTTPServer", "JSON", "Jobs", "Tuning", "Storage"]),
+        .target(name: "Dashboard", dependencies: ["JSON"]),
+        .target(name: "API", dependencies: ["Dashboard", "HTTPServer", "JSON", "Jobs", "Tuning", "Storage"]),
         .executableTarget(
             name: "RewindCLI",
             dependencies: [
@@ -52,5 +53,9 @@ let package = Package(
         .testTarget(name: "TuningTests", dependencies: ["Tuning", "JSON", "Learning", "RewindTestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "RewindTestSupport"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "RewindTestSupport"]),
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "JSON"]),
+        .testTarget(
+            name: "APITests",
+            dependencies: ["API", "Jobs", "Storage", "Tuning", "JSON", "HTTPServer", "RewindTestSupport"]),
     ]
 )

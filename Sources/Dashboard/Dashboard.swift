@@ -1,0 +1,1 @@
+// Server-rendered SVG plots and HTML pages for jobs.

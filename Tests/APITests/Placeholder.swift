@@ -1,0 +1,4 @@
+import Testing
+@testable import API
+
+@Test func apiModuleBuilds() {}
