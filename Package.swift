@@ -22,6 +22,7 @@ let package = Package(
 
         // Layers, dependencies pointing down only (see README "Architecture").
         .target(name: "JSON"),
+        .target(name: "Digest"),
         .target(name: "LinearAlgebra", dependencies: ["COpenBLAS"]),
         .target(name: "Learning", dependencies: ["LinearAlgebra"]),
         .target(name: "Tuning", dependencies: ["JSON", "Learning", "LinearAlgebra"]),
@@ -29,7 +30,7 @@ let package = Package(
         .target(name: "HTTPServer"),
         .target(name: "Jobs", dependencies: ["Storage", "Tuning"]),
         .target(name: "Dashboard", dependencies: ["JSON"]),
-        .target(name: "API", dependencies: ["Dashboard", "HTTPServer", "JSON", "Jobs", "Tuning", "Storage"]),
+        .target(name: "API", dependencies: ["Dashboard", "Digest", "HTTPServer", "JSON", "Jobs", "Tuning", "Storage"]),
         .executableTarget(
             name: "RewindCLI",
             dependencies: [
@@ -38,7 +39,7 @@ let package = Package(
             ]),
 
         // Build-time embedding of migrations/*.sql into Storage (name, SQL, SHA-256 of each file).
-        .executableTarget(name: "MigrationEmbedder"),
+        .executableTarget(name: "MigrationEmbedder", dependencies: ["Digest"]),
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["MigrationEmbedder"]),
 
         // Shared test helpers: temp databases, a loopback HTTP client, gradient checkers.

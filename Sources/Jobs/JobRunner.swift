@@ -16,7 +16,7 @@ public final class JobRunner: Sendable {
     let clock: MillisecondClock
     let log: JobLog
     let datasets: StoreDatasetResolver
-    let events: JobEventHub
+    public let events: JobEventHub
 
     private struct State {
         var started = false

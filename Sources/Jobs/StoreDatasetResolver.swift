@@ -14,6 +14,8 @@ public struct StoreDatasetResolver: DatasetResolver, Sendable {
         case .builtin:
             return BuiltinDatasetResolver().dataset(reference)
         case .uploaded(let id):
+            // A built-in is also addressable by its id, which is its name.
+            if let builtin = BuiltinDatasets.named(id) { return builtin }
             guard let record = try? store.dataset(id: id), let content = try? store.datasetContent(id: id) else {
                 return nil
             }

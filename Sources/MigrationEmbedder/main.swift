@@ -1,3 +1,4 @@
+import Digest
 // Usage: MigrationEmbedder OUTPUT.swift MIGRATIONS_DIRECTORY
 //
 // Writes a Swift file declaring `embeddedMigrations`: every migration's version, name, SQL and

@@ -6,5 +6,5 @@ struct Rewind: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rewind",
         abstract: "Exact hypergradients by reversible learning, as a service.",
-        subcommands: [RunCommand.self, BenchCommand.self])
+        subcommands: [ServeCommand.self, RunCommand.self, BenchCommand.self, HealthcheckCommand.self])
 }

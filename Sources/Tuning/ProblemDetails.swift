@@ -5,18 +5,23 @@ public struct ProblemDetails: Error, Sendable, Equatable {
     public var status: Int
     public var title: String
     public var detail: String
-    /// A short stable slug; the `type` member is `https://rewind.dev/problems/<slug>`-style
-    /// relative reference `/problems/<slug>`.
+    /// A short stable slug; the `type` member is the relative reference `/problems/<slug>`.
     public var slug: String
     /// Every offending field, as JSON Pointers.
     public var errors: [SpecError]
+    /// Extension members (RFC 9457 §3.2), e.g. the `line` and `column` of a bad CSV upload.
+    public var extensions: JSONObject
 
-    public init(status: Int, slug: String, title: String, detail: String, errors: [SpecError] = []) {
+    public init(
+        status: Int, slug: String, title: String, detail: String, errors: [SpecError] = [],
+        extensions: JSONObject = JSONObject()
+    ) {
         self.status = status
         self.slug = slug
         self.title = title
         self.detail = detail
         self.errors = errors
+        self.extensions = extensions
     }
 
     public var type: String { "/problems/\(slug)" }
@@ -35,6 +40,7 @@ public struct ProblemDetails: Error, Sendable, Equatable {
                 return .object(entry)
             })
         }
+        for (key, value) in extensions { object[key] = value }
         return .object(object)
     }
 

@@ -1,8 +1,8 @@
 /// SHA-256 (FIPS 180-4) of a byte string, as lower-case hex.
 ///
-/// The toolchain on Linux has no CryptoKit and the package takes no crypto dependency; the
-/// embedder needs one digest per migration file, so a plain implementation is enough.
-enum SHA256 {
+/// The toolchain on Linux has no CryptoKit and the package takes no crypto dependency; migration
+/// checksums, dataset fingerprints and idempotency request hashes need only this.
+public enum SHA256 {
     private static let roundConstants: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
         0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -18,7 +18,7 @@ enum SHA256 {
         0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
     ]
 
-    static func hex(of message: [UInt8]) -> String {
+    public static func hex(of message: [UInt8]) -> String {
         var padded = message
         padded.append(0x80)
         while padded.count % 64 != 56 { padded.append(0) }

@@ -1,1 +1,0 @@
-// The API layer; see README "Architecture".

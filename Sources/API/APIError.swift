@@ -1,0 +1,58 @@
+import HTTPServer
+import JSON
+import Tuning
+
+/// An error answer: the problem document plus any headers it needs (`Allow`, `Retry-After`).
+struct APIError: Error {
+    var problem: ProblemDetails
+    var headers: HTTPHeaders = HTTPHeaders()
+
+    init(_ problem: ProblemDetails, headers: HTTPHeaders = HTTPHeaders()) {
+        self.problem = problem
+        self.headers = headers
+    }
+
+    init(status: Int, slug: String, title: String, detail: String, errors: [SpecError] = []) {
+        self.init(ProblemDetails(status: status, slug: slug, title: title, detail: detail, errors: errors))
+    }
+
+    static func notFound(_ what: String) -> APIError {
+        APIError(status: 404, slug: "not-found", title: "Not found", detail: what)
+    }
+
+    static func conflict(_ slug: String, _ detail: String) -> APIError {
+        APIError(status: 409, slug: slug, title: "Conflict with the resource's state", detail: detail)
+    }
+
+    /// 422 for a bad query parameter, named in `errors` as `?name`.
+    static func invalidQuery(_ name: String, _ message: String) -> APIError {
+        APIError(
+            status: 422, slug: "invalid-query", title: "A query parameter is invalid", detail: "\(name): \(message)",
+            errors: [SpecError(field: "?\(name)", message: message)])
+    }
+
+    static let storageUnavailable = APIError(
+        status: 503, slug: "storage-unavailable", title: "Storage is unavailable",
+        detail: "the database did not answer; try again shortly")
+
+    var response: HTTPResponse {
+        var headers = self.headers
+        headers.set("Content-Type", "application/problem+json")
+        return HTTPResponse(
+            status: HTTPStatus(code: problem.status), headers: headers, body: problem.json().serialized())
+    }
+}
+
+extension HTTPResponse {
+    /// A JSON body with the API's content type.
+    static func json(_ value: JSONValue, status: HTTPStatus = .ok, headers: HTTPHeaders = HTTPHeaders()) -> HTTPResponse {
+        rawJSON(value.serialized(), status: status, headers: headers)
+    }
+
+    /// A body that is already serialised JSON (history items are stored serialised).
+    static func rawJSON(_ bytes: [UInt8], status: HTTPStatus = .ok, headers: HTTPHeaders = HTTPHeaders()) -> HTTPResponse {
+        var headers = headers
+        headers.set("Content-Type", "application/json; charset=utf-8")
+        return HTTPResponse(status: status, headers: headers, body: bytes)
+    }
+}

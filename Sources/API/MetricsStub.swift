@@ -1,0 +1,5 @@
+// Temporary until the metrics registry lands.
+public final class Metrics: Sendable {
+    public init() {}
+    func render() -> String { "" }
+}

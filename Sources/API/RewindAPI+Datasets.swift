@@ -1,0 +1,103 @@
+import Digest
+import HTTPServer
+import JSON
+import Storage
+import Synchronization
+import Tuning
+
+/// `/v1/datasets`: CSV uploads parsed and validated once, at upload; built-ins listed beside them.
+extension RewindAPI {
+    static let maximumDatasetNameLength = 200
+
+    func uploadDataset(_ context: RouteContext) throws(APIError) -> HTTPResponse {
+        let request = context.request
+        guard let name = request.query("name"), !name.isEmpty, name.count <= Self.maximumDatasetNameLength else {
+            throw .invalidQuery("name", "is required: 1 to \(Self.maximumDatasetNameLength) characters")
+        }
+        let dataset: Dataset
+        do {
+            dataset = try CSVDatasetParser.parse(request.body, name: name)
+        } catch {
+            throw APIError(ProblemDetails(
+                status: 422, slug: "invalid-dataset", title: "The data set does not parse",
+                detail: "line \(error.line), column \(error.column): \(error.message)",
+                errors: [SpecError(field: "/body", message: "line \(error.line), column \(error.column): \(error.message)")],
+                extensions: ["line": .number(Double(error.line)), "column": .number(Double(error.column))]))
+        }
+        let now = clock()
+        let new = NewDataset(
+            id: TimeOrderedID.make(nowMs: now), name: name, rows: dataset.rows, features: dataset.features,
+            classes: dataset.classes, sha256: SHA256.hex(of: request.body), content: dataset.encoded())
+        switch try storage({ try store.insertDataset(new, nowMs: now) }) {
+        case .created(let record):
+            var headers = HTTPHeaders()
+            headers.set("Location", "/v1/datasets/\(record.id)")
+            return .json(Self.datasetResource(record), status: .created, headers: headers)
+        case .existing(let record):
+            var headers = HTTPHeaders()
+            headers.set("Location", "/v1/datasets/\(record.id)")
+            return .json(Self.datasetResource(record), status: .ok, headers: headers)
+        }
+    }
+
+    func listDatasets(_ context: RouteContext) throws(APIError) -> HTTPResponse {
+        let uploaded = try storage { try store.listDatasets() }
+        let all = BuiltinDatasets.names.map(Self.builtinResource) + uploaded.map(Self.datasetResource)
+        return .json(["datasets": .array(all)])
+    }
+
+    func getDataset(_ context: RouteContext) throws(APIError) -> HTTPResponse {
+        let id = context[capture: "id"]
+        if BuiltinDatasets.names.contains(id) { return .json(Self.builtinResource(id)) }
+        guard let record = try storage({ try store.dataset(id: id) }) else { throw .notFound("no data set \(id)") }
+        return .json(Self.datasetResource(record))
+    }
+
+    func deleteDataset(_ context: RouteContext) throws(APIError) -> HTTPResponse {
+        let id = context[capture: "id"]
+        if BuiltinDatasets.names.contains(id) {
+            throw .conflict("dataset-builtin", "\(id) is built in and cannot be deleted")
+        }
+        switch try storage({ try store.deleteDataset(id: id) }) {
+        case .deleted: return HTTPResponse(status: .noContent)
+        case .inUse: throw .conflict("dataset-in-use", "a queued or running job uses data set \(id)")
+        case .builtin: throw .conflict("dataset-builtin", "\(id) is built in and cannot be deleted")
+        case .notFound: throw .notFound("no data set \(id)")
+        }
+    }
+
+    static func datasetResource(_ record: DatasetRecord) -> JSONValue {
+        var object = JSONObject()
+        object["id"] = .string(record.id)
+        object["name"] = .string(record.name)
+        object["rows"] = .number(Double(record.rows))
+        object["features"] = .number(Double(record.features))
+        object["classes"] = .number(Double(record.classes))
+        object["sha256"] = .string(record.sha256)
+        object["created_at"] = .string(Timestamp.rfc3339(record.createdMs))
+        object["builtin"] = .bool(record.builtin)
+        return .object(object)
+    }
+
+    /// A built-in data set; its id is its name, its fingerprint that of its exact encoded values.
+    static func builtinResource(_ name: String) -> JSONValue {
+        let dataset = BuiltinDatasets.named(name)!
+        var object = JSONObject()
+        object["id"] = .string(name)
+        object["name"] = .string(name)
+        object["rows"] = .number(Double(dataset.rows))
+        object["features"] = .number(Double(dataset.features))
+        object["classes"] = .number(Double(dataset.classes))
+        object["sha256"] = .string(builtinFingerprints.withLock { cache in
+            if let known = cache[name] { return known }
+            let digest = SHA256.hex(of: dataset.encoded())
+            cache[name] = digest
+            return digest
+        })
+        object["created_at"] = .null
+        object["builtin"] = .bool(true)
+        return .object(object)
+    }
+}
+
+private let builtinFingerprints = Mutex<[String: String]>([:])

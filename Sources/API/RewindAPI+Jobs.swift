@@ -1,0 +1,191 @@
+import Digest
+import HTTPServer
+import Jobs
+import JSON
+import Storage
+import Tuning
+
+/// `/v1/jobs`: submit, list, read, cancel, delete; history and result.
+extension RewindAPI {
+    static let maximumIdempotencyKeyLength = 200
+
+    func createJob(_ context: RouteContext) throws(APIError) -> HTTPResponse {
+        let request = context.request
+        let key = request.headers["Idempotency-Key"]
+        if let key, key.isEmpty || key.count > Self.maximumIdempotencyKeyLength {
+            throw APIError(
+                status: 400, slug: "invalid-idempotency-key", title: "Invalid Idempotency-Key",
+                detail: "the Idempotency-Key header must be 1 to \(Self.maximumIdempotencyKeyLength) characters")
+        }
+        let datasets = StoreDatasetResolver(store: store)
+        let tuning: TuningRun
+        switch JobRequest.prepare(specBytes: request.body, datasets: datasets) {
+        case .success(let prepared): tuning = prepared
+        case .failure(let problem): throw APIError(problem)
+        }
+        let specJSON = tuning.spec.json().serializedString()
+        var uploadedDataset: String?
+        if case .uploaded(let id) = tuning.spec.dataset, BuiltinDatasets.named(id) == nil { uploadedDataset = id }
+        let now = clock()
+        let job = NewJob(
+            id: TimeOrderedID.make(nowMs: now), name: tuning.spec.name, specJSON: specJSON, datasetID: uploadedDataset,
+            progressTotal: tuning.totalItems)
+        let outcome = try storage {
+            try store.insertJob(
+                job, idempotency: key.map { ($0, SHA256.hex(of: Array(specJSON.utf8))) },
+                maxQueued: configuration.maxQueuedJobs, nowMs: now)
+        }
+        switch outcome {
+        case .created(let record):
+            runner.jobQueued()
+            var headers = HTTPHeaders()
+            headers.set("Location", "/v1/jobs/\(record.id)")
+            return .json(jobResource(record), status: .accepted, headers: headers)
+        case .replayed(let record):
+            var headers = HTTPHeaders()
+            headers.set("Location", "/v1/jobs/\(record.id)")
+            return .json(jobResource(record), status: .ok, headers: headers)
+        case .keyConflict(let existing):
+            throw APIError(
+                status: 422, slug: "idempotency-key-reused", title: "Idempotency-Key reused with another body",
+                detail: "this Idempotency-Key was used for job \(existing) with a different spec")
+        case .queueFull(let queued):
+            var headers = HTTPHeaders()
+            headers.set("Retry-After", "30")
+            throw APIError(
+                ProblemDetails(
+                    status: 429, slug: "queue-full", title: "Too many queued jobs",
+                    detail: "\(queued) jobs are queued (the limit is \(configuration.maxQueuedJobs)); retry later"),
+                headers: headers)
+        case .datasetNotFound:
+            throw APIError(ProblemDetails.invalidSpec([SpecError(field: "/dataset/id", message: "no such data set")]))
+        }
+    }
+
+    func listJobs(_ context: RouteContext) throws(APIError) -> HTTPResponse {
+        let request = context.request
+        var status: JobStatus?
+        if let text = request.query("status") {
+            guard let parsed = JobStatus(rawValue: text) else {
+                throw .invalidQuery("status", "must be one of \(JobStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            status = parsed
+        }
+        let limit = try integerQuery(request, "limit", default: 50, range: 1...200)
+        let page = try storage { try store.listJobs(status: status, limit: limit, pageToken: request.query("page_token")) }
+        var jobs: [JSONValue] = []
+        for record in page.jobs { jobs.append(jobResource(record)) }
+        return .json(["jobs": .array(jobs), "next_page_token": page.nextPageToken.map(JSONValue.string) ?? .null])
+    }
+
+    func getJob(_ context: RouteContext) throws(APIError) -> HTTPResponse {
+        .json(jobResource(try existingJob(context[capture: "id"])))
+    }
+
+    func jobHistory(_ context: RouteContext) throws(APIError) -> HTTPResponse {
+        let id = context[capture: "id"]
+        _ = try existingJob(id)
+        let after = try integerQuery(context.request, "after", default: -1, range: -1...Int(Int32.max))
+        let limit = try integerQuery(context.request, "limit", default: 100, range: 1...1000)
+        let rows = try storage { try store.history(jobID: id, after: after, limit: limit + 1) }
+        let page = rows.prefix(limit)
+        // Items are stored serialised: splice them in rather than parse and re-serialise.
+        var body = Array(#"{"items":["#.utf8)
+        for (index, row) in page.enumerated() {
+            if index > 0 { body.append(UInt8(ascii: ",")) }
+            body += Array(row.itemJSON.utf8)
+        }
+        let next = rows.count > limit ? page.last.map { "\($0.metaIteration)" } ?? "null" : "null"
+        body += Array(#"],"next_after":\#(next)}"#.utf8)
+        return .rawJSON(body)
+    }
+
+    func jobResult(_ context: RouteContext) throws(APIError) -> HTTPResponse {
+        let record = try existingJob(context[capture: "id"])
+        guard record.status == .succeeded else {
+            throw .conflict("job-not-succeeded", "job \(record.id) is \(record.status.rawValue); a result exists only for a succeeded job")
+        }
+        let rows = try storage { try store.history(jobID: record.id, after: -1, limit: record.progressTotal + 1) }
+        let bestIteration = record.bestJSON.flatMap { try? JSONValue.parse($0)["meta_iteration"]?.intValue } ?? nil
+        guard let final = rows.last, let best = rows.first(where: { $0.metaIteration == bestIteration }) ?? rows.last else {
+            throw .storageUnavailable
+        }
+        let body = #"{"best":\#(best.itemJSON),"final":\#(final.itemJSON)}"#
+        return .rawJSON(Array(body.utf8))
+    }
+
+    func cancelJob(_ context: RouteContext) throws(APIError) -> HTTPResponse {
+        let id = context[capture: "id"]
+        let outcome = try storage { try store.requestCancel(jobID: id, nowMs: clock()) }
+        switch outcome {
+        case .cancelled(let record), .alreadyCancelled(let record):
+            runner.events.publish(jobID: id, .status(record.status.rawValue))
+            return .json(jobResource(record), status: .accepted)
+        case .cancelRequested(let record):
+            runner.cancel(jobID: id)
+            return .json(jobResource(record), status: .accepted)
+        case .finished(let record):
+            throw .conflict("job-finished", "job \(id) already \(record.status.rawValue); only queued or running jobs can be cancelled")
+        case .notFound:
+            throw .notFound("no job \(id)")
+        }
+    }
+
+    func deleteJob(_ context: RouteContext) throws(APIError) -> HTTPResponse {
+        let id = context[capture: "id"]
+        switch try storage({ try store.deleteJob(jobID: id) }) {
+        case .deleted:
+            return HTTPResponse(status: .noContent)
+        case .notTerminal(let status):
+            throw .conflict("job-not-finished", "job \(id) is \(status.rawValue); cancel it first")
+        case .notFound:
+            throw .notFound("no job \(id)")
+        }
+    }
+
+    // MARK: Helpers
+
+    func existingJob(_ id: String) throws(APIError) -> JobRecord {
+        guard let record = try storage({ try store.job(id: id) }) else { throw .notFound("no job \(id)") }
+        return record
+    }
+
+    func integerQuery(_ request: HTTPRequest, _ name: String, default value: Int, range: ClosedRange<Int>) throws(APIError) -> Int {
+        guard let text = request.query(name) else { return value }
+        guard let parsed = Int(text), range.contains(parsed) else {
+            throw .invalidQuery(name, "must be an integer between \(range.lowerBound) and \(range.upperBound)")
+        }
+        return parsed
+    }
+
+    /// The job resource of API.md.
+    func jobResource(_ record: JobRecord) -> JSONValue {
+        func stored(_ text: String?) -> JSONValue {
+            guard let text, let value = try? JSONValue.parse(text) else { return .null }
+            return value
+        }
+        let fraction = record.status == .succeeded ? 1 : min(1, max(0, record.progressFraction))
+        var error: JSONValue = .null
+        if let code = record.errorCode {
+            error = ["code": .string(code), "message": .string(record.errorMessage ?? code)]
+        }
+        var object = JSONObject()
+        object["id"] = .string(record.id)
+        object["name"] = .string(record.name)
+        object["status"] = .string(record.status.rawValue)
+        object["created_at"] = .string(Timestamp.rfc3339(record.createdMs))
+        object["started_at"] = record.startedMs.map { .string(Timestamp.rfc3339($0)) } ?? .null
+        object["finished_at"] = record.finishedMs.map { .string(Timestamp.rfc3339($0)) } ?? .null
+        object["spec"] = stored(record.specJSON)
+        object["progress"] = [
+            "done": .number(Double(record.progressDone)), "total": .number(Double(record.progressTotal)),
+            "fraction": .number(fraction),
+        ]
+        object["latest"] = stored(record.latestJSON)
+        object["best"] = stored(record.bestJSON)
+        object["error"] = error
+        object["cancel_requested"] = .bool(record.cancelRequested)
+        object["attempt"] = .number(Double(record.attempt))
+        return .object(object)
+    }
+}
