@@ -1,8 +1,8 @@
-# The two commands of the README: `make run` starts Rewind, `make test` runs every test.
+# The two commands of the README: `make run` starts the Rewind service, `make test` runs every test.
 SWIFT ?= swift
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: run test build release bench bootstrap
+.PHONY: run test build release bench bench-http example bootstrap docker-smoke
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -11,13 +11,25 @@ build: bootstrap
 	$(SWIFT) build
 
 release: bootstrap
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --product rewind
 
+# The service on http://127.0.0.1:8080 with its SQLite file ./rewind.sqlite (REWIND_* variables apply).
 run: release
-	$(SWIFT) run -c release rewind run examples/quickstart.json
+	"$$($(SWIFT) build -c release --show-bin-path)/rewind" serve
 
 test: bootstrap
 	$(SWIFT) test
 
+# A tuning job in this process, without the service: history items as JSON lines on stdout.
+example: release
+	"$$($(SWIFT) build -c release --show-bin-path)/rewind" run examples/quickstart.json
+
 bench: release
-	$(SWIFT) run -c release rewind bench
+	"$$($(SWIFT) build -c release --show-bin-path)/rewind" bench
+
+bench-http: release
+	"$$($(SWIFT) build -c release --show-bin-path)/rewind" bench-http
+
+# Builds the Docker image and checks it for real (needs a Docker engine; see docker/smoke-test.sh).
+docker-smoke:
+	bash docker/smoke-test.sh
