@@ -1,13 +1,21 @@
-/// What the API reports to the metrics registry.
+import Storage
+
+/// What the service reports on `/metrics` besides per-request counts: read fresh on every scrape.
 extension RewindAPI {
-    func registerCollectors() {}
-}
-
-extension Metrics {
-    func recordRequest(route: String, method: String, status: Int, seconds: Double) {}
-}
-
-// Temporary until the OpenAPI document lands.
-enum OpenAPIDocument {
-    static let json = "{}"
+    func registerCollectors() {
+        let store = self.store
+        let runner = self.runner
+        metrics.registerGaugeCollector(name: Metrics.Name.jobs, help: "Jobs by status.", labels: ["status"]) {
+            let counts = (try? store.jobCounts()) ?? [:]
+            return JobStatus.allCases.map { (["status": $0.rawValue], Double(counts[$0] ?? 0)) }
+        }
+        metrics.registerCollector(
+            name: Metrics.Name.sqliteBusy, help: "SQLITE_BUSY answers that outlived the busy timeout.", kind: .counter
+        ) {
+            [([:], Double(store.busyErrorCount))]
+        }
+        metrics.registerGaugeCollector(name: Metrics.Name.workersBusy, help: "Workers training a job.") {
+            [([:], Double(runner.busyWorkers))]
+        }
+    }
 }
