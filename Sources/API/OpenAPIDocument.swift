@@ -1,0 +1,867 @@
+/// The OpenAPI 3.1 description of Rewind's HTTP API (`API.md`), served at `/openapi.json`.
+///
+/// Kept as one literal so it reads like the document it is; `OpenAPIDocumentTests` parse it and
+/// hold it to the code: every path and method of `API.md`, error responses on every operation, and
+/// the `JobSpec` schema's fields, defaults, limits and enums against `JobSpec` itself, so the two
+/// cannot drift apart. `scripts/validate-openapi.sh` runs it through openapi-spec-validator.
+public enum OpenAPIDocument {
+    /// The document as JSON text.
+    public static let json: String = #"""
+        {
+          "openapi": "3.1.0",
+          "info": {
+            "title": "Rewind",
+            "version": "1",
+            "summary": "Exact hypergradients by reversible learning, as tuning jobs over HTTP.",
+            "description": "Submit a job spec; Rewind trains a small MLP, reverses training exactly to get the gradient of the validation loss with respect to every hyperparameter (learning-rate and momentum schedules, L2 strengths, initial scales, even the training inputs), takes a meta-step and repeats. JSON everywhere, snake_case keys, times as RFC 3339 UTC strings, ids as opaque strings. Every error is `application/problem+json`. Besides the statuses each operation lists, any request can be answered 405 (the path exists but not with this method), 431 (request header fields too large) or 500 (a bug; never a stack trace or SQL)."
+          },
+          "tags": [
+            { "name": "jobs", "description": "Tuning jobs: submit, follow, read the history and result, cancel, delete." },
+            { "name": "datasets", "description": "Built-in and uploaded classification datasets." },
+            { "name": "operations", "description": "Health, readiness, metrics and this document." },
+            { "name": "pages", "description": "HTML pages for people, with server-rendered SVG plots." }
+          ],
+          "security": [ { "bearerAuth": [] }, {} ],
+          "paths": {
+            "/v1/jobs": {
+              "post": {
+                "tags": ["jobs"],
+                "operationId": "createJob",
+                "summary": "Submit a tuning job",
+                "description": "The job is on disk before the answer goes out. With an `Idempotency-Key`, a repeat of the same key and body answers the original job (200) and creates nothing; the same key with another body answers 422; the same key while the first request is still being handled answers 409.",
+                "parameters": [ { "$ref": "#/components/parameters/IdempotencyKey" } ],
+                "requestBody": {
+                  "required": true,
+                  "content": { "application/json": { "schema": { "$ref": "#/components/schemas/JobSpec" } } }
+                },
+                "responses": {
+                  "202": {
+                    "description": "Accepted: the job is queued.",
+                    "headers": { "Location": { "$ref": "#/components/headers/JobLocation" } },
+                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Job" } } }
+                  },
+                  "200": {
+                    "description": "A repeat of an earlier request with the same `Idempotency-Key` and body: the original job, nothing created.",
+                    "headers": { "Location": { "$ref": "#/components/headers/JobLocation" } },
+                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Job" } } }
+                  },
+                  "400": { "$ref": "#/components/responses/BadRequest" },
+                  "401": { "$ref": "#/components/responses/Unauthorized" },
+                  "409": { "$ref": "#/components/responses/Conflict" },
+                  "411": { "$ref": "#/components/responses/LengthRequired" },
+                  "413": { "$ref": "#/components/responses/ContentTooLarge" },
+                  "422": { "$ref": "#/components/responses/UnprocessableContent" },
+                  "429": { "$ref": "#/components/responses/TooManyRequests" },
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
+                  "default": { "$ref": "#/components/responses/Error" }
+                }
+              },
+              "get": {
+                "tags": ["jobs"],
+                "operationId": "listJobs",
+                "summary": "List jobs, newest first",
+                "parameters": [
+                  { "$ref": "#/components/parameters/JobStatusFilter" },
+                  { "$ref": "#/components/parameters/JobsLimit" },
+                  { "$ref": "#/components/parameters/PageToken" }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "One page of jobs.",
+                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/JobList" } } }
+                  },
+                  "400": { "$ref": "#/components/responses/BadRequest" },
+                  "401": { "$ref": "#/components/responses/Unauthorized" },
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
+                  "default": { "$ref": "#/components/responses/Error" }
+                }
+              }
+            },
+            "/v1/jobs/{id}": {
+              "parameters": [ { "$ref": "#/components/parameters/JobID" } ],
+              "get": {
+                "tags": ["jobs"],
+                "operationId": "getJob",
+                "summary": "Read a job",
+                "responses": {
+                  "200": {
+                    "description": "The job.",
+                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Job" } } }
+                  },
+                  "401": { "$ref": "#/components/responses/Unauthorized" },
+                  "404": { "$ref": "#/components/responses/NotFound" },
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
+                  "default": { "$ref": "#/components/responses/Error" }
+                }
+              },
+              "delete": {
+                "tags": ["jobs"],
+                "operationId": "deleteJob",
+                "summary": "Delete a finished job and its history",
+                "responses": {
+                  "204": { "description": "Deleted." },
+                  "401": { "$ref": "#/components/responses/Unauthorized" },
+                  "404": { "$ref": "#/components/responses/NotFound" },
+                  "409": { "$ref": "#/components/responses/Conflict" },
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
+                  "default": { "$ref": "#/components/responses/Error" }
+                }
+              }
+            },
+            "/v1/jobs/{id}/cancel": {
+              "parameters": [ { "$ref": "#/components/parameters/JobID" } ],
+              "post": {
+                "tags": ["jobs"],
+                "operationId": "cancelJob",
+                "summary": "Cancel a queued or running job",
+                "description": "Idempotent: cancelling a cancelled job answers 202 again. A running job stops within one inner training step and ends `cancelled`, keeping its history so far. A succeeded or failed job answers 409.",
+                "responses": {
+                  "202": {
+                    "description": "Cancellation accepted (or the job was already cancelled).",
+                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Job" } } }
+                  },
+                  "401": { "$ref": "#/components/responses/Unauthorized" },
+                  "404": { "$ref": "#/components/responses/NotFound" },
+                  "409": { "$ref": "#/components/responses/Conflict" },
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
+                  "default": { "$ref": "#/components/responses/Error" }
+                }
+              }
+            },
+            "/v1/jobs/{id}/history": {
+              "parameters": [ { "$ref": "#/components/parameters/JobID" } ],
+              "get": {
+                "tags": ["jobs"],
+                "operationId": "getJobHistory",
+                "summary": "Read a job's evaluations in order",
+                "description": "For `meta.iterations = N`, items 0..N-1 each train with that meta-iteration's hyperparameters and carry the hypergradient that produced the next ones; item N evaluates the final, learned hyperparameters, with `hypergradient: null`.",
+                "parameters": [
+                  { "$ref": "#/components/parameters/After" },
+                  { "$ref": "#/components/parameters/HistoryLimit" }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "One page of history items.",
+                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/HistoryPage" } } }
+                  },
+                  "400": { "$ref": "#/components/responses/BadRequest" },
+                  "401": { "$ref": "#/components/responses/Unauthorized" },
+                  "404": { "$ref": "#/components/responses/NotFound" },
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
+                  "default": { "$ref": "#/components/responses/Error" }
+                }
+              }
+            },
+            "/v1/jobs/{id}/result": {
+              "parameters": [ { "$ref": "#/components/parameters/JobID" } ],
+              "get": {
+                "tags": ["jobs"],
+                "operationId": "getJobResult",
+                "summary": "Read a succeeded job's best and final evaluations",
+                "responses": {
+                  "200": {
+                    "description": "The history item of the best meta-iteration and the last history item.",
+                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Result" } } }
+                  },
+                  "401": { "$ref": "#/components/responses/Unauthorized" },
+                  "404": { "$ref": "#/components/responses/NotFound" },
+                  "409": { "$ref": "#/components/responses/Conflict" },
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
+                  "default": { "$ref": "#/components/responses/Error" }
+                }
+              }
+            },
+            "/v1/jobs/{id}/events": {
+              "parameters": [ { "$ref": "#/components/parameters/JobID" } ],
+              "get": {
+                "tags": ["jobs"],
+                "operationId": "streamJobEvents",
+                "summary": "Follow a job as Server-Sent Events",
+                "description": "Events named `progress`, `meta_iteration` and `status`, each with an `id:` line; reconnect with `Last-Event-ID` to resume after the last event seen. The stream ends after the terminal `status` event.",
+                "parameters": [ { "$ref": "#/components/parameters/LastEventID" } ],
+                "responses": {
+                  "200": {
+                    "description": "An event stream.",
+                    "content": {
+                      "text/event-stream": {
+                        "schema": { "type": "string" },
+                        "example": "id: 7\nevent: meta_iteration\ndata: {\"meta_iteration\":3}\n\n"
+                      }
+                    }
+                  },
+                  "400": { "$ref": "#/components/responses/BadRequest" },
+                  "401": { "$ref": "#/components/responses/Unauthorized" },
+                  "404": { "$ref": "#/components/responses/NotFound" },
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
+                  "default": { "$ref": "#/components/responses/Error" }
+                }
+              }
+            },
+            "/v1/jobs/{id}/plots/{name}.svg": {
+              "parameters": [
+                { "$ref": "#/components/parameters/JobID" },
+                {
+                  "name": "name",
+                  "in": "path",
+                  "required": true,
+                  "description": "Which plot, e.g. the validation loss against meta-iteration or a learned schedule.",
+                  "schema": { "type": "string", "pattern": "^[A-Za-z0-9_-]+$" }
+                }
+              ],
+              "get": {
+                "tags": ["jobs"],
+                "operationId": "getJobPlot",
+                "summary": "Render one of a job's plots",
+                "responses": {
+                  "200": {
+                    "description": "The plot.",
+                    "content": { "image/svg+xml": { "schema": { "type": "string" } } }
+                  },
+                  "401": { "$ref": "#/components/responses/Unauthorized" },
+                  "404": { "$ref": "#/components/responses/NotFound" },
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
+                  "default": { "$ref": "#/components/responses/Error" }
+                }
+              }
+            },
+            "/v1/datasets": {
+              "post": {
+                "tags": ["datasets"],
+                "operationId": "uploadDataset",
+                "summary": "Upload a dataset as CSV",
+                "description": "Rows of numeric features with the integer class label in the last column; an optional header row is allowed.",
+                "parameters": [
+                  {
+                    "name": "name",
+                    "in": "query",
+                    "required": true,
+                    "description": "A name for people; jobs refer to the dataset by its id.",
+                    "schema": { "type": "string", "minLength": 1, "maxLength": 200 }
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": { "text/csv": { "schema": { "type": "string" }, "example": "x1,x2,label\n0.1,0.5,0\n0.9,0.2,1\n" } }
+                },
+                "responses": {
+                  "201": {
+                    "description": "Stored.",
+                    "headers": { "Location": { "$ref": "#/components/headers/DatasetLocation" } },
+                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Dataset" } } }
+                  },
+                  "400": { "$ref": "#/components/responses/BadRequest" },
+                  "401": { "$ref": "#/components/responses/Unauthorized" },
+                  "411": { "$ref": "#/components/responses/LengthRequired" },
+                  "413": { "$ref": "#/components/responses/ContentTooLarge" },
+                  "422": { "$ref": "#/components/responses/UnprocessableContent" },
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
+                  "default": { "$ref": "#/components/responses/Error" }
+                }
+              },
+              "get": {
+                "tags": ["datasets"],
+                "operationId": "listDatasets",
+                "summary": "List datasets, built-ins included",
+                "responses": {
+                  "200": {
+                    "description": "Every dataset.",
+                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/DatasetList" } } }
+                  },
+                  "401": { "$ref": "#/components/responses/Unauthorized" },
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
+                  "default": { "$ref": "#/components/responses/Error" }
+                }
+              }
+            },
+            "/v1/datasets/{id}": {
+              "parameters": [ { "$ref": "#/components/parameters/DatasetID" } ],
+              "get": {
+                "tags": ["datasets"],
+                "operationId": "getDataset",
+                "summary": "Read a dataset's description",
+                "responses": {
+                  "200": {
+                    "description": "The dataset.",
+                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Dataset" } } }
+                  },
+                  "401": { "$ref": "#/components/responses/Unauthorized" },
+                  "404": { "$ref": "#/components/responses/NotFound" },
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
+                  "default": { "$ref": "#/components/responses/Error" }
+                }
+              },
+              "delete": {
+                "tags": ["datasets"],
+                "operationId": "deleteDataset",
+                "summary": "Delete an uploaded dataset",
+                "description": "409 while a queued or running job uses it.",
+                "responses": {
+                  "204": { "description": "Deleted." },
+                  "401": { "$ref": "#/components/responses/Unauthorized" },
+                  "404": { "$ref": "#/components/responses/NotFound" },
+                  "409": { "$ref": "#/components/responses/Conflict" },
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
+                  "default": { "$ref": "#/components/responses/Error" }
+                }
+              }
+            },
+            "/healthz": {
+              "get": {
+                "tags": ["operations"],
+                "operationId": "getHealth",
+                "summary": "Whether the process is alive",
+                "security": [],
+                "responses": {
+                  "200": {
+                    "description": "Alive.",
+                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Health" } } }
+                  },
+                  "default": { "$ref": "#/components/responses/Error" }
+                }
+              }
+            },
+            "/readyz": {
+              "get": {
+                "tags": ["operations"],
+                "operationId": "getReadiness",
+                "summary": "Whether the service can take work",
+                "description": "Ready when the database is open and migrated, the workers run and the process is not shutting down.",
+                "security": [],
+                "responses": {
+                  "200": {
+                    "description": "Ready.",
+                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Health" } } }
+                  },
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
+                  "default": { "$ref": "#/components/responses/Error" }
+                }
+              }
+            },
+            "/metrics": {
+              "get": {
+                "tags": ["operations"],
+                "operationId": "getMetrics",
+                "summary": "Prometheus metrics",
+                "responses": {
+                  "200": {
+                    "description": "The Prometheus text exposition format, version 0.0.4.",
+                    "content": { "text/plain; version=0.0.4": { "schema": { "type": "string" } } }
+                  },
+                  "401": { "$ref": "#/components/responses/Unauthorized" },
+                  "default": { "$ref": "#/components/responses/Error" }
+                }
+              }
+            },
+            "/openapi.json": {
+              "get": {
+                "tags": ["operations"],
+                "operationId": "getOpenAPIDocument",
+                "summary": "This document",
+                "security": [],
+                "responses": {
+                  "200": {
+                    "description": "The OpenAPI 3.1 description of this API.",
+                    "content": { "application/json": { "schema": { "type": "object" } } }
+                  },
+                  "default": { "$ref": "#/components/responses/Error" }
+                }
+              }
+            },
+            "/": {
+              "get": {
+                "tags": ["pages"],
+                "operationId": "getJobsPage",
+                "summary": "The jobs, as a web page",
+                "responses": {
+                  "200": { "description": "An HTML page.", "content": { "text/html": { "schema": { "type": "string" } } } },
+                  "401": { "$ref": "#/components/responses/Unauthorized" },
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
+                  "default": { "$ref": "#/components/responses/Error" }
+                }
+              }
+            },
+            "/jobs/{id}": {
+              "parameters": [ { "$ref": "#/components/parameters/JobID" } ],
+              "get": {
+                "tags": ["pages"],
+                "operationId": "getJobPage",
+                "summary": "One job with its plots, as a web page",
+                "responses": {
+                  "200": { "description": "An HTML page.", "content": { "text/html": { "schema": { "type": "string" } } } },
+                  "401": { "$ref": "#/components/responses/Unauthorized" },
+                  "404": { "$ref": "#/components/responses/NotFound" },
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
+                  "default": { "$ref": "#/components/responses/Error" }
+                }
+              }
+            }
+          },
+          "components": {
+            "securitySchemes": {
+              "bearerAuth": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "`Authorization: Bearer <API key>`. Required when the server listens on an address other than loopback; a missing or bad key then answers 401."
+              }
+            },
+            "parameters": {
+              "JobID": {
+                "name": "id", "in": "path", "required": true, "description": "The job's id.",
+                "schema": { "type": "string" }
+              },
+              "DatasetID": {
+                "name": "id", "in": "path", "required": true, "description": "The dataset's id (a built-in's is its name).",
+                "schema": { "type": "string" }
+              },
+              "IdempotencyKey": {
+                "name": "Idempotency-Key", "in": "header", "required": false,
+                "description": "Makes a retried submission safe: the same key and body answer the original job.",
+                "schema": { "type": "string", "minLength": 1 }
+              },
+              "JobStatusFilter": {
+                "name": "status", "in": "query", "required": false, "description": "Only jobs with this status.",
+                "schema": { "$ref": "#/components/schemas/JobStatus" }
+              },
+              "JobsLimit": {
+                "name": "limit", "in": "query", "required": false, "description": "Jobs per page.",
+                "schema": { "type": "integer", "minimum": 1, "maximum": 200, "default": 50 }
+              },
+              "PageToken": {
+                "name": "page_token", "in": "query", "required": false,
+                "description": "The `next_page_token` of the previous page, with the same other parameters.",
+                "schema": { "type": "string" }
+              },
+              "After": {
+                "name": "after", "in": "query", "required": false,
+                "description": "Only items with `meta_iteration` greater than this; the previous page's `next_after`.",
+                "schema": { "type": "integer", "minimum": 0 }
+              },
+              "HistoryLimit": {
+                "name": "limit", "in": "query", "required": false, "description": "Items per page.",
+                "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 }
+              },
+              "LastEventID": {
+                "name": "Last-Event-ID", "in": "header", "required": false,
+                "description": "Resume after this event (the `id:` of the last event received).",
+                "schema": { "type": "string" }
+              }
+            },
+            "headers": {
+              "JobLocation": {
+                "description": "The job's URL, `/v1/jobs/{id}`.",
+                "schema": { "type": "string", "format": "uri-reference" }
+              },
+              "DatasetLocation": {
+                "description": "The dataset's URL, `/v1/datasets/{id}`.",
+                "schema": { "type": "string", "format": "uri-reference" }
+              },
+              "RetryAfter": {
+                "description": "Seconds to wait before trying again.",
+                "schema": { "type": "integer", "minimum": 0 }
+              }
+            },
+            "responses": {
+              "BadRequest": {
+                "description": "Malformed: the body is not JSON, or a query parameter or header is invalid.",
+                "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
+              },
+              "Unauthorized": {
+                "description": "The API key is missing or wrong.",
+                "headers": { "WWW-Authenticate": { "schema": { "type": "string" } } },
+                "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
+              },
+              "NotFound": {
+                "description": "No such id.",
+                "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
+              },
+              "Conflict": {
+                "description": "The resource's state does not allow this now.",
+                "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
+              },
+              "LengthRequired": {
+                "description": "The body has no `Content-Length` (nor chunked framing).",
+                "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
+              },
+              "ContentTooLarge": {
+                "description": "The body is larger than the server accepts.",
+                "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
+              },
+              "UnprocessableContent": {
+                "description": "Well-formed but invalid content; `errors` lists every bad field as a JSON Pointer.",
+                "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
+              },
+              "TooManyRequests": {
+                "description": "Too many jobs are queued; try again after `Retry-After` seconds.",
+                "headers": { "Retry-After": { "$ref": "#/components/headers/RetryAfter" } },
+                "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
+              },
+              "ServiceUnavailable": {
+                "description": "Shutting down or storage unavailable; try again after `Retry-After` seconds.",
+                "headers": { "Retry-After": { "$ref": "#/components/headers/RetryAfter" } },
+                "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
+              },
+              "Error": {
+                "description": "Any other error: 405 wrong method, 431 header fields too large, 500.",
+                "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
+              }
+            },
+            "schemas": {
+              "Problem": {
+                "type": "object",
+                "description": "An RFC 9457 problem document.",
+                "required": ["type", "title", "status", "detail"],
+                "properties": {
+                  "type": { "type": "string", "format": "uri-reference", "examples": ["/problems/invalid-spec"] },
+                  "title": { "type": "string" },
+                  "status": { "type": "integer", "minimum": 400, "maximum": 599 },
+                  "detail": { "type": "string" },
+                  "errors": {
+                    "type": "array",
+                    "description": "Every offending field (422 for invalid content).",
+                    "items": {
+                      "type": "object",
+                      "required": ["field", "message"],
+                      "properties": {
+                        "field": { "type": "string", "description": "A JSON Pointer into the request body.", "examples": ["/training/iterations"] },
+                        "message": { "type": "string", "examples": ["must be between 1 and 100000"] }
+                      }
+                    }
+                  }
+                }
+              },
+              "JobStatus": {
+                "type": "string",
+                "enum": ["queued", "running", "succeeded", "failed", "cancelled"]
+              },
+              "JobSpec": {
+                "type": "object",
+                "description": "A tuning job. Every field but `dataset` is optional; jobs report it back with every default filled in. The same spec always gives the same results, bit for bit, on the same build.",
+                "required": ["dataset"],
+                "additionalProperties": false,
+                "properties": {
+                  "name": {
+                    "type": "string", "minLength": 1, "maxLength": 200,
+                    "description": "For people. Defaults to \"<dataset name or id> schedules\"."
+                  },
+                  "dataset": {
+                    "description": "A built-in dataset by name, or an uploaded one by id.",
+                    "oneOf": [
+                      {
+                        "type": "object", "required": ["name"], "additionalProperties": false,
+                        "properties": { "name": { "type": "string", "enum": ["digits"] } }
+                      },
+                      {
+                        "type": "object", "required": ["id"], "additionalProperties": false,
+                        "properties": { "id": { "type": "string", "minLength": 1, "maxLength": 200 } }
+                      }
+                    ]
+                  },
+                  "split": {
+                    "type": "object", "additionalProperties": false,
+                    "description": "Consecutive rows, training first; train + validation must fit the dataset.",
+                    "properties": {
+                      "train": { "type": "integer", "minimum": 1, "maximum": 1000000, "default": 1000 },
+                      "validation": { "type": "integer", "minimum": 1, "maximum": 1000000, "default": 797 }
+                    }
+                  },
+                  "model": {
+                    "type": "object", "additionalProperties": false,
+                    "description": "An MLP with a softmax output; at most 2000000 parameters with the dataset's shape.",
+                    "properties": {
+                      "hidden": {
+                        "type": "array", "maxItems": 8, "default": [50, 50],
+                        "description": "Hidden layer widths; [] is multinomial logistic regression.",
+                        "items": { "type": "integer", "minimum": 1, "maximum": 4096 }
+                      },
+                      "activation": { "type": "string", "enum": ["tanh", "relu", "sigmoid"], "default": "tanh" }
+                    }
+                  },
+                  "training": {
+                    "type": "object", "additionalProperties": false,
+                    "description": "The inner training run. (meta.iterations + 1) x iterations x batch_size x parameters must be at most 1e13.",
+                    "properties": {
+                      "iterations": { "type": "integer", "minimum": 1, "maximum": 100000, "default": 100 },
+                      "batch_size": {
+                        "type": "integer", "minimum": 1, "maximum": 100000, "default": 100,
+                        "description": "At most split.train."
+                      },
+                      "seed": { "type": "integer", "minimum": 0, "maximum": 9007199254740992, "default": 0 },
+                      "batches": {
+                        "type": "string", "enum": ["random", "cyclic"], "default": "random",
+                        "description": "random: drawn from the seed, the meta-iteration and the step; cyclic: batch t starts at row (t * batch_size) mod train."
+                      }
+                    }
+                  },
+                  "hyperparameters": {
+                    "type": "object", "additionalProperties": false,
+                    "properties": {
+                      "learning_rate": {
+                        "type": "object", "additionalProperties": false,
+                        "description": "Step sizes over time and parameter blocks.",
+                        "properties": {
+                          "init": {
+                            "default": 0.5,
+                            "description": "One value everywhere, or the whole (segments, blocks) table.",
+                            "oneOf": [
+                              { "$ref": "#/components/schemas/LearningRateValue" },
+                              { "type": "array", "items": { "type": "array", "items": { "$ref": "#/components/schemas/LearningRateValue" } } }
+                            ]
+                          },
+                          "schedule": { "$ref": "#/components/schemas/Schedule" },
+                          "per_block": { "type": "boolean", "default": true, "description": "One value per parameter block, or one for all." },
+                          "learn": { "type": "boolean", "default": true }
+                        }
+                      },
+                      "momentum": {
+                        "type": "object", "additionalProperties": false,
+                        "description": "Momenta over time and parameter blocks.",
+                        "properties": {
+                          "init": {
+                            "default": 0.9,
+                            "description": "One value everywhere, or the whole (segments, blocks) table.",
+                            "oneOf": [
+                              { "$ref": "#/components/schemas/MomentumValue" },
+                              { "type": "array", "items": { "type": "array", "items": { "$ref": "#/components/schemas/MomentumValue" } } }
+                            ]
+                          },
+                          "schedule": { "$ref": "#/components/schemas/Schedule" },
+                          "per_block": { "type": "boolean", "default": true, "description": "One value per parameter block, or one for all." },
+                          "learn": { "type": "boolean", "default": true }
+                        }
+                      },
+                      "l2": {
+                        "type": "object", "additionalProperties": false,
+                        "description": "L2 strengths on the weight blocks (biases are not penalised).",
+                        "properties": {
+                          "init": {
+                            "default": 0.0001,
+                            "description": "One value everywhere, or one per entry of the group (1, weight blocks, or weights in block order).",
+                            "oneOf": [
+                              { "$ref": "#/components/schemas/L2Value" },
+                              { "type": "array", "items": { "$ref": "#/components/schemas/L2Value" } }
+                            ]
+                          },
+                          "per": { "type": "string", "enum": ["global", "block", "weight"], "default": "block" },
+                          "learn": { "type": "boolean", "default": true }
+                        }
+                      },
+                      "init_scale": {
+                        "type": "object", "additionalProperties": false,
+                        "description": "Scales s of the initial weights, s * N(0, 1).",
+                        "properties": {
+                          "init": {
+                            "default": 0.1,
+                            "description": "One value everywhere, or one per entry of the group (1, or blocks with biases).",
+                            "oneOf": [
+                              { "$ref": "#/components/schemas/InitScaleValue" },
+                              { "type": "array", "items": { "$ref": "#/components/schemas/InitScaleValue" } }
+                            ]
+                          },
+                          "per": { "type": "string", "enum": ["global", "block"], "default": "block" },
+                          "learn": { "type": "boolean", "default": true }
+                        }
+                      },
+                      "training_data": {
+                        "type": "object", "additionalProperties": false,
+                        "description": "Learn the training inputs themselves (dataset distillation); train rows x features must be at most 1000000.",
+                        "properties": {
+                          "learn": { "type": "boolean", "default": false }
+                        }
+                      }
+                    }
+                  },
+                  "meta": {
+                    "type": "object", "additionalProperties": false,
+                    "description": "The outer loop over the unconstrained hyperparameters.",
+                    "properties": {
+                      "iterations": {
+                        "type": "integer", "minimum": 0, "maximum": 10000, "default": 50,
+                        "description": "0 evaluates the initial hyperparameters once."
+                      },
+                      "optimizer": {
+                        "type": "string", "enum": ["adam", "sgd"], "default": "adam",
+                        "description": "sgd is heavy-ball momentum 0.9."
+                      },
+                      "step_size": { "type": "number", "exclusiveMinimum": 0, "maximum": 100, "default": 0.04 },
+                      "objective": { "type": "string", "enum": ["validation_loss", "training_loss"], "default": "validation_loss" },
+                      "reseed": {
+                        "type": "boolean", "default": true,
+                        "description": "Draw new initial weights and batches each meta-iteration."
+                      }
+                    }
+                  }
+                }
+              },
+              "Schedule": {
+                "description": "How a schedule divides the iterations: one value, one per iteration, or K equal runs of iterations (K at most training.iterations).",
+                "default": "per_iteration",
+                "oneOf": [
+                  { "type": "string", "enum": ["constant", "per_iteration"] },
+                  {
+                    "type": "object", "required": ["segments"], "additionalProperties": false,
+                    "properties": { "segments": { "type": "integer", "minimum": 1, "maximum": 100000 } }
+                  }
+                ]
+              },
+              "LearningRateValue": { "type": "number", "exclusiveMinimum": 0, "maximum": 1000 },
+              "MomentumValue": { "type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1 },
+              "L2Value": {
+                "type": "number", "exclusiveMinimum": 0, "maximum": 1000000,
+                "description": "It is e^u, so 0 is not allowed: use 1e-12 to switch L2 off."
+              },
+              "InitScaleValue": { "type": "number", "exclusiveMinimum": 0, "maximum": 100 },
+              "Job": {
+                "type": "object",
+                "required": ["id", "name", "status", "created_at", "started_at", "finished_at", "spec", "progress", "latest", "best", "error"],
+                "properties": {
+                  "id": { "type": "string" },
+                  "name": { "type": "string" },
+                  "status": { "$ref": "#/components/schemas/JobStatus" },
+                  "created_at": { "type": "string", "format": "date-time" },
+                  "started_at": { "type": ["string", "null"], "format": "date-time" },
+                  "finished_at": { "type": ["string", "null"], "format": "date-time" },
+                  "spec": { "$ref": "#/components/schemas/JobSpec", "description": "The spec with every default filled in." },
+                  "progress": {
+                    "type": "object",
+                    "required": ["done", "total", "fraction"],
+                    "properties": {
+                      "done": { "type": "integer", "minimum": 0, "description": "History items written so far." },
+                      "total": { "type": "integer", "minimum": 1, "description": "meta.iterations + 1." },
+                      "fraction": {
+                        "type": "number", "minimum": 0, "maximum": 1,
+                        "description": "Counts inner training and reverse steps; never goes backwards."
+                      }
+                    }
+                  },
+                  "latest": {
+                    "description": "The last history item's scores.",
+                    "oneOf": [
+                      {
+                        "type": "object",
+                        "required": ["meta_iteration", "training_loss", "validation_loss", "validation_error"],
+                        "properties": {
+                          "meta_iteration": { "type": "integer", "minimum": 0 },
+                          "training_loss": { "type": "number" },
+                          "validation_loss": { "type": "number" },
+                          "validation_error": { "type": "number", "minimum": 0, "maximum": 1 }
+                        }
+                      },
+                      { "type": "null" }
+                    ]
+                  },
+                  "best": {
+                    "description": "The scores of the meta-iteration with the lowest objective so far.",
+                    "oneOf": [
+                      {
+                        "type": "object",
+                        "required": ["meta_iteration", "validation_loss", "validation_error"],
+                        "properties": {
+                          "meta_iteration": { "type": "integer", "minimum": 0 },
+                          "validation_loss": { "type": "number" },
+                          "validation_error": { "type": "number", "minimum": 0, "maximum": 1 }
+                        }
+                      },
+                      { "type": "null" }
+                    ]
+                  },
+                  "error": {
+                    "description": "Why a failed job failed.",
+                    "oneOf": [
+                      {
+                        "type": "object",
+                        "required": ["code", "message"],
+                        "properties": {
+                          "code": { "type": "string", "examples": ["diverged", "not_reversible"] },
+                          "message": { "type": "string" }
+                        }
+                      },
+                      { "type": "null" }
+                    ]
+                  }
+                }
+              },
+              "JobList": {
+                "type": "object",
+                "required": ["jobs", "next_page_token"],
+                "properties": {
+                  "jobs": { "type": "array", "items": { "$ref": "#/components/schemas/Job" } },
+                  "next_page_token": { "type": ["string", "null"], "description": "null on the last page." }
+                }
+              },
+              "Hyperparameters": {
+                "type": "object",
+                "description": "Values in natural units, or (as a hypergradient) the gradient with respect to the unconstrained parameters: log learning rate, logit momentum, log L2, log init scale. Schedules are (segments, blocks) tables.",
+                "required": ["learning_rate", "momentum", "l2", "init_scale"],
+                "properties": {
+                  "learning_rate": { "type": "array", "items": { "type": "array", "items": { "type": "number" } } },
+                  "momentum": { "type": "array", "items": { "type": "array", "items": { "type": "number" } } },
+                  "l2": { "type": "array", "items": { "type": "number" } },
+                  "init_scale": { "type": "array", "items": { "type": "number" } },
+                  "training_data": {
+                    "type": "array", "items": { "type": "array", "items": { "type": "number" } },
+                    "description": "(train rows, features), when training_data.learn is true."
+                  }
+                }
+              },
+              "HistoryItem": {
+                "type": "object",
+                "required": ["meta_iteration", "training_loss", "validation_loss", "validation_error", "hyperparameters", "hypergradient", "seconds"],
+                "properties": {
+                  "meta_iteration": { "type": "integer", "minimum": 0 },
+                  "training_loss": { "type": "number", "description": "Mean cross-entropy over the training split at the final weights, no penalty." },
+                  "validation_loss": { "type": "number", "description": "Mean cross-entropy over the validation split at the final weights." },
+                  "validation_error": { "type": "number", "minimum": 0, "maximum": 1, "description": "Fraction of the validation split misclassified." },
+                  "hyperparameters": { "$ref": "#/components/schemas/Hyperparameters" },
+                  "hypergradient": {
+                    "description": "The exact hypergradient that produced the next hyperparameters; null for the last item.",
+                    "oneOf": [ { "$ref": "#/components/schemas/Hyperparameters" }, { "type": "null" } ]
+                  },
+                  "seconds": { "type": "number", "minimum": 0 }
+                }
+              },
+              "HistoryPage": {
+                "type": "object",
+                "required": ["items", "next_after"],
+                "properties": {
+                  "items": { "type": "array", "items": { "$ref": "#/components/schemas/HistoryItem" } },
+                  "next_after": { "type": ["integer", "null"], "description": "Pass as `after` for the next page; null when there is none yet." }
+                }
+              },
+              "Result": {
+                "type": "object",
+                "required": ["best", "final"],
+                "properties": {
+                  "best": { "$ref": "#/components/schemas/HistoryItem" },
+                  "final": { "$ref": "#/components/schemas/HistoryItem" }
+                }
+              },
+              "Dataset": {
+                "type": "object",
+                "required": ["id", "name", "rows", "features", "classes", "sha256", "created_at"],
+                "properties": {
+                  "id": { "type": "string" },
+                  "name": { "type": "string" },
+                  "rows": { "type": "integer", "minimum": 1 },
+                  "features": { "type": "integer", "minimum": 1 },
+                  "classes": { "type": "integer", "minimum": 1 },
+                  "sha256": { "type": "string", "pattern": "^[0-9a-f]{64}$" },
+                  "created_at": { "type": "string", "format": "date-time" },
+                  "builtin": { "type": "boolean" }
+                }
+              },
+              "DatasetList": {
+                "type": "object",
+                "required": ["datasets"],
+                "properties": {
+                  "datasets": { "type": "array", "items": { "$ref": "#/components/schemas/Dataset" } }
+                }
+              },
+              "Health": {
+                "type": "object",
+                "properties": { "status": { "type": "string", "examples": ["ok"] } }
+              }
+            }
+          }
+        }
+        """#
+}
