@@ -21,7 +21,7 @@ extension RewindAPI {
     }
 
     func metricsText() -> HTTPResponse {
-        HTTPResponse(text: metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+        HTTPResponse(text: metrics.render(), contentType: Metrics.contentType)
     }
 
     func openAPI() -> HTTPResponse {

@@ -17,17 +17,27 @@ public final class RewindAPI: Sendable {
     let log: JobLog
     let metrics: Metrics
     private let shuttingDown = Atomic<Bool>(false)
+    private let metricsSubscription: JobEventHub.Subscription
     private let router = Router.api
 
     public init(
         store: Store, runner: JobRunner, configuration: APIConfiguration = APIConfiguration(),
-        metrics: Metrics = Metrics(), clock: @escaping MillisecondClock = JobRunner.wallClock,
+        metrics: Metrics? = nil, clock: @escaping MillisecondClock = JobRunner.wallClock,
         log: @escaping JobLog = { _, _ in }
     ) {
         self.store = store
         self.runner = runner
         self.configuration = configuration
-        self.metrics = metrics
+        let registry = metrics ?? Metrics(version: configuration.version)
+        self.metrics = registry
+        metricsSubscription = runner.events.subscribe(jobID: nil) { _, event in
+            switch event {
+            case .metaIteration(_, let seconds): registry.recordMetaIteration(seconds: seconds)
+            case .status(let status) where JobStatus(rawValue: status)?.isTerminal == true:
+                registry.recordJobFinished(status: status)
+            default: break
+            }
+        }
         self.clock = clock
         self.log = log
         registerCollectors()
@@ -78,7 +88,9 @@ public final class RewindAPI: Sendable {
         }
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        metrics.recordRequest(route: template, method: request.method.rawValue, status: response.status.code, seconds: seconds)
+        let method = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].contains(request.method.rawValue)
+            ? request.method.rawValue : "other"
+        metrics.recordRequest(route: template, method: method, status: response.status.code, seconds: seconds)
         if response.status.code >= 500 {
             log("request failed", ["method": request.method.rawValue, "path": request.path, "status": "\(response.status.code)"])
         }

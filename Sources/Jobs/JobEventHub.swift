@@ -6,8 +6,8 @@ public final class JobEventHub: Sendable {
     public enum Event: Sendable, Equatable {
         /// Inner-step progress: items written so far and the job's overall fraction.
         case progress(done: Int, fraction: Double)
-        /// A history item was committed.
-        case metaIteration(Int)
+        /// A history item was committed, after `seconds` of work.
+        case metaIteration(Int, seconds: Double)
         /// The job's status changed.
         case status(String)
     }

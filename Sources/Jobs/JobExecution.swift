@@ -139,7 +139,7 @@ struct JobExecution {
             runner.log("commit failed, stopping", ["job_id": job.id, "error": "\(error)"])
             return false
         }
-        runner.events.publish(jobID: job.id, .metaIteration(item.metaIteration))
+        runner.events.publish(jobID: job.id, .metaIteration(item.metaIteration, seconds: item.seconds))
         runner.events.publish(jobID: job.id, .progress(done: next.nextItem, fraction: fraction))
         return true
     }
