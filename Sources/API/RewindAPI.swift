@@ -18,6 +18,7 @@ public final class RewindAPI: Sendable {
     let metrics: Metrics
     private let shuttingDown = Atomic<Bool>(false)
     private let metricsSubscription: JobEventHub.Subscription
+    let eventStreams = EventStreams()
     private let router = Router.api
 
     public init(

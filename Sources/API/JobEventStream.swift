@@ -1,0 +1,132 @@
+import Foundation
+import Dispatch
+import HTTPServer
+import Jobs
+import JSON
+import Storage
+import Synchronization
+
+/// One watcher of one job: Server-Sent Events fed from the database (replay) and the event hub
+/// (live), on its own serial queue so a slow watcher never slows training.
+///
+/// Event ids count history items: `meta_iteration` N carries `id: N+1`, and progress and status
+/// events repeat the current count, so `Last-Event-ID: K` replays the items from K on.
+final class JobEventStream: Sendable {
+    let jobID: String
+    let writer: ResponseStreamWriter
+    let queue: DispatchQueue
+    private let store: Store
+    /// Items already sent, and whether the terminal status went out.
+    private let sent = Mutex<(items: Int, done: Bool)>((0, false))
+
+    init(jobID: String, store: Store, writer: ResponseStreamWriter, resumeFrom items: Int) {
+        self.jobID = jobID
+        self.store = store
+        self.writer = writer
+        queue = DispatchQueue(label: "rewind.events.\(jobID)")
+        sent.withLock { $0.items = items }
+    }
+
+    /// Everything the watcher missed, then the current progress; ends the stream if the job is over.
+    func replay() {
+        guard let record = try? store.job(id: jobID) else { return finish() }
+        sendNewItems(upTo: record.progressDone)
+        sendProgress(record)
+        if record.status.isTerminal { sendStatus(record) }
+    }
+
+    func handle(_ event: JobEventHub.Event) {
+        switch event {
+        case .metaIteration(let index, _):
+            sendNewItems(upTo: index + 1)
+        case .progress(let done, let fraction):
+            let items = done >= 0 ? done : sent.withLock { $0.items }
+            guard let record = try? store.job(id: jobID) else { return }
+            write(event: "progress", id: items, data: Self.progress(done: max(items, record.progressDone), total: record.progressTotal, fraction: max(fraction, record.progressFraction)))
+        case .status:
+            guard let record = try? store.job(id: jobID) else { return finish() }
+            sendNewItems(upTo: record.progressDone)
+            sendStatus(record)
+        }
+    }
+
+    /// A comment line that keeps proxies and idle timeouts from closing the stream.
+    func ping() {
+        writer.write(": ping\n\n")
+    }
+
+    private func sendNewItems(upTo count: Int) {
+        let from = sent.withLock { $0.items }
+        guard count > from, let rows = try? store.history(jobID: jobID, after: from - 1, limit: count - from) else { return }
+        for row in rows {
+            var summary = JSONObject()
+            if case .object(let item)? = try? JSONValue.parse(row.itemJSON) {
+                for key in ["meta_iteration", "training_loss", "validation_loss", "validation_error", "seconds"] {
+                    summary[key] = item[key]
+                }
+            }
+            summary["hypergradient_norm"] = row.hypergradientNorm.map(JSONValue.number) ?? .null
+            write(event: "meta_iteration", id: row.metaIteration + 1, data: .object(summary))
+            sent.withLock { $0.items = max($0.items, row.metaIteration + 1) }
+        }
+    }
+
+    private func sendProgress(_ record: JobRecord) {
+        write(event: "progress", id: sent.withLock { $0.items }, data: Self.progress(
+            done: record.progressDone, total: record.progressTotal,
+            fraction: record.status == .succeeded ? 1 : record.progressFraction))
+    }
+
+    private func sendStatus(_ record: JobRecord) {
+        var data: JSONObject = ["status": .string(record.status.rawValue)]
+        if let code = record.errorCode {
+            data["error"] = ["code": .string(code), "message": .string(record.errorMessage ?? code)]
+        }
+        write(event: "status", id: sent.withLock { $0.items }, data: .object(data))
+        if record.status.isTerminal { finish() }
+    }
+
+    private func finish() {
+        let first = sent.withLock { state in
+            defer { state.done = true }
+            return !state.done
+        }
+        if first { writer.finish() }
+    }
+
+    private func write(event: String, id: Int, data: JSONValue) {
+        guard !sent.withLock({ $0.done }) else { return }
+        writer.write("event: \(event)\nid: \(id)\ndata: \(data.serializedString())\n\n")
+    }
+
+    static func progress(done: Int, total: Int, fraction: Double) -> JSONValue {
+        ["done": .number(Double(done)), "total": .number(Double(total)), "fraction": .number(min(1, max(0, fraction)))]
+    }
+}
+
+/// The open event streams, pinged every 15 seconds by one timer thread.
+final class EventStreams: Sendable {
+    private let open = Mutex<[ObjectIdentifier: JobEventStream]>([:])
+
+    init(pingInterval: Double = 15) {
+        Thread.detachNewThread { [weak self] in
+            while true {
+                Thread.sleep(forTimeInterval: pingInterval)
+                guard let self else { return }
+                for stream in self.open.withLock({ Array($0.values) }) {
+                    stream.queue.async { stream.ping() }
+                }
+            }
+        }
+    }
+
+    func add(_ stream: JobEventStream) {
+        _ = open.withLock { $0[ObjectIdentifier(stream)] = stream }
+    }
+
+    func remove(_ stream: JobEventStream) {
+        _ = open.withLock { $0.removeValue(forKey: ObjectIdentifier(stream)) }
+    }
+
+    var count: Int { open.withLock { $0.count } }
+}
