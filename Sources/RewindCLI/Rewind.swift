@@ -6,5 +6,8 @@ struct Rewind: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rewind",
         abstract: "Exact hypergradients by reversible learning, as a service.",
-        subcommands: [ServeCommand.self, RunCommand.self, BenchCommand.self, HealthcheckCommand.self])
+        subcommands: [
+            ServeCommand.self, SubmitCommand.self, StatusCommand.self, HistoryCommand.self, CancelCommand.self,
+            ResultCommand.self, RunCommand.self, BenchCommand.self, HealthcheckCommand.self,
+        ])
 }

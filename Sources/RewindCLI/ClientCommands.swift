@@ -1,0 +1,225 @@
+import ArgumentParser
+import Foundation
+import JSON
+
+/// Options shared by the client commands: where the service is and how to authenticate.
+struct ServiceOptions: ParsableArguments {
+    @Option(help: "Service URL (REWIND_URL).")
+    var url: String = Environment.string("REWIND_URL") ?? "http://127.0.0.1:\(Environment.int("REWIND_PORT") ?? 8080)"
+
+    @Option(name: .customLong("api-key"), help: "Bearer key when the service requires one (REWIND_API_KEY).")
+    var apiKey: String? = Environment.string("REWIND_API_KEY")
+
+    var headers: [String: String] {
+        apiKey.map { ["Authorization": "Bearer \($0)"] } ?? [:]
+    }
+
+    func client(timeout: Int = 15) throws -> SimpleHTTPClient {
+        do {
+            return try SimpleHTTPClient(url: url, timeoutSeconds: timeout)
+        } catch {
+            Console.error("rewind: \(error)")
+            throw ExitCode(2)
+        }
+    }
+
+    /// Sends a request; prints a clear message and exits non-zero when the service is unreachable
+    /// or answers an error (the problem's title, detail and every field error).
+    func call(_ method: String, _ path: String, body: [UInt8] = []) throws -> SimpleHTTPClient.Response {
+        let response: SimpleHTTPClient.Response
+        do {
+            var headers = self.headers
+            if !body.isEmpty { headers["Content-Type"] = "application/json" }
+            response = try client().request(method, path, body: body, headers: headers)
+        } catch {
+            Console.error("rewind: cannot reach the service at \(url): \(error) (is `rewind serve` running? see --url)")
+            throw ExitCode(3)
+        }
+        guard (200..<300).contains(response.status) else {
+            Self.reportProblem(response)
+            throw ExitCode(1)
+        }
+        return response
+    }
+
+    static func reportProblem(_ response: SimpleHTTPClient.Response) {
+        guard let problem = try? JSONValue.parse(response.body), case .object = problem else {
+            Console.error("rewind: the service answered \(response.status): \(response.text.prefix(300))")
+            return
+        }
+        let title = problem["title"]?.stringValue ?? "error"
+        let detail = problem["detail"]?.stringValue ?? ""
+        Console.error("rewind: \(response.status) \(title): \(detail)")
+        for error in problem["errors"]?.arrayValue ?? [] {
+            Console.error("  \(error["field"]?.stringValue ?? "?"): \(error["message"]?.stringValue ?? "")")
+        }
+    }
+}
+
+/// `rewind submit SPEC.json`: prints the new job's id.
+struct SubmitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "submit", abstract: "Submit a job spec; prints the job id.")
+
+    @OptionGroup var service: ServiceOptions
+
+    @Argument(help: "The job spec file; '-' reads standard input.")
+    var spec: String
+
+    @Option(name: .customLong("idempotency-key"), help: "Makes a retried submission return the same job.")
+    var idempotencyKey: String?
+
+    func run() throws {
+        let data: Data
+        do {
+            data = spec == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: spec))
+        } catch {
+            Console.error("rewind: cannot read \(spec): \(error.localizedDescription)")
+            throw ExitCode(2)
+        }
+        let response: SimpleHTTPClient.Response
+        do {
+            var headers = service.headers
+            headers["Content-Type"] = "application/json"
+            if let idempotencyKey { headers["Idempotency-Key"] = idempotencyKey }
+            response = try service.client().request("POST", "/v1/jobs", body: [UInt8](data), headers: headers)
+        } catch {
+            Console.error("rewind: cannot reach the service at \(service.url): \(error)")
+            throw ExitCode(3)
+        }
+        guard (200..<300).contains(response.status), let id = (try? JSONValue.parse(response.body))?["id"]?.stringValue else {
+            ServiceOptions.reportProblem(response)
+            throw ExitCode(1)
+        }
+        Console.output(id)
+    }
+}
+
+/// `rewind status ID [--watch]`: the job's state; with --watch a live progress bar until it ends.
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show a job; --watch follows it live.")
+
+    @OptionGroup var service: ServiceOptions
+
+    @Argument(help: "The job id.")
+    var id: String
+
+    @Flag(help: "Follow the job's event stream with a progress bar until it finishes.")
+    var watch = false
+
+    func run() throws {
+        let job = try JSONValue.parse(try service.call("GET", "/v1/jobs/\(id)").body)
+        Console.output(Self.summary(job))
+        guard watch, !["succeeded", "failed", "cancelled"].contains(job["status"]?.stringValue ?? "") else { return }
+        try follow(total: job["progress"]?["total"]?.intValue ?? 1)
+        let final = try JSONValue.parse(try service.call("GET", "/v1/jobs/\(id)").body)
+        Console.output(Self.summary(final))
+        if final["status"]?.stringValue != "succeeded" { throw ExitCode(1) }
+    }
+
+    private func follow(total: Int) throws {
+        var bar = ProgressLine(enabled: true, total: total)
+        var pending = ""
+        var event = ""
+        do {
+            try service.client(timeout: 60).stream("/v1/jobs/\(id)/events", headers: service.headers, onHead: { status in
+                guard status == 200 else { throw SimpleHTTPClient.Failure(description: "the event stream answered \(status)") }
+            }, onBytes: { bytes in
+                pending += String(decoding: bytes, as: UTF8.self)
+                while let newline = pending.firstIndex(of: "\n") {
+                    let line = String(pending[..<newline])
+                    pending.removeSubrange(...newline)
+                    if line.hasPrefix("event: ") { event = String(line.dropFirst(7)) }
+                    guard line.hasPrefix("data: "), let data = try? JSONValue.parse(String(line.dropFirst(6))) else { continue }
+                    switch event {
+                    case "progress":
+                        bar.update(item: min(data["done"]?.intValue ?? 0, total - 1), fraction: data["fraction"]?.doubleValue ?? 0)
+                    case "meta_iteration":
+                        bar.clear()
+                        Console.error(Self.itemLine(data, total: total))
+                    case "status":
+                        bar.clear()
+                        return false
+                    default: break
+                    }
+                }
+                return true
+            })
+        } catch {
+            bar.clear()
+            Console.error("rewind: lost the event stream: \(error)")
+            throw ExitCode(3)
+        }
+        bar.clear()
+    }
+
+    static func itemLine(_ item: JSONValue, total: Int) -> String {
+        let index = (item["meta_iteration"]?.intValue ?? 0) + 1
+        let loss = item["validation_loss"]?.doubleValue ?? .nan
+        let error = item["validation_error"]?.doubleValue ?? .nan
+        return String(format: "item %d/%d: validation loss %.4f, validation error %.3f", index, total, loss, error)
+    }
+
+    static func summary(_ job: JSONValue) -> String {
+        let status = job["status"]?.stringValue ?? "?"
+        let done = job["progress"]?["done"]?.intValue ?? 0
+        let total = job["progress"]?["total"]?.intValue ?? 0
+        let fraction = job["progress"]?["fraction"]?.doubleValue ?? 0
+        var line = "\(job["id"]?.stringValue ?? "?")  \(status)  \(done)/\(total) items  \(String(format: "%.1f", fraction * 100))%"
+        if let best = job["best"], case .object = best {
+            line += String(format: "  best validation loss %.4f (item %d)", best["validation_loss"]?.doubleValue ?? .nan, best["meta_iteration"]?.intValue ?? 0)
+        }
+        if let error = job["error"], case .object = error {
+            line += "  error \(error["code"]?.stringValue ?? ""): \(error["message"]?.stringValue ?? "")"
+        }
+        return line
+    }
+}
+
+/// `rewind history ID`: every history item as a JSON line.
+struct HistoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "history", abstract: "Print a job's history items as JSON lines.")
+
+    @OptionGroup var service: ServiceOptions
+
+    @Argument(help: "The job id.")
+    var id: String
+
+    func run() throws {
+        var after = -1
+        while true {
+            let page = try JSONValue.parse(try service.call("GET", "/v1/jobs/\(id)/history?after=\(after)&limit=1000").body)
+            for item in page["items"]?.arrayValue ?? [] { Console.output(item.serializedString()) }
+            guard let next = page["next_after"]?.intValue else { return }
+            after = next
+        }
+    }
+}
+
+/// `rewind cancel ID`.
+struct CancelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "cancel", abstract: "Cancel a queued or running job.")
+
+    @OptionGroup var service: ServiceOptions
+
+    @Argument(help: "The job id.")
+    var id: String
+
+    func run() throws {
+        let job = try JSONValue.parse(try service.call("POST", "/v1/jobs/\(id)/cancel").body)
+        Console.output(StatusCommand.summary(job))
+    }
+}
+
+/// `rewind result ID`: the best and final items of a succeeded job, as JSON.
+struct ResultCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "result", abstract: "Print a succeeded job's best and final items (JSON).")
+
+    @OptionGroup var service: ServiceOptions
+
+    @Argument(help: "The job id.")
+    var id: String
+
+    func run() throws {
+        Console.output(try service.call("GET", "/v1/jobs/\(id)/result").text)
+    }
+}
