@@ -48,7 +48,7 @@ let package = Package(
             dependencies: ["Learning", "LinearAlgebra"],
             path: "Tests/RewindTestSupport"),
 
-        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON", "RewindTestSupport"]),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra", "RewindTestSupport"]),
         .testTarget(name: "LearningTests", dependencies: ["Learning", "LinearAlgebra", "RewindTestSupport"]),
         .testTarget(name: "TuningTests", dependencies: ["Tuning", "JSON", "Learning", "RewindTestSupport"]),

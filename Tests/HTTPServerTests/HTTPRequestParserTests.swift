@@ -1,4 +1,5 @@
 @testable import HTTPServer
+import RewindTestSupport
 import Testing
 
 /// Feeds `chunks` in order, collecting every event until the parser needs more bytes.
@@ -238,7 +239,7 @@ struct HTTPRequestParserTests {
     }
 
     @Test func reachesTheSameOutcomeOnRandomInputHoweverItIsSplit() {
-        var generator = SplitMix64(seed: 7)
+        var generator = SeededGenerator(seed: 7)
         let alphabet = Array("GET /HTP1.\r\n: chunkedTransfer-EncodingContent-Length0123456789abcdef;\u{0}\u{7f}".utf8)
         let chunkedHead = Array("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n".utf8)
         for _ in 0..<2000 {
@@ -252,18 +253,5 @@ struct HTTPRequestParserTests {
                 #expect(parts.error?.kind == whole.error?.kind, "\(input) split at \(split)")
             }
         }
-    }
-}
-
-/// A tiny deterministic generator so the fuzz test is reproducible.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,3 +1,4 @@
+import RewindTestSupport
 import Testing
 @testable import JSON
 
@@ -8,7 +9,7 @@ struct DecimalNumberTests {
     }
 
     @Test func agreesWithTheStandardLibraryOnRandomDecimals() {
-        var generator = SplitMix64(seed: 99)
+        var generator = SeededGenerator(seed: 99)
         for _ in 0..<20_000 {
             let digits = Int(generator.next() % 18) + 1
             var text = String(generator.next() % 1_000_000_000_000_000_000).prefix(digits)

@@ -1,3 +1,4 @@
+import RewindTestSupport
 import Testing
 @testable import JSON
 
@@ -30,7 +31,7 @@ struct JSONWriterTests {
     }
 
     @Test func roundTripsRandomDoublesBitForBit() throws {
-        var generator = SplitMix64(seed: 7)
+        var generator = SeededGenerator(seed: 7)
         var numbers: [Double] = []
         for _ in 0..<20_000 {
             let bits = generator.next()
@@ -70,18 +71,5 @@ struct JSONWriterTests {
         #expect(value["a"]?[1] == nil)
         #expect(value["missing"] == nil)
         #expect(value["s"]?["x"] == nil)
-    }
-}
-
-/// A tiny deterministic generator so the round-trip test covers the same doubles every run.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -11,6 +11,17 @@ struct HypergradientFiniteDifferenceTests {
         return (0..<count).map { _ in generator.nextGaussian() }
     }
 
+    /// The schedule with `table` (T, K) moved by h·r, r flattened row by row.
+    static func moved(
+        _ schedule: TrainingSchedule, _ table: WritableKeyPath<TrainingSchedule, [[Double]]>, by r: [Double], _ h: Double
+    ) -> TrainingSchedule {
+        var moved = schedule
+        moved[keyPath: table] = schedule[keyPath: table].enumerated().map { t, row in
+            row.enumerated().map { k, value in value + h * r[t * row.count + k] }
+        }
+        return moved
+    }
+
     static func check(_ label: String, _ result: (analytic: Double, numeric: Double, relative: Double)) {
         #expect(result.relative <= tolerance, "\(label): analytic \(result.analytic) vs numeric \(result.numeric)")
     }
@@ -21,11 +32,7 @@ struct HypergradientFiniteDifferenceTests {
         let run = try ReversibleTrainer(problem: small.problem()).hypergradient(schedule: small.schedule, noise: small.noise)
         let r = Self.random(small.schedule.iterations * small.architecture.blocks.count, seed: 1)
         Self.check("α", directionalError(analytic: run.hypergradient.learningRates.flatMap { $0 }, direction: r, step: 1e-5) { h in
-            var schedule = small.schedule
-            schedule.learningRates = schedule.learningRates.enumerated().map { t, row in
-                row.enumerated().map { k, alpha in alpha + h * r[t * row.count + k] }
-            }
-            return small.objective(schedule)
+            small.objective(Self.moved(small.schedule, \.learningRates, by: r, h))
         })
     }
 
@@ -36,11 +43,7 @@ struct HypergradientFiniteDifferenceTests {
         let r = Self.random(small.schedule.iterations * small.architecture.blocks.count, seed: 2)
         // A larger step: γ is applied as n/2^32, so a step must span many units of 2^-32.
         Self.check("γ", directionalError(analytic: run.hypergradient.momenta.flatMap { $0 }, direction: r, step: 1e-4) { h in
-            var schedule = small.schedule
-            schedule.momenta = schedule.momenta.enumerated().map { t, row in
-                row.enumerated().map { k, gamma in gamma + h * r[t * row.count + k] }
-            }
-            return small.objective(schedule)
+            small.objective(Self.moved(small.schedule, \.momenta, by: r, h))
         })
     }
 
@@ -112,11 +115,7 @@ struct HypergradientFiniteDifferenceTests {
             }
         }
         Self.check("α (logistic)", directionalError(analytic: run.hypergradient.learningRates.flatMap { $0 }, direction: r, step: 1e-5) { h in
-            var schedule = small.schedule
-            schedule.learningRates = schedule.learningRates.enumerated().map { t, row in
-                row.enumerated().map { k, alpha in alpha + h * r[t * row.count + k] }
-            }
-            return objective(schedule)
+            objective(Self.moved(small.schedule, \.learningRates, by: r, h))
         })
     }
 }

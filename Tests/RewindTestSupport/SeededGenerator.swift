@@ -14,4 +14,9 @@ extension SplitMix64 {
     public mutating func gaussians(_ count: Int, scale: Double = 1) -> [Double] {
         (0..<count).map { _ in scale * nextGaussian() }
     }
+
+    /// A uniform double in [low, high).
+    public mutating func uniform(_ low: Double, _ high: Double) -> Double {
+        low + (high - low) * nextUnit()
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import RewindTestSupport
 import Testing
 @testable import Learning
 @testable import Tuning
@@ -109,7 +110,7 @@ struct HyperparameterSpaceTests {
     ])
     func pullbackMatchesFiniteDifferences(hyperparameters: String) throws {
         let space = HyperparameterSpace(spec: try spec(hyperparameters), architecture: architecture, trainingRows: 5)
-        var random = SeededRandom(seed: 11)
+        var random = SeededGenerator(seed: 11)
         let coefficients = TrainingHypergradient(
             learningRates: (0..<7).map { _ in (0..<4).map { _ in random.uniform(-1, 1) } },
             momenta: (0..<7).map { _ in (0..<4).map { _ in random.uniform(-1, 1) } },
@@ -147,21 +148,5 @@ struct HyperparameterSpaceTests {
         let report = space.unconstrained(analytic)
         #expect(report.learningRate.joined().count + report.momentum.joined().count + report.l2.count + report.initScale.count
                 + (report.trainingData?.joined().count ?? 0) == space.count)
-    }
-}
-
-/// A small deterministic generator for test data.
-struct SeededRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform(_ low: Double, _ high: Double) -> Double {
-        low + (high - low) * Double(next() >> 11) / Double(1 << 53)
     }
 }
