@@ -30,9 +30,10 @@ struct LoadWorker: Sendable {
             let request = requests[next % requests.count]
             next += 1
             let started = clock.now
+            let timeoutAt = started + schedule.requestTimeout
             do throws(LoopbackConnection.Failure) {
                 try open.send(request)
-                let response = try open.readResponse(deadline: min(started + schedule.requestTimeout, schedule.end))
+                let response = try open.readResponse(deadline: min(timeoutAt, schedule.end))
                 let elapsed = started.duration(to: clock.now)
                 if (200..<300).contains(response.status) {
                     if started >= schedule.measureFrom { tally.latencies.record(nanoseconds: elapsed.nanoseconds) }
@@ -47,8 +48,8 @@ struct LoadWorker: Sendable {
             } catch {
                 open.close()
                 connection = nil
-                // A response cut off by the end of the run is not the server's failure.
-                if error == .timeout && clock.now >= schedule.end { break }
+                // A response cut off by the end of the run, before its own timeout, is no failure.
+                if error == .timeout && schedule.end < timeoutAt && clock.now >= schedule.end { break }
                 tally.fail(LoadFailureKind(error), "\(error) (\(Self.requestLine(request)))")
             }
         }
