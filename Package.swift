@@ -54,6 +54,7 @@ let package = Package(
         .testTarget(name: "TuningTests", dependencies: ["Tuning", "JSON", "Learning", "RewindTestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "RewindTestSupport"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "RewindTestSupport"]),
+        .testTarget(name: "RewindCLITests", dependencies: ["RewindCLI"]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "JSON"]),
         .testTarget(
             name: "APITests",
