@@ -23,10 +23,12 @@ struct AxisScale: Equatable {
         }
         var step = NiceStep(covering: (high - low) / Double(max(1, target)))
         if integers, step.value < 1 { step = NiceStep(mantissa: 1, exponent: 0) }
-        let first = Int((low / step.value).rounded(.down))
-        let last = Int((high / step.value).rounded(.up))
+        let first = Int(snapped(low / step.value, .down))
+        let last = Int(snapped(high / step.value, .up))
         let ticks = (first...last).map(step.multiple)
-        let labels = ticks.map { Markup.tick($0, decimals: step.decimals) }
+        // One spelling for the whole axis: "20000" next to "1e5" would read as a change of units.
+        let scientific = ticks.contains { abs($0) >= 1e5 } || step.value < 1e-3
+        let labels = ticks.map { scientific ? Markup.scientific($0) : Markup.tick($0, decimals: step.decimals) }
         return AxisScale(lower: ticks[0], upper: ticks[ticks.count - 1], ticks: ticks, labels: labels, logarithmic: false)
     }
 
@@ -72,6 +74,14 @@ struct AxisScale: Equatable {
         }
         axis.logarithmic = true
         return axis
+    }
+
+    /// `quotient` rounded in `direction`, unless it is within rounding error of a whole number:
+    /// 2 / 0.0002 is 9999.999999999998, and its floor must still be 10 000.
+    private static func snapped(_ quotient: Double, _ direction: FloatingPointRoundingRule) -> Double {
+        let nearest = quotient.rounded()
+        if abs(quotient - nearest) <= 1e-9 * max(1, abs(quotient)) { return nearest }
+        return quotient.rounded(direction)
     }
 
     /// Where `value` falls between the ends of the axis, 0 at `lower` and 1 at `upper`.

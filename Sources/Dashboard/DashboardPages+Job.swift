@@ -76,16 +76,19 @@ extension DashboardPages {
           const base = '/v1/jobs/' + encodeURIComponent(main.dataset.jobId);
           const bar = document.getElementById('progress-bar');
           const text = document.getElementById('progress-text');
-          let shownFraction = 0, lastDone = null, finished = false;
+          let shownFraction = Number(bar.getAttribute('aria-valuenow')) / 100 || 0, lastDone = null, finished = false;
 
+          // The server-rendered caption "done / total · pct" seeds the counts; events may omit total.
+          const counts = /^(\\d+) \\/ (\\d+)/.exec(text.textContent);
+          let shownDone = counts ? Number(counts[1]) : null, knownTotal = counts ? Number(counts[2]) : null;
           function setProgress(fraction, done, total) {
+            // Progress never goes backwards on the page, even if events arrive out of order.
             if (typeof fraction === 'number' && fraction > shownFraction) shownFraction = Math.min(1, fraction);
+            if (Number.isInteger(total)) knownTotal = total;
+            if (Number.isInteger(done) && done >= 0 && (shownDone === null || done > shownDone)) shownDone = done;
             setBar(bar, shownFraction);
             const pct = Math.round(shownFraction * 100) + ' %';
-            const parts = text.textContent.split(' \\u00b7 ');
-            if (Number.isInteger(done) && done >= 0 && Number.isInteger(total)) text.textContent = done + ' / ' + total + ' \\u00b7 ' + pct;
-            else if (parts.length === 2) text.textContent = parts[0] + ' \\u00b7 ' + pct;
-            else text.textContent = pct;
+            text.textContent = (shownDone !== null && knownTotal !== null ? shownDone + ' / ' + knownTotal + ' \\u00b7 ' : '') + pct;
           }
           function reloadPlots(tag) {
             for (const img of document.querySelectorAll('img[data-plot]')) {

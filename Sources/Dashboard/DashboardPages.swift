@@ -29,8 +29,8 @@ public enum DashboardPages {
             <div class="actions"><button type="submit" class="primary">Submit job</button><span id="submit-status" class="muted" aria-live="polite"></span></div>
             <div id="submit-errors" class="errors" role="alert" hidden></div>
             </form>
-            <noscript><p class="muted">Submitting from this page needs JavaScript; without it, use
-            <code>curl -X POST -H 'Content-Type: application/json' --data @spec.json http://HOST/v1/jobs</code>.</p></noscript>
+            <noscript><p class="muted">Submitting from this page needs JavaScript; without it, POST the spec to
+            <code>/v1/jobs</code> on this server, e.g. <code>curl -H 'Content-Type: application/json' --data @spec.json</code>.</p></noscript>
             </section>
             </main>
             """

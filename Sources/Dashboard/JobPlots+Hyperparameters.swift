@@ -6,14 +6,16 @@ extension JobPlots {
     /// iteration, one line per block, with item 0's schedule faint behind it.
     static func schedule(_ history: [JSONValue], facts: PlotSpec, key: String) -> String {
         let isRate = key == "learning_rate"
-        let tables = history.map { HistoryValues.table($0["hyperparameters"]?[key]) }
-        let latestIndex = tables.lastIndex { $0 != nil }
+        // Only the first and the latest schedules are drawn: convert just those two (a long job
+        // has many items, each with a segments × blocks table).
+        func table(_ index: Int) -> [[Double]]? { HistoryValues.table(history[index]["hyperparameters"]?[key]) }
+        let latestIndex = history.lastIndex { $0["hyperparameters"]?[key]?.arrayValue != nil }
         var series: [SVGLineChart.Series] = []
         var subtitle: String?
-        if let latestIndex, let latest = tables[latestIndex] {
+        if let latestIndex, let latest = table(latestIndex) {
             let latestLabel = Markup.integer(metaIteration(history[latestIndex]))
             subtitle = "meta-iteration \(latestLabel)"
-            if latestIndex > 0, let initial = tables[0] {
+            if latestIndex > 0, let initial = table(0) {
                 series += scheduleSeries(initial, facts: facts, faint: true)
                 subtitle! += "; faint: meta-iteration \(Markup.integer(metaIteration(history[0]))) (initial)"
             }

@@ -129,7 +129,7 @@ public struct SVGLineChart: Sendable, Equatable {
     }
 
     private func drawEmpty(into svg: inout SVGDocument, top: Double) {
-        let plot = Frame(left: 52, top: top, right: width - 16, bottom: height - 46)
+        let plot = Frame(left: 16, top: top, right: width - 16, bottom: height - 46)
         svg.element(
             "rect",
             [("x", plot.left), ("y", plot.top), ("width", plot.width), ("height", plot.height)].map(SVGDocument.number)
