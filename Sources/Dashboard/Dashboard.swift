@@ -1,1 +1,0 @@
-// Server-rendered SVG plots and HTML pages for jobs.

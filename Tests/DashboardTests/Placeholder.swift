@@ -1,4 +1,0 @@
-import Testing
-@testable import Dashboard
-
-@Test func dashboardModuleBuilds() {}
