@@ -1,17 +1,55 @@
+import Dashboard
+import Foundation
 import HTTPServer
+import Jobs
+import JSON
+import Storage
+import Tuning
 
-/// The HTML pages, the SVG plots and the event stream (issue 4).
+/// The HTML pages, the SVG plots and the event stream: what people watch.
 extension RewindAPI {
+    /// `GET /`: the jobs, newest first, and a form to submit a spec.
     func indexPage(_ context: RouteContext) throws(APIError) -> HTTPResponse {
-        throw .notFound("the dashboard is not built yet")
+        let page = try storage { try store.listJobs(status: nil, limit: 100) }
+        let html = DashboardPages.index(jobs: page.jobs.map(jobResource), nowMs: clock())
+        return HTTPResponse(text: html, contentType: "text/html; charset=utf-8")
     }
 
+    /// `GET /jobs/{id}`: one job with its plots, updated live while it runs.
     func jobPage(_ context: RouteContext) throws(APIError) -> HTTPResponse {
-        throw .notFound("the dashboard is not built yet")
+        let record = try existingJob(context[capture: "id"])
+        let spec = (try? JSONValue.parse(record.specJSON)) ?? .null
+        let html = DashboardPages.job(resource: jobResource(record), plotNames: JobPlots.names(for: spec))
+        return HTTPResponse(text: html, contentType: "text/html; charset=utf-8")
     }
 
+    /// `GET /v1/jobs/{id}/plots/{name}.svg`.
     func jobPlot(_ context: RouteContext) throws(APIError) -> HTTPResponse {
-        throw .notFound("plots are not built yet")
+        let record = try existingJob(context[capture: "id"])
+        let name = context[capture: "name"]
+        let spec = (try? JSONValue.parse(record.specJSON)) ?? .null
+        guard JobPlots.names(for: spec).contains(name) else {
+            throw .notFound("job \(record.id) has no plot \(name); it has \(JobPlots.names(for: spec).joined(separator: ", "))")
+        }
+        let rows = try storage { try store.history(jobID: record.id, after: -1, limit: record.progressTotal + 1) }
+        let items = rows.compactMap { try? JSONValue.parse($0.itemJSON) }
+        guard let svg = JobPlots.render(name: name, spec: spec, items: items, dataset: datasetShape(spec)) else {
+            throw .notFound("no plot \(name)")
+        }
+        var headers = HTTPHeaders()
+        // Finished jobs never change; running ones are re-fetched by the page on every new item.
+        headers.set("Cache-Control", record.status.isTerminal ? "max-age=3600" : "no-cache")
+        return HTTPResponse(headers: headers, text: svg, contentType: "image/svg+xml; charset=utf-8")
+    }
+
+    /// The data set's shape, which per-weight penalty maps need to be drawn as images.
+    private func datasetShape(_ spec: JSONValue) -> JobPlots.DatasetShape? {
+        guard let key = spec["dataset"]?["name"]?.stringValue ?? spec["dataset"]?["id"]?.stringValue else { return nil }
+        if let builtin = BuiltinDatasets.named(key) {
+            return JobPlots.DatasetShape(features: builtin.features, classes: builtin.classes)
+        }
+        guard let record = try? store.dataset(id: key) else { return nil }
+        return JobPlots.DatasetShape(features: record.features, classes: record.classes)
     }
 
     /// `text/event-stream` of `progress`, `meta_iteration` and `status` events; `Last-Event-ID`
