@@ -28,7 +28,7 @@ extension DashboardPages {
             : ""
         let figures = plotNames.map { plot in
             let source = "\(api)/plots/\(Markup.pathSegment(plot)).svg"
-            return "<figure><img src=\"\(source)\" data-src=\"\(source)\" data-plot=\"\(Markup.escape(plot))\" alt=\"\(Markup.escape(JobPlots.title(of: plot)))\" loading=\"lazy\"></figure>"
+            return "<figure><img src=\"\(source)\" data-src=\"\(source)\" data-plot=\"\(Markup.escape(plot))\" alt=\"\(Markup.escape(JobPlots.title(of: plot)))\"></figure>"
         }.joined(separator: "\n")
         let spec = resource["spec"].map { PrettyJSON.format($0) } ?? "{}"
 
@@ -55,7 +55,9 @@ extension DashboardPages {
             <details class="card"><summary>Spec (with defaults filled in)</summary><pre>\(Markup.escape(spec))</pre></details>
             </main>
             """
-        return page(title: "Rewind · \(name)", body: body, script: DashboardAssets.commonScript + (live ? liveScript : ""))
+        return page(
+            title: "Rewind · \(name)", body: body,
+            script: DashboardAssets.commonScript + plotsLoadedScript + (live ? liveScript : ""))
     }
 
     /// `<time>` for an RFC 3339 string, or "–".
@@ -191,6 +193,20 @@ extension DashboardPages {
             });
           }
         })();
+        """
+}
+
+extension DashboardPages {
+    /// Records on `<html>` how many plots the browser actually loaded and decoded
+    /// (`data-plots-loaded` of `data-plots-total`): what the headless-browser test reads.
+    static let plotsLoadedScript = """
+        window.addEventListener('load', () => {
+          const plots = Array.from(document.querySelectorAll('img[data-plot]'));
+          const loaded = plots.filter((img) => img.complete && img.naturalWidth > 0).length;
+          document.documentElement.dataset.plotsLoaded = String(loaded);
+          document.documentElement.dataset.plotsTotal = String(plots.length);
+        });
+
         """
 }
 
