@@ -45,7 +45,7 @@ let package = Package(
         // Shared test helpers: temp databases, a loopback HTTP client, gradient checkers.
         .target(
             name: "RewindTestSupport",
-            dependencies: ["Learning", "LinearAlgebra"],
+            dependencies: ["API", "HTTPServer", "Jobs", "Learning", "LinearAlgebra", "Storage"],
             path: "Tests/RewindTestSupport"),
 
         .testTarget(name: "JSONTests", dependencies: ["JSON", "RewindTestSupport"]),

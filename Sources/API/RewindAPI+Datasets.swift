@@ -11,6 +11,7 @@ extension RewindAPI {
 
     func uploadDataset(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         let request = context.request
+        try requireDeclaredLength(request)
         guard let name = request.query("name"), !name.isEmpty, name.count <= Self.maximumDatasetNameLength else {
             throw .invalidQuery("name", "is required: 1 to \(Self.maximumDatasetNameLength) characters")
         }

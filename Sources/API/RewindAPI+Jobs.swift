@@ -11,6 +11,7 @@ extension RewindAPI {
 
     func createJob(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         let request = context.request
+        try requireDeclaredLength(request)
         let key = request.headers["Idempotency-Key"]
         if let key, key.isEmpty || key.count > Self.maximumIdempotencyKeyLength {
             throw APIError(

@@ -1,5 +1,6 @@
 import HTTPServer
 import JSON
+import Tuning
 
 /// Health, readiness, metrics and the API description.
 extension RewindAPI {
@@ -15,9 +16,15 @@ extension RewindAPI {
         checks["workers"] = .string(runner.isRunning ? "ok" : "stopped")
         checks["shutting_down"] = .bool(isShuttingDown)
         let ready = database && runner.isRunning && !isShuttingDown
-        return .json(
-            ["status": .string(ready ? "ready" : "not_ready"), "checks": .object(checks)],
-            status: ready ? .ok : .serviceUnavailable)
+        guard ready else {
+            // Every error body is problem+json (API.md "Errors"); the checks ride along as an extension.
+            let failing = checks.filter { $0.value != .string("ok") && $0.value != .bool(false) }.map(\.key)
+            return APIError(ProblemDetails(
+                status: 503, slug: "not-ready", title: "Not ready",
+                detail: "not ready: \(failing.joined(separator: ", "))", extensions: ["checks": .object(checks)])
+            ).response
+        }
+        return .json(["status": "ready", "checks": .object(checks)])
     }
 
     func metricsText() -> HTTPResponse {

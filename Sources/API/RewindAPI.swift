@@ -137,6 +137,15 @@ public final class RewindAPI: Sendable {
             headers: headers)
     }
 
+    /// 411 for an upload that declares no length: HTTP/1.1 reads such a body as empty, which
+    /// would turn a client's framing bug into a confusing 400 or 422 about the content.
+    func requireDeclaredLength(_ request: HTTPRequest) throws(APIError) {
+        guard request.headers["Content-Length"] == nil, request.headers["Transfer-Encoding"] == nil else { return }
+        throw APIError(
+            status: 411, slug: "length-required", title: "Length required",
+            detail: "send the body with Content-Length or Transfer-Encoding: chunked")
+    }
+
     /// Runs a store call, turning storage failures into 503 (never SQL in the answer).
     func storage<T>(_ body: () throws -> T) throws(APIError) -> T {
         do {

@@ -1,4 +1,0 @@
-import Testing
-@testable import API
-
-@Test func apiModuleBuilds() {}
