@@ -18,6 +18,15 @@ extension RewindAPI {
                 status: 400, slug: "invalid-idempotency-key", title: "Invalid Idempotency-Key",
                 detail: "the Idempotency-Key header must be 1 to \(Self.maximumIdempotencyKeyLength) characters")
         }
+        guard !isShuttingDown else {
+            var headers = HTTPHeaders()
+            headers.set("Retry-After", "30")
+            throw APIError(
+                ProblemDetails(
+                    status: 503, slug: "shutting-down", title: "The service is shutting down",
+                    detail: "this instance is draining and accepts no new jobs; retry shortly"),
+                headers: headers)
+        }
         let datasets = StoreDatasetResolver(store: store)
         let tuning: TuningRun
         switch JobRequest.prepare(specBytes: request.body, datasets: datasets) {

@@ -35,7 +35,11 @@ public enum JobRequest {
         case .failure(let errors): return .failure(.invalidSpec(errors.errors))
         }
         guard let dataset = datasets.dataset(spec.dataset) else {
-            return .failure(.invalidSpec([SpecError(field: "/dataset", message: "no such data set: \(spec.dataset)")]))
+            let error = switch spec.dataset {
+            case .builtin(let name): SpecError(field: "/dataset/name", message: "no built-in data set named \(name)")
+            case .uploaded(let id): SpecError(field: "/dataset/id", message: "no such data set: \(id)")
+            }
+            return .failure(.invalidSpec([error]))
         }
         do {
             return .success(try TuningRun(spec: spec, dataset: dataset))

@@ -74,8 +74,7 @@ struct DatasetTests {
         #expect(!tooBig.problemFields.isEmpty)
         let unknown = try session.post("/v1/jobs", json: TestSpecs.onDataset("missing", train: 2, validation: 2))
         unknown.expectProblem(422)
-        // Tuning names `/dataset`, the store's race check `/dataset/id`: either points at the data set.
-        #expect(unknown.problemFields.contains { $0.hasPrefix("/dataset") }, "\(unknown.text)")
+        #expect(unknown.problemFields == ["/dataset/id"], "\(unknown.text)")
     }
 
     @Test func deletingADataSetIsRefusedWhileAQueuedJobUsesIt() throws {

@@ -159,6 +159,10 @@ struct ErrorStatusTests {
         #expect(draining.json["checks"]?["shutting_down"]?.boolValue == true)
         // Liveness is unaffected: the process is still alive while it drains.
         #expect(try session.get("/healthz").status == 200)
+        // A draining instance takes no new work, and says when to come back.
+        let refused = try session.post("/v1/jobs", json: TestSpecs.small)
+        refused.expectProblem(503)
+        #expect(refused.header("Retry-After") != nil)
     }
 
     @Test func readinessAnswers503WhileTheWorkersAreStopped() throws {
