@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "LinearAlgebra", dependencies: ["COpenBLAS"]),
         .target(name: "Learning", dependencies: ["LinearAlgebra"]),
         .target(name: "Tuning", dependencies: ["JSON", "Learning", "LinearAlgebra"]),
-        .target(name: "Storage", dependencies: ["CSQLite"], plugins: ["EmbedMigrations"]),
+        .target(name: "Storage", dependencies: ["CSQLite", "JSON"], plugins: ["EmbedMigrations"]),
         .target(name: "HTTPServer"),
         .target(name: "Jobs", dependencies: ["Storage", "Tuning"]),
         .target(name: "Dashboard", dependencies: ["JSON"]),
