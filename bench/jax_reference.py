@@ -141,6 +141,11 @@ def run_child(path, gamma_kind, repeats, output):
         (w, _), _ = jax.lax.scan(step, (w, jnp.zeros_like(w)), (alpha, gamma, batches))
         return cross_entropy(w, x_valid, y_valid), w
 
+    # w_1 = s*eps in float64 here; Rewind truncates it to the 2^-52 grid. Both must agree to that grid.
+    start_gap = float(np.max(np.abs(np.asarray(scales[block_of] * noise) - np.asarray(export["initial_weights"]))))
+    if start_gap > 2.0 ** -52:
+        sys.exit(f"w_1 = s*eps differs from Rewind's initial weights by {start_gap:.3g}")
+
     hypergradient = jax.jit(jax.value_and_grad(meta_objective, argnums=(0, 1, 2, 3, 4), has_aux=True))
     arguments = (alpha, gamma, l2, scales, jnp.zeros(n, dtype=jnp.float64))
 
@@ -220,6 +225,11 @@ def compare(path, repeats, directory):
     return {"label": label, "export": export, "rows": rows, "applied": applied}
 
 
+def timing(seconds):
+    # The minimum shows how much of a median is other load on the shared machine.
+    return f"{statistics.median(seconds):.3f} [{min(seconds):.3f}]"
+
+
 def peak(measured):
     """Peak RSS during the timed runs, and how far it rose above the process before the first run."""
     top, start = measured["peak_rss_bytes"] / 1048576, measured["baseline_rss_bytes"] / 1048576
@@ -227,26 +237,26 @@ def peak(measured):
 
 
 def tables(results):
-    lines = ["### Agreement: relative difference ‖a − b‖ / ‖b‖ per group", ""]
+    lines = ["#### Agreement: relative difference ‖a − b‖ / ‖b‖ per group", ""]
     lines.append("| problem | group | Rewind vs JAX, γ = n/2^32 | Rewind vs JAX, float γ | JAX float γ vs JAX n/2^32 |")
     lines.append("|---|---|---:|---:|---:|")
     for result in results:
         for name, same, floating, effect in result["rows"]:
             lines.append(f"| {result['label']} | {name} | {same:.2e} | {floating:.2e} | {effect:.2e} |")
-    lines += ["", "### Time and peak memory of one hypergradient (forward + reverse)", ""]
-    lines.append("| problem | Rewind (s) | JAX (s) | JAX user + sys CPU (s) | JAX compile (s) | Rewind peak RSS (above start) | JAX peak RSS (above start) |")
+    lines += ["", "#### Time and peak memory of one hypergradient (forward + reverse)", ""]
+    lines.append("| problem | Rewind (s), median [min] | JAX (s), median [min] | JAX user + sys CPU (s) | JAX compile (s) | Rewind peak RSS (above start) | JAX peak RSS (above start) |")
     lines.append("|---|---:|---:|---:|---:|---:|---:|")
     for result in results:
         rewind, jax_run = result["export"]["rewind"], result["applied"]
         lines.append(
-            f"| {result['label']} | {rewind['seconds_median']:.3f} | {statistics.median(jax_run['seconds']):.3f} "
+            f"| {result['label']} | {timing(rewind['seconds'])} | {timing(jax_run['seconds'])} "
             f"| {statistics.median(jax_run['user_seconds']):.3f} + {statistics.median(jax_run['system_seconds']):.3f} | {jax_run['compile_seconds']:.2f} "
             f"| {peak(rewind)} | {peak(jax_run)} |")
     worst = max(same for result in results for _, same, _, _ in result["rows"])
     lines += ["", f"Largest Rewind-vs-JAX gap with the same γ: {worst:.2e} (target ≤ {TOLERANCE:.0e}).", ""]
     lines.append(
         f"JAX {results[0]['applied']['jax']}, float64, CPU, one XLA thread; Rewind with one BLAS thread; both pinned "
-        "to one core by bench/run-jax-comparison.sh. Times are "
+        "to one core when run by bench/run-jax-comparison.sh. Times are "
         "medians of the timed runs (JAX after compilation); peak RSS is VmHWM over the timed runs, reset just "
         "before them; \"above start\" subtracts the RSS of the process with its data loaded (JAX: before "
         "compiling, so compilation and XLA's buffers count as the run's).")
@@ -266,12 +276,15 @@ def main():
         return run_child(arguments.child, arguments.gamma, arguments.repeats, arguments.npz)
     if not arguments.exports:
         parser.error("give at least one file written by `rewind export`")
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="rewind-jax-") as directory:
         results = []
         for path in arguments.exports:
             print(f"JAX on {path} ...", file=sys.stderr, flush=True)
             results.append(compare(path, arguments.repeats, directory))
-    text = tables(results)
+    text = tables(results) + (
+        f" Load average (1 min) on this machine: {load_before:.1f} before the JAX runs, "
+        f"{os.getloadavg()[0]:.1f} after; on a shared machine a median above its minimum is other load.")
     print(text)
     if arguments.markdown:
         with open(arguments.markdown, "w") as handle:
