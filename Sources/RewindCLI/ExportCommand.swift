@@ -1,0 +1,244 @@
+import ArgumentParser
+import Foundation
+import JSON
+import Learning
+import LinearAlgebra
+import Tuning
+
+/// `rewind export`: one training problem exactly as Rewind runs it, with Rewind's hypergradient,
+/// for an independent implementation (bench/jax_reference.py) to recompute and compare.
+///
+/// Everything the other side needs to replay the same dynamics is written out rather than
+/// re-derived: the batch indices of every step, the initial weights after the fixed-point
+/// conversion, and the momenta as the dynamics apply them (n/2^32), next to the requested ones.
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Export a problem, its exact schedule and Rewind's hypergradient as JSON (for the JAX comparison).",
+        discussion: """
+            logistic: multinomial logistic regression on digits 1000/797, full batch, init scale 1e-20 \
+            (w_1 = 0 exactly in fixed point). mlp: the canonical benchmark problem (64-50-50-10 tanh, \
+            batch 100, the noise and batches of `rewind bench`). Both use non-constant per-iteration, \
+            per-block step sizes and momenta so that every step's hypergradient is really compared.
+            """)
+
+    enum Problem: String, ExpressibleByArgument, CaseIterable {
+        case logistic, mlp
+    }
+
+    @Option(name: .long, help: "Which problem: logistic or mlp.")
+    var problem: Problem
+
+    @Option(name: .long, help: "Number of inner training iterations T.")
+    var iterations: Int
+
+    @Option(name: .long, help: "Timed hypergradient runs; the median is reported.")
+    var repeats = 5
+
+    @Option(name: .long, help: "Where to write the JSON ('-' for standard output).")
+    var output = "-"
+
+    func validate() throws {
+        guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") }
+        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
+    }
+
+    func run() throws {
+        BLAS.setThreadCount(1)
+        let setup = ComparisonProblem(problem, iterations: iterations)
+        let timed = try setup.measure(repeats: repeats)
+        let document = setup.document(timed)
+        let bytes = document.serialized() + [UInt8(ascii: "\n")]
+        if output == "-" {
+            FileHandle.standardOutput.write(Data(bytes))
+        } else {
+            try Data(bytes).write(to: URL(fileURLWithPath: output))
+        }
+    }
+}
+
+/// One of the two comparison problems: its data split, model, batches, noise and schedule.
+struct ComparisonProblem {
+    /// Rewind's run of it, timed.
+    struct Measurement {
+        var run: HypergradientRun
+        var seconds: [Double]
+        /// VmHWM after the runs, having been reset to the current RSS just before them.
+        var peakBytes: Int
+        /// RSS just before the runs (the process with its data, before any training).
+        var baselineBytes: Int
+    }
+
+    static let trainRows = 1000
+    static let validationRows = 797
+
+    let kind: ExportCommand.Problem
+    let architecture: MLPArchitecture
+    let trainer: ReversibleTrainer
+    let noise: [Double]
+    let schedule: TrainingSchedule
+
+    init(_ kind: ExportCommand.Problem, iterations: Int) {
+        self.kind = kind
+        switch kind {
+        case .mlp:
+            // The canonical problem of `rewind bench`: same split, model, batches and noise.
+            let benchmark = CoreBenchmark()
+            architecture = benchmark.architecture
+            trainer = benchmark.trainer
+            noise = benchmark.noise
+        case .logistic:
+            let digits = BuiltinDatasets.digits
+            let training = digits.rows(0..<Self.trainRows)
+            let validation = digits.rows(Self.trainRows..<(Self.trainRows + Self.validationRows))
+            architecture = MLPArchitecture(inputs: digits.features, hidden: [], classes: digits.classes, activation: .tanh)
+            trainer = ReversibleTrainer(problem: TrainingProblem(
+                model: MLP(architecture: architecture),
+                training: LabelledRows(inputs: training.inputs, labels: training.labels, features: digits.features),
+                batches: BatchPlan(rows: Self.trainRows, batchSize: Self.trainRows, order: .cyclic),
+                objective: .validation(LabelledRows(
+                    inputs: validation.inputs, labels: validation.labels, features: digits.features))))
+            var generator = SplitMix64(seed: 0)
+            noise = (0..<architecture.parameterCount).map { _ in generator.nextGaussian() }
+        }
+        schedule = Self.schedule(kind, iterations: iterations, blocks: architecture.blocks)
+    }
+
+    /// Smooth but non-constant schedules: each (t, k) gets its own α and γ, and each weight its
+    /// own λ, so a mismatch in any single step or parameter shows up in the comparison.
+    static func schedule(_ kind: ExportCommand.Problem, iterations: Int, blocks: [ParameterBlock]) -> TrainingSchedule {
+        let baseRate = kind == .logistic ? 0.3 : 0.5
+        let baseL2 = kind == .logistic ? 1e-3 : 1e-4
+        let rates = (0..<iterations).map { t in
+            blocks.indices.map { k in baseRate + 0.2 * sin(Double(t) + 1.3 * Double(k)) }
+        }
+        let momenta = (0..<iterations).map { t in
+            blocks.indices.map { k in 0.9 + 0.05 * cos(0.5 * Double(t) + Double(k)) }
+        }
+        let l2 = blocks.flatMap { block in
+            block.range.map { i in block.kind == .weight ? baseL2 * (1 + 0.5 * sin(Double(i))) : 0 }
+        }
+        // 1e-20 is far below the fixed-point resolution 2^-52: the logistic run starts at w_1 = 0.
+        let scale = kind == .logistic ? 1e-20 : 0.1
+        return TrainingSchedule(
+            iterations: iterations, learningRates: rates, momenta: momenta, l2: l2,
+            initScales: Array(repeating: scale, count: blocks.count))
+    }
+
+    /// w_1 as the trainer holds it: s_k·ε_i truncated to the fixed-point grid, read back as Doubles.
+    var initialWeights: [Double] {
+        architecture.blocks.enumerated().flatMap { k, block in
+            block.range.map { i in FixedPoint.value(FixedPoint.raw(schedule.initScales[k] * noise[i])!) }
+        }
+    }
+
+    /// γ[t][k] as the dynamics apply it: the nearest n/2^32.
+    var appliedMomenta: [[Double]] {
+        schedule.momenta.map { row in row.map { RationalFactor(approximating: $0)!.value } }
+    }
+
+    func measure(repeats: Int) throws -> Measurement {
+        let clock = ContinuousClock()
+        PeakMemory.reset()
+        let baseline = PeakMemory.current()
+        var seconds: [Double] = []
+        var last: HypergradientRun?
+        for _ in 0..<repeats {
+            let start = clock.now
+            last = try trainer.hypergradient(schedule: schedule, noise: noise)
+            seconds.append((clock.now - start).seconds)
+        }
+        return Measurement(run: last!, seconds: seconds, peakBytes: PeakMemory.current(), baselineBytes: baseline)
+    }
+
+    func document(_ measurement: Measurement) -> JSONValue {
+        let problem = trainer.problem
+        var top = JSONObject()
+        top["format"] = "rewind-export/1"
+        top["problem"] = .string(kind.rawValue)
+        top["dataset"] = .object(datasetSection())
+        top["architecture"] = [
+            "layer_sizes": .array(architecture.layerSizes.map { .number(Double($0)) }),
+            "activation": .string(architecture.activation.rawValue),
+        ]
+        top["blocks"] = .array(architecture.blocks.map { block in
+            [
+                "name": .string(block.name), "offset": .number(Double(block.range.lowerBound)),
+                "rows": .number(Double(block.rows)), "cols": .number(Double(block.cols)),
+            ]
+        })
+        top["iterations"] = .number(Double(schedule.iterations))
+        top["batch_size"] = .number(Double(problem.batches.batchSize))
+        top["batches"] = .array(batchIndices().map(Self.numbers))
+        top["objective"] = "mean cross-entropy on the validation rows at w_{T+1}"
+        top["schedule"] = [
+            "learning_rates": Self.matrix(schedule.learningRates),
+            "momenta_requested": Self.matrix(schedule.momenta),
+            "momenta_applied": Self.matrix(appliedMomenta),
+            "l2": Self.numbers(schedule.l2),
+            "init_scales": Self.numbers(schedule.initScales),
+        ]
+        top["noise"] = Self.numbers(noise)
+        top["initial_weights"] = Self.numbers(initialWeights)
+
+        let run = measurement.run
+        let gradient = run.hypergradient
+        var rewind = JSONObject()
+        rewind["objective"] = .number(run.objective)
+        rewind["final_weights"] = Self.numbers(run.finalWeights)
+        rewind["hypergradient"] = [
+            "learning_rates": Self.matrix(gradient.learningRates),
+            "momenta": Self.matrix(gradient.momenta),
+            "l2": Self.numbers(gradient.l2),
+            "init_scales": Self.numbers(gradient.initScales),
+            "initial_weights": Self.numbers(gradient.initialWeights),
+        ]
+        rewind["seconds"] = Self.numbers(measurement.seconds)
+        rewind["seconds_median"] = .number(measurement.seconds.median)
+        rewind["peak_rss_bytes"] = .number(Double(measurement.peakBytes))
+        rewind["baseline_rss_bytes"] = .number(Double(measurement.baselineBytes))
+        rewind["buffer_peak_bits"] = .number(Double(run.bufferPeakBits))
+        rewind["blas_threads"] = 1
+        top["rewind"] = .object(rewind)
+        return .object(top)
+    }
+
+    /// Row ranges of the built-in digits plus sums that let the reader check it parsed the same
+    /// numbers (sums of multiples of 1/16 this small are exact in Double).
+    private func datasetSection() -> JSONObject {
+        let problem = trainer.problem
+        guard case .validation(let validation) = problem.objective else {
+            preconditionFailure("both comparison problems have a validation objective")
+        }
+        func fingerprint(_ rows: LabelledRows) -> JSONValue {
+            [
+                "input_sum": .number(rows.inputs.reduce(0, +)),
+                "label_sum": .number(Double(rows.labels.reduce(0) { $0 + Int($1) })),
+            ]
+        }
+        return [
+            "name": "digits",
+            "file": "data/digits.csv.gz",
+            "pixel_scale": .number(1.0 / 16),
+            "train_rows": Self.numbers([0, Double(Self.trainRows)]),
+            "validation_rows": Self.numbers([Double(Self.trainRows), Double(Self.trainRows + Self.validationRows)]),
+            "train_fingerprint": fingerprint(problem.training),
+            "validation_fingerprint": fingerprint(validation),
+        ]
+    }
+
+    /// Rewind's `BatchPlan` rows for every step.  // (T, B)
+    private func batchIndices() -> [[Double]] {
+        let plan = trainer.problem.batches
+        let indices = UnsafeMutableBufferPointer<Int32>.allocate(capacity: plan.batchSize)
+        defer { indices.deallocate() }
+        return (0..<schedule.iterations).map { t in
+            plan.fill(step: t, into: indices)
+            return indices.map { Double($0) }
+        }
+    }
+
+    private static func numbers(_ values: [Double]) -> JSONValue { .array(values.map { .number($0) }) }
+
+    private static func matrix(_ rows: [[Double]]) -> JSONValue { .array(rows.map(numbers)) }
+}
