@@ -8,6 +8,7 @@ struct Rewind: ParsableCommand {
         abstract: "Exact hypergradients by reversible learning, as a service.",
         subcommands: [
             ServeCommand.self, SubmitCommand.self, StatusCommand.self, HistoryCommand.self, CancelCommand.self,
-            ResultCommand.self, RunCommand.self, BenchCommand.self, HTTPBenchCommand.self, HealthcheckCommand.self,
+            ResultCommand.self, RunCommand.self, BenchCommand.self, HTTPBenchCommand.self, ExportCommand.self,
+            HealthcheckCommand.self,
         ])
 }
