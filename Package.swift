@@ -34,7 +34,7 @@ let package = Package(
         .executableTarget(
             name: "RewindCLI",
             dependencies: [
-                "API", "JSON", "Jobs", "Tuning", "Learning", "LinearAlgebra", "Storage", "HTTPServer",
+                "API", "Dashboard", "JSON", "Jobs", "Tuning", "Learning", "LinearAlgebra", "Storage", "HTTPServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Runs one of the paper's experiments (docs/experiments.md) against a running Rewind service and
+# saves what it produced: the job's result JSON in examples/results/ and its dashboard plots (SVG,
+# plus PNG renders when rsvg-convert is installed) in docs/images/.
+#
+#   scripts/run-example.sh schedules | schedules-long | per-weight-l2 | distillation | chaos
+#
+# REWIND_URL: the service (default http://127.0.0.1:8080); REWIND: the rewind binary (default the
+# release build). `chaos` runs in-process (`rewind sweep`) and needs no service.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+example=${1:?usage: scripts/run-example.sh schedules|schedules-long|per-weight-l2|distillation|chaos}
+url=${REWIND_URL:-http://127.0.0.1:8080}
+rewind=${REWIND:-"$(swift build -c release --show-bin-path)/rewind"}
+images=docs/images
+results=examples/results
+mkdir -p "$images" "$results"
+
+now() { date +%s.%N; }
+elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$1" "$(now)"; }
+
+# PNG beside each SVG, for viewers that do not show SVG.
+render_png() {
+    if command -v rsvg-convert >/dev/null; then rsvg-convert -w 960 -b white "$1" -o "${1%.svg}.png"; fi
+}
+
+# Submits a spec, follows it to the end, saves its result and the named plots.
+run_job() {
+    local name=$1 spec=$2
+    shift 2
+    local started id
+    started=$(now)
+    id=$("$rewind" submit --url "$url" "$spec")
+    echo "job $id ($name)"
+    "$rewind" status --url "$url" "$id" --watch
+    echo "wall time: $(elapsed "$started") s (submit to result)"
+    "$rewind" result --url "$url" "$id" > "$results/$name-result.json"
+    for plot in "$@"; do
+        curl -sf "$url/v1/jobs/$id/plots/$plot.svg" -o "$images/$name-$plot.svg"
+        render_png "$images/$name-$plot.svg"
+    done
+}
+
+case $example in
+schedules)
+    run_job schedules examples/schedules.json loss learning_rate momentum init_scale hypergradient_norm
+    ;;
+schedules-long)
+    run_job schedules-long examples/schedules-long.json loss learning_rate init_scale
+    ;;
+per-weight-l2)
+    run_job per-weight-l2 examples/per-weight-l2.json loss error l2 hypergradient_norm
+    ;;
+distillation)
+    # The ten training rows (one blank image per class) followed by the digits for validation.
+    upload=$(python3 scripts/distillation-csv.py --start "${START:-blank}" \
+        | curl -sf -X POST -H 'Content-Type: text/csv' --data-binary @- "$url/v1/datasets?name=digits-distillation")
+    dataset=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])' <<<"$upload")
+    echo "uploaded data set $dataset"
+    spec=$(mktemp --suffix=.json)
+    trap 'rm -f "$spec"' EXIT
+    sed "s/UPLOADED_DATASET_ID/$dataset/" examples/distillation.json > "$spec"
+    run_job distillation "$spec" loss error training_data
+    ;;
+chaos)
+    started=$(now)
+    "$rewind" sweep examples/chaos.json --from "${FROM:--1}" --to "${TO:-2.5}" --points "${POINTS:-200}" \
+        --svg "$images/chaos" > "$results/chaos.csv"
+    echo "wall time: $(elapsed "$started") s"
+    render_png "$images/chaos-loss.svg"
+    render_png "$images/chaos-hypergradient.svg"
+    ;;
+*)
+    echo "unknown example: $example (schedules, schedules-long, per-weight-l2, distillation, chaos)" >&2
+    exit 2
+    ;;
+esac
