@@ -1,3 +1,4 @@
+import Dashboard
 import Foundation
 import HTTPServer
 import Jobs
@@ -65,7 +66,7 @@ public final class RewindAPI: Sendable {
         case .found(let route, let captures):
             template = route.pattern.template
             if let denied = authenticate(request, template: template) {
-                response = denied.response
+                response = denied
             } else {
                 do {
                     response = try dispatch(route.endpoint, RouteContext(request: request, captures: captures))
@@ -119,22 +120,68 @@ public final class RewindAPI: Sendable {
         case .openAPI: openAPI()
         case .indexPage: try indexPage(context)
         case .jobPage: try jobPage(context)
+        case .signIn: signIn(context)
         }
     }
 
-    /// `/v1/` routes need a key when keys are configured; pages, health and metrics do not.
-    private func authenticate(_ request: HTTPRequest, template: String) -> APIError? {
-        guard !configuration.apiKeys.isEmpty, template.hasPrefix("/v1/") else { return nil }
-        let header = request.headers["Authorization"] ?? ""
-        let key = header.hasPrefix("Bearer ") ? String(header.dropFirst(7)) : ""
-        guard !configuration.apiKeys.contains(key) else { return nil }
+    /// With keys configured, everything but health, readiness, metrics, the API description and the
+    /// sign-in form needs one: `Authorization: Bearer KEY`, or the `rewind_key` cookie that
+    /// `POST /login` sets for browsers. A page asks a browser to sign in instead of answering 401 JSON.
+    private func authenticate(_ request: HTTPRequest, template: String) -> HTTPResponse? {
+        guard !configuration.apiKeys.isEmpty, !Self.openRoutes.contains(template) else { return nil }
+        let presented = Self.bearerKey(request) ?? Self.cookieKey(request)
+        if let presented, configuration.apiKeys.contains(presented) { return nil }
+        if template == "/" || template == "/jobs/{id}" {
+            return HTTPResponse(status: .unauthorized, text: DashboardPages.signIn(), contentType: "text/html; charset=utf-8")
+        }
         var headers = HTTPHeaders()
         headers.set("WWW-Authenticate", "Bearer realm=\"rewind\"")
         return APIError(
             ProblemDetails(
                 status: 401, slug: "unauthorized", title: "Missing or invalid API key",
-                detail: key.isEmpty ? "send Authorization: Bearer <key>" : "the API key is not valid"),
-            headers: headers)
+                detail: presented == nil ? "send Authorization: Bearer <key>" : "the API key is not valid"),
+            headers: headers
+        ).response
+    }
+
+    static let openRoutes: Set<String> = ["/healthz", "/readyz", "/metrics", "/openapi.json", "/login"]
+    static let keyCookie = "rewind_key"
+
+    static func bearerKey(_ request: HTTPRequest) -> String? {
+        guard let header = request.headers["Authorization"], header.hasPrefix("Bearer ") else { return nil }
+        return String(header.dropFirst(7))
+    }
+
+    static func cookieKey(_ request: HTTPRequest) -> String? {
+        for header in request.headers.values(for: "Cookie") {
+            for pair in header.split(separator: ";") {
+                let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+                if parts.count == 2, parts[0] == keyCookie { return String(parts[1]).removingPercentEncoding }
+            }
+        }
+        return nil
+    }
+
+    /// `POST /login` with a form-encoded `key`: a cookie for the pages and their fetches, then `/`.
+    func signIn(_ context: RouteContext) -> HTTPResponse {
+        let form = String(decoding: context.request.body, as: UTF8.self)
+        var key: String?
+        for pair in form.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            if parts.count == 2, parts[0] == "key" {
+                key = String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+            }
+        }
+        guard let key, configuration.apiKeys.contains(key) else {
+            return HTTPResponse(
+                status: .unauthorized, text: DashboardPages.signIn(error: "That key is not valid."),
+                contentType: "text/html; charset=utf-8")
+        }
+        let encoded = key.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? key
+        var headers = HTTPHeaders()
+        headers.set("Location", "/")
+        headers.set("Set-Cookie", "\(Self.keyCookie)=\(encoded); Path=/; HttpOnly; SameSite=Strict")
+        return HTTPResponse(status: HTTPStatus(code: 303), headers: headers)
     }
 
     /// 411 for an upload that declares no length: HTTP/1.1 reads such a body as empty, which

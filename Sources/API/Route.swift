@@ -70,7 +70,7 @@ enum Endpoint: Sendable {
     case createJob, listJobs, getJob, jobHistory, jobResult, cancelJob, deleteJob, jobEvents, jobPlot
     case uploadDataset, listDatasets, getDataset, deleteDataset
     case health, readiness, metrics, openAPI
-    case indexPage, jobPage
+    case indexPage, jobPage, signIn
 }
 
 extension Router {
@@ -95,6 +95,7 @@ extension Router {
         Route(.get, "/openapi.json", .openAPI),
         Route(.get, "/", .indexPage),
         Route(.get, "/jobs/{id}", .jobPage),
+        Route(.post, "/login", .signIn),
     ])
 }
 

@@ -82,3 +82,49 @@ struct DashboardTests {
         #expect(png.count > 50_000)
     }
 }
+
+/// With API keys configured, browsers sign in once and get a cookie for the pages, their fetches
+/// and the plot images.
+@Suite("Dashboard sign-in")
+struct DashboardSignInTests {
+    static func service() throws -> TestService {
+        var configuration = TestService.defaultAPIConfiguration
+        configuration.apiKeys = ["s3cret key"]
+        return try TestService(api: configuration, startsWorkers: false)
+    }
+
+    static func form(_ key: String) -> [UInt8] {
+        Array("key=\(key.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)".utf8)
+    }
+
+    @Test("a page without a key asks to sign in, and a wrong key is refused without a cookie")
+    func refused() throws {
+        let service = try Self.service()
+        let session = APISession(service)
+        let page = try session.get("/")
+        #expect(page.status == 401)
+        #expect(page.header("Content-Type")?.hasPrefix("text/html") == true)
+        #expect(page.text.contains("action=\"/login\""))
+        let wrong = try session.request("POST", "/login", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Self.form("guess"))
+        #expect(wrong.status == 401)
+        #expect(wrong.header("Set-Cookie") == nil)
+        try session.get("/v1/jobs", headers: [("Cookie", "rewind_key=guess")]).expectProblem(401)
+    }
+
+    @Test("the right key sets an HttpOnly, SameSite cookie that opens the pages, the API and the plots")
+    func signedIn() throws {
+        let service = try Self.service()
+        let session = APISession(service)
+        let login = try session.request("POST", "/login", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Self.form("s3cret key"))
+        #expect(login.status == 303)
+        #expect(login.header("Location") == "/")
+        let cookie = try #require(login.header("Set-Cookie"))
+        #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"))
+        let pair = String(cookie.split(separator: ";")[0])
+        #expect(try session.get("/", headers: [("Cookie", pair)]).status == 200)
+        #expect(try session.get("/v1/jobs", headers: [("Cookie", "other=1; " + pair)]).status == 200)
+        let id = try APISession(service, apiKey: "s3cret key").submit(TestSpecs.small)
+        #expect(try session.get("/jobs/\(id)", headers: [("Cookie", pair)]).status == 200)
+        #expect(try session.get("/v1/jobs/\(id)/plots/loss.svg", headers: [("Cookie", pair)]).status == 200)
+    }
+}
