@@ -805,7 +805,7 @@ public enum OpenAPIDocument {
               },
               "HistoryItem": {
                 "type": "object",
-                "required": ["meta_iteration", "training_loss", "validation_loss", "validation_error", "hyperparameters", "hypergradient", "seconds"],
+                "required": ["meta_iteration", "training_loss", "validation_loss", "validation_error", "hyperparameters", "hypergradient", "training_curve", "seconds"],
                 "properties": {
                   "meta_iteration": { "type": "integer", "minimum": 0 },
                   "training_loss": { "type": "number", "description": "Mean cross-entropy over the training split at the final weights, no penalty." },
@@ -815,6 +815,15 @@ public enum OpenAPIDocument {
                   "hypergradient": {
                     "description": "The exact hypergradient that produced the next hyperparameters; null for the last item.",
                     "oneOf": [ { "$ref": "#/components/schemas/Hyperparameters" }, { "type": "null" } ]
+                  },
+                  "training_curve": {
+                    "description": "The elementary learning curve: mean minibatch training loss (with the penalty) over windows of `every` consecutive training iterations (at most 1000 points).",
+                    "type": "object",
+                    "required": ["every", "losses"],
+                    "properties": {
+                      "every": { "type": "integer", "minimum": 1 },
+                      "losses": { "type": "array", "items": { "type": ["number", "null"] } }
+                    }
                   },
                   "seconds": { "type": "number", "minimum": 0 }
                 }

@@ -19,7 +19,8 @@ public enum JobPlots {
 
     /// Every plot name any job can have, in page order.
     public static let allNames = [
-        "loss", "error", "learning_rate", "momentum", "l2", "init_scale", "hypergradient_norm", "training_data",
+        "loss", "error", "learning_curve", "learning_rate", "momentum", "l2", "init_scale", "hypergradient_norm",
+        "training_data",
     ]
 
     /// The plots that exist for a job with this spec, in page order: all but `training_data`,
@@ -39,6 +40,7 @@ public enum JobPlots {
         switch name {
         case "loss": return loss(history)
         case "error": return error(history)
+        case "learning_curve": return learningCurve(history)
         case "learning_rate": return schedule(history, facts: facts, key: "learning_rate")
         case "momentum": return schedule(history, facts: facts, key: "momentum")
         case "l2": return l2(history, facts: facts, dataset: dataset)
@@ -54,6 +56,7 @@ public enum JobPlots {
         switch name {
         case "loss": "Loss"
         case "error": "Validation error"
+        case "learning_curve": "Learning curve"
         case "learning_rate": "Learning-rate schedule"
         case "momentum": "Momentum schedule"
         case "l2": "L2 penalty"
@@ -91,6 +94,33 @@ public enum JobPlots {
             title: title(of: "error"), xLabel: "meta-iteration", yLabel: "fraction misclassified",
             series: [perItem(history, name: "validation", colorIndex: 1) { HistoryValues.number($0["validation_error"]) }],
             integerX: true
+        ).render()
+    }
+
+    /// The elementary learning curves (the paper's Fig. 3, right): minibatch training loss against
+    /// training iteration with the initial hyperparameters (item 0, faint) and the latest ones.
+    private static func learningCurve(_ history: [JSONValue]) -> String {
+        func curve(_ item: JSONValue, name: String, faint: Bool) -> SVGLineChart.Series? {
+            guard let losses = item["training_curve"]?["losses"]?.arrayValue else { return nil }
+            let every = HistoryValues.number(item["training_curve"]?["every"])
+            let step = every.isFinite && every >= 1 ? every : 1
+            let points = losses.enumerated().map { index, loss in
+                SVGLineChart.Point(x: (Double(index) + 0.5) * step - 0.5, y: HistoryValues.number(loss))
+            }
+            return SVGLineChart.Series(name: name, points: points, colorIndex: faint ? 0 : 1, faint: faint)
+        }
+        var series: [SVGLineChart.Series] = []
+        if let first = history.first, history.count > 1, let initial = curve(first, name: "meta-iteration 0", faint: true) {
+            series.append(initial)
+        }
+        if let last = history.last, let latest = curve(last, name: "meta-iteration \(Int(metaIteration(last)))", faint: false) {
+            series.append(latest)
+        }
+        return SVGLineChart(
+            title: title(of: "learning_curve"),
+            subtitle: history.count > 1 ? "latest hyperparameters; faint: the initial ones (meta-iteration 0)" : nil,
+            xLabel: "training iteration", yLabel: "minibatch training loss",
+            series: series, logarithmicY: true
         ).render()
     }
 

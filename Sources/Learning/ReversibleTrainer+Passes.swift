@@ -17,6 +17,8 @@ struct RunState {
     var dMomenta: [[Double]]
     /// ∂f/∂X for the training inputs, when differentiated.  // (rows, F)
     var dInputs: [Double] = []
+    /// The minibatch training loss (with the penalty) at each forward step.  // (T)
+    var losses: [Double]
 
     init(trainer: ReversibleTrainer, schedule: TrainingSchedule, noise: [Double]) throws(TrainingError) {
         let architecture = trainer.problem.model.architecture
@@ -44,6 +46,7 @@ struct RunState {
         }
         dLearningRates = Array(repeating: Array(repeating: 0, count: k), count: t)
         dMomenta = dLearningRates
+        losses = Array(repeating: 0, count: t)
 
         for i in 0..<n { scratch.l2[i] = schedule.l2[i] }
         for (b, block) in blocks.enumerated() {
@@ -57,10 +60,11 @@ struct RunState {
         }
     }
 
-    private func computeGradient(step: Int) {
+    @discardableResult
+    private func computeGradient(step: Int) -> Double {
         scratch.loadBatch(step: step, plan: problem.batches, from: problem.training)
         scratch.loadWeights()
-        _ = problem.model.lossAndGradient(
+        return problem.model.lossAndGradient(
             parameters: UnsafeBufferPointer(scratch.weights), l2: UnsafeBufferPointer(scratch.l2),
             inputs: UnsafeBufferPointer(scratch.batchInputs), labels: UnsafeBufferPointer(scratch.batchLabels),
             batch: scratch.batchSize, gradient: scratch.gradient, workspace: workspace)
@@ -71,7 +75,7 @@ struct RunState {
     mutating func forward(observe: (TrainingPhase) -> Bool) throws(TrainingError) {
         for t in 0..<schedule.iterations {
             guard observe(.forward(step: t)) else { throw .cancelled }
-            computeGradient(step: t)
+            losses[t] = computeGradient(step: t)
             for (k, block) in blocks.enumerated() {
                 let factor = factors[t][k]
                 buffer.multiply(scratch.v, segment: k, by: factor)
@@ -246,6 +250,6 @@ struct RunState {
             trainingInputs: dInputs.isEmpty ? nil : dInputs)
         return HypergradientRun(
             hypergradient: hypergradient, finalWeights: finalWeights, objective: objective,
-            bufferPeakBits: buffer.peakStoredBits, theoreticalBits: theoretical)
+            trainingLosses: losses, bufferPeakBits: buffer.peakStoredBits, theoreticalBits: theoretical)
     }
 }

@@ -25,10 +25,18 @@ public struct ReversibleTrainer: Sendable {
         schedule: TrainingSchedule, noise: [Double],
         observe: (TrainingPhase) -> Bool = { _ in true }
     ) throws(TrainingError) -> [Double] {
+        try trainRecordingLosses(schedule: schedule, noise: noise, observe: observe).finalWeights
+    }
+
+    /// `train`, also returning the minibatch training loss (with the penalty) of every step.
+    public func trainRecordingLosses(
+        schedule: TrainingSchedule, noise: [Double],
+        observe: (TrainingPhase) -> Bool = { _ in true }
+    ) throws(TrainingError) -> (finalWeights: [Double], trainingLosses: [Double]) {
         var run = try RunState(trainer: self, schedule: schedule, noise: noise)
         try run.forward(observe: observe)
         run.scratch.loadWeights()
-        return Array(run.scratch.weights)
+        return (Array(run.scratch.weights), run.losses)
     }
 
     /// Trains forward, then reverses exactly back to w_1, and returns the exact gradient of the
@@ -91,6 +99,8 @@ public struct HypergradientRun: Sendable {
     public var finalWeights: [Double]
     /// f(w_{T+1}), the meta-objective.
     public var objective: Double
+    /// The minibatch training loss (with the penalty) at each of the T forward steps.
+    public var trainingLosses: [Double]
     /// Peak size of the information buffer, in bits, over all parameters.
     public var bufferPeakBits: Int
     /// Σ_t Σ_k |block k| · log2(2^32 / n_tk): the information the momentum destroys.

@@ -14,12 +14,15 @@ public struct HistoryItem: Sendable, Equatable {
     /// The exact gradient of the meta-objective with respect to the unconstrained
     /// hyperparameters; nil for the final evaluation item.
     public var hypergradient: HyperparameterValues?
+    /// The elementary learning curve: minibatch training loss against training iteration.
+    public var trainingCurve: TrainingCurve
     /// Wall-clock seconds the item took (set by the caller: the tuning layer has no clock).
     public var seconds: Double
 
     public init(
         metaIteration: Int, trainingLoss: Double, validationLoss: Double, validationError: Double,
-        hyperparameters: HyperparameterValues, hypergradient: HyperparameterValues?, seconds: Double = 0
+        hyperparameters: HyperparameterValues, hypergradient: HyperparameterValues?,
+        trainingCurve: TrainingCurve = TrainingCurve(losses: []), seconds: Double = 0
     ) {
         self.metaIteration = metaIteration
         self.trainingLoss = trainingLoss
@@ -27,6 +30,7 @@ public struct HistoryItem: Sendable, Equatable {
         self.validationError = validationError
         self.hyperparameters = hyperparameters
         self.hypergradient = hypergradient
+        self.trainingCurve = trainingCurve
         self.seconds = seconds
     }
 
@@ -39,6 +43,7 @@ public struct HistoryItem: Sendable, Equatable {
         object["validation_error"] = .number(validationError)
         object["hyperparameters"] = hyperparameters.json()
         object["hypergradient"] = hypergradient?.json() ?? .null
+        object["training_curve"] = trainingCurve.json()
         object["seconds"] = .number(seconds)
         return .object(object)
     }

@@ -72,16 +72,18 @@ public struct TuningRun: Sendable {
         let trainer = ReversibleTrainer(problem: problem)
         let noise = Self.gaussianNoise(count: architecture.parameterCount, seed: draws.weights)
         var finalWeights: [Double]
+        var losses: [Double]
         var gradient: [Double]? = nil
         do {
             let observe = progressObserver(item: index, report: progress)
             if isFinal {
-                finalWeights = try trainer.train(schedule: schedule, noise: noise, observe: observe)
+                (finalWeights, losses) = try trainer.trainRecordingLosses(schedule: schedule, noise: noise, observe: observe)
             } else {
                 let run = try trainer.hypergradient(
                     schedule: schedule, noise: noise, differentiateInputs: spec.hyperparameters.trainingData.learn,
                     observe: observe)
                 finalWeights = run.finalWeights
+                losses = run.trainingLosses
                 gradient = space.pullback(run.hypergradient, at: u)
             }
         } catch {
@@ -95,7 +97,8 @@ public struct TuningRun: Sendable {
         let item = HistoryItem(
             metaIteration: index, trainingLoss: evaluation.trainingLoss,
             validationLoss: evaluation.validationLoss, validationError: evaluation.validationError,
-            hyperparameters: space.values(u), hypergradient: gradient.map { space.unconstrained($0) })
+            hyperparameters: space.values(u), hypergradient: gradient.map { space.unconstrained($0) },
+            trainingCurve: TrainingCurve(losses: losses))
 
         var next = checkpoint
         next.nextItem = index + 1

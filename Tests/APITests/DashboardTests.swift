@@ -36,7 +36,7 @@ struct DashboardTests {
     func plots() throws {
         let service = try TestService()
         let (id, session) = try Self.finishedJob(service)
-        for name in ["loss", "error", "learning_rate", "momentum", "l2", "init_scale", "hypergradient_norm"] {
+        for name in ["loss", "error", "learning_curve", "learning_rate", "momentum", "l2", "init_scale", "hypergradient_norm"] {
             let response = try session.get("/v1/jobs/\(id)/plots/\(name).svg")
             #expect(response.status == 200, "\(name)")
             #expect(response.header("Content-Type")?.hasPrefix("image/svg+xml") == true)
@@ -69,8 +69,8 @@ struct DashboardTests {
         let base = "http://127.0.0.1:\(service.port)"
         let dom = try Self.browser(["--dump-dom", "\(base)/jobs/\(id)"])
         // Set by the page once every <img> has loaded: the browser fetched and decoded the SVGs.
-        #expect(dom.contains(#"data-plots-loaded="7""#), "\(dom.prefix(400))")
-        #expect(dom.contains(#"data-plots-total="7""#))
+        #expect(dom.contains(#"data-plots-loaded="8""#), "\(dom.prefix(400))")
+        #expect(dom.contains(#"data-plots-total="8""#))
         let list = try Self.browser(["--dump-dom", base + "/"])
         #expect(list.contains("/jobs/\(id)"))
         let screenshot = FileManager.default.temporaryDirectory.appendingPathComponent("rewind-\(id).png")

@@ -19,8 +19,10 @@ struct JobPlotsTests {
     }
 
     @Test func everyJobHasTheLossErrorScheduleAndPenaltyPlots() {
-        #expect(JobPlots.names(for: spec) == ["loss", "error", "learning_rate", "momentum", "l2", "init_scale", "hypergradient_norm"])
-        #expect(JobPlots.names(for: ["dataset": ["name": "digits"]]).count == 7)
+        #expect(JobPlots.names(for: spec) == [
+            "loss", "error", "learning_curve", "learning_rate", "momentum", "l2", "init_scale", "hypergradient_norm",
+        ])
+        #expect(JobPlots.names(for: ["dataset": ["name": "digits"]]).count == 8)
     }
 
     @Test func distillationJobsAlsoShowTheLearnedTrainingInputs() {
@@ -189,5 +191,21 @@ struct JobPlotsTests {
                 }
             }
         }
+    }
+}
+
+@Suite("Learning curve plot")
+struct LearningCurvePlotTests {
+    @Test("the learning curve draws the latest run's losses against training iteration, the first run faint behind")
+    func learningCurve() {
+        let spec = SampleHistory.spec(hidden: [10], iterations: 30, l2Per: "block", learnsData: false)
+        let items = SampleHistory.items(count: 3, hidden: [10], iterations: 30, segments: 30)
+        let svg = JobPlots.render(name: "learning_curve", spec: spec, items: items)!
+        let document = XMLDocumentSummary(svg)
+        #expect(document.wellFormed)
+        #expect(document.texts.contains("training iteration"))
+        #expect(document.texts.contains("meta-iteration 2"))
+        #expect(document.polylineLengths.filter { $0 == 30 }.count == 2)
+        #expect(JobPlots.names(for: spec).contains("learning_curve"))
     }
 }

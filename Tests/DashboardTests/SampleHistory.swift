@@ -56,6 +56,10 @@ enum SampleHistory {
                 "validation_error": .number(0.06 + 0.1 * exp(-2 * progress)),
                 "hyperparameters": .object(hyper),
                 "hypergradient": gradient,
+                "training_curve": [
+                    "every": 1,
+                    "losses": JSONValue((0..<iterations).map { t in 2.3 * exp(-Double(t) * (0.02 + 0.05 * progress)) + 0.05 }),
+                ],
                 "seconds": 0.8,
             ]
         }

@@ -148,3 +148,28 @@ struct TuningRunTests {
         #expect(missing.errors.contains { $0.field.hasPrefix("/dataset") })
     }
 }
+
+@Suite("Training curves")
+struct TrainingCurveTests {
+    @Test("each item records the minibatch loss of every training iteration")
+    func everyIteration() throws {
+        let run = try TuningRun(spec: smallSpec(), dataset: BuiltinDatasets.digits)
+        let items = try runToCompletion(run)
+        for item in items {
+            #expect(item.trainingCurve.every == 1)
+            #expect(item.trainingCurve.losses.count == 12)
+            #expect(item.trainingCurve.losses.allSatisfy { $0.isFinite && $0 > 0 })
+        }
+        // Training from the same initial weights lowers the minibatch loss.
+        #expect(items[0].trainingCurve.losses.last! < items[0].trainingCurve.losses.first!)
+    }
+
+    @Test("long runs are kept as window means of at most 1000 points")
+    func windows() {
+        let curve = TrainingCurve(losses: (0..<2500).map(Double.init))
+        #expect(curve.every == 3)
+        #expect(curve.losses.count == 834)
+        #expect(curve.losses[0] == 1 && curve.losses[1] == 4 && curve.losses.last == 2499)
+        #expect(TrainingCurve(losses: []).losses.isEmpty)
+    }
+}
