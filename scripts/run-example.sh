@@ -44,7 +44,7 @@ run_job() {
 
 case $example in
 schedules)
-    run_job schedules examples/schedules.json loss learning_rate momentum init_scale hypergradient_norm
+    run_job schedules examples/schedules.json loss learning_curve learning_rate momentum init_scale hypergradient_norm
     ;;
 schedules-long)
     run_job schedules-long examples/schedules-long.json loss learning_rate init_scale
