@@ -22,18 +22,12 @@ struct CoreBenchmark {
 
     init() {
         let digits = BuiltinDatasets.digits
-        let features = digits.features
-        let training = LabelledRows(
-            inputs: Array(digits.inputs[0..<(1000 * features)]), labels: Array(digits.labels[0..<1000]), features: features)
-        let validation = LabelledRows(
-            inputs: Array(digits.inputs[(1000 * features)..<(1797 * features)]), labels: Array(digits.labels[1000..<1797]),
-            features: features)
-        architecture = MLPArchitecture(inputs: features, hidden: [50, 50], classes: digits.classes, activation: .tanh)
+        architecture = MLPArchitecture(inputs: digits.features, hidden: [50, 50], classes: digits.classes, activation: .tanh)
         trainer = ReversibleTrainer(problem: TrainingProblem(
-            model: MLP(architecture: architecture), training: training,
-            batches: BatchPlan(rows: 1000, batchSize: 100, order: .random(seed: 0)), objective: .validation(validation)))
-        var generator = SplitMix64(seed: 0)
-        noise = (0..<architecture.parameterCount).map { _ in generator.nextGaussian() }
+            model: MLP(architecture: architecture), training: digits.labelledRows(0..<1000),
+            batches: BatchPlan(rows: 1000, batchSize: 100, order: .random(seed: 0)),
+            objective: .validation(digits.labelledRows(1000..<1797))))
+        noise = TuningRun.gaussianNoise(count: architecture.parameterCount, seed: 0)
     }
 
     func schedule(iterations: Int) -> TrainingSchedule {

@@ -89,17 +89,12 @@ struct ComparisonProblem {
             noise = benchmark.noise
         case .logistic:
             let digits = BuiltinDatasets.digits
-            let training = digits.rows(0..<Self.trainRows)
-            let validation = digits.rows(Self.trainRows..<(Self.trainRows + Self.validationRows))
             architecture = MLPArchitecture(inputs: digits.features, hidden: [], classes: digits.classes, activation: .tanh)
             trainer = ReversibleTrainer(problem: TrainingProblem(
-                model: MLP(architecture: architecture),
-                training: LabelledRows(inputs: training.inputs, labels: training.labels, features: digits.features),
+                model: MLP(architecture: architecture), training: digits.labelledRows(0..<Self.trainRows),
                 batches: BatchPlan(rows: Self.trainRows, batchSize: Self.trainRows, order: .cyclic),
-                objective: .validation(LabelledRows(
-                    inputs: validation.inputs, labels: validation.labels, features: digits.features))))
-            var generator = SplitMix64(seed: 0)
-            noise = (0..<architecture.parameterCount).map { _ in generator.nextGaussian() }
+                objective: .validation(digits.labelledRows(Self.trainRows..<(Self.trainRows + Self.validationRows)))))
+            noise = TuningRun.gaussianNoise(count: architecture.parameterCount, seed: 0)
         }
         schedule = Self.schedule(kind, iterations: iterations, blocks: architecture.blocks)
     }

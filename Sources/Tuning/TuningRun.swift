@@ -24,16 +24,9 @@ public struct TuningRun: Sendable {
             inputs: dataset.features, hidden: spec.model.hidden, classes: dataset.classes,
             activation: spec.model.activation)
         model = MLP(architecture: architecture)
-        let features = dataset.features
-        let trainRows = spec.split.train
-        let validationRows = spec.split.validation
-        training = LabelledRows(
-            inputs: Array(dataset.inputs[0..<(trainRows * features)]),
-            labels: Array(dataset.labels[0..<trainRows]), features: features)
-        validation = LabelledRows(
-            inputs: Array(dataset.inputs[(trainRows * features)..<((trainRows + validationRows) * features)]),
-            labels: Array(dataset.labels[trainRows..<(trainRows + validationRows)]), features: features)
-        space = HyperparameterSpace(spec: spec, architecture: architecture, trainingRows: trainRows)
+        training = dataset.labelledRows(0..<spec.split.train)
+        validation = dataset.labelledRows(spec.split.train..<(spec.split.train + spec.split.validation))
+        space = HyperparameterSpace(spec: spec, architecture: architecture, trainingRows: spec.split.train)
     }
 
     /// Number of history items a complete run writes: one per meta-iteration plus the final evaluation.
@@ -125,7 +118,8 @@ public struct TuningRun: Sendable {
         spec.training.batches == .cyclic ? .cyclic : .random(seed: seed)
     }
 
-    static func gaussianNoise(count: Int, seed: UInt64) -> [Double] {
+    /// The standard normal draws ε of the initial weights w_1 = s ⊙ ε.
+    public static func gaussianNoise(count: Int, seed: UInt64) -> [Double] {
         var generator = SplitMix64(seed: seed)
         return (0..<count).map { _ in generator.nextGaussian() }
     }
