@@ -13,14 +13,17 @@ import Synchronization
 /// events repeat the current count, so `Last-Event-ID: K` replays the items from K on.
 final class JobEventStream: Sendable {
     let jobID: String
+    /// History items the job writes in all (fixed at submission).
+    let total: Int
     let writer: ResponseStreamWriter
     let queue: DispatchQueue
     private let store: Store
     /// Items already sent, and whether the terminal status went out.
     private let sent = Mutex<(items: Int, done: Bool)>((0, false))
 
-    init(jobID: String, store: Store, writer: ResponseStreamWriter, resumeFrom items: Int) {
+    init(jobID: String, total: Int, store: Store, writer: ResponseStreamWriter, resumeFrom items: Int) {
         self.jobID = jobID
+        self.total = total
         self.store = store
         self.writer = writer
         queue = DispatchQueue(label: "rewind.events.\(jobID)")
@@ -40,9 +43,8 @@ final class JobEventStream: Sendable {
         case .metaIteration(let index, _):
             sendNewItems(upTo: index + 1)
         case .progress(let done, let fraction):
-            let items = done >= 0 ? done : sent.withLock { $0.items }
-            guard let record = try? store.job(id: jobID) else { return }
-            write(event: "progress", id: items, data: Self.progress(done: max(items, record.progressDone), total: record.progressTotal, fraction: max(fraction, record.progressFraction)))
+            // Straight from the event: a running job's watchers cost no database reads.
+            write(event: "progress", id: sent.withLock { $0.items }, data: Self.progress(done: done, total: total, fraction: fraction))
         case .status:
             guard let record = try? store.job(id: jobID) else { return finish() }
             sendNewItems(upTo: record.progressDone)

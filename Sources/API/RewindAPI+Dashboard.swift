@@ -65,7 +65,8 @@ extension RewindAPI {
             seen = min(value, record.progressTotal)
         }
         let writer = ResponseStreamWriter()
-        let stream = JobEventStream(jobID: record.id, store: store, writer: writer, resumeFrom: seen)
+        let stream = JobEventStream(
+            jobID: record.id, total: record.progressTotal, store: store, writer: writer, resumeFrom: seen)
         let subscription = runner.events.subscribe(jobID: record.id) { _, event in
             stream.queue.async { stream.handle(event) }
         }

@@ -23,6 +23,8 @@ struct JobExecution {
         var lastBeatMs: Int64
         var stopReason: StopReason?
         var fraction: Double
+        /// History items committed so far.
+        var done = 0
 
         init(nowMs: Int64, fraction: Double) {
             lastBeatMs = nowMs
@@ -43,6 +45,7 @@ struct JobExecution {
         let clock = ContinuousClock()
         while checkpoint.nextItem < tuning.totalItems {
             let started = clock.now
+            monitor.done = checkpoint.nextItem
             let outcome: (item: HistoryItem, next: TuningCheckpoint)
             do {
                 outcome = try tuning.step(checkpoint) { fraction in self.observe(fraction, monitor: monitor) }
@@ -56,7 +59,7 @@ struct JobExecution {
             var item = outcome.item
             let elapsed = clock.now - started
             item.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-            guard commit(item: item, next: outcome.next, total: tuning.totalItems) else { return }
+            guard commit(item: item, next: outcome.next, total: tuning.totalItems, monitor: monitor) else { return }
             checkpoint = outcome.next
         }
         finish(.succeeded)
@@ -114,13 +117,16 @@ struct JobExecution {
             // A busy or failing disk must not kill training; the lease is long enough to retry.
             runner.log("heartbeat failed", ["job_id": job.id, "error": "\(error)"])
         }
-        runner.events.publish(jobID: job.id, .progress(done: -1, fraction: monitor.fraction))
+        runner.events.publish(jobID: job.id, .progress(done: monitor.done, fraction: monitor.fraction))
         return true
     }
 
     /// One transaction: history row, progress, latest and best, checkpoint. False if the job must stop.
-    private func commit(item: HistoryItem, next: TuningCheckpoint, total: Int) -> Bool {
-        let fraction = Double(next.nextItem) / Double(total)
+    private func commit(item: HistoryItem, next: TuningCheckpoint, total: Int, monitor: Monitor) -> Bool {
+        // Item counts weigh the last item (forward only) like the others; inner steps do not, so
+        // keep whichever is further: progress never goes backwards, in the store or in events.
+        let fraction = max(monitor.fraction, Double(next.nextItem) / Double(total))
+        monitor.fraction = fraction
         do {
             let row = HistoryRow(
                 metaIteration: item.metaIteration, itemJSON: item.json().serializedString(),
