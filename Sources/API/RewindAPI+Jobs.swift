@@ -115,11 +115,14 @@ extension RewindAPI {
         guard record.status == .succeeded else {
             throw .conflict("job-not-succeeded", "job \(record.id) is \(record.status.rawValue); a result exists only for a succeeded job")
         }
-        let rows = try storage { try store.history(jobID: record.id, after: -1, limit: record.progressTotal + 1) }
-        let bestIteration = record.bestJSON.flatMap { try? JSONValue.parse($0)["meta_iteration"]?.intValue } ?? nil
-        guard let final = rows.last, let best = rows.first(where: { $0.metaIteration == bestIteration }) ?? rows.last else {
-            throw .storageUnavailable
+        // Read just the two items answered: a distillation job's items each carry its data set.
+        func item(_ metaIteration: Int) throws(APIError) -> HistoryRow? {
+            try storage { try store.history(jobID: record.id, after: metaIteration - 1, limit: 1) }
+                .first { $0.metaIteration == metaIteration }
         }
+        let lastIteration = record.progressTotal - 1
+        let bestIteration = record.bestJSON.flatMap { try? JSONValue.parse($0)["meta_iteration"]?.intValue } ?? lastIteration
+        guard let final = try item(lastIteration), let best = try item(bestIteration) else { throw .storageUnavailable }
         let body = #"{"best":\#(best.itemJSON),"final":\#(final.itemJSON)}"#
         return .rawJSON(Array(body.utf8))
     }
