@@ -76,6 +76,18 @@ struct StoreLifecycleTests {
             #expect(id.count == 36 && characters[14] == "7" && "89ab".contains(characters[19]))
         }
     }
+
+    @Test("Ids made in one millisecond, or after the clock stepped back, still sort in the order they were made")
+    func timeOrderedIDsAreMonotonic() {
+        let now = Int64(1_900_000_000_000)
+        let sameMillisecond = (0..<2000).map { _ in TimeOrderedID.make(nowMs: now) }
+        #expect(sameMillisecond == sameMillisecond.sorted())
+        #expect(Set(sameMillisecond).count == 2000)
+        #expect(sameMillisecond.allSatisfy { $0.hasPrefix("01ba60d3-3800-7") })  // 1_900_000_000_000 ms
+        let afterStepBack = TimeOrderedID.make(nowMs: now - 5_000)
+        #expect(afterStepBack > sameMillisecond.last!)
+        #expect(TimeOrderedID.make(nowMs: now + 1) > afterStepBack)
+    }
 }
 
 @Suite("Store: datasets")
