@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// The element-wise nonlinearity of the hidden layers (the output layer is always softmax).
 public enum Activation: String, Sendable, Codable, CaseIterable {
     case tanh, relu, sigmoid
@@ -12,7 +6,8 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
 // The three passes of the MLP each need one fused element-wise loop per hidden layer. The switch
 // sits outside the loops so each loop body is straight-line code the compiler can vectorise.
 // Derivatives are expressed through the activation a = φ(z) and φ' (stored once in the forward
-// pass), so no pass evaluates a transcendental function twice.
+// pass), so no pass evaluates a transcendental function twice. tanh and the sigmoid are
+// `PortableMath`'s, never libm's, so the same inputs give the same bits on every CPU.
 extension Activation {
     /// z ← φ(z) in place and derivative ← φ'(z), over `count` elements.
     func forward(
@@ -20,10 +15,10 @@ extension Activation {
     ) {
         switch self {
         case .tanh:
-            for i in 0..<count {
-                let a = hyperbolicTangent(z[i])
-                z[i] = a
-                derivative[i] = 1 - a * a
+            PortableMath.forEachVector(z, count: count) { lanes, start, valid in
+                let a = PortableMath.tanh(lanes)
+                PortableMath.store(a, to: z, at: start, valid: valid)
+                PortableMath.store(1 - a * a, to: derivative, at: start, valid: valid)
             }
         case .relu:
             for i in 0..<count {
@@ -32,10 +27,10 @@ extension Activation {
                 derivative[i] = positive ? 1 : 0
             }
         case .sigmoid:
-            for i in 0..<count {
-                let a = 1 / (1 + exp(-z[i]))
-                z[i] = a
-                derivative[i] = a * (1 - a)
+            PortableMath.forEachVector(z, count: count) { lanes, start, valid in
+                let a = PortableMath.sigmoid(lanes)
+                PortableMath.store(a, to: z, at: start, valid: valid)
+                PortableMath.store(a * (1 - a), to: derivative, at: start, valid: valid)
             }
         }
     }
@@ -68,7 +63,3 @@ extension Activation {
         }
     }
 }
-
-/// libm's tanh, named apart because inside `Activation` the bare name is the enum case.
-@inline(__always)
-private func hyperbolicTangent(_ x: Double) -> Double { tanh(x) }

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import LinearAlgebra
 
 // The forward and backward passes, layer by layer, over views into the flat parameter vector and
@@ -49,13 +44,8 @@ extension MLP {
             if best != label { errors += 1 }
             // Stable log-softmax: subtracting the row maximum keeps exp from overflowing.
             let maximum = row[best], labelLogit = row[label]
-            var sum = 0.0
-            for j in 0..<classes {
-                let e = exp(row[j] - maximum)
-                row[j] = e
-                sum += e
-            }
-            crossEntropy += log(sum) + maximum - labelLogit
+            let sum = PortableMath.exponentiate(row, count: classes, shift: maximum)
+            crossEntropy += PortableMath.log(sum) + maximum - labelLogit
             for j in 0..<classes { row[j] /= sum }
             if let delta {
                 let d = delta + r * classes

@@ -1,5 +1,3 @@
-import Foundation
-
 /// A small, fast, seedable generator (SplitMix64) with Gaussian draws.
 ///
 /// Everything random in training — initial weights, minibatches — comes from one of these seeded by
@@ -32,11 +30,17 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         Double(next() >> 11) * 0x1p-53
     }
 
-    /// A standard normal draw (Box–Muller; one of the pair is discarded to keep the stream simple).
+    /// A standard normal draw (Marsaglia's polar method; one of the pair is discarded to keep the
+    /// stream simple).
+    ///
+    /// Only `+ − × ÷`, the correctly rounded square root and `PortableMath.log`: libm's log and cos
+    /// may differ in the last bit between CPUs, and initial weights must not.
     public mutating func nextGaussian() -> Double {
-        let u1 = 1.0 - nextUnit()  // (0, 1]: log is finite
-        let u2 = nextUnit()
-        return (-2.0 * log(u1)).squareRoot() * cos(2.0 * Double.pi * u2)
+        while true {
+            let u = 2 * nextUnit() - 1, v = 2 * nextUnit() - 1
+            let s = u * u + v * v
+            if s > 0 && s < 1 { return u * (-2 * PortableMath.log(s) / s).squareRoot() }
+        }
     }
 
     /// A uniform integer in 0..<bound without modulo bias (Lemire's method).

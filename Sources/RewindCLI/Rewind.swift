@@ -6,10 +6,22 @@ struct Rewind: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rewind",
         abstract: "Exact hypergradients by reversible learning, as a service.",
+        discussion: """
+            Matrix products run on one OpenBLAS kernel family chosen by Rewind, not by the CPU, so \
+            that every x86-64 machine with AVX2 gives the same bits (Haswell kernels; ARMV8 on arm64). \
+            REWIND_BLAS_CORETYPE=<family> picks another family, REWIND_BLAS_CORETYPE=native lets \
+            OpenBLAS choose.
+            """,
         subcommands: [
             ServeCommand.self, SubmitCommand.self, StatusCommand.self, HistoryCommand.self, CancelCommand.self,
             ResultCommand.self, RunCommand.self, SweepCommand.self, BenchCommand.self, HTTPBenchCommand.self,
             ExportCommand.self,
             HealthcheckCommand.self,
         ])
+
+    /// Pins the BLAS kernels (which may re-execute the process) before parsing anything.
+    static func main() {
+        BLASPinning.apply()
+        main(nil)
+    }
 }

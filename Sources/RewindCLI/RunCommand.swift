@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import JSON
+import Learning
 import LinearAlgebra
 import Tuning
 
@@ -40,6 +41,8 @@ struct RunCommand: ParsableCommand {
             Console.output(problem.json().serializedString())
             throw ExitCode(2)
         }
+        // What besides the spec decides the bits: lets two machines' histories be compared.
+        if !quiet { Console.error("rewind: arithmetic: \(NumericFingerprint.current)") }
         var progress = ProgressLine(enabled: !quiet, total: tuning.totalItems)
         var checkpoint = tuning.initialCheckpoint()
         let clock = ContinuousClock()
