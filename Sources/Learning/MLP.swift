@@ -2,8 +2,9 @@
 /// mean cross-entropy loss with a per-parameter L2 penalty; its gradient and exact Hessian-vector
 /// products over one flat parameter vector.
 ///
-/// Every call is deterministic: fixed summation orders, no threads of its own, every matrix
-/// product through `BLAS.gemm` (run BLAS with a fixed thread count). Calls do not allocate; all
+/// Every call is deterministic: fixed summation orders, every matrix product through `BLAS.gemm`
+/// (run BLAS with a fixed thread count). A `WorkerTeam` of two threads shares each pass; the
+/// results are the same bits as with one. Calls do not allocate; all
 /// state lives in the caller's `MLPWorkspace`.
 public struct MLP: Sendable {
     /// The shape and parameter layout.
@@ -37,7 +38,7 @@ public struct MLP: Sendable {
     public func lossAndGradient(
         parameters: UnsafeBufferPointer<Double>, l2: UnsafeBufferPointer<Double>,
         inputs: UnsafeBufferPointer<Double>, labels: UnsafeBufferPointer<Int32>, batch: Int,
-        gradient: UnsafeMutableBufferPointer<Double>, workspace: MLPWorkspace
+        gradient: UnsafeMutableBufferPointer<Double>, workspace: MLPWorkspace, team: WorkerTeam = .serial
     ) -> Double {
         let count = architecture.parameterCount
         checkWorkspace(workspace, rows: batch)
@@ -51,13 +52,13 @@ public struct MLP: Sendable {
         // The HVP that follows has no inputs argument, so a_0 must outlive the caller's buffer.
         workspace.input.update(from: inputs.baseAddress!, count: inputs.count)
         let w = parameters.baseAddress!, dw = gradient.baseAddress!
-        forward(parameters: w, input: workspace.input, rows: batch, workspace: workspace)
-        let (crossEntropy, _) = softmaxCrossEntropy(
-            labels: labels.baseAddress!, rows: batch, normalizer: Double(batch),
-            delta: workspace.deltas[layers.count - 1], workspace: workspace)
+        let (crossEntropy, _) = forwardAndLoss(
+            parameters: w, input: workspace.input, labels: labels.baseAddress!, rows: batch,
+            normalizer: Double(batch), delta: workspace.deltas[layers.count - 1], workspace: workspace,
+            team: team)
         backward(
             parameters: w, input: workspace.input, rows: batch, gradient: dw, accumulate: false,
-            inputGradient: nil, workspace: workspace)
+            inputGradient: nil, workspace: workspace, team: team)
 
         let lambda = l2.baseAddress!
         var penalty = 0.0
@@ -77,7 +78,7 @@ public struct MLP: Sendable {
     /// Overwrites the state a following `hessianVectorProduct` would need.
     public func evaluate(
         parameters: UnsafeBufferPointer<Double>, inputs: UnsafeBufferPointer<Double>,
-        labels: UnsafeBufferPointer<Int32>, rows: Int, workspace: MLPWorkspace
+        labels: UnsafeBufferPointer<Int32>, rows: Int, workspace: MLPWorkspace, team: WorkerTeam = .serial
     ) -> (loss: Double, errors: Int) {
         checkWorkspace(workspace, rows: nil)
         precondition(rows >= 1, "evaluate: need at least one row")
@@ -90,12 +91,10 @@ public struct MLP: Sendable {
         var crossEntropy = 0.0, errors = 0
         for start in stride(from: 0, to: rows, by: workspace.batchCapacity) {
             let chunk = min(workspace.batchCapacity, rows - start)
-            forward(
+            let (sum, wrong) = forwardAndLoss(
                 parameters: parameters.baseAddress!, input: inputs.baseAddress! + start * inputCount,
-                rows: chunk, workspace: workspace)
-            let (sum, wrong) = softmaxCrossEntropy(
-                labels: labels.baseAddress! + start, rows: chunk, normalizer: Double(rows),
-                delta: nil, workspace: workspace)
+                labels: labels.baseAddress! + start, rows: chunk, normalizer: Double(rows), delta: nil,
+                workspace: workspace, team: team)
             crossEntropy += sum
             errors += wrong
         }
@@ -111,7 +110,7 @@ public struct MLP: Sendable {
         parameters: UnsafeBufferPointer<Double>, inputs: UnsafeBufferPointer<Double>,
         labels: UnsafeBufferPointer<Int32>, rows: Int,
         gradient: UnsafeMutableBufferPointer<Double>, inputGradient: UnsafeMutableBufferPointer<Double>?,
-        workspace: MLPWorkspace
+        workspace: MLPWorkspace, team: WorkerTeam = .serial
     ) -> Double {
         checkWorkspace(workspace, rows: nil)
         precondition(rows >= 1, "objectiveGradient: need at least one row")
@@ -129,17 +128,17 @@ public struct MLP: Sendable {
         for start in stride(from: 0, to: rows, by: workspace.batchCapacity) {
             let chunk = min(workspace.batchCapacity, rows - start)
             let input = inputs.baseAddress! + start * inputCount
-            forward(parameters: parameters.baseAddress!, input: input, rows: chunk, workspace: workspace)
             // Normalising every chunk's δ by the total row count makes the chunk gradients add up
             // to the gradient of the mean.
-            crossEntropy += softmaxCrossEntropy(
-                labels: labels.baseAddress! + start, rows: chunk, normalizer: Double(rows),
-                delta: workspace.deltas[layers.count - 1], workspace: workspace).crossEntropy
+            crossEntropy += forwardAndLoss(
+                parameters: parameters.baseAddress!, input: input, labels: labels.baseAddress! + start,
+                rows: chunk, normalizer: Double(rows), delta: workspace.deltas[layers.count - 1],
+                workspace: workspace, team: team).crossEntropy
             backward(
                 parameters: parameters.baseAddress!, input: input, rows: chunk,
                 gradient: gradient.baseAddress!, accumulate: start > 0,
                 inputGradient: inputGradient.map { $0.baseAddress! + start * inputCount },
-                workspace: workspace)
+                workspace: workspace, team: team)
         }
         return crossEntropy / Double(rows)
     }

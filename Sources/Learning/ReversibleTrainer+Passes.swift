@@ -8,6 +8,8 @@ struct RunState {
     let blocks: [ParameterBlock]
     let scratch: TrainerScratch
     let workspace: MLPWorkspace
+    /// Shares every step between one or two threads; the bits do not depend on which.
+    let team: WorkerTeam
     var buffer: InformationBuffer
     /// The exact momentum factor of iteration t, block k.  // (T, K)
     let factors: [[RationalFactor]]
@@ -35,6 +37,7 @@ struct RunState {
         scratch = TrainerScratch(
             parameterCount: n, batchSize: problem.batches.batchSize, features: problem.training.features)
         workspace = MLPWorkspace(architecture: architecture, batchCapacity: problem.batches.batchSize)
+        team = WorkerTeam(threads: trainer.threads)
         buffer = InformationBuffer(segments: architecture.blocks.map(\.range))
         factors = schedule.momenta.map { row in
             row.map { gamma in
@@ -60,58 +63,77 @@ struct RunState {
         }
     }
 
+    /// ∇L(w_t) on the batch of `step` into `scratch.gradient`, from `scratch.weights`, which the
+    /// per-parameter loops keep equal to w as Doubles.
     @discardableResult
     private func computeGradient(step: Int) -> Double {
         scratch.loadBatch(step: step, plan: problem.batches, from: problem.training)
-        scratch.loadWeights()
         return problem.model.lossAndGradient(
             parameters: UnsafeBufferPointer(scratch.weights), l2: UnsafeBufferPointer(scratch.l2),
             inputs: UnsafeBufferPointer(scratch.batchInputs), labels: UnsafeBufferPointer(scratch.batchLabels),
-            batch: scratch.batchSize, gradient: scratch.gradient, workspace: workspace)
+            batch: scratch.batchSize, gradient: scratch.gradient, workspace: workspace, team: team)
+    }
+
+    /// Runs `body` on the two fixed halves of every block, one half per team member, and returns
+    /// the per-block results of each half (half 0 first).
+    private func eachBlockHalf<T>(_ body: (_ block: Int, _ range: Range<Int>) -> T) -> ([T], [T]) {
+        team.map { half in
+            blocks.indices.map { k in
+                let (first, second) = halves(blocks[k].range)
+                return body(k, half == 0 ? first : second)
+            }
+        }
     }
 
     // MARK: Forward
 
     mutating func forward(observe: (TrainingPhase) -> Bool) throws(TrainingError) {
+        scratch.loadWeights()
         for t in 0..<schedule.iterations {
             guard observe(.forward(step: t)) else { throw .cancelled }
             losses[t] = computeGradient(step: t)
-            for (k, block) in blocks.enumerated() {
-                let factor = factors[t][k]
-                buffer.multiply(scratch.v, segment: k, by: factor)
-                try Self.forwardUpdate(
-                    scratch: scratch, range: block.range, decay: 1 - factor.value,
-                    learningRate: schedule.learningRates[t][k], step: t, block: block)
+            for k in blocks.indices { buffer.multiply(scratch.v, segment: k, by: factors[t][k]) }
+            let (first, second) = eachBlockHalf { k, range in
+                Self.forwardUpdate(
+                    scratch: scratch, range: range, decay: 1 - factors[t][k].value,
+                    learningRate: schedule.learningRates[t][k], step: t, block: blocks[k])
+            }
+            // The first failure in block order, then half order: the same whatever the threads.
+            for (a, b) in zip(first, second) {
+                if let error = a ?? b { throw error }
             }
         }
     }
 
-    /// v ← v − (1−γ)g, then w ← w + α v, each increment truncated to fixed point once.
+    /// v ← v − (1−γ)g, then w ← w + α v, each increment truncated to fixed point once, and the
+    /// Double view of w refreshed for the next gradient. Returns the divergence, if any.
     @inline(__always)
     private static func forwardUpdate(
         scratch: TrainerScratch, range: Range<Int>, decay: Double, learningRate: Double, step: Int,
         block: ParameterBlock
-    ) throws(TrainingError) {
+    ) -> TrainingError? {
         let limit = UInt64(FixedPoint.rawLimit)
-        let w = scratch.w, v = scratch.v, g = scratch.gradient
+        let w = scratch.w, v = scratch.v, g = scratch.gradient, weights = scratch.weights
         for i in range {
             guard let decrement = FixedPoint.raw(decay * g[i]) else {
-                throw .diverged(step: step, detail: "gradient of \(block.name) is not finite or too large")
+                return .diverged(step: step, detail: "gradient of \(block.name) is not finite or too large")
             }
             let velocity = v[i] - decrement
             guard velocity.magnitude < limit else {
-                throw .diverged(step: step, detail: "velocity of \(block.name) left the fixed-point range")
+                return .diverged(step: step, detail: "velocity of \(block.name) left the fixed-point range")
             }
             v[i] = velocity
             guard let increment = FixedPoint.raw(learningRate * FixedPoint.value(velocity)) else {
-                throw .diverged(step: step, detail: "step of \(block.name) left the fixed-point range")
+                return .diverged(step: step, detail: "step of \(block.name) left the fixed-point range")
             }
             let position = w[i] + increment
             guard position.magnitude < limit else {
-                throw .diverged(step: step, detail: "weights of \(block.name) left the fixed-point range (|w| ≥ 1024)")
+                return .diverged(step: step, detail: "weights of \(block.name) left the fixed-point range (|w| ≥ 1024)")
             }
             w[i] = position
+            weights[i] = FixedPoint.value(position)
         }
+        return nil
     }
 
     // MARK: Reverse
@@ -145,66 +167,109 @@ struct RunState {
         return (Array(scratch.weights), objective)
     }
 
+    /// The reverse pass. Each step's per-parameter work is three streamed passes around the two
+    /// model calls and the buffer: (1) undo the velocity step, (2) the adjoint of v, (3) the
+    /// Hessian term, then the next step's position undo, fused, so w, v, dw, dv and the gradient
+    /// are each read about once per step.
     mutating func reverse(differentiateInputs: Bool, observe: (TrainingPhase) -> Bool) throws(TrainingError) {
-        let w = scratch.w, v = scratch.v, g = scratch.gradient
-        let dw = scratch.dw, dv = scratch.dv, direction = scratch.direction
+        guard schedule.iterations > 0 else { return }
+        undoPosition(step: schedule.iterations - 1)
         for t in stride(from: schedule.iterations - 1, through: 0, by: -1) {
             guard observe(.reverse(step: t)) else { throw .cancelled }
-            // dα_tk = ⟨dw, v_{t+1}⟩ over block k, then undo the position step exactly.
-            for (k, block) in blocks.enumerated() {
-                let alpha = schedule.learningRates[t][k]
-                var dAlpha = 0.0
-                for i in block.range {
-                    let velocity = FixedPoint.value(v[i])
-                    dAlpha += dw[i] * velocity
-                    w[i] -= FixedPoint.raw(alpha * velocity)!
-                }
-                dLearningRates[t][k] = dAlpha
-            }
             // The gradient at w_t: bit-identical to the forward one (same weights, batch, code).
             computeGradient(step: t)
             // Undo the velocity step: add the same increment back, then divide by γ exactly.
-            for (k, block) in blocks.enumerated() {
-                let factor = factors[t][k]
-                let decay = 1 - factor.value
-                for i in block.range {
-                    v[i] += FixedPoint.raw(decay * g[i])!
-                }
-                buffer.divide(v, segment: k, by: factor)
-            }
-            // dv += α dw;  dγ = ⟨dv, v_t + g_t⟩;  direction = (1 − γ) dv.
-            for (k, block) in blocks.enumerated() {
-                let alpha = schedule.learningRates[t][k]
+            _ = eachBlockHalf { k, range in
                 let decay = 1 - factors[t][k].value
-                var dGamma = 0.0
-                for i in block.range {
-                    let adjoint = dv[i] + alpha * dw[i]
-                    dv[i] = adjoint
-                    dGamma += adjoint * (FixedPoint.value(v[i]) + g[i])
-                    direction[i] = decay * adjoint
-                }
-                dMomenta[t][k] = dGamma
+                let v = scratch.v, g = scratch.gradient
+                for i in range { v[i] += FixedPoint.raw(decay * g[i])! }
             }
-            secondOrder(differentiateInputs: differentiateInputs)
-            for (k, block) in blocks.enumerated() {
-                let gamma = factors[t][k].value
-                for i in block.range { dv[i] *= gamma }
+            for k in blocks.indices { buffer.divide(scratch.v, segment: k, by: factors[t][k]) }
+            // dv += α dw;  dγ = ⟨dv, v_t + g_t⟩;  direction = (1 − γ) dv.
+            let (first, second) = eachBlockHalf { k, range in
+                Self.velocityAdjoint(
+                    scratch: scratch, range: range, learningRate: schedule.learningRates[t][k],
+                    decay: 1 - factors[t][k].value)
+            }
+            for k in blocks.indices { dMomenta[t][k] = first[k] + second[k] }
+            // H·direction (without the penalty, which the next pass adds).
+            problem.model.curvatureProduct(
+                parameters: UnsafeBufferPointer(scratch.weights), direction: UnsafeBufferPointer(scratch.direction),
+                result: scratch.hessianProduct, inputProduct: differentiateInputs ? scratch.inputProduct : nil,
+                workspace: workspace, team: team)
+            if differentiateInputs { scatterInputProduct() }
+            // dw −= (H + diag λ)·direction;  dλ −= w ⊙ direction;  dv ← γ dv; then step t − 1's
+            // position undo on the same elements.
+            let next = t > 0 ? t - 1 : nil
+            let (early, late) = eachBlockHalf { k, range in
+                Self.secondOrderAndPosition(
+                    scratch: scratch, range: range, momentum: factors[t][k].value,
+                    nextLearningRate: next.map { schedule.learningRates[$0][k] })
+            }
+            if let next {
+                for k in blocks.indices { dLearningRates[next][k] = early[k] + late[k] }
             }
         }
     }
 
-    /// dw −= H·direction; dλ −= w ⊙ direction; dX −= ∇_x⟨∇_w L, direction⟩ (scattered to its rows).
-    private mutating func secondOrder(differentiateInputs: Bool) {
-        let n = scratch.parameterCount
-        problem.model.hessianVectorProduct(
-            parameters: UnsafeBufferPointer(scratch.weights), l2: UnsafeBufferPointer(scratch.l2),
-            direction: UnsafeBufferPointer(scratch.direction), result: scratch.hessianProduct,
-            inputProduct: differentiateInputs ? scratch.inputProduct : nil, workspace: workspace)
-        for i in 0..<n {
-            scratch.dw[i] -= scratch.hessianProduct[i]
-            scratch.dl2[i] -= scratch.weights[i] * scratch.direction[i]
+    /// dα_t = ⟨dw, v_{t+1}⟩ per block, then w_t = w_{t+1} − α_t v_{t+1} exactly (the forward step's
+    /// increment, subtracted), with the Double view of w refreshed.
+    private mutating func undoPosition(step t: Int) {
+        let (first, second) = eachBlockHalf { k, range in
+            Self.position(scratch: scratch, range: range, learningRate: schedule.learningRates[t][k])
         }
-        guard differentiateInputs else { return }
+        for k in blocks.indices { dLearningRates[t][k] = first[k] + second[k] }
+    }
+
+    @inline(__always)
+    private static func position(scratch: TrainerScratch, range: Range<Int>, learningRate alpha: Double) -> Double {
+        let w = scratch.w, v = scratch.v, dw = scratch.dw, weights = scratch.weights
+        var dAlpha = 0.0
+        for i in range {
+            let velocity = FixedPoint.value(v[i])
+            dAlpha += dw[i] * velocity
+            let position = w[i] - FixedPoint.raw(alpha * velocity)!
+            w[i] = position
+            weights[i] = FixedPoint.value(position)
+        }
+        return dAlpha
+    }
+
+    /// dv += α dw, direction = (1 − γ) dv; returns this range's part of dγ = ⟨dv, v_t + g_t⟩.
+    @inline(__always)
+    private static func velocityAdjoint(
+        scratch: TrainerScratch, range: Range<Int>, learningRate alpha: Double, decay: Double
+    ) -> Double {
+        let v = scratch.v, g = scratch.gradient, dw = scratch.dw, dv = scratch.dv, direction = scratch.direction
+        var dGamma = 0.0
+        for i in range {
+            let adjoint = dv[i] + alpha * dw[i]
+            dv[i] = adjoint
+            dGamma += adjoint * (FixedPoint.value(v[i]) + g[i])
+            direction[i] = decay * adjoint
+        }
+        return dGamma
+    }
+
+    /// The end of step t and, unless t is the first step, the start of step t − 1 (see `position`)
+    /// in one pass; returns this range's part of dα_{t−1} (0 when there is no step t − 1).
+    @inline(__always)
+    private static func secondOrderAndPosition(
+        scratch: TrainerScratch, range: Range<Int>, momentum gamma: Double, nextLearningRate: Double?
+    ) -> Double {
+        let hv = scratch.hessianProduct, l2 = scratch.l2, direction = scratch.direction
+        let dw = scratch.dw, dv = scratch.dv, dl2 = scratch.dl2, weights = scratch.weights
+        for i in range {
+            dw[i] -= hv[i] + l2[i] * direction[i]
+            dl2[i] -= weights[i] * direction[i]
+            dv[i] *= gamma
+        }
+        guard let alpha = nextLearningRate else { return 0 }
+        return position(scratch: scratch, range: range, learningRate: alpha)
+    }
+
+    /// dX −= ∇_x⟨∇_w L, direction⟩, scattered to the minibatch's rows.
+    private mutating func scatterInputProduct() {
         let features = scratch.features
         let product = scratch.inputProduct
         dInputs.withUnsafeMutableBufferPointer { dX in

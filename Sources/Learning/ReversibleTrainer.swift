@@ -12,9 +12,13 @@
 /// dynamics really apply, n/2^32, in every formula.
 public struct ReversibleTrainer: Sendable {
     public let problem: TrainingProblem
+    /// Threads sharing each step (1 or 2). Every result is the same bits for either.
+    public let threads: Int
 
-    public init(problem: TrainingProblem) {
+    public init(problem: TrainingProblem, threads: Int = 1) {
+        precondition(threads == 1 || threads == 2, "ReversibleTrainer: threads must be 1 or 2")
         self.problem = problem
+        self.threads = threads
     }
 
     var architecture: MLPArchitecture { problem.model.architecture }
@@ -60,14 +64,16 @@ public struct ReversibleTrainer: Sendable {
     }
 
     /// Plain SGD with momentum in Double arithmetic, the same steps a user would run without
-    /// hypergradients: the baseline of the benchmark.
+    /// hypergradients: the baseline of the benchmark. Same model code, activations and threads as
+    /// `hypergradient`, so the ratio of the two measures the cost of exactness alone.
     public func trainPlain(schedule: TrainingSchedule, noise: [Double]) -> [Double] {
         let blocks = architecture.blocks
         let n = architecture.parameterCount
         let scratch = TrainerScratch(
             parameterCount: n, batchSize: problem.batches.batchSize, features: problem.training.features)
         let workspace = MLPWorkspace(architecture: architecture, batchCapacity: problem.batches.batchSize)
-        var velocity = [Double](repeating: 0, count: n)
+        let team = WorkerTeam(threads: threads)
+        let velocity = scratch.dv  // (N), unused otherwise in plain training
         for (k, block) in blocks.enumerated() {
             for i in block.range { scratch.weights[i] = schedule.initScales[k] * noise[i] }
         }
@@ -77,17 +83,28 @@ public struct ReversibleTrainer: Sendable {
             _ = problem.model.lossAndGradient(
                 parameters: UnsafeBufferPointer(scratch.weights), l2: UnsafeBufferPointer(scratch.l2),
                 inputs: UnsafeBufferPointer(scratch.batchInputs), labels: UnsafeBufferPointer(scratch.batchLabels),
-                batch: scratch.batchSize, gradient: scratch.gradient, workspace: workspace)
-            for (k, block) in blocks.enumerated() {
-                let gamma = schedule.momenta[t][k]
-                let alpha = schedule.learningRates[t][k]
-                for i in block.range {
-                    velocity[i] = gamma * velocity[i] - (1 - gamma) * scratch.gradient[i]
-                    scratch.weights[i] += alpha * velocity[i]
-                }
-            }
+                batch: scratch.batchSize, gradient: scratch.gradient, workspace: workspace, team: team)
+            team.run({ Self.plainStep(t, half: 0, blocks, schedule, scratch, velocity) },
+                     { Self.plainStep(t, half: 1, blocks, schedule, scratch, velocity) })
         }
         return Array(scratch.weights)
+    }
+
+    /// v ← γv − (1 − γ)g; w ← w + αv over one half of every block.
+    private static func plainStep(
+        _ t: Int, half: Int, _ blocks: [ParameterBlock], _ schedule: TrainingSchedule,
+        _ scratch: TrainerScratch, _ velocity: UnsafeMutableBufferPointer<Double>
+    ) {
+        let weights = scratch.weights, gradient = scratch.gradient
+        for (k, block) in blocks.enumerated() {
+            let gamma = schedule.momenta[t][k]
+            let alpha = schedule.learningRates[t][k]
+            let (first, second) = halves(block.range)
+            for i in half == 0 ? first : second {
+                velocity[i] = gamma * velocity[i] - (1 - gamma) * gradient[i]
+                weights[i] += alpha * velocity[i]
+            }
+        }
     }
 }
 
