@@ -93,13 +93,11 @@ final class TrainerScratch {
     func loadBatch(step: Int, plan: BatchPlan, from rows: LabelledRows) {
         plan.fill(step: step, into: batchIndices)
         rows.inputs.withUnsafeBufferPointer { source in
-            for j in 0..<batchSize {
-                let row = Int(batchIndices[j])
-                batchLabels[j] = rows.labels[row]
-                let from = row * features
-                let to = j * features
-                for f in 0..<features {
-                    batchInputs[to + f] = source[from + f]
+            rows.labels.withUnsafeBufferPointer { labels in
+                for j in 0..<batchSize {
+                    let row = Int(batchIndices[j])
+                    batchLabels[j] = labels[row]
+                    (batchInputs.baseAddress! + j * features).update(from: source.baseAddress! + row * features, count: features)
                 }
             }
         }

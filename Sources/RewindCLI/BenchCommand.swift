@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import JSON
+import Learning
 import LinearAlgebra
 
 /// `rewind bench`: the numbers DESIGN.md asks for, as a table or one JSON object.
@@ -15,19 +16,28 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Runs per configuration; the median is reported.")
     var repeats = 5
 
+    @Option(name: .long, help: "Threads sharing each training step, 1 or 2 (results are identical).")
+    var threads = 1
+
+    func validate() throws {
+        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
+        guard threads == 1 || threads == 2 else { throw ValidationError("--threads must be 1 or 2") }
+    }
+
     func run() throws {
         BLAS.setThreadCount(1)
-        let benchmark = CoreBenchmark()
+        let benchmark = CoreBenchmark(threads: threads)
         let short = try benchmark.measure(iterations: 100, repeats: repeats)
         let long = try benchmark.measure(iterations: 1000, repeats: max(1, repeats / 2))
         if json {
-            Console.output(Self.json(short: short, long: long).serializedString())
+            Console.output(Self.json(short: short, long: long, threads: threads).serializedString())
         } else {
-            Console.output(Self.table(short: short, long: long, parameters: benchmark.architecture.parameterCount))
+            Console.output(Self.table(
+                short: short, long: long, parameters: benchmark.architecture.parameterCount, threads: threads))
         }
     }
 
-    static func json(short: CoreBenchmark.Measurement, long: CoreBenchmark.Measurement) -> JSONValue {
+    static func json(short: CoreBenchmark.Measurement, long: CoreBenchmark.Measurement, threads: Int) -> JSONValue {
         func object(_ m: CoreBenchmark.Measurement) -> JSONObject {
             var o = JSONObject()
             o["iterations"] = .number(Double(m.iterations))
@@ -43,13 +53,18 @@ struct BenchCommand: ParsableCommand {
         var top = object(short)
         top["problem"] = .string("digits 1000/797, MLP 64-50-50-10 tanh, batch 100, alpha 0.5, gamma 0.9, L2 1e-4, init scale 0.1")
         top["t1000"] = .object(object(long))
+        top["threads"] = .number(Double(threads))
+        top["numeric_fingerprint"] = .string(NumericFingerprint.current)
         return .object(top)
     }
 
-    static func table(short: CoreBenchmark.Measurement, long: CoreBenchmark.Measurement, parameters: Int) -> String {
+    static func table(
+        short: CoreBenchmark.Measurement, long: CoreBenchmark.Measurement, parameters: Int, threads: Int
+    ) -> String {
         var lines = [
             "Canonical problem: digits 1000/797, MLP 64-50-50-10 tanh (\(parameters) parameters), batch 100,",
-            "alpha 0.5, gamma 0.9, L2 1e-4, init scale 0.1; medians; BLAS on one thread.",
+            "alpha 0.5, gamma 0.9, L2 1e-4, init scale 0.1; medians; BLAS on one thread;",
+            "\(threads) trainer thread\(threads == 1 ? "" : "s") per step (same results either way).",
             "",
             "|    T | training (s) | hypergradient (s) | ratio | bits/param/step | theory | exact | peak RSS |",
             "|-----:|-------------:|------------------:|------:|----------------:|-------:|:-----:|---------:|",

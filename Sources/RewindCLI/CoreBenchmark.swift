@@ -20,13 +20,17 @@ struct CoreBenchmark {
     let architecture: MLPArchitecture
     let noise: [Double]
 
-    init() {
+    /// Threads sharing each training step (1 or 2).
+    let threads: Int
+
+    init(threads: Int = 1) {
+        self.threads = threads
         let digits = BuiltinDatasets.digits
         architecture = MLPArchitecture(inputs: digits.features, hidden: [50, 50], classes: digits.classes, activation: .tanh)
         trainer = ReversibleTrainer(problem: TrainingProblem(
             model: MLP(architecture: architecture), training: digits.labelledRows(0..<1000),
             batches: BatchPlan(rows: 1000, batchSize: 100, order: .random(seed: 0)),
-            objective: .validation(digits.labelledRows(1000..<1797))))
+            objective: .validation(digits.labelledRows(1000..<1797))), threads: threads)
         noise = TuningRun.gaussianNoise(count: architecture.parameterCount, seed: 0)
     }
 

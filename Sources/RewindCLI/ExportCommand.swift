@@ -35,17 +35,21 @@ struct ExportCommand: ParsableCommand {
     @Option(name: .long, help: "Timed hypergradient runs; the median is reported.")
     var repeats = 5
 
+    @Option(name: .long, help: "Threads sharing each training step, 1 or 2 (the hypergradient is identical).")
+    var threads = 1
+
     @Option(name: .long, help: "Where to write the JSON ('-' for standard output).")
     var output = "-"
 
     func validate() throws {
         guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") }
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
+        guard threads == 1 || threads == 2 else { throw ValidationError("--threads must be 1 or 2") }
     }
 
     func run() throws {
         BLAS.setThreadCount(1)
-        let setup = ComparisonProblem(problem, iterations: iterations)
+        let setup = ComparisonProblem(problem, iterations: iterations, threads: threads)
         let timed = try setup.measure(repeats: repeats)
         let document = setup.document(timed)
         let bytes = document.serialized() + [UInt8(ascii: "\n")]
@@ -78,12 +82,12 @@ struct ComparisonProblem {
     let noise: [Double]
     let schedule: TrainingSchedule
 
-    init(_ kind: ExportCommand.Problem, iterations: Int) {
+    init(_ kind: ExportCommand.Problem, iterations: Int, threads: Int = 1) {
         self.kind = kind
         switch kind {
         case .mlp:
             // The canonical problem of `rewind bench`: same split, model, batches and noise.
-            let benchmark = CoreBenchmark()
+            let benchmark = CoreBenchmark(threads: threads)
             architecture = benchmark.architecture
             trainer = benchmark.trainer
             noise = benchmark.noise
@@ -93,7 +97,8 @@ struct ComparisonProblem {
             trainer = ReversibleTrainer(problem: TrainingProblem(
                 model: MLP(architecture: architecture), training: digits.labelledRows(0..<Self.trainRows),
                 batches: BatchPlan(rows: Self.trainRows, batchSize: Self.trainRows, order: .cyclic),
-                objective: .validation(digits.labelledRows(Self.trainRows..<(Self.trainRows + Self.validationRows)))))
+                objective: .validation(digits.labelledRows(Self.trainRows..<(Self.trainRows + Self.validationRows)))),
+                threads: threads)
             noise = TuningRun.gaussianNoise(count: architecture.parameterCount, seed: 0)
         }
         schedule = Self.schedule(kind, iterations: iterations, blocks: architecture.blocks)
@@ -194,6 +199,8 @@ struct ComparisonProblem {
         rewind["baseline_rss_bytes"] = .number(Double(measurement.baselineBytes))
         rewind["buffer_peak_bits"] = .number(Double(run.bufferPeakBits))
         rewind["blas_threads"] = 1
+        rewind["threads"] = .number(Double(trainer.threads))
+        rewind["numeric_fingerprint"] = .string(NumericFingerprint.current)
         top["rewind"] = .object(rewind)
         return .object(top)
     }

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Rewind against JAX on speed alone: time and peak memory of one hypergradient on the canonical
+# problem at T = 100 and T = 1000, and their ratio, printed as one table from one run.
+#
+#   bench/run-speed-comparison.sh                # the whole machine for both (default)
+#   MODE=one-core bench/run-speed-comparison.sh  # both pinned to one core, one thread each
+#   REPEATS=5 (default) timed runs per side and T; the medians are compared.
+#
+# "Whole machine": Rewind shares each training step between two threads (`--threads 2`, results
+# identical to one thread), JAX/XLA uses its default thread pool over every core. Creates
+# .venv-jax/ with jax, jaxlib and numpy from PyPI (CPU only) like bench/run-jax-comparison.sh.
+# A benchmark, not part of .ci/run. Exits non-zero if the two hypergradients differ by > 1e-10.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+repeats="${REPEATS:-5}"
+mode="${MODE:-machine}"
+packages="${JAX_PACKAGES:-jax==0.10.2 jaxlib==0.10.2 numpy}"
+venv=.venv-jax
+out=.build/speed-comparison
+
+if ! "$venv/bin/python" -c 'import jax, jaxlib, numpy' 2>/dev/null; then
+    python3 -m venv "$venv"
+    # shellcheck disable=SC2086  # the package list is meant to split into words
+    "$venv/bin/pip" install --quiet $packages
+fi
+
+swift build -c release --product rewind >&2
+rewind="$(swift build -c release --show-bin-path)/rewind"
+
+pin=()
+case "$mode" in
+    machine)
+        threads=2
+        export XLA_FLAGS="${XLA_FLAGS:- }"  # not empty: keeps jax_reference.py's one-thread default away
+        ;;
+    one-core)
+        threads=1
+        core="${CORE:-$(( $(nproc) - 1 ))}"
+        if command -v taskset >/dev/null; then pin=(taskset -c "$core"); fi
+        ;;
+    *) echo "MODE must be machine or one-core" >&2; exit 2 ;;
+esac
+
+mkdir -p "$out"
+for t in 100 1000; do
+    "${pin[@]}" "$rewind" export --problem mlp --iterations "$t" --repeats "$repeats" --threads "$threads" \
+        --output "$out/mlp-$t.json"
+done
+export JAX_ENABLE_X64=1 JAX_PLATFORMS=cpu OPENBLAS_NUM_THREADS=1
+"${pin[@]}" "$venv/bin/python" bench/speed_comparison.py "$out/mlp-100.json" "$out/mlp-1000.json" \
+    --repeats "$repeats" --markdown "$out/table-$mode.md" --json "$out/table-$mode.json"
+echo "(table also written to $out/table-$mode.md)" >&2
