@@ -32,7 +32,9 @@ pin=()
 case "$mode" in
     machine)
         threads=2
-        export XLA_FLAGS="${XLA_FLAGS:- }"  # not empty: keeps jax_reference.py's one-thread default away
+        # XLA's default (multi-threaded Eigen), said explicitly so that jax_reference.py's
+        # one-thread default does not apply.
+        export XLA_FLAGS="${XLA_FLAGS:---xla_cpu_multi_thread_eigen=true}"
         ;;
     one-core)
         threads=1
