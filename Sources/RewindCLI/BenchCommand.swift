@@ -15,19 +15,29 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Runs per configuration; the median is reported.")
     var repeats = 5
 
+    @Option(
+        name: .long,
+        help: "Also measure T = 10,000 and 100,000 with this many runs each (0, the default, skips them: they take minutes).")
+    var longRepeats = 0
+
     func run() throws {
         BLAS.setThreadCount(1)
         let benchmark = CoreBenchmark()
         let short = try benchmark.measure(iterations: 100, repeats: repeats)
         let long = try benchmark.measure(iterations: 1000, repeats: max(1, repeats / 2))
+        let longer = try longRepeats > 0
+            ? [10_000, 100_000].map { try benchmark.measure(iterations: $0, repeats: longRepeats) } : []
         if json {
-            Console.output(Self.json(short: short, long: long).serializedString())
+            Console.output(Self.json(short: short, long: long, longer: longer).serializedString())
         } else {
-            Console.output(Self.table(short: short, long: long, parameters: benchmark.architecture.parameterCount))
+            Console.output(Self.table(
+                short: short, long: long, longer: longer, parameters: benchmark.architecture.parameterCount))
         }
     }
 
-    static func json(short: CoreBenchmark.Measurement, long: CoreBenchmark.Measurement) -> JSONValue {
+    static func json(
+        short: CoreBenchmark.Measurement, long: CoreBenchmark.Measurement, longer: [CoreBenchmark.Measurement] = []
+    ) -> JSONValue {
         func object(_ m: CoreBenchmark.Measurement) -> JSONObject {
             var o = JSONObject()
             o["iterations"] = .number(Double(m.iterations))
@@ -43,10 +53,14 @@ struct BenchCommand: ParsableCommand {
         var top = object(short)
         top["problem"] = .string("digits 1000/797, MLP 64-50-50-10 tanh, batch 100, alpha 0.5, gamma 0.9, L2 1e-4, init scale 0.1")
         top["t1000"] = .object(object(long))
+        for m in longer { top["t\(m.iterations)"] = .object(object(m)) }
         return .object(top)
     }
 
-    static func table(short: CoreBenchmark.Measurement, long: CoreBenchmark.Measurement, parameters: Int) -> String {
+    static func table(
+        short: CoreBenchmark.Measurement, long: CoreBenchmark.Measurement, longer: [CoreBenchmark.Measurement] = [],
+        parameters: Int
+    ) -> String {
         var lines = [
             "Canonical problem: digits 1000/797, MLP 64-50-50-10 tanh (\(parameters) parameters), batch 100,",
             "alpha 0.5, gamma 0.9, L2 1e-4, init scale 0.1; medians; BLAS on one thread.",
@@ -54,7 +68,7 @@ struct BenchCommand: ParsableCommand {
             "|    T | training (s) | hypergradient (s) | ratio | bits/param/step | theory | exact | peak RSS |",
             "|-----:|-------------:|------------------:|------:|----------------:|-------:|:-----:|---------:|",
         ]
-        for m in [short, long] {
+        for m in [short, long] + longer {
             let timing = String(
                 format: "| %4d | %12.4f | %17.4f | %5.2f | %15.4f | %6.4f |",
                 m.iterations, m.trainingSeconds, m.hypergradientSeconds, m.ratio, m.bitsPerParameterStep,
