@@ -93,15 +93,9 @@ extension InformationBuffer {
             for i in 0..<width {
                 let h = high[i], l = low[i]
                 let emit = h >= threshold
-                // The 96-bit dividend as three limbs, shifted down one word when a word leaves.
-                // Either way its top limb is below n, so the quotient y fits in two limbs.
-                let a2 = emit ? 0 : UInt32(truncatingIfNeeded: h &>> 32)
-                let a1 = emit ? UInt32(truncatingIfNeeded: h &>> 32) : UInt32(truncatingIfNeeded: h)
-                let a0 = emit ? UInt32(truncatingIfNeeded: h) : l
-                let (q1, r1) = divisor.step(a2 &<< UInt32(divisor.shift), a1)
-                let (q0, r0) = divisor.step(r1, a0)
-                let y = UInt64(q1) &<< 32 | UInt64(q0)
-                let popped = UInt64(divisor.denormalize(r0))
+                // x, shifted down one word when a word leaves; either way x < n·2^64.
+                let x = emit ? UInt128(h) : UInt128(h) &<< 32 | UInt128(l)
+                let (y, popped) = divisor.divide(x)
                 // X = c·n + r exactly: |X| < 2^63 · 2^32, so X div 2^32 fits an Int64.
                 let product = values[i].multipliedFullWidth(by: Int64(bitPattern: n))
                 let (sum, carry) = product.low.addingReportingOverflow(popped)
@@ -189,7 +183,7 @@ extension InformationBuffer {
         }
 
         /// From c' and the pushed digit, X = c'·2^32 + digit, then c = X div n and r = X mod n
-        /// (floor semantics), by a three-limb long division with the reciprocal. Negative X is
+        /// (floor semantics), by one division with the reciprocal. Negative X is
         /// divided as ~X = −X − 1 ≥ 0: ⌊X/n⌋ = −1 − ⌊~X/n⌋ and X mod n = n − 1 − (~X mod n).
         /// Flags a quotient beyond Int64 range.
         @inline(__always)
@@ -198,17 +192,15 @@ extension InformationBuffer {
         ) -> (value: Int64, remainder: UInt32) {
             let negative = value < 0
             let magnitude = UInt64(bitPattern: negative ? ~value : value)
-            let low = negative ? ~digit : digit
-            let (q2, r2) = divisor.step(0, UInt32(truncatingIfNeeded: magnitude &>> 32))
-            let (q1, r1) = divisor.step(r2, UInt32(truncatingIfNeeded: magnitude))
-            let (q0, r0) = divisor.step(r1, low)
-            let quotient = UInt64(q1) &<< 32 | UInt64(q0)
-            overflow |= UInt64(q2) | (quotient &>> 63)
-            let remainder = divisor.denormalize(r0)
+            let x = UInt128(magnitude) &<< 32 | UInt128(negative ? ~digit : digit)
+            // A quotient of 2^63 or more does not fit; divide zero instead and flag it.
+            let tooLarge = UInt64(truncatingIfNeeded: x &>> 63) >= divisor.numerator
+            overflow |= tooLarge ? 1 : 0
+            let (quotient, remainder) = divisor.divide(tooLarge ? 0 : x)
             if negative {
-                return (~Int64(bitPattern: quotient), UInt32(truncatingIfNeeded: divisor.numerator) &- 1 &- remainder)
+                return (~Int64(bitPattern: quotient), UInt32(truncatingIfNeeded: divisor.numerator &- 1 &- remainder))
             }
-            return (Int64(bitPattern: quotient), remainder)
+            return (Int64(bitPattern: quotient), UInt32(truncatingIfNeeded: remainder))
         }
     }
 }

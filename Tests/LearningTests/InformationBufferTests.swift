@@ -274,24 +274,25 @@ struct InformationBufferTests {
         #expect(split.isEmpty)
     }
 
-    @Test func reciprocalDivisionAgreesWithHardwareDivision() {
+    @Test func reciprocalDivisionAgreesWithWideDivision() {
         var rng = SeededGenerator(seed: 13)
         var numerators: [UInt64] = [1, 2, 3, 1 << 31, (1 << 31) + 1, (1 << 32) - 1, 3_865_470_566]
         for _ in 0..<200 { numerators.append(UInt64.random(in: 1..<(1 << 32), using: &rng)) }
         for n in numerators {
             let divisor = InformationBuffer.Divisor(n)
-            let d = UInt32(n)
-            var cases: [(UInt32, UInt32)] = [(0, 0), (d - 1, .max), (0, .max), (d - 1, 0)]
-            for _ in 0..<200 {
-                cases.append((UInt32.random(in: 0..<d, using: &rng), UInt32.random(in: 0 ... .max, using: &rng)))
+            let limit = UInt128(n) << 64  // the divisor's domain: x < n·2^64
+            var cases: [UInt128] = [0, 1, limit - 1, limit - UInt128(n), UInt128(n), UInt128(n) - 1, UInt128(UInt64.max)]
+            for _ in 0..<400 {
+                let x = UInt128(UInt64.random(in: 0 ... .max, using: &rng)) << 64 | UInt128(UInt64.random(in: 0 ... .max, using: &rng))
+                cases.append(x % limit)
             }
-            for (high, low) in cases {
-                let reference = d.dividingFullWidth((high: high, low: low))
-                let (q, r) = divisor.step(high << divisor.shift, low)
-                #expect(q == reference.quotient && divisor.denormalize(r) == reference.remainder)
+            for x in cases {
+                let (q, r) = divisor.divide(x)
+                #expect(UInt128(q) == x / UInt128(n) && UInt128(r) == x % UInt128(n))
             }
         }
     }
+
 }
 
 /// Values two tasks update in disjoint parts, as the trainer's threads do.
@@ -330,12 +331,13 @@ struct InformationBufferRateTests {
         return (peak, factors.reduce(0) { $0 + $1.bitsLost })
     }
 
-    /// The buffer holds the information (not less) in about the information-theoretic space:
-    /// within 5% of Σ log2(d/n_t) per parameter plus a constant of two 32-bit limbs — the digit of
-    /// base 2^32 the latest multiply pushed, and the rounding of the stack up to whole limbs.
+    /// The buffer holds the information (not less) in the information-theoretic space:
+    /// Σ log2(d/n_t) per parameter plus the first 32-bit digit (pushed onto an empty buffer, so
+    /// nothing popped offsets it), a bit of rounding and the coder's 2^-30 bits a step. That is
+    /// well inside the goal of 5 % over Σ log2(d/n_t) plus a constant.
     static func expectNearTheory(_ measured: (peak: Double, theory: Double)) {
         #expect(measured.peak >= measured.theory)
-        #expect(measured.peak <= measured.theory * 1.05 + 64)
+        #expect(measured.peak <= measured.theory + 34)
     }
 
     @Test func aThousandStepsAtGammaPointNineStoreAboutPointOneFiveBitsPerStep() {
