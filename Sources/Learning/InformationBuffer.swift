@@ -1,31 +1,47 @@
-/// Per-parameter mixed-radix stack of the bits that multiplying by n/d destroys (paper Alg. 3),
-/// stored as vectorised 32-bit limbs over all parameters of a segment.
+/// Per-parameter store of the bits that multiplying by n/d destroys (paper Alg. 3), kept as a
+/// streaming coder so that every step costs O(1) per parameter however long the run.
 ///
-/// Multiplying a fixed-point value c by n/2^32 loses the low digit of c·n. Popping a digit r of
-/// base n from a per-parameter integer B, computing X = c·n + r exactly, keeping X div 2^32 and
-/// pushing X mod 2^32 back onto B (base d) makes the step a bijection on (c, B), and B grows by
-/// only `log2(d/n)` bits per step on average: a mixed-radix arithmetic code of the destroyed
-/// information (PAPER.md §3).
+/// Multiplying a fixed-point value c by n/2^32 loses the low digit of c·n. A step pops a digit r
+/// of base n from the parameter's buffer, computes X = c·n + r exactly, keeps c ← X div 2^32 and
+/// pushes X mod 2^32 back (base d = 2^32). That is a bijection on (c, buffer), and the buffer
+/// grows by `log2(d/n)` bits per step. Popping first and multiplying in full width (rather than
+/// the paper's push first, c div d, then ·n) keeps c within one unit (2^-52) of c·n/d.
 ///
-/// The paper's Algorithm 3 does the same with the push first (c div d, then ·n, then the popped
-/// digit added at the bottom); with d = 2^32 that leaves up to n ≈ 2^32 units of noise in c, i.e.
-/// 2^-20 in value. Popping first and multiplying in full width keeps c within one unit (2^-52)
-/// of c·n/d, at the same cost in buffer bits.
-/// Every B obeys `B + 1 ≤ ⌈…⌈(d/n_1)⌉…·d/n_T⌉`, so storage is the information-theoretic amount
-/// plus at most one limb per parameter.
-public struct InformationBuffer: Sendable {
+/// **The coder.** A parameter's buffer is the integer V = x·b^j + Σ s_i·b^i (b = 2^32): a state
+/// x of at most 95 bits and a stack of j words s, the top word the most significant below x.
+/// V has one *normal form* for each lower bound k: x = V with no words if V < b·k, else x in
+/// [k, b·k). Moving words between x and the stack (renormalising) changes the form, never V.
+/// Between steps x rests in the form of k = L = 2^63, i.e. x ∈ [2^63, 2^95) (any x < 2^95 with an
+/// empty stack).
+/// - Pop of base n: go to the form of k = n·K, K = L/b = 2^31. Because K·n ≤ L ≤ b·K·n, that
+///   moves at most one word, from x to the stack: exactly when x ≥ n·2^63. Then r = x mod n and
+///   y = x div n. Since x ∈ [nK, b·nK) ⇔ y ∈ [K, bK) and that residue class is hit once, (y, words)
+///   is precisely V' in the form of k = K: V ↦ (r, V') is a bijection ℕ → [0, n) × ℕ for **every**
+///   n in [1, b]. A fixed interval [L, bL) would need n | L for all n (rANS's b-uniqueness);
+///   choosing the bound per step as a multiple of that step's n, and renormalising in between,
+///   is what makes a base that changes every step exact.
+/// - Push of base b: from the form of K (x = y), x ← y·b + digit lands in [bK, b²K) = [L, bL),
+///   the resting form. The inverse reads the digit as x mod b and then, at most one word back.
+///
+/// So `multiply` is: if x ≥ n·2^63 push the low word of x and shift it out; (y, r) = divmod(x, n);
+/// X = c·n + r; x ← y·2^32 + (X mod 2^32); c ← X div 2^32. `divide` runs it backwards and reads a
+/// word exactly when the restored x is below 2^63 and the stack is not empty. Each pop differs
+/// from V div n by a factor within 1 ± 1/K, so V stays within 2^-30 bits per step of the
+/// information-theoretic Σ log2(d/n_t) (+ the first 32-bit digit, which an empty buffer cannot
+/// offset): the code is as tight as the old big integer, but no step touches more than one word.
+///
+/// A segment's parameters are grouped in tiles of `tileWidth`; each tile owns its words and its
+/// accounting, so calls on disjoint tile-aligned parameter ranges (`parameterRanges`) may run on
+/// different threads at once, with results bit-identical to one whole-segment call.
+public final class InformationBuffer: @unchecked Sendable {
+    /// Parameters per tile: the unit of storage growth, accounting and thread splitting.
+    public static let tileWidth = 128
+
     /// Disjoint ranges of the parameter vector, one per model block.
     public let segments: [Range<Int>]
-    /// One stack per segment.
-    private var stacks: [LimbStack]
-    /// Σ over segments of rows in use × parameters, kept current so `storedBits` is O(1).
-    private var storedLimbs = 0
-    private var peakStoredLimbs = 0
+    private let coders: [SegmentCoder]
 
     /// A buffer holding nothing for the given disjoint, non-negative parameter ranges.
-    ///
-    /// All parameters of a segment are multiplied by the same factor at a step, so they share a
-    /// limb count.
     public init(segments: [Range<Int>]) {
         // Empty segments hold nothing and may sit anywhere, even inside another range.
         let sorted = segments.filter { !$0.isEmpty }.sorted { $0.lowerBound < $1.lowerBound }
@@ -36,60 +52,94 @@ public struct InformationBuffer: Sendable {
             }
         }
         self.segments = segments
-        self.stacks = segments.map { LimbStack(count: $0.count) }
+        self.coders = segments.map { SegmentCoder(count: $0.count) }
     }
 
     /// `values[i] ← values[i] · n/d` exactly for i in `segments[s]`, pushing the destroyed digit.
     ///
-    /// Per parameter, with floor semantics:
-    /// `r ← B mod n; B ← B div n; X ← c·n + r; B ← B·d + (X mod d); c ← X div d`.
     /// Never traps, for any Int64 input; the result satisfies `|c'| ≤ |c|·n/d + 1`.
-    public mutating func multiply(
-        _ values: UnsafeMutableBufferPointer<Int64>, segment s: Int, by factor: RationalFactor
+    public func multiply(_ values: UnsafeMutableBufferPointer<Int64>, segment s: Int, by factor: RationalFactor) {
+        multiply(values, segment: s, parameters: segments[s], by: factor)
+    }
+
+    /// `multiply` restricted to `parameters`, a tile-aligned sub-range of `segments[s]` (one of
+    /// `parameterRanges(segment:parts:)`, or a union of adjacent ones).
+    ///
+    /// Calls on disjoint such ranges touch disjoint memory, so they may run concurrently.
+    public func multiply(
+        _ values: UnsafeMutableBufferPointer<Int64>, segment s: Int, parameters: Range<Int>, by factor: RationalFactor
     ) {
-        let range = segments[s]
-        precondition(values.count >= range.upperBound, "values shorter than segment \(range)")
-        guard let base = values.baseAddress, !range.isEmpty else { return }
-        let before = stacks[s].limbCount
-        stacks[s].multiply(base + range.lowerBound, by: factor.numerator)
-        account(segment: s, rowsBefore: before)
+        guard let base = checked(values, segment: s, parameters: parameters) else { return }
+        coders[s].multiply(
+            base + parameters.lowerBound, from: parameters.lowerBound - segments[s].lowerBound,
+            count: parameters.count, by: factor.numerator)
     }
 
     /// The exact inverse of the most recent un-undone `multiply` on segment `s` (LIFO).
     ///
-    /// Per parameter: `X ← c·d + (B mod d); B ← B div d; c ← X div n; B ← B·n + (X mod n)`.
     /// On an empty buffer this pops a zero digit, as the paper's buffer does. A result that would
     /// not fit in an Int64 traps: it can only come from a divide that undoes no multiply.
-    public mutating func divide(
-        _ values: UnsafeMutableBufferPointer<Int64>, segment s: Int, by factor: RationalFactor
-    ) {
-        let range = segments[s]
-        precondition(values.count >= range.upperBound, "values shorter than segment \(range)")
-        guard let base = values.baseAddress, !range.isEmpty else { return }
-        let before = stacks[s].limbCount
-        stacks[s].divide(base + range.lowerBound, by: factor.numerator)
-        account(segment: s, rowsBefore: before)
+    public func divide(_ values: UnsafeMutableBufferPointer<Int64>, segment s: Int, by factor: RationalFactor) {
+        divide(values, segment: s, parameters: segments[s], by: factor)
     }
 
-    /// Bits of digit storage held right now: every limb in use, of every parameter, × 32.
+    /// `divide` restricted to a tile-aligned sub-range of `segments[s]`; see the `multiply` twin.
+    public func divide(
+        _ values: UnsafeMutableBufferPointer<Int64>, segment s: Int, parameters: Range<Int>, by factor: RationalFactor
+    ) {
+        guard let base = checked(values, segment: s, parameters: parameters) else { return }
+        coders[s].divide(
+            base + parameters.lowerBound, from: parameters.lowerBound - segments[s].lowerBound,
+            count: parameters.count, by: factor.numerator)
+    }
+
+    /// `segments[s]` cut into `parts` consecutive tile-aligned ranges of near-equal size (some
+    /// possibly empty), for splitting one segment's work across threads.
+    public func parameterRanges(segment s: Int, parts: Int) -> [Range<Int>] {
+        precondition(parts >= 1, "parts must be positive")
+        let range = segments[s]
+        let tiles = (range.count + Self.tileWidth - 1) / Self.tileWidth
+        return (0..<parts).map { part in
+            let lower = min(range.lowerBound + tiles * part / parts * Self.tileWidth, range.upperBound)
+            let upper = min(range.lowerBound + tiles * (part + 1) / parts * Self.tileWidth, range.upperBound)
+            return lower..<upper
+        }
+    }
+
+    /// Bits held right now: Σ over parameters of the bit length of the integer V its coder holds
+    /// (32 per stacked word plus the significant bits of the state).
     ///
-    /// Spare capacity kept for growth is not counted (see `allocatedBits`).
-    public var storedBits: Int { storedLimbs * 32 }
+    /// The state registers themselves (96 bits a parameter) and spare capacity are memory, not
+    /// information; `allocatedBits` counts them.
+    public var storedBits: Int { coders.reduce(0) { $0 + $1.storedBits } }
 
-    /// The largest `storedBits` seen since the buffer was created.
-    public var peakStoredBits: Int { peakStoredLimbs * 32 }
+    /// `storedBits` of segment `s` alone.
+    public func storedBits(segment s: Int) -> Int { coders[s].storedBits }
 
-    /// Bits of limb memory allocated, including spare rows kept for growth.
-    public var allocatedBits: Int { stacks.reduce(0) { $0 + $1.capacity * $1.count } * 32 }
+    /// The largest `storedBits` seen, as the sum over tiles of each tile's largest total after any
+    /// call. That is exact when all multiplies precede all divides (training: the peak is at the
+    /// end of the forward pass) and never below the true peak otherwise.
+    public var peakStoredBits: Int { coders.reduce(0) { $0 + $1.peakBits } }
 
-    /// True when every stored digit is zero (it must be after a full reversal).
-    public var isEmpty: Bool { storedLimbs == 0 }
+    /// Bits of memory allocated: state registers, word counts and stack capacity, in use or not.
+    public var allocatedBits: Int { coders.reduce(0) { $0 + $1.allocatedBytes } * 8 }
 
-    /// Limbs in use per parameter for segment `s`: `⌈log2(max B + 1) / 32⌉` over its parameters.
-    public func limbCount(segment s: Int) -> Int { stacks[s].limbCount }
+    /// True when every parameter's buffer holds zero (it must after a full reversal).
+    public var isEmpty: Bool { storedBits == 0 }
 
-    private mutating func account(segment s: Int, rowsBefore: Int) {
-        storedLimbs += (stacks[s].limbCount - rowsBefore) * stacks[s].count
-        peakStoredLimbs = max(peakStoredLimbs, storedLimbs)
+    private func checked(
+        _ values: UnsafeMutableBufferPointer<Int64>, segment s: Int, parameters: Range<Int>
+    ) -> UnsafeMutablePointer<Int64>? {
+        let range = segments[s]
+        precondition(values.count >= range.upperBound, "values shorter than segment \(range)")
+        precondition(
+            parameters.lowerBound >= range.lowerBound && parameters.upperBound <= range.upperBound,
+            "parameters \(parameters) outside segment \(range)")
+        guard !parameters.isEmpty else { return nil }
+        precondition(
+            (parameters.lowerBound - range.lowerBound) % Self.tileWidth == 0
+                && (parameters.upperBound == range.upperBound || (parameters.upperBound - range.lowerBound) % Self.tileWidth == 0),
+            "parameters \(parameters) are not aligned to tiles of segment \(range); use parameterRanges")
+        return values.baseAddress
     }
 }

@@ -19,6 +19,11 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Threads sharing each training step, 1 or 2 (results are identical).")
     var threads = 1
 
+    @Option(
+        name: .long,
+        help: "Also measure T = 10,000 and 100,000 with this many runs each (0, the default, skips them: they take minutes).")
+    var longRepeats = 0
+
     func validate() throws {
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
         guard threads == 1 || threads == 2 else { throw ValidationError("--threads must be 1 or 2") }
@@ -29,15 +34,21 @@ struct BenchCommand: ParsableCommand {
         let benchmark = CoreBenchmark(threads: threads)
         let short = try benchmark.measure(iterations: 100, repeats: repeats)
         let long = try benchmark.measure(iterations: 1000, repeats: max(1, repeats / 2))
+        let longer = try longRepeats > 0
+            ? [10_000, 100_000].map { try benchmark.measure(iterations: $0, repeats: longRepeats) } : []
         if json {
-            Console.output(Self.json(short: short, long: long, threads: threads).serializedString())
+            Console.output(Self.json(short: short, long: long, longer: longer, threads: threads).serializedString())
         } else {
             Console.output(Self.table(
-                short: short, long: long, parameters: benchmark.architecture.parameterCount, threads: threads))
+                short: short, long: long, longer: longer, parameters: benchmark.architecture.parameterCount,
+                threads: threads))
         }
     }
 
-    static func json(short: CoreBenchmark.Measurement, long: CoreBenchmark.Measurement, threads: Int) -> JSONValue {
+    static func json(
+        short: CoreBenchmark.Measurement, long: CoreBenchmark.Measurement, longer: [CoreBenchmark.Measurement] = [],
+        threads: Int
+    ) -> JSONValue {
         func object(_ m: CoreBenchmark.Measurement) -> JSONObject {
             var o = JSONObject()
             o["iterations"] = .number(Double(m.iterations))
@@ -55,23 +66,25 @@ struct BenchCommand: ParsableCommand {
         top["t1000"] = .object(object(long))
         top["threads"] = .number(Double(threads))
         top["numeric_fingerprint"] = .string(NumericFingerprint.current)
+        for m in longer { top["t\(m.iterations)"] = .object(object(m)) }
         return .object(top)
     }
 
     static func table(
-        short: CoreBenchmark.Measurement, long: CoreBenchmark.Measurement, parameters: Int, threads: Int
+        short: CoreBenchmark.Measurement, long: CoreBenchmark.Measurement, longer: [CoreBenchmark.Measurement] = [],
+        parameters: Int, threads: Int
     ) -> String {
         var lines = [
             "Canonical problem: digits 1000/797, MLP 64-50-50-10 tanh (\(parameters) parameters), batch 100,",
             "alpha 0.5, gamma 0.9, L2 1e-4, init scale 0.1; medians; BLAS on one thread;",
             "\(threads) trainer thread\(threads == 1 ? "" : "s") per step (same results either way).",
             "",
-            "|    T | training (s) | hypergradient (s) | ratio | bits/param/step | theory | exact | peak RSS |",
-            "|-----:|-------------:|------------------:|------:|----------------:|-------:|:-----:|---------:|",
+            "|       T | training (s) | hypergradient (s) | ratio | bits/param/step | theory | exact | peak RSS |",
+            "|--------:|-------------:|------------------:|------:|----------------:|-------:|:-----:|---------:|",
         ]
-        for m in [short, long] {
+        for m in [short, long] + longer {
             let timing = String(
-                format: "| %4d | %12.4f | %17.4f | %5.2f | %15.4f | %6.4f |",
+                format: "| %7d | %12.4f | %17.4f | %5.2f | %15.4f | %6.4f |",
                 m.iterations, m.trainingSeconds, m.hypergradientSeconds, m.ratio, m.bitsPerParameterStep,
                 m.theoreticalBitsPerParameterStep)
             let memory = String(format: " %5.0f MiB |", Double(m.peakMemoryBytes) / 1_048_576)

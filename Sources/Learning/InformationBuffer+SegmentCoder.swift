@@ -1,0 +1,206 @@
+extension InformationBuffer {
+    /// The coders of one segment's parameters: per parameter the state x = high·2^32 + low and a
+    /// stack of `depth` words, the stacks stored tile by tile, row-major within a tile (word j of
+    /// parameter p at `words[tile][j · tileWidth + p mod tileWidth]`), so that one row of a tile
+    /// is one cache line's worth of neighbours.
+    ///
+    /// Every array is allocated once except a tile's words, which only that tile's calls grow:
+    /// calls on disjoint whole tiles share no memory.
+    final class SegmentCoder: @unchecked Sendable {
+        let count: Int
+        let tileCount: Int
+        /// x div 2^32, below 2^63.  // (count)
+        private let high: UnsafeMutablePointer<UInt64>
+        /// x mod 2^32: the digit the latest multiply pushed.  // (count)
+        private let low: UnsafeMutablePointer<UInt32>
+        /// Words on the parameter's stack.  // (count)
+        private let depth: UnsafeMutablePointer<UInt32>
+        /// Per tile: its stacks (rows × tileWidth words), rows allocated, Σ depth, bits held now
+        /// and the most it has held after any call.  // (tileCount) each
+        private let words: UnsafeMutablePointer<UnsafeMutablePointer<UInt32>?>
+        private let rows: UnsafeMutablePointer<Int>
+        private let depthSum: UnsafeMutablePointer<Int>
+        private let bits: UnsafeMutablePointer<Int>
+        private let peak: UnsafeMutablePointer<Int>
+
+        init(count: Int) {
+            self.count = count
+            tileCount = (count + InformationBuffer.tileWidth - 1) / InformationBuffer.tileWidth
+            high = .allocate(capacity: count)
+            high.initialize(repeating: 0, count: count)
+            low = .allocate(capacity: count)
+            low.initialize(repeating: 0, count: count)
+            depth = .allocate(capacity: count)
+            depth.initialize(repeating: 0, count: count)
+            words = .allocate(capacity: tileCount)
+            words.initialize(repeating: nil, count: tileCount)
+            rows = .allocate(capacity: tileCount)
+            depthSum = .allocate(capacity: tileCount)
+            bits = .allocate(capacity: tileCount)
+            peak = .allocate(capacity: tileCount)
+            for counter in [rows, depthSum, bits, peak] { counter.initialize(repeating: 0, count: tileCount) }
+        }
+
+        deinit {
+            for t in 0..<tileCount { words[t]?.deallocate() }
+            for pointer in [rows, depthSum, bits, peak] { pointer.deallocate() }
+            words.deallocate()
+            high.deallocate()
+            low.deallocate()
+            depth.deallocate()
+        }
+
+        var storedBits: Int { (0..<tileCount).reduce(0) { $0 + bits[$1] } }
+        var peakBits: Int { (0..<tileCount).reduce(0) { $0 + peak[$1] } }
+        var allocatedBytes: Int {
+            count * 16 + tileCount * 48 + (0..<tileCount).reduce(0) { $0 + rows[$1] } * InformationBuffer.tileWidth * 4
+        }
+
+        /// `multiply` of the buffer for parameters `first..<first + n` of the segment (`first`
+        /// tile-aligned); `values` points at the first of them.
+        func multiply(_ values: UnsafeMutablePointer<Int64>, from first: Int, count: Int, by n: UInt64) {
+            let divisor = Divisor(n)
+            let width = InformationBuffer.tileWidth
+            for start in stride(from: first, to: first + count, by: width) {
+                multiplyTile(
+                    start / width, values: values + (start - first), width: min(width, first + count - start),
+                    divisor: divisor)
+            }
+        }
+
+        /// `divide` of the buffer for parameters `first..<first + count`; see `multiply`.
+        func divide(_ values: UnsafeMutablePointer<Int64>, from first: Int, count: Int, by n: UInt64) {
+            let divisor = Divisor(n)
+            let width = InformationBuffer.tileWidth
+            var overflow: UInt64 = 0
+            for start in stride(from: first, to: first + count, by: width) {
+                divideTile(
+                    start / width, values: values + (start - first), width: min(width, first + count - start),
+                    divisor: divisor, overflow: &overflow)
+            }
+            precondition(overflow == 0, "InformationBuffer.divide overflowed: it undoes no multiply")
+        }
+
+        /// Pop base n, X = c·n + r, push X mod 2^32, c ← X div 2^32, for one tile.
+        private func multiplyTile(_ t: Int, values: UnsafeMutablePointer<Int64>, width: Int, divisor: Divisor) {
+            let offset = t * InformationBuffer.tileWidth
+            let high = self.high + offset, low = self.low + offset
+            let n = divisor.numerator
+            // x ≥ n·2^63 ⇔ x div 2^32 ≥ n·2^31: the state leaves [n·2^31, n·2^63) upwards.
+            let threshold = n &<< 31
+            var pushed = 0
+            var length = 0
+            for i in 0..<width {
+                let h = high[i], l = low[i]
+                let emit = h >= threshold
+                // x, shifted down one word when a word leaves; either way x < n·2^64.
+                let x = emit ? UInt128(h) : UInt128(h) &<< 32 | UInt128(l)
+                let (y, popped) = divisor.divide(x)
+                // X = c·n + r exactly: |X| < 2^63 · 2^32, so X div 2^32 fits an Int64.
+                let product = values[i].multipliedFullWidth(by: Int64(bitPattern: n))
+                let (sum, carry) = product.low.addingReportingOverflow(popped)
+                let top = product.high &+ (carry ? 1 : 0)
+                let digit = UInt32(truncatingIfNeeded: sum)
+                values[i] = (top &<< 32) | Int64(bitPattern: sum &>> 32)
+                high[i] = y
+                low[i] = digit
+                length &+= Self.bitLength(high: y, low: digit)
+                if emit {
+                    push(l, tile: t, slot: i)
+                    pushed += 1
+                }
+            }
+            depthSum[t] += pushed
+            account(t, length: length)
+        }
+
+        /// The exact inverse of `multiplyTile`: digit = x mod 2^32, (c, r) = divmod(c'·2^32 +
+        /// digit, n), x ← (x div 2^32)·n + r, and a word back from the stack when x < 2^63.
+        private func divideTile(
+            _ t: Int, values: UnsafeMutablePointer<Int64>, width: Int, divisor: Divisor, overflow: inout UInt64
+        ) {
+            let offset = t * InformationBuffer.tileWidth
+            let high = self.high + offset, low = self.low + offset, depth = self.depth + offset
+            let n = divisor.numerator
+            var length = 0
+            var popped = 0
+            for i in 0..<width {
+                let (value, remainder) = Self.unmultiply(values[i], digit: low[i], divisor: divisor, overflow: &overflow)
+                values[i] = value
+                // x = y·n + r < 2^63 · 2^32: `top` < 2^31.
+                let product = high[i].multipliedFullWidth(by: n)
+                let (sum, carry) = product.low.addingReportingOverflow(UInt64(remainder))
+                let top = product.high &+ (carry ? 1 : 0)
+                let d = depth[i]
+                if top == 0 && sum < 1 << 63 && d > 0 {
+                    // Below the resting interval with words stacked: the multiply had pushed one.
+                    depth[i] = d - 1
+                    high[i] = sum
+                    low[i] = words[t]![Int(d - 1) * InformationBuffer.tileWidth + i]
+                    popped += 1
+                } else {
+                    high[i] = top &<< 32 | sum &>> 32
+                    low[i] = UInt32(truncatingIfNeeded: sum)
+                }
+                length &+= Self.bitLength(high: high[i], low: low[i])
+            }
+            depthSum[t] -= popped
+            account(t, length: length)
+        }
+
+        /// Stores `word` on top of the stack of slot `slot` of tile `t`, growing the tile if needed.
+        @inline(never)
+        private func push(_ word: UInt32, tile t: Int, slot: Int) {
+            let p = t * InformationBuffer.tileWidth + slot
+            let d = Int(depth[p])
+            if d >= rows[t] { grow(tile: t, rows: max(4, rows[t] + rows[t] / 2 + 1)) }
+            words[t]![d * InformationBuffer.tileWidth + slot] = word
+            depth[p] = UInt32(d + 1)
+        }
+
+        /// Reallocates tile t's stacks with room for `newRows` rows (geometric, so O(log T) times).
+        private func grow(tile t: Int, rows newRows: Int) {
+            let width = InformationBuffer.tileWidth
+            let grown = UnsafeMutablePointer<UInt32>.allocate(capacity: newRows * width)
+            grown.initialize(repeating: 0, count: newRows * width)
+            if let old = words[t] {
+                grown.update(from: old, count: rows[t] * width)
+                old.deallocate()
+            }
+            words[t] = grown
+            rows[t] = newRows
+        }
+
+        private func account(_ t: Int, length: Int) {
+            bits[t] = depthSum[t] * 32 + length
+            peak[t] = max(peak[t], bits[t])
+        }
+
+        /// Bit length of x = high·2^32 + low.
+        @inline(__always)
+        static func bitLength(high: UInt64, low: UInt32) -> Int {
+            high != 0 ? 96 - high.leadingZeroBitCount : 32 - low.leadingZeroBitCount
+        }
+
+        /// From c' and the pushed digit, X = c'·2^32 + digit, then c = X div n and r = X mod n
+        /// (floor semantics), by one division with the reciprocal. Negative X is
+        /// divided as ~X = −X − 1 ≥ 0: ⌊X/n⌋ = −1 − ⌊~X/n⌋ and X mod n = n − 1 − (~X mod n).
+        /// Flags a quotient beyond Int64 range.
+        @inline(__always)
+        static func unmultiply(
+            _ value: Int64, digit: UInt32, divisor: Divisor, overflow: inout UInt64
+        ) -> (value: Int64, remainder: UInt32) {
+            let negative = value < 0
+            let magnitude = UInt64(bitPattern: negative ? ~value : value)
+            let x = UInt128(magnitude) &<< 32 | UInt128(negative ? ~digit : digit)
+            // A quotient of 2^63 or more does not fit; divide zero instead and flag it.
+            let tooLarge = UInt64(truncatingIfNeeded: x &>> 63) >= divisor.numerator
+            overflow |= tooLarge ? 1 : 0
+            let (quotient, remainder) = divisor.divide(tooLarge ? 0 : x)
+            if negative {
+                return (~Int64(bitPattern: quotient), UInt32(truncatingIfNeeded: divisor.numerator &- 1 &- remainder))
+            }
+            return (Int64(bitPattern: quotient), UInt32(truncatingIfNeeded: remainder))
+        }
+    }
+}
