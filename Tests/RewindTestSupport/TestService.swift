@@ -32,7 +32,7 @@ public final class TestService {
         BLAS.setThreadCount(1)
         directory = try TemporaryDirectory(prefix: "rewind-api-test")
         let clock = JobRunner.wallClock
-        store = try Store(path: directory.file("rewind.sqlite"), nowMs: clock())
+        store = try SQLiteStore(path: directory.file("rewind.sqlite"), nowMs: clock())
         runner = JobRunner(
             store: store,
             configuration: JobsConfiguration(

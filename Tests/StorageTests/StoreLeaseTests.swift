@@ -5,21 +5,9 @@ import Testing
 
 @Suite("Store: claims, leases, commits and recovery")
 struct StoreLeaseTests {
-    let fixture: StoreFixture
-    var store: Store { fixture.store }
-
-    init() throws { fixture = try StoreFixture() }
-
-    private func commit(_ jobID: String, _ iteration: Int, worker: String = "w", nowMs: Int64 = 2_000,
-                        checkpoint: [UInt8] = [9], fraction: Double = 0.5) throws -> Bool {
-        try store.commitMetaIteration(
-            jobID: jobID, worker: worker, item: StoreFixture.historyRow(iteration, nowMs: nowMs),
-            checkpoint: checkpoint, progressDone: iteration + 1, progressFraction: fraction,
-            latestJSON: #"{"meta_iteration":\#(iteration)}"#, bestJSON: #"{"b":\#(iteration)}"#, nowMs: nowMs)
-    }
-
-    @Test("Claims follow priority, then age, then id, and skip jobs still backing off")
-    func claimOrder() throws {
+    @Test("Claims follow priority, then age, then id, and skip jobs still backing off", arguments: StoreFixture.engines)
+    func claimOrder(_ engine: StoreEngine) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
         try fixture.submit("old-low", priority: 0, nowMs: 1)
         try fixture.submit("new-high", priority: 5, nowMs: 3)
         try fixture.submit("b-mid", priority: 2, nowMs: 2)
@@ -29,22 +17,24 @@ struct StoreLeaseTests {
         #expect(order == ["new-high", "a-mid", "b-mid", "old-low"])
     }
 
-    @Test("A claim leases the job, consumes an attempt and returns its checkpoint")
-    func claimLeases() throws {
+    @Test("A claim leases the job, consumes an attempt and returns its checkpoint", arguments: StoreFixture.engines)
+    func claimLeases(_ engine: StoreEngine) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
         try fixture.submit("j")
         let first = try #require(try store.claimJob(worker: "boot1/0", nowMs: 10, leaseMs: 100))
         #expect(first.checkpoint == nil)
         #expect(first.job.status == .running && first.job.attempt == 1 && first.job.startedMs == 10)
         #expect(first.job.leaseOwner == "boot1/0" && first.job.leaseExpiresMs == 110)
-        #expect(try commit("j", 0, worker: "boot1/0", checkpoint: [1, 2, 3]))
+        #expect(try fixture.commit("j", 0, worker: "boot1/0", checkpoint: [1, 2, 3]))
         #expect(try store.releaseJob(jobID: "j", worker: "boot1/0", nowMs: 50))
         let second = try #require(try store.claimJob(worker: "boot2/0", nowMs: 60, leaseMs: 100))
         #expect(second.checkpoint == Checkpoint(metaIteration: 0, state: [1, 2, 3], updatedMs: 2_000))
         #expect(second.job.attempt == 1 && second.job.startedMs == 10)
     }
 
-    @Test("Event data stays valid JSON whatever the worker's name")
-    func eventDataEscapes() throws {
+    @Test("Event data stays valid JSON whatever the worker's name", arguments: StoreFixture.engines)
+    func eventDataEscapes(_ engine: StoreEngine) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
         try fixture.submit("j")
         let worker = "boot \"1\"\\\n\u{1}é/0"
         _ = try store.claimJob(worker: worker, nowMs: 10, leaseMs: 100)
@@ -54,8 +44,9 @@ struct StoreLeaseTests {
         #expect(object?["attempt"] as? Int == 1)
     }
 
-    @Test("Two stores on one file claiming from two threads never get the same job")
-    func concurrentClaimersAreDisjoint() throws {
+    @Test("Two stores on one file claiming from two threads never get the same job", arguments: StoreFixture.engines)
+    func concurrentClaimersAreDisjoint(_ engine: StoreEngine) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
         let jobCount = 60
         for i in 0..<jobCount { try fixture.submit(String(format: "j%03d", i), nowMs: Int64(i)) }
         let mine = store
@@ -84,8 +75,9 @@ struct StoreLeaseTests {
         }
     }
 
-    @Test("A heartbeat extends the lease and progress never goes backwards")
-    func heartbeatProgress() throws {
+    @Test("A heartbeat extends the lease and progress never goes backwards", arguments: StoreFixture.engines)
+    func heartbeatProgress(_ engine: StoreEngine) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
         try fixture.submit("j")
         _ = try store.claimJob(worker: "w", nowMs: 10, leaseMs: 100)
         #expect(try store.heartbeat(jobID: "j", worker: "w", nowMs: 50, leaseMs: 100, progressFraction: 0.4) == .held(cancelRequested: false))
@@ -97,12 +89,13 @@ struct StoreLeaseTests {
         #expect(try store.heartbeat(jobID: "missing", worker: "w", nowMs: 80, leaseMs: 100) == .lost)
     }
 
-    @Test("A meta-iteration commit writes history, progress, latest/best and checkpoint together")
-    func commitWritesEverything() throws {
+    @Test("A meta-iteration commit writes history, progress, latest/best and checkpoint together", arguments: StoreFixture.engines)
+    func commitWritesEverything(_ engine: StoreEngine) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
         try fixture.submit("j")
         _ = try store.claimJob(worker: "w", nowMs: 10, leaseMs: 100)
-        #expect(try commit("j", 0, nowMs: 20, checkpoint: [0], fraction: 0.3))
-        #expect(try commit("j", 1, nowMs: 30, checkpoint: [1], fraction: 0.6))
+        #expect(try fixture.commit("j", 0, nowMs: 20, checkpoint: [0], fraction: 0.3))
+        #expect(try fixture.commit("j", 1, nowMs: 30, checkpoint: [1], fraction: 0.6))
         let job = try #require(try store.job(id: "j"))
         #expect(job.progressDone == 2 && job.progressFraction == 0.6)
         #expect(job.latestJSON == #"{"meta_iteration":1}"# && job.bestJSON == #"{"b":1}"#)
@@ -113,25 +106,27 @@ struct StoreLeaseTests {
         #expect(try store.checkpoint(jobID: "j") == Checkpoint(metaIteration: 1, state: [1], updatedMs: 30))
     }
 
-    @Test("Replaying a meta-iteration after a crash overwrites it instead of duplicating it")
-    func commitReplayIsIdempotent() throws {
+    @Test("Replaying a meta-iteration after a crash overwrites it instead of duplicating it", arguments: StoreFixture.engines)
+    func commitReplayIsIdempotent(_ engine: StoreEngine) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
         try fixture.submit("j")
         _ = try store.claimJob(worker: "w", nowMs: 10, leaseMs: 100)
-        #expect(try commit("j", 0, nowMs: 20))
-        #expect(try commit("j", 1, nowMs: 30))
-        #expect(try commit("j", 1, nowMs: 40))
+        #expect(try fixture.commit("j", 0, nowMs: 20))
+        #expect(try fixture.commit("j", 1, nowMs: 30))
+        #expect(try fixture.commit("j", 1, nowMs: 40))
         let history = try store.history(jobID: "j", limit: 10)
         #expect(history.map(\.metaIteration) == [0, 1])
         #expect(history.last?.createdMs == 40)
         #expect(try store.job(id: "j")?.progressDone == 2)
     }
 
-    @Test("A worker that lost its lease commits nothing")
-    func lostLeaseCommitsNothing() throws {
+    @Test("A worker that lost its lease commits nothing", arguments: StoreFixture.engines)
+    func lostLeaseCommitsNothing(_ engine: StoreEngine) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
         try fixture.submit("j")
         _ = try store.claimJob(worker: "old", nowMs: 10, leaseMs: 100)
         #expect(try store.reapExpiredLeases(nowMs: 111) == [RecoveredJob(id: "j", status: .queued)])
-        #expect(try commit("j", 0, worker: "old") == false)
+        #expect(try fixture.commit("j", 0, worker: "old") == false)
         #expect(try store.finishJob(jobID: "j", worker: "old", status: .succeeded, nowMs: 120) == false)
         #expect(try store.releaseJob(jobID: "j", worker: "old", nowMs: 120) == false)
         #expect(try store.history(jobID: "j", limit: 10).isEmpty)
@@ -140,8 +135,9 @@ struct StoreLeaseTests {
         #expect(job.status == .queued && job.progressDone == 0 && job.latestJSON == nil)
     }
 
-    @Test("The reaper leaves live leases alone and backs off exponentially")
-    func reaperBacksOff() throws {
+    @Test("The reaper leaves live leases alone and backs off exponentially", arguments: StoreFixture.engines)
+    func reaperBacksOff(_ engine: StoreEngine) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
         try fixture.submit("j", maxAttempts: 5)
         _ = try store.claimJob(worker: "w", nowMs: 0, leaseMs: 100)
         #expect(try store.reapExpiredLeases(nowMs: 100).isEmpty)
@@ -156,8 +152,9 @@ struct StoreLeaseTests {
         #expect(data.last == #"{"status":"queued","reason":"lease_expired","attempt":2}"#)
     }
 
-    @Test("The reaper fails a job out of attempts and cancels one whose cancellation was asked")
-    func reaperTerminalCases() throws {
+    @Test("The reaper fails a job out of attempts and cancels one whose cancellation was asked", arguments: StoreFixture.engines)
+    func reaperTerminalCases(_ engine: StoreEngine) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
         try fixture.submit("tired", nowMs: 1, maxAttempts: 1)
         try fixture.submit("cancelled", nowMs: 2)
         _ = try store.claimJob(worker: "w", nowMs: 10, leaseMs: 100)
@@ -170,8 +167,9 @@ struct StoreLeaseTests {
         #expect(try store.job(id: "cancelled")?.errorCode == nil)
     }
 
-    @Test("Start-up recovery requeues every other boot's running job at once and keeps ours")
-    func requeueOrphans() throws {
+    @Test("Start-up recovery requeues every other boot's running job at once and keeps ours", arguments: StoreFixture.engines)
+    func requeueOrphans(_ engine: StoreEngine) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
         try fixture.submit("orphan", nowMs: 1)
         try fixture.submit("mine", nowMs: 2)
         _ = try store.claimJob(worker: "boot-old/0", nowMs: 10, leaseMs: 60_000)
@@ -182,8 +180,9 @@ struct StoreLeaseTests {
         #expect(claimed.job.id == "orphan" && claimed.job.attempt == 2)
     }
 
-    @Test("A shutdown hand-back requeues without consuming the attempt, or ends a cancelled job")
-    func releaseJob() throws {
+    @Test("A shutdown hand-back requeues without consuming the attempt, or ends a cancelled job", arguments: StoreFixture.engines)
+    func releaseJob(_ engine: StoreEngine) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
         try fixture.submit("j", nowMs: 1)
         try fixture.submit("c", nowMs: 2)
         _ = try store.claimJob(worker: "w", nowMs: 10, leaseMs: 100)
@@ -197,8 +196,9 @@ struct StoreLeaseTests {
         #expect(try store.events(jobID: "j").last?.dataJSON == #"{"status":"queued","reason":"shutdown"}"#)
     }
 
-    @Test("A failed finish records its error and an event; the lease is cleared")
-    func finishFailed() throws {
+    @Test("A failed finish records its error and an event; the lease is cleared", arguments: StoreFixture.engines)
+    func finishFailed(_ engine: StoreEngine) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
         try fixture.submit("j")
         _ = try store.claimJob(worker: "w", nowMs: 10, leaseMs: 100)
         #expect(try store.finishJob(jobID: "j", worker: "w", status: .failed, errorCode: "diverged",

@@ -1,7 +1,7 @@
 /// Every statement the store runs, per table, as named constants: the one place to read the SQL.
 ///
 /// Parameters are named (`:now`); times are integer milliseconds passed in by the caller.
-enum StoreSQL {
+enum SQLiteSQL {
     /// Pragmas of every connection. `journal_mode` persists in the file; the rest do not.
     enum Connection {
         static let journalModeWAL = "PRAGMA journal_mode = WAL"
