@@ -39,7 +39,7 @@ struct ServeCommand: ParsableCommand {
         help: "File holding the PostgreSQL password, e.g. a mounted secret (REWIND_DATABASE_PASSWORD_FILE).")
     var databasePasswordFile: String? = Environment.string("REWIND_DATABASE_PASSWORD_FILE")
 
-    @Option(help: "Jobs trained at once (REWIND_WORKERS; default: the number of cores).")
+    @Option(help: "Jobs trained at once; 0 makes an API-only node (REWIND_WORKERS; default: the number of cores).")
     var workers: Int = Environment.int("REWIND_WORKERS") ?? ProcessInfo.processInfo.activeProcessorCount
 
     @Option(name: .customLong("max-queued"), help: "Queued jobs accepted before 429 (REWIND_MAX_QUEUED).")
@@ -48,9 +48,12 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("grace-period"), help: "Seconds to drain on SIGTERM before exiting anyway.")
     var gracePeriod: Double = 25
 
+    @OptionGroup var lease: LeaseOptions
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
-        guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256") }
+        guard (0...256).contains(workers) else { throw ValidationError("--workers must be between 0 and 256") }
+        try lease.validate()
         guard maxQueued >= 1 else { throw ValidationError("--max-queued must be at least 1") }
     }
 
@@ -67,10 +70,9 @@ struct ServeCommand: ParsableCommand {
             logger.log(.error, "cannot open the database", ["database": "\(location)", "error": "\(error)"])
             throw ExitCode(1)
         }
-        let bootID = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(clock())"
         let runner = JobRunner(
-            store: store, configuration: JobsConfiguration(workers: workers, bootID: bootID), clock: clock,
-            log: logger.sink)
+            store: store, configuration: lease.configuration(workers: workers, port: port, nowMs: clock()),
+            clock: clock, log: logger.sink)
         let keys = Set((Environment.string("REWIND_API_KEYS") ?? "").split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces)
         }.filter { !$0.isEmpty })
@@ -95,7 +97,7 @@ struct ServeCommand: ParsableCommand {
         }
         Console.output("listening on http://\(host):\(bound)")
         logger.log(.info, "service started", [
-            "database": "\(location)", "engine": store.engine.rawValue, "workers": "\(workers)", "schema_version": "\(store.schemaVersion)",
+            "database": "\(location)", "engine": store.engine.rawValue, "node_id": runner.nodeID, "workers": "\(workers)", "schema_version": "\(store.schemaVersion)",
             "authentication": keys.isEmpty ? "off" : "bearer keys",
         ])
         if keys.isEmpty && !["127.0.0.1", "localhost", "::1"].contains(host) {
@@ -173,6 +175,10 @@ enum Environment {
 
     static func int(_ name: String) -> Int? {
         string(name).flatMap { Int($0) }
+    }
+
+    static func double(_ name: String) -> Double? {
+        string(name).flatMap { Double($0) }
     }
 }
 

@@ -35,8 +35,12 @@ public final class ServerProcess {
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process = Process()
         process.executableURL = executable
+        // One node id per database directory: a restart on the same file is the same node, and
+        // recovers its earlier boot's jobs at once (a test may pass its own --node-id).
+        let nodeID = "test-" + URL(fileURLWithPath: database).deletingLastPathComponent().lastPathComponent
+        let nodeArguments = arguments.contains("--node-id") ? [] : ["--node-id", nodeID]
         process.arguments = ["serve", "--host", "127.0.0.1", "--port", "0", "--database", database, "--workers", "1"]
-            + arguments
+            + nodeArguments + arguments
         // Only what the test passes: a developer's REWIND_* settings must not leak in.
         var childEnvironment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("REWIND_") }
         childEnvironment.merge(environment) { _, new in new }

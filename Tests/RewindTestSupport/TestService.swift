@@ -57,7 +57,7 @@ public final class TestService {
             store: store,
             configuration: JobsConfiguration(
                 workers: workers, leaseMs: 5_000, heartbeatIntervalMs: 50, reaperIntervalMs: 200,
-                idlePollMs: 50, bootID: "test-\(UUID().uuidString)"),
+                idlePollMs: 50, nodeID: "test-\(UUID().uuidString)", bootID: "boot"),
             clock: clock)
         api = RewindAPI(store: store, runner: runner, configuration: configuration, clock: clock)
         var serverConfiguration = HTTPServer.Configuration(host: "127.0.0.1", port: 0)

@@ -60,6 +60,13 @@ public final class PostgresStore: Store {
         pool.close()
     }
 
+    public func checkWritable() throws {
+        let readOnly = try pool.transaction { connection in
+            try connection.queryFirst(PostgresSQL.Session.readOnly) { $0.string(0) }
+        }
+        guard readOnly == "off" else { throw StoreError.readOnly(location) }
+    }
+
     public var busyErrorCount: Int { pool.contentions.load(ordering: .relaxed) }
 
     /// Transactions run again after a transient failure (a restart, a broken connection).
