@@ -32,17 +32,20 @@ public final class TestService {
         api configuration: APIConfiguration = TestService.defaultAPIConfiguration,
         workers: Int = 1, startsWorkers: Bool = true, engine: StoreEngine = .sqlite,
         sharingDatabaseOf other: TestService? = nil,
-        configure: (inout HTTPServer.Configuration) -> Void = { _ in }
+        configure: (inout HTTPServer.Configuration) -> Void = { _ in },
+        jobs adjustJobs: (inout JobsConfiguration) -> Void = { _ in },
+        wrappingStore wrap: (Store) -> Store = { $0 }
     ) throws {
         // As `rewind serve` does: one BLAS thread per worker, so parallel tests do not oversubscribe.
         BLAS.setThreadCount(1)
         directory = try TemporaryDirectory(prefix: "rewind-api-test")
         let clock = JobRunner.wallClock
+        let opened: Store
         switch engine {
         case .sqlite:
             postgresDatabase = nil
             databaseName = nil
-            store = try SQLiteStore(path: directory.file("rewind.sqlite"), nowMs: clock())
+            opened = try SQLiteStore(path: directory.file("rewind.sqlite"), nowMs: clock())
         case .postgresql:
             guard let cluster = PostgresCluster.shared else {
                 throw PostgresCluster.ClusterError.failed(PostgresCluster.unavailableReason)
@@ -51,14 +54,14 @@ public final class TestService {
             let name = try other?.databaseName ?? cluster.createDatabase()
             postgresDatabase = other == nil ? name : nil
             databaseName = name
-            store = try PostgresStore(url: cluster.url(database: name), poolSize: 4, nowMs: clock())
+            opened = try PostgresStore(url: cluster.url(database: name), poolSize: 4, nowMs: clock())
         }
-        runner = JobRunner(
-            store: store,
-            configuration: JobsConfiguration(
-                workers: workers, leaseMs: 5_000, heartbeatIntervalMs: 50, reaperIntervalMs: 200,
-                idlePollMs: 50, nodeID: "test-\(UUID().uuidString)", bootID: "boot"),
-            clock: clock)
+        store = wrap(opened)
+        var jobsConfiguration = JobsConfiguration(
+            workers: workers, leaseMs: 5_000, heartbeatIntervalMs: 50, reaperIntervalMs: 200,
+            idlePollMs: 50, nodeID: "test-\(UUID().uuidString)", bootID: "boot")
+        adjustJobs(&jobsConfiguration)
+        runner = JobRunner(store: store, configuration: jobsConfiguration, clock: clock)
         api = RewindAPI(store: store, runner: runner, configuration: configuration, clock: clock)
         var serverConfiguration = HTTPServer.Configuration(host: "127.0.0.1", port: 0)
         serverConfiguration.bodyLimit = { [api] head in api.bodyLimit(for: head) }
