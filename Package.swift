@@ -19,6 +19,10 @@ let package = Package(
         .systemLibrary(
             name: "CSQLite", pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]),
+        // PostgreSQL's own C client (see README "Storage engines" for why not a Swift package).
+        .systemLibrary(
+            name: "CPostgreSQL", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]),
 
         // Layers, dependencies pointing down only (see README "Architecture").
         .target(name: "JSON"),
@@ -26,7 +30,7 @@ let package = Package(
         .target(name: "LinearAlgebra", dependencies: ["COpenBLAS"]),
         .target(name: "Learning", dependencies: ["LinearAlgebra"]),
         .target(name: "Tuning", dependencies: ["JSON", "Learning", "LinearAlgebra"]),
-        .target(name: "Storage", dependencies: ["CSQLite", "JSON"], plugins: ["EmbedMigrations"]),
+        .target(name: "Storage", dependencies: ["CSQLite", "CPostgreSQL", "JSON"], plugins: ["EmbedMigrations"]),
         .target(name: "HTTPServer"),
         .target(name: "Jobs", dependencies: ["Storage", "Tuning"]),
         .target(name: "Dashboard", dependencies: ["JSON"]),

@@ -1,9 +1,11 @@
 import Digest
 // Usage: MigrationEmbedder OUTPUT.swift MIGRATIONS_DIRECTORY
 //
-// Writes a Swift file declaring `embeddedMigrations`: every migration's version, name, SQL and
-// SHA-256. Bad file names, gaps in the numbering or non-UTF-8 files fail the build here rather
-// than the server at start-up.
+// Writes a Swift file declaring one array per storage engine (`embeddedSQLiteMigrations` from
+// `migrations/sqlite/`, `embeddedPostgreSQLMigrations` from `migrations/postgresql/`): every
+// migration's version, name, SQL and SHA-256. Bad file names, gaps in the numbering, non-UTF-8
+// files or engines whose migrations do not pair up (same numbers, same names) fail the build here
+// rather than the server at start-up.
 import Foundation
 
 func fail(_ message: String) -> Never {
@@ -12,52 +14,70 @@ func fail(_ message: String) -> Never {
 }
 
 let arguments = CommandLine.arguments.dropFirst()
-guard arguments.count == 2, let outputPath = arguments.first, let directory = arguments.last else {
+guard arguments.count == 2, let outputPath = arguments.first, let root = arguments.last else {
     fail("usage: MigrationEmbedder OUTPUT.swift MIGRATIONS_DIRECTORY")
 }
-let names: [String]
-do {
-    names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".sql") }.sorted()
-} catch {
-    fail("cannot list \(directory): \(error)")
-}
-let inputs = names.map { "\(directory)/\($0)" }
 
-var entries: [String] = []
-for (index, path) in inputs.enumerated() {
-    let fileName = (path as NSString).lastPathComponent
-    let stem = fileName.dropLast(".sql".count)
-    let parts = stem.split(separator: "_", maxSplits: 1)
-    guard fileName.hasSuffix(".sql"), parts.count == 2, parts[0].count == 4,
-        let version = Int(parts[0]), parts[1].allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "_" })
-    else { fail("\(path): migration files are named NNNN_lower_case_name.sql") }
-    guard version == index + 1 else {
-        fail("\(path): expected version \(index + 1); versions run 0001, 0002, ... without gaps")
+/// The Swift array literal entries of one engine's directory, and the file names they came from.
+func embed(_ directory: String) -> (entries: [String], names: [String]) {
+    let names: [String]
+    do {
+        names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".sql") }.sorted()
+    } catch {
+        fail("cannot list \(directory): \(error)")
     }
-    guard let data = FileManager.default.contents(atPath: path) else { fail("\(path): cannot read") }
-    let bytes = [UInt8](data)
-    guard let sql = String(validating: bytes, as: UTF8.self) else { fail("\(path): not UTF-8") }
-    guard !sql.contains("\r") else { fail("\(path): use LF line endings") }
+    let inputs = names.map { "\(directory)/\($0)" }
 
-    // A raw string delimiter longer than any run of # after a quote or backslash in the SQL.
-    var hashes = "#"
-    while sql.contains("\"" + hashes) || sql.contains("\\" + hashes) { hashes += "#" }
-    entries.append("""
-            Migration(
-                version: \(version), name: "\(parts[1])",
-                checksum: "\(SHA256.hex(of: bytes))",
-                sql: \(hashes)\"\"\"
-        \(sql)
-        \"\"\"\(hashes)),
-        """)
+    var entries: [String] = []
+    for (index, path) in inputs.enumerated() {
+        let fileName = (path as NSString).lastPathComponent
+        let stem = fileName.dropLast(".sql".count)
+        let parts = stem.split(separator: "_", maxSplits: 1)
+        guard fileName.hasSuffix(".sql"), parts.count == 2, parts[0].count == 4,
+            let version = Int(parts[0]), parts[1].allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "_" })
+        else { fail("\(path): migration files are named NNNN_lower_case_name.sql") }
+        guard version == index + 1 else {
+            fail("\(path): expected version \(index + 1); versions run 0001, 0002, ... without gaps")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else { fail("\(path): cannot read") }
+        let bytes = [UInt8](data)
+        guard let sql = String(validating: bytes, as: UTF8.self) else { fail("\(path): not UTF-8") }
+        guard !sql.contains("\r") else { fail("\(path): use LF line endings") }
+
+        // A raw string delimiter longer than any run of # after a quote or backslash in the SQL.
+        var hashes = "#"
+        while sql.contains("\"" + hashes) || sql.contains("\\" + hashes) { hashes += "#" }
+        entries.append("""
+                Migration(
+                    version: \(version), name: "\(parts[1])",
+                    checksum: "\(SHA256.hex(of: bytes))",
+                    sql: \(hashes)\"\"\"
+            \(sql)
+            \"\"\"\(hashes)),
+            """)
+    }
+    return (entries, names)
+}
+
+let sqlite = embed("\(root)/sqlite")
+let postgresql = embed("\(root)/postgresql")
+// Both engines describe one schema: version N of one has a version N of the same name in the other.
+guard sqlite.names == postgresql.names else {
+    fail("migrations/sqlite and migrations/postgresql must hold the same file names: "
+        + "\(sqlite.names) vs \(postgresql.names)")
 }
 
 let source = """
-    // Generated by MigrationEmbedder from migrations/*.sql at build time. Do not edit.
+    // Generated by MigrationEmbedder from migrations/*/*.sql at build time. Do not edit.
 
-    /// The migrations this build carries, in version order.
-    let embeddedMigrations: [Migration] = [
-    \(entries.joined(separator: "\n"))
+    /// The SQLite migrations this build carries, in version order.
+    let embeddedSQLiteMigrations: [Migration] = [
+    \(sqlite.entries.joined(separator: "\n"))
+    ]
+
+    /// The PostgreSQL migrations this build carries, in version order.
+    let embeddedPostgreSQLMigrations: [Migration] = [
+    \(postgresql.entries.joined(separator: "\n"))
     ]
 
     """

@@ -15,8 +15,11 @@ struct ServeCommand: ParsableCommand {
         abstract: "Run the Rewind job service (HTTP API, dashboard, workers).",
         discussion: """
             Every option also reads an environment variable: REWIND_HOST, REWIND_PORT, \
-            REWIND_DATABASE, REWIND_WORKERS, REWIND_MAX_QUEUED, REWIND_API_KEYS (comma-separated; \
-            when set, /v1/ routes need 'Authorization: Bearer KEY'). With --port 0 a free port is \
+            REWIND_DATABASE, REWIND_DATABASE_PASSWORD_FILE, REWIND_WORKERS, REWIND_MAX_QUEUED, \
+            REWIND_API_KEYS (comma-separated; when set, /v1/ routes need 'Authorization: Bearer \
+            KEY'). --database takes an SQLite file path or a postgres://USER:PASSWORD@HOST:PORT/DB \
+            URL; what the URL leaves out comes from the usual PG* variables (PGHOST, PGUSER, \
+            PGPASSWORD, PGPASSFILE, ...). With --port 0 a free port is \
             chosen; the first line printed is always 'listening on http://HOST:PORT'. SIGTERM or \
             SIGINT drain the service: /readyz turns 503, running jobs checkpoint and go back to the \
             queue, and the process exits 0.
@@ -28,10 +31,15 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Port to bind; 0 picks a free one (REWIND_PORT).")
     var port: Int = Environment.int("REWIND_PORT") ?? 8080
 
-    @Option(help: "SQLite database file, created if missing (REWIND_DATABASE).")
+    @Option(help: "SQLite file (created if missing) or postgres:// URL (REWIND_DATABASE).")
     var database: String = Environment.string("REWIND_DATABASE") ?? "rewind.sqlite"
 
-    @Option(help: "Jobs trained at once (REWIND_WORKERS; default: the number of cores).")
+    @Option(
+        name: .customLong("database-password-file"),
+        help: "File holding the PostgreSQL password, e.g. a mounted secret (REWIND_DATABASE_PASSWORD_FILE).")
+    var databasePasswordFile: String? = Environment.string("REWIND_DATABASE_PASSWORD_FILE")
+
+    @Option(help: "Jobs trained at once; 0 makes an API-only node (REWIND_WORKERS; default: the number of cores).")
     var workers: Int = Environment.int("REWIND_WORKERS") ?? ProcessInfo.processInfo.activeProcessorCount
 
     @Option(name: .customLong("max-queued"), help: "Queued jobs accepted before 429 (REWIND_MAX_QUEUED).")
@@ -40,9 +48,12 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("grace-period"), help: "Seconds to drain on SIGTERM before exiting anyway.")
     var gracePeriod: Double = 25
 
+    @OptionGroup var lease: LeaseOptions
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
-        guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256") }
+        guard (0...256).contains(workers) else { throw ValidationError("--workers must be between 0 and 256") }
+        try lease.validate()
         guard maxQueued >= 1 else { throw ValidationError("--max-queued must be at least 1") }
     }
 
@@ -50,17 +61,18 @@ struct ServeCommand: ParsableCommand {
         BLAS.setThreadCount(1)
         let logger = JSONLogger()
         let clock = JobRunner.wallClock
+        let location = StoreLocation(database)
         let store: Store
         do {
-            store = try Store(path: database, nowMs: clock())
+            let password = try databasePasswordFile.map(Self.readPassword)
+            store = try location.open(password: password, nowMs: clock())
         } catch {
-            logger.log(.error, "cannot open the database", ["path": database, "error": "\(error)"])
+            logger.log(.error, "cannot open the database", ["database": "\(location)", "error": "\(error)"])
             throw ExitCode(1)
         }
-        let bootID = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(clock())"
         let runner = JobRunner(
-            store: store, configuration: JobsConfiguration(workers: workers, bootID: bootID), clock: clock,
-            log: logger.sink)
+            store: store, configuration: lease.configuration(workers: workers, port: port, nowMs: clock()),
+            clock: clock, log: logger.sink)
         let keys = Set((Environment.string("REWIND_API_KEYS") ?? "").split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces)
         }.filter { !$0.isEmpty })
@@ -85,7 +97,7 @@ struct ServeCommand: ParsableCommand {
         }
         Console.output("listening on http://\(host):\(bound)")
         logger.log(.info, "service started", [
-            "database": database, "workers": "\(workers)", "schema_version": "\(store.schemaVersion)",
+            "database": "\(location)", "engine": store.engine.rawValue, "node_id": runner.nodeID, "workers": "\(workers)", "schema_version": "\(store.schemaVersion)",
             "authentication": keys.isEmpty ? "off" : "bearer keys",
         ])
         if keys.isEmpty && !["127.0.0.1", "localhost", "::1"].contains(host) {
@@ -108,6 +120,15 @@ struct ServeCommand: ParsableCommand {
             logger.log(.error, "closing the database failed", ["error": "\(error)"])
         }
         logger.log(.info, "stopped", ["jobs_handed_back": handedBack ? "all" : "timed out"])
+    }
+}
+
+extension ServeCommand {
+    /// The password in a secret file: its first line, without the line break.
+    static func readPassword(from path: String) throws -> String {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        return String(text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+            .trimmingCharacters(in: .init(charactersIn: "\r"))
     }
 }
 
@@ -154,6 +175,10 @@ enum Environment {
 
     static func int(_ name: String) -> Int? {
         string(name).flatMap { Int($0) }
+    }
+
+    static func double(_ name: String) -> Double? {
+        string(name).flatMap { Double($0) }
     }
 }
 

@@ -1,104 +1,186 @@
-import Dispatch
-import Synchronization
-
-/// The job service's durable state: one SQLite file in WAL mode.
+/// The job service's durable state as the layers above storage see it: jobs, their history and
+/// events, the leases of the workers running them, and data sets.
 ///
-/// Writes go through one connection owned by a serial queue, each in a `BEGIN IMMEDIATE`
-/// transaction, so writers in this process never contend; reads go through a small pool of
-/// `query_only` connections. Several stores (or processes on one host) may open the same file:
-/// claims and leases are guarded in SQL, and `busy_timeout` absorbs the lock waits.
+/// Two engines implement it: `SQLiteStore` (one file, one machine: the embedded default) and
+/// `PostgresStore` (one shared database, any number of API and worker nodes). The jobs, API and
+/// dashboard code never learn which one runs; each engine keeps its own SQL and migrations, and
+/// one conformance suite runs against both.
 ///
-/// Every method is synchronous and may be called from any thread. Times are passed in as
-/// milliseconds so tests control the clock. Storage knows nothing of tuning: specs, history
-/// items and checkpoints are opaque.
-public final class Store: Sendable {
-    /// The database file.
-    public let path: String
+/// Every method is synchronous and may be called from any thread. Times are integer milliseconds
+/// since the Unix epoch. The `nowMs` arguments are the caller's clock; an engine whose time
+/// authority is the database (PostgreSQL, by default) decides leases and back-off on the
+/// database's clock instead, so nodes whose clocks disagree still agree on who owns a job.
+public protocol Store: JobStore, HistoryStore, LeaseStore, DatasetStore {
+    /// The engine, for logs and `/readyz`: `sqlite` or `postgresql`.
+    var engine: StoreEngine { get }
     /// The schema version after migration.
-    public let schemaVersion: Int
+    var schemaVersion: Int { get }
+    /// How many operations failed because another writer held a lock for too long (SQLite's
+    /// `SQLITE_BUSY`) or a transaction had to be retried (PostgreSQL serialization failures).
+    var busyErrorCount: Int { get }
+    /// Closes every connection; later calls throw `StoreError.closed`.
+    func close() throws
 
-    /// The writer connection, touched only on `writerQueue`.
-    private final class Writer: @unchecked Sendable {
-        var database: Database?
-        init(database: Database) { self.database = database }
+    /// Throws unless a write could succeed now: for `/readyz`, which must turn 503 when writes
+    /// fail, not only reads (an SQLite file deleted or replaced under the server, a PostgreSQL
+    /// that only answers read-only).
+    func checkWritable() throws
+}
+
+/// The lease owner names workers write into `jobs.lease_owner`: `NODE/BOOT/WORKER`.
+///
+/// The node id is stable across restarts of one service slot (`--node-id`), the boot id unique to
+/// each start, so that a restarted node recognises its own earlier boot's jobs and nobody else's.
+public enum LeaseOwner {
+    public static func worker(nodeID: String, bootID: String, index: Int) -> String {
+        "\(nodeID)/\(bootID)/\(index)"
     }
 
-    private let writer: Writer
-    private let writerQueue = DispatchQueue(label: "rewind.storage.writer")
-    private let readers: ReaderPool
-    private let busyErrors = Atomic<Int>(0)
+    public static func nodePrefix(_ nodeID: String) -> String { "\(nodeID)/" }
 
-    /// Opens (creating if needed) the database at `path`, checks it and applies pending migrations.
+    public static func bootPrefix(_ nodeID: String, _ bootID: String) -> String { "\(nodeID)/\(bootID)/" }
+
+    /// True for ids usable as a node or boot id: not empty, at most 200 characters of letters,
+    /// digits and `._:-` (no `/`, which separates the parts).
+    public static func isValidID(_ id: String) -> Bool {
+        !id.isEmpty && id.count <= 200
+            && id.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alnum($0) || "._:-".unicodeScalars.contains($0)) }
+    }
+}
+
+private enum CharacterSet {
+    static func alnum(_ scalar: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
+    }
+}
+
+/// Which engine a store runs on.
+public enum StoreEngine: String, Sendable, CaseIterable {
+    case sqlite
+    case postgresql
+}
+
+/// Submitting, reading, listing, cancelling and deleting jobs.
+public protocol JobStore: Sendable {
+    /// Enqueues a job, in one transaction with its idempotency key and its first event.
     ///
-    /// - Throws: `StoreError.integrityCheckFailed` for a damaged file, `MigrationError` for a schema
-    ///   this build cannot run against, `DatabaseError` when SQLite fails.
-    public init(path: String, readerCount: Int = 2, migrator: Migrator = Migrator(), nowMs: Int64) throws {
-        let database = try Database(path: path)
-        let journalMode = try database.queryFirst(StoreSQL.Connection.journalModeWAL) { $0.string(0) }
-        guard journalMode == "wal" else {
-            throw StoreError.walUnavailable(path: path, journalMode: journalMode ?? "unknown")
-        }
-        try database.execute(StoreSQL.Connection.setUp)
-        let problems = try database.query(StoreSQL.Connection.quickCheck) { $0.string(0) }
-        guard problems == ["ok"] else {
-            throw StoreError.integrityCheckFailed(path: path, details: problems.joined(separator: "; "))
-        }
-        try migrator.migrate(database, nowMs: nowMs)
-        self.path = path
-        self.schemaVersion = migrator.codeVersion
-        self.writer = Writer(database: database)
-        self.readers = try ReaderPool(path: path, count: readerCount)
-    }
+    /// The checks run in order: a known idempotency key answers `.replayed` or `.keyConflict` (a
+    /// replay creates nothing, so a full queue does not refuse it); then `.queueFull` when
+    /// `maxQueued` jobs are queued (on every node together); then `.datasetNotFound`.
+    func insertJob(
+        _ new: NewJob, idempotency: (key: String, requestSHA256: String)?, maxQueued: Int, nowMs: Int64
+    ) throws -> InsertJobOutcome
 
-    /// Closes the readers, then checkpoints the WAL into the main file and closes the writer, so a
-    /// cleanly stopped service leaves one self-contained file. Later calls throw `StoreError.closed`.
-    public func close() throws {
-        try readers.close()
-        try writerQueue.sync {
-            guard let database = writer.database else { return }
-            writer.database = nil
-            try database.execute(StoreSQL.Connection.optimize)
-            try database.execute(StoreSQL.Connection.checkpointTruncate)
-            try database.close()
-        }
-    }
+    /// The job with `id`, or nil.
+    func job(id: String) throws -> JobRecord?
 
-    /// How many operations failed with `SQLITE_BUSY`/`SQLITE_LOCKED` after the busy timeout.
-    public var busyErrorCount: Int { busyErrors.load(ordering: .relaxed) }
+    /// One page of jobs, newest first, optionally of one status.
+    ///
+    /// - Throws: `StoreError.invalidPageToken` for a token not issued by this listing.
+    func listJobs(status: JobStatus?, limit: Int, pageToken: String?) throws -> JobPage
 
-    /// Runs `body` in a `BEGIN IMMEDIATE` transaction on the writer connection.
-    func write<T>(_ body: (Database) throws -> T) throws -> T {
-        try countingBusy {
-            try writerQueue.sync {
-                guard let database = writer.database else { throw StoreError.closed }
-                return try database.transaction(.immediate) { try body(database) }
-            }
-        }
-    }
+    /// Cancels a queued job at once, or asks a running job's worker to stop.
+    func requestCancel(jobID: String, nowMs: Int64) throws -> CancelOutcome
 
-    /// Runs `body` in a read transaction on a pooled read-only connection.
-    func read<T>(_ body: (Database) throws -> T) throws -> T {
-        try countingBusy { try readers.withReader(body) }
-    }
-
-    private func countingBusy<T>(_ body: () throws -> T) throws -> T {
-        do {
-            return try body()
-        } catch let error as DatabaseError where error.isBusy {
-            busyErrors.add(1, ordering: .relaxed)
-            throw error
-        }
-    }
+    /// Deletes a terminal job with its history, checkpoint, events and idempotency keys.
+    func deleteJob(jobID: String) throws -> DeleteJobOutcome
 
     /// The number of jobs in each status, zeros included (the `rewind_jobs{status}` gauge).
-    public func jobCounts() throws -> [JobStatus: Int] {
-        let rows = try read { database in
-            try database.query(StoreSQL.Jobs.countByStatus) { (status: $0.string(0), count: $0.int(1)) }
-        }
-        var counts = Dictionary(uniqueKeysWithValues: JobStatus.allCases.map { ($0, 0) })
-        for row in rows {
-            if let status = JobStatus(rawValue: row.status) { counts[status] = row.count }
-        }
-        return counts
-    }
+    func jobCounts() throws -> [JobStatus: Int]
+
+    /// Forgets idempotency keys created before `cutoffMs` (the API keeps them 24 hours).
+    @discardableResult
+    func purgeIdempotencyKeys(createdBeforeMs cutoffMs: Int64) throws -> Int
+
+    /// Queues a failed or cancelled job again, with fresh attempts; its worker resumes from the
+    /// last committed checkpoint. Refused with `.queueFull` when `maxQueued` jobs are queued.
+    func retryJob(jobID: String, maxQueued: Int, nowMs: Int64) throws -> RetryJobOutcome
+}
+
+/// What a job left behind: its history items, its checkpoint and its recorded transitions.
+public protocol HistoryStore: Sendable {
+    /// History items with `metaIteration > after` (all when nil), in order.
+    func history(jobID: String, after: Int?, limit: Int) throws -> [HistoryRow]
+
+    /// The job's last committed checkpoint, or nil.
+    func checkpoint(jobID: String) throws -> Checkpoint?
+
+    /// The job's recorded transitions with `seq > afterSeq`, in order.
+    func events(jobID: String, afterSeq: Int64, limit: Int) throws -> [JobEvent]
+}
+
+/// The worker side: claiming jobs, holding leases, committing progress, finishing, recovery.
+///
+/// Every write of a running job is fenced by its lease owner: a worker that lost its lease (the
+/// reaper or another node has the job now) writes nothing more, and is told so.
+public protocol LeaseStore: Sendable {
+    /// Claims the best queued job whose back-off has passed (highest priority, then oldest), or nil.
+    ///
+    /// The claim consumes an attempt and leases the job to `worker` for `leaseMs`.
+    func claimJob(worker: String, nowMs: Int64, leaseMs: Int64) throws -> ClaimedJob?
+
+    /// Extends `worker`'s lease and raises the progress fraction (it never decreases).
+    ///
+    /// `.lost` means another worker or the reaper has the job: stop without writing results.
+    func heartbeat(
+        jobID: String, worker: String, nowMs: Int64, leaseMs: Int64, progressFraction: Double?
+    ) throws -> LeaseState
+
+    /// Records one finished meta-iteration in ONE transaction: its history row, the job's
+    /// progress and latest/best, and the checkpoint to resume from.
+    ///
+    /// Writing the same meta-iteration again (a replay after a crash) overwrites its row, so the
+    /// replay is idempotent. Answers false, having written nothing, when `worker` lost the lease.
+    /// A `leaseMs` also extends the lease, saving a separate heartbeat.
+    func commitMetaIteration(
+        jobID: String, worker: String, item: HistoryRow, checkpoint: [UInt8], progressDone: Int,
+        progressFraction: Double, latestJSON: String?, bestJSON: String?, nowMs: Int64,
+        leaseMs: Int64?
+    ) throws -> Bool
+
+    /// Ends `worker`'s job as succeeded, failed (with an error code) or cancelled.
+    ///
+    /// Answers false, changing nothing, when `worker` no longer holds the lease.
+    func finishJob(
+        jobID: String, worker: String, status: JobStatus, errorCode: String?, errorMessage: String?,
+        nowMs: Int64
+    ) throws -> Bool
+
+    /// Hands a job back at shutdown: queued again at once, lease cleared, the attempt not consumed
+    /// (or cancelled, if cancellation was requested meanwhile). False when the lease was lost.
+    func releaseJob(jobID: String, worker: String, nowMs: Int64) throws -> Bool
+
+    /// Gives up `worker`'s attempt at once, as if its lease had expired: for a worker that could
+    /// not commit (a full disk, a database gone read-only), so the job does not sit `running`
+    /// with nobody working on it until the lease runs out. Nil when the lease was already lost.
+    func abandonJob(jobID: String, worker: String, nowMs: Int64) throws -> RecoveredJob?
+
+    /// Start-up recovery: the running jobs that an earlier boot of this node leased (owner
+    /// `LeaseOwner.nodePrefix(nodeID)` but not `LeaseOwner.bootPrefix(nodeID, bootID)`) are
+    /// recovered at once, without waiting for their leases to expire. Jobs of other nodes, live
+    /// or not, are left to the reaper, which only takes expired leases.
+    func requeueOrphans(nodeID: String, bootID: String, nowMs: Int64) throws -> [RecoveredJob]
+
+    /// The reaper: every running job whose lease expired before now is recovered.
+    ///
+    /// Recovery (here, at start-up and in `abandonJob`) requeues the job with capped exponential
+    /// back-off, fails it (`worker_lost`) when out of attempts, or cancels it when cancellation
+    /// was requested. An attempt that committed progress since its claim is given back: only
+    /// attempts that made no progress count against `maxAttempts`.
+    func reapExpiredLeases(nowMs: Int64) throws -> [RecoveredJob]
+}
+
+/// Uploaded and built-in data sets.
+public protocol DatasetStore: Sendable {
+    /// Stores a parsed dataset; a dataset with the same SHA-256 is answered instead (dedupe).
+    func insertDataset(_ new: NewDataset, nowMs: Int64) throws -> InsertDatasetOutcome
+    /// A dataset's metadata, or nil.
+    func dataset(id: String) throws -> DatasetRecord?
+    /// A dataset's stored content, or nil.
+    func datasetContent(id: String) throws -> [UInt8]?
+    /// Every dataset, built-ins first, then oldest first.
+    func listDatasets() throws -> [DatasetRecord]
+    /// Deletes a dataset no queued or running job uses; terminal jobs keep their spec but lose
+    /// the reference.
+    func deleteDataset(id: String) throws -> DeleteDatasetOutcome
 }

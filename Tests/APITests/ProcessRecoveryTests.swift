@@ -56,7 +56,7 @@ struct ProcessRecoveryTests {
 
         // Between the two processes, the file says: queued, with the history so far kept.
         do {
-            let store = try Store(path: database, nowMs: JobRunner.wallClock())
+            let store = try SQLiteStore(path: database, nowMs: JobRunner.wallClock())
             defer { try? store.close() }
             let record = try #require(try store.job(id: id))
             #expect(record.status == .queued)

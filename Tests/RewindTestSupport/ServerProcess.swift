@@ -23,20 +23,27 @@ public final class ServerProcess {
 
     /// Starts `rewind serve --port 0 --database DATABASE --workers 1` (plus `arguments`) and waits,
     /// up to `timeout`, for its `listening on http://127.0.0.1:PORT` line.
+    ///
+    /// The logs go beside an SQLite file, or into `logDirectory` (needed for a PostgreSQL URL).
     public init(
-        database: String, arguments: [String] = [], environment: [String: String] = [:],
-        timeout: Duration = .seconds(20)
+        database: String, logDirectory: String? = nil, arguments: [String] = [],
+        environment: [String: String] = [:], timeout: Duration = .seconds(20)
     ) throws {
         let executable = try Self.executableURL()
         let stamp = "\(getpid())-\(UUID().uuidString.prefix(8))"
-        let stdoutPath = "\(database).\(stamp).stdout"
-        logPath = "\(database).\(stamp).stderr"
+        let logBase = logDirectory.map { "\($0)/rewind" } ?? database
+        let stdoutPath = "\(logBase).\(stamp).stdout"
+        logPath = "\(logBase).\(stamp).stderr"
         _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process = Process()
         process.executableURL = executable
+        // One node id per database directory: a restart on the same file is the same node, and
+        // recovers its earlier boot's jobs at once (a test may pass its own --node-id).
+        let nodeID = "test-" + URL(fileURLWithPath: logBase).deletingLastPathComponent().lastPathComponent
+        let nodeArguments = arguments.contains("--node-id") ? [] : ["--node-id", nodeID]
         process.arguments = ["serve", "--host", "127.0.0.1", "--port", "0", "--database", database, "--workers", "1"]
-            + arguments
+            + nodeArguments + arguments
         // Only what the test passes: a developer's REWIND_* settings must not leak in.
         var childEnvironment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("REWIND_") }
         childEnvironment.merge(environment) { _, new in new }

@@ -84,20 +84,29 @@ struct MigratorTests {
         #expect(try database.query("SELECT version FROM schema_migrations") { $0.int(0) } == [1])
     }
 
-    @Test("The embedded migrations match migrations/*.sql byte for byte, checksums included")
-    func embeddedMigrationsAreCurrent() throws {
+    @Test("The embedded migrations match migrations/<engine>/*.sql byte for byte, checksums included",
+          arguments: StoreEngine.allCases)
+    func embeddedMigrationsAreCurrent(_ engine: StoreEngine) throws {
         let packageRoot = URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let directory = packageRoot.appendingPathComponent("migrations")
+        let directory = packageRoot.appendingPathComponent("migrations").appendingPathComponent(engine.rawValue)
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
             .filter { $0.hasSuffix(".sql") }.sorted()
-        #expect(files.count == Migration.embedded.count)
-        for (file, migration) in zip(files, Migration.embedded) {
+        let embedded = Migration.embedded(for: engine)
+        #expect(files.count == embedded.count && !files.isEmpty)
+        for (file, migration) in zip(files, embedded) {
             let path = directory.appendingPathComponent(file).path
             #expect(file == String(format: "%04d_%@.sql", migration.version, migration.name))
             #expect(try String(contentsOfFile: path, encoding: .utf8) == migration.sql)
             #expect(try Self.sha256sum(path) == migration.checksum)
         }
+    }
+
+    @Test("Both engines carry the same migrations, by number and name")
+    func enginesPairUp() {
+        let sqlite = Migration.embedded(for: .sqlite).map { "\($0.version) \($0.name)" }
+        let postgresql = Migration.embedded(for: .postgresql).map { "\($0.version) \($0.name)" }
+        #expect(sqlite == postgresql)
     }
 
     /// The system's `sha256sum`, an independent check of the embedder's SHA-256.

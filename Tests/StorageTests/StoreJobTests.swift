@@ -4,17 +4,13 @@ import Testing
 
 @Suite("Store: submitting, listing, cancelling and deleting jobs")
 struct StoreJobTests {
-    let fixture: StoreFixture
-    var store: Store { fixture.store }
-
-    init() throws { fixture = try StoreFixture() }
-
     private func newJob(_ id: String) -> NewJob {
         NewJob(id: id, name: "n", specJSON: "{}", progressTotal: 51)
     }
 
-    @Test("A created job is queued with its defaults and a submitted event")
-    func insertCreates() throws {
+    @Test("A created job is queued with its defaults and a submitted event", arguments: StoreFixture.engines)
+    func insertCreates(_ engine: StoreEngine) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
         let outcome = try store.insertJob(newJob("j1"), idempotency: nil, maxQueued: 10, nowMs: 5_000)
         guard case .created(let job) = outcome else { Issue.record("\(outcome)"); return }
         #expect(job.status == .queued && job.createdMs == 5_000 && job.progressTotal == 51)
@@ -25,8 +21,9 @@ struct StoreJobTests {
         #expect(events.first?.dataJSON == #"{"status":"queued","reason":"submitted"}"#)
     }
 
-    @Test("The same idempotency key and body replays the job; another body is a conflict")
-    func idempotencyOutcomes() throws {
+    @Test("The same idempotency key and body replays the job; another body is a conflict", arguments: StoreFixture.engines)
+    func idempotencyOutcomes(_ engine: StoreEngine) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
         let key = (key: "k", requestSHA256: "h1")
         guard case .created(let original) = try store.insertJob(newJob("a"), idempotency: key, maxQueued: 10, nowMs: 1) else {
             Issue.record("not created"); return
@@ -37,8 +34,9 @@ struct StoreJobTests {
         #expect(try store.job(id: "b") == nil && store.job(id: "c") == nil)
     }
 
-    @Test("A replay is answered even when the queue is full, and a new job is refused")
-    func queueFull() throws {
+    @Test("A replay is answered even when the queue is full, and a new job is refused", arguments: StoreFixture.engines)
+    func queueFull(_ engine: StoreEngine) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
         let key = (key: "k", requestSHA256: "h")
         _ = try store.insertJob(newJob("a"), idempotency: key, maxQueued: 2, nowMs: 1)
         _ = try store.insertJob(newJob("b"), idempotency: nil, maxQueued: 2, nowMs: 2)
@@ -53,16 +51,18 @@ struct StoreJobTests {
         }
     }
 
-    @Test("A job naming a missing dataset is refused without writing")
-    func missingDataset() throws {
+    @Test("A job naming a missing dataset is refused without writing", arguments: StoreFixture.engines)
+    func missingDataset(_ engine: StoreEngine) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
         var job = newJob("j")
         job.datasetID = "nope"
         #expect(try store.insertJob(job, idempotency: nil, maxQueued: 10, nowMs: 1) == .datasetNotFound)
         #expect(try store.jobCounts()[.queued] == 0)
     }
 
-    @Test("Listing pages newest first through every job exactly once")
-    func paginationCoversEverything() throws {
+    @Test("Listing pages newest first through every job exactly once", arguments: StoreFixture.engines)
+    func paginationCoversEverything(_ engine: StoreEngine) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
         // Two jobs per millisecond, so the id breaks ties inside the keyset.
         for i in 0..<25 { try fixture.submit(String(format: "job-%02d", i), nowMs: Int64(100 + i / 2)) }
         var seen: [String] = []
@@ -78,8 +78,9 @@ struct StoreJobTests {
         #expect(seen == (0..<25).reversed().map { String(format: "job-%02d", $0) })
     }
 
-    @Test("A status filter lists only that status, and its tokens are refused by other filters")
-    func statusFilter() throws {
+    @Test("A status filter lists only that status, and its tokens are refused by other filters", arguments: StoreFixture.engines)
+    func statusFilter(_ engine: StoreEngine) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
         for i in 0..<5 { try fixture.submit("q\(i)", nowMs: Int64(i)) }
         _ = try store.claimJob(worker: "w", nowMs: 10, leaseMs: 100)
         let page = try store.listJobs(status: .queued, limit: 2)
@@ -91,13 +92,15 @@ struct StoreJobTests {
         #expect(throws: StoreError.invalidPageToken) { try store.listJobs(status: .running, limit: 5, pageToken: token) }
     }
 
-    @Test("Garbage page tokens are a typed error", arguments: ["", "!!!", "bm90IGEgdG9rZW4", "MXx8eHx5"])
-    func invalidTokens(token: String) throws {
+    @Test("Garbage page tokens are a typed error", arguments: StoreFixture.engines, ["", "!!!", "bm90IGEgdG9rZW4", "MXx8eHx5"])
+    func invalidTokens(_ engine: StoreEngine, token: String) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
         #expect(throws: StoreError.invalidPageToken) { try store.listJobs(limit: 5, pageToken: token) }
     }
 
-    @Test("Cancelling a queued job ends it at once; again is idempotent")
-    func cancelQueued() throws {
+    @Test("Cancelling a queued job ends it at once; again is idempotent", arguments: StoreFixture.engines)
+    func cancelQueued(_ engine: StoreEngine) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
         try fixture.submit("j")
         guard case .cancelled(let job) = try store.requestCancel(jobID: "j", nowMs: 50) else {
             Issue.record("not cancelled"); return
@@ -108,8 +111,9 @@ struct StoreJobTests {
         #expect(try store.requestCancel(jobID: "missing", nowMs: 60) == .notFound)
     }
 
-    @Test("Cancelling a running job flags it for its worker and records one event")
-    func cancelRunning() throws {
+    @Test("Cancelling a running job flags it for its worker and records one event", arguments: StoreFixture.engines)
+    func cancelRunning(_ engine: StoreEngine) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
         try fixture.submit("j")
         _ = try store.claimJob(worker: "w", nowMs: 10, leaseMs: 1_000)
         guard case .cancelRequested(let job) = try store.requestCancel(jobID: "j", nowMs: 20) else {
@@ -125,8 +129,9 @@ struct StoreJobTests {
         }
     }
 
-    @Test("Cancelling a finished job answers its status")
-    func cancelFinished() throws {
+    @Test("Cancelling a finished job answers its status", arguments: StoreFixture.engines)
+    func cancelFinished(_ engine: StoreEngine) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
         try fixture.submit("j")
         _ = try store.claimJob(worker: "w", nowMs: 10, leaseMs: 1_000)
         #expect(try store.finishJob(jobID: "j", worker: "w", status: .succeeded, nowMs: 20))
@@ -136,8 +141,9 @@ struct StoreJobTests {
         #expect(job.status == .succeeded && job.progressFraction == 1)
     }
 
-    @Test("Deleting refuses live jobs and cascades everything of a terminal one")
-    func deleteCascades() throws {
+    @Test("Deleting refuses live jobs and cascades everything of a terminal one", arguments: StoreFixture.engines)
+    func deleteCascades(_ engine: StoreEngine) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
         _ = try store.insertJob(newJob("j"), idempotency: (key: "k", requestSHA256: "h"), maxQueued: 10, nowMs: 1)
         #expect(try store.deleteJob(jobID: "j") == .notTerminal(.queued))
         _ = try store.claimJob(worker: "w", nowMs: 2, leaseMs: 100)
@@ -156,16 +162,18 @@ struct StoreJobTests {
         else { Issue.record("the key should be free"); return }
     }
 
-    @Test("Job counts cover every status, zeros included")
-    func counts() throws {
+    @Test("Job counts cover every status, zeros included", arguments: StoreFixture.engines)
+    func counts(_ engine: StoreEngine) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
         for i in 0..<3 { try fixture.submit("j\(i)", nowMs: Int64(i)) }
         _ = try store.claimJob(worker: "w", nowMs: 10, leaseMs: 100)
         _ = try store.requestCancel(jobID: "j2", nowMs: 11)
         #expect(try store.jobCounts() == [.queued: 1, .running: 1, .succeeded: 0, .failed: 0, .cancelled: 1])
     }
 
-    @Test("Old idempotency keys are purged and can then be reused")
-    func purgeKeys() throws {
+    @Test("Old idempotency keys are purged and can then be reused", arguments: StoreFixture.engines)
+    func purgeKeys(_ engine: StoreEngine) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
         _ = try store.insertJob(newJob("a"), idempotency: (key: "k", requestSHA256: "h"), maxQueued: 10, nowMs: 100)
         #expect(try store.purgeIdempotencyKeys(createdBeforeMs: 100) == 0)
         #expect(try store.purgeIdempotencyKeys(createdBeforeMs: 101) == 1)

@@ -9,7 +9,7 @@ struct StoreLifecycleTests {
     func reopenSeesEverything() throws {
         let directory = try TemporaryDirectory(prefix: "rewind-reopen")
         let path = directory.file("rewind.db")
-        var store = try Store(path: path, nowMs: 0)
+        var store = try SQLiteStore(path: path, nowMs: 0)
         var accepted: [String] = []
         for i in 0..<40 {
             let id = TimeOrderedID.make(nowMs: Int64(i))
@@ -25,12 +25,12 @@ struct StoreLifecycleTests {
         let walSize = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
         #expect(walSize == 0)
 
-        store = try Store(path: path, nowMs: 200)
+        store = try SQLiteStore(path: path, nowMs: 200)
         defer { try? store.close() }
         let listed = try store.listJobs(limit: 100).jobs.map(\.id)
         #expect(Set(listed) == Set(accepted) && listed.count == 40)
         #expect(try store.jobCounts()[.running] == 1)
-        #expect(store.schemaVersion == Migration.embedded.count)
+        #expect(store.schemaVersion == Migration.embedded(for: .sqlite).count)
     }
 
     @Test("A file that is not a database is refused")
@@ -38,7 +38,7 @@ struct StoreLifecycleTests {
         let directory = try TemporaryDirectory(prefix: "rewind-garbage")
         let path = directory.file("rewind.db")
         try Data(repeating: 0x41, count: 8192).write(to: URL(fileURLWithPath: path))
-        let error = #expect(throws: DatabaseError.self) { try Store(path: path, nowMs: 0) }
+        let error = #expect(throws: DatabaseError.self) { try SQLiteStore(path: path, nowMs: 0) }
         #expect(error?.code == 26)  // SQLITE_NOTADB
     }
 
@@ -46,7 +46,7 @@ struct StoreLifecycleTests {
     func damagedPageRefused() throws {
         let directory = try TemporaryDirectory(prefix: "rewind-damaged")
         let path = directory.file("rewind.db")
-        let store = try Store(path: path, nowMs: 0)
+        let store = try SQLiteStore(path: path, nowMs: 0)
         for i in 0..<300 {
             _ = try store.insertJob(
                 NewJob(id: "job-\(i)", name: "j", specJSON: String(repeating: "{}", count: 50), progressTotal: 1),
@@ -59,7 +59,7 @@ struct StoreLifecycleTests {
         #expect(bytes.count > 12 * 4096)
         for offset in 3..<8 { bytes[10 * 4096 + offset] = 0xFF }
         try Data(bytes).write(to: URL(fileURLWithPath: path))
-        let error = #expect(throws: StoreError.self) { try Store(path: path, nowMs: 1) }
+        let error = #expect(throws: StoreError.self) { try SQLiteStore(path: path, nowMs: 1) }
         guard case .integrityCheckFailed(let reportedPath, let details) = error else {
             Issue.record("expected an integrity failure, got \(String(describing: error))"); return
         }
@@ -92,18 +92,14 @@ struct StoreLifecycleTests {
 
 @Suite("Store: datasets")
 struct StoreDatasetTests {
-    let fixture: StoreFixture
-    var store: Store { fixture.store }
-
-    init() throws { fixture = try StoreFixture() }
-
     private func dataset(_ id: String, sha: Character = "a", builtin: Bool = false) -> NewDataset {
         NewDataset(id: id, name: "name-\(id)", rows: 10, features: 4, classes: 3,
                    sha256: String(repeating: sha, count: 64), content: [1, 2, 3, 4], builtin: builtin)
     }
 
-    @Test("A dataset is stored with its metadata and content, and the same bytes dedupe")
-    func insertAndDedupe() throws {
+    @Test("A dataset is stored with its metadata and content, and the same bytes dedupe", arguments: StoreFixture.engines)
+    func insertAndDedupe(_ engine: StoreEngine) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
         guard case .created(let record) = try store.insertDataset(dataset("d1"), nowMs: 5) else {
             Issue.record("not created"); return
         }
@@ -117,15 +113,17 @@ struct StoreDatasetTests {
         #expect(try store.datasetContent(id: "d2") == nil)
     }
 
-    @Test("Listing puts built-ins first")
-    func listing() throws {
+    @Test("Listing puts built-ins first", arguments: StoreFixture.engines)
+    func listing(_ engine: StoreEngine) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
         _ = try store.insertDataset(dataset("up", sha: "b"), nowMs: 1)
         _ = try store.insertDataset(dataset("digits", sha: "c", builtin: true), nowMs: 2)
         #expect(try store.listDatasets().map(\.id) == ["digits", "up"])
     }
 
-    @Test("A dataset in use by a live job cannot be deleted; afterwards the job keeps its spec")
-    func deleteRules() throws {
+    @Test("A dataset in use by a live job cannot be deleted; afterwards the job keeps its spec", arguments: StoreFixture.engines)
+    func deleteRules(_ engine: StoreEngine) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
         _ = try store.insertDataset(dataset("d"), nowMs: 1)
         _ = try store.insertDataset(dataset("digits", sha: "c", builtin: true), nowMs: 1)
         try fixture.submit("j", datasetID: "d")

@@ -1,5 +1,5 @@
 /// Submitting, reading, listing, cancelling and deleting jobs.
-extension Store {
+extension PostgresStore {
     /// Enqueues a job, in one transaction with its idempotency key and its first event.
     ///
     /// The checks run in order: a known idempotency key answers `.replayed` or `.keyConflict` (a
@@ -9,39 +9,41 @@ extension Store {
         _ new: NewJob, idempotency: (key: String, requestSHA256: String)?, maxQueued: Int, nowMs: Int64
     ) throws -> InsertJobOutcome {
         precondition(new.progressTotal >= 0 && new.maxAttempts >= 1, "invalid NewJob \(new.id)")
-        return try write { database in
+        return try write { connection in
+            // One submission at a time across all nodes: the queue limit and keys stay exact.
+            try connection.run(PostgresSQL.Session.lockSubmissions)
             if let idempotency {
-                let seen = try database.queryFirst(
-                    StoreSQL.IdempotencyKeys.byKey, [":key": .text(idempotency.key)]
+                let seen = try connection.queryFirst(
+                    PostgresSQL.IdempotencyKeys.byKey, [":key": .text(idempotency.key)]
                 ) { (requestSHA256: $0.string(0), jobID: $0.string(1)) }
                 if let seen {
                     guard seen.requestSHA256 == idempotency.requestSHA256 else {
                         return .keyConflict(existingJobID: seen.jobID)
                     }
                     // The key row cascades with its job, so the job is there.
-                    let job = try database.queryFirst(StoreSQL.Jobs.byID, [":id": .text(seen.jobID)], JobRecord.init)
+                    let job = try connection.queryFirst(PostgresSQL.Jobs.byID, [":id": .text(seen.jobID)], JobRecord.init)
                     return .replayed(job!)
                 }
             }
-            let queued = try database.queryFirst(StoreSQL.Jobs.countQueued) { $0.int(0) } ?? 0
+            let queued = try connection.queryFirst(PostgresSQL.Jobs.countQueued) { $0.int(0) } ?? 0
             guard queued < maxQueued else { return .queueFull(queued: queued) }
             if let datasetID = new.datasetID {
-                let exists = try database.queryFirst(StoreSQL.Datasets.exists, [":id": .text(datasetID)]) { _ in true }
+                let exists = try connection.queryFirst(PostgresSQL.Datasets.exists, [":id": .text(datasetID)]) { _ in true }
                 guard exists != nil else { return .datasetNotFound }
             }
-            let job = try database.queryFirst(StoreSQL.Jobs.insert, [
+            let job = try connection.queryFirst(PostgresSQL.Jobs.insert, [
                 ":id": .text(new.id), ":name": .text(new.name), ":spec_json": .text(new.specJSON),
                 ":dataset_id": .text(new.datasetID), ":priority": .integer(new.priority),
-                ":now": .integer(nowMs), ":progress_total": .integer(new.progressTotal),
+                ":now": now(nowMs), ":progress_total": .integer(new.progressTotal),
                 ":max_attempts": .integer(new.maxAttempts),
             ], JobRecord.init)!
             if let idempotency {
-                try database.run(StoreSQL.IdempotencyKeys.insert, [
+                try connection.run(PostgresSQL.IdempotencyKeys.insert, [
                     ":key": .text(idempotency.key), ":request_sha256": .text(idempotency.requestSHA256),
-                    ":job_id": .text(new.id), ":now": .integer(nowMs),
+                    ":job_id": .text(new.id), ":now": now(nowMs),
                 ])
             }
-            try Self.recordEvent(in: database, jobID: new.id, nowMs: nowMs, kind: "status",
+            try recordEvent(in: connection, jobID: new.id, nowMs: nowMs, kind: "status",
                                  data: ["status": .text("queued"), "reason": .text("submitted")])
             return .created(job)
         }
@@ -49,13 +51,13 @@ extension Store {
 
     /// The job with `id`, or nil.
     public func job(id: String) throws -> JobRecord? {
-        try read { try $0.queryFirst(StoreSQL.Jobs.byID, [":id": .text(id)], JobRecord.init) }
+        try read { try $0.queryFirst(PostgresSQL.Jobs.byID, [":id": .text(id)], JobRecord.init) }
     }
 
     /// One page of jobs, newest first, optionally of one status.
     ///
     /// - Throws: `StoreError.invalidPageToken` for a token not issued by this listing.
-    public func listJobs(status: JobStatus? = nil, limit: Int, pageToken: String? = nil) throws -> JobPage {
+    public func listJobs(status: JobStatus?, limit: Int, pageToken: String?) throws -> JobPage {
         precondition(limit > 0, "a page holds at least one job")
         var arguments: SQLArguments = [":limit": .integer(limit + 1)]
         if let status { arguments[":status"] = .text(status.rawValue) }
@@ -69,10 +71,10 @@ extension Store {
             arguments[":id"] = .text(token.id)
         }
         let sql = switch (status != nil, after != nil) {
-        case (false, false): StoreSQL.Jobs.listFirst
-        case (false, true): StoreSQL.Jobs.listAfter
-        case (true, false): StoreSQL.Jobs.listStatusFirst
-        case (true, true): StoreSQL.Jobs.listStatusAfter
+        case (false, false): PostgresSQL.Jobs.listFirst
+        case (false, true): PostgresSQL.Jobs.listAfter
+        case (true, false): PostgresSQL.Jobs.listStatusFirst
+        case (true, true): PostgresSQL.Jobs.listStatusAfter
         }
         // One row more than asked tells whether another page exists.
         var jobs = try read { try $0.query(sql, arguments, JobRecord.init) }
@@ -84,21 +86,21 @@ extension Store {
 
     /// Cancels a queued job at once, or asks a running job's worker to stop.
     public func requestCancel(jobID: String, nowMs: Int64) throws -> CancelOutcome {
-        try write { database in
-            guard let job = try database.queryFirst(StoreSQL.Jobs.byID, [":id": .text(jobID)], JobRecord.init)
+        try write { connection in
+            guard let job = try connection.queryFirst(PostgresSQL.Jobs.byIDForUpdate, [":id": .text(jobID)], JobRecord.init)
             else { return .notFound }
             switch job.status {
             case .queued:
-                let cancelled = try database.queryFirst(
-                    StoreSQL.Jobs.cancelQueued, [":id": .text(jobID), ":now": .integer(nowMs)], JobRecord.init)!
-                try Self.recordEvent(in: database, jobID: jobID, nowMs: nowMs, kind: "status",
+                let cancelled = try connection.queryFirst(
+                    PostgresSQL.Jobs.cancelQueued, [":id": .text(jobID), ":now": now(nowMs)], JobRecord.init)!
+                try recordEvent(in: connection, jobID: jobID, nowMs: nowMs, kind: "status",
                                      data: ["status": .text("cancelled"), "reason": .text("cancel_requested")])
                 return .cancelled(cancelled)
             case .running:
                 guard !job.cancelRequested else { return .cancelRequested(job) }
-                let flagged = try database.queryFirst(
-                    StoreSQL.Jobs.cancelRunning, [":id": .text(jobID)], JobRecord.init)!
-                try Self.recordEvent(in: database, jobID: jobID, nowMs: nowMs, kind: "cancel_requested",
+                let flagged = try connection.queryFirst(
+                    PostgresSQL.Jobs.cancelRunning, [":id": .text(jobID)], JobRecord.init)!
+                try recordEvent(in: connection, jobID: jobID, nowMs: nowMs, kind: "cancel_requested",
                                      data: ["status": .text("running"), "reason": .text("cancel_requested")])
                 return .cancelRequested(flagged)
             case .cancelled:
@@ -111,21 +113,38 @@ extension Store {
 
     /// Deletes a terminal job with its history, checkpoint, events and idempotency keys.
     public func deleteJob(jobID: String) throws -> DeleteJobOutcome {
-        try write { database in
-            guard let raw = try database.queryFirst(StoreSQL.Jobs.statusByID, [":id": .text(jobID)], { $0.string(0) }),
+        try write { connection in
+            guard let raw = try connection.queryFirst(PostgresSQL.Jobs.statusByIDForUpdate, [":id": .text(jobID)], { $0.string(0) }),
                 let status = JobStatus(rawValue: raw)
             else { return .notFound }
             guard status.isTerminal else { return .notTerminal(status) }
-            try database.run(StoreSQL.Jobs.delete, [":id": .text(jobID)])
+            try connection.run(PostgresSQL.Jobs.delete, [":id": .text(jobID)])
             return .deleted
         }
     }
 
+    public func retryJob(jobID: String, maxQueued: Int, nowMs: Int64) throws -> RetryJobOutcome {
+        try write { connection in
+            try connection.run(PostgresSQL.Session.lockSubmissions)
+            guard let raw = try connection.queryFirst(PostgresSQL.Jobs.statusByIDForUpdate, [":id": .text(jobID)], { $0.string(0) }),
+                let status = JobStatus(rawValue: raw)
+            else { return .notFound }
+            guard status == .failed || status == .cancelled else { return .notRetryable(status) }
+            let queued = try connection.queryFirst(PostgresSQL.Jobs.countQueued) { $0.int(0) } ?? 0
+            guard queued < maxQueued else { return .queueFull(queued: queued) }
+            let job = try connection.queryFirst(
+                PostgresSQL.Jobs.retry, [":id": .text(jobID), ":now": now(nowMs)], JobRecord.init)!
+            try recordEvent(in: connection, jobID: jobID, nowMs: nowMs, kind: "status",
+                                 data: ["status": .text("queued"), "reason": .text("retried")])
+            return .requeued(job)
+        }
+    }
+
     /// History items with `metaIteration > after` (all when nil), in order.
-    public func history(jobID: String, after: Int? = nil, limit: Int) throws -> [HistoryRow] {
+    public func history(jobID: String, after: Int?, limit: Int) throws -> [HistoryRow] {
         precondition(limit > 0, "a page holds at least one item")
-        return try read { database in
-            try database.query(StoreSQL.History.page, [
+        return try read { connection in
+            try connection.query(PostgresSQL.History.page, [
                 ":job_id": .text(jobID), ":after": .integer(after ?? -1), ":limit": .integer(limit),
             ], HistoryRow.init)
         }
@@ -137,10 +156,10 @@ extension Store {
     }
 
     /// The job's recorded transitions with `seq > afterSeq`, in order.
-    public func events(jobID: String, afterSeq: Int64 = 0, limit: Int = 1000) throws -> [JobEvent] {
+    public func events(jobID: String, afterSeq: Int64, limit: Int) throws -> [JobEvent] {
         precondition(limit > 0, "a page holds at least one event")
-        return try read { database in
-            try database.query(StoreSQL.Events.page, [
+        return try read { connection in
+            try connection.query(PostgresSQL.Events.page, [
                 ":job_id": .text(jobID), ":after": .integer(afterSeq), ":limit": .integer(limit),
             ]) { JobEvent(seq: $0.int64(0), atMs: $0.int64(1), kind: $0.string(2), dataJSON: $0.string(3)) }
         }
@@ -149,51 +168,22 @@ extension Store {
     /// Forgets idempotency keys created before `cutoffMs` (the API keeps them 24 hours).
     @discardableResult
     public func purgeIdempotencyKeys(createdBeforeMs cutoffMs: Int64) throws -> Int {
-        try write { try $0.run(StoreSQL.IdempotencyKeys.deleteOlderThan, [":cutoff": .integer(cutoffMs)]) }
+        try write { try $0.run(PostgresSQL.IdempotencyKeys.deleteOlderThan, [":cutoff": .integer(cutoffMs)]) }
     }
 
-    static func checkpoint(in database: Database, jobID: String) throws -> Checkpoint? {
-        try database.queryFirst(StoreSQL.Checkpoints.byJob, [":job_id": .text(jobID)]) {
+    static func checkpoint(in connection: PostgresConnection, jobID: String) throws -> Checkpoint? {
+        try connection.queryFirst(PostgresSQL.Checkpoints.byJob, [":job_id": .text(jobID)]) {
             Checkpoint(metaIteration: $0.int(0), state: $0.blob(1), updatedMs: $0.int64(2))
         }
     }
 
-    static func recordEvent(
-        in database: Database, jobID: String, nowMs: Int64, kind: String,
+    func recordEvent(
+        in connection: PostgresConnection, jobID: String, nowMs: Int64, kind: String,
         data: KeyValuePairs<String, SQLValue>
     ) throws {
-        try database.run(StoreSQL.Events.insert, [
-            ":job_id": .text(jobID), ":now": .integer(nowMs), ":kind": .text(kind),
+        try connection.run(PostgresSQL.Events.insert, [
+            ":job_id": .text(jobID), ":now": now(nowMs), ":kind": .text(kind),
             ":data_json": .text(EventData.json(data)),
         ])
-    }
-}
-
-extension JobRecord {
-    /// Decodes a row selected with `StoreSQL.Jobs.columns`.
-    init(row: Row) {
-        guard let status = JobStatus(rawValue: row.string(2)) else {
-            preconditionFailure("unknown job status \(row.string(2)); the CHECK constraint forbids it")
-        }
-        self.init(
-            id: row.string(0), name: row.string(1), status: status, specJSON: row.string(3),
-            datasetID: row.optionalString(4), priority: row.int(5), createdMs: row.int64(6),
-            startedMs: row.optionalInt64(7), finishedMs: row.optionalInt64(8),
-            progressDone: row.int(9), progressTotal: row.int(10), progressFraction: row.double(11),
-            latestJSON: row.optionalString(12), bestJSON: row.optionalString(13),
-            errorCode: row.optionalString(14), errorMessage: row.optionalString(15),
-            attempt: row.int(16), maxAttempts: row.int(17), runAfterMs: row.int64(18),
-            leaseOwner: row.optionalString(19), leaseExpiresMs: row.optionalInt64(20),
-            cancelRequested: row.bool(21), version: row.int64(22))
-    }
-}
-
-extension HistoryRow {
-    /// Decodes a row selected with `StoreSQL.History.columns`.
-    init(row: Row) {
-        self.init(
-            metaIteration: row.int(0), itemJSON: row.string(1), trainingLoss: row.optionalDouble(2),
-            validationLoss: row.optionalDouble(3), validationError: row.optionalDouble(4),
-            hypergradientNorm: row.optionalDouble(5), seconds: row.double(6), createdMs: row.int64(7))
     }
 }

@@ -23,7 +23,7 @@ public struct Migrator: Sendable {
         """
 
     /// A migrator over `migrations`, which must be numbered 1, 2, 3, ... in order.
-    public init(migrations: [Migration] = Migration.embedded) {
+    public init(migrations: [Migration] = Migration.embedded(for: .sqlite)) {
         for (index, migration) in migrations.enumerated() {
             precondition(migration.version == index + 1, "migration versions must run 1, 2, 3, ...")
         }
@@ -76,6 +76,13 @@ public struct Migrator: Sendable {
         let rows = try database.query(Self.selectApplied) {
             (version: $0.int(0), name: $0.string(1), checksum: $0.string(2))
         }
+        try check(applied: rows.map { ($0.version, $0.checksum) })
+        return rows.count
+    }
+
+    /// Checks bookkeeping rows (any engine's) against this build: refuses a database migrated by
+    /// a newer build, or one whose applied migrations were edited since.
+    func check(applied rows: [(version: Int, checksum: String)]) throws {
         if let newest = rows.last, newest.version > codeVersion {
             throw MigrationError.databaseNewerThanCode(
                 databaseVersion: newest.version, codeVersion: codeVersion)
@@ -83,10 +90,9 @@ public struct Migrator: Sendable {
         for row in rows {
             try check(migrations[row.version - 1], recorded: row.checksum)
         }
-        return rows.count
     }
 
-    private func check(_ migration: Migration, recorded: String) throws {
+    func check(_ migration: Migration, recorded: String) throws {
         guard recorded == migration.checksum else {
             throw MigrationError.checksumMismatch(
                 version: migration.version, name: migration.name, recorded: recorded,

@@ -26,8 +26,8 @@ final class ReaderPool: Sendable {
         var readers: [Reader] = []
         for _ in 0..<count {
             let database = try Database(path: path)
-            try database.execute(StoreSQL.Connection.setUp)
-            try database.execute(StoreSQL.Connection.queryOnly)
+            try database.execute(SQLiteSQL.Connection.setUp)
+            try database.execute(SQLiteSQL.Connection.queryOnly)
             readers.append(Reader(database: database))
         }
         self.count = count

@@ -1,12 +1,12 @@
 /// The worker side: claiming jobs, holding leases, committing progress, finishing, recovery.
-extension Store {
+extension SQLiteStore {
     /// Claims the best queued job whose back-off has passed (highest priority, then oldest), or nil.
     ///
     /// The claim consumes an attempt and leases the job to `worker` until `nowMs + leaseMs`.
     public func claimJob(worker: String, nowMs: Int64, leaseMs: Int64) throws -> ClaimedJob? {
         precondition(!worker.isEmpty && leaseMs > 0, "a claim needs a worker and a lease")
         return try write { database in
-            let claimed = try database.queryFirst(StoreSQL.Jobs.claim, [
+            let claimed = try database.queryFirst(SQLiteSQL.Jobs.claim, [
                 ":worker": .text(worker), ":now": .integer(nowMs), ":lease_ms": .integer(leaseMs),
             ], JobRecord.init)
             guard let job = claimed else { return nil }
@@ -22,12 +22,12 @@ extension Store {
     ///
     /// `.lost` means another worker or the reaper has the job: stop without writing results.
     public func heartbeat(
-        jobID: String, worker: String, nowMs: Int64, leaseMs: Int64, progressFraction: Double? = nil
+        jobID: String, worker: String, nowMs: Int64, leaseMs: Int64, progressFraction: Double?
     ) throws -> LeaseState {
         try write { database in
-            let cancelRequested = try database.queryFirst(StoreSQL.Jobs.heartbeat, [
+            let cancelRequested = try database.queryFirst(SQLiteSQL.Jobs.heartbeat, [
                 ":id": .text(jobID), ":worker": .text(worker), ":now": .integer(nowMs),
-                ":lease_ms": .integer(leaseMs), ":progress_fraction": .real(progressFraction.map(Self.clampFraction)),
+                ":lease_ms": .integer(leaseMs), ":progress_fraction": .real(progressFraction.map(LeaseMath.clampFraction)),
             ]) { $0.bool(0) }
             return cancelRequested.map { .held(cancelRequested: $0) } ?? .lost
         }
@@ -42,18 +42,18 @@ extension Store {
     public func commitMetaIteration(
         jobID: String, worker: String, item: HistoryRow, checkpoint: [UInt8], progressDone: Int,
         progressFraction: Double, latestJSON: String?, bestJSON: String?, nowMs: Int64,
-        leaseMs: Int64? = nil
+        leaseMs: Int64?
     ) throws -> Bool {
         precondition(item.metaIteration >= 0 && progressDone >= 0, "invalid meta-iteration commit")
         return try write { database in
-            let updated = try database.run(StoreSQL.Jobs.commitProgress, [
+            let updated = try database.run(SQLiteSQL.Jobs.commitProgress, [
                 ":id": .text(jobID), ":worker": .text(worker), ":progress_done": .integer(progressDone),
-                ":progress_fraction": .real(Self.clampFraction(progressFraction)),
+                ":progress_fraction": .real(LeaseMath.clampFraction(progressFraction)),
                 ":latest_json": .text(latestJSON), ":best_json": .text(bestJSON),
                 ":now": .integer(nowMs), ":lease_ms": .integer(leaseMs),
             ])
             guard updated == 1 else { return false }
-            try database.run(StoreSQL.History.upsert, [
+            try database.run(SQLiteSQL.History.upsert, [
                 ":job_id": .text(jobID), ":meta_iteration": .integer(item.metaIteration),
                 ":item_json": .text(item.itemJSON), ":training_loss": .real(item.trainingLoss),
                 ":validation_loss": .real(item.validationLoss),
@@ -61,7 +61,7 @@ extension Store {
                 ":hypergradient_norm": .real(item.hypergradientNorm), ":seconds": .real(item.seconds),
                 ":created_ms": .integer(item.createdMs),
             ])
-            try database.run(StoreSQL.Checkpoints.upsert, [
+            try database.run(SQLiteSQL.Checkpoints.upsert, [
                 ":job_id": .text(jobID), ":meta_iteration": .integer(item.metaIteration),
                 ":state": .blob(checkpoint), ":now": .integer(nowMs),
             ])
@@ -73,13 +73,13 @@ extension Store {
     ///
     /// Answers false, changing nothing, when `worker` no longer holds the lease.
     public func finishJob(
-        jobID: String, worker: String, status: JobStatus, errorCode: String? = nil,
-        errorMessage: String? = nil, nowMs: Int64
+        jobID: String, worker: String, status: JobStatus, errorCode: String?,
+        errorMessage: String?, nowMs: Int64
     ) throws -> Bool {
         precondition(status.isTerminal, "finishing a job as \(status)")
         precondition((status == .failed) == (errorCode != nil), "an error code goes with failed, only")
         return try write { database in
-            let finished = try database.queryFirst(StoreSQL.Jobs.finish, [
+            let finished = try database.queryFirst(SQLiteSQL.Jobs.finish, [
                 ":id": .text(jobID), ":worker": .text(worker), ":status": .text(status.rawValue),
                 ":error_code": .text(errorCode), ":error_message": .text(errorMessage),
                 ":now": .integer(nowMs),
@@ -96,7 +96,7 @@ extension Store {
     /// (or cancelled, if cancellation was requested meanwhile). False when the lease was lost.
     public func releaseJob(jobID: String, worker: String, nowMs: Int64) throws -> Bool {
         try write { database in
-            let status = try database.queryFirst(StoreSQL.Jobs.release, [
+            let status = try database.queryFirst(SQLiteSQL.Jobs.release, [
                 ":id": .text(jobID), ":worker": .text(worker), ":now": .integer(nowMs),
             ]) { $0.string(0) }
             guard let status else { return false }
@@ -106,16 +106,17 @@ extension Store {
         }
     }
 
-    /// Start-up recovery: every running job not leased by this boot (its owner does not start
-    /// with `currentOwnerPrefix`) is requeued at once, failed when out of attempts, or cancelled
-    /// when cancellation was requested.
-    ///
-    /// On a single node every such job is an orphan of a crashed or killed process. Two live
-    /// processes sharing one file should rely on `reapExpiredLeases` instead.
-    public func requeueOrphans(currentOwnerPrefix: String, nowMs: Int64) throws -> [RecoveredJob] {
-        precondition(!currentOwnerPrefix.isEmpty, "an empty prefix would match every owner")
-        return try recover(StoreSQL.Jobs.requeueOrphans, reason: "orphaned", [
-            ":owner_prefix": .text(currentOwnerPrefix), ":now": .integer(nowMs),
+    public func abandonJob(jobID: String, worker: String, nowMs: Int64) throws -> RecoveredJob? {
+        try recover(SQLiteSQL.Jobs.abandon, reason: "commit_failed", [
+            ":id": .text(jobID), ":worker": .text(worker), ":now": .integer(nowMs),
+        ], nowMs: nowMs).first
+    }
+
+    public func requeueOrphans(nodeID: String, bootID: String, nowMs: Int64) throws -> [RecoveredJob] {
+        precondition(LeaseOwner.isValidID(nodeID) && LeaseOwner.isValidID(bootID), "invalid node or boot id")
+        return try recover(SQLiteSQL.Jobs.requeueOrphans, reason: "orphaned", [
+            ":node_prefix": .text(LeaseOwner.nodePrefix(nodeID)),
+            ":boot_prefix": .text(LeaseOwner.bootPrefix(nodeID, bootID)), ":now": .integer(nowMs),
         ], nowMs: nowMs)
     }
 
@@ -123,7 +124,7 @@ extension Store {
     /// exponential back-off, failed (`worker_lost`) when out of attempts, or cancelled when
     /// cancellation was requested.
     public func reapExpiredLeases(nowMs: Int64) throws -> [RecoveredJob] {
-        try recover(StoreSQL.Jobs.reapExpired, reason: "lease_expired", [":now": .integer(nowMs)], nowMs: nowMs)
+        try recover(SQLiteSQL.Jobs.reapExpired, reason: "lease_expired", [":now": .integer(nowMs)], nowMs: nowMs)
     }
 
     private func recover(
@@ -142,11 +143,5 @@ extension Store {
             }
             return moved.map { RecoveredJob(id: $0.id, status: $0.status) }
         }
-    }
-
-    /// Keeps a fraction inside [0, 1]; NaN (a worker bug) leaves the stored value alone.
-    static func clampFraction(_ fraction: Double) -> Double {
-        guard !fraction.isNaN else { return 0 }
-        return min(max(fraction, 0), 1)
     }
 }

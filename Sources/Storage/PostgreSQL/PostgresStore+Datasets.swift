@@ -1,18 +1,18 @@
 /// Uploaded and built-in datasets.
-extension Store {
+extension PostgresStore {
     /// Stores a parsed dataset; a dataset with the same SHA-256 is answered instead (dedupe).
     public func insertDataset(_ new: NewDataset, nowMs: Int64) throws -> InsertDatasetOutcome {
-        try write { database in
-            if let existing = try database.queryFirst(
-                StoreSQL.Datasets.bySHA256, [":sha256": .text(new.sha256)], DatasetRecord.init)
+        try write { connection in
+            if let existing = try connection.queryFirst(
+                PostgresSQL.Datasets.bySHA256, [":sha256": .text(new.sha256)], DatasetRecord.init)
             {
                 return .existing(existing)
             }
-            let created = try database.queryFirst(StoreSQL.Datasets.insert, [
+            let created = try connection.queryFirst(PostgresSQL.Datasets.insert, [
                 ":id": .text(new.id), ":name": .text(new.name), ":rows": .integer(new.rows),
                 ":features": .integer(new.features), ":classes": .integer(new.classes),
                 ":sha256": .text(new.sha256), ":content": .blob(new.content),
-                ":builtin": .bool(new.builtin), ":now": .integer(nowMs),
+                ":builtin": .bool(new.builtin), ":now": now(nowMs),
             ], DatasetRecord.init)!
             return .created(created)
         }
@@ -20,40 +20,30 @@ extension Store {
 
     /// A dataset's metadata, or nil.
     public func dataset(id: String) throws -> DatasetRecord? {
-        try read { try $0.queryFirst(StoreSQL.Datasets.byID, [":id": .text(id)], DatasetRecord.init) }
+        try read { try $0.queryFirst(PostgresSQL.Datasets.byID, [":id": .text(id)], DatasetRecord.init) }
     }
 
     /// A dataset's stored content, or nil.
     public func datasetContent(id: String) throws -> [UInt8]? {
-        try read { try $0.queryFirst(StoreSQL.Datasets.content, [":id": .text(id)]) { $0.blob(0) } }
+        try read { try $0.queryFirst(PostgresSQL.Datasets.content, [":id": .text(id)]) { $0.blob(0) } }
     }
 
     /// Every dataset, built-ins first, then oldest first.
     public func listDatasets() throws -> [DatasetRecord] {
-        try read { try $0.query(StoreSQL.Datasets.all, [:], DatasetRecord.init) }
+        try read { try $0.query(PostgresSQL.Datasets.all, [:], DatasetRecord.init) }
     }
 
     /// Deletes a dataset no queued or running job uses; terminal jobs keep their spec but lose
     /// the reference.
     public func deleteDataset(id: String) throws -> DeleteDatasetOutcome {
-        try write { database in
-            guard let dataset = try database.queryFirst(StoreSQL.Datasets.byID, [":id": .text(id)], DatasetRecord.init)
+        try write { connection in
+            guard let dataset = try connection.queryFirst(PostgresSQL.Datasets.byID, [":id": .text(id)], DatasetRecord.init)
             else { return .notFound }
             guard !dataset.builtin else { return .builtin }
-            let inUse = try database.queryFirst(StoreSQL.Datasets.isInUse, [":id": .text(id)]) { _ in true }
+            let inUse = try connection.queryFirst(PostgresSQL.Datasets.isInUse, [":id": .text(id)]) { _ in true }
             guard inUse == nil else { return .inUse }
-            try database.run(StoreSQL.Datasets.delete, [":id": .text(id)])
+            try connection.run(PostgresSQL.Datasets.delete, [":id": .text(id)])
             return .deleted
         }
-    }
-}
-
-extension DatasetRecord {
-    /// Decodes a row selected with `StoreSQL.Datasets.columns`.
-    init(row: Row) {
-        self.init(
-            id: row.string(0), name: row.string(1), rows: row.int(2), features: row.int(3),
-            classes: row.int(4), sha256: row.string(5), builtin: row.bool(6), createdMs: row.int64(7),
-            contentBytes: row.int(8))
     }
 }

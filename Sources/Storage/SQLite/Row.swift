@@ -4,7 +4,7 @@ import CSQLite
 ///
 /// Columns are read by position, following the column list constant of the query. Reading a NULL
 /// through a non-optional accessor is a bug in the query or the schema, so it traps.
-public struct Row {
+public struct Row: RowReader {
     let handle: OpaquePointer
 
     init(handle: OpaquePointer) { self.handle = handle }
@@ -18,8 +18,6 @@ public struct Row {
         precondition(!isNull(column), "column \(column) is NULL")
         return sqlite3_column_int64(handle, column)
     }
-
-    public func int(_ column: Int32) -> Int { Int(int64(column)) }
 
     public func bool(_ column: Int32) -> Bool { int64(column) != 0 }
 
@@ -42,14 +40,4 @@ public struct Row {
         guard count > 0, let bytes = sqlite3_column_blob(handle, column) else { return [] }
         return Array(UnsafeRawBufferPointer(start: bytes, count: count))
     }
-
-    public func optionalInt64(_ column: Int32) -> Int64? { isNull(column) ? nil : int64(column) }
-
-    public func optionalInt(_ column: Int32) -> Int? { isNull(column) ? nil : int(column) }
-
-    public func optionalDouble(_ column: Int32) -> Double? { isNull(column) ? nil : double(column) }
-
-    public func optionalString(_ column: Int32) -> String? { isNull(column) ? nil : string(column) }
-
-    public func optionalBlob(_ column: Int32) -> [UInt8]? { isNull(column) ? nil : blob(column) }
 }

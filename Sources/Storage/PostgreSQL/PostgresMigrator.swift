@@ -1,0 +1,36 @@
+/// Applies the PostgreSQL migrations: the same numbering and checksum bookkeeping as the SQLite
+/// engine's `Migrator`, but every pending migration in ONE transaction that first takes an
+/// advisory lock, so that nodes starting at once queue behind each other and each migration is
+/// applied exactly once (PostgreSQL's DDL is transactional: a failure leaves nothing behind).
+struct PostgresMigrator {
+    let migrator: Migrator
+
+    init(migrations: [Migration] = Migration.embedded(for: .postgresql)) {
+        migrator = Migrator(migrations: migrations)
+    }
+
+    var codeVersion: Int { migrator.codeVersion }
+
+    /// Brings the database to `codeVersion`, answering the migrations it applied.
+    @discardableResult
+    func migrate(_ pool: PostgresConnectionPool, nowMs: Int64) throws -> [Migration] {
+        try pool.transaction { connection in
+            try connection.execute(PostgresSQL.Migrations.lock)
+            try connection.execute(PostgresSQL.Migrations.createBookkeeping)
+            let rows = try connection.query(PostgresSQL.Migrations.selectApplied) {
+                (version: $0.int(0), checksum: $0.string(1))
+            }
+            try migrator.check(applied: rows)
+            let pending = Array(migrator.migrations.dropFirst(rows.count))
+            for migration in pending {
+                try connection.execute(migration.sql)
+                try connection.run(PostgresSQL.Migrations.insertApplied, [
+                    ":version": .integer(migration.version), ":name": .text(migration.name),
+                    ":checksum": .text(migration.checksum), ":applied_ms": .integer(nowMs),
+                ])
+            }
+            return pending
+        }
+    }
+}
+

@@ -1,0 +1,49 @@
+/// Uploaded and built-in datasets.
+extension SQLiteStore {
+    /// Stores a parsed dataset; a dataset with the same SHA-256 is answered instead (dedupe).
+    public func insertDataset(_ new: NewDataset, nowMs: Int64) throws -> InsertDatasetOutcome {
+        try write { database in
+            if let existing = try database.queryFirst(
+                SQLiteSQL.Datasets.bySHA256, [":sha256": .text(new.sha256)], DatasetRecord.init)
+            {
+                return .existing(existing)
+            }
+            let created = try database.queryFirst(SQLiteSQL.Datasets.insert, [
+                ":id": .text(new.id), ":name": .text(new.name), ":rows": .integer(new.rows),
+                ":features": .integer(new.features), ":classes": .integer(new.classes),
+                ":sha256": .text(new.sha256), ":content": .blob(new.content),
+                ":builtin": .bool(new.builtin), ":now": .integer(nowMs),
+            ], DatasetRecord.init)!
+            return .created(created)
+        }
+    }
+
+    /// A dataset's metadata, or nil.
+    public func dataset(id: String) throws -> DatasetRecord? {
+        try read { try $0.queryFirst(SQLiteSQL.Datasets.byID, [":id": .text(id)], DatasetRecord.init) }
+    }
+
+    /// A dataset's stored content, or nil.
+    public func datasetContent(id: String) throws -> [UInt8]? {
+        try read { try $0.queryFirst(SQLiteSQL.Datasets.content, [":id": .text(id)]) { $0.blob(0) } }
+    }
+
+    /// Every dataset, built-ins first, then oldest first.
+    public func listDatasets() throws -> [DatasetRecord] {
+        try read { try $0.query(SQLiteSQL.Datasets.all, [:], DatasetRecord.init) }
+    }
+
+    /// Deletes a dataset no queued or running job uses; terminal jobs keep their spec but lose
+    /// the reference.
+    public func deleteDataset(id: String) throws -> DeleteDatasetOutcome {
+        try write { database in
+            guard let dataset = try database.queryFirst(SQLiteSQL.Datasets.byID, [":id": .text(id)], DatasetRecord.init)
+            else { return .notFound }
+            guard !dataset.builtin else { return .builtin }
+            let inUse = try database.queryFirst(SQLiteSQL.Datasets.isInUse, [":id": .text(id)]) { _ in true }
+            guard inUse == nil else { return .inUse }
+            try database.run(SQLiteSQL.Datasets.delete, [":id": .text(id)])
+            return .deleted
+        }
+    }
+}

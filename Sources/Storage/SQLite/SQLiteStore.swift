@@ -1,0 +1,143 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// The SQLite engine of `Store`: one file in WAL mode, on one machine (the embedded default).
+///
+/// Writes go through one connection owned by a serial queue, each in a `BEGIN IMMEDIATE`
+/// transaction, so writers in this process never contend; reads go through a small pool of
+/// `query_only` connections. Several stores (or processes on one host) may open the same file:
+/// claims and leases are guarded in SQL, and `busy_timeout` absorbs the lock waits.
+///
+/// Every method is synchronous and may be called from any thread. Times are passed in as
+/// milliseconds so tests control the clock. Storage knows nothing of tuning: specs, history
+/// items and checkpoints are opaque.
+public final class SQLiteStore: Store {
+    /// The database file.
+    public let path: String
+    public var engine: StoreEngine { .sqlite }
+    /// The schema version after migration.
+    public let schemaVersion: Int
+
+    /// The writer connection, touched only on `writerQueue`.
+    private final class Writer: @unchecked Sendable {
+        var database: Database?
+        init(database: Database) { self.database = database }
+    }
+
+    private let writer: Writer
+    private let writerQueue = DispatchQueue(label: "rewind.storage.writer")
+    private let readers: ReaderPool
+    private let busyErrors = Atomic<Int>(0)
+    /// Device and inode of the file as opened: a file deleted or replaced under a running service
+    /// would otherwise swallow every later write silently (the connection keeps the old inode).
+    private let fileIdentity: FileIdentity?
+    private let fileLost = Atomic<Bool>(false)
+
+    /// Opens (creating if needed) the database at `path`, checks it and applies pending migrations.
+    ///
+    /// - Throws: `StoreError.integrityCheckFailed` for a damaged file, `MigrationError` for a schema
+    ///   this build cannot run against, `DatabaseError` when SQLite fails.
+    public init(path: String, readerCount: Int = 2, migrator: Migrator = Migrator(), nowMs: Int64) throws {
+        let database = try Database(path: path)
+        let journalMode = try database.queryFirst(SQLiteSQL.Connection.journalModeWAL) { $0.string(0) }
+        guard journalMode == "wal" else {
+            throw StoreError.walUnavailable(path: path, journalMode: journalMode ?? "unknown")
+        }
+        try database.execute(SQLiteSQL.Connection.setUp)
+        let problems = try database.query(SQLiteSQL.Connection.quickCheck) { $0.string(0) }
+        guard problems == ["ok"] else {
+            throw StoreError.integrityCheckFailed(path: path, details: problems.joined(separator: "; "))
+        }
+        try migrator.migrate(database, nowMs: nowMs)
+        self.path = path
+        self.schemaVersion = migrator.codeVersion
+        self.writer = Writer(database: database)
+        self.readers = try ReaderPool(path: path, count: readerCount)
+        self.fileIdentity = FileIdentity(path: path)
+    }
+
+    /// Closes the readers, then checkpoints the WAL into the main file and closes the writer, so a
+    /// cleanly stopped service leaves one self-contained file. Later calls throw `StoreError.closed`.
+    public func close() throws {
+        try readers.close()
+        try writerQueue.sync {
+            guard let database = writer.database else { return }
+            writer.database = nil
+            try database.execute(SQLiteSQL.Connection.optimize)
+            try database.execute(SQLiteSQL.Connection.checkpointTruncate)
+            try database.close()
+        }
+    }
+
+    /// How many operations failed with `SQLITE_BUSY`/`SQLITE_LOCKED` after the busy timeout.
+    public var busyErrorCount: Int { busyErrors.load(ordering: .relaxed) }
+
+    public func checkWritable() throws {
+        try write { _ in }
+    }
+
+    /// Throws once the file at `path` is no longer the one this store opened (deleted, renamed
+    /// away or replaced). One `stat` per write: far cheaper than the transaction it guards.
+    private func verifyFile() throws {
+        guard let fileIdentity, !path.isEmpty, path != ":memory:" else { return }
+        guard FileIdentity(path: path) == fileIdentity else {
+            fileLost.store(true, ordering: .relaxed)
+            throw StoreError.databaseFileGone(path: path)
+        }
+    }
+
+    /// True once a write found the database file deleted or replaced.
+    public var isFileLost: Bool { fileLost.load(ordering: .relaxed) }
+
+    /// Runs `body` in a `BEGIN IMMEDIATE` transaction on the writer connection.
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        try verifyFile()
+        return try countingBusy {
+            try writerQueue.sync {
+                guard let database = writer.database else { throw StoreError.closed }
+                return try database.transaction(.immediate) { try body(database) }
+            }
+        }
+    }
+
+    /// Runs `body` in a read transaction on a pooled read-only connection.
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try countingBusy { try readers.withReader(body) }
+    }
+
+    private func countingBusy<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as DatabaseError where error.isBusy {
+            busyErrors.add(1, ordering: .relaxed)
+            throw error
+        }
+    }
+
+    /// The number of jobs in each status, zeros included (the `rewind_jobs{status}` gauge).
+    public func jobCounts() throws -> [JobStatus: Int] {
+        let rows = try read { database in
+            try database.query(SQLiteSQL.Jobs.countByStatus) { (status: $0.string(0), count: $0.int(1)) }
+        }
+        var counts = Dictionary(uniqueKeysWithValues: JobStatus.allCases.map { ($0, 0) })
+        for row in rows {
+            if let status = JobStatus(rawValue: row.status) { counts[status] = row.count }
+        }
+        return counts
+    }
+}
+
+/// Which file a path names right now: its device and inode.
+struct FileIdentity: Equatable, Sendable {
+    let device: UInt64
+    let inode: UInt64
+
+    /// Nil when nothing is at `path`.
+    init?(path: String) {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        device = UInt64(status.st_dev)
+        inode = UInt64(status.st_ino)
+    }
+}

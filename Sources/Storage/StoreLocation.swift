@@ -1,0 +1,44 @@
+/// Where the service keeps its state, as given to `--database`: a `postgres://` (or
+/// `postgresql://`) URL selects the PostgreSQL engine, anything else is an SQLite file path.
+public enum StoreLocation: Sendable, Equatable, CustomStringConvertible {
+    case sqlite(path: String)
+    /// A libpq URL; what it leaves out (host, user, password ...) comes from the `PG*` variables.
+    case postgresql(url: String)
+
+    public init(_ text: String) {
+        let lowered = text.lowercased()
+        if lowered.hasPrefix("postgres://") || lowered.hasPrefix("postgresql://") {
+            self = .postgresql(url: text)
+        } else {
+            self = .sqlite(path: text)
+        }
+    }
+
+    public var engine: StoreEngine {
+        switch self {
+        case .sqlite: .sqlite
+        case .postgresql: .postgresql
+        }
+    }
+
+    /// The location fit for logs: a URL's password is masked.
+    public var description: String {
+        switch self {
+        case .sqlite(let path): path
+        case .postgresql(let url): PostgresStore.redacted(url)
+        }
+    }
+
+    /// Opens the store: the file is created if missing; the database must exist. Both apply
+    /// their pending migrations.
+    ///
+    /// - Parameter password: for PostgreSQL, overrides the URL's password (from a secret file).
+    public func open(password: String? = nil, nowMs: Int64) throws -> any Store {
+        switch self {
+        case .sqlite(let path):
+            return try SQLiteStore(path: path, nowMs: nowMs)
+        case .postgresql(let url):
+            return try PostgresStore(url: url, password: password, nowMs: nowMs)
+        }
+    }
+}
