@@ -12,18 +12,24 @@ public struct JobsConfiguration: Sendable {
     public var idlePollMs: Int
     /// A prefix unique to this process start: the lease owner of every worker is `bootID/N`.
     public var bootID: String
+    /// What decides the bits of this node's results (build, BLAS kernel family), recorded in every
+    /// history item it computes; a job resumed under another fingerprint is logged.
+    public var numericFingerprint: String
 
     public init(
         workers: Int, leaseMs: Int64 = 60_000, heartbeatIntervalMs: Int64 = 250,
-        reaperIntervalMs: Int64 = 15_000, idlePollMs: Int = 1_000, bootID: String
+        reaperIntervalMs: Int64 = 15_000, idlePollMs: Int = 1_000, bootID: String,
+        numericFingerprint: String = "unrecorded"
     ) {
-        precondition(workers >= 1, "at least one worker")
+        // Zero workers: an API-only node (it still reaps expired leases and relays events).
+        precondition(workers >= 0, "no negative worker count")
         self.workers = workers
         self.leaseMs = leaseMs
         self.heartbeatIntervalMs = heartbeatIntervalMs
         self.reaperIntervalMs = reaperIntervalMs
         self.idlePollMs = idlePollMs
         self.bootID = bootID
+        self.numericFingerprint = numericFingerprint
     }
 }
 

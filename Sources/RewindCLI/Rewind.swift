@@ -7,8 +7,8 @@ struct Rewind: ParsableCommand {
         commandName: "rewind",
         abstract: "Exact hypergradients by reversible learning, as a service.",
         subcommands: [
-            ServeCommand.self, SubmitCommand.self, StatusCommand.self, HistoryCommand.self, CancelCommand.self,
-            ResultCommand.self, RunCommand.self, SweepCommand.self, BenchCommand.self, HTTPBenchCommand.self,
+            ServeCommand.self, WorkerCommand.self, SubmitCommand.self, StatusCommand.self, HistoryCommand.self, CancelCommand.self,
+            ResultCommand.self, RunCommand.self, SweepCommand.self, BenchCommand.self, HTTPBenchCommand.self, QueueBenchCommand.self,
             ExportCommand.self,
             HealthcheckCommand.self,
         ])

@@ -22,7 +22,8 @@ struct ServeCommand: ParsableCommand {
             PGPASSWORD, PGPASSFILE, ...). With --port 0 a free port is \
             chosen; the first line printed is always 'listening on http://HOST:PORT'. SIGTERM or \
             SIGINT drain the service: /readyz turns 503, running jobs checkpoint and go back to the \
-            queue, and the process exits 0.
+            queue, and the process exits 0. --workers 0 makes an API-only node (see `rewind worker` \
+            for worker-only nodes).
             """)
 
     @Option(help: "Address to bind (REWIND_HOST).")
@@ -48,9 +49,11 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("grace-period"), help: "Seconds to drain on SIGTERM before exiting anyway.")
     var gracePeriod: Double = 25
 
+    @OptionGroup var timing: JobTimingOptions
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
-        guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256") }
+        guard (0...256).contains(workers) else { throw ValidationError("--workers must be between 0 and 256") }
         guard maxQueued >= 1 else { throw ValidationError("--max-queued must be at least 1") }
     }
 
@@ -69,8 +72,8 @@ struct ServeCommand: ParsableCommand {
         }
         let bootID = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(clock())"
         let runner = JobRunner(
-            store: store, configuration: JobsConfiguration(workers: workers, bootID: bootID), clock: clock,
-            log: logger.sink)
+            store: store, configuration: timing.configuration(workers: workers, bootID: bootID), clock: clock,
+            log: logger.sink, notifier: store.makeNotifier())
         let keys = Set((Environment.string("REWIND_API_KEYS") ?? "").split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces)
         }.filter { !$0.isEmpty })

@@ -39,9 +39,12 @@ public final class PostgresCluster: Sendable {
     public let user = "rewind"
     private let binDirectory: String
     private let databaseCounter = Atomic<Int>(0)
+    /// An address besides loopback to listen on (one a test made inside its own network namespace).
+    private let extraListenAddress: String?
 
     /// Creates and starts a cluster with one database, `rewind`.
-    public init() throws {
+    public init(extraListenAddress: String? = nil) throws {
+        self.extraListenAddress = extraListenAddress
         guard let binDirectory = Self.binDirectory else { throw ClusterError.failed(Self.unavailableReason) }
         self.binDirectory = binDirectory
         directory = try TemporaryDirectory(prefix: "rewind-pg")
@@ -63,7 +66,7 @@ public final class PostgresCluster: Sendable {
     /// Starts the server (again); waits until it accepts connections.
     public func start() throws {
         // Test settings: a crash of a throw-away cluster loses nothing worth an fsync.
-        let options = "-p \(port) -k \(directory.path) -c listen_addresses=127.0.0.1 -c max_connections=300 "
+        let options = "-p \(port) -k \(directory.path) -c listen_addresses=127.0.0.1\(extraListenAddress.map { "," + $0 } ?? "") -c max_connections=300 "
             + "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         try server("pg_ctl", ["-D", directory.file("data"), "-o", options, "-l", directory.file("pg.log"), "-w", "start"])
     }

@@ -23,20 +23,32 @@ public final class ServerProcess {
 
     /// Starts `rewind serve --port 0 --database DATABASE --workers 1` (plus `arguments`) and waits,
     /// up to `timeout`, for its `listening on http://127.0.0.1:PORT` line.
+    ///
+    /// `command` may be `worker` (a worker-only node, whose port is its health port); `launcher`
+    /// runs the binary through another program, e.g. `ip netns exec NAME` to start it in a
+    /// network namespace (which must exec it, so that signals reach the server itself).
     public init(
         database: String, arguments: [String] = [], environment: [String: String] = [:],
-        timeout: Duration = .seconds(20)
+        timeout: Duration = .seconds(20), command: String = "serve", launcher: [String] = [],
+        logDirectory: String? = nil
     ) throws {
         let executable = try Self.executableURL()
         let stamp = "\(getpid())-\(UUID().uuidString.prefix(8))"
-        let stdoutPath = "\(database).\(stamp).stdout"
-        logPath = "\(database).\(stamp).stderr"
+        let base = logDirectory.map { "\($0)/\(command)" } ?? database
+        let stdoutPath = "\(base).\(stamp).stdout"
+        logPath = "\(base).\(stamp).stderr"
         _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process = Process()
-        process.executableURL = executable
-        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "0", "--database", database, "--workers", "1"]
+        let serverArguments = [command, "--host", "127.0.0.1", "--port", "0", "--database", database, "--workers", "1"]
             + arguments
+        if launcher.isEmpty {
+            process.executableURL = executable
+            process.arguments = serverArguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: launcher[0])
+            process.arguments = Array(launcher.dropFirst()) + [executable.path] + serverArguments
+        }
         // Only what the test passes: a developer's REWIND_* settings must not leak in.
         var childEnvironment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("REWIND_") }
         childEnvironment.merge(environment) { _, new in new }
@@ -110,7 +122,7 @@ public final class ServerProcess {
     }
 
     /// `rewind` beside the test bundle: SwiftPM puts both in the build products directory.
-    static func executableURL() throws -> URL {
+    public static func executableURL() throws -> URL {
         var candidates: [String] = []
         if let bundle = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
             candidates.append(URL(fileURLWithPath: bundle).deletingLastPathComponent().path)
