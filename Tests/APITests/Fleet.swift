@@ -21,8 +21,8 @@ final class Fleet {
         "--lease-ms", "1500", "--heartbeat-ms", "100", "--reaper-interval-ms", "300", "--idle-poll-ms", "1000",
     ]
 
-    init(extraListenAddress: String? = nil) throws {
-        cluster = try PostgresCluster(extraListenAddress: extraListenAddress)
+    init(extraListen: (address: String, clients: String)? = nil) throws {
+        cluster = try PostgresCluster(extraListen: extraListen)
         directory = try TemporaryDirectory(prefix: "rewind-fleet")
         store = try PostgresStore(url: cluster.url(), nowMs: 0)
     }

@@ -43,8 +43,11 @@ public final class PostgresCluster: Sendable {
     private let extraListenAddress: String?
 
     /// Creates and starts a cluster with one database, `rewind`.
-    public init(extraListenAddress: String? = nil) throws {
-        self.extraListenAddress = extraListenAddress
+    ///
+    /// - Parameter extraListen: an address to listen on besides loopback and the network (CIDR)
+    ///   whose clients may connect there; only addresses a test made in its own network namespace.
+    public init(extraListen: (address: String, clients: String)? = nil) throws {
+        extraListenAddress = extraListen?.address
         guard let binDirectory = Self.binDirectory else { throw ClusterError.failed(Self.unavailableReason) }
         self.binDirectory = binDirectory
         directory = try TemporaryDirectory(prefix: "rewind-pg")
@@ -52,6 +55,12 @@ public final class PostgresCluster: Sendable {
         try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: directory.path)
         port = try Self.freePort()
         try server("initdb", ["-D", directory.file("data"), "-U", user, "--auth=trust", "--no-sync", "-E", "UTF8"])
+        if let clients = extraListen?.clients {
+            let rules = try FileHandle(forWritingTo: URL(fileURLWithPath: directory.file("data/pg_hba.conf")))
+            defer { try? rules.close() }
+            try rules.seekToEnd()
+            try rules.write(contentsOf: Data("host all all \(clients) trust\n".utf8))
+        }
         try start()
         try server("createdb", ["-h", "127.0.0.1", "-p", "\(port)", "-U", user, "rewind"])
     }
