@@ -44,9 +44,9 @@ final class Fleet {
     }
 
     @discardableResult
-    func addWorker(database: String? = nil, launcher: [String] = []) throws -> ServerProcess {
+    func addWorker(database: String? = nil, launcher: [String] = [], arguments: [String] = []) throws -> ServerProcess {
         let node = try ServerProcess(
-            database: database ?? url, arguments: Self.timing, environment: ["OPENBLAS_NUM_THREADS": "1"],
+            database: database ?? url, arguments: Self.timing + arguments, environment: ["OPENBLAS_NUM_THREADS": "1"],
             command: "worker", launcher: launcher, logDirectory: directory.path)
         workers.append(node)
         return node

@@ -98,6 +98,37 @@ struct FleetTests {
     }
 }
 
+extension FleetTests {
+    /// An idle worker that polls only once a minute still starts a job submitted on another node
+    /// at once, before and after a PostgreSQL restart: the wake-up is a notification.
+    @Test func aJobQueuedOnAnAPINodeWakesAnIdleWorkerThroughANotification() throws {
+        let fleet = try Fleet()
+        let api = APISession(port: try fleet.addAPINode().port)
+        try fleet.addWorker(arguments: ["--idle-poll-ms", "60000"])
+        for round in 0..<2 {
+            // Let the worker go idle first: its claim loop is now waiting a minute.
+            usleep(300_000)
+            let id = try api.submit(TestSpecs.small(name: "wake-\(round)"))
+            let job = try api.waitForStatus(id, "succeeded", timeout: .seconds(30))
+            let started = try #require(FleetTime.milliseconds(job["started_at"]))
+            let created = try #require(FleetTime.milliseconds(job["created_at"]))
+            print("fleet: round \(round), queued to started in \(started - created) ms")
+            if round == 0 { try fleet.cluster.restart() }
+        }
+    }
+}
+
+/// RFC 3339 times of the job resource, in milliseconds.
+enum FleetTime {
+    static func milliseconds(_ value: JSONValue?) -> Int64? {
+        guard let text = value?.stringValue else { return nil }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        guard let date = formatter.date(from: text) ?? ISO8601DateFormatter().date(from: text) else { return nil }
+        return Int64((date.timeIntervalSince1970 * 1000).rounded())
+    }
+}
+
 /// Reads one job's event stream on a background thread until it ends.
 final class SSEWatcher: Sendable {
     typealias Event = (name: String, id: Int, data: JSONValue)
