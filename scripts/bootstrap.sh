@@ -2,7 +2,7 @@
 # Installs the system libraries Rewind links against, if they are missing (Debian/Ubuntu).
 set -euo pipefail
 need=()
-for pkg in libsqlite3-dev libopenblas-dev pkg-config; do
+for pkg in libsqlite3-dev libpq-dev libopenblas-dev pkg-config; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if ((${#need[@]})); then
