@@ -3,6 +3,9 @@
 # succeeds, the data survives a container restart on its /data volume, SIGTERM hands a running job
 # back and `docker stop` exits 0, the restarted container resumes the job, and the HEALTHCHECK
 # (which runs the binary itself) reports healthy. Everything runs with --network=host on loopback.
+# First, compose.yaml's scale-out profile is checked with `docker compose config` (PostgreSQL, an
+# API-only node, two worker-only nodes); the multi-process behaviour itself is tested against a real
+# PostgreSQL by the Swift tests (FleetTests).
 #
 # Where no Docker engine or registry is available (this project's CI), docker/standins.sh starts a
 # private engine and creates local stand-ins for the official base images first.
@@ -11,6 +14,18 @@ cd "$(dirname "$0")/.."
 image=rewind:smoke
 name=rewind-smoke-$$
 volume=rewind-smoke-data-$$
+
+# The Compose CLI plugin where it exists, Debian's docker-compose otherwise.
+compose() {
+  if docker compose version >/dev/null 2>&1; then docker compose "$@"; else docker-compose "$@"; fi
+}
+scale_out=$(compose -f docker/compose.yaml --profile scale-out config)
+for service in postgres api worker; do
+  grep -q "^  $service:" <<<"$scale_out" || { echo "smoke: FAILED: the scale-out profile has no $service" >&2; exit 1; }
+done
+grep -q "image: postgres:15" <<<"$scale_out" || { echo "smoke: FAILED: the scale-out profile does not use postgres:15" >&2; exit 1; }
+grep -Eq "^ +(scale|replicas): 2" <<<"$scale_out" || { echo "smoke: FAILED: the scale-out profile does not run two workers" >&2; exit 1; }
+printf 'smoke: compose scale-out profile: %s\n' "$(compose -f docker/compose.yaml --profile scale-out config --services | tr '\n' ' ')" >&2
 
 if ! docker info >/dev/null 2>&1; then
   DOCKER_HOST=$(bash docker/standins.sh | tail -n 1)

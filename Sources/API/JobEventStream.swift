@@ -38,6 +38,14 @@ final class JobEventStream: Sendable {
         if record.status.isTerminal { sendStatus(record) }
     }
 
+    /// The polling fallback when events come from other nodes: items and a terminal status the
+    /// watcher has not seen yet (a missed notification costs a second of delay, not an event).
+    func refresh() {
+        guard let record = try? store.job(id: jobID) else { return }
+        sendNewItems(upTo: record.progressDone)
+        if record.status.isTerminal { sendStatus(record) }
+    }
+
     func handle(_ event: JobEventHub.Event) {
         switch event {
         case .metaIteration(let index, _):
@@ -106,17 +114,26 @@ final class JobEventStream: Sendable {
     }
 }
 
-/// The open event streams, pinged every 15 seconds by one timer thread.
+/// The open event streams, pinged every 15 seconds by one timer thread, which also makes them
+/// poll their job every `pollInterval` seconds when set.
 final class EventStreams: Sendable {
     private let open = Mutex<[ObjectIdentifier: JobEventStream]>([:])
 
-    init(pingInterval: Double = 15) {
+    init(pingInterval: Double = 15, pollInterval: Double? = nil) {
+        let tick = min(pingInterval, pollInterval ?? pingInterval)
         Thread.detachNewThread { [weak self] in
+            var sincePing = 0.0
             while true {
-                Thread.sleep(forTimeInterval: pingInterval)
+                Thread.sleep(forTimeInterval: tick)
                 guard let self else { return }
+                sincePing += tick
+                let ping = sincePing >= pingInterval
+                if ping { sincePing = 0 }
                 for stream in self.open.withLock({ Array($0.values) }) {
-                    stream.queue.async { stream.ping() }
+                    stream.queue.async {
+                        if pollInterval != nil { stream.refresh() }
+                        if ping { stream.ping() }
+                    }
                 }
             }
         }

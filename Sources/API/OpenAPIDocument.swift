@@ -846,7 +846,8 @@ public enum OpenAPIDocument {
                       "losses": { "type": "array", "items": { "type": ["number", "null"] } }
                     }
                   },
-                  "seconds": { "type": "number", "minimum": 0 }
+                  "seconds": { "type": "number", "minimum": 0 },
+                  "numeric_fingerprint": { "type": "string", "description": "What decided this item's bits besides the spec: the build's arithmetic, the CPU architecture and the BLAS kernel family of the node that computed it. Equal fingerprints give identical histories." }
                 }
               },
               "HistoryPage": {

@@ -19,7 +19,7 @@ public final class RewindAPI: Sendable {
     let metrics: Metrics
     private let shuttingDown = Atomic<Bool>(false)
     private let metricsSubscription: JobEventHub.Subscription
-    let eventStreams = EventStreams()
+    let eventStreams: EventStreams
     private let router = Router.api
 
     public init(
@@ -32,7 +32,11 @@ public final class RewindAPI: Sendable {
         self.configuration = configuration
         let registry = metrics ?? Metrics(version: configuration.version)
         self.metrics = registry
-        metricsSubscription = runner.events.subscribe(jobID: nil) { _, event in
+        // Events of jobs running on other nodes still reach watchers here through the store's
+        // notifier; if one is missed, the streams poll (a shared engine only: SQLite's hub is this process).
+        eventStreams = EventStreams(pollInterval: store.engine == .sqlite ? nil : 1)
+        // Metrics count each event on the node that produced it, so a fleet's sums stay right.
+        metricsSubscription = runner.events.subscribe(jobID: nil, includingRemote: false) { _, event in
             switch event {
             case .metaIteration(_, let seconds): registry.recordMetaIteration(seconds: seconds)
             case .status(let status) where JobStatus(rawValue: status)?.isTerminal == true:

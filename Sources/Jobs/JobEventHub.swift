@@ -2,6 +2,9 @@ import Synchronization
 
 /// In-process fan-out of job events to whoever watches (event streams, tests). Durable state is
 /// in the store; this only tells watchers to look now instead of polling.
+///
+/// Events published here can also be relayed to other nodes (`relay`), and events that other
+/// nodes relayed are delivered here (`deliverRemote`) without being relayed again.
 public final class JobEventHub: Sendable {
     public enum Event: Sendable, Equatable {
         /// Inner-step progress: items written so far and the job's overall fraction.
@@ -33,27 +36,48 @@ public final class JobEventHub: Sendable {
 
     private struct Watcher {
         let jobID: String?
+        let includesRemote: Bool
         let handler: @Sendable (String, Event) -> Void
     }
 
     private let watchers = Mutex<(next: Int, byID: [Int: Watcher])>((0, [:]))
+    private let relay = Mutex<(@Sendable (String, Event) -> Void)?>(nil)
 
     public init() {}
 
     /// Calls `handler` (on the publishing thread; keep it short) for every event of `jobID`, or of
-    /// every job when nil, until the subscription is cancelled.
-    public func subscribe(jobID: String?, _ handler: @escaping @Sendable (String, Event) -> Void) -> Subscription {
+    /// every job when nil, until the subscription is cancelled. With `includingRemote` false only
+    /// this process's own events arrive (metrics count each event on the node that made it).
+    public func subscribe(
+        jobID: String?, includingRemote: Bool = true, _ handler: @escaping @Sendable (String, Event) -> Void
+    ) -> Subscription {
         let id = watchers.withLock { state in
             state.next += 1
-            state.byID[state.next] = Watcher(jobID: jobID, handler: handler)
+            state.byID[state.next] = Watcher(jobID: jobID, includesRemote: includingRemote, handler: handler)
             return state.next
         }
         return Subscription(id: id, hub: self)
     }
 
+    /// Delivers an event of this process to its watchers, then relays it to other nodes.
     public func publish(jobID: String, _ event: Event) {
+        deliver(jobID: jobID, event, remote: false)
+        relay.withLock { $0 }?(jobID, event)
+    }
+
+    /// Delivers an event another node published (not relayed again).
+    public func deliverRemote(jobID: String, _ event: Event) {
+        deliver(jobID: jobID, event, remote: true)
+    }
+
+    /// Where published events go besides this process's watchers (set once, by the runner).
+    public func setRelay(_ relay: @escaping @Sendable (String, Event) -> Void) {
+        self.relay.withLock { $0 = relay }
+    }
+
+    private func deliver(jobID: String, _ event: Event, remote: Bool) {
         let targets = watchers.withLock { state in
-            state.byID.values.filter { $0.jobID == nil || $0.jobID == jobID }
+            state.byID.values.filter { ($0.jobID == nil || $0.jobID == jobID) && (!remote || $0.includesRemote) }
         }
         for watcher in targets { watcher.handler(jobID, event) }
     }

@@ -81,6 +81,7 @@ struct JobExecution {
             return tuning.initialCheckpoint()
         }
         runner.log("job resumed", ["job_id": job.id, "next_item": "\(checkpoint.nextItem)"])
+        noteFingerprint(resumingAt: checkpoint.nextItem)
         return checkpoint
     }
 
@@ -129,7 +130,7 @@ struct JobExecution {
         monitor.fraction = fraction
         do {
             let row = HistoryRow(
-                metaIteration: item.metaIteration, itemJSON: item.json().serializedString(),
+                metaIteration: item.metaIteration, itemJSON: Self.itemJSON(item, fingerprint: runner.configuration.numericFingerprint),
                 trainingLoss: item.trainingLoss, validationLoss: item.validationLoss,
                 validationError: item.validationError, hypergradientNorm: item.hypergradient?.norm,
                 seconds: item.seconds, createdMs: runner.clock())

@@ -17,6 +17,8 @@ public final class JobRunner: Sendable {
     let log: JobLog
     let datasets: StoreDatasetResolver
     public let events: JobEventHub
+    /// Tells other nodes about queued jobs, cancellations and events (nothing on SQLite).
+    let notifier: StoreNotifier
 
     private struct State {
         var started = false
@@ -28,20 +30,25 @@ public final class JobRunner: Sendable {
     }
 
     private let state = Mutex(State())
-    private let wake = DispatchSemaphore(value: 0)
+    let wake = DispatchSemaphore(value: 0)
     private let reaperWake = DispatchSemaphore(value: 0)
     private let workersDone = DispatchGroup()
 
     public init(
         store: Store, configuration: JobsConfiguration, events: JobEventHub = JobEventHub(),
-        clock: @escaping MillisecondClock = JobRunner.wallClock, log: @escaping JobLog = { _, _ in }
+        clock: @escaping MillisecondClock = JobRunner.wallClock, log: @escaping JobLog = { _, _ in },
+        notifier: StoreNotifier = LocalNotifier()
     ) {
         self.store = store
         self.configuration = configuration
         self.clock = clock
         self.log = log
         self.events = events
+        self.notifier = notifier
         datasets = StoreDatasetResolver(store: store)
+        if notifier.crossesNodes {
+            events.setRelay { jobID, event in notifier.send(.jobEvent(jobID: jobID, payload: event.wireText)) }
+        }
     }
 
     /// Milliseconds since the Unix epoch.
@@ -77,6 +84,7 @@ public final class JobRunner: Sendable {
             }
             self.workersDone.leave()
         }
+        notifier.start { [weak self] notification in self?.received(notification) }
     }
 
     /// The node id this pool's leases carry.
@@ -85,11 +93,18 @@ public final class JobRunner: Sendable {
     /// Wakes an idle worker: a job was just queued.
     public func jobQueued() {
         wake.signal()
+        notifier.send(.jobQueued)
     }
 
     /// Stops a job running in this process at its next inner step (the store already records the
     /// request, so a job on another process stops at its next heartbeat).
     public func cancel(jobID: String) {
+        stopHere(jobID: jobID)
+        notifier.send(.cancelRequested(jobID: jobID))
+    }
+
+    /// Stops `jobID` if a worker of this process runs it (without telling other nodes).
+    func stopHere(jobID: String) {
         state.withLock { _ = $0.cancelled.insert(jobID) }
     }
 
@@ -110,7 +125,9 @@ public final class JobRunner: Sendable {
         state.withLock { $0.stopping = true }
         reaperWake.signal()
         for _ in 0..<configuration.workers { wake.signal() }
-        return workersDone.wait(timeout: .now() + timeout) == .success
+        let finished = workersDone.wait(timeout: .now() + timeout) == .success
+        notifier.close()
+        return finished
     }
 
     var isStopping: Bool { state.withLock { $0.stopping } }

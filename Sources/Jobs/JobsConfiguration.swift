@@ -18,6 +18,9 @@ public struct JobsConfiguration: Sendable {
     public var nodeID: String
     /// Unique to this process start: the lease owner of every worker is `nodeID/bootID/N`.
     public var bootID: String
+    /// What decides the bits of this node's results (build, BLAS kernel family), recorded in every
+    /// history item it computes; a job resumed under another fingerprint is logged.
+    public var numericFingerprint: String
 
     /// The defaults suit many nodes: a dead node's jobs are back in the queue within
     /// `leaseMs + reaperIntervalMs` (20 s), while a PostgreSQL restart or a stalled inner step of
@@ -29,8 +32,9 @@ public struct JobsConfiguration: Sendable {
     public init(
         workers: Int, leaseMs: Int64 = defaultLeaseMs, heartbeatIntervalMs: Int64 = defaultHeartbeatIntervalMs,
         reaperIntervalMs: Int64 = defaultReaperIntervalMs, idlePollMs: Int = 1_000, nodeID: String = "local",
-        bootID: String
+        bootID: String, numericFingerprint: String = "unrecorded"
     ) {
+        // Zero workers: an API-only node (it still reaps expired leases and relays events).
         precondition(workers >= 0, "a negative worker count")
         precondition(LeaseOwner.isValidID(nodeID) && LeaseOwner.isValidID(bootID), "invalid node or boot id")
         precondition(heartbeatIntervalMs > 0 && heartbeatIntervalMs < leaseMs && reaperIntervalMs > 0,
@@ -42,6 +46,7 @@ public struct JobsConfiguration: Sendable {
         self.idlePollMs = idlePollMs
         self.nodeID = nodeID
         self.bootID = bootID
+        self.numericFingerprint = numericFingerprint
     }
 }
 

@@ -13,8 +13,8 @@ struct Rewind: ParsableCommand {
             OpenBLAS choose.
             """,
         subcommands: [
-            ServeCommand.self, SubmitCommand.self, StatusCommand.self, HistoryCommand.self, CancelCommand.self,
-            ResultCommand.self, RunCommand.self, SweepCommand.self, BenchCommand.self, HTTPBenchCommand.self,
+            ServeCommand.self, WorkerCommand.self, SubmitCommand.self, StatusCommand.self, HistoryCommand.self, CancelCommand.self,
+            ResultCommand.self, RunCommand.self, SweepCommand.self, BenchCommand.self, HTTPBenchCommand.self, QueueBenchCommand.self,
             ExportCommand.self,
             HealthcheckCommand.self,
         ])

@@ -22,7 +22,8 @@ struct ServeCommand: ParsableCommand {
             PGPASSWORD, PGPASSFILE, ...). With --port 0 a free port is \
             chosen; the first line printed is always 'listening on http://HOST:PORT'. SIGTERM or \
             SIGINT drain the service: /readyz turns 503, running jobs checkpoint and go back to the \
-            queue, and the process exits 0.
+            queue, and the process exits 0. --workers 0 makes an API-only node (see `rewind worker` \
+            for worker-only nodes).
             """)
 
     @Option(help: "Address to bind (REWIND_HOST).")
@@ -72,7 +73,7 @@ struct ServeCommand: ParsableCommand {
         }
         let runner = JobRunner(
             store: store, configuration: lease.configuration(workers: workers, port: port, nowMs: clock()),
-            clock: clock, log: logger.sink)
+            clock: clock, log: logger.sink, notifier: store.makeNotifier())
         let keys = Set((Environment.string("REWIND_API_KEYS") ?? "").split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces)
         }.filter { !$0.isEmpty })

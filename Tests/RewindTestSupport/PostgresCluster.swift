@@ -39,9 +39,15 @@ public final class PostgresCluster: Sendable {
     public let user = "rewind"
     private let binDirectory: String
     private let databaseCounter = Atomic<Int>(0)
+    /// An address besides loopback to listen on (one a test made inside its own network namespace).
+    private let extraListenAddress: String?
 
     /// Creates and starts a cluster with one database, `rewind`.
-    public init() throws {
+    ///
+    /// - Parameter extraListen: an address to listen on besides loopback and the network (CIDR)
+    ///   whose clients may connect there; only addresses a test made in its own network namespace.
+    public init(extraListen: (address: String, clients: String)? = nil) throws {
+        extraListenAddress = extraListen?.address
         guard let binDirectory = Self.binDirectory else { throw ClusterError.failed(Self.unavailableReason) }
         self.binDirectory = binDirectory
         directory = try TemporaryDirectory(prefix: "rewind-pg")
@@ -49,6 +55,12 @@ public final class PostgresCluster: Sendable {
         try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: directory.path)
         port = try Self.freePort()
         try server("initdb", ["-D", directory.file("data"), "-U", user, "--auth=trust", "--no-sync", "-E", "UTF8"])
+        if let clients = extraListen?.clients {
+            let rules = try FileHandle(forWritingTo: URL(fileURLWithPath: directory.file("data/pg_hba.conf")))
+            defer { try? rules.close() }
+            try rules.seekToEnd()
+            try rules.write(contentsOf: Data("host all all \(clients) trust\n".utf8))
+        }
         try start()
         try server("createdb", ["-h", "127.0.0.1", "-p", "\(port)", "-U", user, "rewind"])
     }
@@ -63,7 +75,7 @@ public final class PostgresCluster: Sendable {
     /// Starts the server (again); waits until it accepts connections.
     public func start() throws {
         // Test settings: a crash of a throw-away cluster loses nothing worth an fsync.
-        let options = "-p \(port) -k \(directory.path) -c listen_addresses=127.0.0.1 -c max_connections=300 "
+        let options = "-p \(port) -k \(directory.path) -c listen_addresses=127.0.0.1\(extraListenAddress.map { "," + $0 } ?? "") -c max_connections=300 "
             + "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         try server("pg_ctl", ["-D", directory.file("data"), "-o", options, "-l", directory.file("pg.log"), "-w", "start"])
     }

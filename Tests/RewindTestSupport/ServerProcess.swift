@@ -25,25 +25,35 @@ public final class ServerProcess {
     /// up to `timeout`, for its `listening on http://127.0.0.1:PORT` line.
     ///
     /// The logs go beside an SQLite file, or into `logDirectory` (needed for a PostgreSQL URL).
+    /// `command` may be `worker` (a worker-only node, whose port is its health port); `launcher`
+    /// runs the binary through another program, e.g. `ip netns exec NAME` to start it in a
+    /// network namespace (which must exec it, so that signals reach the server itself).
     public init(
         database: String, logDirectory: String? = nil, arguments: [String] = [],
-        environment: [String: String] = [:], timeout: Duration = .seconds(20)
+        environment: [String: String] = [:], timeout: Duration = .seconds(20), command: String = "serve",
+        launcher: [String] = []
     ) throws {
         let executable = try Self.executableURL()
         let stamp = "\(getpid())-\(UUID().uuidString.prefix(8))"
-        let logBase = logDirectory.map { "\($0)/rewind" } ?? database
+        let logBase = logDirectory.map { "\($0)/\(command)" } ?? database
         let stdoutPath = "\(logBase).\(stamp).stdout"
         logPath = "\(logBase).\(stamp).stderr"
         _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process = Process()
-        process.executableURL = executable
         // One node id per database directory: a restart on the same file is the same node, and
         // recovers its earlier boot's jobs at once (a test may pass its own --node-id).
         let nodeID = "test-" + URL(fileURLWithPath: logBase).deletingLastPathComponent().lastPathComponent
         let nodeArguments = arguments.contains("--node-id") ? [] : ["--node-id", nodeID]
-        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "0", "--database", database, "--workers", "1"]
+        let serverArguments = [command, "--host", "127.0.0.1", "--port", "0", "--database", database, "--workers", "1"]
             + nodeArguments + arguments
+        if launcher.isEmpty {
+            process.executableURL = executable
+            process.arguments = serverArguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: launcher[0])
+            process.arguments = Array(launcher.dropFirst()) + [executable.path] + serverArguments
+        }
         // Only what the test passes: a developer's REWIND_* settings must not leak in.
         var childEnvironment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("REWIND_") }
         childEnvironment.merge(environment) { _, new in new }
@@ -117,7 +127,7 @@ public final class ServerProcess {
     }
 
     /// `rewind` beside the test bundle: SwiftPM puts both in the build products directory.
-    static func executableURL() throws -> URL {
+    public static func executableURL() throws -> URL {
         var candidates: [String] = []
         if let bundle = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
             candidates.append(URL(fileURLWithPath: bundle).deletingLastPathComponent().path)

@@ -20,7 +20,8 @@ final class PostgresConnectionPool: Sendable {
         var isClosed = false
     }
 
-    private let parameters: [(String, String)]
+    /// libpq connection parameters; also used by the notifier's own connections.
+    let parameters: [(String, String)]
     private let size: Int
     private let retryWindow: Duration
     private let available: DispatchSemaphore

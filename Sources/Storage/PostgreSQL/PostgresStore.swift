@@ -44,7 +44,15 @@ public final class PostgresStore: Store {
         nowMs: Int64
     ) throws {
         var parameters: [(String, String)] = [
-            ("connect_timeout", "5"), ("application_name", "rewind"), ("dbname", url),
+            ("connect_timeout", "5"), ("application_name", "rewind"),
+            // A node cut off mid-transaction must not keep a job's row locked (the reaper would
+            // wait on it): the server ends such a session after 10 s. Keepalives and a send
+            // timeout make the node notice a dead link in seconds, not TCP's minutes. The URL,
+            // which comes after, may override any of these.
+            ("options", "-c idle_in_transaction_session_timeout=10000"), ("keepalives", "1"),
+            ("keepalives_idle", "5"), ("keepalives_interval", "2"), ("keepalives_count", "3"),
+            ("tcp_user_timeout", "10000"),
+            ("dbname", url),
         ]
         if let password { parameters.append(("password", password)) }
         pool = PostgresConnectionPool(parameters: parameters, size: poolSize, retryWindow: retryWindow)

@@ -1,0 +1,31 @@
+import JSON
+import Storage
+import Tuning
+
+/// Each history item records the numeric fingerprint of the node that computed it, so a history
+/// that differs from another run's in its last digits can be explained: nodes with equal
+/// fingerprints produce identical histories.
+extension JobExecution {
+    /// The item as stored: its JSON plus `numeric_fingerprint`.
+    static func itemJSON(_ item: HistoryItem, fingerprint: String) -> String {
+        guard case .object(var object) = item.json() else { return item.json().serializedString() }
+        object["numeric_fingerprint"] = .string(fingerprint)
+        return JSONValue.object(object).serializedString()
+    }
+
+    /// Logs a resume on a node whose fingerprint differs from the one that computed the last
+    /// committed item: the rest of the history may then differ from an uninterrupted run's bits.
+    func noteFingerprint(resumingAt nextItem: Int) {
+        guard nextItem > 0,
+              let last = try? runner.store.history(jobID: claimed.job.id, after: nextItem - 2, limit: 1).first,
+              case .object(let object)? = try? JSONValue.parse(last.itemJSON)
+        else { return }
+        let earlier = object["numeric_fingerprint"]?.stringValue ?? "unrecorded"
+        let current = runner.configuration.numericFingerprint
+        guard earlier != current else { return }
+        runner.log("job resumed under another numeric fingerprint", [
+            "job_id": claimed.job.id, "meta_iteration": "\(nextItem)", "earlier_fingerprint": earlier,
+            "fingerprint": current,
+        ])
+    }
+}

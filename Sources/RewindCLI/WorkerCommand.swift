@@ -1,0 +1,113 @@
+import API
+import ArgumentParser
+import Dispatch
+import Foundation
+import HTTPServer
+import Jobs
+import LinearAlgebra
+import Storage
+
+/// `rewind worker`: a worker-only node. It claims and trains jobs from the shared database and
+/// serves no public API, only `/healthz`, `/readyz` and `/metrics` on a port of its own (for
+/// orchestrators and Prometheus).
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run a worker-only node: trains queued jobs, answers only health, readiness and metrics.",
+        discussion: """
+            Point any number of workers and API nodes (`rewind serve`, possibly with --workers 0) at \
+            one PostgreSQL database. Options read the same REWIND_* variables as `serve`; the first \
+            line printed is 'listening on http://HOST:PORT' (the health port). SIGTERM hands running \
+            jobs back to the queue and exits 0; a worker that dies without one leaves its jobs to be \
+            resumed elsewhere once their lease expires.
+            """)
+
+    @Option(help: "Address of the health port (REWIND_HOST).")
+    var host: String = Environment.string("REWIND_HOST") ?? "127.0.0.1"
+
+    @Option(help: "Health, readiness and metrics port; 0 picks a free one (REWIND_PORT).")
+    var port: Int = Environment.int("REWIND_PORT") ?? 9090
+
+    @Option(help: "postgres:// URL of the shared database, or an SQLite file on this machine (REWIND_DATABASE).")
+    var database: String = Environment.string("REWIND_DATABASE") ?? "rewind.sqlite"
+
+    @Option(
+        name: .customLong("database-password-file"),
+        help: "File holding the PostgreSQL password (REWIND_DATABASE_PASSWORD_FILE).")
+    var databasePasswordFile: String? = Environment.string("REWIND_DATABASE_PASSWORD_FILE")
+
+    @Option(help: "Jobs trained at once (REWIND_WORKERS; default: the number of cores).")
+    var workers: Int = Environment.int("REWIND_WORKERS") ?? ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(name: .customLong("grace-period"), help: "Seconds to hand jobs back on SIGTERM before exiting anyway.")
+    var gracePeriod: Double = 25
+
+    @OptionGroup var lease: LeaseOptions
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256") }
+        try lease.validate()
+    }
+
+    /// The only routes a worker answers.
+    static let routes: Set<String> = ["/healthz", "/readyz", "/metrics"]
+
+    func run() throws {
+        BLAS.setThreadCount(1)
+        let logger = JSONLogger()
+        let clock = JobRunner.wallClock
+        let location = StoreLocation(database)
+        let store: Store
+        do {
+            store = try location.open(password: try databasePasswordFile.map(ServeCommand.readPassword), nowMs: clock())
+        } catch {
+            logger.log(.error, "cannot open the database", ["database": "\(location)", "error": "\(error)"])
+            throw ExitCode(1)
+        }
+        let configuration = lease.configuration(workers: workers, port: port, nowMs: clock())
+        let runner = JobRunner(
+            store: store, configuration: configuration, clock: clock, log: logger.sink, notifier: store.makeNotifier())
+        // The API object answers the three operational routes exactly as an API node does.
+        let api = RewindAPI(
+            store: store, runner: runner, configuration: APIConfiguration(version: RewindVersion.current),
+            clock: clock, log: logger.sink)
+        var serverConfiguration = HTTPServer.Configuration(host: host, port: port)
+        serverConfiguration.log = { message in logger.log(.warning, message) }
+        let server = HTTPServer(configuration: serverConfiguration) { request in
+            guard Self.routes.contains(request.path) else {
+                return .problem(.notFound, detail: "a worker node answers only /healthz, /readyz and /metrics")
+            }
+            return api.handle(request)
+        }
+
+        try runner.start()
+        let bound: Int
+        do {
+            bound = try server.start()
+        } catch {
+            logger.log(.error, "cannot listen", ["host": host, "port": "\(port)", "error": "\(error)"])
+            runner.shutdown(timeout: 5)
+            try? store.close()
+            throw ExitCode(1)
+        }
+        Console.output("listening on http://\(host):\(bound)")
+        logger.log(.info, "worker started", [
+            "database": "\(location)", "engine": store.engine.rawValue, "workers": "\(workers)",
+            "node_id": configuration.nodeID, "boot_id": configuration.bootID,
+            "numeric_fingerprint": configuration.numericFingerprint,
+        ])
+
+        let stop = SignalWaiter(signals: [SIGTERM, SIGINT]).wait()
+        logger.log(.info, "draining", ["signal": stop == SIGTERM ? "SIGTERM" : "SIGINT"])
+        api.beginShutdown()
+        let handedBack = runner.shutdown(timeout: gracePeriod * 0.8)
+        server.stop(gracePeriod: .milliseconds(Int(gracePeriod * 100)))
+        do {
+            try store.close()
+        } catch {
+            logger.log(.error, "closing the database failed", ["error": "\(error)"])
+        }
+        logger.log(.info, "stopped", ["jobs_handed_back": handedBack ? "all" : "timed out"])
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import JSON
+import RewindTestSupport
+import Storage
+import Testing
+
+/// A worker on a host of its own (a network namespace) loses its link to PostgreSQL mid-job: its
+/// lease expires, another worker resumes the job, and when the link comes back the cut-off worker
+/// writes nothing (every write is fenced by the lease it no longer holds).
+@Suite(
+    "Network partition of a worker", .serialized,
+    .enabled(if: PostgresCluster.isAvailable, Comment(rawValue: PostgresCluster.unavailableReason)),
+    .enabled(if: NetworkNamespace.unavailableReason == nil, Comment(rawValue: NetworkNamespace.unavailableReason ?? "")))
+struct PartitionTests {
+    @Test func aCutOffWorkerLosesItsJobToAnotherAndWritesNothingWhenTheLinkReturns() throws {
+        let host = try NetworkNamespace()
+        let fleet = try Fleet(extraListen: (host.hostAddress, host.network))
+        let api = APISession(port: try fleet.addAPINode().port)
+        // The cut-off node gives up a dead transaction's locks after 2 s instead of 10.
+        let remoteURL = "postgresql://\(fleet.cluster.user)@\(host.hostAddress):\(fleet.cluster.port)/rewind"
+            + "?options=-c%20idle_in_transaction_session_timeout%3D2000"
+        let isolated = try fleet.addWorker(database: remoteURL, launcher: host.launcher)
+        let reference = try LocalRun.history(of: FleetTests.medium)
+
+        let id = try api.submit(FleetTests.medium)
+        let holder = try fleet.waitUntilRunning(id)
+        try #require(holder === isolated, "the job should run in the namespace")
+        try host.cut()
+
+        // Only now does a second worker exist: it gets the job once the lease expires.
+        let rescuer = try fleet.addWorker()
+        try api.waitForStatus(id, "succeeded", timeout: .seconds(90))
+        #expect(try fleet.worker(running: id) == nil)
+        let finished = try #require(try fleet.store.job(id: id))
+        let rows = try fleet.store.history(jobID: id, after: nil, limit: 100)
+        let events = try fleet.store.events(jobID: id, afterSeq: 0, limit: 1000)
+        #expect(rescuer.log.contains("job resumed"), "the rescuer started over:\n\(rescuer.log)")
+
+        // The link returns; the cut-off worker finds its lease gone and stops.
+        try host.heal()
+        let noticed = eventually(timeout: .seconds(60)) {
+            isolated.log.contains("lease lost") || isolated.log.contains("commit failed")
+        }
+        #expect(noticed, "the cut-off worker never noticed:\n\(isolated.log)")
+        // Fencing: nothing about the job changed, not even a rewritten (identical) history row.
+        #expect(try fleet.store.job(id: id) == finished)
+        #expect(try fleet.store.history(jobID: id, after: nil, limit: 100) == rows)
+        #expect(try fleet.store.events(jobID: id, afterSeq: 0, limit: 1000) == events)
+        #expect(!isolated.log.contains("\"job finished\""), "the cut-off worker finished the job:\n\(isolated.log)")
+        expectHistory(try api.history(id), equals: reference, "partitioned job")
+        #expect(try fleet.transitions(of: id, to: "succeeded") == 1)
+    }
+}
