@@ -38,8 +38,8 @@ final class Fleet {
     @discardableResult
     func addAPINode() throws -> ServerProcess {
         let node = try ServerProcess(
-            database: url, arguments: ["--workers", "0", "--node-id", "api-\(apiNodes.count)"] + Self.timing,
-            logDirectory: directory.path)
+            database: url, logDirectory: directory.path,
+            arguments: ["--workers", "0", "--node-id", "api-\(apiNodes.count)"] + Self.timing)
         apiNodes.append(node)
         return node
     }
@@ -47,9 +47,9 @@ final class Fleet {
     @discardableResult
     func addWorker(database: String? = nil, launcher: [String] = [], arguments: [String] = []) throws -> ServerProcess {
         let node = try ServerProcess(
-            database: database ?? url, arguments: ["--node-id", "worker-\(workers.count)"] + Self.timing + arguments,
-            environment: ["OPENBLAS_NUM_THREADS": "1"],
-            command: "worker", launcher: launcher, logDirectory: directory.path)
+            database: database ?? url, logDirectory: directory.path,
+            arguments: ["--node-id", "worker-\(workers.count)"] + Self.timing + arguments,
+            environment: ["OPENBLAS_NUM_THREADS": "1"], command: "worker", launcher: launcher)
         workers.append(node)
         return node
     }
