@@ -183,7 +183,8 @@ struct InformationBufferTests {
         #expect(fresh.isEmpty)
     }
 
-    @Test func theKernelsFollowTheWordSizeIndependentSpecificationStepByStep() {
+    @Test(arguments: [false, true])
+    func theKernelsFollowTheWordSizeIndependentSpecificationStepByStep(vectorised: Bool) {
         // One parameter per segment, so each segment's storedBits is one coder's bit length.
         var rng = SeededGenerator(seed: 14)
         let count = 24
@@ -191,7 +192,7 @@ struct InformationBufferTests {
         var values = Self.randomValues(count: count, using: &rng)
         var models = (0..<count).map { _ in SmallWordCoder(wordBits: 32) }
         var modelValues = values.map { Int128($0) }
-        let buffer = InformationBuffer(segments: segments)
+        let buffer = InformationBuffer(segments: segments, vectorised: vectorised && InformationBuffer.vectorKernelsAvailable)
         // Per segment, the factor of each pending multiply and the velocity-like shift after it.
         var pending: [[(factor: RationalFactor, shift: Int64)]] = Array(repeating: [], count: count)
         for _ in 0..<3000 {
@@ -219,6 +220,52 @@ struct InformationBufferTests {
             #expect(models[s].isNormal(lower: models[s].restingLower))
         }
         #expect(models.contains { $0.stack.count > 2 })
+    }
+
+    @Test func theVectorKernelsGiveTheBitsOfTheScalarLoops() {
+        // Where the CPU lacks AVX-512 both buffers run the scalar loops and this checks nothing.
+        var rng = SeededGenerator(seed: 16)
+        let segments = [0..<1000, 1000..<1003, 1003..<1300, 1300..<1300]
+        let original = Self.randomValues(count: 1300, using: &rng)
+        var vectorValues = original, scalarValues = original
+        let vector = InformationBuffer(segments: segments)
+        let scalar = InformationBuffer(segments: segments, vectorised: false)
+        // Per segment: the factor of each pending multiply and the shifts applied after it.
+        var pending: [[(factor: RationalFactor, shifts: [Int64])]] = Array(repeating: [], count: segments.count)
+        for step in 0..<1200 {
+            let s = Int.random(in: 0..<3, using: &rng)
+            let range = segments[s]
+            if step < 3 || !pending[s].isEmpty && Int.random(in: 0..<3, using: &rng) == 0 {
+                // A divide; in the first steps one with no multiply behind it, popping zeros (with
+                // n ≥ 2^31, so that c·2^32/n still fits).
+                let fresh = RationalFactor(numerator: UInt64.random(in: 1 << 31..<1 << 32, using: &rng))
+                let (factor, shifts) = pending[s].popLast() ?? (fresh, [])
+                for (i, shift) in zip(range, shifts) {
+                    vectorValues[i] -= shift
+                    scalarValues[i] -= shift
+                }
+                vectorValues.withUnsafeMutableBufferPointer { vector.divide($0, segment: s, by: factor) }
+                scalarValues.withUnsafeMutableBufferPointer { scalar.divide($0, segment: s, by: factor) }
+            } else {
+                let factor = Self.randomFactor(using: &rng)
+                vectorValues.withUnsafeMutableBufferPointer { vector.multiply($0, segment: s, by: factor) }
+                scalarValues.withUnsafeMutableBufferPointer { scalar.multiply($0, segment: s, by: factor) }
+                let limit = FixedPoint.rawLimit - 1
+                let shifts = range.map { i in
+                    let target = vectorValues[i] + Int64.random(in: -(1 << 44)...(1 << 44), using: &rng)
+                    return max(min(target, limit), -limit) - vectorValues[i]
+                }
+                for (i, shift) in zip(range, shifts) {
+                    vectorValues[i] += shift
+                    scalarValues[i] += shift
+                }
+                pending[s].append((factor, shifts))
+            }
+            #expect(vectorValues == scalarValues)
+            #expect(vector.storedBits(segment: s) == scalar.storedBits(segment: s))
+        }
+        #expect(vector.peakStoredBits == scalar.peakStoredBits)
+        #expect(vector.storedBits > 1300 * 64)
     }
 
     @Test func splittingASegmentAcrossThreadsGivesTheSameBitsAsOneCall() async {
