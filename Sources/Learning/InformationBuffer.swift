@@ -28,7 +28,13 @@
 /// word exactly when the restored x is below 2^63 and the stack is not empty. Each pop differs
 /// from V div n by a factor within 1 ± 1/K, so V stays within 2^-30 bits per step of the
 /// information-theoretic Σ log2(d/n_t) (+ the first 32-bit digit, which an empty buffer cannot
-/// offset): the code is as tight as the old big integer, but no step touches more than one word.
+/// offset): as tight as one big integer per parameter, but no step touches more than one word.
+///
+/// Conditions, for any word size b: 1 ≤ n ≤ b every step; L a multiple of b, K = L/b (then
+/// n·K ≤ L ≤ b·n·K, so each pop or push moves at most one word); a register for x < b·L; and
+/// K ≫ 1 for the rate. Here b = 2^32, L = 2^63: x fits 96 bits (stored as 64 + 32) and n·2^64
+/// bounds every dividend, so one 128-by-64-bit division with a reciprocal does each step. The
+/// tests check the same coder at 2- to 4-bit words on every state, digit and base.
 ///
 /// A segment's parameters are grouped in tiles of `tileWidth`; each tile owns its words and its
 /// accounting, so calls on disjoint tile-aligned parameter ranges (`parameterRanges`) may run on
