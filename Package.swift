@@ -28,7 +28,9 @@ let package = Package(
         .target(name: "JSON"),
         .target(name: "Digest"),
         .target(name: "LinearAlgebra", dependencies: ["COpenBLAS"]),
-        .target(name: "Learning", dependencies: ["LinearAlgebra"]),
+        // AVX-512 kernels of the information buffer, chosen at run time (integer-exact).
+        .target(name: "CBufferKernels"),
+        .target(name: "Learning", dependencies: ["CBufferKernels", "LinearAlgebra"]),
         .target(name: "Tuning", dependencies: ["JSON", "Learning", "LinearAlgebra"]),
         .target(name: "Storage", dependencies: ["CSQLite", "CPostgreSQL", "JSON"], plugins: ["EmbedMigrations"]),
         .target(name: "HTTPServer"),

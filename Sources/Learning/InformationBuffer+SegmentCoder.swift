@@ -1,3 +1,5 @@
+import CBufferKernels
+
 extension InformationBuffer {
     /// The coders of one segment's parameters: per parameter the state x = high·2^32 + low and a
     /// stack of `depth` words, the stacks stored tile by tile, row-major within a tile (word j of
@@ -23,8 +25,15 @@ extension InformationBuffer {
         private let bits: UnsafeMutablePointer<Int>
         private let peak: UnsafeMutablePointer<Int>
 
-        init(count: Int) {
+        /// Whether the AVX-512 kernels run the tiles (else the scalar Swift loops, same bits).
+        let vectorised: Bool
+
+        /// Whether this CPU runs the AVX-512 kernels.
+        static let vectorKernelsAvailable = rewind_buffer_kernels_available() != 0
+
+        init(count: Int, vectorised: Bool) {
             self.count = count
+            self.vectorised = vectorised
             tileCount = (count + InformationBuffer.tileWidth - 1) / InformationBuffer.tileWidth
             high = .allocate(capacity: count)
             high.initialize(repeating: 0, count: count)
@@ -90,6 +99,28 @@ extension InformationBuffer {
             let threshold = n &<< 31
             var pushed = 0
             var length = 0
+            if vectorised {
+                withUnsafeTemporaryAllocation(of: UInt32.self, capacity: width) { words in
+                    withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 2) { emitted in
+                        emitted.initialize(repeating: 0)
+                        length = Int(rewind_buffer_multiply(
+                            high, low, values, Int64(width), n, divisor.normalized, divisor.reciprocal,
+                            Int64(divisor.shift), emitted.baseAddress, words.baseAddress))
+                        for (index, mask) in emitted.enumerated() {
+                            var mask = mask
+                            while mask != 0 {
+                                let i = index * 64 + mask.trailingZeroBitCount
+                                mask &= mask &- 1
+                                push(words[i], tile: t, slot: i)
+                                pushed += 1
+                            }
+                        }
+                    }
+                }
+                depthSum[t] += pushed
+                account(t, length: length)
+                return
+            }
             for i in 0..<width {
                 let h = high[i], l = low[i]
                 let emit = h >= threshold
@@ -124,6 +155,32 @@ extension InformationBuffer {
             let n = divisor.numerator
             var length = 0
             var popped = 0
+            if vectorised {
+                withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 2) { below in
+                    below.initialize(repeating: 0)
+                    length = Int(rewind_buffer_divide(
+                        high, low, values, Int64(width), n, divisor.normalized, divisor.reciprocal,
+                        Int64(divisor.shift), below.baseAddress, &overflow))
+                    for (index, mask) in below.enumerated() {
+                        var mask = mask
+                        while mask != 0 {
+                            let i = index * 64 + mask.trailingZeroBitCount
+                            mask &= mask &- 1
+                            let d = depth[i]
+                            guard d > 0 else { continue }
+                            // x < 2^63 moves into `high` whole; a word comes back below it. V and
+                            // so the bit count are unchanged: 32 bits leave the stack for x.
+                            depth[i] = d - 1
+                            high[i] = high[i] &<< 32 | UInt64(low[i])
+                            low[i] = words[t]![Int(d - 1) * InformationBuffer.tileWidth + i]
+                            popped += 1
+                        }
+                    }
+                }
+                depthSum[t] -= popped
+                account(t, length: length + 32 * popped)
+                return
+            }
             for i in 0..<width {
                 let (value, remainder) = Self.unmultiply(values[i], digit: low[i], divisor: divisor, overflow: &overflow)
                 values[i] = value

@@ -6,7 +6,7 @@ import Foundation
 /// fraction with denominator `d = 2^32`. The difference from the requested γ is at most 2^-33
 /// (~1.2e-10); the reverse pass must use `value`, not the requested γ, in every formula.
 public struct RationalFactor: Sendable, Hashable {
-    /// `log2 d`: the denominator is `2^32`, so pushing a digit onto the buffer is a one-limb shift.
+    /// `log2 d`: the denominator is `2^32`, so the buffer's digits of base d are whole 32-bit words.
     public static let denominatorBits: Int = 32
 
     /// The numerator n, `1 ≤ n < 2^32`.
