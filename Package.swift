@@ -24,7 +24,11 @@ let package = Package(
         .target(name: "JSON"),
         .target(name: "Digest"),
         .target(name: "LinearAlgebra", dependencies: ["COpenBLAS"]),
-        .target(name: "Learning", dependencies: ["LinearAlgebra"]),
+        // Optimised even in debug builds: unoptimised, its SIMD arithmetic (PortableMath) is tens
+        // of times slower, which made every training test and debug `rewind serve` crawl.
+        .target(
+            name: "Learning", dependencies: ["LinearAlgebra"],
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "Tuning", dependencies: ["JSON", "Learning", "LinearAlgebra"]),
         .target(name: "Storage", dependencies: ["CSQLite", "JSON"], plugins: ["EmbedMigrations"]),
         .target(name: "HTTPServer"),
