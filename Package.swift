@@ -28,9 +28,14 @@ let package = Package(
         .target(name: "JSON"),
         .target(name: "Digest"),
         .target(name: "LinearAlgebra", dependencies: ["COpenBLAS"]),
-        // AVX-512 kernels of the information buffer, chosen at run time (integer-exact).
-        .target(name: "CBufferKernels"),
-        .target(name: "Learning", dependencies: ["CBufferKernels", "LinearAlgebra"]),
+        // AVX-512 kernels of the information buffer, chosen at run time (integer-exact); optimised
+        // in debug builds too, like Learning.
+        .target(name: "CBufferKernels", cSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))]),
+        // Optimised even in debug builds: unoptimised, its SIMD arithmetic (PortableMath) is tens
+        // of times slower, which made every training test and debug `rewind serve` crawl.
+        .target(
+            name: "Learning", dependencies: ["CBufferKernels", "LinearAlgebra"],
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "Tuning", dependencies: ["JSON", "Learning", "LinearAlgebra"]),
         .target(name: "Storage", dependencies: ["CSQLite", "CPostgreSQL", "JSON"], plugins: ["EmbedMigrations"]),
         .target(name: "HTTPServer"),

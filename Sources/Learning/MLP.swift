@@ -61,12 +61,18 @@ public struct MLP: Sendable {
             inputGradient: nil, workspace: workspace, team: team)
 
         let lambda = l2.baseAddress!
-        var penalty = 0.0
-        for i in 0..<count {
-            let decay = lambda[i] * w[i]
-            penalty += decay * w[i]
-            dw[i] += decay
+        // Two fixed halves, summed in order: the same bits with one or two threads.
+        let (early, late) = team.map { half in
+            var penalty = 0.0
+            let (first, second) = halves(0..<count)
+            for i in half == 0 ? first : second {
+                let decay = lambda[i] * w[i]
+                penalty += decay * w[i]
+                dw[i] += decay
+            }
+            return penalty
         }
+        let penalty = early + late
         workspace.gradientBatch = batch
         return crossEntropy / Double(batch) + 0.5 * penalty
     }

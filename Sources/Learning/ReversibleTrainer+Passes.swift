@@ -10,7 +10,7 @@ struct RunState {
     let workspace: MLPWorkspace
     /// Shares every step between one or two threads; the bits do not depend on which.
     let team: WorkerTeam
-    var buffer: InformationBuffer
+    let buffers: BlockBuffers
     /// The exact momentum factor of iteration t, block k.  // (T, K)
     let factors: [[RationalFactor]]
 
@@ -38,7 +38,7 @@ struct RunState {
             parameterCount: n, batchSize: problem.batches.batchSize, features: problem.training.features)
         workspace = MLPWorkspace(architecture: architecture, batchCapacity: problem.batches.batchSize)
         team = WorkerTeam(threads: trainer.threads)
-        buffer = InformationBuffer(segments: architecture.blocks.map(\.range))
+        buffers = BlockBuffers(blocks: architecture.blocks)
         factors = schedule.momenta.map { row in
             row.map { gamma in
                 guard let factor = RationalFactor(approximating: gamma) else {
@@ -92,7 +92,7 @@ struct RunState {
         for t in 0..<schedule.iterations {
             guard observe(.forward(step: t)) else { throw .cancelled }
             losses[t] = computeGradient(step: t)
-            for k in blocks.indices { buffer.multiply(scratch.v, segment: k, by: factors[t][k]) }
+            buffers.multiply(scratch.v, by: factors[t], team: team)
             let (first, second) = eachBlockHalf { k, range in
                 Self.forwardUpdate(
                     scratch: scratch, range: range, decay: 1 - factors[t][k].value,
@@ -184,7 +184,7 @@ struct RunState {
                 let v = scratch.v, g = scratch.gradient
                 for i in range { v[i] += FixedPoint.raw(decay * g[i])! }
             }
-            for k in blocks.indices { buffer.divide(scratch.v, segment: k, by: factors[t][k]) }
+            buffers.divide(scratch.v, by: factors[t], team: team)
             // dv += α dw;  dγ = ⟨dv, v_t + g_t⟩;  direction = (1 − γ) dv.
             let (first, second) = eachBlockHalf { k, range in
                 Self.velocityAdjoint(
@@ -296,7 +296,7 @@ struct RunState {
         for i in 0..<scratch.parameterCount where scratch.v[i] != 0 {
             throw .notReversible(detail: "reconstructed v_1[\(i)] = \(scratch.v[i]), not 0")
         }
-        guard buffer.isEmpty else {
+        guard buffers.isEmpty else {
             throw .notReversible(detail: "the information buffer still holds digits after the reverse pass")
         }
     }
@@ -315,6 +315,6 @@ struct RunState {
             trainingInputs: dInputs.isEmpty ? nil : dInputs)
         return HypergradientRun(
             hypergradient: hypergradient, finalWeights: finalWeights, objective: objective,
-            trainingLosses: losses, bufferPeakBits: buffer.peakStoredBits, theoreticalBits: theoretical)
+            trainingLosses: losses, bufferPeakBits: buffers.peakStoredBits, theoreticalBits: theoretical)
     }
 }
