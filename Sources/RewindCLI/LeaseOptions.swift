@@ -8,7 +8,7 @@ struct LeaseOptions: ParsableArguments {
     @Option(
         name: .customLong("node-id"),
         help: """
-            Names this service slot across restarts (REWIND_NODE_ID; default: HOSTNAME:PORT). At start \
+            Names this service slot across restarts (REWIND_NODE_ID; default: HOSTNAME:PORT, or a new id at every start with --port 0). At start \
             the node recovers at once the jobs its own earlier runs left behind; other nodes' jobs are \
             recovered only when their leases expire. Letters, digits and ._:- only.
             """)
@@ -54,10 +54,13 @@ struct LeaseOptions: ParsableArguments {
 
     /// `HOSTNAME:PORT`: two services on one host cannot share a port, so they never take each
     /// other's jobs for their own; restarted on the same port, a service recognises its own.
+    /// With `--port 0` the port is not known in advance: the node is then new at every start
+    /// (its earlier runs' jobs come back when their leases expire).
     static func defaultNodeID(port: Int) -> String {
         let host = String(ProcessInfo.processInfo.hostName.unicodeScalars.map { scalar in
             LeaseOwner.isValidID(String(scalar)) ? Character(scalar) : "-"
         }.prefix(180))
-        return "\(host.isEmpty ? "host" : host):\(port)"
+        let slot = port == 0 ? "any-\(UUID().uuidString.prefix(8))" : "\(port)"
+        return "\(host.isEmpty ? "host" : host):\(slot)"
     }
 }

@@ -85,6 +85,8 @@ struct ServeCommand: ParsableCommand {
         serverConfiguration.log = { message in logger.log(.warning, message) }
         let server = HTTPServer(configuration: serverConfiguration, handler: api.handle)
 
+        // Before anything announces the service: a SIGTERM right after "listening on" must drain it.
+        let signals = SignalWaiter(signals: [SIGTERM, SIGINT])
         try runner.start()
         let bound: Int
         do {
@@ -104,7 +106,7 @@ struct ServeCommand: ParsableCommand {
             logger.log(.warning, "listening beyond loopback without API keys; set REWIND_API_KEYS", ["host": host])
         }
 
-        let stop = SignalWaiter(signals: [SIGTERM, SIGINT]).wait()
+        let stop = signals.wait()
         logger.log(.info, "draining", ["signal": stop == SIGTERM ? "SIGTERM" : "SIGINT"])
         api.beginShutdown()
         let deadline = gracePeriod
@@ -132,20 +134,20 @@ extension ServeCommand {
     }
 }
 
-/// Blocks until one of `signals` arrives; the default actions are replaced so a container's PID 1
-/// drains instead of dying.
-struct SignalWaiter {
-    let signals: [Int32]
+/// Catches `signals` from the moment it is made, so that a signal sent as soon as the service
+/// says it listens is not lost; `wait()` blocks until one arrives. The default actions are
+/// replaced so a container's PID 1 drains instead of dying.
+final class SignalWaiter {
+    private let received = Mutex<Int32?>(nil)
+    private let semaphore = DispatchSemaphore(value: 0)
+    private let queue = DispatchQueue(label: "rewind.signals")
+    private var sources: [DispatchSourceSignal] = []
 
-    func wait() -> Int32 {
-        let received = Mutex<Int32?>(nil)
-        let semaphore = DispatchSemaphore(value: 0)
-        let queue = DispatchQueue(label: "rewind.signals")
-        var sources: [DispatchSourceSignal] = []
+    init(signals: [Int32]) {
         for number in signals {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler {
+            source.setEventHandler { [self] in
                 let first = received.withLock { value in
                     defer { if value == nil { value = number } }
                     return value == nil
@@ -160,8 +162,11 @@ struct SignalWaiter {
             source.resume()
             sources.append(source)
         }
+    }
+
+    /// The first signal caught (perhaps before this call).
+    func wait() -> Int32 {
         semaphore.wait()
-        withExtendedLifetime(sources) {}
         return received.withLock { $0 } ?? SIGTERM
     }
 }

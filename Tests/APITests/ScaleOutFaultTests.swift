@@ -27,7 +27,7 @@ struct ScaleOutFaultTests {
             let job = try APISession(port: second.port).job(id)
             #expect(job["status"]?.stringValue != "failed", "round \(round): \(job.serializedString())")
             second.kill(SIGTERM)
-            #expect(second.waitForExit(timeout: .seconds(25)) == .exited(0))
+            #expect(second.waitForExit(timeout: .seconds(25)) == .exited(0), "log:\n\(second.log)")
             #expect(!second.log.contains("job recovered"), "round \(round):\n\(second.log)")
         }
         let done = try session.waitForStatus(id, "succeeded", timeout: .seconds(90))
