@@ -169,4 +169,29 @@ struct ScaleOutFaultTests {
         server.kill(SIGTERM)
         #expect(server.waitForExit(timeout: .seconds(25)) == .exited(0))
     }
+
+    @Test(.enabled(if: PostgresCluster.isAvailable, Comment(rawValue: PostgresCluster.unavailableReason)))
+    func thePostgresPasswordComesFromAFileAndNeverReachesTheLog() throws {
+        let secret = "s3cret-\(UInt32.random(in: 0...UInt32.max))"
+        let cluster = try PostgresCluster(password: secret)
+        let directory = try TemporaryDirectory(prefix: "rewind-pg-password")
+        let url = "postgres://\(cluster.user)@127.0.0.1:\(cluster.port)/rewind"
+        let wrong = directory.file("wrong"), right = directory.file("right")
+        try Data("not-it\n".utf8).write(to: URL(fileURLWithPath: wrong))
+        try Data("\(secret)\n".utf8).write(to: URL(fileURLWithPath: right))
+
+        let refused = #expect(throws: ServerProcessError.self) {
+            try ServerProcess(database: url, logDirectory: directory.path, arguments: ["--database-password-file", wrong])
+        }
+        #expect(refused?.description.contains("password authentication failed") == true, "\(String(describing: refused))")
+        let server = try ServerProcess(
+            database: url, logDirectory: directory.path, environment: ["REWIND_DATABASE_PASSWORD_FILE": right])
+        let session = APISession(port: server.port)
+        #expect(try session.get("/readyz").status == 200)
+        try session.waitForStatus(try session.submit(TestSpecs.small), "succeeded")
+        #expect(server.log.contains("\"engine\":\"postgresql\""))
+        #expect(!server.log.contains(secret))
+        server.kill(SIGTERM)
+        #expect(server.waitForExit(timeout: .seconds(25)) == .exited(0))
+    }
 }

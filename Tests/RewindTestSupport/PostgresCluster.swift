@@ -40,17 +40,25 @@ public final class PostgresCluster: Sendable {
     private let binDirectory: String
     private let databaseCounter = Atomic<Int>(0)
 
-    /// Creates and starts a cluster with one database, `rewind`.
-    public init() throws {
+    /// Creates and starts a cluster with one database, `rewind`. With a `password`, TCP logins
+    /// need it (SCRAM), as on a real server; the Unix socket in `directory` stays trusted.
+    public init(password: String? = nil) throws {
         guard let binDirectory = Self.binDirectory else { throw ClusterError.failed(Self.unavailableReason) }
         self.binDirectory = binDirectory
         directory = try TemporaryDirectory(prefix: "rewind-pg")
         // The postgres user must be able to write here when we are root.
         try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: directory.path)
         port = try Self.freePort()
-        try server("initdb", ["-D", directory.file("data"), "-U", user, "--auth=trust", "--no-sync", "-E", "UTF8"])
+        var authentication = ["--auth=trust"]
+        if let password {
+            let file = directory.file("initdb-password")
+            try Data(password.utf8).write(to: URL(fileURLWithPath: file))
+            try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file)
+            authentication = ["--auth-local=trust", "--auth-host=scram-sha-256", "--pwfile=\(file)"]
+        }
+        try server("initdb", ["-D", directory.file("data"), "-U", user, "--no-sync", "-E", "UTF8"] + authentication)
         try start()
-        try server("createdb", ["-h", "127.0.0.1", "-p", "\(port)", "-U", user, "rewind"])
+        try server("createdb", ["-h", directory.path, "-p", "\(port)", "-U", user, "rewind"])
     }
 
     deinit { stop() }
