@@ -37,7 +37,7 @@ struct ServeCommand: ParsableCommand {
     @Option(
         name: .customLong("database-password-file"),
         help: "File holding the PostgreSQL password, e.g. a mounted secret (REWIND_DATABASE_PASSWORD_FILE).")
-    var databasePasswordFile: String? = Environment.string("REWIND_DATABASE_PASSWORD_FILE")
+    var databasePasswordFile: String = Environment.string("REWIND_DATABASE_PASSWORD_FILE") ?? ""
 
     @Option(help: "Jobs trained at once; 0 makes an API-only node (REWIND_WORKERS; default: the number of cores).")
     var workers: Int = Environment.int("REWIND_WORKERS") ?? ProcessInfo.processInfo.activeProcessorCount
@@ -64,7 +64,7 @@ struct ServeCommand: ParsableCommand {
         let location = StoreLocation(database)
         let store: Store
         do {
-            let password = try databasePasswordFile.map(Self.readPassword)
+            let password = databasePasswordFile.isEmpty ? nil : try Self.readPassword(from: databasePasswordFile)
             store = try location.open(password: password, nowMs: clock())
         } catch {
             logger.log(.error, "cannot open the database", ["database": "\(location)", "error": "\(error)"])
