@@ -1,3 +1,4 @@
+import Foundation
 import Storage
 
 /// How the worker pool runs jobs.
@@ -31,9 +32,12 @@ public struct JobsConfiguration: Sendable {
 
     public init(
         workers: Int, leaseMs: Int64 = defaultLeaseMs, heartbeatIntervalMs: Int64 = defaultHeartbeatIntervalMs,
-        reaperIntervalMs: Int64 = defaultReaperIntervalMs, idlePollMs: Int = 1_000, nodeID: String = "local",
+        reaperIntervalMs: Int64 = defaultReaperIntervalMs, idlePollMs: Int = 1_000, nodeID: String? = nil,
         bootID: String, numericFingerprint: String = "unrecorded"
     ) {
+        // Without a node id of its own, a pool is a node of its own: it never recovers another
+        // process's jobs at start-up (they wait for their leases), which is always safe.
+        let nodeID = nodeID ?? "node-\(UUID().uuidString)"
         // Zero workers: an API-only node (it still reaps expired leases and relays events).
         precondition(workers >= 0, "a negative worker count")
         precondition(LeaseOwner.isValidID(nodeID) && LeaseOwner.isValidID(bootID), "invalid node or boot id")

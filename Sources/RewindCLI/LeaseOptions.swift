@@ -9,11 +9,11 @@ struct LeaseOptions: ParsableArguments {
     @Option(
         name: .customLong("node-id"),
         help: """
-            Names this service slot across restarts (REWIND_NODE_ID; default: HOSTNAME:PORT). At start \
+            Names this service slot across restarts (REWIND_NODE_ID; default: HOSTNAME:PORT, or a new id at every start with --port 0). At start \
             the node recovers at once the jobs its own earlier runs left behind; other nodes' jobs are \
             recovered only when their leases expire. Letters, digits and ._:- only.
             """)
-    var nodeID: String? = Environment.string("REWIND_NODE_ID")
+    var nodeID: String = Environment.string("REWIND_NODE_ID") ?? ""
 
     @Option(
         name: .customLong("lease-duration"),
@@ -39,7 +39,7 @@ struct LeaseOptions: ParsableArguments {
     var idlePollMs: Int = Environment.int("REWIND_IDLE_POLL_MS") ?? 1_000
 
     func validate() throws {
-        if let nodeID, !LeaseOwner.isValidID(nodeID) {
+        if !nodeID.isEmpty, !LeaseOwner.isValidID(nodeID) {
             throw ValidationError("--node-id must be 1-200 letters, digits or ._:- characters")
         }
         guard leaseSeconds.isFinite, heartbeatSeconds.isFinite, reaperSeconds.isFinite,
@@ -56,16 +56,19 @@ struct LeaseOptions: ParsableArguments {
         JobsConfiguration(
             workers: workers, leaseMs: Int64(leaseSeconds * 1000),
             heartbeatIntervalMs: Int64(heartbeatSeconds * 1000), reaperIntervalMs: Int64(reaperSeconds * 1000),
-            idlePollMs: idlePollMs, nodeID: nodeID ?? Self.defaultNodeID(port: port), bootID: "\(getpid())-\(nowMs)",
-            numericFingerprint: NumericFingerprint.current)
+            idlePollMs: idlePollMs, nodeID: nodeID.isEmpty ? Self.defaultNodeID(port: port) : nodeID,
+            bootID: "\(getpid())-\(nowMs)", numericFingerprint: NumericFingerprint.current)
     }
 
     /// `HOSTNAME:PORT`: two services on one host cannot share a port, so they never take each
     /// other's jobs for their own; restarted on the same port, a service recognises its own.
+    /// With `--port 0` the port is not known in advance: the node is then new at every start
+    /// (its earlier runs' jobs come back when their leases expire).
     static func defaultNodeID(port: Int) -> String {
         let host = String(ProcessInfo.processInfo.hostName.unicodeScalars.map { scalar in
             LeaseOwner.isValidID(String(scalar)) ? Character(scalar) : "-"
         }.prefix(180))
-        return "\(host.isEmpty ? "host" : host):\(port)"
+        let slot = port == 0 ? "any-\(UUID().uuidString.prefix(8))" : "\(port)"
+        return "\(host.isEmpty ? "host" : host):\(slot)"
     }
 }

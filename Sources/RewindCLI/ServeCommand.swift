@@ -38,7 +38,12 @@ struct ServeCommand: ParsableCommand {
     @Option(
         name: .customLong("database-password-file"),
         help: "File holding the PostgreSQL password, e.g. a mounted secret (REWIND_DATABASE_PASSWORD_FILE).")
-    var databasePasswordFile: String? = Environment.string("REWIND_DATABASE_PASSWORD_FILE")
+    var databasePasswordFile: String = Environment.string("REWIND_DATABASE_PASSWORD_FILE") ?? ""
+
+    @Option(
+        name: .customLong("database-pool-size"),
+        help: "PostgreSQL connections this node opens at most (REWIND_DATABASE_POOL_SIZE; default: workers + 2, 4 to 32).")
+    var databasePoolSize: Int = Environment.int("REWIND_DATABASE_POOL_SIZE") ?? 0
 
     @Option(help: "Jobs trained at once; 0 makes an API-only node (REWIND_WORKERS; default: the number of cores).")
     var workers: Int = Environment.int("REWIND_WORKERS") ?? ProcessInfo.processInfo.activeProcessorCount
@@ -56,6 +61,9 @@ struct ServeCommand: ParsableCommand {
         guard (0...256).contains(workers) else { throw ValidationError("--workers must be between 0 and 256") }
         try lease.validate()
         guard maxQueued >= 1 else { throw ValidationError("--max-queued must be at least 1") }
+        guard (0...1000).contains(databasePoolSize) else {
+            throw ValidationError("--database-pool-size must be between 1 and 1000 (0: automatic)")
+        }
     }
 
     func run() throws {
@@ -65,8 +73,9 @@ struct ServeCommand: ParsableCommand {
         let location = StoreLocation(database)
         let store: Store
         do {
-            let password = try databasePasswordFile.map(Self.readPassword)
-            store = try location.open(password: password, nowMs: clock())
+            let password = databasePasswordFile.isEmpty ? nil : try Self.readPassword(from: databasePasswordFile)
+            let poolSize = databasePoolSize > 0 ? databasePoolSize : StoreLocation.poolSize(workers: workers)
+            store = try location.open(password: password, poolSize: poolSize, nowMs: clock())
         } catch {
             logger.log(.error, "cannot open the database", ["database": "\(location)", "error": "\(error)"])
             throw ExitCode(1)
@@ -86,6 +95,8 @@ struct ServeCommand: ParsableCommand {
         serverConfiguration.log = { message in logger.log(.warning, message) }
         let server = HTTPServer(configuration: serverConfiguration, handler: api.handle)
 
+        // Before anything announces the service: a SIGTERM right after "listening on" must drain it.
+        let signals = SignalWaiter(signals: [SIGTERM, SIGINT])
         try runner.start()
         let bound: Int
         do {
@@ -105,7 +116,7 @@ struct ServeCommand: ParsableCommand {
             logger.log(.warning, "listening beyond loopback without API keys; set REWIND_API_KEYS", ["host": host])
         }
 
-        let stop = SignalWaiter(signals: [SIGTERM, SIGINT]).wait()
+        let stop = signals.wait()
         logger.log(.info, "draining", ["signal": stop == SIGTERM ? "SIGTERM" : "SIGINT"])
         api.beginShutdown()
         let deadline = gracePeriod
@@ -133,20 +144,20 @@ extension ServeCommand {
     }
 }
 
-/// Blocks until one of `signals` arrives; the default actions are replaced so a container's PID 1
-/// drains instead of dying.
-struct SignalWaiter {
-    let signals: [Int32]
+/// Catches `signals` from the moment it is made, so that a signal sent as soon as the service
+/// says it listens is not lost; `wait()` blocks until one arrives. The default actions are
+/// replaced so a container's PID 1 drains instead of dying.
+final class SignalWaiter {
+    private let received = Mutex<Int32?>(nil)
+    private let semaphore = DispatchSemaphore(value: 0)
+    private let queue = DispatchQueue(label: "rewind.signals")
+    private var sources: [DispatchSourceSignal] = []
 
-    func wait() -> Int32 {
-        let received = Mutex<Int32?>(nil)
-        let semaphore = DispatchSemaphore(value: 0)
-        let queue = DispatchQueue(label: "rewind.signals")
-        var sources: [DispatchSourceSignal] = []
+    init(signals: [Int32]) {
         for number in signals {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler {
+            source.setEventHandler { [self] in
                 let first = received.withLock { value in
                     defer { if value == nil { value = number } }
                     return value == nil
@@ -161,8 +172,11 @@ struct SignalWaiter {
             source.resume()
             sources.append(source)
         }
+    }
+
+    /// The first signal caught (perhaps before this call).
+    func wait() -> Int32 {
         semaphore.wait()
-        withExtendedLifetime(sources) {}
         return received.withLock { $0 } ?? SIGTERM
     }
 }

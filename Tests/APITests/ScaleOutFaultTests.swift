@@ -15,19 +15,34 @@ struct ScaleOutFaultTests {
         }
     }
 
-    @Test func aSecondServerRestartedThreeTimesLeavesTheFirstServersLiveJobAlone() throws {
+    /// A fresh database of `engine` for real processes: a file, or a database in the test
+    /// cluster (dropped by the returned cleanup).
+    private func database(_ engine: StoreEngine, _ directory: TemporaryDirectory) throws -> (url: String, logs: String?, drop: () -> Void) {
+        switch engine {
+        case .sqlite:
+            return (directory.file("rewind.sqlite"), nil, {})
+        case .postgresql:
+            let cluster = try #require(PostgresCluster.shared)
+            let name = try cluster.createDatabase()
+            return (cluster.url(database: name), directory.path, { cluster.dropDatabase(name) })
+        }
+    }
+
+    @Test(arguments: StoreEngineChoice.engines)
+    func aSecondServerRestartedThreeTimesLeavesTheFirstServersLiveJobAlone(_ engine: StoreEngine) throws {
         let directory = try TemporaryDirectory(prefix: "rewind-two")
-        let database = directory.file("rewind.sqlite")
-        let first = try ServerProcess(database: database, arguments: ["--node-id", "node-a"])
+        let (database, logs, drop) = try self.database(engine, directory)
+        defer { drop() }
+        let first = try ServerProcess(database: database, logDirectory: logs, arguments: ["--node-id", "node-a"])
         let session = APISession(port: first.port)
         let id = try session.submit(TestSpecs.recovery)
         try waitForProgress(session, id, 1)
         for round in 1...3 {
-            let second = try ServerProcess(database: database, arguments: ["--node-id", "node-b"])
+            let second = try ServerProcess(database: database, logDirectory: logs, arguments: ["--node-id", "node-b"])
             let job = try APISession(port: second.port).job(id)
             #expect(job["status"]?.stringValue != "failed", "round \(round): \(job.serializedString())")
             second.kill(SIGTERM)
-            #expect(second.waitForExit(timeout: .seconds(25)) == .exited(0))
+            #expect(second.waitForExit(timeout: .seconds(25)) == .exited(0), "log:\n\(second.log)")
             #expect(!second.log.contains("job recovered"), "round \(round):\n\(second.log)")
         }
         let done = try session.waitForStatus(id, "succeeded", timeout: .seconds(90))
@@ -38,11 +53,15 @@ struct ScaleOutFaultTests {
         #expect(first.waitForExit(timeout: .seconds(25)) == .exited(0))
     }
 
-    @Test func threeKillsWhileTheJobProgressesDoNotSpendItsAttempts() throws {
+    @Test(arguments: StoreEngineChoice.engines)
+    func threeKillsWhileTheJobProgressesDoNotSpendItsAttempts(_ engine: StoreEngine) throws {
         let reference = try ReferenceHistory.begin()
         let directory = try TemporaryDirectory(prefix: "rewind-kills")
-        let database = directory.file("rewind.sqlite")
-        var server = try ServerProcess(database: database)
+        let (database, logs, drop) = try self.database(engine, directory)
+        defer { drop() }
+        // The same node restarted: it takes back its earlier boot's job at once.
+        let node = ["--node-id", "restarted-node"]
+        var server = try ServerProcess(database: database, logDirectory: logs, arguments: node)
         let id = try APISession(port: server.port).submit(TestSpecs.recovery)
         var done = 0
         for _ in 1...3 {
@@ -51,7 +70,7 @@ struct ScaleOutFaultTests {
             done = job["progress"]?["done"]?.intValue ?? done + 1
             server.kill(SIGKILL)
             _ = server.waitForExit(timeout: .seconds(10))
-            server = try ServerProcess(database: database)
+            server = try ServerProcess(database: database, logDirectory: logs, arguments: node)
         }
         let session = APISession(port: server.port)
         let job = try session.waitForStatus(id, "succeeded", timeout: .seconds(90))
@@ -127,6 +146,51 @@ struct ScaleOutFaultTests {
         #expect(done["attempt"]?.intValue == 1)
         #expect(server.log.contains("job resumed"), "the retry recomputed from scratch:\n\(server.log)")
         try ProcessRecoveryTests().expectSameHistory(try session.history(id), try reference.finish())
+        server.kill(SIGTERM)
+        #expect(server.waitForExit(timeout: .seconds(25)) == .exited(0))
+    }
+
+    @Test(.enabled(if: PostgresCluster.isAvailable, Comment(rawValue: PostgresCluster.unavailableReason)))
+    func postgresRestartedMidJobCostsThePausedJobNothing() throws {
+        let reference = try ReferenceHistory.begin()
+        // A cluster of its own, restarted under the running server.
+        let cluster = try PostgresCluster()
+        let directory = try TemporaryDirectory(prefix: "rewind-pg-restart")
+        let server = try ServerProcess(database: cluster.url(), logDirectory: directory.path)
+        let session = APISession(port: server.port)
+        let id = try session.submit(TestSpecs.recovery)
+        try waitForProgress(session, id, 2)
+        try cluster.restart()
+        try waitForProgress(session, id, 4)
+        try cluster.restart()
+        let job = try session.waitForStatus(id, "succeeded", timeout: .seconds(90))
+        #expect(job["attempt"]?.intValue == 1, "log:\n\(server.log)")
+        try ProcessRecoveryTests().expectSameHistory(try session.history(id), try reference.finish())
+        server.kill(SIGTERM)
+        #expect(server.waitForExit(timeout: .seconds(25)) == .exited(0))
+    }
+
+    @Test(.enabled(if: PostgresCluster.isAvailable, Comment(rawValue: PostgresCluster.unavailableReason)))
+    func thePostgresPasswordComesFromAFileAndNeverReachesTheLog() throws {
+        let secret = "s3cret-\(UInt32.random(in: 0...UInt32.max))"
+        let cluster = try PostgresCluster(password: secret)
+        let directory = try TemporaryDirectory(prefix: "rewind-pg-password")
+        let url = "postgres://\(cluster.user)@127.0.0.1:\(cluster.port)/rewind"
+        let wrong = directory.file("wrong"), right = directory.file("right")
+        try Data("not-it\n".utf8).write(to: URL(fileURLWithPath: wrong))
+        try Data("\(secret)\n".utf8).write(to: URL(fileURLWithPath: right))
+
+        let refused = #expect(throws: ServerProcessError.self) {
+            try ServerProcess(database: url, logDirectory: directory.path, arguments: ["--database-password-file", wrong])
+        }
+        #expect(refused?.description.contains("password authentication failed") == true, "\(String(describing: refused))")
+        let server = try ServerProcess(
+            database: url, logDirectory: directory.path, environment: ["REWIND_DATABASE_PASSWORD_FILE": right])
+        let session = APISession(port: server.port)
+        #expect(try session.get("/readyz").status == 200)
+        try session.waitForStatus(try session.submit(TestSpecs.small), "succeeded")
+        #expect(server.log.contains("\"engine\":\"postgresql\""))
+        #expect(!server.log.contains(secret))
         server.kill(SIGTERM)
         #expect(server.waitForExit(timeout: .seconds(25)) == .exited(0))
     }

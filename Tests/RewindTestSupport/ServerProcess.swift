@@ -41,10 +41,11 @@ public final class ServerProcess {
         _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process = Process()
-        // One node id per database directory: a restart on the same file is the same node, and
-        // recovers its earlier boot's jobs at once (a test may pass its own --node-id).
-        let nodeID = "test-" + URL(fileURLWithPath: logBase).deletingLastPathComponent().lastPathComponent
-        let nodeArguments = arguments.contains("--node-id") ? [] : ["--node-id", nodeID]
+        // Beside an SQLite file, one node id per database directory: a restart on the same file is
+        // the same node and recovers its earlier boot's jobs at once. Elsewhere (several processes
+        // sharing one log directory) each process stays a node of its own unless the test says.
+        let nodeID = "test-" + URL(fileURLWithPath: database).deletingLastPathComponent().lastPathComponent
+        let nodeArguments = arguments.contains("--node-id") || logDirectory != nil ? [] : ["--node-id", nodeID]
         let serverArguments = [command, "--host", "127.0.0.1", "--port", "0", "--database", database, "--workers", "1"]
             + nodeArguments + arguments
         if launcher.isEmpty {

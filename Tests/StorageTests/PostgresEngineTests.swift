@@ -130,4 +130,23 @@ struct PostgresEngineTests {
         #expect(StoreLocation("postgresql://h/db").engine == .postgresql)
         #expect(StoreLocation("data/rewind.sqlite") == .sqlite(path: "data/rewind.sqlite"))
     }
+
+    @Test("A database that only answers read-only transactions is not writable")
+    func readOnlyIsNotWritable() throws {
+        let cluster = try StoreFixture.cluster()
+        let name = try cluster.createDatabase()
+        defer { cluster.dropDatabase(name) }
+        let url = cluster.url(database: name)
+        let store = try PostgresStore(url: url, poolSize: 1, nowMs: 1)
+        try store.checkWritable()
+        try store.pool.withConnection { connection in
+            try connection.execute("ALTER DATABASE \(name) SET default_transaction_read_only = on")
+        }
+        try store.close()
+        // New sessions start read-only, as on a standby after a failover.
+        let reopened = try PostgresStore(url: url, poolSize: 1, retryWindow: .milliseconds(100), nowMs: 2)
+        defer { try? reopened.close() }
+        #expect(throws: StoreError.readOnly(reopened.location)) { try reopened.checkWritable() }
+        #expect(try reopened.jobCounts()[.queued] == 0)
+    }
 }

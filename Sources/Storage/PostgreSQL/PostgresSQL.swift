@@ -251,6 +251,7 @@ enum PostgresSQL {
               applied_ms bigint NOT NULL
             )
             """
+        static let bookkeepingExists = PostgresQuery("SELECT to_regclass('schema_migrations') IS NOT NULL")
         static let selectApplied = PostgresQuery("SELECT version, checksum FROM schema_migrations ORDER BY version")
         static let insertApplied = PostgresQuery("""
             INSERT INTO schema_migrations (version, name, checksum, applied_ms)

@@ -24,7 +24,8 @@ extension PostgresStore {
     public func heartbeat(
         jobID: String, worker: String, nowMs: Int64, leaseMs: Int64, progressFraction: Double?
     ) throws -> LeaseState {
-        try write { connection in
+        // One statement, its own transaction: the most frequent write skips BEGIN/COMMIT.
+        try read { connection in
             let cancelRequested = try connection.queryFirst(PostgresSQL.Jobs.heartbeat, [
                 ":id": .text(jobID), ":worker": .text(worker), ":now": now(nowMs),
                 ":lease_ms": .integer(leaseMs), ":progress_fraction": .real(progressFraction.map(LeaseMath.clampFraction)),

@@ -92,8 +92,10 @@ public final class PostgresStore: Store {
         try pool.transaction(body)
     }
 
+    /// Every read (and the heartbeat) is one statement, which PostgreSQL runs as its own
+    /// transaction: no `BEGIN`/`COMMIT` round trips.
     func read<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
-        try pool.transaction(body)
+        try pool.withConnection(body)
     }
 
     public func jobCounts() throws -> [JobStatus: Int] {
