@@ -60,12 +60,16 @@ final class Fleet {
         return workers.first { $0.pid == pid }
     }
 
-    /// Waits until `jobID` is running with at least `items` committed, then answers its worker.
-    func waitUntilRunning(_ jobID: String, items: Int = 1, timeout: Duration = .seconds(60)) throws -> ServerProcess {
+    /// Waits until `jobID` is running with at least `items` committed (on a worker `accepted`
+    /// takes), then answers its worker.
+    func waitUntilRunning(
+        _ jobID: String, items: Int = 1, by accepted: (ServerProcess) -> Bool = { _ in true },
+        timeout: Duration = .seconds(60)
+    ) throws -> ServerProcess {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let record = try store.job(id: jobID), record.status == .running, record.progressDone >= items,
-               let worker = try worker(running: jobID)
+               let worker = try worker(running: jobID), accepted(worker)
             {
                 return worker
             }
