@@ -50,6 +50,9 @@ struct PartitionTests {
             isolated.log.contains("lease lost") || isolated.log.contains("commit failed")
         }
         #expect(noticed, "the cut-off worker never noticed:\n\(isolated.log)")
+        for line in isolated.log.split(separator: "\n") where line.contains("lease lost") || line.contains("failed") {
+            print("partition: cut-off worker: \(line)")
+        }
         // Fencing: nothing about the job changed, not even a rewritten (identical) history row.
         #expect(try fleet.store.job(id: id) == finished)
         #expect(try fleet.store.history(jobID: id, after: nil, limit: 100) == rows)
