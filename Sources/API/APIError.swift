@@ -31,9 +31,16 @@ struct APIError: Error {
             errors: [SpecError(field: "?\(name)", message: message)])
     }
 
-    static let storageUnavailable = APIError(
-        status: 503, slug: "storage-unavailable", title: "Storage is unavailable",
-        detail: "the database did not answer; try again shortly")
+    /// Carries `Retry-After`, as every 503 of the API does.
+    static let storageUnavailable: APIError = {
+        var headers = HTTPHeaders()
+        headers.set("Retry-After", "5")
+        return APIError(
+            ProblemDetails(
+                status: 503, slug: "storage-unavailable", title: "Storage is unavailable",
+                detail: "the database did not answer or refused the write; try again shortly"),
+            headers: headers)
+    }()
 
     var response: HTTPResponse {
         var headers = self.headers

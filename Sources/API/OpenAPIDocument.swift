@@ -128,6 +128,27 @@ public enum OpenAPIDocument {
                 }
               }
             },
+            "/v1/jobs/{id}/retry": {
+              "parameters": [ { "$ref": "#/components/parameters/JobID" } ],
+              "post": {
+                "tags": ["jobs"],
+                "operationId": "retryJob",
+                "summary": "Queue a failed or cancelled job again",
+                "description": "The job gets fresh attempts and resumes from its last committed checkpoint, so its history continues where it stopped and ends identical to an uninterrupted run. A queued, running or succeeded job answers 409.",
+                "responses": {
+                  "202": {
+                    "description": "The job is queued again.",
+                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Job" } } }
+                  },
+                  "401": { "$ref": "#/components/responses/Unauthorized" },
+                  "404": { "$ref": "#/components/responses/NotFound" },
+                  "409": { "$ref": "#/components/responses/Conflict" },
+                  "429": { "$ref": "#/components/responses/TooManyRequests" },
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
+                  "default": { "$ref": "#/components/responses/Error" }
+                }
+              }
+            },
             "/v1/jobs/{id}/history": {
               "parameters": [ { "$ref": "#/components/parameters/JobID" } ],
               "get": {

@@ -144,6 +144,32 @@ extension RewindAPI {
         }
     }
 
+    /// Queues a failed or cancelled job again; it resumes from its last checkpoint.
+    func retryJob(_ context: RouteContext) throws(APIError) -> HTTPResponse {
+        let id = context[capture: "id"]
+        let outcome = try storage {
+            try store.retryJob(jobID: id, maxQueued: configuration.maxQueuedJobs, nowMs: clock())
+        }
+        switch outcome {
+        case .requeued(let record):
+            runner.events.publish(jobID: id, .status(record.status.rawValue))
+            runner.jobQueued()
+            return .json(jobResource(record), status: .accepted)
+        case .notRetryable(let status):
+            throw .conflict("job-not-retryable", "job \(id) is \(status.rawValue); only failed or cancelled jobs can be retried")
+        case .queueFull(let queued):
+            var headers = HTTPHeaders()
+            headers.set("Retry-After", "30")
+            throw APIError(
+                ProblemDetails(
+                    status: 429, slug: "queue-full", title: "Too many queued jobs",
+                    detail: "\(queued) jobs are queued (the limit is \(configuration.maxQueuedJobs)); retry later"),
+                headers: headers)
+        case .notFound:
+            throw .notFound("no job \(id)")
+        }
+    }
+
     func deleteJob(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         let id = context[capture: "id"]
         switch try storage({ try store.deleteJob(jobID: id) }) {

@@ -111,6 +111,7 @@ public final class RewindAPI: Sendable {
         case .jobHistory: try jobHistory(context)
         case .jobResult: try jobResult(context)
         case .cancelJob: try cancelJob(context)
+        case .retryJob: try retryJob(context)
         case .deleteJob: try deleteJob(context)
         case .jobEvents: try jobEvents(context)
         case .jobPlot: try jobPlot(context)

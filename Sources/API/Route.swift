@@ -67,7 +67,7 @@ struct Route: Sendable {
 
 /// Every operation of the API (API.md), dispatched by `RewindAPI`.
 enum Endpoint: Sendable {
-    case createJob, listJobs, getJob, jobHistory, jobResult, cancelJob, deleteJob, jobEvents, jobPlot
+    case createJob, listJobs, getJob, jobHistory, jobResult, cancelJob, retryJob, deleteJob, jobEvents, jobPlot
     case uploadDataset, listDatasets, getDataset, deleteDataset
     case health, readiness, metrics, openAPI
     case indexPage, jobPage, signIn
@@ -83,6 +83,7 @@ extension Router {
         Route(.get, "/v1/jobs/{id}/history", .jobHistory),
         Route(.get, "/v1/jobs/{id}/result", .jobResult),
         Route(.post, "/v1/jobs/{id}/cancel", .cancelJob),
+        Route(.post, "/v1/jobs/{id}/retry", .retryJob),
         Route(.get, "/v1/jobs/{id}/events", .jobEvents),
         Route(.get, "/v1/jobs/{id}/plots/{name}.svg", .jobPlot),
         Route(.post, "/v1/datasets", .uploadDataset),

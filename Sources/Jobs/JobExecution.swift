@@ -143,7 +143,8 @@ struct JobExecution {
                 return false
             }
         } catch {
-            runner.log("commit failed, stopping", ["job_id": job.id, "error": "\(error)"])
+            runner.log("commit failed, handing the job back", ["job_id": job.id, "error": "\(error)"])
+            abandon()
             return false
         }
         runner.events.publish(jobID: job.id, .metaIteration(item.metaIteration, seconds: item.seconds))
@@ -166,6 +167,20 @@ struct JobExecution {
             } catch {
                 runner.log("hand-back failed; the next start recovers the job", ["job_id": job.id, "error": "\(error)"])
             }
+        }
+    }
+
+    /// Gives the job up at once after a failed write, so that another attempt (here or on another
+    /// node) can start without waiting for the lease to expire. If even that write fails, the
+    /// lease expires and the reaper recovers the job.
+    private func abandon() {
+        do {
+            if let recovered = try store.abandonJob(jobID: job.id, worker: worker, nowMs: runner.clock()) {
+                runner.log("job handed back after a failed commit", ["job_id": job.id, "status": recovered.status.rawValue])
+                runner.events.publish(jobID: job.id, .status(recovered.status.rawValue))
+            }
+        } catch {
+            runner.log("hand-back failed; the lease will expire", ["job_id": job.id, "error": "\(error)"])
         }
     }
 

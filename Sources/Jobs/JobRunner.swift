@@ -54,12 +54,16 @@ public final class JobRunner: Sendable {
     /// Milliseconds since the Unix epoch.
     public static let wallClock: MillisecondClock = { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
 
-    /// Re-queues jobs that earlier processes left running, then starts the workers and the reaper.
+    /// Re-queues the jobs this node's earlier boots left running and the expired leases of any
+    /// node, then starts the workers and the reaper.
     public func start() throws {
-        let recovered = try store.requeueOrphans(currentOwnerPrefix: configuration.bootID + "/", nowMs: clock())
+        let recovered = try store.requeueOrphans(
+            nodeID: configuration.nodeID, bootID: configuration.bootID, nowMs: clock())
         for job in recovered {
             log("job recovered", ["job_id": job.id, "status": job.status.rawValue])
+            events.publish(jobID: job.id, .status(job.status.rawValue))
         }
+        reap()
         let alreadyStarted = state.withLock { state in
             defer { state.started = true }
             return state.started
@@ -82,6 +86,9 @@ public final class JobRunner: Sendable {
         }
         notifier.start { [weak self] notification in self?.received(notification) }
     }
+
+    /// The node id this pool's leases carry.
+    public var nodeID: String { configuration.nodeID }
 
     /// Wakes an idle worker: a job was just queued.
     public func jobQueued() {
@@ -130,13 +137,15 @@ public final class JobRunner: Sendable {
     }
 
     private func workerLoop(index: Int) {
-        let worker = "\(configuration.bootID)/\(index)"
+        let worker = LeaseOwner.worker(nodeID: configuration.nodeID, bootID: configuration.bootID, index: index)
         while !isStopping {
             let claimed: ClaimedJob?
             do {
                 claimed = try store.claimJob(worker: worker, nowMs: clock(), leaseMs: configuration.leaseMs)
             } catch {
-                log("claim failed", ["worker": worker, "error": "\(error)"])
+                // A deleted database file or a read-only database stops all work: say so loudly.
+                let level = (error as? StoreError).map { _ in "claim refused, not taking work" } ?? "claim failed"
+                log(level, ["worker": worker, "error": "\(error)"])
                 _ = wake.wait(timeout: .now() + .milliseconds(configuration.idlePollMs))
                 continue
             }

@@ -40,7 +40,7 @@ struct ServeCommand: ParsableCommand {
         help: "File holding the PostgreSQL password, e.g. a mounted secret (REWIND_DATABASE_PASSWORD_FILE).")
     var databasePasswordFile: String? = Environment.string("REWIND_DATABASE_PASSWORD_FILE")
 
-    @Option(help: "Jobs trained at once (REWIND_WORKERS; default: the number of cores).")
+    @Option(help: "Jobs trained at once; 0 makes an API-only node (REWIND_WORKERS; default: the number of cores).")
     var workers: Int = Environment.int("REWIND_WORKERS") ?? ProcessInfo.processInfo.activeProcessorCount
 
     @Option(name: .customLong("max-queued"), help: "Queued jobs accepted before 429 (REWIND_MAX_QUEUED).")
@@ -49,11 +49,15 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("grace-period"), help: "Seconds to drain on SIGTERM before exiting anyway.")
     var gracePeriod: Double = 25
 
-    @OptionGroup var timing: JobTimingOptions
+    @OptionGroup var lease: LeaseOptions
+
+    @OptionGroup var polling: PollingOptions
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard (0...256).contains(workers) else { throw ValidationError("--workers must be between 0 and 256") }
+        try lease.validate()
+        try polling.validate()
         guard maxQueued >= 1 else { throw ValidationError("--max-queued must be at least 1") }
     }
 
@@ -70,10 +74,10 @@ struct ServeCommand: ParsableCommand {
             logger.log(.error, "cannot open the database", ["database": "\(location)", "error": "\(error)"])
             throw ExitCode(1)
         }
-        let bootID = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(clock())"
         let runner = JobRunner(
-            store: store, configuration: timing.configuration(workers: workers, bootID: bootID), clock: clock,
-            log: logger.sink, notifier: store.makeNotifier())
+            store: store,
+            configuration: polling.apply(to: lease.configuration(workers: workers, port: port, nowMs: clock())),
+            clock: clock, log: logger.sink, notifier: store.makeNotifier())
         let keys = Set((Environment.string("REWIND_API_KEYS") ?? "").split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces)
         }.filter { !$0.isEmpty })
@@ -86,6 +90,8 @@ struct ServeCommand: ParsableCommand {
         serverConfiguration.log = { message in logger.log(.warning, message) }
         let server = HTTPServer(configuration: serverConfiguration, handler: api.handle)
 
+        // Before anything announces the service: a SIGTERM right after "listening on" must drain it.
+        let signals = SignalWaiter(signals: [SIGTERM, SIGINT])
         try runner.start()
         let bound: Int
         do {
@@ -98,14 +104,14 @@ struct ServeCommand: ParsableCommand {
         }
         Console.output("listening on http://\(host):\(bound)")
         logger.log(.info, "service started", [
-            "database": "\(location)", "engine": store.engine.rawValue, "workers": "\(workers)", "schema_version": "\(store.schemaVersion)",
+            "database": "\(location)", "engine": store.engine.rawValue, "node_id": runner.nodeID, "workers": "\(workers)", "schema_version": "\(store.schemaVersion)",
             "authentication": keys.isEmpty ? "off" : "bearer keys",
         ])
         if keys.isEmpty && !["127.0.0.1", "localhost", "::1"].contains(host) {
             logger.log(.warning, "listening beyond loopback without API keys; set REWIND_API_KEYS", ["host": host])
         }
 
-        let stop = SignalWaiter(signals: [SIGTERM, SIGINT]).wait()
+        let stop = signals.wait()
         logger.log(.info, "draining", ["signal": stop == SIGTERM ? "SIGTERM" : "SIGINT"])
         api.beginShutdown()
         let deadline = gracePeriod
@@ -133,20 +139,20 @@ extension ServeCommand {
     }
 }
 
-/// Blocks until one of `signals` arrives; the default actions are replaced so a container's PID 1
-/// drains instead of dying.
-struct SignalWaiter {
-    let signals: [Int32]
+/// Catches `signals` from the moment it is made, so that a signal sent as soon as the service
+/// says it listens is not lost; `wait()` blocks until one arrives. The default actions are
+/// replaced so a container's PID 1 drains instead of dying.
+final class SignalWaiter {
+    private let received = Mutex<Int32?>(nil)
+    private let semaphore = DispatchSemaphore(value: 0)
+    private let queue = DispatchQueue(label: "rewind.signals")
+    private var sources: [DispatchSourceSignal] = []
 
-    func wait() -> Int32 {
-        let received = Mutex<Int32?>(nil)
-        let semaphore = DispatchSemaphore(value: 0)
-        let queue = DispatchQueue(label: "rewind.signals")
-        var sources: [DispatchSourceSignal] = []
+    init(signals: [Int32]) {
         for number in signals {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler {
+            source.setEventHandler { [self] in
                 let first = received.withLock { value in
                     defer { if value == nil { value = number } }
                     return value == nil
@@ -161,8 +167,11 @@ struct SignalWaiter {
             source.resume()
             sources.append(source)
         }
+    }
+
+    /// The first signal caught (perhaps before this call).
+    func wait() -> Int32 {
         semaphore.wait()
-        withExtendedLifetime(sources) {}
         return received.withLock { $0 } ?? SIGTERM
     }
 }
@@ -176,6 +185,10 @@ enum Environment {
 
     static func int(_ name: String) -> Int? {
         string(name).flatMap { Int($0) }
+    }
+
+    static func double(_ name: String) -> Double? {
+        string(name).flatMap { Double($0) }
     }
 }
 

@@ -42,11 +42,15 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .customLong("grace-period"), help: "Seconds to hand jobs back on SIGTERM before exiting anyway.")
     var gracePeriod: Double = 25
 
-    @OptionGroup var timing: JobTimingOptions
+    @OptionGroup var lease: LeaseOptions
+
+    @OptionGroup var polling: PollingOptions
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256") }
+        try lease.validate()
+        try polling.validate()
     }
 
     /// The only routes a worker answers.
@@ -64,10 +68,10 @@ struct WorkerCommand: ParsableCommand {
             logger.log(.error, "cannot open the database", ["database": "\(location)", "error": "\(error)"])
             throw ExitCode(1)
         }
-        let bootID = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(clock())"
         let runner = JobRunner(
-            store: store, configuration: timing.configuration(workers: workers, bootID: bootID), clock: clock,
-            log: logger.sink, notifier: store.makeNotifier())
+            store: store,
+            configuration: polling.apply(to: lease.configuration(workers: workers, port: port, nowMs: clock())),
+            clock: clock, log: logger.sink, notifier: store.makeNotifier())
         // The API object answers the three operational routes exactly as an API node does.
         let api = RewindAPI(
             store: store, runner: runner, configuration: APIConfiguration(version: RewindVersion.current),
@@ -81,6 +85,8 @@ struct WorkerCommand: ParsableCommand {
             return api.handle(request)
         }
 
+        // Before anything announces the node: a SIGTERM right after "listening on" must drain it.
+        let signals = SignalWaiter(signals: [SIGTERM, SIGINT])
         try runner.start()
         let bound: Int
         do {
@@ -94,10 +100,10 @@ struct WorkerCommand: ParsableCommand {
         Console.output("listening on http://\(host):\(bound)")
         logger.log(.info, "worker started", [
             "database": "\(location)", "engine": store.engine.rawValue, "workers": "\(workers)",
-            "boot_id": bootID, "numeric_fingerprint": NodeFingerprint.current,
+            "node_id": runner.nodeID, "numeric_fingerprint": NodeFingerprint.current,
         ])
 
-        let stop = SignalWaiter(signals: [SIGTERM, SIGINT]).wait()
+        let stop = signals.wait()
         logger.log(.info, "draining", ["signal": stop == SIGTERM ? "SIGTERM" : "SIGINT"])
         api.beginShutdown()
         let handedBack = runner.shutdown(timeout: gracePeriod * 0.8)

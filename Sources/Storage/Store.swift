@@ -20,6 +20,38 @@ public protocol Store: JobStore, HistoryStore, LeaseStore, DatasetStore {
     var busyErrorCount: Int { get }
     /// Closes every connection; later calls throw `StoreError.closed`.
     func close() throws
+
+    /// Throws unless a write could succeed now: for `/readyz`, which must turn 503 when writes
+    /// fail, not only reads (an SQLite file deleted or replaced under the server, a PostgreSQL
+    /// that only answers read-only).
+    func checkWritable() throws
+}
+
+/// The lease owner names workers write into `jobs.lease_owner`: `NODE/BOOT/WORKER`.
+///
+/// The node id is stable across restarts of one service slot (`--node-id`), the boot id unique to
+/// each start, so that a restarted node recognises its own earlier boot's jobs and nobody else's.
+public enum LeaseOwner {
+    public static func worker(nodeID: String, bootID: String, index: Int) -> String {
+        "\(nodeID)/\(bootID)/\(index)"
+    }
+
+    public static func nodePrefix(_ nodeID: String) -> String { "\(nodeID)/" }
+
+    public static func bootPrefix(_ nodeID: String, _ bootID: String) -> String { "\(nodeID)/\(bootID)/" }
+
+    /// True for ids usable as a node or boot id: not empty, at most 200 characters of letters,
+    /// digits and `._:-` (no `/`, which separates the parts).
+    public static func isValidID(_ id: String) -> Bool {
+        !id.isEmpty && id.count <= 200
+            && id.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alnum($0) || "._:-".unicodeScalars.contains($0)) }
+    }
+}
+
+private enum CharacterSet {
+    static func alnum(_ scalar: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
+    }
 }
 
 /// Which engine a store runs on.
@@ -59,6 +91,10 @@ public protocol JobStore: Sendable {
     /// Forgets idempotency keys created before `cutoffMs` (the API keeps them 24 hours).
     @discardableResult
     func purgeIdempotencyKeys(createdBeforeMs cutoffMs: Int64) throws -> Int
+
+    /// Queues a failed or cancelled job again, with fresh attempts; its worker resumes from the
+    /// last committed checkpoint. Refused with `.queueFull` when `maxQueued` jobs are queued.
+    func retryJob(jobID: String, maxQueued: Int, nowMs: Int64) throws -> RetryJobOutcome
 }
 
 /// What a job left behind: its history items, its checkpoint and its recorded transitions.
@@ -114,14 +150,23 @@ public protocol LeaseStore: Sendable {
     /// (or cancelled, if cancellation was requested meanwhile). False when the lease was lost.
     func releaseJob(jobID: String, worker: String, nowMs: Int64) throws -> Bool
 
-    /// Start-up recovery: every running job not leased by this boot (its owner does not start
-    /// with `currentOwnerPrefix`) is requeued at once, failed when out of attempts, or cancelled
-    /// when cancellation was requested.
-    func requeueOrphans(currentOwnerPrefix: String, nowMs: Int64) throws -> [RecoveredJob]
+    /// Gives up `worker`'s attempt at once, as if its lease had expired: for a worker that could
+    /// not commit (a full disk, a database gone read-only), so the job does not sit `running`
+    /// with nobody working on it until the lease runs out. Nil when the lease was already lost.
+    func abandonJob(jobID: String, worker: String, nowMs: Int64) throws -> RecoveredJob?
 
-    /// The reaper: every running job whose lease expired before now is requeued with capped
-    /// exponential back-off, failed (`worker_lost`) when out of attempts, or cancelled when
-    /// cancellation was requested.
+    /// Start-up recovery: the running jobs that an earlier boot of this node leased (owner
+    /// `LeaseOwner.nodePrefix(nodeID)` but not `LeaseOwner.bootPrefix(nodeID, bootID)`) are
+    /// recovered at once, without waiting for their leases to expire. Jobs of other nodes, live
+    /// or not, are left to the reaper, which only takes expired leases.
+    func requeueOrphans(nodeID: String, bootID: String, nowMs: Int64) throws -> [RecoveredJob]
+
+    /// The reaper: every running job whose lease expired before now is recovered.
+    ///
+    /// Recovery (here, at start-up and in `abandonJob`) requeues the job with capped exponential
+    /// back-off, fails it (`worker_lost`) when out of attempts, or cancels it when cancellation
+    /// was requested. An attempt that committed progress since its claim is given back: only
+    /// attempts that made no progress count against `maxAttempts`.
     func reapExpiredLeases(nowMs: Int64) throws -> [RecoveredJob]
 }
 

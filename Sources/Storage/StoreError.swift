@@ -8,6 +8,11 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case walUnavailable(path: String, journalMode: String)
     /// A page token that this store did not issue, or issued for another filter.
     case invalidPageToken
+    /// The SQLite file was deleted or replaced while the service had it open: writes would go to
+    /// a file nobody will ever open again, so the store refuses them.
+    case databaseFileGone(path: String)
+    /// The database accepts no writes (for example a PostgreSQL standby after a failover).
+    case readOnly(String)
 
     public var description: String {
         switch self {
@@ -20,6 +25,11 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
                 + "keep it on a local file system"
         case .invalidPageToken:
             return "the page token is not valid for this listing"
+        case .databaseFileGone(let path):
+            return "database file \(path) was deleted or replaced while the service ran; refusing writes "
+                + "that would be lost: restore the file or restart the service"
+        case .readOnly(let location):
+            return "database \(location) accepts no writes (read-only or a standby)"
         }
     }
 }

@@ -48,3 +48,13 @@ public struct RecoveredJob: Sendable, Equatable {
     /// `queued` to retry, `failed` when out of attempts, `cancelled` when cancellation was asked.
     public var status: JobStatus
 }
+
+/// The answer to `Store.retryJob`.
+public enum RetryJobOutcome: Sendable, Equatable {
+    /// The job is queued again, attempts reset, its history and checkpoint kept.
+    case requeued(JobRecord)
+    /// Only failed or cancelled jobs can be retried.
+    case notRetryable(JobStatus)
+    case queueFull(queued: Int)
+    case notFound
+}

@@ -18,7 +18,7 @@ final class Fleet {
     /// Leases of 1.5 s renewed every 100 ms, reaped every 300 ms; an idle worker polls once a
     /// second, so a wake-up within that second came from a notification.
     static let timing = [
-        "--lease-ms", "1500", "--heartbeat-ms", "100", "--reaper-interval-ms", "300", "--idle-poll-ms", "1000",
+        "--lease-duration", "1.5", "--heartbeat-interval", "0.1", "--reaper-interval", "0.3", "--idle-poll-ms", "1000",
     ]
 
     init(extraListen: (address: String, clients: String)? = nil) throws {
@@ -38,7 +38,7 @@ final class Fleet {
     @discardableResult
     func addAPINode() throws -> ServerProcess {
         let node = try ServerProcess(
-            database: url, arguments: ["--workers", "0"] + Self.timing, logDirectory: directory.path)
+            database: url, logDirectory: directory.path, arguments: ["--workers", "0"] + Self.timing)
         apiNodes.append(node)
         return node
     }
@@ -46,17 +46,17 @@ final class Fleet {
     @discardableResult
     func addWorker(database: String? = nil, launcher: [String] = [], arguments: [String] = []) throws -> ServerProcess {
         let node = try ServerProcess(
-            database: database ?? url, arguments: Self.timing + arguments, environment: ["OPENBLAS_NUM_THREADS": "1"],
-            command: "worker", launcher: launcher, logDirectory: directory.path)
+            database: database ?? url, logDirectory: directory.path, arguments: Self.timing + arguments,
+            environment: ["OPENBLAS_NUM_THREADS": "1"], command: "worker", launcher: launcher)
         workers.append(node)
         return node
     }
 
-    /// The worker process whose lease `jobID` holds now (lease owners are `HOST-PID-MS/N`).
+    /// The worker process whose lease `jobID` holds now (lease owners are `NODE/PID-MS/N`).
     func worker(running jobID: String) throws -> ServerProcess? {
         guard let owner = try store.job(id: jobID)?.leaseOwner else { return nil }
-        let parts = owner.split(separator: "/")[0].split(separator: "-")
-        guard parts.count >= 3, let pid = Int32(parts[parts.count - 2]) else { return nil }
+        let parts = owner.split(separator: "/")
+        guard parts.count >= 3, let pid = Int32(parts[parts.count - 2].split(separator: "-")[0]) else { return nil }
         return workers.first { $0.pid == pid }
     }
 

@@ -13,6 +13,7 @@ import Testing
         "/v1/jobs": ["get", "post"],
         "/v1/jobs/{id}": ["get", "delete"],
         "/v1/jobs/{id}/cancel": ["post"],
+        "/v1/jobs/{id}/retry": ["post"],
         "/v1/jobs/{id}/history": ["get"],
         "/v1/jobs/{id}/result": ["get"],
         "/v1/jobs/{id}/events": ["get"],

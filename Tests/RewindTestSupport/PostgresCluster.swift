@@ -42,11 +42,12 @@ public final class PostgresCluster: Sendable {
     /// An address besides loopback to listen on (one a test made inside its own network namespace).
     private let extraListenAddress: String?
 
-    /// Creates and starts a cluster with one database, `rewind`.
+    /// Creates and starts a cluster with one database, `rewind`. With a `password`, TCP logins
+    /// need it (SCRAM), as on a real server; the Unix socket in `directory` stays trusted.
     ///
     /// - Parameter extraListen: an address to listen on besides loopback and the network (CIDR)
     ///   whose clients may connect there; only addresses a test made in its own network namespace.
-    public init(extraListen: (address: String, clients: String)? = nil) throws {
+    public init(password: String? = nil, extraListen: (address: String, clients: String)? = nil) throws {
         extraListenAddress = extraListen?.address
         guard let binDirectory = Self.binDirectory else { throw ClusterError.failed(Self.unavailableReason) }
         self.binDirectory = binDirectory
@@ -54,15 +55,22 @@ public final class PostgresCluster: Sendable {
         // The postgres user must be able to write here when we are root.
         try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: directory.path)
         port = try Self.freePort()
-        try server("initdb", ["-D", directory.file("data"), "-U", user, "--auth=trust", "--no-sync", "-E", "UTF8"])
+        var authentication = ["--auth=trust"]
+        if let password {
+            let file = directory.file("initdb-password")
+            try Data(password.utf8).write(to: URL(fileURLWithPath: file))
+            try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file)
+            authentication = ["--auth-local=trust", "--auth-host=scram-sha-256", "--pwfile=\(file)"]
+        }
+        try server("initdb", ["-D", directory.file("data"), "-U", user, "--no-sync", "-E", "UTF8"] + authentication)
         if let clients = extraListen?.clients {
             let rules = try FileHandle(forWritingTo: URL(fileURLWithPath: directory.file("data/pg_hba.conf")))
             defer { try? rules.close() }
             try rules.seekToEnd()
-            try rules.write(contentsOf: Data("host all all \(clients) trust\n".utf8))
+            try rules.write(contentsOf: Data("host all all \(clients) \(password == nil ? "trust" : "scram-sha-256")\n".utf8))
         }
         try start()
-        try server("createdb", ["-h", "127.0.0.1", "-p", "\(port)", "-U", user, "rewind"])
+        try server("createdb", ["-h", directory.path, "-p", "\(port)", "-U", user, "rewind"])
     }
 
     deinit { stop() }

@@ -24,24 +24,30 @@ public final class ServerProcess {
     /// Starts `rewind serve --port 0 --database DATABASE --workers 1` (plus `arguments`) and waits,
     /// up to `timeout`, for its `listening on http://127.0.0.1:PORT` line.
     ///
+    /// The logs go beside an SQLite file, or into `logDirectory` (needed for a PostgreSQL URL).
     /// `command` may be `worker` (a worker-only node, whose port is its health port); `launcher`
     /// runs the binary through another program, e.g. `ip netns exec NAME` to start it in a
     /// network namespace (which must exec it, so that signals reach the server itself).
     public init(
-        database: String, arguments: [String] = [], environment: [String: String] = [:],
-        timeout: Duration = .seconds(20), command: String = "serve", launcher: [String] = [],
-        logDirectory: String? = nil
+        database: String, logDirectory: String? = nil, arguments: [String] = [],
+        environment: [String: String] = [:], timeout: Duration = .seconds(20), command: String = "serve",
+        launcher: [String] = []
     ) throws {
         let executable = try Self.executableURL()
         let stamp = "\(getpid())-\(UUID().uuidString.prefix(8))"
-        let base = logDirectory.map { "\($0)/\(command)" } ?? database
-        let stdoutPath = "\(base).\(stamp).stdout"
-        logPath = "\(base).\(stamp).stderr"
+        let logBase = logDirectory.map { "\($0)/\(command)" } ?? database
+        let stdoutPath = "\(logBase).\(stamp).stdout"
+        logPath = "\(logBase).\(stamp).stderr"
         _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process = Process()
+        // Beside an SQLite file, one node id per database directory: a restart on the same file is
+        // the same node and recovers its earlier boot's jobs at once. Elsewhere (several processes
+        // sharing one log directory) each process stays a node of its own unless the test says.
+        let nodeID = "test-" + URL(fileURLWithPath: database).deletingLastPathComponent().lastPathComponent
+        let nodeArguments = arguments.contains("--node-id") || logDirectory != nil ? [] : ["--node-id", nodeID]
         let serverArguments = [command, "--host", "127.0.0.1", "--port", "0", "--database", database, "--workers", "1"]
-            + arguments
+            + nodeArguments + arguments
         if launcher.isEmpty {
             process.executableURL = executable
             process.arguments = serverArguments

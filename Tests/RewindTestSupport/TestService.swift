@@ -6,7 +6,8 @@ import LinearAlgebra
 import Storage
 
 /// The whole job service in this process, for integration tests: a fresh SQLite file in a
-/// temporary directory, the store, a worker pool tuned for tests (short leases, heartbeats and
+/// temporary directory (or, with `engine: .postgresql`, a fresh database in the test process's
+/// throw-away PostgreSQL cluster, on the database's clock as in production), the store, a worker pool tuned for tests (short leases, heartbeats and
 /// polls), the API and the HTTP server on `127.0.0.1:0`.
 ///
 /// With `startsWorkers: false` nothing is ever claimed, so jobs stay `queued` for as long as a
@@ -20,25 +21,47 @@ public final class TestService {
     /// The port the server bound.
     public let port: Int
     private let workersStarted: Bool
+    /// The PostgreSQL database this service runs on (nil for SQLite).
+    public let databaseName: String?
+    /// The database this service created and drops when it stops.
+    private let postgresDatabase: String?
     private var stopped = false
 
     /// Starts the service; `configure` adjusts the HTTP server's settings before it binds.
     public init(
         api configuration: APIConfiguration = TestService.defaultAPIConfiguration,
-        workers: Int = 1, startsWorkers: Bool = true,
-        configure: (inout HTTPServer.Configuration) -> Void = { _ in }
+        workers: Int = 1, startsWorkers: Bool = true, engine: StoreEngine = .sqlite,
+        sharingDatabaseOf other: TestService? = nil,
+        configure: (inout HTTPServer.Configuration) -> Void = { _ in },
+        jobs adjustJobs: (inout JobsConfiguration) -> Void = { _ in },
+        wrappingStore wrap: (Store) -> Store = { $0 }
     ) throws {
         // As `rewind serve` does: one BLAS thread per worker, so parallel tests do not oversubscribe.
         BLAS.setThreadCount(1)
         directory = try TemporaryDirectory(prefix: "rewind-api-test")
         let clock = JobRunner.wallClock
-        store = try SQLiteStore(path: directory.file("rewind.sqlite"), nowMs: clock())
-        runner = JobRunner(
-            store: store,
-            configuration: JobsConfiguration(
-                workers: workers, leaseMs: 5_000, heartbeatIntervalMs: 50, reaperIntervalMs: 200,
-                idlePollMs: 50, bootID: "test-\(UUID().uuidString)"),
-            clock: clock)
+        let opened: Store
+        switch engine {
+        case .sqlite:
+            postgresDatabase = nil
+            databaseName = nil
+            opened = try SQLiteStore(path: directory.file("rewind.sqlite"), nowMs: clock())
+        case .postgresql:
+            guard let cluster = PostgresCluster.shared else {
+                throw PostgresCluster.ClusterError.failed(PostgresCluster.unavailableReason)
+            }
+            // A second node on the first one's database leaves dropping it to the first.
+            let name = try other?.databaseName ?? cluster.createDatabase()
+            postgresDatabase = other == nil ? name : nil
+            databaseName = name
+            opened = try PostgresStore(url: cluster.url(database: name), poolSize: 4, nowMs: clock())
+        }
+        store = wrap(opened)
+        var jobsConfiguration = JobsConfiguration(
+            workers: workers, leaseMs: 5_000, heartbeatIntervalMs: 50, reaperIntervalMs: 200,
+            idlePollMs: 50, nodeID: "test-\(UUID().uuidString)", bootID: "boot")
+        adjustJobs(&jobsConfiguration)
+        runner = JobRunner(store: store, configuration: jobsConfiguration, clock: clock)
         api = RewindAPI(store: store, runner: runner, configuration: configuration, clock: clock)
         var serverConfiguration = HTTPServer.Configuration(host: "127.0.0.1", port: 0)
         serverConfiguration.bodyLimit = { [api] head in api.bodyLimit(for: head) }
@@ -72,6 +95,7 @@ public final class TestService {
         server.stop(gracePeriod: .seconds(2))
         if workersStarted { runner.shutdown(timeout: 10) }
         try? store.close()
+        if let postgresDatabase { PostgresCluster.shared?.dropDatabase(postgresDatabase) }
     }
 
     deinit { stop() }

@@ -167,17 +167,84 @@ struct StoreLeaseTests {
         #expect(try store.job(id: "cancelled")?.errorCode == nil)
     }
 
-    @Test("Start-up recovery requeues every other boot's running job at once and keeps ours", arguments: StoreFixture.engines)
+    @Test("Start-up recovery takes this node's earlier boots' jobs at once, and no other node's live ones",
+          arguments: StoreFixture.engines)
     func requeueOrphans(_ engine: StoreEngine) throws {
         let fixture = try StoreFixture(engine), store = fixture.store
         try fixture.submit("orphan", nowMs: 1)
         try fixture.submit("mine", nowMs: 2)
-        _ = try store.claimJob(worker: "boot-old/0", nowMs: 10, leaseMs: 60_000)
-        _ = try store.claimJob(worker: "boot-new/0", nowMs: 10, leaseMs: 60_000)
-        #expect(try store.requeueOrphans(currentOwnerPrefix: "boot-new/", nowMs: 20) == [RecoveredJob(id: "orphan", status: .queued)])
+        try fixture.submit("other-node", nowMs: 3)
+        _ = try store.claimJob(worker: "a/boot-old/0", nowMs: 10, leaseMs: 60_000)
+        _ = try store.claimJob(worker: "a/boot-new/0", nowMs: 10, leaseMs: 60_000)
+        _ = try store.claimJob(worker: "b/boot-1/0", nowMs: 10, leaseMs: 60_000)
+        #expect(try store.requeueOrphans(nodeID: "a", bootID: "boot-new", nowMs: 20) == [RecoveredJob(id: "orphan", status: .queued)])
         #expect(try store.job(id: "mine")?.status == .running)
-        let claimed = try #require(try store.claimJob(worker: "boot-new/1", nowMs: 20, leaseMs: 100))
+        // Another node's job, its lease still live, is not ours to take: that was issue 8's outage.
+        #expect(try store.job(id: "other-node")?.leaseOwner == "b/boot-1/0")
+        #expect(try store.requeueOrphans(nodeID: "b", bootID: "boot-2", nowMs: 21).map(\.id) == ["other-node"])
+        let claimed = try #require(try store.claimJob(worker: "a/boot-new/1", nowMs: 30, leaseMs: 100))
         #expect(claimed.job.id == "orphan" && claimed.job.attempt == 2)
+    }
+
+    @Test("An attempt lost after committing progress is given back; one without progress counts",
+          arguments: StoreFixture.engines)
+    func attemptsCountOnlyWithoutProgress(_ engine: StoreEngine) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
+        try fixture.submit("j", nowMs: 1, maxAttempts: 1)
+        // Three crashes, each after a new meta-iteration: the job is never out of attempts.
+        var now: Int64 = 10
+        for iteration in 0..<3 {
+            let claimed = try #require(try store.claimJob(worker: "w\(iteration)", nowMs: now, leaseMs: 100))
+            #expect(claimed.job.attempt == 1)
+            #expect(try fixture.commit("j", iteration, worker: "w\(iteration)", nowMs: now + 1))
+            now += 200
+            #expect(try store.reapExpiredLeases(nowMs: now) == [RecoveredJob(id: "j", status: .queued)])
+            let job = try #require(try store.job(id: "j"))
+            // Progress made: requeued at once, without back-off, the attempt given back.
+            #expect(job.attempt == 0 && job.runAfterMs == now)
+        }
+        // A crash without progress spends the only attempt.
+        _ = try #require(try store.claimJob(worker: "w", nowMs: now, leaseMs: 100))
+        now += 200
+        #expect(try store.reapExpiredLeases(nowMs: now) == [RecoveredJob(id: "j", status: .failed)])
+        #expect(try store.job(id: "j")?.errorCode == "worker_lost")
+        #expect(try store.history(jobID: "j", limit: 10).count == 3)
+    }
+
+    @Test("A worker that cannot commit gives the job up at once, with back-off; a stale one cannot",
+          arguments: StoreFixture.engines)
+    func abandonJob(_ engine: StoreEngine) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
+        try fixture.submit("j", nowMs: 1)
+        _ = try store.claimJob(worker: "w", nowMs: 10, leaseMs: 60_000)
+        #expect(try store.abandonJob(jobID: "j", worker: "intruder", nowMs: 20) == nil)
+        #expect(try store.abandonJob(jobID: "j", worker: "w", nowMs: 20) == RecoveredJob(id: "j", status: .queued))
+        let job = try #require(try store.job(id: "j"))
+        #expect(job.status == .queued && job.leaseOwner == nil && job.attempt == 1 && job.runAfterMs == 20 + 2_000)
+        #expect(try store.events(jobID: "j").last?.dataJSON == #"{"status":"queued","reason":"commit_failed","attempt":1}"#)
+        #expect(try store.abandonJob(jobID: "j", worker: "w", nowMs: 30) == nil)
+    }
+
+    @Test("A failed or cancelled job can be retried from its checkpoint; others cannot",
+          arguments: StoreFixture.engines)
+    func retryJob(_ engine: StoreEngine) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
+        try fixture.submit("j", nowMs: 1, maxAttempts: 1)
+        try fixture.submit("q", nowMs: 2)
+        _ = try store.claimJob(worker: "w", nowMs: 10, leaseMs: 100)
+        #expect(try fixture.commit("j", 0, worker: "w", nowMs: 11, checkpoint: [7]))
+        #expect(try store.finishJob(jobID: "j", worker: "w", status: .failed, errorCode: "diverged", nowMs: 12))
+        #expect(try store.retryJob(jobID: "q", maxQueued: 10, nowMs: 13) == .notRetryable(.queued))
+        #expect(try store.retryJob(jobID: "nope", maxQueued: 10, nowMs: 13) == .notFound)
+        #expect(try store.retryJob(jobID: "j", maxQueued: 1, nowMs: 13) == .queueFull(queued: 1))
+        guard case .requeued(let job) = try store.retryJob(jobID: "j", maxQueued: 10, nowMs: 14) else {
+            Issue.record("not requeued"); return
+        }
+        #expect(job.status == .queued && job.attempt == 0 && job.errorCode == nil && job.finishedMs == nil)
+        #expect(job.progressDone == 1 && job.runAfterMs == 14)
+        #expect(try store.events(jobID: "j").last?.dataJSON == #"{"status":"queued","reason":"retried"}"#)
+        let claimed = try #require(try store.claimJob(worker: "w2", nowMs: 15, leaseMs: 100))
+        #expect(claimed.job.id == "j" && claimed.checkpoint?.state == [7] && claimed.job.attempt == 1)
     }
 
     @Test("A shutdown hand-back requeues without consuming the attempt, or ends a cancelled job", arguments: StoreFixture.engines)

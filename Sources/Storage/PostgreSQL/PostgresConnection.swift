@@ -8,6 +8,9 @@ import Foundation
 /// as text, decoded by `PostgresRow`.
 final class PostgresConnection {
     let handle: OpaquePointer
+    /// The name each statement text was prepared under on this connection (`PQprepare` once,
+    /// then only `PQexecPrepared`: no parsing or planning per call).
+    private var prepared: [String: String] = [:]
 
     /// Connects with libpq's keyword/value parameters, in order; a later keyword overrides an
     /// earlier one, and a `dbname` holding a URL or a `key=value` string is expanded in place.
@@ -112,12 +115,25 @@ final class PostgresConnection {
                 buffers.append(copy); lengths.append(Int32(bytes.count)); formats.append(1); types.append(17)
             }
         }
+        let name = try prepare(query, types: types)
         let pointers = buffers.map { UnsafePointer($0) }
-        let result = PQexecParams(
-            handle, query.text, Int32(values.count), types, pointers, lengths, formats, 0)
+        let result = PQexecPrepared(handle, name, Int32(values.count), pointers, lengths, formats, 0)
         defer { PQclear(result) }
         try check(result, sql: query.sql)
         return try read(result!)
+    }
+
+    /// The prepared statement for `query`, preparing it on first use. The parameter types of the
+    /// first call are declared (`bytea` for blobs, inferred for the rest), so a statement's blob
+    /// parameters must always be blobs, which the named-constant statements guarantee.
+    private func prepare(_ query: PostgresQuery, types: [Oid]) throws -> String {
+        if let name = prepared[query.text] { return name }
+        let name = "rewind_\(prepared.count)"
+        let result = PQprepare(handle, name, query.text, Int32(types.count), types)
+        defer { PQclear(result) }
+        try check(result, sql: query.sql)
+        prepared[query.text] = name
+        return name
     }
 
     private func check(_ result: OpaquePointer?, sql: String) throws {

@@ -16,7 +16,10 @@ struct PostgresMigrator {
     func migrate(_ pool: PostgresConnectionPool, nowMs: Int64) throws -> [Migration] {
         try pool.transaction { connection in
             try connection.execute(PostgresSQL.Migrations.lock)
-            try connection.execute(PostgresSQL.Migrations.createBookkeeping)
+            // Only when missing: an up-to-date database then needs no DDL at all, so a node can
+            // still start against one that only accepts reads (it reports itself not ready).
+            let exists = try connection.queryFirst(PostgresSQL.Migrations.bookkeepingExists) { $0.bool(0) } ?? false
+            if !exists { try connection.execute(PostgresSQL.Migrations.createBookkeeping) }
             let rows = try connection.query(PostgresSQL.Migrations.selectApplied) {
                 (version: $0.int(0), checksum: $0.string(1))
             }

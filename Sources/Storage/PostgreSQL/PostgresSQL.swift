@@ -12,6 +12,8 @@ enum PostgresSQL {
         /// Serialises inserts on every node so that the queue limit and idempotency keys hold
         /// across nodes (the key is arbitrary but fixed: "Rewi").
         static let lockSubmissions = PostgresQuery("SELECT pg_advisory_xact_lock(1383495529)")
+        /// `on` for a standby or a read-only session: writes would fail.
+        static let readOnly = PostgresQuery("SELECT current_setting('transaction_read_only')")
     }
 
     enum Jobs {
@@ -58,7 +60,8 @@ enum PostgresSQL {
             UPDATE jobs
                SET status = 'running', attempt = attempt + 1,
                    lease_owner = :worker, lease_expires_ms = \(now) + :lease_ms::bigint,
-                   started_ms = coalesce(started_ms, \(now)), version = version + 1
+                   started_ms = coalesce(started_ms, \(now)), claim_progress_done = progress_done,
+                   version = version + 1
              WHERE id = (SELECT id FROM jobs
                           WHERE status = 'queued' AND run_after_ms <= \(now)
                           ORDER BY priority DESC, created_ms, id
@@ -113,36 +116,55 @@ enum PostgresSQL {
             """)
         static let delete = PostgresQuery("DELETE FROM jobs WHERE id = :id")
 
-        /// The decision both recovery paths share: back to the queue, failed when out of
-        /// attempts, or cancelled when asked to.
-        private static func recovery(runAfter: String, message: String) -> String {
-            """
-            UPDATE jobs SET
-              status = CASE WHEN cancel_requested THEN 'cancelled'
-                            WHEN attempt < max_attempts THEN 'queued' ELSE 'failed' END,
-              run_after_ms = \(runAfter),
-              finished_ms = CASE WHEN NOT cancel_requested AND attempt < max_attempts THEN NULL
-                                 ELSE \(now) END,
-              error_code = CASE WHEN NOT cancel_requested AND attempt >= max_attempts
-                                THEN 'worker_lost' END,
-              error_message = CASE WHEN NOT cancel_requested AND attempt >= max_attempts
-                                   THEN '\(message) ' || attempt || ' times' END,
-              lease_owner = NULL, lease_expires_ms = NULL, version = version + 1
-            """
+        /// Queues a failed or cancelled job again with fresh attempts; history and checkpoint stay.
+        static let retry = PostgresQuery("""
+            UPDATE jobs
+               SET status = 'queued', attempt = 0, run_after_ms = \(now), finished_ms = NULL,
+                   error_code = NULL, error_message = NULL, cancel_requested = false, version = version + 1
+             WHERE id = :id AND status IN ('failed', 'cancelled')
+            RETURNING \(columns)
+            """)
+
+        /// Recovery of a running job nobody works on: back to the queue (at once when the lost
+        /// attempt committed progress, which also gives the attempt back; otherwise after capped
+        /// exponential back-off), failed when out of attempts, or cancelled when asked to.
+        private static func recovery(backOff: Bool, message: String, where condition: String) -> PostgresQuery {
+            let progressed = "progress_done > claim_progress_done"
+            let retries = "(attempt < max_attempts OR \(progressed))"
+            let runAfter = backOff
+                ? "CASE WHEN \(progressed) THEN \(now) ELSE \(now) + 1000 * (1::bigint << least(attempt, 10)) END"
+                : now
+            return PostgresQuery("""
+                UPDATE jobs SET
+                  status = CASE WHEN cancel_requested THEN 'cancelled'
+                                WHEN \(retries) THEN 'queued' ELSE 'failed' END,
+                  attempt = CASE WHEN NOT cancel_requested AND \(progressed) THEN attempt - 1 ELSE attempt END,
+                  run_after_ms = \(runAfter),
+                  finished_ms = CASE WHEN NOT cancel_requested AND \(retries) THEN NULL ELSE \(now) END,
+                  error_code = CASE WHEN NOT cancel_requested AND NOT \(retries) THEN 'worker_lost' END,
+                  error_message = CASE WHEN NOT cancel_requested AND NOT \(retries)
+                                       THEN '\(message) ' || attempt || ' times' END,
+                  lease_owner = NULL, lease_expires_ms = NULL, version = version + 1
+                WHERE \(condition)
+                RETURNING id, status, attempt
+                """)
         }
 
-        /// The reaper: expired leases (on the database's clock) with capped exponential back-off.
-        static let reapExpired = PostgresQuery("""
-            \(recovery(runAfter: "\(now) + 1000 * (1::bigint << least(attempt, 10))",
-                       message: "the worker stopped renewing its lease"))
-            WHERE status = 'running' AND lease_expires_ms < \(now)
-            RETURNING id, status, attempt
-            """)
-        static let requeueOrphans = PostgresQuery("""
-            \(recovery(runAfter: now, message: "the server stopped while running it"))
-            WHERE status = 'running' AND NOT starts_with(lease_owner, :owner_prefix::text)
-            RETURNING id, status, attempt
-            """)
+        /// The reaper: leases that expired on the database's clock.
+        static let reapExpired = recovery(
+            backOff: true, message: "the worker stopped renewing its lease",
+            where: "status = 'running' AND lease_expires_ms < \(now)")
+        /// Start-up recovery: jobs leased by an earlier boot of this node, at once, no back-off.
+        static let requeueOrphans = recovery(
+            backOff: false, message: "the server stopped while running it",
+            where: """
+                status = 'running' AND starts_with(lease_owner, :node_prefix::text)
+                AND NOT starts_with(lease_owner, :boot_prefix::text)
+                """)
+        /// A worker that could not commit gives its job up at once.
+        static let abandon = recovery(
+            backOff: true, message: "the worker could not commit its progress",
+            where: "id = :id AND lease_owner = :worker AND status = 'running'")
     }
 
     enum History {
@@ -229,6 +251,7 @@ enum PostgresSQL {
               applied_ms bigint NOT NULL
             )
             """
+        static let bookkeepingExists = PostgresQuery("SELECT to_regclass('schema_migrations') IS NOT NULL")
         static let selectApplied = PostgresQuery("SELECT version, checksum FROM schema_migrations ORDER BY version")
         static let insertApplied = PostgresQuery("""
             INSERT INTO schema_migrations (version, name, checksum, applied_ms)

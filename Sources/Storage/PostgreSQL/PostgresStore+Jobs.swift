@@ -123,6 +123,23 @@ extension PostgresStore {
         }
     }
 
+    public func retryJob(jobID: String, maxQueued: Int, nowMs: Int64) throws -> RetryJobOutcome {
+        try write { connection in
+            try connection.run(PostgresSQL.Session.lockSubmissions)
+            guard let raw = try connection.queryFirst(PostgresSQL.Jobs.statusByIDForUpdate, [":id": .text(jobID)], { $0.string(0) }),
+                let status = JobStatus(rawValue: raw)
+            else { return .notFound }
+            guard status == .failed || status == .cancelled else { return .notRetryable(status) }
+            let queued = try connection.queryFirst(PostgresSQL.Jobs.countQueued) { $0.int(0) } ?? 0
+            guard queued < maxQueued else { return .queueFull(queued: queued) }
+            let job = try connection.queryFirst(
+                PostgresSQL.Jobs.retry, [":id": .text(jobID), ":now": now(nowMs)], JobRecord.init)!
+            try recordEvent(in: connection, jobID: jobID, nowMs: nowMs, kind: "status",
+                                 data: ["status": .text("queued"), "reason": .text("retried")])
+            return .requeued(job)
+        }
+    }
+
     /// History items with `metaIteration > after` (all when nil), in order.
     public func history(jobID: String, after: Int?, limit: Int) throws -> [HistoryRow] {
         precondition(limit > 0, "a page holds at least one item")

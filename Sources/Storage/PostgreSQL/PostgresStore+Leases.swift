@@ -24,7 +24,8 @@ extension PostgresStore {
     public func heartbeat(
         jobID: String, worker: String, nowMs: Int64, leaseMs: Int64, progressFraction: Double?
     ) throws -> LeaseState {
-        try write { connection in
+        // One statement, its own transaction: the most frequent write skips BEGIN/COMMIT.
+        try read { connection in
             let cancelRequested = try connection.queryFirst(PostgresSQL.Jobs.heartbeat, [
                 ":id": .text(jobID), ":worker": .text(worker), ":now": now(nowMs),
                 ":lease_ms": .integer(leaseMs), ":progress_fraction": .real(progressFraction.map(LeaseMath.clampFraction)),
@@ -106,16 +107,17 @@ extension PostgresStore {
         }
     }
 
-    /// Start-up recovery: every running job not leased by this boot (its owner does not start
-    /// with `currentOwnerPrefix`) is requeued at once, failed when out of attempts, or cancelled
-    /// when cancellation was requested.
-    ///
-    /// On a single node every such job is an orphan of a crashed or killed process. Two live
-    /// processes sharing one file should rely on `reapExpiredLeases` instead.
-    public func requeueOrphans(currentOwnerPrefix: String, nowMs: Int64) throws -> [RecoveredJob] {
-        precondition(!currentOwnerPrefix.isEmpty, "an empty prefix would match every owner")
+    public func abandonJob(jobID: String, worker: String, nowMs: Int64) throws -> RecoveredJob? {
+        try recover(PostgresSQL.Jobs.abandon, reason: "commit_failed", [
+            ":id": .text(jobID), ":worker": .text(worker), ":now": now(nowMs),
+        ], nowMs: nowMs).first
+    }
+
+    public func requeueOrphans(nodeID: String, bootID: String, nowMs: Int64) throws -> [RecoveredJob] {
+        precondition(LeaseOwner.isValidID(nodeID) && LeaseOwner.isValidID(bootID), "invalid node or boot id")
         return try recover(PostgresSQL.Jobs.requeueOrphans, reason: "orphaned", [
-            ":owner_prefix": .text(currentOwnerPrefix), ":now": now(nowMs),
+            ":node_prefix": .text(LeaseOwner.nodePrefix(nodeID)),
+            ":boot_prefix": .text(LeaseOwner.bootPrefix(nodeID, bootID)), ":now": now(nowMs),
         ], nowMs: nowMs)
     }
 

@@ -68,6 +68,13 @@ public final class PostgresStore: Store {
         pool.close()
     }
 
+    public func checkWritable() throws {
+        let readOnly = try pool.transaction { connection in
+            try connection.queryFirst(PostgresSQL.Session.readOnly) { $0.string(0) }
+        }
+        guard readOnly == "off" else { throw StoreError.readOnly(location) }
+    }
+
     public var busyErrorCount: Int { pool.contentions.load(ordering: .relaxed) }
 
     /// Transactions run again after a transient failure (a restart, a broken connection).
@@ -85,8 +92,10 @@ public final class PostgresStore: Store {
         try pool.transaction(body)
     }
 
+    /// Every read (and the heartbeat) is one statement, which PostgreSQL runs as its own
+    /// transaction: no `BEGIN`/`COMMIT` round trips.
     func read<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
-        try pool.transaction(body)
+        try pool.withConnection(body)
     }
 
     public func jobCounts() throws -> [JobStatus: Int] {

@@ -57,7 +57,8 @@ enum SQLiteSQL {
             UPDATE jobs
                SET status = 'running', attempt = attempt + 1,
                    lease_owner = :worker, lease_expires_ms = :now + :lease_ms,
-                   started_ms = coalesce(started_ms, :now), version = version + 1
+                   started_ms = coalesce(started_ms, :now), claim_progress_done = progress_done,
+                   version = version + 1
              WHERE id = (SELECT id FROM jobs
                           WHERE status = 'queued' AND run_after_ms <= :now
                           ORDER BY priority DESC, created_ms, id LIMIT 1)
@@ -113,40 +114,53 @@ enum SQLiteSQL {
             """
         static let delete = "DELETE FROM jobs WHERE id = :id"
 
-        /// The reaper (SERVICE-NOTES §3.4): an expired lease goes back to the queue with capped
-        /// exponential back-off, or fails when out of attempts, or ends cancelled when asked to.
-        static let reapExpired = """
-            UPDATE jobs SET
-              status = CASE WHEN cancel_requested = 1 THEN 'cancelled'
-                            WHEN attempt < max_attempts THEN 'queued' ELSE 'failed' END,
-              run_after_ms = :now + 1000 * (1 << min(attempt, 10)),
-              finished_ms = CASE WHEN cancel_requested = 0 AND attempt < max_attempts THEN NULL
-                                 ELSE :now END,
-              error_code = CASE WHEN cancel_requested = 0 AND attempt >= max_attempts
-                                THEN 'worker_lost' END,
-              error_message = CASE WHEN cancel_requested = 0 AND attempt >= max_attempts
-                                   THEN 'the worker stopped renewing its lease ' || attempt || ' times' END,
-              lease_owner = NULL, lease_expires_ms = NULL, version = version + 1
-            WHERE status = 'running' AND lease_expires_ms < :now
-            RETURNING id, status, attempt
+        /// Queues a failed or cancelled job again with fresh attempts; history and checkpoint stay.
+        static let retry = """
+            UPDATE jobs
+               SET status = 'queued', attempt = 0, run_after_ms = :now, finished_ms = NULL,
+                   error_code = NULL, error_message = NULL, cancel_requested = 0, version = version + 1
+             WHERE id = :id AND status IN ('failed', 'cancelled')
+            RETURNING \(columns)
             """
-        /// Start-up recovery: the same decision for jobs leased by an earlier boot, without
-        /// waiting for their leases to expire and without back-off.
-        static let requeueOrphans = """
-            UPDATE jobs SET
-              status = CASE WHEN cancel_requested = 1 THEN 'cancelled'
-                            WHEN attempt < max_attempts THEN 'queued' ELSE 'failed' END,
-              run_after_ms = :now,
-              finished_ms = CASE WHEN cancel_requested = 0 AND attempt < max_attempts THEN NULL
-                                 ELSE :now END,
-              error_code = CASE WHEN cancel_requested = 0 AND attempt >= max_attempts
-                                THEN 'worker_lost' END,
-              error_message = CASE WHEN cancel_requested = 0 AND attempt >= max_attempts
-                                   THEN 'the server stopped while running it ' || attempt || ' times' END,
-              lease_owner = NULL, lease_expires_ms = NULL, version = version + 1
-            WHERE status = 'running' AND substr(lease_owner, 1, length(:owner_prefix)) <> :owner_prefix
-            RETURNING id, status, attempt
-            """
+
+        /// Recovery of a running job nobody works on: back to the queue (at once when the lost
+        /// attempt committed progress, which also gives the attempt back; otherwise after capped
+        /// exponential back-off), failed when out of attempts, or cancelled when asked to.
+        private static func recovery(backOff: Bool, message: String, where condition: String) -> String {
+            let progressed = "progress_done > claim_progress_done"
+            let retries = "(attempt < max_attempts OR \(progressed))"
+            let runAfter = backOff ? "CASE WHEN \(progressed) THEN :now ELSE :now + 1000 * (1 << min(attempt, 10)) END" : ":now"
+            return """
+                UPDATE jobs SET
+                  status = CASE WHEN cancel_requested = 1 THEN 'cancelled'
+                                WHEN \(retries) THEN 'queued' ELSE 'failed' END,
+                  attempt = CASE WHEN cancel_requested = 0 AND \(progressed) THEN attempt - 1 ELSE attempt END,
+                  run_after_ms = \(runAfter),
+                  finished_ms = CASE WHEN cancel_requested = 0 AND \(retries) THEN NULL ELSE :now END,
+                  error_code = CASE WHEN cancel_requested = 0 AND NOT \(retries) THEN 'worker_lost' END,
+                  error_message = CASE WHEN cancel_requested = 0 AND NOT \(retries)
+                                       THEN '\(message) ' || attempt || ' times' END,
+                  lease_owner = NULL, lease_expires_ms = NULL, version = version + 1
+                WHERE \(condition)
+                RETURNING id, status, attempt
+                """
+        }
+
+        /// The reaper (SERVICE-NOTES §3.4): leases that expired.
+        static let reapExpired = recovery(
+            backOff: true, message: "the worker stopped renewing its lease",
+            where: "status = 'running' AND lease_expires_ms < :now")
+        /// Start-up recovery: jobs leased by an earlier boot of this node, at once, no back-off.
+        static let requeueOrphans = recovery(
+            backOff: false, message: "the server stopped while running it",
+            where: """
+                status = 'running' AND substr(lease_owner, 1, length(:node_prefix)) = :node_prefix
+                AND substr(lease_owner, 1, length(:boot_prefix)) <> :boot_prefix
+                """)
+        /// A worker that could not commit gives its job up at once.
+        static let abandon = recovery(
+            backOff: true, message: "the worker could not commit its progress",
+            where: "id = :id AND lease_owner = :worker AND status = 'running'")
     }
 
     enum History {

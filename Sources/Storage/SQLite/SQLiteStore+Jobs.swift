@@ -121,6 +121,22 @@ extension SQLiteStore {
         }
     }
 
+    public func retryJob(jobID: String, maxQueued: Int, nowMs: Int64) throws -> RetryJobOutcome {
+        try write { database in
+            guard let raw = try database.queryFirst(SQLiteSQL.Jobs.statusByID, [":id": .text(jobID)], { $0.string(0) }),
+                let status = JobStatus(rawValue: raw)
+            else { return .notFound }
+            guard status == .failed || status == .cancelled else { return .notRetryable(status) }
+            let queued = try database.queryFirst(SQLiteSQL.Jobs.countQueued) { $0.int(0) } ?? 0
+            guard queued < maxQueued else { return .queueFull(queued: queued) }
+            let job = try database.queryFirst(
+                SQLiteSQL.Jobs.retry, [":id": .text(jobID), ":now": .integer(nowMs)], JobRecord.init)!
+            try Self.recordEvent(in: database, jobID: jobID, nowMs: nowMs, kind: "status",
+                                 data: ["status": .text("queued"), "reason": .text("retried")])
+            return .requeued(job)
+        }
+    }
+
     /// History items with `metaIteration > after` (all when nil), in order.
     public func history(jobID: String, after: Int?, limit: Int) throws -> [HistoryRow] {
         precondition(limit > 0, "a page holds at least one item")

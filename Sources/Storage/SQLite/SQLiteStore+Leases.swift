@@ -106,16 +106,17 @@ extension SQLiteStore {
         }
     }
 
-    /// Start-up recovery: every running job not leased by this boot (its owner does not start
-    /// with `currentOwnerPrefix`) is requeued at once, failed when out of attempts, or cancelled
-    /// when cancellation was requested.
-    ///
-    /// On a single node every such job is an orphan of a crashed or killed process. Two live
-    /// processes sharing one file should rely on `reapExpiredLeases` instead.
-    public func requeueOrphans(currentOwnerPrefix: String, nowMs: Int64) throws -> [RecoveredJob] {
-        precondition(!currentOwnerPrefix.isEmpty, "an empty prefix would match every owner")
+    public func abandonJob(jobID: String, worker: String, nowMs: Int64) throws -> RecoveredJob? {
+        try recover(SQLiteSQL.Jobs.abandon, reason: "commit_failed", [
+            ":id": .text(jobID), ":worker": .text(worker), ":now": .integer(nowMs),
+        ], nowMs: nowMs).first
+    }
+
+    public func requeueOrphans(nodeID: String, bootID: String, nowMs: Int64) throws -> [RecoveredJob] {
+        precondition(LeaseOwner.isValidID(nodeID) && LeaseOwner.isValidID(bootID), "invalid node or boot id")
         return try recover(SQLiteSQL.Jobs.requeueOrphans, reason: "orphaned", [
-            ":owner_prefix": .text(currentOwnerPrefix), ":now": .integer(nowMs),
+            ":node_prefix": .text(LeaseOwner.nodePrefix(nodeID)),
+            ":boot_prefix": .text(LeaseOwner.bootPrefix(nodeID, bootID)), ":now": .integer(nowMs),
         ], nowMs: nowMs)
     }
 

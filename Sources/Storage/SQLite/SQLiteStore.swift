@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Synchronization
 
 /// The SQLite engine of `Store`: one file in WAL mode, on one machine (the embedded default).
@@ -28,6 +29,10 @@ public final class SQLiteStore: Store {
     private let writerQueue = DispatchQueue(label: "rewind.storage.writer")
     private let readers: ReaderPool
     private let busyErrors = Atomic<Int>(0)
+    /// Device and inode of the file as opened: a file deleted or replaced under a running service
+    /// would otherwise swallow every later write silently (the connection keeps the old inode).
+    private let fileIdentity: FileIdentity?
+    private let fileLost = Atomic<Bool>(false)
 
     /// Opens (creating if needed) the database at `path`, checks it and applies pending migrations.
     ///
@@ -49,6 +54,7 @@ public final class SQLiteStore: Store {
         self.schemaVersion = migrator.codeVersion
         self.writer = Writer(database: database)
         self.readers = try ReaderPool(path: path, count: readerCount)
+        self.fileIdentity = FileIdentity(path: path)
     }
 
     /// Closes the readers, then checkpoints the WAL into the main file and closes the writer, so a
@@ -67,9 +73,27 @@ public final class SQLiteStore: Store {
     /// How many operations failed with `SQLITE_BUSY`/`SQLITE_LOCKED` after the busy timeout.
     public var busyErrorCount: Int { busyErrors.load(ordering: .relaxed) }
 
+    public func checkWritable() throws {
+        try write { _ in }
+    }
+
+    /// Throws once the file at `path` is no longer the one this store opened (deleted, renamed
+    /// away or replaced). One `stat` per write: far cheaper than the transaction it guards.
+    private func verifyFile() throws {
+        guard let fileIdentity, !path.isEmpty, path != ":memory:" else { return }
+        guard FileIdentity(path: path) == fileIdentity else {
+            fileLost.store(true, ordering: .relaxed)
+            throw StoreError.databaseFileGone(path: path)
+        }
+    }
+
+    /// True once a write found the database file deleted or replaced.
+    public var isFileLost: Bool { fileLost.load(ordering: .relaxed) }
+
     /// Runs `body` in a `BEGIN IMMEDIATE` transaction on the writer connection.
     func write<T>(_ body: (Database) throws -> T) throws -> T {
-        try countingBusy {
+        try verifyFile()
+        return try countingBusy {
             try writerQueue.sync {
                 guard let database = writer.database else { throw StoreError.closed }
                 return try database.transaction(.immediate) { try body(database) }
@@ -101,5 +125,19 @@ public final class SQLiteStore: Store {
             if let status = JobStatus(rawValue: row.status) { counts[status] = row.count }
         }
         return counts
+    }
+}
+
+/// Which file a path names right now: its device and inode.
+struct FileIdentity: Equatable, Sendable {
+    let device: UInt64
+    let inode: UInt64
+
+    /// Nil when nothing is at `path`.
+    init?(path: String) {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        device = UInt64(status.st_dev)
+        inode = UInt64(status.st_ino)
     }
 }
