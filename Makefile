@@ -2,7 +2,7 @@
 SWIFT ?= swift
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: run test build release bench bench-http example bootstrap docker-smoke
+.PHONY: run test build release bench bench-http bench-queue example bootstrap docker-smoke
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -29,6 +29,10 @@ bench: release
 
 bench-http: release
 	"$$($(SWIFT) build -c release --show-bin-path)/rewind" bench-http
+
+# PostgreSQL too when REWIND_BENCH_POSTGRES names an empty database (postgres://...).
+bench-queue: release
+	"$$($(SWIFT) build -c release --show-bin-path)/rewind" bench-queue
 
 # Builds the Docker image and checks it for real (needs a Docker engine; see docker/smoke-test.sh).
 docker-smoke:

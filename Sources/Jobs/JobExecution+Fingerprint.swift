@@ -8,9 +8,7 @@ import Tuning
 extension JobExecution {
     /// The item as stored: its JSON plus `numeric_fingerprint`.
     static func itemJSON(_ item: HistoryItem, fingerprint: String) -> String {
-        guard case .object(var object) = item.json() else { return item.json().serializedString() }
-        object["numeric_fingerprint"] = .string(fingerprint)
-        return JSONValue.object(object).serializedString()
+        item.json(numericFingerprint: fingerprint).serializedString()
     }
 
     /// Logs a resume on a node whose fingerprint differs from the one that computed the last
@@ -27,5 +25,15 @@ extension JobExecution {
             "job_id": claimed.job.id, "meta_iteration": "\(nextItem)", "earlier_fingerprint": earlier,
             "fingerprint": current,
         ])
+    }
+}
+
+extension HistoryItem {
+    /// The item as the service stores and serves it: `json()` plus the `numeric_fingerprint` of
+    /// the node that computed it.
+    public func json(numericFingerprint: String) -> JSONValue {
+        guard case .object(var object) = json() else { return json() }
+        object["numeric_fingerprint"] = .string(numericFingerprint)
+        return .object(object)
     }
 }

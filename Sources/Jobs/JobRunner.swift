@@ -168,7 +168,8 @@ public final class JobRunner: Sendable {
             for job in try store.reapExpiredLeases(nowMs: clock()) {
                 log("lease expired", ["job_id": job.id, "status": job.status.rawValue])
                 events.publish(jobID: job.id, .status(job.status.rawValue))
-                if job.status == .queued { wake.signal() }
+                // Idle workers here and on other nodes look again (once its back-off has passed).
+                if job.status == .queued { jobQueued() }
             }
         } catch {
             log("reaper failed", ["error": "\(error)"])

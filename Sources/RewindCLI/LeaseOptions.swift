@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Jobs
-import Learning
 import Storage
 
 /// The node identity and the lease timings every command that runs workers shares.
@@ -33,11 +32,6 @@ struct LeaseOptions: ParsableArguments {
     var reaperSeconds: Double = Environment.double("REWIND_REAPER_INTERVAL")
         ?? Double(JobsConfiguration.defaultReaperIntervalMs) / 1000
 
-    @Option(
-        name: .customLong("idle-poll-ms"),
-        help: "How often an idle worker polls the queue when no wake-up arrives, in ms (REWIND_IDLE_POLL_MS; default 1000).")
-    var idlePollMs: Int = Environment.int("REWIND_IDLE_POLL_MS") ?? 1_000
-
     func validate() throws {
         if !nodeID.isEmpty, !LeaseOwner.isValidID(nodeID) {
             throw ValidationError("--node-id must be 1-200 letters, digits or ._:- characters")
@@ -45,7 +39,6 @@ struct LeaseOptions: ParsableArguments {
         guard leaseSeconds.isFinite, heartbeatSeconds.isFinite, reaperSeconds.isFinite,
               heartbeatSeconds >= 0.01, reaperSeconds >= 0.01, leaseSeconds <= 3600
         else { throw ValidationError("--heartbeat-interval and --reaper-interval must be at least 0.01 s, --lease-duration at most 3600 s") }
-        guard idlePollMs >= 1 else { throw ValidationError("--idle-poll-ms must be at least 1") }
         guard leaseSeconds >= 3 * heartbeatSeconds else {
             throw ValidationError("--lease-duration must be at least three --heartbeat-interval")
         }
@@ -56,8 +49,7 @@ struct LeaseOptions: ParsableArguments {
         JobsConfiguration(
             workers: workers, leaseMs: Int64(leaseSeconds * 1000),
             heartbeatIntervalMs: Int64(heartbeatSeconds * 1000), reaperIntervalMs: Int64(reaperSeconds * 1000),
-            idlePollMs: idlePollMs, nodeID: nodeID.isEmpty ? Self.defaultNodeID(port: port) : nodeID,
-            bootID: "\(getpid())-\(nowMs)", numericFingerprint: NumericFingerprint.current)
+            nodeID: nodeID.isEmpty ? Self.defaultNodeID(port: port) : nodeID, bootID: "\(getpid())-\(nowMs)")
     }
 
     /// `HOSTNAME:PORT`: two services on one host cannot share a port, so they never take each

@@ -56,10 +56,13 @@ struct ServeCommand: ParsableCommand {
 
     @OptionGroup var lease: LeaseOptions
 
+    @OptionGroup var polling: PollingOptions
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard (0...256).contains(workers) else { throw ValidationError("--workers must be between 0 and 256") }
         try lease.validate()
+        try polling.validate()
         guard maxQueued >= 1 else { throw ValidationError("--max-queued must be at least 1") }
         guard (0...1000).contains(databasePoolSize) else {
             throw ValidationError("--database-pool-size must be between 1 and 1000 (0: automatic)")
@@ -81,7 +84,8 @@ struct ServeCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let runner = JobRunner(
-            store: store, configuration: lease.configuration(workers: workers, port: port, nowMs: clock()),
+            store: store,
+            configuration: polling.apply(to: lease.configuration(workers: workers, port: port, nowMs: clock())),
             clock: clock, log: logger.sink, notifier: store.makeNotifier())
         let keys = Set((Environment.string("REWIND_API_KEYS") ?? "").split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces)

@@ -4,6 +4,7 @@ import Dispatch
 import Foundation
 import HTTPServer
 import Jobs
+import Learning
 import LinearAlgebra
 import Storage
 
@@ -44,10 +45,13 @@ struct WorkerCommand: ParsableCommand {
 
     @OptionGroup var lease: LeaseOptions
 
+    @OptionGroup var polling: PollingOptions
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256") }
         try lease.validate()
+        try polling.validate()
     }
 
     /// The only routes a worker answers.
@@ -65,9 +69,10 @@ struct WorkerCommand: ParsableCommand {
             logger.log(.error, "cannot open the database", ["database": "\(location)", "error": "\(error)"])
             throw ExitCode(1)
         }
-        let configuration = lease.configuration(workers: workers, port: port, nowMs: clock())
         let runner = JobRunner(
-            store: store, configuration: configuration, clock: clock, log: logger.sink, notifier: store.makeNotifier())
+            store: store,
+            configuration: polling.apply(to: lease.configuration(workers: workers, port: port, nowMs: clock())),
+            clock: clock, log: logger.sink, notifier: store.makeNotifier())
         // The API object answers the three operational routes exactly as an API node does.
         let api = RewindAPI(
             store: store, runner: runner, configuration: APIConfiguration(version: RewindVersion.current),
@@ -81,6 +86,8 @@ struct WorkerCommand: ParsableCommand {
             return api.handle(request)
         }
 
+        // Before anything announces the node: a SIGTERM right after "listening on" must drain it.
+        let signals = SignalWaiter(signals: [SIGTERM, SIGINT])
         try runner.start()
         let bound: Int
         do {
@@ -94,11 +101,10 @@ struct WorkerCommand: ParsableCommand {
         Console.output("listening on http://\(host):\(bound)")
         logger.log(.info, "worker started", [
             "database": "\(location)", "engine": store.engine.rawValue, "workers": "\(workers)",
-            "node_id": configuration.nodeID, "boot_id": configuration.bootID,
-            "numeric_fingerprint": configuration.numericFingerprint,
+            "node_id": runner.nodeID, "numeric_fingerprint": NumericFingerprint.current,
         ])
 
-        let stop = SignalWaiter(signals: [SIGTERM, SIGINT]).wait()
+        let stop = signals.wait()
         logger.log(.info, "draining", ["signal": stop == SIGTERM ? "SIGTERM" : "SIGINT"])
         api.beginShutdown()
         let handedBack = runner.shutdown(timeout: gracePeriod * 0.8)

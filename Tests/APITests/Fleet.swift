@@ -38,8 +38,7 @@ final class Fleet {
     @discardableResult
     func addAPINode() throws -> ServerProcess {
         let node = try ServerProcess(
-            database: url, logDirectory: directory.path,
-            arguments: ["--workers", "0", "--node-id", "api-\(apiNodes.count)"] + Self.timing)
+            database: url, logDirectory: directory.path, arguments: ["--workers", "0"] + Self.timing)
         apiNodes.append(node)
         return node
     }
@@ -47,8 +46,7 @@ final class Fleet {
     @discardableResult
     func addWorker(database: String? = nil, launcher: [String] = [], arguments: [String] = []) throws -> ServerProcess {
         let node = try ServerProcess(
-            database: database ?? url, logDirectory: directory.path,
-            arguments: ["--node-id", "worker-\(workers.count)"] + Self.timing + arguments,
+            database: database ?? url, logDirectory: directory.path, arguments: Self.timing + arguments,
             environment: ["OPENBLAS_NUM_THREADS": "1"], command: "worker", launcher: launcher)
         workers.append(node)
         return node
@@ -58,16 +56,20 @@ final class Fleet {
     func worker(running jobID: String) throws -> ServerProcess? {
         guard let owner = try store.job(id: jobID)?.leaseOwner else { return nil }
         let parts = owner.split(separator: "/")
-        guard parts.count == 3, let pid = Int32(parts[1].split(separator: "-")[0]) else { return nil }
+        guard parts.count >= 3, let pid = Int32(parts[parts.count - 2].split(separator: "-")[0]) else { return nil }
         return workers.first { $0.pid == pid }
     }
 
-    /// Waits until `jobID` is running with at least `items` committed, then answers its worker.
-    func waitUntilRunning(_ jobID: String, items: Int = 1, timeout: Duration = .seconds(60)) throws -> ServerProcess {
+    /// Waits until `jobID` is running with at least `items` committed (on a worker `accepted`
+    /// takes), then answers its worker.
+    func waitUntilRunning(
+        _ jobID: String, items: Int = 1, by accepted: (ServerProcess) -> Bool = { _ in true },
+        timeout: Duration = .seconds(60)
+    ) throws -> ServerProcess {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let record = try store.job(id: jobID), record.status == .running, record.progressDone >= items,
-               let worker = try worker(running: jobID)
+               let worker = try worker(running: jobID), accepted(worker)
             {
                 return worker
             }

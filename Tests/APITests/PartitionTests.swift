@@ -20,15 +20,23 @@ struct PartitionTests {
         let remoteURL = "postgresql://\(fleet.cluster.user)@\(host.hostAddress):\(fleet.cluster.port)/rewind"
             + "?options=-c%20idle_in_transaction_session_timeout%3D2000"
         let isolated = try fleet.addWorker(database: remoteURL, launcher: host.launcher)
+        let rescuer = try fleet.addWorker()
         let reference = try LocalRun.history(of: FleetTests.medium)
 
-        let id = try api.submit(FleetTests.medium)
-        let holder = try fleet.waitUntilRunning(id)
-        try #require(holder === isolated, "the job should run in the namespace")
+        // Every process is up before any job exists (no start-up recovery is involved): two jobs,
+        // one per worker; the one in the namespace is cut off mid-job.
+        let jobs = try ["partition-a", "partition-b"].map { try api.submit(FleetTests.medium, idempotencyKey: $0) }
+        var cutOff: String?
+        _ = eventually(timeout: .seconds(60)) {
+            cutOff = jobs.first { id in
+                (try? fleet.worker(running: id)) === isolated && ((try? fleet.store.job(id: id))?.progressDone ?? 0) >= 1
+            }
+            return cutOff != nil
+        }
+        let id = try #require(cutOff, "the worker in the namespace ran neither job")
         try host.cut()
 
-        // Only now does a second worker exist: it gets the job once the lease expires.
-        let rescuer = try fleet.addWorker()
+        // The other worker finishes its own job, then gets this one once its lease expires.
         try api.waitForStatus(id, "succeeded", timeout: .seconds(90))
         #expect(try fleet.worker(running: id) == nil)
         let finished = try #require(try fleet.store.job(id: id))
@@ -42,6 +50,9 @@ struct PartitionTests {
             isolated.log.contains("lease lost") || isolated.log.contains("commit failed")
         }
         #expect(noticed, "the cut-off worker never noticed:\n\(isolated.log)")
+        for line in isolated.log.split(separator: "\n") where line.contains("lease lost") || line.contains("failed") {
+            print("partition: cut-off worker: \(line)")
+        }
         // Fencing: nothing about the job changed, not even a rewritten (identical) history row.
         #expect(try fleet.store.job(id: id) == finished)
         #expect(try fleet.store.history(jobID: id, after: nil, limit: 100) == rows)

@@ -67,7 +67,7 @@ public final class PostgresCluster: Sendable {
             let rules = try FileHandle(forWritingTo: URL(fileURLWithPath: directory.file("data/pg_hba.conf")))
             defer { try? rules.close() }
             try rules.seekToEnd()
-            try rules.write(contentsOf: Data("host all all \(clients) trust\n".utf8))
+            try rules.write(contentsOf: Data("host all all \(clients) \(password == nil ? "trust" : "scram-sha-256")\n".utf8))
         }
         try start()
         try server("createdb", ["-h", directory.path, "-p", "\(port)", "-U", user, "rewind"])

@@ -19,6 +19,13 @@ final class PostgresNotifier: StoreNotifier, @unchecked Sendable {
     static let channel = "rewind_signals"
     /// The connection the sending queue owns; touched only on `sendQueue`.
     private var sender: PostgresConnection?
+    /// After a failed delivery, signals are dropped until then (touched only on `sendQueue`): an
+    /// outage must not pile up connection attempts, and polling covers what is dropped.
+    private var quietUntil = ContinuousClock.now
+    /// Signals handed to `send` and not yet delivered or dropped.
+    private let pending = Atomic<Int>(0)
+    /// More pending signals than this are dropped at once (a stalled link, a slow server).
+    static let maximumPending = 1_000
 
     private let parameters: [(String, String)]
     private let origin: String
@@ -43,7 +50,14 @@ final class PostgresNotifier: StoreNotifier, @unchecked Sendable {
         let payload = "\(origin) " + Self.encode(signal)
         // NOTIFY payloads are limited to 8000 bytes; ours are far smaller, but never fail on it.
         guard payload.utf8.count < 7900 else { return }
-        sendQueue.async { self.deliver(payload) }
+        guard pending.add(1, ordering: .relaxed).newValue <= Self.maximumPending else {
+            pending.subtract(1, ordering: .relaxed)
+            return
+        }
+        sendQueue.async {
+            self.deliver(payload)
+            self.pending.subtract(1, ordering: .relaxed)
+        }
     }
 
     func start(_ handler: @escaping @Sendable (StoreNotification) -> Void) {
@@ -70,6 +84,8 @@ final class PostgresNotifier: StoreNotifier, @unchecked Sendable {
 
     /// Sends one payload, re-connecting once if the connection broke; drops it otherwise.
     private func deliver(_ payload: String) {
+        guard ContinuousClock.now >= quietUntil else { return }
+        defer { if sender == nil { quietUntil = .now + .seconds(1) } }
         for _ in 0..<2 {
             do {
                 let connection = try sender ?? PostgresConnection(parameters: parameters)
