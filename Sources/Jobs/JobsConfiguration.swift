@@ -12,6 +12,12 @@ public struct JobsConfiguration: Sendable {
     public var idlePollMs: Int
     /// A prefix unique to this process start: the lease owner of every worker is `bootID/N`.
     public var bootID: String
+    /// Bytes one job may hold; before each meta-iteration the run's estimate at its current
+    /// (learned) momenta is checked, and a job past it fails `resource_exhausted`.
+    public var jobMemoryBudget: Int = JobsConfiguration.defaultJobMemoryBudget
+
+    /// 1 GiB: admission control (the API) and the workers use the same default.
+    public static let defaultJobMemoryBudget = 1 << 30
 
     public init(
         workers: Int, leaseMs: Int64 = 60_000, heartbeatIntervalMs: Int64 = 250,

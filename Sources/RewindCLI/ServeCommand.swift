@@ -40,10 +40,26 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("grace-period"), help: "Seconds to drain on SIGTERM before exiting anyway.")
     var gracePeriod: Double = 25
 
+    @Option(name: .customLong("job-memory-mb"), help: "Memory one job may use, in MiB; larger specs get 422 (REWIND_JOB_MEMORY_MB).")
+    var jobMemoryMB: Int = Environment.int("REWIND_JOB_MEMORY_MB") ?? 1024
+
+    @Option(name: .customLong("allowed-hosts"), help: "Comma-separated host names accepted in Host besides the listen address (REWIND_ALLOWED_HOSTS).")
+    var allowedHosts: String = Environment.string("REWIND_ALLOWED_HOSTS") ?? ""
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256") }
         guard maxQueued >= 1 else { throw ValidationError("--max-queued must be at least 1") }
+        guard jobMemoryMB >= 16 else { throw ValidationError("--job-memory-mb must be at least 16") }
+        // A key list that trims to nothing must not silently mean "authentication off".
+        if let raw = ProcessInfo.processInfo.environment["REWIND_API_KEYS"], Self.keys(raw).isEmpty,
+           !raw.isEmpty {
+            throw ValidationError("REWIND_API_KEYS is set but holds no key after trimming; unset it to run without keys")
+        }
+    }
+
+    static func keys(_ raw: String) -> Set<String> {
+        Set(raw.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
     }
 
     func run() throws {
@@ -58,18 +74,19 @@ struct ServeCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let bootID = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(clock())"
-        let runner = JobRunner(
-            store: store, configuration: JobsConfiguration(workers: workers, bootID: bootID), clock: clock,
-            log: logger.sink)
-        let keys = Set((Environment.string("REWIND_API_KEYS") ?? "").split(separator: ",").map {
-            $0.trimmingCharacters(in: .whitespaces)
+        var jobs = JobsConfiguration(workers: workers, bootID: bootID)
+        jobs.jobMemoryBudget = jobMemoryMB << 20
+        let runner = JobRunner(store: store, configuration: jobs, clock: clock, log: logger.sink)
+        let keys = Self.keys(Environment.string("REWIND_API_KEYS") ?? "")
+        var apiConfiguration = APIConfiguration(maxQueuedJobs: maxQueued, apiKeys: keys, version: RewindVersion.current)
+        apiConfiguration.jobMemoryBudget = jobMemoryMB << 20
+        apiConfiguration.listenHost = host
+        apiConfiguration.allowedHosts = Set(allowedHosts.split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces).lowercased()
         }.filter { !$0.isEmpty })
-        let api = RewindAPI(
-            store: store, runner: runner,
-            configuration: APIConfiguration(maxQueuedJobs: maxQueued, apiKeys: keys, version: RewindVersion.current),
-            clock: clock, log: logger.sink)
+        let api = RewindAPI(store: store, runner: runner, configuration: apiConfiguration, clock: clock, log: logger.sink)
         var serverConfiguration = HTTPServer.Configuration(host: host, port: port)
-        serverConfiguration.bodyLimit = { head in api.bodyLimit(for: head) }
+        api.configure(&serverConfiguration)
         serverConfiguration.log = { message in logger.log(.warning, message) }
         let server = HTTPServer(configuration: serverConfiguration, handler: api.handle)
 
