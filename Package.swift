@@ -59,5 +59,10 @@ let package = Package(
         .testTarget(
             name: "APITests",
             dependencies: ["API", "Jobs", "Storage", "Tuning", "JSON", "HTTPServer", "RewindTestSupport"]),
+        // Issue 10's attacks, one test per point, against the real server (and the real `rewind`
+        // binary under a memory limit).
+        .testTarget(
+            name: "SecurityTests",
+            dependencies: ["API", "HTTPServer", "JSON", "RewindTestSupport"]),
     ]
 )

@@ -79,19 +79,21 @@ struct DashboardPagesTests {
 
     @Test func aRunningJobFollowsTheEventStreamWithAPollingFallback() {
         let html = DashboardPages.job(resource: job(status: "queued"), plotNames: ["loss"])
-        #expect(html.contains("new EventSource(base + '/events')"))
+        #expect(html.contains("<script src=\"/assets/live.js\"></script>"))
+        let script = DashboardAssets.named("live.js")?.body ?? ""
+        #expect(script.contains("new EventSource(base + '/events')"))
         for event in ["'progress'", "'meta_iteration'", "'status'"] {
-            #expect(html.contains("source.addEventListener(\(event)"))
+            #expect(script.contains("source.addEventListener(\(event)"))
         }
-        #expect(html.contains("setInterval(refreshJob, 3000)"))
-        #expect(html.contains("'?v='"))  // plots reload with a cache-busting query
+        #expect(script.contains("setInterval(refreshJob, 3000)"))
+        #expect(script.contains("'?v='"))  // plots reload with a cache-busting query
     }
 
     @Test func aFinishedJobHasNoCancelButtonAndNoLiveScriptButShowsItsError() {
         let html = DashboardPages.job(
             resource: job(status: "failed", error: ["code": "diverged", "message": "weights left the range <2^11>"]),
             plotNames: ["loss"])
-        #expect(!html.contains("cancel-form") && !html.contains("EventSource"))
+        #expect(!html.contains("cancel-form") && !html.contains("live.js"))
         #expect(html.contains("<strong>diverged</strong> weights left the range &lt;2^11&gt;"))
         #expect(html.contains("class=\"badge badge-failed\""))
     }
@@ -100,7 +102,10 @@ struct DashboardPagesTests {
         let pages = [DashboardPages.index(jobs: [job()], nowMs: Self.now), DashboardPages.job(resource: job(), plotNames: ["loss"])]
         for html in pages {
             #expect(!html.contains("http://") && !html.contains("https://") && !html.contains("//cdn"))
-            #expect(!html.contains("<link") && !html.contains("<script src") && !html.contains("@import"))
+            // Scripts and styles come from /assets only, and no script is inline (CSP forbids it).
+            #expect(!html.contains("<script>") && !html.contains("<style>") && !html.contains("@import"))
+            #expect(html.components(separatedBy: "<script src=\"").dropFirst().allSatisfy { $0.hasPrefix("/assets/") })
+            #expect(html.contains("<link rel=\"stylesheet\" href=\"/assets/rewind.css\">"))
             #expect(html.contains("<meta charset=\"utf-8\">"))
         }
     }

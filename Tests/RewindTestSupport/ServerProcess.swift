@@ -22,10 +22,11 @@ public final class ServerProcess {
     private let process: Process
 
     /// Starts `rewind serve --port 0 --database DATABASE --workers 1` (plus `arguments`) and waits,
-    /// up to `timeout`, for its `listening on http://127.0.0.1:PORT` line.
+    /// up to `timeout`, for its `listening on http://127.0.0.1:PORT` line. With `prlimit`
+    /// options (e.g. `["--as=3000000000"]`) the server runs under those resource limits.
     public init(
         database: String, arguments: [String] = [], environment: [String: String] = [:],
-        timeout: Duration = .seconds(20)
+        timeout: Duration = .seconds(20), prlimit: [String] = []
     ) throws {
         let executable = try Self.executableURL()
         let stamp = "\(getpid())-\(UUID().uuidString.prefix(8))"
@@ -34,9 +35,15 @@ public final class ServerProcess {
         _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process = Process()
-        process.executableURL = executable
-        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "0", "--database", database, "--workers", "1"]
-            + arguments
+        let serve = ["serve", "--host", "127.0.0.1", "--port", "0", "--database", database, "--workers", "1"] + arguments
+        if prlimit.isEmpty {
+            process.executableURL = executable
+            process.arguments = serve
+        } else {
+            // prlimit sets the limits and then execs the server: the child's pid is the server's.
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+            process.arguments = prlimit + ["--", executable.path] + serve
+        }
         // Only what the test passes: a developer's REWIND_* settings must not leak in.
         var childEnvironment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("REWIND_") }
         childEnvironment.merge(environment) { _, new in new }

@@ -26,19 +26,19 @@ public final class TestService {
     public init(
         api configuration: APIConfiguration = TestService.defaultAPIConfiguration,
         workers: Int = 1, startsWorkers: Bool = true,
-        configure: (inout HTTPServer.Configuration) -> Void = { _ in }
+        configure: (inout HTTPServer.Configuration) -> Void = { _ in },
+        configureJobs: (inout JobsConfiguration) -> Void = { _ in }
     ) throws {
         // As `rewind serve` does: one BLAS thread per worker, so parallel tests do not oversubscribe.
         BLAS.setThreadCount(1)
         directory = try TemporaryDirectory(prefix: "rewind-api-test")
         let clock = JobRunner.wallClock
         store = try Store(path: directory.file("rewind.sqlite"), nowMs: clock())
-        runner = JobRunner(
-            store: store,
-            configuration: JobsConfiguration(
-                workers: workers, leaseMs: 5_000, heartbeatIntervalMs: 50, reaperIntervalMs: 200,
-                idlePollMs: 50, bootID: "test-\(UUID().uuidString)"),
-            clock: clock)
+        var jobs = JobsConfiguration(
+            workers: workers, leaseMs: 5_000, heartbeatIntervalMs: 50, reaperIntervalMs: 200,
+            idlePollMs: 50, bootID: "test-\(UUID().uuidString)")
+        configureJobs(&jobs)
+        runner = JobRunner(store: store, configuration: jobs, clock: clock)
         api = RewindAPI(store: store, runner: runner, configuration: configuration, clock: clock)
         var serverConfiguration = HTTPServer.Configuration(host: "127.0.0.1", port: 0)
         api.configure(&serverConfiguration)
