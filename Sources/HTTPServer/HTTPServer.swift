@@ -22,7 +22,7 @@ public final class HTTPServer: Sendable {
         public var maxConnections: Int = 4096
         /// Open connections from one client address; more are answered 429 and closed, so one
         /// client cannot take every slot of `maxConnections`.
-        public var maxConnectionsPerClient: Int = 256
+        public var maxConnectionsPerClient: Int = 1024
         /// From accept (or a request's first byte) to the end of its head, and the longest
         /// silence while a body arrives; past it the client gets 408 and the connection closes.
         public var headerReadTimeout: Duration = .seconds(10)

@@ -38,10 +38,13 @@ struct DashboardPagesTests {
         let html = DashboardPages.index(jobs: [], nowMs: Self.now)
         #expect(html.contains("No jobs yet"))
         #expect(html.contains("<form id=\"submit-form\">") && html.contains("<textarea id=\"spec\""))
-        #expect(html.contains("fetch('/v1/jobs', { method: 'POST'"))
-        #expect(html.contains("fetch('/v1/jobs', { headers"))
-        #expect(html.contains("setInterval(refresh, 5000)"))
-        #expect(html.contains("problem.errors"))  // field + message of every bad field
+        #expect(html.contains("<script src=\"/assets/index.js\"></script>"))
+        let script = (DashboardAssets.named("index.js")?.body ?? "") + (DashboardAssets.named("common.js")?.body ?? "")
+        #expect(script.contains("fetch('/v1/jobs', { method: 'POST'"))
+        #expect(script.contains("fetch('/v1/jobs', { headers"))
+        #expect(script.contains("setInterval(refresh, 5000)"))
+        #expect(script.contains("problem.errors"))  // field + message of every bad field
+        #expect(script.contains("X-CSRF-Token"))
     }
 
     @Test func aMaliciousJobNameIsEscapedEverywhere() {
