@@ -9,7 +9,7 @@ import Learning
 /// So a spec's peak is known before it runs, from its momenta and T alone; no training needed.
 public struct MemoryEstimate: Sendable, Equatable {
     /// The information buffer at the end of the forward pass: Σ_t Σ_k |block k|·log2(2^32/n_tk)
-    /// bits, plus one spare 32-bit limb per parameter (digits are stored in whole limbs).
+    /// bits, plus two 32-bit limbs per parameter (digits are stored in whole limbs).
     public var bufferBytes: Int
     /// Exact position and velocity, gradients, adjoints, noise: a fixed number of words per parameter.
     public var modelBytes: Int
@@ -70,7 +70,7 @@ extension TuningRun {
             + 4 * (training.rows + validation.rows) * 2
         if spec.hyperparameters.trainingData.learn { data += 4 * 8 * training.inputs.count }
         return MemoryEstimate(
-            bufferBytes: Int(min(bufferBits / 8, Double(Int.max / 4))) + 4 * n,
+            bufferBytes: Int(min(bufferBits / 8, Double(Int.max / 4))) + 8 * n,
             modelBytes: model, workspaceBytes: schedules + workspaces, dataBytes: data)
     }
 
