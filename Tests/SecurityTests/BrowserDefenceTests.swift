@@ -140,3 +140,33 @@ struct BrowserDefenceTests {
         return token.isEmpty ? nil : token
     }
 }
+
+/// The pure part of the Host check: which names a server listening on an address answers for.
+@Suite("Security: host names")
+struct HostNameTests {
+    @Test(arguments: [
+        ("localhost:8080", "localhost"), ("LOCALHOST", "localhost"), ("[::1]:80", "::1"), ("127.0.0.1:9", "127.0.0.1"),
+        ("rewind.example.com", "rewind.example.com"), ("::1", "::1"),
+    ])
+    func hostNamesLoseTheirPortAndCase(header: String, name: String) {
+        #expect(RewindAPI.hostName(header) == name)
+    }
+
+    @Test func loopbackListenersAnswerOnlyLoopbackNamesAndTheAllowList() {
+        for name in ["localhost", "app.localhost", "127.0.0.1", "127.1.2.3", "::1"] {
+            #expect(RewindAPI.hostAllowed(name, listen: "127.0.0.1", allowed: []), "\(name)")
+        }
+        for name in ["evil.example", "127.0.0.1.evil.example", "localhost.evil.example", "10.0.0.1", "127.evil"] {
+            #expect(!RewindAPI.hostAllowed(name, listen: "127.0.0.1", allowed: []), "\(name)")
+        }
+        #expect(RewindAPI.hostAllowed("rewind.internal", listen: "127.0.0.1", allowed: ["rewind.internal"]))
+        #expect(RewindAPI.hostAllowed("anything", listen: "127.0.0.1", allowed: ["*"]))
+    }
+
+    @Test func wildcardListenersAnswerAddressesButNoForeignName() {
+        #expect(RewindAPI.hostAllowed("192.168.1.20", listen: "0.0.0.0", allowed: []))
+        #expect(RewindAPI.hostAllowed("fe80::1", listen: "::", allowed: []))
+        #expect(!RewindAPI.hostAllowed("attacker.example", listen: "0.0.0.0", allowed: []))
+        #expect(RewindAPI.hostAllowed("myhost", listen: "myhost", allowed: []))
+    }
+}
