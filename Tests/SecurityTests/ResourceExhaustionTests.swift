@@ -74,6 +74,29 @@ struct ResourceExhaustionTests {
         #expect(items.compactMap { $0["meta_iteration"]?.intValue } == [0, 1, 2, 3])
     }
 
+    @Test func jobsWithMegabyteSpecsLeaveTheListingSmallAndTheFullViewServable() throws {
+        var configuration = TestService.defaultAPIConfiguration
+        configuration.jsonBodyLimit = 2 << 20
+        let service = try TestService(api: configuration, startsWorkers: false)
+        defer { service.stop() }
+        let session = SecuritySession(port: service.port)
+        // A per-iteration learning-rate table of 100,000 rows: a legal spec of about 1.1 MB.
+        let table = "[" + (0..<100_000).map { "[0.0\(100_000 + $0)]" }.joined(separator: ",") + "]"
+        for index in 0..<3 {
+            _ = try session.submit(
+                #"{"name":"big \#(index)","dataset":{"name":"digits"},"model":{"hidden":[2]},"training":{"iterations":100000},"#
+                    + #""hyperparameters":{"learning_rate":{"init":\#(table),"schedule":"per_iteration","per_block":false}},"#
+                    + #""meta":{"iterations":1}}"#)
+        }
+        let summaries = try session.get("/v1/jobs?limit=200")
+        #expect(summaries.status == 200 && summaries.json["jobs"]?.arrayValue?.count == 3)
+        #expect(summaries.body.count < 16 << 10)
+        // The specs on request (the server-level test above shows any size arrives whole).
+        let full = try session.request("GET", "/v1/jobs?limit=200&view=full", timeout: .seconds(60))
+        #expect(full.status == 200 && full.body.count > 3 << 20)
+        #expect(full.json["jobs"]?.arrayValue?.count == 3)
+    }
+
     @Test func aCompleteResponseLargerThanTheOutboundLimitIsDeliveredWhole() throws {
         let body = [UInt8](repeating: UInt8(ascii: "x"), count: 4 << 20)
         var configuration = HTTPServer.Configuration(host: "127.0.0.1", port: 0)
@@ -142,8 +165,10 @@ struct ResourceExhaustionTests {
         #expect(added < 40, "200 streams added \(added) threads")
 
         // A generous bound that a stalled server (14 s in the issue) would break.
+        let started = ContinuousClock.now
         let health = try HTTPTestClient(port: service.port, timeout: .seconds(3)).request("GET", "/healthz")
         #expect(health.status == 200)
+        print("200 open streams: +\(added) threads, /healthz in \(ContinuousClock.now - started)")
         #expect(try session.get("/v1/jobs/\(id)").status == 200)
     }
 
