@@ -73,8 +73,13 @@ public final class RewindAPI: Sendable {
         var response: HTTPResponse
         var credential: Credential?
         let template: String
-        switch router.resolve(method: request.method, path: request.path) {
-        case .found(let route, let captures):
+        // A Host this server does not answer for (DNS rebinding) is refused before anything runs.
+        let wrongHost = checkHost(request)
+        switch wrongHost == nil ? router.resolve(method: request.method, path: request.path) : nil {
+        case nil:
+            template = "unmatched"
+            response = wrongHost ?? APIError.notFound("no route").response
+        case .found(let route, let captures)?:
             template = route.pattern.template
             switch authenticate(request, template: template) {
             case .denied(let denied):
@@ -83,7 +88,7 @@ public final class RewindAPI: Sendable {
                 credential = granted
                 response = respond(request, route: route, captures: captures, credential: granted)
             }
-        case .methodNotAllowed(let allowed, let matched):
+        case .methodNotAllowed(let allowed, let matched)?:
             template = matched
             var headers = HTTPHeaders()
             headers.set("Allow", allowed.map(\.rawValue).joined(separator: ", "))
@@ -93,11 +98,10 @@ public final class RewindAPI: Sendable {
                     detail: "\(request.method.rawValue) is not allowed on \(matched); allowed: \(allowed.map(\.rawValue).joined(separator: ", "))"),
                 headers: headers
             ).response
-        case .notFound:
+        case .notFound?:
             template = "unmatched"
             response = APIError.notFound("no route for \(request.path)").response
         }
-        if let wrongHost = checkHost(request) { response = wrongHost }
         response = finalize(response, credential: credential)
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
@@ -110,9 +114,8 @@ public final class RewindAPI: Sendable {
         return response
     }
 
-    /// A routed, authenticated request: host, forgery and rate checks, then the endpoint.
+    /// A routed, authenticated request: forgery and rate checks, then the endpoint.
     private func respond(_ request: HTTPRequest, route: Route, captures: [String: String], credential: Credential) -> HTTPResponse {
-        if let wrongHost = checkHost(request) { return wrongHost }
         if let forged = checkForgery(request, endpoint: route.endpoint, credential: credential) { return forged }
         if route.endpoint == .createJob || route.endpoint == .uploadDataset,
            let retry = submissions.take(credential.principal ?? "client:" + Self.client(request)) {
