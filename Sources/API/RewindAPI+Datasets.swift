@@ -84,9 +84,7 @@ extension RewindAPI {
 
     /// 507 when the stored data sets plus `bytes` more would pass the storage quota.
     private func checkQuota(adding bytes: Int) throws(APIError) {
-        let stored = try storage { try store.listDatasets() }.reduce(0) { total, record in
-            total + 16 + record.rows * record.features * 8 + record.rows * 4
-        }
+        let stored = try storage { try store.listDatasets() }.reduce(0) { $0 + $1.contentBytes }
         guard stored + bytes > configuration.datasetStorageQuota else { return }
         throw APIError(
             status: 507, slug: "storage-quota-exceeded", title: "The data set storage quota is full",
