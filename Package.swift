@@ -64,6 +64,6 @@ let package = Package(
         // binary under a memory limit).
         .testTarget(
             name: "SecurityTests",
-            dependencies: ["API", "HTTPServer", "JSON", "RewindTestSupport"]),
+            dependencies: ["API", "Dashboard", "HTTPServer", "JSON", "RewindTestSupport"]),
     ]
 )

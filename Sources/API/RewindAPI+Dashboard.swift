@@ -25,49 +25,6 @@ extension RewindAPI {
         return HTTPResponse(text: html, contentType: "text/html; charset=utf-8")
     }
 
-    /// `GET /v1/jobs/{id}/plots/{name}.svg`: rendered once per meta-iteration and kept (`PlotCache`),
-    /// so a page viewed by many costs one render per new item, not one per view.
-    func jobPlot(_ context: RouteContext) throws(APIError) -> HTTPResponse {
-        let record = try existingJob(context[capture: "id"])
-        let name = context[capture: "name"]
-        let spec = (try? JSONValue.parse(record.specJSON)) ?? .null
-        guard JobPlots.names(for: spec).contains(name) else {
-            throw .notFound("job \(record.id) has no plot \(name); it has \(JobPlots.names(for: spec).joined(separator: ", "))")
-        }
-        let version = "\(record.progressDone)/\(record.status.rawValue)"
-        let svg: String
-        if let cached = plotCache.get(jobID: record.id, name: name, version: version) {
-            svg = cached
-        } else {
-            // The learned training data is drawn from the latest item alone.
-            let rows = try storage {
-                name == "training_data"
-                    ? try store.history(jobID: record.id, after: max(-1, record.progressDone - 2), limit: 1)
-                    : try store.history(jobID: record.id, after: -1, limit: record.progressTotal + 1)
-            }
-            let items = rows.compactMap { try? JSONValue.parse($0.itemJSON) }
-            guard let rendered = JobPlots.render(name: name, spec: spec, items: items, dataset: datasetShape(spec)) else {
-                throw .notFound("no plot \(name)")
-            }
-            plotCache.put(jobID: record.id, name: name, version: version, svg: rendered)
-            svg = rendered
-        }
-        var headers = HTTPHeaders()
-        // Finished jobs never change; running ones are re-fetched by the page on every new item.
-        headers.set("Cache-Control", record.status.isTerminal ? "max-age=3600" : "no-cache")
-        return HTTPResponse(headers: headers, text: svg, contentType: "image/svg+xml; charset=utf-8")
-    }
-
-    /// The data set's shape, which per-weight penalty maps need to be drawn as images.
-    private func datasetShape(_ spec: JSONValue) -> JobPlots.DatasetShape? {
-        guard let key = spec["dataset"]?["name"]?.stringValue ?? spec["dataset"]?["id"]?.stringValue else { return nil }
-        if let builtin = BuiltinDatasets.named(key) {
-            return JobPlots.DatasetShape(features: builtin.features, classes: builtin.classes)
-        }
-        guard let record = try? store.dataset(id: key) else { return nil }
-        return JobPlots.DatasetShape(features: record.features, classes: record.classes)
-    }
-
     /// `GET /assets/{name}`: the dashboard's stylesheet and scripts.
     func asset(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         guard let asset = DashboardAssets.named(context[capture: "name"]) else {

@@ -3,6 +3,7 @@ import HTTPServer
 import JSON
 import RewindTestSupport
 import Synchronization
+import Dashboard
 import Testing
 
 @testable import API
@@ -140,6 +141,23 @@ struct ResourceExhaustionTests {
         let version = "2/succeeded"
         #expect(service.api.plotCache.get(jobID: id, name: "training_data", version: version) == first.text)
         #expect(try session.get("/v1/jobs/\(id)/plots/training_data.svg").body == first.body)
+    }
+
+    @Test func plotsDrawnFromSlimmedItemsAreTheSameAsFromWholeOnes() throws {
+        let service = try TestService()
+        defer { service.stop() }
+        let session = SecuritySession(port: service.port)
+        let id = try session.submit(
+            #"{"dataset":{"name":"digits"},"split":{"train":200,"validation":100},"model":{"hidden":[8]},"#
+                + #""training":{"iterations":10,"batch_size":20},"meta":{"iterations":12}}"#)
+        try session.waitForStatus(id, "succeeded")
+        let items = try session.get("/v1/jobs/\(id)/history?limit=1000").json["items"]?.arrayValue ?? []
+        let spec = try session.get("/v1/jobs/\(id)").json["spec"] ?? .null
+        #expect(items.count == 13)
+        for name in ["loss", "error", "learning_curve", "learning_rate", "momentum", "l2", "init_scale", "hypergradient_norm"] {
+            let served = try session.get("/v1/jobs/\(id)/plots/\(name).svg").text
+            #expect(served == JobPlots.render(name: name, spec: spec, items: items), "\(name)")
+        }
     }
 
     // MARK: 4. Event streams
