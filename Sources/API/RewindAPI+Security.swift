@@ -195,14 +195,13 @@ extension RewindAPI {
         for field in Self.securityHeaders where !response.headers.contains(field.name) {
             response.headers.add(field.name, field.value)
         }
-        if case .bearer? = credential { response.headers.set("Cache-Control", Self.privateCacheControl(response)) }
-        if case .cookie? = credential { response.headers.set("Cache-Control", Self.privateCacheControl(response)) }
+        guard let credential, credential != .open else { return response }
+        let existing = response.headers["Cache-Control"] ?? ""
+        if !existing.contains("private") && !existing.contains("no-store") {
+            let rest = existing.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty && $0 != "public" }
+            response.headers.set("Cache-Control", (["private"] + (rest.isEmpty ? ["no-cache"] : rest)).joined(separator: ", "))
+        }
         return response
-    }
-
-    private static func privateCacheControl(_ response: HTTPResponse) -> String {
-        guard let existing = response.headers["Cache-Control"], !existing.isEmpty else { return "private, no-cache" }
-        if existing.contains("private") || existing.contains("no-store") { return existing }
-        return "private, " + existing.replacingOccurrences(of: "public, ", with: "").replacingOccurrences(of: "public", with: "")
     }
 }

@@ -36,7 +36,8 @@ public final class HTTPServer: Sendable {
         public var lingerTimeout: Duration = .seconds(2)
         /// Requests of one connection read ahead of their responses (pipelining depth).
         public var maxPipelinedRequests: Int = 16
-        /// Bytes queued for a client that does not read (a stalled stream) before it is dropped.
+        /// Bytes queued for a client that does not read (a stalled stream) before it is dropped,
+        /// beyond the largest single write: a complete response bigger than this is still sent.
         public var maxOutboundBytes: Int = 16 << 20
         /// Head size and count limits.
         public var parserLimits = HTTPRequestParser.Limits()
