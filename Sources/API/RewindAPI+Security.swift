@@ -31,7 +31,7 @@ extension RewindAPI {
 
     /// On every response: no inline script may run, nothing may frame us, types are not sniffed.
     static let securityHeaders: HTTPHeaders = [
-        "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
             + "img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
         "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": "DENY",

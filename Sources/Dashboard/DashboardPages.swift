@@ -100,10 +100,9 @@ public enum DashboardPages {
         }
         let barAttribute = barID.map { " id=\"\($0)\"" } ?? ""
         let textAttribute = textID.map { " id=\"\($0)\"" } ?? ""
-        let width = Markup.coordinate(fraction * 100)
         return """
             <div class="progress"><div\(barAttribute) class="bar" role="progressbar" aria-valuemin="0" aria-valuemax="100" \
-            aria-valuenow="\(percent)"><span style="width:\(width)%"></span></div><small\(textAttribute)>\(caption)</small></div>
+            aria-valuenow="\(percent)"><span class="w\(percent)"></span></div><small\(textAttribute)>\(caption)</small></div>
             """
     }
 

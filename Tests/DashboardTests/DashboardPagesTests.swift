@@ -27,7 +27,8 @@ struct DashboardPagesTests {
         #expect(html.contains("<a href=\"/jobs/job_2\">second</a>"))
         #expect(html.contains("class=\"badge badge-running\">running</span>"))
         #expect(html.contains("class=\"badge badge-succeeded\">succeeded</span>"))
-        #expect(html.contains("style=\"width:23.4%\"") || html.contains("style=\"width:23.5%\""))
+        #expect(html.contains("<span class=\"w23\"></span>") && !html.contains("style="))  // no inline style
+        #expect(DashboardAssets.named("rewind.css")?.body.contains(".bar>span.w23{width:23%}") == true)
         #expect(html.contains("12 / 51 · 23 %"))
         #expect(html.contains("0.5012 <small class=\"muted\">at 9</small>"))
         #expect(html.contains(">3 min ago</time>"))
