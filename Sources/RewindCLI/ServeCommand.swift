@@ -15,8 +15,10 @@ struct ServeCommand: ParsableCommand {
         abstract: "Run the Rewind job service (HTTP API, dashboard, workers).",
         discussion: """
             Every option also reads an environment variable: REWIND_HOST, REWIND_PORT, \
-            REWIND_DATABASE, REWIND_WORKERS, REWIND_MAX_QUEUED, REWIND_API_KEYS (comma-separated; \
-            when set, /v1/ routes need 'Authorization: Bearer KEY'). With --port 0 a free port is \
+            REWIND_DATABASE, REWIND_WORKERS, REWIND_MAX_QUEUED, REWIND_JOB_MEMORY_MB, \
+            REWIND_ALLOWED_HOSTS, REWIND_API_KEYS (comma-separated; when set, /v1/ routes need \
+            'Authorization: Bearer KEY'; a list blank after trimming is an error). Limits and their \
+            defaults: docs/security.md. With --port 0 a free port is \
             chosen; the first line printed is always 'listening on http://HOST:PORT'. SIGTERM or \
             SIGINT drain the service: /readyz turns 503, running jobs checkpoint and go back to the \
             queue, and the process exits 0.
