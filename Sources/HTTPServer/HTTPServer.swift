@@ -28,7 +28,7 @@ public final class HTTPServer: Sendable {
         public var headerReadTimeout: Duration = .seconds(10)
         /// From the end of a head to the end of its body, in all: a body trickling in slower
         /// than this allows gets 408 (the silence limit above alone would let 1 byte/s through).
-        public var bodyTimeout: Duration = .seconds(120)
+        public var bodyTimeout: Duration = .seconds(300)
         /// How long a keep-alive connection may stay idle between requests (closed silently).
         public var idleTimeout: Duration = .seconds(60)
         /// How long, after our last response on a closing connection, the client's remaining
