@@ -60,6 +60,7 @@ let package = Package(
             path: "Tests/RewindTestSupport"),
 
         .testTarget(name: "JSONTests", dependencies: ["JSON", "RewindTestSupport"]),
+        .testTarget(name: "DigestTests", dependencies: ["Digest"]),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra", "RewindTestSupport"]),
         .testTarget(name: "LearningTests", dependencies: ["Learning", "LinearAlgebra", "RewindTestSupport"]),
         .testTarget(name: "TuningTests", dependencies: ["Tuning", "JSON", "Learning", "RewindTestSupport"]),
@@ -70,5 +71,10 @@ let package = Package(
         .testTarget(
             name: "APITests",
             dependencies: ["API", "Jobs", "Storage", "Tuning", "JSON", "HTTPServer", "RewindTestSupport"]),
+        // Issue 10's attacks, one test per point, against the real server (and the real `rewind`
+        // binary under a memory limit).
+        .testTarget(
+            name: "SecurityTests",
+            dependencies: ["API", "Dashboard", "HTTPServer", "JSON", "RewindTestSupport"]),
     ]
 )

@@ -83,7 +83,7 @@ start
 log "the job survived the restart"
 
 long='{"name":"smoke-long","dataset":{"name":"digits"},"training":{"iterations":100},"meta":{"iterations":300}}'
-running=$(curl -fsS -X POST "$url/v1/jobs" -d "$long" | field '["id"]')
+running=$(curl -fsS -X POST "$url/v1/jobs" -H 'Content-Type: application/json' -d "$long" | field '["id"]')
 wait_for "$running" running 30
 for _ in $(seq 1 150); do
   done_items=$(curl -fsS "$url/v1/jobs/$running" | field '["progress"]["done"]')

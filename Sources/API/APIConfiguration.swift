@@ -1,4 +1,4 @@
-/// Limits and policies of the HTTP API.
+/// Limits and policies of the HTTP API. Every default is the documented one (docs/security.md).
 public struct APIConfiguration: Sendable {
     /// Jobs allowed in the queue at once; past it a submission answers 429 with `Retry-After`.
     public var maxQueuedJobs: Int
@@ -10,6 +10,30 @@ public struct APIConfiguration: Sendable {
     public var apiKeys: Set<String>
     /// Reported by `/metrics` and the dashboard.
     public var version: String
+    /// Bytes one job may use (information buffer, model, workspaces, data); a spec estimated
+    /// past it is refused with 422 naming the fields that drive the estimate.
+    public var jobMemoryBudget: Int = 1 << 30
+    /// The address the server listens on: `Host` headers naming it are accepted.
+    public var listenHost: String = "127.0.0.1"
+    /// Further host names (without port) accepted in `Host`; `*` accepts any. Loopback names
+    /// are always accepted when listening on loopback.
+    public var allowedHosts: Set<String> = []
+    /// Event streams open at once in all (503 beyond) and per client address (429 beyond).
+    public var maxEventStreams: Int = 1024
+    public var maxEventStreamsPerClient: Int = 16
+    /// Data set uploads parsed at once (503 with `Retry-After` beyond): each holds its body and
+    /// the parsed form in memory.
+    public var maxConcurrentUploads: Int = 2
+    /// Bytes all uploaded data sets may occupy in their stored form (507 beyond).
+    public var datasetStorageQuota: Int = 2 << 30
+    /// A history page stops adding items past this many bytes (it always carries at least one).
+    public var historyPageBytes: Int = 4 << 20
+    /// Submissions (jobs and data sets) per principal: a burst, then a steady rate per second.
+    public var submissionBurst: Double = 60
+    public var submissionsPerSecond: Double = 5
+    /// Failed authentications (wrong key, wrong sign-in) per client address.
+    public var authFailureBurst: Double = 10
+    public var authFailuresPerSecond: Double = 1
 
     public init(
         maxQueuedJobs: Int = 100, jsonBodyLimit: Int = 1 << 20, datasetBodyLimit: Int = 64 << 20,

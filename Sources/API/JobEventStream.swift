@@ -7,7 +7,9 @@ import Storage
 import Synchronization
 
 /// One watcher of one job: Server-Sent Events fed from the database (replay) and the event hub
-/// (live), on its own serial queue so a slow watcher never slows training.
+/// (live), on its own serial queue so a slow watcher never slows training. Every stream's queue
+/// targets one shared queue, so a thousand open streams cost no thread each: only the work they
+/// have at a moment runs, one piece at a time, and replays read the history in small pages.
 ///
 /// Event ids count history items: `meta_iteration` N carries `id: N+1`, and progress and status
 /// events repeat the current count, so `Last-Event-ID: K` replays the items from K on.
@@ -26,7 +28,7 @@ final class JobEventStream: Sendable {
         self.total = total
         self.store = store
         self.writer = writer
-        queue = DispatchQueue(label: "rewind.events.\(jobID)")
+        queue = DispatchQueue(label: "rewind.events.\(jobID)", target: EventStreams.work)
         sent.withLock { $0.items = items }
     }
 
@@ -65,19 +67,28 @@ final class JobEventStream: Sendable {
         writer.write(": ping\n\n")
     }
 
+    /// Rows read per database call while replaying: items can be megabytes each.
+    static let replayPage = 8
+
     private func sendNewItems(upTo count: Int) {
-        let from = sent.withLock { $0.items }
-        guard count > from, let rows = try? store.history(jobID: jobID, after: from - 1, limit: count - from) else { return }
-        for row in rows {
-            var summary = JSONObject()
-            if case .object(let item)? = try? JSONValue.parse(row.itemJSON) {
-                for key in ["meta_iteration", "training_loss", "validation_loss", "validation_error", "seconds"] {
-                    summary[key] = item[key]
-                }
+        while !writer.isClosed {
+            let from = sent.withLock { $0.items }
+            guard count > from,
+                  let rows = try? store.history(jobID: jobID, after: from - 1, limit: min(count - from, Self.replayPage)),
+                  !rows.isEmpty
+            else { return }
+            for row in rows {
+                // The summary columns are stored beside the item: no need to parse the item.
+                var summary = JSONObject()
+                summary["meta_iteration"] = .number(Double(row.metaIteration))
+                summary["training_loss"] = row.trainingLoss.map(JSONValue.number) ?? .null
+                summary["validation_loss"] = row.validationLoss.map(JSONValue.number) ?? .null
+                summary["validation_error"] = row.validationError.map(JSONValue.number) ?? .null
+                summary["seconds"] = .number(row.seconds)
+                summary["hypergradient_norm"] = row.hypergradientNorm.map(JSONValue.number) ?? .null
+                write(event: "meta_iteration", id: row.metaIteration + 1, data: .object(summary))
+                sent.withLock { $0.items = max($0.items, row.metaIteration + 1) }
             }
-            summary["hypergradient_norm"] = row.hypergradientNorm.map(JSONValue.number) ?? .null
-            write(event: "meta_iteration", id: row.metaIteration + 1, data: .object(summary))
-            sent.withLock { $0.items = max($0.items, row.metaIteration + 1) }
         }
     }
 
@@ -115,9 +126,36 @@ final class JobEventStream: Sendable {
 }
 
 /// The open event streams, pinged every 15 seconds by one timer thread, which also makes them
-/// poll their job every `pollInterval` seconds when set.
+/// poll their job every `pollInterval` seconds when set; capped in total and per client address.
 final class EventStreams: Sendable {
+    /// Where every stream's work runs, one piece at a time.
+    static let work = DispatchQueue(label: "rewind.events")
+
+    /// Why a stream was refused.
+    enum Refusal: Error {
+        case tooManyInTotal, tooManyFromClient
+    }
+
     private let open = Mutex<[ObjectIdentifier: JobEventStream]>([:])
+    private let reserved = Mutex<(total: Int, perClient: [String: Int])>((0, [:]))
+
+    /// Takes a slot for a stream from `client`; release it with `release(client:)`.
+    func reserve(client: String, maxTotal: Int, maxPerClient: Int) throws(Refusal) {
+        try reserved.withLock { state throws(Refusal) in
+            guard state.total < maxTotal else { throw .tooManyInTotal }
+            guard state.perClient[client, default: 0] < maxPerClient else { throw .tooManyFromClient }
+            state.total += 1
+            state.perClient[client, default: 0] += 1
+        }
+    }
+
+    func release(client: String) {
+        reserved.withLock { state in
+            state.total -= 1
+            let left = state.perClient[client, default: 1] - 1
+            state.perClient[client] = left > 0 ? left : nil
+        }
+    }
 
     init(pingInterval: Double = 15, pollInterval: Double? = nil) {
         let tick = min(pingInterval, pollInterval ?? pingInterval)

@@ -13,7 +13,7 @@ public enum OpenAPIDocument {
             "title": "Rewind",
             "version": "1",
             "summary": "Exact hypergradients by reversible learning, as tuning jobs over HTTP.",
-            "description": "Submit a job spec; Rewind trains a small MLP, reverses training exactly to get the gradient of the validation loss with respect to every hyperparameter (learning-rate and momentum schedules, L2 strengths, initial scales, even the training inputs), takes a meta-step and repeats. JSON everywhere, snake_case keys, times as RFC 3339 UTC strings, ids as opaque strings. Every error is `application/problem+json`. Besides the statuses each operation lists, any request can be answered 405 (the path exists but not with this method), 431 (request header fields too large) or 500 (a bug; never a stack trace or SQL)."
+            "description": "Submit a job spec; Rewind trains a small MLP, reverses training exactly to get the gradient of the validation loss with respect to every hyperparameter (learning-rate and momentum schedules, L2 strengths, initial scales, even the training inputs), takes a meta-step and repeats. JSON everywhere, snake_case keys, times as RFC 3339 UTC strings, ids as opaque strings. Every error is `application/problem+json`. Besides the statuses each operation lists, any request can be answered 403 (a state change from another origin or without the page's CSRF token), 405 (the path exists but not with this method), 408 (the request did not arrive in time), 421 (a `Host` this server does not answer for), 429 (too many failed authentications or connections from this address, with `Retry-After`), 431 (request header fields too large) or 500 (a bug; never a stack trace or SQL). Limits and their defaults: see docs/security.md."
           },
           "tags": [
             { "name": "jobs", "description": "Tuning jobs: submit, follow, read the history and result, cancel, delete." },
@@ -49,7 +49,9 @@ public enum OpenAPIDocument {
                   "401": { "$ref": "#/components/responses/Unauthorized" },
                   "409": { "$ref": "#/components/responses/Conflict" },
                   "411": { "$ref": "#/components/responses/LengthRequired" },
+                  "403": { "$ref": "#/components/responses/Forbidden" },
                   "413": { "$ref": "#/components/responses/ContentTooLarge" },
+                  "415": { "$ref": "#/components/responses/UnsupportedMediaType" },
                   "422": { "$ref": "#/components/responses/UnprocessableContent" },
                   "429": { "$ref": "#/components/responses/TooManyRequests" },
                   "503": { "$ref": "#/components/responses/ServiceUnavailable" },
@@ -63,7 +65,12 @@ public enum OpenAPIDocument {
                 "parameters": [
                   { "$ref": "#/components/parameters/JobStatusFilter" },
                   { "$ref": "#/components/parameters/JobsLimit" },
-                  { "$ref": "#/components/parameters/PageToken" }
+                  { "$ref": "#/components/parameters/PageToken" },
+                  {
+                    "name": "view", "in": "query", "required": false,
+                    "description": "`summary` (the default) leaves each job's `spec` out; `full` includes it.",
+                    "schema": { "type": "string", "enum": ["summary", "full"], "default": "summary" }
+                  }
                 ],
                 "responses": {
                   "200": {
@@ -198,19 +205,28 @@ public enum OpenAPIDocument {
                 "tags": ["jobs"],
                 "operationId": "streamJobEvents",
                 "summary": "Follow a job as Server-Sent Events",
-                "description": "Events named `progress`, `meta_iteration` and `status`, each with an `id:` line; reconnect with `Last-Event-ID` to resume after the last event seen. The stream ends after the terminal `status` event.",
-                "parameters": [ { "$ref": "#/components/parameters/LastEventID" } ],
+                "description": "Events named `progress` (data: `ProgressEvent`), `meta_iteration` (data: `MetaIterationEvent`) and `status` (data: `StatusEvent`), each with an `id:` line counting the history items sent so far; reconnect with `Last-Event-ID` (or `?last_event_id=`) to resume after the last event seen. Comment lines (`: ping`) keep idle streams open. The stream ends after the terminal `status` event. Streams are capped per client address (429) and in total (503).",
+                "parameters": [
+                  { "$ref": "#/components/parameters/LastEventID" },
+                  {
+                    "name": "last_event_id", "in": "query", "required": false,
+                    "description": "`Last-Event-ID` for clients that cannot set headers.",
+                    "schema": { "type": "integer", "minimum": 0, "maximum": 2147483647 }
+                  }
+                ],
                 "responses": {
                   "200": {
-                    "description": "An event stream.",
+                    "description": "An event stream: `event:`, `id:` and one `data:` line of JSON per event, blank-line separated.",
                     "content": {
                       "text/event-stream": {
-                        "schema": { "type": "string" },
-                        "example": "id: 7\nevent: meta_iteration\ndata: {\"meta_iteration\":3}\n\n"
+                        "schema": { "type": "string", "contentMediaType": "text/event-stream" },
+                        "example": "event: meta_iteration\nid: 4\ndata: {\"meta_iteration\":3,\"training_loss\":0.41,\"validation_loss\":0.52,\"validation_error\":0.13,\"seconds\":0.8,\"hypergradient_norm\":0.07}\n\n"
                       }
                     }
                   },
                   "400": { "$ref": "#/components/responses/BadRequest" },
+                  "422": { "$ref": "#/components/responses/UnprocessableContent" },
+                  "429": { "$ref": "#/components/responses/TooManyRequests" },
                   "401": { "$ref": "#/components/responses/Unauthorized" },
                   "404": { "$ref": "#/components/responses/NotFound" },
                   "503": { "$ref": "#/components/responses/ServiceUnavailable" },
@@ -270,12 +286,23 @@ public enum OpenAPIDocument {
                     "headers": { "Location": { "$ref": "#/components/headers/DatasetLocation" } },
                     "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Dataset" } } }
                   },
+                  "200": {
+                    "description": "The same bytes were uploaded before: the existing dataset, nothing stored.",
+                    "headers": { "Location": { "$ref": "#/components/headers/DatasetLocation" } },
+                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Dataset" } } }
+                  },
                   "400": { "$ref": "#/components/responses/BadRequest" },
                   "401": { "$ref": "#/components/responses/Unauthorized" },
+                  "403": { "$ref": "#/components/responses/Forbidden" },
                   "411": { "$ref": "#/components/responses/LengthRequired" },
                   "413": { "$ref": "#/components/responses/ContentTooLarge" },
                   "422": { "$ref": "#/components/responses/UnprocessableContent" },
+                  "429": { "$ref": "#/components/responses/TooManyRequests" },
                   "503": { "$ref": "#/components/responses/ServiceUnavailable" },
+                  "507": {
+                    "description": "The uploaded datasets would exceed the storage quota; delete some first.",
+                    "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
+                  },
                   "default": { "$ref": "#/components/responses/Error" }
                 }
               },
@@ -454,8 +481,8 @@ public enum OpenAPIDocument {
               },
               "After": {
                 "name": "after", "in": "query", "required": false,
-                "description": "Only items with `meta_iteration` greater than this; the previous page's `next_after`.",
-                "schema": { "type": "integer", "minimum": 0 }
+                "description": "Only items with `meta_iteration` greater than this; the previous page's `next_after` (-1, the default, starts at the first item).",
+                "schema": { "type": "integer", "minimum": -1, "maximum": 2147483647, "default": -1 }
               },
               "HistoryLimit": {
                 "name": "limit", "in": "query", "required": false, "description": "Items per page.",
@@ -463,8 +490,8 @@ public enum OpenAPIDocument {
               },
               "LastEventID": {
                 "name": "Last-Event-ID", "in": "header", "required": false,
-                "description": "Resume after this event (the `id:` of the last event received).",
-                "schema": { "type": "string" }
+                "description": "Resume after this event (the `id:` of the last event received): a non-negative integer; anything else answers 422.",
+                "schema": { "type": "string", "pattern": "^[0-9]{1,9}$" }
               }
             },
             "headers": {
@@ -511,8 +538,16 @@ public enum OpenAPIDocument {
                 "description": "Well-formed but invalid content; `errors` lists every bad field as a JSON Pointer.",
                 "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
               },
+              "Forbidden": {
+                "description": "A state change from another origin, or a browser request without the page's CSRF token.",
+                "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
+              },
+              "UnsupportedMediaType": {
+                "description": "The body is not `application/json`.",
+                "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
+              },
               "TooManyRequests": {
-                "description": "Too many jobs are queued; try again after `Retry-After` seconds.",
+                "description": "Too many jobs are queued, too many submissions or event streams from this principal or address; try again after `Retry-After` seconds.",
                 "headers": { "Retry-After": { "$ref": "#/components/headers/RetryAfter" } },
                 "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
               },
@@ -733,7 +768,7 @@ public enum OpenAPIDocument {
               "InitScaleValue": { "type": "number", "exclusiveMinimum": 0, "maximum": 100 },
               "Job": {
                 "type": "object",
-                "required": ["id", "name", "status", "created_at", "started_at", "finished_at", "spec", "progress", "latest", "best", "error"],
+                "required": ["id", "name", "status", "created_at", "started_at", "finished_at", "progress", "latest", "best", "error"],
                 "properties": {
                   "id": { "type": "string" },
                   "name": { "type": "string" },
@@ -741,7 +776,7 @@ public enum OpenAPIDocument {
                   "created_at": { "type": "string", "format": "date-time" },
                   "started_at": { "type": ["string", "null"], "format": "date-time" },
                   "finished_at": { "type": ["string", "null"], "format": "date-time" },
-                  "spec": { "$ref": "#/components/schemas/JobSpec", "description": "The spec with every default filled in." },
+                  "spec": { "$ref": "#/components/schemas/JobSpec", "description": "The spec with every default filled in; left out of listings unless `?view=full`." },
                   "progress": {
                     "type": "object",
                     "required": ["done", "total", "fraction"],
@@ -876,8 +911,40 @@ public enum OpenAPIDocument {
                   "features": { "type": "integer", "minimum": 1 },
                   "classes": { "type": "integer", "minimum": 1 },
                   "sha256": { "type": "string", "pattern": "^[0-9a-f]{64}$" },
-                  "created_at": { "type": "string", "format": "date-time" },
+                  "created_at": { "type": ["string", "null"], "format": "date-time", "description": "Null for built-ins." },
                   "builtin": { "type": "boolean" }
+                }
+              },
+              "ProgressEvent": {
+                "type": "object",
+                "description": "`data` of a `progress` event.",
+                "required": ["done", "total", "fraction"],
+                "properties": {
+                  "done": { "type": "integer", "minimum": 0 },
+                  "total": { "type": "integer", "minimum": 1 },
+                  "fraction": { "type": "number", "minimum": 0, "maximum": 1 }
+                }
+              },
+              "MetaIterationEvent": {
+                "type": "object",
+                "description": "`data` of a `meta_iteration` event: the item's numbers (the full item is in the history).",
+                "required": ["meta_iteration", "training_loss", "validation_loss", "validation_error", "seconds", "hypergradient_norm"],
+                "properties": {
+                  "meta_iteration": { "type": "integer", "minimum": 0 },
+                  "training_loss": { "type": ["number", "null"] },
+                  "validation_loss": { "type": ["number", "null"] },
+                  "validation_error": { "type": ["number", "null"] },
+                  "seconds": { "type": "number" },
+                  "hypergradient_norm": { "type": ["number", "null"] }
+                }
+              },
+              "StatusEvent": {
+                "type": "object",
+                "description": "`data` of a `status` event; `error` when the job failed.",
+                "required": ["status"],
+                "properties": {
+                  "status": { "$ref": "#/components/schemas/JobStatus" },
+                  "error": { "type": "object", "properties": { "code": { "type": "string" }, "message": { "type": "string" } } }
                 }
               },
               "DatasetList": {

@@ -11,7 +11,8 @@ extension RewindAPI {
     /// `GET /`: the jobs, newest first, and a form to submit a spec.
     func indexPage(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         let page = try storage { try store.listJobs(status: nil, limit: 100) }
-        let html = DashboardPages.index(jobs: page.jobs.map(jobResource), nowMs: clock())
+        let html = DashboardPages.index(
+            jobs: page.jobs.map { jobResource($0, view: .summary) }, nowMs: clock(), csrfToken: csrfToken(for: context.credential))
         return HTTPResponse(text: html, contentType: "text/html; charset=utf-8")
     }
 
@@ -19,41 +20,24 @@ extension RewindAPI {
     func jobPage(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         let record = try existingJob(context[capture: "id"])
         let spec = (try? JSONValue.parse(record.specJSON)) ?? .null
-        let html = DashboardPages.job(resource: jobResource(record), plotNames: JobPlots.names(for: spec))
+        let html = DashboardPages.job(
+            resource: jobResource(record), plotNames: JobPlots.names(for: spec), csrfToken: csrfToken(for: context.credential))
         return HTTPResponse(text: html, contentType: "text/html; charset=utf-8")
     }
 
-    /// `GET /v1/jobs/{id}/plots/{name}.svg`.
-    func jobPlot(_ context: RouteContext) throws(APIError) -> HTTPResponse {
-        let record = try existingJob(context[capture: "id"])
-        let name = context[capture: "name"]
-        let spec = (try? JSONValue.parse(record.specJSON)) ?? .null
-        guard JobPlots.names(for: spec).contains(name) else {
-            throw .notFound("job \(record.id) has no plot \(name); it has \(JobPlots.names(for: spec).joined(separator: ", "))")
-        }
-        let rows = try storage { try store.history(jobID: record.id, after: -1, limit: record.progressTotal + 1) }
-        let items = rows.compactMap { try? JSONValue.parse($0.itemJSON) }
-        guard let svg = JobPlots.render(name: name, spec: spec, items: items, dataset: datasetShape(spec)) else {
-            throw .notFound("no plot \(name)")
+    /// `GET /assets/{name}`: the dashboard's stylesheet and scripts.
+    func asset(_ context: RouteContext) throws(APIError) -> HTTPResponse {
+        guard let asset = DashboardAssets.named(context[capture: "name"]) else {
+            throw .notFound("no asset \(context[capture: "name"])")
         }
         var headers = HTTPHeaders()
-        // Finished jobs never change; running ones are re-fetched by the page on every new item.
-        headers.set("Cache-Control", record.status.isTerminal ? "max-age=3600" : "no-cache")
-        return HTTPResponse(headers: headers, text: svg, contentType: "image/svg+xml; charset=utf-8")
-    }
-
-    /// The data set's shape, which per-weight penalty maps need to be drawn as images.
-    private func datasetShape(_ spec: JSONValue) -> JobPlots.DatasetShape? {
-        guard let key = spec["dataset"]?["name"]?.stringValue ?? spec["dataset"]?["id"]?.stringValue else { return nil }
-        if let builtin = BuiltinDatasets.named(key) {
-            return JobPlots.DatasetShape(features: builtin.features, classes: builtin.classes)
-        }
-        guard let record = try? store.dataset(id: key) else { return nil }
-        return JobPlots.DatasetShape(features: record.features, classes: record.classes)
+        headers.set("Cache-Control", "no-cache")
+        return HTTPResponse(headers: headers, text: asset.body, contentType: asset.contentType)
     }
 
     /// `text/event-stream` of `progress`, `meta_iteration` and `status` events; `Last-Event-ID`
     /// (or `?last_event_id=`) resumes after the items already seen; ends after the terminal status.
+    /// Streams are capped in total (503) and per client address (429).
     func jobEvents(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         let record = try existingJob(context[capture: "id"])
         let resume = context.request.headers["Last-Event-ID"] ?? context.request.query("last_event_id")
@@ -63,6 +47,21 @@ extension RewindAPI {
                 throw .invalidQuery("last_event_id", "must be a non-negative integer (an event id)")
             }
             seen = min(value, record.progressTotal)
+        }
+        let client = Self.client(context.request)
+        do {
+            try eventStreams.reserve(
+                client: client, maxTotal: configuration.maxEventStreams, maxPerClient: configuration.maxEventStreamsPerClient)
+        } catch {
+            var headers = HTTPHeaders()
+            headers.set("Retry-After", "5")
+            throw error == .tooManyFromClient
+                ? APIError(ProblemDetails(
+                    status: 429, slug: "too-many-streams", title: "Too many event streams",
+                    detail: "this client has \(configuration.maxEventStreamsPerClient) event streams open already"), headers: headers)
+                : APIError(ProblemDetails(
+                    status: 503, slug: "too-many-streams", title: "Too many event streams",
+                    detail: "the server has \(configuration.maxEventStreams) event streams open already"), headers: headers)
         }
         let writer = ResponseStreamWriter()
         let stream = JobEventStream(
@@ -75,6 +74,7 @@ extension RewindAPI {
         writer.onClose { _ in
             subscription.cancel()
             streams.remove(stream)
+            streams.release(client: client)
         }
         stream.queue.async { stream.replay() }
         var headers = HTTPHeaders()

@@ -15,9 +15,23 @@ extension RewindAPI {
         guard let name = request.query("name"), !name.isEmpty, name.count <= Self.maximumDatasetNameLength else {
             throw .invalidQuery("name", "is required: 1 to \(Self.maximumDatasetNameLength) characters")
         }
-        let dataset: Dataset
+        // Each upload in flight holds its body and its parsed form: bound how many parse at once.
+        guard uploadsInFlight.add(1, ordering: .relaxed).newValue <= configuration.maxConcurrentUploads else {
+            uploadsInFlight.subtract(1, ordering: .relaxed)
+            var headers = HTTPHeaders()
+            headers.set("Retry-After", "2")
+            throw APIError(
+                ProblemDetails(
+                    status: 503, slug: "too-many-uploads", title: "Too many uploads at once",
+                    detail: "\(configuration.maxConcurrentUploads) data sets are being parsed; retry shortly"),
+                headers: headers)
+        }
+        defer { uploadsInFlight.subtract(1, ordering: .relaxed) }
+        // Fingerprint first: its padded copy of the body is freed before the parse allocates.
+        let sha256 = SHA256.hex(of: request.body)
+        let parsed: (info: DatasetInfo, encoded: [UInt8])
         do {
-            dataset = try CSVDatasetParser.parse(request.body, name: name)
+            parsed = try CSVDatasetParser.parseEncoded(request.body)
         } catch {
             throw APIError(ProblemDetails(
                 status: 422, slug: "invalid-dataset", title: "The data set does not parse",
@@ -25,10 +39,11 @@ extension RewindAPI {
                 errors: [SpecError(field: "/body", message: "line \(error.line), column \(error.column): \(error.message)")],
                 extensions: ["line": .number(Double(error.line)), "column": .number(Double(error.column))]))
         }
+        try checkQuota(adding: parsed.encoded.count)
         let now = clock()
         let new = NewDataset(
-            id: TimeOrderedID.make(nowMs: now), name: name, rows: dataset.rows, features: dataset.features,
-            classes: dataset.classes, sha256: SHA256.hex(of: request.body), content: dataset.encoded())
+            id: TimeOrderedID.make(nowMs: now), name: name, rows: parsed.info.rows, features: parsed.info.features,
+            classes: parsed.info.classes, sha256: sha256, content: parsed.encoded)
         switch try storage({ try store.insertDataset(new, nowMs: now) }) {
         case .created(let record):
             var headers = HTTPHeaders()
@@ -65,6 +80,16 @@ extension RewindAPI {
         case .builtin: throw .conflict("dataset-builtin", "\(id) is built in and cannot be deleted")
         case .notFound: throw .notFound("no data set \(id)")
         }
+    }
+
+    /// 507 when the stored data sets plus `bytes` more would pass the storage quota.
+    private func checkQuota(adding bytes: Int) throws(APIError) {
+        let stored = try storage { try store.listDatasets() }.reduce(0) { $0 + $1.contentBytes }
+        guard stored + bytes > configuration.datasetStorageQuota else { return }
+        throw APIError(
+            status: 507, slug: "storage-quota-exceeded", title: "The data set storage quota is full",
+            detail: "stored data sets take \(stored) bytes; this one needs \(bytes) more and the quota is "
+                + "\(configuration.datasetStorageQuota) bytes; delete data sets that are no longer needed")
     }
 
     static func datasetResource(_ record: DatasetRecord) -> JSONValue {

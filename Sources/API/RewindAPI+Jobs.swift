@@ -33,6 +33,8 @@ extension RewindAPI {
         case .success(let prepared): tuning = prepared
         case .failure(let problem): throw APIError(problem)
         }
+        // Admission control: a spec whose run cannot fit the job memory budget never queues.
+        if let problem = tuning.memoryProblem(budget: configuration.jobMemoryBudget) { throw APIError(problem) }
         let specJSON = tuning.spec.json().serializedString()
         var uploadedDataset: String?
         if case .uploaded(let id) = tuning.spec.dataset, BuiltinDatasets.named(id) == nil { uploadedDataset = id }
@@ -82,9 +84,10 @@ extension RewindAPI {
             status = parsed
         }
         let limit = try integerQuery(request, "limit", default: 50, range: 1...200)
+        let view = try jobView(request)
         let page = try storage { try store.listJobs(status: status, limit: limit, pageToken: request.query("page_token")) }
         var jobs: [JSONValue] = []
-        for record in page.jobs { jobs.append(jobResource(record)) }
+        for record in page.jobs { jobs.append(jobResource(record, view: view)) }
         return .json(["jobs": .array(jobs), "next_page_token": page.nextPageToken.map(JSONValue.string) ?? .null])
     }
 
@@ -97,15 +100,33 @@ extension RewindAPI {
         _ = try existingJob(id)
         let after = try integerQuery(context.request, "after", default: -1, range: -1...Int(Int32.max))
         let limit = try integerQuery(context.request, "limit", default: 100, range: 1...1000)
-        let rows = try storage { try store.history(jobID: id, after: after, limit: limit + 1) }
-        let page = rows.prefix(limit)
-        // Items are stored serialised: splice them in rather than parse and re-serialise.
+        // Items are stored serialised: splice them in rather than parse and re-serialise. A page
+        // ends at `limit` items or past `historyPageBytes`, whichever comes first (one item at
+        // least), read a few rows at a time so that large items are never all in memory at once.
         var body = Array(#"{"items":["#.utf8)
-        for (index, row) in page.enumerated() {
-            if index > 0 { body.append(UInt8(ascii: ",")) }
-            body += Array(row.itemJSON.utf8)
+        var count = 0
+        var cursor = after
+        var more = false
+        reading: while count < limit {
+            let want = min(limit - count, 16)
+            let rows = try storage { try store.history(jobID: id, after: cursor, limit: want) }
+            for row in rows {
+                if count > 0, body.count + row.itemJSON.utf8.count > configuration.historyPageBytes {
+                    more = true
+                    break reading
+                }
+                if count > 0 { body.append(UInt8(ascii: ",")) }
+                body += Array(row.itemJSON.utf8)
+                count += 1
+                cursor = row.metaIteration
+            }
+            if rows.count < want { break }
         }
-        let next = rows.count > limit ? page.last.map { "\($0.metaIteration)" } ?? "null" : "null"
+        if !more, count == limit {
+            more = !(try storage { try store.history(jobID: id, after: cursor, limit: 1) }).isEmpty
+        }
+        let last: Int? = count > 0 ? cursor : nil
+        let next = more ? last.map { "\($0)" } ?? "null" : "null"
         body += Array(#"],"next_after":\#(next)}"#.utf8)
         return .rawJSON(body)
     }
@@ -197,8 +218,20 @@ extension RewindAPI {
         return parsed
     }
 
-    /// The job resource of API.md.
-    func jobResource(_ record: JobRecord) -> JSONValue {
+    /// How much of a job a listing shows: a summary (no spec) unless `?view=full`.
+    enum JobView: String {
+        case summary, full
+    }
+
+    func jobView(_ request: HTTPRequest) throws(APIError) -> JobView {
+        guard let text = request.query("view") else { return .summary }
+        guard let view = JobView(rawValue: text) else { throw .invalidQuery("view", "must be summary or full") }
+        return view
+    }
+
+    /// The job resource of API.md; `.summary` leaves out the spec (which can be megabytes), so a
+    /// listing of many jobs stays small.
+    func jobResource(_ record: JobRecord, view: JobView = .full) -> JSONValue {
         func stored(_ text: String?) -> JSONValue {
             guard let text, let value = try? JSONValue.parse(text) else { return .null }
             return value
@@ -215,7 +248,7 @@ extension RewindAPI {
         object["created_at"] = .string(Timestamp.rfc3339(record.createdMs))
         object["started_at"] = record.startedMs.map { .string(Timestamp.rfc3339($0)) } ?? .null
         object["finished_at"] = record.finishedMs.map { .string(Timestamp.rfc3339($0)) } ?? .null
-        object["spec"] = stored(record.specJSON)
+        if view == .full { object["spec"] = stored(record.specJSON) }
         object["progress"] = [
             "done": .number(Double(record.progressDone)), "total": .number(Double(record.progressTotal)),
             "fraction": .number(fraction),

@@ -21,6 +21,14 @@ public final class RewindAPI: Sendable {
     private let metricsSubscription: JobEventHub.Subscription
     let eventStreams: EventStreams
     private let router = Router.api
+    /// Failed authentications per client address, and submissions per principal.
+    let authFailures: RateLimiter
+    let submissions: RateLimiter
+    /// Keys this process's CSRF tokens (see `csrfToken(for:)`).
+    let csrfSecret = RewindAPI.randomSecret()
+    /// Data set uploads being parsed right now.
+    let uploadsInFlight = Atomic<Int>(0)
+    let plotCache = PlotCache()
 
     public init(
         store: Store, runner: JobRunner, configuration: APIConfiguration = APIConfiguration(),
@@ -46,6 +54,8 @@ public final class RewindAPI: Sendable {
         }
         self.clock = clock
         self.log = log
+        authFailures = RateLimiter(burst: configuration.authFailureBurst, perSecond: configuration.authFailuresPerSecond)
+        submissions = RateLimiter(burst: configuration.submissionBurst, perSecond: configuration.submissionsPerSecond)
         registerCollectors()
     }
 
@@ -64,21 +74,25 @@ public final class RewindAPI: Sendable {
     /// The `HTTPServer` handler.
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
         let started = ContinuousClock.now
-        let response: HTTPResponse
+        var response: HTTPResponse
+        var credential: Credential?
         let template: String
-        switch router.resolve(method: request.method, path: request.path) {
-        case .found(let route, let captures):
+        // A Host this server does not answer for (DNS rebinding) is refused before anything runs.
+        let wrongHost = checkHost(request)
+        switch wrongHost == nil ? router.resolve(method: request.method, path: request.path) : nil {
+        case nil:
+            template = "unmatched"
+            response = wrongHost ?? APIError.notFound("no route").response
+        case .found(let route, let captures)?:
             template = route.pattern.template
-            if let denied = authenticate(request, template: template) {
+            switch authenticate(request, template: template) {
+            case .denied(let denied):
                 response = denied
-            } else {
-                do {
-                    response = try dispatch(route.endpoint, RouteContext(request: request, captures: captures))
-                } catch {
-                    response = error.response
-                }
+            case .granted(let granted):
+                credential = granted
+                response = respond(request, route: route, captures: captures, credential: granted)
             }
-        case .methodNotAllowed(let allowed, let matched):
+        case .methodNotAllowed(let allowed, let matched)?:
             template = matched
             var headers = HTTPHeaders()
             headers.set("Allow", allowed.map(\.rawValue).joined(separator: ", "))
@@ -88,10 +102,11 @@ public final class RewindAPI: Sendable {
                     detail: "\(request.method.rawValue) is not allowed on \(matched); allowed: \(allowed.map(\.rawValue).joined(separator: ", "))"),
                 headers: headers
             ).response
-        case .notFound:
+        case .notFound?:
             template = "unmatched"
             response = APIError.notFound("no route for \(request.path)").response
         }
+        response = finalize(response, credential: credential)
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         let method = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].contains(request.method.rawValue)
@@ -101,6 +116,40 @@ public final class RewindAPI: Sendable {
             log("request failed", ["method": request.method.rawValue, "path": request.path, "status": "\(response.status.code)"])
         }
         return response
+    }
+
+    /// A routed, authenticated request: forgery and rate checks, then the endpoint.
+    private func respond(_ request: HTTPRequest, route: Route, captures: [String: String], credential: Credential) -> HTTPResponse {
+        if let forged = checkForgery(request, endpoint: route.endpoint, credential: credential) { return forged }
+        if route.endpoint == .createJob || route.endpoint == .uploadDataset,
+           let retry = submissions.take(credential.principal ?? "client:" + Self.client(request)) {
+            return Self.rateLimited(retry, "too many submissions; retry in \(retry) s")
+        }
+        do {
+            return try dispatch(route.endpoint, RouteContext(request: request, captures: captures, credential: credential))
+        } catch {
+            return error.response
+        }
+    }
+
+    /// 429 with `Retry-After`.
+    static func rateLimited(_ seconds: Int, _ detail: String) -> HTTPResponse {
+        var headers = HTTPHeaders()
+        headers.set("Retry-After", "\(seconds)")
+        return APIError(
+            ProblemDetails(status: 429, slug: "rate-limited", title: "Too many requests", detail: detail),
+            headers: headers
+        ).response
+    }
+
+    /// The client's address without its port (the key of per-client limits).
+    static func client(_ request: HTTPRequest) -> String {
+        guard let remote = request.remoteAddress else { return "unknown" }
+        if remote.hasPrefix("["), let close = remote.firstIndex(of: "]") {
+            return String(remote[remote.index(after: remote.startIndex)..<close])
+        }
+        guard let colon = remote.lastIndex(of: ":") else { return remote }
+        return String(remote[..<colon])
     }
 
     private func dispatch(_ endpoint: Endpoint, _ context: RouteContext) throws(APIError) -> HTTPResponse {
@@ -126,35 +175,57 @@ public final class RewindAPI: Sendable {
         case .indexPage: try indexPage(context)
         case .jobPage: try jobPage(context)
         case .signIn: signIn(context)
+        case .asset: try asset(context)
         }
     }
 
-    /// With keys configured, everything but health, readiness, metrics, the API description and the
-    /// sign-in form needs one: `Authorization: Bearer KEY`, or the `rewind_key` cookie that
-    /// `POST /login` sets for browsers. A page asks a browser to sign in instead of answering 401 JSON.
-    private func authenticate(_ request: HTTPRequest, template: String) -> HTTPResponse? {
-        guard !configuration.apiKeys.isEmpty, !Self.openRoutes.contains(template) else { return nil }
-        let presented = Self.bearerKey(request) ?? Self.cookieKey(request)
-        if let presented, configuration.apiKeys.contains(presented) { return nil }
+    /// With keys configured, everything but health, readiness, metrics, the API description, the
+    /// dashboard's assets and the sign-in form needs one: `Authorization: Bearer KEY` (any case of
+    /// `Bearer`), or the `rewind_key` cookie that `POST /login` sets for browsers. A page asks a
+    /// browser to sign in instead of answering 401 JSON. Wrong keys are rate-limited per client
+    /// address: once its bucket is empty, even the right key waits (429), so guessing is slow.
+    private func authenticate(_ request: HTTPRequest, template: String) -> Authentication {
+        guard !configuration.apiKeys.isEmpty, !Self.openRoutes.contains(template) else { return .granted(.open) }
+        let bearer = Self.bearerKey(request)
+        let cookie = bearer == nil ? Self.cookieKey(request) : nil
+        let client = Self.client(request)
+        if bearer != nil || cookie != nil, let retry = authFailures.wait(client) {
+            return .denied(Self.rateLimited(retry, "too many failed authentications from this address; retry in \(retry) s"))
+        }
+        if let bearer, configuration.apiKeys.contains(bearer) { return .granted(.bearer(bearer)) }
+        if let cookie, configuration.apiKeys.contains(cookie) { return .granted(.cookie(cookie)) }
+        if bearer != nil || cookie != nil { _ = authFailures.take(client) }
         if template == "/" || template == "/jobs/{id}" {
-            return HTTPResponse(status: .unauthorized, text: DashboardPages.signIn(), contentType: "text/html; charset=utf-8")
+            return .denied(HTTPResponse(
+                status: .unauthorized, text: DashboardPages.signIn(csrfToken: csrfToken(for: .open)),
+                contentType: "text/html; charset=utf-8"))
         }
         var headers = HTTPHeaders()
         headers.set("WWW-Authenticate", "Bearer realm=\"rewind\"")
-        return APIError(
+        return .denied(APIError(
             ProblemDetails(
                 status: 401, slug: "unauthorized", title: "Missing or invalid API key",
-                detail: presented == nil ? "send Authorization: Bearer <key>" : "the API key is not valid"),
+                detail: bearer == nil && cookie == nil ? "send Authorization: Bearer <key>" : "the API key is not valid"),
             headers: headers
-        ).response
+        ).response)
     }
 
-    static let openRoutes: Set<String> = ["/healthz", "/readyz", "/metrics", "/openapi.json", "/login"]
+    /// The outcome of `authenticate`: who the caller is, or the answer refusing it.
+    enum Authentication {
+        case granted(Credential)
+        case denied(HTTPResponse)
+    }
+
+    static let openRoutes: Set<String> = ["/healthz", "/readyz", "/metrics", "/openapi.json", "/login", "/assets/{name}"]
     static let keyCookie = "rewind_key"
 
+    /// The key of `Authorization: Bearer KEY`; the scheme name is case-insensitive (RFC 9110 §11.1).
     static func bearerKey(_ request: HTTPRequest) -> String? {
-        guard let header = request.headers["Authorization"], header.hasPrefix("Bearer ") else { return nil }
-        return String(header.dropFirst(7))
+        guard let header = request.headers["Authorization"] else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        let key = parts[1].trimmingCharacters(in: .whitespaces)
+        return key.isEmpty ? nil : key
     }
 
     static func cookieKey(_ request: HTTPRequest) -> String? {
@@ -167,19 +238,18 @@ public final class RewindAPI: Sendable {
         return nil
     }
 
-    /// `POST /login` with a form-encoded `key`: a cookie for the pages and their fetches, then `/`.
+    /// `POST /login` with a form-encoded `key` (and the sign-in page's CSRF token): a cookie for
+    /// the pages and their fetches, then `/`. Wrong keys count against the client's failure bucket.
     func signIn(_ context: RouteContext) -> HTTPResponse {
-        let form = String(decoding: context.request.body, as: UTF8.self)
-        var key: String?
-        for pair in form.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1)
-            if parts.count == 2, parts[0] == "key" {
-                key = String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
-            }
+        let client = Self.client(context.request)
+        if let retry = authFailures.wait(client) {
+            return Self.rateLimited(retry, "too many failed sign-ins from this address; retry in \(retry) s")
         }
-        guard let key, configuration.apiKeys.contains(key) else {
+        guard let key = Self.formField(context.request.body, "key"), configuration.apiKeys.contains(key) else {
+            _ = authFailures.take(client)
             return HTTPResponse(
-                status: .unauthorized, text: DashboardPages.signIn(error: "That key is not valid."),
+                status: .unauthorized,
+                text: DashboardPages.signIn(error: "That key is not valid.", csrfToken: csrfToken(for: .open)),
                 contentType: "text/html; charset=utf-8")
         }
         let encoded = key.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? key

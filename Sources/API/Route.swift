@@ -48,6 +48,8 @@ struct RoutePattern: Sendable, CustomStringConvertible {
 struct RouteContext {
     let request: HTTPRequest
     let captures: [String: String]
+    /// How the request authenticated (`.open` without keys).
+    var credential: RewindAPI.Credential = .open
 
     subscript(capture name: String) -> String { captures[name] ?? "" }
 }
@@ -70,7 +72,7 @@ enum Endpoint: Sendable {
     case createJob, listJobs, getJob, jobHistory, jobResult, cancelJob, retryJob, deleteJob, jobEvents, jobPlot
     case uploadDataset, listDatasets, getDataset, deleteDataset
     case health, readiness, metrics, openAPI
-    case indexPage, jobPage, signIn
+    case indexPage, jobPage, signIn, asset
 }
 
 extension Router {
@@ -97,6 +99,7 @@ extension Router {
         Route(.get, "/", .indexPage),
         Route(.get, "/jobs/{id}", .jobPage),
         Route(.post, "/login", .signIn),
+        Route(.get, "/assets/{name}", .asset),
     ])
 }
 

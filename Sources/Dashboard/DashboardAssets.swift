@@ -1,5 +1,24 @@
-/// The stylesheet and scripts the pages inline: nothing is fetched from anywhere but Rewind itself.
-enum DashboardAssets {
+/// The stylesheet and scripts of the pages, served from `/assets/` (never inline, so the
+/// Content-Security-Policy can forbid inline scripts): nothing comes from anywhere but Rewind.
+public enum DashboardAssets {
+    /// The asset `name` (`rewind.css`, `common.js`, ...) with its content type; nil if unknown.
+    public static func named(_ name: String) -> (body: String, contentType: String)? {
+        switch name {
+        case "rewind.css": (stylesheet + barWidths, "text/css; charset=utf-8")
+        case "common.js": (commonScript, javaScript)
+        case "index.js": (DashboardPages.indexScript, javaScript)
+        case "plots.js": (DashboardPages.plotsLoadedScript, javaScript)
+        case "live.js": (DashboardPages.liveScript, javaScript)
+        default: nil
+        }
+    }
+
+    static let javaScript = "text/javascript; charset=utf-8"
+
+    /// `.w0` … `.w100`: a progress bar's width as a class, because the policy allows no inline
+    /// `style` attribute (scripts still set `style.width`, which the policy allows).
+    static let barWidths = (0...100).map { ".bar>span.w\($0){width:\($0)%}" }.joined(separator: "\n") + "\n"
+
     static let stylesheet = """
         :root{--ink:#1f2328;--muted:#59636e;--line:#d0d7de;--soft:#f6f8fa;--accent:#0969da;--bad:#cf222e}
         *{box-sizing:border-box}
@@ -91,6 +110,12 @@ enum DashboardAssets {
             return outer;
           }
           function parse(text) { try { return JSON.parse(text); } catch (e) { return null; } }
+          // Requests that change state carry the page's CSRF token.
+          function withToken(headers) {
+            const meta = document.querySelector('meta[name="csrf-token"]');
+            if (meta && meta.content) headers['X-CSRF-Token'] = meta.content;
+            return headers;
+          }
           function showProblem(box, problem, code) {
             box.replaceChildren();
             box.appendChild(el('strong', null, (problem && problem.title) || ('Request failed (HTTP ' + code + ')')));
@@ -107,7 +132,7 @@ enum DashboardAssets {
             }
             box.hidden = false;
           }
-          return { statuses, terminal, el, significant, percent, age, setBadge, setBar, bar, parse, showProblem };
+          return { statuses, terminal, el, significant, percent, age, setBadge, setBar, bar, parse, showProblem, withToken };
         })();
         """
 }

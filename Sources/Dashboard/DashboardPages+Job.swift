@@ -3,7 +3,7 @@ import JSON
 extension DashboardPages {
     /// One job: status, progress, the latest and best numbers, its error, a Cancel button while it
     /// can be cancelled, links to its JSON, and `plotNames` as images that follow a running job.
-    public static func job(resource: JSONValue, plotNames: [String]) -> String {
+    public static func job(resource: JSONValue, plotNames: [String], csrfToken: String = "") -> String {
         let id = resource["id"]?.stringValue ?? ""
         let name = resource["name"]?.stringValue ?? id
         let status = resource["status"]?.stringValue ?? "unknown"
@@ -24,7 +24,7 @@ extension DashboardPages {
         var bestText = Markup.significant(best?["validation_loss"]?.doubleValue)
         if let at = best?["meta_iteration"]?.doubleValue { bestText += " <small class=\"muted\">at \(Markup.integer(at))</small>" }
         let cancel = live
-            ? "<form id=\"cancel-form\" method=\"post\" action=\"\(api)/cancel\"><button type=\"submit\" class=\"danger\">Cancel job</button></form>"
+            ? "<form id=\"cancel-form\" method=\"post\" action=\"\(api)/cancel\">\(csrfField(csrfToken))<button type=\"submit\" class=\"danger\">Cancel job</button></form>"
             : ""
         let figures = plotNames.map { plot in
             let source = "\(api)/plots/\(Markup.pathSegment(plot)).svg"
@@ -57,7 +57,7 @@ extension DashboardPages {
             """
         return page(
             title: "Rewind · \(name)", body: body,
-            script: DashboardAssets.commonScript + plotsLoadedScript + (live ? liveScript : ""))
+            scripts: ["common.js", "plots.js"] + (live ? ["live.js"] : []), csrfToken: csrfToken)
     }
 
     /// `<time>` for an RFC 3339 string, or "–".
@@ -70,7 +70,7 @@ extension DashboardPages {
     /// Follows a queued or running job: the event stream moves the progress bar and reloads the
     /// plots on each meta-iteration; polling every 3 s takes over when the stream cannot be had.
     /// A terminal status reloads the page, which the server then renders final (no script).
-    private static let liveScript = """
+    static let liveScript = """
         (() => {
           'use strict';
           const { terminal, significant, percent, setBadge, setBar, parse, showProblem, el } = Rewind;
@@ -178,7 +178,7 @@ extension DashboardPages {
               button.disabled = true;
               errors.hidden = true;
               try {
-                const response = await fetch(base + '/cancel', { method: 'POST', headers: { Accept: 'application/json' } });
+                const response = await fetch(base + '/cancel', { method: 'POST', headers: Rewind.withToken({ Accept: 'application/json' }) });
                 if (response.ok) {
                   button.textContent = 'Cancelling\\u2026';
                   refreshJob();

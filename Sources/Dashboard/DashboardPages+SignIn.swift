@@ -1,7 +1,7 @@
 extension DashboardPages {
     /// The page a browser gets when the service requires an API key and it has none: a form that
     /// posts the key to `/login`, which answers with a cookie for every later page, fetch and plot.
-    public static func signIn(error: String? = nil) -> String {
+    public static func signIn(error: String? = nil, csrfToken: String = "") -> String {
         let message = error.map { "<div class=\"errors\" role=\"alert\">\(Markup.escape($0))</div>\n" } ?? ""
         let body = """
             <main>
@@ -9,6 +9,7 @@ extension DashboardPages {
             <section class="card">
             <p class="muted">This Rewind service requires an API key (one of <code>REWIND_API_KEYS</code>).</p>
             <form id="sign-in" method="post" action="/login">
+            \(csrfField(csrfToken))
             <label for="key" class="muted">API key</label>
             <input id="key" name="key" type="password" autocomplete="current-password" required>
             <div class="actions"><button type="submit" class="primary">Sign in</button></div>
@@ -16,6 +17,6 @@ extension DashboardPages {
             \(message)</section>
             </main>
             """
-        return page(title: "Rewind · Sign in", body: body, script: "")
+        return page(title: "Rewind · Sign in", body: body, scripts: [], csrfToken: csrfToken)
     }
 }

@@ -3,13 +3,16 @@ import JSON
 /// The HTML pages: `GET /` (the job list and a submission form) and `GET /jobs/{id}` (one job with
 /// its plots).
 ///
-/// Pages are complete without JavaScript; the inline scripts only keep them current (polling the
-/// list, an event stream for a running job) and submit specs as JSON. Every user-provided string
-/// is escaped, and nothing is loaded from outside Rewind.
+/// Pages are complete without JavaScript; the scripts only keep them current (polling the list,
+/// an event stream for a running job) and submit specs as JSON. Every user-provided string is
+/// escaped, nothing is loaded from outside Rewind, and no script is inline: they are served from
+/// `/assets/`, so a Content-Security-Policy of `script-src 'self'` forbids any injected one.
+/// Each page carries the caller's CSRF token, in a `<meta>` for the scripts' requests and in a
+/// hidden field of each form.
 public enum DashboardPages {
     /// The job list: `jobs` are `API.md` job resources, newest first; `nowMs` (Unix milliseconds)
     /// dates the "3 min ago" ages.
-    public static func index(jobs: [JSONValue], nowMs: Int64) -> String {
+    public static func index(jobs: [JSONValue], nowMs: Int64, csrfToken: String = "") -> String {
         let rows = jobs.isEmpty
             ? "<tr class=\"empty\"><td colspan=\"5\" class=\"muted\">No jobs yet. Submit one below.</td></tr>\n"
             : jobs.map { jobRow($0, nowMs: nowMs) }.joined()
@@ -24,6 +27,7 @@ public enum DashboardPages {
             <section class="card" id="submit">
             <h2>Submit a job</h2>
             <form id="submit-form">
+            \(csrfField(csrfToken))
             <label for="spec" class="muted">Job spec (JSON; every field but <code>dataset</code> is optional)</label>
             <textarea id="spec" name="spec" rows="12" spellcheck="false">\(Markup.escape(exampleSpec))</textarea>
             <div class="actions"><button type="submit" class="primary">Submit job</button><span id="submit-status" class="muted" aria-live="polite"></span></div>
@@ -34,7 +38,7 @@ public enum DashboardPages {
             </section>
             </main>
             """
-        return page(title: "Rewind · Jobs", body: body, script: DashboardAssets.commonScript + indexScript)
+        return page(title: "Rewind · Jobs", body: body, scripts: ["common.js", "index.js"], csrfToken: csrfToken)
     }
 
     /// A spec to start from: the canonical digits problem with a short run.
@@ -96,39 +100,40 @@ public enum DashboardPages {
         }
         let barAttribute = barID.map { " id=\"\($0)\"" } ?? ""
         let textAttribute = textID.map { " id=\"\($0)\"" } ?? ""
-        let width = Markup.coordinate(fraction * 100)
         return """
             <div class="progress"><div\(barAttribute) class="bar" role="progressbar" aria-valuemin="0" aria-valuemax="100" \
-            aria-valuenow="\(percent)"><span style="width:\(width)%"></span></div><small\(textAttribute)>\(caption)</small></div>
+            aria-valuenow="\(percent)"><span class="w\(percent)"></span></div><small\(textAttribute)>\(caption)</small></div>
             """
     }
 
-    /// The document around a page body.
-    static func page(title: String, body: String, script: String) -> String {
-        """
-        <!doctype html>
-        <html lang="en">
-        <head>
-        <meta charset="utf-8">
-        <meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>\(Markup.escape(title))</title>
-        <style>
-        \(DashboardAssets.stylesheet)
-        </style>
-        </head>
-        <body>
-        <header class="top"><a class="brand" href="/">Rewind</a><nav><a href="/">Jobs</a></nav></header>
-        \(body)
-        <script>
-        \(script)
-        </script>
-        </body>
-        </html>
+    /// The document around a page body; `scripts` are asset names under `/assets/`.
+    static func page(title: String, body: String, scripts: [String], csrfToken: String) -> String {
+        let tags = scripts.map { "<script src=\"/assets/\(Markup.escape($0))\"></script>\n" }.joined()
+        return """
+            <!doctype html>
+            <html lang="en">
+            <head>
+            <meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <meta name="csrf-token" content="\(Markup.escape(csrfToken))">
+            <title>\(Markup.escape(title))</title>
+            <link rel="stylesheet" href="/assets/rewind.css">
+            </head>
+            <body>
+            <header class="top"><a class="brand" href="/">Rewind</a><nav><a href="/">Jobs</a></nav></header>
+            \(body)
+            \(tags)</body>
+            </html>
 
-        """
+            """
     }
 
-    private static let indexScript = """
+    /// The hidden form field that carries the CSRF token.
+    static func csrfField(_ token: String) -> String {
+        "<input type=\"hidden\" name=\"csrf_token\" value=\"\(Markup.escape(token))\">"
+    }
+
+    static let indexScript = """
         (() => {
           'use strict';
           const { el, significant, age, bar, setBadge, showProblem } = Rewind;
@@ -203,7 +208,7 @@ public enum DashboardPages {
             errors.hidden = true;
             button.disabled = true;
             note.textContent = 'Submitting\\u2026';
-            const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
+            const headers = Rewind.withToken({ 'Content-Type': 'application/json', Accept: 'application/json' });
             // The same text resubmitted (a double click, a retry after a network error) reuses its
             // key, so the server answers the job it already created instead of a duplicate.
             if (window.crypto && crypto.randomUUID) {

@@ -47,13 +47,19 @@ public struct SVGImageGrid: Sendable, Equatable {
     ) {
         self.title = title
         self.subtitle = subtitle
-        self.images = images
+        // Bounded by design: a data set with 10,000 features must not become a million `<rect>`s.
+        self.images = images.prefix(Self.maxImages).map { $0.downsampled(maxSide: Self.maxSide) }
         self.colorScale = colorScale
         self.logarithmic = logarithmic
         self.columns = max(1, columns)
         self.emptyMessage = emptyMessage
         self.width = width
     }
+
+    /// At most this many images are drawn, each at most `maxSide` pixels on a side: every grid
+    /// stays under 100 × 32 × 32 cells whatever the data set.
+    public static let maxImages = 100
+    public static let maxSide = 32
 
     /// The colour scale's ends, after widening a diverging scale to be symmetric about zero; nil
     /// when no value can be drawn.
@@ -122,7 +128,7 @@ public struct SVGImageGrid: Sendable, Equatable {
         return svg.finish()
     }
 
-    private func isDrawable(_ value: Double) -> Bool {
+    func isDrawable(_ value: Double) -> Bool {
         value.isFinite && (!logarithmic || value > 0)
     }
 
@@ -174,5 +180,30 @@ public struct SVGImageGrid: Sendable, Equatable {
             let x = left + barWidth + 14 + Markup.estimatedWidth(Markup.compact(range.upper), fontSize: 11)
             svg.text(note, x: x, y: labelY, size: 11, color: Palette.mutedInk)
         }
+    }
+}
+
+
+extension SVGImageGrid.Image {
+    /// The image shrunk by averaging blocks of pixels (missing values skipped) until no side is
+    /// longer than `maxSide`; unchanged when it already fits.
+    func downsampled(maxSide: Int) -> SVGImageGrid.Image {
+        guard width > maxSide || height > maxSide else { return self }
+        let factor = (max(width, height) + maxSide - 1) / maxSide
+        let newWidth = (width + factor - 1) / factor, newHeight = (height + factor - 1) / factor
+        var values = [Double](repeating: .nan, count: newWidth * newHeight)
+        for row in 0..<newHeight {
+            for column in 0..<newWidth {
+                var sum = 0.0, count = 0
+                for y in (row * factor)..<min(height, (row + 1) * factor) {
+                    for x in (column * factor)..<min(width, (column + 1) * factor) {
+                        let value = self.values[y * width + x]
+                        if value.isFinite { sum += value; count += 1 }
+                    }
+                }
+                if count > 0 { values[row * newWidth + column] = sum / Double(count) }
+            }
+        }
+        return SVGImageGrid.Image(title: title, width: newWidth, height: newHeight, values: values)
     }
 }

@@ -19,40 +19,27 @@ public enum SHA256 {
     ]
 
     public static func hex(of message: [UInt8]) -> String {
-        var padded = message
-        padded.append(0x80)
-        while padded.count % 64 != 56 { padded.append(0) }
-        let bitLength = UInt64(message.count) &* 8
-        for shift in stride(from: 56, through: 0, by: -8) {
-            padded.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift)))
-        }
-
         var state = initialState
         var schedule = [UInt32](repeating: 0, count: 64)
-        for blockStart in stride(from: 0, to: padded.count, by: 64) {
-            for t in 0..<16 {
-                let i = blockStart + 4 * t
-                schedule[t] = UInt32(padded[i]) << 24 | UInt32(padded[i + 1]) << 16
-                    | UInt32(padded[i + 2]) << 8 | UInt32(padded[i + 3])
+        // Whole blocks straight from the message; only the tail is copied to be padded, so
+        // hashing a large upload allocates nothing in proportion to it.
+        let whole = message.count / 64 * 64
+        message.withUnsafeBufferPointer { bytes in
+            for blockStart in stride(from: 0, to: whole, by: 64) {
+                compress(bytes, at: blockStart, state: &state, schedule: &schedule)
             }
-            for t in 16..<64 {
-                let s0 = rotr(schedule[t - 15], 7) ^ rotr(schedule[t - 15], 18) ^ (schedule[t - 15] >> 3)
-                let s1 = rotr(schedule[t - 2], 17) ^ rotr(schedule[t - 2], 19) ^ (schedule[t - 2] >> 10)
-                schedule[t] = schedule[t - 16] &+ s0 &+ schedule[t - 7] &+ s1
+        }
+        var tail = Array(message[whole...])
+        tail.append(0x80)
+        while tail.count % 64 != 56 { tail.append(0) }
+        let bitLength = UInt64(message.count) &* 8
+        for shift in stride(from: 56, through: 0, by: -8) {
+            tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift)))
+        }
+        tail.withUnsafeBufferPointer { bytes in
+            for blockStart in stride(from: 0, to: bytes.count, by: 64) {
+                compress(bytes, at: blockStart, state: &state, schedule: &schedule)
             }
-            var (a, b, c, d) = (state[0], state[1], state[2], state[3])
-            var (e, f, g, h) = (state[4], state[5], state[6], state[7])
-            for t in 0..<64 {
-                let sum1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-                let choose = (e & f) ^ (~e & g)
-                let temp1 = h &+ sum1 &+ choose &+ roundConstants[t] &+ schedule[t]
-                let sum0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-                let majority = (a & b) ^ (a & c) ^ (b & c)
-                let temp2 = sum0 &+ majority
-                (h, g, f, e) = (g, f, e, d &+ temp1)
-                (d, c, b, a) = (c, b, a, temp1 &+ temp2)
-            }
-            for (i, value) in [a, b, c, d, e, f, g, h].enumerated() { state[i] = state[i] &+ value }
         }
 
         let digits = Array("0123456789abcdef")
@@ -63,6 +50,42 @@ public enum SHA256 {
             }
         }
         return text
+    }
+
+    /// One application of the compression function to the 64-byte block at `blockStart`.
+    private static func compress(
+        _ bytes: UnsafeBufferPointer<UInt8>, at blockStart: Int, state: inout [UInt32], schedule: inout [UInt32]
+    ) {
+        for t in 0..<16 {
+            let i = blockStart + 4 * t
+            schedule[t] = UInt32(bytes[i]) << 24 | UInt32(bytes[i + 1]) << 16
+                | UInt32(bytes[i + 2]) << 8 | UInt32(bytes[i + 3])
+        }
+        for t in 16..<64 {
+            let s0 = rotr(schedule[t - 15], 7) ^ rotr(schedule[t - 15], 18) ^ (schedule[t - 15] >> 3)
+            let s1 = rotr(schedule[t - 2], 17) ^ rotr(schedule[t - 2], 19) ^ (schedule[t - 2] >> 10)
+            schedule[t] = schedule[t - 16] &+ s0 &+ schedule[t - 7] &+ s1
+        }
+        var (a, b, c, d) = (state[0], state[1], state[2], state[3])
+        var (e, f, g, h) = (state[4], state[5], state[6], state[7])
+        for t in 0..<64 {
+            let sum1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
+            let choose = (e & f) ^ (~e & g)
+            let temp1 = h &+ sum1 &+ choose &+ roundConstants[t] &+ schedule[t]
+            let sum0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
+            let majority = (a & b) ^ (a & c) ^ (b & c)
+            let temp2 = sum0 &+ majority
+            (h, g, f, e) = (g, f, e, d &+ temp1)
+            (d, c, b, a) = (c, b, a, temp1 &+ temp2)
+        }
+        state[0] = state[0] &+ a
+        state[1] = state[1] &+ b
+        state[2] = state[2] &+ c
+        state[3] = state[3] &+ d
+        state[4] = state[4] &+ e
+        state[5] = state[5] &+ f
+        state[6] = state[6] &+ g
+        state[7] = state[7] &+ h
     }
 
     private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }

@@ -3,6 +3,8 @@ final class Connection {
     let id: UInt64
     let fd: Int32
     let remoteAddress: String
+    /// The peer's address without its port: the unit of per-client limits.
+    let client: String
     var machine: HTTPConnectionStateMachine
     /// Refused at accept (too many connections): only a canned 503 is written.
     let isRejected: Bool
@@ -22,11 +24,12 @@ final class Connection {
     var registeredEvents: UInt32
     var isDestroyed = false
 
-    init(id: UInt64, fd: Int32, remoteAddress: String, machine: HTTPConnectionStateMachine,
+    init(id: UInt64, fd: Int32, remoteAddress: String, client: String, machine: HTTPConnectionStateMachine,
          isRejected: Bool, registeredEvents: UInt32, now: UInt64) {
         self.id = id
         self.fd = fd
         self.remoteAddress = remoteAddress
+        self.client = client
         self.machine = machine
         self.isRejected = isRejected
         self.registeredEvents = registeredEvents

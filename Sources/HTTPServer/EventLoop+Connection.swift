@@ -37,9 +37,13 @@ extension EventLoop {
     }
 
     func apply(_ actions: [HTTPConnectionStateMachine.Action], to connection: Connection, now: UInt64) {
+        // A complete response is already in memory, so one larger than the outbound limit is
+        // still sent (dropping it would make it unservable); the limit stops growth beyond it.
+        var largestWrite = 0
         for action in actions where !connection.isDestroyed {
             switch action {
             case .write(let bytes):
+                largestWrite = max(largestWrite, bytes.count)
                 connection.enqueue(bytes)
             case .dispatch(let id, var request):
                 request.remoteAddress = connection.remoteAddress
@@ -53,7 +57,7 @@ extension EventLoop {
             }
         }
         guard !connection.isDestroyed else { return }
-        if connection.pendingOutboundBytes > settings.maxOutboundBytes {
+        if connection.pendingOutboundBytes > settings.maxOutboundBytes + largestWrite {
             settings.log("\(connection.remoteAddress): client reads too slowly; closing")
             destroy(connection, reason: .clientDisconnected)
             return
@@ -63,6 +67,16 @@ extension EventLoop {
     }
 
     func dispatch(_ request: HTTPRequest, id: Int, connectionID: UInt64) {
+        if settings.answersInline(request.head) {
+            // Run after the current actions (not inside them), still on this thread.
+            execute { [self] in
+                let response = self.handler(request)
+                guard let connection = connections[connectionID] else { return }
+                let now = MonotonicClock.now()
+                apply(connection.machine.responseReady(id, response, now: now), to: connection, now: now)
+            }
+            return
+        }
         let handler = handler
         handlerQueue.async { [self] in
             let response = handler(request)
@@ -144,7 +158,11 @@ extension EventLoop {
         epoll.remove(connection.fd)
         closeDescriptor(connection.fd)
         connections[connection.id] = nil
-        if !connection.isRejected { servingCount -= 1 }
+        if !connection.isRejected {
+            servingCount -= 1
+            let left = servingPerClient[connection.client, default: 1] - 1
+            servingPerClient[connection.client] = left > 0 ? left : nil
+        }
         for case .terminateStream(let writer, _) in connection.machine.peerClosed(now: MonotonicClock.now()) {
             writer.terminate(reason)
         }

@@ -13,6 +13,8 @@ final class EventLoop: @unchecked Sendable {
     struct Settings: Sendable {
         var connection: HTTPConnectionStateMachine.Configuration
         var maxConnections: Int
+        var maxConnectionsPerClient: Int
+        var answersInline: @Sendable (HTTPRequestHead) -> Bool
         var lingerTimeout: UInt64
         var writeStallTimeout: UInt64
         var maxOutboundBytes: Int
@@ -40,6 +42,8 @@ final class EventLoop: @unchecked Sendable {
     private var listener: Int32?
     var connections: [UInt64: Connection] = [:]
     var servingCount = 0
+    /// Connections being served per client address (the host part of the peer address).
+    var servingPerClient: [String: Int] = [:]
     private var nextConnectionID: UInt64 = 1
     private var running = true
     private var stopping = false
@@ -159,11 +163,13 @@ final class EventLoop: @unchecked Sendable {
 
     private func register(fd: Int32, remote: String) {
         let now = MonotonicClock.now()
-        let rejected = servingCount >= settings.maxConnections
+        let client = Self.clientHost(remote)
+        let tooManyFromClient = servingPerClient[client, default: 0] >= settings.maxConnectionsPerClient
+        let rejected = servingCount >= settings.maxConnections || tooManyFromClient
         let id = nextConnectionID
         nextConnectionID += 1
         let connection = Connection(
-            id: id, fd: fd, remoteAddress: remote,
+            id: id, fd: fd, remoteAddress: remote, client: client,
             machine: HTTPConnectionStateMachine(configuration: settings.connection, now: now),
             isRejected: rejected, registeredEvents: Epoll.readable, now: now)
         do {
@@ -175,7 +181,11 @@ final class EventLoop: @unchecked Sendable {
         }
         connections[id] = connection
         if rejected {
-            let problem = HTTPResponse.problem(.serviceUnavailable, detail: "The server has too many open connections.")
+            var problem = tooManyFromClient
+                ? HTTPResponse.problem(.tooManyRequests, detail: "This client has too many open connections.")
+                : HTTPResponse.problem(.serviceUnavailable, detail: "The server has too many open connections.")
+            problem.headers.set("Retry-After", "1")
+            for field in settings.connection.defaultHeaders { problem.headers.add(field.name, field.value) }
             guard case .bytes(let body) = problem.body else { return }
             connection.enqueue(ResponseSerializer.head(
                 status: problem.status, headers: problem.headers, framing: .contentLength(body.count),
@@ -184,7 +194,17 @@ final class EventLoop: @unchecked Sendable {
             flush(connection, now: now)
         } else {
             servingCount += 1
+            servingPerClient[client, default: 0] += 1
         }
+    }
+
+    /// The address without its port: `127.0.0.1:5000` → `127.0.0.1`, `[::1]:5000` → `::1`.
+    static func clientHost(_ remote: String) -> String {
+        if remote.hasPrefix("["), let close = remote.firstIndex(of: "]") {
+            return String(remote[remote.index(after: remote.startIndex)..<close])
+        }
+        guard let colon = remote.lastIndex(of: ":") else { return remote }
+        return String(remote[..<colon])
     }
 
     // MARK: - Timers and stopping

@@ -9,6 +9,9 @@ struct HTTPConnectionStateMachine {
         /// Time allowed from the first byte of a request (or from accept) to the end of its head,
         /// and the longest silence allowed while a body is being received.
         var headerReadTimeout: UInt64
+        /// Time allowed from the end of a head to the end of its body, however steadily the bytes
+        /// trickle in: a client sending one byte a second cannot hold a connection for hours.
+        var bodyTimeout: UInt64 = .max
         /// How long a keep-alive connection may sit between requests.
         var idleTimeout: UInt64
         /// Requests read ahead of their responses; reading pauses beyond this.
@@ -18,6 +21,8 @@ struct HTTPConnectionStateMachine {
         var parserLimits: HTTPRequestParser.Limits
         var bodyLimit: @Sendable (HTTPRequestHead) -> Int
         var date: @Sendable () -> String
+        /// Sent on every response unless the response sets the same field (security headers).
+        var defaultHeaders: HTTPHeaders = HTTPHeaders()
     }
 
     enum Action {
@@ -67,6 +72,8 @@ struct HTTPConnectionStateMachine {
     private var idleSince: UInt64
     private var requestStartedAt: UInt64?
     private var lastReadAt: UInt64
+    /// When the head of the request whose body is being received was accepted.
+    private var bodyStartedAt: UInt64?
 
     init(configuration: Configuration, now: UInt64) {
         self.configuration = configuration
@@ -169,7 +176,10 @@ struct HTTPConnectionStateMachine {
     var deadline: UInt64? {
         guard !isClosed else { return nil }
         if let receiving = slots.last, !receiving.dispatched, receiving.response == nil, !readingDone {
-            return lastReadAt &+ configuration.headerReadTimeout
+            let silence = lastReadAt &+ configuration.headerReadTimeout
+            guard let bodyStartedAt else { return silence }
+            let (total, overflow) = bodyStartedAt.addingReportingOverflow(configuration.bodyTimeout)
+            return overflow ? silence : min(silence, total)
         }
         guard slots.isEmpty, !readingDone else { return nil }
         if parser.isIdle {
@@ -206,6 +216,7 @@ struct HTTPConnectionStateMachine {
             switch event {
             case .head(let head):
                 requestStartedAt = nil
+                bodyStartedAt = lastReadAt
                 var slot = Slot(id: nextID, head: head)
                 nextID += 1
                 slot.wantsContinue = head.expectsContinue && parser.awaitsBodyBytes
@@ -214,6 +225,7 @@ struct HTTPConnectionStateMachine {
                     drain(into: &actions, now: lastReadAt)
                 }
             case .request(let request):
+                bodyStartedAt = nil
                 let index = slots.count - 1
                 slots[index].dispatched = true
                 if slots[index].wantsContinue { slots[index].wantsContinue = false }
@@ -306,8 +318,12 @@ struct HTTPConnectionStateMachine {
     }
 
     private func head(_ response: HTTPResponse, framing: ResponseSerializer.Framing, version: HTTPVersion, close: Bool) -> [UInt8] {
-        ResponseSerializer.head(status: response.status, headers: response.headers, framing: framing,
-                                version: version, close: close, date: configuration.date())
+        var headers = response.headers
+        for field in configuration.defaultHeaders where !headers.contains(field.name) {
+            headers.add(field.name, field.value)
+        }
+        return ResponseSerializer.head(status: response.status, headers: headers, framing: framing,
+                                       version: version, close: close, date: configuration.date())
     }
 
     private mutating func close(into actions: inout [Action]) {

@@ -123,6 +123,10 @@ public struct HTTPRequestParser: Sendable {
                 return .head(head)
             case .fixedBody(let head, let remaining):
                 let take = min(remaining, bufferedByteCount)
+                // Only 1 MiB is reserved up front (a declared length costs nothing until sent);
+                // past it, the rest is reserved at once rather than by doubling, which would
+                // briefly hold the old and the new copy of a large body.
+                if body.count + take > body.capacity { body.reserveCapacity(body.count + remaining) }
                 body.append(contentsOf: buffer[start..<(start + take)])
                 consume(take)
                 if remaining - take > 0 {

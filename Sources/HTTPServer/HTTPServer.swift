@@ -20,9 +20,15 @@ public final class HTTPServer: Sendable {
         public var port: Int = 8080
         /// Open connections served at once; more are accepted, answered 503 and closed.
         public var maxConnections: Int = 4096
+        /// Open connections from one client address; more are answered 429 and closed, so one
+        /// client cannot take every slot of `maxConnections`.
+        public var maxConnectionsPerClient: Int = 1024
         /// From accept (or a request's first byte) to the end of its head, and the longest
         /// silence while a body arrives; past it the client gets 408 and the connection closes.
         public var headerReadTimeout: Duration = .seconds(10)
+        /// From the end of a head to the end of its body, in all: a body trickling in slower
+        /// than this allows gets 408 (the silence limit above alone would let 1 byte/s through).
+        public var bodyTimeout: Duration = .seconds(300)
         /// How long a keep-alive connection may stay idle between requests (closed silently).
         public var idleTimeout: Duration = .seconds(60)
         /// How long, after our last response on a closing connection, the client's remaining
@@ -30,7 +36,8 @@ public final class HTTPServer: Sendable {
         public var lingerTimeout: Duration = .seconds(2)
         /// Requests of one connection read ahead of their responses (pipelining depth).
         public var maxPipelinedRequests: Int = 16
-        /// Bytes queued for a client that does not read (a stalled stream) before it is dropped.
+        /// Bytes queued for a client that does not read (a stalled stream) before it is dropped,
+        /// beyond the largest single write: a complete response bigger than this is still sent.
         public var maxOutboundBytes: Int = 16 << 20
         /// Head size and count limits.
         public var parserLimits = HTTPRequestParser.Limits()
@@ -38,6 +45,13 @@ public final class HTTPServer: Sendable {
         public var bodyLimit: @Sendable (HTTPRequestHead) -> Int = { _ in 1 << 20 }
         /// Where handlers run; nil creates a concurrent queue.
         public var handlerQueue: DispatchQueue? = nil
+        /// Requests answered on the event-loop thread itself instead of the handler queue: only
+        /// ones that never block (a liveness probe), so they answer even when every handler
+        /// thread is busy.
+        public var answersInline: @Sendable (HTTPRequestHead) -> Bool = { _ in false }
+        /// Added to every response, the server's own errors included, unless the response sets
+        /// the same field: the place for security headers.
+        public var defaultHeaders = HTTPHeaders()
         /// Receives one line per environment failure (accept errors, slow clients dropped).
         public var log: @Sendable (String) -> Void = { _ in }
 
@@ -120,12 +134,15 @@ public final class HTTPServer: Sendable {
         let sweep = max(5_000_000, min(250_000_000, min(header, idle) / 4))
         return EventLoop.Settings(
             connection: HTTPConnectionStateMachine.Configuration(
-                headerReadTimeout: header, idleTimeout: idle,
+                headerReadTimeout: header,
+                bodyTimeout: MonotonicClock.nanoseconds(configuration.bodyTimeout), idleTimeout: idle,
                 maxPipelinedRequests: max(1, configuration.maxPipelinedRequests),
                 maxBufferedBytes: configuration.parserLimits.maxHeadBytes + 64 * 1024,
                 parserLimits: configuration.parserLimits, bodyLimit: configuration.bodyLimit,
-                date: { dates.current() }),
+                date: { dates.current() }, defaultHeaders: configuration.defaultHeaders),
             maxConnections: configuration.maxConnections,
+            maxConnectionsPerClient: max(1, configuration.maxConnectionsPerClient),
+            answersInline: configuration.answersInline,
             lingerTimeout: MonotonicClock.nanoseconds(configuration.lingerTimeout),
             writeStallTimeout: max(idle, header),
             maxOutboundBytes: configuration.maxOutboundBytes,

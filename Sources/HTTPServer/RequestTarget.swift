@@ -39,7 +39,9 @@ struct RequestTarget: Sendable, Hashable {
         }
         let question = origin.firstIndex(of: UInt8(ascii: "?"))
         let rawPath = question.map { origin[..<$0] } ?? origin
-        guard let decodedPath = Self.percentDecode(rawPath, plusIsSpace: false) else {
+        // `%2F` stays encoded: a decoded slash would become a segment separator, so
+        // `/v1/jobs/a%2Fcancel` could reach a route its sender never named.
+        guard let decodedPath = Self.percentDecode(rawPath, plusIsSpace: false, keepingSlashes: true) else {
             throw HTTPParseError(.invalidTarget, "The request path has invalid percent-encoding.")
         }
         path = decodedPath
@@ -69,8 +71,9 @@ struct RequestTarget: Sendable, Hashable {
         return items
     }
 
-    /// Decodes `%XX` escapes; nil for a broken escape, invalid UTF-8 or an encoded NUL.
-    static func percentDecode(_ bytes: ArraySlice<UInt8>, plusIsSpace: Bool) -> String? {
+    /// Decodes `%XX` escapes; nil for a broken escape, invalid UTF-8 or an encoded NUL. With
+    /// `keepingSlashes`, `%2F` is kept as written (a path segment may not contain a separator).
+    static func percentDecode(_ bytes: ArraySlice<UInt8>, plusIsSpace: Bool, keepingSlashes: Bool = false) -> String? {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         var index = bytes.startIndex
@@ -82,7 +85,11 @@ struct RequestTarget: Sendable, Hashable {
                 else { return nil }
                 let decoded = high << 4 | low
                 if decoded == 0 { return nil }
-                out.append(decoded)
+                if keepingSlashes, decoded == UInt8(ascii: "/") {
+                    out += [UInt8(ascii: "%"), UInt8(ascii: "2"), UInt8(ascii: "F")]
+                } else {
+                    out.append(decoded)
+                }
                 index += 3
             } else {
                 out.append(plusIsSpace && byte == UInt8(ascii: "+") ? UInt8(ascii: " ") : byte)

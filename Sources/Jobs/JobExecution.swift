@@ -44,6 +44,14 @@ struct JobExecution {
         let monitor = Monitor(nowMs: runner.clock(), fraction: job.progressFraction)
         let clock = ContinuousClock()
         while checkpoint.nextItem < tuning.totalItems {
+            // Momentum is learned and can fall, so the buffer a meta-iteration needs can grow
+            // past what admission saw; it is known before training, so check it first.
+            let estimate = tuning.memoryEstimate(at: checkpoint.unconstrained)
+            if estimate.totalBytes > runner.configuration.jobMemoryBudget {
+                finish(.failed, code: "resource_exhausted", message: "meta-iteration \(checkpoint.nextItem) would need "
+                    + "\(estimate.summary), over the job memory budget of \(runner.configuration.jobMemoryBudget) bytes")
+                return
+            }
             let started = clock.now
             monitor.done = checkpoint.nextItem
             let outcome: (item: HistoryItem, next: TuningCheckpoint)

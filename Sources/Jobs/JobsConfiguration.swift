@@ -29,6 +29,12 @@ public struct JobsConfiguration: Sendable {
     public static let defaultLeaseMs: Int64 = 15_000
     public static let defaultHeartbeatIntervalMs: Int64 = 250
     public static let defaultReaperIntervalMs: Int64 = 5_000
+    /// Bytes one job may hold; before each meta-iteration the run's estimate at its current
+    /// (learned) momenta is checked, and a job past it fails `resource_exhausted`.
+    public var jobMemoryBudget: Int = JobsConfiguration.defaultJobMemoryBudget
+
+    /// 1 GiB: admission control (the API) and the workers use the same default.
+    public static let defaultJobMemoryBudget = 1 << 30
 
     public init(
         workers: Int, leaseMs: Int64 = defaultLeaseMs, heartbeatIntervalMs: Int64 = defaultHeartbeatIntervalMs,

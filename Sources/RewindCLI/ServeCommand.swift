@@ -16,10 +16,11 @@ struct ServeCommand: ParsableCommand {
         discussion: """
             Every option also reads an environment variable: REWIND_HOST, REWIND_PORT, \
             REWIND_DATABASE, REWIND_DATABASE_PASSWORD_FILE, REWIND_WORKERS, REWIND_MAX_QUEUED, \
-            REWIND_API_KEYS (comma-separated; when set, /v1/ routes need 'Authorization: Bearer \
-            KEY'). --database takes an SQLite file path or a postgres://USER:PASSWORD@HOST:PORT/DB \
-            URL; what the URL leaves out comes from the usual PG* variables (PGHOST, PGUSER, \
-            PGPASSWORD, PGPASSFILE, ...). With --port 0 a free port is \
+            REWIND_JOB_MEMORY_MB, REWIND_ALLOWED_HOSTS, REWIND_API_KEYS (comma-separated; when set, \
+            /v1/ routes need 'Authorization: Bearer KEY'; a list blank after trimming is an error). \
+            Limits and their defaults: docs/security.md. --database takes an SQLite file path or a \
+            postgres://USER:PASSWORD@HOST:PORT/DB URL; what the URL leaves out comes from the usual \
+            PG* variables (PGHOST, PGUSER, PGPASSWORD, PGPASSFILE, ...). With --port 0 a free port is \
             chosen; the first line printed is always 'listening on http://HOST:PORT'. SIGTERM or \
             SIGINT drain the service: /readyz turns 503, running jobs checkpoint and go back to the \
             queue, and the process exits 0. --workers 0 makes an API-only node (see `rewind worker` \
@@ -58,6 +59,12 @@ struct ServeCommand: ParsableCommand {
 
     @OptionGroup var polling: PollingOptions
 
+    @Option(name: .customLong("job-memory-mb"), help: "Memory one job may use, in MiB; larger specs get 422 (REWIND_JOB_MEMORY_MB).")
+    var jobMemoryMB: Int = Environment.int("REWIND_JOB_MEMORY_MB") ?? 1024
+
+    @Option(name: .customLong("allowed-hosts"), help: "Comma-separated host names accepted in Host besides the listen address (REWIND_ALLOWED_HOSTS).")
+    var allowedHosts: String = Environment.string("REWIND_ALLOWED_HOSTS") ?? ""
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard (0...256).contains(workers) else { throw ValidationError("--workers must be between 0 and 256") }
@@ -67,6 +74,16 @@ struct ServeCommand: ParsableCommand {
         guard (0...1000).contains(databasePoolSize) else {
             throw ValidationError("--database-pool-size must be between 1 and 1000 (0: automatic)")
         }
+        guard jobMemoryMB >= 16 else { throw ValidationError("--job-memory-mb must be at least 16") }
+        // A key list that trims to nothing must not silently mean "authentication off".
+        if let raw = ProcessInfo.processInfo.environment["REWIND_API_KEYS"], Self.keys(raw).isEmpty,
+           !raw.isEmpty {
+            throw ValidationError("REWIND_API_KEYS is set but holds no key after trimming; unset it to run without keys")
+        }
+    }
+
+    static func keys(_ raw: String) -> Set<String> {
+        Set(raw.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
     }
 
     func run() throws {
@@ -83,19 +100,19 @@ struct ServeCommand: ParsableCommand {
             logger.log(.error, "cannot open the database", ["database": "\(location)", "error": "\(error)"])
             throw ExitCode(1)
         }
-        let runner = JobRunner(
-            store: store,
-            configuration: polling.apply(to: lease.configuration(workers: workers, port: port, nowMs: clock())),
-            clock: clock, log: logger.sink, notifier: store.makeNotifier())
-        let keys = Set((Environment.string("REWIND_API_KEYS") ?? "").split(separator: ",").map {
-            $0.trimmingCharacters(in: .whitespaces)
+        var jobs = polling.apply(to: lease.configuration(workers: workers, port: port, nowMs: clock()))
+        jobs.jobMemoryBudget = jobMemoryMB << 20
+        let runner = JobRunner(store: store, configuration: jobs, clock: clock, log: logger.sink, notifier: store.makeNotifier())
+        let keys = Self.keys(Environment.string("REWIND_API_KEYS") ?? "")
+        var apiConfiguration = APIConfiguration(maxQueuedJobs: maxQueued, apiKeys: keys, version: RewindVersion.current)
+        apiConfiguration.jobMemoryBudget = jobMemoryMB << 20
+        apiConfiguration.listenHost = host
+        apiConfiguration.allowedHosts = Set(allowedHosts.split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces).lowercased()
         }.filter { !$0.isEmpty })
-        let api = RewindAPI(
-            store: store, runner: runner,
-            configuration: APIConfiguration(maxQueuedJobs: maxQueued, apiKeys: keys, version: RewindVersion.current),
-            clock: clock, log: logger.sink)
+        let api = RewindAPI(store: store, runner: runner, configuration: apiConfiguration, clock: clock, log: logger.sink)
         var serverConfiguration = HTTPServer.Configuration(host: host, port: port)
-        serverConfiguration.bodyLimit = { head in api.bodyLimit(for: head) }
+        api.configure(&serverConfiguration)
         serverConfiguration.log = { message in logger.log(.warning, message) }
         let server = HTTPServer(configuration: serverConfiguration, handler: api.handle)
 

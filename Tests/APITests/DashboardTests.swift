@@ -93,8 +93,12 @@ struct DashboardSignInTests {
         return try TestService(api: configuration, startsWorkers: false)
     }
 
-    static func form(_ key: String) -> [UInt8] {
-        Array("key=\(key.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)".utf8)
+    /// The sign-in form's body: the key and the CSRF token of the sign-in page.
+    static func form(_ key: String, session: APISession) throws -> [UInt8] {
+        let page = try session.get("/").text
+        let start = try #require(page.range(of: "<meta name=\"csrf-token\" content=\""))
+        let token = page[start.upperBound...].prefix { $0 != "\"" }
+        return Array("key=\(key.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)&csrf_token=\(token)".utf8)
     }
 
     @Test("a page without a key asks to sign in, and a wrong key is refused without a cookie")
@@ -105,7 +109,7 @@ struct DashboardSignInTests {
         #expect(page.status == 401)
         #expect(page.header("Content-Type")?.hasPrefix("text/html") == true)
         #expect(page.text.contains("action=\"/login\""))
-        let wrong = try session.request("POST", "/login", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Self.form("guess"))
+        let wrong = try session.request("POST", "/login", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: try Self.form("guess", session: session))
         #expect(wrong.status == 401)
         #expect(wrong.header("Set-Cookie") == nil)
         try session.get("/v1/jobs", headers: [("Cookie", "rewind_key=guess")]).expectProblem(401)
@@ -115,7 +119,7 @@ struct DashboardSignInTests {
     func signedIn() throws {
         let service = try Self.service()
         let session = APISession(service)
-        let login = try session.request("POST", "/login", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Self.form("s3cret key"))
+        let login = try session.request("POST", "/login", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: try Self.form("s3cret key", session: session))
         #expect(login.status == 303)
         #expect(login.header("Location") == "/")
         let cookie = try #require(login.header("Set-Cookie"))

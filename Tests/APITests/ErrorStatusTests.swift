@@ -96,7 +96,7 @@ struct ErrorStatusTests {
         let chunked = try service.client()
         let body = TestSpecs.small
         try chunked.send(
-            "POST /v1/jobs HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+            "POST /v1/jobs HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
                 + String(body.utf8.count, radix: 16) + "\r\n" + body + "\r\n0\r\n\r\n")
         #expect(try chunked.readResponse().status == 202)
     }

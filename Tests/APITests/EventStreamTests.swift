@@ -15,7 +15,7 @@ struct EventStreamTests {
     static func events(port: Int, _ path: String, lastEventID: String? = nil) throws -> (head: HTTPTestResponse, events: [(name: String, id: Int, data: JSONValue)]) {
         let client = try HTTPTestClient(port: port, timeout: .seconds(30))
         defer { client.close() }
-        var request = "GET \(path) HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n"
+        var request = "GET \(path) HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n"
         if let lastEventID { request += "Last-Event-ID: \(lastEventID)\r\n" }
         try client.send(request + "\r\n")
         let head = try client.readHead()

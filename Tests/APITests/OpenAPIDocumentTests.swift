@@ -117,9 +117,9 @@ import Testing
         #expect(document.resolve(create["responses"]?["503"] ?? .null)["headers"]?["Retry-After"] != nil)
         #expect(create["requestBody"]?["content"]?["application/json"]?["schema"]?["$ref"]?.stringValue == "#/components/schemas/JobSpec")
         #expect(document.parameters(of: "/v1/jobs", "post") == ["header Idempotency-Key"])
-        #expect(document.parameters(of: "/v1/jobs", "get") == ["query status", "query limit", "query page_token"])
+        #expect(document.parameters(of: "/v1/jobs", "get") == ["query status", "query limit", "query page_token", "query view"])
         #expect(document.parameters(of: "/v1/jobs/{id}/history", "get") == ["path id", "query after", "query limit"])
-        #expect(document.parameters(of: "/v1/jobs/{id}/events", "get") == ["path id", "header Last-Event-ID"])
+        #expect(document.parameters(of: "/v1/jobs/{id}/events", "get") == ["path id", "header Last-Event-ID", "query last_event_id"])
         #expect(document.parameters(of: "/v1/jobs/{id}/plots/{name}.svg", "get") == ["path id", "path name"])
         #expect(document.parameters(of: "/v1/datasets", "post") == ["query name"])
 

@@ -27,7 +27,8 @@ struct DashboardPagesTests {
         #expect(html.contains("<a href=\"/jobs/job_2\">second</a>"))
         #expect(html.contains("class=\"badge badge-running\">running</span>"))
         #expect(html.contains("class=\"badge badge-succeeded\">succeeded</span>"))
-        #expect(html.contains("style=\"width:23.4%\"") || html.contains("style=\"width:23.5%\""))
+        #expect(html.contains("<span class=\"w23\"></span>") && !html.contains("style="))  // no inline style
+        #expect(DashboardAssets.named("rewind.css")?.body.contains(".bar>span.w23{width:23%}") == true)
         #expect(html.contains("12 / 51 · 23 %"))
         #expect(html.contains("0.5012 <small class=\"muted\">at 9</small>"))
         #expect(html.contains(">3 min ago</time>"))
@@ -38,10 +39,13 @@ struct DashboardPagesTests {
         let html = DashboardPages.index(jobs: [], nowMs: Self.now)
         #expect(html.contains("No jobs yet"))
         #expect(html.contains("<form id=\"submit-form\">") && html.contains("<textarea id=\"spec\""))
-        #expect(html.contains("fetch('/v1/jobs', { method: 'POST'"))
-        #expect(html.contains("fetch('/v1/jobs', { headers"))
-        #expect(html.contains("setInterval(refresh, 5000)"))
-        #expect(html.contains("problem.errors"))  // field + message of every bad field
+        #expect(html.contains("<script src=\"/assets/index.js\"></script>"))
+        let script = (DashboardAssets.named("index.js")?.body ?? "") + (DashboardAssets.named("common.js")?.body ?? "")
+        #expect(script.contains("fetch('/v1/jobs', { method: 'POST'"))
+        #expect(script.contains("fetch('/v1/jobs', { headers"))
+        #expect(script.contains("setInterval(refresh, 5000)"))
+        #expect(script.contains("problem.errors"))  // field + message of every bad field
+        #expect(script.contains("X-CSRF-Token"))
     }
 
     @Test func aMaliciousJobNameIsEscapedEverywhere() {
@@ -79,19 +83,21 @@ struct DashboardPagesTests {
 
     @Test func aRunningJobFollowsTheEventStreamWithAPollingFallback() {
         let html = DashboardPages.job(resource: job(status: "queued"), plotNames: ["loss"])
-        #expect(html.contains("new EventSource(base + '/events')"))
+        #expect(html.contains("<script src=\"/assets/live.js\"></script>"))
+        let script = DashboardAssets.named("live.js")?.body ?? ""
+        #expect(script.contains("new EventSource(base + '/events')"))
         for event in ["'progress'", "'meta_iteration'", "'status'"] {
-            #expect(html.contains("source.addEventListener(\(event)"))
+            #expect(script.contains("source.addEventListener(\(event)"))
         }
-        #expect(html.contains("setInterval(refreshJob, 3000)"))
-        #expect(html.contains("'?v='"))  // plots reload with a cache-busting query
+        #expect(script.contains("setInterval(refreshJob, 3000)"))
+        #expect(script.contains("'?v='"))  // plots reload with a cache-busting query
     }
 
     @Test func aFinishedJobHasNoCancelButtonAndNoLiveScriptButShowsItsError() {
         let html = DashboardPages.job(
             resource: job(status: "failed", error: ["code": "diverged", "message": "weights left the range <2^11>"]),
             plotNames: ["loss"])
-        #expect(!html.contains("cancel-form") && !html.contains("EventSource"))
+        #expect(!html.contains("cancel-form") && !html.contains("live.js"))
         #expect(html.contains("<strong>diverged</strong> weights left the range &lt;2^11&gt;"))
         #expect(html.contains("class=\"badge badge-failed\""))
     }
@@ -100,7 +106,10 @@ struct DashboardPagesTests {
         let pages = [DashboardPages.index(jobs: [job()], nowMs: Self.now), DashboardPages.job(resource: job(), plotNames: ["loss"])]
         for html in pages {
             #expect(!html.contains("http://") && !html.contains("https://") && !html.contains("//cdn"))
-            #expect(!html.contains("<link") && !html.contains("<script src") && !html.contains("@import"))
+            // Scripts and styles come from /assets only, and no script is inline (CSP forbids it).
+            #expect(!html.contains("<script>") && !html.contains("<style>") && !html.contains("@import"))
+            #expect(html.components(separatedBy: "<script src=\"").dropFirst().allSatisfy { $0.hasPrefix("/assets/") })
+            #expect(html.contains("<link rel=\"stylesheet\" href=\"/assets/rewind.css\">"))
             #expect(html.contains("<meta charset=\"utf-8\">"))
         }
     }

@@ -12,12 +12,12 @@ private struct Harness {
     var terminated: [ResponseStreamWriter.CloseReason] = []
     var closed = false
 
-    init(maxPipelined: Int = 16, now: UInt64 = 0) {
+    init(maxPipelined: Int = 16, now: UInt64 = 0, bodyTimeout: UInt64 = .max, defaultHeaders: HTTPHeaders = HTTPHeaders()) {
         machine = HTTPConnectionStateMachine(
             configuration: .init(
-                headerReadTimeout: 10 * second, idleTimeout: 60 * second, maxPipelinedRequests: maxPipelined,
-                maxBufferedBytes: 80 * 1024, parserLimits: .init(), bodyLimit: { _ in 1000 },
-                date: { "Sun, 06 Nov 1994 08:49:37 GMT" }),
+                headerReadTimeout: 10 * second, bodyTimeout: bodyTimeout, idleTimeout: 60 * second,
+                maxPipelinedRequests: maxPipelined, maxBufferedBytes: 80 * 1024, parserLimits: .init(),
+                bodyLimit: { _ in 1000 }, date: { "Sun, 06 Nov 1994 08:49:37 GMT" }, defaultHeaders: defaultHeaders),
             now: now)
     }
 
@@ -153,6 +153,28 @@ struct HTTPConnectionStateMachineTests {
         h.tick(11 * second)
         #expect(h.text.hasPrefix("HTTP/1.1 408 Request Timeout\r\n"))
         #expect(h.closed)
+    }
+
+    @Test func aBodyThatNeverFallsSilentStillTimesOutAtItsTotalDeadline() {
+        var h = Harness(bodyTimeout: 30 * second)
+        h.receive("POST /slow HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\n", at: 0)
+        // One byte every 5 s: never 10 s of silence, but past 30 s in all.
+        for step in 1...5 {
+            h.receive("x", at: UInt64(step) * 5 * second)
+            h.tick(UInt64(step) * 5 * second + second)
+        }
+        #expect(h.written.isEmpty && h.machine.deadline == 30 * second)
+        h.tick(30 * second)
+        #expect(h.text.hasPrefix("HTTP/1.1 408 Request Timeout\r\n") && h.closed)
+        #expect(h.dispatched.isEmpty)
+    }
+
+    @Test func defaultHeadersAreAddedUnlessTheResponseSetsThem() {
+        var h = Harness(defaultHeaders: ["X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"])
+        h.receive(get("/a"))
+        h.respond(0, HTTPResponse(headers: ["Cache-Control": "max-age=60"], text: "ok"))
+        #expect(h.text.contains("X-Content-Type-Options: nosniff\r\n"))
+        #expect(h.text.contains("Cache-Control: max-age=60\r\n") && !h.text.contains("no-store"))
     }
 
     @Test func timesOutASilentNewConnectionWith408() {

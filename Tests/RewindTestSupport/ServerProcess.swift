@@ -27,11 +27,12 @@ public final class ServerProcess {
     /// The logs go beside an SQLite file, or into `logDirectory` (needed for a PostgreSQL URL).
     /// `command` may be `worker` (a worker-only node, whose port is its health port); `launcher`
     /// runs the binary through another program, e.g. `ip netns exec NAME` to start it in a
-    /// network namespace (which must exec it, so that signals reach the server itself).
+    /// network namespace (which must exec it, so that signals reach the server itself). With
+    /// `prlimit` options (e.g. `["--as=3000000000"]`) the server runs under those resource limits.
     public init(
         database: String, logDirectory: String? = nil, arguments: [String] = [],
         environment: [String: String] = [:], timeout: Duration = .seconds(20), command: String = "serve",
-        launcher: [String] = []
+        launcher: [String] = [], prlimit: [String] = []
     ) throws {
         let executable = try Self.executableURL()
         let stamp = "\(getpid())-\(UUID().uuidString.prefix(8))"
@@ -48,6 +49,8 @@ public final class ServerProcess {
         let nodeArguments = arguments.contains("--node-id") || logDirectory != nil ? [] : ["--node-id", nodeID]
         let serverArguments = [command, "--host", "127.0.0.1", "--port", "0", "--database", database, "--workers", "1"]
             + nodeArguments + arguments
+        // prlimit sets the limits and then execs the server: the child's pid is the server's.
+        let launcher = prlimit.isEmpty ? launcher : launcher + ["/usr/bin/prlimit"] + prlimit + ["--"]
         if launcher.isEmpty {
             process.executableURL = executable
             process.arguments = serverArguments

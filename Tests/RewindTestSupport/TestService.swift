@@ -64,7 +64,7 @@ public final class TestService {
         runner = JobRunner(store: store, configuration: jobsConfiguration, clock: clock)
         api = RewindAPI(store: store, runner: runner, configuration: configuration, clock: clock)
         var serverConfiguration = HTTPServer.Configuration(host: "127.0.0.1", port: 0)
-        serverConfiguration.bodyLimit = { [api] head in api.bodyLimit(for: head) }
+        api.configure(&serverConfiguration)
         configure(&serverConfiguration)
         server = HTTPServer(configuration: serverConfiguration, handler: api.handle)
         if startsWorkers { try runner.start() }

@@ -1,0 +1,207 @@
+import Digest
+import Foundation
+import HTTPServer
+
+/// The browser-facing defences: `Host` validation (DNS rebinding), `Origin` and CSRF-token checks
+/// on state changes a browser could be tricked into (cookie-authenticated, or with no keys at
+/// all), JSON-only bodies on JSON routes, and the security headers of every response.
+extension RewindAPI {
+    /// How a request proved who it is.
+    enum Credential: Equatable {
+        /// No keys are configured, or the route is open: anyone may call it.
+        case open
+        /// `Authorization: Bearer`: a program, which a web page cannot make send our key.
+        case bearer(String)
+        /// The `rewind_key` cookie a browser sends by itself, even on a forged request.
+        case cookie(String)
+
+        /// Whether a forged cross-site request could carry this credential.
+        var isAmbient: Bool {
+            if case .bearer = self { return false }
+            return true
+        }
+
+        var principal: String? {
+            switch self {
+            case .open: nil
+            case .bearer(let key), .cookie(let key): "key:" + SHA256.hex(of: Array(key.utf8)).prefix(16)
+            }
+        }
+    }
+
+    /// On every response: no inline script may run, nothing may frame us, types are not sniffed.
+    static let securityHeaders: HTTPHeaders = [
+        "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+            + "img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "no-referrer",
+    ]
+
+    /// Applies the API's hooks to a server's configuration: body limits, the security headers on
+    /// the server's own errors, and `/healthz` answered on the event loop.
+    public func configure(_ server: inout HTTPServer.Configuration) {
+        server.bodyLimit = { [self] head in bodyLimit(for: head) }
+        server.defaultHeaders = Self.securityHeaders
+        server.answersInline = { head in (head.method == .get || head.method == .head) && head.path == "/healthz" }
+    }
+
+    // MARK: Host
+
+    /// 421 unless `Host` names this server: the listen address, a loopback name when listening on
+    /// loopback, or an allowed host. A DNS-rebinding page reaches us under its own name.
+    func checkHost(_ request: HTTPRequest) -> HTTPResponse? {
+        guard let header = request.headers["Host"] else { return nil }  // HTTP/1.0
+        let host = Self.hostName(header)
+        if Self.hostAllowed(host, listen: configuration.listenHost, allowed: configuration.allowedHosts) { return nil }
+        return APIError(
+            status: 421, slug: "host-not-allowed", title: "Unknown host",
+            detail: "this server does not answer for host \(host); add it to REWIND_ALLOWED_HOSTS if it should"
+        ).response
+    }
+
+    /// `example.com:8080` → `example.com`, `[::1]:80` → `::1`, lower-cased.
+    static func hostName(_ header: String) -> String {
+        let text = header.trimmingCharacters(in: .whitespaces).lowercased()
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            return String(text[text.index(after: text.startIndex)..<close])
+        }
+        if let colon = text.lastIndex(of: ":"), text.firstIndex(of: ":") == colon { return String(text[..<colon]) }
+        return text
+    }
+
+    static func hostAllowed(_ host: String, listen: String, allowed: Set<String>) -> Bool {
+        if allowed.contains("*") || allowed.contains(host) { return true }
+        let listen = listen.lowercased()
+        if host == listen { return true }
+        if isLoopbackName(host) { return true }
+        // Listening on every interface: clients may use any of our addresses, not a foreign name.
+        if listen == "0.0.0.0" || listen == "::" { return isAddressLiteral(host) }
+        return false
+    }
+
+    static func isLoopbackName(_ host: String) -> Bool {
+        host == "localhost" || host.hasSuffix(".localhost") || host == "::1" || host.hasPrefix("127.")
+            && isAddressLiteral(host)
+    }
+
+    static func isAddressLiteral(_ host: String) -> Bool {
+        if host.contains(":") { return host.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." } }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts.allSatisfy { part in UInt8(part) != nil }
+    }
+
+    // MARK: Browser-forgeable state changes
+
+    /// For requests that change state and carry an ambient credential (or none at all): 403 when
+    /// they come from another origin, 415 when a JSON route gets another media type, 403 when a
+    /// cookie-authenticated or form request lacks the page's CSRF token.
+    func checkForgery(_ request: HTTPRequest, endpoint: Endpoint, credential: Credential) -> HTTPResponse? {
+        if let unsupported = checkMediaType(request, endpoint: endpoint) { return unsupported }
+        guard ![.get, .head, .options].contains(request.method), credential.isAmbient else { return nil }
+        if let origin = request.headers["Origin"], !sameOrigin(origin, request: request) {
+            return forbidden("cross-origin-request", "requests from \(origin) may not change state on this server")
+        }
+        if let site = request.headers["Sec-Fetch-Site"]?.lowercased(), site == "cross-site" || site == "same-site" {
+            return forbidden("cross-origin-request", "a \(site) request may not change state on this server")
+        }
+        let form = Self.isForm(request)
+        if case .cookie = credential, !form, request.headers["X-CSRF-Token"] == nil, endpoint != .signIn {
+            return forbidden("csrf-token-missing", "a request signed in by cookie must send the page's X-CSRF-Token")
+        }
+        if form || request.headers["X-CSRF-Token"] != nil {
+            let sent = form ? Self.formField(request.body, "csrf_token") : request.headers["X-CSRF-Token"]
+            guard let sent, sent == csrfToken(for: endpoint == .signIn ? .open : credential) else {
+                return forbidden("csrf-token-invalid", "the CSRF token is missing or not this page's; reload the page")
+            }
+        }
+        return nil
+    }
+
+    /// 415 for a body that is not JSON on a route that reads JSON (a cross-site form can send
+    /// `text/plain` without a preflight; it cannot send `application/json`).
+    private func checkMediaType(_ request: HTTPRequest, endpoint: Endpoint) -> HTTPResponse? {
+        let type = Self.mediaType(request)
+        let acceptable: Bool
+        switch endpoint {
+        case .createJob: acceptable = type == "application/json"
+        case .cancelJob: acceptable = request.body.isEmpty || type == "application/json" || Self.isForm(request)
+        case .signIn: acceptable = Self.isForm(request)
+        default: return nil
+        }
+        guard !acceptable else { return nil }
+        return APIError(
+            status: 415, slug: "unsupported-media-type", title: "Unsupported media type",
+            detail: endpoint == .signIn
+                ? "send the sign-in form as application/x-www-form-urlencoded"
+                : "send the body as application/json (got \(type ?? "no Content-Type"))"
+        ).response
+    }
+
+    static func mediaType(_ request: HTTPRequest) -> String? {
+        guard let value = request.headers["Content-Type"] else { return nil }
+        return value.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+    }
+
+    static func isForm(_ request: HTTPRequest) -> Bool {
+        mediaType(request) == "application/x-www-form-urlencoded"
+    }
+
+    /// Whether `origin` is this server as the client addressed it (or an allowed host).
+    private func sameOrigin(_ origin: String, request: HTTPRequest) -> Bool {
+        let lowered = origin.lowercased()
+        guard lowered != "null", let schemeEnd = lowered.range(of: "://") else { return false }
+        let authority = String(lowered[schemeEnd.upperBound...])
+        if let host = request.headers["Host"]?.lowercased(), authority == host { return true }
+        return configuration.allowedHosts.contains(Self.hostName(authority))
+    }
+
+    private func forbidden(_ slug: String, _ detail: String) -> HTTPResponse {
+        APIError(status: 403, slug: slug, title: "Forbidden", detail: detail).response
+    }
+
+    /// The value of form field `name` in a URL-encoded body.
+    static func formField(_ body: [UInt8], _ name: String) -> String? {
+        for pair in String(decoding: body, as: UTF8.self).split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            if parts.count == 2, parts[0] == name {
+                return String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+            }
+        }
+        return nil
+    }
+
+    // MARK: CSRF tokens
+
+    /// The token pages embed for `credential`: a keyed hash of the principal with this process's
+    /// secret, so another site can neither read nor compute it. It changes on restart.
+    func csrfToken(for credential: Credential) -> String {
+        let principal = credential.principal ?? "anonymous"
+        let inner = SHA256.hex(of: csrfSecret.map { $0 ^ 0x36 } + Array(principal.utf8))
+        return SHA256.hex(of: csrfSecret.map { $0 ^ 0x5c } + Array(inner.utf8))
+    }
+
+    static func randomSecret() -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    }
+
+    // MARK: Response headers
+
+    /// Security headers on every answer; `Cache-Control: private` on authenticated ones, so no
+    /// shared cache keeps one principal's data for another.
+    func finalize(_ response: HTTPResponse, credential: Credential?) -> HTTPResponse {
+        var response = response
+        for field in Self.securityHeaders where !response.headers.contains(field.name) {
+            response.headers.add(field.name, field.value)
+        }
+        guard let credential, credential != .open else { return response }
+        let existing = response.headers["Cache-Control"] ?? ""
+        if !existing.contains("private") && !existing.contains("no-store") {
+            let rest = existing.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty && $0 != "public" }
+            response.headers.set("Cache-Control", (["private"] + (rest.isEmpty ? ["no-cache"] : rest)).joined(separator: ", "))
+        }
+        return response
+    }
+}

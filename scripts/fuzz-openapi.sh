@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Fuzzes a real `rewind serve` against its own /openapi.json with Schemathesis (PyPI), bounded in
+# examples and time: no response may be a 5xx, and every status, content type, header and body
+# must be one the document describes.
+#
+# Schemathesis lives in a virtual environment, .venv-fuzz (gitignored), made on first use.
+#
+# Usage: scripts/fuzz-openapi.sh [MAX_EXAMPLES] [MAX_SECONDS]     (defaults: 25 and 300)
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+examples="${1:-25}"
+seconds="${2:-300}"
+venv="$root/.venv-fuzz"
+work="$(mktemp -d)"
+server_pid=""
+cleanup() {
+    if [[ -n "$server_pid" ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+if [[ ! -x "$venv/bin/st" ]]; then
+    echo "Creating $venv with schemathesis..."
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet 'schemathesis>=4,<5'
+fi
+
+echo "Building rewind..."
+swift build --package-path "$root" --product rewind >"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; exit 1; }
+binary="$(swift build --package-path "$root" --show-bin-path)/rewind"
+
+echo "Starting rewind serve on loopback..."
+env -u REWIND_API_KEYS "$binary" serve --host 127.0.0.1 --port 0 --database "$work/rewind.sqlite" \
+    --workers 1 --max-queued 1000 --job-memory-mb 256 >"$work/stdout" 2>"$work/stderr" &
+server_pid=$!
+for _ in $(seq 100); do
+    if grep -q '^listening on ' "$work/stdout" 2>/dev/null; then break; fi
+    sleep 0.1
+done
+base="$(sed -n 's/^listening on //p' "$work/stdout" | head -1)"
+[[ -n "$base" ]] || { echo "the server did not start:" >&2; cat "$work/stderr" >&2; exit 1; }
+
+echo "Fuzzing $base/openapi.json ($examples examples per operation, at most $seconds s)..."
+# Page routes answer HTML and the event stream never ends while a job runs: they are checked
+# by the test suite instead. Positive/negative acceptance is left out: a spec can fit the schema
+# and still be refused for its meaning (422), which the document says.
+status=0
+timeout --signal=INT "$((seconds + 30))" "$venv/bin/st" run "$base/openapi.json" \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
+    --exclude-path-regex '^/(jobs/|$)|/events$' \
+    --max-examples "$examples" --seed 1 --workers 1 --request-timeout 30 --max-time "$seconds" \
+    --suppress-health-check all --phases examples,coverage,fuzzing || status=$?
+if ! kill -0 "$server_pid" 2>/dev/null; then
+    echo "the server died during the run:" >&2
+    tail -50 "$work/stderr" >&2
+    exit 1
+fi
+exit "$status"
