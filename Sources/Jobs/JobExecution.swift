@@ -43,7 +43,7 @@ struct JobExecution {
         var checkpoint = restoredCheckpoint(for: tuning)
         let monitor = Monitor(nowMs: runner.clock(), fraction: job.progressFraction)
         let clock = ContinuousClock()
-        while checkpoint.nextItem < tuning.totalItems {
+        while !tuning.isComplete(checkpoint) {
             let started = clock.now
             monitor.done = checkpoint.nextItem
             let outcome: (item: HistoryItem, next: TuningCheckpoint)
@@ -130,8 +130,8 @@ struct JobExecution {
         do {
             let row = HistoryRow(
                 metaIteration: item.metaIteration, itemJSON: item.json().serializedString(),
-                trainingLoss: item.trainingLoss, validationLoss: item.validationLoss,
-                validationError: item.validationError, hypergradientNorm: item.hypergradient?.norm,
+                trainingLoss: item.trainingLoss.finite, validationLoss: item.validationLoss.finite,
+                validationError: item.validationError.finite, hypergradientNorm: item.hypergradient?.norm,
                 seconds: item.seconds, createdMs: runner.clock())
             let committed = try store.commitMetaIteration(
                 jobID: job.id, worker: worker, item: row, checkpoint: Array(try JSONEncoder().encode(next)),
@@ -188,6 +188,11 @@ struct JobExecution {
         object["training_loss"] = .number(item.trainingLoss)
         object["validation_loss"] = .number(item.validationLoss)
         object["validation_error"] = .number(item.validationError)
+        if let testLoss = item.testLoss, let testError = item.testError {
+            object["test_loss"] = .number(testLoss)
+            object["test_error"] = .number(testError)
+        }
+        if let step = item.step { object["step"] = .string(step.rawValue) }
         return JSONValue.object(object).serializedString()
     }
 
@@ -196,6 +201,17 @@ struct JobExecution {
         object["meta_iteration"] = .number(Double(best.metaIteration))
         object["validation_loss"] = .number(best.validationLoss)
         object["validation_error"] = .number(best.validationError)
+        if let trainingLoss = best.trainingLoss { object["training_loss"] = .number(trainingLoss) }
+        if let testLoss = best.testLoss, let testError = best.testError {
+            object["test_loss"] = .number(testLoss)
+            object["test_error"] = .number(testError)
+        }
+        if let objective = best.objective { object["objective"] = .number(objective) }
         return JSONValue.object(object).serializedString()
     }
+}
+
+extension Double {
+    /// Nil for NaN and infinities (a guard-rejected item whose training diverged has no losses).
+    fileprivate var finite: Double? { isFinite ? self : nil }
 }
