@@ -119,7 +119,7 @@ extension JobSpec {
         var preprocess = Preprocess(standardize: standardize)
         var valid = true
         for (key, bounds) in [("mean", Limits.featureMean), ("std", Limits.featureScale)] {
-            guard let member = object[key] else { continue }
+            guard let member = object[key], member != .null else { continue }
             let path = "/preprocess/\(key)"
             guard standardize else {
                 reader.fail(path, "is only allowed with \"standardize\": true")
@@ -147,8 +147,8 @@ extension JobSpec.Preprocess {
     func json() -> JSONValue {
         var object = JSONObject()
         object["standardize"] = .bool(standardize)
-        if let mean { object["mean"] = JSONValue(mean) }
-        if let std { object["std"] = JSONValue(std) }
+        object["mean"] = mean.map { JSONValue($0) } ?? .null
+        object["std"] = std.map { JSONValue($0) } ?? .null
         return .object(object)
     }
 }

@@ -278,13 +278,14 @@ extension JobSpec {
     /// When a meta-step is rejected (see `MetaGuard`).
     public struct Guard: Sendable, Equatable {
         public var enabled: Bool
-        /// Reject an item whose objective exceeds the best so far by more than this fraction.
+        /// Reject an item whose objective exceeds the last accepted one's by more than this fraction
+        /// (and replace a last item worse than the best by more than it).
         public var tolerance: Double
         /// Reject an item whose hypergradient norm exceeds the last accepted one's by this factor.
         public var gradientJump: Double
         /// Factor applied to the meta step size at every rejection.
         public var shrink: Double
-        public init(enabled: Bool = true, tolerance: Double = 0.1, gradientJump: Double = 100, shrink: Double = 0.5) {
+        public init(enabled: Bool = true, tolerance: Double = 0.25, gradientJump: Double = 100, shrink: Double = 0.5) {
             self.enabled = enabled
             self.tolerance = tolerance
             self.gradientJump = gradientJump

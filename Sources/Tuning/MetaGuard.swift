@@ -9,22 +9,28 @@ import Foundation
 /// step sizes walks straight into that regime. The guard rejects an item when
 ///
 /// - its training diverged (a state left the fixed-point range, or a loss is not finite), or
-/// - its objective exceeds the best accepted objective by more than `tolerance` (relative), or
+/// - its objective exceeds the last accepted item's by more than `tolerance` (relative), or
 /// - its hypergradient norm exceeds the last accepted item's by more than `gradientJump` times.
 ///
-/// Comparing with the *best* accepted objective, rather than the previous item, is what bounds the
-/// end of a job: every accepted item is within the tolerance of the best, and a rejected final item
-/// is replaced by a re-evaluation of the last accepted point (see `TuningRun.step`).
+/// Steps are judged against the last accepted item, not the best: with fresh seeds every
+/// meta-iteration the best is partly seed luck, and judging every step against a lucky minimum
+/// rejects ordinary progress. The last item alone is judged against the best accepted one, and
+/// replaced by a re-evaluation of the best when it is worse by more than the tolerance, which is
+/// what bounds the end of a job (see `TuningRun.step`).
 struct MetaGuard {
     let settings: JobSpec.Guard
     let objectiveName: String
 
-    /// The reason to reject an item that trained, or nil to accept it.
-    func reason(objective: Double, gradientNorm: Double?, best: BestSoFar?, anchor: GuardAnchor?) -> String? {
+    /// The reason to reject an item that trained, or nil to accept it. `reference` is the
+    /// objective and item it is judged against; `anchor` the last accepted step.
+    func reason(
+        objective: Double, gradientNorm: Double?, reference: (value: Double, item: Int, what: String)?,
+        anchor: GuardAnchor?
+    ) -> String? {
         guard settings.enabled else { return nil }
-        if let best, objective > best.rankingValue * (1 + settings.tolerance) {
+        if let reference, objective > reference.value * (1 + settings.tolerance) {
             return "\(objectiveName) \(Self.format(objective)) is more than \(Self.format(settings.tolerance * 100)) % above "
-                + "the best so far, \(Self.format(best.rankingValue)) at item \(best.metaIteration)"
+                + "\(reference.what), \(Self.format(reference.value)) at item \(reference.item)"
         }
         if let gradientNorm, let anchor, anchor.gradientNorm > 0,
            !(gradientNorm <= anchor.gradientNorm * settings.gradientJump)

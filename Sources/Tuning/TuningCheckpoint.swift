@@ -44,10 +44,13 @@ public struct BestSoFar: Sendable, Equatable, Codable {
     public var trainingLoss: Double?
     public var testLoss: Double?
     public var testError: Double?
+    /// Its unconstrained hyperparameters, kept while the guard is on: a rejected last item goes
+    /// back to them.
+    public var unconstrained: [Double]?
 
     public init(
         metaIteration: Int, validationLoss: Double, validationError: Double, objective: Double? = nil,
-        trainingLoss: Double? = nil, testLoss: Double? = nil, testError: Double? = nil
+        trainingLoss: Double? = nil, testLoss: Double? = nil, testError: Double? = nil, unconstrained: [Double]? = nil
     ) {
         self.metaIteration = metaIteration
         self.validationLoss = validationLoss
@@ -56,6 +59,7 @@ public struct BestSoFar: Sendable, Equatable, Codable {
         self.trainingLoss = trainingLoss
         self.testLoss = testLoss
         self.testError = testError
+        self.unconstrained = unconstrained
     }
 
     /// What `best` is ranked by.

@@ -76,6 +76,8 @@ extension TuningRun {
             while group.wait(timeout: .now() + .milliseconds(20)) == .timedOut {
                 _ = report(pool.steps.load(ordering: .relaxed))
             }
+            // The other threads may have finished the last steps: say so.
+            _ = report(pool.steps.load(ordering: .relaxed))
         }
         if pool.cancelled.load(ordering: .relaxed) { throw .cancelled }
         var runs: [SeedRun] = []

@@ -60,9 +60,9 @@ public struct TuningRun: Sendable {
     /// Runs history item `checkpoint.nextItem`: trains the `meta.seeds` runs with the current
     /// hyperparameters, evaluates the final weights and — except for the last item — computes the
     /// mean exact hypergradient; then the guard accepts the item (one meta-optimiser step from it)
-    /// or rejects it (back to the last accepted point, a smaller step from there). A rejected last
-    /// item is replaced by a re-evaluation of the last accepted hyperparameters, so a job never
-    /// ends worse than the guard's tolerance above its best. Returns the item and the checkpoint
+    /// or rejects it (back to the last accepted point, a smaller step from there). A last item
+    /// worse than the best by more than the tolerance is replaced by a re-evaluation of the best
+    /// hyperparameters, so a job never ends worse than the guard's tolerance above its best. Returns the item and the checkpoint
     /// after it.
     ///
     /// `progress` receives the fraction of the whole job done (monotone within an item, in [0, 1])
@@ -84,9 +84,13 @@ public struct TuningRun: Sendable {
         do {
             let average = try trainSeeds(u: u, seedItem: index, withGradient: !isFinal, item: index, progress: progress)
             measured = average
+            // Steps are judged against the last accepted item; the end of the job against the best.
+            let reference = isFinal
+                ? checkpoint.best.map { ($0.rankingValue, $0.metaIteration, "the best accepted item's") }
+                : checkpoint.anchor.map { ($0.objective, $0.metaIteration, "the last accepted item's") }
             rejection = guardian.reason(
                 objective: objective(average), gradientNorm: average.gradient?.norm(mask: space.learnMask),
-                best: checkpoint.best, anchor: checkpoint.anchor)
+                reference: reference, anchor: checkpoint.anchor)
         } catch .diverged(let item, let detail) {
             rejection = guardian.reason(diverged: .diverged(metaIteration: item, detail: detail), anchor: checkpoint.anchor)
             guard rejection != nil else { throw .diverged(metaIteration: item, detail: detail) }
@@ -94,14 +98,14 @@ public struct TuningRun: Sendable {
 
         if let rejection, let anchor = checkpoint.anchor {
             next.stepScale = scale * spec.meta.stepGuard.shrink
-            if isFinal {
-                // The final hyperparameters are the last accepted ones: measured again with that
+            if isFinal, let best = checkpoint.best, let bestU = best.unconstrained {
+                // The final hyperparameters are the best accepted ones: measured again with that
                 // item's draws, they give exactly its numbers.
                 let fallback = try trainSeeds(
-                    u: anchor.unconstrained, seedItem: anchor.metaIteration, withGradient: false, item: index, progress: progress)
-                let reason = rejection + "; this final item re-evaluates item \(anchor.metaIteration)'s hyperparameters, the last accepted"
-                next.unconstrained = anchor.unconstrained
-                let item = makeItem(index, fallback, u: anchor.unconstrained, step: .rejected, reason: reason)
+                    u: bestU, seedItem: best.metaIteration, withGradient: false, item: index, progress: progress)
+                let reason = rejection + "; this final item re-evaluates the hyperparameters of item \(best.metaIteration), the best"
+                next.unconstrained = bestU
+                let item = makeItem(index, fallback, u: bestU, step: .rejected, reason: reason)
                 return (item, next)
             }
             var optimizer = anchor.optimizer
@@ -129,7 +133,7 @@ public struct TuningRun: Sendable {
             next.best = BestSoFar(
                 metaIteration: index, validationLoss: average.validationLoss, validationError: average.validationError,
                 objective: objective(average), trainingLoss: average.trainingLoss, testLoss: average.testLoss,
-                testError: average.testError)
+                testError: average.testError, unconstrained: spec.meta.stepGuard.enabled ? checkpoint.unconstrained : nil)
         }
         if !isFinal, patienceExhausted(after: index, best: next.best) { next.stoppedEarly = true }
         return (item, next)
