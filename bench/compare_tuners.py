@@ -323,7 +323,7 @@ def report(results, out):
                          f"| {', '.join(reach) if method not in variants else ''} |")
         lines.append(f"\nBudget (Rewind's longest wall time, mean of {len(runs)} repeats): {budget:.1f} s; "
                      "test numbers are means over 5 fresh seeds, then mean ± standard deviation over repeats; "
-                     f"the last column is when (as a fraction of the budget) {primary}'s incumbent first scored "
+                     f"the last column is when (as a fraction of the budget) the incumbent of {primary} first scored "
                      "at least as well on the test split, per repeat.\n")
         plot(name, result, methods, out)
     with open(os.path.join(out, "table.md"), "w") as file:
