@@ -79,6 +79,27 @@ struct TuningFeaturesTests {
             state = next
         }
         #expect(items.map(Self.withoutSeconds) == served.map(Self.withoutSeconds))
+
+        // And the real binary, on a spec file beside the CSV, with parallel seeds.
+        try Self.spec(dataset: #"{"path": "clusters.csv"}"#).write(toFile: directory.file("spec.json"), atomically: true, encoding: .utf8)
+        let (status, output) = try Self.rewindRun(["--quiet", "--threads", "2", directory.file("spec.json")])
+        #expect(status == 0)
+        let lines = output.split(separator: "\n").map { try! JSONValue.parse(Array($0.utf8)) }
+        #expect(lines.map(Self.withoutSeconds) == served.map(Self.withoutSeconds))
+    }
+
+    /// Runs the built `rewind run` with `arguments`; its exit status and standard output.
+    static func rewindRun(_ arguments: [String]) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = try ServerProcess.executableURL()
+        process.arguments = ["run"] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
     @Test func aLocalPathIsRefusedByTheServiceAndABadFileByRewindRunLikeAnUpload() throws {
@@ -102,6 +123,12 @@ struct TuningFeaturesTests {
         #expect(problem.status == 422)
         #expect(problem.errors.map(\.field) == ["/dataset/path"])
         #expect(problem.detail == upload.json["detail"]?.stringValue)
+        try Self.spec(dataset: #"{"path": "bad.csv"}"#).write(toFile: directory.file("spec.json"), atomically: true, encoding: .utf8)
+        let (status, output) = try Self.rewindRun(["--quiet", directory.file("spec.json")])
+        #expect(status == 2)
+        let printed = try JSONValue.parse(Array(output.utf8))
+        #expect(printed["detail"] == upload.json["detail"])
+        #expect(printed["errors"]?[0]?["field"]?.stringValue == "/dataset/path")
         let missing = JobRequest.prepare(
             specBytes: Array(Self.spec(dataset: #"{"path": "nope.csv"}"#).utf8),
             datasets: LocalDatasetResolver(baseDirectory: directory.path))

@@ -110,7 +110,7 @@ public final class ServerProcess {
     }
 
     /// `rewind` beside the test bundle: SwiftPM puts both in the build products directory.
-    static func executableURL() throws -> URL {
+    public static func executableURL() throws -> URL {
         var candidates: [String] = []
         if let bundle = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
             candidates.append(URL(fileURLWithPath: bundle).deletingLastPathComponent().path)
