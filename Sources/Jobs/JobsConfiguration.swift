@@ -12,10 +12,12 @@ public struct JobsConfiguration: Sendable {
     public var idlePollMs: Int
     /// A prefix unique to this process start: the lease owner of every worker is `bootID/N`.
     public var bootID: String
+    /// Threads one job trains its `meta.seeds` runs on (the history is the same for any number).
+    public var seedThreads: Int
 
     public init(
         workers: Int, leaseMs: Int64 = 60_000, heartbeatIntervalMs: Int64 = 250,
-        reaperIntervalMs: Int64 = 15_000, idlePollMs: Int = 1_000, bootID: String
+        reaperIntervalMs: Int64 = 15_000, idlePollMs: Int = 1_000, bootID: String, seedThreads: Int = 1
     ) {
         precondition(workers >= 1, "at least one worker")
         self.workers = workers
@@ -24,6 +26,7 @@ public struct JobsConfiguration: Sendable {
         self.reaperIntervalMs = reaperIntervalMs
         self.idlePollMs = idlePollMs
         self.bootID = bootID
+        self.seedThreads = max(1, seedThreads)
     }
 }
 
