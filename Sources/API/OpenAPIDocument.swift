@@ -541,7 +541,7 @@ public enum OpenAPIDocument {
                 "properties": {
                   "name": {
                     "type": "string", "minLength": 1, "maxLength": 200,
-                    "description": "For people. Defaults to \"<dataset name or id> schedules\"."
+                    "description": "For people. Defaults to \"<dataset name> schedules\" (an upload's name, not its id)."
                   },
                   "dataset": {
                     "description": "A built-in dataset by name, or an uploaded one by id. `rewind run` also takes a local CSV file by path (relative to the spec file); the service answers 422 for a path.",

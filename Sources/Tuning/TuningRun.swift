@@ -24,6 +24,8 @@ public struct TuningRun: Sendable {
         let problems = spec.validate(dataset: dataset.info)
         guard problems.isEmpty else { throw SpecErrors(problems) }
         var spec = spec.resolved(for: dataset.info)
+        // A defaulted name says which data set, by its name rather than an upload's opaque id.
+        if spec.name == JobSpec.defaultName(for: spec.dataset) { spec.name = "\(dataset.name) schedules" }
         partition = DatasetPartition(dataset: dataset, split: spec.split, preprocess: spec.preprocess)
         spec.preprocess = partition.preprocess
         self.spec = spec

@@ -55,6 +55,7 @@ struct TuningFeaturesTests {
         }
         #expect(done["status"]?.stringValue == "succeeded", "\(done.serializedString())")
         #expect(done["stopped_early"]?.boolValue == false)
+        #expect(done["name"]?.stringValue == "clusters schedules")
         // The job records the resolved split and the standardisation statistics.
         #expect(done["spec"]?["split"]?["train"]?.intValue == 45)
         #expect(done["spec"]?["preprocess"]?["mean"]?.arrayValue?.count == 3)
