@@ -3,14 +3,14 @@
 # saves what it produced: the job's result JSON in examples/results/ and its dashboard plots (SVG,
 # plus PNG renders when rsvg-convert is installed) in docs/images/.
 #
-#   scripts/run-example.sh schedules | schedules-long | per-weight-l2 | distillation | chaos
+#   scripts/run-example.sh schedules | schedules-long | held-out | per-weight-l2 | distillation | chaos
 #
 # REWIND_URL: the service (default http://127.0.0.1:8080); REWIND: the rewind binary (default the
 # release build). `chaos` runs in-process (`rewind sweep`) and needs no service.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-example=${1:?usage: scripts/run-example.sh schedules|schedules-long|per-weight-l2|distillation|chaos}
+example=${1:?usage: scripts/run-example.sh schedules|schedules-long|held-out|per-weight-l2|distillation|chaos}
 url=${REWIND_URL:-http://127.0.0.1:8080}
 rewind=${REWIND:-"$(swift build -c release --show-bin-path)/rewind"}
 images=docs/images
@@ -48,6 +48,9 @@ schedules)
     ;;
 schedules-long)
     run_job schedules-long examples/schedules-long.json loss learning_rate init_scale
+    ;;
+held-out)
+    run_job held-out examples/held-out.json loss error learning_rate
     ;;
 per-weight-l2)
     run_job per-weight-l2 examples/per-weight-l2.json loss error l2 hypergradient_norm

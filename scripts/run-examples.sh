@@ -20,7 +20,7 @@ export REWIND_URL=$(sed -n 's/^listening on //p' "$workdir/serve.out" | head -1)
 [ -n "$REWIND_URL" ] || { echo "the service did not start:" >&2; cat "$workdir/serve.log" >&2; exit 1; }
 echo "service at $REWIND_URL"
 
-for example in ${EXAMPLES:-schedules schedules-long per-weight-l2 distillation chaos}; do
+for example in ${EXAMPLES:-schedules schedules-long held-out per-weight-l2 distillation chaos}; do
     echo "== $example"
     scripts/run-example.sh "$example"
 done

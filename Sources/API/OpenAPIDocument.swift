@@ -597,10 +597,10 @@ public enum OpenAPIDocument {
                 "properties": {
                   "name": {
                     "type": "string", "minLength": 1, "maxLength": 200,
-                    "description": "For people. Defaults to \"<dataset name or id> schedules\"."
+                    "description": "For people. Defaults to \"<dataset name> schedules\" (an upload's name, not its id)."
                   },
                   "dataset": {
-                    "description": "A built-in dataset by name, or an uploaded one by id.",
+                    "description": "A built-in dataset by name, or an uploaded one by id. `rewind run` also takes a local CSV file by path (relative to the spec file); the service answers 422 for a path.",
                     "oneOf": [
                       {
                         "type": "object", "required": ["name"], "additionalProperties": false,
@@ -609,15 +609,42 @@ public enum OpenAPIDocument {
                       {
                         "type": "object", "required": ["id"], "additionalProperties": false,
                         "properties": { "id": { "type": "string", "minLength": 1, "maxLength": 200 } }
+                      },
+                      {
+                        "type": "object", "required": ["path"], "additionalProperties": false,
+                        "properties": { "path": { "type": "string", "minLength": 1, "maxLength": 4096 } }
                       }
                     ]
                   },
                   "split": {
                     "type": "object", "additionalProperties": false,
-                    "description": "Consecutive rows, training first; train + validation must fit the dataset.",
+                    "description": "Consecutive rows (after the optional shuffle): train, then validation, then test; they must fit the dataset. Each part is a row count or a fraction of the rows strictly between 0 and 1. Parts left out default from the dataset's size: 1000 / 797 / 0 with at least 1797 rows, otherwise 60 % / 20 % / 20 %. Jobs report row counts.",
                     "properties": {
-                      "train": { "type": "integer", "minimum": 1, "maximum": 1000000, "default": 1000 },
-                      "validation": { "type": "integer", "minimum": 1, "maximum": 1000000, "default": 797 }
+                      "train": { "$ref": "#/components/schemas/SplitPart", "default": 1000 },
+                      "validation": { "$ref": "#/components/schemas/SplitPart", "default": 797 },
+                      "test": {
+                        "$ref": "#/components/schemas/SplitPart", "default": 0,
+                        "description": "Held-out rows, never used for tuning nor for choosing the best item; scored as test_loss and test_error."
+                      },
+                      "shuffle": {
+                        "type": "boolean", "default": false,
+                        "description": "Permute all rows (seeded by `seed`) before cutting. Recommended: data sets are usually sorted."
+                      },
+                      "seed": { "type": "integer", "minimum": 0, "maximum": 9007199254740992, "default": 0 }
+                    }
+                  },
+                  "preprocess": {
+                    "type": "object", "additionalProperties": false,
+                    "properties": {
+                      "standardize": {
+                        "type": "boolean", "default": false,
+                        "description": "Centre and scale each feature by its mean and standard deviation over the training rows only."
+                      },
+                      "mean": {
+                        "type": ["array", "null"], "items": { "type": "number" }, "default": null,
+                        "description": "One per feature; with `std`, the statistics to use. Jobs record the ones computed."
+                      },
+                      "std": { "type": ["array", "null"], "items": { "type": "number", "exclusiveMinimum": 0 }, "default": null }
                     }
                   },
                   "model": {
@@ -743,6 +770,30 @@ public enum OpenAPIDocument {
                       "reseed": {
                         "type": "boolean", "default": true,
                         "description": "Draw new initial weights and batches each meta-iteration."
+                      },
+                      "seeds": {
+                        "type": "integer", "minimum": 1, "maximum": 64, "default": 1,
+                        "description": "Training runs per meta-iteration (run s draws from training.seed + s); losses and hypergradients are their means."
+                      },
+                      "guard": {
+                        "description": "Reject items that diverge, whose objective exceeds the last accepted item's by more than `tolerance`, or whose hypergradient norm exceeds it by more than `gradient_jump` times; go back to the last accepted point and shrink the step by `shrink`. A last item worse than the best by more than `tolerance` is replaced by a re-evaluation of the best. true/false switch it with the default settings.",
+                        "default": { "enabled": true, "tolerance": 0.25, "gradient_jump": 100, "shrink": 0.5 },
+                        "oneOf": [
+                          { "type": "boolean" },
+                          {
+                            "type": "object", "additionalProperties": false,
+                            "properties": {
+                              "enabled": { "type": "boolean", "default": true },
+                              "tolerance": { "type": "number", "minimum": 0, "maximum": 100, "default": 0.25 },
+                              "gradient_jump": { "type": "number", "exclusiveMinimum": 1, "default": 100 },
+                              "shrink": { "type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1, "default": 0.5 }
+                            }
+                          }
+                        ]
+                      },
+                      "patience": {
+                        "type": ["integer", "null"], "minimum": 1, "maximum": 10000, "default": null,
+                        "description": "End the job (succeeded, stopped_early) when this many items have passed since the best one."
                       }
                     }
                   }
@@ -757,6 +808,13 @@ public enum OpenAPIDocument {
                     "type": "object", "required": ["segments"], "additionalProperties": false,
                     "properties": { "segments": { "type": "integer", "minimum": 1, "maximum": 100000 } }
                   }
+                ]
+              },
+              "SplitPart": {
+                "description": "A row count, or a fraction of the dataset's rows strictly between 0 and 1 (floored).",
+                "oneOf": [
+                  { "type": "integer", "minimum": 0, "maximum": 1000000 },
+                  { "type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1 }
                 ]
               },
               "LearningRateValue": { "type": "number", "exclusiveMinimum": 0, "maximum": 1000 },
@@ -797,16 +855,19 @@ public enum OpenAPIDocument {
                         "required": ["meta_iteration", "training_loss", "validation_loss", "validation_error"],
                         "properties": {
                           "meta_iteration": { "type": "integer", "minimum": 0 },
-                          "training_loss": { "type": "number" },
-                          "validation_loss": { "type": "number" },
-                          "validation_error": { "type": "number", "minimum": 0, "maximum": 1 }
+                          "training_loss": { "type": ["number", "null"] },
+                          "validation_loss": { "type": ["number", "null"] },
+                          "validation_error": { "type": ["number", "null"], "minimum": 0, "maximum": 1 },
+                          "test_loss": { "type": ["number", "null"], "description": "With a test split." },
+                          "test_error": { "type": ["number", "null"], "minimum": 0, "maximum": 1 },
+                          "step": { "type": "string", "enum": ["accepted", "rejected"], "description": "While the guard is on." }
                         }
                       },
                       { "type": "null" }
                     ]
                   },
                   "best": {
-                    "description": "The scores of the meta-iteration with the lowest objective so far.",
+                    "description": "The scores of the accepted meta-iteration with the lowest objective (meta.objective, mean over meta.seeds) so far; never chosen by the test split.",
                     "oneOf": [
                       {
                         "type": "object",
@@ -814,7 +875,11 @@ public enum OpenAPIDocument {
                         "properties": {
                           "meta_iteration": { "type": "integer", "minimum": 0 },
                           "validation_loss": { "type": "number" },
-                          "validation_error": { "type": "number", "minimum": 0, "maximum": 1 }
+                          "validation_error": { "type": "number", "minimum": 0, "maximum": 1 },
+                          "training_loss": { "type": "number" },
+                          "test_loss": { "type": "number", "description": "With a test split." },
+                          "test_error": { "type": "number", "minimum": 0, "maximum": 1 },
+                          "objective": { "type": "number", "description": "The value best is ranked by." }
                         }
                       },
                       { "type": "null" }
@@ -833,6 +898,10 @@ public enum OpenAPIDocument {
                       },
                       { "type": "null" }
                     ]
+                  },
+                  "stopped_early": {
+                    "type": "boolean",
+                    "description": "True for a succeeded job that meta.patience ended before its last item (progress.done < progress.total)."
                   }
                 }
               },
@@ -864,9 +933,19 @@ public enum OpenAPIDocument {
                 "required": ["meta_iteration", "training_loss", "validation_loss", "validation_error", "hyperparameters", "hypergradient", "training_curve", "seconds"],
                 "properties": {
                   "meta_iteration": { "type": "integer", "minimum": 0 },
-                  "training_loss": { "type": "number", "description": "Mean cross-entropy over the training split at the final weights, no penalty." },
-                  "validation_loss": { "type": "number", "description": "Mean cross-entropy over the validation split at the final weights." },
-                  "validation_error": { "type": "number", "minimum": 0, "maximum": 1, "description": "Fraction of the validation split misclassified." },
+                  "training_loss": { "type": ["number", "null"], "description": "Mean cross-entropy over the training split at the final weights, no penalty (the mean over meta.seeds runs); null only in a rejected item whose training diverged." },
+                  "validation_loss": { "type": ["number", "null"], "description": "Mean cross-entropy over the validation split at the final weights." },
+                  "validation_error": { "type": ["number", "null"], "minimum": 0, "maximum": 1, "description": "Fraction of the validation split misclassified." },
+                  "test_loss": { "type": ["number", "null"], "description": "Mean cross-entropy over the held-out test split; null without one." },
+                  "test_error": { "type": ["number", "null"], "minimum": 0, "maximum": 1, "description": "Fraction of the test split misclassified." },
+                  "training_loss_std": { "type": "number", "minimum": 0, "description": "Sample standard deviation over the meta.seeds runs (only with more than one)." },
+                  "validation_loss_std": { "type": "number", "minimum": 0 },
+                  "test_loss_std": { "type": ["number", "null"], "minimum": 0 },
+                  "step": {
+                    "type": "string", "enum": ["accepted", "rejected"],
+                    "description": "The guard's verdict (only while it is on): a rejected item's hyperparameters are abandoned for the last accepted ones."
+                  },
+                  "step_reason": { "type": ["string", "null"], "description": "Why the step was rejected." },
                   "hyperparameters": { "$ref": "#/components/schemas/Hyperparameters" },
                   "hypergradient": {
                     "description": "The exact hypergradient that produced the next hyperparameters; null for the last item.",

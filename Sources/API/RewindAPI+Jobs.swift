@@ -141,7 +141,8 @@ extension RewindAPI {
             try storage { try store.history(jobID: record.id, after: metaIteration - 1, limit: 1) }
                 .first { $0.metaIteration == metaIteration }
         }
-        let lastIteration = record.progressTotal - 1
+        // A job that `meta.patience` stopped early ends before item total − 1.
+        let lastIteration = record.progressDone - 1
         let bestIteration = record.bestJSON.flatMap { try? JSONValue.parse($0)["meta_iteration"]?.intValue } ?? lastIteration
         guard let final = try item(lastIteration), let best = try item(bestIteration) else { throw .storageUnavailable }
         let body = #"{"best":\#(best.itemJSON),"final":\#(final.itemJSON)}"#
@@ -256,6 +257,7 @@ extension RewindAPI {
         object["latest"] = stored(record.latestJSON)
         object["best"] = stored(record.bestJSON)
         object["error"] = error
+        object["stopped_early"] = .bool(record.status == .succeeded && record.progressDone < record.progressTotal)
         object["cancel_requested"] = .bool(record.cancelRequested)
         object["attempt"] = .number(Double(record.attempt))
         return .object(object)

@@ -14,6 +14,7 @@ extension DashboardPages {
         var times = ["created \(timeElement(resource["created_at"]))"]
         if let started = resource["started_at"], !started.isNull { times.append("started \(timeElement(started))") }
         if let finished = resource["finished_at"], !finished.isNull { times.append("finished \(timeElement(finished))") }
+        if resource["stopped_early"]?.boolValue == true { times.append("stopped early (meta.patience)") }
 
         var errorBox = ""
         if let error = resource["error"], !error.isNull {
@@ -45,6 +46,7 @@ extension DashboardPages {
             <div><dt>Validation loss</dt><dd id="latest-validation-loss">\(Markup.significant(latest?["validation_loss"]?.doubleValue))</dd></div>
             <div><dt>Validation error</dt><dd id="latest-validation-error">\(Markup.percent(latest?["validation_error"]?.doubleValue))</dd></div>
             <div><dt>Best validation loss</dt><dd id="best-validation-loss">\(bestText)</dd></div>
+            <div><dt>Best item's test loss</dt><dd id="best-test-loss">\(Markup.significant(best?["test_loss"]?.doubleValue))</dd></div>
             </dl>
             \(errorBox)<div id="action-errors" class="errors" role="alert" hidden></div>
             <div class="actions">\(cancel)<a href="\(api)/history">History (JSON)</a><a href="\(api)/result">Result (JSON)</a><a href="\(api)">Job (JSON)</a></div>
@@ -116,6 +118,7 @@ extension DashboardPages {
             const bestCell = document.getElementById('best-validation-loss');
             bestCell.textContent = significant(best.validation_loss);
             if (Number.isInteger(best.meta_iteration)) bestCell.append(' ', el('small', 'muted', 'at ' + best.meta_iteration));
+            document.getElementById('best-test-loss').textContent = significant(best.test_loss);
             if (Number.isInteger(p.done) && p.done !== lastDone) {
               if (lastDone !== null) reloadPlots(p.done);
               lastDone = p.done;

@@ -28,7 +28,8 @@ public enum DashboardPages {
             <h2>Submit a job</h2>
             <form id="submit-form">
             \(csrfField(csrfToken))
-            <label for="spec" class="muted">Job spec (JSON; every field but <code>dataset</code> is optional)</label>
+            <label for="spec" class="muted">Job spec (JSON; every field but <code>dataset</code> is optional). Keep
+            <code>"shuffle": true</code> and a <code>test</code> split: most data sets are sorted, and the test loss is the honest estimate.</label>
             <textarea id="spec" name="spec" rows="12" spellcheck="false">\(Markup.escape(exampleSpec))</textarea>
             <div class="actions"><button type="submit" class="primary">Submit job</button><span id="submit-status" class="muted" aria-live="polite"></span></div>
             <div id="submit-errors" class="errors" role="alert" hidden></div>
@@ -41,11 +42,13 @@ public enum DashboardPages {
         return page(title: "Rewind · Jobs", body: body, scripts: ["common.js", "index.js"], csrfToken: csrfToken)
     }
 
-    /// A spec to start from: the canonical digits problem with a short run.
+    /// A spec to start from: the canonical digits problem with a short run, on shuffled rows with a
+    /// held-out test split (the recommended way: data sets are usually sorted).
     static let exampleSpec = """
         {
           "name": "digits schedules",
           "dataset": {"name": "digits"},
+          "split": {"train": 0.6, "validation": 0.2, "test": 0.2, "shuffle": true},
           "model": {"hidden": [50, 50]},
           "training": {"iterations": 100},
           "meta": {"iterations": 20}

@@ -78,21 +78,32 @@ public enum JobPlots {
             colorIndex: colorIndex, dashed: dashed)
     }
 
+    /// Whether the job holds out a test split (its items carry a numeric `test_loss`).
+    static func hasTest(_ history: [JSONValue]) -> Bool {
+        history.contains { $0["test_loss"]?.doubleValue != nil }
+    }
+
     private static func loss(_ history: [JSONValue]) -> String {
-        SVGLineChart(
-            title: title(of: "loss"), xLabel: "meta-iteration", yLabel: "mean cross-entropy",
-            series: [
-                perItem(history, name: "training") { HistoryValues.number($0["training_loss"]) },
-                perItem(history, name: "validation") { HistoryValues.number($0["validation_loss"]) },
-            ],
+        var series = [
+            perItem(history, name: "training") { HistoryValues.number($0["training_loss"]) },
+            perItem(history, name: "validation") { HistoryValues.number($0["validation_loss"]) },
+        ]
+        if hasTest(history) {
+            series.append(perItem(history, name: "test (held out)", colorIndex: 2, dashed: true) { HistoryValues.number($0["test_loss"]) })
+        }
+        return SVGLineChart(
+            title: title(of: "loss"), xLabel: "meta-iteration", yLabel: "mean cross-entropy", series: series,
             integerX: true
         ).render()
     }
 
     private static func error(_ history: [JSONValue]) -> String {
-        SVGLineChart(
-            title: title(of: "error"), xLabel: "meta-iteration", yLabel: "fraction misclassified",
-            series: [perItem(history, name: "validation", colorIndex: 1) { HistoryValues.number($0["validation_error"]) }],
+        var series = [perItem(history, name: "validation", colorIndex: 1) { HistoryValues.number($0["validation_error"]) }]
+        if hasTest(history) {
+            series.append(perItem(history, name: "test (held out)", colorIndex: 2, dashed: true) { HistoryValues.number($0["test_error"]) })
+        }
+        return SVGLineChart(
+            title: title(of: "error"), xLabel: "meta-iteration", yLabel: "fraction misclassified", series: series,
             integerX: true
         ).render()
     }

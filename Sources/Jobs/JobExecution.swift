@@ -43,7 +43,7 @@ struct JobExecution {
         var checkpoint = restoredCheckpoint(for: tuning)
         let monitor = Monitor(nowMs: runner.clock(), fraction: job.progressFraction)
         let clock = ContinuousClock()
-        while checkpoint.nextItem < tuning.totalItems {
+        while !tuning.isComplete(checkpoint) {
             // Momentum is learned and can fall, so the buffer a meta-iteration needs can grow
             // past what admission saw; it is known before training, so check it first.
             let estimate = tuning.memoryEstimate(at: checkpoint.unconstrained)
@@ -75,7 +75,8 @@ struct JobExecution {
 
     /// Spec and data set as the job was accepted with; failing here means the job can never run.
     private func prepare() -> Result<TuningRun, ProblemDetails> {
-        JobRequest.prepare(specBytes: Array(job.specJSON.utf8), datasets: runner.datasets)
+        JobRequest.prepare(
+            specBytes: Array(job.specJSON.utf8), datasets: runner.datasets, threads: runner.configuration.seedThreads)
     }
 
     /// The committed checkpoint, or the start. A checkpoint that does not decode is ignored: the
@@ -138,9 +139,10 @@ struct JobExecution {
         monitor.fraction = fraction
         do {
             let row = HistoryRow(
-                metaIteration: item.metaIteration, itemJSON: Self.itemJSON(item, fingerprint: runner.configuration.numericFingerprint),
-                trainingLoss: item.trainingLoss, validationLoss: item.validationLoss,
-                validationError: item.validationError, hypergradientNorm: item.hypergradient?.norm,
+                metaIteration: item.metaIteration,
+                itemJSON: Self.itemJSON(item, fingerprint: runner.configuration.numericFingerprint),
+                trainingLoss: item.trainingLoss.finite, validationLoss: item.validationLoss.finite,
+                validationError: item.validationError.finite, hypergradientNorm: item.hypergradient?.norm,
                 seconds: item.seconds, createdMs: runner.clock())
             let committed = try store.commitMetaIteration(
                 jobID: job.id, worker: worker, item: row, checkpoint: Array(try JSONEncoder().encode(next)),
@@ -212,6 +214,11 @@ struct JobExecution {
         object["training_loss"] = .number(item.trainingLoss)
         object["validation_loss"] = .number(item.validationLoss)
         object["validation_error"] = .number(item.validationError)
+        if let testLoss = item.testLoss, let testError = item.testError {
+            object["test_loss"] = .number(testLoss)
+            object["test_error"] = .number(testError)
+        }
+        if let step = item.step { object["step"] = .string(step.rawValue) }
         return JSONValue.object(object).serializedString()
     }
 
@@ -220,6 +227,17 @@ struct JobExecution {
         object["meta_iteration"] = .number(Double(best.metaIteration))
         object["validation_loss"] = .number(best.validationLoss)
         object["validation_error"] = .number(best.validationError)
+        if let trainingLoss = best.trainingLoss { object["training_loss"] = .number(trainingLoss) }
+        if let testLoss = best.testLoss, let testError = best.testError {
+            object["test_loss"] = .number(testLoss)
+            object["test_error"] = .number(testError)
+        }
+        if let objective = best.objective { object["objective"] = .number(objective) }
         return JSONValue.object(object).serializedString()
     }
+}
+
+extension Double {
+    /// Nil for NaN and infinities (a guard-rejected item whose training diverged has no losses).
+    fileprivate var finite: Double? { isFinite ? self : nil }
 }

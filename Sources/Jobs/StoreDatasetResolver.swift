@@ -20,6 +20,9 @@ public struct StoreDatasetResolver: DatasetResolver, Sendable {
                 return nil
             }
             return try? Dataset(encoded: content, name: record.name)
+        case .file:
+            // The service reads no local files: `resolve` answers that a file is for `rewind run`.
+            return nil
         }
     }
 }

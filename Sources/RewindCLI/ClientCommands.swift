@@ -156,7 +156,12 @@ struct StatusCommand: ParsableCommand {
         let index = (item["meta_iteration"]?.intValue ?? 0) + 1
         let loss = item["validation_loss"]?.doubleValue ?? .nan
         let error = item["validation_error"]?.doubleValue ?? .nan
-        return String(format: "item %d/%d: validation loss %.4f, validation error %.3f", index, total, loss, error)
+        var line = String(format: "item %d/%d: validation loss %.4f, validation error %.3f", index, total, loss, error)
+        if let testLoss = item["test_loss"]?.doubleValue, let testError = item["test_error"]?.doubleValue {
+            line += String(format: ", test loss %.4f, test error %.3f", testLoss, testError)
+        }
+        if item["step"]?.stringValue == "rejected" { line += " [step rejected]" }
+        return line
     }
 
     static func summary(_ job: JSONValue) -> String {
@@ -166,8 +171,19 @@ struct StatusCommand: ParsableCommand {
         let fraction = job["progress"]?["fraction"]?.doubleValue ?? 0
         var line = "\(job["id"]?.stringValue ?? "?")  \(status)  \(done)/\(total) items  \(String(format: "%.1f", fraction * 100))%"
         if let best = job["best"], case .object = best {
-            line += String(format: "  best validation loss %.4f (item %d)", best["validation_loss"]?.doubleValue ?? .nan, best["meta_iteration"]?.intValue ?? 0)
+            let objective = job["spec"]?["meta"]?["objective"]?.stringValue ?? "validation_loss"
+            if objective == "training_loss", let trainingLoss = best["training_loss"]?.doubleValue {
+                line += String(format: "  best training loss %.4f", trainingLoss)
+                line += String(format: ", validation loss %.4f", best["validation_loss"]?.doubleValue ?? .nan)
+            } else {
+                line += String(format: "  best validation loss %.4f", best["validation_loss"]?.doubleValue ?? .nan)
+            }
+            if let testLoss = best["test_loss"]?.doubleValue, let testError = best["test_error"]?.doubleValue {
+                line += String(format: ", test loss %.4f, test error %.3f", testLoss, testError)
+            }
+            line += " (item \(best["meta_iteration"]?.intValue ?? 0))"
         }
+        if job["stopped_early"] == .bool(true) { line += "  stopped early (meta.patience)" }
         if let error = job["error"], case .object = error {
             line += "  error \(error["code"]?.stringValue ?? ""): \(error["message"]?.stringValue ?? "")"
         }

@@ -44,9 +44,14 @@ struct ProgressLine {
 
     func finished(_ item: HistoryItem) {
         guard enabled else { return }
-        let summary = String(
-            format: "item %d/%d: training loss %.4f, validation loss %.4f, validation error %.3f (%.2f s)",
-            item.metaIteration + 1, total, item.trainingLoss, item.validationLoss, item.validationError, item.seconds)
+        var summary = String(
+            format: "item %d/%d: training loss %.4f, validation loss %.4f, validation error %.3f",
+            item.metaIteration + 1, total, item.trainingLoss, item.validationLoss, item.validationError)
+        if let testLoss = item.testLoss, let testError = item.testError {
+            summary += String(format: ", test loss %.4f, test error %.3f", testLoss, testError)
+        }
+        if item.step == .rejected { summary += " [step rejected: \(item.stepReason ?? "")]" }
+        summary += String(format: " (%.2f s)", item.seconds)
         Console.progress(Console.stderrIsTerminal ? "\r\u{1B}[K\(summary)\n" : summary + "\n")
     }
 

@@ -12,12 +12,21 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run a tuning job locally; history items go to stdout as JSON lines.",
         discussion: """
-            Exit status: 0 on success, 1 if training diverged, 2 if the spec is invalid (the \
-            problem+json body is printed on stdout), 3 if the spec file cannot be read.
+            The spec's data set may be the built-in digits ({"name": "digits"}) or a local CSV \
+            file ({"path": "my.csv"}: numeric features, the integer class label in the last \
+            column, an optional header row — the format POST /v1/datasets takes); a relative path \
+            is read from the spec file's directory (the current one for '-'). Uploaded data sets \
+            ({"id": ...}) live in a service: use rewind submit.
+
+            Exit status: 0 on success, 1 if training diverged, 2 if the spec or its CSV file is \
+            invalid (the problem+json body is printed on stdout), 3 if the spec file cannot be read.
             """)
 
-    @Argument(help: "The job spec (API.md \"Job spec\"); '-' reads standard input.")
+    @Argument(help: "The job spec (docs/api.md, \"Job spec\"); '-' reads standard input.")
     var spec: String
+
+    @Option(name: .long, help: "Threads that train a meta-iteration's meta.seeds runs in parallel (the history is the same for any number).")
+    var threads = 1
 
     @Flag(name: .long, help: "Do not print progress on stderr.")
     var quiet = false
@@ -34,7 +43,11 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(3)
         }
         let tuning: TuningRun
-        switch JobRequest.prepare(specBytes: bytes, datasets: BuiltinDatasetResolver()) {
+        let directory = spec == "-" ? FileManager.default.currentDirectoryPath
+            : URL(fileURLWithPath: spec).deletingLastPathComponent().path
+        switch JobRequest.prepare(
+            specBytes: bytes, datasets: LocalDatasetResolver(baseDirectory: directory), threads: max(1, threads))
+        {
         case .success(let prepared):
             tuning = prepared
         case .failure(let problem):
@@ -46,7 +59,7 @@ struct RunCommand: ParsableCommand {
         var progress = ProgressLine(enabled: !quiet, total: tuning.totalItems)
         var checkpoint = tuning.initialCheckpoint()
         let clock = ContinuousClock()
-        while checkpoint.nextItem < tuning.totalItems {
+        while !tuning.isComplete(checkpoint) {
             let started = clock.now
             let item = checkpoint.nextItem
             do {

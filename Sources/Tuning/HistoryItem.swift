@@ -1,6 +1,6 @@
 import JSON
 
-/// One evaluation in a job's history (API.md "history item").
+/// One evaluation in a job's history (`docs/api.md`, "History item").
 public struct HistoryItem: Sendable, Equatable {
     public var metaIteration: Int
     /// Mean cross-entropy over the whole training split at the final weights (no penalty).
@@ -18,6 +18,33 @@ public struct HistoryItem: Sendable, Equatable {
     public var trainingCurve: TrainingCurve
     /// Wall-clock seconds the item took (set by the caller: the tuning layer has no clock).
     public var seconds: Double
+    /// Mean cross-entropy and error on the held-out test rows; nil without a test split. Never
+    /// used for tuning or for choosing the best item.
+    public var testLoss: Double?
+    public var testError: Double?
+    /// Standard deviations over the `meta.seeds` runs of the three losses (the loss fields are the
+    /// means); nil with one seed.
+    public var spread: Spread?
+    /// Whether the guard accepted the meta-step that led here, and why not; nil when it is off.
+    public var step: Step?
+    public var stepReason: String?
+
+    /// Standard deviations of the losses over a meta-iteration's training runs.
+    public struct Spread: Sendable, Equatable {
+        public var trainingLoss: Double
+        public var validationLoss: Double
+        public var testLoss: Double?
+        public init(trainingLoss: Double, validationLoss: Double, testLoss: Double?) {
+            self.trainingLoss = trainingLoss
+            self.validationLoss = validationLoss
+            self.testLoss = testLoss
+        }
+    }
+
+    /// The guard's verdict on an item.
+    public enum Step: String, Sendable, Equatable {
+        case accepted, rejected
+    }
 
     public init(
         metaIteration: Int, trainingLoss: Double, validationLoss: Double, validationError: Double,
@@ -41,9 +68,20 @@ public struct HistoryItem: Sendable, Equatable {
         object["training_loss"] = .number(trainingLoss)
         object["validation_loss"] = .number(validationLoss)
         object["validation_error"] = .number(validationError)
+        object["test_loss"] = testLoss.map { .number($0) } ?? .null
+        object["test_error"] = testError.map { .number($0) } ?? .null
+        if let spread {
+            object["training_loss_std"] = .number(spread.trainingLoss)
+            object["validation_loss_std"] = .number(spread.validationLoss)
+            object["test_loss_std"] = spread.testLoss.map { .number($0) } ?? .null
+        }
         object["hyperparameters"] = hyperparameters.json()
         object["hypergradient"] = hypergradient?.json() ?? .null
         object["training_curve"] = trainingCurve.json()
+        if let step {
+            object["step"] = .string(step.rawValue)
+            object["step_reason"] = stepReason.map { .string($0) } ?? .null
+        }
         object["seconds"] = .number(seconds)
         return .object(object)
     }

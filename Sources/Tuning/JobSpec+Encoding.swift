@@ -6,11 +6,13 @@ extension JobSpec {
         let datasetJSON: JSONValue = switch dataset {
         case .builtin(let name): ["name": .string(name)]
         case .uploaded(let id): ["id": .string(id)]
+        case .file(let path): ["path": .string(path)]
         }
         return [
             "name": .string(name),
             "dataset": datasetJSON,
-            "split": ["train": .number(Double(split.train)), "validation": .number(Double(split.validation))],
+            "split": split.json(),
+            "preprocess": preprocess.json(),
             "model": [
                 "hidden": .array(model.hidden.map { .number(Double($0)) }),
                 "activation": .string(model.activation.rawValue),
@@ -42,6 +44,14 @@ extension JobSpec {
                 "step_size": .number(meta.stepSize),
                 "objective": .string(meta.objective.rawValue),
                 "reseed": .bool(meta.reseed),
+                "seeds": .number(Double(meta.seeds)),
+                "guard": [
+                    "enabled": .bool(meta.stepGuard.enabled),
+                    "tolerance": .number(meta.stepGuard.tolerance),
+                    "gradient_jump": .number(meta.stepGuard.gradientJump),
+                    "shrink": .number(meta.stepGuard.shrink),
+                ],
+                "patience": meta.patience.map { .number(Double($0)) } ?? .null,
             ],
         ]
     }

@@ -18,6 +18,12 @@ extension JobSpec {
         public static let totalWork = 1e13
         /// Built-in dataset names and uploaded ids.
         public static let datasetKey = 200
+        /// A local CSV path (`rewind run` only).
+        public static let pathLength = 4096
+        /// Training runs averaged per meta-iteration.
+        public static let seeds = 1...64
+        /// Items without improvement before an early stop.
+        public static let patience = 1...10_000
 
         static let learningRate = Bounds(lower: 0, lowerInclusive: false, upper: 1000, upperInclusive: true)
         static let momentum = Bounds(lower: 0, lowerInclusive: false, upper: 1, upperInclusive: false)
@@ -26,5 +32,10 @@ extension JobSpec {
             hint: "it is e^u, so 0 is not allowed: use 1e-12 to switch L2 off")
         static let initScale = Bounds(lower: 0, lowerInclusive: false, upper: 100, upperInclusive: true)
         static let stepSize = Bounds(lower: 0, lowerInclusive: false, upper: 100, upperInclusive: true)
+        static let guardTolerance = Bounds(lower: 0, lowerInclusive: true, upper: 100, upperInclusive: true)
+        static let gradientJump = Bounds(lower: 1, lowerInclusive: false, upper: 1e30, upperInclusive: true)
+        static let guardShrink = Bounds(lower: 0, lowerInclusive: false, upper: 1, upperInclusive: false)
+        static let featureMean = Bounds(lower: -1e300, lowerInclusive: true, upper: 1e300, upperInclusive: true)
+        static let featureScale = Bounds(lower: 0, lowerInclusive: false, upper: 1e300, upperInclusive: true)
     }
 }

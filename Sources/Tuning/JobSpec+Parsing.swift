@@ -14,27 +14,24 @@ extension JobSpec {
     }
 
     private static func parse(_ value: JSONValue, reader: inout Reader) -> JobSpec? {
-        let fields = ["name", "dataset", "split", "model", "training", "hyperparameters", "meta"]
+        let fields = ["name", "dataset", "split", "preprocess", "model", "training", "hyperparameters", "meta"]
         guard let root = reader.object(value, at: "", fields: fields) else { return nil }
         var name = reader.string(root["name"], at: "/name", maxLength: Limits.nameLength)
         let dataset = parseDataset(root["dataset"], reader: &reader)
         if root["name"] == nil, let dataset { name = defaultName(for: dataset) }
-
-        var split = Split()
-        if let object = root["split"].flatMap({ reader.object($0, at: "/split", fields: ["train", "validation"]) }) {
-            split.train = reader.integer(object["train"], at: "/split/train", in: Limits.splitRows, default: split.train) ?? split.train
-            split.validation = reader.integer(object["validation"], at: "/split/validation", in: Limits.splitRows, default: split.validation) ?? split.validation
-        }
+        let split = parseSplit(root["split"], reader: &reader)
+        let preprocess = parsePreprocess(root["preprocess"], reader: &reader)
         let model = parseModel(root["model"], reader: &reader)
         let training = parseTraining(root["training"], reader: &reader)
         let hyperparameters = parseHyperparameters(
             root["hyperparameters"], iterations: training?.iterations, blockCount: model?.blockCount, reader: &reader)
         let meta = parseMeta(root["meta"], reader: &reader)
 
-        guard let name, let dataset, let model, let training, let hyperparameters, let meta else { return nil }
+        guard let name, let dataset, let split, let preprocess, let model, let training, let hyperparameters, let meta
+        else { return nil }
         return JobSpec(
             dataset: dataset, name: name, split: split, model: model, training: training,
-            hyperparameters: hyperparameters, meta: meta)
+            hyperparameters: hyperparameters, meta: meta, preprocess: preprocess)
     }
 
     private static func parseDataset(_ value: JSONValue?, reader: inout Reader) -> DatasetReference? {
@@ -42,16 +39,18 @@ extension JobSpec {
             reader.fail("/dataset", "is required: {\"name\": \"digits\"} or {\"id\": \"<uploaded dataset id>\"}")
             return nil
         }
-        guard let object = reader.object(value, at: "/dataset", fields: ["name", "id"]) else { return nil }
-        switch (object["name"], object["id"]) {
-        case (let name?, nil):
+        guard let object = reader.object(value, at: "/dataset", fields: ["name", "id", "path"]) else { return nil }
+        switch (object["name"], object["id"], object["path"]) {
+        case (let name?, nil, nil):
             return reader.choice(name, at: "/dataset/name", allowed: BuiltinDatasets.names, default: .builtin("digits")) {
                 DatasetReference.builtin($0)
             }
-        case (nil, let id?):
+        case (nil, let id?, nil):
             return reader.string(id, at: "/dataset/id", maxLength: Limits.datasetKey).map { .uploaded(id: $0) }
+        case (nil, nil, let path?):
+            return reader.string(path, at: "/dataset/path", maxLength: Limits.pathLength).map { .file(path: $0) }
         default:
-            reader.fail("/dataset", "must have exactly one of \"name\" (a built-in dataset) or \"id\" (an uploaded one)")
+            reader.fail("/dataset", "must have exactly one of \"name\" (a built-in dataset), \"id\" (an uploaded one) or \"path\" (a local CSV file, for rewind run only)")
             return nil
         }
     }
@@ -100,7 +99,7 @@ extension JobSpec {
     private static func parseMeta(_ value: JSONValue?, reader: inout Reader) -> Meta? {
         let defaults = Meta()
         guard let value else { return defaults }
-        let fields = ["iterations", "optimizer", "step_size", "objective", "reseed"]
+        let fields = ["iterations", "optimizer", "step_size", "objective", "reseed", "seeds", "guard", "patience"]
         guard let object = reader.object(value, at: "/meta", fields: fields) else { return nil }
         let iterations = reader.integer(object["iterations"], at: "/meta/iterations", in: Limits.metaIterations, default: defaults.iterations)
         let optimizer = reader.choice(
@@ -111,7 +110,36 @@ extension JobSpec {
             object["objective"], at: "/meta/objective", allowed: Objective.allCases.map(\.rawValue),
             default: defaults.objective, make: Objective.init(rawValue:))
         let reseed = reader.bool(object["reseed"], at: "/meta/reseed", default: defaults.reseed)
-        guard let iterations, let optimizer, let stepSize, let objective, let reseed else { return nil }
-        return Meta(iterations: iterations, optimizer: optimizer, stepSize: stepSize, objective: objective, reseed: reseed)
+        let seeds = reader.integer(object["seeds"], at: "/meta/seeds", in: Limits.seeds, default: defaults.seeds)
+        let stepGuard = parseGuard(object["guard"], reader: &reader)
+        var patience: Int?? = .some(nil)
+        if let value = object["patience"], value != .null {
+            patience = reader.integer(value, at: "/meta/patience", in: Limits.patience, default: 0).map { .some($0) }
+        }
+        guard let iterations, let optimizer, let stepSize, let objective, let reseed, let seeds, let stepGuard,
+              let patience
+        else { return nil }
+        return Meta(
+            iterations: iterations, optimizer: optimizer, stepSize: stepSize, objective: objective, reseed: reseed,
+            seeds: seeds, stepGuard: stepGuard, patience: patience)
+    }
+
+    /// `true`, `false`, or an object with the guard's settings (any left out take their defaults).
+    private static func parseGuard(_ value: JSONValue?, reader: inout Reader) -> Guard? {
+        let defaults = Guard()
+        guard let value else { return defaults }
+        if case .bool(let enabled) = value { return Guard(enabled: enabled) }
+        guard case .object = value else {
+            reader.fail("/meta/guard", "must be true, false or an object with enabled, tolerance, gradient_jump and shrink, not \(value.kindDescription)")
+            return nil
+        }
+        let fields = ["enabled", "tolerance", "gradient_jump", "shrink"]
+        guard let object = reader.object(value, at: "/meta/guard", fields: fields) else { return nil }
+        let enabled = reader.bool(object["enabled"], at: "/meta/guard/enabled", default: defaults.enabled)
+        let tolerance = reader.number(object["tolerance"], at: "/meta/guard/tolerance", in: Limits.guardTolerance, default: defaults.tolerance)
+        let jump = reader.number(object["gradient_jump"], at: "/meta/guard/gradient_jump", in: Limits.gradientJump, default: defaults.gradientJump)
+        let shrink = reader.number(object["shrink"], at: "/meta/guard/shrink", in: Limits.guardShrink, default: defaults.shrink)
+        guard let enabled, let tolerance, let jump, let shrink else { return nil }
+        return Guard(enabled: enabled, tolerance: tolerance, gradientJump: jump, shrink: shrink)
     }
 }

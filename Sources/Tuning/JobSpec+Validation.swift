@@ -6,11 +6,22 @@ extension JobSpec {
     public func validate(dataset: DatasetInfo) -> [SpecError] {
         var errors: [SpecError] = []
         func fail(_ field: String, _ message: String) { errors.append(SpecError(field: field, message: message)) }
+        let split = split.resolved(rows: dataset.rows)
 
-        if split.train + split.validation > dataset.rows {
-            fail("/split", "train + validation (\(split.train) + \(split.validation)) must be at most the dataset's \(dataset.rows) rows")
+        for part in [Split.Part.train, .validation] where split[part] < 1 {
+            fail("/split/\(part.rawValue)", "gives \(split[part]) rows of the data set's \(dataset.rows); at least 1 is needed")
         }
-        if training.batchSize > split.train {
+        if split.train + split.validation + split.test > dataset.rows {
+            let parts = split.test > 0 ? "train + validation + test (\(split.train) + \(split.validation) + \(split.test))"
+                : "train + validation (\(split.train) + \(split.validation))"
+            fail("/split", "\(parts) must be at most the dataset's \(dataset.rows) rows")
+        }
+        for (key, values) in [("mean", preprocess.mean), ("std", preprocess.std)] {
+            if let values, values.count != dataset.features {
+                fail("/preprocess/\(key)", "must have \(dataset.features) values (one per feature), not \(values.count)")
+            }
+        }
+        if split.train >= 1, training.batchSize > split.train {
             fail("/training/batch_size", "must be at most split.train (\(split.train))")
         }
         let sizes = [dataset.features] + model.hidden + [dataset.classes]
@@ -25,11 +36,18 @@ extension JobSpec {
         if hyperparameters.trainingData.learn, split.train * dataset.features > Limits.trainingDataValues {
             fail("/hyperparameters/training_data/learn", "learning \(split.train) rows × \(dataset.features) features = \(split.train * dataset.features) inputs; at most \(Limits.trainingDataValues) are allowed")
         }
-        let work = Double(meta.iterations + 1) * Double(training.iterations) * Double(training.batchSize) * Double(parameters)
+        let work = Double(meta.iterations + 1) * Double(meta.seeds) * Double(training.iterations) * Double(training.batchSize) * Double(parameters)
         if work > Limits.totalWork {
-            fail("/training/iterations", "the job is too large: (meta.iterations + 1) × iterations × batch_size × parameters = \(Self.scientific(work)), at most 1e13 is allowed; reduce one of them")
+            fail("/training/iterations", "the job is too large: (meta.iterations + 1) × meta.seeds × iterations × batch_size × parameters = \(Self.scientific(work)), at most 1e13 is allowed; reduce one of them")
         }
         return errors
+    }
+
+    /// The spec with the split's fractions and defaults turned into row counts for this data set.
+    public func resolved(for dataset: DatasetInfo) -> JobSpec {
+        var spec = self
+        spec.split = split.resolved(rows: dataset.rows)
+        return spec
     }
 
     /// The model this spec trains on a dataset of this shape.

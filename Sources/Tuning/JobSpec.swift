@@ -15,12 +15,13 @@ public struct JobSpec: Sendable, Equatable {
     public var training: Training
     public var hyperparameters: Hyperparameters
     public var meta: Meta
+    public var preprocess: Preprocess
 
     /// A spec with the documented defaults for everything but the dataset.
     public init(
         dataset: DatasetReference, name: String? = nil, split: Split = Split(), model: Model = Model(),
         training: Training = Training(), hyperparameters: Hyperparameters = Hyperparameters(),
-        meta: Meta = Meta()
+        meta: Meta = Meta(), preprocess: Preprocess = Preprocess()
     ) {
         self.name = name ?? Self.defaultName(for: dataset)
         self.dataset = dataset
@@ -29,31 +30,79 @@ public struct JobSpec: Sendable, Equatable {
         self.training = training
         self.hyperparameters = hyperparameters
         self.meta = meta
+        self.preprocess = preprocess
     }
 
-    /// "digits schedules" for the built-in digits, as `API.md` shows; the id for an upload.
+    /// "digits schedules" for the built-in digits; the id for an upload; the file name for a CSV.
     static func defaultName(for dataset: DatasetReference) -> String {
         switch dataset {
         case .builtin(let name): "\(name) schedules"
         case .uploaded(let id): "\(id) schedules"
+        case .file(let path): "\(path.split(separator: "/").last.map(String.init) ?? path) schedules"
         }
     }
 }
 
-/// Which data a job trains on: a built-in data set by name or an uploaded one by id.
+/// Which data a job trains on: a built-in data set by name, an uploaded one by id, or (for
+/// `rewind run` only) a local CSV file.
 public enum DatasetReference: Sendable, Equatable, Hashable {
     case builtin(String)
     case uploaded(id: String)
+    case file(path: String)
 }
 
 extension JobSpec {
-    /// Consecutive rows of the dataset: the first `train` for training, the next `validation`.
+    /// How the data set's rows are divided: `train` rows for training, the next `validation` for the
+    /// meta-objective, the next `test` held out (never used for tuning), after an optional seeded
+    /// shuffle of all rows.
+    ///
+    /// Parts the spec gave as a fraction of the rows, or left out, are listed in `unresolved` until
+    /// `resolved(rows:)` turns them into row counts (see `JobSpec+Split.swift`).
     public struct Split: Sendable, Equatable {
         public var train: Int
         public var validation: Int
-        public init(train: Int = 1000, validation: Int = 797) {
+        public var test: Int
+        public var shuffle: Bool
+        public var seed: UInt64
+        public var unresolved: [Part: Size]
+        public init(
+            train: Int = 1000, validation: Int = 797, test: Int = 0, shuffle: Bool = false, seed: UInt64 = 0,
+            unresolved: [Part: Size] = [:]
+        ) {
             self.train = train
             self.validation = validation
+            self.test = test
+            self.shuffle = shuffle
+            self.seed = seed
+            self.unresolved = unresolved
+        }
+
+        /// The three parts, in row order.
+        public enum Part: String, Sendable, Equatable, Hashable, CaseIterable {
+            case train, validation, test
+        }
+
+        /// A part's size that depends on the data set.
+        public enum Size: Sendable, Equatable {
+            /// A fraction of the rows, strictly between 0 and 1 (floored to whole rows).
+            case fraction(Double)
+            /// Not given: a default from the data set's size.
+            case automatic
+        }
+    }
+
+    /// Transformations of the features before training.
+    public struct Preprocess: Sendable, Equatable {
+        /// Centre and scale every feature by its mean and standard deviation over the training rows.
+        public var standardize: Bool
+        /// The statistics used, one per feature: given in the spec, or computed from the training
+        /// rows when the job is prepared (and then recorded in the job's spec).
+        public var mean: [Double]?
+        public var std: [Double]?
+        public init(standardize: Bool = false, mean: [Double]? = nil, std: [Double]? = nil) {
+            self.standardize = standardize
+            self.mean = mean
+            self.std = std
         }
     }
 
@@ -204,15 +253,43 @@ extension JobSpec {
         public var stepSize: Double
         public var objective: Objective
         public var reseed: Bool
+        /// Independent training runs per meta-iteration (run s uses `training.seed + s`), whose
+        /// objective and hypergradient are averaged.
+        public var seeds: Int
+        public var stepGuard: Guard
+        /// End the job when the objective has not improved for this many items; nil never.
+        public var patience: Int?
         public init(
             iterations: Int = 50, optimizer: MetaOptimizer.Kind = .adam, stepSize: Double = 0.04,
-            objective: Objective = .validationLoss, reseed: Bool = true
+            objective: Objective = .validationLoss, reseed: Bool = true, seeds: Int = 1,
+            stepGuard: Guard = Guard(), patience: Int? = nil
         ) {
             self.iterations = iterations
             self.optimizer = optimizer
             self.stepSize = stepSize
             self.objective = objective
             self.reseed = reseed
+            self.seeds = seeds
+            self.stepGuard = stepGuard
+            self.patience = patience
+        }
+    }
+
+    /// When a meta-step is rejected (see `MetaGuard`).
+    public struct Guard: Sendable, Equatable {
+        public var enabled: Bool
+        /// Reject an item whose objective exceeds the last accepted one's by more than this fraction
+        /// (and replace a last item worse than the best by more than it).
+        public var tolerance: Double
+        /// Reject an item whose hypergradient norm exceeds the last accepted one's by this factor.
+        public var gradientJump: Double
+        /// Factor applied to the meta step size at every rejection.
+        public var shrink: Double
+        public init(enabled: Bool = true, tolerance: Double = 0.25, gradientJump: Double = 100, shrink: Double = 0.5) {
+            self.enabled = enabled
+            self.tolerance = tolerance
+            self.gradientJump = gradientJump
+            self.shrink = shrink
         }
     }
 

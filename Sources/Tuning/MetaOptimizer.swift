@@ -34,11 +34,13 @@ public struct MetaOptimizer: Sendable, Codable, Equatable {
     }
 
     /// Moves `u` downhill along `gradient`; entries where `mask` is false never move (and keep zero
-    /// moments, so learning them later would start fresh).
-    public mutating func step(_ u: inout [Double], gradient: [Double], mask: [Bool]) {
+    /// moments, so learning them later would start fresh). `scale` multiplies the step size (the
+    /// guard's backtracking); at 1 the arithmetic is exactly the unscaled update.
+    public mutating func step(_ u: inout [Double], gradient: [Double], mask: [Bool], scale: Double = 1) {
         precondition(u.count == firstMoment.count && gradient.count == u.count && mask.count == u.count,
                      "meta-optimiser sizes differ: u \(u.count), gradient \(gradient.count), mask \(mask.count), state \(firstMoment.count)")
         steps += 1
+        let stepSize = self.stepSize * scale
         switch kind {
         case .sgd:
             for index in u.indices where mask[index] {

@@ -4,33 +4,51 @@ import Learning
 /// hyperparameters), resumable from a checkpoint.
 ///
 /// `TuningRun` is pure: no clock, no I/O, no globals. The same spec and data give the same history,
-/// bit for bit, whether run in one go or resumed from any checkpoint, because every random draw is
-/// seeded from (spec seed, meta-iteration, step) and the checkpoint holds the exact optimiser state.
+/// bit for bit, whether run in one go or resumed from any checkpoint, and whatever `threads` is,
+/// because every random draw is seeded from (spec seed, run, meta-iteration, step), the runs of a
+/// meta-iteration are averaged in a fixed order, and the checkpoint holds the exact optimiser and
+/// guard state.
 public struct TuningRun: Sendable {
+    /// The spec as it runs: split resolved to row counts, standardisation statistics filled in.
     public let spec: JobSpec
     public let architecture: MLPArchitecture
     public let space: HyperparameterSpace
+    /// Threads that train a meta-iteration's `meta.seeds` runs in parallel.
+    public let threads: Int
     let model: MLP
-    let training: LabelledRows
-    let validation: LabelledRows
+    let partition: DatasetPartition
 
     /// Prepares a run; throws the spec's problems against this dataset (none if `JobSpec.parse`
     /// and `validate(dataset:)` already passed).
-    public init(spec: JobSpec, dataset: Dataset) throws(SpecErrors) {
+    public init(spec: JobSpec, dataset: Dataset, threads: Int = 1) throws(SpecErrors) {
         let problems = spec.validate(dataset: dataset.info)
         guard problems.isEmpty else { throw SpecErrors(problems) }
+        var spec = spec.resolved(for: dataset.info)
+        // A defaulted name says which data set, by its name rather than an upload's opaque id.
+        if spec.name == JobSpec.defaultName(for: spec.dataset) { spec.name = "\(dataset.name) schedules" }
+        partition = DatasetPartition(dataset: dataset, split: spec.split, preprocess: spec.preprocess)
+        spec.preprocess = partition.preprocess
         self.spec = spec
+        self.threads = max(1, threads)
         architecture = MLPArchitecture(
             inputs: dataset.features, hidden: spec.model.hidden, classes: dataset.classes,
             activation: spec.model.activation)
         model = MLP(architecture: architecture)
-        training = dataset.labelledRows(0..<spec.split.train)
-        validation = dataset.labelledRows(spec.split.train..<(spec.split.train + spec.split.validation))
         space = HyperparameterSpace(spec: spec, architecture: architecture, trainingRows: spec.split.train)
     }
 
+    /// The training rows as the trainer sees them (shuffled and standardised as the spec says).
+    public var training: LabelledRows { partition.training }
+    public var validation: LabelledRows { partition.validation }
+    public var test: LabelledRows? { partition.test }
+
     /// Number of history items a complete run writes: one per meta-iteration plus the final evaluation.
     public var totalItems: Int { spec.meta.iterations + 1 }
+
+    /// Whether the run has written its last item: all of them, or fewer when `meta.patience` stopped it.
+    public func isComplete(_ checkpoint: TuningCheckpoint) -> Bool {
+        checkpoint.nextItem >= totalItems || checkpoint.stoppedEarly == true
+    }
 
     /// The state before meta-iteration 0.
     public func initialCheckpoint() -> TuningCheckpoint {
@@ -41,76 +59,127 @@ public struct TuningRun: Sendable {
             best: nil)
     }
 
-    /// Runs history item `checkpoint.nextItem`: trains with the current hyperparameters, evaluates
-    /// the final weights and — except for the last item — computes the exact hypergradient and takes
-    /// one meta-optimiser step. Returns the item and the checkpoint after it.
+    /// Runs history item `checkpoint.nextItem`: trains the `meta.seeds` runs with the current
+    /// hyperparameters, evaluates the final weights and — except for the last item — computes the
+    /// mean exact hypergradient; then the guard accepts the item (one meta-optimiser step from it)
+    /// or rejects it (back to the last accepted point, a smaller step from there). A last item
+    /// worse than the best by more than the tolerance is replaced by a re-evaluation of the best
+    /// hyperparameters, so a job never ends worse than the guard's tolerance above its best. Returns the item and the checkpoint
+    /// after it.
     ///
-    /// `progress` receives the fraction of the whole job done (monotone, in [0, 1]) once per inner
-    /// step; returning false cancels the run (`TuningError.cancelled`).
+    /// `progress` receives the fraction of the whole job done (monotone within an item, in [0, 1])
+    /// on the calling thread; returning false cancels the run (`TuningError.cancelled`).
     public func step(
         _ checkpoint: TuningCheckpoint, progress: @escaping (Double) -> Bool = { _ in true }
     ) throws(TuningError) -> (item: HistoryItem, next: TuningCheckpoint) {
         let index = checkpoint.nextItem
-        precondition(index < totalItems, "the run is already complete")
+        precondition(!isComplete(checkpoint), "the run is already complete")
         let isFinal = index == spec.meta.iterations
+        let guardian = MetaGuard(settings: spec.meta.stepGuard, objectiveName: spec.meta.objective.rawValue)
         var u = checkpoint.unconstrained
-        let schedule = space.schedule(u)
-        var trainingRows = training
-        if let learned = space.trainingInputs(u) { trainingRows.inputs = learned }
-        let draws = seeds(for: index)
-        let problem = TrainingProblem(
-            model: model, training: trainingRows,
-            batches: BatchPlan(rows: training.rows, batchSize: spec.training.batchSize, order: batchOrder(seed: draws.batches)),
-            objective: spec.meta.objective == .trainingLoss ? .training : .validation(validation))
-        let trainer = ReversibleTrainer(problem: problem)
-        let noise = Self.gaussianNoise(count: architecture.parameterCount, seed: draws.weights)
-        var finalWeights: [Double]
-        var losses: [Double]
-        var gradient: [Double]? = nil
-        do {
-            let observe = progressObserver(item: index, report: progress)
-            if isFinal {
-                (finalWeights, losses) = try trainer.trainRecordingLosses(schedule: schedule, noise: noise, observe: observe)
-            } else {
-                let run = try trainer.hypergradient(
-                    schedule: schedule, noise: noise, differentiateInputs: spec.hyperparameters.trainingData.learn,
-                    observe: observe)
-                finalWeights = run.finalWeights
-                losses = run.trainingLosses
-                gradient = space.pullback(run.hypergradient, at: u)
-            }
-        } catch {
-            throw TuningError(error, metaIteration: index)
-        }
-
-        let evaluation = evaluate(weights: finalWeights, training: trainingRows)
-        guard evaluation.trainingLoss.isFinite, evaluation.validationLoss.isFinite else {
-            throw .diverged(metaIteration: index, detail: "the loss at the final weights is not finite")
-        }
-        let item = HistoryItem(
-            metaIteration: index, trainingLoss: evaluation.trainingLoss,
-            validationLoss: evaluation.validationLoss, validationError: evaluation.validationError,
-            hyperparameters: space.values(u), hypergradient: gradient.map { space.unconstrained($0) },
-            trainingCurve: TrainingCurve(losses: losses))
-
         var next = checkpoint
         next.nextItem = index + 1
-        if let gradient {
-            next.optimizer.step(&u, gradient: gradient, mask: space.learnMask)
+        let scale = checkpoint.stepScale ?? 1
+
+        var rejection: String?
+        var measured: SeedAverage?
+        do {
+            let average = try trainSeeds(u: u, seedItem: index, withGradient: !isFinal, item: index, progress: progress)
+            measured = average
+            // Steps are judged against the last accepted item; the end of the job against the best.
+            let reference = isFinal
+                ? checkpoint.best.map { ($0.rankingValue, $0.metaIteration, "the best accepted item's") }
+                : checkpoint.anchor.map { ($0.objective, $0.metaIteration, "the last accepted item's") }
+            rejection = guardian.reason(
+                objective: objective(average), gradientNorm: average.gradient?.norm(mask: space.learnMask),
+                reference: reference, anchor: checkpoint.anchor)
+        } catch .diverged(let item, let detail) {
+            rejection = guardian.reason(diverged: .diverged(metaIteration: item, detail: detail), anchor: checkpoint.anchor)
+            guard rejection != nil else { throw .diverged(metaIteration: item, detail: detail) }
+        }
+
+        if let rejection, let anchor = checkpoint.anchor {
+            next.stepScale = scale * spec.meta.stepGuard.shrink
+            if isFinal, let best = checkpoint.best, let bestU = best.unconstrained {
+                // The final hyperparameters are the best accepted ones: measured again with that
+                // item's draws, they give exactly its numbers.
+                let fallback = try trainSeeds(
+                    u: bestU, seedItem: best.metaIteration, withGradient: false, item: index, progress: progress)
+                let reason = rejection + "; this final item re-evaluates the hyperparameters of item \(best.metaIteration), the best"
+                next.unconstrained = bestU
+                let item = makeItem(index, fallback, u: bestU, step: .rejected, reason: reason)
+                return (item, next)
+            }
+            var optimizer = anchor.optimizer
+            var retaken = anchor.unconstrained
+            optimizer.step(&retaken, gradient: anchor.gradient, mask: space.learnMask, scale: next.stepScale!)
+            next.optimizer = optimizer
+            next.unconstrained = retaken
+            let item = makeItem(index, measured, u: u, step: .rejected, reason: rejection)
+            next.stoppedEarly = patienceExhausted(after: index, best: next.best) ? true : nil
+            return (item, next)
+        }
+
+        let average = measured!
+        let item = makeItem(index, average, u: u, step: spec.meta.stepGuard.enabled ? .accepted : nil, reason: nil)
+        if let gradient = average.gradient {
+            if spec.meta.stepGuard.enabled {
+                next.anchor = GuardAnchor(
+                    metaIteration: index, unconstrained: u, optimizer: checkpoint.optimizer, gradient: gradient,
+                    gradientNorm: gradient.norm(mask: space.learnMask), objective: objective(average))
+            }
+            next.optimizer.step(&u, gradient: gradient, mask: space.learnMask, scale: scale)
             next.unconstrained = u
         }
-        if next.best.map({ item.validationLoss < $0.validationLoss }) ?? true {
-            next.best = BestSoFar(metaIteration: index, validationLoss: item.validationLoss, validationError: item.validationError)
+        if next.best.map({ objective(average) < $0.rankingValue }) ?? true {
+            next.best = BestSoFar(
+                metaIteration: index, validationLoss: average.validationLoss, validationError: average.validationError,
+                objective: objective(average), trainingLoss: average.trainingLoss, testLoss: average.testLoss,
+                testError: average.testError, unconstrained: spec.meta.stepGuard.enabled ? checkpoint.unconstrained : nil)
         }
+        if !isFinal, patienceExhausted(after: index, best: next.best) { next.stoppedEarly = true }
         return (item, next)
     }
 
-    /// Seeds of the weight noise and the minibatches of a meta-iteration (the same for every
-    /// meta-iteration unless `meta.reseed`).
-    func seeds(for item: Int) -> (weights: UInt64, batches: UInt64) {
+    /// The value the job minimises and ranks `best` by.
+    func objective(_ average: SeedAverage) -> Double {
+        spec.meta.objective == .trainingLoss ? average.trainingLoss : average.validationLoss
+    }
+
+    /// True when `meta.patience` items have passed since the best one.
+    func patienceExhausted(after index: Int, best: BestSoFar?) -> Bool {
+        guard let patience = spec.meta.patience, index < spec.meta.iterations else { return false }
+        return index - (best?.metaIteration ?? 0) >= patience
+    }
+
+    /// The history item for hyperparameters `u`; losses are NaN (null in JSON) when training diverged.
+    func makeItem(_ index: Int, _ average: SeedAverage?, u: [Double], step: HistoryItem.Step?, reason: String?) -> HistoryItem {
+        var item = HistoryItem(
+            metaIteration: index, trainingLoss: average?.trainingLoss ?? .nan,
+            validationLoss: average?.validationLoss ?? .nan, validationError: average?.validationError ?? .nan,
+            hyperparameters: space.values(u), hypergradient: average?.gradient.map { space.unconstrained($0) },
+            trainingCurve: TrainingCurve(losses: average?.curve ?? []))
+        if let average {
+            item.testLoss = average.testLoss
+            item.testError = average.testError
+            item.spread = average.spread
+        } else if partition.test != nil {
+            item.testLoss = .nan
+            item.testError = .nan
+        }
+        item.step = step
+        item.stepReason = reason
+        return item
+    }
+
+    /// Seeds of the weight noise and the minibatches of run `run` of a meta-iteration (the same
+    /// for every meta-iteration unless `meta.reseed`). Run s draws as a one-seed job with
+    /// `training.seed + s` would, so S runs average exactly S such jobs' first items.
+    func seeds(for item: Int, run: Int = 0) -> (weights: UInt64, batches: UInt64) {
         let round = spec.meta.reseed ? UInt64(item) : 0
-        var weights = SplitMix64(mixing: spec.training.seed, round, 1)
-        var batches = SplitMix64(mixing: spec.training.seed, round, 2)
+        let seed = spec.training.seed &+ UInt64(run)
+        var weights = SplitMix64(mixing: seed, round, 1)
+        var batches = SplitMix64(mixing: seed, round, 2)
         return (weights.next(), batches.next())
     }
 
@@ -122,37 +191,5 @@ public struct TuningRun: Sendable {
     public static func gaussianNoise(count: Int, seed: UInt64) -> [Double] {
         var generator = SplitMix64(seed: seed)
         return (0..<count).map { _ in generator.nextGaussian() }
-    }
-
-    /// Maps inner steps to the job's overall fraction: each hypergradient item counts 2T units
-    /// (forward and reverse), the final evaluation T.
-    func progressObserver(item: Int, report: @escaping (Double) -> Bool) -> (TrainingPhase) -> Bool {
-        let t = Double(spec.training.iterations)
-        let total = Double(spec.meta.iterations) * 2 * t + t
-        let before = Double(item) * 2 * t
-        return { phase in
-            let within: Double
-            switch phase {
-            case .forward(let step): within = Double(step)
-            case .reverse(let step): within = 2 * t - 1 - Double(step)
-            }
-            return report(min(1, (before + within) / total))
-        }
-    }
-
-    func evaluate(weights: [Double], training: LabelledRows) -> (trainingLoss: Double, validationLoss: Double, validationError: Double) {
-        let workspace = MLPWorkspace(architecture: architecture, batchCapacity: min(1024, max(training.rows, validation.rows)))
-        func measure(_ rows: LabelledRows) -> (loss: Double, errors: Int) {
-            weights.withUnsafeBufferPointer { w in
-                rows.inputs.withUnsafeBufferPointer { x in
-                    rows.labels.withUnsafeBufferPointer { y in
-                        model.evaluate(parameters: w, inputs: x, labels: y, rows: rows.rows, workspace: workspace)
-                    }
-                }
-            }
-        }
-        let train = measure(training)
-        let held = measure(validation)
-        return (train.loss, held.loss, Double(held.errors) / Double(validation.rows))
     }
 }

@@ -139,9 +139,11 @@ import Testing
         #"{"dataset": {"name": "digits"}}"#,
         #"{"dataset": {"id": "ds_1"}, "hyperparameters": {"learning_rate": {"schedule": {"segments": 4}, "init": [[0.1, 0.2, 0.3, 0.4, 0.5, 0.6], [1, 1, 1, 1, 1, 1], [2, 2, 2, 2, 2, 2], [3, 3, 3, 3, 3, 3]]}, "l2": {"per": "global", "init": [0.01]}}}"#,
         #"{"dataset": {"name": "digits"}, "model": {"hidden": []}, "hyperparameters": {"momentum": {"schedule": "constant", "per_block": false}, "training_data": {"learn": true}}}"#,
+        #"{"dataset": {"path": "my.csv"}, "split": {"train": 0.6, "validation": 0.2, "test": 0.2, "shuffle": true}, "preprocess": {"standardize": true, "mean": [0], "std": [1]}, "meta": {"seeds": 4, "guard": false, "patience": 5}}"#,
     ])
     func jobSpecSchemaPropertiesEqualTheNormalisedSpecKeys(_ submitted: String) throws {
-        let spec = try JobSpec.parse(JSONValue.parse(submitted)).get()
+        // As jobs report it: the split resolved to row counts.
+        let spec = try JobSpec.parse(JSONValue.parse(submitted)).get().resolved(for: DatasetInfo(rows: 1797, features: 64, classes: 10))
         let mismatches = document.keyMismatches(spec.json(), document.schema("JobSpec"), at: "")
         #expect(mismatches.isEmpty, "\(mismatches)")
     }
@@ -164,7 +166,7 @@ import Testing
             checked += 1
         }
         walk(normalised, document.schema("JobSpec"), "")
-        #expect(checked == 28)
+        #expect(checked == 34)
     }
 
     @Test func jobSpecSchemaLimitsAndChoicesAreTheParsers() throws {
@@ -178,8 +180,10 @@ import Testing
             return low...high
         }
         typealias Limits = JobSpec.Limits
-        #expect(range("split/train") == Limits.splitRows)
-        #expect(range("split/validation") == Limits.splitRows)
+        let splitRows = document.schema("SplitPart")["oneOf"]?.arrayValue?.first
+        #expect(splitRows?["maximum"]?.intValue == Limits.splitRows.upperBound)
+        #expect(range("meta/seeds") == Limits.seeds)
+        #expect(range("meta/patience") == Limits.patience)
         #expect(range("training/iterations") == Limits.iterations)
         #expect(range("training/batch_size") == Limits.batchSize)
         #expect(range("training/seed") == Limits.seed)
@@ -193,7 +197,8 @@ import Testing
         #expect(segments?["maximum"]?.intValue == Limits.iterations.upperBound)
         let datasets = property("dataset")["oneOf"]?.arrayValue ?? []
         #expect(datasets.first?["properties"]?["name"]?["enum"] == JSONValue.array(BuiltinDatasets.names.map(JSONValue.string)))
-        #expect(datasets.last?["properties"]?["id"]?["maxLength"]?.intValue == Limits.datasetKey)
+        #expect(datasets.first { $0["properties"]?["id"] != nil }?["properties"]?["id"]?["maxLength"]?.intValue == Limits.datasetKey)
+        #expect(datasets.first { $0["properties"]?["path"] != nil }?["properties"]?["path"]?["maxLength"]?.intValue == Limits.pathLength)
 
         func expectBounds(_ schema: JSONValue, _ bounds: JobSpec.Bounds, _ name: String) {
             let lowerKey = bounds.lowerInclusive ? "minimum" : "exclusiveMinimum"
@@ -221,9 +226,14 @@ import Testing
     @Test func responseSchemasNameTheFieldsTheCodeWrites() {
         let values = HyperparameterValues(
             learningRate: [[0.1]], momentum: [[0.9]], l2: [1e-4], initScale: [0.1], trainingData: [[0.5]])
-        let item = HistoryItem(
+        var item = HistoryItem(
             metaIteration: 0, trainingLoss: 0.4, validationLoss: 0.5, validationError: 0.1,
             hyperparameters: values, hypergradient: values, seconds: 0.8)
+        item.testLoss = 0.6
+        item.testError = 0.2
+        item.spread = HistoryItem.Spread(trainingLoss: 0.01, validationLoss: 0.02, testLoss: 0.03)
+        item.step = .rejected
+        item.stepReason = "the objective rose"
         let problem = ProblemDetails.invalidSpec([SpecError(field: "/training/iterations", message: "must be between 1 and 100000")])
         let cases: [(JSONValue, String)] = [(item.json(numericFingerprint: "x86_64"), "HistoryItem"), (problem.json(), "Problem")]
         for (value, name) in cases {

@@ -81,6 +81,17 @@ struct DashboardPagesTests {
         #expect(html.contains("&quot;dataset&quot;: {"))  // the spec, indented for reading
     }
 
+    @Test func theJobPageShowsTheBestItemsTestLossAndAnEarlyStop() {
+        guard case .object(var resource) = job(status: "succeeded") else { return }
+        resource["best"] = ["meta_iteration": 9, "validation_loss": 0.5012, "validation_error": 0.12, "test_loss": 0.5311]
+        resource["stopped_early"] = true
+        let html = DashboardPages.job(resource: .object(resource), plotNames: ["loss"])
+        #expect(html.contains("id=\"best-test-loss\">0.5311<"))
+        #expect(html.contains("stopped early (meta.patience)"))
+        let plain = DashboardPages.job(resource: job(), plotNames: ["loss"])
+        #expect(!plain.contains("stopped early"))
+    }
+
     @Test func aRunningJobFollowsTheEventStreamWithAPollingFallback() {
         let html = DashboardPages.job(resource: job(status: "queued"), plotNames: ["loss"])
         #expect(html.contains("<script src=\"/assets/live.js\"></script>"))

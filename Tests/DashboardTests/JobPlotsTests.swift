@@ -14,7 +14,7 @@ struct JobPlotsTests {
 
     /// Legend labels: texts drawn right of a legend sample line.
     func legend(_ document: XMLDocumentSummary) -> [String] {
-        let names = ["W1", "b1", "W2", "b2", "W3", "b3", "all blocks", "all weights", "training", "validation"]
+        let names = ["W1", "b1", "W2", "b2", "W3", "b3", "all blocks", "all weights", "training", "validation", "test (held out)"]
         return document.texts.filter(names.contains)
     }
 
@@ -158,6 +158,26 @@ struct JobPlotsTests {
         #expect(loss.polylineLengths == [6, 6])
         let error = render("error")
         #expect(error.polylineLengths == [6] && error.texts.contains("fraction misclassified"))
+    }
+
+    @Test func aTestSplitAddsAHeldOutLineToTheLossAndErrorCharts() {
+        let withTest = items.enumerated().map { index, item -> JSONValue in
+            guard case .object(var object) = item else { return item }
+            object["test_loss"] = .number(0.5 - 0.01 * Double(index))
+            object["test_error"] = .number(0.1)
+            return .object(object)
+        }
+        let loss = render("loss", items: withTest)
+        #expect(legend(loss) == ["training", "validation", "test (held out)"])
+        #expect(loss.polylineLengths == [6, 6, 6])
+        #expect(render("error", items: withTest).polylineLengths == [6, 6])
+        // Items without a test split (test_loss null) keep the two lines.
+        let nullTest = items.map { item -> JSONValue in
+            guard case .object(var object) = item else { return item }
+            object["test_loss"] = .null
+            return .object(object)
+        }
+        #expect(legend(render("loss", items: nullTest)) == ["training", "validation"])
     }
 
     @Test func itemsAreOrderedByMetaIterationWhateverOrderTheyArriveIn() {

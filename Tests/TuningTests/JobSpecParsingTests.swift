@@ -20,10 +20,12 @@ func specErrors(_ text: String) throws -> [SpecError] {
 @Suite("Job spec parsing")
 struct JobSpecParsingTests {
     @Test func fillsInEveryDocumentedDefault() throws {
-        let spec = try parseSpec(#"{"dataset": {"name": "digits"}}"#).get()
+        // Split defaults depend on the data set's size: resolved against the digits, the contract's.
+        let spec = try parseSpec(#"{"dataset": {"name": "digits"}}"#).get().resolved(for: BuiltinDatasets.digits.info)
         let expected = try JSONValue.parse("""
             { "name": "digits schedules", "dataset": { "name": "digits" },
-              "split": { "train": 1000, "validation": 797 },
+              "split": { "train": 1000, "validation": 797, "test": 0, "shuffle": false, "seed": 0 },
+              "preprocess": { "standardize": false, "mean": null, "std": null },
               "model": { "hidden": [50, 50], "activation": "tanh" },
               "training": { "iterations": 100, "batch_size": 100, "seed": 0, "batches": "random" },
               "hyperparameters": {
@@ -33,7 +35,9 @@ struct JobSpecParsingTests {
                 "init_scale":    { "init": 0.1,  "per": "block", "learn": true },
                 "training_data": { "learn": false } },
               "meta": { "iterations": 50, "optimizer": "adam", "step_size": 0.04,
-                        "objective": "validation_loss", "reseed": true } }
+                        "objective": "validation_loss", "reseed": true, "seeds": 1,
+                        "guard": { "enabled": true, "tolerance": 0.25, "gradient_jump": 100, "shrink": 0.5 },
+                        "patience": null } }
             """)
         // Same members in the same order: serialisations are byte-identical.
         #expect(spec.json().serializedString() == expected.serializedString())
@@ -86,8 +90,8 @@ struct JobSpecParsingTests {
             """)
         let byField = Dictionary(errors.map { ($0.field, $0.message) }, uniquingKeysWith: { $0 + " | " + $1 })
         #expect(byField["/dataset"]?.contains("is required") == true)
-        #expect(byField["/split/train"] == "must be between 1 and 1000000")
-        #expect(byField["/split/validation"] == "must be an integer, not a string")
+        #expect(byField["/split/train"] == "must be a whole number of rows between 1 and 1000000, or a fraction of the data set's rows strictly between 0 and 1")
+        #expect(byField["/split/validation"] == "must be a number of rows or a fraction of the data set's rows, not a string")
         #expect(byField["/model/hidden/1"] == "must be between 1 and 4096")
         #expect(byField["/model/hidden/2"] == "must be between 1 and 4096")
         #expect(byField["/model/hidden/3"] == "must be an integer")

@@ -1,0 +1,66 @@
+import Foundation
+
+/// Decides whether a meta-step made things much worse, the way reversible learning goes wrong.
+///
+/// Exact hypergradients stay exact when the inner training turns chaotic, but they stop being
+/// informative: the loss is still a smooth-looking function of the learning rate at a coarse
+/// scale, while its derivative oscillates with a magnitude many orders above the trend (the paper's
+/// Fig. 10; `docs/experiments.md`, "Chaos"). A meta-optimiser that descends the loss from small
+/// step sizes walks straight into that regime. The guard rejects an item when
+///
+/// - its training diverged (a state left the fixed-point range, or a loss is not finite), or
+/// - its objective exceeds the last accepted item's by more than `tolerance` (relative), or
+/// - its hypergradient norm exceeds the last accepted item's by more than `gradientJump` times.
+///
+/// Steps are judged against the last accepted item, not the best: with fresh seeds every
+/// meta-iteration the best is partly seed luck, and judging every step against a lucky minimum
+/// rejects ordinary progress. The last item alone is judged against the best accepted one, and
+/// replaced by a re-evaluation of the best when it is worse by more than the tolerance, which is
+/// what bounds the end of a job (see `TuningRun.step`).
+struct MetaGuard {
+    let settings: JobSpec.Guard
+    let objectiveName: String
+
+    /// The reason to reject an item that trained, or nil to accept it. `reference` is the
+    /// objective and item it is judged against; `anchor` the last accepted step.
+    func reason(
+        objective: Double, gradientNorm: Double?, reference: (value: Double, item: Int, what: String)?,
+        anchor: GuardAnchor?
+    ) -> String? {
+        guard settings.enabled else { return nil }
+        if let reference, objective > reference.value * (1 + settings.tolerance) {
+            return "\(objectiveName) \(Self.format(objective)) is more than \(Self.format(settings.tolerance * 100)) % above "
+                + "\(reference.what), \(Self.format(reference.value)) at item \(reference.item)"
+        }
+        if let gradientNorm, let anchor, anchor.gradientNorm > 0,
+           !(gradientNorm <= anchor.gradientNorm * settings.gradientJump)
+        {
+            return "the hypergradient norm \(Self.format(gradientNorm)) is more than \(Self.format(settings.gradientJump)) "
+                + "times item \(anchor.metaIteration)'s (\(Self.format(anchor.gradientNorm))): the training has likely turned chaotic"
+        }
+        return nil
+    }
+
+    /// The reason to reject an item whose training diverged, or nil when the guard is off or there
+    /// is no accepted point to go back to (then the job fails).
+    func reason(diverged error: TuningError, anchor: GuardAnchor?) -> String? {
+        guard settings.enabled, anchor != nil, case .diverged(_, let detail) = error else { return nil }
+        return "training diverged, \(detail)"
+    }
+
+    /// Four significant digits: enough to read a reason, and the same on every platform for the
+    /// same double.
+    static func format(_ value: Double) -> String {
+        guard value.isFinite else { return "\(value)" }
+        return String(format: "%.4g", value)
+    }
+}
+
+extension [Double] {
+    /// Euclidean norm over the entries where `mask` is true (the learned hyperparameters).
+    func norm(mask: [Bool]) -> Double {
+        var sum = 0.0
+        for index in indices where mask[index] { sum += self[index] * self[index] }
+        return sum.squareRoot()
+    }
+}

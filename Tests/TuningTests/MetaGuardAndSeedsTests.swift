@@ -1,0 +1,167 @@
+import Foundation
+import JSON
+import Learning
+import Testing
+@testable import Tuning
+
+/// The objective a spec's `meta.objective` names, of one item.
+private func objective(_ item: HistoryItem, _ spec: JobSpec) -> Double {
+    spec.meta.objective == .trainingLoss ? item.trainingLoss : item.validationLoss
+}
+
+@Suite("Seeds per meta-iteration, the guard, early stopping")
+struct MetaGuardAndSeedsTests {
+    @Test("S seeds give exactly the mean of S one-seed runs with seeds seed, seed + 1, ...")
+    func seedsAverageOneSeedRuns() throws {
+        let spec = smallSpec(#"{"split": {"test": 100}, "meta": {"seeds": 3, "iterations": 1}}"#)
+        let run = try TuningRun(spec: spec, dataset: BuiltinDatasets.digits)
+        let averaged = try run.step(run.initialCheckpoint()).item
+        var singles: [HistoryItem] = []
+        for seed in 3...5 {
+            let single = try TuningRun(
+                spec: smallSpec(#"{"split": {"test": 100}, "training": {"seed": \#(seed)}, "meta": {"iterations": 1}}"#),
+                dataset: BuiltinDatasets.digits)
+            singles.append(try single.step(single.initialCheckpoint()).item)
+        }
+        func mean(_ values: [Double]) -> Double { values.reduce(0, +) / 3 }
+        #expect(averaged.trainingLoss == mean(singles.map(\.trainingLoss)))
+        #expect(averaged.validationLoss == mean(singles.map(\.validationLoss)))
+        #expect(averaged.validationError == mean(singles.map(\.validationError)))
+        #expect(averaged.testLoss == mean(singles.map { $0.testLoss! }))
+        let gradients = singles.map { $0.hypergradient!.learningRate.flatMap { $0 } }
+        let expected = gradients[0].indices.map { i in mean(gradients.map { $0[i] }) }
+        #expect(averaged.hypergradient!.learningRate.flatMap { $0 } == expected)
+        // The spread is the sample standard deviation over the runs.
+        let losses = singles.map(\.validationLoss)
+        let m = mean(losses)
+        let std = (losses.reduce(0) { $0 + ($1 - m) * ($1 - m) } / 2).squareRoot()
+        #expect(averaged.spread?.validationLoss == std)
+        #expect(averaged.json()["validation_loss_std"]?.doubleValue == std)
+        #expect(singles[0].spread == nil && singles[0].json()["validation_loss_std"] == nil)
+    }
+
+    @Test("the history is the same bit for bit whatever the number of threads")
+    func threadsDoNotChangeTheHistory() throws {
+        let spec = smallSpec(#"{"meta": {"seeds": 4, "iterations": 3}}"#)
+        let one = try runToCompletion(TuningRun(spec: spec, dataset: BuiltinDatasets.digits, threads: 1))
+        let three = try runToCompletion(TuningRun(spec: spec, dataset: BuiltinDatasets.digits, threads: 3))
+        let eight = try runToCompletion(TuningRun(spec: spec, dataset: BuiltinDatasets.digits, threads: 8))
+        #expect(one == three)
+        #expect(one == eight)
+        #expect(one.allSatisfy { $0.spread != nil })
+    }
+
+    @Test("progress stays monotone and cancelling stops the run with parallel seeds")
+    func parallelProgressAndCancel() throws {
+        let run = try TuningRun(spec: smallSpec(#"{"meta": {"seeds": 3}}"#), dataset: BuiltinDatasets.digits, threads: 2)
+        var seen: [Double] = []
+        var state = run.initialCheckpoint()
+        while !run.isComplete(state) {
+            state = try run.step(state) { seen.append($0); return true }.next
+        }
+        #expect(zip(seen, seen.dropFirst()).allSatisfy { $0 <= $1 })
+        #expect(seen.last! > 0.99 && seen.last! <= 1)
+        #expect(throws: TuningError.cancelled) {
+            _ = try run.step(run.initialCheckpoint()) { $0 < 0.05 }
+        }
+    }
+
+    /// Meta-steps of 1.5 in log α: the learning rates grow fourfold per step until training turns
+    /// chaotic or diverges.
+    static let chaoticSpec = """
+        {"training": {"iterations": 30},
+         "hyperparameters": {"learning_rate": {"init": 0.5, "schedule": "constant", "per_block": false},
+                             "momentum": {"learn": false}, "l2": {"learn": false}, "init_scale": {"learn": false}},
+         "meta": {"iterations": 12, "step_size": 1.5, "objective": "training_loss", "reseed": false, "guard": GUARD}}
+        """
+
+    @Test("a chaos-inducing spec gets rejected steps and ends within the tolerance of its best")
+    func guardRejectsChaoticSteps() throws {
+        let guarded = smallSpec(Self.chaoticSpec.replacing("GUARD", with: #"{"tolerance": 0.1}"#))
+        let run = try TuningRun(spec: guarded, dataset: BuiltinDatasets.digits)
+        var state = run.initialCheckpoint()
+        var items: [HistoryItem] = []
+        while !run.isComplete(state) {
+            let (item, next) = try run.step(state)
+            items.append(item)
+            state = next
+        }
+        let rejected = items.filter { $0.step == .rejected }
+        #expect(!rejected.isEmpty)
+        #expect(rejected.allSatisfy { ($0.stepReason ?? "").isEmpty == false })
+        #expect(items.filter { $0.step == .accepted }.count + rejected.count == items.count)
+        let best = try #require(state.best)
+        let final = try #require(items.last)
+        #expect(objective(final, guarded) <= best.rankingValue * 1.1)
+        #expect(best.rankingValue == items.filter { $0.step == .accepted }.map { objective($0, guarded) }.min())
+        // The step shrank once per rejection.
+        #expect(state.stepScale == pow(0.5, Double(rejected.count)))
+
+        // The control: unguarded, the same spec walks on into divergence, failing the run.
+        let unguarded = smallSpec(Self.chaoticSpec.replacing("GUARD", with: "false"))
+        #expect {
+            _ = try runToCompletion(TuningRun(spec: unguarded, dataset: BuiltinDatasets.digits))
+        } throws: { error in
+            (error as? TuningError)?.code == "diverged"
+        }
+    }
+
+    @Test("a guarded run resumes from an encoded checkpoint bit for bit")
+    func guardedResume() throws {
+        let spec = smallSpec(Self.chaoticSpec.replacing("GUARD", with: "true"))
+        let run = try TuningRun(spec: spec, dataset: BuiltinDatasets.digits)
+        let uninterrupted = try runToCompletion(run)
+        var state = run.initialCheckpoint()
+        var items: [HistoryItem] = []
+        for _ in 0..<7 {
+            let (item, next) = try run.step(state)
+            items.append(item)
+            state = next
+        }
+        let restored = try JSONDecoder().decode(TuningCheckpoint.self, from: JSONEncoder().encode(state))
+        #expect(restored == state)
+        items += try runToCompletion(run, from: restored)
+        #expect(items == uninterrupted)
+    }
+
+    @Test("meta.patience ends the run when the objective stops improving")
+    func earlyStopping() throws {
+        // Nothing learned and the same draws every item: the objective never improves on item 0.
+        let spec = smallSpec("""
+            {"hyperparameters": {"learning_rate": {"learn": false}, "momentum": {"learn": false},
+                                 "l2": {"learn": false}, "init_scale": {"learn": false}},
+             "meta": {"iterations": 10, "reseed": false, "patience": 3}}
+            """)
+        let run = try TuningRun(spec: spec, dataset: BuiltinDatasets.digits)
+        var state = run.initialCheckpoint()
+        var count = 0
+        while !run.isComplete(state) {
+            state = try run.step(state).next
+            count += 1
+        }
+        #expect(count == 4)
+        #expect(state.stoppedEarly == true)
+        #expect(state.best?.metaIteration == 0)
+        // Without patience the same spec runs all 11 items.
+        let full = try runToCompletion(TuningRun(spec: smallSpec(#"{"meta": {"iterations": 10, "reseed": false}}"#), dataset: BuiltinDatasets.digits))
+        #expect(full.count == 11)
+    }
+
+    @Test("best is ranked by the job's own objective")
+    func bestByObjective() throws {
+        let spec = smallSpec(#"{"meta": {"iterations": 6, "objective": "training_loss", "guard": false}}"#)
+        let run = try TuningRun(spec: spec, dataset: BuiltinDatasets.digits)
+        var state = run.initialCheckpoint()
+        var items: [HistoryItem] = []
+        while !run.isComplete(state) {
+            let (item, next) = try run.step(state)
+            items.append(item)
+            state = next
+        }
+        let best = try #require(state.best)
+        let lowest = items.min { $0.trainingLoss < $1.trainingLoss }!
+        #expect(best.metaIteration == lowest.metaIteration)
+        #expect(best.objective == lowest.trainingLoss)
+        #expect(best.trainingLoss == lowest.trainingLoss)
+    }
+}
