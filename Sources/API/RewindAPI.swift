@@ -106,6 +106,7 @@ public final class RewindAPI: Sendable {
         case .getJob: try getJob(context)
         case .jobHistory: try jobHistory(context)
         case .jobResult: try jobResult(context)
+        case .jobSchedule: try jobSchedule(context)
         case .cancelJob: try cancelJob(context)
         case .deleteJob: try deleteJob(context)
         case .jobEvents: try jobEvents(context)

@@ -67,7 +67,7 @@ struct Route: Sendable {
 
 /// Every operation of the API (API.md), dispatched by `RewindAPI`.
 enum Endpoint: Sendable {
-    case createJob, listJobs, getJob, jobHistory, jobResult, cancelJob, deleteJob, jobEvents, jobPlot
+    case createJob, listJobs, getJob, jobHistory, jobResult, jobSchedule, cancelJob, deleteJob, jobEvents, jobPlot
     case uploadDataset, listDatasets, getDataset, deleteDataset
     case health, readiness, metrics, openAPI
     case indexPage, jobPage, signIn
@@ -82,6 +82,7 @@ extension Router {
         Route(.delete, "/v1/jobs/{id}", .deleteJob),
         Route(.get, "/v1/jobs/{id}/history", .jobHistory),
         Route(.get, "/v1/jobs/{id}/result", .jobResult),
+        Route(.get, "/v1/jobs/{id}/schedule", .jobSchedule),
         Route(.post, "/v1/jobs/{id}/cancel", .cancelJob),
         Route(.get, "/v1/jobs/{id}/events", .jobEvents),
         Route(.get, "/v1/jobs/{id}/plots/{name}.svg", .jobPlot),

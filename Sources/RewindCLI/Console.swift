@@ -38,15 +38,15 @@ struct ProgressLine {
         let width = 30
         let filled = min(width, Int(fraction * Double(width)))
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        let text = "item \(item + 1)/\(total) [\(bar)] \(String(format: "%5.1f", fraction * 100))%"
+        let text = "item \(item) (of 0-\(total - 1)) [\(bar)] \(String(format: "%5.1f", fraction * 100))%"
         Console.progress(Console.stderrIsTerminal ? "\r\(text)" : text + "\n")
     }
 
     func finished(_ item: HistoryItem) {
         guard enabled else { return }
         let summary = String(
-            format: "item %d/%d: training loss %.4f, validation loss %.4f, validation error %.3f (%.2f s)",
-            item.metaIteration + 1, total, item.trainingLoss, item.validationLoss, item.validationError, item.seconds)
+            format: "item %d (of 0-%d): training loss %.4f, validation loss %.4f, validation error %.3f (%.2f s)",
+            item.metaIteration, total - 1, item.trainingLoss, item.validationLoss, item.validationError, item.seconds)
         Console.progress(Console.stderrIsTerminal ? "\r\u{1B}[K\(summary)\n" : summary + "\n")
     }
 

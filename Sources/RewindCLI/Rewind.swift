@@ -8,7 +8,8 @@ struct Rewind: ParsableCommand {
         abstract: "Exact hypergradients by reversible learning, as a service.",
         subcommands: [
             ServeCommand.self, SubmitCommand.self, StatusCommand.self, HistoryCommand.self, CancelCommand.self,
-            ResultCommand.self, RunCommand.self, SweepCommand.self, BenchCommand.self, HTTPBenchCommand.self,
+            ResultCommand.self, ListCommand.self, DeleteCommand.self, DatasetsCommand.self, ExportScheduleCommand.self,
+            RunCommand.self, SweepCommand.self, BenchCommand.self, HTTPBenchCommand.self,
             ExportCommand.self,
             HealthcheckCommand.self,
         ])

@@ -11,12 +11,17 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run a tuning job locally; history items go to stdout as JSON lines.",
         discussion: """
-            Exit status: 0 on success, 1 if training diverged, 2 if the spec is invalid (the \
-            problem+json body is printed on stdout), 3 if the spec file cannot be read.
+            The spec is the service's job spec (docs/api.md); without a service only the built-in \
+            data sets (`{"name": "digits"}`) resolve. Exit status: 0 on success, 1 if training \
+            diverged, 2 if the spec is invalid (its errors on stderr, or the problem+json document \
+            on stdout with --json), 3 if the spec file cannot be read.
             """)
 
-    @Argument(help: "The job spec (API.md \"Job spec\"); '-' reads standard input.")
+    @Argument(help: "The job spec (docs/api.md); '-' reads standard input.")
     var spec: String
+
+    @Flag(name: .long, help: "Print an invalid spec's problem+json document on stdout instead of readable errors.")
+    var json = false
 
     @Flag(name: .long, help: "Do not print progress on stderr.")
     var quiet = false
@@ -37,7 +42,11 @@ struct RunCommand: ParsableCommand {
         case .success(let prepared):
             tuning = prepared
         case .failure(let problem):
-            Console.output(problem.json().serializedString())
+            if json {
+                Console.output(problem.json().serializedString())
+            } else {
+                ServiceOptions.printProblem(problem.json(), status: problem.status)
+            }
             throw ExitCode(2)
         }
         var progress = ProgressLine(enabled: !quiet, total: tuning.totalItems)
