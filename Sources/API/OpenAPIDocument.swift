@@ -157,7 +157,8 @@ public enum OpenAPIDocument {
               "get": {
                 "tags": ["jobs"],
                 "operationId": "getJobResult",
-                "summary": "Read a succeeded job's best and final evaluations",
+                "summary": "Read a job's best and final evaluations",
+                "description": "A succeeded job answers its best and final items with `partial: false`; a failed or cancelled job with at least one history item answers its best so far and the last item written, with `partial: true`. 409 while queued or running, and for a failed or cancelled job without history.",
                 "responses": {
                   "200": {
                     "description": "The history item of the best meta-iteration and the last history item.",
@@ -166,6 +167,34 @@ public enum OpenAPIDocument {
                   "401": { "$ref": "#/components/responses/Unauthorized" },
                   "404": { "$ref": "#/components/responses/NotFound" },
                   "409": { "$ref": "#/components/responses/Conflict" },
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
+                  "default": { "$ref": "#/components/responses/Error" }
+                }
+              }
+            },
+            "/v1/jobs/{id}/schedule": {
+              "parameters": [ { "$ref": "#/components/parameters/JobID" } ],
+              "get": {
+                "tags": ["jobs"],
+                "operationId": "getJobSchedule",
+                "summary": "Read one item's hyperparameters as the per-iteration, per-block table training applied",
+                "description": "Learning rates and momenta per training iteration and parameter block (`momentum_applied`: the n/2^32 the exact dynamics use), L2 per block (or `l2_per_parameter` for per-weight L2) and init scales per block, for running a learned schedule in another trainer. Without `item`, the best item so far.",
+                "parameters": [
+                  { "name": "item", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 0 }, "description": "The history item (0-based); default the best." },
+                  { "name": "format", "in": "query", "required": false, "schema": { "type": "string", "enum": ["json", "csv"], "default": "json" } }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "The table: JSON, or CSV with one row per (iteration, block).",
+                    "content": {
+                      "application/json": { "schema": { "type": "object" } },
+                      "text/csv": { "schema": { "type": "string" } }
+                    }
+                  },
+                  "401": { "$ref": "#/components/responses/Unauthorized" },
+                  "404": { "$ref": "#/components/responses/NotFound" },
+                  "409": { "$ref": "#/components/responses/Conflict" },
+                  "422": { "$ref": "#/components/responses/UnprocessableContent" },
                   "503": { "$ref": "#/components/responses/ServiceUnavailable" },
                   "default": { "$ref": "#/components/responses/Error" }
                 }
@@ -838,10 +867,11 @@ public enum OpenAPIDocument {
               },
               "Result": {
                 "type": "object",
-                "required": ["best", "final"],
+                "required": ["best", "final", "partial"],
                 "properties": {
                   "best": { "$ref": "#/components/schemas/HistoryItem" },
-                  "final": { "$ref": "#/components/schemas/HistoryItem" }
+                  "final": { "$ref": "#/components/schemas/HistoryItem" },
+                  "partial": { "type": "boolean", "description": "True for a failed or cancelled job's best so far." }
                 }
               },
               "Dataset": {
