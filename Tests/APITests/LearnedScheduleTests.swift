@@ -57,6 +57,15 @@ struct LearnedScheduleTests {
         let report = try JSONValue.parse(numpy.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
         let difference = try #require(report["difference"]?.doubleValue)
         #expect(difference <= 1e-6)
+
+        // The optax and PyTorch recipes of the docs, where those libraries are installed (CI has
+        // only NumPy): the same replay, the same tolerance.
+        for (module, name) in [("optax", "replay_optax.py"), ("torch", "replay_torch.py")] {
+            guard try CommandLineRun.run("python3", ["-c", "import \(module)"]).status == 0 else { continue }
+            let recipe = try CommandLineRun.run(
+                "python3", ["\(Self.repository)/examples/\(name)", replayPath, schedulePath], environment: ["JAX_PLATFORMS": "cpu"])
+            #expect(recipe.status == 0, "\(name): \(recipe.stdout) \(recipe.stderr)")
+        }
     }
 
     @Test func theScheduleIsAPlainCSVTableAndDefaultsToTheBestItem() throws {
