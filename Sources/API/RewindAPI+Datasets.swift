@@ -5,41 +5,9 @@ import Storage
 import Synchronization
 import Tuning
 
-/// `/v1/datasets`: CSV uploads parsed and validated once, at upload; built-ins listed beside them.
+/// `/v1/datasets`: built-ins listed beside uploads (the upload itself: RewindAPI+Upload.swift).
 extension RewindAPI {
     static let maximumDatasetNameLength = 200
-
-    func uploadDataset(_ context: RouteContext) throws(APIError) -> HTTPResponse {
-        let request = context.request
-        try requireDeclaredLength(request)
-        guard let name = request.query("name"), !name.isEmpty, name.count <= Self.maximumDatasetNameLength else {
-            throw .invalidQuery("name", "is required: 1 to \(Self.maximumDatasetNameLength) characters")
-        }
-        let dataset: Dataset
-        do {
-            dataset = try CSVDatasetParser.parse(request.body, name: name)
-        } catch {
-            throw APIError(ProblemDetails(
-                status: 422, slug: "invalid-dataset", title: "The data set does not parse",
-                detail: "line \(error.line), column \(error.column): \(error.message)",
-                errors: [SpecError(field: "/body", message: "line \(error.line), column \(error.column): \(error.message)")],
-                extensions: ["line": .number(Double(error.line)), "column": .number(Double(error.column))]))
-        }
-        let now = clock()
-        let new = NewDataset(
-            id: TimeOrderedID.make(nowMs: now), name: name, rows: dataset.rows, features: dataset.features,
-            classes: dataset.classes, sha256: SHA256.hex(of: request.body), content: dataset.encoded())
-        switch try storage({ try store.insertDataset(new, nowMs: now) }) {
-        case .created(let record):
-            var headers = HTTPHeaders()
-            headers.set("Location", "/v1/datasets/\(record.id)")
-            return .json(Self.datasetResource(record), status: .created, headers: headers)
-        case .existing(let record):
-            var headers = HTTPHeaders()
-            headers.set("Location", "/v1/datasets/\(record.id)")
-            return .json(Self.datasetResource(record), status: .ok, headers: headers)
-        }
-    }
 
     func listDatasets(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         let uploaded = try storage { try store.listDatasets() }
@@ -51,7 +19,7 @@ extension RewindAPI {
         let id = context[capture: "id"]
         if BuiltinDatasets.names.contains(id) { return .json(Self.builtinResource(id)) }
         guard let record = try storage({ try store.dataset(id: id) }) else { throw .notFound("no data set \(id)") }
-        return .json(Self.datasetResource(record))
+        return .json(withClassCounts(Self.datasetResource(record), id: id))
     }
 
     func deleteDataset(_ context: RouteContext) throws(APIError) -> HTTPResponse {

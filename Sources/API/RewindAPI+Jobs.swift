@@ -29,9 +29,9 @@ extension RewindAPI {
         }
         let datasets = StoreDatasetResolver(store: store)
         let tuning: TuningRun
-        switch JobRequest.prepare(specBytes: request.body, datasets: datasets) {
+        switch JobRequest.prepare(specBytes: try resolvingDatasetNames(request.body), datasets: datasets) {
         case .success(let prepared): tuning = prepared
-        case .failure(let problem): throw APIError(problem)
+        case .failure(let problem): throw APIError(explainingDatasetNames(problem))
         }
         let specJSON = tuning.spec.json().serializedString()
         var uploadedDataset: String?
