@@ -1,4 +1,5 @@
 import Digest
+import Foundation
 import HTTPServer
 import Jobs
 import JSON
@@ -90,7 +91,10 @@ extension RewindAPI {
                 detail: "send the CSV as a file part, e.g. curl -F file=@data.csv",
                 errors: [SpecError(field: "/body", message: "no file part")])
         }
-        let field = form.parts.first { $0.name == "name" && $0.filename == nil }.map { String(decoding: $0.content, as: UTF8.self) }
+        // A form's empty name field (left blank in a browser) means "use the file name".
+        let field = form.parts.first { $0.name == "name" && $0.filename == nil }
+            .map { String(decoding: $0.content, as: UTF8.self).trimmingCharacters(in: .whitespaces) }
+            .flatMap { $0.isEmpty ? nil : $0 }
         let stem = file.filename.map { name -> String in
             let base = name.split(separator: "/").last.map(String.init) ?? name
             guard let dot = base.lastIndex(of: "."), dot != base.startIndex else { return base }

@@ -54,7 +54,7 @@ public final class RewindAPI: Sendable {
 
     /// The body limit of the route a request head is for: large for CSV uploads, small otherwise.
     public func bodyLimit(for head: HTTPRequestHead) -> Int {
-        head.method == .post && head.path == "/v1/datasets" ? configuration.datasetBodyLimit : configuration.jsonBodyLimit
+        head.method == .post && (head.path == "/v1/datasets" || head.path == "/datasets") ? configuration.datasetBodyLimit : configuration.jsonBodyLimit
     }
 
     /// The `HTTPServer` handler.
@@ -122,6 +122,9 @@ public final class RewindAPI: Sendable {
         case .indexPage: try indexPage(context)
         case .jobPage: try jobPage(context)
         case .signIn: signIn(context)
+        case .comparePage: try comparePage(context)
+        case .datasetsPage: try datasetsPage(context)
+        case .uploadDatasetPage: try uploadDatasetPage(context)
         }
     }
 
@@ -132,7 +135,7 @@ public final class RewindAPI: Sendable {
         guard !configuration.apiKeys.isEmpty, !Self.openRoutes.contains(template) else { return nil }
         let presented = Self.bearerKey(request) ?? Self.cookieKey(request)
         if let presented, configuration.apiKeys.contains(presented) { return nil }
-        if template == "/" || template == "/jobs/{id}" {
+        if Self.pageRoutes.contains(template) {
             return HTTPResponse(status: .unauthorized, text: DashboardPages.signIn(), contentType: "text/html; charset=utf-8")
         }
         var headers = HTTPHeaders()
@@ -146,6 +149,8 @@ public final class RewindAPI: Sendable {
     }
 
     static let openRoutes: Set<String> = ["/healthz", "/readyz", "/metrics", "/openapi.json", "/login"]
+    /// Routes a browser opens: without a key they answer the sign-in page, not 401 JSON.
+    static let pageRoutes: Set<String> = ["/", "/jobs/{id}", "/compare", "/datasets"]
     static let keyCookie = "rewind_key"
 
     static func bearerKey(_ request: HTTPRequest) -> String? {

@@ -70,7 +70,7 @@ enum Endpoint: Sendable {
     case createJob, listJobs, getJob, jobHistory, jobResult, jobSchedule, cancelJob, deleteJob, jobEvents, jobPlot
     case uploadDataset, listDatasets, getDataset, deleteDataset
     case health, readiness, metrics, openAPI
-    case indexPage, jobPage, signIn
+    case indexPage, jobPage, signIn, comparePage, datasetsPage, uploadDatasetPage
 }
 
 extension Router {
@@ -96,6 +96,9 @@ extension Router {
         Route(.get, "/openapi.json", .openAPI),
         Route(.get, "/", .indexPage),
         Route(.get, "/jobs/{id}", .jobPage),
+        Route(.get, "/compare", .comparePage),
+        Route(.get, "/datasets", .datasetsPage),
+        Route(.post, "/datasets", .uploadDatasetPage),
         Route(.post, "/login", .signIn),
     ])
 }

@@ -117,7 +117,7 @@ public enum DashboardPages {
         </style>
         </head>
         <body>
-        <header class="top"><a class="brand" href="/">Rewind</a><nav><a href="/">Jobs</a></nav></header>
+        <header class="top"><a class="brand" href="/">Rewind</a><nav><a href="/">Jobs</a><a href="/compare">Compare</a><a href="/datasets">Data sets</a></nav></header>
         \(body)
         <script>
         \(script)

@@ -60,14 +60,14 @@ struct DatasetListCommand: ParsableCommand {
 
     func run() throws {
         let page = try JSONValue.parse(try service.call("GET", "/v1/datasets").body)
-        if !json { Console.output(ListCommand.pad("ID", 26) + "  " + ListCommand.pad("NAME", 16) + "  ROWS × FEATURES, CLASSES") }
+        if !json { Console.output(ListCommand.pad("ID", 36) + "  " + ListCommand.pad("NAME", 16) + "  ROWS × FEATURES, CLASSES") }
         for dataset in page["datasets"]?.arrayValue ?? [] {
             Console.output(json ? dataset.serializedString() : Self.row(dataset))
         }
     }
 
     static func row(_ dataset: JSONValue) -> String {
-        ListCommand.pad(dataset["id"]?.stringValue ?? "?", 26) + "  " + ListCommand.pad(dataset["name"]?.stringValue ?? "?", 16)
+        ListCommand.pad(dataset["id"]?.stringValue ?? "?", 36) + "  " + ListCommand.pad(dataset["name"]?.stringValue ?? "?", 16)
             + "  " + shape(dataset) + (dataset["builtin"]?.boolValue == true ? "  (built in)" : "")
     }
 

@@ -39,7 +39,7 @@ struct ListCommand: ParsableCommand {
         } while token != nil && printed < (limit ?? .max)
     }
 
-    static let header = pad("ID", 26) + "  " + pad("STATUS", 9) + "  " + pad("ITEMS", 7) + "  " + pad("BEST LOSS", 9)
+    static let header = pad("ID", 36) + "  " + pad("STATUS", 9) + "  " + pad("ITEMS", 7) + "  " + pad("BEST LOSS", 9)
         + "  " + pad("DATA SET", 12) + "  NAME / ERROR"
 
     /// One job: id, status, items done, best validation loss (its item), data set, name or failure.
@@ -50,7 +50,7 @@ struct ListCommand: ParsableCommand {
         let dataset = job["spec"]?["dataset"]?["name"]?.stringValue ?? job["spec"]?["dataset"]?["id"]?.stringValue ?? "?"
         var last = job["name"]?.stringValue ?? ""
         if let message = job["error"]?["message"]?.stringValue { last += " — \(message)" }
-        return pad(job["id"]?.stringValue ?? "?", 26) + "  " + pad(job["status"]?.stringValue ?? "?", 9) + "  "
+        return pad(job["id"]?.stringValue ?? "?", 36) + "  " + pad(job["status"]?.stringValue ?? "?", 9) + "  "
             + pad("\(done)/\(total)", 7) + "  " + pad(best, 9) + "  " + pad(dataset, 12) + "  " + last
     }
 

@@ -38,4 +38,52 @@ struct DashboardPageStateTests {
         #expect(page.text.contains("/v1/jobs/\(id)/result\"") && page.text.contains("/plots/loss.svg"))
         #expect(!page.text.contains("no-history"))
     }
+
+    @Test func theComparePageOverlaysTheChosenJobsAndTabulatesTheirBestItems() throws {
+        let service = try TestService()
+        defer { service.stop() }
+        let session = APISession(service)
+        let first = try session.submit(TestSpecs.small(name: "first run"))
+        let second = try session.submit(TestSpecs.small(name: "second run"))
+        try session.waitForStatus(first, "succeeded")
+        try session.waitForStatus(second, "succeeded")
+
+        let page = try session.get("/compare?jobs=\(first)&jobs=\(second),nope")
+        #expect(page.status == 200 && page.header("Content-Type")?.hasPrefix("text/html") == true)
+        #expect(page.text.contains("first run") && page.text.contains("second run") && page.text.contains("Best items"))
+        #expect(page.text.contains("There is no job nope."))
+        // Two overlays (loss and error), each with one line per job.
+        #expect(page.text.components(separatedBy: "<polyline").count - 1 == 4)
+        #expect(page.text.components(separatedBy: "type=\"checkbox\"").count - 1 == 2)
+        #expect(page.text.contains("value=\"\(first)\" checked"))
+
+        let chooser = try session.get("/compare")
+        #expect(chooser.status == 200 && !chooser.text.contains("Best items"))
+    }
+
+    @Test func theDataSetsPageListsAndUploadsThroughAPlainForm() throws {
+        let service = try TestService(startsWorkers: false)
+        defer { service.stop() }
+        let session = APISession(service)
+        let list = try session.get("/datasets")
+        #expect(list.status == 200 && list.text.contains("digits") && list.text.contains("enctype=\"multipart/form-data\""))
+
+        let form = DatasetUploadTests.form([("name", nil, []), ("file", "blobs.csv", DatasetTests.csv)])
+        let uploaded = try session.request(
+            "POST", "/datasets", headers: [("Content-Type", "multipart/form-data; boundary=XyZ123")], body: form)
+        #expect(uploaded.status == 303, "\(uploaded.text)")
+        let location = try #require(uploaded.header("Location"))
+        #expect(location.hasPrefix("/datasets?uploaded="))
+        let after = try session.get(location)
+        #expect(after.text.contains("Uploaded blobs: 30 rows × 2 features, 3 classes."))
+        #expect(after.text.contains("{&quot;dataset&quot;: {&quot;name&quot;: &quot;blobs&quot;}}"))
+
+        let shifted = Array("0.1,1\n0.2,2\n".utf8)
+        let refused = try session.request(
+            "POST", "/datasets", headers: [("Content-Type", "multipart/form-data; boundary=XyZ123")],
+            body: DatasetUploadTests.form([("file", "shifted.csv", shifted)]))
+        #expect(refused.status == 422 && refused.header("Content-Type")?.hasPrefix("text/html") == true)
+        #expect(refused.text.contains("id=\"upload-error\"") && refused.text.contains("class 0 has no rows"))
+    }
 }
+
