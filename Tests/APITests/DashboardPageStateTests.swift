@@ -85,5 +85,18 @@ struct DashboardPageStateTests {
         #expect(refused.status == 422 && refused.header("Content-Type")?.hasPrefix("text/html") == true)
         #expect(refused.text.contains("id=\"upload-error\"") && refused.text.contains("class 0 has no rows"))
     }
+
+    @Test func theJobListShowsEachJobsDataSetAndWhyAFailedJobFailed() throws {
+        let service = try TestService()
+        defer { service.stop() }
+        let session = APISession(service)
+        let id = try session.submit(PartialResultTests.diverging)
+        let job = try session.waitForStatus(id, "failed")
+        let message = try #require(job["error"]?["message"]?.stringValue)
+        let list = try session.get("/")
+        let row = try #require(list.text.components(separatedBy: "<tr").first { $0.contains("data-id=\"\(id)\"") })
+        #expect(row.contains("data set digits"))
+        #expect(row.contains("job-error") && row.contains(String(message.prefix(30))), "\(row)")
+    }
 }
 

@@ -5,6 +5,12 @@ import Testing
 /// `GET /v1/jobs/{id}/result` for jobs that did not succeed: what they learned survives stopping.
 @Suite("Partial results")
 struct PartialResultTests {
+    /// Plain SGD with a meta step this large throws the hyperparameters far off after item 0: the
+    /// job fails in item 1 with one item written.
+    static let diverging = #"{"name":"diverges","dataset":{"name":"digits"},"split":{"train":200,"validation":100},"#
+        + #""model":{"hidden":[8]},"training":{"iterations":20,"batch_size":20},"#
+        + #""hyperparameters":{"learning_rate":{"init":2.0}},"meta":{"iterations":5,"optimizer":"sgd","step_size":100}}"#
+
     @Test func aCancelledJobWithHistoryAnswersItsBestSoFarMarkedPartial() throws {
         let service = try TestService()
         defer { service.stop() }
@@ -52,11 +58,7 @@ struct PartialResultTests {
         let service = try TestService()
         defer { service.stop() }
         let session = APISession(service)
-        // Plain SGD with a meta step this large throws the hyperparameters far off after item 0.
-        let spec = #"{"name":"diverges","dataset":{"name":"digits"},"split":{"train":200,"validation":100},"#
-            + #""model":{"hidden":[8]},"training":{"iterations":20,"batch_size":20},"#
-            + #""hyperparameters":{"learning_rate":{"init":2.0}},"meta":{"iterations":5,"optimizer":"sgd","step_size":100}}"#
-        let id = try session.submit(spec)
+        let id = try session.submit(Self.diverging)
         let job = try session.waitForJob(id, "an end") {
             ["succeeded", "failed", "cancelled"].contains($0["status"]?.stringValue ?? "")
         }
