@@ -29,6 +29,17 @@ extension JobPlots {
             }
             series += scheduleSeries(latest, facts: facts, faint: false)
         }
+        let names = Set(series.map(\.name))
+        if facts.layerCount > 3, (1...facts.layerCount).allSatisfy({ names.contains("W\($0)") }) {
+            // More than three layers: one panel per layer (its W and b), not a dozen crossing lines.
+            let panels = (1...facts.layerCount).map { layer in
+                SVGLineChart(
+                    title: "layer \(layer)", xLabel: "training iteration", yLabel: isRate ? "learning rate" : "momentum",
+                    series: series.filter { $0.name == "W\(layer)" || $0.name == "b\(layer)" }, logarithmicY: isRate,
+                    integerX: true, showsMarkers: false, height: 240)
+            }
+            return SVGPanelGrid(title: title(of: key), subtitle: subtitle, panels: panels).render()
+        }
         return SVGLineChart(
             title: title(of: key), subtitle: subtitle, xLabel: "training iteration",
             yLabel: isRate ? "learning rate" : "momentum", series: series, logarithmicY: isRate, integerX: true,

@@ -63,6 +63,21 @@ struct JobPlotsTests {
         #expect(momentum.texts.contains("meta-iteration") && momentum.texts.contains("constant over training iterations"))
     }
 
+    @Test func deepSchedulesGetOnePanelPerLayer() {
+        let hidden = [20, 20, 20, 20]
+        let spec = SampleHistory.spec(hidden: hidden, iterations: 50)
+        let items = SampleHistory.items(count: 3, hidden: hidden, iterations: 50, segments: 50)
+        let document = render("learning_rate", spec: spec, items: items)
+        #expect(document.wellFormed, "\(document.parseError ?? "")")
+        // The root plus five layer panels, each with its W and b over their faint initial copies.
+        #expect(document.all("svg").count == 6)
+        #expect((1...5).allSatisfy { document.texts.contains("layer \($0)") })
+        #expect(document.all("polyline").count == 20)
+        // Three layers still fit one chart.
+        let shallow = render("learning_rate")
+        #expect(shallow.all("svg").count == 1)
+    }
+
     @Test func constantSchedulesAreDrawnAcrossMetaIterationsLikeL2() {
         let spec = SampleHistory.spec(hidden: [50, 50], iterations: 100)
         let items = SampleHistory.items(count: 6, hidden: [50, 50], iterations: 100, segments: 1)
