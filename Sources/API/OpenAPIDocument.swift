@@ -258,19 +258,27 @@ public enum OpenAPIDocument {
                 "tags": ["datasets"],
                 "operationId": "uploadDataset",
                 "summary": "Upload a dataset as CSV",
-                "description": "Rows of numeric features with the integer class label in the last column; an optional header row is allowed.",
+                "description": "Rows of numeric features with the integer class label (0..K-1, every class present) in the last column; an optional header row is allowed. Send the file raw (curl --data-binary) or as a multipart form whose file part is the CSV (curl -F file=@data.csv). The same bytes again answer 200 with the stored data set; a taken name with other content, or a built-in's name, answers 409.",
                 "parameters": [
                   {
                     "name": "name",
                     "in": "query",
-                    "required": true,
-                    "description": "A name for people; jobs refer to the dataset by its id.",
+                    "required": false,
+                    "description": "Unique; a spec names the data set by it or by its id. Required for a raw body; a form may give a name field or let the file name (without its extension) name it.",
                     "schema": { "type": "string", "minLength": 1, "maxLength": 200 }
                   }
                 ],
                 "requestBody": {
                   "required": true,
-                  "content": { "text/csv": { "schema": { "type": "string" }, "example": "x1,x2,label\n0.1,0.5,0\n0.9,0.2,1\n" } }
+                  "content": {
+                    "text/csv": { "schema": { "type": "string" }, "example": "x1,x2,label\n0.1,0.5,0\n0.9,0.2,1\n" },
+                    "multipart/form-data": {
+                      "schema": {
+                        "type": "object", "required": ["file"],
+                        "properties": { "file": { "type": "string", "format": "binary" }, "name": { "type": "string" } }
+                      }
+                    }
+                  }
                 },
                 "responses": {
                   "201": {
@@ -278,7 +286,13 @@ public enum OpenAPIDocument {
                     "headers": { "Location": { "$ref": "#/components/headers/DatasetLocation" } },
                     "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Dataset" } } }
                   },
+                  "200": {
+                    "description": "These bytes were stored before: the stored data set, under its first name.",
+                    "headers": { "Location": { "$ref": "#/components/headers/DatasetLocation" } },
+                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Dataset" } } }
+                  },
                   "400": { "$ref": "#/components/responses/BadRequest" },
+                  "409": { "$ref": "#/components/responses/Conflict" },
                   "401": { "$ref": "#/components/responses/Unauthorized" },
                   "411": { "$ref": "#/components/responses/LengthRequired" },
                   "413": { "$ref": "#/components/responses/ContentTooLarge" },
@@ -885,7 +899,8 @@ public enum OpenAPIDocument {
                   "classes": { "type": "integer", "minimum": 1 },
                   "sha256": { "type": "string", "pattern": "^[0-9a-f]{64}$" },
                   "created_at": { "type": "string", "format": "date-time" },
-                  "builtin": { "type": "boolean" }
+                  "builtin": { "type": "boolean" },
+                  "class_counts": { "type": "array", "items": { "type": "integer", "minimum": 1 }, "description": "Rows per class 0..K-1; in the upload's answer and GET /v1/datasets/{id}." }
                 }
               },
               "DatasetList": {

@@ -98,5 +98,20 @@ struct DashboardPageStateTests {
         #expect(row.contains("data set digits"))
         #expect(row.contains("job-error") && row.contains(String(message.prefix(30))), "\(row)")
     }
+
+    @Test("a headless browser renders the compare page's charts and the data sets page's form",
+          .enabled(if: DashboardTests.chromium != nil, "needs Debian's chromium (installed by .ci/run)"))
+    func browser() throws {
+        let service = try TestService()
+        defer { service.stop() }
+        let (first, _) = try DashboardTests.finishedJob(service, name: "browser one")
+        let (second, _) = try DashboardTests.finishedJob(service, name: "browser two")
+        let base = "http://127.0.0.1:\(service.port)"
+        let compare = try DashboardTests.browser(["--dump-dom", "\(base)/compare?jobs=\(first)&jobs=\(second)"])
+        #expect(compare.contains("browser one") && compare.contains("browser two"), "\(compare.prefix(400))")
+        #expect(compare.components(separatedBy: "<polyline").count - 1 == 4)
+        let datasets = try DashboardTests.browser(["--dump-dom", "\(base)/datasets"])
+        #expect(datasets.contains("type=\"file\"") && datasets.contains("digits"))
+    }
 }
 
