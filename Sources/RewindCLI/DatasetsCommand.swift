@@ -76,8 +76,13 @@ struct DatasetListCommand: ParsableCommand {
         return "\(rows) × \(features), \(dataset["classes"]?.intValue ?? 0) classes"
     }
 
+    /// "blobs: 300 × 2, 3 classes (100, 100, 100 rows)": the shape and the rows of each class.
     static func summary(_ dataset: JSONValue) -> String {
-        "\(dataset["name"]?.stringValue ?? "?"): \(shape(dataset))"
+        var text = "\(dataset["name"]?.stringValue ?? "?"): \(shape(dataset))"
+        if let counts = dataset["class_counts"]?.arrayValue?.compactMap(\.intValue), !counts.isEmpty {
+            text += " (\(counts.map(String.init).joined(separator: ", ")) rows)"
+        }
+        return text
     }
 }
 

@@ -51,7 +51,7 @@ struct ClientCommandTests {
         let uploaded = try Self.rewind(service, ["datasets", "upload", file])
         #expect(uploaded.status == 0, "\(uploaded.stderr)")
         let id = uploaded.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(uploaded.stderr.contains("blobs: 30 × 2, 3 classes"), "the name defaults from the file: \(uploaded.stderr)")
+        #expect(uploaded.stderr.contains("blobs: 30 × 2, 3 classes (10, 10, 10 rows)"), "the name defaults from the file: \(uploaded.stderr)")
         let repeated = try Self.rewind(service, ["datasets", "upload", file, "--name", "other"])
         #expect(repeated.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == id)
         #expect(repeated.stderr.contains("uploaded before"))
@@ -103,6 +103,17 @@ struct ClientCommandTests {
         let problem = try JSONValue.parse(raw.stdout)
         #expect(problem["status"]?.intValue == 422)
         #expect(problem["detail"]?.stringValue?.hasSuffix("(and 1 more error)") == true)
+    }
+
+    @Test func exportOfASpecRefusesAnItemItDoesNotHave() throws {
+        let scratch = try TemporaryDirectory(prefix: "rewind-cli-export")
+        let spec = scratch.file("spec.json")
+        try Data(TestSpecs.small.utf8).write(to: URL(fileURLWithPath: spec))
+        let refused = try CommandLineRun.rewind(["export", "--spec", spec, "--item", "9"])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("--item: must be between 0 and 3"), "\(refused.stderr)")
+        let missing = try CommandLineRun.rewind(["export"])
+        #expect(missing.status == 64 && missing.stderr.contains("--spec"))
     }
 
     @Test func watchCountsItemsFromZeroLikeTheAPI() throws {
