@@ -9,11 +9,11 @@ import Tuning
 /// of `rewind export-schedule` (or `GET /v1/jobs/{id}/schedule`) it replays a history item in
 /// NumPy, PyTorch or JAX (docs/using-learned-schedules.md).
 ///
-/// Only built-in data sets resolve here (no service is involved); the spec's seed and, with
-/// `meta.reseed`, the item decide the batches and the noise, exactly as the service draws them.
+/// Only what `rewind run` can resolve resolves here (no service is involved: the built-in data
+/// sets); the spec's seed and, with `meta.reseed`, the item decide the batches and the noise,
+/// exactly as the service draws them.
 struct ReplayExport {
     let run: TuningRun
-    let dataset: Dataset
     let item: Int
 
     /// Prepares the spec; returns the problem to print when it is invalid.
@@ -25,10 +25,7 @@ struct ReplayExport {
             guard item >= 0 && item < run.totalItems else {
                 return .failure(.invalidSpec([SpecError(field: "--item", message: "must be between 0 and \(run.totalItems - 1)")]))
             }
-            guard case .builtin(let name) = run.spec.dataset, let dataset = BuiltinDatasets.named(name) else {
-                return .failure(.invalidSpec([SpecError(field: "/dataset", message: "only built-in data sets can be exported")]))
-            }
-            return .success(ReplayExport(run: run, dataset: dataset, item: item))
+            return .success(ReplayExport(run: run, item: item))
         }
     }
 
@@ -51,8 +48,9 @@ struct ReplayExport {
         })
         top["iterations"] = .number(Double(spec.training.iterations))
         top["batch_size"] = .number(Double(spec.training.batchSize))
-        top["train"] = rows(0..<spec.split.train)
-        top["validation"] = rows(spec.split.train..<(spec.split.train + spec.split.validation))
+        let split = run.splitRows
+        top["train"] = rows(split.training)
+        top["validation"] = rows(split.validation)
         // Indices into the training rows above, one row of B per step.  // (T, B)
         top["batches"] = JSONValue(batches.map { $0.map(Double.init) })
         top["noise"] = JSONValue(noise)
@@ -60,8 +58,7 @@ struct ReplayExport {
     }
 
     /// A split's inputs (rows, features) and labels, as the trainer sees them.
-    private func rows(_ range: Range<Int>) -> JSONValue {
-        let part = dataset.labelledRows(range)
+    private func rows(_ part: LabelledRows) -> JSONValue {
         let inputs = (0..<part.rows).map { Array(part.inputs[($0 * part.features)..<(($0 + 1) * part.features)]) }
         return ["inputs": JSONValue(inputs), "labels": JSONValue(part.labels.map(Double.init))]
     }

@@ -135,6 +135,9 @@ extension HyperparameterValues {
 }
 
 extension TuningRun {
+    /// The split's training and validation rows exactly as the trainer sees them.
+    public var splitRows: (training: LabelledRows, validation: LabelledRows) { (training, validation) }
+
     /// What an outside trainer needs to replay history item `item` from the same start: the rows
     /// of every minibatch (indices into the training split) and the standard normal draws ε of
     /// w₁ = s ⊙ ε.
