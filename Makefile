@@ -2,7 +2,7 @@
 SWIFT ?= swift
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: run test build release bench bench-http bench-queue example bootstrap docker-smoke
+.PHONY: run test build release install bench bench-http bench-queue example bootstrap docker-smoke
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -12,6 +12,11 @@ build: bootstrap
 
 release: bootstrap
 	$(SWIFT) build -c release --product rewind
+
+# Puts the release `rewind` on the PATH: $(PREFIX)/bin (default /usr/local/bin; PREFIX=~/.local for no root).
+PREFIX ?= /usr/local
+install: release
+	install -D -m 755 "$$($(SWIFT) build -c release --show-bin-path)/rewind" "$(DESTDIR)$(PREFIX)/bin/rewind"
 
 # The service on http://127.0.0.1:8080 with its SQLite file ./rewind.sqlite (REWIND_* variables apply).
 run: release

@@ -185,7 +185,8 @@ public enum OpenAPIDocument {
               "get": {
                 "tags": ["jobs"],
                 "operationId": "getJobResult",
-                "summary": "Read a succeeded job's best and final evaluations",
+                "summary": "Read a job's best and final evaluations",
+                "description": "A succeeded job answers its best and final items with `partial: false`; a failed or cancelled job with at least one history item answers its best so far and the last item written, with `partial: true`. 409 while queued or running, and for a failed or cancelled job without history.",
                 "responses": {
                   "200": {
                     "description": "The history item of the best meta-iteration and the last history item.",
@@ -194,6 +195,34 @@ public enum OpenAPIDocument {
                   "401": { "$ref": "#/components/responses/Unauthorized" },
                   "404": { "$ref": "#/components/responses/NotFound" },
                   "409": { "$ref": "#/components/responses/Conflict" },
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
+                  "default": { "$ref": "#/components/responses/Error" }
+                }
+              }
+            },
+            "/v1/jobs/{id}/schedule": {
+              "parameters": [ { "$ref": "#/components/parameters/JobID" } ],
+              "get": {
+                "tags": ["jobs"],
+                "operationId": "getJobSchedule",
+                "summary": "Read one item's hyperparameters as the per-iteration, per-block table training applied",
+                "description": "Learning rates and momenta per training iteration and parameter block (`momentum_applied`: the n/2^32 the exact dynamics use), L2 per block (or `l2_per_parameter` for per-weight L2) and init scales per block, for running a learned schedule in another trainer. Without `item`, the best item so far.",
+                "parameters": [
+                  { "name": "item", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 0 }, "description": "The history item (0-based); default the best." },
+                  { "name": "format", "in": "query", "required": false, "schema": { "type": "string", "enum": ["json", "csv"], "default": "json" } }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "The table: JSON, or CSV with one row per (iteration, block).",
+                    "content": {
+                      "application/json": { "schema": { "type": "object" } },
+                      "text/csv": { "schema": { "type": "string" } }
+                    }
+                  },
+                  "401": { "$ref": "#/components/responses/Unauthorized" },
+                  "404": { "$ref": "#/components/responses/NotFound" },
+                  "409": { "$ref": "#/components/responses/Conflict" },
+                  "422": { "$ref": "#/components/responses/UnprocessableContent" },
                   "503": { "$ref": "#/components/responses/ServiceUnavailable" },
                   "default": { "$ref": "#/components/responses/Error" }
                 }
@@ -266,19 +295,27 @@ public enum OpenAPIDocument {
                 "tags": ["datasets"],
                 "operationId": "uploadDataset",
                 "summary": "Upload a dataset as CSV",
-                "description": "Rows of numeric features with the integer class label in the last column; an optional header row is allowed.",
+                "description": "Rows of numeric features with the integer class label (0..K-1, every class present) in the last column; an optional header row is allowed. Send the file raw (curl --data-binary) or as a multipart form whose file part is the CSV (curl -F file=@data.csv). The same bytes again answer 200 with the stored data set; a taken name with other content, or a built-in's name, answers 409.",
                 "parameters": [
                   {
                     "name": "name",
                     "in": "query",
-                    "required": true,
-                    "description": "A name for people; jobs refer to the dataset by its id.",
+                    "required": false,
+                    "description": "Unique; a spec names the data set by it or by its id. Required for a raw body; a form may give a name field or let the file name (without its extension) name it.",
                     "schema": { "type": "string", "minLength": 1, "maxLength": 200 }
                   }
                 ],
                 "requestBody": {
                   "required": true,
-                  "content": { "text/csv": { "schema": { "type": "string" }, "example": "x1,x2,label\n0.1,0.5,0\n0.9,0.2,1\n" } }
+                  "content": {
+                    "text/csv": { "schema": { "type": "string" }, "example": "x1,x2,label\n0.1,0.5,0\n0.9,0.2,1\n" },
+                    "multipart/form-data": {
+                      "schema": {
+                        "type": "object", "required": ["file"],
+                        "properties": { "file": { "type": "string", "format": "binary" }, "name": { "type": "string" } }
+                      }
+                    }
+                  }
                 },
                 "responses": {
                   "201": {
@@ -287,11 +324,12 @@ public enum OpenAPIDocument {
                     "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Dataset" } } }
                   },
                   "200": {
-                    "description": "The same bytes were uploaded before: the existing dataset, nothing stored.",
+                    "description": "These bytes were stored before: the stored data set, under its first name.",
                     "headers": { "Location": { "$ref": "#/components/headers/DatasetLocation" } },
                     "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Dataset" } } }
                   },
                   "400": { "$ref": "#/components/responses/BadRequest" },
+                  "409": { "$ref": "#/components/responses/Conflict" },
                   "401": { "$ref": "#/components/responses/Unauthorized" },
                   "403": { "$ref": "#/components/responses/Forbidden" },
                   "411": { "$ref": "#/components/responses/LengthRequired" },
@@ -974,10 +1012,11 @@ public enum OpenAPIDocument {
               },
               "Result": {
                 "type": "object",
-                "required": ["best", "final"],
+                "required": ["best", "final", "partial"],
                 "properties": {
                   "best": { "$ref": "#/components/schemas/HistoryItem" },
-                  "final": { "$ref": "#/components/schemas/HistoryItem" }
+                  "final": { "$ref": "#/components/schemas/HistoryItem" },
+                  "partial": { "type": "boolean", "description": "True for a failed or cancelled job's best so far." }
                 }
               },
               "Dataset": {
@@ -991,7 +1030,8 @@ public enum OpenAPIDocument {
                   "classes": { "type": "integer", "minimum": 1 },
                   "sha256": { "type": "string", "pattern": "^[0-9a-f]{64}$" },
                   "created_at": { "type": ["string", "null"], "format": "date-time", "description": "Null for built-ins." },
-                  "builtin": { "type": "boolean" }
+                  "builtin": { "type": "boolean" },
+                  "class_counts": { "type": "array", "items": { "type": "integer", "minimum": 1 }, "description": "Rows per class 0..K-1; in the upload's answer and GET /v1/datasets/{id}." }
                 }
               },
               "ProgressEvent": {

@@ -18,7 +18,11 @@ extension RewindAPI {
 
     /// `GET /jobs/{id}`: one job with its plots, updated live while it runs.
     func jobPage(_ context: RouteContext) throws(APIError) -> HTTPResponse {
-        let record = try existingJob(context[capture: "id"])
+        let id = context[capture: "id"]
+        guard let record = try storage({ try store.job(id: id) }) else {
+            return HTTPResponse(status: .notFound, text: DashboardPages.notFound(
+                "There is no job \(id).", csrfToken: csrfToken(for: context.credential)), contentType: "text/html; charset=utf-8")
+        }
         let spec = (try? JSONValue.parse(record.specJSON)) ?? .null
         let html = DashboardPages.job(
             resource: jobResource(record), plotNames: JobPlots.names(for: spec), csrfToken: csrfToken(for: context.credential))

@@ -5,56 +5,9 @@ import Storage
 import Synchronization
 import Tuning
 
-/// `/v1/datasets`: CSV uploads parsed and validated once, at upload; built-ins listed beside them.
+/// `/v1/datasets`: built-ins listed beside uploads (the upload itself: RewindAPI+Upload.swift).
 extension RewindAPI {
     static let maximumDatasetNameLength = 200
-
-    func uploadDataset(_ context: RouteContext) throws(APIError) -> HTTPResponse {
-        let request = context.request
-        try requireDeclaredLength(request)
-        guard let name = request.query("name"), !name.isEmpty, name.count <= Self.maximumDatasetNameLength else {
-            throw .invalidQuery("name", "is required: 1 to \(Self.maximumDatasetNameLength) characters")
-        }
-        // Each upload in flight holds its body and its parsed form: bound how many parse at once.
-        guard uploadsInFlight.add(1, ordering: .relaxed).newValue <= configuration.maxConcurrentUploads else {
-            uploadsInFlight.subtract(1, ordering: .relaxed)
-            var headers = HTTPHeaders()
-            headers.set("Retry-After", "2")
-            throw APIError(
-                ProblemDetails(
-                    status: 503, slug: "too-many-uploads", title: "Too many uploads at once",
-                    detail: "\(configuration.maxConcurrentUploads) data sets are being parsed; retry shortly"),
-                headers: headers)
-        }
-        defer { uploadsInFlight.subtract(1, ordering: .relaxed) }
-        // Fingerprint first: its padded copy of the body is freed before the parse allocates.
-        let sha256 = SHA256.hex(of: request.body)
-        let parsed: (info: DatasetInfo, encoded: [UInt8])
-        do {
-            parsed = try CSVDatasetParser.parseEncoded(request.body)
-        } catch {
-            throw APIError(ProblemDetails(
-                status: 422, slug: "invalid-dataset", title: "The data set does not parse",
-                detail: "line \(error.line), column \(error.column): \(error.message)",
-                errors: [SpecError(field: "/body", message: "line \(error.line), column \(error.column): \(error.message)")],
-                extensions: ["line": .number(Double(error.line)), "column": .number(Double(error.column))]))
-        }
-        try checkQuota(adding: parsed.encoded.count)
-        let now = clock()
-        let new = NewDataset(
-            id: TimeOrderedID.make(nowMs: now), name: name, rows: parsed.info.rows, features: parsed.info.features,
-            classes: parsed.info.classes, sha256: sha256, content: parsed.encoded)
-        switch try storage({ try store.insertDataset(new, nowMs: now) }) {
-        case .created(let record):
-            var headers = HTTPHeaders()
-            headers.set("Location", "/v1/datasets/\(record.id)")
-            return .json(Self.datasetResource(record), status: .created, headers: headers)
-        case .existing(let record):
-            var headers = HTTPHeaders()
-            headers.set("Location", "/v1/datasets/\(record.id)")
-            return .json(Self.datasetResource(record), status: .ok, headers: headers)
-        }
-    }
 
     func listDatasets(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         let uploaded = try storage { try store.listDatasets() }
@@ -66,7 +19,7 @@ extension RewindAPI {
         let id = context[capture: "id"]
         if BuiltinDatasets.names.contains(id) { return .json(Self.builtinResource(id)) }
         guard let record = try storage({ try store.dataset(id: id) }) else { throw .notFound("no data set \(id)") }
-        return .json(Self.datasetResource(record))
+        return .json(withClassCounts(Self.datasetResource(record), id: id))
     }
 
     func deleteDataset(_ context: RouteContext) throws(APIError) -> HTTPResponse {
@@ -83,7 +36,7 @@ extension RewindAPI {
     }
 
     /// 507 when the stored data sets plus `bytes` more would pass the storage quota.
-    private func checkQuota(adding bytes: Int) throws(APIError) {
+    func checkQuota(adding bytes: Int) throws(APIError) {
         let stored = try storage { try store.listDatasets() }.reduce(0) { $0 + $1.contentBytes }
         guard stored + bytes > configuration.datasetStorageQuota else { return }
         throw APIError(

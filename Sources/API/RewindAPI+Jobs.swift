@@ -29,9 +29,9 @@ extension RewindAPI {
         }
         let datasets = StoreDatasetResolver(store: store)
         let tuning: TuningRun
-        switch JobRequest.prepare(specBytes: request.body, datasets: datasets) {
+        switch JobRequest.prepare(specBytes: try resolvingDatasetNames(request.body), datasets: datasets) {
         case .success(let prepared): tuning = prepared
-        case .failure(let problem): throw APIError(problem)
+        case .failure(let problem): throw APIError(explainingDatasetNames(problem))
         }
         // Admission control: a spec whose run cannot fit the job memory budget never queues.
         if let problem = tuning.memoryProblem(budget: configuration.jobMemoryBudget) { throw APIError(problem) }
@@ -131,21 +131,28 @@ extension RewindAPI {
         return .rawJSON(body)
     }
 
+    /// The best and final items of a succeeded job; for a failed or cancelled job with history,
+    /// its best so far and the last item written, marked `"partial": true`.
     func jobResult(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         let record = try existingJob(context[capture: "id"])
-        guard record.status == .succeeded else {
-            throw .conflict("job-not-succeeded", "job \(record.id) is \(record.status.rawValue); a result exists only for a succeeded job")
+        func metaIteration(_ stored: String?) -> Int? { stored.flatMap { try? JSONValue.parse($0)["meta_iteration"]?.intValue } }
+        let partial = record.status == .failed || record.status == .cancelled
+        // A job that `meta.patience` stopped early ends before item total − 1.
+        let lastIteration = partial ? metaIteration(record.latestJSON) : record.progressDone - 1
+        guard record.status == .succeeded || partial, let lastIteration else {
+            let detail = partial
+                ? "job \(record.id) is \(record.status.rawValue) before its first history item; there is no result"
+                : "job \(record.id) is \(record.status.rawValue); a result exists once it succeeded (or failed or was cancelled after its first item)"
+            throw .conflict("job-not-succeeded", detail)
         }
         // Read just the two items answered: a distillation job's items each carry its data set.
         func item(_ metaIteration: Int) throws(APIError) -> HistoryRow? {
             try storage { try store.history(jobID: record.id, after: metaIteration - 1, limit: 1) }
                 .first { $0.metaIteration == metaIteration }
         }
-        // A job that `meta.patience` stopped early ends before item total − 1.
-        let lastIteration = record.progressDone - 1
-        let bestIteration = record.bestJSON.flatMap { try? JSONValue.parse($0)["meta_iteration"]?.intValue } ?? lastIteration
+        let bestIteration = metaIteration(record.bestJSON) ?? lastIteration
         guard let final = try item(lastIteration), let best = try item(bestIteration) else { throw .storageUnavailable }
-        let body = #"{"best":\#(best.itemJSON),"final":\#(final.itemJSON)}"#
+        let body = #"{"best":\#(best.itemJSON),"final":\#(final.itemJSON),"partial":\#(partial)}"#
         return .rawJSON(Array(body.utf8))
     }
 

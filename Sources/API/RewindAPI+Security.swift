@@ -105,6 +105,13 @@ extension RewindAPI {
         if let site = request.headers["Sec-Fetch-Site"]?.lowercased(), site == "cross-site" || site == "same-site" {
             return forbidden("cross-origin-request", "a \(site) request may not change state on this server")
         }
+        // A multipart form (the dashboard's upload) carries its token as a field. `curl -F` without
+        // keys is no browser (no cookie, no Origin, no Sec-Fetch-*): it needs none.
+        if let boundary = request.headers["Content-Type"].flatMap(MultipartForm.boundary(contentType:)) {
+            let browser = request.headers["Origin"] != nil || request.headers["Sec-Fetch-Site"] != nil
+            if case .cookie = credential { return checkMultipartToken(request, boundary, credential) }
+            return browser ? checkMultipartToken(request, boundary, credential) : nil
+        }
         let form = Self.isForm(request)
         if case .cookie = credential, !form, request.headers["X-CSRF-Token"] == nil, endpoint != .signIn {
             return forbidden("csrf-token-missing", "a request signed in by cookie must send the page's X-CSRF-Token")
@@ -114,6 +121,16 @@ extension RewindAPI {
             guard let sent, sent == csrfToken(for: endpoint == .signIn ? .open : credential) else {
                 return forbidden("csrf-token-invalid", "the CSRF token is missing or not this page's; reload the page")
             }
+        }
+        return nil
+    }
+
+    private func checkMultipartToken(_ request: HTTPRequest, _ boundary: String, _ credential: Credential) -> HTTPResponse? {
+        let field = (try? MultipartForm(body: request.body, boundary: boundary))?.parts
+            .first { $0.name == "csrf_token" && $0.filename == nil }
+            .map { String(decoding: $0.content, as: UTF8.self) }
+        guard let field, field == csrfToken(for: credential) else {
+            return forbidden("csrf-token-invalid", "the form's CSRF token is missing or not this page's; reload the page")
         }
         return nil
     }

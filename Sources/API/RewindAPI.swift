@@ -68,7 +68,7 @@ public final class RewindAPI: Sendable {
 
     /// The body limit of the route a request head is for: large for CSV uploads, small otherwise.
     public func bodyLimit(for head: HTTPRequestHead) -> Int {
-        head.method == .post && head.path == "/v1/datasets" ? configuration.datasetBodyLimit : configuration.jsonBodyLimit
+        head.method == .post && (head.path == "/v1/datasets" || head.path == "/datasets") ? configuration.datasetBodyLimit : configuration.jsonBodyLimit
     }
 
     /// The `HTTPServer` handler.
@@ -159,6 +159,7 @@ public final class RewindAPI: Sendable {
         case .getJob: try getJob(context)
         case .jobHistory: try jobHistory(context)
         case .jobResult: try jobResult(context)
+        case .jobSchedule: try jobSchedule(context)
         case .cancelJob: try cancelJob(context)
         case .retryJob: try retryJob(context)
         case .deleteJob: try deleteJob(context)
@@ -176,6 +177,9 @@ public final class RewindAPI: Sendable {
         case .jobPage: try jobPage(context)
         case .signIn: signIn(context)
         case .asset: try asset(context)
+        case .comparePage: try comparePage(context)
+        case .datasetsPage: try datasetsPage(context)
+        case .uploadDatasetPage: try uploadDatasetPage(context)
         }
     }
 
@@ -195,7 +199,7 @@ public final class RewindAPI: Sendable {
         if let bearer, configuration.apiKeys.contains(bearer) { return .granted(.bearer(bearer)) }
         if let cookie, configuration.apiKeys.contains(cookie) { return .granted(.cookie(cookie)) }
         if bearer != nil || cookie != nil { _ = authFailures.take(client) }
-        if template == "/" || template == "/jobs/{id}" {
+        if Self.pageRoutes.contains(template) {
             return .denied(HTTPResponse(
                 status: .unauthorized, text: DashboardPages.signIn(csrfToken: csrfToken(for: .open)),
                 contentType: "text/html; charset=utf-8"))
@@ -217,6 +221,8 @@ public final class RewindAPI: Sendable {
     }
 
     static let openRoutes: Set<String> = ["/healthz", "/readyz", "/metrics", "/openapi.json", "/login", "/assets/{name}"]
+    /// Routes a browser opens: without a key they answer the sign-in page, not 401 JSON.
+    static let pageRoutes: Set<String> = ["/", "/jobs/{id}", "/compare", "/datasets"]
     static let keyCookie = "rewind_key"
 
     /// The key of `Authorization: Bearer KEY`; the scheme name is case-insensitive (RFC 9110 §11.1).

@@ -69,10 +69,10 @@ struct Route: Sendable {
 
 /// Every operation of the API (API.md), dispatched by `RewindAPI`.
 enum Endpoint: Sendable {
-    case createJob, listJobs, getJob, jobHistory, jobResult, cancelJob, retryJob, deleteJob, jobEvents, jobPlot
-    case uploadDataset, listDatasets, getDataset, deleteDataset
+    case createJob, listJobs, getJob, jobHistory, jobResult, jobSchedule, cancelJob, retryJob, deleteJob, jobEvents
+    case jobPlot, uploadDataset, listDatasets, getDataset, deleteDataset
     case health, readiness, metrics, openAPI
-    case indexPage, jobPage, signIn, asset
+    case indexPage, jobPage, signIn, asset, comparePage, datasetsPage, uploadDatasetPage
 }
 
 extension Router {
@@ -84,6 +84,7 @@ extension Router {
         Route(.delete, "/v1/jobs/{id}", .deleteJob),
         Route(.get, "/v1/jobs/{id}/history", .jobHistory),
         Route(.get, "/v1/jobs/{id}/result", .jobResult),
+        Route(.get, "/v1/jobs/{id}/schedule", .jobSchedule),
         Route(.post, "/v1/jobs/{id}/cancel", .cancelJob),
         Route(.post, "/v1/jobs/{id}/retry", .retryJob),
         Route(.get, "/v1/jobs/{id}/events", .jobEvents),
@@ -98,6 +99,9 @@ extension Router {
         Route(.get, "/openapi.json", .openAPI),
         Route(.get, "/", .indexPage),
         Route(.get, "/jobs/{id}", .jobPage),
+        Route(.get, "/compare", .comparePage),
+        Route(.get, "/datasets", .datasetsPage),
+        Route(.post, "/datasets", .uploadDatasetPage),
         Route(.post, "/login", .signIn),
         Route(.get, "/assets/{name}", .asset),
     ])

@@ -27,7 +27,10 @@ extension DashboardPages {
         let cancel = live
             ? "<form id=\"cancel-form\" method=\"post\" action=\"\(api)/cancel\">\(csrfField(csrfToken))<button type=\"submit\" class=\"danger\">Cancel job</button></form>"
             : ""
-        let figures = plotNames.map { plot in
+        // A job that ended before its first item has nothing to plot: say so once, not per panel.
+        let itemsDone = resource["progress"]?["done"]?.intValue ?? 0
+        let empty = !live && itemsDone == 0
+        let figures = empty ? noHistoryNote(status) : plotNames.map { plot in
             let source = "\(api)/plots/\(Markup.pathSegment(plot)).svg"
             return "<figure><img src=\"\(source)\" data-src=\"\(source)\" data-plot=\"\(Markup.escape(plot))\" alt=\"\(Markup.escape(JobPlots.title(of: plot)))\"></figure>"
         }.joined(separator: "\n")
@@ -49,7 +52,7 @@ extension DashboardPages {
             <div><dt>Best item's test loss</dt><dd id="best-test-loss">\(Markup.significant(best?["test_loss"]?.doubleValue))</dd></div>
             </dl>
             \(errorBox)<div id="action-errors" class="errors" role="alert" hidden></div>
-            <div class="actions">\(cancel)<a href="\(api)/history">History (JSON)</a><a href="\(api)/result">Result (JSON)</a><a href="\(api)">Job (JSON)</a></div>
+            <div class="actions">\(cancel)<a href="\(api)/history">History (JSON)</a>\(empty ? "" : "<a href=\"\(api)/result\">Result (JSON)</a>")<a href="\(api)">Job (JSON)</a></div>
             </section>
             <section class="plots" id="plots">
             \(figures)

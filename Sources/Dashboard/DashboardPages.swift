@@ -72,9 +72,13 @@ public enum DashboardPages {
         } else {
             createdCell = Markup.escape(created)
         }
+        // The data set and, for a failed job, why: what a list reader needs to tell jobs apart.
+        let dataset = job["spec"]?["dataset"]?["name"]?.stringValue ?? job["spec"]?["dataset"]?["id"]?.stringValue
+        let datasetLine = dataset.map { "<div class=\"muted\">data set \(Markup.escape($0))</div>" } ?? ""
+        let reason = job["error"]?["message"]?.stringValue.map { "<div class=\"muted job-error\">\(Markup.escape($0))</div>" } ?? ""
         return """
-            <tr data-id="\(Markup.escape(id))"><td><a href="\(jobPath(id))">\(Markup.escape(name))</a><div class="muted mono">\(Markup.escape(id))</div></td>\
-            <td>\(badge(status))</td><td>\(progress(job["progress"]))</td><td class="num">\(bestText)</td><td>\(createdCell)</td></tr>
+            <tr data-id="\(Markup.escape(id))"><td><a href="\(jobPath(id))">\(Markup.escape(name))</a><div class="muted mono">\(Markup.escape(id))</div>\(datasetLine)</td>\
+            <td>\(badge(status))\(reason)</td><td>\(progress(job["progress"]))</td><td class="num">\(bestText)</td><td>\(createdCell)</td></tr>
 
             """
     }
@@ -123,7 +127,7 @@ public enum DashboardPages {
             <link rel="stylesheet" href="/assets/rewind.css">
             </head>
             <body>
-            <header class="top"><a class="brand" href="/">Rewind</a><nav><a href="/">Jobs</a></nav></header>
+            <header class="top"><a class="brand" href="/">Rewind</a><nav><a href="/">Jobs</a><a href="/compare">Compare</a><a href="/datasets">Data sets</a></nav></header>
             \(body)
             \(tags)</body>
             </html>
@@ -148,10 +152,13 @@ public enum DashboardPages {
             const link = el('a', null, job.name || job.id);
             link.href = '/jobs/' + encodeURIComponent(job.id);
             nameCell.append(link, el('div', 'muted mono', job.id));
+            const dataset = job.spec && job.spec.dataset ? (job.spec.dataset.name || job.spec.dataset.id) : null;
+            if (dataset) nameCell.append(el('div', 'muted', 'data set ' + dataset));
             const statusCell = el('td');
             const badge = el('span');
             setBadge(badge, job.status);
             statusCell.appendChild(badge);
+            if (job.error && job.error.message) statusCell.append(el('div', 'muted job-error', job.error.message));
             const progressCell = el('td');
             const p = job.progress || {};
             const wrap = el('div', 'progress');

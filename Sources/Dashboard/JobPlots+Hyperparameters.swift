@@ -6,6 +6,14 @@ extension JobPlots {
     /// iteration, one line per block, with item 0's schedule faint behind it.
     static func schedule(_ history: [JSONValue], facts: PlotSpec, key: String) -> String {
         let isRate = key == "learning_rate"
+        if let probe = history.last(where: { $0["hyperparameters"]?[key]?.arrayValue != nil }),
+           HistoryValues.table(probe["hyperparameters"]?[key])?.count == 1 {
+            // One segment is flat over training: draw how its values moved across meta-iterations.
+            return vectorChart(
+                history, values: { HistoryValues.table($0["hyperparameters"]?[key])?.first }, facts: facts,
+                names: { facts.columnNames(count: $0) }, title: title(of: key), yLabel: isRate ? "learning rate" : "momentum",
+                subtitle: "constant over training iterations", logarithmicY: isRate)
+        }
         // Only the first and the latest schedules are drawn: convert just those two (a long job
         // has many items, each with a segments × blocks table).
         func table(_ index: Int) -> [[Double]]? { HistoryValues.table(history[index]["hyperparameters"]?[key]) }
@@ -20,6 +28,17 @@ extension JobPlots {
                 subtitle! += "; faint: meta-iteration \(Markup.integer(metaIteration(history[0]))) (initial)"
             }
             series += scheduleSeries(latest, facts: facts, faint: false)
+        }
+        let names = Set(series.map(\.name))
+        if facts.layerCount > 3, (1...facts.layerCount).allSatisfy({ names.contains("W\($0)") }) {
+            // More than three layers: one panel per layer (its W and b), not a dozen crossing lines.
+            let panels = (1...facts.layerCount).map { layer in
+                SVGLineChart(
+                    title: "layer \(layer)", xLabel: "training iteration", yLabel: isRate ? "learning rate" : "momentum",
+                    series: series.filter { $0.name == "W\(layer)" || $0.name == "b\(layer)" }, logarithmicY: isRate,
+                    integerX: true, showsMarkers: false, height: 240)
+            }
+            return SVGPanelGrid(title: title(of: key), subtitle: subtitle, panels: panels).render()
         }
         return SVGLineChart(
             title: title(of: key), subtitle: subtitle, xLabel: "training iteration",
@@ -57,21 +76,23 @@ extension JobPlots {
         }
         let weightBlocks = (1...facts.layerCount).map { "W\($0)" }
         return vectorChart(
-            history, key: "l2", facts: facts, names: { facts.columnNames(count: $0, global: "all weights", blocks: weightBlocks) },
+            history, values: { HistoryValues.vector($0["hyperparameters"]?["l2"]) }, facts: facts, names: { facts.columnNames(count: $0, global: "all weights", blocks: weightBlocks) },
             title: title(of: "l2"), yLabel: "L2 strength λ")
     }
 
     /// Initial scales against the meta-iteration, one line per block (or one global line).
     static func initScale(_ history: [JSONValue], facts: PlotSpec) -> String {
         vectorChart(
-            history, key: "init_scale", facts: facts, names: { facts.columnNames(count: $0) },
+            history, values: { HistoryValues.vector($0["hyperparameters"]?["init_scale"]) }, facts: facts, names: { facts.columnNames(count: $0) },
             title: title(of: "init_scale"), yLabel: "initial scale")
     }
 
+    /// One line per entry of a vector the items carry (`values` reads it), against the meta-iteration.
     private static func vectorChart(
-        _ history: [JSONValue], key: String, facts: PlotSpec, names: (Int) -> [String], title: String, yLabel: String
+        _ history: [JSONValue], values: (JSONValue) -> [Double]?, facts: PlotSpec, names: (Int) -> [String], title: String,
+        yLabel: String, subtitle: String? = nil, logarithmicY: Bool = true
     ) -> String {
-        let vectors = history.map { HistoryValues.vector($0["hyperparameters"]?[key]) }
+        let vectors = history.map(values)
         let columns = vectors.map { $0?.count ?? 0 }.max() ?? 0
         let labels = names(columns)
         let series = (0..<columns).map { column in
@@ -85,7 +106,8 @@ extension JobPlots {
                 colorIndex: style.color, dashed: style.dashed)
         }
         return SVGLineChart(
-            title: title, xLabel: "meta-iteration", yLabel: yLabel, series: series, logarithmicY: true, integerX: true
+            title: title, subtitle: subtitle, xLabel: "meta-iteration", yLabel: yLabel, series: series,
+            logarithmicY: logarithmicY, integerX: true
         ).render()
     }
 

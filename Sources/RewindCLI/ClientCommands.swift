@@ -2,60 +2,6 @@ import ArgumentParser
 import Foundation
 import JSON
 
-/// Options shared by the client commands: where the service is and how to authenticate.
-struct ServiceOptions: ParsableArguments {
-    @Option(help: "Service URL (REWIND_URL).")
-    var url: String = Environment.string("REWIND_URL") ?? "http://127.0.0.1:\(Environment.int("REWIND_PORT") ?? 8080)"
-
-    @Option(name: .customLong("api-key"), help: "Bearer key when the service requires one (REWIND_API_KEY).")
-    var apiKey: String? = Environment.string("REWIND_API_KEY")
-
-    var headers: [String: String] {
-        apiKey.map { ["Authorization": "Bearer \($0)"] } ?? [:]
-    }
-
-    func client(timeout: Int = 15) throws -> SimpleHTTPClient {
-        do {
-            return try SimpleHTTPClient(url: url, timeoutSeconds: timeout)
-        } catch {
-            Console.error("rewind: \(error)")
-            throw ExitCode(2)
-        }
-    }
-
-    /// Sends a request; prints a clear message and exits non-zero when the service is unreachable
-    /// or answers an error (the problem's title, detail and every field error).
-    func call(_ method: String, _ path: String, body: [UInt8] = []) throws -> SimpleHTTPClient.Response {
-        let response: SimpleHTTPClient.Response
-        do {
-            var headers = self.headers
-            if !body.isEmpty { headers["Content-Type"] = "application/json" }
-            response = try client().request(method, path, body: body, headers: headers)
-        } catch {
-            Console.error("rewind: cannot reach the service at \(url): \(error) (is `rewind serve` running? see --url)")
-            throw ExitCode(3)
-        }
-        guard (200..<300).contains(response.status) else {
-            Self.reportProblem(response)
-            throw ExitCode(1)
-        }
-        return response
-    }
-
-    static func reportProblem(_ response: SimpleHTTPClient.Response) {
-        guard let problem = try? JSONValue.parse(response.body), case .object = problem else {
-            Console.error("rewind: the service answered \(response.status): \(response.text.prefix(300))")
-            return
-        }
-        let title = problem["title"]?.stringValue ?? "error"
-        let detail = problem["detail"]?.stringValue ?? ""
-        Console.error("rewind: \(response.status) \(title): \(detail)")
-        for error in problem["errors"]?.arrayValue ?? [] {
-            Console.error("  \(error["field"]?.stringValue ?? "?"): \(error["message"]?.stringValue ?? "")")
-        }
-    }
-}
-
 /// `rewind submit SPEC.json`: prints the new job's id.
 struct SubmitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "submit", abstract: "Submit a job spec; prints the job id.")
@@ -76,16 +22,8 @@ struct SubmitCommand: ParsableCommand {
             Console.error("rewind: cannot read \(spec): \(error.localizedDescription)")
             throw ExitCode(2)
         }
-        let response: SimpleHTTPClient.Response
-        do {
-            var headers = service.headers
-            headers["Content-Type"] = "application/json"
-            if let idempotencyKey { headers["Idempotency-Key"] = idempotencyKey }
-            response = try service.client().request("POST", "/v1/jobs", body: [UInt8](data), headers: headers)
-        } catch {
-            Console.error("rewind: cannot reach the service at \(service.url): \(error)")
-            throw ExitCode(3)
-        }
+        let response = try service.send(
+            "POST", "/v1/jobs", body: [UInt8](data), extraHeaders: idempotencyKey.map { ["Idempotency-Key": $0] } ?? [:])
         guard (200..<300).contains(response.status), let id = (try? JSONValue.parse(response.body))?["id"]?.stringValue else {
             ServiceOptions.reportProblem(response)
             throw ExitCode(1)
@@ -153,10 +91,10 @@ struct StatusCommand: ParsableCommand {
     }
 
     static func itemLine(_ item: JSONValue, total: Int) -> String {
-        let index = (item["meta_iteration"]?.intValue ?? 0) + 1
+        let index = item["meta_iteration"]?.intValue ?? 0
         let loss = item["validation_loss"]?.doubleValue ?? .nan
         let error = item["validation_error"]?.doubleValue ?? .nan
-        var line = String(format: "item %d/%d: validation loss %.4f, validation error %.3f", index, total, loss, error)
+        var line = String(format: "item %d (of 0-%d): validation loss %.4f, validation error %.3f", index, total - 1, loss, error)
         if let testLoss = item["test_loss"]?.doubleValue, let testError = item["test_error"]?.doubleValue {
             line += String(format: ", test loss %.4f, test error %.3f", testLoss, testError)
         }
@@ -169,7 +107,7 @@ struct StatusCommand: ParsableCommand {
         let done = job["progress"]?["done"]?.intValue ?? 0
         let total = job["progress"]?["total"]?.intValue ?? 0
         let fraction = job["progress"]?["fraction"]?.doubleValue ?? 0
-        var line = "\(job["id"]?.stringValue ?? "?")  \(status)  \(done)/\(total) items  \(String(format: "%.1f", fraction * 100))%"
+        var line = "\(job["id"]?.stringValue ?? "?")  \(status)  \(done)/\(total) items done  \(String(format: "%.1f", fraction * 100))%"
         if let best = job["best"], case .object = best {
             let objective = job["spec"]?["meta"]?["objective"]?.stringValue ?? "validation_loss"
             if objective == "training_loss", let trainingLoss = best["training_loss"]?.doubleValue {
@@ -226,9 +164,12 @@ struct CancelCommand: ParsableCommand {
     }
 }
 
-/// `rewind result ID`: the best and final items of a succeeded job, as JSON.
+/// `rewind result ID`: the best and final items of a succeeded job (or the best so far of a failed
+/// or cancelled one, marked `"partial": true`), as JSON.
 struct ResultCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "result", abstract: "Print a succeeded job's best and final items (JSON).")
+    static let configuration = CommandConfiguration(
+        commandName: "result",
+        abstract: "Print a job's best and final items (JSON); a failed or cancelled job's best so far is marked partial.")
 
     @OptionGroup var service: ServiceOptions
 

@@ -38,15 +38,15 @@ struct ProgressLine {
         let width = 30
         let filled = min(width, Int(fraction * Double(width)))
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        let text = "item \(item + 1)/\(total) [\(bar)] \(String(format: "%5.1f", fraction * 100))%"
+        let text = "item \(item) (of 0-\(total - 1)) [\(bar)] \(String(format: "%5.1f", fraction * 100))%"
         Console.progress(Console.stderrIsTerminal ? "\r\(text)" : text + "\n")
     }
 
     func finished(_ item: HistoryItem) {
         guard enabled else { return }
         var summary = String(
-            format: "item %d/%d: training loss %.4f, validation loss %.4f, validation error %.3f",
-            item.metaIteration + 1, total, item.trainingLoss, item.validationLoss, item.validationError)
+            format: "item %d (of 0-%d): training loss %.4f, validation loss %.4f, validation error %.3f",
+            item.metaIteration, total - 1, item.trainingLoss, item.validationLoss, item.validationError)
         if let testLoss = item.testLoss, let testError = item.testError {
             summary += String(format: ", test loss %.4f, test error %.3f", testLoss, testError)
         }

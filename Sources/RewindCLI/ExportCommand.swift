@@ -20,6 +20,9 @@ struct ExportCommand: ParsableCommand {
             (w_1 = 0 exactly in fixed point). mlp: the canonical benchmark problem (64-50-50-10 tanh, \
             batch 100, the noise and batches of `rewind bench`). Both use non-constant per-iteration, \
             per-block step sizes and momenta so that every step's hypergradient is really compared.
+            With --spec instead: a job spec's training problem for one history item (--item, default \
+            0) — the split's rows, the blocks, the minibatch rows of every step and the noise of the \
+            initial weights — to replay a learned schedule elsewhere (docs/using-learned-schedules.md).
             """)
 
     enum Problem: String, ExpressibleByArgument, CaseIterable {
@@ -27,10 +30,16 @@ struct ExportCommand: ParsableCommand {
     }
 
     @Option(name: .long, help: "Which problem: logistic or mlp.")
-    var problem: Problem
+    var problem: Problem?
 
     @Option(name: .long, help: "Number of inner training iterations T.")
-    var iterations: Int
+    var iterations: Int?
+
+    @Option(name: .long, help: "A job spec (built-in data set) whose training problem to export instead.")
+    var spec: String?
+
+    @Option(name: .long, help: "With --spec: the history item (0-based) whose batches and noise to export.")
+    var item = 0
 
     @Option(name: .long, help: "Timed hypergradient runs; the median is reported.")
     var repeats = 5
@@ -42,6 +51,8 @@ struct ExportCommand: ParsableCommand {
     var output = "-"
 
     func validate() throws {
+        guard spec == nil else { return }
+        guard problem != nil, let iterations else { throw ValidationError("give --problem and --iterations, or --spec") }
         guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") }
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
         guard threads == 1 || threads == 2 else { throw ValidationError("--threads must be 1 or 2") }
@@ -49,9 +60,24 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         BLAS.setThreadCount(1)
-        let setup = ComparisonProblem(problem, iterations: iterations, threads: threads)
-        let timed = try setup.measure(repeats: repeats)
-        let document = setup.document(timed)
+        let document: JSONValue
+        if let spec {
+            guard let specData = FileManager.default.contents(atPath: spec) else {
+                Console.error("rewind: cannot read \(spec)")
+                throw ExitCode(3)
+            }
+            switch ReplayExport.prepare(specBytes: [UInt8](specData), item: item) {
+            case .success(let replay): document = replay.document()
+            case .failure(let problem):
+                ServiceOptions.printProblem(problem.json(), status: problem.status)
+                throw ExitCode(2)
+            }
+        } else if let problem, let iterations {
+            let setup = ComparisonProblem(problem, iterations: iterations, threads: threads)
+            document = setup.document(try setup.measure(repeats: repeats))
+        } else {
+            throw ValidationError("give --problem and --iterations, or --spec")
+        }
         let bytes = document.serialized() + [UInt8(ascii: "\n")]
         if output == "-" {
             FileHandle.standardOutput.write(Data(bytes))

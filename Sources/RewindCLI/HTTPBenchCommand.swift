@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import JSON
 
-/// `rewind bench-http`: the HTTP server under load while workers train (DESIGN.md "Benchmarks").
+/// `rewind bench-http`: the HTTP server under load while workers train (the README's benchmarks).
 ///
 /// Starts `rewind serve` as a separate process (or uses `--url`), submits two training jobs, and
 /// hammers `GET /v1/jobs/{id}` for both from `--connections` keep-alive clients on loopback.

@@ -6,7 +6,7 @@ import Synchronization
 /// window, and the run ends by itself at the deadline.
 ///
 /// One `Thread` per connection rather than one Dispatch work item: blocking work items would
-/// exhaust libdispatch's 255-thread pool (DESIGN.md), and a thread per client keeps each one a
+/// exhaust libdispatch's 255-thread pool, and a thread per client keeps each one a
 /// plain loop with no scheduler between the socket and the clock.
 struct LoadGenerator: Sendable {
     struct Configuration: Sendable {

@@ -13,8 +13,10 @@ struct Rewind: ParsableCommand {
             OpenBLAS choose.
             """,
         subcommands: [
-            ServeCommand.self, WorkerCommand.self, SubmitCommand.self, StatusCommand.self, HistoryCommand.self, CancelCommand.self,
-            ResultCommand.self, RunCommand.self, SweepCommand.self, BenchCommand.self, HTTPBenchCommand.self, QueueBenchCommand.self,
+            ServeCommand.self, WorkerCommand.self, SubmitCommand.self, StatusCommand.self, HistoryCommand.self,
+            CancelCommand.self, ResultCommand.self, ListCommand.self, DeleteCommand.self, DatasetsCommand.self,
+            ExportScheduleCommand.self, RunCommand.self, SweepCommand.self, BenchCommand.self, HTTPBenchCommand.self,
+            QueueBenchCommand.self,
             ExportCommand.self,
             HealthcheckCommand.self,
         ])

@@ -12,14 +12,16 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run a tuning job locally; history items go to stdout as JSON lines.",
         discussion: """
-            The spec's data set may be the built-in digits ({"name": "digits"}) or a local CSV \
-            file ({"path": "my.csv"}: numeric features, the integer class label in the last \
-            column, an optional header row — the format POST /v1/datasets takes); a relative path \
-            is read from the spec file's directory (the current one for '-'). Uploaded data sets \
-            ({"id": ...}) live in a service: use rewind submit.
+            The spec is the service's job spec (docs/api.md). Its data set may be a built-in \
+            ({"name": "digits"}) or a local CSV file ({"path": "my.csv"}: numeric features, the \
+            integer class label in the last column, an optional header row — the format \
+            POST /v1/datasets takes); a relative path is read from the spec file's directory (the \
+            current one for '-'). Uploaded data sets ({"id": ...} or their names) live in a \
+            service: use rewind submit.
 
             Exit status: 0 on success, 1 if training diverged, 2 if the spec or its CSV file is \
-            invalid (the problem+json body is printed on stdout), 3 if the spec file cannot be read.
+            invalid (its errors on stderr, or the problem+json document on stdout with --json), 3 \
+            if the spec file cannot be read.
             """)
 
     @Argument(help: "The job spec (docs/api.md, \"Job spec\"); '-' reads standard input.")
@@ -27,6 +29,9 @@ struct RunCommand: ParsableCommand {
 
     @Option(name: .long, help: "Threads that train a meta-iteration's meta.seeds runs in parallel (the history is the same for any number).")
     var threads = 1
+
+    @Flag(name: .long, help: "Print an invalid spec's problem+json document on stdout instead of readable errors.")
+    var json = false
 
     @Flag(name: .long, help: "Do not print progress on stderr.")
     var quiet = false
@@ -51,7 +56,11 @@ struct RunCommand: ParsableCommand {
         case .success(let prepared):
             tuning = prepared
         case .failure(let problem):
-            Console.output(problem.json().serializedString())
+            if json {
+                Console.output(problem.json().serializedString())
+            } else {
+                ServiceOptions.printProblem(problem.json(), status: problem.status)
+            }
             throw ExitCode(2)
         }
         // What besides the spec decides the bits: lets two machines' histories be compared.

@@ -87,6 +87,8 @@ struct ServeCommand: ParsableCommand {
     }
 
     func run() throws {
+        // First of all: a SIGTERM right after "listening on" (or before) must drain the service.
+        let signals = SignalWaiter(signals: [SIGTERM, SIGINT])
         BLAS.setThreadCount(1)
         let logger = JSONLogger()
         let clock = JobRunner.wallClock
@@ -116,8 +118,6 @@ struct ServeCommand: ParsableCommand {
         serverConfiguration.log = { message in logger.log(.warning, message) }
         let server = HTTPServer(configuration: serverConfiguration, handler: api.handle)
 
-        // Before anything announces the service: a SIGTERM right after "listening on" must drain it.
-        let signals = SignalWaiter(signals: [SIGTERM, SIGINT])
         try runner.start()
         let bound: Int
         do {
@@ -165,40 +165,45 @@ extension ServeCommand {
     }
 }
 
-/// Catches `signals` from the moment it is made, so that a signal sent as soon as the service
-/// says it listens is not lost; `wait()` blocks until one arrives. The default actions are
-/// replaced so a container's PID 1 drains instead of dying.
-final class SignalWaiter {
-    private let received = Mutex<Int32?>(nil)
-    private let semaphore = DispatchSemaphore(value: 0)
-    private let queue = DispatchQueue(label: "rewind.signals")
-    private var sources: [DispatchSourceSignal] = []
-
+/// Waits for one of `signals`; their default actions are replaced so a container's PID 1 drains
+/// instead of dying, and a second signal while draining exits at once.
+///
+/// The handler is installed in `init`, before the service prints that it listens: a signal that
+/// arrives before `wait()` (a supervisor that stops the service as soon as it is up) is counted,
+/// not lost. It only touches an atomic and a POSIX semaphore, both async-signal-safe.
+struct SignalWaiter {
     init(signals: [Int32]) {
+        sem_init(signalSemaphore, 0, 0)
+        var set = sigset_t()
+        sigemptyset(&set)
         for number in signals {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler { [self] in
-                let first = received.withLock { value in
-                    defer { if value == nil { value = number } }
-                    return value == nil
-                }
-                if first {
-                    semaphore.signal()
-                } else {
-                    // A second signal while draining: give up waiting.
-                    exit(1)
-                }
-            }
-            source.resume()
-            sources.append(source)
+            signal(number, signalHandler)
+            sigaddset(&set, number)
         }
+        // A parent may have started us with these blocked (Foundation's Process passes on the mask
+        // of the thread that spawns): unblock them here, and every thread started later inherits it.
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
-    /// The first signal caught (perhaps before this call).
+    /// Blocks until the first signal has arrived and returns it.
     func wait() -> Int32 {
-        semaphore.wait()
-        return received.withLock { $0 } ?? SIGTERM
+        while sem_wait(signalSemaphore) != 0 {}  // EINTR: keep waiting
+        return firstSignal.load(ordering: .relaxed)
+    }
+}
+
+/// A pointer, not a global `sem_t` passed inout: the handler posts while `wait()` is inside
+/// `sem_wait` on the same thread, which Swift's exclusivity checks would take for a conflict.
+nonisolated(unsafe) private let signalSemaphore = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
+private let firstSignal = Atomic<Int32>(0)
+private let signalCount = Atomic<Int>(0)
+
+private let signalHandler: @convention(c) (Int32) -> Void = { number in
+    if signalCount.wrappingAdd(1, ordering: .relaxed).oldValue == 0 {
+        firstSignal.store(number, ordering: .relaxed)
+        sem_post(signalSemaphore)
+    } else {
+        _exit(1)
     }
 }
 

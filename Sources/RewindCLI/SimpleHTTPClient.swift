@@ -19,10 +19,12 @@ struct SimpleHTTPClient {
     let basePath: String
     let timeoutSeconds: Int
 
-    /// Parses `http://host[:port][/base]`; https is not supported (put Rewind behind a TLS proxy).
-    init(url: String, timeoutSeconds: Int = 10) throws {
+    /// Parses `http://host[:port][/base]` (`host:port` alone means http); https is not supported
+    /// (put Rewind behind a TLS proxy).
+    init(url given: String, timeoutSeconds: Int = 10) throws {
+        let url = given.contains("://") ? given : "http://\(given)"
         guard let components = URLComponents(string: url), components.scheme == "http", let host = components.host, !host.isEmpty else {
-            throw Failure(description: "expected a URL like http://127.0.0.1:8080, got \(url)")
+            throw Failure(description: "expected a URL like http://127.0.0.1:8080 or 127.0.0.1:8080, got \(given)")
         }
         self.host = host
         port = components.port ?? 80

@@ -23,7 +23,7 @@ struct SweepCommand: ParsableCommand {
             Exit status: 2 if the spec is invalid, 3 if it cannot be read.
             """)
 
-    @Argument(help: "The job spec (API.md \"Job spec\"), built-in data sets only.")
+    @Argument(help: "The job spec (docs/api.md), built-in data sets only.")
     var spec: String
 
     // Unconditional, so that a negative value such as `--from -3` is not read as a flag.

@@ -58,6 +58,8 @@ struct WorkerCommand: ParsableCommand {
     static let routes: Set<String> = ["/healthz", "/readyz", "/metrics"]
 
     func run() throws {
+        // First of all: a SIGTERM right after "listening on" (or before) must hand jobs back.
+        let signals = SignalWaiter(signals: [SIGTERM, SIGINT])
         BLAS.setThreadCount(1)
         let logger = JSONLogger()
         let clock = JobRunner.wallClock
@@ -86,8 +88,6 @@ struct WorkerCommand: ParsableCommand {
             return api.handle(request)
         }
 
-        // Before anything announces the node: a SIGTERM right after "listening on" must drain it.
-        let signals = SignalWaiter(signals: [SIGTERM, SIGINT])
         try runner.start()
         let bound: Int
         do {

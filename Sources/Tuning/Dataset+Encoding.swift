@@ -58,3 +58,20 @@ extension [UInt8] {
         return value
     }
 }
+
+extension Dataset {
+    /// Rows per class of an encoded data set, read from its label block without decoding the
+    /// features (an upload's answer reports them without a second copy of the values).
+    public static func labelCounts(ofEncoded bytes: [UInt8], info: DatasetInfo) -> [Int] {
+        var counts = Array(repeating: 0, count: info.classes)
+        let labelsStart = 16 + info.rows * info.features * 8
+        precondition(bytes.count == labelsStart + info.rows * 4, "an encoded data set of another shape")
+        bytes.withUnsafeBytes { raw in
+            for row in 0..<info.rows {
+                let label = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: labelsStart + row * 4, as: UInt32.self)))
+                if label < counts.count { counts[label] += 1 }
+            }
+        }
+        return counts
+    }
+}

@@ -47,7 +47,7 @@ public struct ProblemDetails: Error, Sendable, Equatable {
     /// 422 with every bad field of a spec.
     public static func invalidSpec(_ errors: [SpecError]) -> ProblemDetails {
         let first = errors.first.map { "\($0.field): \($0.message)" } ?? "the job spec is invalid"
-        let more = errors.count > 1 ? " (and \(errors.count - 1) more)" : ""
+        let more = errors.count > 2 ? " (and \(errors.count - 1) more errors)" : errors.count == 2 ? " (and 1 more error)" : ""
         return ProblemDetails(
             status: 422, slug: "invalid-spec", title: "The job spec is invalid", detail: first + more, errors: errors)
     }

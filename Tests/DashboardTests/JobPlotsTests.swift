@@ -58,8 +58,35 @@ struct JobPlotsTests {
         #expect(document.polylineLengths == [6])
         #expect(legend(document).isEmpty)  // a single line needs no legend; the y label names it
         #expect(document.texts.contains("learning rate"))
+        // One constant segment is drawn across meta-iterations instead (one item: one point).
         let momentum = render("momentum", spec: spec, items: items)
-        #expect(momentum.polylineLengths == [2])  // one constant segment: from iteration 0 to 9
+        #expect(momentum.texts.contains("meta-iteration") && momentum.texts.contains("constant over training iterations"))
+    }
+
+    @Test func deepSchedulesGetOnePanelPerLayer() {
+        let hidden = [20, 20, 20, 20]
+        let spec = SampleHistory.spec(hidden: hidden, iterations: 50)
+        let items = SampleHistory.items(count: 3, hidden: hidden, iterations: 50, segments: 50)
+        let document = render("learning_rate", spec: spec, items: items)
+        #expect(document.wellFormed, "\(document.parseError ?? "")")
+        // The root plus five layer panels, each with its W and b over their faint initial copies.
+        #expect(document.all("svg").count == 6)
+        #expect((1...5).allSatisfy { document.texts.contains("layer \($0)") })
+        #expect(document.all("polyline").count == 20)
+        // Three layers still fit one chart.
+        let shallow = render("learning_rate")
+        #expect(shallow.all("svg").count == 1)
+    }
+
+    @Test func constantSchedulesAreDrawnAcrossMetaIterationsLikeL2() {
+        let spec = SampleHistory.spec(hidden: [50, 50], iterations: 100)
+        let items = SampleHistory.items(count: 6, hidden: [50, 50], iterations: 100, segments: 1)
+        let document = render("learning_rate", spec: spec, items: items)
+        #expect(document.wellFormed, "\(document.parseError ?? "")")
+        #expect(document.texts.contains("meta-iteration") && !document.texts.contains("training iteration"))
+        // One line per block, a point per item; nothing faint lying on the axis.
+        #expect(document.polylineLengths == Array(repeating: 6, count: 6))
+        #expect(document.all("polyline").allSatisfy { $0.attributes["stroke-opacity"] == nil })
     }
 
     @Test func schedulesDrawOneLinePerBlockOverTheInitialScheduleFaintly() {

@@ -1,0 +1,53 @@
+import HTTPServer
+import Jobs
+import JSON
+import Storage
+import Tuning
+
+/// `GET /v1/jobs/{id}/schedule?item=N&format=json|csv`: one history item's hyperparameters
+/// expanded to the per-iteration, per-block table the inner training applied, so that the
+/// learned schedule can be run in another trainer (docs/using-learned-schedules.md).
+extension RewindAPI {
+    func jobSchedule(_ context: RouteContext) throws(APIError) -> HTTPResponse {
+        let record = try existingJob(context[capture: "id"])
+        let format = context.request.query("format") ?? "json"
+        guard format == "json" || format == "csv" else { throw .invalidQuery("format", "must be json or csv") }
+        let item: Int
+        if context.request.query("item") != nil {
+            item = try integerQuery(context.request, "item", default: 0, range: 0...max(0, record.progressTotal - 1))
+        } else if let best = record.bestJSON.flatMap({ try? JSONValue.parse($0)["meta_iteration"]?.intValue }) {
+            // Without ?item the best item so far: what a user most likely wants to take away.
+            item = best
+        } else {
+            throw .conflict("no-history", "job \(record.id) is \(record.status.rawValue) and has no history item yet")
+        }
+        let row = try storage { try store.history(jobID: record.id, after: item - 1, limit: 1) }.first { $0.metaIteration == item }
+        guard let row else {
+            throw .conflict("no-such-item", "job \(record.id) has no history item \(item) yet (\(record.progressDone) of \(record.progressTotal) written)")
+        }
+        guard let stored = try? JSONValue.parse(row.itemJSON),
+              let values = stored["hyperparameters"].flatMap(HyperparameterValues.init(json:))
+        else { throw .storageUnavailable }
+        let run: TuningRun
+        switch JobRequest.prepare(specBytes: Array(record.specJSON.utf8), datasets: StoreDatasetResolver(store: store)) {
+        case .success(let prepared): run = prepared
+        case .failure:
+            // The spec was valid when submitted: its uploaded data set has since been deleted.
+            throw .conflict("dataset-gone", "the data set of job \(record.id) no longer exists, so its model's blocks cannot be rebuilt")
+        }
+        guard let schedule = LearnedSchedule(run: run, values: values) else { throw .storageUnavailable }
+        if format == "csv" {
+            var headers = HTTPHeaders()
+            headers.set("Content-Disposition", "attachment; filename=\"\(record.id)-item-\(item).csv\"")
+            return HTTPResponse(status: .ok, headers: headers, text: schedule.csv(), contentType: "text/csv; charset=utf-8")
+        }
+        guard case .object(let table) = schedule.json() else { preconditionFailure("a schedule is a JSON object") }
+        var top = JSONObject()
+        top["job"] = .string(record.id)
+        top["item"] = .number(Double(item))
+        top["validation_loss"] = stored["validation_loss"] ?? .null
+        top["validation_error"] = stored["validation_error"] ?? .null
+        for (key, value) in table { top[key] = value }
+        return .json(.object(top))
+    }
+}

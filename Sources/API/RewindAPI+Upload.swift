@@ -1,0 +1,133 @@
+import Digest
+import Foundation
+import HTTPServer
+import Jobs
+import JSON
+import Storage
+import Synchronization
+import Tuning
+
+/// `POST /v1/datasets`: a CSV parsed and validated once, at upload, sent raw (`text/csv`,
+/// `curl --data-binary @file.csv`) or as a form (`multipart/form-data`, `curl -F file=@file.csv`).
+///
+/// Names are unique (for now across the service; per owner once data sets have owners), so that a
+/// spec can name an upload like a built-in. The same bytes again answer the stored data set (200)
+/// whatever name they come with; another content under a taken name is a 409.
+extension RewindAPI {
+    func uploadDataset(_ context: RouteContext) throws(APIError) -> HTTPResponse {
+        let request = context.request
+        try requireDeclaredLength(request)
+        let upload = try uploadedFile(request)
+        guard let name = upload.name, !name.isEmpty, name.count <= Self.maximumDatasetNameLength else {
+            throw .invalidQuery("name", "is required: 1 to \(Self.maximumDatasetNameLength) characters (or a file name in the form)")
+        }
+        guard !BuiltinDatasets.names.contains(name) else {
+            throw .conflict("dataset-name-taken", "\(name) is a built-in data set; choose another name")
+        }
+        // Each upload in flight holds its body and its parsed form: bound how many parse at once.
+        guard uploadsInFlight.add(1, ordering: .relaxed).newValue <= configuration.maxConcurrentUploads else {
+            uploadsInFlight.subtract(1, ordering: .relaxed)
+            var headers = HTTPHeaders()
+            headers.set("Retry-After", "2")
+            throw APIError(
+                ProblemDetails(
+                    status: 503, slug: "too-many-uploads", title: "Too many uploads at once",
+                    detail: "\(configuration.maxConcurrentUploads) data sets are being parsed; retry shortly"),
+                headers: headers)
+        }
+        defer { uploadsInFlight.subtract(1, ordering: .relaxed) }
+        // Fingerprint first: its padded copy of the body is freed before the parse allocates.
+        let sha256 = SHA256.hex(of: upload.bytes)
+        let parsed: (info: DatasetInfo, encoded: [UInt8])
+        do {
+            parsed = try CSVDatasetParser.parseEncoded(upload.bytes)
+        } catch {
+            var message = "line \(error.line), column \(error.column): \(error.message)"
+            if !upload.bytes.contains(UInt8(ascii: "\n")) {
+                // `curl -d @file` strips newlines, leaving one line: say how to send a file.
+                message += " (the body is a single line: send the file with curl --data-binary @FILE or -F file=@FILE; -d strips newlines)"
+            }
+            throw APIError(ProblemDetails(
+                status: 422, slug: "invalid-dataset", title: "The data set does not parse", detail: message,
+                errors: [SpecError(field: "/body", message: message)],
+                extensions: ["line": .number(Double(error.line)), "column": .number(Double(error.column))]))
+        }
+        let counts = Dataset.labelCounts(ofEncoded: parsed.encoded, info: parsed.info)
+        if let missing = counts.firstIndex(of: 0) {
+            let present = counts.indices.filter { counts[$0] > 0 }.map(String.init).joined(separator: ", ")
+            let message = "class labels must be 0..K-1 with every class present: the labels are \(present), class \(missing) has no rows"
+            throw APIError(
+                status: 422, slug: "invalid-dataset", title: "The data set's labels are not 0..K-1", detail: message,
+                errors: [SpecError(field: "/body", message: message)])
+        }
+        try checkQuota(adding: parsed.encoded.count)
+        let now = clock()
+        let new = NewDataset(
+            id: TimeOrderedID.make(nowMs: now), name: name, rows: parsed.info.rows, features: parsed.info.features,
+            classes: parsed.info.classes, sha256: sha256, content: parsed.encoded)
+        // Check and insert under one lock: two uploads of one name cannot both pass the check.
+        let outcome = try uploadNames.withLock { _ throws(APIError) -> InsertDatasetOutcome in
+            let taken = try storage { try store.listDatasets() }.first { $0.name == name && $0.sha256 != new.sha256 }
+            if let taken {
+                throw .conflict(
+                    "dataset-name-taken",
+                    "a data set named \(name) already exists (\(taken.id)) with other content; delete it or choose another name")
+            }
+            return try storage { try store.insertDataset(new, nowMs: now) }
+        }
+        var headers = HTTPHeaders()
+        let record: DatasetRecord, status: HTTPStatus
+        switch outcome {
+        case .created(let created): (record, status) = (created, .created)
+        case .existing(let existing): (record, status) = (existing, .ok)
+        }
+        headers.set("Location", "/v1/datasets/\(record.id)")
+        guard case .object(var resource) = Self.datasetResource(record) else { preconditionFailure("a resource is an object") }
+        resource["class_counts"] = JSONValue(counts.map(Double.init))
+        return .json(.object(resource), status: status, headers: headers)
+    }
+
+    /// The CSV bytes and the name to store them under: the raw body and `?name=`, or a form's file
+    /// part with `?name=`, a `name` field or the file name without its extension.
+    func uploadedFile(_ request: HTTPRequest) throws(APIError) -> (name: String?, bytes: [UInt8]) {
+        guard let contentType = request.headers["Content-Type"], let boundary = MultipartForm.boundary(contentType: contentType) else {
+            return (request.query("name"), request.body)
+        }
+        let form: MultipartForm
+        do {
+            form = try MultipartForm(body: request.body, boundary: boundary)
+        } catch {
+            throw APIError(
+                status: 400, slug: "malformed-multipart", title: "The form does not parse", detail: error.message)
+        }
+        guard let file = form.parts.first(where: { $0.filename != nil }) ?? form.parts.first(where: { $0.name == "file" }) else {
+            throw APIError(
+                status: 422, slug: "invalid-dataset", title: "The form has no file",
+                detail: "send the CSV as a file part, e.g. curl -F file=@data.csv",
+                errors: [SpecError(field: "/body", message: "no file part")])
+        }
+        // A form's empty name field (left blank in a browser) means "use the file name".
+        let field = form.parts.first { $0.name == "name" && $0.filename == nil }
+            .map { String(decoding: $0.content, as: UTF8.self).trimmingCharacters(in: .whitespaces) }
+            .flatMap { $0.isEmpty ? nil : $0 }
+        let stem = file.filename.map { name -> String in
+            let base = name.split(separator: "/").last.map(String.init) ?? name
+            guard let dot = base.lastIndex(of: "."), dot != base.startIndex else { return base }
+            return String(base[..<dot])
+        }
+        return (request.query("name") ?? field ?? stem, file.content)
+    }
+}
+
+extension RewindAPI {
+    /// A data set resource with the rows per class (`class_counts`), read from the stored content.
+    func withClassCounts(_ resource: JSONValue, id: String) -> JSONValue {
+        guard case .object(var object) = resource,
+              let dataset = StoreDatasetResolver(store: store).dataset(.uploaded(id: id)) else { return resource }
+        object["class_counts"] = JSONValue(dataset.labelCounts.map(Double.init))
+        return .object(object)
+    }
+}
+
+/// Serialises the name check and the insert of uploads in this process.
+private let uploadNames = Mutex<Void>(())

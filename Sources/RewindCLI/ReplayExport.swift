@@ -1,0 +1,65 @@
+import Foundation
+import JSON
+import Learning
+import Tuning
+
+/// `rewind export --spec SPEC.json [--item N]`: what an outside trainer needs to start exactly where
+/// one of the spec's training runs starts — the split's rows, the model's blocks, the minibatch rows
+/// of every step and the standard normal draws ε of w₁ = s ⊙ ε. Together with the learned schedule
+/// of `rewind export-schedule` (or `GET /v1/jobs/{id}/schedule`) it replays a history item in
+/// NumPy, PyTorch or JAX (docs/using-learned-schedules.md).
+///
+/// Only what `rewind run` can resolve resolves here (no service is involved: the built-in data
+/// sets); the spec's seed and, with `meta.reseed`, the item decide the batches and the noise,
+/// exactly as the service draws them.
+struct ReplayExport {
+    let run: TuningRun
+    let item: Int
+
+    /// Prepares the spec; returns the problem to print when it is invalid.
+    static func prepare(specBytes: [UInt8], item: Int) -> Result<ReplayExport, ProblemDetails> {
+        switch JobRequest.prepare(specBytes: specBytes, datasets: BuiltinDatasetResolver()) {
+        case .failure(let problem):
+            return .failure(problem)
+        case .success(let run):
+            guard item >= 0 && item < run.totalItems else {
+                return .failure(.invalidSpec([SpecError(field: "--item", message: "must be between 0 and \(run.totalItems - 1)")]))
+            }
+            return .success(ReplayExport(run: run, item: item))
+        }
+    }
+
+    func document() -> JSONValue {
+        let spec = run.spec
+        let (batches, noise) = run.replayInputs(item: item)
+        var top = JSONObject()
+        top["format"] = "rewind-replay/1"
+        top["spec"] = spec.json()
+        top["item"] = .number(Double(item))
+        top["architecture"] = [
+            "layer_sizes": JSONValue(run.architecture.layerSizes.map(Double.init)),
+            "activation": .string(run.architecture.activation.rawValue),
+        ]
+        top["blocks"] = .array(run.architecture.blocks.map { block in
+            [
+                "name": .string(block.name), "offset": .number(Double(block.range.lowerBound)),
+                "rows": .number(Double(block.rows)), "cols": .number(Double(block.cols)),
+            ]
+        })
+        top["iterations"] = .number(Double(spec.training.iterations))
+        top["batch_size"] = .number(Double(spec.training.batchSize))
+        let split = run.splitRows
+        top["train"] = rows(split.training)
+        top["validation"] = rows(split.validation)
+        // Indices into the training rows above, one row of B per step.  // (T, B)
+        top["batches"] = JSONValue(batches.map { $0.map(Double.init) })
+        top["noise"] = JSONValue(noise)
+        return .object(top)
+    }
+
+    /// A split's inputs (rows, features) and labels, as the trainer sees them.
+    private func rows(_ part: LabelledRows) -> JSONValue {
+        let inputs = (0..<part.rows).map { Array(part.inputs[($0 * part.features)..<(($0 + 1) * part.features)]) }
+        return ["inputs": JSONValue(inputs), "labels": JSONValue(part.labels.map(Double.init))]
+    }
+}
