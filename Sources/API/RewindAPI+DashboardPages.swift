@@ -32,7 +32,7 @@ extension RewindAPI {
             compared.append(DashboardPages.ComparedJob(
                 resource: jobResource(record), items: rows.compactMap { try? JSONValue.parse($0.itemJSON) }))
         }
-        let recent = try storage { try store.listJobs(status: nil, limit: 50) }.jobs.map(jobResource)
+        let recent = try storage { try store.listJobs(status: nil, limit: 50) }.jobs.map { jobResource($0, view: .summary) }
         let html = DashboardPages.compare(compared, choices: recent, notice: notices.isEmpty ? nil : notices.joined(separator: " "),
             csrfToken: csrfToken(for: context.credential))
         return HTTPResponse(text: html, contentType: "text/html; charset=utf-8")
