@@ -1,6 +1,9 @@
 # The two commands of the README: `make run` starts the Rewind service, `make test` runs every test.
 SWIFT ?= swift
 export OPENBLAS_NUM_THREADS ?= 1
+# The rewind binary pins OpenBLAS's kernel family (it re-executes itself with OPENBLAS_CORETYPE set);
+# tests that compare in-process results with the binary's load the same family.
+export OPENBLAS_CORETYPE ?= $(shell bash scripts/blas-family.sh)
 
 .PHONY: run test build release install bench bench-http bench-queue example bootstrap docker-smoke
 

@@ -937,6 +937,10 @@ public enum OpenAPIDocument {
                       { "type": "null" }
                     ]
                   },
+                  "dataset": {
+                    "type": ["object", "null"],
+                    "description": "The spec's data set ({\"name\": ...} or {\"id\": ...}), also in summaries, which leave out the spec."
+                  },
                   "stopped_early": {
                     "type": "boolean",
                     "description": "True for a succeeded job that meta.patience ended before its last item (progress.done < progress.total)."

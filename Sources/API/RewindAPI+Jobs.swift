@@ -257,6 +257,7 @@ extension RewindAPI {
         object["started_at"] = record.startedMs.map { .string(Timestamp.rfc3339($0)) } ?? .null
         object["finished_at"] = record.finishedMs.map { .string(Timestamp.rfc3339($0)) } ?? .null
         if view == .full { object["spec"] = stored(record.specJSON) }
+        object["dataset"] = Self.datasetMember(ofSpec: record.specJSON)
         object["progress"] = [
             "done": .number(Double(record.progressDone)), "total": .number(Double(record.progressTotal)),
             "fraction": .number(fraction),
@@ -268,5 +269,37 @@ extension RewindAPI {
         object["cancel_requested"] = .bool(record.cancelRequested)
         object["attempt"] = .number(Double(record.attempt))
         return .object(object)
+    }
+}
+
+extension RewindAPI {
+    /// The `"dataset"` member of a stored spec, read from the spec's first 4 KiB without parsing the
+    /// rest (a listing's summaries leave out specs that may carry megabytes of `init` arrays). The
+    /// stored spec is written by this service with `dataset` second, after `name`.
+    static func datasetMember(ofSpec specJSON: String) -> JSONValue {
+        let head = specJSON.utf8.prefix(4096)
+        let key = Array(#""dataset":"#.utf8)
+        guard let start = head.firstRange(of: key)?.upperBound else { return .null }
+        var depth = 0, inString = false, escaped = false
+        var index = start
+        while index < head.endIndex {
+            let byte = head[index]
+            if inString {
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+            } else if byte == UInt8(ascii: "\"") {
+                inString = true
+            } else if byte == UInt8(ascii: "{") {
+                depth += 1
+            } else if byte == UInt8(ascii: "}") {
+                depth -= 1
+                if depth == 0 {
+                    return (try? JSONValue.parse(String(decoding: head[start...index], as: UTF8.self))) ?? .null
+                }
+            } else if depth == 0, byte != UInt8(ascii: " ") {
+                return .null
+            }
+            head.formIndex(after: &index)
+        }
+        return .null
     }
 }

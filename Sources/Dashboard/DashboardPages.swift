@@ -73,7 +73,8 @@ public enum DashboardPages {
             createdCell = Markup.escape(created)
         }
         // The data set and, for a failed job, why: what a list reader needs to tell jobs apart.
-        let dataset = job["spec"]?["dataset"]?["name"]?.stringValue ?? job["spec"]?["dataset"]?["id"]?.stringValue
+        let member = job["dataset"] ?? job["spec"]?["dataset"]
+        let dataset = member?["name"]?.stringValue ?? member?["id"]?.stringValue
         let datasetLine = dataset.map { "<div class=\"muted\">data set \(Markup.escape($0))</div>" } ?? ""
         let reason = job["error"]?["message"]?.stringValue.map { "<div class=\"muted job-error\">\(Markup.escape($0))</div>" } ?? ""
         return """
@@ -152,7 +153,8 @@ public enum DashboardPages {
             const link = el('a', null, job.name || job.id);
             link.href = '/jobs/' + encodeURIComponent(job.id);
             nameCell.append(link, el('div', 'muted mono', job.id));
-            const dataset = job.spec && job.spec.dataset ? (job.spec.dataset.name || job.spec.dataset.id) : null;
+            const member = job.dataset || (job.spec && job.spec.dataset);
+            const dataset = member ? (member.name || member.id) : null;
             if (dataset) nameCell.append(el('div', 'muted', 'data set ' + dataset));
             const statusCell = el('td');
             const badge = el('span');

@@ -47,7 +47,8 @@ struct ListCommand: ParsableCommand {
         let done = job["progress"]?["done"]?.intValue ?? 0
         let total = job["progress"]?["total"]?.intValue ?? 0
         let best = job["best"]?["validation_loss"]?.doubleValue.map { String(format: "%.4f", $0) } ?? "-"
-        let dataset = job["spec"]?["dataset"]?["name"]?.stringValue ?? job["spec"]?["dataset"]?["id"]?.stringValue ?? "?"
+        let member = job["dataset"] ?? job["spec"]?["dataset"]
+        let dataset = member?["name"]?.stringValue ?? member?["id"]?.stringValue ?? "?"
         var last = job["name"]?.stringValue ?? ""
         if let message = job["error"]?["message"]?.stringValue { last += " — \(message)" }
         return pad(job["id"]?.stringValue ?? "?", 36) + "  " + pad(job["status"]?.stringValue ?? "?", 9) + "  "

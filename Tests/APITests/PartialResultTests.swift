@@ -9,7 +9,7 @@ struct PartialResultTests {
     /// job fails in item 1 with one item written.
     static let diverging = #"{"name":"diverges","dataset":{"name":"digits"},"split":{"train":200,"validation":100},"#
         + #""model":{"hidden":[8]},"training":{"iterations":20,"batch_size":20},"#
-        + #""hyperparameters":{"learning_rate":{"init":2.0}},"meta":{"iterations":5,"optimizer":"sgd","step_size":100}}"#
+        + #""hyperparameters":{"learning_rate":{"init":2.0}},"meta":{"iterations":5,"optimizer":"sgd","step_size":100,"guard":false}}"#
 
     @Test func aCancelledJobWithHistoryAnswersItsBestSoFarMarkedPartial() throws {
         let service = try TestService()
