@@ -12,7 +12,7 @@ struct LeaseOptions: ParsableArguments {
             the node recovers at once the jobs its own earlier runs left behind; other nodes' jobs are \
             recovered only when their leases expire. Letters, digits and ._:- only.
             """)
-    var nodeID: String? = Environment.string("REWIND_NODE_ID")
+    var nodeID: String = Environment.string("REWIND_NODE_ID") ?? ""
 
     @Option(
         name: .customLong("lease-duration"),
@@ -33,7 +33,7 @@ struct LeaseOptions: ParsableArguments {
         ?? Double(JobsConfiguration.defaultReaperIntervalMs) / 1000
 
     func validate() throws {
-        if let nodeID, !LeaseOwner.isValidID(nodeID) {
+        if !nodeID.isEmpty, !LeaseOwner.isValidID(nodeID) {
             throw ValidationError("--node-id must be 1-200 letters, digits or ._:- characters")
         }
         guard leaseSeconds.isFinite, heartbeatSeconds.isFinite, reaperSeconds.isFinite,
@@ -49,7 +49,7 @@ struct LeaseOptions: ParsableArguments {
         JobsConfiguration(
             workers: workers, leaseMs: Int64(leaseSeconds * 1000),
             heartbeatIntervalMs: Int64(heartbeatSeconds * 1000), reaperIntervalMs: Int64(reaperSeconds * 1000),
-            nodeID: nodeID ?? Self.defaultNodeID(port: port), bootID: "\(getpid())-\(nowMs)")
+            nodeID: nodeID.isEmpty ? Self.defaultNodeID(port: port) : nodeID, bootID: "\(getpid())-\(nowMs)")
     }
 
     /// `HOSTNAME:PORT`: two services on one host cannot share a port, so they never take each

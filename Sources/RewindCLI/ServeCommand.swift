@@ -38,7 +38,12 @@ struct ServeCommand: ParsableCommand {
     @Option(
         name: .customLong("database-password-file"),
         help: "File holding the PostgreSQL password, e.g. a mounted secret (REWIND_DATABASE_PASSWORD_FILE).")
-    var databasePasswordFile: String? = Environment.string("REWIND_DATABASE_PASSWORD_FILE")
+    var databasePasswordFile: String = Environment.string("REWIND_DATABASE_PASSWORD_FILE") ?? ""
+
+    @Option(
+        name: .customLong("database-pool-size"),
+        help: "PostgreSQL connections this node opens at most (REWIND_DATABASE_POOL_SIZE; default: workers + 2, 4 to 32).")
+    var databasePoolSize: Int = Environment.int("REWIND_DATABASE_POOL_SIZE") ?? 0
 
     @Option(help: "Jobs trained at once; 0 makes an API-only node (REWIND_WORKERS; default: the number of cores).")
     var workers: Int = Environment.int("REWIND_WORKERS") ?? ProcessInfo.processInfo.activeProcessorCount
@@ -59,6 +64,9 @@ struct ServeCommand: ParsableCommand {
         try lease.validate()
         try polling.validate()
         guard maxQueued >= 1 else { throw ValidationError("--max-queued must be at least 1") }
+        guard (0...1000).contains(databasePoolSize) else {
+            throw ValidationError("--database-pool-size must be between 1 and 1000 (0: automatic)")
+        }
     }
 
     func run() throws {
@@ -68,8 +76,9 @@ struct ServeCommand: ParsableCommand {
         let location = StoreLocation(database)
         let store: Store
         do {
-            let password = try databasePasswordFile.map(Self.readPassword)
-            store = try location.open(password: password, nowMs: clock())
+            let password = databasePasswordFile.isEmpty ? nil : try Self.readPassword(from: databasePasswordFile)
+            let poolSize = databasePoolSize > 0 ? databasePoolSize : StoreLocation.poolSize(workers: workers)
+            store = try location.open(password: password, poolSize: poolSize, nowMs: clock())
         } catch {
             logger.log(.error, "cannot open the database", ["database": "\(location)", "error": "\(error)"])
             throw ExitCode(1)

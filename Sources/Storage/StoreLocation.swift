@@ -32,13 +32,21 @@ public enum StoreLocation: Sendable, Equatable, CustomStringConvertible {
     /// Opens the store: the file is created if missing; the database must exist. Both apply
     /// their pending migrations.
     ///
-    /// - Parameter password: for PostgreSQL, overrides the URL's password (from a secret file).
-    public func open(password: String? = nil, nowMs: Int64) throws -> any Store {
+    /// - Parameters:
+    ///   - password: for PostgreSQL, overrides the URL's password (from a secret file).
+    ///   - poolSize: for PostgreSQL, the most connections this node opens (4 by default).
+    public func open(password: String? = nil, poolSize: Int? = nil, nowMs: Int64) throws -> any Store {
         switch self {
         case .sqlite(let path):
             return try SQLiteStore(path: path, nowMs: nowMs)
         case .postgresql(let url):
-            return try PostgresStore(url: url, password: password, nowMs: nowMs)
+            return try PostgresStore(url: url, password: password, poolSize: poolSize ?? 4, nowMs: nowMs)
         }
+    }
+
+    /// A pool that lets every worker heartbeat and commit while requests are served, without
+    /// one node taking more than its share of the server's `max_connections`.
+    public static func poolSize(workers: Int) -> Int {
+        min(max(workers + 2, 4), 32)
     }
 }

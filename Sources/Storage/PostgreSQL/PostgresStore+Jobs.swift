@@ -25,6 +25,11 @@ extension PostgresStore {
                     return .replayed(job!)
                 }
             }
+            // Ids are fresh per request: one already stored is this very insert, committed by an
+            // earlier run of this transaction whose COMMIT answer the connection lost.
+            if let stored = try connection.queryFirst(PostgresSQL.Jobs.byID, [":id": .text(new.id)], JobRecord.init) {
+                return .created(stored)
+            }
             let queued = try connection.queryFirst(PostgresSQL.Jobs.countQueued) { $0.int(0) } ?? 0
             guard queued < maxQueued else { return .queueFull(queued: queued) }
             if let datasetID = new.datasetID {
