@@ -104,8 +104,12 @@ public final class JobRunner: Sendable {
     }
 
     /// Stops `jobID` if a worker of this process runs it (without telling other nodes).
+    /// Only a job a worker here runs is remembered (the set empties as those jobs end); a job
+    /// claimed here a moment later learns of the request from its next heartbeat.
     func stopHere(jobID: String) {
-        state.withLock { _ = $0.cancelled.insert(jobID) }
+        state.withLock { state in
+            if state.running.values.contains(jobID) { state.cancelled.insert(jobID) }
+        }
     }
 
     /// True between `start()` and `shutdown`.

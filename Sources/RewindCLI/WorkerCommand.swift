@@ -37,6 +37,11 @@ struct WorkerCommand: ParsableCommand {
         help: "File holding the PostgreSQL password (REWIND_DATABASE_PASSWORD_FILE).")
     var databasePasswordFile: String? = Environment.string("REWIND_DATABASE_PASSWORD_FILE")
 
+    @Option(
+        name: .customLong("database-pool-size"),
+        help: "PostgreSQL connections this node opens at most (REWIND_DATABASE_POOL_SIZE; default: workers + 2, 4 to 32).")
+    var databasePoolSize: Int = Environment.int("REWIND_DATABASE_POOL_SIZE") ?? 0
+
     @Option(help: "Jobs trained at once (REWIND_WORKERS; default: the number of cores).")
     var workers: Int = Environment.int("REWIND_WORKERS") ?? ProcessInfo.processInfo.activeProcessorCount
 
@@ -52,6 +57,9 @@ struct WorkerCommand: ParsableCommand {
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256") }
         try lease.validate()
         try polling.validate()
+        guard (0...1000).contains(databasePoolSize) else {
+            throw ValidationError("--database-pool-size must be between 1 and 1000 (0: automatic)")
+        }
     }
 
     /// The only routes a worker answers.
@@ -66,7 +74,9 @@ struct WorkerCommand: ParsableCommand {
         let location = StoreLocation(database)
         let store: Store
         do {
-            store = try location.open(password: try databasePasswordFile.map(ServeCommand.readPassword), nowMs: clock())
+            let poolSize = databasePoolSize > 0 ? databasePoolSize : StoreLocation.poolSize(workers: workers)
+            store = try location.open(
+                password: try databasePasswordFile.map(ServeCommand.readPassword), poolSize: poolSize, nowMs: clock())
         } catch {
             logger.log(.error, "cannot open the database", ["database": "\(location)", "error": "\(error)"])
             throw ExitCode(1)

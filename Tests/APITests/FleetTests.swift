@@ -106,7 +106,13 @@ extension FleetTests {
     @Test func aJobQueuedOnAnAPINodeWakesAnIdleWorkerThroughANotification() throws {
         let fleet = try Fleet()
         let api = APISession(port: try fleet.addAPINode().port)
-        try fleet.addWorker(arguments: ["--idle-poll-ms", "60000"])
+        let worker = APISession(port: try fleet.addWorker(arguments: ["--idle-poll-ms", "60000"]).port)
+        // A worker node's port answers health, readiness and metrics, and nothing of the API.
+        #expect(try worker.get("/healthz").status == 200)
+        #expect(try worker.get("/readyz").status == 200)
+        #expect(try worker.get("/metrics").text.contains("rewind_workers_busy"))
+        try worker.get("/v1/jobs").expectProblem(404)
+        #expect(try api.get("/readyz").status == 200, "an API-only node is ready without workers")
         for round in 0..<2 {
             // Let the worker go idle first: its claim loop is now waiting a minute.
             usleep(300_000)
