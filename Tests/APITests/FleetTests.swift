@@ -13,10 +13,11 @@ import Testing
     "A fleet of API and worker nodes on one PostgreSQL", .serialized,
     .enabled(if: PostgresCluster.isAvailable, Comment(rawValue: PostgresCluster.unavailableReason)))
 struct FleetTests {
-    /// About a second and a half of work in nine items: long enough to be interrupted mid-job.
+    /// About three seconds of work in 25 items (a tenth of a second each, unloaded): long enough to
+    /// be interrupted mid-job twice.
     static let medium =
         #"{"name":"medium","dataset":{"name":"digits"},"split":{"train":300,"validation":100},"#
-        + #""model":{"hidden":[16]},"training":{"iterations":40,"batch_size":50},"meta":{"iterations":8}}"#
+        + #""model":{"hidden":[32]},"training":{"iterations":300,"batch_size":50},"meta":{"iterations":24}}"#
 
     @Test func thirtyJobsThroughTwoAPINodesSurviveWorkerCrashesAShutdownAndAPostgreSQLRestart() throws {
         let fleet = try Fleet()
