@@ -35,8 +35,12 @@ public final class WorkerTeam: @unchecked Sendable {
     private var condition = pthread_cond_t()
     private var helper: pthread_t?
 
-    /// Spins before sleeping; about 20–50 µs on current CPUs.
+    /// Spins of a waiting caller before it starts yielding the CPU.
     static let spinLimit = 20_000
+    /// Spins of an idle helper before it sleeps: about a millisecond, longer than any serial
+    /// stretch inside a training run. A helper that slept between sections would wake too late to
+    /// take its half (the caller takes it first), and the two threads would run one after the other.
+    static let idleSpinLimit = 2_000_000
 
     /// A team of `threads` (1 or 2) threads; with 2 the helper thread starts now.
     public init(threads: Int) {
@@ -116,7 +120,7 @@ public final class WorkerTeam: @unchecked Sendable {
             while posted.load(ordering: .acquiring) == done {
                 if stopping.load(ordering: .acquiring) { return }
                 spins += 1
-                if spins < Self.spinLimit { continue }
+                if spins < Self.idleSpinLimit { continue }
                 // Idle for a while: sleep until the next section (or shutdown) wakes us.
                 pthread_mutex_lock(&mutex)
                 sleeping.store(true, ordering: .sequentiallyConsistent)
