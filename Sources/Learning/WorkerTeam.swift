@@ -15,7 +15,7 @@ import Synchronization
 ///
 /// The hand-over is a generation counter the helper spins on for a short while (a step has a
 /// dozen sections a few microseconds apart), then sleeps on a condition variable, so an idle
-/// helper costs nothing.
+/// helper costs nothing; the second half goes to whichever thread claims it first.
 public final class WorkerTeam: @unchecked Sendable {
     /// 1 or 2.
     public let threads: Int
@@ -24,7 +24,8 @@ public final class WorkerTeam: @unchecked Sendable {
     public static let serial = WorkerTeam(threads: 1)
 
     private let posted = Atomic<Int>(0)    // sections handed to the helper
-    private let finished = Atomic<Int>(0)  // sections the helper completed
+    private let claimed = Atomic<Int>(0)   // the last section whose second half someone took
+    private let finished = Atomic<Int>(0)  // the last section whose second half the helper ran
     private let sleeping = Atomic<Bool>(false)
     private let stopping = Atomic<Bool>(false)
     /// The helper's half of the current section; written before `posted` is bumped (release) and
@@ -34,8 +35,12 @@ public final class WorkerTeam: @unchecked Sendable {
     private var condition = pthread_cond_t()
     private var helper: pthread_t?
 
-    /// Spins before sleeping; about 20–50 µs on current CPUs.
+    /// Spins of a waiting caller before it starts yielding the CPU.
     static let spinLimit = 20_000
+    /// Spins of an idle helper before it sleeps: about a millisecond, longer than any serial
+    /// stretch inside a training run. A helper that slept between sections would wake too late to
+    /// take its half (the caller takes it first), and the two threads would run one after the other.
+    static let idleSpinLimit = 2_000_000
 
     /// A team of `threads` (1 or 2) threads; with 2 the helper thread starts now.
     public init(threads: Int) {
@@ -66,6 +71,11 @@ public final class WorkerTeam: @unchecked Sendable {
 
     /// Runs `first` and `second` (on two threads when the team has two) and returns when both
     /// have finished. The halves must not write the same memory.
+    ///
+    /// Whoever is free first takes `second`: the helper if it is awake, else the caller itself
+    /// once `first` is done. On a machine busier than its cores the helper may not be scheduled for
+    /// milliseconds; the caller then never waits for it, so two threads are never much slower
+    /// than one. Which thread runs a half does not change its arithmetic.
     public func run(_ first: () -> Void, _ second: () -> Void) {
         guard threads == 2 else {
             first()
@@ -77,10 +87,14 @@ public final class WorkerTeam: @unchecked Sendable {
             let ticket = posted.add(1, ordering: .sequentiallyConsistent).newValue
             if sleeping.load(ordering: .sequentiallyConsistent) { wake() }
             first()
-            var spins = 0
-            while finished.load(ordering: .acquiring) != ticket {
-                spins += 1
-                if spins > Self.spinLimit { sched_yield() }
+            if claimed.compareExchange(expected: ticket - 1, desired: ticket, ordering: .acquiringAndReleasing).exchanged {
+                second()
+            } else {
+                var spins = 0
+                while finished.load(ordering: .acquiring) != ticket {
+                    spins += 1
+                    if spins > Self.spinLimit { sched_yield() }
+                }
             }
             work = nil
         }
@@ -106,7 +120,7 @@ public final class WorkerTeam: @unchecked Sendable {
             while posted.load(ordering: .acquiring) == done {
                 if stopping.load(ordering: .acquiring) { return }
                 spins += 1
-                if spins < Self.spinLimit { continue }
+                if spins < Self.idleSpinLimit { continue }
                 // Idle for a while: sleep until the next section (or shutdown) wakes us.
                 pthread_mutex_lock(&mutex)
                 sleeping.store(true, ordering: .sequentiallyConsistent)
@@ -118,9 +132,12 @@ public final class WorkerTeam: @unchecked Sendable {
                 pthread_mutex_unlock(&mutex)
                 spins = 0
             }
-            work!()
             done += 1
-            finished.store(done, ordering: .releasing)
+            // The caller may have taken this half itself; then there is nothing to do.
+            if claimed.compareExchange(expected: done - 1, desired: done, ordering: .acquiringAndReleasing).exchanged {
+                work!()
+                finished.store(done, ordering: .releasing)
+            }
         }
     }
 }

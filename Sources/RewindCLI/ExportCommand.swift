@@ -93,6 +93,8 @@ struct ComparisonProblem {
     struct Measurement {
         var run: HypergradientRun
         var seconds: [Double]
+        /// User + system CPU time of each run, all threads (robust to other load on the machine).
+        var cpuSeconds: [Double]
         /// VmHWM after the runs, having been reset to the current RSS just before them.
         var peakBytes: Int
         /// RSS just before the runs (the process with its data, before any training).
@@ -167,14 +169,25 @@ struct ComparisonProblem {
         let clock = ContinuousClock()
         PeakMemory.reset()
         let baseline = PeakMemory.current()
-        var seconds: [Double] = []
+        var seconds: [Double] = [], cpuSeconds: [Double] = []
         var last: HypergradientRun?
         for _ in 0..<repeats {
-            let start = clock.now
+            let start = clock.now, cpuStart = Self.processCPUSeconds()
             last = try trainer.hypergradient(schedule: schedule, noise: noise)
             seconds.append((clock.now - start).seconds)
+            cpuSeconds.append(Self.processCPUSeconds() - cpuStart)
         }
-        return Measurement(run: last!, seconds: seconds, peakBytes: PeakMemory.current(), baselineBytes: baseline)
+        return Measurement(
+            run: last!, seconds: seconds, cpuSeconds: cpuSeconds, peakBytes: PeakMemory.current(),
+            baselineBytes: baseline)
+    }
+
+    /// User + system CPU seconds of this process so far (every thread).
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) * 1e-6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     func document(_ measurement: Measurement) -> JSONValue {
@@ -221,6 +234,7 @@ struct ComparisonProblem {
         ]
         rewind["seconds"] = Self.numbers(measurement.seconds)
         rewind["seconds_median"] = .number(measurement.seconds.median)
+        rewind["cpu_seconds"] = Self.numbers(measurement.cpuSeconds)
         rewind["peak_rss_bytes"] = .number(Double(measurement.peakBytes))
         rewind["baseline_rss_bytes"] = .number(Double(measurement.baselineBytes))
         rewind["buffer_peak_bits"] = .number(Double(run.bufferPeakBits))
