@@ -76,7 +76,7 @@ struct JobExecution {
     /// Spec and data set as the job was accepted with; failing here means the job can never run.
     private func prepare() -> Result<TuningRun, ProblemDetails> {
         JobRequest.prepare(
-            specBytes: Array(job.specJSON.utf8), datasets: runner.datasets, threads: runner.configuration.seedThreads)
+            specBytes: Array(job.specJSON.utf8), datasets: runner.datasets, threads: runner.configuration.jobThreads)
     }
 
     /// The committed checkpoint, or the start. A checkpoint that does not decode is ignored: the

@@ -29,8 +29,9 @@ public struct JobsConfiguration: Sendable {
     public static let defaultLeaseMs: Int64 = 15_000
     public static let defaultHeartbeatIntervalMs: Int64 = 250
     public static let defaultReaperIntervalMs: Int64 = 5_000
-    /// Threads one job trains its `meta.seeds` runs on (the history is the same for any number).
-    public var seedThreads: Int
+    /// Threads one job may use (`--job-threads`): its `meta.seeds` runs in parallel, or with one
+    /// seed the two halves of every training step. The history is the same for any number.
+    public var jobThreads: Int
     /// Bytes one job may hold; before each meta-iteration the run's estimate at its current
     /// (learned) momenta is checked, and a job past it fails `resource_exhausted`.
     public var jobMemoryBudget: Int = JobsConfiguration.defaultJobMemoryBudget
@@ -41,7 +42,7 @@ public struct JobsConfiguration: Sendable {
     public init(
         workers: Int, leaseMs: Int64 = defaultLeaseMs, heartbeatIntervalMs: Int64 = defaultHeartbeatIntervalMs,
         reaperIntervalMs: Int64 = defaultReaperIntervalMs, idlePollMs: Int = 1_000, nodeID: String? = nil,
-        bootID: String, numericFingerprint: String = "unrecorded", seedThreads: Int = 1
+        bootID: String, numericFingerprint: String = "unrecorded", jobThreads: Int = 1
     ) {
         // Without a node id of its own, a pool is a node of its own: it never recovers another
         // process's jobs at start-up (they wait for their leases), which is always safe.
@@ -59,7 +60,7 @@ public struct JobsConfiguration: Sendable {
         self.nodeID = nodeID
         self.bootID = bootID
         self.numericFingerprint = numericFingerprint
-        self.seedThreads = max(1, seedThreads)
+        self.jobThreads = max(1, jobThreads)
     }
 }
 

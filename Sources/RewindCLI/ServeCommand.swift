@@ -55,6 +55,11 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("grace-period"), help: "Seconds to drain on SIGTERM before exiting anyway.")
     var gracePeriod: Double = 25
 
+    @Option(
+        name: .customLong("job-threads"),
+        help: "Threads each job may use: a job's meta.seeds runs in parallel, or a single run's two step halves; results are identical for any number. Set 2 when the node has more cores than jobs (REWIND_JOB_THREADS; default 1).")
+    var jobThreads: Int = Environment.int("REWIND_JOB_THREADS") ?? 1
+
     @OptionGroup var lease: LeaseOptions
 
     @OptionGroup var polling: PollingOptions
@@ -69,6 +74,7 @@ struct ServeCommand: ParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard (0...256).contains(workers) else { throw ValidationError("--workers must be between 0 and 256") }
         try lease.validate()
+        guard (1...64).contains(jobThreads) else { throw ValidationError("--job-threads must be between 1 and 64") }
         try polling.validate()
         guard maxQueued >= 1 else { throw ValidationError("--max-queued must be at least 1") }
         guard (0...1000).contains(databasePoolSize) else {
@@ -104,6 +110,7 @@ struct ServeCommand: ParsableCommand {
         }
         var jobs = polling.apply(to: lease.configuration(workers: workers, port: port, nowMs: clock()))
         jobs.jobMemoryBudget = jobMemoryMB << 20
+        jobs.jobThreads = jobThreads
         let runner = JobRunner(store: store, configuration: jobs, clock: clock, log: logger.sink, notifier: store.makeNotifier())
         let keys = Self.keys(Environment.string("REWIND_API_KEYS") ?? "")
         var apiConfiguration = APIConfiguration(maxQueuedJobs: maxQueued, apiKeys: keys, version: RewindVersion.current)

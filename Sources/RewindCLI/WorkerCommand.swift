@@ -48,6 +48,16 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .customLong("grace-period"), help: "Seconds to hand jobs back on SIGTERM before exiting anyway.")
     var gracePeriod: Double = 25
 
+    @Option(
+        name: .customLong("job-memory-mb"),
+        help: "Memory one job may use, in MiB; a job whose learned momenta would need more fails resource_exhausted (REWIND_JOB_MEMORY_MB; default 1024).")
+    var jobMemoryMB: Int = Environment.int("REWIND_JOB_MEMORY_MB") ?? 1024
+
+    @Option(
+        name: .customLong("job-threads"),
+        help: "Threads each job may use: a job's meta.seeds runs in parallel, or a single run's two step halves; results are identical for any number. Set 2 when the node has more cores than jobs (REWIND_JOB_THREADS; default 1).")
+    var jobThreads: Int = Environment.int("REWIND_JOB_THREADS") ?? 1
+
     @OptionGroup var lease: LeaseOptions
 
     @OptionGroup var polling: PollingOptions
@@ -56,6 +66,8 @@ struct WorkerCommand: ParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256") }
         try lease.validate()
+        guard jobMemoryMB >= 16 else { throw ValidationError("--job-memory-mb must be at least 16") }
+        guard (1...64).contains(jobThreads) else { throw ValidationError("--job-threads must be between 1 and 64") }
         try polling.validate()
         guard (0...1000).contains(databasePoolSize) else {
             throw ValidationError("--database-pool-size must be between 1 and 1000 (0: automatic)")
@@ -81,10 +93,11 @@ struct WorkerCommand: ParsableCommand {
             logger.log(.error, "cannot open the database", ["database": "\(location)", "error": "\(error)"])
             throw ExitCode(1)
         }
+        var jobs = polling.apply(to: lease.configuration(workers: workers, port: port, nowMs: clock()))
+        jobs.jobThreads = jobThreads
+        jobs.jobMemoryBudget = jobMemoryMB << 20
         let runner = JobRunner(
-            store: store,
-            configuration: polling.apply(to: lease.configuration(workers: workers, port: port, nowMs: clock())),
-            clock: clock, log: logger.sink, notifier: store.makeNotifier())
+            store: store, configuration: jobs, clock: clock, log: logger.sink, notifier: store.makeNotifier())
         // The API object answers the three operational routes exactly as an API node does.
         let api = RewindAPI(
             store: store, runner: runner, configuration: APIConfiguration(version: RewindVersion.current),

@@ -123,7 +123,7 @@ extension TuningRun {
             model: model, training: trainingRows,
             batches: BatchPlan(rows: trainingRows.rows, batchSize: spec.training.batchSize, order: batchOrder(seed: draws.batches)),
             objective: spec.meta.objective == .trainingLoss ? .training : .validation(partition.validation))
-        let trainer = ReversibleTrainer(problem: problem)
+        let trainer = ReversibleTrainer(problem: problem, threads: trainerThreads)
         let noise = Self.gaussianNoise(count: architecture.parameterCount, seed: draws.weights)
         let schedule = space.schedule(u)
         var finalWeights: [Double]

@@ -13,8 +13,12 @@ public struct TuningRun: Sendable {
     public let spec: JobSpec
     public let architecture: MLPArchitecture
     public let space: HyperparameterSpace
-    /// Threads that train a meta-iteration's `meta.seeds` runs in parallel.
+    /// Threads one meta-iteration may use: its `meta.seeds` runs in parallel, or, with a single
+    /// seed, the two halves of every training step (`trainerThreads`).
     public let threads: Int
+
+    /// The trainer's own threads (1 or 2): two when a single run has the threads to itself.
+    var trainerThreads: Int { spec.meta.seeds == 1 && threads >= 2 ? 2 : 1 }
     let model: MLP
     let partition: DatasetPartition
 

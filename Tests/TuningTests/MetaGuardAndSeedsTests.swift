@@ -51,6 +51,16 @@ struct MetaGuardAndSeedsTests {
         #expect(one.allSatisfy { $0.spread != nil })
     }
 
+    @Test("a single-seed run with two threads splits each training step and keeps every bit")
+    func oneSeedOnTwoThreadsIsTheSameRun() throws {
+        let spec = smallSpec(#"{"meta": {"iterations": 3}}"#)
+        let twoThreads = try TuningRun(spec: spec, dataset: BuiltinDatasets.digits, threads: 2)
+        #expect(twoThreads.trainerThreads == 2)
+        let one = try runToCompletion(TuningRun(spec: spec, dataset: BuiltinDatasets.digits, threads: 1))
+        #expect(one == (try runToCompletion(twoThreads)))
+        #expect(one.count == 4)
+    }
+
     @Test("progress stays monotone and cancelling stops the run with parallel seeds")
     func parallelProgressAndCancel() throws {
         let run = try TuningRun(spec: smallSpec(#"{"meta": {"seeds": 3}}"#), dataset: BuiltinDatasets.digits, threads: 2)
