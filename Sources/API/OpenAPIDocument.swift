@@ -1,7 +1,7 @@
-/// The OpenAPI 3.1 description of Rewind's HTTP API (`API.md`), served at `/openapi.json`.
+/// The OpenAPI 3.1 description of Rewind's HTTP API (`docs/api.md`), served at `/openapi.json`.
 ///
 /// Kept as one literal so it reads like the document it is; `OpenAPIDocumentTests` parse it and
-/// hold it to the code: every path and method of `API.md`, error responses on every operation, and
+/// hold it to the code: every path and method of `docs/api.md`, error responses on every operation, and
 /// the `JobSpec` schema's fields, defaults, limits and enums against `JobSpec` itself, so the two
 /// cannot drift apart. `scripts/validate-openapi.sh` runs it through openapi-spec-validator.
 public enum OpenAPIDocument {

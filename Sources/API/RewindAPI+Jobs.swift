@@ -237,7 +237,7 @@ extension RewindAPI {
         return view
     }
 
-    /// The job resource of API.md; `.summary` leaves out the spec (which can be megabytes), so a
+    /// The job resource of docs/api.md; `.summary` leaves out the spec (which can be megabytes), so a
     /// listing of many jobs stays small.
     func jobResource(_ record: JobRecord, view: JobView = .full) -> JSONValue {
         func stored(_ text: String?) -> JSONValue {

@@ -18,7 +18,7 @@ extension RewindAPI {
         checks["shutting_down"] = .bool(isShuttingDown)
         let ready = database && runner.isRunning && !isShuttingDown
         guard ready else {
-            // Every error body is problem+json (API.md "Errors"); the checks ride along as an extension.
+            // Every error body is problem+json (docs/api.md, "Errors"); the checks ride along as an extension.
             let failing = checks.filter { $0.value != .string("ok") && $0.value != .bool(false) }.map(\.key)
             var headers = HTTPHeaders()
             headers.set("Retry-After", "5")

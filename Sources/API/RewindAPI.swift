@@ -7,7 +7,7 @@ import Storage
 import Synchronization
 import Tuning
 
-/// The HTTP API of API.md over the store and the worker pool: routing, authentication, limits,
+/// The HTTP API of docs/api.md over the store and the worker pool: routing, authentication, limits,
 /// problem+json errors, request logging. Handlers run on the HTTP server's handler queue and may
 /// block briefly on SQLite.
 public final class RewindAPI: Sendable {

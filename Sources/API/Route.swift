@@ -67,7 +67,7 @@ struct Route: Sendable {
     }
 }
 
-/// Every operation of the API (API.md), dispatched by `RewindAPI`.
+/// Every operation of the API (docs/api.md), dispatched by `RewindAPI`.
 enum Endpoint: Sendable {
     case createJob, listJobs, getJob, jobHistory, jobResult, jobSchedule, cancelJob, retryJob, deleteJob, jobEvents
     case jobPlot, uploadDataset, listDatasets, getDataset, deleteDataset
@@ -76,7 +76,7 @@ enum Endpoint: Sendable {
 }
 
 extension Router {
-    /// The route table: API.md's paths, in one place.
+    /// The route table: docs/api.md's paths, in one place.
     static let api = Router(routes: [
         Route(.post, "/v1/jobs", .createJob),
         Route(.get, "/v1/jobs", .listJobs),

@@ -10,7 +10,7 @@ import JSON
 /// Each page carries the caller's CSRF token, in a `<meta>` for the scripts' requests and in a
 /// hidden field of each form.
 public enum DashboardPages {
-    /// The job list: `jobs` are `API.md` job resources, newest first; `nowMs` (Unix milliseconds)
+    /// The job list: `jobs` are `docs/api.md` job resources, newest first; `nowMs` (Unix milliseconds)
     /// dates the "3 min ago" ages.
     public static func index(jobs: [JSONValue], nowMs: Int64, csrfToken: String = "") -> String {
         let rows = jobs.isEmpty

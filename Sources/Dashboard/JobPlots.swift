@@ -2,7 +2,7 @@ import JSON
 
 /// The named plots of one job, rendered from its history items and its normalised spec.
 ///
-/// Items are `API.md` history items as JSON, in any order (they are sorted by `meta_iteration`);
+/// Items are `docs/api.md` history items as JSON, in any order (they are sorted by `meta_iteration`);
 /// a job that has written none yet still gets every plot, saying "no data yet".
 public enum JobPlots {
     /// The input and output sizes of the job's dataset, needed to draw per-weight L2 penalties of

@@ -1,6 +1,6 @@
 import JSON
 
-/// The facts about a job that its plots depend on, read from the normalised spec (`API.md`
+/// The facts about a job that its plots depend on, read from the normalised spec (`docs/api.md`
 /// "Job spec"); missing members take the documented defaults, so a partial spec still plots.
 struct PlotSpec: Equatable {
     /// Hidden layer widths; the model has `hidden.count + 1` layers.

@@ -1,6 +1,6 @@
 /// The members of a JSON object, in insertion order.
 ///
-/// Order matters for output only: responses list fields in the order `API.md` documents. Equality
+/// Order matters for output only: responses list fields in the order `docs/api.md` documents. Equality
 /// follows JSON semantics and ignores order. Lookup is linear, which is the right trade for the
 /// small objects of this API (a few to a few dozen members).
 public struct JSONObject: Sendable, RandomAccessCollection, ExpressibleByDictionaryLiteral {

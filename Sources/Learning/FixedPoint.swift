@@ -2,7 +2,7 @@
 ///
 /// Weights and velocities live as raw integers so that every forward step can be undone bit for
 /// bit. Only magnitudes below `rawLimit / scale` = 1024 are representable; a trainer that meets a
-/// larger value has diverged and must say so rather than wrap (see DESIGN.md, "The numerical core").
+/// larger value has diverged and must say so rather than wrap (see docs/method.md).
 public enum FixedPoint {
     /// Number of fractional bits of the raw representation.
     public static let fractionBits: Int = 52
@@ -15,7 +15,7 @@ public enum FixedPoint {
     /// The raw integer of `x`, truncated toward zero; nil if `x` is not finite or out of range.
     ///
     /// Truncation (not floor) makes the conversion odd-symmetric, `raw(-x) == -raw(x)`, so a
-    /// decrement computed from a Double undoes the matching increment exactly (PAPER.md §3.5).
+    /// decrement computed from a Double undoes the matching increment exactly (docs/method.md).
     @inlinable
     public static func raw(_ x: Double) -> Int64? {
         guard x.isFinite else { return nil }

@@ -233,7 +233,7 @@ struct RunState {
         }
     }
 
-    /// A hypergradient that overflowed Double is a divergence of the adjoint dynamics (chaos, PAPER.md §5.1).
+    /// A hypergradient that overflowed Double is a divergence of the adjoint dynamics (chaos, docs/method.md).
     func checkFinite() throws(TrainingError) {
         let finite = (0..<scratch.parameterCount).allSatisfy { scratch.dw[$0].isFinite && scratch.dl2[$0].isFinite }
             && dLearningRates.allSatisfy { $0.allSatisfy(\.isFinite) } && dMomenta.allSatisfy { $0.allSatisfy(\.isFinite) }

@@ -8,7 +8,7 @@
 /// exact rational n/2^32 whose destroyed low digits go into an `InformationBuffer`, and every
 /// increment converted to fixed point once and applied with ±. The reverse pass walks the same
 /// steps backwards from (w_{T+1}, v_{T+1}), reconstructing each state exactly — no trajectory is
-/// stored — while accumulating the adjoints of PAPER.md §2.2. γ below always means the factor the
+/// stored — while accumulating the adjoints of the reverse pass (docs/method.md). γ below always means the factor the
 /// dynamics really apply, n/2^32, in every formula.
 public struct ReversibleTrainer: Sendable {
     public let problem: TrainingProblem

@@ -1,5 +1,5 @@
 /// Every buffer one reversible run needs, allocated once per run so that the inner loop never
-/// allocates. Buffers are named as in the reverse loop of PAPER.md §2.2; shapes in comments.
+/// allocates. Buffers are named as in the reverse loop of docs/method.md; shapes in comments.
 final class TrainerScratch {
     let parameterCount: Int
     let batchSize: Int

@@ -4,7 +4,7 @@ import JSON
 import Learning
 import LinearAlgebra
 
-/// `rewind bench`: the numbers DESIGN.md asks for, as a table or one JSON object.
+/// `rewind bench`: the numbers of the README's benchmark table, as a table or one JSON object.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",

@@ -2,7 +2,7 @@ import Foundation
 import Learning
 import Tuning
 
-/// The canonical problem of DESIGN.md "Benchmarks": built-in digits split 1000/797, MLP
+/// The canonical problem of the README's benchmarks: built-in digits split 1000/797, MLP
 /// 64-50-50-10 tanh, batch 100, α = 0.5, γ = 0.9, L2 1e-4, init scale 0.1.
 struct CoreBenchmark {
     struct Measurement {

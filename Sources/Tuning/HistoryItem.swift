@@ -61,7 +61,7 @@ public struct HistoryItem: Sendable, Equatable {
         self.seconds = seconds
     }
 
-    /// The API.md JSON object, fields in contract order.
+    /// The docs/api.md JSON object, fields in contract order.
     public func json() -> JSONValue {
         var object = JSONObject()
         object["meta_iteration"] = .number(Double(metaIteration))

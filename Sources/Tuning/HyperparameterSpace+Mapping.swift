@@ -57,7 +57,7 @@ extension HyperparameterSpace {
         return du
     }
 
-    /// The hyperparameters in natural units and `API.md` shapes.
+    /// The hyperparameters in natural units and `docs/api.md` shapes.
     public func values(_ u: [Double]) -> HyperparameterValues {
         precondition(u.count == count, "u has \(u.count) entries, expected \(count)")
         return HyperparameterValues(
@@ -68,7 +68,7 @@ extension HyperparameterSpace {
             trainingData: trainingRows(u))
     }
 
-    /// A gradient (or any vector) over u in `API.md` shapes, without changing units: the
+    /// A gradient (or any vector) over u in `docs/api.md` shapes, without changing units: the
     /// hypergradient report, with respect to log α, logit γ, log λ, log s and the inputs.
     public func unconstrained(_ du: [Double]) -> HyperparameterValues {
         precondition(du.count == count, "du has \(du.count) entries, expected \(count)")

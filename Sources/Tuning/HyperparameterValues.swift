@@ -1,6 +1,6 @@
 import JSON
 
-/// Hyperparameters (or their gradients) in the shapes `API.md` reports: schedules as
+/// Hyperparameters (or their gradients) in the shapes `docs/api.md` reports: schedules as
 /// (segments, blocks) tables, L2 and init scales as vectors, learned training inputs as rows.
 public struct HyperparameterValues: Sendable, Equatable {
     public var learningRate: [[Double]]  // (segments, blocks or 1)

@@ -1,7 +1,7 @@
 import JSON
 
 extension JobSpec {
-    /// The normalised spec, every default filled in, members in `API.md`'s order.
+    /// The normalised spec, every default filled in, members in `docs/api.md`'s order.
     public func json() -> JSONValue {
         let datasetJSON: JSONValue = switch dataset {
         case .builtin(let name): ["name": .string(name)]

@@ -1,7 +1,7 @@
 import JSON
 import Learning
 
-/// A tuning job as a client submits it (`API.md`, "Job spec"), with every default filled in.
+/// A tuning job as a client submits it (`docs/api.md`, "Job spec"), with every default filled in.
 ///
 /// Build one with `JobSpec.parse(_:)`, which checks everything that does not need the dataset and
 /// collects every problem; then `validate(dataset:)` checks the rest once the dataset is known.

@@ -1,6 +1,6 @@
 import JSON
 
-/// An RFC 9457 problem document, the body of every error Rewind answers (API.md "Errors").
+/// An RFC 9457 problem document, the body of every error Rewind answers (docs/api.md, "Errors").
 public struct ProblemDetails: Error, Sendable, Equatable {
     public var status: Int
     public var title: String

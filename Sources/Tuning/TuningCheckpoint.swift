@@ -118,7 +118,7 @@ public enum TuningError: Error, Sendable, Equatable {
         into the chaotic regime (keep meta.guard on, or lower meta.step_size).
         """
 
-    /// The stable error code of API.md's `error.code`.
+    /// The stable error code of docs/api.md's `error.code`.
     public var code: String {
         switch self {
         case .diverged: "diverged"

@@ -3,7 +3,7 @@ import JSON
 import RewindTestSupport
 import Testing
 
-/// Every error status of API.md, each answered as problem+json over a real socket.
+/// Every error status of docs/api.md, each answered as problem+json over a real socket.
 @Suite("Error statuses as problem+json")
 struct ErrorStatusTests {
     @Test func unparseableJSONAnswers400() throws {

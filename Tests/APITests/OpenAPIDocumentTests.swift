@@ -8,7 +8,7 @@ import Testing
 @testable import Tuning
 
 @Suite struct OpenAPIDocumentTests {
-    /// Every path and method of `API.md`; the document must describe exactly these.
+    /// Every path and method of `docs/api.md`; the document must describe exactly these.
     static let contract: [String: Set<String>] = [
         "/v1/jobs": ["get", "post"],
         "/v1/jobs/{id}": ["get", "delete"],

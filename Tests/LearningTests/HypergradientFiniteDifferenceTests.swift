@@ -1,7 +1,7 @@
 import Learning
 import Testing
 
-/// Every hypergradient against central differences of whole training runs (PAPER.md §2.3).
+/// Every hypergradient against central differences of whole training runs (docs/method.md).
 @Suite("Hypergradients match finite differences of whole training runs")
 struct HypergradientFiniteDifferenceTests {
     static let tolerance = 1e-4
