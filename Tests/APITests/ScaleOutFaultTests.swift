@@ -151,6 +151,38 @@ struct ScaleOutFaultTests {
     }
 
     @Test(.enabled(if: PostgresCluster.isAvailable, Comment(rawValue: PostgresCluster.unavailableReason)))
+    func aCommitThatFailsHandsTheJobBackAtOnceAndTheJobFinishesOnceWritesWorkAgain() throws {
+        let reference = try ReferenceHistory.begin()
+        let cluster = try #require(PostgresCluster.shared)
+        let name = try cluster.createDatabase()
+        defer { cluster.dropDatabase(name) }
+        let directory = try TemporaryDirectory(prefix: "rewind-commit-failure")
+        // A lease far longer than the test: only a hand-back can put the job back in the queue.
+        let server = try ServerProcess(
+            database: cluster.url(database: name), logDirectory: directory.path, arguments: ["--lease-duration", "600"])
+        let session = APISession(port: server.port)
+        let id = try session.submit(TestSpecs.recovery)
+        try waitForProgress(session, id, 1)
+        // From now on the database refuses every new history row: the next meta-iteration's
+        // commit fails inside its transaction (a constraint, not a lost connection: no retry).
+        try cluster.execute(
+            "ALTER TABLE job_history ADD CONSTRAINT refuse_new_items CHECK (meta_iteration < 0) NOT VALID", database: name)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !server.log.contains("job handed back after a failed commit"), ContinuousClock.now < deadline {
+            usleep(20_000)
+        }
+        #expect(server.log.contains("job handed back after a failed commit"), "log:\n\(server.log)")
+        try cluster.execute("ALTER TABLE job_history DROP CONSTRAINT refuse_new_items", database: name)
+        // Back in the queue long before the 600 s lease could have expired, it finishes with the
+        // history of an uninterrupted run.
+        let job = try session.waitForStatus(id, "succeeded", timeout: .seconds(90))
+        #expect(job["error"] == .null)
+        try ProcessRecoveryTests().expectSameHistory(try session.history(id), try reference.finish())
+        server.kill(SIGTERM)
+        #expect(server.waitForExit(timeout: .seconds(25)) == .exited(0))
+    }
+
+    @Test(.enabled(if: PostgresCluster.isAvailable, Comment(rawValue: PostgresCluster.unavailableReason)))
     func postgresRestartedMidJobCostsThePausedJobNothing() throws {
         let reference = try ReferenceHistory.begin()
         // A cluster of its own, restarted under the running server.

@@ -111,6 +111,12 @@ public final class PostgresCluster: Sendable {
         _ = try? server("dropdb", ["-h", "127.0.0.1", "-p", "\(port)", "-U", user, "--force", name])
     }
 
+    /// Runs one SQL statement on `database` with `psql` (stopping at the first error), for tests
+    /// that change the database under a running server.
+    public func execute(_ sql: String, database: String = "rewind") throws {
+        try server("psql", ["-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d", database, "-v", "ON_ERROR_STOP=1", "-c", sql])
+    }
+
     /// Runs a server binary, as `postgres` when we are root.
     @discardableResult
     private func server(_ tool: String, _ arguments: [String]) throws -> String {
