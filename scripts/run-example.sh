@@ -6,7 +6,8 @@
 #   scripts/run-example.sh schedules | schedules-long | held-out | per-weight-l2 | distillation | chaos
 #
 # REWIND_URL: the service (default http://127.0.0.1:8080); REWIND: the rewind binary (default the
-# release build). `chaos` runs in-process (`rewind sweep`) and needs no service.
+# release build); HISTORY_DIR: if set, every job's whole history is saved there as JSON lines
+# (NAME-history.jsonl; large, so not kept in the repository). `chaos` runs in-process (`rewind sweep`) and needs no service.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +37,10 @@ run_job() {
     "$rewind" status --url "$url" "$id" --watch
     echo "wall time: $(elapsed "$started") s (submit to result)"
     "$rewind" result --url "$url" "$id" > "$results/$name-result.json"
+    if [ -n "${HISTORY_DIR:-}" ]; then
+        mkdir -p "$HISTORY_DIR"
+        "$rewind" history --url "$url" "$id" > "$HISTORY_DIR/$name-history.jsonl"
+    fi
     for plot in "$@"; do
         curl -sf "$url/v1/jobs/$id/plots/$plot.svg" -o "$images/$name-$plot.svg"
         render_png "$images/$name-$plot.svg"
@@ -75,7 +80,7 @@ chaos)
     render_png "$images/chaos-hypergradient.svg"
     ;;
 *)
-    echo "unknown example: $example (schedules, schedules-long, per-weight-l2, distillation, chaos)" >&2
+    echo "unknown example: $example (schedules, schedules-long, held-out, per-weight-l2, distillation, chaos)" >&2
     exit 2
     ;;
 esac
