@@ -5,7 +5,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 # tests that compare in-process results with the binary's load the same family.
 export OPENBLAS_CORETYPE ?= $(shell bash scripts/blas-family.sh)
 
-.PHONY: run test build release install bench bench-http bench-queue example bootstrap docker-smoke
+.PHONY: run test build release install install-binary bench bench-http bench-queue example bootstrap docker-smoke
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -18,8 +18,11 @@ release: bootstrap
 
 # Puts the release `rewind` on the PATH: $(PREFIX)/bin (default /usr/local/bin; PREFIX=~/.local for no root).
 PREFIX ?= /usr/local
-install: release
-	install -D -m 755 "$$($(SWIFT) build -c release --show-bin-path)/rewind" "$(DESTDIR)$(PREFIX)/bin/rewind"
+# Where the built binary is; install-binary alone installs an existing build (the tests use it).
+BIN_PATH ?= $$($(SWIFT) build -c release --show-bin-path)
+install: release install-binary
+install-binary:
+	install -D -m 755 "$(BIN_PATH)/rewind" "$(DESTDIR)$(PREFIX)/bin/rewind"
 
 # The service on http://127.0.0.1:8080 with its SQLite file ./rewind.sqlite (REWIND_* variables apply).
 run: release

@@ -132,4 +132,21 @@ struct ClientCommandTests {
         #expect(watched.stderr.contains("item 10 (of 0-10): validation loss"), "\(watched.stderr)")
         #expect(!watched.stderr.contains("item 11"))
     }
+
+    @Test func makeInstallPutsRewindOnThePath() throws {
+        // The repository root, three folders above this file (Tests/APITests/…).
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+        let prefix = try TemporaryDirectory(prefix: "rewind-install")
+        let built = try ServerProcess.executableURL().deletingLastPathComponent().path
+        let install = try CommandLineRun.run(
+            "make", ["-s", "-C", root, "install-binary", "BIN_PATH=\(built)", "PREFIX=\(prefix.path)"])
+        #expect(install.status == 0, "make install-binary: \(install.stderr)")
+        #expect(FileManager.default.isExecutableFile(atPath: prefix.file("bin/rewind")))
+        // Found by name through PATH, as a user runs it.
+        let onPath = try CommandLineRun.run(
+            "rewind", ["--help"], environment: ["PATH": prefix.file("bin") + ":/usr/bin:/bin"])
+        #expect(onPath.status == 0)
+        #expect(onPath.stdout.contains("USAGE: rewind"), "\(onPath.stdout)\(onPath.stderr)")
+    }
 }
