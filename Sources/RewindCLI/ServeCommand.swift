@@ -46,6 +46,9 @@ struct ServeCommand: ParsableCommand {
         help: "PostgreSQL connections this node opens at most (REWIND_DATABASE_POOL_SIZE; default: workers + 2, 4 to 32).")
     var databasePoolSize: Int = Environment.int("REWIND_DATABASE_POOL_SIZE") ?? 0
 
+    @Option(help: "Hours a dashboard sign-in lasts (REWIND_SESSION_HOURS).")
+    var sessionHours: Double = Environment.double("REWIND_SESSION_HOURS") ?? 12
+
     @Option(help: "Jobs trained at once; 0 makes an API-only node (REWIND_WORKERS; default: the number of cores).")
     var workers: Int = Environment.int("REWIND_WORKERS") ?? ProcessInfo.processInfo.activeProcessorCount
 
@@ -71,6 +74,9 @@ struct ServeCommand: ParsableCommand {
         try lease.validate()
         try polling.validate()
         guard maxQueued >= 1 else { throw ValidationError("--max-queued must be at least 1") }
+        guard sessionHours > 0, sessionHours <= 24 * 365 else {
+            throw ValidationError("--session-hours must be more than 0 and at most a year (8760)")
+        }
         guard (0...1000).contains(databasePoolSize) else {
             throw ValidationError("--database-pool-size must be between 1 and 1000 (0: automatic)")
         }
@@ -108,6 +114,7 @@ struct ServeCommand: ParsableCommand {
         let keys = Self.keys(Environment.string("REWIND_API_KEYS") ?? "")
         var apiConfiguration = APIConfiguration(maxQueuedJobs: maxQueued, apiKeys: keys, version: RewindVersion.current)
         apiConfiguration.jobMemoryBudget = jobMemoryMB << 20
+        apiConfiguration.sessionLifetimeMs = Int64(sessionHours * 3_600_000)
         apiConfiguration.listenHost = host
         apiConfiguration.allowedHosts = Set(allowedHosts.split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces).lowercased()
@@ -129,11 +136,13 @@ struct ServeCommand: ParsableCommand {
             throw ExitCode(1)
         }
         Console.output("listening on http://\(host):\(bound)")
+        // Stored keys (`rewind keys create`) turn authentication on as seeded ones do.
+        let authenticated = !keys.isEmpty || (try? store.hasAPIKeys()) == true
         logger.log(.info, "service started", [
             "database": "\(location)", "engine": store.engine.rawValue, "node_id": runner.nodeID, "workers": "\(workers)", "schema_version": "\(store.schemaVersion)",
-            "authentication": keys.isEmpty ? "off" : "bearer keys",
+            "authentication": authenticated ? "bearer keys" : "off",
         ])
-        if keys.isEmpty && !["127.0.0.1", "localhost", "::1"].contains(host) {
+        if !authenticated && !["127.0.0.1", "localhost", "::1"].contains(host) {
             logger.log(.warning, "listening beyond loopback without API keys; set REWIND_API_KEYS", ["host": host])
         }
 

@@ -27,6 +27,7 @@ import Testing
         "/openapi.json": ["get"],
         "/": ["get"],
         "/jobs/{id}": ["get"],
+        "/logout": ["post"],
     ]
     static let methods: Set<String> = ["get", "put", "post", "delete", "options", "head", "patch", "trace"]
 
