@@ -115,6 +115,12 @@ public final class RewindAPI: Sendable {
             template = "unmatched"
             response = APIError.notFound("no route for \(request.path)").response
         }
+        // A page for a browser signed in to a session offers to sign out.
+        if let credential, case .cookie = credential, case .bytes(let html) = response.body,
+           response.headers["Content-Type"]?.hasPrefix("text/html") == true {
+            response.body = .bytes(Array(DashboardPages.withSignOut(
+                String(decoding: html, as: UTF8.self), csrfToken: csrfToken(for: credential)).utf8))
+        }
         response = finalize(response, credential: credential)
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18

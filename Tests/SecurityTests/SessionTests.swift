@@ -38,6 +38,8 @@ struct SessionTests {
         #expect(try browser.request("POST", "/logout", headers: [cookie, form], body: Array("x=1".utf8)).status == 403)
         let page = try browser.get("/", headers: [cookie])
         let csrf = try #require(BrowserDefenceTests.csrfToken(in: page.text))
+        #expect(page.text.contains("action=\"/logout\""))  // the page offers to sign out
+        #expect(try !browser.get("/", headers: [("Authorization", "Bearer seeded-admin")]).text.contains("/logout"))
         let out = try browser.request("POST", "/logout", headers: [cookie, form], body: Array("csrf_token=\(csrf)".utf8))
         #expect(out.status == 303)
         #expect(out.header("Set-Cookie")?.contains("Max-Age=0") == true)
