@@ -14,10 +14,14 @@ import Testing
 struct TenantTests {
     static let csv = Array("x,label\n0.1,0\n0.2,1\n0.3,0\n0.4,1\n".utf8)
 
-    @Test func aPrincipalCannotSeeOrTouchAnotherPrincipalsJobsDataSetsOrIdempotencyKeys() throws {
+    /// Both engines when the PostgreSQL server is installed.
+    static let engines: [StoreEngine] = PostgresCluster.isAvailable ? [.sqlite, .postgresql] : [.sqlite]
+
+    @Test(arguments: engines)
+    func aPrincipalCannotSeeOrTouchAnotherPrincipalsJobsDataSetsOrIdempotencyKeys(_ engine: StoreEngine) throws {
         var configuration = TestService.defaultAPIConfiguration
         configuration.apiKeys = ["seeded-admin"]
-        let service = try TestService(api: configuration, startsWorkers: false)
+        let service = try TestService(api: configuration, startsWorkers: false, engine: engine)
         defer { service.stop() }
         for (name, key) in [("key1", "secret-one"), ("key2", "secret-two")] {
             #expect(try service.store.createAPIKey(
