@@ -1,13 +1,13 @@
 extension DashboardPages {
     /// The page a browser gets when the service requires an API key and it has none: a form that
-    /// posts the key to `/login`, which answers with a cookie for every later page, fetch and plot.
+    /// posts the key to `/login`, which answers with a session cookie for every later page, fetch and plot.
     public static func signIn(error: String? = nil, csrfToken: String = "") -> String {
         let message = error.map { "<div class=\"errors\" role=\"alert\">\(Markup.escape($0))</div>\n" } ?? ""
         let body = """
             <main>
             <div class="title-row"><h1>Sign in</h1></div>
             <section class="card">
-            <p class="muted">This Rewind service requires an API key (one of <code>REWIND_API_KEYS</code>).</p>
+            <p class="muted">This Rewind service requires an API key. Signing in starts a session that expires; the key itself is not kept by the browser.</p>
             <form id="sign-in" method="post" action="/login">
             \(csrfField(csrfToken))
             <label for="key" class="muted">API key</label>

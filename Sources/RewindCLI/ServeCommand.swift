@@ -16,7 +16,8 @@ struct ServeCommand: ParsableCommand {
         discussion: """
             Every option also reads an environment variable: REWIND_HOST, REWIND_PORT, \
             REWIND_DATABASE, REWIND_DATABASE_PASSWORD_FILE, REWIND_WORKERS, REWIND_MAX_QUEUED, \
-            REWIND_JOB_MEMORY_MB, REWIND_ALLOWED_HOSTS, REWIND_API_KEYS (comma-separated; when set, \
+            REWIND_JOB_MEMORY_MB, REWIND_ALLOWED_HOSTS, REWIND_SESSION_HOURS, REWIND_API_KEYS \
+            (comma-separated admin keys; when set, or when keys are stored with `rewind keys create`, \
             /v1/ routes need 'Authorization: Bearer KEY'; a list blank after trimming is an error). \
             Limits and their defaults: docs/security.md. --database takes an SQLite file path or a \
             postgres://USER:PASSWORD@HOST:PORT/DB URL; what the URL leaves out comes from the usual \

@@ -1,5 +1,6 @@
 /// The job service's durable state as the layers above storage see it: jobs, their history and
-/// events, the leases of the workers running them, and data sets.
+/// events, the leases of the workers running them, data sets, and the keys and sessions of the
+/// principals that own them.
 ///
 /// Two engines implement it: `SQLiteStore` (one file, one machine: the embedded default) and
 /// `PostgresStore` (one shared database, any number of API and worker nodes). The jobs, API and
