@@ -45,7 +45,7 @@ let package = Package(
         .executableTarget(
             name: "RewindCLI",
             dependencies: [
-                "API", "Dashboard", "JSON", "Jobs", "Tuning", "Learning", "LinearAlgebra", "Storage", "HTTPServer",
+                "API", "Dashboard", "Digest", "JSON", "Jobs", "Tuning", "Learning", "LinearAlgebra", "Storage", "HTTPServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -75,6 +75,6 @@ let package = Package(
         // binary under a memory limit).
         .testTarget(
             name: "SecurityTests",
-            dependencies: ["API", "Dashboard", "HTTPServer", "JSON", "RewindTestSupport"]),
+            dependencies: ["API", "Dashboard", "Digest", "HTTPServer", "JSON", "RewindTestSupport", "Storage"]),
     ]
 )

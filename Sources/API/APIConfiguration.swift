@@ -31,6 +31,8 @@ public struct APIConfiguration: Sendable {
     /// Submissions (jobs and data sets) per principal: a burst, then a steady rate per second.
     public var submissionBurst: Double = 60
     public var submissionsPerSecond: Double = 5
+    /// How long a dashboard sign-in lasts (its session expires, then the key is asked again).
+    public var sessionLifetimeMs: Int64 = 12 * 3_600_000
     /// Failed authentications (wrong key, wrong sign-in) per client address.
     public var authFailureBurst: Double = 10
     public var authFailuresPerSecond: Double = 1

@@ -480,6 +480,35 @@ public enum OpenAPIDocument {
                   "default": { "$ref": "#/components/responses/Error" }
                 }
               }
+            },
+            "/logout": {
+              "post": {
+                "tags": ["pages"],
+                "operationId": "signOut",
+                "summary": "End the dashboard session",
+                "description": "Deletes the session of the `rewind_session` cookie and clears the cookie. A form post needs the page's `csrf_token`, as every dashboard form does.",
+                "requestBody": {
+                  "required": false,
+                  "content": {
+                    "application/x-www-form-urlencoded": {
+                      "schema": { "type": "object", "properties": { "csrf_token": { "type": "string" } } }
+                    }
+                  }
+                },
+                "responses": {
+                  "303": {
+                    "description": "Signed out: to `/`, with the cookie cleared.",
+                    "headers": {
+                      "Location": { "schema": { "type": "string" } },
+                      "Set-Cookie": { "schema": { "type": "string" } }
+                    }
+                  },
+                  "401": { "$ref": "#/components/responses/Unauthorized" },
+                  "403": { "$ref": "#/components/responses/Forbidden" },
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
+                  "default": { "$ref": "#/components/responses/Error" }
+                }
+              }
             }
           },
           "components": {
@@ -487,7 +516,7 @@ public enum OpenAPIDocument {
               "bearerAuth": {
                 "type": "http",
                 "scheme": "bearer",
-                "description": "`Authorization: Bearer <API key>`. Required when the server listens on an address other than loopback; a missing or bad key then answers 401."
+                "description": "`Authorization: Bearer <API key>`. Required once keys are stored (`rewind keys create`) or seeded (`REWIND_API_KEYS`); a missing or bad key then answers 401. Each key sees only what it created (another key's jobs and data sets answer 404); admin keys see everything."
               }
             },
             "parameters": {

@@ -10,7 +10,7 @@ import Tuning
 extension RewindAPI {
     /// `GET /`: the jobs, newest first, and a form to submit a spec.
     func indexPage(_ context: RouteContext) throws(APIError) -> HTTPResponse {
-        let page = try storage { try store.listJobs(status: nil, limit: 100) }
+        let page = try storage { try store.listJobs(status: nil, owner: context.credential.visibleOwner, limit: 100) }
         let html = DashboardPages.index(
             jobs: page.jobs.map { jobResource($0, view: .summary) }, nowMs: clock(), csrfToken: csrfToken(for: context.credential))
         return HTTPResponse(text: html, contentType: "text/html; charset=utf-8")
@@ -19,7 +19,7 @@ extension RewindAPI {
     /// `GET /jobs/{id}`: one job with its plots, updated live while it runs.
     func jobPage(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         let id = context[capture: "id"]
-        guard let record = try storage({ try store.job(id: id) }) else {
+        guard let record = try storage({ try store.job(id: id) }), context.credential.sees(record.owner) else {
             return HTTPResponse(status: .notFound, text: DashboardPages.notFound(
                 "There is no job \(id).", csrfToken: csrfToken(for: context.credential)), contentType: "text/html; charset=utf-8")
         }
@@ -43,7 +43,7 @@ extension RewindAPI {
     /// (or `?last_event_id=`) resumes after the items already seen; ends after the terminal status.
     /// Streams are capped in total (503) and per client address (429).
     func jobEvents(_ context: RouteContext) throws(APIError) -> HTTPResponse {
-        let record = try existingJob(context[capture: "id"])
+        let record = try existingJob(context[capture: "id"], context)
         let resume = context.request.headers["Last-Event-ID"] ?? context.request.query("last_event_id")
         var seen = 0
         if let resume {

@@ -24,7 +24,7 @@ extension RewindAPI {
         }
         var compared: [DashboardPages.ComparedJob] = []
         for id in ids {
-            guard let record = try storage({ try store.job(id: id) }) else {
+            guard let record = try storage({ try store.job(id: id) }), context.credential.sees(record.owner) else {
                 notices.append("There is no job \(id).")
                 continue
             }
@@ -32,7 +32,7 @@ extension RewindAPI {
             compared.append(DashboardPages.ComparedJob(
                 resource: jobResource(record), items: rows.compactMap { try? JSONValue.parse($0.itemJSON) }))
         }
-        let recent = try storage { try store.listJobs(status: nil, limit: 50) }.jobs.map { jobResource($0, view: .summary) }
+        let recent = try storage { try store.listJobs(status: nil, owner: context.credential.visibleOwner, limit: 50) }.jobs.map { jobResource($0, view: .summary) }
         let html = DashboardPages.compare(compared, choices: recent, notice: notices.isEmpty ? nil : notices.joined(separator: " "),
             csrfToken: csrfToken(for: context.credential))
         return HTTPResponse(text: html, contentType: "text/html; charset=utf-8")
@@ -42,7 +42,7 @@ extension RewindAPI {
     /// the upload that redirected here.
     func datasetsPage(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         try datasetsHTML(context, notice: context.request.query("uploaded").flatMap { id in
-            (try? store.dataset(id: id))?.map { "Uploaded \($0.name): \($0.rows) rows × \($0.features) features, \($0.classes) classes." }
+            (try? store.dataset(id: id))?.flatMap { context.credential.sees($0.owner) ? $0 : nil }.map { "Uploaded \($0.name): \($0.rows) rows × \($0.features) features, \($0.classes) classes." }
         })
     }
 
@@ -68,7 +68,7 @@ extension RewindAPI {
     private func datasetsHTML(
         _ context: RouteContext, notice: String? = nil, error: String? = nil
     ) throws(APIError) -> HTTPResponse {
-        let uploaded = try storage { try store.listDatasets() }
+        let uploaded = try storage { try store.listDatasets(owner: context.credential.visibleOwner) }
         let all = BuiltinDatasets.names.map(Self.builtinResource) + uploaded.map(Self.datasetResource)
         return HTTPResponse(text: DashboardPages.datasets(
             all, notice: notice, error: error, csrfToken: csrfToken(for: context.credential)), contentType: "text/html; charset=utf-8")

@@ -3,23 +3,23 @@ import Storage
 import Tuning
 
 /// A spec may name an uploaded data set as it names a built-in (`{"name": "blobs"}`); upload
-/// names are unique, so the name resolves to one id before the spec is parsed. A job without a
+/// names are unique per owner, so the name (among the caller's own uploads) resolves to one id before the spec is parsed. A job without a
 /// `name` is called after its data set ("blobs schedules"), not after an id.
 extension RewindAPI {
     /// The spec's bytes with an uploaded data set's name replaced by its id and a default job name
     /// from the data set's name; unchanged when nothing applies or the body is not a JSON object.
-    func resolvingDatasetNames(_ body: [UInt8]) throws(APIError) -> [UInt8] {
+    func resolvingDatasetNames(_ body: [UInt8], _ credential: Credential) throws(APIError) -> [UInt8] {
         guard case .object(var spec)? = try? JSONValue.parse(body), case .object(var dataset)? = spec["dataset"] else {
             return body
         }
         var datasetName: String?
         if let name = dataset["name"]?.stringValue, dataset["id"] == nil, !BuiltinDatasets.names.contains(name) {
-            guard let record = try storage({ try store.listDatasets() }).first(where: { $0.name == name }) else { return body }
+            guard let record = try storage({ try store.listDatasets(owner: credential.owner) }).first(where: { !$0.builtin && $0.name == name }) else { return body }
             dataset = ["id": .string(record.id)]
             spec["dataset"] = .object(dataset)
             datasetName = name
         } else if let id = dataset["id"]?.stringValue, spec["name"] == nil {
-            datasetName = try storage { try store.dataset(id: id) }?.name
+            datasetName = try storage { try store.dataset(id: id) }.flatMap { credential.sees($0.owner) ? $0.name : nil }
         }
         guard let datasetName else { return body }
         if spec["name"] == nil { spec["name"] = .string("\(datasetName) schedules") }
@@ -27,9 +27,9 @@ extension RewindAPI {
     }
 
     /// An unknown `/dataset/name` explained with the names that exist, uploads included.
-    func explainingDatasetNames(_ problem: ProblemDetails) -> ProblemDetails {
+    func explainingDatasetNames(_ problem: ProblemDetails, _ credential: Credential) -> ProblemDetails {
         guard problem.errors.contains(where: { $0.field == "/dataset/name" }) else { return problem }
-        let uploaded = ((try? store.listDatasets()) ?? []).filter { !$0.builtin }.map(\.name)
+        let uploaded = ((try? store.listDatasets(owner: credential.owner)) ?? []).filter { !$0.builtin }.map(\.name)
         let errors = problem.errors.map { error in
             guard error.field == "/dataset/name" else { return error }
             let names = (BuiltinDatasets.names + uploaded).map { "\"\($0)\"" }.joined(separator: ", ")

@@ -10,7 +10,7 @@ extension RewindAPI {
     static let maximumDatasetNameLength = 200
 
     func listDatasets(_ context: RouteContext) throws(APIError) -> HTTPResponse {
-        let uploaded = try storage { try store.listDatasets() }
+        let uploaded = try storage { try store.listDatasets(owner: context.credential.visibleOwner) }
         let all = BuiltinDatasets.names.map(Self.builtinResource) + uploaded.map(Self.datasetResource)
         return .json(["datasets": .array(all)])
     }
@@ -18,7 +18,9 @@ extension RewindAPI {
     func getDataset(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         let id = context[capture: "id"]
         if BuiltinDatasets.names.contains(id) { return .json(Self.builtinResource(id)) }
-        guard let record = try storage({ try store.dataset(id: id) }) else { throw .notFound("no data set \(id)") }
+        guard let record = try storage({ try store.dataset(id: id) }), record.builtin || context.credential.sees(record.owner) else {
+            throw .notFound("no data set \(id)")
+        }
         return .json(withClassCounts(Self.datasetResource(record), id: id))
     }
 
@@ -26,6 +28,10 @@ extension RewindAPI {
         let id = context[capture: "id"]
         if BuiltinDatasets.names.contains(id) {
             throw .conflict("dataset-builtin", "\(id) is built in and cannot be deleted")
+        }
+        // Another principal's data set is 404, as a missing one.
+        if let record = try storage({ try store.dataset(id: id) }), !record.builtin, !context.credential.sees(record.owner) {
+            throw .notFound("no data set \(id)")
         }
         switch try storage({ try store.deleteDataset(id: id) }) {
         case .deleted: return HTTPResponse(status: .noContent)
@@ -35,9 +41,10 @@ extension RewindAPI {
         }
     }
 
-    /// 507 when the stored data sets plus `bytes` more would pass the storage quota.
-    func checkQuota(adding bytes: Int) throws(APIError) {
-        let stored = try storage { try store.listDatasets() }.reduce(0) { $0 + $1.contentBytes }
+    /// 507 when `owner`'s stored data sets plus `bytes` more would pass the storage quota (a
+    /// quota per principal: one tenant cannot fill the disk for the others).
+    func checkQuota(adding bytes: Int, owner: String) throws(APIError) {
+        let stored = try storage { try store.listDatasets(owner: owner) }.filter { !$0.builtin }.reduce(0) { $0 + $1.contentBytes }
         guard stored + bytes > configuration.datasetStorageQuota else { return }
         throw APIError(
             status: 507, slug: "storage-quota-exceeded", title: "The data set storage quota is full",

@@ -29,19 +29,25 @@ extension RewindAPI {
         }
         let datasets = StoreDatasetResolver(store: store)
         let tuning: TuningRun
-        switch JobRequest.prepare(specBytes: try resolvingDatasetNames(request.body), datasets: datasets) {
+        let credential = context.credential
+        switch JobRequest.prepare(specBytes: try resolvingDatasetNames(request.body, credential), datasets: datasets) {
         case .success(let prepared): tuning = prepared
-        case .failure(let problem): throw APIError(explainingDatasetNames(problem))
+        case .failure(let problem): throw APIError(explainingDatasetNames(problem, credential))
         }
         // Admission control: a spec whose run cannot fit the job memory budget never queues.
         if let problem = tuning.memoryProblem(budget: configuration.jobMemoryBudget) { throw APIError(problem) }
         let specJSON = tuning.spec.json().serializedString()
         var uploadedDataset: String?
         if case .uploaded(let id) = tuning.spec.dataset, BuiltinDatasets.named(id) == nil { uploadedDataset = id }
+        // Another principal's upload is as unknown as a missing one (the id leaks nothing).
+        if let uploadedDataset, let record = try storage({ try store.dataset(id: uploadedDataset) }),
+           !record.builtin, !credential.sees(record.owner) {
+            throw APIError(ProblemDetails.invalidSpec([SpecError(field: "/dataset/id", message: "no such data set")]))
+        }
         let now = clock()
         let job = NewJob(
             id: TimeOrderedID.make(nowMs: now), name: tuning.spec.name, specJSON: specJSON, datasetID: uploadedDataset,
-            progressTotal: tuning.totalItems)
+            progressTotal: tuning.totalItems, owner: credential.owner)
         let outcome = try storage {
             try store.insertJob(
                 job, idempotency: key.map { ($0, SHA256.hex(of: Array(specJSON.utf8))) },
@@ -85,19 +91,19 @@ extension RewindAPI {
         }
         let limit = try integerQuery(request, "limit", default: 50, range: 1...200)
         let view = try jobView(request)
-        let page = try storage { try store.listJobs(status: status, limit: limit, pageToken: request.query("page_token")) }
+        let page = try storage { try store.listJobs(status: status, owner: context.credential.visibleOwner, limit: limit, pageToken: request.query("page_token")) }
         var jobs: [JSONValue] = []
         for record in page.jobs { jobs.append(jobResource(record, view: view)) }
         return .json(["jobs": .array(jobs), "next_page_token": page.nextPageToken.map(JSONValue.string) ?? .null])
     }
 
     func getJob(_ context: RouteContext) throws(APIError) -> HTTPResponse {
-        .json(jobResource(try existingJob(context[capture: "id"])))
+        .json(jobResource(try existingJob(context[capture: "id"], context)))
     }
 
     func jobHistory(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         let id = context[capture: "id"]
-        _ = try existingJob(id)
+        _ = try existingJob(id, context)
         let after = try integerQuery(context.request, "after", default: -1, range: -1...Int(Int32.max))
         let limit = try integerQuery(context.request, "limit", default: 100, range: 1...1000)
         // Items are stored serialised: splice them in rather than parse and re-serialise. A page
@@ -134,7 +140,7 @@ extension RewindAPI {
     /// The best and final items of a succeeded job; for a failed or cancelled job with history,
     /// its best so far and the last item written, marked `"partial": true`.
     func jobResult(_ context: RouteContext) throws(APIError) -> HTTPResponse {
-        let record = try existingJob(context[capture: "id"])
+        let record = try existingJob(context[capture: "id"], context)
         func metaIteration(_ stored: String?) -> Int? { stored.flatMap { try? JSONValue.parse($0)["meta_iteration"]?.intValue } }
         let partial = record.status == .failed || record.status == .cancelled
         // A job that `meta.patience` stopped early ends before item total − 1.
@@ -158,6 +164,7 @@ extension RewindAPI {
 
     func cancelJob(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         let id = context[capture: "id"]
+        _ = try existingJob(id, context)
         let outcome = try storage { try store.requestCancel(jobID: id, nowMs: clock()) }
         switch outcome {
         case .cancelled(let record), .alreadyCancelled(let record):
@@ -176,6 +183,7 @@ extension RewindAPI {
     /// Queues a failed or cancelled job again; it resumes from its last checkpoint.
     func retryJob(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         let id = context[capture: "id"]
+        _ = try existingJob(id, context)
         let outcome = try storage {
             try store.retryJob(jobID: id, maxQueued: configuration.maxQueuedJobs, nowMs: clock())
         }
@@ -201,6 +209,7 @@ extension RewindAPI {
 
     func deleteJob(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         let id = context[capture: "id"]
+        _ = try existingJob(id, context)
         switch try storage({ try store.deleteJob(jobID: id) }) {
         case .deleted:
             return HTTPResponse(status: .noContent)
@@ -213,8 +222,13 @@ extension RewindAPI {
 
     // MARK: Helpers
 
-    func existingJob(_ id: String) throws(APIError) -> JobRecord {
-        guard let record = try storage({ try store.job(id: id) }) else { throw .notFound("no job \(id)") }
+    /// The job `id` if the caller may see it: another principal's job is 404, exactly as a
+    /// missing one (403 would confirm that the id exists). A job's owner never changes, so the
+    /// check also covers the cancel, retry or delete that follows it.
+    func existingJob(_ id: String, _ context: RouteContext) throws(APIError) -> JobRecord {
+        guard let record = try storage({ try store.job(id: id) }), context.credential.sees(record.owner) else {
+            throw .notFound("no job \(id)")
+        }
         return record
     }
 

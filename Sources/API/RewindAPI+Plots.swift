@@ -9,7 +9,7 @@ extension RewindAPI {
     /// `GET /v1/jobs/{id}/plots/{name}.svg`: rendered once per meta-iteration and kept (`PlotCache`),
     /// so a page viewed by many costs one render per new item, not one per view.
     func jobPlot(_ context: RouteContext) throws(APIError) -> HTTPResponse {
-        let record = try existingJob(context[capture: "id"])
+        let record = try existingJob(context[capture: "id"], context)
         let name = context[capture: "name"]
         let spec = (try? JSONValue.parse(record.specJSON)) ?? .null
         guard JobPlots.names(for: spec).contains(name) else {

@@ -9,7 +9,7 @@ import Tuning
 /// learned schedule can be run in another trainer (docs/using-learned-schedules.md).
 extension RewindAPI {
     func jobSchedule(_ context: RouteContext) throws(APIError) -> HTTPResponse {
-        let record = try existingJob(context[capture: "id"])
+        let record = try existingJob(context[capture: "id"], context)
         let format = context.request.query("format") ?? "json"
         guard format == "json" || format == "csv" else { throw .invalidQuery("format", "must be json or csv") }
         let item: Int

@@ -1,19 +1,28 @@
 import Digest
 import Foundation
 import HTTPServer
+import Storage
 
 /// The browser-facing defences: `Host` validation (DNS rebinding), `Origin` and CSRF-token checks
 /// on state changes a browser could be tricked into (cookie-authenticated, or with no keys at
 /// all), JSON-only bodies on JSON routes, and the security headers of every response.
 extension RewindAPI {
+    /// Who a request acts for once authenticated: its principal's name and role.
+    struct Identity: Equatable {
+        var name: String
+        var role: PrincipalRole
+    }
+
     /// How a request proved who it is.
     enum Credential: Equatable {
-        /// No keys are configured, or the route is open: anyone may call it.
+        /// No keys are configured (single-user mode: the `anonymous` principal), or the route is
+        /// open: anyone may call it.
         case open
         /// `Authorization: Bearer`: a program, which a web page cannot make send our key.
-        case bearer(String)
-        /// The `rewind_key` cookie a browser sends by itself, even on a forged request.
-        case cookie(String)
+        case bearer(Identity)
+        /// The session cookie a browser sends by itself, even on a forged request; `session` is
+        /// the digest of its token.
+        case cookie(Identity, session: String)
 
         /// Whether a forged cross-site request could carry this credential.
         var isAmbient: Bool {
@@ -21,10 +30,37 @@ extension RewindAPI {
             return true
         }
 
+        /// The principal's name; nil without keys.
         var principal: String? {
             switch self {
             case .open: nil
-            case .bearer(let key), .cookie(let key): "key:" + SHA256.hex(of: Array(key.utf8)).prefix(16)
+            case .bearer(let identity), .cookie(let identity, _): identity.name
+            }
+        }
+
+        /// The owner of what this request creates.
+        var owner: String { principal ?? Principal.anonymous }
+
+        /// The owner whose rows this request may see; nil for all of them (an admin, or
+        /// single-user mode, where everything is the anonymous principal's).
+        var visibleOwner: String? {
+            switch self {
+            case .open: nil
+            case .bearer(let identity), .cookie(let identity, _): identity.role == .admin ? nil : identity.name
+            }
+        }
+
+        /// Whether a row owned by `owner` is visible to this request.
+        func sees(_ owner: String) -> Bool {
+            visibleOwner.map { $0 == owner } ?? true
+        }
+
+        /// What CSRF tokens are bound to: the session for a cookie, else the principal.
+        var csrfSubject: String {
+            switch self {
+            case .open: Principal.anonymous
+            case .bearer(let identity): "principal:" + identity.name
+            case .cookie(_, let session): "session:" + session
             }
         }
     }
@@ -199,7 +235,7 @@ extension RewindAPI {
     /// The token pages embed for `credential`: a keyed hash of the principal with this process's
     /// secret, so another site can neither read nor compute it. It changes on restart.
     func csrfToken(for credential: Credential) -> String {
-        let principal = credential.principal ?? "anonymous"
+        let principal = credential.csrfSubject
         let inner = SHA256.hex(of: csrfSecret.map { $0 ^ 0x36 } + Array(principal.utf8))
         return SHA256.hex(of: csrfSecret.map { $0 ^ 0x5c } + Array(inner.utf8))
     }

@@ -60,14 +60,14 @@ extension RewindAPI {
                 status: 422, slug: "invalid-dataset", title: "The data set's labels are not 0..K-1", detail: message,
                 errors: [SpecError(field: "/body", message: message)])
         }
-        try checkQuota(adding: parsed.encoded.count)
+        try checkQuota(adding: parsed.encoded.count, owner: context.credential.owner)
         let now = clock()
         let new = NewDataset(
             id: TimeOrderedID.make(nowMs: now), name: name, rows: parsed.info.rows, features: parsed.info.features,
-            classes: parsed.info.classes, sha256: sha256, content: parsed.encoded)
+            classes: parsed.info.classes, sha256: sha256, content: parsed.encoded, owner: context.credential.owner)
         // Check and insert under one lock: two uploads of one name cannot both pass the check.
         let outcome = try uploadNames.withLock { _ throws(APIError) -> InsertDatasetOutcome in
-            let taken = try storage { try store.listDatasets() }.first { $0.name == name && $0.sha256 != new.sha256 }
+            let taken = try storage { try store.listDatasets(owner: new.owner) }.first { $0.name == name && $0.sha256 != new.sha256 }
             if let taken {
                 throw .conflict(
                     "dataset-name-taken",

@@ -1,4 +1,5 @@
 import Dashboard
+import Digest
 import Foundation
 import HTTPServer
 import Jobs
@@ -29,6 +30,10 @@ public final class RewindAPI: Sendable {
     /// Data set uploads being parsed right now.
     let uploadsInFlight = Atomic<Int>(0)
     let plotCache = PlotCache()
+    /// The `REWIND_API_KEYS` keys by digest, with their principal names (see `seededIdentity`).
+    let seededKeys: [(digest: String, name: String)]
+    /// Whether the store holds keys, re-read at most once a second (see `keysRequired`).
+    let storedKeysSeen = Mutex<(at: ContinuousClock.Instant?, present: Bool)>((nil, false))
 
     public init(
         store: Store, runner: JobRunner, configuration: APIConfiguration = APIConfiguration(),
@@ -38,6 +43,10 @@ public final class RewindAPI: Sendable {
         self.store = store
         self.runner = runner
         self.configuration = configuration
+        seededKeys = configuration.apiKeys.map { key in
+            let digest = SHA256.hex(of: Array(key.utf8))
+            return (digest, Self.seededPrincipal(digest))
+        }
         let registry = metrics ?? Metrics(version: configuration.version)
         self.metrics = registry
         // Events of jobs running on other nodes still reach watchers here through the store's
@@ -105,6 +114,12 @@ public final class RewindAPI: Sendable {
         case .notFound?:
             template = "unmatched"
             response = APIError.notFound("no route for \(request.path)").response
+        }
+        // A page for a browser signed in to a session offers to sign out.
+        if let credential, case .cookie = credential, case .bytes(let html) = response.body,
+           response.headers["Content-Type"]?.hasPrefix("text/html") == true {
+            response.body = .bytes(Array(DashboardPages.withSignOut(
+                String(decoding: html, as: UTF8.self), csrfToken: csrfToken(for: credential)).utf8))
         }
         response = finalize(response, credential: credential)
         let elapsed = ContinuousClock.now - started
@@ -176,93 +191,12 @@ public final class RewindAPI: Sendable {
         case .indexPage: try indexPage(context)
         case .jobPage: try jobPage(context)
         case .signIn: signIn(context)
+        case .signOut: signOut(context)
         case .asset: try asset(context)
         case .comparePage: try comparePage(context)
         case .datasetsPage: try datasetsPage(context)
         case .uploadDatasetPage: try uploadDatasetPage(context)
         }
-    }
-
-    /// With keys configured, everything but health, readiness, metrics, the API description, the
-    /// dashboard's assets and the sign-in form needs one: `Authorization: Bearer KEY` (any case of
-    /// `Bearer`), or the `rewind_key` cookie that `POST /login` sets for browsers. A page asks a
-    /// browser to sign in instead of answering 401 JSON. Wrong keys are rate-limited per client
-    /// address: once its bucket is empty, even the right key waits (429), so guessing is slow.
-    private func authenticate(_ request: HTTPRequest, template: String) -> Authentication {
-        guard !configuration.apiKeys.isEmpty, !Self.openRoutes.contains(template) else { return .granted(.open) }
-        let bearer = Self.bearerKey(request)
-        let cookie = bearer == nil ? Self.cookieKey(request) : nil
-        let client = Self.client(request)
-        if bearer != nil || cookie != nil, let retry = authFailures.wait(client) {
-            return .denied(Self.rateLimited(retry, "too many failed authentications from this address; retry in \(retry) s"))
-        }
-        if let bearer, configuration.apiKeys.contains(bearer) { return .granted(.bearer(bearer)) }
-        if let cookie, configuration.apiKeys.contains(cookie) { return .granted(.cookie(cookie)) }
-        if bearer != nil || cookie != nil { _ = authFailures.take(client) }
-        if Self.pageRoutes.contains(template) {
-            return .denied(HTTPResponse(
-                status: .unauthorized, text: DashboardPages.signIn(csrfToken: csrfToken(for: .open)),
-                contentType: "text/html; charset=utf-8"))
-        }
-        var headers = HTTPHeaders()
-        headers.set("WWW-Authenticate", "Bearer realm=\"rewind\"")
-        return .denied(APIError(
-            ProblemDetails(
-                status: 401, slug: "unauthorized", title: "Missing or invalid API key",
-                detail: bearer == nil && cookie == nil ? "send Authorization: Bearer <key>" : "the API key is not valid"),
-            headers: headers
-        ).response)
-    }
-
-    /// The outcome of `authenticate`: who the caller is, or the answer refusing it.
-    enum Authentication {
-        case granted(Credential)
-        case denied(HTTPResponse)
-    }
-
-    static let openRoutes: Set<String> = ["/healthz", "/readyz", "/metrics", "/openapi.json", "/login", "/assets/{name}"]
-    /// Routes a browser opens: without a key they answer the sign-in page, not 401 JSON.
-    static let pageRoutes: Set<String> = ["/", "/jobs/{id}", "/compare", "/datasets"]
-    static let keyCookie = "rewind_key"
-
-    /// The key of `Authorization: Bearer KEY`; the scheme name is case-insensitive (RFC 9110 §11.1).
-    static func bearerKey(_ request: HTTPRequest) -> String? {
-        guard let header = request.headers["Authorization"] else { return nil }
-        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        let key = parts[1].trimmingCharacters(in: .whitespaces)
-        return key.isEmpty ? nil : key
-    }
-
-    static func cookieKey(_ request: HTTPRequest) -> String? {
-        for header in request.headers.values(for: "Cookie") {
-            for pair in header.split(separator: ";") {
-                let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
-                if parts.count == 2, parts[0] == keyCookie { return String(parts[1]).removingPercentEncoding }
-            }
-        }
-        return nil
-    }
-
-    /// `POST /login` with a form-encoded `key` (and the sign-in page's CSRF token): a cookie for
-    /// the pages and their fetches, then `/`. Wrong keys count against the client's failure bucket.
-    func signIn(_ context: RouteContext) -> HTTPResponse {
-        let client = Self.client(context.request)
-        if let retry = authFailures.wait(client) {
-            return Self.rateLimited(retry, "too many failed sign-ins from this address; retry in \(retry) s")
-        }
-        guard let key = Self.formField(context.request.body, "key"), configuration.apiKeys.contains(key) else {
-            _ = authFailures.take(client)
-            return HTTPResponse(
-                status: .unauthorized,
-                text: DashboardPages.signIn(error: "That key is not valid.", csrfToken: csrfToken(for: .open)),
-                contentType: "text/html; charset=utf-8")
-        }
-        let encoded = key.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? key
-        var headers = HTTPHeaders()
-        headers.set("Location", "/")
-        headers.set("Set-Cookie", "\(Self.keyCookie)=\(encoded); Path=/; HttpOnly; SameSite=Strict")
-        return HTTPResponse(status: HTTPStatus(code: 303), headers: headers)
     }
 
     /// 411 for an upload that declares no length: HTTP/1.1 reads such a body as empty, which

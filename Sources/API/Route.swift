@@ -72,7 +72,7 @@ enum Endpoint: Sendable {
     case createJob, listJobs, getJob, jobHistory, jobResult, jobSchedule, cancelJob, retryJob, deleteJob, jobEvents
     case jobPlot, uploadDataset, listDatasets, getDataset, deleteDataset
     case health, readiness, metrics, openAPI
-    case indexPage, jobPage, signIn, asset, comparePage, datasetsPage, uploadDatasetPage
+    case indexPage, jobPage, signIn, signOut, asset, comparePage, datasetsPage, uploadDatasetPage
 }
 
 extension Router {
@@ -103,6 +103,7 @@ extension Router {
         Route(.get, "/datasets", .datasetsPage),
         Route(.post, "/datasets", .uploadDatasetPage),
         Route(.post, "/login", .signIn),
+        Route(.post, "/logout", .signOut),
         Route(.get, "/assets/{name}", .asset),
     ])
 }

@@ -25,7 +25,7 @@ public enum DashboardAssets {
         body{margin:0;background:var(--soft);color:var(--ink);font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
         a{color:var(--accent);text-decoration:none}a:hover{text-decoration:underline}
         .top{background:#fff;border-bottom:1px solid var(--line);padding:10px 24px;display:flex;gap:20px;align-items:baseline}
-        .brand{font-weight:700;font-size:16px;color:var(--ink)}.top nav a{color:var(--muted)}.top nav{display:flex;gap:16px}
+        .brand{font-weight:700;font-size:16px;color:var(--ink)}.top nav a{color:var(--muted)}.top nav{display:flex;gap:16px}.sign-out{margin:0 0 0 16px}
         table.jobs{margin-top:4px}
         main{max-width:1120px;margin:0 auto;padding:20px 24px 48px}
         h1{font-size:22px;margin:0 0 12px}.title-row h1{margin:0}h2{font-size:16px;margin:0 0 12px}

@@ -19,6 +19,7 @@ struct Rewind: ParsableCommand {
             QueueBenchCommand.self,
             ExportCommand.self,
             HealthcheckCommand.self,
+            KeysCommand.self,
         ])
 
     /// Pins the BLAS kernels (which may re-execute the process) before parsing anything.

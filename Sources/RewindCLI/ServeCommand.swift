@@ -16,7 +16,8 @@ struct ServeCommand: ParsableCommand {
         discussion: """
             Every option also reads an environment variable: REWIND_HOST, REWIND_PORT, \
             REWIND_DATABASE, REWIND_DATABASE_PASSWORD_FILE, REWIND_WORKERS, REWIND_MAX_QUEUED, \
-            REWIND_JOB_MEMORY_MB, REWIND_ALLOWED_HOSTS, REWIND_API_KEYS (comma-separated; when set, \
+            REWIND_JOB_MEMORY_MB, REWIND_ALLOWED_HOSTS, REWIND_SESSION_HOURS, REWIND_API_KEYS \
+            (comma-separated admin keys; when set, or when keys are stored with `rewind keys create`, \
             /v1/ routes need 'Authorization: Bearer KEY'; a list blank after trimming is an error). \
             Limits and their defaults: docs/security.md. --database takes an SQLite file path or a \
             postgres://USER:PASSWORD@HOST:PORT/DB URL; what the URL leaves out comes from the usual \
@@ -45,6 +46,9 @@ struct ServeCommand: ParsableCommand {
         name: .customLong("database-pool-size"),
         help: "PostgreSQL connections this node opens at most (REWIND_DATABASE_POOL_SIZE; default: workers + 2, 4 to 32).")
     var databasePoolSize: Int = Environment.int("REWIND_DATABASE_POOL_SIZE") ?? 0
+
+    @Option(help: "Hours a dashboard sign-in lasts (REWIND_SESSION_HOURS).")
+    var sessionHours: Double = Environment.double("REWIND_SESSION_HOURS") ?? 12
 
     @Option(help: "Jobs trained at once; 0 makes an API-only node (REWIND_WORKERS; default: the number of cores).")
     var workers: Int = Environment.int("REWIND_WORKERS") ?? ProcessInfo.processInfo.activeProcessorCount
@@ -77,6 +81,9 @@ struct ServeCommand: ParsableCommand {
         guard (1...64).contains(jobThreads) else { throw ValidationError("--job-threads must be between 1 and 64") }
         try polling.validate()
         guard maxQueued >= 1 else { throw ValidationError("--max-queued must be at least 1") }
+        guard sessionHours > 0, sessionHours <= 24 * 365 else {
+            throw ValidationError("--session-hours must be more than 0 and at most a year (8760)")
+        }
         guard (0...1000).contains(databasePoolSize) else {
             throw ValidationError("--database-pool-size must be between 1 and 1000 (0: automatic)")
         }
@@ -115,6 +122,7 @@ struct ServeCommand: ParsableCommand {
         let keys = Self.keys(Environment.string("REWIND_API_KEYS") ?? "")
         var apiConfiguration = APIConfiguration(maxQueuedJobs: maxQueued, apiKeys: keys, version: RewindVersion.current)
         apiConfiguration.jobMemoryBudget = jobMemoryMB << 20
+        apiConfiguration.sessionLifetimeMs = Int64(sessionHours * 3_600_000)
         apiConfiguration.listenHost = host
         apiConfiguration.allowedHosts = Set(allowedHosts.split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces).lowercased()
@@ -136,11 +144,13 @@ struct ServeCommand: ParsableCommand {
             throw ExitCode(1)
         }
         Console.output("listening on http://\(host):\(bound)")
+        // Stored keys (`rewind keys create`) turn authentication on as seeded ones do.
+        let authenticated = !keys.isEmpty || (try? store.hasAPIKeys()) == true
         logger.log(.info, "service started", [
             "database": "\(location)", "engine": store.engine.rawValue, "node_id": runner.nodeID, "workers": "\(workers)", "schema_version": "\(store.schemaVersion)",
-            "authentication": keys.isEmpty ? "off" : "bearer keys",
+            "authentication": authenticated ? "bearer keys" : "off",
         ])
-        if keys.isEmpty && !["127.0.0.1", "localhost", "::1"].contains(host) {
+        if !authenticated && !["127.0.0.1", "localhost", "::1"].contains(host) {
             logger.log(.warning, "listening beyond loopback without API keys; set REWIND_API_KEYS", ["host": host])
         }
 

@@ -10,11 +10,14 @@ public struct NewDataset: Sendable, Equatable {
     /// The parsed values, encoded by the caller; opaque to storage.
     public var content: [UInt8]
     public var builtin: Bool
+    /// The principal that uploaded it; built-ins are everyone's.
+    public var owner: String
 
     public init(
         id: String, name: String, rows: Int, features: Int, classes: Int, sha256: String,
-        content: [UInt8], builtin: Bool = false
+        content: [UInt8], builtin: Bool = false, owner: String = Principal.anonymous
     ) {
+        self.owner = owner
         self.id = id
         self.name = name
         self.rows = rows
@@ -38,6 +41,8 @@ public struct DatasetRecord: Sendable, Equatable {
     public var createdMs: Int64
     /// Size of the stored content.
     public var contentBytes: Int
+    /// The principal that uploaded it; built-ins are everyone's.
+    public var owner: String = Principal.anonymous
 }
 
 /// The answer to `Store.insertDataset`.

@@ -29,11 +29,14 @@ public struct NewJob: Sendable, Equatable {
     public var progressTotal: Int
     /// Claims allowed before a job whose worker keeps disappearing is failed.
     public var maxAttempts: Int
+    /// The principal that submitted it (`Principal.anonymous` without keys).
+    public var owner: String
 
     public init(
         id: String, name: String, specJSON: String, datasetID: String? = nil, priority: Int = 0,
-        progressTotal: Int, maxAttempts: Int = 3
+        progressTotal: Int, maxAttempts: Int = 3, owner: String = Principal.anonymous
     ) {
+        self.owner = owner
         self.id = id
         self.name = name
         self.specJSON = specJSON
@@ -77,6 +80,8 @@ public struct JobRecord: Sendable, Equatable {
     public var cancelRequested: Bool
     /// Bumped by every change to the row: an ETag, and a cursor for long polls.
     public var version: Int64
+    /// The principal that submitted it; only it and admins see the job.
+    public var owner: String = Principal.anonymous
 }
 
 /// A job handed to a worker by `Store.claimJob`, with the state to resume from.

@@ -35,7 +35,7 @@ extension JobRecord {
             errorCode: row.optionalString(14), errorMessage: row.optionalString(15),
             attempt: row.int(16), maxAttempts: row.int(17), runAfterMs: row.int64(18),
             leaseOwner: row.optionalString(19), leaseExpiresMs: row.optionalInt64(20),
-            cancelRequested: row.bool(21), version: row.int64(22))
+            cancelRequested: row.bool(21), version: row.int64(22), owner: row.string(23))
     }
 }
 
@@ -55,6 +55,6 @@ extension DatasetRecord {
         self.init(
             id: row.string(0), name: row.string(1), rows: row.int(2), features: row.int(3),
             classes: row.int(4), sha256: row.string(5), builtin: row.bool(6), createdMs: row.int64(7),
-            contentBytes: row.int(8))
+            contentBytes: row.int(8), owner: row.string(9))
     }
 }

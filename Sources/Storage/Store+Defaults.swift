@@ -1,11 +1,22 @@
 /// The shorter spellings callers use; protocol requirements cannot carry default arguments.
 extension JobStore {
-    public func listJobs(status: JobStatus? = nil, limit: Int) throws -> JobPage {
-        try listJobs(status: status, limit: limit, pageToken: nil)
+    public func listJobs(status: JobStatus? = nil, owner: String? = nil, limit: Int) throws -> JobPage {
+        try listJobs(status: status, owner: owner, limit: limit, pageToken: nil)
+    }
+
+    public func listJobs(status: JobStatus?, limit: Int, pageToken: String?) throws -> JobPage {
+        try listJobs(status: status, owner: nil, limit: limit, pageToken: pageToken)
     }
 
     public func listJobs(limit: Int, pageToken: String?) throws -> JobPage {
-        try listJobs(status: nil, limit: limit, pageToken: pageToken)
+        try listJobs(status: nil, owner: nil, limit: limit, pageToken: pageToken)
+    }
+}
+
+extension DatasetStore {
+    /// Every owner's datasets (an admin's view).
+    public func listDatasets() throws -> [DatasetRecord] {
+        try listDatasets(owner: nil)
     }
 }
 

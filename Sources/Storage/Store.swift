@@ -1,5 +1,6 @@
 /// The job service's durable state as the layers above storage see it: jobs, their history and
-/// events, the leases of the workers running them, and data sets.
+/// events, the leases of the workers running them, data sets, and the keys and sessions of the
+/// principals that own them.
 ///
 /// Two engines implement it: `SQLiteStore` (one file, one machine: the embedded default) and
 /// `PostgresStore` (one shared database, any number of API and worker nodes). The jobs, API and
@@ -10,7 +11,7 @@
 /// since the Unix epoch. The `nowMs` arguments are the caller's clock; an engine whose time
 /// authority is the database (PostgreSQL, by default) decides leases and back-off on the
 /// database's clock instead, so nodes whose clocks disagree still agree on who owns a job.
-public protocol Store: JobStore, HistoryStore, LeaseStore, DatasetStore {
+public protocol Store: JobStore, HistoryStore, LeaseStore, DatasetStore, AccessStore {
     /// The engine, for logs and `/readyz`: `sqlite` or `postgresql`.
     var engine: StoreEngine { get }
     /// The schema version after migration.
@@ -63,6 +64,7 @@ public enum StoreEngine: String, Sendable, CaseIterable {
 /// Submitting, reading, listing, cancelling and deleting jobs.
 public protocol JobStore: Sendable {
     /// Enqueues a job, in one transaction with its idempotency key and its first event.
+    /// Idempotency keys are scoped to `new.owner`: another owner's identical key is another key.
     ///
     /// The checks run in order: a known idempotency key answers `.replayed` or `.keyConflict` (a
     /// replay creates nothing, so a full queue does not refuse it); then `.queueFull` when
@@ -74,10 +76,11 @@ public protocol JobStore: Sendable {
     /// The job with `id`, or nil.
     func job(id: String) throws -> JobRecord?
 
-    /// One page of jobs, newest first, optionally of one status.
+    /// One page of jobs, newest first, optionally of one status and of one owner (nil: every
+    /// owner's, as an admin sees them).
     ///
     /// - Throws: `StoreError.invalidPageToken` for a token not issued by this listing.
-    func listJobs(status: JobStatus?, limit: Int, pageToken: String?) throws -> JobPage
+    func listJobs(status: JobStatus?, owner: String?, limit: Int, pageToken: String?) throws -> JobPage
 
     /// Cancels a queued job at once, or asks a running job's worker to stop.
     func requestCancel(jobID: String, nowMs: Int64) throws -> CancelOutcome
@@ -172,14 +175,16 @@ public protocol LeaseStore: Sendable {
 
 /// Uploaded and built-in data sets.
 public protocol DatasetStore: Sendable {
-    /// Stores a parsed dataset; a dataset with the same SHA-256 is answered instead (dedupe).
+    /// Stores a parsed dataset; a dataset of the same owner with the same SHA-256 (or a built-in
+    /// one) is answered instead (dedupe). Owners never see each other's uploads.
     func insertDataset(_ new: NewDataset, nowMs: Int64) throws -> InsertDatasetOutcome
     /// A dataset's metadata, or nil.
     func dataset(id: String) throws -> DatasetRecord?
     /// A dataset's stored content, or nil.
     func datasetContent(id: String) throws -> [UInt8]?
-    /// Every dataset, built-ins first, then oldest first.
-    func listDatasets() throws -> [DatasetRecord]
+    /// The built-in datasets and those of `owner` (every owner's when nil), built-ins first, then
+    /// oldest first.
+    func listDatasets(owner: String?) throws -> [DatasetRecord]
     /// Deletes a dataset no queued or running job uses; terminal jobs keep their spec but lose
     /// the reference.
     func deleteDataset(id: String) throws -> DeleteDatasetOutcome

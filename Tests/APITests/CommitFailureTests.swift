@@ -29,8 +29,8 @@ final class FlakyCommitStore: Store {
         try base.insertJob(new, idempotency: idempotency, maxQueued: maxQueued, nowMs: nowMs)
     }
     func job(id: String) throws -> JobRecord? { try base.job(id: id) }
-    func listJobs(status: JobStatus?, limit: Int, pageToken: String?) throws -> JobPage {
-        try base.listJobs(status: status, limit: limit, pageToken: pageToken)
+    func listJobs(status: JobStatus?, owner: String?, limit: Int, pageToken: String?) throws -> JobPage {
+        try base.listJobs(status: status, owner: owner, limit: limit, pageToken: pageToken)
     }
     func requestCancel(jobID: String, nowMs: Int64) throws -> CancelOutcome { try base.requestCancel(jobID: jobID, nowMs: nowMs) }
     func deleteJob(jobID: String) throws -> DeleteJobOutcome { try base.deleteJob(jobID: jobID) }
@@ -71,8 +71,22 @@ final class FlakyCommitStore: Store {
     func insertDataset(_ new: NewDataset, nowMs: Int64) throws -> InsertDatasetOutcome { try base.insertDataset(new, nowMs: nowMs) }
     func dataset(id: String) throws -> DatasetRecord? { try base.dataset(id: id) }
     func datasetContent(id: String) throws -> [UInt8]? { try base.datasetContent(id: id) }
-    func listDatasets() throws -> [DatasetRecord] { try base.listDatasets() }
+    func listDatasets(owner: String?) throws -> [DatasetRecord] { try base.listDatasets(owner: owner) }
     func deleteDataset(id: String) throws -> DeleteDatasetOutcome { try base.deleteDataset(id: id) }
+    func createAPIKey(name: String, keySHA256: String, role: PrincipalRole, nowMs: Int64) throws -> Bool {
+        try base.createAPIKey(name: name, keySHA256: keySHA256, role: role, nowMs: nowMs)
+    }
+    func apiKey(keySHA256: String) throws -> APIKeyRecord? { try base.apiKey(keySHA256: keySHA256) }
+    func listAPIKeys() throws -> [APIKeyRecord] { try base.listAPIKeys() }
+    func revokeAPIKey(name: String) throws -> Bool { try base.revokeAPIKey(name: name) }
+    func touchAPIKey(name: String, nowMs: Int64) throws { try base.touchAPIKey(name: name, nowMs: nowMs) }
+    func hasAPIKeys() throws -> Bool { try base.hasAPIKeys() }
+    func createSession(tokenSHA256: String, principal: String, role: PrincipalRole, nowMs: Int64, expiresMs: Int64) throws {
+        try base.createSession(tokenSHA256: tokenSHA256, principal: principal, role: role, nowMs: nowMs, expiresMs: expiresMs)
+    }
+    func session(tokenSHA256: String, nowMs: Int64) throws -> SessionRecord? { try base.session(tokenSHA256: tokenSHA256, nowMs: nowMs) }
+    func deleteSession(tokenSHA256: String) throws -> Bool { try base.deleteSession(tokenSHA256: tokenSHA256) }
+    func purgeExpiredSessions(nowMs: Int64) throws -> Int { try base.purgeExpiredSessions(nowMs: nowMs) }
 }
 
 @Suite("A failed commit")

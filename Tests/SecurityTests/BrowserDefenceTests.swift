@@ -56,8 +56,8 @@ struct BrowserDefenceTests {
         configuration.allowedHosts = ["rewind.internal"]
         let service = try TestService(api: configuration, startsWorkers: false)
         defer { service.stop() }
-        let cookie = ("Cookie", "rewind_key=key1")
         let session = SecuritySession(port: service.port)
+        let cookie = try session.signIn(key: "key1").cookie
         let spec = Array(SecuritySpecs.small().utf8)
         let json = ("Content-Type", "application/json")
 
@@ -108,7 +108,7 @@ struct BrowserDefenceTests {
         #expect(try session.get("/v1/jobs", headers: [("Authorization", "BEARER key1")]).status == 200)
 
         // Pages load their scripts from /assets: nothing inline for a policy to allow.
-        let page = try session.get("/", headers: [("Cookie", "rewind_key=key1")])
+        let page = try session.get("/", headers: [try session.signIn(key: "key1").cookie])
         #expect(page.text.contains("<script src=\"/assets/common.js\"></script>"))
         #expect(!page.text.contains("<script>"))
     }

@@ -21,13 +21,13 @@ enum PostgresSQL {
             id, name, status, spec_json, dataset_id, priority, created_ms, started_ms, finished_ms, \
             progress_done, progress_total, progress_fraction, latest_json, best_json, error_code, \
             error_message, attempt, max_attempts, run_after_ms, lease_owner, lease_expires_ms, \
-            cancel_requested, version
+            cancel_requested, version, owner
             """
         static let insert = PostgresQuery("""
             INSERT INTO jobs (id, name, status, spec_json, dataset_id, priority, created_ms,
-                              progress_total, max_attempts)
+                              progress_total, max_attempts, owner)
             VALUES (:id, :name, 'queued', :spec_json, :dataset_id, :priority, \(now),
-                    :progress_total, :max_attempts)
+                    :progress_total, :max_attempts, :owner)
             RETURNING \(columns)
             """)
         static let byID = PostgresQuery("SELECT \(columns) FROM jobs WHERE id = :id")
@@ -39,18 +39,18 @@ enum PostgresSQL {
         static let countByStatus = PostgresQuery("SELECT status, count(*) FROM jobs GROUP BY status")
 
         static let listFirst = PostgresQuery(
-            "SELECT \(columns) FROM jobs ORDER BY created_ms DESC, id DESC LIMIT :limit")
+            "SELECT \(columns) FROM jobs WHERE (:owner::text IS NULL OR owner = :owner::text) ORDER BY created_ms DESC, id DESC LIMIT :limit")
         static let listAfter = PostgresQuery("""
-            SELECT \(columns) FROM jobs WHERE (created_ms, id) < (:created_ms::bigint, :id::text)
+            SELECT \(columns) FROM jobs WHERE (:owner::text IS NULL OR owner = :owner::text) AND (created_ms, id) < (:created_ms::bigint, :id::text)
             ORDER BY created_ms DESC, id DESC LIMIT :limit
             """)
         static let listStatusFirst = PostgresQuery("""
-            SELECT \(columns) FROM jobs WHERE status = :status
+            SELECT \(columns) FROM jobs WHERE status = :status AND (:owner::text IS NULL OR owner = :owner::text)
             ORDER BY created_ms DESC, id DESC LIMIT :limit
             """)
         static let listStatusAfter = PostgresQuery("""
             SELECT \(columns) FROM jobs
-             WHERE status = :status AND (created_ms, id) < (:created_ms::bigint, :id::text)
+             WHERE status = :status AND (:owner::text IS NULL OR owner = :owner::text) AND (created_ms, id) < (:created_ms::bigint, :id::text)
             ORDER BY created_ms DESC, id DESC LIMIT :limit
             """)
 
@@ -201,10 +201,10 @@ enum PostgresSQL {
     }
 
     enum IdempotencyKeys {
-        static let byKey = PostgresQuery("SELECT request_sha256, job_id FROM idempotency_keys WHERE key = :key")
+        static let byKey = PostgresQuery("SELECT request_sha256, job_id FROM idempotency_keys WHERE owner = :owner AND key = :key")
         static let insert = PostgresQuery("""
-            INSERT INTO idempotency_keys (key, request_sha256, job_id, created_ms)
-            VALUES (:key, :request_sha256, :job_id, \(now))
+            INSERT INTO idempotency_keys (owner, key, request_sha256, job_id, created_ms)
+            VALUES (:owner, :key, :request_sha256, :job_id, \(now))
             """)
         static let deleteOlderThan = PostgresQuery("DELETE FROM idempotency_keys WHERE created_ms < :cutoff")
     }
@@ -223,15 +223,15 @@ enum PostgresSQL {
     }
 
     enum Datasets {
-        static let columns = "id, name, rows, features, classes, sha256, builtin, created_ms, octet_length(content)"
+        static let columns = "id, name, rows, features, classes, sha256, builtin, created_ms, octet_length(content), owner"
         static let insert = PostgresQuery("""
-            INSERT INTO datasets (id, name, rows, features, classes, sha256, content, builtin, created_ms)
-            VALUES (:id, :name, :rows, :features, :classes, :sha256, :content, :builtin::integer::boolean, \(now))
+            INSERT INTO datasets (id, name, rows, features, classes, sha256, content, builtin, created_ms, owner)
+            VALUES (:id, :name, :rows, :features, :classes, :sha256, :content, :builtin::integer::boolean, \(now), :owner)
             RETURNING \(columns)
             """)
         static let byID = PostgresQuery("SELECT \(columns) FROM datasets WHERE id = :id")
-        static let bySHA256 = PostgresQuery("SELECT \(columns) FROM datasets WHERE sha256 = :sha256")
-        static let all = PostgresQuery("SELECT \(columns) FROM datasets ORDER BY builtin DESC, created_ms, id")
+        static let bySHA256 = PostgresQuery("SELECT \(columns) FROM datasets WHERE sha256 = :sha256 AND (owner = :owner OR builtin)")
+        static let all = PostgresQuery("SELECT \(columns) FROM datasets WHERE builtin OR (:owner::text IS NULL OR owner = :owner::text) ORDER BY builtin DESC, created_ms, id")
         static let content = PostgresQuery("SELECT content FROM datasets WHERE id = :id")
         static let exists = PostgresQuery("SELECT 1 FROM datasets WHERE id = :id")
         static let isInUse = PostgresQuery("""

@@ -1,10 +1,10 @@
 /// Uploaded and built-in datasets.
 extension PostgresStore {
-    /// Stores a parsed dataset; a dataset with the same SHA-256 is answered instead (dedupe).
+    /// Stores a parsed dataset; the same owner's dataset (or a built-in) with the same SHA-256 is answered instead.
     public func insertDataset(_ new: NewDataset, nowMs: Int64) throws -> InsertDatasetOutcome {
         try write { connection in
             if let existing = try connection.queryFirst(
-                PostgresSQL.Datasets.bySHA256, [":sha256": .text(new.sha256)], DatasetRecord.init)
+                PostgresSQL.Datasets.bySHA256, [":sha256": .text(new.sha256), ":owner": .text(new.owner)], DatasetRecord.init)
             {
                 return .existing(existing)
             }
@@ -12,7 +12,7 @@ extension PostgresStore {
                 ":id": .text(new.id), ":name": .text(new.name), ":rows": .integer(new.rows),
                 ":features": .integer(new.features), ":classes": .integer(new.classes),
                 ":sha256": .text(new.sha256), ":content": .blob(new.content),
-                ":builtin": .bool(new.builtin), ":now": now(nowMs),
+                ":builtin": .bool(new.builtin), ":owner": .text(new.owner), ":now": now(nowMs),
             ], DatasetRecord.init)!
             return .created(created)
         }
@@ -28,9 +28,9 @@ extension PostgresStore {
         try read { try $0.queryFirst(PostgresSQL.Datasets.content, [":id": .text(id)]) { $0.blob(0) } }
     }
 
-    /// Every dataset, built-ins first, then oldest first.
-    public func listDatasets() throws -> [DatasetRecord] {
-        try read { try $0.query(PostgresSQL.Datasets.all, [:], DatasetRecord.init) }
+    /// The built-ins and `owner`'s datasets (everyone's when nil), built-ins first, then oldest first.
+    public func listDatasets(owner: String?) throws -> [DatasetRecord] {
+        try read { try $0.query(PostgresSQL.Datasets.all, [":owner": .text(owner)], DatasetRecord.init) }
     }
 
     /// Deletes a dataset no queued or running job uses; terminal jobs keep their spec but lose

@@ -14,7 +14,7 @@ extension PostgresStore {
             try connection.run(PostgresSQL.Session.lockSubmissions)
             if let idempotency {
                 let seen = try connection.queryFirst(
-                    PostgresSQL.IdempotencyKeys.byKey, [":key": .text(idempotency.key)]
+                    PostgresSQL.IdempotencyKeys.byKey, [":owner": .text(new.owner), ":key": .text(idempotency.key)]
                 ) { (requestSHA256: $0.string(0), jobID: $0.string(1)) }
                 if let seen {
                     guard seen.requestSHA256 == idempotency.requestSHA256 else {
@@ -40,11 +40,11 @@ extension PostgresStore {
                 ":id": .text(new.id), ":name": .text(new.name), ":spec_json": .text(new.specJSON),
                 ":dataset_id": .text(new.datasetID), ":priority": .integer(new.priority),
                 ":now": now(nowMs), ":progress_total": .integer(new.progressTotal),
-                ":max_attempts": .integer(new.maxAttempts),
+                ":max_attempts": .integer(new.maxAttempts), ":owner": .text(new.owner),
             ], JobRecord.init)!
             if let idempotency {
                 try connection.run(PostgresSQL.IdempotencyKeys.insert, [
-                    ":key": .text(idempotency.key), ":request_sha256": .text(idempotency.requestSHA256),
+                    ":owner": .text(new.owner), ":key": .text(idempotency.key), ":request_sha256": .text(idempotency.requestSHA256),
                     ":job_id": .text(new.id), ":now": now(nowMs),
                 ])
             }
@@ -59,12 +59,12 @@ extension PostgresStore {
         try read { try $0.queryFirst(PostgresSQL.Jobs.byID, [":id": .text(id)], JobRecord.init) }
     }
 
-    /// One page of jobs, newest first, optionally of one status.
+    /// One page of jobs, newest first, optionally of one status and one owner.
     ///
     /// - Throws: `StoreError.invalidPageToken` for a token not issued by this listing.
-    public func listJobs(status: JobStatus?, limit: Int, pageToken: String?) throws -> JobPage {
+    public func listJobs(status: JobStatus?, owner: String?, limit: Int, pageToken: String?) throws -> JobPage {
         precondition(limit > 0, "a page holds at least one job")
-        var arguments: SQLArguments = [":limit": .integer(limit + 1)]
+        var arguments: SQLArguments = [":limit": .integer(limit + 1), ":owner": .text(owner)]
         if let status { arguments[":status"] = .text(status.rawValue) }
         var after: PageToken?
         if let pageToken {

@@ -23,13 +23,13 @@ enum SQLiteSQL {
             id, name, status, spec_json, dataset_id, priority, created_ms, started_ms, finished_ms, \
             progress_done, progress_total, progress_fraction, latest_json, best_json, error_code, \
             error_message, attempt, max_attempts, run_after_ms, lease_owner, lease_expires_ms, \
-            cancel_requested, version
+            cancel_requested, version, owner
             """
         static let insert = """
             INSERT INTO jobs (id, name, status, spec_json, dataset_id, priority, created_ms,
-                              progress_total, max_attempts)
+                              progress_total, max_attempts, owner)
             VALUES (:id, :name, 'queued', :spec_json, :dataset_id, :priority, :now,
-                    :progress_total, :max_attempts)
+                    :progress_total, :max_attempts, :owner)
             RETURNING \(columns)
             """
         static let byID = "SELECT \(columns) FROM jobs WHERE id = :id"
@@ -38,17 +38,17 @@ enum SQLiteSQL {
         static let countByStatus = "SELECT status, count(*) FROM jobs GROUP BY status"
 
         // Newest first; the keyset (created_ms, id) continues after the last row of a page.
-        static let listFirst = "SELECT \(columns) FROM jobs ORDER BY created_ms DESC, id DESC LIMIT :limit"
+        static let listFirst = "SELECT \(columns) FROM jobs WHERE (:owner IS NULL OR owner = :owner) ORDER BY created_ms DESC, id DESC LIMIT :limit"
         static let listAfter = """
-            SELECT \(columns) FROM jobs WHERE (created_ms, id) < (:created_ms, :id)
+            SELECT \(columns) FROM jobs WHERE (:owner IS NULL OR owner = :owner) AND (created_ms, id) < (:created_ms, :id)
             ORDER BY created_ms DESC, id DESC LIMIT :limit
             """
         static let listStatusFirst = """
-            SELECT \(columns) FROM jobs WHERE status = :status
+            SELECT \(columns) FROM jobs WHERE status = :status AND (:owner IS NULL OR owner = :owner)
             ORDER BY created_ms DESC, id DESC LIMIT :limit
             """
         static let listStatusAfter = """
-            SELECT \(columns) FROM jobs WHERE status = :status AND (created_ms, id) < (:created_ms, :id)
+            SELECT \(columns) FROM jobs WHERE status = :status AND (:owner IS NULL OR owner = :owner) AND (created_ms, id) < (:created_ms, :id)
             ORDER BY created_ms DESC, id DESC LIMIT :limit
             """
 
@@ -197,10 +197,10 @@ enum SQLiteSQL {
     }
 
     enum IdempotencyKeys {
-        static let byKey = "SELECT request_sha256, job_id FROM idempotency_keys WHERE key = :key"
+        static let byKey = "SELECT request_sha256, job_id FROM idempotency_keys WHERE owner = :owner AND key = :key"
         static let insert = """
-            INSERT INTO idempotency_keys (key, request_sha256, job_id, created_ms)
-            VALUES (:key, :request_sha256, :job_id, :now)
+            INSERT INTO idempotency_keys (owner, key, request_sha256, job_id, created_ms)
+            VALUES (:owner, :key, :request_sha256, :job_id, :now)
             """
         static let deleteOlderThan = "DELETE FROM idempotency_keys WHERE created_ms < :cutoff"
     }
@@ -218,15 +218,15 @@ enum SQLiteSQL {
     }
 
     enum Datasets {
-        static let columns = "id, name, rows, features, classes, sha256, builtin, created_ms, length(content)"
+        static let columns = "id, name, rows, features, classes, sha256, builtin, created_ms, length(content), owner"
         static let insert = """
-            INSERT INTO datasets (id, name, rows, features, classes, sha256, content, builtin, created_ms)
-            VALUES (:id, :name, :rows, :features, :classes, :sha256, :content, :builtin, :now)
+            INSERT INTO datasets (id, name, rows, features, classes, sha256, content, builtin, created_ms, owner)
+            VALUES (:id, :name, :rows, :features, :classes, :sha256, :content, :builtin, :now, :owner)
             RETURNING \(columns)
             """
         static let byID = "SELECT \(columns) FROM datasets WHERE id = :id"
-        static let bySHA256 = "SELECT \(columns) FROM datasets WHERE sha256 = :sha256"
-        static let all = "SELECT \(columns) FROM datasets ORDER BY builtin DESC, created_ms, id"
+        static let bySHA256 = "SELECT \(columns) FROM datasets WHERE sha256 = :sha256 AND (owner = :owner OR builtin = 1)"
+        static let all = "SELECT \(columns) FROM datasets WHERE builtin = 1 OR (:owner IS NULL OR owner = :owner) ORDER BY builtin DESC, created_ms, id"
         static let content = "SELECT content FROM datasets WHERE id = :id"
         static let exists = "SELECT 1 FROM datasets WHERE id = :id"
         static let isInUse = """

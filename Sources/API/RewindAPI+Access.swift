@@ -1,0 +1,179 @@
+import Dashboard
+import Digest
+import Foundation
+import HTTPServer
+import Storage
+import Tuning
+
+/// Authentication: API keys (seeded from `REWIND_API_KEYS`, or stored by `rewind keys create`)
+/// and the dashboard's sign-in sessions.
+///
+/// Keys and session tokens are random and high-entropy, so their SHA-256 is stored and looked up
+/// in place of the secret: the database never holds one, and a lookup by digest tells a timing
+/// observer nothing about the secret. Seeded keys are compared digest to digest in constant time.
+extension RewindAPI {
+    static let sessionCookie = "rewind_session"
+
+    /// With keys configured or stored, everything but health, readiness, metrics, the API
+    /// description, the dashboard's assets and the sign-in form needs one: `Authorization:
+    /// Bearer KEY` (any case of `Bearer`), or the session cookie `POST /login` sets for browsers.
+    /// A page asks a browser to sign in instead of answering 401 JSON. Wrong keys are
+    /// rate-limited per client address: once its bucket is empty, even the right key waits (429).
+    func authenticate(_ request: HTTPRequest, template: String) -> Authentication {
+        guard !Self.openRoutes.contains(template), keysRequired() else { return .granted(.open) }
+        let bearer = Self.bearerKey(request)
+        let cookie = bearer == nil ? Self.cookieValue(request, Self.sessionCookie) : nil
+        let client = Self.client(request)
+        if bearer != nil || cookie != nil, let retry = authFailures.wait(client) {
+            return .denied(Self.rateLimited(retry, "too many failed authentications from this address; retry in \(retry) s"))
+        }
+        if let bearer, let identity = identity(forKey: bearer) { return .granted(.bearer(identity)) }
+        if let cookie, let granted = sessionCredential(cookie) { return .granted(granted) }
+        if bearer != nil || cookie != nil { _ = authFailures.take(client) }
+        if Self.pageRoutes.contains(template) {
+            return .denied(HTTPResponse(
+                status: .unauthorized, text: DashboardPages.signIn(csrfToken: csrfToken(for: .open)),
+                contentType: "text/html; charset=utf-8"))
+        }
+        var headers = HTTPHeaders()
+        headers.set("WWW-Authenticate", "Bearer realm=\"rewind\"")
+        return .denied(APIError(
+            ProblemDetails(
+                status: 401, slug: "unauthorized", title: "Missing or invalid API key",
+                detail: bearer == nil && cookie == nil ? "send Authorization: Bearer <key>" : "the API key or session is not valid"),
+            headers: headers
+        ).response)
+    }
+
+    /// The outcome of `authenticate`: who the caller is, or the answer refusing it.
+    enum Authentication {
+        case granted(Credential)
+        case denied(HTTPResponse)
+    }
+
+    static let openRoutes: Set<String> = ["/healthz", "/readyz", "/metrics", "/openapi.json", "/login", "/assets/{name}"]
+    /// Routes a browser opens: without a key they answer the sign-in page, not 401 JSON.
+    static let pageRoutes: Set<String> = ["/", "/jobs/{id}", "/compare", "/datasets"]
+
+    /// Whether requests need a key: some are seeded, or some are stored. The store is asked at
+    /// most once a second, so `rewind keys create` on a running service takes effect at once
+    /// without a query per request; a failing store keeps the last answer.
+    func keysRequired() -> Bool {
+        if !seededKeys.isEmpty { return true }
+        let now = ContinuousClock.now
+        if let fresh = storedKeysSeen.withLock({ seen in seen.at.map { now - $0 < .seconds(1) } == true ? seen.present : nil }) {
+            return fresh
+        }
+        let present = (try? store.hasAPIKeys()) ?? storedKeysSeen.withLock { $0.present }
+        storedKeysSeen.withLock { $0 = (now, present) }
+        return present
+    }
+
+    /// The principal a key stands for: a seeded key is an admin named `key:` and the start of its
+    /// digest (so logs and owners never carry the key); a stored key is its name and role.
+    func identity(forKey key: String) -> Identity? {
+        let digest = SHA256.hex(of: Array(key.utf8))
+        var seeded: String?
+        for entry in seededKeys where Self.constantTimeEqual(entry.digest, digest) { seeded = entry.name }
+        if let seeded { return Identity(name: seeded, role: .admin) }
+        guard let record = try? store.apiKey(keySHA256: digest) else { return nil }
+        let now = clock()
+        // Last use is kept to the minute: a write per request would serialise every read.
+        if record.lastUsedMs.map({ now - $0 >= 60_000 }) ?? true {
+            try? store.touchAPIKey(name: record.name, nowMs: now)
+        }
+        return Identity(name: record.name, role: record.role)
+    }
+
+    static func seededPrincipal(_ digest: String) -> String { "key:" + digest.prefix(16) }
+
+    /// The credential of an unexpired session whose principal still exists (revoking a stored
+    /// key deletes its sessions; a seeded key removed from the environment ends them here).
+    private func sessionCredential(_ token: String) -> Credential? {
+        let digest = SHA256.hex(of: Array(token.utf8))
+        guard let session = try? store.session(tokenSHA256: digest, nowMs: clock()) else { return nil }
+        if session.principal.hasPrefix("key:"), !seededKeys.contains(where: { $0.name == session.principal }) { return nil }
+        return .cookie(Identity(name: session.principal, role: session.role), session: digest)
+    }
+
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let left = Array(a.utf8), right = Array(b.utf8)
+        guard left.count == right.count else { return false }
+        var difference: UInt8 = 0
+        for index in left.indices { difference |= left[index] ^ right[index] }
+        return difference == 0
+    }
+
+    /// The key of `Authorization: Bearer KEY`; the scheme name is case-insensitive (RFC 9110 §11.1).
+    static func bearerKey(_ request: HTTPRequest) -> String? {
+        guard let header = request.headers["Authorization"] else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        let key = parts[1].trimmingCharacters(in: .whitespaces)
+        return key.isEmpty ? nil : key
+    }
+
+    static func cookieValue(_ request: HTTPRequest, _ name: String) -> String? {
+        for header in request.headers.values(for: "Cookie") {
+            for pair in header.split(separator: ";") {
+                let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+                if parts.count == 2, parts[0] == name { return String(parts[1]) }
+            }
+        }
+        return nil
+    }
+
+    // MARK: Sessions
+
+    /// `POST /login` with a form-encoded `key` (and the sign-in page's CSRF token): a new session
+    /// whose opaque token the cookie carries (never the key), then `/`. Wrong keys count against
+    /// the client's failure bucket.
+    func signIn(_ context: RouteContext) -> HTTPResponse {
+        let client = Self.client(context.request)
+        if let retry = authFailures.wait(client) {
+            return Self.rateLimited(retry, "too many failed sign-ins from this address; retry in \(retry) s")
+        }
+        guard let key = Self.formField(context.request.body, "key"), let identity = identity(forKey: key) else {
+            _ = authFailures.take(client)
+            return HTTPResponse(
+                status: .unauthorized,
+                text: DashboardPages.signIn(error: "That key is not valid.", csrfToken: csrfToken(for: .open)),
+                contentType: "text/html; charset=utf-8")
+        }
+        let token = Self.randomSecret().map { String(format: "%02x", $0) }.joined()
+        let now = clock()
+        do {
+            try store.createSession(
+                tokenSHA256: SHA256.hex(of: Array(token.utf8)), principal: identity.name, role: identity.role,
+                nowMs: now, expiresMs: now + configuration.sessionLifetimeMs)
+            _ = try? store.purgeExpiredSessions(nowMs: now)
+        } catch {
+            log("storage error", ["error": "\(error)"])
+            return APIError.storageUnavailable.response
+        }
+        var headers = HTTPHeaders()
+        headers.set("Location", "/")
+        headers.set("Set-Cookie", sessionCookie(token, maxAge: configuration.sessionLifetimeMs / 1000, context.request))
+        return HTTPResponse(status: HTTPStatus(code: 303), headers: headers)
+    }
+
+    /// `POST /logout` (a form with the page's CSRF token): the session is deleted, the cookie
+    /// cleared, then the sign-in page.
+    func signOut(_ context: RouteContext) -> HTTPResponse {
+        if case .cookie(_, let session) = context.credential {
+            do { try store.deleteSession(tokenSHA256: session) } catch { return APIError.storageUnavailable.response }
+        }
+        var headers = HTTPHeaders()
+        headers.set("Location", "/")
+        headers.set("Set-Cookie", sessionCookie("", maxAge: 0, context.request))
+        return HTTPResponse(status: HTTPStatus(code: 303), headers: headers)
+    }
+
+    /// The cookie: HttpOnly, SameSite=Strict, expiring with the session, and `Secure` when the
+    /// client reached us over TLS (a TLS-terminating proxy says so with `X-Forwarded-Proto`).
+    private func sessionCookie(_ value: String, maxAge: Int64, _ request: HTTPRequest) -> String {
+        let secure = request.headers["X-Forwarded-Proto"]?.split(separator: ",").first?
+            .trimmingCharacters(in: .whitespaces).lowercased() == "https"
+        return "\(Self.sessionCookie)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Strict" + (secure ? "; Secure" : "")
+    }
+}

@@ -1,0 +1,87 @@
+/// Who may call the API: stored API keys and the dashboard's sign-in sessions.
+///
+/// Only SHA-256 digests of keys and session tokens are stored: both are high-entropy random
+/// strings, so the digest is as good as the secret for lookup and useless to whoever reads the
+/// database. The callers hash; storage never sees a secret.
+public protocol AccessStore: Sendable {
+    /// Stores a key; false, storing nothing, when `name` is taken.
+    func createAPIKey(name: String, keySHA256: String, role: PrincipalRole, nowMs: Int64) throws -> Bool
+    /// The key whose digest is `keySHA256`, or nil.
+    func apiKey(keySHA256: String) throws -> APIKeyRecord?
+    /// Every stored key, oldest first (no digests).
+    func listAPIKeys() throws -> [APIKeyRecord]
+    /// Deletes the key named `name` and every session it signed in; false when there is none.
+    func revokeAPIKey(name: String) throws -> Bool
+    /// Records a use of the key (callers throttle: once a minute is plenty).
+    func touchAPIKey(name: String, nowMs: Int64) throws
+    /// Whether any key is stored: then the API requires one even without `REWIND_API_KEYS`.
+    func hasAPIKeys() throws -> Bool
+
+    /// Stores a session signed in by `principal`, valid until `expiresMs`.
+    func createSession(tokenSHA256: String, principal: String, role: PrincipalRole, nowMs: Int64, expiresMs: Int64) throws
+    /// The unexpired session whose token digest is `tokenSHA256`, or nil.
+    func session(tokenSHA256: String, nowMs: Int64) throws -> SessionRecord?
+    /// Ends one session (sign-out); false when there was none.
+    @discardableResult
+    func deleteSession(tokenSHA256: String) throws -> Bool
+    /// Forgets sessions that expired before `nowMs`.
+    @discardableResult
+    func purgeExpiredSessions(nowMs: Int64) throws -> Int
+}
+
+/// What a principal may see: its own jobs and data sets, or everyone's.
+public enum PrincipalRole: String, Sendable, CaseIterable {
+    case admin, user
+}
+
+/// Principal names with a fixed meaning.
+public enum Principal {
+    /// The one principal of single-user mode (no keys), and the owner of every row that existed
+    /// before owners did (migration 0003): with keys configured only admins see those.
+    public static let anonymous = "anonymous"
+
+    /// True for names `rewind keys create` accepts: 1 to 64 letters, digits and `._-`, not
+    /// `anonymous` (the `key:` prefix of seeded keys cannot be spelt without `:`).
+    public static func isValidKeyName(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 64 && name != anonymous
+            && name.unicodeScalars.allSatisfy { scalar in
+                scalar.isASCII && (("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar)
+                    || ("0"..."9").contains(scalar) || "._-".unicodeScalars.contains(scalar))
+            }
+    }
+}
+
+/// A stored API key, without its digest.
+public struct APIKeyRecord: Sendable, Equatable {
+    public var name: String
+    public var role: PrincipalRole
+    public var createdMs: Int64
+    /// Nil until first used; updated at most about once a minute.
+    public var lastUsedMs: Int64?
+}
+
+/// A signed-in dashboard session.
+public struct SessionRecord: Sendable, Equatable {
+    public var principal: String
+    public var role: PrincipalRole
+    public var createdMs: Int64
+    public var expiresMs: Int64
+}
+
+extension APIKeyRecord {
+    /// Decodes `name, role, created_ms, last_used_ms`.
+    init(row: some RowReader) {
+        self.init(
+            name: row.string(0), role: PrincipalRole(rawValue: row.string(1)) ?? .user,
+            createdMs: row.int64(2), lastUsedMs: row.optionalInt64(3))
+    }
+}
+
+extension SessionRecord {
+    /// Decodes `principal, role, created_ms, expires_ms`.
+    init(row: some RowReader) {
+        self.init(
+            principal: row.string(0), role: PrincipalRole(rawValue: row.string(1)) ?? .user,
+            createdMs: row.int64(2), expiresMs: row.int64(3))
+    }
+}
