@@ -21,21 +21,13 @@ struct KeysCommand: ParsableCommand {
 
 /// Where the keys live: the `--database` of `rewind serve`.
 struct KeyDatabaseOptions: ParsableArguments {
-    @Option(help: "SQLite file or postgres:// URL (REWIND_DATABASE).")
-    var database: String = Environment.string("REWIND_DATABASE") ?? "rewind.sqlite"
-
-    @Option(
-        name: .customLong("database-password-file"),
-        help: "File holding the PostgreSQL password (REWIND_DATABASE_PASSWORD_FILE).")
-    var databasePasswordFile: String = Environment.string("REWIND_DATABASE_PASSWORD_FILE") ?? ""
+    @OptionGroup var storage: DatabaseOptions
 
     func open() throws -> any Store {
-        let location = StoreLocation(database)
         do {
-            let password = databasePasswordFile.isEmpty ? nil : try ServeCommand.readPassword(from: databasePasswordFile)
-            return try location.open(password: password, poolSize: 1, nowMs: KeysCommand.nowMs())
+            return try storage.open(poolSize: 1, nowMs: KeysCommand.nowMs())
         } catch {
-            Console.error("rewind: cannot open the database \(location): \(error)")
+            Console.error("rewind: cannot open the database \(storage.location): \(error)")
             throw ExitCode(1)
         }
     }

@@ -34,19 +34,6 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Port to bind; 0 picks a free one (REWIND_PORT).")
     var port: Int = Environment.int("REWIND_PORT") ?? 8080
 
-    @Option(help: "SQLite file (created if missing) or postgres:// URL (REWIND_DATABASE).")
-    var database: String = Environment.string("REWIND_DATABASE") ?? "rewind.sqlite"
-
-    @Option(
-        name: .customLong("database-password-file"),
-        help: "File holding the PostgreSQL password, e.g. a mounted secret (REWIND_DATABASE_PASSWORD_FILE).")
-    var databasePasswordFile: String = Environment.string("REWIND_DATABASE_PASSWORD_FILE") ?? ""
-
-    @Option(
-        name: .customLong("database-pool-size"),
-        help: "PostgreSQL connections this node opens at most (REWIND_DATABASE_POOL_SIZE; default: workers + 2, 4 to 32).")
-    var databasePoolSize: Int = Environment.int("REWIND_DATABASE_POOL_SIZE") ?? 0
-
     @Option(help: "Hours a dashboard sign-in lasts (REWIND_SESSION_HOURS).")
     var sessionHours: Double = Environment.double("REWIND_SESSION_HOURS") ?? 12
 
@@ -59,17 +46,7 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("grace-period"), help: "Seconds to drain on SIGTERM before exiting anyway.")
     var gracePeriod: Double = 25
 
-    @Option(
-        name: .customLong("job-threads"),
-        help: "Threads each job may use: a job's meta.seeds runs in parallel, or a single run's two step halves; results are identical for any number. Set 2 when the node has more cores than jobs (REWIND_JOB_THREADS; default 1).")
-    var jobThreads: Int = Environment.int("REWIND_JOB_THREADS") ?? 1
-
-    @OptionGroup var lease: LeaseOptions
-
-    @OptionGroup var polling: PollingOptions
-
-    @Option(name: .customLong("job-memory-mb"), help: "Memory one job may use, in MiB; larger specs get 422 (REWIND_JOB_MEMORY_MB).")
-    var jobMemoryMB: Int = Environment.int("REWIND_JOB_MEMORY_MB") ?? 1024
+    @OptionGroup var node: NodeOptions
 
     @Option(name: .customLong("allowed-hosts"), help: "Comma-separated host names accepted in Host besides the listen address (REWIND_ALLOWED_HOSTS).")
     var allowedHosts: String = Environment.string("REWIND_ALLOWED_HOSTS") ?? ""
@@ -77,17 +54,11 @@ struct ServeCommand: ParsableCommand {
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard (0...256).contains(workers) else { throw ValidationError("--workers must be between 0 and 256") }
-        try lease.validate()
-        guard (1...64).contains(jobThreads) else { throw ValidationError("--job-threads must be between 1 and 64") }
-        try polling.validate()
+        try node.validate()
         guard maxQueued >= 1 else { throw ValidationError("--max-queued must be at least 1") }
         guard sessionHours > 0, sessionHours <= 24 * 365 else {
             throw ValidationError("--session-hours must be more than 0 and at most a year (8760)")
         }
-        guard (0...1000).contains(databasePoolSize) else {
-            throw ValidationError("--database-pool-size must be between 1 and 1000 (0: automatic)")
-        }
-        guard jobMemoryMB >= 16 else { throw ValidationError("--job-memory-mb must be at least 16") }
         // A key list that trims to nothing must not silently mean "authentication off".
         if let raw = ProcessInfo.processInfo.environment["REWIND_API_KEYS"], Self.keys(raw).isEmpty,
            !raw.isEmpty {
@@ -105,23 +76,12 @@ struct ServeCommand: ParsableCommand {
         BLAS.setThreadCount(1)
         let logger = JSONLogger()
         let clock = JobRunner.wallClock
-        let location = StoreLocation(database)
-        let store: Store
-        do {
-            let password = databasePasswordFile.isEmpty ? nil : try Self.readPassword(from: databasePasswordFile)
-            let poolSize = databasePoolSize > 0 ? databasePoolSize : StoreLocation.poolSize(workers: workers)
-            store = try location.open(password: password, poolSize: poolSize, nowMs: clock())
-        } catch {
-            logger.log(.error, "cannot open the database", ["database": "\(location)", "error": "\(error)"])
-            throw ExitCode(1)
-        }
-        var jobs = polling.apply(to: lease.configuration(workers: workers, port: port, nowMs: clock()))
-        jobs.jobMemoryBudget = jobMemoryMB << 20
-        jobs.jobThreads = jobThreads
+        let store = try node.openStore(workers: workers, logger: logger, nowMs: clock())
+        let jobs = node.jobsConfiguration(workers: workers, port: port, nowMs: clock())
         let runner = JobRunner(store: store, configuration: jobs, clock: clock, log: logger.sink, notifier: store.makeNotifier())
         let keys = Self.keys(Environment.string("REWIND_API_KEYS") ?? "")
         var apiConfiguration = APIConfiguration(maxQueuedJobs: maxQueued, apiKeys: keys, version: RewindVersion.current)
-        apiConfiguration.jobMemoryBudget = jobMemoryMB << 20
+        apiConfiguration.jobMemoryBudget = node.jobMemoryBudget
         apiConfiguration.sessionLifetimeMs = Int64(sessionHours * 3_600_000)
         apiConfiguration.listenHost = host
         apiConfiguration.allowedHosts = Set(allowedHosts.split(separator: ",").map {
@@ -147,7 +107,7 @@ struct ServeCommand: ParsableCommand {
         // Stored keys (`rewind keys create`) turn authentication on as seeded ones do.
         let authenticated = !keys.isEmpty || (try? store.hasAPIKeys()) == true
         logger.log(.info, "service started", [
-            "database": "\(location)", "engine": store.engine.rawValue, "node_id": runner.nodeID, "workers": "\(workers)", "schema_version": "\(store.schemaVersion)",
+            "database": "\(node.storage.location)", "engine": store.engine.rawValue, "node_id": runner.nodeID, "workers": "\(workers)", "schema_version": "\(store.schemaVersion)",
             "authentication": authenticated ? "bearer keys" : "off",
         ])
         if !authenticated && !["127.0.0.1", "localhost", "::1"].contains(host) {
@@ -170,15 +130,6 @@ struct ServeCommand: ParsableCommand {
             logger.log(.error, "closing the database failed", ["error": "\(error)"])
         }
         logger.log(.info, "stopped", ["jobs_handed_back": handedBack ? "all" : "timed out"])
-    }
-}
-
-extension ServeCommand {
-    /// The password in a secret file: its first line, without the line break.
-    static func readPassword(from path: String) throws -> String {
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        return String(text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
-            .trimmingCharacters(in: .init(charactersIn: "\r"))
     }
 }
 

@@ -29,49 +29,18 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "Health, readiness and metrics port; 0 picks a free one (REWIND_PORT).")
     var port: Int = Environment.int("REWIND_PORT") ?? 9090
 
-    @Option(help: "postgres:// URL of the shared database, or an SQLite file on this machine (REWIND_DATABASE).")
-    var database: String = Environment.string("REWIND_DATABASE") ?? "rewind.sqlite"
-
-    @Option(
-        name: .customLong("database-password-file"),
-        help: "File holding the PostgreSQL password (REWIND_DATABASE_PASSWORD_FILE).")
-    var databasePasswordFile: String? = Environment.string("REWIND_DATABASE_PASSWORD_FILE")
-
-    @Option(
-        name: .customLong("database-pool-size"),
-        help: "PostgreSQL connections this node opens at most (REWIND_DATABASE_POOL_SIZE; default: workers + 2, 4 to 32).")
-    var databasePoolSize: Int = Environment.int("REWIND_DATABASE_POOL_SIZE") ?? 0
-
     @Option(help: "Jobs trained at once (REWIND_WORKERS; default: the number of cores).")
     var workers: Int = Environment.int("REWIND_WORKERS") ?? ProcessInfo.processInfo.activeProcessorCount
 
     @Option(name: .customLong("grace-period"), help: "Seconds to hand jobs back on SIGTERM before exiting anyway.")
     var gracePeriod: Double = 25
 
-    @Option(
-        name: .customLong("job-memory-mb"),
-        help: "Memory one job may use, in MiB; a job whose learned momenta would need more fails resource_exhausted (REWIND_JOB_MEMORY_MB; default 1024).")
-    var jobMemoryMB: Int = Environment.int("REWIND_JOB_MEMORY_MB") ?? 1024
-
-    @Option(
-        name: .customLong("job-threads"),
-        help: "Threads each job may use: a job's meta.seeds runs in parallel, or a single run's two step halves; results are identical for any number. Set 2 when the node has more cores than jobs (REWIND_JOB_THREADS; default 1).")
-    var jobThreads: Int = Environment.int("REWIND_JOB_THREADS") ?? 1
-
-    @OptionGroup var lease: LeaseOptions
-
-    @OptionGroup var polling: PollingOptions
+    @OptionGroup var node: NodeOptions
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256") }
-        try lease.validate()
-        guard jobMemoryMB >= 16 else { throw ValidationError("--job-memory-mb must be at least 16") }
-        guard (1...64).contains(jobThreads) else { throw ValidationError("--job-threads must be between 1 and 64") }
-        try polling.validate()
-        guard (0...1000).contains(databasePoolSize) else {
-            throw ValidationError("--database-pool-size must be between 1 and 1000 (0: automatic)")
-        }
+        try node.validate()
     }
 
     /// The only routes a worker answers.
@@ -83,19 +52,8 @@ struct WorkerCommand: ParsableCommand {
         BLAS.setThreadCount(1)
         let logger = JSONLogger()
         let clock = JobRunner.wallClock
-        let location = StoreLocation(database)
-        let store: Store
-        do {
-            let poolSize = databasePoolSize > 0 ? databasePoolSize : StoreLocation.poolSize(workers: workers)
-            store = try location.open(
-                password: try databasePasswordFile.map(ServeCommand.readPassword), poolSize: poolSize, nowMs: clock())
-        } catch {
-            logger.log(.error, "cannot open the database", ["database": "\(location)", "error": "\(error)"])
-            throw ExitCode(1)
-        }
-        var jobs = polling.apply(to: lease.configuration(workers: workers, port: port, nowMs: clock()))
-        jobs.jobThreads = jobThreads
-        jobs.jobMemoryBudget = jobMemoryMB << 20
+        let store = try node.openStore(workers: workers, logger: logger, nowMs: clock())
+        let jobs = node.jobsConfiguration(workers: workers, port: port, nowMs: clock())
         let runner = JobRunner(
             store: store, configuration: jobs, clock: clock, log: logger.sink, notifier: store.makeNotifier())
         // The API object answers the three operational routes exactly as an API node does.
@@ -123,7 +81,7 @@ struct WorkerCommand: ParsableCommand {
         }
         Console.output("listening on http://\(host):\(bound)")
         logger.log(.info, "worker started", [
-            "database": "\(location)", "engine": store.engine.rawValue, "workers": "\(workers)",
+            "database": "\(node.storage.location)", "engine": store.engine.rawValue, "workers": "\(workers)",
             "node_id": runner.nodeID, "numeric_fingerprint": NumericFingerprint.current,
         ])
 
