@@ -178,7 +178,7 @@ final class EventStreams: Sendable {
     }
 
     func add(_ stream: JobEventStream) {
-        _ = open.withLock { $0[ObjectIdentifier(stream)] = stream }
+        open.withLock { $0[ObjectIdentifier(stream)] = stream }
     }
 
     func remove(_ stream: JobEventStream) {

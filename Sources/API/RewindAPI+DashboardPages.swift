@@ -13,7 +13,7 @@ extension RewindAPI {
     func comparePage(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         var ids: [String] = []
         for item in context.request.queryItems where item.name == "jobs" {
-            for id in (item.value ?? "").split(separator: ",").map(String.init) where !id.isEmpty && !ids.contains(id) {
+            for id in item.value.split(separator: ",").map(String.init) where !id.isEmpty && !ids.contains(id) {
                 ids.append(id)
             }
         }

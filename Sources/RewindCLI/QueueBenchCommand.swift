@@ -22,7 +22,7 @@ struct QueueBenchCommand: ParsableCommand {
     var workers: String = "1,2,4"
 
     @Option(help: "An empty PostgreSQL database to measure too (postgres://...); its jobs are deleted between rounds.")
-    var postgres: String? = Environment.string("REWIND_BENCH_POSTGRES")
+    var postgres: String = Environment.string("REWIND_BENCH_POSTGRES") ?? ""
 
     @Option(name: .customLong("idle-poll-ms"), help: "Idle workers' polling period (SQLite has no cross-process wake-up).")
     var idlePollMs: Int = 20
@@ -46,7 +46,7 @@ struct QueueBenchCommand: ParsableCommand {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var locations: [(String, (Int) -> String)] = [("SQLite", { "\(directory)/round-\($0).sqlite" })]
-        if let postgres { locations.append(("PostgreSQL", { _ in postgres })) }
+        if !postgres.isEmpty { locations.append(("PostgreSQL", { _ in postgres })) }
 
         Console.output("queue benchmark: \(jobs) jobs per round (\(Self.tinySpecSummary)), idle poll \(idlePollMs) ms")
         Console.output("| engine | worker processes | jobs/s | training ms/job | queue overhead ms/job |")
@@ -54,7 +54,7 @@ struct QueueBenchCommand: ParsableCommand {
         var operations: [(String, QueueOperationTiming)] = []
         for (engine, database) in locations {
             for (index, count) in workerCounts.enumerated() {
-                let round = try QueueBenchRound(
+                let round = QueueBenchRound(
                     database: database(index), jobs: jobs, workers: count, idlePollMs: idlePollMs, spec: Self.tinySpec)
                 let result = try round.run()
                 Console.output(String(

@@ -8,7 +8,7 @@ struct ServiceOptions: ParsableArguments {
     var url: String = Environment.string("REWIND_URL") ?? "http://127.0.0.1:\(Environment.int("REWIND_PORT") ?? 8080)"
 
     @Option(name: .customLong("api-key"), help: "Bearer key when the service requires one (REWIND_API_KEY).")
-    var apiKey: String? = Environment.string("REWIND_API_KEY")
+    var apiKey: String = Environment.string("REWIND_API_KEY") ?? ""
 
     /// The URL with `http://` assumed when no scheme is given (`127.0.0.1:8080`, `localhost`).
     var serviceURL: String { url.contains("://") ? url : "http://\(url)" }
@@ -23,7 +23,7 @@ struct ServiceOptions: ParsableArguments {
     }
 
     var headers: [String: String] {
-        apiKey.map { ["Authorization": "Bearer \($0)"] } ?? [:]
+        apiKey.isEmpty ? [:] : ["Authorization": "Bearer \(apiKey)"]
     }
 
     func client(timeout: Int = 15) -> SimpleHTTPClient {
