@@ -68,13 +68,7 @@ extension RewindAPI {
                 status: 422, slug: "idempotency-key-reused", title: "Idempotency-Key reused with another body",
                 detail: "this Idempotency-Key was used for job \(existing) with a different spec")
         case .queueFull(let queued):
-            var headers = HTTPHeaders()
-            headers.set("Retry-After", "30")
-            throw APIError(
-                ProblemDetails(
-                    status: 429, slug: "queue-full", title: "Too many queued jobs",
-                    detail: "\(queued) jobs are queued (the limit is \(configuration.maxQueuedJobs)); retry later"),
-                headers: headers)
+            throw queueFull(queued: queued)
         case .datasetNotFound:
             throw APIError(ProblemDetails.invalidSpec([SpecError(field: "/dataset/id", message: "no such data set")]))
         }
@@ -195,13 +189,7 @@ extension RewindAPI {
         case .notRetryable(let status):
             throw .conflict("job-not-retryable", "job \(id) is \(status.rawValue); only failed or cancelled jobs can be retried")
         case .queueFull(let queued):
-            var headers = HTTPHeaders()
-            headers.set("Retry-After", "30")
-            throw APIError(
-                ProblemDetails(
-                    status: 429, slug: "queue-full", title: "Too many queued jobs",
-                    detail: "\(queued) jobs are queued (the limit is \(configuration.maxQueuedJobs)); retry later"),
-                headers: headers)
+            throw queueFull(queued: queued)
         case .notFound:
             throw .notFound("no job \(id)")
         }
@@ -315,5 +303,18 @@ extension RewindAPI {
             head.formIndex(after: &index)
         }
         return .null
+    }
+}
+
+extension RewindAPI {
+    /// 429 with `Retry-After`: the queue limit, which counts every node's queued jobs.
+    func queueFull(queued: Int) -> APIError {
+        var headers = HTTPHeaders()
+        headers.set("Retry-After", "30")
+        return APIError(
+            ProblemDetails(
+                status: 429, slug: "queue-full", title: "Too many queued jobs",
+                detail: "\(queued) jobs are queued (the limit is \(configuration.maxQueuedJobs)); retry later"),
+            headers: headers)
     }
 }
