@@ -56,30 +56,14 @@ extension SQLiteStore {
     ///
     /// - Throws: `StoreError.invalidPageToken` for a token not issued by this listing.
     public func listJobs(status: JobStatus?, owner: String?, limit: Int, pageToken: String?) throws -> JobPage {
-        precondition(limit > 0, "a page holds at least one job")
-        var arguments: SQLArguments = [":limit": .integer(limit + 1), ":owner": .text(owner)]
-        if let status { arguments[":status"] = .text(status.rawValue) }
-        var after: PageToken?
-        if let pageToken {
-            guard let token = PageToken(encoded: pageToken, status: status) else {
-                throw StoreError.invalidPageToken
-            }
-            after = token
-            arguments[":created_ms"] = .integer(token.createdMs)
-            arguments[":id"] = .text(token.id)
+        let listing = try JobListing(status: status, owner: owner, limit: limit, pageToken: pageToken)
+        let sql = switch listing.query {
+        case .first: SQLiteSQL.Jobs.listFirst
+        case .after: SQLiteSQL.Jobs.listAfter
+        case .statusFirst: SQLiteSQL.Jobs.listStatusFirst
+        case .statusAfter: SQLiteSQL.Jobs.listStatusAfter
         }
-        let sql = switch (status != nil, after != nil) {
-        case (false, false): SQLiteSQL.Jobs.listFirst
-        case (false, true): SQLiteSQL.Jobs.listAfter
-        case (true, false): SQLiteSQL.Jobs.listStatusFirst
-        case (true, true): SQLiteSQL.Jobs.listStatusAfter
-        }
-        // One row more than asked tells whether another page exists.
-        var jobs = try read { try $0.query(sql, arguments, JobRecord.init) }
-        guard jobs.count > limit else { return JobPage(jobs: jobs, nextPageToken: nil) }
-        jobs.removeLast()
-        let last = jobs[jobs.count - 1]
-        return JobPage(jobs: jobs, nextPageToken: PageToken(status: status, createdMs: last.createdMs, id: last.id).encoded)
+        return listing.page(try read { try $0.query(sql, listing.arguments, JobRecord.init) })
     }
 
     /// Cancels a queued job at once, or asks a running job's worker to stop.
