@@ -93,16 +93,8 @@ struct ServeCommand: ParsableCommand {
         serverConfiguration.log = { message in logger.log(.warning, message) }
         let server = HTTPServer(configuration: serverConfiguration, handler: api.handle)
 
-        try runner.start()
-        let bound: Int
-        do {
-            bound = try server.start()
-        } catch {
-            logger.log(.error, "cannot listen", ["host": host, "port": "\(port)", "error": "\(error)"])
-            runner.shutdown(timeout: 5)
-            try? store.close()
-            throw ExitCode(1)
-        }
+        let bound = try NodeLifecycle.start(
+            runner: runner, server: server, store: store, logger: logger, host: host, port: port)
         Console.output("listening on http://\(host):\(bound)")
         // Stored keys (`rewind keys create`) turn authentication on as seeded ones do.
         let authenticated = !keys.isEmpty || (try? store.hasAPIKeys()) == true
@@ -114,22 +106,9 @@ struct ServeCommand: ParsableCommand {
             logger.log(.warning, "listening beyond loopback without API keys; set REWIND_API_KEYS", ["host": host])
         }
 
-        let stop = signals.wait()
-        logger.log(.info, "draining", ["signal": stop == SIGTERM ? "SIGTERM" : "SIGINT"])
-        api.beginShutdown()
-        let deadline = gracePeriod
-        let drained = DispatchGroup()
-        DispatchQueue.global().async(group: drained) {
-            server.stop(gracePeriod: .milliseconds(Int(deadline * 1000 * 0.8)))
-        }
-        let handedBack = runner.shutdown(timeout: deadline * 0.8)
-        _ = drained.wait(timeout: .now() + deadline * 0.2)
-        do {
-            try store.close()
-        } catch {
-            logger.log(.error, "closing the database failed", ["error": "\(error)"])
-        }
-        logger.log(.info, "stopped", ["jobs_handed_back": handedBack ? "all" : "timed out"])
+        NodeLifecycle.drain(
+            after: signals.wait(), api: api, server: server, runner: runner, store: store, logger: logger,
+            gracePeriod: gracePeriod)
     }
 }
 

@@ -69,32 +69,16 @@ struct WorkerCommand: ParsableCommand {
             return api.handle(request)
         }
 
-        try runner.start()
-        let bound: Int
-        do {
-            bound = try server.start()
-        } catch {
-            logger.log(.error, "cannot listen", ["host": host, "port": "\(port)", "error": "\(error)"])
-            runner.shutdown(timeout: 5)
-            try? store.close()
-            throw ExitCode(1)
-        }
+        let bound = try NodeLifecycle.start(
+            runner: runner, server: server, store: store, logger: logger, host: host, port: port)
         Console.output("listening on http://\(host):\(bound)")
         logger.log(.info, "worker started", [
             "database": "\(node.storage.location)", "engine": store.engine.rawValue, "workers": "\(workers)",
             "node_id": runner.nodeID, "numeric_fingerprint": NumericFingerprint.current,
         ])
 
-        let stop = signals.wait()
-        logger.log(.info, "draining", ["signal": stop == SIGTERM ? "SIGTERM" : "SIGINT"])
-        api.beginShutdown()
-        let handedBack = runner.shutdown(timeout: gracePeriod * 0.8)
-        server.stop(gracePeriod: .milliseconds(Int(gracePeriod * 100)))
-        do {
-            try store.close()
-        } catch {
-            logger.log(.error, "closing the database failed", ["error": "\(error)"])
-        }
-        logger.log(.info, "stopped", ["jobs_handed_back": handedBack ? "all" : "timed out"])
+        NodeLifecycle.drain(
+            after: signals.wait(), api: api, server: server, runner: runner, store: store, logger: logger,
+            gracePeriod: gracePeriod)
     }
 }
