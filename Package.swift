@@ -27,6 +27,8 @@ let package = Package(
         // Layers, dependencies pointing down only (see README "Architecture").
         .target(name: "JSON"),
         .target(name: "Digest"),
+        // The node's memory budget, shared by the HTTP server (bodies), the API (pages) and jobs.
+        .target(name: "NodeResources"),
         .target(name: "LinearAlgebra", dependencies: ["COpenBLAS"]),
         // AVX-512 kernels of the information buffer, chosen at run time (integer-exact); optimised
         // in debug builds too, like Learning.
@@ -61,6 +63,7 @@ let package = Package(
 
         .testTarget(name: "JSONTests", dependencies: ["JSON", "RewindTestSupport"]),
         .testTarget(name: "DigestTests", dependencies: ["Digest"]),
+        .testTarget(name: "NodeResourcesTests", dependencies: ["NodeResources"]),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra", "RewindTestSupport"]),
         .testTarget(name: "LearningTests", dependencies: ["Learning", "LinearAlgebra", "RewindTestSupport"]),
         .testTarget(name: "TuningTests", dependencies: ["Tuning", "JSON", "Learning", "RewindTestSupport"]),
