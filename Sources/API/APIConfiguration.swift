@@ -36,6 +36,9 @@ public struct APIConfiguration: Sendable {
     /// Failed authentications (wrong key, wrong sign-in) per client address.
     public var authFailureBurst: Double = 10
     public var authFailuresPerSecond: Double = 1
+    /// How long one request's database calls may wait for a pooled connection and retry short
+    /// failures in all; a database known to be down is answered 503 at once.
+    public var storageDeadline: Duration = .seconds(5)
 
     public init(
         maxQueuedJobs: Int = 100, jsonBodyLimit: Int = 1 << 20, datasetBodyLimit: Int = 64 << 20,

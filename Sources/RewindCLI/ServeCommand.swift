@@ -76,9 +76,6 @@ struct ServeCommand: ParsableCommand {
         BLAS.setThreadCount(1)
         let logger = JSONLogger()
         let clock = JobRunner.wallClock
-        let store = try node.openStore(workers: workers, logger: logger, nowMs: clock())
-        let jobs = node.jobsConfiguration(workers: workers, port: port, nowMs: clock())
-        let runner = JobRunner(store: store, configuration: jobs, clock: clock, log: logger.sink, notifier: store.makeNotifier())
         let keys = Self.keys(Environment.string("REWIND_API_KEYS") ?? "")
         var apiConfiguration = APIConfiguration(maxQueuedJobs: maxQueued, apiKeys: keys, version: RewindVersion.current)
         apiConfiguration.jobMemoryBudget = node.jobMemoryBudget
@@ -87,15 +84,26 @@ struct ServeCommand: ParsableCommand {
         apiConfiguration.allowedHosts = Set(allowedHosts.split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces).lowercased()
         }.filter { !$0.isEmpty })
-        let api = RewindAPI(store: store, runner: runner, configuration: apiConfiguration, clock: clock, log: logger.sink)
+        // The server exists before the database is open: a node whose database is not reachable
+        // yet answers /healthz and /readyz (503) while it waits (see NodeLifecycle.openDatabase).
+        let health = DatabaseHealth(.down("not connected yet"))
+        let gate = NodeGate(health: health, configuration: apiConfiguration)
         var serverConfiguration = HTTPServer.Configuration(host: host, port: port)
-        api.configure(&serverConfiguration)
+        gate.configure(&serverConfiguration)
         serverConfiguration.log = { message in logger.log(.warning, message) }
-        let server = HTTPServer(configuration: serverConfiguration, handler: api.handle)
+        let server = HTTPServer(configuration: serverConfiguration, handler: gate.handle)
+        var listening: Int?
+        let store = try NodeLifecycle.openDatabase(
+            node: node, workers: workers, health: health, logger: logger, clock: clock, signals: signals
+        ) { listening = try NodeLifecycle.listen(server, logger: logger, host: host, port: port) }
+        let jobs = node.jobsConfiguration(workers: workers, port: port, nowMs: clock())
+        let runner = JobRunner(store: store, configuration: jobs, clock: clock, log: logger.sink, notifier: store.makeNotifier())
+        let api = RewindAPI(store: store, runner: runner, configuration: apiConfiguration, clock: clock, log: logger.sink)
+        gate.open(api)
 
         let bound = try NodeLifecycle.start(
-            runner: runner, server: server, store: store, logger: logger, host: host, port: port)
-        Console.output("listening on http://\(host):\(bound)")
+            runner: runner, server: server, store: store, logger: logger, host: host, port: port, listening: listening)
+        if listening == nil { Console.output("listening on http://\(host):\(bound)") }
         // Stored keys (`rewind keys create`) turn authentication on as seeded ones do.
         let authenticated = !keys.isEmpty || (try? store.hasAPIKeys()) == true
         logger.log(.info, "service started", [
@@ -130,6 +138,12 @@ struct SignalWaiter {
         // A parent may have started us with these blocked (Foundation's Process passes on the mask
         // of the thread that spawns): unblock them here, and every thread started later inherits it.
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    }
+
+    /// The first signal, if one has arrived (without waiting).
+    var received: Int32? {
+        let number = firstSignal.load(ordering: .relaxed)
+        return number == 0 ? nil : number
     }
 
     /// Blocks until the first signal has arrived and returns it.
