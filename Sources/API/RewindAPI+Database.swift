@@ -12,7 +12,7 @@ extension RewindAPI {
     /// 503 with `Retry-After` before anything else runs (authentication looks keys up in the
     /// database too) when `endpoint` needs a database known to be down; nil otherwise.
     func databaseGate(_ endpoint: Endpoint) -> Authentication? {
-        guard store.health.isDown, !Self.databaseFreeEndpoints.contains(endpoint) else { return nil }
+        guard store.health.isKnownDown, !Self.databaseFreeEndpoints.contains(endpoint) else { return nil }
         return .denied(APIError.storageUnavailable.response)
     }
 

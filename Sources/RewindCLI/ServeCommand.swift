@@ -15,7 +15,7 @@ struct ServeCommand: ParsableCommand {
         abstract: "Run the Rewind job service (HTTP API, dashboard, workers).",
         discussion: """
             Every option also reads an environment variable: REWIND_HOST, REWIND_PORT, \
-            REWIND_DATABASE, REWIND_DATABASE_PASSWORD_FILE, REWIND_WORKERS, REWIND_MAX_QUEUED, \
+            REWIND_DATABASE, REWIND_DATABASE_PASSWORD_FILE, REWIND_DATABASE_WAIT, REWIND_WORKERS, REWIND_MAX_QUEUED, \
             REWIND_JOB_MEMORY_MB, REWIND_ALLOWED_HOSTS, REWIND_SESSION_HOURS, REWIND_API_KEYS \
             (comma-separated admin keys; when set, or when keys are stored with `rewind keys create`, \
             /v1/ routes need 'Authorization: Bearer KEY'; a list blank after trimming is an error). \

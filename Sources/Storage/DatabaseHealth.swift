@@ -26,6 +26,8 @@ public final class DatabaseHealth: Sendable {
 
     private struct State {
         var condition: Condition
+        /// When the database was last seen going from reachable to unreachable.
+        var downSince: ContinuousClock.Instant?
         var lastGoodQuery: ContinuousClock.Instant?
         var monitoring = false
         var monitorStopped = false
@@ -40,16 +42,24 @@ public final class DatabaseHealth: Sendable {
     /// How often the probe runs while the database is usable, and while it is not.
     let probeInterval: Duration
     let recoveryProbeInterval: Duration
+    /// How long an outage is taken for a blip that requests ride out (a PostgreSQL restart takes
+    /// well under a second): within it, a request whose connect fails tries again until its
+    /// deadline; past it the database is known down and requests are refused at once.
+    public let blipAllowance: Duration
 
     /// A health that starts in `condition` (a node that has not reached its database yet starts
     /// `.down`).
     public init(
         _ condition: Condition = .up, probeInterval: Duration = .seconds(1),
-        recoveryProbeInterval: Duration = .milliseconds(500)
+        recoveryProbeInterval: Duration = .milliseconds(500), blipAllowance: Duration = .seconds(2)
     ) {
-        state = Mutex(State(condition: condition, lastGoodQuery: condition == .up ? .now : nil))
+        let now = ContinuousClock.now
+        var initial = State(condition: condition, lastGoodQuery: condition == .up ? now : nil)
+        if case .down = condition { initial.downSince = now }
+        state = Mutex(initial)
         self.probeInterval = probeInterval
         self.recoveryProbeInterval = recoveryProbeInterval
+        self.blipAllowance = blipAllowance
     }
 
     /// The health of a store that has no probe of its own (test doubles): always usable.
@@ -65,6 +75,18 @@ public final class DatabaseHealth: Sendable {
         if case .down = condition { return true }
         return false
     }
+
+    /// True once the database has been unreachable for longer than `blipAllowance`: requests
+    /// that need it are answered 503 at once.
+    public var isKnownDown: Bool {
+        state.withLock { state in
+            guard case .down = state.condition, let since = state.downSince else { return false }
+            return ContinuousClock.now - since >= blipAllowance
+        }
+    }
+
+    /// True while the database is unreachable but only for less than `blipAllowance`.
+    var isInBlip: Bool { isDown && !isKnownDown }
 
     /// Seconds since a query last succeeded on this node; nil if none ever did.
     public var secondsSinceLastGoodQuery: Double? {
@@ -122,6 +144,9 @@ public final class DatabaseHealth: Sendable {
     private func set(_ condition: Condition, goodQuery: Bool) {
         let (observer, changedNow) = state.withLock { state in
             if goodQuery { state.lastGoodQuery = .now }
+            if case .down = condition {
+                if case .down = state.condition {} else { state.downSince = .now }
+            }
             defer { state.condition = condition }
             return (state.observer, state.condition != condition)
         }

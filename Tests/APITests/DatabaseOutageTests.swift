@@ -9,8 +9,9 @@ import Testing
 /// started under it, a node started before PostgreSQL, SQLite on a small file system filled up.
 ///
 /// The latency bounds are the acceptance of the feature (a 503 within 1 s once the database is
-/// known down, readiness within 2 s of the database going and coming back); what the service
-/// achieves is milliseconds, so the bounds hold on a loaded machine.
+/// known down, that is unreachable for 2 s; readiness within 2 s of the database going and coming
+/// back); what the service achieves is milliseconds past those 2 s, so the bounds hold on a
+/// loaded machine.
 @Suite("Database outages", .serialized)
 struct DatabaseOutageTests {
     /// A timed request: its answer and how long it took.
@@ -62,6 +63,11 @@ struct DatabaseOutageTests {
         let ready = try session.get("/readyz")
         #expect(ready.json["checks"]?["database"]?.stringValue == "unavailable", "\(ready.text)")
         #expect(ready.header("Retry-After") != nil)
+        // In the first 2 s of an outage a request keeps trying (a restart would be over by
+        // then); after that the database is known down.
+        let first = try timed { try session.get("/v1/jobs/\(id)") }
+        expectUnavailable(first.response)
+        #expect(first.elapsed < .seconds(3), "first GET took \(first.elapsed)")
 
         // Known down: one request of each kind, then ten at once (more than the pool holds).
         let read = try timed { try session.get("/v1/jobs/\(id)") }
@@ -126,11 +132,11 @@ struct DatabaseOutageTests {
             ($0["progress"]?["done"]?.intValue ?? 0) >= 2
         }
         cluster.stop(mode: "fast")
-        // The very first request after the stop: its pooled connection is gone, a new one is
-        // refused, and it is told so at once.
+        // The very first request after the stop: its pooled connection is gone, new ones are
+        // refused through the 2 s a restart is given, then it is told so.
         let first = try timed { try session.get("/v1/jobs/\(queued)") }
         expectUnavailable(first.response)
-        #expect(first.elapsed < .seconds(1), "first GET took \(first.elapsed)")
+        #expect(first.elapsed < .seconds(3), "first GET took \(first.elapsed)")
         #expect(timeUntil(.seconds(10)) { readiness(session) == 503 } != nil)
         sleep(3)
         try cluster.start()

@@ -10,9 +10,10 @@ import Synchronization
 /// use (the server restarted since it was opened), which is replaced by a fresh one. Retries stop
 /// at the caller's `StoreDeadline` (a request's) or after `retryWindow` (a worker's, so that a
 /// PostgreSQL restart mid-job costs the job a pause, not its run). A connect that fails marks the
-/// node's `DatabaseHealth` down; while it is down, calls with a deadline fail at once with
-/// `StoreError.unavailable` instead of waiting. Waiting for a free connection stops at the same
-/// deadline (`StoreError.connectionWaitTimedOut`). Connections are made lazily.
+/// node's `DatabaseHealth` down; a request tries connecting again only during the first
+/// `blipAllowance` of an outage (a restart), and once the database is known down, calls with a
+/// deadline fail at once with `StoreError.unavailable`. Waiting for a free connection stops at
+/// the same deadline (`StoreError.connectionWaitTimedOut`). Connections are made lazily.
 final class PostgresConnectionPool: Sendable {
     /// A connection the pool hands to one borrower at a time; never shared concurrently.
     private final class Slot: @unchecked Sendable {
@@ -138,7 +139,7 @@ final class PostgresConnectionPool: Sendable {
     }
 
     private func refuseIfKnownDown(_ requestDeadline: ContinuousClock.Instant?) throws {
-        guard requestDeadline != nil, case .down(let reason) = health.condition else { return }
+        guard requestDeadline != nil, health.isKnownDown, case .down(let reason) = health.condition else { return }
         throw StoreError.unavailable(reason)
     }
 
@@ -151,14 +152,17 @@ final class PostgresConnectionPool: Sendable {
                 return try body()
             } catch let error as PostgresError where error.isTransient {
                 if error.isContention { contentions.add(1, ordering: .relaxed) }
-                // A request does not wait for a database that cannot be reached: it is told so.
-                if requestDeadline != nil, error.connectFailed { throw StoreError.unavailable(error.message) }
+                // A request waits for a database that cannot be reached only through a blip.
+                if requestDeadline != nil, error.connectFailed, !health.isInBlip {
+                    throw StoreError.unavailable(error.message)
+                }
                 guard ContinuousClock.now + pause < deadline else {
                     throw error.connectFailed ? StoreError.unavailable(error.message) : error
                 }
                 retries.add(1, ordering: .relaxed)
                 Thread.sleep(forTimeInterval: Double(pause.components.attoseconds) * 1e-18 + Double(pause.components.seconds))
-                pause = min(pause * 2, .seconds(1))
+                // A request looks again soon: a restarted server is back in a fraction of a second.
+                pause = min(pause * 2, requestDeadline == nil ? .seconds(1) : .milliseconds(200))
             }
         }
     }
