@@ -411,7 +411,7 @@ public enum OpenAPIDocument {
                 "tags": ["operations"],
                 "operationId": "getReadiness",
                 "summary": "Whether the service can take work",
-                "description": "Ready when the database is open and migrated, the workers run and the process is not shutting down.",
+                "description": "Ready when the database is open and migrated and answers reads and writes (as this node last saw it: answered from memory, within 2 s of a change), the workers run and the process is not shutting down.",
                 "security": [],
                 "responses": {
                   "200": {

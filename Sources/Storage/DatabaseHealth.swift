@@ -22,6 +22,16 @@ public final class DatabaseHealth: Sendable {
         case refusingWrites(String)
         /// Not reachable at all: connects fail, or the node has not connected yet.
         case down(String)
+
+        enum Kind { case up, refusingWrites, down }
+
+        var kind: Kind {
+            switch self {
+            case .up: .up
+            case .refusingWrites: .refusingWrites
+            case .down: .down
+            }
+        }
     }
 
     private struct State {
@@ -54,9 +64,9 @@ public final class DatabaseHealth: Sendable {
         recoveryProbeInterval: Duration = .milliseconds(500), blipAllowance: Duration = .seconds(2)
     ) {
         let now = ContinuousClock.now
-        var initial = State(condition: condition, lastGoodQuery: condition == .up ? now : nil)
-        if case .down = condition { initial.downSince = now }
-        state = Mutex(initial)
+        state = Mutex(State(
+            condition: condition, downSince: condition.kind == .down ? now : nil,
+            lastGoodQuery: condition == .up ? now : nil))
         self.probeInterval = probeInterval
         self.recoveryProbeInterval = recoveryProbeInterval
         self.blipAllowance = blipAllowance
@@ -71,16 +81,13 @@ public final class DatabaseHealth: Sendable {
     public var isUp: Bool { condition == .up }
 
     /// True when the database cannot be reached at all (reads fail too).
-    public var isDown: Bool {
-        if case .down = condition { return true }
-        return false
-    }
+    public var isDown: Bool { condition.kind == .down }
 
     /// True once the database has been unreachable for longer than `blipAllowance`: requests
     /// that need it are answered 503 at once.
     public var isKnownDown: Bool {
         state.withLock { state in
-            guard case .down = state.condition, let since = state.downSince else { return false }
+            guard state.condition.kind == .down, let since = state.downSince else { return false }
             return ContinuousClock.now - since >= blipAllowance
         }
     }
@@ -142,15 +149,15 @@ public final class DatabaseHealth: Sendable {
     }
 
     private func set(_ condition: Condition, goodQuery: Bool) {
-        let (observer, changedNow) = state.withLock { state in
+        let (observer, changedKind) = state.withLock { state in
             if goodQuery { state.lastGoodQuery = .now }
-            if case .down = condition {
-                if case .down = state.condition {} else { state.downSince = .now }
-            }
-            defer { state.condition = condition }
-            return (state.observer, state.condition != condition)
+            let changedKind = condition.kind != state.condition.kind
+            if changedKind, condition.kind == .down { state.downSince = .now }
+            state.condition = condition
+            return (state.observer, changedKind)
         }
-        guard changedNow else { return }
+        // Observers hear of changes of kind only: another reason for the same outage is no news.
+        guard changedKind else { return }
         changed.signal()
         observer?(condition)
     }

@@ -81,6 +81,35 @@ struct DatabaseHealthTests {
     }
 }
 
+extension DatabaseHealthTests {
+    @Test(
+        "A database that turns read-only (a standby after a failover) is seen within 2 s, and its return too",
+        .enabled(if: PostgresCluster.isAvailable, Comment(rawValue: PostgresCluster.unavailableReason)))
+    func readOnlyDatabaseSeenByTheProbe() throws {
+        let cluster = try StoreFixture.cluster()
+        let name = try cluster.createDatabase()
+        defer { cluster.dropDatabase(name) }
+        let store = try PostgresStore(url: cluster.url(database: name), poolSize: 1, nowMs: 1)
+        defer { try? store.close() }
+        #expect(store.health.isUp)
+        // New sessions start read-only; the ones open now are ended, as a failover ends them.
+        let reconnectEveryone = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(name)'"
+        try cluster.execute("ALTER DATABASE \(name) SET default_transaction_read_only = on")
+        try cluster.execute(reconnectEveryone)
+        let turned = ContinuousClock.now
+        #expect(eventually { store.health.condition.kind == .refusingWrites })
+        #expect(ContinuousClock.now - turned < .seconds(2), "seen after \(ContinuousClock.now - turned)")
+        // Reads still work.
+        #expect(try StoreDeadline.within(.seconds(1)) { try store.jobCounts() }[.queued] == 0)
+
+        try cluster.execute("ALTER DATABASE \(name) SET default_transaction_read_only = off")
+        try cluster.execute(reconnectEveryone)
+        let back = ContinuousClock.now
+        #expect(eventually { store.health.isUp })
+        #expect(ContinuousClock.now - back < .seconds(2), "seen after \(ContinuousClock.now - back)")
+    }
+}
+
 /// Polls `condition` for up to 10 s.
 private func eventually(_ condition: () -> Bool) -> Bool {
     let deadline = ContinuousClock.now + .seconds(10)
