@@ -63,11 +63,12 @@ struct DatabaseOutageTests {
         let ready = try session.get("/readyz")
         #expect(ready.json["checks"]?["database"]?.stringValue == "unavailable", "\(ready.text)")
         #expect(ready.header("Retry-After") != nil)
-        // In the first 2 s of an outage a request keeps trying (a restart would be over by
-        // then); after that the database is known down.
+        // In the first 2 s after the node saw the outage a request keeps trying (a restart would
+        // be over by then); after that the database is known down. The bound adds a back-off
+        // step and room for a loaded machine to the 2 s.
         let first = try timed { try session.get("/v1/jobs/\(id)") }
         expectUnavailable(first.response)
-        #expect(first.elapsed < .seconds(3), "first GET took \(first.elapsed)")
+        #expect(first.elapsed < .seconds(4), "first GET took \(first.elapsed)")
 
         // Known down: one request of each kind, then ten at once (more than the pool holds).
         let read = try timed { try session.get("/v1/jobs/\(id)") }
@@ -136,7 +137,7 @@ struct DatabaseOutageTests {
         // refused through the 2 s a restart is given, then it is told so.
         let first = try timed { try session.get("/v1/jobs/\(queued)") }
         expectUnavailable(first.response)
-        #expect(first.elapsed < .seconds(3), "first GET took \(first.elapsed)")
+        #expect(first.elapsed < .seconds(4), "first GET took \(first.elapsed)")
         #expect(timeUntil(.seconds(10)) { readiness(session) == 503 } != nil)
         sleep(3)
         try cluster.start()
