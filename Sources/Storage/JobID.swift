@@ -3,7 +3,9 @@
 ///
 /// Records and the HTTP layer keep the plain text (`JobRecord.id`); callers wrap it at the
 /// store's boundary (`JobID(record.id)`); string literals convert on their own.
-public struct JobID: RawRepresentable, Hashable, Comparable, Sendable, ExpressibleByStringInterpolation, CustomStringConvertible {
+public struct JobID:
+    RawRepresentable, Hashable, Comparable, Sendable, ExpressibleByStringInterpolation, CustomStringConvertible
+{
     public let rawValue: String
 
     public init(rawValue: String) { self.rawValue = rawValue }

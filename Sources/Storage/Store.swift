@@ -2,10 +2,11 @@
 /// events, the leases of the workers running them, data sets, and the keys and sessions of the
 /// principals that own them.
 ///
-/// Two engines implement it: `SQLiteStore` (one file, one machine: the embedded default) and
-/// `PostgresStore` (one shared database, any number of API and worker nodes). The jobs, API and
-/// dashboard code never learn which one runs; each engine keeps its own SQL and migrations, and
-/// one conformance suite runs against both.
+/// `SQLStore` implements it once for two engines: `SQLiteStore` (one file, one machine: the
+/// embedded default) and `PostgresStore` (one shared database, any number of API and worker
+/// nodes), which supply connections, statements and a few hooks. The jobs, API and dashboard code
+/// never learn which one runs; each engine keeps its own SQL and migrations, and one conformance
+/// suite runs against both.
 ///
 /// Every method is synchronous and may be called from any thread. Times are integer milliseconds
 /// since the Unix epoch. The `nowMs` arguments are the caller's clock; an engine whose time

@@ -1,8 +1,9 @@
 import CPostgreSQL
 import Foundation
 
-/// One libpq connection: the PostgreSQL engine's `SQLConnection`. Not `Sendable`: a connection belongs to one borrower of the pool at a
-/// time (libpq connections are safe across threads, but not for concurrent use).
+/// One libpq connection: the PostgreSQL engine's `SQLConnection`. Not `Sendable`: a connection
+/// belongs to one borrower of the pool at a time (libpq connections are safe across threads, but
+/// not for concurrent use).
 ///
 /// Statements go out with `PQexecParams`: parameters as text (blobs as binary `bytea`), results
 /// as text, decoded by `PostgresRow`.
@@ -73,7 +74,9 @@ final class PostgresConnection: SQLConnection {
             let columns = SQLColumns((0..<PQnfields(result)).map { String(cString: PQfname(result, $0)) })
             var rows: [T] = []
             rows.reserveCapacity(Int(count))
-            for index in 0..<count { rows.append(try decode(PostgresRow(result: result, index: index, columns: columns))) }
+            for index in 0..<count {
+                rows.append(try decode(PostgresRow(result: result, index: index, columns: columns)))
+            }
             return rows
         }
     }

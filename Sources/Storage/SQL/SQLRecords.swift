@@ -35,14 +35,16 @@ extension HistoryRow {
 extension Checkpoint {
     /// Decodes `meta_iteration, state, updated_ms`.
     init(row: some SQLRow) {
-        self.init(metaIteration: row.int("meta_iteration"), state: row.blob("state"), updatedMs: row.int64("updated_ms"))
+        self.init(
+            metaIteration: row.int("meta_iteration"), state: row.blob("state"), updatedMs: row.int64("updated_ms"))
     }
 }
 
 extension JobEvent {
     /// Decodes `seq, at_ms, kind, data_json`.
     init(row: some SQLRow) {
-        self.init(seq: row.int64("seq"), atMs: row.int64("at_ms"), kind: row.string("kind"), dataJSON: row.string("data_json"))
+        self.init(
+            seq: row.int64("seq"), atMs: row.int64("at_ms"), kind: row.string("kind"), dataJSON: row.string("data_json"))
     }
 }
 

@@ -14,7 +14,8 @@ extension SQLStore {
 
     public func apiKey(keySHA256: String) throws -> APIKeyRecord? {
         try read {
-            try $0.queryFirst(Statement(sql: AccessSQL.keyByDigest), [":key_sha256": .text(keySHA256)], APIKeyRecord.init)
+            try $0.queryFirst(
+                Statement(sql: AccessSQL.keyByDigest), [":key_sha256": .text(keySHA256)], APIKeyRecord.init)
         }
     }
 
@@ -31,7 +32,9 @@ extension SQLStore {
     }
 
     public func touchAPIKey(name: String, nowMs: Int64) throws {
-        try write { _ = try $0.run(Statement(sql: AccessSQL.touchKey), [":name": .text(name), ":now": .integer(nowMs)]) }
+        try write { connection in
+            _ = try connection.run(Statement(sql: AccessSQL.touchKey), [":name": .text(name), ":now": .integer(nowMs)])
+        }
     }
 
     public func hasAPIKeys() throws -> Bool {
@@ -52,14 +55,16 @@ extension SQLStore {
     public func session(tokenSHA256: String, nowMs: Int64) throws -> SessionRecord? {
         try read {
             try $0.queryFirst(
-                Statement(sql: AccessSQL.sessionByDigest), [":token_sha256": .text(tokenSHA256), ":now": .integer(nowMs)],
-                SessionRecord.init)
+                Statement(sql: AccessSQL.sessionByDigest),
+                [":token_sha256": .text(tokenSHA256), ":now": .integer(nowMs)], SessionRecord.init)
         }
     }
 
     @discardableResult
     public func deleteSession(tokenSHA256: String) throws -> Bool {
-        try write { try $0.run(Statement(sql: AccessSQL.deleteSession), [":token_sha256": .text(tokenSHA256)]) == 1 }
+        try write { connection in
+            try connection.run(Statement(sql: AccessSQL.deleteSession), [":token_sha256": .text(tokenSHA256)]) == 1
+        }
     }
 
     @discardableResult
