@@ -182,7 +182,7 @@ public final class DatabaseHealth: Sendable {
             if state == "25006" { return .refusingWrites(error.message) }
             if state == "53100" { return .refusingWrites("the database's disk is full") }
             return nil
-        case let error as DatabaseError:
+        case let error as SQLiteError:
             switch error.code {
             case SQLITE_FULL: return .refusingWrites("the disk is full")
             case SQLITE_READONLY: return .refusingWrites("the database file is read-only")
