@@ -41,7 +41,8 @@ extension RewindAPI {
 
     /// `text/event-stream` of `progress`, `meta_iteration` and `status` events; `Last-Event-ID`
     /// (or `?last_event_id=`) resumes after the items already seen; ends after the terminal status.
-    /// Streams are capped in total (503) and per client address (429).
+    /// Streams are capped in total (503) and per client address (429). A stream ends within a
+    /// second of its key's revocation or its session's sign-out (see `EventStreams`).
     func jobEvents(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         let record = try existingJob(context[capture: "id"], context)
         let resume = context.request.headers["Last-Event-ID"] ?? context.request.query("last_event_id")
@@ -69,7 +70,8 @@ extension RewindAPI {
         }
         let writer = ResponseStreamWriter()
         let stream = JobEventStream(
-            jobID: record.id, total: record.progressTotal, store: store, writer: writer, resumeFrom: seen)
+            jobID: record.id, total: record.progressTotal, store: store, writer: writer, resumeFrom: seen,
+            credential: streamCredential(context))
         let subscription = runner.events.subscribe(jobID: record.id) { _, event in
             stream.queue.async { stream.handle(event) }
         }

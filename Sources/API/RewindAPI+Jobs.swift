@@ -47,7 +47,9 @@ extension RewindAPI {
         let now = clock()
         let job = NewJob(
             id: TimeOrderedID.make(nowMs: now), name: tuning.spec.name, specJSON: specJSON, datasetID: uploadedDataset,
-            progressTotal: tuning.totalItems, owner: credential.owner)
+            progressTotal: tuning.totalItems, owner: credential.owner,
+            // Admins and single-user mode (no keys) are exempt: the cap keeps tenants apart.
+            maxActiveForOwner: credential.visibleOwner == nil ? nil : configuration.maxJobsPerKey)
         let outcome = try storage {
             try store.insertJob(
                 job, idempotency: key.map { ($0, SHA256.hex(of: Array(specJSON.utf8))) },
@@ -69,6 +71,15 @@ extension RewindAPI {
                 detail: "this Idempotency-Key was used for job \(existing) with a different spec")
         case .queueFull(let queued):
             throw queueFull(queued: queued)
+        case .ownerLimitReached(let active):
+            var headers = HTTPHeaders()
+            headers.set("Retry-After", "30")
+            throw APIError(
+                ProblemDetails(
+                    status: 429, slug: "key-job-limit", title: "Too many jobs for this key",
+                    detail: "this key has \(active) jobs queued or running, its limit (--max-queued-per-key, "
+                        + "\(configuration.maxJobsPerKey)); retry when one has finished or cancel one"),
+                headers: headers)
         case .datasetNotFound:
             throw APIError(ProblemDetails.invalidSpec([SpecError(field: "/dataset/id", message: "no such data set")]))
         }

@@ -36,6 +36,7 @@ enum PostgresSQL {
         static let byIDForUpdate = PostgresQuery("SELECT \(columns) FROM jobs WHERE id = :id FOR UPDATE")
         static let statusByIDForUpdate = PostgresQuery("SELECT status FROM jobs WHERE id = :id FOR UPDATE")
         static let countQueued = PostgresQuery("SELECT count(*) FROM jobs WHERE status = 'queued'")
+        static let countActiveOfOwner = PostgresQuery("SELECT count(*) FROM jobs WHERE owner = :owner AND status IN ('queued', 'running')")
         static let countByStatus = PostgresQuery("SELECT status, count(*) FROM jobs GROUP BY status")
 
         static let listFirst = PostgresQuery(

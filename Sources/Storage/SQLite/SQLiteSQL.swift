@@ -35,6 +35,7 @@ enum SQLiteSQL {
         static let byID = "SELECT \(columns) FROM jobs WHERE id = :id"
         static let statusByID = "SELECT status FROM jobs WHERE id = :id"
         static let countQueued = "SELECT count(*) FROM jobs WHERE status = 'queued'"
+        static let countActiveOfOwner = "SELECT count(*) FROM jobs WHERE owner = :owner AND status IN ('queued', 'running')"
         static let countByStatus = "SELECT status, count(*) FROM jobs GROUP BY status"
 
         // Newest first; the keyset (created_ms, id) continues after the last row of a page.
