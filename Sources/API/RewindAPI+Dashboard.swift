@@ -45,11 +45,14 @@ extension RewindAPI {
     /// second of its key's revocation or its session's sign-out (see `EventStreams`).
     func jobEvents(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         let record = try existingJob(context[capture: "id"], context)
-        let resume = context.request.headers["Last-Event-ID"] ?? context.request.query("last_event_id")
+        let header = context.request.headers["Last-Event-ID"]
+        let resume = header ?? context.request.query("last_event_id")
         var seen = 0
         if let resume {
-            guard let value = Int(resume), value >= 0 else {
-                throw .invalidQuery("last_event_id", "must be a non-negative integer (an event id)")
+            // The bound the document publishes: event ids count history items, far below it.
+            guard let value = Int(resume), (0...Int(Int32.max)).contains(value) else {
+                throw .invalidQuery(
+                    header == nil ? "last_event_id" : "Last-Event-ID", "must be an integer from 0 to \(Int32.max) (an event id)")
             }
             seen = min(value, record.progressTotal)
         }
