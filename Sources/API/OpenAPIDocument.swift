@@ -88,6 +88,7 @@ public enum OpenAPIDocument {
                   },
                   "400": { "$ref": "#/components/responses/BadRequest" },
                   "401": { "$ref": "#/components/responses/Unauthorized" },
+                  "422": { "$ref": "#/components/responses/UnprocessableContent" },
                   "503": { "$ref": "#/components/responses/ServiceUnavailable" }
                 }
               }
@@ -178,6 +179,7 @@ public enum OpenAPIDocument {
                   },
                   "400": { "$ref": "#/components/responses/BadRequest" },
                   "401": { "$ref": "#/components/responses/Unauthorized" },
+                  "422": { "$ref": "#/components/responses/UnprocessableContent" },
                   "404": { "$ref": "#/components/responses/NotFound" },
                   "503": { "$ref": "#/components/responses/ServiceUnavailable" }
                 }
@@ -249,7 +251,25 @@ public enum OpenAPIDocument {
                     "description": "An event stream: `event:`, `id:` and one `data:` line of JSON per event, blank-line separated.",
                     "content": {
                       "text/event-stream": {
-                        "schema": { "type": "string", "contentMediaType": "text/event-stream" },
+                        "schema": {
+                          "description": "One event: its name, its id (the history items sent so far) and one line of JSON data.",
+                          "type": "object",
+                          "required": ["event", "id", "data"],
+                          "properties": {
+                            "event": { "type": "string", "enum": ["progress", "meta_iteration", "status"] },
+                            "id": { "type": "string", "pattern": "^[0-9]+$" },
+                            "data": {
+                              "type": "string", "contentMediaType": "application/json",
+                              "contentSchema": {
+                                "oneOf": [
+                                  { "$ref": "#/components/schemas/ProgressEvent" },
+                                  { "$ref": "#/components/schemas/MetaIterationEvent" },
+                                  { "$ref": "#/components/schemas/StatusEvent" }
+                                ]
+                              }
+                            }
+                          }
+                        },
                         "example": "event: meta_iteration\nid: 4\ndata: {\"meta_iteration\":3,\"training_loss\":0.41,\"validation_loss\":0.52,\"validation_error\":0.13,\"seconds\":0.8,\"hypergradient_norm\":0.07}\n\n"
                       }
                     }
@@ -465,7 +485,7 @@ public enum OpenAPIDocument {
                 "responses": {
                   "200": { "description": "An HTML page.", "content": { "text/html": { "schema": { "type": "string" } } } },
                   "401": { "$ref": "#/components/responses/SignIn" },
-                  "404": { "$ref": "#/components/responses/NotFound" },
+                  "404": { "$ref": "#/components/responses/NotFoundPage" },
                   "503": { "$ref": "#/components/responses/ServiceUnavailable" }
                 }
               }
@@ -626,6 +646,13 @@ public enum OpenAPIDocument {
               "InternalError": {
                 "description": "A bug; never a stack trace or SQL.",
                 "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
+              },
+              "NotFoundPage": {
+                "description": "No such job: a page saying so (HTML).",
+                "content": {
+                  "text/html": { "schema": { "type": "string" } },
+                  "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } }
+                }
               },
               "SignIn": {
                 "description": "Without a valid key or session a page answers the sign-in page (HTML); too many failed sign-ins from the address answer problem+json.",
