@@ -5,7 +5,8 @@
 #
 # Schemathesis lives in a virtual environment, .venv-fuzz (gitignored), made on first use.
 #
-# Usage: scripts/fuzz-openapi.sh [MAX_EXAMPLES] [MAX_SECONDS]     (defaults: 25 and 300)
+# Usage: scripts/fuzz-openapi.sh [MAX_EXAMPLES] [MAX_SECONDS]     (defaults: 25 and 300; the fuzzing
+# phase stops after about MAX_SECONDS, the whole run is cut at twice that plus a minute)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -47,7 +48,7 @@ echo "Fuzzing $base/openapi.json ($examples examples per operation, at most $sec
 # above lift the submission and queue limits), so the fuzzer reaches the spec's validation. What
 # the schema cannot say about stored state is in fuzz-openapi.toml.
 status=0
-timeout --signal=INT "$((seconds + 30))" "$venv/bin/st" --config-file "$root/scripts/fuzz-openapi.toml" run "$base/openapi.json" \
+timeout --signal=INT "$((2 * seconds + 60))" "$venv/bin/st" --config-file "$root/scripts/fuzz-openapi.toml" run "$base/openapi.json" \
     --checks all \
     --max-examples "$examples" --seed 1 --workers 1 --request-timeout 30 --max-time "$seconds" \
     --suppress-health-check all --phases examples,coverage,fuzzing || status=$?
