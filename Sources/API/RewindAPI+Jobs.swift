@@ -72,14 +72,7 @@ extension RewindAPI {
         case .queueFull(let queued):
             throw queueFull(queued: queued)
         case .ownerLimitReached(let active):
-            var headers = HTTPHeaders()
-            headers.set("Retry-After", "30")
-            throw APIError(
-                ProblemDetails(
-                    status: 429, slug: "key-job-limit", title: "Too many jobs for this key",
-                    detail: "this key has \(active) jobs queued or running, its limit (--max-queued-per-key, "
-                        + "\(configuration.maxJobsPerKey)); retry when one has finished or cancel one"),
-                headers: headers)
+            throw keyJobLimit(active: active)
         case .datasetNotFound:
             throw APIError(ProblemDetails.invalidSpec([SpecError(field: "/dataset/id", message: "no such data set")]))
         }
@@ -188,7 +181,17 @@ extension RewindAPI {
     /// Queues a failed or cancelled job again; it resumes from its last checkpoint.
     func retryJob(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         let id = context[capture: "id"]
-        _ = try existingJob(id, context)
+        let job = try existingJob(id, context)
+        // A retry queues the job again: it counts against its owner's limit like a submission
+        // (read before the retry's transaction, so concurrent retries may pass it by a few).
+        if context.credential.visibleOwner != nil {
+            let cap = configuration.maxJobsPerKey
+            let active = try storage {
+                try store.listJobs(status: .queued, owner: job.owner, limit: cap).jobs.count
+                    + store.listJobs(status: .running, owner: job.owner, limit: cap).jobs.count
+            }
+            if active >= cap { throw keyJobLimit(active: active) }
+        }
         let outcome = try storage {
             try store.retryJob(jobID: id, maxQueued: configuration.maxQueuedJobs, nowMs: clock())
         }
@@ -318,6 +321,18 @@ extension RewindAPI {
 }
 
 extension RewindAPI {
+    /// 429 with `Retry-After`: a non-admin key's queued and running jobs are at its limit.
+    func keyJobLimit(active: Int) -> APIError {
+        var headers = HTTPHeaders()
+        headers.set("Retry-After", "30")
+        return APIError(
+            ProblemDetails(
+                status: 429, slug: "key-job-limit", title: "Too many jobs for this key",
+                detail: "this key has \(active) jobs queued or running, its limit (--max-queued-per-key, "
+                    + "\(configuration.maxJobsPerKey)); retry when one has finished or cancel one"),
+            headers: headers)
+    }
+
     /// 429 with `Retry-After`: the queue limit, which counts every node's queued jobs.
     func queueFull(queued: Int) -> APIError {
         var headers = HTTPHeaders()

@@ -198,6 +198,10 @@ struct RevocationTests {
         #expect(try a.request("POST", "/v1/jobs/\(mine)/cancel").status == 202)
         #expect(try a.postJSON("/v1/jobs", SecuritySpecs.endless).status == 202)
         #expect(try a.postJSON("/v1/jobs", SecuritySpecs.endless).status == 429)
+        // Nor does retrying the cancelled job get past the limit.
+        let retried = try a.request("POST", "/v1/jobs/\(mine)/retry")
+        #expect(retried.status == 429 && retried.slug == "key-job-limit", "\(retried.status) \(retried.text)")
+        #expect(try a.get("/v1/jobs/\(mine)").json["status"]?.stringValue == "cancelled")
     }
 
     /// A client that sent `GET target` and read the head (200, an event stream).
