@@ -67,8 +67,7 @@ public enum Principal {
     public static func isValidKeyName(_ name: String) -> Bool {
         !name.isEmpty && name.count <= 64 && name != anonymous
             && name.unicodeScalars.allSatisfy { scalar in
-                scalar.isASCII && (("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar)
-                    || ("0"..."9").contains(scalar) || "._-".unicodeScalars.contains(scalar))
+                ASCII.isAlphanumeric(scalar) || "._-".unicodeScalars.contains(scalar)
             }
     }
 }
@@ -90,22 +89,4 @@ public struct SessionRecord: Sendable, Equatable {
     public var expiresMs: Int64
     /// The digest of the stored key that signed it in; nil for a seeded key's session.
     public var keySHA256: String? = nil
-}
-
-extension APIKeyRecord {
-    /// Decodes `name, role, created_ms, last_used_ms`.
-    init(row: some RowReader) {
-        self.init(
-            name: row.string(0), role: PrincipalRole(rawValue: row.string(1)) ?? .user,
-            createdMs: row.int64(2), lastUsedMs: row.optionalInt64(3))
-    }
-}
-
-extension SessionRecord {
-    /// Decodes `principal, role, created_ms, expires_ms, key_sha256`.
-    init(row: some RowReader) {
-        self.init(
-            principal: row.string(0), role: PrincipalRole(rawValue: row.string(1)) ?? .user,
-            createdMs: row.int64(2), expiresMs: row.int64(3), keySHA256: row.optionalString(4))
-    }
 }

@@ -61,7 +61,7 @@ struct StoreKeyPrincipalTests {
             case .sqlite:
                 let all = Migration.embedded(for: .sqlite)
                 return try SQLiteStore(
-                    path: directory.file("old.db"), migrator: Migrator(migrations: Array(all.prefix(migrations ?? all.count))),
+                    path: directory.file("old.db"), migrator: SQLiteMigrator(migrations: Array(all.prefix(migrations ?? all.count))),
                     nowMs: 1_000)
             case .postgresql:
                 let cluster = try StoreFixture.cluster()
