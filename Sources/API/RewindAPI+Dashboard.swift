@@ -45,15 +45,21 @@ extension RewindAPI {
     /// second of its key's revocation or its session's sign-out (see `EventStreams`).
     func jobEvents(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         let record = try existingJob(context[capture: "id"], context)
-        let header = context.request.headers["Last-Event-ID"]
-        let resume = header ?? context.request.query("last_event_id")
-        var seen = 0
-        if let resume {
-            // The bound the document publishes: event ids count history items, far below it.
-            guard let value = Int(resume), (0...Int(Int32.max)).contains(value) else {
-                throw .invalidQuery(
-                    header == nil ? "last_event_id" : "Last-Event-ID", "must be an integer from 0 to \(Int32.max) (an event id)")
+        // Both are checked against the bound the document publishes (event ids count history
+        // items, far below it); the header wins when both are sent.
+        var resume: Int?
+        let sent = [
+            ("last_event_id", context.request.query("last_event_id")), ("Last-Event-ID", context.request.headers["Last-Event-ID"]),
+        ]
+        for (name, text) in sent {
+            guard let text else { continue }
+            guard let value = Int(text), (0...Int(Int32.max)).contains(value) else {
+                throw .invalidQuery(name, "must be an integer from 0 to \(Int32.max) (an event id)")
             }
+            resume = value
+        }
+        var seen = 0
+        if let value = resume {
             seen = min(value, record.progressTotal)
         }
         let client = Self.client(context.request)

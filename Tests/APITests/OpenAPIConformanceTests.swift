@@ -53,5 +53,9 @@ struct OpenAPIConformanceTests {
         #expect(query.status == 422 && query.text.contains("last_event_id"))
         let header = try client.request("GET", "/v1/jobs/\(id)/events", headers: [("Last-Event-ID", "\(maximum + 1)")])
         #expect(header.status == 422 && header.text.contains("Last-Event-ID"))
+        // A valid header does not hide an invalid query parameter.
+        let both = try client.request(
+            "GET", "/v1/jobs/\(id)/events?last_event_id=\(maximum + 1)", headers: [("Last-Event-ID", "0")])
+        #expect(both.status == 422 && both.text.contains("last_event_id"))
     }
 }
