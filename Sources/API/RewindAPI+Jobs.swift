@@ -323,24 +323,23 @@ extension RewindAPI {
 extension RewindAPI {
     /// 429 with `Retry-After`: a non-admin key's queued and running jobs are at its limit.
     func keyJobLimit(active: Int) -> APIError {
-        var headers = HTTPHeaders()
-        headers.set("Retry-After", "30")
-        return APIError(
-            ProblemDetails(
-                status: 429, slug: "key-job-limit", title: "Too many jobs for this key",
-                detail: "this key has \(active) jobs queued or running, its limit (--max-queued-per-key, "
-                    + "\(configuration.maxJobsPerKey)); retry when one has finished or cancel one"),
-            headers: headers)
+        Self.tryLater(
+            slug: "key-job-limit", title: "Too many jobs for this key",
+            detail: "this key has \(active) jobs queued or running, its limit (--max-queued-per-key, "
+                + "\(configuration.maxJobsPerKey)); retry when one has finished or cancel one")
     }
 
     /// 429 with `Retry-After`: the queue limit, which counts every node's queued jobs.
     func queueFull(queued: Int) -> APIError {
+        Self.tryLater(
+            slug: "queue-full", title: "Too many queued jobs",
+            detail: "\(queued) jobs are queued (the limit is \(configuration.maxQueuedJobs)); retry later")
+    }
+
+    /// A 429 problem asking the client to come back in 30 seconds.
+    private static func tryLater(slug: String, title: String, detail: String) -> APIError {
         var headers = HTTPHeaders()
         headers.set("Retry-After", "30")
-        return APIError(
-            ProblemDetails(
-                status: 429, slug: "queue-full", title: "Too many queued jobs",
-                detail: "\(queued) jobs are queued (the limit is \(configuration.maxQueuedJobs)); retry later"),
-            headers: headers)
+        return APIError(ProblemDetails(status: 429, slug: slug, title: title, detail: detail), headers: headers)
     }
 }
