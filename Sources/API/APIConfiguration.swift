@@ -2,6 +2,9 @@
 public struct APIConfiguration: Sendable {
     /// Jobs allowed in the queue at once; past it a submission answers 429 with `Retry-After`.
     public var maxQueuedJobs: Int
+    /// Jobs one non-admin key may have queued or running at once (429 `key-job-limit` beyond),
+    /// so one tenant cannot fill the queue for everyone. Admins and single-user mode are exempt.
+    public var maxJobsPerKey: Int = 20
     /// Largest JSON request body (413 past it, decided from `Content-Length` before reading).
     public var jsonBodyLimit: Int
     /// Largest CSV data set upload.

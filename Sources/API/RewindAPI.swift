@@ -66,6 +66,7 @@ public final class RewindAPI: Sendable {
         authFailures = RateLimiter(burst: configuration.authFailureBurst, perSecond: configuration.authFailuresPerSecond)
         submissions = RateLimiter(burst: configuration.submissionBurst, perSecond: configuration.submissionsPerSecond)
         registerCollectors()
+        eventStreams.checkCredentials { [weak self] credential in self?.credentialHolds(credential) ?? true }
     }
 
     /// From now on `/readyz` answers 503 (the process is draining).
