@@ -316,6 +316,14 @@ public struct NetworkArchitecture: Sendable, Hashable {
     /// The bias block of layer `layer` (0-based).
     public func bias(_ layer: Int) -> ParameterBlock { blocks[2 * layer + 1] }
 
+    /// Rows per chunk when a whole data set is evaluated or differentiated: 1024, fewer for a
+    /// network with convolutions when 1024 rows of its workspace would pass 2^24 values (128 MiB).
+    public func evaluationChunk(rows: Int) -> Int {
+        let hasConvolution = stages.contains { if case .conv2d = $0.operation { true } else { false } }
+        let cap = hasConvolution ? max(1, (1 << 24) / workspaceValuesPerRow) : 1024
+        return max(1, min(rows, 1024, cap))
+    }
+
     /// Doubles of workspace per row of a batch: what `NetworkWorkspace` allocates for each row it
     /// holds (the memory estimate's per-row cost).
     public var workspaceValuesPerRow: Int {

@@ -153,7 +153,7 @@ struct RunState {
             rows = training
             inputGradientWanted = differentiateInputs
         }
-        let evaluation = NetworkWorkspace(architecture: problem.model.architecture, batchCapacity: min(rows.rows, 1024))
+        let evaluation = NetworkWorkspace(architecture: problem.model.architecture, batchCapacity: problem.model.architecture.evaluationChunk(rows: rows.rows))
         let objective = rows.inputs.withUnsafeBufferPointer { inputs in
             rows.labels.withUnsafeBufferPointer { labels in
                 dInputs.withUnsafeMutableBufferPointer { dX in
