@@ -132,33 +132,27 @@ extension Network {
                         of: delta, rows: products, cols: stage.fanOut, into: dw + stage.biasOffset,
                         accumulate: accumulate)
                 }
-                guard let below else {
-                    let (top, bottom) = halves(0..<stage.fanIn)
-                    team.run({ weightGradient(top) }, {
-                        weightGradient(bottom)
-                        biasGradient()
-                    })
-                    continue
-                }
-                team.run({
-                    weightGradient(0..<stage.fanIn)
-                    biasGradient()
-                }, {
-                    if case .conv2d(let geometry) = stage.operation {
-                        // ∂L/∂columns = δWᵀ: (B·positions, patch), summed back onto the pixels.
-                        BLAS.gemm(
-                            transposeA: false, transposeB: true, m: products, n: stage.fanIn, k: stage.fanOut,
-                            alpha: 1, a: delta, lda: stage.fanOut, b: w + stage.weightOffset,
-                            ldb: stage.fanOut, beta: 0, c: workspace.columnGradient, ldc: stage.fanIn)
-                        columnsToImage(workspace.columnGradient, into: below, rows: rows, geometry: geometry)
-                    } else {
-                        // δ' = δWᵀ: (B, fanIn).
-                        BLAS.gemm(
-                            transposeA: false, transposeB: true, m: rows, n: stage.fanIn, k: stage.fanOut,
-                            alpha: 1, a: delta, lda: stage.fanOut, b: w + stage.weightOffset,
-                            ldb: stage.fanOut, beta: 0, c: below, ldc: stage.fanIn)
+                var inputGradient: (() -> Void)?
+                if let below {
+                    inputGradient = {
+                        if case .conv2d(let geometry) = stage.operation {
+                            // ∂L/∂columns = δWᵀ: (B·positions, patch), summed back onto the pixels.
+                            BLAS.gemm(
+                                transposeA: false, transposeB: true, m: products, n: stage.fanIn, k: stage.fanOut,
+                                alpha: 1, a: delta, lda: stage.fanOut, b: w + stage.weightOffset,
+                                ldb: stage.fanOut, beta: 0, c: workspace.columnGradient, ldc: stage.fanIn)
+                            columnsToImage(workspace.columnGradient, into: below, rows: rows, geometry: geometry)
+                        } else {
+                            // δ' = δWᵀ: (B, fanIn).
+                            BLAS.gemm(
+                                transposeA: false, transposeB: true, m: rows, n: stage.fanIn, k: stage.fanOut,
+                                alpha: 1, a: delta, lda: stage.fanOut, b: w + stage.weightOffset,
+                                ldb: stage.fanOut, beta: 0, c: below, ldc: stage.fanIn)
+                        }
                     }
-                })
+                }
+                runLayerProducts(
+                    fanIn: stage.fanIn, team: team, weights: weightGradient, biases: biasGradient, input: inputGradient)
             case .maxpool, .avgpool, .activation:
                 guard let below else { continue }
                 let (top, bottom) = halves(0..<rows)
@@ -167,6 +161,27 @@ extension Network {
                     { backwardWithoutParameters(s, delta: delta, into: below, rows: bottom, workspace: workspace) })
             }
         }
+    }
+
+    /// Runs the products of a layer with parameters on the team: with an input product, the weight
+    /// rows and the biases in one half and the input product in the other; without one, the weight
+    /// rows split in two (the biases with the second). The cut is fixed, so the bits are the same
+    /// with one or two threads.
+    func runLayerProducts(
+        fanIn: Int, team: WorkerTeam, weights: (Range<Int>) -> Void, biases: () -> Void, input: (() -> Void)?
+    ) {
+        guard let input else {
+            let (top, bottom) = halves(0..<fanIn)
+            team.run({ weights(top) }, {
+                weights(bottom)
+                biases()
+            })
+            return
+        }
+        team.run({
+            weights(0..<fanIn)
+            biases()
+        }, input)
     }
 
     /// ∂L/∂input of a stage without parameters, rows `part`: δ ⊙ φ', δ routed to each window's

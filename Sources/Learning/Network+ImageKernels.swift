@@ -21,33 +21,43 @@ extension Network {
     }
 }
 
+/// Calls `body(column, pixel)` for every (image, output position, ky, kx) in row order: `column`
+/// the offset of that channel run in the (rows · positions, patch) column matrix, `pixel` the
+/// offset of the input pixel's channels in the (rows, input.count) images, nil when it lies in the
+/// padding.
+@inline(__always)
+private func forEachPatchPixel(rows: Int, geometry g: ConvolutionGeometry, _ body: (_ column: Int, _ pixel: Int?) -> Void) {
+    let input = g.input, channels = input.channels, k = g.kernel
+    var column = 0
+    for b in 0..<rows {
+        for oy in 0..<g.output.height {
+            for ox in 0..<g.output.width {
+                for ky in 0..<k {
+                    let y = oy * g.stride + ky - g.padTop
+                    for kx in 0..<k {
+                        let x = ox * g.stride + kx - g.padLeft
+                        let inside = y >= 0 && y < input.height && x >= 0 && x < input.width
+                        body(column, inside ? b * input.count + (y * input.width + x) * channels : nil)
+                        column += channels
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// im2col: columns[(b, oy, ox), (ky, kx, c)] = x[b, oy·stride + ky − padTop, ox·stride + kx − padLeft, c],
 /// 0 outside the image.  // (rows · positions, patch)
 func imageToColumns(
     _ x: UnsafePointer<Double>, into columns: UnsafeMutablePointer<Double>, rows: Int,
     geometry g: ConvolutionGeometry
 ) {
-    let input = g.input, channels = input.channels, k = g.kernel
-    var row = columns
-    for b in 0..<rows {
-        let image = x + b * input.count
-        for oy in 0..<g.output.height {
-            for ox in 0..<g.output.width {
-                var column = row
-                for ky in 0..<k {
-                    let y = oy * g.stride + ky - g.padTop
-                    for kx in 0..<k {
-                        let xx = ox * g.stride + kx - g.padLeft
-                        if y >= 0, y < input.height, xx >= 0, xx < input.width {
-                            column.update(from: image + (y * input.width + xx) * channels, count: channels)
-                        } else {
-                            column.update(repeating: 0, count: channels)
-                        }
-                        column += channels
-                    }
-                }
-                row += g.patch
-            }
+    let channels = g.input.channels
+    forEachPatchPixel(rows: rows, geometry: g) { column, pixel in
+        if let pixel {
+            (columns + column).update(from: x + pixel, count: channels)
+        } else {
+            (columns + column).update(repeating: 0, count: channels)
         }
     }
 }
@@ -58,28 +68,11 @@ func columnsToImage(
     _ columns: UnsafePointer<Double>, into image: UnsafeMutablePointer<Double>, rows: Int,
     geometry g: ConvolutionGeometry
 ) {
-    let input = g.input, channels = input.channels, k = g.kernel
-    image.update(repeating: 0, count: rows * input.count)
-    var row = columns
-    for b in 0..<rows {
-        let target = image + b * input.count
-        for oy in 0..<g.output.height {
-            for ox in 0..<g.output.width {
-                var column = row
-                for ky in 0..<k {
-                    let y = oy * g.stride + ky - g.padTop
-                    for kx in 0..<k {
-                        let xx = ox * g.stride + kx - g.padLeft
-                        if y >= 0, y < input.height, xx >= 0, xx < input.width {
-                            let pixel = target + (y * input.width + xx) * channels
-                            for c in 0..<channels { pixel[c] += column[c] }
-                        }
-                        column += channels
-                    }
-                }
-                row += g.patch
-            }
-        }
+    let channels = g.input.channels
+    image.update(repeating: 0, count: rows * g.input.count)
+    forEachPatchPixel(rows: rows, geometry: g) { column, pixel in
+        guard let pixel else { return }
+        for c in 0..<channels { image[pixel + c] += columns[column + c] }
     }
 }
 

@@ -170,31 +170,25 @@ extension Network {
                         of: rDelta, rows: products, cols: stage.fanOut, into: hv + stage.biasOffset,
                         accumulate: false)
                 }
-                guard let target else {
-                    let (top, bottom) = halves(0..<stage.fanIn)
-                    team.run({ weightProduct(top) }, {
-                        weightProduct(bottom)
-                        biasProduct()
-                    })
-                    continue
-                }
-                team.run({
-                    weightProduct(0..<stage.fanIn)
-                    biasProduct()
-                }, {
-                    let c = positions == 1 ? target : workspace.columnGradient
-                    BLAS.gemm(
-                        transposeA: false, transposeB: true, m: products, n: stage.fanIn, k: stage.fanOut,
-                        alpha: 1, a: rDelta, lda: stage.fanOut, b: w + stage.weightOffset,
-                        ldb: stage.fanOut, beta: 0, c: c, ldc: stage.fanIn)
-                    BLAS.gemm(
-                        transposeA: false, transposeB: true, m: products, n: stage.fanIn, k: stage.fanOut,
-                        alpha: 1, a: delta, lda: stage.fanOut, b: v + stage.weightOffset,
-                        ldb: stage.fanOut, beta: 1, c: c, ldc: stage.fanIn)
-                    if case .conv2d(let geometry) = stage.operation {
-                        columnsToImage(workspace.columnGradient, into: target, rows: rows, geometry: geometry)
+                var inputProduct: (() -> Void)?
+                if let target {
+                    inputProduct = {
+                        let c = positions == 1 ? target : workspace.columnGradient
+                        BLAS.gemm(
+                            transposeA: false, transposeB: true, m: products, n: stage.fanIn, k: stage.fanOut,
+                            alpha: 1, a: rDelta, lda: stage.fanOut, b: w + stage.weightOffset,
+                            ldb: stage.fanOut, beta: 0, c: c, ldc: stage.fanIn)
+                        BLAS.gemm(
+                            transposeA: false, transposeB: true, m: products, n: stage.fanIn, k: stage.fanOut,
+                            alpha: 1, a: delta, lda: stage.fanOut, b: v + stage.weightOffset,
+                            ldb: stage.fanOut, beta: 1, c: c, ldc: stage.fanIn)
+                        if case .conv2d(let geometry) = stage.operation {
+                            columnsToImage(workspace.columnGradient, into: target, rows: rows, geometry: geometry)
+                        }
                     }
-                })
+                }
+                runLayerProducts(
+                    fanIn: stage.fanIn, team: team, weights: weightProduct, biases: biasProduct, input: inputProduct)
             case .activation(let activation):
                 guard let target else { continue }
                 let n = rows * stage.outputCount

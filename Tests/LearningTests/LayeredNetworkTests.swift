@@ -30,16 +30,11 @@ enum LayeredCases {
     }
 }
 
-/// A batch of random images, random parameters and per-weight L2 for one network.
-struct LayeredProblem {
-    let model: Network
-    let batch: Int
-    var parameters: [Double]
-    var l2: [Double]
-    var inputs: [Double]
-    var labels: [Int32]
-    var architecture: NetworkArchitecture { model.architecture }
+/// A batch of random images, random parameters and per-weight L2 for one network; the helpers
+/// (gradient, HVP, objective gradient) are the dense tests'.
+typealias LayeredProblem = MLPProblem
 
+extension MLPProblem {
     init(_ architecture: NetworkArchitecture, seed: UInt64 = 3, batch: Int = 5) {
         model = Network(architecture: architecture)
         self.batch = batch
@@ -51,75 +46,6 @@ struct LayeredProblem {
         }
         inputs = random.gaussians(batch * architecture.inputCount)
         labels = (0..<batch).map { _ in Int32(random.next() % UInt64(architecture.classCount)) }
-    }
-
-    func lossAndGradient(
-        at point: [Double]? = nil, inputs x: [Double]? = nil, workspace: NetworkWorkspace? = nil,
-        team: WorkerTeam = .serial
-    ) -> (loss: Double, gradient: [Double]) {
-        let workspace = workspace ?? NetworkWorkspace(architecture: architecture, batchCapacity: batch)
-        var gradient = [Double](repeating: .nan, count: architecture.parameterCount)
-        let loss = (point ?? parameters).withUnsafeBufferPointer { w in
-            l2.withUnsafeBufferPointer { lambda in
-                (x ?? inputs).withUnsafeBufferPointer { xs in
-                    labels.withUnsafeBufferPointer { ys in
-                        gradient.withUnsafeMutableBufferPointer { g in
-                            model.lossAndGradient(
-                                parameters: w, l2: lambda, inputs: xs, labels: ys, batch: batch, gradient: g,
-                                workspace: workspace, team: team)
-                        }
-                    }
-                }
-            }
-        }
-        return (loss, gradient)
-    }
-
-    /// H·v and the input product ∇_x⟨∇_w L, v⟩ at `point` (on `inputs`).
-    func hessianVectorProduct(
-        along direction: [Double], at point: [Double]? = nil, inputs x: [Double]? = nil, team: WorkerTeam = .serial
-    ) -> (product: [Double], inputProduct: [Double]) {
-        let workspace = NetworkWorkspace(architecture: architecture, batchCapacity: batch)
-        let w = point ?? parameters
-        _ = lossAndGradient(at: w, inputs: x, workspace: workspace, team: team)
-        var product = [Double](repeating: .nan, count: architecture.parameterCount)
-        var inputProduct = [Double](repeating: .nan, count: inputs.count)
-        w.withUnsafeBufferPointer { w in
-            l2.withUnsafeBufferPointer { lambda in
-                direction.withUnsafeBufferPointer { v in
-                    product.withUnsafeMutableBufferPointer { hv in
-                        inputProduct.withUnsafeMutableBufferPointer { hx in
-                            model.hessianVectorProduct(
-                                parameters: w, l2: lambda, direction: v, result: hv, inputProduct: hx,
-                                workspace: workspace, team: team)
-                        }
-                    }
-                }
-            }
-        }
-        return (product, inputProduct)
-    }
-
-    /// The mean cross-entropy (no penalty) and its gradients w.r.t. parameters and inputs, in
-    /// chunks of `capacity` rows.
-    func objectiveGradient(inputs x: [Double]? = nil, capacity: Int) -> (loss: Double, gradient: [Double], inputGradient: [Double]) {
-        let workspace = NetworkWorkspace(architecture: architecture, batchCapacity: capacity)
-        var gradient = [Double](repeating: .nan, count: architecture.parameterCount)
-        var inputGradient = [Double](repeating: .nan, count: inputs.count)
-        let loss = parameters.withUnsafeBufferPointer { w in
-            (x ?? inputs).withUnsafeBufferPointer { xs in
-                labels.withUnsafeBufferPointer { ys in
-                    gradient.withUnsafeMutableBufferPointer { g in
-                        inputGradient.withUnsafeMutableBufferPointer { gx in
-                            model.objectiveGradient(
-                                parameters: w, inputs: xs, labels: ys, rows: batch, gradient: g, inputGradient: gx,
-                                workspace: workspace)
-                        }
-                    }
-                }
-            }
-        }
-        return (loss, gradient, inputGradient)
     }
 }
 
