@@ -6,6 +6,12 @@
 /// (run BLAS with a fixed thread count). A `WorkerTeam` of two threads shares each pass; the
 /// results are the same bits as with one. Calls do not allocate; all state lives in the caller's
 /// `NetworkWorkspace`.
+///
+/// This is the whole interface the optimiser side sees (`ReversibleTrainer`: the exact state
+/// update, the information buffer, the reverse recurrences): the loss and gradient at a point,
+/// one Hessian-vector product there, and the objective's gradient and value, all over flat
+/// buffers. A second optimiser needs nothing else from the model, and a new layer type nothing
+/// from the optimiser.
 public struct Network: Sendable {
     /// The layers and parameter layout.
     public let architecture: NetworkArchitecture

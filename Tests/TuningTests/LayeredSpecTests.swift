@@ -108,6 +108,21 @@ struct LayeredSpecTests {
         #expect(items == uninterrupted)
     }
 
+    @Test("the schedule export of a conv job names its blocks after the layers and is the schedule it trained with")
+    func scheduleExport() throws {
+        let spec = convSpec(#"{ "learning_rate": { "schedule": { "segments": 4 } } }"#, iterations: 8, meta: 2)
+        let run = try TuningRun(spec: spec, dataset: BuiltinDatasets.digits)
+        let state = try run.step(run.initialCheckpoint()).next
+        let (item, _) = try run.step(state)
+        let stored = try JSONValue.parse(item.json().serializedString())
+        let values = try #require(stored["hyperparameters"].flatMap(HyperparameterValues.init(json:)))
+        let table = try #require(LearnedSchedule(run: run, values: values))
+        #expect(table.schedule == run.space.schedule(state.unconstrained))
+        #expect(table.blocks.map(\.name) == ["conv2d_1.weights", "conv2d_1.biases", "dense_1.weights", "dense_1.biases"])
+        #expect(table.csv().split(separator: "\n").count == 1 + 8 * 4)
+        #expect(table.csv().contains("conv2d_1.weights"))
+    }
+
     @Test("memory admission counts the conv layers' workspace and names model.layers")
     func memory() throws {
         var spec = convSpec()
