@@ -749,8 +749,8 @@ public enum OpenAPIDocument {
                     }
                   },
                   "model": {
-                    "type": "object", "additionalProperties": false,
-                    "description": "An MLP with a softmax output; at most 2000000 parameters with the dataset's shape.",
+                    "type": "object",
+                    "description": "A network with a softmax output: the dense shorthand (hidden, activation) or layers; at most 2000000 parameters with the dataset's shape.",
                     "properties": {
                       "hidden": {
                         "type": "array", "maxItems": 8, "default": [50, 50],
@@ -758,7 +758,34 @@ public enum OpenAPIDocument {
                         "items": { "type": "integer", "minimum": 1, "maximum": 4096 }
                       },
                       "activation": { "type": "string", "enum": ["tanh", "relu", "sigmoid"], "default": "tanh" }
-                    }
+                    },
+                    "oneOf": [
+                      {
+                        "type": "object", "additionalProperties": false,
+                        "properties": { "hidden": { "type": "array" }, "activation": { "type": "string" } }
+                      },
+                      {
+                        "type": "object", "additionalProperties": false, "required": ["layers"],
+                        "properties": {
+                          "layers": {
+                            "type": "array", "maxItems": 32,
+                            "description": "The network's body as layers, instead of hidden and activation; the output dense layer is appended. Image layers need a data set with an image shape (digits: 8x8x1).",
+                            "items": {
+                              "type": "object", "required": ["type"], "additionalProperties": false,
+                              "properties": {
+                                "type": { "type": "string", "enum": ["dense", "conv2d", "maxpool", "avgpool", "tanh", "relu", "sigmoid", "flatten"] },
+                                "units": { "type": "integer", "minimum": 1, "maximum": 4096, "description": "dense" },
+                                "filters": { "type": "integer", "minimum": 1, "maximum": 1024, "description": "conv2d" },
+                                "kernel": { "type": "integer", "minimum": 1, "maximum": 32, "description": "conv2d: square kernel" },
+                                "stride": { "type": "integer", "minimum": 1, "maximum": 32, "default": 1, "description": "conv2d" },
+                                "padding": { "type": "string", "enum": ["same", "valid"], "default": "same", "description": "conv2d" },
+                                "size": { "type": "integer", "minimum": 1, "maximum": 32, "description": "maxpool, avgpool: window and stride" }
+                              }
+                            }
+                          }
+                        }
+                      }
+                    ]
                   },
                   "training": {
                     "type": "object", "additionalProperties": false,
