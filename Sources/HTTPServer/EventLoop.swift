@@ -14,6 +14,7 @@ final class EventLoop: @unchecked Sendable {
         var connection: HTTPConnectionStateMachine.Configuration
         var maxConnections: Int
         var maxConnectionsPerClient: Int
+        var screen: (@Sendable (HTTPRequest) -> HTTPResponse?)?
         var answersInline: @Sendable (HTTPRequestHead) -> Bool
         var lingerTimeout: UInt64
         var writeStallTimeout: UInt64

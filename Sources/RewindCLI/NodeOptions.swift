@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Jobs
+import NodeResources
 import Storage
 
 /// What every node that runs workers shares (`serve` and `worker`): its database, the limits of a
@@ -22,6 +23,15 @@ struct NodeOptions: ParsableArguments {
     var jobMemoryMB: Int = Environment.int("REWIND_JOB_MEMORY_MB") ?? 1024
 
     @Option(
+        name: .customLong("memory-budget-mb"),
+        help: """
+            Memory this node lends to request bodies, uploads and jobs together, in MiB: what does \
+            not fit waits briefly or is answered 503 with Retry-After (REWIND_MEMORY_BUDGET_MB; \
+            default: half the least of physical memory, the cgroup limit and the address-space limit).
+            """)
+    var memoryBudgetMB: Int = Environment.int("REWIND_MEMORY_BUDGET_MB") ?? (MemoryLimits.current().defaultBudget >> 20)
+
+    @Option(
         name: .customLong("job-threads"),
         help: """
             Threads each job may use: a job's meta.seeds runs in parallel, or a single run's two step \
@@ -39,6 +49,9 @@ struct NodeOptions: ParsableArguments {
         try polling.validate()
         guard (0...1000).contains(databasePoolSize) else {
             throw ValidationError("--database-pool-size must be between 1 and 1000 (0: automatic)")
+        }
+        guard (16...(1 << 30)).contains(memoryBudgetMB) else {
+            throw ValidationError("--memory-budget-mb must be at least 16 (REWIND_MEMORY_BUDGET_MB)")
         }
         guard jobMemoryMB >= 16 else { throw ValidationError("--job-memory-mb must be at least 16") }
         guard (1...64).contains(jobThreads) else { throw ValidationError("--job-threads must be between 1 and 64") }
@@ -61,6 +74,7 @@ struct NodeOptions: ParsableArguments {
     func jobsConfiguration(workers: Int, port: Int, nowMs: Int64) -> JobsConfiguration {
         var jobs = polling.apply(to: lease.configuration(workers: workers, port: port, nowMs: nowMs))
         jobs.jobMemoryBudget = jobMemoryBudget
+        jobs.memoryBudget = MemoryBudget(capacity: memoryBudgetMB << 20)
         jobs.jobThreads = jobThreads
         return jobs
     }

@@ -82,6 +82,8 @@ struct ServeCommand: ParsableCommand {
         let keys = Self.keys(Environment.string("REWIND_API_KEYS") ?? "")
         var apiConfiguration = APIConfiguration(maxQueuedJobs: maxQueued, apiKeys: keys, version: RewindVersion.current)
         apiConfiguration.jobMemoryBudget = node.jobMemoryBudget
+        // One budget per process: bodies (the server), uploads (the API) and jobs draw from it.
+        apiConfiguration.memoryBudget = jobs.memoryBudget
         apiConfiguration.sessionLifetimeMs = Int64(sessionHours * 3_600_000)
         apiConfiguration.listenHost = host
         apiConfiguration.allowedHosts = Set(allowedHosts.split(separator: ",").map {

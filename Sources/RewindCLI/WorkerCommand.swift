@@ -57,10 +57,11 @@ struct WorkerCommand: ParsableCommand {
         let runner = JobRunner(
             store: store, configuration: jobs, clock: clock, log: logger.sink, notifier: store.makeNotifier())
         // The API object answers the three operational routes exactly as an API node does.
-        let api = RewindAPI(
-            store: store, runner: runner, configuration: APIConfiguration(version: RewindVersion.current),
-            clock: clock, log: logger.sink)
+        var apiConfiguration = APIConfiguration(version: RewindVersion.current)
+        apiConfiguration.memoryBudget = jobs.memoryBudget
+        let api = RewindAPI(store: store, runner: runner, configuration: apiConfiguration, clock: clock, log: logger.sink)
         var serverConfiguration = HTTPServer.Configuration(host: host, port: port)
+        serverConfiguration.memoryBudget = jobs.memoryBudget
         serverConfiguration.log = { message in logger.log(.warning, message) }
         let server = HTTPServer(configuration: serverConfiguration) { request in
             guard Self.routes.contains(request.path) else {
