@@ -218,7 +218,7 @@ enum SQLiteSQL {
     }
 
     enum Datasets {
-        static let columns = "id, name, rows, features, classes, sha256, builtin, created_ms, length(content), owner"
+        static let columns = "id, name, rows, features, classes, sha256, builtin, created_ms, length(content) + chunked_bytes, owner"
         static let insert = """
             INSERT INTO datasets (id, name, rows, features, classes, sha256, content, builtin, created_ms, owner)
             VALUES (:id, :name, :rows, :features, :classes, :sha256, :content, :builtin, :now, :owner)
