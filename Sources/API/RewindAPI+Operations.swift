@@ -36,6 +36,6 @@ extension RewindAPI {
     }
 
     func openAPI() -> HTTPResponse {
-        .rawJSON(Array(OpenAPIDocument.json.utf8))
+        .rawJSON(servedOpenAPI)
     }
 }

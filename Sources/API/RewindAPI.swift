@@ -22,6 +22,8 @@ public final class RewindAPI: Sendable {
     private let metricsSubscription: JobEventHub.Subscription
     let eventStreams: EventStreams
     private let router = Router.api
+    /// `/openapi.json`, with the body limits of this configuration's routes.
+    let servedOpenAPI: [UInt8]
     /// Failed authentications per client address, and submissions per principal.
     let authFailures: RateLimiter
     let submissions: RateLimiter
@@ -65,6 +67,7 @@ public final class RewindAPI: Sendable {
         self.log = log
         authFailures = RateLimiter(burst: configuration.authFailureBurst, perSecond: configuration.authFailuresPerSecond)
         submissions = RateLimiter(burst: configuration.submissionBurst, perSecond: configuration.submissionsPerSecond)
+        servedOpenAPI = OpenAPIDocument.served(routes: Router.api.routes, bodyLimit: configuration.bodyLimit)
         registerCollectors()
     }
 
@@ -85,10 +88,7 @@ public final class RewindAPI: Sendable {
     }
 
     func bodyLimit(_ limit: RouteOptions.BodyLimit) -> Int {
-        switch limit {
-        case .json: configuration.jsonBodyLimit
-        case .dataset: configuration.datasetBodyLimit
-        }
+        configuration.bodyLimit(limit)
     }
 
     /// The `HTTPServer` handler.

@@ -188,3 +188,13 @@ struct Router: Sendable {
         return .methodNotAllowed(allowed: allowed, template: template)
     }
 }
+
+extension APIConfiguration {
+    /// The bytes a route's body limit stands for.
+    func bodyLimit(_ limit: RouteOptions.BodyLimit) -> Int {
+        switch limit {
+        case .json: jsonBodyLimit
+        case .dataset: datasetBodyLimit
+        }
+    }
+}

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import JSON
 
 /// The validating core of CSV data set parsing, fed bytes in pieces of any size: each complete
@@ -44,7 +47,7 @@ struct CSVRowReader {
             }
         }
         if !pending.isEmpty {
-            guard let end = bytes[position...].firstIndex(of: 0x0A) else {
+            guard let end = Self.lineEnd(in: bytes, from: position) else {
                 pending.append(contentsOf: bytes[position...])
                 return
             }
@@ -55,7 +58,7 @@ struct CSVRowReader {
             position = end + 1
         }
         while position < bytes.count {
-            guard let end = bytes[position...].firstIndex(of: 0x0A) else {
+            guard let end = Self.lineEnd(in: bytes, from: position) else {
                 pending.append(contentsOf: bytes[position...])
                 return
             }
@@ -146,13 +149,21 @@ struct CSVRowReader {
         rows += 1
     }
 
+    /// The index of the next `\n` at or after `start`, or nil.
+    private static func lineEnd(in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+        guard start < bytes.count, let base = bytes.baseAddress,
+              let found = memchr(base + start, 0x0A, bytes.count - start) else { return nil }
+        return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+    }
+
     /// Splits a line into field ranges; commas inside double quotes do not split, a final `\r`
     /// is dropped. A blank line has no fields.
     private mutating func split(_ bytes: UnsafeBufferPointer<UInt8>) {
         fields.removeAll(keepingCapacity: true)
         var start = 0
         var quoted = false
-        for (index, byte) in bytes.enumerated() {
+        for index in 0..<bytes.count {
+            let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 quoted.toggle()
             } else if byte == UInt8(ascii: ",") && !quoted {
