@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "LearningTests", dependencies: ["Learning", "LinearAlgebra", "RewindTestSupport"]),
         .testTarget(name: "TuningTests", dependencies: ["Tuning", "JSON", "Learning", "RewindTestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "RewindTestSupport"]),
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "RewindTestSupport"]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "NodeResources", "RewindTestSupport"]),
         .testTarget(name: "RewindCLITests", dependencies: ["RewindCLI"]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "JSON"]),
         .testTarget(

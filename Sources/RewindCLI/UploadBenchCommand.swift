@@ -104,13 +104,13 @@ struct UploadBenchCommand: ParsableCommand {
         return out
     }
 
-    /// About `bytes` of rows of 10 one-digit features and a label in 0...2.
+    /// About `bytes` of rows of 40 one-digit features and a label in 0...2 (60 MB stays under the row limit).
     static func oneDigitCSV(bytes: Int) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(bytes + 32)
         var row = 0
         while out.count < bytes {
-            for feature in 0..<10 {
+            for feature in 0..<40 {
                 out.append(UInt8(ascii: "0") + UInt8((row * 7 + feature * 3) % 10))
                 out.append(UInt8(ascii: ","))
             }

@@ -134,15 +134,15 @@ struct BodyBudgetProcessTests {
         #expect(server.waitForExit(timeout: .milliseconds(1)) == nil, "the server exited:\n\(server.log)")
     }
 
-    /// About `bytes` of one-digit values: 10 features and a label in 0...2 per row (the worst
-    /// case for the stored form: 8 bytes stored per 2 bytes sent).
+    /// About `bytes` of one-digit values: 40 features and a label in 0...2 per row (the worst
+    /// case for the stored form: 8 bytes stored per 2 bytes sent; 60 MB stays under the row limit).
     static func oneDigitCSV(bytes: Int, seed: UInt64) -> [UInt8] {
         var generator = SeededGenerator(seed: seed)
         var out: [UInt8] = []
         out.reserveCapacity(bytes + 32)
         var row = 0
         while out.count < bytes {
-            for _ in 0..<10 {
+            for _ in 0..<40 {
                 out.append(UInt8(ascii: "0") + UInt8(generator.next() % 10))
                 out.append(UInt8(ascii: ","))
             }
