@@ -94,11 +94,12 @@ extension EventLoop {
         }
     }
 
-    /// Asks the screen about a head on the handler queue (it may read the store), then hands the
-    /// verdict back to the connection on the loop thread.
+    /// Asks the screen about a head on the screen queue (it may read the store), then hands the
+    /// verdict back to the connection on the loop thread. Not on the handler queue: handlers may
+    /// hold every thread of it for long (an upload's parse), and a verdict must not wait for them.
     func screen(_ head: HTTPRequest, id: Int, connectionID: UInt64) {
         guard let screen = settings.screen else { preconditionFailure("a head screened without a screen") }
-        handlerQueue.async { [self] in
+        screenQueue.async { [self] in
             let refusal = screen(head)
             execute { [self] in
                 guard let connection = connections[connectionID] else { return }

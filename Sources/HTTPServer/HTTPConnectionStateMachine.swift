@@ -145,6 +145,7 @@ struct HTTPConnectionStateMachine {
             slots[index].wantsContinue = false
         } else {
             bodyStartedAt = now
+            lastReadAt = now
             parse(into: &actions)
         }
         drain(into: &actions, now: now)
@@ -211,6 +212,8 @@ struct HTTPConnectionStateMachine {
     var deadline: UInt64? {
         guard !isClosed else { return nil }
         if let receiving = slots.last, !receiving.dispatched, receiving.response == nil, !readingDone {
+            // Waiting for the verdict on its head is the server's time, not the client's silence.
+            if receiving.screening { return nil }
             let silence = lastReadAt &+ configuration.headerReadTimeout
             guard let bodyStartedAt else { return silence }
             let (total, overflow) = bodyStartedAt.addingReportingOverflow(configuration.bodyTimeout)

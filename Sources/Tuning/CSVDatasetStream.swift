@@ -70,18 +70,19 @@ public struct CSVDatasetStream {
         }
     }
 
-    /// The rows of one chunk in the making: values and labels apart, joined when sealed.
+    /// The rows of one chunk in the making: values and labels apart (as little-endian words),
+    /// joined when sealed.
     private struct ChunkBuilder {
         var rows = 0
-        var values: [UInt8] = []
-        var labels: [UInt8] = []
+        var values: [UInt64] = []
+        var labels: [UInt32] = []
 
-        var bytes: Int { 4 + values.count + labels.count }
+        var bytes: Int { 4 + values.count * 8 + labels.count * 4 }
 
         mutating func add(_ row: ArraySlice<Double>, _ label: Int32, reserving capacity: Int) {
-            if rows == 0 { values.reserveCapacity(capacity + row.count * 8) }
-            for value in row { values.append(littleEndian: value.bitPattern) }
-            labels.append(littleEndian: UInt32(bitPattern: label))
+            if rows == 0 { values.reserveCapacity(capacity / 8 + row.count) }
+            for value in row { values.append(value.bitPattern.littleEndian) }
+            labels.append(UInt32(bitPattern: label).littleEndian)
             rows += 1
         }
 
@@ -89,8 +90,8 @@ public struct CSVDatasetStream {
             var out: [UInt8] = []
             out.reserveCapacity(bytes)
             out.append(littleEndian: UInt32(rows))
-            out += values
-            out += labels
+            values.withUnsafeBytes { out.append(contentsOf: $0) }
+            labels.withUnsafeBytes { out.append(contentsOf: $0) }
             return out
         }
     }

@@ -121,7 +121,7 @@ struct BodyBudgetProcessTests {
             let session = SecuritySession(port: port)
             let answer = try? session.request(
                 "POST", "/v1/datasets?name=digits-\(index)", headers: [("Content-Type", "text/csv")], body: bodies[index],
-                timeout: .seconds(300))
+                timeout: .seconds(1200))
             answers.withLock { $0.append((answer?.status ?? -1, answer?.header("Retry-After"), answer?.text.prefix(200).description ?? "")) }
         }
         let all = answers.withLock { $0 }
