@@ -1,3 +1,5 @@
+import NodeResources
+
 /// Limits and policies of the HTTP API. Every default is the documented one (docs/security.md).
 public struct APIConfiguration: Sendable {
     /// Jobs allowed in the queue at once; past it a submission answers 429 with `Retry-After`.
@@ -24,6 +26,11 @@ public struct APIConfiguration: Sendable {
     /// Event streams open at once in all (503 beyond) and per client address (429 beyond).
     public var maxEventStreams: Int = 1024
     public var maxEventStreamsPerClient: Int = 16
+    /// The node's memory budget (`--memory-budget-mb`): request bodies draw from it as they
+    /// arrive, uploads for their parse, and jobs for their estimate; what does not fit waits
+    /// briefly or is answered 503 with `Retry-After`. One per process, shared with the HTTP
+    /// server and the worker pool.
+    public var memoryBudget = MemoryBudget(capacity: MemoryLimits.current().defaultBudget)
     /// Data set uploads parsed at once (503 with `Retry-After` beyond): each holds its body and
     /// the parsed form in memory.
     public var maxConcurrentUploads: Int = 2

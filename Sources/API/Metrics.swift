@@ -205,6 +205,10 @@ extension Metrics {
         public static let buildInfo = "rewind_build_info"
         public static let processStartTime = "process_start_time_seconds"
         public static let processResidentMemory = "process_resident_memory_bytes"
+        public static let memoryBudgetBytes = "rewind_memory_budget_bytes"
+        public static let memoryBudgetInUse = "rewind_memory_budget_in_use_bytes"
+        public static let memoryBudgetWaiters = "rewind_memory_budget_waiters"
+        public static let memoryBudgetRefusals = "rewind_memory_budget_refusals_total"
     }
 
     /// From a cached GET (sub-millisecond) to a large upload or history page.

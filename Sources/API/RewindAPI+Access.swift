@@ -19,8 +19,8 @@ extension RewindAPI {
     /// Bearer KEY` (any case of `Bearer`), or the session cookie `POST /login` sets for browsers.
     /// A page asks a browser to sign in instead of answering 401 JSON. Wrong keys are
     /// rate-limited per client address: once its bucket is empty, even the right key waits (429).
-    func authenticate(_ request: HTTPRequest, template: String) -> Authentication {
-        guard !Self.openRoutes.contains(template), keysRequired() else { return .granted(.open) }
+    func authenticate(_ request: HTTPRequest, access: RouteOptions.Access) -> Authentication {
+        guard access != .open, keysRequired() else { return .granted(.open) }
         let bearer = Self.bearerKey(request)
         let cookie = bearer == nil ? Self.cookieValue(request, Self.sessionCookie) : nil
         let client = Self.client(request)
@@ -30,7 +30,7 @@ extension RewindAPI {
         if let bearer, let identity = identity(forKey: bearer) { return .granted(.bearer(identity)) }
         if let cookie, let granted = sessionCredential(cookie) { return .granted(granted) }
         if bearer != nil || cookie != nil { _ = authFailures.take(client) }
-        if Self.pageRoutes.contains(template) {
+        if access == .page {
             return .denied(HTTPResponse(
                 status: .unauthorized, text: DashboardPages.signIn(csrfToken: csrfToken(for: .open)),
                 contentType: "text/html; charset=utf-8"))
@@ -50,10 +50,6 @@ extension RewindAPI {
         case granted(Credential)
         case denied(HTTPResponse)
     }
-
-    static let openRoutes: Set<String> = ["/healthz", "/readyz", "/metrics", "/openapi.json", "/login", "/assets/{name}"]
-    /// Routes a browser opens: without a key they answer the sign-in page, not 401 JSON.
-    static let pageRoutes: Set<String> = ["/", "/jobs/{id}", "/compare", "/datasets"]
 
     /// Whether requests need a key: some are seeded, or some are stored. The store is asked at
     /// most once a second, so `rewind keys create` on a running service takes effect at once

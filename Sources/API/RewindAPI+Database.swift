@@ -6,13 +6,13 @@ import Synchronization
 /// How the API follows the node's database health: requests that need the database answer 503
 /// at once while it is known down; readiness and metrics read the health from memory.
 extension RewindAPI {
-    /// The operational routes, which answer without the database.
-    static let databaseFreeEndpoints: Set<Endpoint> = [.health, .readiness, .metrics, .openAPI, .asset]
+    /// The operational routes (by template), which answer without the database.
+    static let databaseFreeRoutes: Set<String> = ["/healthz", "/readyz", "/metrics", "/openapi.json", "/assets/{name}"]
 
     /// 503 with `Retry-After` before anything else runs (authentication looks keys up in the
-    /// database too) when `endpoint` needs a database known to be down; nil otherwise.
-    func databaseGate(_ endpoint: Endpoint) -> Authentication? {
-        guard store.health.isKnownDown, !Self.databaseFreeEndpoints.contains(endpoint) else { return nil }
+    /// database too) when the route `template` needs a database known to be down; nil otherwise.
+    func databaseGate(_ template: String) -> Authentication? {
+        guard store.health.isKnownDown, !Self.databaseFreeRoutes.contains(template) else { return nil }
         return .denied(APIError.storageUnavailable.response)
     }
 

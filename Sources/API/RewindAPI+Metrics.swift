@@ -1,3 +1,4 @@
+import NodeResources
 import Storage
 
 /// What the service reports on `/metrics` besides per-request counts: read fresh on every scrape.
@@ -19,5 +20,27 @@ extension RewindAPI {
             [([:], Double(runner.busyWorkers))]
         }
         Self.registerDatabaseCollectors(metrics, health: store.health)
+        registerBudgetCollectors(configuration.memoryBudget)
+    }
+}
+
+extension RewindAPI {
+    /// The node's memory budget: what request bodies, responses and jobs may hold at once, what
+    /// they hold now, who waits for room and how often room was refused (503s).
+    private func registerBudgetCollectors(_ budget: MemoryBudget) {
+        metrics.registerGaugeCollector(name: Metrics.Name.memoryBudgetBytes, help: "Bytes the node's memory budget hands out at most.") {
+            [([:], Double(budget.capacity))]
+        }
+        metrics.registerGaugeCollector(name: Metrics.Name.memoryBudgetInUse, help: "Bytes of the memory budget reserved now.") {
+            [([:], Double(budget.inUse))]
+        }
+        metrics.registerGaugeCollector(name: Metrics.Name.memoryBudgetWaiters, help: "Reservations waiting for room in the memory budget.") {
+            [([:], Double(budget.waiters))]
+        }
+        metrics.registerCollector(
+            name: Metrics.Name.memoryBudgetRefusals, help: "Reservations the memory budget refused (answered 503).", kind: .counter
+        ) {
+            [([:], Double(budget.refusals))]
+        }
     }
 }

@@ -37,6 +37,6 @@ extension RewindAPI {
     }
 
     func openAPI() -> HTTPResponse {
-        .rawJSON(Array(OpenAPIDocument.json.utf8))
+        .rawJSON(servedOpenAPI)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NodeResources
 import Storage
 
 /// How the worker pool runs jobs.
@@ -35,6 +36,10 @@ public struct JobsConfiguration: Sendable {
     /// Bytes one job may hold; before each meta-iteration the run's estimate at its current
     /// (learned) momenta is checked, and a job past it fails `resource_exhausted`.
     public var jobMemoryBudget: Int = JobsConfiguration.defaultJobMemoryBudget
+
+    /// The node's memory budget (`--memory-budget-mb`), shared with the HTTP server and the API:
+    /// what a claimed job holds is drawn from it. One per process.
+    public var memoryBudget = MemoryBudget(capacity: MemoryLimits.current().defaultBudget)
 
     /// 1 GiB: admission control (the API) and the workers use the same default.
     public static let defaultJobMemoryBudget = 1 << 30

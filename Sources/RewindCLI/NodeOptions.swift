@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Jobs
+import NodeResources
 import Storage
 
 /// What every node that runs workers shares (`serve` and `worker`): its database, the limits of a
@@ -20,6 +21,15 @@ struct NodeOptions: ParsableArguments {
             momenta would need more fails resource_exhausted (REWIND_JOB_MEMORY_MB; default 1024).
             """)
     var jobMemoryMB: Int = Environment.int("REWIND_JOB_MEMORY_MB") ?? 1024
+
+    @Option(
+        name: .customLong("memory-budget-mb"),
+        help: """
+            Memory this node lends to request bodies, uploads and jobs together, in MiB: what does \
+            not fit waits briefly or is answered 503 with Retry-After (REWIND_MEMORY_BUDGET_MB; \
+            default: half the least of physical memory, the cgroup limit and the address-space limit).
+            """)
+    var memoryBudgetMB: Int = Environment.int("REWIND_MEMORY_BUDGET_MB") ?? (MemoryLimits.current().defaultBudget >> 20)
 
     @Option(
         name: .customLong("job-threads"),
@@ -52,6 +62,9 @@ struct NodeOptions: ParsableArguments {
         guard databaseWait == "never" || Double(databaseWait).map({ $0 >= 0 && $0.isFinite }) == true else {
             throw ValidationError("--database-wait must be a number of seconds (0 or more) or 'never'")
         }
+        guard (16...(1 << 30)).contains(memoryBudgetMB) else {
+            throw ValidationError("--memory-budget-mb must be at least 16 (REWIND_MEMORY_BUDGET_MB)")
+        }
         guard jobMemoryMB >= 16 else { throw ValidationError("--job-memory-mb must be at least 16") }
         guard (1...64).contains(jobThreads) else { throw ValidationError("--job-threads must be between 1 and 64") }
     }
@@ -69,10 +82,14 @@ struct NodeOptions: ParsableArguments {
         return try storage.open(poolSize: poolSize, health: health, nowMs: nowMs)
     }
 
+    /// The node's one memory budget (`--memory-budget-mb`): request bodies, pages and jobs draw from it.
+    func makeMemoryBudget() -> MemoryBudget { MemoryBudget(capacity: memoryBudgetMB << 20) }
+
     /// The worker pool's settings: lease periods, node id, polling, fingerprint and job limits.
-    func jobsConfiguration(workers: Int, port: Int, nowMs: Int64) -> JobsConfiguration {
+    func jobsConfiguration(workers: Int, port: Int, nowMs: Int64, memoryBudget: MemoryBudget) -> JobsConfiguration {
         var jobs = polling.apply(to: lease.configuration(workers: workers, port: port, nowMs: nowMs))
         jobs.jobMemoryBudget = jobMemoryBudget
+        jobs.memoryBudget = memoryBudget
         jobs.jobThreads = jobThreads
         return jobs
     }

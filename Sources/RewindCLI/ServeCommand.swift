@@ -96,6 +96,9 @@ struct ServeCommand: ParsableCommand {
         apiConfiguration.maxJobsPerKey = maxQueuedPerKey
         apiConfiguration.submissionBurst = submissionBurst
         apiConfiguration.submissionsPerSecond = submissionsPerSecond
+        // One budget per process: bodies (the server), uploads (the API) and jobs draw from it.
+        let memoryBudget = node.makeMemoryBudget()
+        apiConfiguration.memoryBudget = memoryBudget
         apiConfiguration.sessionLifetimeMs = Int64(sessionHours * 3_600_000)
         apiConfiguration.listenHost = host
         apiConfiguration.allowedHosts = Set(allowedHosts.split(separator: ",").map {
@@ -113,7 +116,7 @@ struct ServeCommand: ParsableCommand {
         let store = try NodeLifecycle.openDatabase(
             node: node, workers: workers, health: health, logger: logger, clock: clock, signals: signals
         ) { listening = try NodeLifecycle.listen(server, logger: logger, host: host, port: port) }
-        let jobs = node.jobsConfiguration(workers: workers, port: port, nowMs: clock())
+        let jobs = node.jobsConfiguration(workers: workers, port: port, nowMs: clock(), memoryBudget: memoryBudget)
         let runner = JobRunner(store: store, configuration: jobs, clock: clock, log: logger.sink, notifier: store.makeNotifier())
         let api = RewindAPI(store: store, runner: runner, configuration: apiConfiguration, clock: clock, log: logger.sink)
         gate.open(api)

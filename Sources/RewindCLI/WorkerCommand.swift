@@ -54,9 +54,12 @@ struct WorkerCommand: ParsableCommand {
         let clock = JobRunner.wallClock
         // The health port answers while the node waits for its database (see `serve`).
         let health = DatabaseHealth(.down("not connected yet"))
-        let apiConfiguration = APIConfiguration(version: RewindVersion.current)
+        let memoryBudget = node.makeMemoryBudget()
+        var apiConfiguration = APIConfiguration(version: RewindVersion.current)
+        apiConfiguration.memoryBudget = memoryBudget
         let gate = NodeGate(health: health, configuration: apiConfiguration)
         var serverConfiguration = HTTPServer.Configuration(host: host, port: port)
+        serverConfiguration.memoryBudget = memoryBudget
         serverConfiguration.log = { message in logger.log(.warning, message) }
         let server = HTTPServer(configuration: serverConfiguration) { request in
             guard Self.routes.contains(request.path) else {
@@ -68,7 +71,7 @@ struct WorkerCommand: ParsableCommand {
         let store = try NodeLifecycle.openDatabase(
             node: node, workers: workers, health: health, logger: logger, clock: clock, signals: signals
         ) { listening = try NodeLifecycle.listen(server, logger: logger, host: host, port: port) }
-        let jobs = node.jobsConfiguration(workers: workers, port: port, nowMs: clock())
+        let jobs = node.jobsConfiguration(workers: workers, port: port, nowMs: clock(), memoryBudget: memoryBudget)
         let runner = JobRunner(
             store: store, configuration: jobs, clock: clock, log: logger.sink, notifier: store.makeNotifier())
         // The API object answers the three operational routes exactly as an API node does.

@@ -73,6 +73,12 @@ final class FlakyCommitStore: Store {
     func datasetContent(id: String) throws -> [UInt8]? { try base.datasetContent(id: id) }
     func listDatasets(owner: String?) throws -> [DatasetRecord] { try base.listDatasets(owner: owner) }
     func deleteDataset(id: String) throws -> DeleteDatasetOutcome { try base.deleteDataset(id: id) }
+    func putDatasetChunk(id: String, seq: Int, content: [UInt8]) throws { try base.putDatasetChunk(id: id, seq: seq, content: content) }
+    func commitChunkedDataset(_ new: NewDataset, chunkedBytes: Int, nowMs: Int64) throws -> InsertDatasetOutcome {
+        try base.commitChunkedDataset(new, chunkedBytes: chunkedBytes, nowMs: nowMs)
+    }
+    func discardDatasetChunks(id: String) throws { try base.discardDatasetChunks(id: id) }
+    func datasetChunk(id: String, seq: Int) throws -> [UInt8]? { try base.datasetChunk(id: id, seq: seq) }
     func createAPIKey(name: String, keySHA256: String, role: PrincipalRole, nowMs: Int64) throws -> Bool {
         try base.createAPIKey(name: name, keySHA256: keySHA256, role: role, nowMs: nowMs)
     }

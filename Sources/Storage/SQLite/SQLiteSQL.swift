@@ -224,7 +224,7 @@ enum SQLiteSQL: SQLStatements {
     }
 
     enum Datasets: SQLDatasetStatements {
-        static let columns = "id, name, rows, features, classes, sha256, builtin, created_ms, length(content) AS content_bytes, owner"
+        static let columns = "id, name, rows, features, classes, sha256, builtin, created_ms, length(content) + chunked_bytes AS content_bytes, owner"
         static let insert = """
             INSERT INTO datasets (id, name, rows, features, classes, sha256, content, builtin, created_ms, owner)
             VALUES (:id, :name, :rows, :features, :classes, :sha256, :content, :builtin, :now, :owner)
