@@ -41,13 +41,14 @@ let package = Package(
         .target(name: "Tuning", dependencies: ["JSON", "Learning", "LinearAlgebra"]),
         .target(name: "Storage", dependencies: ["CSQLite", "CPostgreSQL", "JSON"], plugins: ["EmbedMigrations"]),
         .target(name: "HTTPServer"),
-        .target(name: "Jobs", dependencies: ["Storage", "Tuning"]),
+        .target(name: "Jobs", dependencies: ["NodeResources", "Storage", "Tuning"]),
         .target(name: "Dashboard", dependencies: ["JSON"]),
         .target(name: "API", dependencies: ["Dashboard", "Digest", "HTTPServer", "JSON", "Jobs", "Tuning", "Storage"]),
         .executableTarget(
             name: "RewindCLI",
             dependencies: [
-                "API", "Dashboard", "Digest", "JSON", "Jobs", "Tuning", "Learning", "LinearAlgebra", "Storage", "HTTPServer",
+                "API", "Dashboard", "Digest", "JSON", "Jobs", "Tuning", "Learning", "LinearAlgebra", "NodeResources", "Storage",
+                "HTTPServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -73,7 +74,7 @@ let package = Package(
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "JSON"]),
         .testTarget(
             name: "APITests",
-            dependencies: ["API", "Jobs", "Storage", "Tuning", "JSON", "HTTPServer", "RewindTestSupport"]),
+            dependencies: ["API", "Jobs", "NodeResources", "Storage", "Tuning", "JSON", "HTTPServer", "RewindTestSupport"]),
         // Issue 10's attacks, one test per point, against the real server (and the real `rewind`
         // binary under a memory limit).
         .testTarget(

@@ -159,10 +159,14 @@ public final class JobRunner: Sendable {
             }
             state.withLock { $0.running[index] = claimed.job.id }
             log("job started", ["job_id": claimed.job.id, "worker": worker, "attempt": "\(claimed.job.attempt)"])
-            JobExecution(runner: self, worker: worker, claimed: claimed).run()
+            let outcome = JobExecution(runner: self, worker: worker, claimed: claimed).run()
             state.withLock { state in
                 state.running[index] = nil
                 state.cancelled.remove(claimed.job.id)
+            }
+            if outcome == .waitingForMemory {
+                // Not straight back to the queue's head: let a running job end (or another node claim).
+                _ = wake.wait(timeout: .now() + .milliseconds(max(configuration.idlePollMs, 500)))
             }
         }
     }

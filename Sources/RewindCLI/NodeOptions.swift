@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Jobs
+import NodeResources
 import Storage
 
 /// What every node that runs workers shares (`serve` and `worker`): its database, the limits of a
@@ -62,6 +63,10 @@ struct NodeOptions: ParsableArguments {
         var jobs = polling.apply(to: lease.configuration(workers: workers, port: port, nowMs: nowMs))
         jobs.jobMemoryBudget = jobMemoryBudget
         jobs.jobThreads = jobThreads
+        // The node's budget, which its running jobs draw their estimates from (until the serve
+        // and worker option for it lands, the default: half the least of the machine's memory,
+        // the cgroup limit and the address-space limit).
+        jobs.memoryBudget = MemoryBudget(capacity: MemoryLimits.current().defaultBudget)
         return jobs
     }
 }

@@ -97,12 +97,12 @@ extension TuningRun {
         let model = 17 * 8 * n
         // Per step, arrays of K numbers, each costing its header and the allocator's rounding
         // (48 bytes) plus at most 16 bytes an element: the learning rates, momenta and exact
-        // factors of the forward pass; an item with a hypergradient (any job with meta-iterations)
-        // adds their adjoints and the hypergradient's two, and the item's per-step values as
-        // JSON (64 bytes a number). The losses and curve one word per step.
+        // factors of the forward pass, and the item's per-step schedules as JSON (64 bytes a
+        // number); an item with a hypergradient (any job with meta-iterations) adds the adjoints
+        // and the hypergradient's two arrays. The losses and curve one word per step.
         let array = 48 + 16 * k
-        let hypergradient = spec.meta.iterations > 0 ? 4 * array + 2 * 64 * k : 0
-        let schedules = t * (3 * array + hypergradient) + 2 * 8 * t
+        let hypergradient = spec.meta.iterations > 0 ? 4 * array : 0
+        let schedules = t * (3 * array + 2 * 64 * k + hypergradient) + 2 * 8 * t
         let workspaces = 8 * (batch + evaluationBatch) * (features + 9 * widths)
         // The data set as loaded and the parts cut from it coexist while the run is prepared.
         let rows = training.inputs.count + validation.inputs.count + (test?.inputs.count ?? 0)
