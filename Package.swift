@@ -43,7 +43,9 @@ let package = Package(
         .target(name: "HTTPServer"),
         .target(name: "Jobs", dependencies: ["NodeResources", "Storage", "Tuning"]),
         .target(name: "Dashboard", dependencies: ["JSON"]),
-        .target(name: "API", dependencies: ["Dashboard", "Digest", "HTTPServer", "JSON", "Jobs", "Tuning", "Storage"]),
+        .target(
+            name: "API",
+            dependencies: ["Dashboard", "Digest", "HTTPServer", "JSON", "Jobs", "NodeResources", "Tuning", "Storage"]),
         .executableTarget(
             name: "RewindCLI",
             dependencies: [

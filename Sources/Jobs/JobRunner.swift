@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import NodeResources
 import Storage
 import Synchronization
 import Tuning
@@ -86,6 +87,9 @@ public final class JobRunner: Sendable {
         }
         notifier.start { [weak self] notification in self?.received(notification) }
     }
+
+    /// The node's memory budget, which running jobs and the pages the API builds draw from.
+    public var memoryBudget: MemoryBudget { configuration.memoryBudget }
 
     /// The node id this pool's leases carry.
     public var nodeID: String { configuration.nodeID }
