@@ -74,15 +74,10 @@ struct JobMemoryEstimateProcessTests {
 @Suite("Security: the node budget holds two large jobs apart", .serialized)
 struct NodeBudgetProcessTests {
     @Test func twoRowFourJobsUnderTwoGibibytesRunOneAtATimeAndTheServerStaysUp() throws {
-        let directory = try TemporaryDirectory(prefix: "rewind-node-budget")
-        let server = try ServerProcess(
-            database: directory.file("rewind.sqlite"), arguments: ["--workers", "2"],
-            environment: ["MALLOC_ARENA_MAX": "2", "OPENBLAS_NUM_THREADS": "1"],
-            prlimit: [MemoryLimitProcessTests.addressSpace])
-        defer { server.kill(SIGTERM); _ = server.waitForExit(timeout: .seconds(20)) }
-        let session = SecuritySession(port: server.port)
-        try "5".write(toFile: "/proc/\(server.pid)/clear_refs", atomically: false, encoding: .utf8)
-        let before = MemoryLimitProcessTests.status(server.pid, "VmRSS")
+        let limited = try LimitedServer(prefix: "rewind-node-budget", workers: 2)
+        defer { limited.stop() }
+        let session = limited.session
+        let before = try limited.resetPeak()
         let spec = JobMemoryEstimateProcessTests.grid[0].json
         let ids = try (0..<2).map { index in
             try session.submit(spec.replacingOccurrences(of: #"{"dataset""#, with: #"{"name":"row 4 #\#(index)","dataset""#))
@@ -91,11 +86,11 @@ struct NodeBudgetProcessTests {
             let done = try session.waitForStatus(id, "succeeded", timeout: .seconds(600))
             #expect(done["status"]?.stringValue == "succeeded")
         }
-        let peak = MemoryLimitProcessTests.status(server.pid, "VmHWM")
+        let peak = limited.peak
         print("two row-4 jobs: server RSS \(before >> 20) MiB before, peak \(peak >> 20) MiB")
         // One job's growth is about 850 MiB; two at once would pass 1.7 GiB.
         #expect(peak - before < 1_300 << 20)
         #expect(try session.get("/healthz").status == 200)
-        #expect(server.waitForExit(timeout: .milliseconds(1)) == nil, "the server exited:\n\(server.log)")
+        #expect(limited.server.waitForExit(timeout: .milliseconds(1)) == nil, "the server exited:\n\(limited.server.log)")
     }
 }

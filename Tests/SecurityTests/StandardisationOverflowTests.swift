@@ -11,13 +11,9 @@ import Testing
 @Suite("Security: standardisation cannot overflow", .serialized)
 struct StandardisationOverflowTests {
     @Test func valuesNearTheLargestDoubleStandardiseToFiniteStatisticsAndTheJobRuns() throws {
-        let directory = try TemporaryDirectory(prefix: "rewind-standardise")
-        let server = try ServerProcess(
-            database: directory.file("rewind.sqlite"), arguments: ["--workers", "1"],
-            environment: ["MALLOC_ARENA_MAX": "2", "OPENBLAS_NUM_THREADS": "1"],
-            prlimit: [MemoryLimitProcessTests.addressSpace])
-        defer { server.kill(SIGTERM); _ = server.waitForExit(timeout: .seconds(20)) }
-        let session = SecuritySession(port: server.port)
+        let limited = try LimitedServer(prefix: "rewind-standardise", workers: 1)
+        defer { limited.stop() }
+        let session = limited.session
 
         // Feature 0 near ±1.7e308, feature 1 ordinary, feature 2 up to 2e307; 60 rows, 2 classes.
         var csv = "a,b,c,label\n"
@@ -25,7 +21,7 @@ struct StandardisationOverflowTests {
             let huge = (row % 2 == 0 ? 1.0 : -1.0) * (1.0 + Double(row % 7) / 10) * 1e308
             csv += "\(huge),\(row % 10),\(Double(row % 3) * 1e307),\(row % 2)\n"
         }
-        let id = try upload(session, csv, name: "huge")
+        let id = try limited.upload(csv, name: "huge")
         let spec = #"{"dataset":{"id":"\#(id)"},"split":{"train":40,"validation":20},"preprocess":{"standardize":true},"#
             + #""model":{"hidden":[4]},"training":{"iterations":20,"batch_size":10},"meta":{"iterations":1}}"#
         let accepted = try session.postJSON("/v1/jobs", spec)
@@ -42,13 +38,9 @@ struct StandardisationOverflowTests {
     }
 
     @Test func aColumnWhoseStandardisedValuesOverflowIsRefusedByName() throws {
-        let directory = try TemporaryDirectory(prefix: "rewind-standardise")
-        let server = try ServerProcess(
-            database: directory.file("rewind.sqlite"), arguments: ["--workers", "1"],
-            environment: ["MALLOC_ARENA_MAX": "2", "OPENBLAS_NUM_THREADS": "1"],
-            prlimit: [MemoryLimitProcessTests.addressSpace])
-        defer { server.kill(SIGTERM); _ = server.waitForExit(timeout: .seconds(20)) }
-        let session = SecuritySession(port: server.port)
+        let limited = try LimitedServer(prefix: "rewind-standardise", workers: 1)
+        defer { limited.stop() }
+        let session = limited.session
 
         // Feature 1's training rows spread over a thousandth; its validation rows sit at 1e308.
         var csv = ""
@@ -56,7 +48,7 @@ struct StandardisationOverflowTests {
             let second = row < 40 ? Double(row) * 1e-4 : 1e308
             csv += "\(row % 5),\(second),\(row % 2)\n"
         }
-        let id = try upload(session, csv, name: "far")
+        let id = try limited.upload(csv, name: "far")
         let spec = #"{"dataset":{"id":"\#(id)"},"split":{"train":40,"validation":20},"preprocess":{"standardize":true},"#
             + #""model":{"hidden":[4]},"training":{"iterations":20,"batch_size":10},"meta":{"iterations":1}}"#
         let refused = try session.postJSON("/v1/jobs", spec)
@@ -65,12 +57,5 @@ struct StandardisationOverflowTests {
         #expect(errors.contains { $0["field"]?.stringValue == "/preprocess/standardize" })
         #expect(errors.contains { $0["message"]?.stringValue?.contains("column(s) 1 ") == true }, "\(refused.text)")
         #expect(try session.get("/v1/jobs").json["jobs"]?.arrayValue?.isEmpty == true)
-    }
-
-    private func upload(_ session: SecuritySession, _ csv: String, name: String) throws -> String {
-        let response = try session.request(
-            "POST", "/v1/datasets?name=\(name)", headers: [("Content-Type", "text/csv")], body: Array(csv.utf8))
-        try #require(response.status == 201, "upload answered \(response.status): \(response.text)")
-        return try #require(response.json["id"]?.stringValue)
     }
 }
