@@ -28,7 +28,8 @@ struct LargeItemPagesProcessTests {
             #"{"dataset":{"id":"\#(dataset)"},"split":{"train":33000,"validation":1000},"preprocess":{"standardize":true},"#
                 + #""model":{"hidden":[4]},"training":{"iterations":1,"batch_size":10},"#
                 + #""hyperparameters":{"training_data":{"learn":true}},"meta":{"iterations":27}}"#)
-        try session.waitForStatus(id, "succeeded", timeout: .seconds(900))
+        // 28 items of about 9 MB: minutes in a debug build, many more on a loaded machine.
+        try session.waitForStatus(id, "succeeded", timeout: .seconds(1_800))
         let item = try session.get("/v1/jobs/\(id)/history?after=0&limit=1")
         #expect(item.body.count > 5_000_000, "items of \(item.body.count) bytes")
 
