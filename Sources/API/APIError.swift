@@ -32,15 +32,16 @@ struct APIError: Error {
     }
 
     /// Carries `Retry-After`, as every 503 of the API does.
-    static let storageUnavailable: APIError = {
+    static let storageUnavailable = unavailable(
+        slug: "storage-unavailable", title: "Storage is unavailable",
+        detail: "the database did not answer or refused the write; try again shortly")
+
+    /// A 503 with `Retry-After: 5`.
+    static func unavailable(slug: String, title: String, detail: String) -> APIError {
         var headers = HTTPHeaders()
         headers.set("Retry-After", "5")
-        return APIError(
-            ProblemDetails(
-                status: 503, slug: "storage-unavailable", title: "Storage is unavailable",
-                detail: "the database did not answer or refused the write; try again shortly"),
-            headers: headers)
-    }()
+        return APIError(ProblemDetails(status: 503, slug: slug, title: title, detail: detail), headers: headers)
+    }
 
     var response: HTTPResponse {
         var headers = self.headers

@@ -53,13 +53,7 @@ extension RewindAPI {
 
 extension APIError {
     /// The node's memory budget could not hold a page's working memory: 503 with `Retry-After`.
-    static let pageMemoryBusy: APIError = {
-        var headers = HTTPHeaders()
-        headers.set("Retry-After", "5")
-        return APIError(
-            ProblemDetails(
-                status: 503, slug: "memory-busy", title: "The server is short of memory",
-                detail: "this node's memory budget cannot hold the page now; try again shortly"),
-            headers: headers)
-    }()
+    static let pageMemoryBusy = unavailable(
+        slug: "memory-busy", title: "The server is short of memory",
+        detail: "this node's memory budget cannot hold the page now; try again shortly")
 }
