@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "JSON"]),
         .testTarget(
             name: "APITests",
-            dependencies: ["API", "Jobs", "Storage", "Tuning", "JSON", "HTTPServer", "RewindTestSupport"]),
+            dependencies: ["API", "Jobs", "NodeResources", "Storage", "Tuning", "JSON", "HTTPServer", "RewindTestSupport"]),
         // Issue 10's attacks, one test per point, against the real server (and the real `rewind`
         // binary under a memory limit).
         .testTarget(

@@ -53,11 +53,14 @@ struct APIError: Error {
     }
 
     private static func unavailable(_ detail: String, retryAfter: Int = 5) -> APIError {
+        unavailable(slug: "storage-unavailable", title: "Storage is unavailable", detail: detail, retryAfter: retryAfter)
+    }
+
+    /// A 503 with `Retry-After` (5 s unless told).
+    static func unavailable(slug: String, title: String, detail: String, retryAfter: Int = 5) -> APIError {
         var headers = HTTPHeaders()
         headers.set("Retry-After", "\(retryAfter)")
-        return APIError(
-            ProblemDetails(status: 503, slug: "storage-unavailable", title: "Storage is unavailable", detail: detail),
-            headers: headers)
+        return APIError(ProblemDetails(status: 503, slug: slug, title: title, detail: detail), headers: headers)
     }
 
     var response: HTTPResponse {

@@ -107,27 +107,25 @@ extension RewindAPI {
         // Items are stored serialised: splice them in rather than parse and re-serialise. A page
         // ends at `limit` items or past `historyPageBytes`, whichever comes first (one item at
         // least), read a few rows at a time so that large items are never all in memory at once.
+        let reservation = try reservePageMemory(configuration.historyPageBytes + Self.pageWorkingBytes)
+        defer { reservation.release() }
         var body = Array(#"{"items":["#.utf8)
         var count = 0
         var cursor = after
         var more = false
-        reading: while count < limit {
-            let want = min(limit - count, 16)
-            let rows = try storage { try store.history(jobID: id, after: cursor, limit: want) }
-            for row in rows {
-                if count > 0, body.count + row.itemJSON.utf8.count > configuration.historyPageBytes {
-                    more = true
-                    break reading
-                }
-                if count > 0 { body.append(UInt8(ascii: ",")) }
-                body += Array(row.itemJSON.utf8)
-                count += 1
-                cursor = row.metaIteration
+        try forEachHistoryRow(jobID: id, after: after) { row throws(APIError) -> Bool in
+            let size = row.itemJSON.utf8.count
+            if count == limit || (count > 0 && body.count + size > configuration.historyPageBytes) {
+                more = true
+                return false
             }
-            if rows.count < want { break }
-        }
-        if !more, count == limit {
-            more = !(try storage { try store.history(jobID: id, after: cursor, limit: 1) }).isEmpty
+            // The one item a page always carries may be larger than the page's bytes.
+            try ensurePageMemory(reservation, 2 * size + Self.pageWorkingBytes)
+            if count > 0 { body.append(UInt8(ascii: ",")) }
+            body += Array(row.itemJSON.utf8)
+            count += 1
+            cursor = row.metaIteration
+            return true
         }
         let last: Int? = count > 0 ? cursor : nil
         let next = more ? last.map { "\($0)" } ?? "null" : "null"

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import NodeResources
 import Storage
 import Synchronization
 import Tuning
@@ -87,6 +88,9 @@ public final class JobRunner: Sendable {
         notifier.start { [weak self] notification in self?.received(notification) }
     }
 
+    /// The node's memory budget, which running jobs and the pages the API builds draw from.
+    public var memoryBudget: MemoryBudget { configuration.memoryBudget }
+
     /// The node id this pool's leases carry.
     public var nodeID: String { configuration.nodeID }
 
@@ -165,10 +169,14 @@ public final class JobRunner: Sendable {
             }
             state.withLock { $0.running[index] = claimed.job.id }
             log("job started", ["job_id": claimed.job.id, "worker": worker.rawValue, "attempt": "\(claimed.job.attempt)"])
-            JobExecution(runner: self, worker: worker, claimed: claimed).run()
+            let outcome = JobExecution(runner: self, worker: worker, claimed: claimed).run()
             state.withLock { state in
                 state.running[index] = nil
                 state.cancelled.remove(claimed.job.id)
+            }
+            if outcome == .waitingForMemory {
+                // Not straight back to the queue's head: let a running job end (or another node claim).
+                _ = wake.wait(timeout: .now() + .milliseconds(max(configuration.idlePollMs, 500)))
             }
         }
     }

@@ -37,8 +37,9 @@ public struct JobsConfiguration: Sendable {
     /// (learned) momenta is checked, and a job past it fails `resource_exhausted`.
     public var jobMemoryBudget: Int = JobsConfiguration.defaultJobMemoryBudget
 
-    /// The node's memory budget (`--memory-budget-mb`), shared with the HTTP server and the API:
-    /// what a claimed job holds is drawn from it. One per process.
+    /// The node's memory, shared with request bodies and pages: a worker holds its job's
+    /// estimate from it while the job runs, so the jobs a node runs at once never add up to more
+    /// than it can hold (a job that does not fit waits in the queue for one that ends).
     public var memoryBudget = MemoryBudget(capacity: MemoryLimits.current().defaultBudget)
 
     /// 1 GiB: admission control (the API) and the workers use the same default.

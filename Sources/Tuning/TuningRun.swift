@@ -31,6 +31,15 @@ public struct TuningRun: Sendable {
         // A defaulted name says which data set, by its name rather than an upload's opaque id.
         if spec.name == JobSpec.defaultName(for: spec.dataset) { spec.name = "\(dataset.name) schedules" }
         partition = DatasetPartition(dataset: dataset, split: spec.split, preprocess: spec.preprocess)
+        let nonFinite = partition.nonFiniteColumns
+        guard nonFinite.isEmpty else {
+            let names = nonFinite.prefix(10).map { "\($0)" }.joined(separator: ", ")
+            let more = nonFinite.count > 10 ? " and \(nonFinite.count - 10) more" : ""
+            throw SpecErrors([SpecError(
+                field: "/preprocess/standardize",
+                message: "cannot standardise feature column(s) \(names)\(more) (0-based): their values or "
+                    + "statistics are not finite numbers; rescale those columns or set \"standardize\": false")])
+        }
         spec.preprocess = partition.preprocess
         self.spec = spec
         self.threads = max(1, threads)

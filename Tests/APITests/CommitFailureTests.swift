@@ -7,14 +7,17 @@ import Synchronization
 import Testing
 
 /// A store whose first `failures` meta-iteration commits fail, as on a full disk or a database
-/// that briefly refuses writes; everything else goes to the real store underneath.
+/// that briefly refuses writes, and whose commits take `delay` longer, as large items do on a
+/// busy node; everything else goes to the real store underneath.
 final class FlakyCommitStore: Store {
     let base: Store
     private let remaining: Mutex<Int>
+    let delay: Duration
 
-    init(_ base: Store, failures: Int) {
+    init(_ base: Store, failures: Int, delay: Duration = .zero) {
         self.base = base
         remaining = Mutex(failures)
+        self.delay = delay
     }
 
     struct InjectedFailure: Error {}
@@ -55,9 +58,12 @@ final class FlakyCommitStore: Store {
             return count > 0
         }
         if fail { throw InjectedFailure() }
-        return try base.commitMetaIteration(
+        let committed = try base.commitMetaIteration(
             jobID: jobID, worker: worker, item: item, checkpoint: checkpoint, progressDone: progressDone,
             progressFraction: progressFraction, latestJSON: latestJSON, bestJSON: bestJSON, nowMs: nowMs, leaseMs: leaseMs)
+        // The write is done (and extended the lease from `nowMs`); the call returns late.
+        if delay > .zero { Thread.sleep(forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) * 1e-18) }
+        return committed
     }
     func finishJob(jobID: JobID, worker: WorkerID, status: JobStatus, errorCode: String?, errorMessage: String?, nowMs: Int64) throws -> Bool {
         try base.finishJob(jobID: jobID, worker: worker, status: status, errorCode: errorCode, errorMessage: errorMessage, nowMs: nowMs)
