@@ -1,3 +1,4 @@
+import API
 import ArgumentParser
 import Foundation
 import JSON
@@ -68,7 +69,8 @@ struct ExportCommand: ParsableCommand {
             }
             switch ReplayExport.prepare(specBytes: [UInt8](specData), item: item) {
             case .success(let replay): document = replay.document()
-            case .failure(let problem):
+            case .failure(let error):
+                let problem = ProblemDetails(error)
                 ServiceOptions.printProblem(problem.json(), status: problem.status)
                 throw ExitCode(2)
             }

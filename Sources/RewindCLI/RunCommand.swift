@@ -1,3 +1,4 @@
+import API
 import ArgumentParser
 import Foundation
 import JSON
@@ -55,7 +56,8 @@ struct RunCommand: ParsableCommand {
         {
         case .success(let prepared):
             tuning = prepared
-        case .failure(let problem):
+        case .failure(let error):
+            let problem = ProblemDetails(error)
             if json {
                 Console.output(problem.json().serializedString())
             } else {

@@ -79,19 +79,11 @@ extension TuningRun {
         memoryEstimate(at: space.initialVector(trainingInputs: training.inputs))
     }
 
-    /// The problem to answer when the job would need more than `budget` bytes, naming the fields
-    /// that drive its largest part; nil when it fits.
-    public func memoryProblem(budget: Int) -> ProblemDetails? {
+    /// `.overMemoryBudget` when the job would need more than `budget` bytes (its errors name the
+    /// fields that drive its largest part); nil when it fits.
+    public func memoryProblem(budget: Int) -> JobRequestError? {
         let estimate = initialMemoryEstimate
         guard estimate.totalBytes > budget else { return nil }
-        let limit = String(format: "%.0f MiB", Double(budget) / 1_048_576)
-        let message = "the job needs \(estimate.summary); the job memory budget is \(limit)"
-        return ProblemDetails(
-            status: 422, slug: "over-memory-budget", title: "The job needs more memory than a job may use",
-            detail: message, errors: estimate.drivingFields.map { SpecError(field: $0, message: message) },
-            extensions: [
-                "estimated_bytes": .number(Double(estimate.totalBytes)),
-                "budget_bytes": .number(Double(budget)),
-            ])
+        return .overMemoryBudget(estimate, budget: budget)
     }
 }
