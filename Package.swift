@@ -41,13 +41,23 @@ let package = Package(
         .target(name: "Tuning", dependencies: ["JSON", "Learning", "LinearAlgebra"]),
         .target(name: "Storage", dependencies: ["CSQLite", "CPostgreSQL", "JSON"], plugins: ["EmbedMigrations"]),
         .target(name: "HTTPServer"),
+        // The one HTTP/1.1 client: the CLI's, the tests' (HTTPTestClient) and the load generator's.
+        .target(name: "HTTPClient"),
         .target(name: "Jobs", dependencies: ["Storage", "Tuning"]),
         .target(name: "Dashboard", dependencies: ["JSON"]),
         .target(name: "API", dependencies: ["Dashboard", "Digest", "HTTPServer", "JSON", "Jobs", "Tuning", "Storage"]),
+        // The benchmark harness behind `rewind bench`, `bench-http` and `bench-queue`.
+        .target(
+            name: "RewindBench",
+            dependencies: [
+                "HTTPClient", "JSON", "Jobs", "Learning", "LinearAlgebra", "Storage", "Tuning",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         .executableTarget(
             name: "RewindCLI",
             dependencies: [
                 "API", "Dashboard", "Digest", "JSON", "Jobs", "Tuning", "Learning", "LinearAlgebra", "Storage", "HTTPServer",
+                "HTTPClient", "RewindBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -58,7 +68,7 @@ let package = Package(
         // Shared test helpers: temp databases, a loopback HTTP client, gradient checkers.
         .target(
             name: "RewindTestSupport",
-            dependencies: ["API", "HTTPServer", "Jobs", "Learning", "LinearAlgebra", "Storage"],
+            dependencies: ["API", "HTTPClient", "HTTPServer", "Jobs", "Learning", "LinearAlgebra", "Storage"],
             path: "Tests/RewindTestSupport"),
 
         .testTarget(name: "JSONTests", dependencies: ["JSON", "RewindTestSupport"]),
@@ -69,7 +79,7 @@ let package = Package(
         .testTarget(name: "TuningTests", dependencies: ["Tuning", "JSON", "Learning", "RewindTestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "RewindTestSupport"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "RewindTestSupport"]),
-        .testTarget(name: "RewindCLITests", dependencies: ["RewindCLI"]),
+        .testTarget(name: "RewindCLITests", dependencies: ["HTTPClient", "RewindBench", "RewindCLI"]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "JSON"]),
         .testTarget(
             name: "APITests",

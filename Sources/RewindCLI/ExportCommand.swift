@@ -4,6 +4,7 @@ import Foundation
 import JSON
 import Learning
 import LinearAlgebra
+import RewindBench
 import Tuning
 
 /// `rewind export`: one training problem exactly as Rewind runs it, with Rewind's hypergradient,
