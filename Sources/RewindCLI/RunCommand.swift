@@ -2,6 +2,7 @@ import API
 import ArgumentParser
 import Foundation
 import JSON
+import Jobs
 import Learning
 import LinearAlgebra
 import Tuning
@@ -66,7 +67,8 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(2)
         }
         // What besides the spec decides the bits: lets two machines' histories be compared.
-        if !quiet { Console.error("rewind: arithmetic: \(NumericFingerprint.current)") }
+        let fingerprint = NumericFingerprint.current
+        if !quiet { Console.error("rewind: arithmetic: \(fingerprint)") }
         var progress = ProgressLine(enabled: !quiet, total: tuning.totalItems)
         var checkpoint = tuning.initialCheckpoint()
         let clock = ContinuousClock()
@@ -79,7 +81,8 @@ struct RunCommand: ParsableCommand {
                     return true
                 }
                 result.seconds = (clock.now - started).seconds
-                Console.output(result.json().serializedString())
+                // Printed as the service serves it, with the arithmetic that computed it.
+                Console.output(result.json(numericFingerprint: fingerprint).serializedString())
                 progress.finished(result)
                 checkpoint = next
             } catch {
