@@ -24,7 +24,7 @@ let package = Package(
             name: "CPostgreSQL", pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]),
 
-        // Layers, dependencies pointing down only (see README "Architecture").
+        // Layers, dependencies pointing down only (see docs/architecture.md).
         .target(name: "JSON"),
         .target(name: "Digest"),
         // The node's memory budget, shared by the HTTP server (bodies), the API (pages) and jobs.
@@ -38,12 +38,12 @@ let package = Package(
         .target(
             name: "Learning", dependencies: ["CBufferKernels", "LinearAlgebra"],
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
-        .target(name: "Tuning", dependencies: ["JSON", "Learning", "LinearAlgebra"]),
+        .target(name: "Tuning", dependencies: ["JSON", "Learning"]),
         .target(name: "Storage", dependencies: ["CSQLite", "CPostgreSQL", "JSON"], plugins: ["EmbedMigrations"]),
         .target(name: "HTTPServer"),
         // The one HTTP/1.1 client: the CLI's, the tests' (HTTPTestClient) and the load generator's.
         .target(name: "HTTPClient"),
-        .target(name: "Jobs", dependencies: ["Storage", "Tuning"]),
+        .target(name: "Jobs", dependencies: ["JSON", "Storage", "Tuning"]),
         .target(name: "Dashboard", dependencies: ["JSON"]),
         .target(name: "API", dependencies: ["Dashboard", "Digest", "HTTPServer", "JSON", "Jobs", "Tuning", "Storage"]),
         // The benchmark harness behind `rewind bench`, `bench-http` and `bench-queue`.
