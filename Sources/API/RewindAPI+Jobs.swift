@@ -38,7 +38,9 @@ extension RewindAPI {
         let now = clock()
         let job = NewJob(
             id: TimeOrderedID.make(nowMs: now), name: submission.spec.name, specJSON: specJSON, datasetID: uploadedDataset,
-            progressTotal: submission.run.totalItems, owner: credential.owner)
+            progressTotal: submission.run.totalItems, owner: credential.owner,
+            // Admins and single-user mode (no keys) are exempt: the cap keeps tenants apart.
+            maxActiveForOwner: credential.visibleOwner == nil ? nil : configuration.maxJobsPerKey)
         let outcome = try storage {
             try store.insertJob(
                 job, idempotency: key.map { ($0, SHA256.hex(of: Array(specJSON.utf8))) },
@@ -60,6 +62,8 @@ extension RewindAPI {
                 detail: "this Idempotency-Key was used for job \(existing) with a different spec")
         case .queueFull(let queued):
             throw queueFull(queued: queued)
+        case .ownerLimitReached(let active):
+            throw keyJobLimit(active: active)
         case .datasetNotFound:
             // Deleted since it was resolved above.
             throw APIError(ProblemDetails.invalidSpec([DatasetReference.notFound(submission.dataset.reference)]))
@@ -151,7 +155,7 @@ extension RewindAPI {
     func cancelJob(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         let id = context[capture: "id"]
         _ = try existingJob(id, context)
-        let outcome = try storage { try store.requestCancel(jobID: id, nowMs: clock()) }
+        let outcome = try storage { try store.requestCancel(jobID: JobID(id), nowMs: clock()) }
         switch outcome {
         case .cancelled(let record), .alreadyCancelled(let record):
             runner.events.publish(jobID: id, .status(record.status.rawValue))
@@ -169,9 +173,19 @@ extension RewindAPI {
     /// Queues a failed or cancelled job again; it resumes from its last checkpoint.
     func retryJob(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         let id = context[capture: "id"]
-        _ = try existingJob(id, context)
+        let job = try existingJob(id, context)
+        // A retry queues the job again: it counts against its owner's limit like a submission
+        // (read before the retry's transaction, so concurrent retries may pass it by a few).
+        if context.credential.visibleOwner != nil {
+            let cap = configuration.maxJobsPerKey
+            let active = try storage {
+                try store.listJobs(status: .queued, owner: job.owner, limit: cap).jobs.count
+                    + store.listJobs(status: .running, owner: job.owner, limit: cap).jobs.count
+            }
+            if active >= cap { throw keyJobLimit(active: active) }
+        }
         let outcome = try storage {
-            try store.retryJob(jobID: id, maxQueued: configuration.maxQueuedJobs, nowMs: clock())
+            try store.retryJob(jobID: JobID(id), maxQueued: configuration.maxQueuedJobs, nowMs: clock())
         }
         switch outcome {
         case .requeued(let record):
@@ -190,7 +204,7 @@ extension RewindAPI {
     func deleteJob(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         let id = context[capture: "id"]
         _ = try existingJob(id, context)
-        switch try storage({ try store.deleteJob(jobID: id) }) {
+        switch try storage({ try store.deleteJob(jobID: JobID(id)) }) {
         case .deleted:
             return HTTPResponse(status: .noContent)
         case .notTerminal(let status):
@@ -299,14 +313,25 @@ extension RewindAPI {
 }
 
 extension RewindAPI {
+    /// 429 with `Retry-After`: a non-admin key's queued and running jobs are at its limit.
+    func keyJobLimit(active: Int) -> APIError {
+        Self.tryLater(
+            slug: "key-job-limit", title: "Too many jobs for this key",
+            detail: "this key has \(active) jobs queued or running, its limit (--max-queued-per-key, "
+                + "\(configuration.maxJobsPerKey)); retry when one has finished or cancel one")
+    }
+
     /// 429 with `Retry-After`: the queue limit, which counts every node's queued jobs.
     func queueFull(queued: Int) -> APIError {
+        Self.tryLater(
+            slug: "queue-full", title: "Too many queued jobs",
+            detail: "\(queued) jobs are queued (the limit is \(configuration.maxQueuedJobs)); retry later")
+    }
+
+    /// A 429 problem asking the client to come back in 30 seconds.
+    private static func tryLater(slug: String, title: String, detail: String) -> APIError {
         var headers = HTTPHeaders()
         headers.set("Retry-After", "30")
-        return APIError(
-            ProblemDetails(
-                status: 429, slug: "queue-full", title: "Too many queued jobs",
-                detail: "\(queued) jobs are queued (the limit is \(configuration.maxQueuedJobs)); retry later"),
-            headers: headers)
+        return APIError(ProblemDetails(status: 429, slug: slug, title: title, detail: detail), headers: headers)
     }
 }

@@ -8,6 +8,8 @@ public enum InsertJobOutcome: Sendable, Equatable {
     case keyConflict(existingJobID: String)
     /// As many jobs as allowed are already queued.
     case queueFull(queued: Int)
+    /// The owner has `NewJob.maxActiveForOwner` jobs queued or running already.
+    case ownerLimitReached(active: Int)
     /// The job names a dataset id that does not exist (checked in the same transaction).
     case datasetNotFound
 }
@@ -44,7 +46,7 @@ public enum DeleteJobOutcome: Sendable, Equatable {
 
 /// A job moved by the reaper or by start-up recovery.
 public struct RecoveredJob: Sendable, Equatable {
-    public var id: String
+    public var id: JobID
     /// `queued` to retry, `failed` when out of attempts, `cancelled` when cancellation was asked.
     public var status: JobStatus
 }

@@ -9,7 +9,9 @@ import Synchronization
 /// committing, an API node cancelling, the reaper) are ordered and number its events without gaps
 /// or collisions. Leases and back-off are on the database's clock unless `timeSource` says
 /// otherwise.
-public final class PostgresStore: Store {
+public final class PostgresStore: SQLStore {
+    typealias SQL = PostgresSQL
+
     /// Whose clock decides leases, back-off and the times the store writes.
     public enum TimeSource: Sendable {
         /// The database's (`now()`, one instant per transaction): nodes' clocks may disagree. The
@@ -25,6 +27,8 @@ public final class PostgresStore: Store {
     public let location: String
     public let timeSource: TimeSource
     let pool: PostgresConnectionPool
+    /// What this node knows about the database (fed by the pool and a probe every second).
+    public var health: DatabaseHealth { pool.health }
 
     /// Connects, checks the schema and applies pending migrations.
     ///
@@ -34,14 +38,16 @@ public final class PostgresStore: Store {
     ///     `PGPASSFILE`, ...).
     ///   - password: overrides the URL's password (read from a secret file by the caller).
     ///   - poolSize: connections this store opens at most.
-    ///   - retryWindow: how long a transaction is retried through connection failures before the
-    ///     error reaches the caller.
+    ///   - retryWindow: how long a transaction without a `StoreDeadline` (a worker's) is retried
+    ///     through short failures, and waits for a free connection, before the error reaches it.
+    ///   - health: the node's database health, marked up once connected (the CLI passes one that
+    ///     `/readyz` already reads while the node waits for its database).
     /// - Throws: `PostgresError` when the server cannot be reached or refuses the login,
     ///   `MigrationError` for a schema this build cannot run against.
     public init(
         url: String, password: String? = nil, poolSize: Int = 4, retryWindow: Duration = .seconds(30),
         timeSource: TimeSource = .database, migrations: [Migration] = Migration.embedded(for: .postgresql),
-        nowMs: Int64
+        health: DatabaseHealth = DatabaseHealth(), nowMs: Int64
     ) throws {
         var parameters: [(String, String)] = [
             ("connect_timeout", "5"), ("application_name", "rewind"),
@@ -55,16 +61,28 @@ public final class PostgresStore: Store {
             ("dbname", url),
         ]
         if let password { parameters.append(("password", password)) }
-        pool = PostgresConnectionPool(parameters: parameters, size: poolSize, retryWindow: retryWindow)
+        pool = PostgresConnectionPool(parameters: parameters, size: poolSize, retryWindow: retryWindow, health: health)
         self.timeSource = timeSource
         location = Self.redacted(url)
         try pool.warmUp()
         let migrator = PostgresMigrator(migrations: migrations)
         try migrator.migrate(pool, nowMs: nowMs)
         schemaVersion = migrator.codeVersion
+        health.markUp()
+        let probeConnection = ProbeConnection()
+        health.startMonitoring { [weak pool] in
+            guard let pool else { return nil }
+            return .some(pool.probe(on: &probeConnection.connection))
+        }
+    }
+
+    /// The probe's own connection, touched only by the probe thread.
+    private final class ProbeConnection: @unchecked Sendable {
+        var connection: PostgresConnection?
     }
 
     public func close() throws {
+        health.stopMonitoring()
         pool.close()
     }
 
@@ -98,16 +116,15 @@ public final class PostgresStore: Store {
         try pool.withConnection(body)
     }
 
-    public func jobCounts() throws -> [JobStatus: Int] {
-        let rows = try read { connection in
-            try connection.query(PostgresSQL.Jobs.countByStatus) { (status: $0.string(0), count: $0.int(1)) }
-        }
-        var counts = Dictionary(uniqueKeysWithValues: JobStatus.allCases.map { ($0, 0) })
-        for row in rows {
-            if let status = JobStatus(rawValue: row.status) { counts[status] = row.count }
-        }
-        return counts
+    /// A single statement is its own transaction on PostgreSQL: the heartbeat skips the
+    /// `BEGIN`/`COMMIT` round trips.
+    func writeOne<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+        try read(body)
     }
+
+    /// The pool runs a transaction again after a transient failure, which may follow a COMMIT
+    /// that took effect but whose answer the connection lost.
+    static var writesMayRepeat: Bool { true }
 
     /// The URL with any password replaced by `***`.
     static func redacted(_ url: String) -> String {
