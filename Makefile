@@ -5,7 +5,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 # tests that compare in-process results with the binary's load the same family.
 export OPENBLAS_CORETYPE ?= $(shell bash scripts/blas-family.sh)
 
-.PHONY: run test build release install install-binary bench bench-http bench-queue example bootstrap docker-smoke
+.PHONY: run test build release install install-binary bench bench-http bench-queue example bootstrap docker-smoke format check-format
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -48,3 +48,11 @@ bench-queue: release
 # Builds the Docker image and checks it for real (needs a Docker engine; see docker/smoke-test.sh).
 docker-smoke:
 	bash docker/smoke-test.sh
+
+# Formats the Swift sources in place as .swift-format says (`swift format` ships with the toolchain).
+format:
+	$(SWIFT) format format --in-place --recursive --parallel Package.swift Sources Tests Plugins
+
+# Lists formatting findings without changing anything; non-zero when there are any.
+check-format:
+	bash scripts/check-format.sh

@@ -24,7 +24,7 @@ let package = Package(
             name: "CPostgreSQL", pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]),
 
-        // Layers, dependencies pointing down only (see README "Architecture").
+        // Layers, dependencies pointing down only (see docs/architecture.md).
         .target(name: "JSON"),
         .target(name: "Digest"),
         // The node's memory budget, shared by the HTTP server (bodies), the API (pages) and jobs.
@@ -38,16 +38,28 @@ let package = Package(
         .target(
             name: "Learning", dependencies: ["CBufferKernels", "LinearAlgebra"],
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
-        .target(name: "Tuning", dependencies: ["JSON", "Learning", "LinearAlgebra"]),
+        .target(name: "Tuning", dependencies: ["JSON", "Learning"]),
         .target(name: "Storage", dependencies: ["CSQLite", "CPostgreSQL", "JSON"], plugins: ["EmbedMigrations"]),
         .target(name: "HTTPServer", dependencies: ["NodeResources"]),
-        .target(name: "Jobs", dependencies: ["NodeResources", "Storage", "Tuning"]),
+        // The one HTTP/1.1 client: the CLI's, the tests' (HTTPTestClient) and the load generator's.
+        .target(name: "HTTPClient"),
+        .target(name: "Jobs", dependencies: ["JSON", "NodeResources", "Storage", "Tuning"]),
         .target(name: "Dashboard", dependencies: ["JSON"]),
-        .target(name: "API", dependencies: ["Dashboard", "Digest", "HTTPServer", "JSON", "Jobs", "NodeResources", "Tuning", "Storage"]),
+        .target(
+            name: "API",
+            dependencies: ["Dashboard", "Digest", "HTTPServer", "JSON", "Jobs", "NodeResources", "Tuning", "Storage"]),
+        // The benchmark harness behind `rewind bench`, `bench-http`, `bench-queue` and `bench-upload`.
+        .target(
+            name: "RewindBench",
+            dependencies: [
+                "HTTPClient", "JSON", "Jobs", "Learning", "LinearAlgebra", "Storage", "Tuning",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         .executableTarget(
             name: "RewindCLI",
             dependencies: [
-                "API", "Dashboard", "Digest", "JSON", "Jobs", "Tuning", "Learning", "LinearAlgebra", "NodeResources", "Storage", "HTTPServer",
+                "API", "Dashboard", "Digest", "JSON", "Jobs", "Tuning", "Learning", "LinearAlgebra", "NodeResources", "Storage",
+                "HTTPServer", "HTTPClient", "RewindBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -58,7 +70,7 @@ let package = Package(
         // Shared test helpers: temp databases, a loopback HTTP client, gradient checkers.
         .target(
             name: "RewindTestSupport",
-            dependencies: ["API", "HTTPServer", "Jobs", "Learning", "LinearAlgebra", "Storage"],
+            dependencies: ["API", "HTTPClient", "HTTPServer", "Jobs", "Learning", "LinearAlgebra", "Storage"],
             path: "Tests/RewindTestSupport"),
 
         .testTarget(name: "JSONTests", dependencies: ["JSON", "RewindTestSupport"]),
@@ -69,7 +81,7 @@ let package = Package(
         .testTarget(name: "TuningTests", dependencies: ["Tuning", "JSON", "Learning", "RewindTestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "RewindTestSupport"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "NodeResources", "RewindTestSupport"]),
-        .testTarget(name: "RewindCLITests", dependencies: ["RewindCLI"]),
+        .testTarget(name: "RewindCLITests", dependencies: ["HTTPClient", "RewindBench", "RewindCLI"]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "JSON"]),
         .testTarget(
             name: "APITests",

@@ -1,29 +1,44 @@
 import JSON
+import Jobs
 import Storage
 import Tuning
 
-/// A spec may name an uploaded data set as it names a built-in (`{"name": "blobs"}`); upload
-/// names are unique per owner, so the name (among the caller's own uploads) resolves to one id before the spec is parsed. A job without a
-/// `name` is called after its data set ("blobs schedules"), not after an id.
+/// A submission is parsed once (bytes → JSON → typed `JobSpec`) and its data set resolved once.
+/// A spec may name an uploaded data set as it names a built-in (`{"name": "blobs"}`; upload names
+/// are unique per owner) or give its id; a job without a `name` is called after its data set
+/// ("blobs schedules"), not after an id.
 extension RewindAPI {
-    /// The spec's bytes with an uploaded data set's name replaced by its id and a default job name
-    /// from the data set's name; unchanged when nothing applies or the body is not a JSON object.
-    func resolvingDatasetNames(_ body: [UInt8], _ credential: Credential) throws(APIError) -> [UInt8] {
-        guard case .object(var spec)? = try? JSONValue.parse(body), case .object(var dataset)? = spec["dataset"] else {
-            return body
+    /// The submitted spec as a ready run, or the problem to answer.
+    func prepareSubmission(_ body: [UInt8], _ credential: Credential) throws(APIError) -> JobSubmission {
+        let value: JSONValue
+        do {
+            value = try JSONValue.parse(body)
+        } catch {
+            throw APIError(ProblemDetails(.malformedJSON(error)))
         }
-        var datasetName: String?
-        if let name = dataset["name"]?.stringValue, dataset["id"] == nil, !BuiltinDatasets.names.contains(name) {
-            guard let record = try storage({ try store.listDatasets(owner: credential.owner) }).first(where: { !$0.builtin && $0.name == name }) else { return body }
-            dataset = ["id": .string(record.id)]
-            spec["dataset"] = .object(dataset)
-            datasetName = name
-        } else if let id = dataset["id"]?.stringValue, spec["name"] == nil {
-            datasetName = try storage { try store.dataset(id: id) }.flatMap { credential.sees($0.owner) ? $0.name : nil }
+        let upload = try callersUpload(value["dataset"], credential)
+        let datasets = PermittedDatasets(store: store, upload: upload)
+        switch JobRequest.prepare(specJSON: value, upload: upload, datasets: datasets) {
+        case .success(let submission): return submission
+        case .failure(let error): throw APIError(explainingDatasetNames(ProblemDetails(error), credential))
         }
-        guard let datasetName else { return body }
-        if spec["name"] == nil { spec["name"] = .string("\(datasetName) schedules") }
-        return JSONValue.object(spec).serialized()
+    }
+
+    /// The caller's own upload that a spec's `dataset` names or gives the id of: one look-up of its
+    /// record, no data read. Nil for built-ins, for unknown names, and for ids that are missing or
+    /// belong to another principal: those two then answer alike, "no such data set: <id>".
+    func callersUpload(_ dataset: JSONValue?, _ credential: Credential) throws(APIError) -> UploadedDatasetName? {
+        guard case .object(let fields)? = dataset, fields.count == 1 else { return nil }
+        if let name = fields["name"]?.stringValue, !BuiltinDatasets.names.contains(name) {
+            let records = try storage { try store.listDatasets(owner: credential.owner) }
+            return records.first { !$0.builtin && $0.name == name }.map { UploadedDatasetName(id: $0.id, name: $0.name) }
+        }
+        if let id = fields["id"]?.stringValue, BuiltinDatasets.named(id) == nil {
+            guard let record = try storage({ try store.dataset(id: id) }), !record.builtin, credential.sees(record.owner)
+            else { return nil }
+            return UploadedDatasetName(id: record.id, name: record.name)
+        }
+        return nil
     }
 
     /// An unknown `/dataset/name` explained with the names that exist, uploads included.
@@ -36,5 +51,20 @@ extension RewindAPI {
             return SpecError(field: error.field, message: "no data set has this name; built in or uploaded: \(names)")
         }
         return .invalidSpec(errors)
+    }
+}
+
+/// Built-ins, and of the uploads only the one the caller was found to own: any other id is "no
+/// such data set" before a byte of its content is read, so its size and shape never reach an error.
+private struct PermittedDatasets: DatasetResolver {
+    let store: Store
+    let upload: UploadedDatasetName?
+
+    func dataset(_ reference: DatasetReference) -> Dataset? {
+        if case .uploaded(let id) = reference, BuiltinDatasets.named(id) == nil {
+            guard let upload, upload.id == id else { return nil }
+            return StoreDatasetResolver(store: store).content(of: upload)
+        }
+        return StoreDatasetResolver(store: store).dataset(reference)
     }
 }

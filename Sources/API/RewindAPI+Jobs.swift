@@ -27,27 +27,18 @@ extension RewindAPI {
                     detail: "this instance is draining and accepts no new jobs; retry shortly"),
                 headers: headers)
         }
-        let datasets = StoreDatasetResolver(store: store)
-        let tuning: TuningRun
         let credential = context.credential
-        switch JobRequest.prepare(specBytes: try resolvingDatasetNames(request.body, credential), datasets: datasets) {
-        case .success(let prepared): tuning = prepared
-        case .failure(let problem): throw APIError(explainingDatasetNames(problem, credential))
-        }
+        let submission = try prepareSubmission(request.body, credential)
         // Admission control: a spec whose run cannot fit the job memory budget never queues.
-        if let problem = tuning.memoryProblem(budget: configuration.jobMemoryBudget) { throw APIError(problem) }
-        let specJSON = tuning.spec.json().serializedString()
-        var uploadedDataset: String?
-        if case .uploaded(let id) = tuning.spec.dataset, BuiltinDatasets.named(id) == nil { uploadedDataset = id }
-        // Another principal's upload is as unknown as a missing one (the id leaks nothing).
-        if let uploadedDataset, let record = try storage({ try store.dataset(id: uploadedDataset) }),
-           !record.builtin, !credential.sees(record.owner) {
-            throw APIError(ProblemDetails.invalidSpec([SpecError(field: "/dataset/id", message: "no such data set")]))
+        if let error = submission.run.memoryProblem(budget: configuration.jobMemoryBudget) {
+            throw APIError(ProblemDetails(error))
         }
+        let specJSON = submission.canonicalSpec
+        let uploadedDataset = submission.dataset.uploadID
         let now = clock()
         let job = NewJob(
-            id: TimeOrderedID.make(nowMs: now), name: tuning.spec.name, specJSON: specJSON, datasetID: uploadedDataset,
-            progressTotal: tuning.totalItems, owner: credential.owner,
+            id: TimeOrderedID.make(nowMs: now), name: submission.spec.name, specJSON: specJSON, datasetID: uploadedDataset,
+            progressTotal: submission.run.totalItems, owner: credential.owner,
             // Admins and single-user mode (no keys) are exempt: the cap keeps tenants apart.
             maxActiveForOwner: credential.visibleOwner == nil ? nil : configuration.maxJobsPerKey)
         let outcome = try storage {
@@ -74,7 +65,8 @@ extension RewindAPI {
         case .ownerLimitReached(let active):
             throw keyJobLimit(active: active)
         case .datasetNotFound:
-            throw APIError(ProblemDetails.invalidSpec([SpecError(field: "/dataset/id", message: "no such data set")]))
+            // Deleted since it was resolved above.
+            throw APIError(ProblemDetails.invalidSpec([DatasetReference.notFound(submission.dataset.reference)]))
         }
     }
 

@@ -29,7 +29,7 @@ extension RewindAPI {
               let values = stored["hyperparameters"].flatMap(HyperparameterValues.init(json:))
         else { throw .storageUnavailable }
         let run: TuningRun
-        switch JobRequest.prepare(specBytes: Array(record.specJSON.utf8), datasets: StoreDatasetResolver(store: store)) {
+        switch JobRequest.decode(canonicalSpec: record.specJSON, datasets: StoreDatasetResolver(store: store)) {
         case .success(let prepared): run = prepared
         case .failure:
             // The spec was valid when submitted: its uploaded data set has since been deleted.

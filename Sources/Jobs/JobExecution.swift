@@ -125,10 +125,10 @@ struct JobExecution {
         return .ended
     }
 
-    /// Spec and data set as the job was accepted with; failing here means the job can never run.
-    private func prepare() -> Result<TuningRun, ProblemDetails> {
-        JobRequest.prepare(
-            specBytes: Array(job.specJSON.utf8), datasets: runner.datasets, threads: runner.configuration.jobThreads)
+    /// Spec and data set as the job was accepted with: its canonical spec decoded, its data set by
+    /// id. Failing here means the job can never run.
+    private func prepare() -> Result<TuningRun, JobRequestError> {
+        JobRequest.decode(canonicalSpec: job.specJSON, datasets: runner.datasets, threads: runner.configuration.jobThreads)
     }
 
     /// The committed checkpoint, or the start. A checkpoint that does not decode is ignored: the

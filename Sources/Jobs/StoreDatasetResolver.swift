@@ -16,16 +16,21 @@ public struct StoreDatasetResolver: DatasetResolver, Sendable {
         case .uploaded(let id):
             // A built-in is also addressable by its id, which is its name.
             if let builtin = BuiltinDatasets.named(id) { return builtin }
-            guard let record = try? store.dataset(id: id), let content = try? store.datasetContent(id: id) else {
-                return nil
-            }
-            // Uploads since migration 0005 are stored in chunks; their `content` is empty.
-            guard content.isEmpty else { return try? Dataset(encoded: content, name: record.name) }
-            return assembled(record)
+            guard let record = try? store.dataset(id: id) else { return nil }
+            return content(of: UploadedDatasetName(id: record.id, name: record.name))
         case .file:
             // The service reads no local files: `resolve` answers that a file is for `rewind run`.
             return nil
         }
+    }
+
+    /// The content of an upload whose record the caller has already read (and checked). Uploads
+    /// since migration 0005 are stored in chunks (their `content` is empty) and read one at a time.
+    public func content(of upload: UploadedDatasetName) -> Dataset? {
+        guard let content = try? store.datasetContent(id: upload.id) else { return nil }
+        guard content.isEmpty else { return try? Dataset(encoded: content, name: upload.name) }
+        guard let record = try? store.dataset(id: upload.id) else { return nil }
+        return assembled(record)
     }
 
     /// A chunked data set read one chunk at a time: what loading holds is the data set and one chunk.

@@ -6,10 +6,11 @@ import LinearAlgebra
 /// be explained rather than guessed at.
 public enum NumericFingerprint {
     /// Raised whenever a change alters any result's bits for the same inputs: `PortableMath`, the
-    /// order of a reduction, the trainer's arithmetic.
-    public static let arithmeticVersion = 1
+    /// order of a reduction, the trainer's arithmetic. 2: the hyperparameter mapping (e^u, σ(u),
+    /// the initial log and logit) moved from libm to `PortableMath`.
+    public static let arithmeticVersion = 2
 
-    /// One line, e.g. "rewind-arithmetic 1; x86_64; OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY
+    /// One line, e.g. "rewind-arithmetic 2; x86_64; OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY
     /// Haswell MAX_THREADS=64; kernels Haswell".
     public static var current: String {
         "rewind-arithmetic \(arithmeticVersion); \(architecture); \(BLASKernel.configuration); kernels \(BLASKernel.loadedFamily)"

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HTTPClient
 import JSON
 
 /// `rewind submit SPEC.json`: prints the new job's id.
@@ -60,7 +61,7 @@ struct StatusCommand: ParsableCommand {
         var event = ""
         do {
             try service.client(timeout: 60).stream("/v1/jobs/\(id)/events", headers: service.headers, onHead: { status in
-                guard status == 200 else { throw SimpleHTTPClient.Failure(description: "the event stream answered \(status)") }
+                guard status == 200 else { throw HTTPClientError(.malformed, "the event stream answered \(status)") }
             }, onBytes: { bytes in
                 pending += String(decoding: bytes, as: UTF8.self)
                 while let newline = pending.firstIndex(of: "\n") {

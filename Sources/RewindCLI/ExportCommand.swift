@@ -1,8 +1,10 @@
+import API
 import ArgumentParser
 import Foundation
 import JSON
 import Learning
 import LinearAlgebra
+import RewindBench
 import Tuning
 
 /// `rewind export`: one training problem exactly as Rewind runs it, with Rewind's hypergradient,
@@ -68,7 +70,8 @@ struct ExportCommand: ParsableCommand {
             }
             switch ReplayExport.prepare(specBytes: [UInt8](specData), item: item) {
             case .success(let replay): document = replay.document()
-            case .failure(let problem):
+            case .failure(let error):
+                let problem = ProblemDetails(error)
                 ServiceOptions.printProblem(problem.json(), status: problem.status)
                 throw ExitCode(2)
             }

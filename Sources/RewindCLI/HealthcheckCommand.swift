@@ -1,4 +1,5 @@
 import ArgumentParser
+import HTTPClient
 
 /// `rewind healthcheck`: exit 0 when the local service answers `/healthz` (the Docker HEALTHCHECK;
 /// the runtime image has no curl).
@@ -14,12 +15,12 @@ struct HealthcheckCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let response = try SimpleHTTPClient(url: url, timeoutSeconds: 3).request("GET", ready ? "/readyz" : "/healthz")
+            let response = try HTTPClient(url: url, timeout: .seconds(3)).request("GET", ready ? "/readyz" : "/healthz")
             guard response.status == 200 else {
                 Console.error("rewind: \(url) answered \(response.status)")
                 throw ExitCode(1)
             }
-        } catch let failure as SimpleHTTPClient.Failure {
+        } catch let failure as HTTPClientError {
             Console.error("rewind: \(failure)")
             throw ExitCode(1)
         }

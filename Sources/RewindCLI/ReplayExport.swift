@@ -17,7 +17,7 @@ struct ReplayExport {
     let item: Int
 
     /// Prepares the spec; returns the problem to print when it is invalid.
-    static func prepare(specBytes: [UInt8], item: Int) -> Result<ReplayExport, ProblemDetails> {
+    static func prepare(specBytes: [UInt8], item: Int) -> Result<ReplayExport, JobRequestError> {
         switch JobRequest.prepare(specBytes: specBytes, datasets: BuiltinDatasetResolver()) {
         case .failure(let problem):
             return .failure(problem)

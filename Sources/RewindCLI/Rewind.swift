@@ -1,4 +1,5 @@
 import ArgumentParser
+import RewindBench
 
 /// The `rewind` command: the service, a local runner and the benchmarks.
 @main

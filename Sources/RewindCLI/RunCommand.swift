@@ -1,6 +1,9 @@
+import API
 import ArgumentParser
 import Foundation
+import RewindBench
 import JSON
+import Jobs
 import Learning
 import LinearAlgebra
 import Tuning
@@ -62,7 +65,8 @@ struct RunCommand: ParsableCommand {
         {
         case .success(let prepared):
             tuning = prepared
-        case .failure(let problem):
+        case .failure(let error):
+            let problem = ProblemDetails(error)
             if json {
                 Console.output(problem.json().serializedString())
             } else {
@@ -71,7 +75,8 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(2)
         }
         // What besides the spec decides the bits: lets two machines' histories be compared.
-        if !quiet { Console.error("rewind: arithmetic: \(NumericFingerprint.current)") }
+        let fingerprint = NumericFingerprint.current
+        if !quiet { Console.error("rewind: arithmetic: \(fingerprint)") }
         var progress = ProgressLine(enabled: !quiet, total: tuning.totalItems)
         var checkpoint = tuning.initialCheckpoint()
         let clock = ContinuousClock()
@@ -84,7 +89,8 @@ struct RunCommand: ParsableCommand {
                     return true
                 }
                 result.seconds = (clock.now - started).seconds
-                Console.output(result.json().serializedString())
+                // Printed as the service serves it, with the arithmetic that computed it.
+                Console.output(result.json(numericFingerprint: fingerprint).serializedString())
                 progress.finished(result)
                 checkpoint = next
             } catch {

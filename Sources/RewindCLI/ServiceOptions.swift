@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HTTPClient
 import JSON
 
 /// Options shared by the client commands: where the service is and how to authenticate.
@@ -16,7 +17,7 @@ struct ServiceOptions: ParsableArguments {
     /// Checked by the argument parser before `run()`, so a bad URL is one clear usage error.
     func validate() throws {
         do {
-            _ = try SimpleHTTPClient(url: serviceURL)
+            _ = try HTTPClient(url: serviceURL)
         } catch {
             throw ValidationError("--url: \(error)")
         }
@@ -26,9 +27,9 @@ struct ServiceOptions: ParsableArguments {
         apiKey.isEmpty ? [:] : ["Authorization": "Bearer \(apiKey)"]
     }
 
-    func client(timeout: Int = 15) -> SimpleHTTPClient {
+    func client(timeout: Int = 15) -> HTTPClient {
         // validate() has parsed the same URL already.
-        try! SimpleHTTPClient(url: serviceURL, timeoutSeconds: timeout)
+        try! HTTPClient(url: serviceURL, timeout: .seconds(timeout))
     }
 
     /// Sends a request and returns the answer whatever its status; exits 3 with a clear message
@@ -36,7 +37,7 @@ struct ServiceOptions: ParsableArguments {
     func send(
         _ method: String, _ path: String, body: [UInt8] = [], contentType: String = "application/json",
         extraHeaders: [String: String] = [:]
-    ) throws -> SimpleHTTPClient.Response {
+    ) throws -> HTTPClientResponse {
         var headers = self.headers.merging(extraHeaders) { _, new in new }
         if !body.isEmpty { headers["Content-Type"] = contentType }
         do {
@@ -51,7 +52,7 @@ struct ServiceOptions: ParsableArguments {
     /// or answers an error (the problem's title, detail and every field error).
     func call(
         _ method: String, _ path: String, body: [UInt8] = [], contentType: String = "application/json"
-    ) throws -> SimpleHTTPClient.Response {
+    ) throws -> HTTPClientResponse {
         let response = try send(method, path, body: body, contentType: contentType)
         guard (200..<300).contains(response.status) else {
             Self.reportProblem(response)
@@ -61,7 +62,7 @@ struct ServiceOptions: ParsableArguments {
     }
 
     /// An error answer on stderr: the problem's title and detail, then each field error on its own line.
-    static func reportProblem(_ response: SimpleHTTPClient.Response) {
+    static func reportProblem(_ response: HTTPClientResponse) {
         guard let problem = try? JSONValue.parse(response.body), case .object = problem else {
             Console.error("rewind: the service answered \(response.status): \(response.text.prefix(300))")
             return

@@ -1,3 +1,4 @@
+import API
 import ArgumentParser
 import Dashboard
 import Foundation
@@ -105,7 +106,7 @@ struct LearningRateSweep {
         JobRequest.prepare(specBytes: specBytes, datasets: BuiltinDatasetResolver()).map { run in
             // prepare succeeded, so the resolver knows the data set.
             LearningRateSweep(base: run.spec, dataset: BuiltinDatasetResolver().dataset(run.spec.dataset)!)
-        }
+        }.mapError(ProblemDetails.init)
     }
 
     /// The spec at one learning rate: constant, global, learned (so that its hypergradient is

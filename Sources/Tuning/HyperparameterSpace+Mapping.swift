@@ -6,7 +6,7 @@ extension HyperparameterSpace {
     /// momenta, λ per parameter (0 for biases), s per block.
     public func schedule(_ u: [Double]) -> TrainingSchedule {
         precondition(u.count == count, "u has \(u.count) entries, expected \(count)")
-        let alpha = u[learningRateRange].map { exp($0) }
+        let alpha = u[learningRateRange].map { PortableMath.exp($0) }
         let gamma = u[momentumRange].map(Self.sigmoid)
         let blockCount = blocks.count
         var learningRates: [[Double]] = []
@@ -17,10 +17,10 @@ extension HyperparameterSpace {
             learningRates.append((0..<blockCount).map { alpha[learningRateLayout.index(iteration: t, block: $0)] })
             momenta.append((0..<blockCount).map { gamma[momentumLayout.index(iteration: t, block: $0)] })
         }
-        let lambda = u[l2Range].map { exp($0) }
+        let lambda = u[l2Range].map { PortableMath.exp($0) }
         var l2 = Array(repeating: 0.0, count: parameterCount)
         forEachWeight { parameter, slot in l2[parameter] = lambda[slot] }
-        let scales = u[initScaleRange].map { exp($0) }
+        let scales = u[initScaleRange].map { PortableMath.exp($0) }
         let initScales = (0..<blockCount).map { scales[initScalePer == .global ? 0 : $0] }
         return TrainingSchedule(iterations: iterations, learningRates: learningRates, momenta: momenta, l2: l2, initScales: initScales)
     }
@@ -39,17 +39,17 @@ extension HyperparameterSpace {
                 du[momentumRange.lowerBound + momentumLayout.index(iteration: t, block: block)] += g.momenta[t][block]
             }
         }
-        for index in learningRateRange { du[index] *= exp(u[index]) }
+        for index in learningRateRange { du[index] *= PortableMath.exp(u[index]) }
         for index in momentumRange {
             let gamma = Self.sigmoid(u[index])
             du[index] *= gamma * (1 - gamma)
         }
         forEachWeight { parameter, slot in du[l2Range.lowerBound + slot] += g.l2[parameter] }
-        for index in l2Range { du[index] *= exp(u[index]) }
+        for index in l2Range { du[index] *= PortableMath.exp(u[index]) }
         for block in blocks.indices {
             du[initScaleRange.lowerBound + (initScalePer == .global ? 0 : block)] += g.initScales[block]
         }
-        for index in initScaleRange { du[index] *= exp(u[index]) }
+        for index in initScaleRange { du[index] *= PortableMath.exp(u[index]) }
         if trainingDataShape != nil, let inputs = g.trainingInputs {
             precondition(inputs.count == trainingDataRange.count, "training-input gradient has \(inputs.count) values, expected \(trainingDataRange.count)")
             du.replaceSubrange(trainingDataRange, with: inputs)
@@ -61,10 +61,10 @@ extension HyperparameterSpace {
     public func values(_ u: [Double]) -> HyperparameterValues {
         precondition(u.count == count, "u has \(u.count) entries, expected \(count)")
         return HyperparameterValues(
-            learningRate: table(u[learningRateRange].map { exp($0) }, layout: learningRateLayout),
+            learningRate: table(u[learningRateRange].map { PortableMath.exp($0) }, layout: learningRateLayout),
             momentum: table(u[momentumRange].map(Self.sigmoid), layout: momentumLayout),
-            l2: u[l2Range].map { exp($0) },
-            initScale: u[initScaleRange].map { exp($0) },
+            l2: u[l2Range].map { PortableMath.exp($0) },
+            initScale: u[initScaleRange].map { PortableMath.exp($0) },
             trainingData: trainingRows(u))
     }
 

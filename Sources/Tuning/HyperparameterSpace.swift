@@ -34,8 +34,8 @@ public struct HyperparameterSpace: Sendable {
 
     static let momentumLowerBound = 1e-6
     static let momentumUpperBound = 1 - 1e-9
-    static let logitLowerBound = log(momentumLowerBound) - log1p(-momentumLowerBound)
-    static let logitUpperBound = log(momentumUpperBound) - log1p(-momentumUpperBound)
+    static let logitLowerBound = logit(momentumLowerBound)
+    static let logitUpperBound = logit(momentumUpperBound)
 
     public init(spec: JobSpec, architecture: NetworkArchitecture, trainingRows: Int) {
         let hyper = spec.hyperparameters
@@ -84,10 +84,10 @@ public struct HyperparameterSpace: Sendable {
     public func initialVector(trainingInputs: [Double]) -> [Double] {
         var u: [Double] = []
         u.reserveCapacity(count)
-        u += Self.expand(hyperparameters.learningRate.initial, count: learningRateRange.count).map { log($0) }
+        u += Self.expand(hyperparameters.learningRate.initial, count: learningRateRange.count).map { PortableMath.log($0) }
         u += Self.expand(hyperparameters.momentum.initial, count: momentumRange.count).map(Self.logit)
-        u += Self.expand(hyperparameters.l2.initial, count: l2Range.count).map { log($0) }
-        u += Self.expand(hyperparameters.initScale.initial, count: initScaleRange.count).map { log($0) }
+        u += Self.expand(hyperparameters.l2.initial, count: l2Range.count).map { PortableMath.log($0) }
+        u += Self.expand(hyperparameters.initScale.initial, count: initScaleRange.count).map { PortableMath.log($0) }
         if trainingDataShape != nil {
             precondition(trainingInputs.count == trainingDataRange.count,
                          "training inputs have \(trainingInputs.count) values, expected \(trainingDataRange.count)")
@@ -105,12 +105,15 @@ public struct HyperparameterSpace: Sendable {
     /// γ = σ(u), u clamped (see the type's note), computed without overflow for either sign.
     static func sigmoid(_ u: Double) -> Double {
         let clamped = min(max(u, logitLowerBound), logitUpperBound)
-        if clamped >= 0 { return 1 / (1 + Foundation.exp(-clamped)) }
-        let e = Foundation.exp(clamped)
+        if clamped >= 0 { return 1 / (1 + PortableMath.exp(-clamped)) }
+        let e = PortableMath.exp(clamped)
         return e / (1 + e)
     }
 
-    static func logit(_ gamma: Double) -> Double { log(gamma) - log1p(-gamma) }
+    /// log γ − log(1 − γ). The project's portable log, not libm's (whose last bit depends on the
+    /// CPU); 1 − γ is exact for γ ≥ ½ (Sterbenz) and for small γ its rounding (≤ 2^-53) is far
+    /// below the logit's own ulp, so log1p is not needed.
+    static func logit(_ gamma: Double) -> Double { PortableMath.log(gamma) - PortableMath.log(1 - gamma) }
 
     private static func expand(_ initial: JobSpec.ScheduleInitial, count: Int) -> [Double] {
         switch initial {

@@ -5,20 +5,24 @@ extension JobSpec {
     /// Reads and checks a submitted spec, filling in defaults, and collects every problem found.
     ///
     /// Checks that need the dataset (split sizes, parameter counts, per-weight shapes) are left to
-    /// `validate(dataset:)`.
-    public static func parse(_ value: JSONValue) -> Result<JobSpec, SpecErrors> {
+    /// `validate(dataset:)`. `upload` is the caller's uploaded data set the spec refers to, found
+    /// by the service before parsing: a spec may name it as it names a built-in
+    /// (`{"name": "blobs"}`), and a job left unnamed is called after it ("blobs schedules").
+    public static func parse(_ value: JSONValue, upload: UploadedDatasetName? = nil) -> Result<JobSpec, SpecErrors> {
         var reader = Reader()
-        let spec = parse(value, reader: &reader)
+        let spec = parse(value, upload: upload, reader: &reader)
         if let spec, reader.errors.isEmpty { return .success(spec) }
         return .failure(SpecErrors(reader.errors))
     }
 
-    private static func parse(_ value: JSONValue, reader: inout Reader) -> JobSpec? {
+    private static func parse(_ value: JSONValue, upload: UploadedDatasetName?, reader: inout Reader) -> JobSpec? {
         let fields = ["name", "dataset", "split", "preprocess", "model", "training", "hyperparameters", "meta"]
         guard let root = reader.object(value, at: "", fields: fields) else { return nil }
         var name = reader.string(root["name"], at: "/name", maxLength: Limits.nameLength)
-        let dataset = parseDataset(root["dataset"], reader: &reader)
-        if root["name"] == nil, let dataset { name = defaultName(for: dataset) }
+        let dataset = parseDataset(root["dataset"], upload: upload, reader: &reader)
+        if root["name"] == nil, let dataset {
+            name = upload.flatMap { dataset == .uploaded(id: $0.id) ? "\($0.name) schedules" : nil } ?? defaultName(for: dataset)
+        }
         let split = parseSplit(root["split"], reader: &reader)
         let preprocess = parsePreprocess(root["preprocess"], reader: &reader)
         let model = parseModel(root["model"], reader: &reader)
@@ -34,7 +38,9 @@ extension JobSpec {
             hyperparameters: hyperparameters, meta: meta, preprocess: preprocess)
     }
 
-    private static func parseDataset(_ value: JSONValue?, reader: inout Reader) -> DatasetReference? {
+    private static func parseDataset(
+        _ value: JSONValue?, upload: UploadedDatasetName?, reader: inout Reader
+    ) -> DatasetReference? {
         guard let value else {
             reader.fail("/dataset", "is required: {\"name\": \"digits\"} or {\"id\": \"<uploaded dataset id>\"}")
             return nil
@@ -42,6 +48,9 @@ extension JobSpec {
         guard let object = reader.object(value, at: "/dataset", fields: ["name", "id", "path"]) else { return nil }
         switch (object["name"], object["id"], object["path"]) {
         case (let name?, nil, nil):
+            if let upload, name == .string(upload.name), !BuiltinDatasets.names.contains(upload.name) {
+                return .uploaded(id: upload.id)
+            }
             return reader.choice(name, at: "/dataset/name", allowed: BuiltinDatasets.names, default: .builtin("digits")) {
                 DatasetReference.builtin($0)
             }

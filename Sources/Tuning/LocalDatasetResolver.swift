@@ -16,7 +16,7 @@ public struct LocalDatasetResolver: DatasetResolver {
         try? resolve(reference).get()
     }
 
-    public func resolve(_ reference: DatasetReference) -> Result<Dataset, ProblemDetails> {
+    public func resolve(_ reference: DatasetReference) -> Result<Dataset, JobRequestError> {
         guard case .file(let path) = reference else { return BuiltinDatasetResolver().resolve(reference) }
         let url = path.hasPrefix("/")
             ? URL(fileURLWithPath: path) : URL(fileURLWithPath: baseDirectory).appendingPathComponent(path)
@@ -31,16 +31,5 @@ public struct LocalDatasetResolver: DatasetResolver {
         } catch {
             return .failure(.invalidDataset(error, field: "/dataset/path"))
         }
-    }
-}
-
-extension ProblemDetails {
-    /// 422 for a CSV that does not parse, as the upload answers it: the first problem's line and
-    /// column, in the message and as extension members.
-    public static func invalidDataset(_ error: DatasetParseError, field: String) -> ProblemDetails {
-        ProblemDetails(
-            status: 422, slug: "invalid-dataset", title: "The data set does not parse",
-            detail: error.description, errors: [SpecError(field: field, message: error.description)],
-            extensions: ["line": .number(Double(error.line)), "column": .number(Double(error.column))])
     }
 }

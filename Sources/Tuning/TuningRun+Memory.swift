@@ -29,6 +29,8 @@ public struct MemoryEstimate: Sendable, Equatable {
     public var concurrentRuns: Int = 1
     /// Per process and run: allocator arenas, thread stacks, the BLAS library's work buffers.
     public var fixedBytes: Int = 0
+    /// The field that sizes the network in error messages: the dense shorthand or the layers.
+    public var modelField = "/model/hidden"
 
     /// An upper bound of what a job adds to its process's resident memory at its peak.
     public var totalBytes: Int {
@@ -44,9 +46,9 @@ public struct MemoryEstimate: Sendable, Equatable {
     /// The spec fields that drive the largest part, as JSON Pointers: what to change to shrink it.
     public var drivingFields: [String] {
         let parts = [
-            (bufferBytes + allocationBytes, ["/hyperparameters/momentum", "/training/iterations", "/model/hidden"]),
-            (modelBytes, ["/model/hidden"]),
-            (workspaceBytes, ["/training/iterations", "/training/batch_size", "/model/hidden"]),
+            (bufferBytes + allocationBytes, ["/hyperparameters/momentum", "/training/iterations", modelField]),
+            (modelBytes, [modelField]),
+            (workspaceBytes, ["/training/iterations", "/training/batch_size", modelField]),
             (dataBytes, ["/split", "/hyperparameters/training_data"]),
         ]
         return parts.max { $0.0 < $1.0 }!.1
@@ -122,23 +124,14 @@ extension TuningRun {
         memoryEstimate(at: space.initialVector(trainingInputs: training.inputs))
     }
 
-    /// The problem to answer when the job would need more than `budget` bytes, naming the fields
-    /// that drive its largest part; nil when it fits.
-    public func memoryProblem(budget: Int) -> ProblemDetails? {
+    /// `.overMemoryBudget` when the job would need more than `budget` bytes (its errors name the
+    /// fields that drive its largest part); nil when it fits.
+    public func memoryProblem(budget: Int) -> JobRequestError? {
         let estimate = initialMemoryEstimate
         guard estimate.totalBytes > budget else { return nil }
-        let limit = String(format: "%.0f MiB", Double(budget) / 1_048_576)
-        let message = "the job needs \(estimate.summary); the job memory budget is \(limit)"
-        return ProblemDetails(
-            status: 422, slug: "over-memory-budget", title: "The job needs more memory than a job may use",
-            detail: message, errors: estimate.drivingFields.map { field in
-                // A network given as layers is sized by them, not by the dense shorthand.
-                let named = spec.model.layers != nil && field == "/model/hidden" ? "/model/layers" : field
-                return SpecError(field: named, message: message)
-            },
-            extensions: [
-                "estimated_bytes": .number(Double(estimate.totalBytes)),
-                "budget_bytes": .number(Double(budget)),
-            ])
+        var named = estimate
+        // A network given as layers is sized by them, not by the dense shorthand.
+        if spec.model.layers != nil { named.modelField = "/model/layers" }
+        return .overMemoryBudget(named, budget: budget)
     }
 }

@@ -117,7 +117,8 @@ func expectHistory(
     #expect(actual.count == expected.count, "\(label): \(actual.count) items, expected \(expected.count)", sourceLocation: sourceLocation)
     for (index, (got, want)) in zip(actual, expected).enumerated() {
         let difference = JSONDifference.first(
-            between: got.removing("seconds").removing("numeric_fingerprint"), and: want.removing("seconds"))
+            between: got.removing("seconds").removing("numeric_fingerprint"),
+            and: want.removing("seconds").removing("numeric_fingerprint"))
         #expect(difference == nil, "\(label) item \(index) differs at \(difference ?? "")", sourceLocation: sourceLocation)
     }
 }

@@ -1,3 +1,4 @@
+import API
 import Foundation
 import JSON
 import RewindTestSupport
@@ -122,7 +123,8 @@ struct TuningFeaturesTests {
         let local = JobRequest.prepare(
             specBytes: Array(Self.spec(dataset: #"{"path": "bad.csv"}"#).utf8),
             datasets: LocalDatasetResolver(baseDirectory: directory.path))
-        guard case .failure(let problem) = local else { Issue.record("a bad CSV was accepted"); return }
+        guard case .failure(let error) = local else { Issue.record("a bad CSV was accepted"); return }
+        let problem = ProblemDetails(error)
         #expect(problem.status == 422)
         #expect(problem.errors.map(\.field) == ["/dataset/path"])
         #expect(problem.detail == upload.json["detail"]?.stringValue)

@@ -1,5 +1,6 @@
 import Testing
-@testable import RewindCLI
+import HTTPClient
+@testable import RewindBench
 
 @Suite struct LatencyHistogramTests {
     @Test func bucketsAreContiguousAndEachHoldsItsOwnRange() {

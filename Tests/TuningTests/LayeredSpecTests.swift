@@ -80,7 +80,7 @@ struct LayeredSpecTests {
         guard case .failure(let problem) = JobRequest.prepare(specJSON: convSpec().json(), datasets: TableResolver(table: table)) else {
             Issue.record("a conv layer on a table was accepted"); return
         }
-        #expect(problem.status == 422)
+        #expect(problem.code == "invalid-spec")
         #expect(problem.errors.map(\.field) == ["/model/layers/0"])
     }
 
@@ -136,7 +136,7 @@ struct LayeredSpecTests {
         let rows = spec.training.batchSize + run.architecture.evaluationChunk(rows: 120)
         #expect(estimate.workspaceBytes >= 8 * rows * run.architecture.workspaceValuesPerRow)
         let problem = try #require(run.memoryProblem(budget: estimate.totalBytes - 1))
-        #expect(problem.status == 422)
+        #expect(problem.code == "over-memory-budget")
         #expect(problem.errors.contains { $0.field == "/model/layers" })
     }
 }

@@ -41,7 +41,7 @@ struct TuningRunMemoryTests {
         #expect(estimate.bufferBytes > 400_000_000_000)
         #expect(estimate.drivingFields == ["/hyperparameters/momentum", "/training/iterations", "/model/hidden"])
         let problem = try #require(run.memoryProblem(budget: 1 << 30))
-        #expect(problem.status == 422 && problem.slug == "over-memory-budget")
+        #expect(problem.code == "over-memory-budget")
         #expect(run.memoryProblem(budget: Int.max) == nil)
     }
 

@@ -129,17 +129,17 @@ struct TuningRunTests {
         #expect(items[1].hyperparameters.trainingData != items[0].hyperparameters.trainingData)
     }
 
-    @Test("JobRequest answers 400 for bytes that are not JSON and 422 naming the field for a bad spec")
+    @Test("JobRequest tells bytes that are not JSON from a bad spec, and names the bad spec's field")
     func requestProblems() {
         guard case .failure(let malformed) = JobRequest.prepare(specBytes: Array("{\"dataset\": ".utf8), datasets: BuiltinDatasetResolver()) else {
             Issue.record("accepted malformed JSON"); return
         }
-        #expect(malformed.status == 400)
+        #expect(malformed.code == "malformed-json")
         let bad = #"{"dataset": {"name": "digits"}, "training": {"iterations": 0}, "split": {"train": 1797, "validation": 797}}"#
         guard case .failure(let invalid) = JobRequest.prepare(specBytes: Array(bad.utf8), datasets: BuiltinDatasetResolver()) else {
             Issue.record("accepted an invalid spec"); return
         }
-        #expect(invalid.status == 422)
+        #expect(invalid.code == "invalid-spec")
         #expect(invalid.errors.contains { $0.field == "/training/iterations" })
         let unknown = #"{"dataset": {"name": "mnist"}}"#
         guard case .failure(let missing) = JobRequest.prepare(specBytes: Array(unknown.utf8), datasets: BuiltinDatasetResolver()) else {

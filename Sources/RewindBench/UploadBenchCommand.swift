@@ -1,13 +1,16 @@
 import ArgumentParser
 import Foundation
+import HTTPClient
 import JSON
 
 /// `rewind bench-upload`: the peak memory a CSV upload costs the server, as a multiple of its body,
 /// for typical data and for the worst case of one-digit values (8 stored bytes per 2 sent), on
 /// SQLite and, with `REWIND_BENCH_POSTGRES`, on PostgreSQL. Each upload goes to a fresh server
 /// process whose peak RSS (VmHWM) is reset just before; growth = (peak − RSS before) / body.
-struct UploadBenchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct UploadBenchCommand: ParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
         commandName: "bench-upload",
         abstract: "Measure the server's peak memory per uploaded CSV byte (typical and one-digit data, both engines).")
 
@@ -15,13 +18,13 @@ struct UploadBenchCommand: ParsableCommand {
     var megabytes: Int = 32
 
     @Option(help: "An empty PostgreSQL database to measure too (postgres://...); the uploads are deleted afterwards.")
-    var postgres: String = Environment.string("REWIND_BENCH_POSTGRES") ?? ""
+    var postgres: String = ProcessInfo.processInfo.environment["REWIND_BENCH_POSTGRES"] ?? ""
 
-    func validate() throws {
+    public func validate() throws {
         guard (1...64).contains(megabytes) else { throw ValidationError("--megabytes must be between 1 and 64 (the upload limit)") }
     }
 
-    func run() throws {
+    public func run() throws {
         let directory = URL(fileURLWithPath: NSTemporaryDirectory() + "rewind-bench-upload-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -54,18 +57,18 @@ struct UploadBenchCommand: ParsableCommand {
             server = try BenchServerProcess(
                 executable: HTTPBenchCommand.executableURL(), directory: directory, workers: 1, apiKey: key, database: database)
         } catch {
-            throw ValidationError(error.description)
+            throw ValidationError("\(error)")
         }
-        defer { server.stop() }
+        defer { _ = server.stop() }
         // Reset the peak so that only the upload can raise it.
         try "5".write(toFile: "/proc/\(server.pid)/clear_refs", atomically: false, encoding: .utf8)
         let before = status(server.pid, "VmRSS")
         let name = "bench-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         var head = "POST /v1/datasets?name=\(name) HTTP/1.1\r\nHost: \(server.endpoint.authority)\r\nConnection: close\r\n"
         head += "Authorization: Bearer \(key)\r\nContent-Type: text/csv\r\nContent-Length: \(body.count)\r\n\r\n"
-        let connection = try LoopbackConnection(to: server.endpoint, timeout: .seconds(300))
+        let connection = try HTTPClientConnection(host: server.endpoint.host, port: server.endpoint.port, timeout: .seconds(300))
         try connection.send(Array(head.utf8) + body)
-        let response = try connection.readResponse(deadline: .now + .seconds(300))
+        let response = try connection.readFramedResponse(deadline: .now + .seconds(300))
         connection.close()
         let peak = status(server.pid, "VmHWM")
         guard response.status == 201 else {

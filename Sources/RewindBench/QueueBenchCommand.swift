@@ -10,8 +10,10 @@ import Tuning
 /// second, the training time per job, and the rest of each worker's time per job, which is the
 /// queue's overhead (claim, one commit per history item, finish, and the wait for the next claim).
 /// A second table times the queue's operations alone, in this process, without training.
-struct QueueBenchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct QueueBenchCommand: ParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
         commandName: "bench-queue",
         abstract: "Measure the job queue: tiny jobs through 1, 2 and 4 worker processes, SQLite and PostgreSQL.")
 
@@ -22,7 +24,7 @@ struct QueueBenchCommand: ParsableCommand {
     var workers: String = "1,2,4"
 
     @Option(help: "An empty PostgreSQL database to measure too (postgres://...); its jobs are deleted between rounds.")
-    var postgres: String = Environment.string("REWIND_BENCH_POSTGRES") ?? ""
+    var postgres: String = ProcessInfo.processInfo.environment["REWIND_BENCH_POSTGRES"] ?? ""
 
     @Option(name: .customLong("idle-poll-ms"), help: "Idle workers' polling period (SQLite has no cross-process wake-up).")
     var idlePollMs: Int = 20
@@ -32,7 +34,7 @@ struct QueueBenchCommand: ParsableCommand {
         #"{"name":"queue-bench","dataset":{"name":"digits"},"split":{"train":50,"validation":50},"#
         + #""model":{"hidden":[5]},"training":{"iterations":1,"batch_size":50},"meta":{"iterations":1}}"#
 
-    func validate() throws {
+    public func validate() throws {
         guard (1...10_000).contains(jobs) else { throw ValidationError("--jobs must be between 1 and 10000") }
         guard !workerCounts.isEmpty, workerCounts.allSatisfy({ (1...32).contains($0) }) else {
             throw ValidationError("--workers must list counts between 1 and 32, e.g. 1,2,4")
@@ -41,7 +43,7 @@ struct QueueBenchCommand: ParsableCommand {
 
     var workerCounts: [Int] { workers.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
-    func run() throws {
+    public func run() throws {
         let directory = NSTemporaryDirectory() + "rewind-bench-queue-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -6,8 +6,10 @@ import JSON
 ///
 /// Starts `rewind serve` as a separate process (or uses `--url`), submits two training jobs, and
 /// hammers `GET /v1/jobs/{id}` for both from `--connections` keep-alive clients on loopback.
-struct HTTPBenchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct HTTPBenchCommand: ParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
         commandName: "bench-http",
         abstract: "Benchmark the HTTP server under load while two jobs train.",
         discussion: """
@@ -39,7 +41,7 @@ struct HTTPBenchCommand: ParsableCommand {
     static let jobSpec = #"{"name":"bench-http","dataset":{"name":"digits"},"meta":{"iterations":500}}"#
     static let jobStartTimeout: Duration = .seconds(60)
 
-    func validate() throws {
+    public func validate() throws {
         guard duration > 0, duration <= 60 else { throw ValidationError("--duration must be in (0, 60] seconds") }
         guard warmUp >= 0, warmUp <= 60 else { throw ValidationError("--warm-up must be in [0, 60] seconds") }
         guard (1...LoadGenerator.maximumConnections).contains(connections) else {
@@ -50,7 +52,7 @@ struct HTTPBenchCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
+    public func run() throws {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("rewind-bench-http-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPClient
 
 /// The closed loop of one load connection: send a request, read the whole response, record it,
 /// repeat until the end of the run; reconnect when the server closes or a request fails.
@@ -21,7 +22,7 @@ struct LoadWorker: Sendable {
 
     func run() -> LoadTally {
         var tally = LoadTally()
-        var connection: LoopbackConnection?
+        var connection: HTTPClientConnection?
         var next = firstRequest
         let clock = ContinuousClock()
         while clock.now < schedule.end {
@@ -31,9 +32,9 @@ struct LoadWorker: Sendable {
             next += 1
             let started = clock.now
             let timeoutAt = started + schedule.requestTimeout
-            do throws(LoopbackConnection.Failure) {
+            do throws(HTTPClientError) {
                 try open.send(request)
-                let response = try open.readResponse(deadline: min(timeoutAt, schedule.end))
+                let response = try open.readFramedResponse(deadline: min(timeoutAt, schedule.end))
                 let elapsed = started.duration(to: clock.now)
                 if (200..<300).contains(response.status) {
                     if started >= schedule.measureFrom { tally.latencies.record(nanoseconds: elapsed.nanoseconds) }
@@ -49,7 +50,7 @@ struct LoadWorker: Sendable {
                 open.close()
                 connection = nil
                 // A response cut off by the end of the run, before its own timeout, is no failure.
-                if error == .timeout && schedule.end < timeoutAt && clock.now >= schedule.end { break }
+                if error.kind == .timeout && schedule.end < timeoutAt && clock.now >= schedule.end { break }
                 tally.fail(LoadFailureKind(error), "\(error) (\(Self.requestLine(request)))")
             }
         }
@@ -57,9 +58,9 @@ struct LoadWorker: Sendable {
         return tally
     }
 
-    private func connect(_ tally: inout LoadTally) -> LoopbackConnection? {
-        do throws(LoopbackConnection.Failure) {
-            let connection = try LoopbackConnection(to: endpoint, timeout: schedule.requestTimeout)
+    private func connect(_ tally: inout LoadTally) -> HTTPClientConnection? {
+        do throws(HTTPClientError) {
+            let connection = try HTTPClientConnection(host: endpoint.host, port: endpoint.port, timeout: schedule.requestTimeout)
             tally.connections += 1
             return connection
         } catch {
@@ -76,6 +77,12 @@ struct LoadWorker: Sendable {
 }
 
 extension Duration {
+    /// In seconds, with the fraction.
+    var seconds: Double {
+        let parts = components
+        return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
+    }
+
     /// Whole nanoseconds, clamped at zero (a latency is never negative).
     var nanoseconds: UInt64 {
         let (seconds, attoseconds) = components

@@ -1,3 +1,4 @@
+import HTTPClient
 import JSON
 
 /// One-off requests to a loopback server (readiness, submitting and cancelling jobs): a fresh
@@ -25,10 +26,10 @@ struct LoopbackHTTPClient {
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         let bytes = Array((body ?? "").utf8)
         if body != nil { head += "Content-Type: application/json\r\nContent-Length: \(bytes.count)\r\n" }
-        let connection = try LoopbackConnection(to: endpoint, timeout: timeout)
+        let connection = try HTTPClientConnection(host: endpoint.host, port: endpoint.port, timeout: timeout)
         defer { connection.close() }
         try connection.send(Array((head + "\r\n").utf8) + bytes)
-        return try connection.readResponse(deadline: .now + timeout)
+        return try connection.readFramedResponse(deadline: .now + timeout)
     }
 
     /// Sends the request and parses a JSON object from a response with status `expected`.

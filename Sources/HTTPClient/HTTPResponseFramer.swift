@@ -5,26 +5,32 @@
 /// response); 1xx, 204 and 304 have none. A chunked or unframed body is reported as malformed:
 /// a load generator that guessed would measure the wrong thing. Requests are assumed not to be
 /// HEAD. After `.malformed` the stream is unusable: close the connection and start a new framer.
-struct HTTPResponseFramer {
+public struct HTTPResponseFramer {
     /// One complete response.
-    struct Response: Equatable, Sendable {
-        var status: Int
+    public struct Response: Equatable, Sendable {
+        public var status: Int
         /// False when the server will close after it (`Connection: close`, or HTTP/1.0 without
         /// `keep-alive`): the client must reconnect before its next request.
-        var keepAlive: Bool
-        var body: [UInt8]
+        public var keepAlive: Bool
+        public var body: [UInt8]
+
+        public init(status: Int, keepAlive: Bool, body: [UInt8]) {
+            self.status = status
+            self.keepAlive = keepAlive
+            self.body = body
+        }
     }
 
-    enum Event: Equatable {
+    public enum Event: Equatable {
         case needMoreBytes
         case response(Response)
         case malformed(String)
     }
 
     /// Bigger heads are refused rather than buffered without bound.
-    static let maximumHeadBytes = 64 * 1024
+    public static let maximumHeadBytes = 64 * 1024
     /// Larger bodies are refused: no response of the API under test comes near this.
-    static let maximumBodyBytes = 64 * 1024 * 1024
+    public static let maximumBodyBytes = 64 * 1024 * 1024
 
     private var buffer: [UInt8] = []
     /// Where the next response starts; consumed bytes are dropped lazily to avoid shifting per response.
@@ -35,10 +41,12 @@ struct HTTPResponseFramer {
     /// The parsed head of a response whose body is still arriving.
     private var pending: (status: Int, keepAlive: Bool, bodyStart: Int, bodyLength: Int)?
 
-    /// Bytes received but not yet part of a returned response.
-    var bufferedByteCount: Int { buffer.count - start }
+    public init() {}
 
-    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+    /// Bytes received but not yet part of a returned response.
+    public var bufferedByteCount: Int { buffer.count - start }
+
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
         if start > 0 && start == buffer.count {
             buffer.removeAll(keepingCapacity: true)
             scanned = 0
@@ -47,13 +55,13 @@ struct HTTPResponseFramer {
         buffer.append(contentsOf: bytes)
     }
 
-    mutating func append(_ bytes: [UInt8]) {
+    public mutating func append(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { append($0) }
     }
 
     /// The next complete response, if the bytes so far hold one. Call again after a response:
     /// pipelined responses may already be buffered.
-    mutating func next() -> Event {
+    public mutating func next() -> Event {
         if pending == nil {
             switch parseHead() {
             case .incomplete: return .needMoreBytes

@@ -1,4 +1,5 @@
 import JSON
+import Tuning
 
 /// An RFC 9457 problem document, the body of every error Rewind answers (docs/api.md, "Errors").
 public struct ProblemDetails: Error, Sendable, Equatable {
@@ -46,16 +47,33 @@ public struct ProblemDetails: Error, Sendable, Equatable {
 
     /// 422 with every bad field of a spec.
     public static func invalidSpec(_ errors: [SpecError]) -> ProblemDetails {
-        let first = errors.first.map { "\($0.field): \($0.message)" } ?? "the job spec is invalid"
-        let more = errors.count > 2 ? " (and \(errors.count - 1) more errors)" : errors.count == 2 ? " (and 1 more error)" : ""
-        return ProblemDetails(
-            status: 422, slug: "invalid-spec", title: "The job spec is invalid", detail: first + more, errors: errors)
+        ProblemDetails(JobRequestError.invalidSpec(errors))
     }
 
-    /// 400 for a body that is not JSON at all.
-    public static func malformedJSON(_ error: JSONParseError) -> ProblemDetails {
-        ProblemDetails(
-            status: 400, slug: "malformed-json", title: "The body is not valid JSON",
-            detail: "line \(error.line), column \(error.column): \(error.message)")
+    /// The answer to a spec that cannot become a run: 400 for bytes that are not JSON, 422 for
+    /// the rest, with the error's fields and, where it has them, its figures as extension members.
+    public init(_ error: JobRequestError) {
+        switch error {
+        case .malformedJSON:
+            self.init(status: 400, slug: error.code, title: "The body is not valid JSON", detail: error.detail)
+        case .invalidSpec:
+            self.init(
+                status: 422, slug: error.code, title: "The job spec is invalid", detail: error.detail,
+                errors: error.errors)
+        case .invalidDataset(let parse, _):
+            // As the upload of the same CSV answers: the first problem's line and column.
+            self.init(
+                status: 422, slug: error.code, title: "The data set does not parse", detail: error.detail,
+                errors: error.errors,
+                extensions: ["line": .number(Double(parse.line)), "column": .number(Double(parse.column))])
+        case .overMemoryBudget(let estimate, let budget):
+            self.init(
+                status: 422, slug: error.code, title: "The job needs more memory than a job may use",
+                detail: error.detail, errors: error.errors,
+                extensions: [
+                    "estimated_bytes": .number(Double(estimate.totalBytes)),
+                    "budget_bytes": .number(Double(budget)),
+                ])
+        }
     }
 }

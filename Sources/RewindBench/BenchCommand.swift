@@ -5,8 +5,10 @@ import Learning
 import LinearAlgebra
 
 /// `rewind bench`: the numbers of the README's benchmark table, as a table or one JSON object.
-struct BenchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct BenchCommand: ParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmark exact hypergradients against plain training on the canonical problem.")
 
@@ -24,12 +26,12 @@ struct BenchCommand: ParsableCommand {
         help: "Also measure T = 10,000 and 100,000 with this many runs each (0, the default, skips them: they take minutes).")
     var longRepeats = 0
 
-    func validate() throws {
+    public func validate() throws {
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
         guard threads == 1 || threads == 2 else { throw ValidationError("--threads must be 1 or 2") }
     }
 
-    func run() throws {
+    public func run() throws {
         BLAS.setThreadCount(1)
         let benchmark = CoreBenchmark(threads: threads)
         let short = try benchmark.measure(iterations: 100, repeats: repeats)

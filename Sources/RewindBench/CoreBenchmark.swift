@@ -4,7 +4,7 @@ import Tuning
 
 /// The canonical problem of the README's benchmarks: built-in digits split 1000/797, MLP
 /// 64-50-50-10 tanh, batch 100, α = 0.5, γ = 0.9, L2 1e-4, init scale 0.1.
-struct CoreBenchmark {
+public struct CoreBenchmark {
     struct Measurement {
         var iterations: Int
         var trainingSeconds: Double
@@ -16,14 +16,14 @@ struct CoreBenchmark {
         var ratio: Double { hypergradientSeconds / trainingSeconds }
     }
 
-    let trainer: ReversibleTrainer
-    let architecture: MLPArchitecture
-    let noise: [Double]
+    public let trainer: ReversibleTrainer
+    public let architecture: MLPArchitecture
+    public let noise: [Double]
 
     /// Threads sharing each training step (1 or 2).
     let threads: Int
 
-    init(threads: Int = 1) {
+    public init(threads: Int = 1) {
         self.threads = threads
         let digits = BuiltinDatasets.digits
         architecture = MLPArchitecture(inputs: digits.features, hidden: [50, 50], classes: digits.classes, activation: .tanh)
@@ -72,7 +72,7 @@ struct CoreBenchmark {
 }
 
 extension Array where Element == Double {
-    var median: Double {
+    public var median: Double {
         let sorted = self.sorted()
         let middle = sorted.count / 2
         return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
@@ -80,15 +80,15 @@ extension Array where Element == Double {
 }
 
 /// The process's peak resident memory (VmHWM), resettable on Linux through /proc/self/clear_refs.
-enum PeakMemory {
-    static func reset() {
+public enum PeakMemory {
+    public static func reset() {
         try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
     }
 
-    static func current() -> Int { statusBytes("VmHWM:") }
+    public static func current() -> Int { statusBytes("VmHWM:") }
 
     /// The process's resident memory now (VmRSS).
-    static func resident() -> Int { statusBytes("VmRSS:") }
+    public static func resident() -> Int { statusBytes("VmRSS:") }
 
     private static func statusBytes(_ field: String) -> Int {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }

@@ -1,3 +1,4 @@
+import HTTPClient
 /// What went wrong with one request, as the load report counts it.
 enum LoadFailureKind: String, Sendable, CaseIterable, Comparable {
     /// The TCP connection could not be opened.
@@ -13,9 +14,9 @@ enum LoadFailureKind: String, Sendable, CaseIterable, Comparable {
     /// A complete response with a status outside 200..<300.
     case status
 
-    init(_ failure: LoopbackConnection.Failure) {
-        switch failure {
-        case .connect: self = .connect
+    init(_ failure: HTTPClientError) {
+        switch failure.kind {
+        case .connect, .resolve: self = .connect
         case .send, .receive: self = .io
         case .closed: self = .closed
         case .timeout: self = .timeout
