@@ -19,6 +19,13 @@ struct SmallAdamProblem {
             epsilon: epsilon, l2: small.schedule.l2, initScales: small.schedule.initScales)
     }
 
+    /// Decoupled weight decay on the weight blocks, none on the biases.
+    func withWeightDecay() -> SmallAdamProblem {
+        var decayed = self
+        decayed.schedule.weightDecay = small.architecture.blocks.map { $0.kind == .weight ? 0.5 : 0 }
+        return decayed
+    }
+
     var trainer: ReversibleAdamTrainer { ReversibleAdamTrainer(problem: small.problem()) }
 
     func objective(_ schedule: AdamSchedule) -> Double {
@@ -79,7 +86,8 @@ struct ReversibleAdamTests {
             learningRates: (0..<iterations).map { _ in blocks.map { _ in 1e-3 * (1 + random.nextUnit()) } },
             beta1: (0..<iterations).map { _ in blocks.map { _ in spec.beta1 } },
             beta2: (0..<iterations).map { _ in blocks.map { _ in spec.beta2 } },
-            epsilon: spec.epsilon, l2: Array(repeating: 0, count: n), initScales: [1, 1, 1])
+            epsilon: spec.epsilon, l2: Array(repeating: 0, count: n), initScales: [1, 1, 1],
+            weightDecay: [0.5, 0, 3])
         let gradient = SyntheticGradient(n: n, scale: spec.gradientScale, seed: 9)
         let adam = try ReversibleAdam(schedule: schedule, blocks: blocks, initialWeights: initial)
         var g = [Double](repeating: 0, count: n)
@@ -199,6 +207,22 @@ struct AdamHypergradientFiniteDifferenceTests {
         let r = HypergradientFiniteDifferenceTests.random(g.l2.count, seed: 4).enumerated().map { i, x in
             adam.schedule.l2[i] > 0 ? x : 0
         }
+        let decayed = SmallAdamProblem(hidden: [4, 3], epsilon: epsilon).withWeightDecay()
+        let decayRun = try decayed.trainer.hypergradient(schedule: decayed.schedule, noise: decayed.small.noise)
+        let d = HypergradientFiniteDifferenceTests.random(decayed.schedule.weightDecay.count, seed: 6).enumerated().map { k, x in
+            decayed.schedule.weightDecay[k] > 0 ? x : 0
+        }
+        Self.check("weight decay", directionalError(analytic: decayRun.hypergradient.weightDecay, direction: d, step: 1e-3) { h in
+            var schedule = decayed.schedule
+            schedule.weightDecay = zip(schedule.weightDecay, d).map { $0 + h * $1 }
+            return decayed.objective(schedule)
+        })
+        let r1 = Self.table(decayed, seed: 7)
+        Self.check("α with weight decay", directionalError(
+            analytic: decayRun.hypergradient.learningRates.flatMap { $0 }, direction: r1, step: 1e-6
+        ) { h in
+            decayed.objective(Self.moved(decayed.schedule, \.learningRates, by: r1, h))
+        })
         Self.check("λ", directionalError(analytic: g.l2, direction: r, step: 1e-4) { h in
             var schedule = adam.schedule
             schedule.l2 = zip(schedule.l2, r).map { $0 + h * $1 }

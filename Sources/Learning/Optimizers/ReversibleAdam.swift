@@ -17,11 +17,15 @@ public struct AdamSchedule: Sendable, Equatable {
     public var l2: [Double]
     /// Initial scale s_k > 0 per block: w_1 = s ⊙ noise.  // (K)
     public var initScales: [Double]
+    /// Decoupled weight decay λ_k ≥ 0 per block (AdamW): w ← (1 − α·λ)·w before each update;
+    /// 0 turns it off for the block. Empty means off everywhere.  // (K) or empty
+    public var weightDecay: [Double]
 
     public init(
         iterations: Int, learningRates: [[Double]], beta1: [[Double]], beta2: [[Double]], epsilon: Double,
-        l2: [Double], initScales: [Double]
+        l2: [Double], initScales: [Double], weightDecay: [Double] = []
     ) {
+        self.weightDecay = weightDecay
         self.iterations = iterations
         self.learningRates = learningRates
         self.beta1 = beta1
@@ -47,6 +51,8 @@ public struct AdamHypergradient: Sendable, Equatable {
     public var l2: [Double]
     /// ∂f/∂s_k.  // (K)
     public var initScales: [Double]
+    /// ∂f/∂λ_k of the decoupled weight decay (0 where it is off); empty when the schedule has none.  // (K)
+    public var weightDecay: [Double]
     /// ∂f/∂w_1.  // (N)
     public var initialWeights: [Double]
 }
@@ -84,10 +90,12 @@ public enum AdamVariance {
 
 /// Adam (Kingma & Ba, with bias correction) on fixed-point w, m and v that runs backwards exactly.
 ///
-/// Per iteration t and block k, with β1, β2 the exact rationals n/2^32 and P_t = Π_{s≤t} β_s:
+/// Per iteration t and block k, with β1 and β2 the exact rationals n/2^32 and P_t = Π_{s≤t} β_s:
 ///
 ///     m ← β1·m + (1 − β1)·g;  v ← β2·v + (1 − β2)·g²
-///     w ← w − α · (m / (1 − P1_t)) / (√(v / (1 − P2_t)) + ε)
+///     w ← ρ·w − α · (m / (1 − P1_t)) / (√(v / (1 − P2_t)) + ε)
+///
+/// with ρ = 1 − α·λ the decoupled weight decay (a third buffer, on w; ρ = 1 where λ = 0).
 ///
 /// The multiplications by β1 and β2 push their destroyed low digits onto two information buffers
 /// (one for m, one for v); each increment is rounded to its grid once and added. The weight update
@@ -121,6 +129,10 @@ public final class ReversibleAdam {
     public let weights: UnsafeMutableBufferPointer<Double>
     let firstBuffer: InformationBuffer
     let secondBuffer: InformationBuffer
+    /// The exact decay factor 1 − α_tk·λ_k, nil where the block has no weight decay.  // (T, K)
+    let decay: [[RationalFactor?]]
+    /// The digits the weight decay destroys.
+    let decayBuffer: InformationBuffer
 
     /// Starts at w_1 = `initialWeights` (rounded to the grid), m = v = 0.
     public init(schedule: AdamSchedule, blocks: [Range<Int>], initialWeights: [Double]) throws(TrainingError) {
@@ -177,6 +189,18 @@ public final class ReversibleAdam {
         for i in 0..<n { (weights.baseAddress! + i).initialize(to: FixedPoint.value(initial[i])) }
         firstBuffer = InformationBuffer(segments: blocks)
         secondBuffer = InformationBuffer(segments: blocks)
+        decayBuffer = InformationBuffer(segments: blocks)
+        precondition(schedule.weightDecay.isEmpty || schedule.weightDecay.count == blocks.count, "weight decay is per block")
+        let weightDecay = schedule.weightDecay
+        decay = schedule.learningRates.map { row in
+            row.indices.map { k in
+                guard k < weightDecay.count, weightDecay[k] > 0 else { return nil }
+                guard let factor = RationalFactor(approximating: 1 - row[k] * weightDecay[k]) else {
+                    preconditionFailure("α·λ = \(row[k] * weightDecay[k]) is outside (0, 1); the tuning layer must keep it inside")
+                }
+                return factor
+            }
+        }
     }
 
     deinit {
@@ -200,6 +224,10 @@ public final class ReversibleAdam {
         precondition(g.count >= parameterCount, "gradient shorter than the parameters")
         let limit = UInt64(FixedPoint.rawLimit)
         for (k, block) in blocks.enumerated() {
+            if let factor = decay[t][k] {
+                decayBuffer.multiply(w, segment: k, by: factor)
+                for i in block { weights[i] = FixedPoint.value(w[i]) }
+            }
             firstBuffer.multiply(m, segment: k, by: beta1[t][k])
             // v ← β2·v exactly: the buffer multiplies the low word, the high part is multiplied whole.
             let n = UInt128(beta2[t][k].numerator)
@@ -231,13 +259,12 @@ public final class ReversibleAdam {
         }
     }
 
-    /// Undoes step t's weight update: w_t = w_{t+1} + the same rounded increment.
+    /// Undoes step t's weight update: w_t = (w_{t+1} + the same rounded increment) / (1 − α·λ).
     public func undoPosition(step t: Int) {
         for (k, block) in blocks.enumerated() {
-            for i in block {
-                w[i] += increment(i, step: t, block: k)!
-                weights[i] = FixedPoint.value(w[i])
-            }
+            for i in block { w[i] += increment(i, step: t, block: k)! }
+            if let factor = decay[t][k] { decayBuffer.divide(w, segment: k, by: factor) }
+            for i in block { weights[i] = FixedPoint.value(w[i]) }
         }
     }
 
@@ -264,7 +291,7 @@ public final class ReversibleAdam {
     /// Whether w, m and v are back at w_1, 0, 0 with both buffers empty, bit for bit.
     public var isAtInitialState: Bool {
         (0..<parameterCount).allSatisfy { w[$0] == initialW[$0] && m[$0] == 0 && v[$0] == 0 }
-            && firstBuffer.isEmpty && secondBuffer.isEmpty
+            && firstBuffer.isEmpty && secondBuffer.isEmpty && decayBuffer.isEmpty
     }
 
     /// The exact state as raw integers, for tests: (w, m, v).
@@ -273,14 +300,17 @@ public final class ReversibleAdam {
     }
 
     /// Peak bits held by both buffers.
-    public var peakStoredBits: Int { firstBuffer.peakStoredBits + secondBuffer.peakStoredBits }
+    public var peakStoredBits: Int {
+        firstBuffer.peakStoredBits + secondBuffer.peakStoredBits + decayBuffer.peakStoredBits
+    }
 
     /// Σ_t Σ_k |block k|·(log2(1/β1) + log2(1/β2)): what the two decays destroy.
     public var theoreticalBits: Double {
         var bits = 0.0
         for t in 0..<schedule.iterations {
             for (k, block) in blocks.enumerated() {
-                bits += Double(block.count) * (beta1[t][k].bitsLost + beta2[t][k].bitsLost)
+                let decayBits = decay[t][k]?.bitsLost ?? 0
+                bits += Double(block.count) * (beta1[t][k].bitsLost + beta2[t][k].bitsLost + decayBits)
             }
         }
         return bits

@@ -26,7 +26,8 @@ public struct AdamRun: Sendable {
 ///     ḡ = (1 − β1)·m̃ + 2·(1 − β2)·g·ṽ                       (the m path and the v path)
 ///     w̄ += (H + diag λ)·ḡ;  λ̄ += w_t ⊙ ḡ;  m̄ = β1·m̃;  v̄ = β2·ṽ
 ///
-/// and the bias corrections chain into every earlier decay: c_t = 1 − Π_{s≤t} β_s gives
+/// With decoupled weight decay w_{t+1} = ρ·w_t − u (ρ = 1 − α·λ): ρ̄ = ⟨w̄, w_t⟩ and w̄ ← ρ·w̄ before
+/// the gradient's term, ᾱ_t −= λ·ρ̄ and λ̄ −= α_t·ρ̄. And the bias corrections chain into every earlier decay: c_t = 1 − Π_{s≤t} β_s gives
 /// β̄_s += Σ_{t≥s} (−c̄_t)·P_t / β_s, one running sum per block.
 public struct ReversibleAdamTrainer: Sendable {
     public let problem: TrainingProblem
@@ -88,9 +89,9 @@ public struct ReversibleAdamTrainer: Sendable {
             learningRates: adjoint.dLearningRates, beta1: adjoint.dBeta1, beta2: adjoint.dBeta2,
             epsilon: adjoint.dEpsilon, l2: Array(model.scratch.dl2),
             initScales: blocks.map { block in block.reduce(0.0) { $0 + dw[$1] * noise[$1] } },
-            initialWeights: dw)
+            weightDecay: adjoint.dWeightDecay, initialWeights: dw)
         let finite = dw.allSatisfy(\.isFinite) && gradient.l2.allSatisfy(\.isFinite) && gradient.epsilon.isFinite
-            && [gradient.learningRates, gradient.beta1, gradient.beta2].allSatisfy { $0.allSatisfy { $0.allSatisfy(\.isFinite) } }
+            && gradient.weightDecay.allSatisfy(\.isFinite) && [gradient.learningRates, gradient.beta1, gradient.beta2].allSatisfy { $0.allSatisfy { $0.allSatisfy(\.isFinite) } }
         guard finite else { throw .diverged(step: 0, detail: "the hypergradient overflowed (the training dynamics are chaotic)") }
         return AdamRun(
             hypergradient: gradient, finalWeights: finalWeights, objective: objective, trainingLosses: losses,
@@ -120,6 +121,7 @@ struct AdamAdjoint {
     var dBeta1: [[Double]]
     var dBeta2: [[Double]]
     var dEpsilon = 0.0
+    var dWeightDecay: [Double]
     /// Σ_{t' ≥ t} (−c̄_t')·P_t' per block, for the bias corrections.  // (K)
     var bias1: [Double]
     var bias2: [Double]
@@ -134,6 +136,7 @@ struct AdamAdjoint {
         dBeta1 = dLearningRates
         dBeta2 = dLearningRates
         bias1 = Array(repeating: 0, count: k)
+        dWeightDecay = optimiser.schedule.weightDecay.map { _ in 0 }
         bias2 = bias1
     }
 
@@ -162,6 +165,17 @@ struct AdamAdjoint {
             bias2[k] -= dC2 * o.product2[t][k]
         }
         o.undoPosition(step: t)
+        // w_{t+1} = ρ·w_t − u: ρ̄ = ⟨w̄, w_t⟩, then w̄ ← ρ·w̄; ρ = 1 − α·λ.
+        for (k, block) in o.blocks.enumerated() {
+            guard let factor = o.decay[t][k] else { continue }
+            var dRho = 0.0
+            for i in block {
+                dRho += dw[i] * o.weights[i]
+                dw[i] *= factor.value
+            }
+            dLearningRates[t][k] -= dRho * o.schedule.weightDecay[k]
+            dWeightDecay[k] -= dRho * o.schedule.learningRates[t][k]
+        }
         model.gradient(step: t, parameters: o.weights)
         let g = s.gradient
         o.undoMoments(step: t, gradient: UnsafeBufferPointer(g))
