@@ -157,20 +157,14 @@ struct ReversibleAdamTests {
 /// Every Adam hypergradient against central differences of whole training runs.
 @Suite("Adam hypergradients match finite differences of whole training runs")
 struct AdamHypergradientFiniteDifferenceTests {
-    static let tolerance = 1e-4
-
     static func moved(
         _ schedule: AdamSchedule, _ table: WritableKeyPath<AdamSchedule, [[Double]]>, by r: [Double], _ h: Double
     ) -> AdamSchedule {
-        var moved = schedule
-        moved[keyPath: table] = schedule[keyPath: table].enumerated().map { t, row in
-            row.enumerated().map { k, value in value + h * r[t * row.count + k] }
-        }
-        return moved
+        HypergradientFiniteDifferenceTests.moved(schedule, table, by: r, h)
     }
 
     static func check(_ label: String, _ result: (analytic: Double, numeric: Double, relative: Double)) {
-        #expect(result.relative <= tolerance, "\(label): analytic \(result.analytic) vs numeric \(result.numeric)")
+        HypergradientFiniteDifferenceTests.check(label, result)
     }
 
     static func table(_ adam: SmallAdamProblem, seed: UInt64) -> [Double] {
