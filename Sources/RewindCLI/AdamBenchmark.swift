@@ -66,6 +66,7 @@ struct AdamBenchmark {
     static func table(_ measurements: [Measurement]) -> String {
         var lines = [
             "",
+            "",
             "Adam (\(settings)), exact hypergradient against SGD momentum's; medians;",
             "theory = log2(1/beta1) + log2(1/beta2) bits per parameter per step.",
             "",
