@@ -2,6 +2,9 @@
 public struct APIConfiguration: Sendable {
     /// Jobs allowed in the queue at once; past it a submission answers 429 with `Retry-After`.
     public var maxQueuedJobs: Int
+    /// Jobs one non-admin key may have queued or running at once (429 `key-job-limit` beyond),
+    /// so one tenant cannot fill the queue for everyone. Admins and single-user mode are exempt.
+    public var maxJobsPerKey: Int = 20
     /// Largest JSON request body (413 past it, decided from `Content-Length` before reading).
     public var jsonBodyLimit: Int
     /// Largest CSV data set upload.
@@ -36,6 +39,9 @@ public struct APIConfiguration: Sendable {
     /// Failed authentications (wrong key, wrong sign-in) per client address.
     public var authFailureBurst: Double = 10
     public var authFailuresPerSecond: Double = 1
+    /// How long one request's database calls may wait for a pooled connection and retry short
+    /// failures in all; a database known to be down is answered 503 at once.
+    public var storageDeadline: Duration = .seconds(5)
 
     public init(
         maxQueuedJobs: Int = 100, jsonBodyLimit: Int = 1 << 20, datasetBodyLimit: Int = 64 << 20,

@@ -5,8 +5,9 @@ extension RewindAPI {
     func registerCollectors() {
         let store = self.store
         let runner = self.runner
+        let cache = JobCountsCache()
         metrics.registerGaugeCollector(name: Metrics.Name.jobs, help: "Jobs by status.", labels: ["status"]) {
-            let counts = (try? store.jobCounts()) ?? [:]
+            let counts = cache.counts(store)
             return JobStatus.allCases.map { (["status": $0.rawValue], Double(counts[$0] ?? 0)) }
         }
         metrics.registerCollector(
@@ -17,5 +18,6 @@ extension RewindAPI {
         metrics.registerGaugeCollector(name: Metrics.Name.workersBusy, help: "Workers training a job.") {
             [([:], Double(runner.busyWorkers))]
         }
+        Self.registerDatabaseCollectors(metrics, health: store.health)
     }
 }

@@ -7,8 +7,10 @@ import Storage
 /// on state changes a browser could be tricked into (cookie-authenticated, or with no keys at
 /// all), JSON-only bodies on JSON routes, and the security headers of every response.
 extension RewindAPI {
-    /// Who a request acts for once authenticated: its principal's name and role.
+    /// Who a request acts for once authenticated: its principal (the key's immutable id, which
+    /// owns what the request creates), the key's name for people, and its role.
     struct Identity: Equatable {
+        var principal: String
         var name: String
         var role: PrincipalRole
     }
@@ -34,7 +36,7 @@ extension RewindAPI {
         var principal: String? {
             switch self {
             case .open: nil
-            case .bearer(let identity), .cookie(let identity, _): identity.name
+            case .bearer(let identity), .cookie(let identity, _): identity.principal
             }
         }
 
@@ -46,7 +48,7 @@ extension RewindAPI {
         var visibleOwner: String? {
             switch self {
             case .open: nil
-            case .bearer(let identity), .cookie(let identity, _): identity.role == .admin ? nil : identity.name
+            case .bearer(let identity), .cookie(let identity, _): identity.role == .admin ? nil : identity.principal
             }
         }
 
@@ -59,7 +61,7 @@ extension RewindAPI {
         var csrfSubject: String {
             switch self {
             case .open: Principal.anonymous
-            case .bearer(let identity): "principal:" + identity.name
+            case .bearer(let identity): "principal:" + identity.principal
             case .cookie(_, let session): "session:" + session
             }
         }

@@ -66,6 +66,7 @@ public final class RewindAPI: Sendable {
         authFailures = RateLimiter(burst: configuration.authFailureBurst, perSecond: configuration.authFailuresPerSecond)
         submissions = RateLimiter(burst: configuration.submissionBurst, perSecond: configuration.submissionsPerSecond)
         registerCollectors()
+        eventStreams.checkCredentials { [weak self] credential in self?.credentialHolds(credential) ?? true }
     }
 
     /// From now on `/readyz` answers 503 (the process is draining).
@@ -80,8 +81,13 @@ public final class RewindAPI: Sendable {
         head.method == .post && (head.path == "/v1/datasets" || head.path == "/datasets") ? configuration.datasetBodyLimit : configuration.jsonBodyLimit
     }
 
-    /// The `HTTPServer` handler.
+    /// The `HTTPServer` handler. The request's store calls share one deadline
+    /// (`APIConfiguration.storageDeadline`).
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
+        StoreDeadline.within(configuration.storageDeadline) { answer(request) }
+    }
+
+    private func answer(_ request: HTTPRequest) -> HTTPResponse {
         let started = ContinuousClock.now
         var response: HTTPResponse
         var credential: Credential?
@@ -94,9 +100,10 @@ public final class RewindAPI: Sendable {
             response = wrongHost ?? APIError.notFound("no route").response
         case .found(let route, let captures)?:
             template = route.pattern.template
-            switch authenticate(request, template: template) {
+            switch databaseGate(route.endpoint) ?? authenticate(request, template: template) {
             case .denied(let denied):
-                response = denied
+                // A key that could not be looked up is not a wrong key.
+                response = store.health.isDown ? APIError.storageUnavailable.response : denied
             case .granted(let granted):
                 credential = granted
                 response = respond(request, route: route, captures: captures, credential: granted)
@@ -216,7 +223,7 @@ public final class RewindAPI: Sendable {
             throw .invalidQuery("page_token", "is not a token this server issued for this listing")
         } catch {
             log("storage error", ["error": "\(error)"])
-            throw .storageUnavailable
+            throw .storageFailure(error)
         }
     }
 }

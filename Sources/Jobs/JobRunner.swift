@@ -143,6 +143,12 @@ public final class JobRunner: Sendable {
     private func workerLoop(index: Int) {
         let worker = LeaseOwner.worker(nodeID: configuration.nodeID, bootID: configuration.bootID, index: index)
         while !isStopping {
+            // No claims while the database is down or refuses writes (the node logs the change):
+            // wait for it to come back, as readiness does.
+            guard store.health.isUp else {
+                _ = store.health.waitUntilUp(timeout: .milliseconds(configuration.idlePollMs))
+                continue
+            }
             let claimed: ClaimedJob?
             do {
                 claimed = try store.claimJob(worker: worker, nowMs: clock(), leaseMs: configuration.leaseMs)

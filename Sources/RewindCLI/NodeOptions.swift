@@ -30,6 +30,15 @@ struct NodeOptions: ParsableArguments {
             """)
     var jobThreads: Int = Environment.int("REWIND_JOB_THREADS") ?? 1
 
+    @Option(
+        name: .customLong("database-wait"),
+        help: """
+            Seconds a node started while its database is unreachable keeps retrying (with back-off, \
+            answering /healthz 200 and /readyz 503 meanwhile) before it exits 1; 'never' waits for \
+            ever, 0 exits at once (REWIND_DATABASE_WAIT; default never).
+            """)
+    var databaseWait: String = Environment.string("REWIND_DATABASE_WAIT") ?? "never"
+
     @OptionGroup var lease: LeaseOptions
 
     @OptionGroup var polling: PollingOptions
@@ -40,21 +49,24 @@ struct NodeOptions: ParsableArguments {
         guard (0...1000).contains(databasePoolSize) else {
             throw ValidationError("--database-pool-size must be between 1 and 1000 (0: automatic)")
         }
+        guard databaseWait == "never" || Double(databaseWait).map({ $0 >= 0 && $0.isFinite }) == true else {
+            throw ValidationError("--database-wait must be a number of seconds (0 or more) or 'never'")
+        }
         guard jobMemoryMB >= 16 else { throw ValidationError("--job-memory-mb must be at least 16") }
         guard (1...64).contains(jobThreads) else { throw ValidationError("--job-threads must be between 1 and 64") }
     }
 
     var jobMemoryBudget: Int { jobMemoryMB << 20 }
 
-    /// Opens the database sized for `workers`; a failure is logged and exits 1.
-    func openStore(workers: Int, logger: JSONLogger, nowMs: Int64) throws -> any Store {
+    /// How long to wait for an unreachable database at start; nil: for ever.
+    var databaseWaitLimit: Duration? {
+        Double(databaseWait).map { .milliseconds(Int(($0 * 1000).rounded())) }
+    }
+
+    /// Opens the database sized for `workers`, feeding `health`.
+    func openStore(workers: Int, health: DatabaseHealth, nowMs: Int64) throws -> any Store {
         let poolSize = databasePoolSize > 0 ? databasePoolSize : StoreLocation.poolSize(workers: workers)
-        do {
-            return try storage.open(poolSize: poolSize, nowMs: nowMs)
-        } catch {
-            logger.log(.error, "cannot open the database", ["database": "\(storage.location)", "error": "\(error)"])
-            throw ExitCode(1)
-        }
+        return try storage.open(poolSize: poolSize, health: health, nowMs: nowMs)
     }
 
     /// The worker pool's settings: lease periods, node id, polling, fingerprint and job limits.

@@ -20,6 +20,8 @@ public protocol Store: JobStore, HistoryStore, LeaseStore, DatasetStore, AccessS
     /// How many operations failed because another writer held a lock for too long (SQLite's
     /// `SQLITE_BUSY`) or a transaction had to be retried (PostgreSQL serialization failures).
     var busyErrorCount: Int { get }
+    /// What this node knows about the database right now (see `DatabaseHealth`).
+    var health: DatabaseHealth { get }
     /// Closes every connection; later calls throw `StoreError.closed`.
     func close() throws
 

@@ -4,6 +4,12 @@ extension JobSpec {
         public static let nameLength = 200
         public static let hiddenLayers = 8
         public static let layerWidth = 1...4096
+        /// Entries of `model.layers`, and the sizes a layer may have.
+        public static let layers = 32
+        public static let filters = 1...1024
+        public static let kernel = 1...32
+        public static let stride = 1...32
+        public static let poolSize = 1...32
         public static let parameters = 2_000_000
         public static let splitRows = 1...1_000_000
         public static let iterations = 1...100_000

@@ -57,15 +57,16 @@ extension TuningRun {
         let k = blocks.count
         let widths = architecture.layerSizes.reduce(0, +)
         let batch = spec.training.batchSize
-        let evaluationBatch = min(1024, max(training.rows, validation.rows))
-        let features = architecture.layerSizes[0]
+        let evaluationBatch = architecture.evaluationChunk(rows: max(training.rows, validation.rows))
+        let features = architecture.inputCount
         // TrainerScratch holds 11 words per parameter; noise, l2, the final weights, the
         // hypergradient and its pullback about 6 more.
         let model = 17 * 8 * n
         // learning rates, momenta, their adjoints and the exact factors: about 6 words per (t, k)
         // plus a row header each; the losses and curve one word per step.
         let schedules = t * (6 * 8 * k + 5 * 32) + 2 * 8 * t
-        let workspaces = 8 * (batch + evaluationBatch) * (features + 9 * widths)
+        // The dense shorthand's rule, or the layers' own count where larger (im2col patches).
+        let workspaces = 8 * (batch + evaluationBatch) * max(features + 9 * widths, architecture.workspaceValuesPerRow)
         var data = 8 * (training.inputs.count + validation.inputs.count) * 2
             + 4 * (training.rows + validation.rows) * 2
         if spec.hyperparameters.trainingData.learn { data += 4 * 8 * training.inputs.count }
@@ -88,7 +89,11 @@ extension TuningRun {
         let message = "the job needs \(estimate.summary); the job memory budget is \(limit)"
         return ProblemDetails(
             status: 422, slug: "over-memory-budget", title: "The job needs more memory than a job may use",
-            detail: message, errors: estimate.drivingFields.map { SpecError(field: $0, message: message) },
+            detail: message, errors: estimate.drivingFields.map { field in
+                // A network given as layers is sized by them, not by the dense shorthand.
+                let named = spec.model.layers != nil && field == "/model/hidden" ? "/model/layers" : field
+                return SpecError(field: named, message: message)
+            },
             extensions: [
                 "estimated_bytes": .number(Double(estimate.totalBytes)),
                 "budget_bytes": .number(Double(budget)),

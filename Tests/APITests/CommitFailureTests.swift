@@ -81,8 +81,11 @@ final class FlakyCommitStore: Store {
     func revokeAPIKey(name: String) throws -> Bool { try base.revokeAPIKey(name: name) }
     func touchAPIKey(name: String, nowMs: Int64) throws { try base.touchAPIKey(name: name, nowMs: nowMs) }
     func hasAPIKeys() throws -> Bool { try base.hasAPIKeys() }
-    func createSession(tokenSHA256: String, principal: String, role: PrincipalRole, nowMs: Int64, expiresMs: Int64) throws {
-        try base.createSession(tokenSHA256: tokenSHA256, principal: principal, role: role, nowMs: nowMs, expiresMs: expiresMs)
+    func createSession(
+        tokenSHA256: String, principal: String, keySHA256: String?, role: PrincipalRole, nowMs: Int64, expiresMs: Int64
+    ) throws -> Bool {
+        try base.createSession(
+            tokenSHA256: tokenSHA256, principal: principal, keySHA256: keySHA256, role: role, nowMs: nowMs, expiresMs: expiresMs)
     }
     func session(tokenSHA256: String, nowMs: Int64) throws -> SessionRecord? { try base.session(tokenSHA256: tokenSHA256, nowMs: nowMs) }
     func deleteSession(tokenSHA256: String) throws -> Bool { try base.deleteSession(tokenSHA256: tokenSHA256) }

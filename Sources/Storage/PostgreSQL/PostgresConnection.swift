@@ -31,7 +31,7 @@ final class PostgresConnection: SQLConnection {
         guard PQstatus(connection) == CONNECTION_OK else {
             let message = Self.trimmed(PQerrorMessage(connection))
             PQfinish(connection)
-            throw PostgresError(sqlState: nil, message: message, connectionLost: true)
+            throw PostgresError(sqlState: nil, message: message, connectFailed: true)
         }
         handle = connection
         // Server notices (for example "already exists, skipping") are not errors; keep them off stderr.

@@ -36,6 +36,8 @@ enum PostgresSQL: SQLStatements {
         static let byIDForUpdate = PostgresQuery("SELECT \(columns) FROM jobs WHERE id = :id FOR UPDATE")
         static let statusForUpdate = PostgresQuery("SELECT status FROM jobs WHERE id = :id FOR UPDATE")
         static let countQueued = PostgresQuery("SELECT count(*) AS count FROM jobs WHERE status = 'queued'")
+        static let countActiveOfOwner = PostgresQuery(
+            "SELECT count(*) AS count FROM jobs WHERE owner = :owner AND status IN ('queued', 'running')")
         static let countByStatus = PostgresQuery("SELECT status, count(*) AS count FROM jobs GROUP BY status")
 
         static let listFirst = PostgresQuery(

@@ -41,6 +41,8 @@ protocol SQLJobStatements {
     static var statusForUpdate: Statement { get }
     /// `count` of queued jobs.
     static var countQueued: Statement { get }
+    /// `count`: the jobs of `:owner` that are queued or running.
+    static var countActiveOfOwner: Statement { get }
     /// `status, count` per status.
     static var countByStatus: Statement { get }
     static var listFirst: Statement { get }
