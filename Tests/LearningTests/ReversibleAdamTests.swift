@@ -8,7 +8,13 @@ struct SmallAdamProblem {
     var schedule: AdamSchedule
 
     init(hidden: [Int] = [4], activation: Activation = .tanh, iterations: Int = 15, epsilon: Double = 1e-3, seed: UInt64 = 7) {
-        small = SmallProblem(hidden: hidden, activation: activation, iterations: iterations, seed: seed)
+        self.init(SmallProblem(hidden: hidden, activation: activation, iterations: iterations, seed: seed), epsilon: epsilon, seed: seed)
+    }
+
+    /// Adam on any small problem, e.g. a layered network's.
+    init(_ small: SmallProblem, epsilon: Double = 1e-3, seed: UInt64 = 7) {
+        self.small = small
+        let iterations = small.schedule.iterations
         var random = SplitMix64(seed: seed &+ 100)
         let k = small.architecture.blocks.count
         schedule = AdamSchedule(
@@ -180,6 +186,23 @@ struct AdamHypergradientFiniteDifferenceTests {
             ("α", \AdamSchedule.learningRates, g.learningRates, 1e-6, UInt64(1)),
             ("β1", \AdamSchedule.beta1, g.beta1, 1e-4, 2),
             ("β2", \AdamSchedule.beta2, g.beta2, 1e-4, 3),
+        ] {
+            let r = Self.table(adam, seed: seed)
+            Self.check(label, directionalError(analytic: analytic.flatMap { $0 }, direction: r, step: step) { h in
+                adam.objective(Self.moved(adam.schedule, path, by: r, h))
+            })
+        }
+    }
+
+    @Test("a layered network (conv, pooling, dense) reverses exactly and its α, β1, β2 match")
+    func layered() throws {
+        let adam = SmallAdamProblem(SmallProblem(architecture: LayeredCases.architecture(4), iterations: 12, rows: 18))
+        let run = try adam.trainer.hypergradient(schedule: adam.schedule, noise: adam.small.noise)
+        let g = run.hypergradient
+        for (label, path, analytic, step, seed) in [
+            ("α", \AdamSchedule.learningRates, g.learningRates, 1e-6, UInt64(21)),
+            ("β1", \AdamSchedule.beta1, g.beta1, 1e-4, 22),
+            ("β2", \AdamSchedule.beta2, g.beta2, 1e-4, 23),
         ] {
             let r = Self.table(adam, seed: seed)
             Self.check(label, directionalError(analytic: analytic.flatMap { $0 }, direction: r, step: step) { h in

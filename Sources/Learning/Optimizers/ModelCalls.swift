@@ -6,7 +6,7 @@
 final class ModelCalls {
     let problem: TrainingProblem
     let scratch: TrainerScratch
-    let workspace: MLPWorkspace
+    let workspace: NetworkWorkspace
     let team: WorkerTeam
 
     init(problem: TrainingProblem, threads: Int, l2: [Double]) {
@@ -14,7 +14,7 @@ final class ModelCalls {
         let n = problem.model.architecture.parameterCount
         scratch = TrainerScratch(
             parameterCount: n, batchSize: problem.batches.batchSize, features: problem.training.features)
-        workspace = MLPWorkspace(architecture: problem.model.architecture, batchCapacity: problem.batches.batchSize)
+        workspace = NetworkWorkspace(architecture: problem.model.architecture, batchCapacity: problem.batches.batchSize)
         team = WorkerTeam(threads: threads)
         for i in 0..<n { scratch.l2[i] = l2[i] }
     }
@@ -47,7 +47,8 @@ final class ModelCalls {
         case .validation(let validation): rows = validation
         case .training: rows = problem.training
         }
-        let evaluation = MLPWorkspace(architecture: problem.model.architecture, batchCapacity: min(rows.rows, 1024))
+        let architecture = problem.model.architecture
+        let evaluation = NetworkWorkspace(architecture: architecture, batchCapacity: architecture.evaluationChunk(rows: rows.rows))
         return rows.inputs.withUnsafeBufferPointer { inputs in
             rows.labels.withUnsafeBufferPointer { labels in
                 problem.model.objectiveGradient(
