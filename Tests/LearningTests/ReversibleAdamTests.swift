@@ -180,14 +180,18 @@ struct AdamHypergradientFiniteDifferenceTests {
     @Test("learning rates, β1, β2 per iteration and block", arguments: Activation.allCases)
     func schedules(activation: Activation) throws {
         let adam = SmallAdamProblem(activation: activation)
-        let run = try adam.trainer.hypergradient(schedule: adam.schedule, noise: adam.small.noise)
-        let g = run.hypergradient
-        for (label, path, analytic, step, seed) in [
-            ("α", \AdamSchedule.learningRates, g.learningRates, 1e-6, UInt64(1)),
-            ("β1", \AdamSchedule.beta1, g.beta1, 1e-4, 2),
-            ("β2", \AdamSchedule.beta2, g.beta2, 1e-4, 3),
-        ] {
-            let r = Self.table(adam, seed: seed)
+        try Self.checkSchedules(adam, seeds: 1)
+    }
+
+    /// α, β1 and β2 per iteration and block along random directions (seeds `first`, +1, +2).
+    static func checkSchedules(_ adam: SmallAdamProblem, seeds first: UInt64) throws {
+        let g = try adam.trainer.hypergradient(schedule: adam.schedule, noise: adam.small.noise).hypergradient
+        for (offset, (label, path, analytic, step)) in [
+            ("α", \AdamSchedule.learningRates, g.learningRates, 1e-6),
+            ("β1", \AdamSchedule.beta1, g.beta1, 1e-4),
+            ("β2", \AdamSchedule.beta2, g.beta2, 1e-4),
+        ].enumerated() {
+            let r = Self.table(adam, seed: first + UInt64(offset))
             Self.check(label, directionalError(analytic: analytic.flatMap { $0 }, direction: r, step: step) { h in
                 adam.objective(Self.moved(adam.schedule, path, by: r, h))
             })
@@ -197,18 +201,7 @@ struct AdamHypergradientFiniteDifferenceTests {
     @Test("a layered network (conv, pooling, dense) reverses exactly and its α, β1, β2 match")
     func layered() throws {
         let adam = SmallAdamProblem(SmallProblem(architecture: LayeredCases.architecture(4), iterations: 12, rows: 18))
-        let run = try adam.trainer.hypergradient(schedule: adam.schedule, noise: adam.small.noise)
-        let g = run.hypergradient
-        for (label, path, analytic, step, seed) in [
-            ("α", \AdamSchedule.learningRates, g.learningRates, 1e-6, UInt64(21)),
-            ("β1", \AdamSchedule.beta1, g.beta1, 1e-4, 22),
-            ("β2", \AdamSchedule.beta2, g.beta2, 1e-4, 23),
-        ] {
-            let r = Self.table(adam, seed: seed)
-            Self.check(label, directionalError(analytic: analytic.flatMap { $0 }, direction: r, step: step) { h in
-                adam.objective(Self.moved(adam.schedule, path, by: r, h))
-            })
-        }
+        try Self.checkSchedules(adam, seeds: 21)
     }
 
     @Test("ε, L2, initial scales", arguments: [1e-3, 1e-6])
