@@ -38,12 +38,19 @@ public struct BenchCommand: ParsableCommand {
         let long = try benchmark.measure(iterations: 1000, repeats: max(1, repeats / 2))
         let longer = try longRepeats > 0
             ? [10_000, 100_000].map { try benchmark.measure(iterations: $0, repeats: longRepeats) } : []
+        let adamBenchmark = AdamBenchmark(core: benchmark)
+        let adam = try [100, 1000].map { try adamBenchmark.measure(iterations: $0, repeats: max(1, repeats / ($0 / 100))) }
         if json {
-            Console.output(Self.json(short: short, long: long, longer: longer, threads: threads).serializedString())
+            var top = Self.json(short: short, long: long, longer: longer, threads: threads)
+            if case .object(var object) = top {
+                object["adam"] = AdamBenchmark.json(adam)
+                top = .object(object)
+            }
+            Console.output(top.serializedString())
         } else {
             Console.output(Self.table(
                 short: short, long: long, longer: longer, parameters: benchmark.architecture.parameterCount,
-                threads: threads))
+                threads: threads) + AdamBenchmark.table(adam))
         }
     }
 

@@ -12,9 +12,9 @@ struct HypergradientFiniteDifferenceTests {
     }
 
     /// The schedule with `table` (T, K) moved by h·r, r flattened row by row.
-    static func moved(
-        _ schedule: TrainingSchedule, _ table: WritableKeyPath<TrainingSchedule, [[Double]]>, by r: [Double], _ h: Double
-    ) -> TrainingSchedule {
+    static func moved<Schedule>(
+        _ schedule: Schedule, _ table: WritableKeyPath<Schedule, [[Double]]>, by r: [Double], _ h: Double
+    ) -> Schedule {
         var moved = schedule
         moved[keyPath: table] = schedule[keyPath: table].enumerated().map { t, row in
             row.enumerated().map { k, value in value + h * r[t * row.count + k] }

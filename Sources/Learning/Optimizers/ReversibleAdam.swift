@@ -1,0 +1,324 @@
+import Foundation
+
+/// Adam's hyperparameters for one inner training run, in natural units, one value per iteration
+/// and parameter block where the schedule allows it (the optimiser twin of `TrainingSchedule`).
+public struct AdamSchedule: Sendable, Equatable {
+    /// Number of training iterations T.
+    public var iterations: Int
+    /// Step size α[t][k] > 0.  // (T, K)
+    public var learningRates: [[Double]]
+    /// First-moment decay β1[t][k] in (0, 1).  // (T, K)
+    public var beta1: [[Double]]
+    /// Second-moment decay β2[t][k] in (0, 1).  // (T, K)
+    public var beta2: [[Double]]
+    /// ε > 0 in the denominator √v̂ + ε.
+    public var epsilon: Double
+    /// L2 strength λ_i ≥ 0 per parameter (the penalty ½ Σ λ_i w_i² is part of the loss).  // (N)
+    public var l2: [Double]
+    /// Initial scale s_k > 0 per block: w_1 = s ⊙ noise.  // (K)
+    public var initScales: [Double]
+    /// Decoupled weight decay λ_k ≥ 0 per block (AdamW): w ← (1 − α·λ)·w before each update;
+    /// 0 turns it off for the block. Empty means off everywhere.  // (K) or empty
+    public var weightDecay: [Double]
+
+    public init(
+        iterations: Int, learningRates: [[Double]], beta1: [[Double]], beta2: [[Double]], epsilon: Double,
+        l2: [Double], initScales: [Double], weightDecay: [Double] = []
+    ) {
+        self.weightDecay = weightDecay
+        self.iterations = iterations
+        self.learningRates = learningRates
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.l2 = l2
+        self.initScales = initScales
+    }
+}
+
+/// The exact gradient of the meta-objective with respect to every input of one Adam run, in
+/// natural units; β1 and β2 are the rationals the dynamics really apply (`RationalFactor`).
+public struct AdamHypergradient: Sendable, Equatable {
+    /// ∂f/∂α[t][k].  // (T, K)
+    public var learningRates: [[Double]]
+    /// ∂f/∂β1[t][k], through the moment recurrence and every later bias correction.  // (T, K)
+    public var beta1: [[Double]]
+    /// ∂f/∂β2[t][k], likewise.  // (T, K)
+    public var beta2: [[Double]]
+    /// ∂f/∂ε.
+    public var epsilon: Double
+    /// ∂f/∂λ_i.  // (N)
+    public var l2: [Double]
+    /// ∂f/∂s_k.  // (K)
+    public var initScales: [Double]
+    /// ∂f/∂λ_k of the decoupled weight decay (0 where it is off); empty when the schedule has none.  // (K)
+    public var weightDecay: [Double]
+    /// ∂f/∂w_1.  // (N)
+    public var initialWeights: [Double]
+}
+
+/// The fixed-point format of Adam's second moment v: `value = raw / 2^100` in a `UInt128`.
+///
+/// v is a running mean of g², so it spans the squares of every gradient scale a run meets: from
+/// (1e-8)² and below for a parameter that barely moves to hundreds for a steep one. The 52-bit
+/// format of w and m would round (1 − β2)·g² to zero for every |g| below ~5e-7 at β2 = 0.999,
+/// leaving √v̂ to ε alone. Here v has 100 fractional bits and values below 2^20: an increment
+/// (1 − β2)·g² registers for |g| down to ~3e-14, and |g| up to ~1000 fits. It costs 16 bytes a
+/// parameter instead of 8 and no information-buffer bits: the buffer only ever sees v's low 32-bit
+/// word (see `ReversibleAdam`), so it stores the same log2(1/β2) bits a step as for a narrow v.
+public enum AdamVariance {
+    /// Fractional bits of the raw representation.
+    public static let fractionBits = 100
+    /// Exclusive bound on the raw value: v < 2^20. With n < 2^32 every product v·n fits 128 bits.
+    public static let rawLimit: UInt128 = 1 << 120
+
+    /// The raw integer of `x ≥ 0`, truncated toward zero; nil unless finite, ≥ 0 and in range.
+    ///
+    /// Split into two 64-bit halves by hand: the library's generic Double ↔ UInt128 conversions
+    /// were most of the Adam step's time. Every operation here is exact.
+    @inlinable
+    public static func raw(_ x: Double) -> UInt128? {
+        guard x.isFinite, x >= 0 else { return nil }
+        let scaled = (x * 0x1p100).rounded(.towardZero)
+        guard scaled < 0x1p120 else { return nil }
+        let high = (scaled * 0x1p-64).rounded(.down)
+        let low = scaled - high * 0x1p64
+        return UInt128(UInt64(high)) << 64 | UInt128(UInt64(low))
+    }
+
+    /// `raw / 2^100` as a Double, from the two 64-bit halves (within 2 ulp; the same bits every
+    /// time, which is all exactness needs).
+    @inlinable
+    public static func value(_ raw: UInt128) -> Double {
+        Double(UInt64(truncatingIfNeeded: raw >> 64)) * 0x1p-36 + Double(UInt64(truncatingIfNeeded: raw)) * 0x1p-100
+    }
+}
+
+/// Adam (Kingma & Ba, with bias correction) on fixed-point w, m and v that runs backwards exactly.
+///
+/// Per iteration t and block k, with β1 and β2 the exact rationals n/2^32 and P_t = Π_{s≤t} β_s:
+///
+///     m ← β1·m + (1 − β1)·g;  v ← β2·v + (1 − β2)·g²
+///     w ← ρ·w − α · (m / (1 − P1_t)) / (√(v / (1 − P2_t)) + ε)
+///
+/// with ρ = 1 − α·λ the decoupled weight decay (a third buffer, on w; ρ = 1 where λ = 0).
+///
+/// The multiplications by β1 and β2 push their destroyed low digits onto two information buffers
+/// (one for m, one for v); each increment is rounded to its grid once and added. The weight update
+/// is an additive coupling: it depends only on the new m and v, so the inverse subtracts the same
+/// rounded value before m and v are touched. v is wider than the buffer's Int64 values: with
+/// v = H·2^32 + L (L the low 32-bit word), v·n + r = H·n·2^32 + (L·n + r), so the buffer
+/// multiplies L alone and v' = H·n + L' exactly; the inverse splits v' = H·n + L' by floor
+/// division by n (L' < n always) and lets the buffer divide L'.
+///
+/// The class works on flat buffers only: the caller supplies ∇L(w) for each step, and reads `weights`.
+public final class ReversibleAdam {
+    public let schedule: AdamSchedule
+    /// Disjoint parameter ranges, one per block, covering the parameter vector.
+    public let blocks: [Range<Int>]
+    public let parameterCount: Int
+    /// The exact β1 and β2 of iteration t, block k.  // (T, K)
+    public let beta1: [[RationalFactor]]
+    public let beta2: [[RationalFactor]]
+    /// 1 − Π_{s≤t} β1_s and 1 − Π_{s≤t} β2_s, the bias corrections, and the products.  // (T, K)
+    let correction1: [[Double]], correction2: [[Double]]
+    let product1: [[Double]], product2: [[Double]]
+
+    /// Exact w and m (`FixedPoint`), and v (`AdamVariance`).  // (N)
+    let w: UnsafeMutableBufferPointer<Int64>
+    let m: UnsafeMutableBufferPointer<Int64>
+    let v: UnsafeMutableBufferPointer<UInt128>
+    /// v's low words while the buffer works on them.  // (N)
+    private let low: UnsafeMutableBufferPointer<Int64>
+    let initialW: [Int64]
+    /// w as Doubles, what the model sees; kept equal to w by every step.  // (N)
+    public let weights: UnsafeMutableBufferPointer<Double>
+    let firstBuffer: InformationBuffer
+    let secondBuffer: InformationBuffer
+    /// The exact decay factor 1 − α_tk·λ_k, nil where the block has no weight decay.  // (T, K)
+    let decay: [[RationalFactor?]]
+    /// The digits the weight decay destroys.
+    let decayBuffer: InformationBuffer
+
+    /// Starts at w_1 = `initialWeights` (rounded to the grid), m = v = 0.
+    public init(schedule: AdamSchedule, blocks: [Range<Int>], initialWeights: [Double]) throws(TrainingError) {
+        let n = initialWeights.count
+        let t = schedule.iterations
+        precondition(schedule.learningRates.count == t && schedule.beta1.count == t && schedule.beta2.count == t)
+        precondition(blocks.reduce(0) { $0 + $1.count } == n, "blocks must cover the parameters")
+        self.schedule = schedule
+        self.blocks = blocks
+        parameterCount = n
+        func factors(_ table: [[Double]], _ name: String) -> [[RationalFactor]] {
+            table.map { row in
+                precondition(row.count == blocks.count, "\(name) needs one value per block")
+                return row.map { value in
+                    guard let factor = RationalFactor(approximating: value) else {
+                        preconditionFailure("\(name) \(value) is outside (0, 1); the tuning layer must keep it inside")
+                    }
+                    return factor
+                }
+            }
+        }
+        beta1 = factors(schedule.beta1, "beta1")
+        beta2 = factors(schedule.beta2, "beta2")
+        func products(_ table: [[RationalFactor]]) -> [[Double]] {
+            var running = [Double](repeating: 1, count: blocks.count)
+            return table.map { row in
+                for k in row.indices { running[k] *= row[k].value }
+                return running
+            }
+        }
+        product1 = products(beta1)
+        product2 = products(beta2)
+        correction1 = product1.map { $0.map { 1 - $0 } }
+        correction2 = product2.map { $0.map { 1 - $0 } }
+        w = .allocate(capacity: n)
+        m = .allocate(capacity: n)
+        v = .allocate(capacity: n)
+        low = .allocate(capacity: n)
+        weights = .allocate(capacity: n)
+        m.initialize(repeating: 0)
+        v.initialize(repeating: 0)
+        low.initialize(repeating: 0)
+        var initial = [Int64](repeating: 0, count: n)
+        for i in 0..<n {
+            guard let raw = FixedPoint.raw(initialWeights[i]) else {
+                w.initialize(repeating: 0)
+                weights.initialize(repeating: 0)
+                throw .diverged(step: 0, detail: "initial weight \(i) is outside the fixed-point range")
+            }
+            initial[i] = raw
+        }
+        initialW = initial
+        _ = w.initialize(from: initial)
+        for i in 0..<n { (weights.baseAddress! + i).initialize(to: FixedPoint.value(initial[i])) }
+        firstBuffer = InformationBuffer(segments: blocks)
+        secondBuffer = InformationBuffer(segments: blocks)
+        decayBuffer = InformationBuffer(segments: blocks)
+        precondition(schedule.weightDecay.isEmpty || schedule.weightDecay.count == blocks.count, "weight decay is per block")
+        let weightDecay = schedule.weightDecay
+        decay = schedule.learningRates.map { row in
+            row.indices.map { k in
+                guard k < weightDecay.count, weightDecay[k] > 0 else { return nil }
+                guard let factor = RationalFactor(approximating: 1 - row[k] * weightDecay[k]) else {
+                    preconditionFailure("α·λ = \(row[k] * weightDecay[k]) is outside (0, 1); the tuning layer must keep it inside")
+                }
+                return factor
+            }
+        }
+    }
+
+    deinit {
+        for buffer in [w, m, low] { buffer.deallocate() }
+        v.deallocate()
+        weights.deallocate()
+    }
+
+    /// The rounded decrement of w at iteration t, block k, from the new m and v: the one value
+    /// both directions use, so the coupling is undone exactly.
+    @inline(__always)
+    func increment(_ i: Int, step t: Int, block k: Int) -> Int64? {
+        let mHat = FixedPoint.value(m[i]) / correction1[t][k]
+        let root = (AdamVariance.value(v[i]) / correction2[t][k]).squareRoot()
+        return FixedPoint.raw(schedule.learningRates[t][k] * mHat / (root + schedule.epsilon))
+    }
+
+    /// One forward step with ∇L(w_t) in `gradient`: moments decayed through the buffers, the
+    /// rounded increments added, then w moved. Throws `.diverged` if any state leaves its range.
+    public func forward(step t: Int, gradient g: UnsafeBufferPointer<Double>) throws(TrainingError) {
+        precondition(g.count >= parameterCount, "gradient shorter than the parameters")
+        let limit = UInt64(FixedPoint.rawLimit)
+        for (k, block) in blocks.enumerated() {
+            if let factor = decay[t][k] {
+                decayBuffer.multiply(w, segment: k, by: factor)
+                for i in block { weights[i] = FixedPoint.value(w[i]) }
+            }
+            firstBuffer.multiply(m, segment: k, by: beta1[t][k])
+            // v ← β2·v exactly: the buffer multiplies the low word, the high part is multiplied whole.
+            let n = UInt128(beta2[t][k].numerator)
+            for i in block { low[i] = Int64(truncatingIfNeeded: v[i] & 0xFFFF_FFFF) }
+            secondBuffer.multiply(low, segment: k, by: beta2[t][k])
+            for i in block { v[i] = (v[i] >> 32) * n + UInt128(UInt64(low[i])) }
+            let decay1 = 1 - beta1[t][k].value, decay2 = 1 - beta2[t][k].value
+            for i in block {
+                guard let dm = FixedPoint.raw(decay1 * g[i]), let dv = AdamVariance.raw(decay2 * g[i] * g[i]) else {
+                    throw .diverged(step: t, detail: "gradient of parameter \(i) is not finite or too large")
+                }
+                let first = m[i] + dm
+                let (second, overflow) = v[i].addingReportingOverflow(dv)
+                guard first.magnitude < limit, !overflow, second < AdamVariance.rawLimit else {
+                    throw .diverged(step: t, detail: "a moment of parameter \(i) left the fixed-point range")
+                }
+                m[i] = first
+                v[i] = second
+                guard let decrement = increment(i, step: t, block: k) else {
+                    throw .diverged(step: t, detail: "the step of parameter \(i) left the fixed-point range")
+                }
+                let position = w[i] - decrement
+                guard position.magnitude < limit else {
+                    throw .diverged(step: t, detail: "weight \(i) left the fixed-point range (|w| ≥ 1024)")
+                }
+                w[i] = position
+                weights[i] = FixedPoint.value(position)
+            }
+        }
+    }
+
+    /// Undoes step t's weight update: w_t = (w_{t+1} + the same rounded increment) / (1 − α·λ).
+    public func undoPosition(step t: Int) {
+        for (k, block) in blocks.enumerated() {
+            for i in block { w[i] += increment(i, step: t, block: k)! }
+            if let factor = decay[t][k] { decayBuffer.divide(w, segment: k, by: factor) }
+            for i in block { weights[i] = FixedPoint.value(w[i]) }
+        }
+    }
+
+    /// Undoes step t's moment updates given ∇L(w_t) (recomputed at the restored w_t): subtract
+    /// the same rounded increments, then divide by β1 and β2 exactly through the buffers.
+    public func undoMoments(step t: Int, gradient g: UnsafeBufferPointer<Double>) {
+        for (k, block) in blocks.enumerated() {
+            let decay1 = 1 - beta1[t][k].value, decay2 = 1 - beta2[t][k].value
+            let n = UInt128(beta2[t][k].numerator)
+            for i in block {
+                m[i] -= FixedPoint.raw(decay1 * g[i])!
+                let second = v[i] - AdamVariance.raw(decay2 * g[i] * g[i])!
+                // v' = H·n + L' with L' < n: floor division recovers both.
+                let (high, rest) = second.quotientAndRemainder(dividingBy: n)
+                v[i] = high
+                low[i] = Int64(rest)
+            }
+            secondBuffer.divide(low, segment: k, by: beta2[t][k])
+            for i in block { v[i] = v[i] << 32 + UInt128(UInt64(low[i])) }
+            firstBuffer.divide(m, segment: k, by: beta1[t][k])
+        }
+    }
+
+    /// Whether w, m and v are back at w_1, 0, 0 with both buffers empty, bit for bit.
+    public var isAtInitialState: Bool {
+        (0..<parameterCount).allSatisfy { w[$0] == initialW[$0] && m[$0] == 0 && v[$0] == 0 }
+            && firstBuffer.isEmpty && secondBuffer.isEmpty && decayBuffer.isEmpty
+    }
+
+    /// The exact state as raw integers, for tests: (w, m, v).
+    public var rawState: (w: [Int64], m: [Int64], v: [UInt128]) {
+        (Array(w), Array(m), Array(v))
+    }
+
+    /// Peak bits held by both buffers.
+    public var peakStoredBits: Int {
+        firstBuffer.peakStoredBits + secondBuffer.peakStoredBits + decayBuffer.peakStoredBits
+    }
+
+    /// Σ_t Σ_k |block k|·(log2(1/β1) + log2(1/β2)): what the two decays destroy.
+    public var theoreticalBits: Double {
+        var bits = 0.0
+        for t in 0..<schedule.iterations {
+            for (k, block) in blocks.enumerated() {
+                let decayBits = decay[t][k]?.bitsLost ?? 0
+                bits += Double(block.count) * (beta1[t][k].bitsLost + beta2[t][k].bitsLost + decayBits)
+            }
+        }
+        return bits
+    }
+}
