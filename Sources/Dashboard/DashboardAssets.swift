@@ -9,6 +9,7 @@ public enum DashboardAssets {
         case "index.js": (DashboardPages.indexScript, javaScript)
         case "plots.js": (DashboardPages.plotsLoadedScript, javaScript)
         case "live.js": (DashboardPages.liveScript, javaScript)
+        case "actions.js": (DashboardPages.actionsScript, javaScript)
         default: nil
         }
     }
