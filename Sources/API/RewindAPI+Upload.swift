@@ -38,9 +38,9 @@ extension RewindAPI {
         defer { uploadsInFlight.subtract(1, ordering: .relaxed) }
         // Fingerprint first: its padded copy of the body is freed before the parse allocates.
         let sha256 = SHA256.hex(of: upload.bytes)
-        let parsed: (info: DatasetInfo, encoded: [UInt8])
+        let parsed: (info: DatasetInfo, encoded: [UInt8], profile: DatasetProfile)
         do {
-            parsed = try CSVDatasetParser.parseEncoded(upload.bytes)
+            parsed = try CSVDatasetParser.parseProfiled(upload.bytes)
         } catch {
             var message = "line \(error.line), column \(error.column): \(error.message)"
             if !upload.bytes.contains(UInt8(ascii: "\n")) {
@@ -64,7 +64,8 @@ extension RewindAPI {
         let now = clock()
         let new = NewDataset(
             id: TimeOrderedID.make(nowMs: now), name: name, rows: parsed.info.rows, features: parsed.info.features,
-            classes: parsed.info.classes, sha256: sha256, content: parsed.encoded, owner: context.credential.owner)
+            classes: parsed.info.classes, sha256: sha256, content: parsed.encoded, owner: context.credential.owner,
+            profile: parsed.profile.json().serializedString())
         // Check and insert under one lock: two uploads of one name cannot both pass the check.
         let outcome = try uploadNames.withLock { _ throws(APIError) -> InsertDatasetOutcome in
             let taken = try storage { try store.listDatasets(owner: new.owner) }.first { $0.name == name && $0.sha256 != new.sha256 }
@@ -84,6 +85,8 @@ extension RewindAPI {
         headers.set("Location", "/v1/datasets/\(record.id)")
         guard case .object(var resource) = Self.datasetResource(record) else { preconditionFailure("a resource is an object") }
         resource["class_counts"] = JSONValue(counts.map(Double.init))
+        // What the upload turned out to hold: the header row (if any), labels, order and ranges.
+        resource["detected"] = record.profile.flatMap { try? JSONValue.parse($0) } ?? parsed.profile.json()
         return .json(.object(resource), status: status, headers: headers)
     }
 
@@ -120,11 +123,20 @@ extension RewindAPI {
 }
 
 extension RewindAPI {
-    /// A data set resource with the rows per class (`class_counts`), read from the stored content.
-    func withClassCounts(_ resource: JSONValue, id: String) -> JSONValue {
+    /// A data set resource with the rows per class (`class_counts`) and what the upload held
+    /// (`detected`: as recorded at upload; for a data set stored before that was recorded, read
+    /// from its rows, less the header, which only the upload saw).
+    func withClassCounts(_ resource: JSONValue, id: String, profile: String? = nil) -> JSONValue {
         guard case .object(var object) = resource,
               let dataset = StoreDatasetResolver(store: store).dataset(.uploaded(id: id)) else { return resource }
         object["class_counts"] = JSONValue(dataset.labelCounts.map(Double.init))
+        if let recorded = profile.flatMap({ try? JSONValue.parse($0) }) {
+            object["detected"] = recorded
+        } else if case .object(var detected) = DatasetProfile(dataset: dataset).json() {
+            detected["header"] = nil
+            detected["has_header"] = nil
+            object["detected"] = .object(detected)
+        }
         return .object(object)
     }
 }

@@ -12,6 +12,12 @@ extension DashboardPages {
         let latest = resource["latest"], best = resource["best"]
 
         var times = ["created \(timeElement(resource["created_at"]))"]
+        // The data set by the name the user knows, its id beside it.
+        if let member = resource["dataset"], let shown = member["name"]?.stringValue ?? member["id"]?.stringValue {
+            let id = member["id"]?.stringValue.flatMap { $0 == shown ? nil : $0 }
+            times.insert("data set <span id=\"job-dataset\">\(Markup.escape(shown))</span>"
+                + (id.map { " <span class=\"mono\">\(Markup.escape($0))</span>" } ?? ""), at: 0)
+        }
         if let started = resource["started_at"], !started.isNull { times.append("started \(timeElement(started))") }
         if let finished = resource["finished_at"], !finished.isNull { times.append("finished \(timeElement(finished))") }
         if resource["stopped_early"]?.boolValue == true { times.append("stopped early (meta.patience)") }
@@ -21,6 +27,14 @@ extension DashboardPages {
             let code = error["code"]?.stringValue ?? "error"
             let message = error["message"]?.stringValue ?? ""
             errorBox = "<div id=\"job-error\" class=\"error-box\" role=\"alert\"><strong>\(Markup.escape(code))</strong> \(Markup.escape(message))</div>\n"
+        }
+        // Warnings: the job ran, but its data, split or outcome give reason to doubt the result.
+        let warnings = resource["warnings"]?.arrayValue ?? []
+        if !warnings.isEmpty {
+            let items = warnings.map { warning in
+                "<li><code>\(Markup.escape(warning["code"]?.stringValue ?? "warning"))</code> \(Markup.escape(warning["detail"]?.stringValue ?? ""))</li>"
+            }.joined()
+            errorBox += "<div id=\"job-warnings\" class=\"warnings\" role=\"status\"><strong>Warnings</strong><ul>\(items)</ul></div>\n"
         }
         var bestText = Markup.significant(best?["validation_loss"]?.doubleValue)
         if let at = best?["meta_iteration"]?.doubleValue { bestText += " <small class=\"muted\">at \(Markup.integer(at))</small>" }

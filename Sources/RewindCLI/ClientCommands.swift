@@ -125,6 +125,10 @@ struct StatusCommand: ParsableCommand {
         if let error = job["error"], case .object = error {
             line += "  error \(error["code"]?.stringValue ?? ""): \(error["message"]?.stringValue ?? "")"
         }
+        // One line per warning under the summary: they say what to change.
+        for warning in job["warnings"]?.arrayValue ?? [] {
+            line += "\n  warning \(warning["code"]?.stringValue ?? ""): \(warning["detail"]?.stringValue ?? "")"
+        }
         return line
     }
 }
@@ -160,6 +164,22 @@ struct CancelCommand: ParsableCommand {
 
     func run() throws {
         let job = try JSONValue.parse(try service.call("POST", "/v1/jobs/\(id)/cancel").body)
+        Console.output(StatusCommand.summary(job))
+    }
+}
+
+/// `rewind retry ID`: queue a failed or cancelled job again (`POST /v1/jobs/{id}/retry`).
+struct RetryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retry", abstract: "Queue a failed or cancelled job again; it resumes from its last checkpoint.")
+
+    @OptionGroup var service: ServiceOptions
+
+    @Argument(help: "The job id.")
+    var id: String
+
+    func run() throws {
+        let job = try JSONValue.parse(try service.call("POST", "/v1/jobs/\(id)/retry").body)
         Console.output(StatusCommand.summary(job))
     }
 }

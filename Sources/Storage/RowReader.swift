@@ -55,6 +55,6 @@ extension DatasetRecord {
         self.init(
             id: row.string(0), name: row.string(1), rows: row.int(2), features: row.int(3),
             classes: row.int(4), sha256: row.string(5), builtin: row.bool(6), createdMs: row.int64(7),
-            contentBytes: row.int(8), owner: row.string(9))
+            contentBytes: row.int(8), owner: row.string(9), profile: row.optionalString(10))
     }
 }

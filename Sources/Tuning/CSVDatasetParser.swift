@@ -42,9 +42,20 @@ public enum CSVDatasetParser {
     /// 8 bytes per value and 4 per row (at most 4× the body, for one-digit values; about 1–3×
     /// for real data), plus one row.
     public static func parseEncoded(_ bytes: [UInt8]) throws(DatasetParseError) -> (info: DatasetInfo, encoded: [UInt8]) {
+        let parsed = try parseProfiled(bytes)
+        return (parsed.info, parsed.encoded)
+    }
+
+    /// `parseEncoded`, and what the upload turned out to hold (`DatasetProfile`), gathered from
+    /// the same rows as they are written.
+    public static func parseProfiled(
+        _ bytes: [UInt8]
+    ) throws(DatasetParseError) -> (info: DatasetInfo, encoded: [UInt8], profile: DatasetProfile) {
         let result = bytes.withUnsafeBufferPointer { buffer in
             Result { () throws(DatasetParseError) in
-                let shape = try scan(buffer) { _, _, _ in }
+                var header: [String]?
+                let shape = try scan(buffer, header: &header) { _, _, _ in }
+                var profile = DatasetProfile(header: header)
                 let values = shape.rows * shape.features
                 var encoded = [UInt8](repeating: 0, count: 16 + values * 8 + shape.rows * 4)
                 encoded.withUnsafeMutableBytes { out in
@@ -53,7 +64,9 @@ public enum CSVDatasetParser {
                         out.storeBytes(of: UInt32(header).littleEndian, toByteOffset: 4 + 4 * index, as: UInt32.self)
                     }
                     let labelsStart = 16 + values * 8
-                    _ = try? scan(buffer) { row, features, label in
+                    var ignored: [String]?
+                    _ = try? scan(buffer, header: &ignored) { row, features, label in
+                        profile.add(features: features, label: label)
                         for (index, value) in features.enumerated() {
                             out.storeBytes(
                                 of: value.bitPattern.littleEndian, toByteOffset: 16 + (row * shape.features + index) * 8,
@@ -62,16 +75,16 @@ public enum CSVDatasetParser {
                         out.storeBytes(of: UInt32(bitPattern: label).littleEndian, toByteOffset: labelsStart + row * 4, as: UInt32.self)
                     }
                 }
-                return (DatasetInfo(rows: shape.rows, features: shape.features, classes: shape.classes), encoded)
+                return (DatasetInfo(rows: shape.rows, features: shape.features, classes: shape.classes), encoded, profile)
             }
         }
         return try result.get()
     }
 
     /// One validating pass: hands each data row (its index, feature values and label) to `row`
-    /// and returns the shape, or throws at the first problem.
+    /// and returns the shape, or throws at the first problem. A header row's fields go to `header`.
     private static func scan(
-        _ bytes: UnsafeBufferPointer<UInt8>, row: (Int, ArraySlice<Double>, Int32) -> Void
+        _ bytes: UnsafeBufferPointer<UInt8>, header: inout [String]?, row: (Int, ArraySlice<Double>, Int32) -> Void
     ) throws(DatasetParseError) -> (rows: Int, features: Int, classes: Int) {
         var cursor = Cursor(bytes: bytes)
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { cursor.position = 3 }
@@ -103,6 +116,14 @@ public enum CSVDatasetParser {
             }
             if let badField {
                 if line == 1 && rows == 0 {
+                    let names = fields.map { String(decoding: UnsafeBufferPointer(rebasing: bytes[trimmed($0, in: bytes)]), as: UTF8.self) }
+                    // Never drop a broken first data row as if it were a header.
+                    guard isPlausibleHeader(names) else {
+                        throw DatasetParseError(
+                            line: line, column: badField.column,
+                            message: "not a number: \"\(badField.text)\" (the first row is neither all numbers nor a header of column names)")
+                    }
+                    header = names
                     columns = fields.count  // a header row: it fixes the column count, nothing else
                     continue
                 }
@@ -147,7 +168,9 @@ public enum CSVDatasetParser {
             throw DatasetParseError(line: 1, column: 1, message: "no data rows")
         }
         guard maximum != minimum else {
-            throw DatasetParseError(line: firstLabelLine, column: columns, message: "needs at least 2 distinct class labels, found only \(maximum)")
+            throw DatasetParseError(
+                line: firstLabelLine, column: columns,
+                message: "every row has class label \(maximum); at least 2 distinct class labels are needed")
         }
         return (rows, columns - 1, Int(maximum) + 1)
     }

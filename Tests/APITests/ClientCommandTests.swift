@@ -63,6 +63,19 @@ struct ClientCommandTests {
         #expect(!(try Self.rewind(service, ["datasets", "list"])).stdout.contains(id))
     }
 
+    @Test func retryQueuesACancelledJobAgain() throws {
+        let service = try TestService(startsWorkers: false)
+        defer { service.stop() }
+        let session = APISession(service)
+        let id = try session.submit(TestSpecs.small)
+        #expect(try session.post("/v1/jobs/\(id)/cancel", json: "").status == 202)
+        let retried = try Self.rewind(service, ["retry", id])
+        #expect(retried.status == 0, "\(retried.stderr)")
+        #expect(retried.stdout.contains("\(id)  queued"), "\(retried.stdout)")
+        let again = try Self.rewind(service, ["retry", id])
+        #expect(again.status == 1 && again.stderr.contains("only failed or cancelled jobs can be retried"), "\(again.stderr)")
+    }
+
     @Test func aMissingKeyNamesTheCLIsOptionAndVariable() throws {
         let service = try TestService(api: APIConfiguration(apiKeys: ["k3y"]), startsWorkers: false)
         defer { service.stop() }

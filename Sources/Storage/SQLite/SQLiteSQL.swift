@@ -218,10 +218,10 @@ enum SQLiteSQL {
     }
 
     enum Datasets {
-        static let columns = "id, name, rows, features, classes, sha256, builtin, created_ms, length(content), owner"
+        static let columns = "id, name, rows, features, classes, sha256, builtin, created_ms, length(content), owner, profile"
         static let insert = """
-            INSERT INTO datasets (id, name, rows, features, classes, sha256, content, builtin, created_ms, owner)
-            VALUES (:id, :name, :rows, :features, :classes, :sha256, :content, :builtin, :now, :owner)
+            INSERT INTO datasets (id, name, rows, features, classes, sha256, content, builtin, created_ms, owner, profile)
+            VALUES (:id, :name, :rows, :features, :classes, :sha256, :content, :builtin, :now, :owner, :profile)
             RETURNING \(columns)
             """
         static let byID = "SELECT \(columns) FROM datasets WHERE id = :id"
