@@ -16,6 +16,9 @@ public struct JobWarning: Sendable, Equatable {
 
     /// Validation rows below which tuning is mostly fitting noise.
     public static let smallValidation = 50
+    /// Learned hyperparameters per validation row above which the validation split is too small
+    /// for them (a rough bound, as the paper says of its §5.2.2: each row constrains only so much).
+    public static let hyperparametersPerRow = 10
     /// Feature ranges this many times apart (without standardisation) slow or stall training.
     public static let scaleRatio = 100.0
 }
@@ -59,11 +62,12 @@ extension TuningRun {
             }
         }
         let validation = spec.split.validation
-        if validation < JobWarning.smallValidation || validation < learned {
+        let enough = max(JobWarning.smallValidation, (learned + JobWarning.hyperparametersPerRow - 1) / JobWarning.hyperparametersPerRow)
+        if validation < enough {
             warnings.append(JobWarning(
                 "small-validation-split",
                 "\(validation) validation rows for \(learned) learned hyperparameters: the tuning can fit the validation "
-                    + "split's noise (overfitting the validation set); use at least \(max(JobWarning.smallValidation, learned)) rows "
+                    + "split's noise (overfitting the validation set); use at least \(enough) rows "
                     + "or learn fewer hyperparameters"))
         }
         return warnings
