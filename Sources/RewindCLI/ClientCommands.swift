@@ -102,6 +102,12 @@ struct StatusCommand: ParsableCommand {
         return line
     }
 
+    /// Sends an action on a job (cancel, retry) and prints the job it answers as a status line.
+    static func act(_ service: ServiceOptions, _ method: String, _ path: String) throws {
+        let job = try JSONValue.parse(try service.call(method, path).body)
+        Console.output(summary(job))
+    }
+
     static func summary(_ job: JSONValue) -> String {
         let status = job["status"]?.stringValue ?? "?"
         let done = job["progress"]?["done"]?.intValue ?? 0
@@ -163,8 +169,7 @@ struct CancelCommand: ParsableCommand {
     var id: String
 
     func run() throws {
-        let job = try JSONValue.parse(try service.call("POST", "/v1/jobs/\(id)/cancel").body)
-        Console.output(StatusCommand.summary(job))
+        try StatusCommand.act(service, "POST", "/v1/jobs/\(id)/cancel")
     }
 }
 
@@ -179,8 +184,7 @@ struct RetryCommand: ParsableCommand {
     var id: String
 
     func run() throws {
-        let job = try JSONValue.parse(try service.call("POST", "/v1/jobs/\(id)/retry").body)
-        Console.output(StatusCommand.summary(job))
+        try StatusCommand.act(service, "POST", "/v1/jobs/\(id)/retry")
     }
 }
 

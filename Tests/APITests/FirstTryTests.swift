@@ -116,6 +116,11 @@ struct FirstTryTests {
         #expect(spec["preprocess"]?["standardize"] == .bool(true))
         #expect(spec["preprocess"]?["mean"]?.arrayValue?.count == 13 && spec["preprocess"]?["std"]?.arrayValue?.count == 13)
         #expect(spec["training"]?["batch_size"]?.intValue == 90)  // min(100, training rows)
+        // The data set by the name it was uploaded under, its id beside it, here and in the list.
+        #expect(job["dataset"]?["name"]?.stringValue == "wineish" && job["dataset"]?["id"]?.stringValue != nil)
+        let listed = try session.get("/v1/jobs").json["jobs"]?.arrayValue?.first { $0["id"]?.stringValue == id }
+        #expect(listed?["dataset"]?["name"]?.stringValue == "wineish")
+        #expect(try session.get("/jobs/\(id)").text.contains("<span id=\"job-dataset\">wineish</span>"))
         let testError = try #require(job["best"]?["test_error"]?.doubleValue)
         #expect(testError < 0.2, "chance is 67 %; the defaults must give a useful model: \(job.serializedString())")
         #expect(!codes(job).contains("sorted-labels-not-shuffled") && !codes(job).contains("unscaled-features"))
