@@ -82,7 +82,10 @@ def main():
     paths = export()
     print("| data set | settings | test loss item 0 → best | test error item 0 → best | status | warnings |")
     print("|---|---|---|---|---|---|")
+    only = os.environ.get("ONLY")  # e.g. ONLY=wine: one data set
     for name, path in paths.items():
+        if only and name not in only.split(","):
+            continue
         dataset = client.upload_dataset(path, name=f"sk-{name}")
         detected = dataset.get("detected", {})
         print(f"<!-- {name}: {dataset['rows']} rows, labels sorted: {detected.get('labels_sorted')}, "

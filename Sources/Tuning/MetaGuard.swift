@@ -9,8 +9,8 @@ import Foundation
 /// step sizes walks straight into that regime. The guard rejects an item when
 ///
 /// - its training diverged (a state left the fixed-point range, or a loss is not finite), or
-/// - its objective exceeds the last accepted item's by more than `tolerance` times the larger of
-///   that objective and `floor` (the loss scale one example carries: see below), or
+/// - its objective exceeds the last accepted item's by more than the larger of `tolerance` times
+///   that objective and `floor` (the loss one example carries: see below), or
 /// - its hypergradient norm exceeds the last accepted item's by more than `gradientJump` times.
 ///
 /// Steps are judged against the last accepted item, not the best: with fresh seeds every
@@ -19,13 +19,13 @@ import Foundation
 /// replaced by a re-evaluation of the best when it is worse by more than the tolerance, which is
 /// what bounds the end of a job (see `TuningRun.step`).
 ///
-/// The tolerance is relative, but not below the scale of one example: the objective is a mean of
+/// The tolerance is relative, but never below the scale of one example: the objective is a mean of
 /// cross-entropies over `n` rows, and one row going from a confident right answer to a guess among
 /// `K` classes moves it by ln K / n. A purely relative rule breaks down as the loss nears zero: at
 /// a validation loss of 3e-4, 25 % is 7.5e-5, far less than the seed-to-seed noise of a single row,
-/// and nearly every step was rejected. With the floor, rises smaller than a quarter of one row's
-/// worth are ordinary noise wherever the loss stands; above the floor the rule is as relative as
-/// before, so jobs whose objective stays above ln K / n run exactly as they did.
+/// and nearly every step was rejected. With the floor, a rise smaller than one row's worth is
+/// ordinary noise wherever the loss stands; where `tolerance` × the loss is larger (the loss above
+/// ln K / (n · tolerance)) the rule is the relative one, so such jobs run exactly as they did.
 struct MetaGuard {
     let settings: JobSpec.Guard
     let objectiveName: String
@@ -44,9 +44,9 @@ struct MetaGuard {
         anchor: GuardAnchor?
     ) -> String? {
         guard settings.enabled else { return nil }
-        if let reference, objective > reference.value + settings.tolerance * max(reference.value, floor) {
-            let beyond = reference.value < floor
-                ? "more than \(Self.format(settings.tolerance)) × \(Self.format(floor)) (one example's share of the loss) above"
+        if let reference, objective > reference.value + max(settings.tolerance * reference.value, floor) {
+            let beyond = settings.tolerance * reference.value < floor
+                ? "more than \(Self.format(floor)) (one example's share of the loss) above"
                 : "more than \(Self.format(settings.tolerance * 100)) % above"
             return "\(objectiveName) \(Self.format(objective)) is \(beyond) "
                 + "\(reference.what), \(Self.format(reference.value)) at item \(reference.item)"
