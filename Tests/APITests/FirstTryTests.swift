@@ -2,6 +2,7 @@ import Foundation
 import JSON
 import RewindTestSupport
 import Testing
+import Tuning
 
 /// A newcomer's first try on their own data, through the real `rewind serve`: class-sorted labels,
 /// features on wildly different scales, tiny sets, header rows and a broken first row. The
@@ -149,6 +150,18 @@ struct FirstTryTests {
         // The job page shows them too.
         let page = try session.get("/jobs/\(id)")
         #expect(page.text.contains("id=\"job-warnings\"") && page.text.contains("sorted-labels-not-shuffled"))
+    }
+
+    @Test("every example spec prepares as rewind run reads it, local files included")
+    func examplesRunAsDocumented() throws {
+        let directory = "\(LearnedScheduleTests.repository)/examples"
+        let specs = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".json") }.sorted()
+        #expect(specs.count >= 7)
+        for name in specs {
+            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: "\(directory)/\(name)")))
+            let prepared = JobRequest.prepare(specBytes: bytes, datasets: LocalDatasetResolver(baseDirectory: directory))
+            if case .failure(let problem) = prepared { Issue.record("\(name): \(problem.detail) \(problem.errors)") }
+        }
     }
 
     @Test("a tiny data set runs on its defaults and warns that its validation split is too small to tune on")
