@@ -159,7 +159,7 @@ extension RewindAPI {
     func cancelJob(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         let id = context[capture: "id"]
         _ = try existingJob(id, context)
-        let outcome = try storage { try store.requestCancel(jobID: id, nowMs: clock()) }
+        let outcome = try storage { try store.requestCancel(jobID: JobID(id), nowMs: clock()) }
         switch outcome {
         case .cancelled(let record), .alreadyCancelled(let record):
             runner.events.publish(jobID: id, .status(record.status.rawValue))
@@ -179,7 +179,7 @@ extension RewindAPI {
         let id = context[capture: "id"]
         _ = try existingJob(id, context)
         let outcome = try storage {
-            try store.retryJob(jobID: id, maxQueued: configuration.maxQueuedJobs, nowMs: clock())
+            try store.retryJob(jobID: JobID(id), maxQueued: configuration.maxQueuedJobs, nowMs: clock())
         }
         switch outcome {
         case .requeued(let record):
@@ -198,7 +198,7 @@ extension RewindAPI {
     func deleteJob(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         let id = context[capture: "id"]
         _ = try existingJob(id, context)
-        switch try storage({ try store.deleteJob(jobID: id) }) {
+        switch try storage({ try store.deleteJob(jobID: JobID(id)) }) {
         case .deleted:
             return HTTPResponse(status: .noContent)
         case .notTerminal(let status):

@@ -7,7 +7,7 @@ import Tuning
 /// per meta-iteration, then finish, fail, cancel or hand back.
 struct JobExecution {
     let runner: JobRunner
-    let worker: String
+    let worker: WorkerID
     let claimed: ClaimedJob
 
     private var job: JobRecord { claimed.job }
@@ -116,7 +116,7 @@ struct JobExecution {
         monitor.lastBeatMs = now
         do {
             switch try store.heartbeat(
-                jobID: job.id, worker: worker, nowMs: now, leaseMs: runner.configuration.leaseMs,
+                jobID: JobID(job.id), worker: worker, nowMs: now, leaseMs: runner.configuration.leaseMs,
                 progressFraction: monitor.fraction)
             {
             case .lost:
@@ -150,11 +150,11 @@ struct JobExecution {
                 validationError: item.validationError.finite, hypergradientNorm: item.hypergradient?.norm,
                 seconds: item.seconds, createdMs: runner.clock())
             let committed = try store.commitMetaIteration(
-                jobID: job.id, worker: worker, item: row, checkpoint: Array(try JSONEncoder().encode(next)),
+                jobID: JobID(job.id), worker: worker, item: row, checkpoint: Array(try JSONEncoder().encode(next)),
                 progressDone: next.nextItem, progressFraction: fraction, latestJSON: Self.latestJSON(item, warnings: warnings),
                 bestJSON: next.best.map(Self.bestJSON), nowMs: runner.clock(), leaseMs: runner.configuration.leaseMs)
             guard committed else {
-                runner.log("lease lost, stopping", ["job_id": job.id, "worker": worker])
+                runner.log("lease lost, stopping", ["job_id": job.id, "worker": worker.rawValue])
                 return false
             }
         } catch {
@@ -170,12 +170,12 @@ struct JobExecution {
     private func stopped(_ reason: StopReason) {
         switch reason {
         case .leaseLost:
-            runner.log("lease lost, stopping", ["job_id": job.id, "worker": worker])
+            runner.log("lease lost, stopping", ["job_id": job.id, "worker": worker.rawValue])
         case .cancelRequested:
             finish(.cancelled)
         case .shutdown:
             do {
-                if try store.releaseJob(jobID: job.id, worker: worker, nowMs: runner.clock()) {
+                if try store.releaseJob(jobID: JobID(job.id), worker: worker, nowMs: runner.clock()) {
                     runner.log("job handed back", ["job_id": job.id])
                     runner.events.publish(jobID: job.id, .status(JobStatus.queued.rawValue))
                 }
@@ -190,7 +190,7 @@ struct JobExecution {
     /// lease expires and the reaper recovers the job.
     private func abandon() {
         do {
-            if let recovered = try store.abandonJob(jobID: job.id, worker: worker, nowMs: runner.clock()) {
+            if let recovered = try store.abandonJob(jobID: JobID(job.id), worker: worker, nowMs: runner.clock()) {
                 runner.log("job handed back after a failed commit", ["job_id": job.id, "status": recovered.status.rawValue])
                 runner.events.publish(jobID: job.id, .status(recovered.status.rawValue))
             }
@@ -202,7 +202,7 @@ struct JobExecution {
     private func finish(_ status: JobStatus, code: String? = nil, message: String? = nil) {
         do {
             if try store.finishJob(
-                jobID: job.id, worker: worker, status: status, errorCode: code, errorMessage: message,
+                jobID: JobID(job.id), worker: worker, status: status, errorCode: code, errorMessage: message,
                 nowMs: runner.clock())
             {
                 runner.log("job finished", ["job_id": job.id, "status": status.rawValue, "error_code": code ?? ""])

@@ -60,8 +60,8 @@ public final class JobRunner: Sendable {
         let recovered = try store.requeueOrphans(
             nodeID: configuration.nodeID, bootID: configuration.bootID, nowMs: clock())
         for job in recovered {
-            log("job recovered", ["job_id": job.id, "status": job.status.rawValue])
-            events.publish(jobID: job.id, .status(job.status.rawValue))
+            log("job recovered", ["job_id": job.id.rawValue, "status": job.status.rawValue])
+            events.publish(jobID: job.id.rawValue, .status(job.status.rawValue))
         }
         reap()
         let alreadyStarted = state.withLock { state in
@@ -149,7 +149,7 @@ public final class JobRunner: Sendable {
             } catch {
                 // A deleted database file or a read-only database stops all work: say so loudly.
                 let level = (error as? StoreError).map { _ in "claim refused, not taking work" } ?? "claim failed"
-                log(level, ["worker": worker, "error": "\(error)"])
+                log(level, ["worker": worker.rawValue, "error": "\(error)"])
                 _ = wake.wait(timeout: .now() + .milliseconds(configuration.idlePollMs))
                 continue
             }
@@ -158,7 +158,7 @@ public final class JobRunner: Sendable {
                 continue
             }
             state.withLock { $0.running[index] = claimed.job.id }
-            log("job started", ["job_id": claimed.job.id, "worker": worker, "attempt": "\(claimed.job.attempt)"])
+            log("job started", ["job_id": claimed.job.id, "worker": worker.rawValue, "attempt": "\(claimed.job.attempt)"])
             JobExecution(runner: self, worker: worker, claimed: claimed).run()
             state.withLock { state in
                 state.running[index] = nil
@@ -170,8 +170,8 @@ public final class JobRunner: Sendable {
     private func reap() {
         do {
             for job in try store.reapExpiredLeases(nowMs: clock()) {
-                log("lease expired", ["job_id": job.id, "status": job.status.rawValue])
-                events.publish(jobID: job.id, .status(job.status.rawValue))
+                log("lease expired", ["job_id": job.id.rawValue, "status": job.status.rawValue])
+                events.publish(jobID: job.id.rawValue, .status(job.status.rawValue))
                 // Idle workers here and on other nodes look again (once its back-off has passed).
                 if job.status == .queued { jobQueued() }
             }

@@ -66,7 +66,7 @@ struct QueueBenchRound {
             let page = try store.listJobs(status: nil, limit: 500, pageToken: nil)
             guard !page.jobs.isEmpty else { return }
             for job in page.jobs {
-                if case .notTerminal = try store.deleteJob(jobID: job.id) {
+                if case .notTerminal = try store.deleteJob(jobID: JobID(job.id)) {
                     throw QueueBenchError("the database has unfinished jobs; give bench-queue an empty one")
                 }
             }

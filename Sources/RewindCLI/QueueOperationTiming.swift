@@ -20,7 +20,7 @@ struct QueueOperationTiming {
                 progressTotal: 2)
             _ = try store.insertJob(new, idempotency: nil, maxQueued: jobs + 1, nowMs: JobRunner.wallClock())
         }
-        let worker = "bench-queue-\(getpid())/0"
+        let worker = WorkerID("bench-queue-\(getpid())/0")
         let checkpoint = [UInt8](repeating: 7, count: 512)
         var claim = Duration.zero, commit = Duration.zero, finish = Duration.zero
         let clock = ContinuousClock()
@@ -36,14 +36,14 @@ struct QueueOperationTiming {
                     validationError: 0.5, hypergradientNorm: 1, seconds: 0, createdMs: JobRunner.wallClock())
                 started = clock.now
                 _ = try store.commitMetaIteration(
-                    jobID: claimed.job.id, worker: worker, item: row, checkpoint: checkpoint, progressDone: item + 1,
+                    jobID: JobID(claimed.job.id), worker: worker, item: row, checkpoint: checkpoint, progressDone: item + 1,
                     progressFraction: Double(item + 1) / 2, latestJSON: #"{"meta_iteration":\#(item)}"#, bestJSON: nil,
                     nowMs: JobRunner.wallClock(), leaseMs: 60_000)
                 commit += clock.now - started
             }
             started = clock.now
             _ = try store.finishJob(
-                jobID: claimed.job.id, worker: worker, status: .succeeded, errorCode: nil, errorMessage: nil,
+                jobID: JobID(claimed.job.id), worker: worker, status: .succeeded, errorCode: nil, errorMessage: nil,
                 nowMs: JobRunner.wallClock())
             finish += clock.now - started
         }

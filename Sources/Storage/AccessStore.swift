@@ -45,8 +45,7 @@ public enum Principal {
     public static func isValidKeyName(_ name: String) -> Bool {
         !name.isEmpty && name.count <= 64 && name != anonymous
             && name.unicodeScalars.allSatisfy { scalar in
-                scalar.isASCII && (("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar)
-                    || ("0"..."9").contains(scalar) || "._-".unicodeScalars.contains(scalar))
+                ASCII.isAlphanumeric(scalar) || "._-".unicodeScalars.contains(scalar)
             }
     }
 }
@@ -66,22 +65,4 @@ public struct SessionRecord: Sendable, Equatable {
     public var role: PrincipalRole
     public var createdMs: Int64
     public var expiresMs: Int64
-}
-
-extension APIKeyRecord {
-    /// Decodes `name, role, created_ms, last_used_ms`.
-    init(row: some RowReader) {
-        self.init(
-            name: row.string(0), role: PrincipalRole(rawValue: row.string(1)) ?? .user,
-            createdMs: row.int64(2), lastUsedMs: row.optionalInt64(3))
-    }
-}
-
-extension SessionRecord {
-    /// Decodes `principal, role, created_ms, expires_ms`.
-    init(row: some RowReader) {
-        self.init(
-            principal: row.string(0), role: PrincipalRole(rawValue: row.string(1)) ?? .user,
-            createdMs: row.int64(2), expiresMs: row.int64(3))
-    }
 }

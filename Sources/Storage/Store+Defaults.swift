@@ -31,12 +31,12 @@ extension HistoryStore {
 }
 
 extension LeaseStore {
-    public func heartbeat(jobID: String, worker: String, nowMs: Int64, leaseMs: Int64) throws -> LeaseState {
+    public func heartbeat(jobID: JobID, worker: WorkerID, nowMs: Int64, leaseMs: Int64) throws -> LeaseState {
         try heartbeat(jobID: jobID, worker: worker, nowMs: nowMs, leaseMs: leaseMs, progressFraction: nil)
     }
 
     public func commitMetaIteration(
-        jobID: String, worker: String, item: HistoryRow, checkpoint: [UInt8], progressDone: Int,
+        jobID: JobID, worker: WorkerID, item: HistoryRow, checkpoint: [UInt8], progressDone: Int,
         progressFraction: Double, latestJSON: String?, bestJSON: String?, nowMs: Int64
     ) throws -> Bool {
         try commitMetaIteration(
@@ -46,7 +46,7 @@ extension LeaseStore {
     }
 
     public func finishJob(
-        jobID: String, worker: String, status: JobStatus, errorCode: String? = nil, nowMs: Int64
+        jobID: JobID, worker: WorkerID, status: JobStatus, errorCode: String? = nil, nowMs: Int64
     ) throws -> Bool {
         try finishJob(
             jobID: jobID, worker: worker, status: status, errorCode: errorCode, errorMessage: nil, nowMs: nowMs)

@@ -2,10 +2,11 @@
 /// events, the leases of the workers running them, data sets, and the keys and sessions of the
 /// principals that own them.
 ///
-/// Two engines implement it: `SQLiteStore` (one file, one machine: the embedded default) and
-/// `PostgresStore` (one shared database, any number of API and worker nodes). The jobs, API and
-/// dashboard code never learn which one runs; each engine keeps its own SQL and migrations, and
-/// one conformance suite runs against both.
+/// `SQLStore` implements it once for two engines: `SQLiteStore` (one file, one machine: the
+/// embedded default) and `PostgresStore` (one shared database, any number of API and worker
+/// nodes), which supply connections, statements and a few hooks. The jobs, API and dashboard code
+/// never learn which one runs; each engine keeps its own SQL and migrations, and one conformance
+/// suite runs against both.
 ///
 /// Every method is synchronous and may be called from any thread. Times are integer milliseconds
 /// since the Unix epoch. The `nowMs` arguments are the caller's clock; an engine whose time
@@ -33,8 +34,8 @@ public protocol Store: JobStore, HistoryStore, LeaseStore, DatasetStore, AccessS
 /// The node id is stable across restarts of one service slot (`--node-id`), the boot id unique to
 /// each start, so that a restarted node recognises its own earlier boot's jobs and nobody else's.
 public enum LeaseOwner {
-    public static func worker(nodeID: String, bootID: String, index: Int) -> String {
-        "\(nodeID)/\(bootID)/\(index)"
+    public static func worker(nodeID: String, bootID: String, index: Int) -> WorkerID {
+        WorkerID("\(nodeID)/\(bootID)/\(index)")
     }
 
     public static func nodePrefix(_ nodeID: String) -> String { "\(nodeID)/" }
@@ -45,12 +46,13 @@ public enum LeaseOwner {
     /// digits and `._:-` (no `/`, which separates the parts).
     public static func isValidID(_ id: String) -> Bool {
         !id.isEmpty && id.count <= 200
-            && id.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alnum($0) || "._:-".unicodeScalars.contains($0)) }
+            && id.unicodeScalars.allSatisfy { $0.isASCII && (ASCII.isAlphanumeric($0) || "._:-".unicodeScalars.contains($0)) }
     }
 }
 
-private enum CharacterSet {
-    static func alnum(_ scalar: Unicode.Scalar) -> Bool {
+/// ASCII letters and digits, without Foundation's Unicode-wide `CharacterSet`.
+enum ASCII {
+    static func isAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {
         ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
     }
 }
@@ -83,10 +85,10 @@ public protocol JobStore: Sendable {
     func listJobs(status: JobStatus?, owner: String?, limit: Int, pageToken: String?) throws -> JobPage
 
     /// Cancels a queued job at once, or asks a running job's worker to stop.
-    func requestCancel(jobID: String, nowMs: Int64) throws -> CancelOutcome
+    func requestCancel(jobID: JobID, nowMs: Int64) throws -> CancelOutcome
 
     /// Deletes a terminal job with its history, checkpoint, events and idempotency keys.
-    func deleteJob(jobID: String) throws -> DeleteJobOutcome
+    func deleteJob(jobID: JobID) throws -> DeleteJobOutcome
 
     /// The number of jobs in each status, zeros included (the `rewind_jobs{status}` gauge).
     func jobCounts() throws -> [JobStatus: Int]
@@ -97,7 +99,7 @@ public protocol JobStore: Sendable {
 
     /// Queues a failed or cancelled job again, with fresh attempts; its worker resumes from the
     /// last committed checkpoint. Refused with `.queueFull` when `maxQueued` jobs are queued.
-    func retryJob(jobID: String, maxQueued: Int, nowMs: Int64) throws -> RetryJobOutcome
+    func retryJob(jobID: JobID, maxQueued: Int, nowMs: Int64) throws -> RetryJobOutcome
 }
 
 /// What a job left behind: its history items, its checkpoint and its recorded transitions.
@@ -120,13 +122,13 @@ public protocol LeaseStore: Sendable {
     /// Claims the best queued job whose back-off has passed (highest priority, then oldest), or nil.
     ///
     /// The claim consumes an attempt and leases the job to `worker` for `leaseMs`.
-    func claimJob(worker: String, nowMs: Int64, leaseMs: Int64) throws -> ClaimedJob?
+    func claimJob(worker: WorkerID, nowMs: Int64, leaseMs: Int64) throws -> ClaimedJob?
 
     /// Extends `worker`'s lease and raises the progress fraction (it never decreases).
     ///
     /// `.lost` means another worker or the reaper has the job: stop without writing results.
     func heartbeat(
-        jobID: String, worker: String, nowMs: Int64, leaseMs: Int64, progressFraction: Double?
+        jobID: JobID, worker: WorkerID, nowMs: Int64, leaseMs: Int64, progressFraction: Double?
     ) throws -> LeaseState
 
     /// Records one finished meta-iteration in ONE transaction: its history row, the job's
@@ -136,7 +138,7 @@ public protocol LeaseStore: Sendable {
     /// replay is idempotent. Answers false, having written nothing, when `worker` lost the lease.
     /// A `leaseMs` also extends the lease, saving a separate heartbeat.
     func commitMetaIteration(
-        jobID: String, worker: String, item: HistoryRow, checkpoint: [UInt8], progressDone: Int,
+        jobID: JobID, worker: WorkerID, item: HistoryRow, checkpoint: [UInt8], progressDone: Int,
         progressFraction: Double, latestJSON: String?, bestJSON: String?, nowMs: Int64,
         leaseMs: Int64?
     ) throws -> Bool
@@ -145,18 +147,18 @@ public protocol LeaseStore: Sendable {
     ///
     /// Answers false, changing nothing, when `worker` no longer holds the lease.
     func finishJob(
-        jobID: String, worker: String, status: JobStatus, errorCode: String?, errorMessage: String?,
+        jobID: JobID, worker: WorkerID, status: JobStatus, errorCode: String?, errorMessage: String?,
         nowMs: Int64
     ) throws -> Bool
 
     /// Hands a job back at shutdown: queued again at once, lease cleared, the attempt not consumed
     /// (or cancelled, if cancellation was requested meanwhile). False when the lease was lost.
-    func releaseJob(jobID: String, worker: String, nowMs: Int64) throws -> Bool
+    func releaseJob(jobID: JobID, worker: WorkerID, nowMs: Int64) throws -> Bool
 
     /// Gives up `worker`'s attempt at once, as if its lease had expired: for a worker that could
     /// not commit (a full disk, a database gone read-only), so the job does not sit `running`
     /// with nobody working on it until the lease runs out. Nil when the lease was already lost.
-    func abandonJob(jobID: String, worker: String, nowMs: Int64) throws -> RecoveredJob?
+    func abandonJob(jobID: JobID, worker: WorkerID, nowMs: Int64) throws -> RecoveredJob?
 
     /// Start-up recovery: the running jobs that an earlier boot of this node leased (owner
     /// `LeaseOwner.nodePrefix(nodeID)` but not `LeaseOwner.bootPrefix(nodeID, bootID)`) are

@@ -44,7 +44,7 @@ public enum DeleteJobOutcome: Sendable, Equatable {
 
 /// A job moved by the reaper or by start-up recovery.
 public struct RecoveredJob: Sendable, Equatable {
-    public var id: String
+    public var id: JobID
     /// `queued` to retry, `failed` when out of attempts, `cancelled` when cancellation was asked.
     public var status: JobStatus
 }

@@ -32,22 +32,22 @@ final class FlakyCommitStore: Store {
     func listJobs(status: JobStatus?, owner: String?, limit: Int, pageToken: String?) throws -> JobPage {
         try base.listJobs(status: status, owner: owner, limit: limit, pageToken: pageToken)
     }
-    func requestCancel(jobID: String, nowMs: Int64) throws -> CancelOutcome { try base.requestCancel(jobID: jobID, nowMs: nowMs) }
-    func deleteJob(jobID: String) throws -> DeleteJobOutcome { try base.deleteJob(jobID: jobID) }
+    func requestCancel(jobID: JobID, nowMs: Int64) throws -> CancelOutcome { try base.requestCancel(jobID: jobID, nowMs: nowMs) }
+    func deleteJob(jobID: JobID) throws -> DeleteJobOutcome { try base.deleteJob(jobID: jobID) }
     func jobCounts() throws -> [JobStatus: Int] { try base.jobCounts() }
     func purgeIdempotencyKeys(createdBeforeMs cutoffMs: Int64) throws -> Int { try base.purgeIdempotencyKeys(createdBeforeMs: cutoffMs) }
-    func retryJob(jobID: String, maxQueued: Int, nowMs: Int64) throws -> RetryJobOutcome {
+    func retryJob(jobID: JobID, maxQueued: Int, nowMs: Int64) throws -> RetryJobOutcome {
         try base.retryJob(jobID: jobID, maxQueued: maxQueued, nowMs: nowMs)
     }
     func history(jobID: String, after: Int?, limit: Int) throws -> [HistoryRow] { try base.history(jobID: jobID, after: after, limit: limit) }
     func checkpoint(jobID: String) throws -> Checkpoint? { try base.checkpoint(jobID: jobID) }
     func events(jobID: String, afterSeq: Int64, limit: Int) throws -> [JobEvent] { try base.events(jobID: jobID, afterSeq: afterSeq, limit: limit) }
-    func claimJob(worker: String, nowMs: Int64, leaseMs: Int64) throws -> ClaimedJob? { try base.claimJob(worker: worker, nowMs: nowMs, leaseMs: leaseMs) }
-    func heartbeat(jobID: String, worker: String, nowMs: Int64, leaseMs: Int64, progressFraction: Double?) throws -> LeaseState {
+    func claimJob(worker: WorkerID, nowMs: Int64, leaseMs: Int64) throws -> ClaimedJob? { try base.claimJob(worker: worker, nowMs: nowMs, leaseMs: leaseMs) }
+    func heartbeat(jobID: JobID, worker: WorkerID, nowMs: Int64, leaseMs: Int64, progressFraction: Double?) throws -> LeaseState {
         try base.heartbeat(jobID: jobID, worker: worker, nowMs: nowMs, leaseMs: leaseMs, progressFraction: progressFraction)
     }
     func commitMetaIteration(
-        jobID: String, worker: String, item: HistoryRow, checkpoint: [UInt8], progressDone: Int,
+        jobID: JobID, worker: WorkerID, item: HistoryRow, checkpoint: [UInt8], progressDone: Int,
         progressFraction: Double, latestJSON: String?, bestJSON: String?, nowMs: Int64, leaseMs: Int64?
     ) throws -> Bool {
         let fail = remaining.withLock { count in
@@ -59,11 +59,11 @@ final class FlakyCommitStore: Store {
             jobID: jobID, worker: worker, item: item, checkpoint: checkpoint, progressDone: progressDone,
             progressFraction: progressFraction, latestJSON: latestJSON, bestJSON: bestJSON, nowMs: nowMs, leaseMs: leaseMs)
     }
-    func finishJob(jobID: String, worker: String, status: JobStatus, errorCode: String?, errorMessage: String?, nowMs: Int64) throws -> Bool {
+    func finishJob(jobID: JobID, worker: WorkerID, status: JobStatus, errorCode: String?, errorMessage: String?, nowMs: Int64) throws -> Bool {
         try base.finishJob(jobID: jobID, worker: worker, status: status, errorCode: errorCode, errorMessage: errorMessage, nowMs: nowMs)
     }
-    func releaseJob(jobID: String, worker: String, nowMs: Int64) throws -> Bool { try base.releaseJob(jobID: jobID, worker: worker, nowMs: nowMs) }
-    func abandonJob(jobID: String, worker: String, nowMs: Int64) throws -> RecoveredJob? { try base.abandonJob(jobID: jobID, worker: worker, nowMs: nowMs) }
+    func releaseJob(jobID: JobID, worker: WorkerID, nowMs: Int64) throws -> Bool { try base.releaseJob(jobID: jobID, worker: worker, nowMs: nowMs) }
+    func abandonJob(jobID: JobID, worker: WorkerID, nowMs: Int64) throws -> RecoveredJob? { try base.abandonJob(jobID: jobID, worker: worker, nowMs: nowMs) }
     func requeueOrphans(nodeID: String, bootID: String, nowMs: Int64) throws -> [RecoveredJob] {
         try base.requeueOrphans(nodeID: nodeID, bootID: bootID, nowMs: nowMs)
     }

@@ -117,11 +117,33 @@ struct PostgresEngineTests {
     }
 
     @Test("Named parameters become positions; casts and literals are left alone")
-    func queryTranslation() {
+    func queryTranslation() throws {
         let query = PostgresQuery("SELECT ':x', :a::bigint + :b, \"c:d\" FROM t WHERE a = :a")
         #expect(query.text == "SELECT ':x', $1::bigint + $2, \"c:d\" FROM t WHERE a = $1")
         #expect(query.names == [":a", ":b"])
-        #expect(query.values([":b": .integer(2)]) == [.null, .integer(2)])
+        #expect(try query.values([":a": .null, ":b": .integer(2)]) == [.null, .integer(2)])
+    }
+
+    @Test("A parameter the call leaves out is an error, not a silent NULL")
+    func missingParameterThrows() throws {
+        let query = PostgresQuery("SELECT :a::bigint + :b")
+        #expect(throws: MissingSQLParameter(name: ":a", sql: query.sql)) { try query.values([":b": .integer(2)]) }
+    }
+
+    @Test("Columns are read by name, whatever their position, aliases included")
+    func columnsByName() throws {
+        let cluster = try StoreFixture.cluster()
+        let name = try cluster.createDatabase()
+        defer { cluster.dropDatabase(name) }
+        let store = try PostgresStore(url: cluster.url(database: name), poolSize: 1, nowMs: 1)
+        defer { try? store.close() }
+        let row = try store.read { connection in
+            try connection.queryFirst(PostgresQuery("SELECT 'x' AS s, 0.5::double precision AS r, :i::bigint * 2 AS doubled"),
+                                      [":i": .integer(7)]) {
+                (doubled: $0.int("doubled"), r: $0.double("r"), s: $0.string("s"), n: $0.column("s"))
+            }
+        }
+        #expect(row?.doubled == 14 && row?.r == 0.5 && row?.s == "x" && row?.n == 0)
     }
 
     @Test("Passwords never reach the logs")

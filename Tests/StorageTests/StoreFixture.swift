@@ -75,7 +75,7 @@ final class StoreFixture {
     func commit(_ jobID: String, _ iteration: Int, worker: String = "w", nowMs: Int64 = 2_000,
                 checkpoint: [UInt8] = [9], fraction: Double = 0.5) throws -> Bool {
         try store.commitMetaIteration(
-            jobID: jobID, worker: worker, item: StoreFixture.historyRow(iteration, nowMs: nowMs),
+            jobID: JobID(jobID), worker: WorkerID(worker), item: StoreFixture.historyRow(iteration, nowMs: nowMs),
             checkpoint: checkpoint, progressDone: iteration + 1, progressFraction: fraction,
             latestJSON: #"{"meta_iteration":\#(iteration)}"#, bestJSON: #"{"b":\#(iteration)}"#, nowMs: nowMs)
     }

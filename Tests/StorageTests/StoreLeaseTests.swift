@@ -37,7 +37,7 @@ struct StoreLeaseTests {
         let fixture = try StoreFixture(engine), store = fixture.store
         try fixture.submit("j")
         let worker = "boot \"1\"\\\n\u{1}é/0"
-        _ = try store.claimJob(worker: worker, nowMs: 10, leaseMs: 100)
+        _ = try store.claimJob(worker: WorkerID(worker), nowMs: 10, leaseMs: 100)
         let data = try #require(try store.events(jobID: "j").last?.dataJSON)
         let object = try JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any]
         #expect(object?["worker"] as? String == worker)
@@ -58,7 +58,7 @@ struct StoreLeaseTests {
             let worker = "w\(index)"
             let store = index % 2 == 0 ? mine : other
             do {
-                while let claimed = try store.claimJob(worker: worker, nowMs: 1_000, leaseMs: 60_000) {
+                while let claimed = try store.claimJob(worker: WorkerID(worker), nowMs: 1_000, leaseMs: 60_000) {
                     claims.withLock { $0[worker, default: []].append(claimed.job.id) }
                 }
             } catch {

@@ -38,7 +38,7 @@ struct StoreLifecycleTests {
         let directory = try TemporaryDirectory(prefix: "rewind-garbage")
         let path = directory.file("rewind.db")
         try Data(repeating: 0x41, count: 8192).write(to: URL(fileURLWithPath: path))
-        let error = #expect(throws: DatabaseError.self) { try SQLiteStore(path: path, nowMs: 0) }
+        let error = #expect(throws: SQLiteError.self) { try SQLiteStore(path: path, nowMs: 0) }
         #expect(error?.code == 26)  // SQLITE_NOTADB
     }
 

@@ -97,9 +97,9 @@ struct StoreTenantTests {
         let directory = try TemporaryDirectory(prefix: "rewind-tenants")
         let path = directory.file("old.db")
         do {
-            let database = try Database(path: path)
+            let database = try SQLiteConnection(path: path)
             try database.execute("PRAGMA foreign_keys = ON")
-            try Migrator(migrations: Array(Migration.embedded(for: .sqlite).prefix(2))).migrate(database, nowMs: 1)
+            try SQLiteMigrator(migrations: Array(Migration.embedded(for: .sqlite).prefix(2))).migrate(database, nowMs: 1)
             try database.execute("""
                 INSERT INTO datasets (id, name, rows, features, classes, sha256, content, created_ms)
                   VALUES ('d1', 'old', 2, 1, 2, '\(String(repeating: "c", count: 64))', x'01', 5);

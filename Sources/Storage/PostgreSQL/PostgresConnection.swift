@@ -1,12 +1,13 @@
 import CPostgreSQL
 import Foundation
 
-/// One libpq connection. Not `Sendable`: a connection belongs to one borrower of the pool at a
-/// time (libpq connections are safe across threads, but not for concurrent use).
+/// One libpq connection: the PostgreSQL engine's `SQLConnection`. Not `Sendable`: a connection
+/// belongs to one borrower of the pool at a time (libpq connections are safe across threads, but
+/// not for concurrent use).
 ///
 /// Statements go out with `PQexecParams`: parameters as text (blobs as binary `bytea`), results
 /// as text, decoded by `PostgresRow`.
-final class PostgresConnection {
+final class PostgresConnection: SQLConnection {
     let handle: OpaquePointer
     /// The name each statement text was prepared under on this connection (`PQprepare` once,
     /// then only `PQexecPrepared`: no parsing or planning per call).
@@ -70,9 +71,12 @@ final class PostgresConnection {
     ) throws -> [T] {
         try send(query, arguments) { result in
             let count = PQntuples(result)
+            let columns = SQLColumns((0..<PQnfields(result)).map { String(cString: PQfname(result, $0)) })
             var rows: [T] = []
             rows.reserveCapacity(Int(count))
-            for index in 0..<count { rows.append(try decode(PostgresRow(result: result, index: index))) }
+            for index in 0..<count {
+                rows.append(try decode(PostgresRow(result: result, index: index, columns: columns)))
+            }
             return rows
         }
     }
@@ -84,10 +88,23 @@ final class PostgresConnection {
         try self.query(query, arguments, decode).first
     }
 
+    /// Runs `body` between `BEGIN` and `COMMIT`; rolled back (while the connection lives) if it throws.
+    func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            if isHealthy, isInTransaction { try? execute("ROLLBACK") }
+            throw error
+        }
+    }
+
     private func send<T>(
         _ query: PostgresQuery, _ arguments: SQLArguments, _ read: (OpaquePointer) throws -> T
     ) throws -> T {
-        let values = query.values(arguments)
+        let values = try query.values(arguments)
         // Every value becomes C memory that lives until the call returns.
         var buffers: [UnsafeMutablePointer<CChar>?] = []
         var lengths: [Int32] = []

@@ -1,6 +1,6 @@
 /// A failure reported by PostgreSQL or by libpq: the environment failing, not a bug in the caller.
 ///
-/// Like `DatabaseError`, it carries the server's message and the SQL text but never the bound
+/// Like `SQLiteError`, it carries the server's message and the SQL text but never the bound
 /// values, which may be user data.
 public struct PostgresError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The five-character SQLSTATE (`40001`, `57P01`, ...); nil when the failure is the client's

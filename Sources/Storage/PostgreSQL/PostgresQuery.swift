@@ -4,13 +4,15 @@
 /// Writing names keeps each statement readable and lets both engines take the same
 /// `SQLArguments`. A name used twice maps to one position. `::type` casts, string literals and
 /// quoted identifiers are left alone.
-struct PostgresQuery: Sendable, Hashable {
+struct PostgresQuery: Sendable, Hashable, SQLStatementText {
     /// The statement as written, for error messages.
     let sql: String
     /// The statement with `$N` placeholders, as sent to the server.
     let text: String
     /// The parameter name (with its colon) of each position.
     let names: [String]
+
+    init(sql: String) { self.init(sql) }
 
     init(_ sql: String) {
         self.sql = sql
@@ -63,12 +65,17 @@ struct PostgresQuery: Sendable, Hashable {
         self.names = names
     }
 
-    /// The values in position order; names missing from `arguments` are NULL, as SQLite treats an
-    /// unbound parameter. An argument the statement does not name is a bug in the caller.
-    func values(_ arguments: SQLArguments) -> [SQLValue] {
+    /// The values in position order. An argument the statement does not name is a bug in the
+    /// caller (a trap).
+    ///
+    /// - Throws: `MissingSQLParameter` for a name `arguments` lacks: NULL must be passed as `.null`.
+    func values(_ arguments: SQLArguments) throws -> [SQLValue] {
         for name in arguments.keys {
             precondition(names.contains(name), "no parameter \(name) in \"\(sql)\"")
         }
-        return names.map { arguments[$0] ?? .null }
+        return try names.map { name in
+            guard let value = arguments[name] else { throw MissingSQLParameter(name: name, sql: sql) }
+            return value
+        }
     }
 }

@@ -2,11 +2,14 @@ import CPostgreSQL
 
 /// One row of a PostgreSQL result in text format; valid only inside the callback that receives it.
 ///
-/// Columns are read by position, following the column list constant of the query, with the same
-/// accessors as the SQLite engine's `Row` so that one decoder serves both.
-public struct PostgresRow: RowReader {
+/// Columns are read by name (`SQLRow`, the same accessors as `SQLiteRow`, so that one decoder
+/// serves both engines) or by position.
+public struct PostgresRow: SQLRow {
     let result: OpaquePointer
     let index: Int32
+    let columns: SQLColumns
+
+    public func column(_ name: String) -> Int32 { columns.position(of: name) }
 
     public func isNull(_ column: Int32) -> Bool {
         PQgetisnull(result, index, column) != 0

@@ -1,22 +1,22 @@
 /// Every statement the PostgreSQL engine runs, per table, as named constants: the one place to
-/// read its SQL. Column lists are in the order of the shared decoders (`JobRecord(row:)` ...).
+/// read its SQL (`SQLStatements` lists what each table must supply).
 ///
 /// Parameters are named (`:now`) and translated to `$N` by `PostgresQuery`. Untyped parameters in
 /// arithmetic or comparisons carry a cast, since PostgreSQL cannot infer `unknown + unknown`.
-enum PostgresSQL {
+enum PostgresSQL: SQLStatements {
     /// "Now" in milliseconds: the caller's `:now` when the store runs on the caller's clock
     /// (tests), otherwise the database's clock, one instant per transaction.
     static let now = "coalesce(:now::bigint, rewind_now_ms())"
 
     enum Session {
-        /// Serialises inserts on every node so that the queue limit and idempotency keys hold
-        /// across nodes (the key is arbitrary but fixed: "Rewi").
-        static let lockSubmissions = PostgresQuery("SELECT pg_advisory_xact_lock(1383495529)")
         /// `on` for a standby or a read-only session: writes would fail.
-        static let readOnly = PostgresQuery("SELECT current_setting('transaction_read_only')")
+        static let readOnly = PostgresQuery("SELECT current_setting('transaction_read_only') AS read_only")
     }
 
-    enum Jobs {
+    enum Jobs: SQLJobStatements {
+        /// Serialises inserts on every node so that the queue limit and idempotency keys hold
+        /// across nodes (the key is arbitrary but fixed: "Rewi").
+        static let lockSubmissions: PostgresQuery? = PostgresQuery("SELECT pg_advisory_xact_lock(1383495529)")
         static let columns = """
             id, name, status, spec_json, dataset_id, priority, created_ms, started_ms, finished_ms, \
             progress_done, progress_total, progress_fraction, latest_json, best_json, error_code, \
@@ -34,9 +34,9 @@ enum PostgresSQL {
         /// Locks the row: every later write of this transaction to the job (and its events) is
         /// ordered after any other transaction's.
         static let byIDForUpdate = PostgresQuery("SELECT \(columns) FROM jobs WHERE id = :id FOR UPDATE")
-        static let statusByIDForUpdate = PostgresQuery("SELECT status FROM jobs WHERE id = :id FOR UPDATE")
-        static let countQueued = PostgresQuery("SELECT count(*) FROM jobs WHERE status = 'queued'")
-        static let countByStatus = PostgresQuery("SELECT status, count(*) FROM jobs GROUP BY status")
+        static let statusForUpdate = PostgresQuery("SELECT status FROM jobs WHERE id = :id FOR UPDATE")
+        static let countQueued = PostgresQuery("SELECT count(*) AS count FROM jobs WHERE status = 'queued'")
+        static let countByStatus = PostgresQuery("SELECT status, count(*) AS count FROM jobs GROUP BY status")
 
         static let listFirst = PostgresQuery(
             "SELECT \(columns) FROM jobs WHERE (:owner::text IS NULL OR owner = :owner::text) ORDER BY created_ms DESC, id DESC LIMIT :limit")
@@ -167,7 +167,7 @@ enum PostgresSQL {
             where: "id = :id AND lease_owner = :worker AND status = 'running'")
     }
 
-    enum History {
+    enum History: SQLHistoryStatements {
         static let columns = """
             meta_iteration, item_json, training_loss, validation_loss, validation_error, \
             hypergradient_norm, seconds, created_ms
@@ -188,7 +188,7 @@ enum PostgresSQL {
             """)
     }
 
-    enum Checkpoints {
+    enum Checkpoints: SQLCheckpointStatements {
         static let upsert = PostgresQuery("""
             INSERT INTO job_checkpoints (job_id, meta_iteration, state, updated_ms)
             VALUES (:job_id, :meta_iteration, :state, \(now))
@@ -200,7 +200,7 @@ enum PostgresSQL {
             "SELECT meta_iteration, state, updated_ms FROM job_checkpoints WHERE job_id = :job_id")
     }
 
-    enum IdempotencyKeys {
+    enum IdempotencyKeys: SQLIdempotencyKeyStatements {
         static let byKey = PostgresQuery("SELECT request_sha256, job_id FROM idempotency_keys WHERE owner = :owner AND key = :key")
         static let insert = PostgresQuery("""
             INSERT INTO idempotency_keys (owner, key, request_sha256, job_id, created_ms)
@@ -209,7 +209,7 @@ enum PostgresSQL {
         static let deleteOlderThan = PostgresQuery("DELETE FROM idempotency_keys WHERE created_ms < :cutoff")
     }
 
-    enum Events {
+    enum Events: SQLEventStatements {
         /// The caller holds the job's row lock, so no two transactions number the same job's events.
         static let insert = PostgresQuery("""
             INSERT INTO job_events (job_id, seq, at_ms, kind, data_json)
@@ -222,8 +222,8 @@ enum PostgresSQL {
             """)
     }
 
-    enum Datasets {
-        static let columns = "id, name, rows, features, classes, sha256, builtin, created_ms, octet_length(content), owner, profile"
+    enum Datasets: SQLDatasetStatements {
+        static let columns = "id, name, rows, features, classes, sha256, builtin, created_ms, octet_length(content) AS content_bytes, owner, profile"
         static let insert = PostgresQuery("""
             INSERT INTO datasets (id, name, rows, features, classes, sha256, content, builtin, created_ms, owner, profile)
             VALUES (:id, :name, :rows, :features, :classes, :sha256, :content, :builtin::integer::boolean, \(now), :owner, :profile)
@@ -251,7 +251,7 @@ enum PostgresSQL {
               applied_ms bigint NOT NULL
             )
             """
-        static let bookkeepingExists = PostgresQuery("SELECT to_regclass('schema_migrations') IS NOT NULL")
+        static let bookkeepingExists = PostgresQuery("SELECT to_regclass('schema_migrations') IS NOT NULL AS present")
         static let selectApplied = PostgresQuery("SELECT version, checksum FROM schema_migrations ORDER BY version")
         static let insertApplied = PostgresQuery("""
             INSERT INTO schema_migrations (version, name, checksum, applied_ms)

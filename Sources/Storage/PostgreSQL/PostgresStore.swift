@@ -9,7 +9,9 @@ import Synchronization
 /// committing, an API node cancelling, the reaper) are ordered and number its events without gaps
 /// or collisions. Leases and back-off are on the database's clock unless `timeSource` says
 /// otherwise.
-public final class PostgresStore: Store {
+public final class PostgresStore: SQLStore {
+    typealias SQL = PostgresSQL
+
     /// Whose clock decides leases, back-off and the times the store writes.
     public enum TimeSource: Sendable {
         /// The database's (`now()`, one instant per transaction): nodes' clocks may disagree. The
@@ -98,16 +100,15 @@ public final class PostgresStore: Store {
         try pool.withConnection(body)
     }
 
-    public func jobCounts() throws -> [JobStatus: Int] {
-        let rows = try read { connection in
-            try connection.query(PostgresSQL.Jobs.countByStatus) { (status: $0.string(0), count: $0.int(1)) }
-        }
-        var counts = Dictionary(uniqueKeysWithValues: JobStatus.allCases.map { ($0, 0) })
-        for row in rows {
-            if let status = JobStatus(rawValue: row.status) { counts[status] = row.count }
-        }
-        return counts
+    /// A single statement is its own transaction on PostgreSQL: the heartbeat skips the
+    /// `BEGIN`/`COMMIT` round trips.
+    func writeOne<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+        try read(body)
     }
+
+    /// The pool runs a transaction again after a transient failure, which may follow a COMMIT
+    /// that took effect but whose answer the connection lost.
+    static var writesMayRepeat: Bool { true }
 
     /// The URL with any password replaced by `***`.
     static func redacted(_ url: String) -> String {

@@ -1,7 +1,8 @@
-/// Every statement the store runs, per table, as named constants: the one place to read the SQL.
+/// Every statement the SQLite engine runs, per table, as named constants: the one place to read
+/// its SQL (`SQLStatements` lists what each table must supply).
 ///
 /// Parameters are named (`:now`); times are integer milliseconds passed in by the caller.
-enum SQLiteSQL {
+enum SQLiteSQL: SQLStatements {
     /// Pragmas of every connection. `journal_mode` persists in the file; the rest do not.
     enum Connection {
         static let journalModeWAL = "PRAGMA journal_mode = WAL"
@@ -17,8 +18,8 @@ enum SQLiteSQL {
         static let optimize = "PRAGMA optimize"
     }
 
-    enum Jobs {
-        /// The column list every `JobRecord` is decoded from, in `JobRecord(row:)` order.
+    enum Jobs: SQLJobStatements {
+        /// The columns `JobRecord(row:)` reads.
         static let columns = """
             id, name, status, spec_json, dataset_id, priority, created_ms, started_ms, finished_ms, \
             progress_done, progress_total, progress_fraction, latest_json, best_json, error_code, \
@@ -33,9 +34,13 @@ enum SQLiteSQL {
             RETURNING \(columns)
             """
         static let byID = "SELECT \(columns) FROM jobs WHERE id = :id"
-        static let statusByID = "SELECT status FROM jobs WHERE id = :id"
-        static let countQueued = "SELECT count(*) FROM jobs WHERE status = 'queued'"
-        static let countByStatus = "SELECT status, count(*) FROM jobs GROUP BY status"
+        // Every write runs in `BEGIN IMMEDIATE`, which already holds the database's write lock:
+        // no other writer can change the row meanwhile, so the locking reads are plain reads.
+        static let byIDForUpdate = byID
+        static let statusForUpdate = "SELECT status FROM jobs WHERE id = :id"
+        static let lockSubmissions: String? = nil
+        static let countQueued = "SELECT count(*) AS count FROM jobs WHERE status = 'queued'"
+        static let countByStatus = "SELECT status, count(*) AS count FROM jobs GROUP BY status"
 
         // Newest first; the keyset (created_ms, id) continues after the last row of a page.
         static let listFirst = "SELECT \(columns) FROM jobs WHERE (:owner IS NULL OR owner = :owner) ORDER BY created_ms DESC, id DESC LIMIT :limit"
@@ -163,7 +168,7 @@ enum SQLiteSQL {
             where: "id = :id AND lease_owner = :worker AND status = 'running'")
     }
 
-    enum History {
+    enum History: SQLHistoryStatements {
         static let columns = """
             meta_iteration, item_json, training_loss, validation_loss, validation_error, \
             hypergradient_norm, seconds, created_ms
@@ -185,7 +190,7 @@ enum SQLiteSQL {
             """
     }
 
-    enum Checkpoints {
+    enum Checkpoints: SQLCheckpointStatements {
         static let upsert = """
             INSERT INTO job_checkpoints (job_id, meta_iteration, state, updated_ms)
             VALUES (:job_id, :meta_iteration, :state, :now)
@@ -196,7 +201,7 @@ enum SQLiteSQL {
         static let byJob = "SELECT meta_iteration, state, updated_ms FROM job_checkpoints WHERE job_id = :job_id"
     }
 
-    enum IdempotencyKeys {
+    enum IdempotencyKeys: SQLIdempotencyKeyStatements {
         static let byKey = "SELECT request_sha256, job_id FROM idempotency_keys WHERE owner = :owner AND key = :key"
         static let insert = """
             INSERT INTO idempotency_keys (owner, key, request_sha256, job_id, created_ms)
@@ -205,7 +210,7 @@ enum SQLiteSQL {
         static let deleteOlderThan = "DELETE FROM idempotency_keys WHERE created_ms < :cutoff"
     }
 
-    enum Events {
+    enum Events: SQLEventStatements {
         static let insert = """
             INSERT INTO job_events (job_id, seq, at_ms, kind, data_json)
             VALUES (:job_id, (SELECT coalesce(max(seq), 0) + 1 FROM job_events WHERE job_id = :job_id),
@@ -217,8 +222,8 @@ enum SQLiteSQL {
             """
     }
 
-    enum Datasets {
-        static let columns = "id, name, rows, features, classes, sha256, builtin, created_ms, length(content), owner, profile"
+    enum Datasets: SQLDatasetStatements {
+        static let columns = "id, name, rows, features, classes, sha256, builtin, created_ms, length(content) AS content_bytes, owner, profile"
         static let insert = """
             INSERT INTO datasets (id, name, rows, features, classes, sha256, content, builtin, created_ms, owner, profile)
             VALUES (:id, :name, :rows, :features, :classes, :sha256, :content, :builtin, :now, :owner, :profile)

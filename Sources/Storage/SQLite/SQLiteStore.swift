@@ -12,7 +12,9 @@ import Synchronization
 /// Every method is synchronous and may be called from any thread. Times are passed in as
 /// milliseconds so tests control the clock. Storage knows nothing of tuning: specs, history
 /// items and checkpoints are opaque.
-public final class SQLiteStore: Store {
+public final class SQLiteStore: SQLStore {
+    typealias SQL = SQLiteSQL
+
     /// The database file.
     public let path: String
     public var engine: StoreEngine { .sqlite }
@@ -21,13 +23,13 @@ public final class SQLiteStore: Store {
 
     /// The writer connection, touched only on `writerQueue`.
     private final class Writer: @unchecked Sendable {
-        var database: Database?
-        init(database: Database) { self.database = database }
+        var database: SQLiteConnection?
+        init(database: SQLiteConnection) { self.database = database }
     }
 
     private let writer: Writer
     private let writerQueue = DispatchQueue(label: "rewind.storage.writer")
-    private let readers: ReaderPool
+    private let readers: SQLiteReaderPool
     private let busyErrors = Atomic<Int>(0)
     /// Device and inode of the file as opened: a file deleted or replaced under a running service
     /// would otherwise swallow every later write silently (the connection keeps the old inode).
@@ -37,9 +39,9 @@ public final class SQLiteStore: Store {
     /// Opens (creating if needed) the database at `path`, checks it and applies pending migrations.
     ///
     /// - Throws: `StoreError.integrityCheckFailed` for a damaged file, `MigrationError` for a schema
-    ///   this build cannot run against, `DatabaseError` when SQLite fails.
-    public init(path: String, readerCount: Int = 2, migrator: Migrator = Migrator(), nowMs: Int64) throws {
-        let database = try Database(path: path)
+    ///   this build cannot run against, `SQLiteError` when SQLite fails.
+    public init(path: String, readerCount: Int = 2, migrator: SQLiteMigrator = SQLiteMigrator(), nowMs: Int64) throws {
+        let database = try SQLiteConnection(path: path)
         let journalMode = try database.queryFirst(SQLiteSQL.Connection.journalModeWAL) { $0.string(0) }
         guard journalMode == "wal" else {
             throw StoreError.walUnavailable(path: path, journalMode: journalMode ?? "unknown")
@@ -53,7 +55,7 @@ public final class SQLiteStore: Store {
         self.path = path
         self.schemaVersion = migrator.codeVersion
         self.writer = Writer(database: database)
-        self.readers = try ReaderPool(path: path, count: readerCount)
+        self.readers = try SQLiteReaderPool(path: path, count: readerCount)
         self.fileIdentity = FileIdentity(path: path)
     }
 
@@ -91,7 +93,7 @@ public final class SQLiteStore: Store {
     public var isFileLost: Bool { fileLost.load(ordering: .relaxed) }
 
     /// Runs `body` in a `BEGIN IMMEDIATE` transaction on the writer connection.
-    func write<T>(_ body: (Database) throws -> T) throws -> T {
+    func write<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
         try verifyFile()
         return try countingBusy {
             try writerQueue.sync {
@@ -102,30 +104,30 @@ public final class SQLiteStore: Store {
     }
 
     /// Runs `body` in a read transaction on a pooled read-only connection.
-    func read<T>(_ body: (Database) throws -> T) throws -> T {
+    func read<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
         try countingBusy { try readers.withReader(body) }
     }
 
     private func countingBusy<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()
-        } catch let error as DatabaseError where error.isBusy {
+        } catch let error as SQLiteError where error.isBusy {
             busyErrors.add(1, ordering: .relaxed)
             throw error
         }
     }
 
-    /// The number of jobs in each status, zeros included (the `rewind_jobs{status}` gauge).
-    public func jobCounts() throws -> [JobStatus: Int] {
-        let rows = try read { database in
-            try database.query(SQLiteSQL.Jobs.countByStatus) { (status: $0.string(0), count: $0.int(1)) }
-        }
-        var counts = Dictionary(uniqueKeysWithValues: JobStatus.allCases.map { ($0, 0) })
-        for row in rows {
-            if let status = JobStatus(rawValue: row.status) { counts[status] = row.count }
-        }
-        return counts
+    /// One statement alone is still a `BEGIN IMMEDIATE` transaction: the lock waits where the
+    /// busy timeout applies, and the file check runs.
+    func writeOne<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+        try write(body)
     }
+
+    /// Times are the caller's: one machine, one clock.
+    func now(_ nowMs: Int64) -> SQLValue { .integer(nowMs) }
+
+    /// A failed COMMIT is reported, never retried: a write runs once.
+    static var writesMayRepeat: Bool { false }
 }
 
 /// Which file a path names right now: its device and inode.

@@ -3,7 +3,7 @@
 ///
 /// The bookkeeping table is the migrator's own (it must exist before migration 1 can be
 /// recorded); every other table is written by the migration files alone.
-public struct Migrator: Sendable {
+public struct SQLiteMigrator: Sendable {
     /// The migrations this migrator knows, in version order.
     public let migrations: [Migration]
 
@@ -34,21 +34,21 @@ public struct Migrator: Sendable {
     public var codeVersion: Int { migrations.count }
 
     /// The migrations `database` still lacks, after checking the applied ones.
-    public func pending(in database: Database) throws -> [Migration] {
+    public func pending(in database: SQLiteConnection) throws -> [Migration] {
         let applied = try verifyApplied(in: database)
         return Array(migrations.dropFirst(applied))
     }
 
     /// Brings `database` to `codeVersion`, answering the migrations it applied.
     @discardableResult
-    public func migrate(_ database: Database, nowMs: Int64) throws -> [Migration] {
+    public func migrate(_ database: SQLiteConnection, nowMs: Int64) throws -> [Migration] {
         try database.transaction(.immediate) { try database.execute(Self.createBookkeeping) }
         var applied: [Migration] = []
         for migration in try pending(in: database) {
             let didApply = try database.transaction(.immediate) { () throws -> Bool in
                 // Another process may have applied it since we looked: the write lock settles it.
                 let recorded = try database.queryFirst(
-                    Self.selectOne, [":version": .integer(migration.version)]) { $0.string(0) }
+                    Self.selectOne, [":version": .integer(migration.version)]) { $0.string("checksum") }
                 if let recorded {
                     try check(migration, recorded: recorded)
                     return false
@@ -68,13 +68,13 @@ public struct Migrator: Sendable {
     }
 
     /// Checks the recorded migrations against this build; answers how many are applied.
-    private func verifyApplied(in database: Database) throws -> Int {
+    private func verifyApplied(in database: SQLiteConnection) throws -> Int {
         let exists = try database.queryFirst(
             "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'"
         ) { _ in true } ?? false
         guard exists else { return 0 }
         let rows = try database.query(Self.selectApplied) {
-            (version: $0.int(0), name: $0.string(1), checksum: $0.string(2))
+            (version: $0.int("version"), name: $0.string("name"), checksum: $0.string("checksum"))
         }
         try check(applied: rows.map { ($0.version, $0.checksum) })
         return rows.count

@@ -5,11 +5,11 @@ import Synchronization
 ///
 /// In WAL mode readers never block the writer nor each other, so HTTP reads do not queue behind
 /// the writer's transactions.
-final class ReaderPool: Sendable {
+final class SQLiteReaderPool: Sendable {
     /// A connection that the pool hands to one borrower at a time; never shared concurrently.
     private final class Reader: @unchecked Sendable {
-        let database: Database
-        init(database: Database) { self.database = database }
+        let database: SQLiteConnection
+        init(database: SQLiteConnection) { self.database = database }
     }
 
     private struct State {
@@ -25,7 +25,7 @@ final class ReaderPool: Sendable {
         precondition(count > 0, "a reader pool needs at least one connection")
         var readers: [Reader] = []
         for _ in 0..<count {
-            let database = try Database(path: path)
+            let database = try SQLiteConnection(path: path)
             try database.execute(SQLiteSQL.Connection.setUp)
             try database.execute(SQLiteSQL.Connection.queryOnly)
             readers.append(Reader(database: database))
@@ -36,7 +36,7 @@ final class ReaderPool: Sendable {
     }
 
     /// Runs `body` on an idle connection inside a read transaction, waiting for one if needed.
-    func withReader<T>(_ body: (Database) throws -> T) throws -> T {
+    func withReader<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
         available.wait()
         defer { available.signal() }
         guard let reader = state.withLock({ $0.isClosed ? nil : $0.idle.popLast() }) else {

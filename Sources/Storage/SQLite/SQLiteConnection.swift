@@ -1,14 +1,14 @@
 import CSQLite
 
-/// One SQLite connection with a statement cache.
+/// One SQLite connection with a statement cache: the SQLite engine's `SQLConnection`.
 ///
 /// Not `Sendable`: a connection belongs to one serial queue (or one borrower of a pool) at a
 /// time, so it is opened with `SQLITE_OPEN_NOMUTEX` and SQLite's own locking is skipped.
-public final class Database {
+public final class SQLiteConnection: SQLConnection {
     let handle: OpaquePointer
     /// The file this connection opened, for error messages.
     public let path: String
-    private var cache: [String: Statement] = [:]
+    private var cache: [String: SQLiteStatement] = [:]
     private var isClosed = false
 
     /// How a transaction takes its locks.
@@ -29,7 +29,7 @@ public final class Database {
         guard code == SQLITE_OK, let connection else {
             let message = connection.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             sqlite3_close(connection)
-            throw DatabaseError(extendedCode: code, message: "\(message) (opening \(path))")
+            throw SQLiteError(extendedCode: code, message: "\(message) (opening \(path))")
         }
         self.handle = connection
         self.path = path
@@ -76,28 +76,30 @@ public final class Database {
     }
 
     /// The cached prepared statement for `sql`, preparing it on first use.
-    public func statement(_ sql: String) throws -> Statement {
+    public func statement(_ sql: String) throws -> SQLiteStatement {
         if let cached = cache[sql] { return cached }
-        let statement = try Statement(database: self, sql: sql)
+        let statement = try SQLiteStatement(database: self, sql: sql)
         cache[sql] = statement
         return statement
     }
 
     /// Runs a statement that returns no rows of interest; answers the number of rows changed.
+    ///
+    /// - Throws: `MissingSQLParameter` for a parameter of `sql` that `arguments` lacks.
     @discardableResult
     public func run(_ sql: String, _ arguments: SQLArguments = [:]) throws -> Int {
         let statement = try statement(sql)
-        statement.bind(arguments)
+        try statement.bind(arguments)
         try statement.run()
         return Int(sqlite3_changes64(handle))
     }
 
     /// Runs a query and decodes every row.
     public func query<T>(
-        _ sql: String, _ arguments: SQLArguments = [:], _ decode: (Row) throws -> T
+        _ sql: String, _ arguments: SQLArguments = [:], _ decode: (SQLiteRow) throws -> T
     ) throws -> [T] {
         let statement = try statement(sql)
-        statement.bind(arguments)
+        try statement.bind(arguments)
         var results: [T] = []
         try statement.run { results.append(try decode($0)) }
         return results
@@ -106,17 +108,23 @@ public final class Database {
     /// Runs a query and decodes its first row, if any; the statement still runs to completion so
     /// that an `UPDATE ... RETURNING` applies to every row it matches.
     public func queryFirst<T>(
-        _ sql: String, _ arguments: SQLArguments = [:], _ decode: (Row) throws -> T
+        _ sql: String, _ arguments: SQLArguments = [:], _ decode: (SQLiteRow) throws -> T
     ) throws -> T? {
         try query(sql, arguments, decode).first
     }
 
-    /// Runs `body` in a transaction: committed if it returns, rolled back if it throws.
+    /// Runs `body` in a `BEGIN IMMEDIATE` transaction: committed if it returns, rolled back if it throws.
+    @discardableResult
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        try transaction(.immediate, body)
+    }
+
+    /// Runs `body` in a transaction of `kind`: committed if it returns, rolled back if it throws.
     ///
     /// The COMMIT is checked like every other step: a commit that fails (busy, disk full) throws
     /// after rolling back, so the caller never reports a write that is not on disk.
     @discardableResult
-    public func transaction<T>(_ kind: TransactionKind = .immediate, _ body: () throws -> T) throws -> T {
+    public func transaction<T>(_ kind: TransactionKind, _ body: () throws -> T) throws -> T {
         precondition(sqlite3_get_autocommit(handle) != 0, "nested transaction on \(path)")
         try execute(kind.rawValue)
         let result: T
@@ -139,11 +147,11 @@ public final class Database {
         _ = sqlite3_exec(handle, "ROLLBACK", nil, nil, nil)
     }
 
-    func error(code: Int32, sql: String?) -> DatabaseError {
+    func error(code: Int32, sql: String?) -> SQLiteError {
         let extended = sqlite3_extended_errcode(handle)
         // The connection's last error may belong to an earlier call when `code` came from open.
         let resolved = (extended & 0xFF) == (code & 0xFF) ? extended : code
-        return DatabaseError(
+        return SQLiteError(
             extendedCode: resolved, message: String(cString: sqlite3_errmsg(handle)), sql: sql)
     }
 }

@@ -4,7 +4,7 @@ import CSQLite
 ///
 /// It carries the result codes, SQLite's message and the SQL text, but never the bound values:
 /// those may be user data (dataset contents, job specs) and do not belong in logs.
-public struct DatabaseError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct SQLiteError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The primary result code (`SQLITE_BUSY`, `SQLITE_CONSTRAINT`, ...).
     public let code: Int32
     /// The extended result code (`SQLITE_BUSY_SNAPSHOT`, `SQLITE_CONSTRAINT_CHECK`, ...).

@@ -3,17 +3,17 @@ import RewindTestSupport
 import Testing
 @testable import Storage
 
-@Suite("Migrator")
-struct MigratorTests {
+@Suite("SQLite migrator")
+struct SQLiteMigratorTests {
     let directory: TemporaryDirectory
-    let database: Database
+    let database: SQLiteConnection
 
     static let first = Migration(version: 1, name: "first", checksum: "c1", sql: "CREATE TABLE a (x INTEGER) STRICT;")
     static let second = Migration(version: 2, name: "second", checksum: "c2", sql: "CREATE TABLE b (y TEXT) STRICT;")
 
     init() throws {
         directory = try TemporaryDirectory(prefix: "rewind-migrator")
-        database = try Database(path: directory.file("m.db"))
+        database = try SQLiteConnection(path: directory.file("m.db"))
     }
 
     private func tables() throws -> [String] {
@@ -22,7 +22,7 @@ struct MigratorTests {
 
     @Test("A fresh database gets every migration, each with its bookkeeping row")
     func freshDatabase() throws {
-        let applied = try Migrator(migrations: [Self.first, Self.second]).migrate(database, nowMs: 42)
+        let applied = try SQLiteMigrator(migrations: [Self.first, Self.second]).migrate(database, nowMs: 42)
         #expect(applied.map(\.version) == [1, 2])
         #expect(try tables() == ["a", "b", "schema_migrations"])
         let rows = try database.query("SELECT version, name, checksum, applied_ms FROM schema_migrations ORDER BY version") {
@@ -34,7 +34,7 @@ struct MigratorTests {
 
     @Test("Running the migrator again applies nothing")
     func rerunIsNoOp() throws {
-        let migrator = Migrator(migrations: [Self.first, Self.second])
+        let migrator = SQLiteMigrator(migrations: [Self.first, Self.second])
         try migrator.migrate(database, nowMs: 1)
         #expect(try migrator.migrate(database, nowMs: 2).isEmpty)
         #expect(try migrator.pending(in: database).isEmpty)
@@ -43,18 +43,18 @@ struct MigratorTests {
 
     @Test("An older database gets only the newer migrations")
     func upgradeAppliesPending() throws {
-        try Migrator(migrations: [Self.first]).migrate(database, nowMs: 1)
-        let migrator = Migrator(migrations: [Self.first, Self.second])
+        try SQLiteMigrator(migrations: [Self.first]).migrate(database, nowMs: 1)
+        let migrator = SQLiteMigrator(migrations: [Self.first, Self.second])
         #expect(try migrator.pending(in: database).map(\.version) == [2])
         #expect(try migrator.migrate(database, nowMs: 2).map(\.version) == [2])
     }
 
     @Test("An applied migration whose checksum changed is refused, naming it")
     func editedMigrationRefused() throws {
-        try Migrator(migrations: [Self.first]).migrate(database, nowMs: 1)
+        try SQLiteMigrator(migrations: [Self.first]).migrate(database, nowMs: 1)
         let edited = Migration(version: 1, name: "first", checksum: "c1-edited", sql: Self.first.sql)
         let error = #expect(throws: MigrationError.self) {
-            try Migrator(migrations: [edited, Self.second]).migrate(database, nowMs: 2)
+            try SQLiteMigrator(migrations: [edited, Self.second]).migrate(database, nowMs: 2)
         }
         #expect(error == .checksumMismatch(version: 1, name: "first", recorded: "c1", embedded: "c1-edited"))
         #expect(error?.description.contains("never be edited") == true)
@@ -63,9 +63,9 @@ struct MigratorTests {
 
     @Test("A database newer than the code is refused, naming both versions")
     func newerDatabaseRefused() throws {
-        try Migrator(migrations: [Self.first, Self.second]).migrate(database, nowMs: 1)
+        try SQLiteMigrator(migrations: [Self.first, Self.second]).migrate(database, nowMs: 1)
         let error = #expect(throws: MigrationError.self) {
-            try Migrator(migrations: [Self.first]).migrate(database, nowMs: 2)
+            try SQLiteMigrator(migrations: [Self.first]).migrate(database, nowMs: 2)
         }
         #expect(error == .databaseNewerThanCode(databaseVersion: 2, codeVersion: 1))
         #expect(error?.description.contains("version 2") == true)
@@ -77,8 +77,8 @@ struct MigratorTests {
         let broken = Migration(
             version: 2, name: "broken", checksum: "c2",
             sql: "CREATE TABLE b (y TEXT) STRICT; INSERT INTO missing VALUES (1);")
-        #expect(throws: DatabaseError.self) {
-            try Migrator(migrations: [Self.first, broken]).migrate(database, nowMs: 1)
+        #expect(throws: SQLiteError.self) {
+            try SQLiteMigrator(migrations: [Self.first, broken]).migrate(database, nowMs: 1)
         }
         #expect(try tables() == ["a", "schema_migrations"])
         #expect(try database.query("SELECT version FROM schema_migrations") { $0.int(0) } == [1])

@@ -2,12 +2,18 @@ import CSQLite
 
 /// The current result row of a stepping statement; valid only inside the callback that receives it.
 ///
-/// Columns are read by position, following the column list constant of the query. Reading a NULL
-/// through a non-optional accessor is a bug in the query or the schema, so it traps.
-public struct Row: RowReader {
+/// Columns are read by name (`SQLRow`) or position. Reading a NULL through a non-optional
+/// accessor is a bug in the query or the schema, so it traps.
+public struct SQLiteRow: SQLRow {
     let handle: OpaquePointer
+    let columns: SQLColumns
 
-    init(handle: OpaquePointer) { self.handle = handle }
+    init(handle: OpaquePointer, columns: SQLColumns) {
+        self.handle = handle
+        self.columns = columns
+    }
+
+    public func column(_ name: String) -> Int32 { columns.position(of: name) }
 
     /// True if the column holds NULL.
     public func isNull(_ column: Int32) -> Bool {

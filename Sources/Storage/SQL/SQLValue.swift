@@ -1,4 +1,7 @@
-/// A value bound to a statement parameter, in SQLite's five storage classes.
+/// A value bound to a statement parameter, on either engine: null, a 64-bit integer, a double,
+/// UTF-8 text or bytes. Each engine maps these five to its own types (SQLite's storage classes;
+/// PostgreSQL's `bigint`, `double precision`, `text` and `bytea`, booleans stored as 0 or 1 by
+/// way of a cast), so the store above binds the same values to both.
 public enum SQLValue: Sendable, Equatable {
     case null
     case integer(Int64)
@@ -8,7 +11,7 @@ public enum SQLValue: Sendable, Equatable {
 }
 
 extension SQLValue {
-    /// An integer, widened to SQLite's 64 bits.
+    /// An integer, widened to 64 bits.
     public static func integer(_ value: Int) -> SQLValue { .integer(Int64(value)) }
 
     /// A boolean stored as 0 or 1, the convention of every `CHECK (x IN (0, 1))` column.
@@ -20,7 +23,7 @@ extension SQLValue {
     /// An integer, or NULL when absent.
     public static func integer(_ value: Int64?) -> SQLValue { value.map { .integer($0) } ?? .null }
 
-    /// A real, or NULL when absent. SQLite itself stores NaN as NULL.
+    /// A real, or NULL when absent. Both engines store NaN as NULL.
     public static func real(_ value: Double?) -> SQLValue { value.map { .real($0) } ?? .null }
 }
 

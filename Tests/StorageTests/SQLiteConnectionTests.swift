@@ -2,14 +2,14 @@ import RewindTestSupport
 import Testing
 @testable import Storage
 
-@Suite("Database wrapper")
-struct DatabaseTests {
+@Suite("SQLite connection")
+struct SQLiteConnectionTests {
     let directory: TemporaryDirectory
-    let database: Database
+    let database: SQLiteConnection
 
     init() throws {
         directory = try TemporaryDirectory(prefix: "rewind-db")
-        database = try Database(path: directory.file("test.db"))
+        database = try SQLiteConnection(path: directory.file("test.db"))
         try database.execute("CREATE TABLE t (i INTEGER, r REAL, s TEXT, b BLOB, n INTEGER) STRICT")
     }
 
@@ -52,7 +52,7 @@ struct DatabaseTests {
         do {
             try database.run(sql, [":x": .text(secret)])
             Issue.record("the CHECK constraint should have refused the row")
-        } catch let error as DatabaseError {
+        } catch let error as SQLiteError {
             #expect(error.code == 19)  // SQLITE_CONSTRAINT
             #expect(error.extendedCode == 275)  // SQLITE_CONSTRAINT_CHECK
             #expect(error.isConstraintViolation)
@@ -63,11 +63,11 @@ struct DatabaseTests {
 
     @Test("A commit blocked by another writer throws, rolls back and leaves nothing behind")
     func failedCommitIsReported() throws {
-        let writer = try Database(path: directory.file("test.db"), busyTimeoutMs: 0)
-        let other = try Database(path: directory.file("test.db"), busyTimeoutMs: 0)
+        let writer = try SQLiteConnection(path: directory.file("test.db"), busyTimeoutMs: 0)
+        let other = try SQLiteConnection(path: directory.file("test.db"), busyTimeoutMs: 0)
         // A reader holding a snapshot in rollback-journal mode blocks the writer's COMMIT.
         try other.execute("BEGIN; SELECT count(*) FROM t;")
-        let error = #expect(throws: DatabaseError.self) {
+        let error = #expect(throws: SQLiteError.self) {
             try writer.transaction(.deferred) { try writer.run("INSERT INTO t (i) VALUES (9)") }
         }
         #expect(error?.sql == "COMMIT")
@@ -82,9 +82,26 @@ struct DatabaseTests {
     func executeRunsScripts() throws {
         try database.execute("INSERT INTO t (i) VALUES (1); -- one\nINSERT INTO t (i) VALUES (2); /* end */")
         #expect(try database.query("SELECT count(*) FROM t") { $0.int(0) } == [2])
-        let error = #expect(throws: DatabaseError.self) {
+        let error = #expect(throws: SQLiteError.self) {
             try database.execute("INSERT INTO t (i) VALUES (3); INSERT INTO nowhere VALUES (1);")
         }
         #expect(error?.sql?.contains("nowhere") == true)
+    }
+
+    @Test("A parameter the call leaves out is an error, not a silent NULL, and nothing is written")
+    func missingParameterThrows() throws {
+        let sql = "INSERT INTO t (i, s) VALUES (:i, :s)"
+        #expect(throws: MissingSQLParameter(name: ":s", sql: sql)) { try database.run(sql, [":i": .integer(1)]) }
+        try database.run(sql, [":i": .integer(2), ":s": .null])
+        #expect(try database.query("SELECT i, s FROM t") { ($0.int("i"), $0.optionalString("s")) }.map(\.0) == [2])
+    }
+
+    @Test("Columns are read by name, whatever their position, aliases included")
+    func columnsByName() throws {
+        try database.run("INSERT INTO t (i, r, s) VALUES (7, 0.5, 'x')")
+        let row = try database.queryFirst("SELECT s, r, i * 2 AS doubled FROM t") {
+            (doubled: $0.int("doubled"), r: $0.double("r"), s: $0.string("s"), n: $0.column("s"))
+        }
+        #expect(row?.doubled == 14 && row?.r == 0.5 && row?.s == "x" && row?.n == 0)
     }
 }

@@ -3,17 +3,21 @@ import CSQLite
 /// SQLite copies bound text and blobs, so Swift buffers need not outlive the bind call.
 private let transientDestructor = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
-/// One prepared statement of a `Database`; not thread-safe, like the connection that owns it.
+/// One prepared statement of a `SQLiteConnection`; not thread-safe, like the connection that owns it.
 ///
 /// Statements are reused through the connection's cache: each execution binds, steps to the end
 /// and resets, so a statement never holds a read transaction open between uses.
-public final class Statement {
+public final class SQLiteStatement {
     let handle: OpaquePointer
     /// The SQL text, for error messages.
     public let sql: String
-    private unowned let database: Database
+    /// The result's column names, for reading rows by name.
+    let columns: SQLColumns
+    /// Every named parameter of the statement, with its prefix: all must be bound.
+    private let parameters: [String]
+    private unowned let database: SQLiteConnection
 
-    init(database: Database, sql: String) throws {
+    init(database: SQLiteConnection, sql: String) throws {
         self.database = database
         self.sql = sql
         var statement: OpaquePointer?
@@ -28,15 +32,27 @@ public final class Statement {
         // Everything after the first statement would silently be ignored: a bug in the constant.
         if let tail, !String(cString: tail).allSatisfy(\.isWhitespace) {
             sqlite3_finalize(statement)
-            preconditionFailure("more than one statement in \"\(sql)\"; use Database.execute")
+            preconditionFailure("more than one statement in \"\(sql)\"; use SQLiteConnection.execute")
         }
         self.handle = statement
+        columns = SQLColumns((0..<sqlite3_column_count(statement)).map {
+            String(cString: sqlite3_column_name(statement, $0))
+        })
+        parameters = (0..<sqlite3_bind_parameter_count(statement)).compactMap { index in
+            sqlite3_bind_parameter_name(statement, index + 1).map { String(cString: $0) }
+        }
     }
 
     deinit { sqlite3_finalize(handle) }
 
     /// Binds every named argument; an unknown name or a failing bind is a bug in the caller.
-    public func bind(_ arguments: SQLArguments) {
+    ///
+    /// - Throws: `MissingSQLParameter` for a parameter `arguments` lacks, which SQLite would
+    ///   otherwise leave NULL.
+    public func bind(_ arguments: SQLArguments) throws {
+        if let missing = parameters.first(where: { arguments[$0] == nil }) {
+            throw MissingSQLParameter(name: missing, sql: sql)
+        }
         sqlite3_clear_bindings(handle)
         for (name, value) in arguments {
             let index = sqlite3_bind_parameter_index(handle, name)
@@ -76,13 +92,13 @@ public final class Statement {
     }
 
     /// Runs the statement to completion, handing each result row to `body`, then resets it.
-    public func run(_ body: (Row) throws -> Void = { _ in }) throws {
+    public func run(_ body: (SQLiteRow) throws -> Void = { _ in }) throws {
         defer { sqlite3_reset(handle) }
         while true {
             let code = sqlite3_step(handle)
             switch code {
             case SQLITE_ROW:
-                try body(Row(handle: handle))
+                try body(SQLiteRow(handle: handle, columns: columns))
             case SQLITE_DONE:
                 return
             default:
