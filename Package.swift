@@ -40,14 +40,14 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "Tuning", dependencies: ["JSON", "Learning", "LinearAlgebra"]),
         .target(name: "Storage", dependencies: ["CSQLite", "CPostgreSQL", "JSON"], plugins: ["EmbedMigrations"]),
-        .target(name: "HTTPServer"),
-        .target(name: "Jobs", dependencies: ["Storage", "Tuning"]),
+        .target(name: "HTTPServer", dependencies: ["NodeResources"]),
+        .target(name: "Jobs", dependencies: ["NodeResources", "Storage", "Tuning"]),
         .target(name: "Dashboard", dependencies: ["JSON"]),
-        .target(name: "API", dependencies: ["Dashboard", "Digest", "HTTPServer", "JSON", "Jobs", "Tuning", "Storage"]),
+        .target(name: "API", dependencies: ["Dashboard", "Digest", "HTTPServer", "JSON", "Jobs", "NodeResources", "Tuning", "Storage"]),
         .executableTarget(
             name: "RewindCLI",
             dependencies: [
-                "API", "Dashboard", "Digest", "JSON", "Jobs", "Tuning", "Learning", "LinearAlgebra", "Storage", "HTTPServer",
+                "API", "Dashboard", "Digest", "JSON", "Jobs", "Tuning", "Learning", "LinearAlgebra", "NodeResources", "Storage", "HTTPServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -68,12 +68,12 @@ let package = Package(
         .testTarget(name: "LearningTests", dependencies: ["Learning", "LinearAlgebra", "RewindTestSupport"]),
         .testTarget(name: "TuningTests", dependencies: ["Tuning", "JSON", "Learning", "RewindTestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "RewindTestSupport"]),
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "RewindTestSupport"]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "NodeResources", "RewindTestSupport"]),
         .testTarget(name: "RewindCLITests", dependencies: ["RewindCLI"]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "JSON"]),
         .testTarget(
             name: "APITests",
-            dependencies: ["API", "Jobs", "Storage", "Tuning", "JSON", "HTTPServer", "RewindTestSupport"]),
+            dependencies: ["API", "Jobs", "NodeResources", "Storage", "Tuning", "JSON", "HTTPServer", "RewindTestSupport"]),
         // Issue 10's attacks, one test per point, against the real server (and the real `rewind`
         // binary under a memory limit).
         .testTarget(

@@ -3,7 +3,7 @@
 # saves what it produced: the job's result JSON in examples/results/ and its dashboard plots (SVG,
 # plus PNG renders when rsvg-convert is installed) in docs/images/.
 #
-#   scripts/run-example.sh schedules | schedules-long | held-out | per-weight-l2 | distillation | chaos [--update-results]
+#   scripts/run-example.sh schedules | schedules-long | held-out | lenet-schedules | per-weight-l2 | distillation | chaos [--update-results]
 #
 # Without --update-results nothing committed is rewritten: results and plots go to a temporary
 # folder, named at the end. With it they replace examples/results/ and docs/images/.
@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-example=${1:?usage: scripts/run-example.sh schedules|schedules-long|held-out|per-weight-l2|distillation|chaos [--update-results]}
+example=${1:?usage: scripts/run-example.sh schedules|schedules-long|held-out|lenet-schedules|per-weight-l2|distillation|chaos [--update-results]}
 url=${REWIND_URL:-http://127.0.0.1:8080}
 rewind=${REWIND:-"$(swift build -c release --show-bin-path)/rewind"}
 if [ "${2:-}" = "--update-results" ] || [ -n "${UPDATE_RESULTS:-}" ]; then
@@ -67,6 +67,9 @@ schedules-long)
 held-out)
     run_job held-out examples/held-out.json loss error learning_rate
     ;;
+lenet-schedules)
+    run_job lenet-schedules examples/lenet-schedules.json loss error learning_rate momentum
+    ;;
 per-weight-l2)
     run_job per-weight-l2 examples/per-weight-l2.json loss error l2 hypergradient_norm
     ;;
@@ -93,7 +96,7 @@ chaos)
     render_png "$images/chaos-hypergradient.svg"
     ;;
 *)
-    echo "unknown example: $example (schedules, schedules-long, held-out, per-weight-l2, distillation, chaos)" >&2
+    echo "unknown example: $example (schedules, schedules-long, held-out, lenet-schedules, per-weight-l2, distillation, chaos)" >&2
     exit 2
     ;;
 esac

@@ -1,7 +1,12 @@
+import NodeResources
+
 /// Limits and policies of the HTTP API. Every default is the documented one (docs/security.md).
 public struct APIConfiguration: Sendable {
     /// Jobs allowed in the queue at once; past it a submission answers 429 with `Retry-After`.
     public var maxQueuedJobs: Int
+    /// Jobs one non-admin key may have queued or running at once (429 `key-job-limit` beyond),
+    /// so one tenant cannot fill the queue for everyone. Admins and single-user mode are exempt.
+    public var maxJobsPerKey: Int = 20
     /// Largest JSON request body (413 past it, decided from `Content-Length` before reading).
     public var jsonBodyLimit: Int
     /// Largest CSV data set upload.
@@ -21,6 +26,11 @@ public struct APIConfiguration: Sendable {
     /// Event streams open at once in all (503 beyond) and per client address (429 beyond).
     public var maxEventStreams: Int = 1024
     public var maxEventStreamsPerClient: Int = 16
+    /// The node's memory budget (`--memory-budget-mb`): request bodies draw from it as they
+    /// arrive, uploads for their parse, and jobs for their estimate; what does not fit waits
+    /// briefly or is answered 503 with `Retry-After`. One per process, shared with the HTTP
+    /// server and the worker pool.
+    public var memoryBudget = MemoryBudget(capacity: MemoryLimits.current().defaultBudget)
     /// Data set uploads parsed at once (503 with `Retry-After` beyond): each holds its body and
     /// the parsed form in memory.
     public var maxConcurrentUploads: Int = 2
@@ -36,6 +46,9 @@ public struct APIConfiguration: Sendable {
     /// Failed authentications (wrong key, wrong sign-in) per client address.
     public var authFailureBurst: Double = 10
     public var authFailuresPerSecond: Double = 1
+    /// How long one request's database calls may wait for a pooled connection and retry short
+    /// failures in all; a database known to be down is answered 503 at once.
+    public var storageDeadline: Duration = .seconds(5)
 
     public init(
         maxQueuedJobs: Int = 100, jsonBodyLimit: Int = 1 << 20, datasetBodyLimit: Int = 64 << 20,

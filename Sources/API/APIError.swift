@@ -1,5 +1,6 @@
 import HTTPServer
 import JSON
+import Storage
 import Tuning
 
 /// An error answer: the problem document plus any headers it needs (`Allow`, `Retry-After`).
@@ -32,15 +33,35 @@ struct APIError: Error {
     }
 
     /// Carries `Retry-After`, as every 503 of the API does.
-    static let storageUnavailable: APIError = {
+    static let storageUnavailable = unavailable("the database is unavailable; try again shortly")
+
+    /// The 503 for a store call that failed, saying what happened: the database cannot be
+    /// reached, refuses writes, had no free connection in time, or failed the request.
+    static func storageFailure(_ error: any Error) -> APIError {
+        switch error {
+        case StoreError.connectionWaitTimedOut:
+            return unavailable("every database connection stayed busy; try again shortly", retryAfter: 1)
+        case StoreError.closed:
+            return unavailable("the database is closed: the service is stopping")
+        default:
+            switch DatabaseHealth.condition(after: error) {
+            case .down?: return storageUnavailable
+            case .refusingWrites?: return unavailable("the database accepts no writes right now; try again later")
+            default: return unavailable("the database failed to answer; try again shortly")
+            }
+        }
+    }
+
+    private static func unavailable(_ detail: String, retryAfter: Int = 5) -> APIError {
+        unavailable(slug: "storage-unavailable", title: "Storage is unavailable", detail: detail, retryAfter: retryAfter)
+    }
+
+    /// A 503 with `Retry-After` (5 s unless told).
+    static func unavailable(slug: String, title: String, detail: String, retryAfter: Int = 5) -> APIError {
         var headers = HTTPHeaders()
-        headers.set("Retry-After", "5")
-        return APIError(
-            ProblemDetails(
-                status: 503, slug: "storage-unavailable", title: "Storage is unavailable",
-                detail: "the database did not answer or refused the write; try again shortly"),
-            headers: headers)
-    }()
+        headers.set("Retry-After", "\(retryAfter)")
+        return APIError(ProblemDetails(status: 503, slug: slug, title: title, detail: detail), headers: headers)
+    }
 
     var response: HTTPResponse {
         var headers = self.headers

@@ -19,12 +19,18 @@ final class JobEventStream: Sendable {
     let total: Int
     let writer: ResponseStreamWriter
     let queue: DispatchQueue
+    /// What opened the stream, re-checked every `EventStreams.recheckInterval`.
+    let credential: StreamCredential
     private let store: Store
     /// Items already sent, and whether the terminal status went out.
     private let sent = Mutex<(items: Int, done: Bool)>((0, false))
 
-    init(jobID: String, total: Int, store: Store, writer: ResponseStreamWriter, resumeFrom items: Int) {
+    init(
+        jobID: String, total: Int, store: Store, writer: ResponseStreamWriter, resumeFrom items: Int,
+        credential: StreamCredential = .open
+    ) {
         self.jobID = jobID
+        self.credential = credential
         self.total = total
         self.store = store
         self.writer = writer
@@ -65,6 +71,12 @@ final class JobEventStream: Sendable {
     /// A comment line that keeps proxies and idle timeouts from closing the stream.
     func ping() {
         writer.write(": ping\n\n")
+    }
+
+    /// Ends the stream because its credential no longer holds (the key revoked, the session
+    /// signed out or expired).
+    func revoke() {
+        finish()
     }
 
     /// Rows read per database call while replaying: items can be megabytes each.
@@ -125,11 +137,23 @@ final class JobEventStream: Sendable {
     }
 }
 
+/// The credential an event stream was opened with, as the streams re-check it: a key or a
+/// session by digest (never the secret itself), or none in single-user mode.
+enum StreamCredential: Hashable, Sendable {
+    case open
+    case key(sha256: String)
+    case session(sha256: String)
+}
+
 /// The open event streams, pinged every 15 seconds by one timer thread, which also makes them
-/// poll their job every `pollInterval` seconds when set; capped in total and per client address.
+/// poll their job every `pollInterval` seconds when set, and re-checks every stream's credential
+/// every `recheckInterval` (each distinct credential once), closing the streams whose key was
+/// revoked or whose session ended; capped in total and per client address.
 final class EventStreams: Sendable {
     /// Where every stream's work runs, one piece at a time.
     static let work = DispatchQueue(label: "rewind.events")
+    /// Seconds between credential checks: a revoked key's streams close within about this long.
+    static let recheckInterval = 0.5
 
     /// Why a stream was refused.
     enum Refusal: Error {
@@ -138,6 +162,8 @@ final class EventStreams: Sendable {
 
     private let open = Mutex<[ObjectIdentifier: JobEventStream]>([:])
     private let reserved = Mutex<(total: Int, perClient: [String: Int])>((0, [:]))
+    /// Whether a credential still holds; set by the API once it exists.
+    private let credentialCheck = Mutex<(@Sendable (StreamCredential) -> Bool)?>(nil)
 
     /// Takes a slot for a stream from `client`; release it with `release(client:)`.
     func reserve(client: String, maxTotal: Int, maxPerClient: Int) throws(Refusal) {
@@ -157,24 +183,41 @@ final class EventStreams: Sendable {
         }
     }
 
+    /// Sets how credentials are re-checked.
+    func checkCredentials(with check: @escaping @Sendable (StreamCredential) -> Bool) {
+        credentialCheck.withLock { $0 = check }
+    }
+
     init(pingInterval: Double = 15, pollInterval: Double? = nil) {
-        let tick = min(pingInterval, pollInterval ?? pingInterval)
+        let tick = min(pingInterval, pollInterval ?? pingInterval, Self.recheckInterval)
         Thread.detachNewThread { [weak self] in
-            var sincePing = 0.0
+            var sincePing = 0.0, sincePoll = 0.0
             while true {
                 Thread.sleep(forTimeInterval: tick)
                 guard let self else { return }
                 sincePing += tick
+                sincePoll += tick
                 let ping = sincePing >= pingInterval
                 if ping { sincePing = 0 }
-                for stream in self.open.withLock({ Array($0.values) }) {
+                let poll = pollInterval.map { sincePoll >= $0 } ?? false
+                if poll { sincePoll = 0 }
+                let streams = self.open.withLock { Array($0.values) }
+                let revoked = self.revokedCredentials(of: streams)
+                for stream in streams {
                     stream.queue.async {
-                        if pollInterval != nil { stream.refresh() }
+                        if revoked.contains(stream.credential) { return stream.revoke() }
+                        if poll { stream.refresh() }
                         if ping { stream.ping() }
                     }
                 }
             }
         }
+    }
+
+    /// The credentials among `streams`' that no longer hold, each checked once.
+    private func revokedCredentials(of streams: [JobEventStream]) -> Set<StreamCredential> {
+        guard let check = credentialCheck.withLock({ $0 }) else { return [] }
+        return Set(streams.map(\.credential)).filter { !check($0) }
     }
 
     func add(_ stream: JobEventStream) {

@@ -199,9 +199,16 @@ extension Metrics {
         public static let metaIterationDuration = "rewind_meta_iteration_duration_seconds"
         public static let sqliteBusy = "rewind_sqlite_busy_total"
         public static let workersBusy = "rewind_workers_busy"
+        public static let databaseUp = "rewind_database_up"
+        public static let databaseLastGoodQuery = "rewind_database_last_good_query_seconds"
+        public static let databasePoolWaiters = "rewind_database_pool_waiters"
         public static let buildInfo = "rewind_build_info"
         public static let processStartTime = "process_start_time_seconds"
         public static let processResidentMemory = "process_resident_memory_bytes"
+        public static let memoryBudgetBytes = "rewind_memory_budget_bytes"
+        public static let memoryBudgetInUse = "rewind_memory_budget_in_use_bytes"
+        public static let memoryBudgetWaiters = "rewind_memory_budget_waiters"
+        public static let memoryBudgetRefusals = "rewind_memory_budget_refusals_total"
     }
 
     /// From a cached GET (sub-millisecond) to a large upload or history page.

@@ -6,7 +6,18 @@ struct MultipartForm: Equatable {
         var name: String
         /// `filename` when the part is a file.
         var filename: String?
-        var content: [UInt8]
+        /// The part's bytes where they lie in the body (no copy of an uploaded file).
+        var content: ArraySlice<UInt8>
+
+        init(name: String, filename: String?, content: ArraySlice<UInt8>) {
+            self.name = name
+            self.filename = filename
+            self.content = content
+        }
+
+        init(name: String, filename: String?, content: [UInt8]) {
+            self.init(name: name, filename: filename, content: content[...])
+        }
     }
 
     struct Malformed: Error, Equatable {
@@ -49,7 +60,7 @@ struct MultipartForm: Equatable {
                 throw Malformed(message: "a part is not closed by the boundary")
             }
             let (name, filename) = Self.disposition(head)
-            parts.append(Part(name: name ?? "", filename: filename, content: Array(body[contentStart..<next])))
+            parts.append(Part(name: name ?? "", filename: filename, content: body[contentStart..<next]))
             cursor = next + 2
         }
         self.parts = parts

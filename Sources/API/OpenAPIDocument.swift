@@ -6,15 +6,25 @@
 /// cannot drift apart. `scripts/validate-openapi.sh` runs it through openapi-spec-validator.
 public enum OpenAPIDocument {
     /// The document as JSON text.
-    public static let json: String = #"""
+    public static let json: String = withCommonResponses(source)
+
+    /// The document as written, before `withCommonResponses`.
+    static let source: String = #"""
         {
           "openapi": "3.1.0",
           "info": {
             "title": "Rewind",
             "version": "1",
             "summary": "Exact hypergradients by reversible learning, as tuning jobs over HTTP.",
-            "description": "Submit a job spec; Rewind trains a small MLP, reverses training exactly to get the gradient of the validation loss with respect to every hyperparameter (learning-rate and momentum schedules, L2 strengths, initial scales, even the training inputs), takes a meta-step and repeats. JSON everywhere, snake_case keys, times as RFC 3339 UTC strings, ids as opaque strings. Every error is `application/problem+json`. Besides the statuses each operation lists, any request can be answered 403 (a state change from another origin or without the page's CSRF token), 405 (the path exists but not with this method), 408 (the request did not arrive in time), 421 (a `Host` this server does not answer for), 429 (too many failed authentications or connections from this address, with `Retry-After`), 431 (request header fields too large) or 500 (a bug; never a stack trace or SQL). Limits and their defaults: see docs/security.md."
+            "description": "Submit a job spec; Rewind trains a small MLP, reverses training exactly to get the gradient of the validation loss with respect to every hyperparameter (learning-rate and momentum schedules, L2 strengths, initial scales, even the training inputs), takes a meta-step and repeats. JSON everywhere, snake_case keys, times as RFC 3339 UTC strings, ids as opaque strings. Every error is `application/problem+json` (a page without a key answers the sign-in page as HTML). Each operation lists every status it can answer, those any request can get included: 400 (a malformed request), 408 (the request did not arrive in time), 413 (a body over the limit), 421 (a `Host` this server does not answer for), 429 (too many failed authentications or connections from this address, with `Retry-After`), 431 (request header fields too large), 500 (a bug; never a stack trace or SQL) and 503 (too many connections, shutting down or storage unavailable), 401 where a key is needed and 403 on state changes (from another origin or without the page's CSRF token). A path used with a method it does not have answers 405. Browser-only routes are left out and listed, with the reason, in `x-excluded-routes`. Limits and their defaults: see docs/security.md."
           },
+          "x-excluded-routes": [
+            { "method": "GET", "path": "/compare", "reason": "A dashboard page (HTML) comparing jobs; the API's equivalent is the history of each job." },
+            { "method": "GET", "path": "/datasets", "reason": "A dashboard page (HTML) listing data sets; the API's equivalent is GET /v1/datasets." },
+            { "method": "POST", "path": "/datasets", "reason": "The dashboard's upload form (multipart with the page's CSRF token, answered by a redirect); the API's equivalent is POST /v1/datasets." },
+            { "method": "POST", "path": "/login", "reason": "The dashboard's sign-in form: it takes a key and its failures are rate-limited per address, so fuzzing it only locks the fuzzer out; programs send `Authorization: Bearer` instead." },
+            { "method": "GET", "path": "/assets/{name}", "reason": "The dashboard's static stylesheet and scripts." }
+          ],
           "tags": [
             { "name": "jobs", "description": "Tuning jobs: submit, follow, read the history and result, cancel, delete." },
             { "name": "datasets", "description": "Built-in and uploaded classification datasets." },
@@ -54,8 +64,7 @@ public enum OpenAPIDocument {
                   "415": { "$ref": "#/components/responses/UnsupportedMediaType" },
                   "422": { "$ref": "#/components/responses/UnprocessableContent" },
                   "429": { "$ref": "#/components/responses/TooManyRequests" },
-                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
-                  "default": { "$ref": "#/components/responses/Error" }
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" }
                 }
               },
               "get": {
@@ -79,8 +88,8 @@ public enum OpenAPIDocument {
                   },
                   "400": { "$ref": "#/components/responses/BadRequest" },
                   "401": { "$ref": "#/components/responses/Unauthorized" },
-                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
-                  "default": { "$ref": "#/components/responses/Error" }
+                  "422": { "$ref": "#/components/responses/UnprocessableContent" },
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" }
                 }
               }
             },
@@ -97,8 +106,7 @@ public enum OpenAPIDocument {
                   },
                   "401": { "$ref": "#/components/responses/Unauthorized" },
                   "404": { "$ref": "#/components/responses/NotFound" },
-                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
-                  "default": { "$ref": "#/components/responses/Error" }
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" }
                 }
               },
               "delete": {
@@ -110,8 +118,7 @@ public enum OpenAPIDocument {
                   "401": { "$ref": "#/components/responses/Unauthorized" },
                   "404": { "$ref": "#/components/responses/NotFound" },
                   "409": { "$ref": "#/components/responses/Conflict" },
-                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
-                  "default": { "$ref": "#/components/responses/Error" }
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" }
                 }
               }
             },
@@ -130,8 +137,7 @@ public enum OpenAPIDocument {
                   "401": { "$ref": "#/components/responses/Unauthorized" },
                   "404": { "$ref": "#/components/responses/NotFound" },
                   "409": { "$ref": "#/components/responses/Conflict" },
-                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
-                  "default": { "$ref": "#/components/responses/Error" }
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" }
                 }
               }
             },
@@ -151,8 +157,7 @@ public enum OpenAPIDocument {
                   "404": { "$ref": "#/components/responses/NotFound" },
                   "409": { "$ref": "#/components/responses/Conflict" },
                   "429": { "$ref": "#/components/responses/TooManyRequests" },
-                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
-                  "default": { "$ref": "#/components/responses/Error" }
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" }
                 }
               }
             },
@@ -174,9 +179,9 @@ public enum OpenAPIDocument {
                   },
                   "400": { "$ref": "#/components/responses/BadRequest" },
                   "401": { "$ref": "#/components/responses/Unauthorized" },
+                  "422": { "$ref": "#/components/responses/UnprocessableContent" },
                   "404": { "$ref": "#/components/responses/NotFound" },
-                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
-                  "default": { "$ref": "#/components/responses/Error" }
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" }
                 }
               }
             },
@@ -195,8 +200,7 @@ public enum OpenAPIDocument {
                   "401": { "$ref": "#/components/responses/Unauthorized" },
                   "404": { "$ref": "#/components/responses/NotFound" },
                   "409": { "$ref": "#/components/responses/Conflict" },
-                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
-                  "default": { "$ref": "#/components/responses/Error" }
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" }
                 }
               }
             },
@@ -223,8 +227,7 @@ public enum OpenAPIDocument {
                   "404": { "$ref": "#/components/responses/NotFound" },
                   "409": { "$ref": "#/components/responses/Conflict" },
                   "422": { "$ref": "#/components/responses/UnprocessableContent" },
-                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
-                  "default": { "$ref": "#/components/responses/Error" }
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" }
                 }
               }
             },
@@ -248,7 +251,25 @@ public enum OpenAPIDocument {
                     "description": "An event stream: `event:`, `id:` and one `data:` line of JSON per event, blank-line separated.",
                     "content": {
                       "text/event-stream": {
-                        "schema": { "type": "string", "contentMediaType": "text/event-stream" },
+                        "schema": {
+                          "description": "One event: its name, its id (the history items sent so far) and one line of JSON data.",
+                          "type": "object",
+                          "required": ["event", "id", "data"],
+                          "properties": {
+                            "event": { "type": "string", "enum": ["progress", "meta_iteration", "status"] },
+                            "id": { "type": "string", "pattern": "^[0-9]+$" },
+                            "data": {
+                              "type": "string", "contentMediaType": "application/json",
+                              "contentSchema": {
+                                "oneOf": [
+                                  { "$ref": "#/components/schemas/ProgressEvent" },
+                                  { "$ref": "#/components/schemas/MetaIterationEvent" },
+                                  { "$ref": "#/components/schemas/StatusEvent" }
+                                ]
+                              }
+                            }
+                          }
+                        },
                         "example": "event: meta_iteration\nid: 4\ndata: {\"meta_iteration\":3,\"training_loss\":0.41,\"validation_loss\":0.52,\"validation_error\":0.13,\"seconds\":0.8,\"hypergradient_norm\":0.07}\n\n"
                       }
                     }
@@ -258,8 +279,7 @@ public enum OpenAPIDocument {
                   "429": { "$ref": "#/components/responses/TooManyRequests" },
                   "401": { "$ref": "#/components/responses/Unauthorized" },
                   "404": { "$ref": "#/components/responses/NotFound" },
-                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
-                  "default": { "$ref": "#/components/responses/Error" }
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" }
                 }
               }
             },
@@ -285,8 +305,7 @@ public enum OpenAPIDocument {
                   },
                   "401": { "$ref": "#/components/responses/Unauthorized" },
                   "404": { "$ref": "#/components/responses/NotFound" },
-                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
-                  "default": { "$ref": "#/components/responses/Error" }
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" }
                 }
               }
             },
@@ -340,8 +359,7 @@ public enum OpenAPIDocument {
                   "507": {
                     "description": "The uploaded datasets would exceed the storage quota; delete some first.",
                     "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
-                  },
-                  "default": { "$ref": "#/components/responses/Error" }
+                  }
                 }
               },
               "get": {
@@ -354,8 +372,7 @@ public enum OpenAPIDocument {
                     "content": { "application/json": { "schema": { "$ref": "#/components/schemas/DatasetList" } } }
                   },
                   "401": { "$ref": "#/components/responses/Unauthorized" },
-                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
-                  "default": { "$ref": "#/components/responses/Error" }
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" }
                 }
               }
             },
@@ -372,8 +389,7 @@ public enum OpenAPIDocument {
                   },
                   "401": { "$ref": "#/components/responses/Unauthorized" },
                   "404": { "$ref": "#/components/responses/NotFound" },
-                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
-                  "default": { "$ref": "#/components/responses/Error" }
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" }
                 }
               },
               "delete": {
@@ -386,8 +402,7 @@ public enum OpenAPIDocument {
                   "401": { "$ref": "#/components/responses/Unauthorized" },
                   "404": { "$ref": "#/components/responses/NotFound" },
                   "409": { "$ref": "#/components/responses/Conflict" },
-                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
-                  "default": { "$ref": "#/components/responses/Error" }
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" }
                 }
               }
             },
@@ -401,8 +416,7 @@ public enum OpenAPIDocument {
                   "200": {
                     "description": "Alive.",
                     "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Health" } } }
-                  },
-                  "default": { "$ref": "#/components/responses/Error" }
+                  }
                 }
               }
             },
@@ -411,15 +425,14 @@ public enum OpenAPIDocument {
                 "tags": ["operations"],
                 "operationId": "getReadiness",
                 "summary": "Whether the service can take work",
-                "description": "Ready when the database is open and migrated, the workers run and the process is not shutting down.",
+                "description": "Ready when the database is open and migrated and answers reads and writes (as this node last saw it: answered from memory, within 2 s of a change), the workers run and the process is not shutting down.",
                 "security": [],
                 "responses": {
                   "200": {
                     "description": "Ready.",
                     "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Health" } } }
                   },
-                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
-                  "default": { "$ref": "#/components/responses/Error" }
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" }
                 }
               }
             },
@@ -428,13 +441,12 @@ public enum OpenAPIDocument {
                 "tags": ["operations"],
                 "operationId": "getMetrics",
                 "summary": "Prometheus metrics",
+                "security": [],
                 "responses": {
                   "200": {
                     "description": "The Prometheus text exposition format, version 0.0.4.",
                     "content": { "text/plain; version=0.0.4": { "schema": { "type": "string" } } }
-                  },
-                  "401": { "$ref": "#/components/responses/Unauthorized" },
-                  "default": { "$ref": "#/components/responses/Error" }
+                  }
                 }
               }
             },
@@ -448,8 +460,7 @@ public enum OpenAPIDocument {
                   "200": {
                     "description": "The OpenAPI 3.1 description of this API.",
                     "content": { "application/json": { "schema": { "type": "object" } } }
-                  },
-                  "default": { "$ref": "#/components/responses/Error" }
+                  }
                 }
               }
             },
@@ -460,9 +471,8 @@ public enum OpenAPIDocument {
                 "summary": "The jobs, as a web page",
                 "responses": {
                   "200": { "description": "An HTML page.", "content": { "text/html": { "schema": { "type": "string" } } } },
-                  "401": { "$ref": "#/components/responses/Unauthorized" },
-                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
-                  "default": { "$ref": "#/components/responses/Error" }
+                  "401": { "$ref": "#/components/responses/SignIn" },
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" }
                 }
               }
             },
@@ -474,10 +484,9 @@ public enum OpenAPIDocument {
                 "summary": "One job with its plots, as a web page",
                 "responses": {
                   "200": { "description": "An HTML page.", "content": { "text/html": { "schema": { "type": "string" } } } },
-                  "401": { "$ref": "#/components/responses/Unauthorized" },
-                  "404": { "$ref": "#/components/responses/NotFound" },
-                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
-                  "default": { "$ref": "#/components/responses/Error" }
+                  "401": { "$ref": "#/components/responses/SignIn" },
+                  "404": { "$ref": "#/components/responses/NotFoundPage" },
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" }
                 }
               }
             },
@@ -505,8 +514,7 @@ public enum OpenAPIDocument {
                   },
                   "401": { "$ref": "#/components/responses/Unauthorized" },
                   "403": { "$ref": "#/components/responses/Forbidden" },
-                  "503": { "$ref": "#/components/responses/ServiceUnavailable" },
-                  "default": { "$ref": "#/components/responses/Error" }
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" }
                 }
               }
             }
@@ -557,8 +565,8 @@ public enum OpenAPIDocument {
               },
               "LastEventID": {
                 "name": "Last-Event-ID", "in": "header", "required": false,
-                "description": "Resume after this event (the `id:` of the last event received): a non-negative integer; anything else answers 422.",
-                "schema": { "type": "string", "pattern": "^[0-9]{1,9}$" }
+                "description": "Resume after this event (the `id:` of the last event received): an integer from 0 to 2147483647; anything else answers 422.",
+                "schema": { "type": "integer", "minimum": 0, "maximum": 2147483647 }
               }
             },
             "headers": {
@@ -623,9 +631,35 @@ public enum OpenAPIDocument {
                 "headers": { "Retry-After": { "$ref": "#/components/headers/RetryAfter" } },
                 "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
               },
-              "Error": {
-                "description": "Any other error: 405 wrong method, 431 header fields too large, 500.",
+              "RequestTimeout": {
+                "description": "The request did not arrive in time (a slow head or body).",
                 "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
+              },
+              "MisdirectedRequest": {
+                "description": "The `Host` header names a host this server does not answer for.",
+                "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
+              },
+              "HeaderFieldsTooLarge": {
+                "description": "The request head is larger than the server accepts.",
+                "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
+              },
+              "InternalError": {
+                "description": "A bug; never a stack trace or SQL.",
+                "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
+              },
+              "NotFoundPage": {
+                "description": "No such job: a page saying so (HTML).",
+                "content": {
+                  "text/html": { "schema": { "type": "string" } },
+                  "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } }
+                }
+              },
+              "SignIn": {
+                "description": "Without a valid key or session a page answers the sign-in page (HTML); too many failed sign-ins from the address answer problem+json.",
+                "content": {
+                  "text/html": { "schema": { "type": "string" } },
+                  "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } }
+                }
               }
             },
             "schemas": {
@@ -715,8 +749,8 @@ public enum OpenAPIDocument {
                     }
                   },
                   "model": {
-                    "type": "object", "additionalProperties": false,
-                    "description": "An MLP with a softmax output; at most 2000000 parameters with the dataset's shape.",
+                    "type": "object",
+                    "description": "A network with a softmax output: the dense shorthand (hidden, activation) or layers; at most 2000000 parameters with the dataset's shape.",
                     "properties": {
                       "hidden": {
                         "type": "array", "maxItems": 8, "default": [50, 50],
@@ -724,7 +758,34 @@ public enum OpenAPIDocument {
                         "items": { "type": "integer", "minimum": 1, "maximum": 4096 }
                       },
                       "activation": { "type": "string", "enum": ["tanh", "relu", "sigmoid"], "default": "tanh" }
-                    }
+                    },
+                    "oneOf": [
+                      {
+                        "type": "object", "additionalProperties": false,
+                        "properties": { "hidden": { "type": "array" }, "activation": { "type": "string" } }
+                      },
+                      {
+                        "type": "object", "additionalProperties": false, "required": ["layers"],
+                        "properties": {
+                          "layers": {
+                            "type": "array", "maxItems": 32,
+                            "description": "The network's body as layers, instead of hidden and activation; the output dense layer is appended. Image layers need a data set with an image shape (digits: 8x8x1).",
+                            "items": {
+                              "type": "object", "required": ["type"], "additionalProperties": false,
+                              "properties": {
+                                "type": { "type": "string", "enum": ["dense", "conv2d", "maxpool", "avgpool", "tanh", "relu", "sigmoid", "flatten"] },
+                                "units": { "type": "integer", "minimum": 1, "maximum": 4096, "description": "dense" },
+                                "filters": { "type": "integer", "minimum": 1, "maximum": 1024, "description": "conv2d" },
+                                "kernel": { "type": "integer", "minimum": 1, "maximum": 32, "description": "conv2d: square kernel" },
+                                "stride": { "type": "integer", "minimum": 1, "maximum": 32, "default": 1, "description": "conv2d" },
+                                "padding": { "type": "string", "enum": ["same", "valid"], "default": "same", "description": "conv2d" },
+                                "size": { "type": "integer", "minimum": 1, "maximum": 32, "description": "maxpool, avgpool: window and stride" }
+                              }
+                            }
+                          }
+                        }
+                      }
+                    ]
                   },
                   "training": {
                     "type": "object", "additionalProperties": false,

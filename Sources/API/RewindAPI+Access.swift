@@ -19,8 +19,8 @@ extension RewindAPI {
     /// Bearer KEY` (any case of `Bearer`), or the session cookie `POST /login` sets for browsers.
     /// A page asks a browser to sign in instead of answering 401 JSON. Wrong keys are
     /// rate-limited per client address: once its bucket is empty, even the right key waits (429).
-    func authenticate(_ request: HTTPRequest, template: String) -> Authentication {
-        guard !Self.openRoutes.contains(template), keysRequired() else { return .granted(.open) }
+    func authenticate(_ request: HTTPRequest, access: RouteOptions.Access) -> Authentication {
+        guard access != .open, keysRequired() else { return .granted(.open) }
         let bearer = Self.bearerKey(request)
         let cookie = bearer == nil ? Self.cookieValue(request, Self.sessionCookie) : nil
         let client = Self.client(request)
@@ -30,7 +30,7 @@ extension RewindAPI {
         if let bearer, let identity = identity(forKey: bearer) { return .granted(.bearer(identity)) }
         if let cookie, let granted = sessionCredential(cookie) { return .granted(granted) }
         if bearer != nil || cookie != nil { _ = authFailures.take(client) }
-        if Self.pageRoutes.contains(template) {
+        if access == .page {
             return .denied(HTTPResponse(
                 status: .unauthorized, text: DashboardPages.signIn(csrfToken: csrfToken(for: .open)),
                 contentType: "text/html; charset=utf-8"))
@@ -51,10 +51,6 @@ extension RewindAPI {
         case denied(HTTPResponse)
     }
 
-    static let openRoutes: Set<String> = ["/healthz", "/readyz", "/metrics", "/openapi.json", "/login", "/assets/{name}"]
-    /// Routes a browser opens: without a key they answer the sign-in page, not 401 JSON.
-    static let pageRoutes: Set<String> = ["/", "/jobs/{id}", "/compare", "/datasets"]
-
     /// Whether requests need a key: some are seeded, or some are stored. The store is asked at
     /// most once a second, so `rewind keys create` on a running service takes effect at once
     /// without a query per request; a failing store keeps the last answer.
@@ -69,31 +65,67 @@ extension RewindAPI {
         return present
     }
 
-    /// The principal a key stands for: a seeded key is an admin named `key:` and the start of its
-    /// digest (so logs and owners never carry the key); a stored key is its name and role.
+    /// The principal a key stands for: `key:` and the start of its digest (so logs and owners
+    /// never carry the key, and a key created again under an old name is a new principal); a
+    /// seeded key is an admin named by its principal, a stored key has its name and role.
     func identity(forKey key: String) -> Identity? {
         let digest = SHA256.hex(of: Array(key.utf8))
         var seeded: String?
         for entry in seededKeys where Self.constantTimeEqual(entry.digest, digest) { seeded = entry.name }
-        if let seeded { return Identity(name: seeded, role: .admin) }
+        if let seeded { return Identity(principal: seeded, name: seeded, role: .admin) }
         guard let record = try? store.apiKey(keySHA256: digest) else { return nil }
         let now = clock()
         // Last use is kept to the minute: a write per request would serialise every read.
         if record.lastUsedMs.map({ now - $0 >= 60_000 }) ?? true {
             try? store.touchAPIKey(name: record.name, nowMs: now)
         }
-        return Identity(name: record.name, role: record.role)
+        return Identity(principal: Principal.ofKey(sha256: digest), name: record.name, role: record.role)
     }
 
-    static func seededPrincipal(_ digest: String) -> String { "key:" + digest.prefix(16) }
+    static func seededPrincipal(_ digest: String) -> String { Principal.ofKey(sha256: digest) }
 
-    /// The credential of an unexpired session whose principal still exists (revoking a stored
-    /// key deletes its sessions; a seeded key removed from the environment ends them here).
+    /// The credential of an unexpired session whose key still exists: the store checks a stored
+    /// key (revoking it ends its sessions), and a seeded key removed from the environment ends
+    /// them here.
     private func sessionCredential(_ token: String) -> Credential? {
         let digest = SHA256.hex(of: Array(token.utf8))
-        guard let session = try? store.session(tokenSHA256: digest, nowMs: clock()) else { return nil }
-        if session.principal.hasPrefix("key:"), !seededKeys.contains(where: { $0.name == session.principal }) { return nil }
-        return .cookie(Identity(name: session.principal, role: session.role), session: digest)
+        return (try? sessionIdentity(digest: digest)).flatMap { $0 }.map { .cookie($0, session: digest) }
+    }
+
+    /// Who the session whose token digest is `digest` signs in, or nil when it is over.
+    private func sessionIdentity(digest: String) throws -> Identity? {
+        guard let session = try store.session(tokenSHA256: digest, nowMs: clock()) else { return nil }
+        if let key = session.keySHA256 {
+            return Identity(principal: Principal.ofKey(sha256: key), name: session.principal, role: session.role)
+        }
+        guard session.principal.hasPrefix("key:"), seededKeys.contains(where: { $0.name == session.principal }) else { return nil }
+        return Identity(principal: session.principal, name: session.principal, role: session.role)
+    }
+
+    /// What an event stream opened by this request re-checks while it is open.
+    func streamCredential(_ context: RouteContext) -> StreamCredential {
+        switch context.credential {
+        case .open: .open
+        case .bearer: Self.bearerKey(context.request).map { .key(sha256: SHA256.hex(of: Array($0.utf8))) } ?? .open
+        case .cookie(_, let session): .session(sha256: session)
+        }
+    }
+
+    /// Whether a stream's credential still holds: no keys yet for an open one, the key still
+    /// stored (or seeded), the session still signed in. A store that cannot answer revokes
+    /// nothing: the next check asks again.
+    func credentialHolds(_ credential: StreamCredential) -> Bool {
+        do {
+            switch credential {
+            case .open: return !keysRequired()
+            case .key(let digest):
+                if seededKeys.contains(where: { Self.constantTimeEqual($0.digest, digest) }) { return true }
+                return try store.apiKey(keySHA256: digest) != nil
+            case .session(let digest): return try sessionIdentity(digest: digest) != nil
+            }
+        } catch {
+            return true
+        }
     }
 
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
@@ -135,17 +167,21 @@ extension RewindAPI {
         }
         guard let key = Self.formField(context.request.body, "key"), let identity = identity(forKey: key) else {
             _ = authFailures.take(client)
-            return HTTPResponse(
-                status: .unauthorized,
-                text: DashboardPages.signIn(error: "That key is not valid.", csrfToken: csrfToken(for: .open)),
-                contentType: "text/html; charset=utf-8")
+            return signInRefused()
         }
         let token = Self.randomSecret().map { String(format: "%02x", $0) }.joined()
         let now = clock()
+        let keyDigest = SHA256.hex(of: Array(key.utf8))
         do {
-            try store.createSession(
-                tokenSHA256: SHA256.hex(of: Array(token.utf8)), principal: identity.name, role: identity.role,
-                nowMs: now, expiresMs: now + configuration.sessionLifetimeMs)
+            // A stored key revoked since `identity(forKey:)` found it gets no session: the store
+            // checks the key and inserts in one statement.
+            let stored = seededKeys.contains { Self.constantTimeEqual($0.digest, keyDigest) } ? nil : keyDigest
+            guard try store.createSession(
+                tokenSHA256: SHA256.hex(of: Array(token.utf8)), principal: identity.name, keySHA256: stored,
+                role: identity.role, nowMs: now, expiresMs: now + configuration.sessionLifetimeMs)
+            else {
+                return signInRefused()
+            }
             _ = try? store.purgeExpiredSessions(nowMs: now)
         } catch {
             log("storage error", ["error": "\(error)"])
@@ -155,6 +191,14 @@ extension RewindAPI {
         headers.set("Location", "/")
         headers.set("Set-Cookie", sessionCookie(token, maxAge: configuration.sessionLifetimeMs / 1000, context.request))
         return HTTPResponse(status: HTTPStatus(code: 303), headers: headers)
+    }
+
+    /// The sign-in page again, saying the key is not valid (401).
+    private func signInRefused() -> HTTPResponse {
+        HTTPResponse(
+            status: .unauthorized,
+            text: DashboardPages.signIn(error: "That key is not valid.", csrfToken: csrfToken(for: .open)),
+            contentType: "text/html; charset=utf-8")
     }
 
     /// `POST /logout` (a form with the page's CSRF token): the session is deleted, the cookie

@@ -41,15 +41,25 @@ extension RewindAPI {
 
     /// `text/event-stream` of `progress`, `meta_iteration` and `status` events; `Last-Event-ID`
     /// (or `?last_event_id=`) resumes after the items already seen; ends after the terminal status.
-    /// Streams are capped in total (503) and per client address (429).
+    /// Streams are capped in total (503) and per client address (429). A stream ends within a
+    /// second of its key's revocation or its session's sign-out (see `EventStreams`).
     func jobEvents(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         let record = try existingJob(context[capture: "id"], context)
-        let resume = context.request.headers["Last-Event-ID"] ?? context.request.query("last_event_id")
-        var seen = 0
-        if let resume {
-            guard let value = Int(resume), value >= 0 else {
-                throw .invalidQuery("last_event_id", "must be a non-negative integer (an event id)")
+        // Both are checked against the bound the document publishes (event ids count history
+        // items, far below it); the header wins when both are sent.
+        var resume: Int?
+        let sent = [
+            ("last_event_id", context.request.query("last_event_id")), ("Last-Event-ID", context.request.headers["Last-Event-ID"]),
+        ]
+        for (name, text) in sent {
+            guard let text else { continue }
+            guard let value = Int(text), (0...Int(Int32.max)).contains(value) else {
+                throw .invalidQuery(name, "must be an integer from 0 to \(Int32.max) (an event id)")
             }
+            resume = value
+        }
+        var seen = 0
+        if let value = resume {
             seen = min(value, record.progressTotal)
         }
         let client = Self.client(context.request)
@@ -69,7 +79,8 @@ extension RewindAPI {
         }
         let writer = ResponseStreamWriter()
         let stream = JobEventStream(
-            jobID: record.id, total: record.progressTotal, store: store, writer: writer, resumeFrom: seen)
+            jobID: record.id, total: record.progressTotal, store: store, writer: writer, resumeFrom: seen,
+            credential: streamCredential(context))
         let subscription = runner.events.subscribe(jobID: record.id) { _, event in
             stream.queue.async { stream.handle(event) }
         }

@@ -23,19 +23,37 @@ extension RewindAPI {
             ids = Array(ids.prefix(DashboardPages.maximumCompared))
         }
         var compared: [DashboardPages.ComparedJob] = []
+        // The page plots a few numbers per item, which the history rows carry as columns: the
+        // items themselves (megabytes each for a distillation job) are read a few at a time and
+        // never parsed.
+        let reservation = try reservePageMemory(Self.pageWorkingBytes)
+        defer { reservation.release() }
         for id in ids {
             guard let record = try storage({ try store.job(id: id) }), context.credential.sees(record.owner) else {
                 notices.append("There is no job \(id).")
                 continue
             }
-            let rows = try storage { try store.history(jobID: record.id, after: -1, limit: record.progressTotal + 1) }
-            compared.append(DashboardPages.ComparedJob(
-                resource: jobResource(record), items: rows.compactMap { try? JSONValue.parse($0.itemJSON) }))
+            var items: [JSONValue] = []
+            try forEachHistoryRow(jobID: record.id, after: -1) { row in
+                items.append(Self.comparedItem(row))
+                return true
+            }
+            compared.append(DashboardPages.ComparedJob(resource: jobResource(record), items: items))
         }
         let recent = try storage { try store.listJobs(status: nil, owner: context.credential.visibleOwner, limit: 50) }.jobs.map { jobResource($0, view: .summary) }
         let html = DashboardPages.compare(compared, choices: recent, notice: notices.isEmpty ? nil : notices.joined(separator: " "),
             csrfToken: csrfToken(for: context.credential))
         return HTTPResponse(text: html, contentType: "text/html; charset=utf-8")
+    }
+
+    /// The numbers the comparison draws of one item, from its row's columns.
+    static func comparedItem(_ row: HistoryRow) -> JSONValue {
+        var item = JSONObject()
+        item["meta_iteration"] = .number(Double(row.metaIteration))
+        item["training_loss"] = row.trainingLoss.map(JSONValue.number) ?? .null
+        item["validation_loss"] = row.validationLoss.map(JSONValue.number) ?? .null
+        item["validation_error"] = row.validationError.map(JSONValue.number) ?? .null
+        return .object(item)
     }
 
     /// `GET /datasets`: built-in and uploaded data sets with an upload form; `?uploaded=ID` reports

@@ -41,12 +41,15 @@ extension RewindAPI {
         }
     }
 
-    /// 507 when `owner`'s stored data sets plus `bytes` more would pass the storage quota (a
-    /// quota per principal: one tenant cannot fill the disk for the others).
-    func checkQuota(adding bytes: Int, owner: String) throws(APIError) {
-        let stored = try storage { try store.listDatasets(owner: owner) }.filter { !$0.builtin }.reduce(0) { $0 + $1.contentBytes }
-        guard stored + bytes > configuration.datasetStorageQuota else { return }
-        throw APIError(
+    /// Bytes `owner`'s uploaded data sets take in their stored form.
+    func storedDatasetBytes(owner: String) throws(APIError) -> Int {
+        try storage { try store.listDatasets(owner: owner) }.filter { !$0.builtin }.reduce(0) { $0 + $1.contentBytes }
+    }
+
+    /// 507: `owner`'s stored data sets plus `bytes` more would pass the storage quota (a quota
+    /// per principal: one tenant cannot fill the disk for the others).
+    func quotaExceeded(stored: Int, adding bytes: Int) -> APIError {
+        APIError(
             status: 507, slug: "storage-quota-exceeded", title: "The data set storage quota is full",
             detail: "stored data sets take \(stored) bytes; this one needs \(bytes) more and the quota is "
                 + "\(configuration.datasetStorageQuota) bytes; delete data sets that are no longer needed")

@@ -47,7 +47,9 @@ extension RewindAPI {
         let now = clock()
         let job = NewJob(
             id: TimeOrderedID.make(nowMs: now), name: tuning.spec.name, specJSON: specJSON, datasetID: uploadedDataset,
-            progressTotal: tuning.totalItems, owner: credential.owner)
+            progressTotal: tuning.totalItems, owner: credential.owner,
+            // Admins and single-user mode (no keys) are exempt: the cap keeps tenants apart.
+            maxActiveForOwner: credential.visibleOwner == nil ? nil : configuration.maxJobsPerKey)
         let outcome = try storage {
             try store.insertJob(
                 job, idempotency: key.map { ($0, SHA256.hex(of: Array(specJSON.utf8))) },
@@ -69,6 +71,8 @@ extension RewindAPI {
                 detail: "this Idempotency-Key was used for job \(existing) with a different spec")
         case .queueFull(let queued):
             throw queueFull(queued: queued)
+        case .ownerLimitReached(let active):
+            throw keyJobLimit(active: active)
         case .datasetNotFound:
             throw APIError(ProblemDetails.invalidSpec([SpecError(field: "/dataset/id", message: "no such data set")]))
         }
@@ -103,27 +107,25 @@ extension RewindAPI {
         // Items are stored serialised: splice them in rather than parse and re-serialise. A page
         // ends at `limit` items or past `historyPageBytes`, whichever comes first (one item at
         // least), read a few rows at a time so that large items are never all in memory at once.
+        let reservation = try reservePageMemory(configuration.historyPageBytes + Self.pageWorkingBytes)
+        defer { reservation.release() }
         var body = Array(#"{"items":["#.utf8)
         var count = 0
         var cursor = after
         var more = false
-        reading: while count < limit {
-            let want = min(limit - count, 16)
-            let rows = try storage { try store.history(jobID: id, after: cursor, limit: want) }
-            for row in rows {
-                if count > 0, body.count + row.itemJSON.utf8.count > configuration.historyPageBytes {
-                    more = true
-                    break reading
-                }
-                if count > 0 { body.append(UInt8(ascii: ",")) }
-                body += Array(row.itemJSON.utf8)
-                count += 1
-                cursor = row.metaIteration
+        try forEachHistoryRow(jobID: id, after: after) { row throws(APIError) -> Bool in
+            let size = row.itemJSON.utf8.count
+            if count == limit || (count > 0 && body.count + size > configuration.historyPageBytes) {
+                more = true
+                return false
             }
-            if rows.count < want { break }
-        }
-        if !more, count == limit {
-            more = !(try storage { try store.history(jobID: id, after: cursor, limit: 1) }).isEmpty
+            // The one item a page always carries may be larger than the page's bytes.
+            try ensurePageMemory(reservation, 2 * size + Self.pageWorkingBytes)
+            if count > 0 { body.append(UInt8(ascii: ",")) }
+            body += Array(row.itemJSON.utf8)
+            count += 1
+            cursor = row.metaIteration
+            return true
         }
         let last: Int? = count > 0 ? cursor : nil
         let next = more ? last.map { "\($0)" } ?? "null" : "null"
@@ -177,7 +179,17 @@ extension RewindAPI {
     /// Queues a failed or cancelled job again; it resumes from its last checkpoint.
     func retryJob(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         let id = context[capture: "id"]
-        _ = try existingJob(id, context)
+        let job = try existingJob(id, context)
+        // A retry queues the job again: it counts against its owner's limit like a submission
+        // (read before the retry's transaction, so concurrent retries may pass it by a few).
+        if context.credential.visibleOwner != nil {
+            let cap = configuration.maxJobsPerKey
+            let active = try storage {
+                try store.listJobs(status: .queued, owner: job.owner, limit: cap).jobs.count
+                    + store.listJobs(status: .running, owner: job.owner, limit: cap).jobs.count
+            }
+            if active >= cap { throw keyJobLimit(active: active) }
+        }
         let outcome = try storage {
             try store.retryJob(jobID: JobID(id), maxQueued: configuration.maxQueuedJobs, nowMs: clock())
         }
@@ -318,14 +330,25 @@ extension RewindAPI {
 }
 
 extension RewindAPI {
+    /// 429 with `Retry-After`: a non-admin key's queued and running jobs are at its limit.
+    func keyJobLimit(active: Int) -> APIError {
+        Self.tryLater(
+            slug: "key-job-limit", title: "Too many jobs for this key",
+            detail: "this key has \(active) jobs queued or running, its limit (--max-queued-per-key, "
+                + "\(configuration.maxJobsPerKey)); retry when one has finished or cancel one")
+    }
+
     /// 429 with `Retry-After`: the queue limit, which counts every node's queued jobs.
     func queueFull(queued: Int) -> APIError {
+        Self.tryLater(
+            slug: "queue-full", title: "Too many queued jobs",
+            detail: "\(queued) jobs are queued (the limit is \(configuration.maxQueuedJobs)); retry later")
+    }
+
+    /// A 429 problem asking the client to come back in 30 seconds.
+    private static func tryLater(slug: String, title: String, detail: String) -> APIError {
         var headers = HTTPHeaders()
         headers.set("Retry-After", "30")
-        return APIError(
-            ProblemDetails(
-                status: 429, slug: "queue-full", title: "Too many queued jobs",
-                detail: "\(queued) jobs are queued (the limit is \(configuration.maxQueuedJobs)); retry later"),
-            headers: headers)
+        return APIError(ProblemDetails(status: 429, slug: slug, title: title, detail: detail), headers: headers)
     }
 }

@@ -8,12 +8,13 @@ extension RewindAPI {
         .json(["status": "ok"])
     }
 
-    /// Ready when the database answers reads AND would accept a write, the workers run and the
-    /// process is not draining.
+    /// Ready when the database answers reads AND accepts writes (as the node's health last saw
+    /// it: answered from memory, never waiting on the database), the workers run and the process
+    /// is not draining.
     func readiness() -> HTTPResponse {
         var checks = JSONObject()
-        let database = (try? store.jobCounts()) != nil && (try? store.checkWritable()) != nil
-        checks["database"] = .string(database ? "ok" : "unavailable")
+        let database = store.health.isUp
+        checks["database"] = .string(Self.databaseCheck(store.health))
         checks["workers"] = .string(runner.isRunning ? "ok" : "stopped")
         checks["shutting_down"] = .bool(isShuttingDown)
         let ready = database && runner.isRunning && !isShuttingDown
@@ -36,6 +37,6 @@ extension RewindAPI {
     }
 
     func openAPI() -> HTTPResponse {
-        .rawJSON(Array(OpenAPIDocument.json.utf8))
+        .rawJSON(servedOpenAPI)
     }
 }

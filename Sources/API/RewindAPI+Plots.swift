@@ -51,22 +51,27 @@ extension RewindAPI {
         let last = record.progressDone - 1
         if name == "training_data" {
             let rows = try storage { try store.history(jobID: record.id, after: max(-1, last - 1), limit: 1) }
+            let reservation = try reservePageMemory(Self.pageWorkingBytes + 12 * (rows.first?.itemJSON.utf8.count ?? 0))
+            defer { reservation.release() }
             return rows.compactMap { try? JSONValue.parse($0.itemJSON) }
         }
+        // Parsed, an item takes several times its text: hold that from the node's budget, one
+        // item at a time for the slimmed ones, plus the two kept whole.
+        let reservation = try reservePageMemory(Self.pageWorkingBytes)
+        defer { reservation.release() }
         var items: [JSONValue] = []
-        var cursor = -1
-        while true {
-            let rows = try storage { try store.history(jobID: record.id, after: cursor, limit: Self.plotPage) }
-            for row in rows {
-                cursor = row.metaIteration
-                guard let item = try? JSONValue.parse(row.itemJSON) else { continue }
-                items.append(row.metaIteration == 0 || row.metaIteration >= last ? item : Self.slim(item, row))
-            }
-            if rows.count < Self.plotPage { return items }
+        var kept = 0
+        try forEachHistoryRow(jobID: record.id, after: -1) { row throws(APIError) -> Bool in
+            let whole = row.metaIteration == 0 || row.metaIteration >= last
+            let parsed = 12 * row.itemJSON.utf8.count
+            try ensurePageMemory(reservation, Self.pageWorkingBytes + kept + parsed)
+            guard let item = try? JSONValue.parse(row.itemJSON) else { return true }
+            if whole { kept += parsed }
+            items.append(whole ? item : Self.slim(item, row))
+            return true
         }
+        return items
     }
-
-    static let plotPage = 8
 
     /// An item reduced to what is plotted against the meta-iteration: the losses and error, the
     /// hypergradient's norm (as a one-number vector with the same norm) and the small vectors

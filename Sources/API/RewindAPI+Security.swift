@@ -7,8 +7,10 @@ import Storage
 /// on state changes a browser could be tricked into (cookie-authenticated, or with no keys at
 /// all), JSON-only bodies on JSON routes, and the security headers of every response.
 extension RewindAPI {
-    /// Who a request acts for once authenticated: its principal's name and role.
+    /// Who a request acts for once authenticated: its principal (the key's immutable id, which
+    /// owns what the request creates), the key's name for people, and its role.
     struct Identity: Equatable {
+        var principal: String
         var name: String
         var role: PrincipalRole
     }
@@ -34,7 +36,7 @@ extension RewindAPI {
         var principal: String? {
             switch self {
             case .open: nil
-            case .bearer(let identity), .cookie(let identity, _): identity.name
+            case .bearer(let identity), .cookie(let identity, _): identity.principal
             }
         }
 
@@ -46,7 +48,7 @@ extension RewindAPI {
         var visibleOwner: String? {
             switch self {
             case .open: nil
-            case .bearer(let identity), .cookie(let identity, _): identity.role == .admin ? nil : identity.name
+            case .bearer(let identity), .cookie(let identity, _): identity.role == .admin ? nil : identity.principal
             }
         }
 
@@ -59,7 +61,7 @@ extension RewindAPI {
         var csrfSubject: String {
             switch self {
             case .open: Principal.anonymous
-            case .bearer(let identity): "principal:" + identity.name
+            case .bearer(let identity): "principal:" + identity.principal
             case .cookie(_, let session): "session:" + session
             }
         }
@@ -77,10 +79,14 @@ extension RewindAPI {
         "Referrer-Policy": "same-origin",
     ]
 
-    /// Applies the API's hooks to a server's configuration: body limits, the security headers on
-    /// the server's own errors, and `/healthz` answered on the event loop.
+    /// Applies the API's hooks to a server's configuration: body limits and the head screen (a
+    /// body is refused unread when the head already decides 401/403/404/405/415), the node's
+    /// memory budget for bodies, the security headers on the server's own errors, and `/healthz`
+    /// answered on the event loop.
     public func configure(_ server: inout HTTPServer.Configuration) {
         server.bodyLimit = { [self] head in bodyLimit(for: head) }
+        server.screen = { [self] head in screen(head) }
+        server.memoryBudget = configuration.memoryBudget
         server.defaultHeaders = Self.securityHeaders
         server.answersInline = { head in (head.method == .get || head.method == .head) && head.path == "/healthz" }
     }
@@ -132,11 +138,11 @@ extension RewindAPI {
 
     // MARK: Browser-forgeable state changes
 
-    /// For requests that change state and carry an ambient credential (or none at all): 403 when
-    /// they come from another origin, 415 when a JSON route gets another media type, 403 when a
-    /// cookie-authenticated or form request lacks the page's CSRF token.
-    func checkForgery(_ request: HTTPRequest, endpoint: Endpoint, credential: Credential) -> HTTPResponse? {
-        if let unsupported = checkMediaType(request, endpoint: endpoint) { return unsupported }
+    /// What the head alone decides for requests that change state and carry an ambient
+    /// credential (or none at all): 415 when the route does not read this media type, 403 when
+    /// they come from another origin. Runs before any body byte is read.
+    func checkOrigin(_ request: HTTPRequest, options: RouteOptions, credential: Credential) -> HTTPResponse? {
+        if let unsupported = checkMediaType(request, options: options) { return unsupported }
         guard ![.get, .head, .options].contains(request.method), credential.isAmbient else { return nil }
         if let origin = request.headers["Origin"], !sameOrigin(origin, request: request) {
             return forbidden("cross-origin-request", "requests from \(origin) may not change state on this server")
@@ -144,6 +150,13 @@ extension RewindAPI {
         if let site = request.headers["Sec-Fetch-Site"]?.lowercased(), site == "cross-site" || site == "same-site" {
             return forbidden("cross-origin-request", "a \(site) request may not change state on this server")
         }
+        return nil
+    }
+
+    /// For the same requests, once the body is in: 403 when a cookie-authenticated or form request
+    /// lacks the page's CSRF token (a form carries it in its body).
+    func checkForgery(_ request: HTTPRequest, options: RouteOptions, credential: Credential) -> HTTPResponse? {
+        guard ![.get, .head, .options].contains(request.method), credential.isAmbient else { return nil }
         // A multipart form (the dashboard's upload) carries its token as a field. `curl -F` without
         // keys is no browser (no cookie, no Origin, no Sec-Fetch-*): it needs none.
         if let boundary = request.headers["Content-Type"].flatMap(MultipartForm.boundary(contentType:)) {
@@ -154,16 +167,17 @@ extension RewindAPI {
         let form = Self.isForm(request)
         // `curl -d @data.csv` posts a CSV as a form: from a program without keys (no cookie, no
         // Origin, no Sec-Fetch-*) it is an upload to parse, not a forged form.
-        if endpoint == .uploadDataset, form, case .open = credential,
+        if options.forgery == .upload, form, case .open = credential,
            request.headers["Origin"] == nil, request.headers["Sec-Fetch-Site"] == nil {
             return nil
         }
-        if case .cookie = credential, !form, request.headers["X-CSRF-Token"] == nil, endpoint != .signIn {
+        let signIn = options.forgery == .signInForm
+        if case .cookie = credential, !form, request.headers["X-CSRF-Token"] == nil, !signIn {
             return forbidden("csrf-token-missing", "a request signed in by cookie must send the page's X-CSRF-Token")
         }
         if form || request.headers["X-CSRF-Token"] != nil {
             let sent = form ? Self.formField(request.body, "csrf_token") : request.headers["X-CSRF-Token"]
-            guard let sent, sent == csrfToken(for: endpoint == .signIn ? .open : credential) else {
+            guard let sent, sent == csrfToken(for: signIn ? .open : credential) else {
                 return forbidden("csrf-token-invalid", "the CSRF token is missing or not this page's; reload the page")
             }
         }
@@ -180,21 +194,18 @@ extension RewindAPI {
         return nil
     }
 
-    /// 415 for a body that is not JSON on a route that reads JSON (a cross-site form can send
+    /// 415 for a body whose media type the route does not read (a cross-site form can send
     /// `text/plain` without a preflight; it cannot send `application/json`).
-    private func checkMediaType(_ request: HTTPRequest, endpoint: Endpoint) -> HTTPResponse? {
+    private func checkMediaType(_ request: HTTPRequest, options: RouteOptions) -> HTTPResponse? {
+        guard let accepted = options.accepts else { return nil }
         let type = Self.mediaType(request)
-        let acceptable: Bool
-        switch endpoint {
-        case .createJob: acceptable = type == "application/json"
-        case .cancelJob: acceptable = request.body.isEmpty || type == "application/json" || Self.isForm(request)
-        case .signIn: acceptable = Self.isForm(request)
-        default: return nil
-        }
-        guard !acceptable else { return nil }
+        if let type, accepted.contains(type) { return nil }
+        // The head says whether a body follows: a declared zero length or none at all.
+        let empty = request.headers["Transfer-Encoding"] == nil && (request.headers["Content-Length"].map { Int($0) == 0 } ?? true)
+        if options.acceptsEmptyBody && empty { return nil }
         return APIError(
             status: 415, slug: "unsupported-media-type", title: "Unsupported media type",
-            detail: endpoint == .signIn
+            detail: options.forgery == .signInForm
                 ? "send the sign-in form as application/x-www-form-urlencoded"
                 : "send the body as application/json (got \(type ?? "no Content-Type"))"
         ).response

@@ -24,35 +24,27 @@ extension RewindAPI {
         guard !BuiltinDatasets.names.contains(name) else {
             throw .conflict("dataset-name-taken", "\(name) is a built-in data set; choose another name")
         }
-        // Each upload in flight holds its body and its parsed form: bound how many parse at once.
+        // Bound how many parse at once; each parse's working memory comes from the node's budget.
         guard uploadsInFlight.add(1, ordering: .relaxed).newValue <= configuration.maxConcurrentUploads else {
             uploadsInFlight.subtract(1, ordering: .relaxed)
-            var headers = HTTPHeaders()
-            headers.set("Retry-After", "2")
-            throw APIError(
-                ProblemDetails(
-                    status: 503, slug: "too-many-uploads", title: "Too many uploads at once",
-                    detail: "\(configuration.maxConcurrentUploads) data sets are being parsed; retry shortly"),
-                headers: headers)
+            throw Self.unavailable("too-many-uploads", "Too many uploads at once",
+                                   "\(configuration.maxConcurrentUploads) data sets are being parsed; retry shortly")
         }
         defer { uploadsInFlight.subtract(1, ordering: .relaxed) }
-        // Fingerprint first: its padded copy of the body is freed before the parse allocates.
-        let sha256 = SHA256.hex(of: upload.bytes)
-        let parsed: (info: DatasetInfo, encoded: [UInt8], profile: DatasetProfile)
-        do {
-            parsed = try CSVDatasetParser.parseProfiled(upload.bytes)
-        } catch {
-            var message = "line \(error.line), column \(error.column): \(error.message)"
-            if !upload.bytes.contains(UInt8(ascii: "\n")) {
-                // `curl -d @file` strips newlines, leaving one line: say how to send a file.
-                message += " (the body is a single line: send the file with curl --data-binary @FILE or -F file=@FILE; -d strips newlines)"
-            }
-            throw APIError(ProblemDetails(
-                status: 422, slug: "invalid-dataset", title: "The data set does not parse", detail: message,
-                errors: [SpecError(field: "/body", message: message)],
-                extensions: ["line": .number(Double(error.line)), "column": .number(Double(error.column))]))
+        guard let working = configuration.memoryBudget.reserve(Self.uploadWorkingBytes, waitingAtMost: 2) else {
+            throw Self.unavailable("memory-exhausted", "The server is short of memory", "no memory to parse the data set now; retry shortly")
         }
-        let counts = Dataset.labelCounts(ofEncoded: parsed.encoded, info: parsed.info)
+        defer { working.release() }
+
+        let now = clock()
+        let id = TimeOrderedID.make(nowMs: now)
+        let owner = context.credential.owner
+        let quotaLeft = configuration.datasetStorageQuota - (try storedDatasetBytes(owner: owner))
+        // Until the data set row is committed its chunks are invisible; any failure drops them.
+        var committed = false
+        defer { if !committed { try? store.discardDatasetChunks(id: id) } }
+        let parsed = try parseIntoChunks(upload.bytes, id: id, quotaLeft: quotaLeft)
+        let counts = parsed.labelCounts + Array(repeating: 0, count: max(0, parsed.info.classes - parsed.labelCounts.count))
         if let missing = counts.firstIndex(of: 0) {
             let present = counts.indices.filter { counts[$0] > 0 }.map(String.init).joined(separator: ", ")
             let message = "class labels must be 0..K-1 with every class present: the labels are \(present), class \(missing) has no rows"
@@ -60,13 +52,11 @@ extension RewindAPI {
                 status: 422, slug: "invalid-dataset", title: "The data set's labels are not 0..K-1", detail: message,
                 errors: [SpecError(field: "/body", message: message)])
         }
-        try checkQuota(adding: parsed.encoded.count, owner: context.credential.owner)
-        let now = clock()
         let new = NewDataset(
-            id: TimeOrderedID.make(nowMs: now), name: name, rows: parsed.info.rows, features: parsed.info.features,
-            classes: parsed.info.classes, sha256: sha256, content: parsed.encoded, owner: context.credential.owner,
+            id: id, name: name, rows: parsed.info.rows, features: parsed.info.features,
+            classes: parsed.info.classes, sha256: parsed.sha256, content: [], owner: owner,
             profile: parsed.profile.json().serializedString())
-        // Check and insert under one lock: two uploads of one name cannot both pass the check.
+        // Check and commit under one lock: two uploads of one name cannot both pass the check.
         let outcome = try uploadNames.withLock { _ throws(APIError) -> InsertDatasetOutcome in
             let taken = try storage { try store.listDatasets(owner: new.owner) }.first { $0.name == name && $0.sha256 != new.sha256 }
             if let taken {
@@ -74,8 +64,9 @@ extension RewindAPI {
                     "dataset-name-taken",
                     "a data set named \(name) already exists (\(taken.id)) with other content; delete it or choose another name")
             }
-            return try storage { try store.insertDataset(new, nowMs: now) }
+            return try storage { try store.commitChunkedDataset(new, chunkedBytes: parsed.encodedBytes, nowMs: now) }
         }
+        committed = true
         var headers = HTTPHeaders()
         let record: DatasetRecord, status: HTTPStatus
         switch outcome {
@@ -90,11 +81,81 @@ extension RewindAPI {
         return .json(.object(resource), status: status, headers: headers)
     }
 
+    /// The working memory of one upload's parse, drawn from the node's budget: the chunk being
+    /// built, the chunks waiting to be written and the engine's copy of the one being written.
+    static let uploadWorkingBytes = 4 * datasetChunkBytes + (1 << 20)
+    /// Rows are stored in chunks of about this many bytes.
+    static let datasetChunkBytes = 1 << 20
+    /// The body is hashed and parsed this many bytes at a time, so that the chunks one slice
+    /// produces (up to 4× it, for one-digit values) stay within the working memory.
+    static let uploadSliceBytes = 256 << 10
+
+    /// Hashes and parses `bytes` a slice at a time, writing each chunk as it is sealed; 422 at the
+    /// first problem (line and column), 507 once the stored form passes `quotaLeft`.
+    private func parseIntoChunks(
+        _ bytes: ArraySlice<UInt8>, id: String, quotaLeft: Int
+    ) throws(APIError) -> (info: DatasetInfo, sha256: String, labelCounts: [Int], encodedBytes: Int, profile: DatasetProfile) {
+        var stream = CSVDatasetStream(chunkBytes: Self.datasetChunkBytes)
+        // What the upload holds, gathered row by row as the rows stream past.
+        var profile = DatasetProfile()
+        var hasher = SHA256.Hasher()
+        var seq = 0
+        let outcome = bytes.withUnsafeBufferPointer { body in
+            Result { () throws -> DatasetInfo in
+                func store(_ chunk: [UInt8]) throws {
+                    guard stream.encodedBytes <= quotaLeft else { throw QuotaExceeded() }
+                    try self.store.putDatasetChunk(id: id, seq: seq, content: chunk)
+                    seq += 1
+                }
+                var offset = 0
+                while offset < body.count {
+                    let piece = UnsafeBufferPointer(rebasing: body[offset..<min(body.count, offset + Self.uploadSliceBytes)])
+                    hasher.update(piece)
+                    try stream.feed(piece) { values, label in profile.add(features: values, label: label) }
+                    while let chunk = stream.takeChunk() { try store(chunk) }
+                    offset += piece.count
+                }
+                let info = try stream.finish { values, label in profile.add(features: values, label: label) }
+                while let chunk = stream.takeChunk() { try store(chunk) }
+                return info
+            }
+        }
+        switch outcome {
+        case .success(let info):
+            profile.header = stream.header
+            return (info, hasher.finalize(), stream.labelCounts, stream.encodedBytes, profile)
+        case .failure(let error as DatasetParseError):
+            var message = "line \(error.line), column \(error.column): \(error.message)"
+            if !bytes.contains(UInt8(ascii: "\n")) {
+                // `curl -d @file` strips newlines, leaving one line: say how to send a file.
+                message += " (the body is a single line: send the file with curl --data-binary @FILE or -F file=@FILE; -d strips newlines)"
+            }
+            throw APIError(ProblemDetails(
+                status: 422, slug: "invalid-dataset", title: "The data set does not parse", detail: message,
+                errors: [SpecError(field: "/body", message: message)],
+                extensions: ["line": .number(Double(error.line)), "column": .number(Double(error.column))]))
+        case .failure(is QuotaExceeded):
+            throw quotaExceeded(stored: configuration.datasetStorageQuota - quotaLeft, adding: stream.encodedBytes)
+        case .failure(let error):
+            log("storage error", ["error": "\(error)"])
+            throw .storageUnavailable
+        }
+    }
+
+    private struct QuotaExceeded: Error {}
+
+    /// 503 with `Retry-After`.
+    static func unavailable(_ slug: String, _ title: String, _ detail: String) -> APIError {
+        var headers = HTTPHeaders()
+        headers.set("Retry-After", "2")
+        return APIError(ProblemDetails(status: 503, slug: slug, title: title, detail: detail), headers: headers)
+    }
+
     /// The CSV bytes and the name to store them under: the raw body and `?name=`, or a form's file
     /// part with `?name=`, a `name` field or the file name without its extension.
-    func uploadedFile(_ request: HTTPRequest) throws(APIError) -> (name: String?, bytes: [UInt8]) {
+    func uploadedFile(_ request: HTTPRequest) throws(APIError) -> (name: String?, bytes: ArraySlice<UInt8>) {
         guard let contentType = request.headers["Content-Type"], let boundary = MultipartForm.boundary(contentType: contentType) else {
-            return (request.query("name"), request.body)
+            return (request.query("name"), request.body[...])
         }
         let form: MultipartForm
         do {

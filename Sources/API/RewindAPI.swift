@@ -22,6 +22,8 @@ public final class RewindAPI: Sendable {
     private let metricsSubscription: JobEventHub.Subscription
     let eventStreams: EventStreams
     private let router = Router.api
+    /// `/openapi.json`, with the body limits of this configuration's routes.
+    let servedOpenAPI: [UInt8]
     /// Failed authentications per client address, and submissions per principal.
     let authFailures: RateLimiter
     let submissions: RateLimiter
@@ -65,7 +67,9 @@ public final class RewindAPI: Sendable {
         self.log = log
         authFailures = RateLimiter(burst: configuration.authFailureBurst, perSecond: configuration.authFailuresPerSecond)
         submissions = RateLimiter(burst: configuration.submissionBurst, perSecond: configuration.submissionsPerSecond)
+        servedOpenAPI = OpenAPIDocument.served(routes: Router.api.routes, bodyLimit: configuration.bodyLimit)
         registerCollectors()
+        eventStreams.checkCredentials { [weak self] credential in self?.credentialHolds(credential) ?? true }
     }
 
     /// From now on `/readyz` answers 503 (the process is draining).
@@ -75,45 +79,37 @@ public final class RewindAPI: Sendable {
 
     var isShuttingDown: Bool { shuttingDown.load(ordering: .relaxed) }
 
-    /// The body limit of the route a request head is for: large for CSV uploads, small otherwise.
+    /// The body limit of the route a request head is for (its `RouteOptions`); a head no route
+    /// takes gets the small limit.
     public func bodyLimit(for head: HTTPRequestHead) -> Int {
-        head.method == .post && (head.path == "/v1/datasets" || head.path == "/datasets") ? configuration.datasetBodyLimit : configuration.jsonBodyLimit
+        guard case .found(let route, _) = router.resolve(method: head.method, path: head.path) else {
+            return configuration.jsonBodyLimit
+        }
+        return bodyLimit(route.options.bodyLimit)
     }
 
-    /// The `HTTPServer` handler.
+    func bodyLimit(_ limit: RouteOptions.BodyLimit) -> Int {
+        configuration.bodyLimit(limit)
+    }
+
+    /// The `HTTPServer` handler. The request's store calls share one deadline
+    /// (`APIConfiguration.storageDeadline`).
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
+        StoreDeadline.within(configuration.storageDeadline) { answer(request) }
+    }
+
+    private func answer(_ request: HTTPRequest) -> HTTPResponse {
         let started = ContinuousClock.now
         var response: HTTPResponse
         var credential: Credential?
         let template: String
-        // A Host this server does not answer for (DNS rebinding) is refused before anything runs.
-        let wrongHost = checkHost(request)
-        switch wrongHost == nil ? router.resolve(method: request.method, path: request.path) : nil {
-        case nil:
-            template = "unmatched"
-            response = wrongHost ?? APIError.notFound("no route").response
-        case .found(let route, let captures)?:
+        switch admit(request) {
+        case .refused(let matched, let refusal, let granted):
+            (template, response, credential) = (matched, refusal, granted)
+        case .admitted(let route, let captures, let granted):
             template = route.pattern.template
-            switch authenticate(request, template: template) {
-            case .denied(let denied):
-                response = denied
-            case .granted(let granted):
-                credential = granted
-                response = respond(request, route: route, captures: captures, credential: granted)
-            }
-        case .methodNotAllowed(let allowed, let matched)?:
-            template = matched
-            var headers = HTTPHeaders()
-            headers.set("Allow", allowed.map(\.rawValue).joined(separator: ", "))
-            response = APIError(
-                ProblemDetails(
-                    status: 405, slug: "method-not-allowed", title: "Method not allowed",
-                    detail: "\(request.method.rawValue) is not allowed on \(matched); allowed: \(allowed.map(\.rawValue).joined(separator: ", "))"),
-                headers: headers
-            ).response
-        case .notFound?:
-            template = "unmatched"
-            response = APIError.notFound("no route for \(request.path)").response
+            credential = granted
+            response = respond(request, route: route, captures: captures, credential: granted)
         }
         // A page for a browser signed in to a session offers to sign out.
         if let credential, case .cookie = credential, case .bytes(let html) = response.body,
@@ -121,7 +117,61 @@ public final class RewindAPI: Sendable {
             response.body = .bytes(Array(DashboardPages.withSignOut(
                 String(decoding: html, as: UTF8.self), csrfToken: csrfToken(for: credential)).utf8))
         }
-        response = finalize(response, credential: credential)
+        return record(request, template: template, response: finalize(response, credential: credential), since: started)
+    }
+
+    /// The `HTTPServer` head screen: the answer to a request whose body has not been read, when
+    /// its head alone refuses it (wrong host, no route, no or a wrong key, a media type the route
+    /// does not read, another origin); nil lets the body come.
+    public func screen(_ head: HTTPRequest) -> HTTPResponse? {
+        StoreDeadline.within(configuration.storageDeadline) { screenHead(head) }
+    }
+
+    private func screenHead(_ head: HTTPRequest) -> HTTPResponse? {
+        let started = ContinuousClock.now
+        guard case .refused(let template, let refusal, let credential) = admit(head) else { return nil }
+        return record(head, template: template, response: finalize(refusal, credential: credential), since: started)
+    }
+
+    /// What the head decides.
+    private enum Admission {
+        case admitted(Route, [String: String], Credential)
+        case refused(template: String, HTTPResponse, Credential?)
+    }
+
+    /// Host, route, authentication, media type and origin: everything decided before the body.
+    private func admit(_ request: HTTPRequest) -> Admission {
+        // A Host this server does not answer for (DNS rebinding) is refused before anything runs.
+        if let wrongHost = checkHost(request) { return .refused(template: "unmatched", wrongHost, nil) }
+        switch router.resolve(method: request.method, path: request.path) {
+        case .found(let route, let captures):
+            let template = route.pattern.template
+            switch databaseGate(template) ?? authenticate(request, access: route.options.access) {
+            case .denied(let denied):
+                // A key that could not be looked up is not a wrong key.
+                return .refused(template: template, store.health.isDown ? APIError.storageUnavailable.response : denied, nil)
+            case .granted(let credential):
+                if let refused = checkOrigin(request, options: route.options, credential: credential) {
+                    return .refused(template: template, refused, credential)
+                }
+                return .admitted(route, captures, credential)
+            }
+        case .methodNotAllowed(let allowed, let matched):
+            var headers = HTTPHeaders()
+            headers.set("Allow", allowed.map(\.rawValue).joined(separator: ", "))
+            return .refused(template: matched, APIError(
+                ProblemDetails(
+                    status: 405, slug: "method-not-allowed", title: "Method not allowed",
+                    detail: "\(request.method.rawValue) is not allowed on \(matched); allowed: \(allowed.map(\.rawValue).joined(separator: ", "))"),
+                headers: headers
+            ).response, nil)
+        case .notFound:
+            return .refused(template: "unmatched", APIError.notFound("no route for \(request.path)").response, nil)
+        }
+    }
+
+    /// Counts and logs an answer.
+    private func record(_ request: HTTPRequest, template: String, response: HTTPResponse, since started: ContinuousClock.Instant) -> HTTPResponse {
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         let method = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].contains(request.method.rawValue)
@@ -133,15 +183,15 @@ public final class RewindAPI: Sendable {
         return response
     }
 
-    /// A routed, authenticated request: forgery and rate checks, then the endpoint.
+    /// A routed, authenticated request: forgery and rate checks, then its handler.
     private func respond(_ request: HTTPRequest, route: Route, captures: [String: String], credential: Credential) -> HTTPResponse {
-        if let forged = checkForgery(request, endpoint: route.endpoint, credential: credential) { return forged }
-        if route.endpoint == .createJob || route.endpoint == .uploadDataset,
+        if let forged = checkForgery(request, options: route.options, credential: credential) { return forged }
+        if route.options.isSubmission,
            let retry = submissions.take(credential.principal ?? "client:" + Self.client(request)) {
             return Self.rateLimited(retry, "too many submissions; retry in \(retry) s")
         }
         do {
-            return try dispatch(route.endpoint, RouteContext(request: request, captures: captures, credential: credential))
+            return try route.handler(self, RouteContext(request: request, captures: captures, credential: credential))
         } catch {
             return error.response
         }
@@ -167,38 +217,6 @@ public final class RewindAPI: Sendable {
         return String(remote[..<colon])
     }
 
-    private func dispatch(_ endpoint: Endpoint, _ context: RouteContext) throws(APIError) -> HTTPResponse {
-        switch endpoint {
-        case .createJob: try createJob(context)
-        case .listJobs: try listJobs(context)
-        case .getJob: try getJob(context)
-        case .jobHistory: try jobHistory(context)
-        case .jobResult: try jobResult(context)
-        case .jobSchedule: try jobSchedule(context)
-        case .cancelJob: try cancelJob(context)
-        case .retryJob: try retryJob(context)
-        case .deleteJob: try deleteJob(context)
-        case .jobEvents: try jobEvents(context)
-        case .jobPlot: try jobPlot(context)
-        case .uploadDataset: try uploadDataset(context)
-        case .listDatasets: try listDatasets(context)
-        case .getDataset: try getDataset(context)
-        case .deleteDataset: try deleteDataset(context)
-        case .health: health()
-        case .readiness: readiness()
-        case .metrics: metricsText()
-        case .openAPI: openAPI()
-        case .indexPage: try indexPage(context)
-        case .jobPage: try jobPage(context)
-        case .signIn: signIn(context)
-        case .signOut: signOut(context)
-        case .asset: try asset(context)
-        case .comparePage: try comparePage(context)
-        case .datasetsPage: try datasetsPage(context)
-        case .uploadDatasetPage: try uploadDatasetPage(context)
-        }
-    }
-
     /// 411 for an upload that declares no length: HTTP/1.1 reads such a body as empty, which
     /// would turn a client's framing bug into a confusing 400 or 422 about the content.
     func requireDeclaredLength(_ request: HTTPRequest) throws(APIError) {
@@ -216,7 +234,7 @@ public final class RewindAPI: Sendable {
             throw .invalidQuery("page_token", "is not a token this server issued for this listing")
         } catch {
             log("storage error", ["error": "\(error)"])
-            throw .storageUnavailable
+            throw .storageFailure(error)
         }
     }
 }

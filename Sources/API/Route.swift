@@ -54,57 +54,112 @@ struct RouteContext {
     subscript(capture name: String) -> String { captures[name] ?? "" }
 }
 
-/// One method on one path template, answered by one endpoint.
+/// What a route asks of a request before its handler runs, decided from the head alone (so a
+/// refused body is never read): who may call it, how large and of which media type its body may
+/// be, and which browser defences apply. `/openapi.json` publishes the same body limits.
+struct RouteOptions: Sendable {
+    /// Who may call a route when keys are in use.
+    enum Access: Sendable {
+        /// Anyone: health, readiness, metrics, the API description, assets, the sign-in form.
+        case open
+        /// A key or session; without one, 401 problem+json.
+        case key
+        /// A key or session; without one, a browser gets the sign-in page (401 HTML).
+        case page
+    }
+
+    /// Which configured limit bounds a route's body (413 beyond, from `Content-Length` or as a
+    /// chunked body grows).
+    enum BodyLimit: Sendable {
+        /// `APIConfiguration.jsonBodyLimit`: specs, forms and bodiless requests.
+        case json
+        /// `APIConfiguration.datasetBodyLimit`: CSV uploads.
+        case dataset
+    }
+
+    /// How a state change from a browser is told apart from a forged one (`checkForgery`).
+    enum Forgery: Sendable {
+        /// Origin and CSRF token checks for ambient credentials.
+        case standard
+        /// The sign-in form: its token is the anonymous page's, and it needs no `X-CSRF-Token`.
+        case signInForm
+        /// A raw upload: `curl -d @data.csv` posts a form, which from a program without keys is
+        /// an upload to parse, not a forged form.
+        case upload
+    }
+
+    var access: Access = .key
+    var bodyLimit: BodyLimit = .json
+    /// The media types the body may have (415 otherwise); nil accepts any.
+    var accepts: Set<String>? = nil
+    /// Whether an empty body is accepted whatever its media type.
+    var acceptsEmptyBody = false
+    var forgery: Forgery = .standard
+    /// Counted against the principal's submission rate (429 beyond).
+    var isSubmission = false
+}
+
+/// Answers one routed request.
+typealias RouteHandler = @Sendable (RewindAPI, RouteContext) throws(APIError) -> HTTPResponse
+
+/// One method on one path template: its options and its handler, registered together.
 struct Route: Sendable {
     let method: HTTPMethod
     let pattern: RoutePattern
-    let endpoint: Endpoint
+    let options: RouteOptions
+    let handler: RouteHandler
 
-    init(_ method: HTTPMethod, _ template: String, _ endpoint: Endpoint) {
+    init(_ method: HTTPMethod, _ template: String, _ options: RouteOptions = RouteOptions(), _ handler: @escaping RouteHandler) {
         self.method = method
         pattern = RoutePattern(template)
-        self.endpoint = endpoint
+        self.options = options
+        self.handler = handler
     }
 }
 
-/// Every operation of the API (docs/api.md), dispatched by `RewindAPI`.
-enum Endpoint: Sendable {
-    case createJob, listJobs, getJob, jobHistory, jobResult, jobSchedule, cancelJob, retryJob, deleteJob, jobEvents
-    case jobPlot, uploadDataset, listDatasets, getDataset, deleteDataset
-    case health, readiness, metrics, openAPI
-    case indexPage, jobPage, signIn, signOut, asset, comparePage, datasetsPage, uploadDatasetPage
+extension RouteOptions {
+    static let json = RouteOptions(accepts: ["application/json"], isSubmission: true)
+    static let open = RouteOptions(access: .open)
+    static let page = RouteOptions(access: .page)
+    static let csvUpload = RouteOptions(bodyLimit: .dataset, forgery: .upload, isSubmission: true)
 }
 
 extension Router {
-    /// The route table: docs/api.md's paths, in one place.
+    /// The route table: docs/api.md's paths with their options and handlers, in one place.
     static let api = Router(routes: [
-        Route(.post, "/v1/jobs", .createJob),
-        Route(.get, "/v1/jobs", .listJobs),
-        Route(.get, "/v1/jobs/{id}", .getJob),
-        Route(.delete, "/v1/jobs/{id}", .deleteJob),
-        Route(.get, "/v1/jobs/{id}/history", .jobHistory),
-        Route(.get, "/v1/jobs/{id}/result", .jobResult),
-        Route(.get, "/v1/jobs/{id}/schedule", .jobSchedule),
-        Route(.post, "/v1/jobs/{id}/cancel", .cancelJob),
-        Route(.post, "/v1/jobs/{id}/retry", .retryJob),
-        Route(.get, "/v1/jobs/{id}/events", .jobEvents),
-        Route(.get, "/v1/jobs/{id}/plots/{name}.svg", .jobPlot),
-        Route(.post, "/v1/datasets", .uploadDataset),
-        Route(.get, "/v1/datasets", .listDatasets),
-        Route(.get, "/v1/datasets/{id}", .getDataset),
-        Route(.delete, "/v1/datasets/{id}", .deleteDataset),
-        Route(.get, "/healthz", .health),
-        Route(.get, "/readyz", .readiness),
-        Route(.get, "/metrics", .metrics),
-        Route(.get, "/openapi.json", .openAPI),
-        Route(.get, "/", .indexPage),
-        Route(.get, "/jobs/{id}", .jobPage),
-        Route(.get, "/compare", .comparePage),
-        Route(.get, "/datasets", .datasetsPage),
-        Route(.post, "/datasets", .uploadDatasetPage),
-        Route(.post, "/login", .signIn),
-        Route(.post, "/logout", .signOut),
-        Route(.get, "/assets/{name}", .asset),
+        Route(.post, "/v1/jobs", .json) { api, context throws(APIError) in try api.createJob(context) },
+        Route(.get, "/v1/jobs") { api, context throws(APIError) in try api.listJobs(context) },
+        Route(.get, "/v1/jobs/{id}") { api, context throws(APIError) in try api.getJob(context) },
+        Route(.delete, "/v1/jobs/{id}") { api, context throws(APIError) in try api.deleteJob(context) },
+        Route(.get, "/v1/jobs/{id}/history") { api, context throws(APIError) in try api.jobHistory(context) },
+        Route(.get, "/v1/jobs/{id}/result") { api, context throws(APIError) in try api.jobResult(context) },
+        Route(.get, "/v1/jobs/{id}/schedule") { api, context throws(APIError) in try api.jobSchedule(context) },
+        Route(.post, "/v1/jobs/{id}/cancel",
+              RouteOptions(accepts: ["application/json", "application/x-www-form-urlencoded"], acceptsEmptyBody: true)
+        ) { api, context throws(APIError) in try api.cancelJob(context) },
+        Route(.post, "/v1/jobs/{id}/retry") { api, context throws(APIError) in try api.retryJob(context) },
+        Route(.get, "/v1/jobs/{id}/events") { api, context throws(APIError) in try api.jobEvents(context) },
+        Route(.get, "/v1/jobs/{id}/plots/{name}.svg") { api, context throws(APIError) in try api.jobPlot(context) },
+        Route(.post, "/v1/datasets", .csvUpload) { api, context throws(APIError) in try api.uploadDataset(context) },
+        Route(.get, "/v1/datasets") { api, context throws(APIError) in try api.listDatasets(context) },
+        Route(.get, "/v1/datasets/{id}") { api, context throws(APIError) in try api.getDataset(context) },
+        Route(.delete, "/v1/datasets/{id}") { api, context throws(APIError) in try api.deleteDataset(context) },
+        Route(.get, "/healthz", .open) { api, _ in api.health() },
+        Route(.get, "/readyz", .open) { api, _ in api.readiness() },
+        Route(.get, "/metrics", .open) { api, _ in api.metricsText() },
+        Route(.get, "/openapi.json", .open) { api, _ in api.openAPI() },
+        Route(.get, "/", .page) { api, context throws(APIError) in try api.indexPage(context) },
+        Route(.get, "/jobs/{id}", .page) { api, context throws(APIError) in try api.jobPage(context) },
+        Route(.get, "/compare", .page) { api, context throws(APIError) in try api.comparePage(context) },
+        Route(.get, "/datasets", .page) { api, context throws(APIError) in try api.datasetsPage(context) },
+        Route(.post, "/datasets", RouteOptions(access: .page, bodyLimit: .dataset)) { api, context throws(APIError) in
+            try api.uploadDatasetPage(context)
+        },
+        Route(.post, "/login", RouteOptions(access: .open, accepts: ["application/x-www-form-urlencoded"], forgery: .signInForm)) {
+            api, context in api.signIn(context)
+        },
+        Route(.post, "/logout") { api, context in api.signOut(context) },
+        Route(.get, "/assets/{name}", .open) { api, context throws(APIError) in try api.asset(context) },
     ])
 }
 
@@ -131,5 +186,15 @@ struct Router: Sendable {
         }
         guard let template else { return .notFound }
         return .methodNotAllowed(allowed: allowed, template: template)
+    }
+}
+
+extension APIConfiguration {
+    /// The bytes a route's body limit stands for.
+    func bodyLimit(_ limit: RouteOptions.BodyLimit) -> Int {
+        switch limit {
+        case .json: jsonBodyLimit
+        case .dataset: datasetBodyLimit
+        }
     }
 }

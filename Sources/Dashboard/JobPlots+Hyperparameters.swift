@@ -30,6 +30,16 @@ extension JobPlots {
             series += scheduleSeries(latest, facts: facts, faint: false)
         }
         let names = Set(series.map(\.name))
+        if let layerNames = facts.layerNames, layerNames.allSatisfy({ names.contains("\($0).weights") }) {
+            // A network given as layers: one panel per layer with parameters (conv or dense).
+            let panels = layerNames.map { layer in
+                SVGLineChart(
+                    title: layer, xLabel: "training iteration", yLabel: isRate ? "learning rate" : "momentum",
+                    series: series.filter { $0.name == "\(layer).weights" || $0.name == "\(layer).biases" },
+                    logarithmicY: isRate, integerX: true, showsMarkers: false, height: 240)
+            }
+            return SVGPanelGrid(title: title(of: key), subtitle: subtitle, panels: panels).render()
+        }
         if facts.layerCount > 3, (1...facts.layerCount).allSatisfy({ names.contains("W\($0)") }) {
             // More than three layers: one panel per layer (its W and b), not a dozen crossing lines.
             let panels = (1...facts.layerCount).map { layer in
@@ -74,7 +84,7 @@ extension JobPlots {
             if let grid = perWeightL2(history, facts: facts, dataset: dataset) { return grid.render() }
             return l2Summary(history)
         }
-        let weightBlocks = (1...facts.layerCount).map { "W\($0)" }
+        let weightBlocks = facts.weightBlockNames
         return vectorChart(
             history, values: { HistoryValues.vector($0["hyperparameters"]?["l2"]) }, facts: facts, names: { facts.columnNames(count: $0, global: "all weights", blocks: weightBlocks) },
             title: title(of: "l2"), yLabel: "L2 strength λ")
@@ -116,7 +126,8 @@ extension JobPlots {
     private static func perWeightL2(_ history: [JSONValue], facts: PlotSpec, dataset: DatasetShape?) -> SVGImageGrid? {
         guard let latest = history.last(where: { HistoryValues.vector($0["hyperparameters"]?["l2"]) != nil }),
               let l2 = HistoryValues.vector(latest["hyperparameters"]?["l2"]),
-              let shape = dataset ?? inferShape(facts: facts, l2Count: l2.count, latest: latest)
+              let shape = dataset ?? inferShape(facts: facts, l2Count: l2.count, latest: latest),
+              facts.layerNames == nil  // the input-layer images read the dense shorthand's layout
         else { return nil }
         let fanOut = facts.hidden.first ?? shape.classes
         let layerWeights = facts.hidden.isEmpty ? shape.features * shape.classes

@@ -14,6 +14,9 @@ struct PlotSpec: Equatable {
     var learnsTrainingData: Bool
     /// The built-in dataset's name, nil for an upload.
     var builtinDataset: String?
+    /// For a network given as `model.layers`: its layers with parameters, named as the blocks are
+    /// ("conv2d_1", ..., the output "dense_N"); nil for the dense shorthand.
+    var layerNames: [String]?
 
     init(_ spec: JSONValue) {
         hidden = spec["model"]?["hidden"]?.arrayValue?.compactMap(\.intValue) ?? [50, 50]
@@ -23,13 +26,27 @@ struct PlotSpec: Equatable {
         initScalePer = hyperparameters?["init_scale"]?["per"]?.stringValue ?? "block"
         learnsTrainingData = hyperparameters?["training_data"]?["learn"]?.boolValue ?? false
         builtinDataset = spec["dataset"]?["name"]?.stringValue
+        if let layers = spec["model"]?["layers"]?.arrayValue {
+            var counts: [String: Int] = [:]
+            let types = layers.compactMap { $0["type"]?.stringValue }.filter { $0 == "dense" || $0 == "conv2d" } + ["dense"]
+            layerNames = types.map { type in
+                counts[type, default: 0] += 1
+                return "\(type)_\(counts[type]!)"
+            }
+        }
     }
 
-    var layerCount: Int { hidden.count + 1 }
+    var layerCount: Int { layerNames?.count ?? hidden.count + 1 }
 
-    /// Parameter blocks in order: W1, b1, W2, b2, ...
+    /// Parameter blocks in order: W1, b1, W2, b2, ... (conv2d_1.weights, conv2d_1.biases, ...).
     var blockNames: [String] {
-        (1...layerCount).flatMap { ["W\($0)", "b\($0)"] }
+        if let layerNames { return layerNames.flatMap { ["\($0).weights", "\($0).biases"] } }
+        return (1...layerCount).flatMap { ["W\($0)", "b\($0)"] }
+    }
+
+    /// The weight block of each layer with parameters, in order.
+    var weightBlockNames: [String] {
+        layerNames?.map { "\($0).weights" } ?? (1...layerCount).map { "W\($0)" }
     }
 
     /// Names for the columns of a per-block table with `count` columns: the block names when the
@@ -46,6 +63,7 @@ struct PlotSpec: Equatable {
         if let layer = Int(name.dropFirst()), layer >= 1, name.first == "W" || name.first == "b" {
             return (layer - 1, name.first == "b")
         }
+        if name.hasSuffix(".weights") || name.hasSuffix(".biases") { return (column / 2, name.hasSuffix(".biases")) }
         return (column, false)
     }
 

@@ -14,46 +14,71 @@ public enum SHA256 {
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
     ]
 
-    private static let initialState: [UInt32] = [
+    fileprivate static let initialState: [UInt32] = [
         0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
     ]
 
     public static func hex(of message: [UInt8]) -> String {
-        var state = initialState
-        var schedule = [UInt32](repeating: 0, count: 64)
-        // Whole blocks straight from the message; only the tail is copied to be padded, so
-        // hashing a large upload allocates nothing in proportion to it.
-        let whole = message.count / 64 * 64
-        message.withUnsafeBufferPointer { bytes in
-            for blockStart in stride(from: 0, to: whole, by: 64) {
-                compress(bytes, at: blockStart, state: &state, schedule: &schedule)
+        var hasher = Hasher()
+        message.withUnsafeBufferPointer { hasher.update($0) }
+        return hasher.finalize()
+    }
+
+    /// SHA-256 of a message fed in pieces (an upload as it is read): whole blocks are hashed where
+    /// they lie, and only a partial block is kept between pieces.
+    public struct Hasher: Sendable {
+        private var state = SHA256.initialState
+        private var schedule = [UInt32](repeating: 0, count: 64)
+        private var partial: [UInt8] = []
+        private var length: UInt64 = 0
+
+        public init() {}
+
+        public mutating func update(_ bytes: UnsafeBufferPointer<UInt8>) {
+            length &+= UInt64(bytes.count)
+            var position = 0
+            if !partial.isEmpty {
+                let take = min(64 - partial.count, bytes.count)
+                partial += bytes[0..<take]
+                position = take
+                guard partial.count == 64 else { return }
+                partial.withUnsafeBufferPointer { block in SHA256.compress(block, at: 0, state: &state, schedule: &schedule) }
+                partial.removeAll(keepingCapacity: true)
             }
-        }
-        var tail = Array(message[whole...])
-        tail.append(0x80)
-        while tail.count % 64 != 56 { tail.append(0) }
-        let bitLength = UInt64(message.count) &* 8
-        for shift in stride(from: 56, through: 0, by: -8) {
-            tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift)))
-        }
-        tail.withUnsafeBufferPointer { bytes in
-            for blockStart in stride(from: 0, to: bytes.count, by: 64) {
-                compress(bytes, at: blockStart, state: &state, schedule: &schedule)
+            while bytes.count - position >= 64 {
+                SHA256.compress(bytes, at: position, state: &state, schedule: &schedule)
+                position += 64
             }
+            partial += bytes[position...]
         }
 
-        let digits = Array("0123456789abcdef")
-        var text = ""
-        for word in state {
-            for shift in stride(from: 28, through: 0, by: -4) {
-                text.append(digits[Int((word >> UInt32(shift)) & 0xF)])
+        /// The digest as lower-case hex; the hasher is spent afterwards.
+        public mutating func finalize() -> String {
+            var tail = partial
+            tail.append(0x80)
+            while tail.count % 64 != 56 { tail.append(0) }
+            let bitLength = length &* 8
+            for shift in stride(from: 56, through: 0, by: -8) {
+                tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift)))
             }
+            tail.withUnsafeBufferPointer { bytes in
+                for blockStart in stride(from: 0, to: bytes.count, by: 64) {
+                    SHA256.compress(bytes, at: blockStart, state: &state, schedule: &schedule)
+                }
+            }
+            let digits = Array("0123456789abcdef")
+            var text = ""
+            for word in state {
+                for shift in stride(from: 28, through: 0, by: -4) {
+                    text.append(digits[Int((word >> UInt32(shift)) & 0xF)])
+                }
+            }
+            return text
         }
-        return text
     }
 
     /// One application of the compression function to the 64-byte block at `blockStart`.
-    private static func compress(
+    fileprivate static func compress(
         _ bytes: UnsafeBufferPointer<UInt8>, at blockStart: Int, state: inout [UInt32], schedule: inout [UInt32]
     ) {
         for t in 0..<16 {

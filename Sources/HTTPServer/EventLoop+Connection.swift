@@ -54,6 +54,8 @@ extension EventLoop {
                 writer.terminate(reason)
             case .close:
                 connection.closeRequested = true
+            case .screen(let id, let head):
+                screen(HTTPRequest(head: head, remoteAddress: connection.remoteAddress), id: id, connectionID: connection.id)
             }
         }
         guard !connection.isDestroyed else { return }
@@ -89,6 +91,21 @@ extension EventLoop {
                 apply(connection.machine.responseReady(id, response, now: now), to: connection, now: now)
             }
             if !delivered, case .stream(let writer) = response.body { writer.terminate(.serverStopping) }
+        }
+    }
+
+    /// Asks the screen about a head on the screen queue (it may read the store), then hands the
+    /// verdict back to the connection on the loop thread. Not on the handler queue: handlers may
+    /// hold every thread of it for long (an upload's parse), and a verdict must not wait for them.
+    func screen(_ head: HTTPRequest, id: Int, connectionID: UInt64) {
+        guard let screen = settings.screen else { preconditionFailure("a head screened without a screen") }
+        screenQueue.async { [self] in
+            let refusal = screen(head)
+            execute { [self] in
+                guard let connection = connections[connectionID] else { return }
+                let now = MonotonicClock.now()
+                apply(connection.machine.headScreened(id, refusal: refusal, now: now), to: connection, now: now)
+            }
         }
     }
 

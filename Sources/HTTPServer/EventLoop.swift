@@ -14,6 +14,7 @@ final class EventLoop: @unchecked Sendable {
         var connection: HTTPConnectionStateMachine.Configuration
         var maxConnections: Int
         var maxConnectionsPerClient: Int
+        var screen: (@Sendable (HTTPRequest) -> HTTPResponse?)?
         var answersInline: @Sendable (HTTPRequestHead) -> Bool
         var lingerTimeout: UInt64
         var writeStallTimeout: UInt64
@@ -33,6 +34,9 @@ final class EventLoop: @unchecked Sendable {
     let settings: Settings
     let handler: @Sendable (HTTPRequest) -> HTTPResponse
     let handlerQueue: DispatchQueue
+    /// Where head screens run: a serial queue of its own (screens are short), so that they never
+    /// wait behind long handlers for a thread.
+    let screenQueue = DispatchQueue(label: "rewind.http.screen")
     let epoll: Epoll
     private let wakeWrite: Int32
     private let inbox = Mutex(Inbox())

@@ -1,3 +1,5 @@
+import NodeResources
+
 /// The protocol logic of one connection: bytes, handler responses, stream events and the time
 /// in; bytes to write, requests to dispatch and "close" out. It owns no socket and reads no
 /// clock (`now` is monotonic nanoseconds from the caller), so keep-alive, pipelining order,
@@ -23,6 +25,11 @@ struct HTTPConnectionStateMachine {
         var date: @Sendable () -> String
         /// Sent on every response unless the response sets the same field (security headers).
         var defaultHeaders: HTTPHeaders = HTTPHeaders()
+        /// What request bodies draw from as they arrive; past it the request gets 503 with
+        /// `Retry-After` and the connection closes. Nil: bodies are bounded by their limit alone.
+        var budget: MemoryBudget? = nil
+        /// Whether a head with a body is screened (`screen` action) before any body byte is read.
+        var screensHeads = false
     }
 
     enum Action {
@@ -34,6 +41,10 @@ struct HTTPConnectionStateMachine {
         case terminateStream(ResponseStreamWriter, ResponseStreamWriter.CloseReason)
         /// Close once everything written so far has been flushed.
         case close
+        /// Decide from the head alone whether request `id` may send its body (authentication,
+        /// media type); answer with `headScreened`. No body byte is read, and no `100 Continue`
+        /// sent, until then.
+        case screen(RequestID, HTTPRequestHead)
     }
 
     /// A request whose response has not been fully handed to the writer yet, in request order.
@@ -42,6 +53,10 @@ struct HTTPConnectionStateMachine {
         var head: HTTPRequestHead
         var dispatched = false
         var wantsContinue = false
+        /// Waiting for the verdict on its head; its body is not read meanwhile.
+        var screening = false
+        /// What its body holds of the node's memory budget, released with the slot.
+        var reservation: MemoryReservation?
         var response: HTTPResponse?
         /// Server-made error responses end the connection.
         var closesConnection = false
@@ -116,6 +131,27 @@ struct HTTPConnectionStateMachine {
         return actions
     }
 
+    /// The verdict on request `id`'s head: nil lets its body be read (and `100 Continue` sent);
+    /// a response refuses it unread, and the connection closes after it.
+    mutating func headScreened(_ id: RequestID, refusal: HTTPResponse?, now: UInt64) -> [Action] {
+        guard !isClosed, let index = slots.firstIndex(where: { $0.id == id }), slots[index].screening else { return [] }
+        slots[index].screening = false
+        var actions: [Action] = []
+        if let refusal {
+            readingDone = true
+            bodyStartedAt = nil
+            slots[index].response = refusal
+            slots[index].closesConnection = true
+            slots[index].wantsContinue = false
+        } else {
+            bodyStartedAt = now
+            lastReadAt = now
+            parse(into: &actions)
+        }
+        drain(into: &actions, now: now)
+        return actions
+    }
+
     /// The producer of the stream sent for request `id` wrote `bytes`.
     mutating func streamData(_ id: RequestID, _ bytes: [UInt8]) -> [Action] {
         guard !isClosed, let stream = streaming, stream.id == id, !bytes.isEmpty else { return [] }
@@ -176,6 +212,8 @@ struct HTTPConnectionStateMachine {
     var deadline: UInt64? {
         guard !isClosed else { return nil }
         if let receiving = slots.last, !receiving.dispatched, receiving.response == nil, !readingDone {
+            // Waiting for the verdict on its head is the server's time, not the client's silence.
+            if receiving.screening { return nil }
             let silence = lastReadAt &+ configuration.headerReadTimeout
             guard let bodyStartedAt else { return silence }
             let (total, overflow) = bodyStartedAt.addingReportingOverflow(configuration.bodyTimeout)
@@ -204,7 +242,8 @@ struct HTTPConnectionStateMachine {
     // MARK: - Internals
 
     private mutating func parse(into actions: inout [Action]) {
-        while !readingDone, slots.count < configuration.maxPipelinedRequests || slots.last.map({ !$0.dispatched }) == true {
+        while !readingDone, slots.last?.screening != true,
+              slots.count < configuration.maxPipelinedRequests || slots.last.map({ !$0.dispatched }) == true {
             let event: HTTPRequestParser.Event?
             do {
                 event = try parser.next()
@@ -212,6 +251,7 @@ struct HTTPConnectionStateMachine {
                 fail(status: error.status, detail: error.detail, into: &actions, now: lastReadAt)
                 return
             }
+            guard chargeBody(event, into: &actions) else { return }
             guard let event else { return }
             switch event {
             case .head(let head):
@@ -220,7 +260,12 @@ struct HTTPConnectionStateMachine {
                 var slot = Slot(id: nextID, head: head)
                 nextID += 1
                 slot.wantsContinue = head.expectsContinue && parser.awaitsBodyBytes
+                slot.screening = configuration.screensHeads && parser.hasBodyAhead
                 slots.append(slot)
+                if slot.screening {
+                    actions.append(.screen(slot.id, head))
+                    return
+                }
                 if slot.wantsContinue, slots.count == 1 {
                     drain(into: &actions, now: lastReadAt)
                 }
@@ -236,10 +281,33 @@ struct HTTPConnectionStateMachine {
         }
     }
 
+    /// Charges the body being received to the memory budget as it grows; false (the request
+    /// answered 503 with `Retry-After`) when the budget has no room for it.
+    private mutating func chargeBody(_ event: HTTPRequestParser.Event?, into actions: inout [Action]) -> Bool {
+        guard let budget = configuration.budget, let index = slots.indices.last, !slots[index].dispatched else { return true }
+        let held: Int
+        switch event {
+        case .request(let request)?: held = request.body.capacity
+        case .head?: return true
+        case nil: held = parser.bodyCapacity
+        }
+        let charged = slots[index].reservation?.bytes ?? 0
+        guard held > charged else { return true }
+        if let reservation = slots[index].reservation {
+            if reservation.grow(by: held - charged) { return true }
+        } else if let reservation = budget.tryReserve(held) {
+            slots[index].reservation = reservation
+            return true
+        }
+        fail(status: .serviceUnavailable, detail: "The server has no memory for this body now; retry shortly.",
+             retryAfter: 2, into: &actions, now: lastReadAt)
+        return false
+    }
+
     /// Writes every response that is next in line, in request order.
     private mutating func drain(into actions: inout [Action], now: UInt64) {
         while streaming == nil, !isClosed, let first = slots.first {
-            if first.wantsContinue {
+            if first.wantsContinue, !first.screening {
                 actions.append(.write(ResponseSerializer.continueResponse))
                 slots[0].wantsContinue = false
             }
@@ -299,13 +367,17 @@ struct HTTPConnectionStateMachine {
     }
 
     /// Answers a server-detected error after the responses already owed, then closes.
-    private mutating func fail(status: HTTPStatus, detail: String, into actions: inout [Action], now: UInt64) {
+    private mutating func fail(
+        status: HTTPStatus, detail: String, retryAfter: Int? = nil, into actions: inout [Action], now: UInt64
+    ) {
         readingDone = true
-        let problem = HTTPResponse.problem(status, detail: detail)
+        var problem = HTTPResponse.problem(status, detail: detail)
+        if let retryAfter { problem.headers.set("Retry-After", "\(retryAfter)") }
         if let last = slots.last, !last.dispatched, last.response == nil {
             slots[slots.count - 1].response = problem
             slots[slots.count - 1].closesConnection = true
             slots[slots.count - 1].wantsContinue = false
+            slots[slots.count - 1].screening = false
         } else {
             // The head never parsed; a placeholder head gives the answer HTTP/1.1 framing.
             var slot = Slot(id: nextID, head: .placeholder, dispatched: true)

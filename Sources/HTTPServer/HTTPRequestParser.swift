@@ -84,11 +84,24 @@ public struct HTTPRequestParser: Sendable {
         return false
     }
 
+    /// Bytes of memory the body being received holds now (its capacity, not its count).
+    public var bodyCapacity: Int { body.capacity }
+
     /// True once a head was accepted and its body is still being read.
     public var isReadingBody: Bool {
         switch state {
         case .head, .failed: false
         default: true
+        }
+    }
+
+    /// True when the request whose head was just accepted has body bytes to come (a non-zero
+    /// `Content-Length` or a chunked body): what is screened before any of it is read.
+    public var hasBodyAhead: Bool {
+        switch state {
+        case .fixedBody(_, let remaining): remaining > 0
+        case .chunkSize, .chunkData, .chunkDataEnd, .trailers: true
+        case .head, .failed: false
         }
     }
 
@@ -123,10 +136,12 @@ public struct HTTPRequestParser: Sendable {
                 return .head(head)
             case .fixedBody(let head, let remaining):
                 let take = min(remaining, bufferedByteCount)
-                // Only 1 MiB is reserved up front (a declared length costs nothing until sent);
-                // past it, the rest is reserved at once rather than by doubling, which would
-                // briefly hold the old and the new copy of a large body.
-                if body.count + take > body.capacity { body.reserveCapacity(body.count + remaining) }
+                // Storage grows by doubling as the bytes arrive, never past the declared length:
+                // what a client announces costs nothing until it sends it, and the connection
+                // charges what the body holds to the node's memory budget as it grows.
+                if body.count + take > body.capacity {
+                    body.reserveCapacity(min(body.count + remaining, max(body.count + take, 2 * body.capacity, 64 << 10)))
+                }
                 body.append(contentsOf: buffer[start..<(start + take)])
                 consume(take)
                 if remaining - take > 0 {
@@ -298,7 +313,6 @@ public struct HTTPRequestParser: Sendable {
         guard length <= currentBodyLimit else {
             throw HTTPParseError(.bodyTooLarge, "The body of \(length) bytes exceeds the limit of \(currentBodyLimit) bytes.")
         }
-        body.reserveCapacity(min(length, 1 << 20))
         state = .fixedBody(head, remaining: length)
     }
 

@@ -1,4 +1,5 @@
 import Dispatch
+import NodeResources
 import Synchronization
 
 /// An HTTP/1.1 server on plain non-blocking sockets.
@@ -43,6 +44,17 @@ public final class HTTPServer: Sendable {
         public var parserLimits = HTTPRequestParser.Limits()
         /// The largest body a route accepts, decided from the head (413 beyond).
         public var bodyLimit: @Sendable (HTTPRequestHead) -> Int = { _ in 1 << 20 }
+        /// Decides from a head alone (a request whose body is empty: not read yet), before any
+        /// of its body is read, whether the body may come:
+        /// nil lets it (and sends `100 Continue` if asked), a response refuses it unread and
+        /// closes the connection after it (authentication, media type). Runs on the handler
+        /// queue, only for requests that announce a body; nil screens nothing.
+        public var screen: (@Sendable (HTTPRequest) -> HTTPResponse?)? = nil
+        /// The node's memory budget: request bodies draw from it as their bytes arrive (never
+        /// the announced length up front) and give it back when their handler has answered.
+        /// What does not fit is answered 503 with `Retry-After`. Nil: bodies are bounded by
+        /// `bodyLimit` alone.
+        public var memoryBudget: MemoryBudget? = nil
         /// Where handlers run; nil creates a concurrent queue.
         public var handlerQueue: DispatchQueue? = nil
         /// Requests answered on the event-loop thread itself instead of the handler queue: only
@@ -139,9 +151,11 @@ public final class HTTPServer: Sendable {
                 maxPipelinedRequests: max(1, configuration.maxPipelinedRequests),
                 maxBufferedBytes: configuration.parserLimits.maxHeadBytes + 64 * 1024,
                 parserLimits: configuration.parserLimits, bodyLimit: configuration.bodyLimit,
-                date: { dates.current() }, defaultHeaders: configuration.defaultHeaders),
+                date: { dates.current() }, defaultHeaders: configuration.defaultHeaders,
+                budget: configuration.memoryBudget, screensHeads: configuration.screen != nil),
             maxConnections: configuration.maxConnections,
             maxConnectionsPerClient: max(1, configuration.maxConnectionsPerClient),
+            screen: configuration.screen,
             answersInline: configuration.answersInline,
             lingerTimeout: MonotonicClock.nanoseconds(configuration.lingerTimeout),
             writeStallTimeout: max(idle, header),

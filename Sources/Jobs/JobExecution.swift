@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import NodeResources
 import Storage
 import Tuning
 
@@ -32,15 +33,53 @@ struct JobExecution {
         }
     }
 
-    func run() {
+    /// How a run ended, for the worker loop.
+    enum Outcome {
+        case ended
+        /// Handed back to the queue because the node's memory budget could not hold it now.
+        case waitingForMemory
+    }
+
+    @discardableResult
+    func run() -> Outcome {
+        // Renewed from its own thread from now on: loading the data, training, large commits.
+        let keeper = LeaseKeeper(runner: runner, jobID: JobID(job.id), worker: worker, fraction: job.progressFraction)
+        defer { keeper.stop() }
         let tuning: TuningRun
         switch prepare() {
         case .success(let prepared): tuning = prepared
         case .failure(let problem):
             finish(.failed, code: "unrecoverable", message: "the job cannot be started: \(problem.detail)")
-            return
+            return .ended
         }
         var checkpoint = restoredCheckpoint(for: tuning)
+        // The node runs a job only while its estimate fits beside the others' (and what requests
+        // hold): wait a little for one to end, else give the job back for later or another node.
+        let budget = runner.configuration.memoryBudget
+        let needed = tuning.memoryEstimate(at: checkpoint.unconstrained).totalBytes
+        guard let reservation = budget.reserve(needed, waitingAtMost: Double(runner.configuration.leaseMs) / 3000) else {
+            if needed > budget.capacity, needed <= runner.configuration.jobMemoryBudget {
+                finish(.failed, code: "resource_exhausted", message: "the job needs \(needed) bytes, more than "
+                    + "this node's memory budget of \(budget.capacity) bytes")
+                return .ended
+            }
+            if needed <= budget.capacity {
+                runner.log("job waits for memory, handed back", ["job_id": job.id, "estimated_bytes": "\(needed)",
+                                                                  "budget_in_use": "\(budget.inUse)"])
+                stopped(.shutdown)
+                return .waitingForMemory
+            }
+            // Past the job budget as well: the check below fails it with the per-job message.
+            return runMetaIterations(tuning, from: checkpoint, reservation: nil, keeper: keeper)
+        }
+        return runMetaIterations(tuning, from: checkpoint, reservation: reservation, keeper: keeper)
+    }
+
+    private func runMetaIterations(
+        _ tuning: TuningRun, from start: TuningCheckpoint, reservation: MemoryReservation?, keeper: LeaseKeeper
+    ) -> Outcome {
+        defer { reservation?.release() }
+        var checkpoint = start
         let monitor = Monitor(nowMs: runner.clock(), fraction: job.progressFraction)
         let clock = ContinuousClock()
         // The first item's losses, which the overfitting warning compares against.
@@ -49,22 +88,33 @@ struct JobExecution {
             // Momentum is learned and can fall, so the buffer a meta-iteration needs can grow
             // past what admission saw; it is known before training, so check it first.
             let estimate = tuning.memoryEstimate(at: checkpoint.unconstrained)
-            if estimate.totalBytes > runner.configuration.jobMemoryBudget {
+            if estimate.totalBytes > runner.configuration.jobMemoryBudget || reservation == nil {
                 finish(.failed, code: "resource_exhausted", message: "meta-iteration \(checkpoint.nextItem) would need "
                     + "\(estimate.summary), over the job memory budget of \(runner.configuration.jobMemoryBudget) bytes")
-                return
+                return .ended
+            }
+            if let reservation, estimate.totalBytes > reservation.bytes,
+               !reservation.grow(by: estimate.totalBytes - reservation.bytes)
+            {
+                // Learned momentum fell and the node cannot hold more now: resume later from here.
+                runner.log("job needs more memory than the node has free, handed back", [
+                    "job_id": job.id, "estimated_bytes": "\(estimate.totalBytes)"])
+                stopped(.shutdown)
+                return .waitingForMemory
             }
             let started = clock.now
             monitor.done = checkpoint.nextItem
             let outcome: (item: HistoryItem, next: TuningCheckpoint)
             do {
-                outcome = try tuning.step(checkpoint) { fraction in self.observe(fraction, monitor: monitor) }
+                outcome = try tuning.step(checkpoint) { fraction in
+                    self.observe(fraction, monitor: monitor, keeper: keeper)
+                }
             } catch .cancelled {
                 stopped(monitor.stopReason ?? .cancelRequested)
-                return
+                return .ended
             } catch {
                 finish(.failed, code: error.code, message: error.message)
-                return
+                return .ended
             }
             var item = outcome.item
             let elapsed = clock.now - started
@@ -72,10 +122,12 @@ struct JobExecution {
             if item.metaIteration == 0 { first = (item.validationLoss, item.testLoss) }
             let warnings = tuning.dataWarnings + tuning.outcomeWarnings(latest: item, best: outcome.next.best, first: first)
             guard commit(item: item, next: outcome.next, total: tuning.totalItems, monitor: monitor, warnings: warnings)
-            else { return }
+            else { return .ended }
+            keeper.record(fraction: monitor.fraction)
             checkpoint = outcome.next
         }
         finish(.succeeded)
+        return .ended
     }
 
     /// Spec and data set as the job was accepted with; failing here means the job can never run.
@@ -99,10 +151,12 @@ struct JobExecution {
         return checkpoint
     }
 
-    /// Called once per inner training step: checks for shutdown and cancellation, and at most every
-    /// `heartbeatIntervalMs` renews the lease with the progress.
-    private func observe(_ fraction: Double, monitor: Monitor) -> Bool {
+    /// Called once per inner training step: checks for shutdown and cancellation and what the
+    /// lease renewals learnt (`LeaseKeeper`), and at most every `heartbeatIntervalMs` publishes
+    /// the progress.
+    private func observe(_ fraction: Double, monitor: Monitor, keeper: LeaseKeeper) -> Bool {
         monitor.fraction = max(monitor.fraction, fraction)
+        keeper.record(fraction: monitor.fraction)
         if runner.isStopping {
             monitor.stopReason = .shutdown
             return false
@@ -111,27 +165,19 @@ struct JobExecution {
             monitor.stopReason = .cancelRequested
             return false
         }
+        switch keeper.verdict {
+        case .lost:
+            monitor.stopReason = .leaseLost
+            return false
+        case .cancelRequested:
+            monitor.stopReason = .cancelRequested
+            return false
+        case .held:
+            break
+        }
         let now = runner.clock()
         guard now - monitor.lastBeatMs >= runner.configuration.heartbeatIntervalMs else { return true }
         monitor.lastBeatMs = now
-        do {
-            switch try store.heartbeat(
-                jobID: JobID(job.id), worker: worker, nowMs: now, leaseMs: runner.configuration.leaseMs,
-                progressFraction: monitor.fraction)
-            {
-            case .lost:
-                monitor.stopReason = .leaseLost
-                return false
-            case .held(let cancelRequested):
-                if cancelRequested {
-                    monitor.stopReason = .cancelRequested
-                    return false
-                }
-            }
-        } catch {
-            // A busy or failing disk must not kill training; the lease is long enough to retry.
-            runner.log("heartbeat failed", ["job_id": job.id, "error": "\(error)"])
-        }
         runner.events.publish(jobID: job.id, .progress(done: monitor.done, fraction: monitor.fraction))
         return true
     }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import NodeResources
 import Storage
 import Synchronization
 import Tuning
@@ -87,6 +88,9 @@ public final class JobRunner: Sendable {
         notifier.start { [weak self] notification in self?.received(notification) }
     }
 
+    /// The node's memory budget, which running jobs and the pages the API builds draw from.
+    public var memoryBudget: MemoryBudget { configuration.memoryBudget }
+
     /// The node id this pool's leases carry.
     public var nodeID: String { configuration.nodeID }
 
@@ -143,6 +147,12 @@ public final class JobRunner: Sendable {
     private func workerLoop(index: Int) {
         let worker = LeaseOwner.worker(nodeID: configuration.nodeID, bootID: configuration.bootID, index: index)
         while !isStopping {
+            // No claims while the database is down or refuses writes (the node logs the change):
+            // wait for it to come back, as readiness does.
+            guard store.health.isUp else {
+                _ = store.health.waitUntilUp(timeout: .milliseconds(configuration.idlePollMs))
+                continue
+            }
             let claimed: ClaimedJob?
             do {
                 claimed = try store.claimJob(worker: worker, nowMs: clock(), leaseMs: configuration.leaseMs)
@@ -159,10 +169,14 @@ public final class JobRunner: Sendable {
             }
             state.withLock { $0.running[index] = claimed.job.id }
             log("job started", ["job_id": claimed.job.id, "worker": worker.rawValue, "attempt": "\(claimed.job.attempt)"])
-            JobExecution(runner: self, worker: worker, claimed: claimed).run()
+            let outcome = JobExecution(runner: self, worker: worker, claimed: claimed).run()
             state.withLock { state in
                 state.running[index] = nil
                 state.cancelled.remove(claimed.job.id)
+            }
+            if outcome == .waitingForMemory {
+                // Not straight back to the queue's head: let a running job end (or another node claim).
+                _ = wake.wait(timeout: .now() + .milliseconds(max(configuration.idlePollMs, 500)))
             }
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import NodeResources
 import Storage
 
 /// How the worker pool runs jobs.
@@ -35,6 +36,11 @@ public struct JobsConfiguration: Sendable {
     /// Bytes one job may hold; before each meta-iteration the run's estimate at its current
     /// (learned) momenta is checked, and a job past it fails `resource_exhausted`.
     public var jobMemoryBudget: Int = JobsConfiguration.defaultJobMemoryBudget
+
+    /// The node's memory, shared with request bodies and pages: a worker holds its job's
+    /// estimate from it while the job runs, so the jobs a node runs at once never add up to more
+    /// than it can hold (a job that does not fit waits in the queue for one that ends).
+    public var memoryBudget = MemoryBudget(capacity: MemoryLimits.current().defaultBudget)
 
     /// 1 GiB: admission control (the API) and the workers use the same default.
     public static let defaultJobMemoryBudget = 1 << 30

@@ -19,9 +19,26 @@ public struct StoreDatasetResolver: DatasetResolver, Sendable {
             guard let record = try? store.dataset(id: id), let content = try? store.datasetContent(id: id) else {
                 return nil
             }
-            return try? Dataset(encoded: content, name: record.name)
+            // Uploads since migration 0005 are stored in chunks; their `content` is empty.
+            guard content.isEmpty else { return try? Dataset(encoded: content, name: record.name) }
+            return assembled(record)
         case .file:
             // The service reads no local files: `resolve` answers that a file is for `rewind run`.
+            return nil
+        }
+    }
+
+    /// A chunked data set read one chunk at a time: what loading holds is the data set and one chunk.
+    private func assembled(_ record: DatasetRecord) -> Dataset? {
+        var assembler = DatasetAssembler(name: record.name, rows: record.rows, features: record.features, classes: record.classes)
+        var seq = 0
+        do {
+            while let chunk = try store.datasetChunk(id: record.id, seq: seq) {
+                try assembler.append(chunk: chunk)
+                seq += 1
+            }
+            return try assembler.dataset()
+        } catch {
             return nil
         }
     }

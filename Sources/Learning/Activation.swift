@@ -3,7 +3,7 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
     case tanh, relu, sigmoid
 }
 
-// The three passes of the MLP each need one fused element-wise loop per hidden layer. The switch
+// The three passes of a network need one fused element-wise loop per activation layer. The switch
 // sits outside the loops so each loop body is straight-line code the compiler can vectorise.
 // Derivatives are expressed through the activation a = φ(z) and φ' (stored once in the forward
 // pass), so no pass evaluates a transcendental function twice. tanh and the sigmoid are

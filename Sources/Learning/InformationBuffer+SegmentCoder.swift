@@ -3,11 +3,13 @@ import CBufferKernels
 extension InformationBuffer {
     /// The coders of one segment's parameters: per parameter the state x = high·2^32 + low and a
     /// stack of `depth` words, the stacks stored tile by tile, row-major within a tile (word j of
-    /// parameter p at `words[tile][j · tileWidth + p mod tileWidth]`), so that one row of a tile
-    /// is one cache line's worth of neighbours.
+    /// parameter p in row j of the tile, at slot p mod tileWidth), so that one row of a tile is
+    /// one cache line's worth of neighbours.
     ///
-    /// Every array is allocated once except a tile's words, which only that tile's calls grow:
-    /// calls on disjoint whole tiles share no memory.
+    /// Every array is allocated once except a tile's rows, which only that tile's calls add:
+    /// calls on disjoint whole tiles share no memory. Rows come in chunks that are never moved or
+    /// freed before the coder is (`chunkRows`), so a run's memory is what its stacks hold plus
+    /// less than one chunk a tile — never a copy in flight or a freed block the allocator keeps.
     final class SegmentCoder: @unchecked Sendable {
         let count: Int
         let tileCount: Int
@@ -19,7 +21,7 @@ extension InformationBuffer {
         private let depth: UnsafeMutablePointer<UInt32>
         /// Per tile: its stacks (rows × tileWidth words), rows allocated, Σ depth, bits held now
         /// and the most it has held after any call.  // (tileCount) each
-        private let words: UnsafeMutablePointer<UnsafeMutablePointer<UInt32>?>
+        private let words: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<UInt32>>?>
         private let rows: UnsafeMutablePointer<Int>
         private let depthSum: UnsafeMutablePointer<Int>
         private let bits: UnsafeMutablePointer<Int>
@@ -51,7 +53,11 @@ extension InformationBuffer {
         }
 
         deinit {
-            for t in 0..<tileCount { words[t]?.deallocate() }
+            for t in 0..<tileCount {
+                guard let chunks = words[t] else { continue }
+                for c in 0..<Self.chunkCount(rows: rows[t]) { chunks[c].deallocate() }
+                chunks.deallocate()
+            }
             for pointer in [rows, depthSum, bits, peak] { pointer.deallocate() }
             words.deallocate()
             high.deallocate()
@@ -62,7 +68,8 @@ extension InformationBuffer {
         var storedBits: Int { (0..<tileCount).reduce(0) { $0 + bits[$1] } }
         var peakBits: Int { (0..<tileCount).reduce(0) { $0 + peak[$1] } }
         var allocatedBytes: Int {
-            count * 16 + tileCount * 48 + (0..<tileCount).reduce(0) { $0 + rows[$1] } * InformationBuffer.tileWidth * 4
+            count * 16 + tileCount * 48
+                + (0..<tileCount).reduce(0) { $0 + rows[$1] * InformationBuffer.tileWidth * 4 + Self.chunkCount(rows: rows[$1]) * 8 }
         }
 
         /// `multiply` of the buffer for parameters `first..<first + n` of the segment (`first`
@@ -172,7 +179,7 @@ extension InformationBuffer {
                             // so the bit count are unchanged: 32 bits leave the stack for x.
                             depth[i] = d - 1
                             high[i] = high[i] &<< 32 | UInt64(low[i])
-                            low[i] = words[t]![Int(d - 1) * InformationBuffer.tileWidth + i]
+                            low[i] = word(tile: t, row: Int(d - 1), slot: i)
                             popped += 1
                         }
                     }
@@ -193,7 +200,7 @@ extension InformationBuffer {
                     // Below the resting interval with words stacked: the multiply had pushed one.
                     depth[i] = d - 1
                     high[i] = sum
-                    low[i] = words[t]![Int(d - 1) * InformationBuffer.tileWidth + i]
+                    low[i] = word(tile: t, row: Int(d - 1), slot: i)
                     popped += 1
                 } else {
                     high[i] = top &<< 32 | sum &>> 32
@@ -210,22 +217,53 @@ extension InformationBuffer {
         private func push(_ word: UInt32, tile t: Int, slot: Int) {
             let p = t * InformationBuffer.tileWidth + slot
             let d = Int(depth[p])
-            if d >= rows[t] { grow(tile: t, rows: max(4, rows[t] + rows[t] / 2 + 1)) }
-            words[t]![d * InformationBuffer.tileWidth + slot] = word
+            if d >= rows[t] { grow(tile: t) }
+            let (chunk, row) = Self.chunk(ofRow: d)
+            words[t]![chunk][row * InformationBuffer.tileWidth + slot] = word
             depth[p] = UInt32(d + 1)
         }
 
-        /// Reallocates tile t's stacks with room for `newRows` rows (geometric, so O(log T) times).
-        private func grow(tile t: Int, rows newRows: Int) {
-            let width = InformationBuffer.tileWidth
-            let grown = UnsafeMutablePointer<UInt32>.allocate(capacity: newRows * width)
-            grown.initialize(repeating: 0, count: newRows * width)
+        /// Adds tile t's next chunk of rows; the chunks before it stay where they are.
+        private func grow(tile t: Int) {
+            let count = Self.chunkCount(rows: rows[t])
+            let table = UnsafeMutablePointer<UnsafeMutablePointer<UInt32>>.allocate(capacity: count + 1)
             if let old = words[t] {
-                grown.update(from: old, count: rows[t] * width)
+                table.moveInitialize(from: old, count: count)
                 old.deallocate()
             }
-            words[t] = grown
-            rows[t] = newRows
+            let size = Self.rows(inChunk: count)
+            table[count] = .allocate(capacity: size * InformationBuffer.tileWidth)
+            words[t] = table
+            rows[t] += size
+        }
+
+        @inline(__always)
+        private func word(tile t: Int, row: Int, slot: Int) -> UInt32 {
+            let (chunk, offset) = Self.chunk(ofRow: row)
+            return words[t]![chunk][offset * InformationBuffer.tileWidth + slot]
+        }
+
+        /// Rows of a tile's chunk c: 4, 8, 16, 32, then `chunkRows` each (32 KiB), so a short run
+        /// holds little and a long one wastes less than one chunk a tile.
+        static func rows(inChunk c: Int) -> Int { c < 4 ? 4 << c : InformationBuffer.chunkRows }
+
+        /// Rows in the first four (growing) chunks.
+        static let growingRows = 4 + 8 + 16 + 32
+
+        /// The chunk holding row `row` and the row's place in it.
+        @inline(__always)
+        static func chunk(ofRow row: Int) -> (chunk: Int, row: Int) {
+            if row < growingRows {
+                let c = Int.bitWidth - 1 - (row >> 2 + 1).leadingZeroBitCount
+                return (c, row - 4 * ((1 << c) - 1))
+            }
+            let beyond = row - growingRows
+            return (4 + beyond / InformationBuffer.chunkRows, beyond % InformationBuffer.chunkRows)
+        }
+
+        /// Chunks making up `rows` allocated rows (a sum of whole chunks).
+        static func chunkCount(rows: Int) -> Int {
+            rows == 0 ? 0 : chunk(ofRow: rows - 1).chunk + 1
         }
 
         private func account(_ t: Int, length: Int) {

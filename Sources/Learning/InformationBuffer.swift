@@ -46,6 +46,17 @@ public final class InformationBuffer: @unchecked Sendable {
     /// Parameters per tile: the unit of storage growth, accounting and thread splitting.
     public static let tileWidth = 128
 
+    /// Rows of stacked words per storage chunk of a tile once it is past its first 60 rows.
+    public static let chunkRows = 64
+
+    /// Rows a tile holds allocated once one of its parameters has `depth` words stacked:
+    /// the bytes a buffer holds are `tileWidth · 4` per row, fixed ahead by the deepest stack.
+    public static func allocatedRows(forDepth depth: Int) -> Int {
+        guard depth > 0 else { return 0 }
+        let chunks = SegmentCoder.chunkCount(rows: depth)
+        return (0..<chunks).reduce(0) { $0 + SegmentCoder.rows(inChunk: $1) }
+    }
+
     /// Whether this CPU runs the AVX-512 kernels (x86-64 with AVX-512 F, DQ, CD and VL).
     public static var vectorKernelsAvailable: Bool { SegmentCoder.vectorKernelsAvailable }
 

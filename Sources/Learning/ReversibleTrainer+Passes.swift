@@ -7,7 +7,7 @@ struct RunState {
     let noise: [Double]
     let blocks: [ParameterBlock]
     let scratch: TrainerScratch
-    let workspace: MLPWorkspace
+    let workspace: NetworkWorkspace
     /// Shares every step between one or two threads; the bits do not depend on which.
     let team: WorkerTeam
     let buffers: BlockBuffers
@@ -36,7 +36,7 @@ struct RunState {
         blocks = architecture.blocks
         scratch = TrainerScratch(
             parameterCount: n, batchSize: problem.batches.batchSize, features: problem.training.features)
-        workspace = MLPWorkspace(architecture: architecture, batchCapacity: problem.batches.batchSize)
+        workspace = NetworkWorkspace(architecture: architecture, batchCapacity: problem.batches.batchSize)
         team = WorkerTeam(threads: trainer.threads)
         buffers = BlockBuffers(blocks: architecture.blocks)
         factors = schedule.momenta.map { row in
@@ -153,7 +153,7 @@ struct RunState {
             rows = training
             inputGradientWanted = differentiateInputs
         }
-        let evaluation = MLPWorkspace(architecture: problem.model.architecture, batchCapacity: min(rows.rows, 1024))
+        let evaluation = NetworkWorkspace(architecture: problem.model.architecture, batchCapacity: problem.model.architecture.evaluationChunk(rows: rows.rows))
         let objective = rows.inputs.withUnsafeBufferPointer { inputs in
             rows.labels.withUnsafeBufferPointer { labels in
                 dInputs.withUnsafeMutableBufferPointer { dX in

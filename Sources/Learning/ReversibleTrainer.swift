@@ -21,7 +21,7 @@ public struct ReversibleTrainer: Sendable {
         self.threads = threads
     }
 
-    var architecture: MLPArchitecture { problem.model.architecture }
+    var architecture: NetworkArchitecture { problem.model.architecture }
 
     /// Trains forward from w_1 = s ⊙ ε and returns the final weights (as Doubles). The dynamics are
     /// exactly those that `hypergradient` differentiates.
@@ -71,7 +71,7 @@ public struct ReversibleTrainer: Sendable {
         let n = architecture.parameterCount
         let scratch = TrainerScratch(
             parameterCount: n, batchSize: problem.batches.batchSize, features: problem.training.features)
-        let workspace = MLPWorkspace(architecture: architecture, batchCapacity: problem.batches.batchSize)
+        let workspace = NetworkWorkspace(architecture: architecture, batchCapacity: problem.batches.batchSize)
         let team = WorkerTeam(threads: threads)
         let velocity = scratch.dv  // (N), unused otherwise in plain training
         for (k, block) in blocks.enumerated() {

@@ -27,13 +27,13 @@ public enum MetaObjective: Sendable, Equatable {
 
 /// Everything one inner training run needs besides its hyperparameters.
 public struct TrainingProblem: Sendable {
-    public let model: MLP
+    public let model: Network
     public var training: LabelledRows
     public let batches: BatchPlan
     public let objective: MetaObjective
 
-    public init(model: MLP, training: LabelledRows, batches: BatchPlan, objective: MetaObjective) {
-        precondition(training.features == model.architecture.layerSizes[0], "features must match the model inputs")
+    public init(model: Network, training: LabelledRows, batches: BatchPlan, objective: MetaObjective) {
+        precondition(training.features == model.architecture.inputCount, "features must match the model inputs")
         precondition(batches.rows == training.rows, "the batch plan must cover the training rows")
         if case .validation(let rows) = objective {
             precondition(rows.features == training.features, "validation features must match")

@@ -21,15 +21,20 @@ final class BenchServerProcess {
     /// Launches `executable serve --host 127.0.0.1 --port 0 --database DIR/bench.sqlite --workers N`
     /// with `apiKey` as its only API key, and waits for its first stdout line,
     /// `listening on http://HOST:PORT`.
-    init(executable: URL, directory: URL, workers: Int, apiKey: String) throws(StartFailure) {
+    ///
+    /// `database` replaces the SQLite file (a PostgreSQL URL, say); `arguments` are added.
+    init(
+        executable: URL, directory: URL, workers: Int, apiKey: String, database: String? = nil, arguments: [String] = []
+    ) throws(StartFailure) {
         let stdoutPath = directory.appendingPathComponent("serve.stdout").path
         stderrPath = directory.appendingPathComponent("serve.stderr").path
         process = Process()
         process.executableURL = executable
         process.arguments = [
-            "serve", "--host", "127.0.0.1", "--port", "0", "--database", directory.appendingPathComponent("bench.sqlite").path,
+            "serve", "--host", "127.0.0.1", "--port", "0",
+            "--database", database ?? directory.appendingPathComponent("bench.sqlite").path,
             "--workers", String(workers),
-        ]
+        ] + arguments
         // Authentication on, as in production; a key of our own, so the caller's environment
         // (REWIND_API_KEYS) cannot make every request a 401.
         var environment = ProcessInfo.processInfo.environment
@@ -90,6 +95,9 @@ final class BenchServerProcess {
     func stop() -> Int32 {
         Self.stop(process)
     }
+
+    /// The server's process id (for its memory figures in /proc).
+    var pid: Int32 { process.processIdentifier }
 
     /// The child's stderr so far, last lines only, for error messages.
     var stderrTail: String { Self.tail(ofFile: stderrPath) }

@@ -19,9 +19,9 @@ struct DatabaseOptions: ParsableArguments {
     var location: StoreLocation { StoreLocation(database) }
 
     /// Opens (migrating if needed) the database with at most `poolSize` PostgreSQL connections.
-    func open(poolSize: Int, nowMs: Int64) throws -> any Store {
+    func open(poolSize: Int, health: DatabaseHealth = DatabaseHealth(), nowMs: Int64) throws -> any Store {
         let password = databasePasswordFile.isEmpty ? nil : try Self.readPassword(from: databasePasswordFile)
-        return try location.open(password: password, poolSize: poolSize, nowMs: nowMs)
+        return try location.open(password: password, poolSize: poolSize, health: health, nowMs: nowMs)
     }
 
     /// The password in a secret file: its first line, without the line break.

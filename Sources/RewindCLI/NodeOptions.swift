@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Jobs
+import NodeResources
 import Storage
 
 /// What every node that runs workers shares (`serve` and `worker`): its database, the limits of a
@@ -22,6 +23,15 @@ struct NodeOptions: ParsableArguments {
     var jobMemoryMB: Int = Environment.int("REWIND_JOB_MEMORY_MB") ?? 1024
 
     @Option(
+        name: .customLong("memory-budget-mb"),
+        help: """
+            Memory this node lends to request bodies, uploads and jobs together, in MiB: what does \
+            not fit waits briefly or is answered 503 with Retry-After (REWIND_MEMORY_BUDGET_MB; \
+            default: half the least of physical memory, the cgroup limit and the address-space limit).
+            """)
+    var memoryBudgetMB: Int = Environment.int("REWIND_MEMORY_BUDGET_MB") ?? (MemoryLimits.current().defaultBudget >> 20)
+
+    @Option(
         name: .customLong("job-threads"),
         help: """
             Threads each job may use: a job's meta.seeds runs in parallel, or a single run's two step \
@@ -29,6 +39,15 @@ struct NodeOptions: ParsableArguments {
             jobs (REWIND_JOB_THREADS; default 1).
             """)
     var jobThreads: Int = Environment.int("REWIND_JOB_THREADS") ?? 1
+
+    @Option(
+        name: .customLong("database-wait"),
+        help: """
+            Seconds a node started while its database is unreachable keeps retrying (with back-off, \
+            answering /healthz 200 and /readyz 503 meanwhile) before it exits 1; 'never' waits for \
+            ever, 0 exits at once (REWIND_DATABASE_WAIT; default never).
+            """)
+    var databaseWait: String = Environment.string("REWIND_DATABASE_WAIT") ?? "never"
 
     @OptionGroup var lease: LeaseOptions
 
@@ -40,28 +59,42 @@ struct NodeOptions: ParsableArguments {
         guard (0...1000).contains(databasePoolSize) else {
             throw ValidationError("--database-pool-size must be between 1 and 1000 (0: automatic)")
         }
+        guard databaseWait == "never" || Double(databaseWait).map({ $0 >= 0 && $0.isFinite }) == true else {
+            throw ValidationError("--database-wait must be a number of seconds (0 or more) or 'never'")
+        }
+        guard (16...(1 << 30)).contains(memoryBudgetMB) else {
+            throw ValidationError("--memory-budget-mb must be at least 16 (REWIND_MEMORY_BUDGET_MB)")
+        }
         guard jobMemoryMB >= 16 else { throw ValidationError("--job-memory-mb must be at least 16") }
         guard (1...64).contains(jobThreads) else { throw ValidationError("--job-threads must be between 1 and 64") }
     }
 
     var jobMemoryBudget: Int { jobMemoryMB << 20 }
 
-    /// Opens the database sized for `workers`; a failure is logged and exits 1.
-    func openStore(workers: Int, logger: JSONLogger, nowMs: Int64) throws -> any Store {
-        let poolSize = databasePoolSize > 0 ? databasePoolSize : StoreLocation.poolSize(workers: workers)
-        do {
-            return try storage.open(poolSize: poolSize, nowMs: nowMs)
-        } catch {
-            logger.log(.error, "cannot open the database", ["database": "\(storage.location)", "error": "\(error)"])
-            throw ExitCode(1)
-        }
+    /// How long to wait for an unreachable database at start; nil: for ever.
+    var databaseWaitLimit: Duration? {
+        Double(databaseWait).map { .milliseconds(Int(($0 * 1000).rounded())) }
     }
 
+    /// Opens the database sized for `workers`, feeding `health`.
+    func openStore(workers: Int, health: DatabaseHealth, nowMs: Int64) throws -> any Store {
+        let poolSize = databasePoolSize > 0 ? databasePoolSize : StoreLocation.poolSize(workers: workers)
+        return try storage.open(poolSize: poolSize, health: health, nowMs: nowMs)
+    }
+
+    /// The node's one memory budget (`--memory-budget-mb`): request bodies, pages and jobs draw from it.
+    func makeMemoryBudget() -> MemoryBudget { MemoryBudget(capacity: memoryBudgetMB << 20) }
+
     /// The worker pool's settings: lease periods, node id, polling, fingerprint and job limits.
-    func jobsConfiguration(workers: Int, port: Int, nowMs: Int64) -> JobsConfiguration {
+    func jobsConfiguration(workers: Int, port: Int, nowMs: Int64, memoryBudget: MemoryBudget) -> JobsConfiguration {
         var jobs = polling.apply(to: lease.configuration(workers: workers, port: port, nowMs: nowMs))
         jobs.jobMemoryBudget = jobMemoryBudget
+        jobs.memoryBudget = memoryBudget
         jobs.jobThreads = jobThreads
+        // The node's budget, which its running jobs draw their estimates from (until the serve
+        // and worker option for it lands, the default: half the least of the machine's memory,
+        // the cgroup limit and the address-space limit).
+        jobs.memoryBudget = MemoryBudget(capacity: MemoryLimits.current().defaultBudget)
         return jobs
     }
 }

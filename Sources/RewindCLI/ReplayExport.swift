@@ -27,6 +27,12 @@ struct ReplayExport {
             guard item >= 0 && item < run.totalItems else {
                 return .failure(.invalidSpec([SpecError(field: "--item", message: "must be between 0 and \(run.totalItems - 1)")]))
             }
+            // The recipes rebuild the dense shorthand from layer_sizes and activation only.
+            guard run.architecture.isDenseShorthand else {
+                return .failure(.invalidSpec([SpecError(
+                    field: "/model/layers",
+                    message: "replay export covers the dense shorthand (model.hidden) only; a network given as layers cannot be exported yet")]))
+            }
             return .success(ReplayExport(run: run, item: item))
         }
     }

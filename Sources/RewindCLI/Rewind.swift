@@ -16,7 +16,7 @@ struct Rewind: ParsableCommand {
             ServeCommand.self, WorkerCommand.self, SubmitCommand.self, StatusCommand.self, HistoryCommand.self,
             CancelCommand.self, RetryCommand.self, ResultCommand.self, ListCommand.self, DeleteCommand.self, DatasetsCommand.self,
             ExportScheduleCommand.self, RunCommand.self, SweepCommand.self, BenchCommand.self, HTTPBenchCommand.self,
-            QueueBenchCommand.self,
+            QueueBenchCommand.self, UploadBenchCommand.self,
             ExportCommand.self,
             HealthcheckCommand.self,
             KeysCommand.self,

@@ -36,10 +36,17 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Do not print progress on stderr.")
     var quiet = false
 
+    /// For the admission tests: one JSON line on stderr at the end with the job's memory estimate
+    /// and how far this process's resident memory grew from before the spec was read.
+    @Flag(name: .long, help: .hidden)
+    var memoryReport = false
+
     static let maximumSpecBytes = 1 << 20
 
     func run() throws {
         BLAS.setThreadCount(1)
+        let baseline = PeakMemory.resident()
+        PeakMemory.reset()
         let bytes: [UInt8]
         do {
             bytes = try readSpec()
@@ -87,6 +94,16 @@ struct RunCommand: ParsableCommand {
             }
         }
         progress.clear()
+        if memoryReport {
+            var report = JSONObject()
+            let peak = PeakMemory.current()
+            report["estimated_bytes"] = .number(Double(tuning.initialMemoryEstimate.totalBytes))
+            report["estimate"] = .string(tuning.initialMemoryEstimate.summary)
+            report["baseline_rss_bytes"] = .number(Double(baseline))
+            report["peak_rss_bytes"] = .number(Double(peak))
+            report["peak_growth_bytes"] = .number(Double(peak - baseline))
+            Console.error(JSONValue.object(report).serializedString())
+        }
     }
 
     private func readSpec() throws -> [UInt8] {

@@ -15,7 +15,8 @@ struct ServeCommand: ParsableCommand {
         abstract: "Run the Rewind job service (HTTP API, dashboard, workers).",
         discussion: """
             Every option also reads an environment variable: REWIND_HOST, REWIND_PORT, \
-            REWIND_DATABASE, REWIND_DATABASE_PASSWORD_FILE, REWIND_WORKERS, REWIND_MAX_QUEUED, \
+            REWIND_DATABASE, REWIND_DATABASE_PASSWORD_FILE, REWIND_DATABASE_WAIT, REWIND_WORKERS, REWIND_MAX_QUEUED, \
+            REWIND_MAX_QUEUED_PER_KEY, REWIND_SUBMISSION_BURST, REWIND_SUBMISSIONS_PER_SECOND, \
             REWIND_JOB_MEMORY_MB, REWIND_ALLOWED_HOSTS, REWIND_SESSION_HOURS, REWIND_API_KEYS \
             (comma-separated admin keys; when set, or when keys are stored with `rewind keys create`, \
             /v1/ routes need 'Authorization: Bearer KEY'; a list blank after trimming is an error). \
@@ -43,6 +44,15 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("max-queued"), help: "Queued jobs accepted before 429 (REWIND_MAX_QUEUED).")
     var maxQueued: Int = Environment.int("REWIND_MAX_QUEUED") ?? 100
 
+    @Option(name: .customLong("max-queued-per-key"), help: "Jobs one non-admin key may have queued or running before 429 (REWIND_MAX_QUEUED_PER_KEY).")
+    var maxQueuedPerKey: Int = Environment.int("REWIND_MAX_QUEUED_PER_KEY") ?? 20
+
+    @Option(name: .customLong("submission-burst"), help: "Submissions (jobs, uploads) per key at once before 429 (REWIND_SUBMISSION_BURST).")
+    var submissionBurst: Double = Environment.double("REWIND_SUBMISSION_BURST") ?? 60
+
+    @Option(name: .customLong("submissions-per-second"), help: "Submissions per key per second after the burst (REWIND_SUBMISSIONS_PER_SECOND).")
+    var submissionsPerSecond: Double = Environment.double("REWIND_SUBMISSIONS_PER_SECOND") ?? 5
+
     @Option(name: .customLong("grace-period"), help: "Seconds to drain on SIGTERM before exiting anyway.")
     var gracePeriod: Double = 25
 
@@ -56,6 +66,10 @@ struct ServeCommand: ParsableCommand {
         guard (0...256).contains(workers) else { throw ValidationError("--workers must be between 0 and 256") }
         try node.validate()
         guard maxQueued >= 1 else { throw ValidationError("--max-queued must be at least 1") }
+        guard maxQueuedPerKey >= 1 else { throw ValidationError("--max-queued-per-key must be at least 1") }
+        guard submissionBurst >= 1, submissionsPerSecond > 0 else {
+            throw ValidationError("--submission-burst must be at least 1 and --submissions-per-second more than 0")
+        }
         guard sessionHours > 0, sessionHours <= 24 * 365 else {
             throw ValidationError("--session-hours must be more than 0 and at most a year (8760)")
         }
@@ -76,26 +90,40 @@ struct ServeCommand: ParsableCommand {
         BLAS.setThreadCount(1)
         let logger = JSONLogger()
         let clock = JobRunner.wallClock
-        let store = try node.openStore(workers: workers, logger: logger, nowMs: clock())
-        let jobs = node.jobsConfiguration(workers: workers, port: port, nowMs: clock())
-        let runner = JobRunner(store: store, configuration: jobs, clock: clock, log: logger.sink, notifier: store.makeNotifier())
         let keys = Self.keys(Environment.string("REWIND_API_KEYS") ?? "")
         var apiConfiguration = APIConfiguration(maxQueuedJobs: maxQueued, apiKeys: keys, version: RewindVersion.current)
         apiConfiguration.jobMemoryBudget = node.jobMemoryBudget
+        apiConfiguration.maxJobsPerKey = maxQueuedPerKey
+        apiConfiguration.submissionBurst = submissionBurst
+        apiConfiguration.submissionsPerSecond = submissionsPerSecond
+        // One budget per process: bodies (the server), uploads (the API) and jobs draw from it.
+        let memoryBudget = node.makeMemoryBudget()
+        apiConfiguration.memoryBudget = memoryBudget
         apiConfiguration.sessionLifetimeMs = Int64(sessionHours * 3_600_000)
         apiConfiguration.listenHost = host
         apiConfiguration.allowedHosts = Set(allowedHosts.split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces).lowercased()
         }.filter { !$0.isEmpty })
-        let api = RewindAPI(store: store, runner: runner, configuration: apiConfiguration, clock: clock, log: logger.sink)
+        // The server exists before the database is open: a node whose database is not reachable
+        // yet answers /healthz and /readyz (503) while it waits (see NodeLifecycle.openDatabase).
+        let health = DatabaseHealth(.down("not connected yet"))
+        let gate = NodeGate(health: health, configuration: apiConfiguration)
         var serverConfiguration = HTTPServer.Configuration(host: host, port: port)
-        api.configure(&serverConfiguration)
+        gate.configure(&serverConfiguration)
         serverConfiguration.log = { message in logger.log(.warning, message) }
-        let server = HTTPServer(configuration: serverConfiguration, handler: api.handle)
+        let server = HTTPServer(configuration: serverConfiguration, handler: gate.handle)
+        var listening: Int?
+        let store = try NodeLifecycle.openDatabase(
+            node: node, workers: workers, health: health, logger: logger, clock: clock, signals: signals
+        ) { listening = try NodeLifecycle.listen(server, logger: logger, host: host, port: port) }
+        let jobs = node.jobsConfiguration(workers: workers, port: port, nowMs: clock(), memoryBudget: memoryBudget)
+        let runner = JobRunner(store: store, configuration: jobs, clock: clock, log: logger.sink, notifier: store.makeNotifier())
+        let api = RewindAPI(store: store, runner: runner, configuration: apiConfiguration, clock: clock, log: logger.sink)
+        gate.open(api)
 
         let bound = try NodeLifecycle.start(
-            runner: runner, server: server, store: store, logger: logger, host: host, port: port)
-        Console.output("listening on http://\(host):\(bound)")
+            runner: runner, server: server, store: store, logger: logger, host: host, port: port, listening: listening)
+        if listening == nil { Console.output("listening on http://\(host):\(bound)") }
         // Stored keys (`rewind keys create`) turn authentication on as seeded ones do.
         let authenticated = !keys.isEmpty || (try? store.hasAPIKeys()) == true
         logger.log(.info, "service started", [
@@ -130,6 +158,12 @@ struct SignalWaiter {
         // A parent may have started us with these blocked (Foundation's Process passes on the mask
         // of the thread that spawns): unblock them here, and every thread started later inherits it.
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    }
+
+    /// The first signal, if one has arrived (without waiting).
+    var received: Int32? {
+        let number = firstSignal.load(ordering: .relaxed)
+        return number == 0 ? nil : number
     }
 
     /// Blocks until the first signal has arrived and returns it.

@@ -52,26 +52,35 @@ struct WorkerCommand: ParsableCommand {
         BLAS.setThreadCount(1)
         let logger = JSONLogger()
         let clock = JobRunner.wallClock
-        let store = try node.openStore(workers: workers, logger: logger, nowMs: clock())
-        let jobs = node.jobsConfiguration(workers: workers, port: port, nowMs: clock())
-        let runner = JobRunner(
-            store: store, configuration: jobs, clock: clock, log: logger.sink, notifier: store.makeNotifier())
-        // The API object answers the three operational routes exactly as an API node does.
-        let api = RewindAPI(
-            store: store, runner: runner, configuration: APIConfiguration(version: RewindVersion.current),
-            clock: clock, log: logger.sink)
+        // The health port answers while the node waits for its database (see `serve`).
+        let health = DatabaseHealth(.down("not connected yet"))
+        let memoryBudget = node.makeMemoryBudget()
+        var apiConfiguration = APIConfiguration(version: RewindVersion.current)
+        apiConfiguration.memoryBudget = memoryBudget
+        let gate = NodeGate(health: health, configuration: apiConfiguration)
         var serverConfiguration = HTTPServer.Configuration(host: host, port: port)
+        serverConfiguration.memoryBudget = memoryBudget
         serverConfiguration.log = { message in logger.log(.warning, message) }
         let server = HTTPServer(configuration: serverConfiguration) { request in
             guard Self.routes.contains(request.path) else {
                 return .problem(.notFound, detail: "a worker node answers only /healthz, /readyz and /metrics")
             }
-            return api.handle(request)
+            return gate.handle(request)
         }
+        var listening: Int?
+        let store = try NodeLifecycle.openDatabase(
+            node: node, workers: workers, health: health, logger: logger, clock: clock, signals: signals
+        ) { listening = try NodeLifecycle.listen(server, logger: logger, host: host, port: port) }
+        let jobs = node.jobsConfiguration(workers: workers, port: port, nowMs: clock(), memoryBudget: memoryBudget)
+        let runner = JobRunner(
+            store: store, configuration: jobs, clock: clock, log: logger.sink, notifier: store.makeNotifier())
+        // The API object answers the three operational routes exactly as an API node does.
+        let api = RewindAPI(store: store, runner: runner, configuration: apiConfiguration, clock: clock, log: logger.sink)
+        gate.open(api)
 
         let bound = try NodeLifecycle.start(
-            runner: runner, server: server, store: store, logger: logger, host: host, port: port)
-        Console.output("listening on http://\(host):\(bound)")
+            runner: runner, server: server, store: store, logger: logger, host: host, port: port, listening: listening)
+        if listening == nil { Console.output("listening on http://\(host):\(bound)") }
         logger.log(.info, "worker started", [
             "database": "\(node.storage.location)", "engine": store.engine.rawValue, "workers": "\(workers)",
             "node_id": runner.nodeID, "numeric_fingerprint": NumericFingerprint.current,

@@ -31,12 +31,16 @@ public struct NewJob: Sendable, Equatable {
     public var maxAttempts: Int
     /// The principal that submitted it (`Principal.anonymous` without keys).
     public var owner: String
+    /// Jobs the owner may have queued or running at once, this one included; nil: no cap (an
+    /// admin, or single-user mode). Checked in the insert's transaction.
+    public var maxActiveForOwner: Int?
 
     public init(
         id: String, name: String, specJSON: String, datasetID: String? = nil, priority: Int = 0,
-        progressTotal: Int, maxAttempts: Int = 3, owner: String = Principal.anonymous
+        progressTotal: Int, maxAttempts: Int = 3, owner: String = Principal.anonymous, maxActiveForOwner: Int? = nil
     ) {
         self.owner = owner
+        self.maxActiveForOwner = maxActiveForOwner
         self.id = id
         self.name = name
         self.specJSON = specJSON

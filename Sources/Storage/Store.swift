@@ -12,7 +12,7 @@
 /// since the Unix epoch. The `nowMs` arguments are the caller's clock; an engine whose time
 /// authority is the database (PostgreSQL, by default) decides leases and back-off on the
 /// database's clock instead, so nodes whose clocks disagree still agree on who owns a job.
-public protocol Store: JobStore, HistoryStore, LeaseStore, DatasetStore, AccessStore {
+public protocol Store: JobStore, HistoryStore, LeaseStore, DatasetStore, DatasetChunkStore, AccessStore {
     /// The engine, for logs and `/readyz`: `sqlite` or `postgresql`.
     var engine: StoreEngine { get }
     /// The schema version after migration.
@@ -20,6 +20,8 @@ public protocol Store: JobStore, HistoryStore, LeaseStore, DatasetStore, AccessS
     /// How many operations failed because another writer held a lock for too long (SQLite's
     /// `SQLITE_BUSY`) or a transaction had to be retried (PostgreSQL serialization failures).
     var busyErrorCount: Int { get }
+    /// What this node knows about the database right now (see `DatabaseHealth`).
+    var health: DatabaseHealth { get }
     /// Closes every connection; later calls throw `StoreError.closed`.
     func close() throws
 

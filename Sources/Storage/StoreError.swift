@@ -13,6 +13,11 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case databaseFileGone(path: String)
     /// The database accepts no writes (for example a PostgreSQL standby after a failover).
     case readOnly(String)
+    /// The database cannot be reached (known down, or a connect failed): answered at once
+    /// instead of waiting out retries.
+    case unavailable(String)
+    /// Every pooled connection stayed busy until the caller's deadline.
+    case connectionWaitTimedOut
 
     public var description: String {
         switch self {
@@ -30,6 +35,10 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
                 + "that would be lost: restore the file or restart the service"
         case .readOnly(let location):
             return "database \(location) accepts no writes (read-only or a standby)"
+        case .unavailable(let reason):
+            return "the database is unavailable: \(reason)"
+        case .connectionWaitTimedOut:
+            return "no database connection became free in time"
         }
     }
 }

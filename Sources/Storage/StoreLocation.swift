@@ -35,13 +35,27 @@ public enum StoreLocation: Sendable, Equatable, CustomStringConvertible {
     /// - Parameters:
     ///   - password: for PostgreSQL, overrides the URL's password (from a secret file).
     ///   - poolSize: for PostgreSQL, the most connections this node opens (4 by default).
-    public func open(password: String? = nil, poolSize: Int? = nil, nowMs: Int64) throws -> any Store {
+    ///   - health: the node's database health, which the store keeps up to date once open.
+    public func open(
+        password: String? = nil, poolSize: Int? = nil, health: DatabaseHealth = DatabaseHealth(), nowMs: Int64
+    ) throws -> any Store {
         switch self {
         case .sqlite(let path):
-            return try SQLiteStore(path: path, nowMs: nowMs)
+            return try SQLiteStore(path: path, health: health, nowMs: nowMs)
         case .postgresql(let url):
-            return try PostgresStore(url: url, password: password, poolSize: poolSize ?? 4, nowMs: nowMs)
+            return try PostgresStore(url: url, password: password, poolSize: poolSize ?? 4, health: health, nowMs: nowMs)
         }
+    }
+
+    /// True when `error`, thrown while opening, may pass if the node waits: the database cannot
+    /// be reached yet (refused or timed-out connects, a server starting up, an SQLite file that
+    /// cannot be opened or written yet). A refused login, a damaged file or a schema this build
+    /// cannot run are not worth waiting for.
+    public static func isWorthWaiting(after error: any Error) -> Bool {
+        if let error = error as? PostgresError { return error.connectFailed ? !error.isRefusedLogin : error.isTransient }
+        if case .down? = DatabaseHealth.condition(after: error) { return true }
+        if case .refusingWrites? = DatabaseHealth.condition(after: error) { return true }
+        return false
     }
 
     /// A pool that lets every worker heartbeat and commit while requests are served, without

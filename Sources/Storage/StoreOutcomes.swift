@@ -8,6 +8,8 @@ public enum InsertJobOutcome: Sendable, Equatable {
     case keyConflict(existingJobID: String)
     /// As many jobs as allowed are already queued.
     case queueFull(queued: Int)
+    /// The owner has `NewJob.maxActiveForOwner` jobs queued or running already.
+    case ownerLimitReached(active: Int)
     /// The job names a dataset id that does not exist (checked in the same transaction).
     case datasetNotFound
 }

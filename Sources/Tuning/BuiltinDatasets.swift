@@ -1,9 +1,12 @@
+import Learning
+
 /// Datasets compiled into the binary, so a fresh server can run jobs with no uploads and no files.
 public enum BuiltinDatasets {
     /// Names a spec may use as `{"dataset": {"name": ...}}`.
     public static let names = ["digits"]
 
-    /// The UCI optical digits: 1797 rows of 8×8 pixels scaled from 0...16 to [0, 1], 10 classes.
+    /// The UCI optical digits: 1797 rows of 8×8 pixels scaled from 0...16 to [0, 1], 10 classes;
+    /// shaped 8×8×1 for image layers.
     /// Decoded once, on first use.
     public static let digits: Dataset = decodeDigits()
 
@@ -33,6 +36,8 @@ public enum BuiltinDatasets {
             index += rowLength
         }
         precondition(labels.count == DigitsData.rows, "embedded digits are corrupt: \(labels.count) rows")
-        return Dataset(name: "digits", features: DigitsData.pixels, classes: 10, inputs: inputs, labels: labels)
+        return Dataset(
+            name: "digits", features: DigitsData.pixels, classes: 10, inputs: inputs, labels: labels,
+            shape: ImageShape(height: 8, width: 8, channels: 1))
     }
 }

@@ -1,3 +1,5 @@
+import Learning
+
 /// The shape of a dataset, all that spec validation needs to know about it.
 public struct DatasetInfo: Sendable, Equatable, Codable {
     public var rows: Int
@@ -22,8 +24,12 @@ public struct Dataset: Sendable, Equatable {
     public var inputs: [Double]
     /// Class label per row, in 0..<classes.  // (rows)
     public var labels: [Int32]
+    /// The shape of each row as an image (NHWC, channels fastest), nil for a table.
+    public var shape: ImageShape?
 
-    public init(name: String, features: Int, classes: Int, inputs: [Double], labels: [Int32]) {
+    public init(
+        name: String, features: Int, classes: Int, inputs: [Double], labels: [Int32], shape: ImageShape? = nil
+    ) {
         precondition(features > 0 && inputs.count == labels.count * features,
                      "dataset shape mismatch: \(inputs.count) inputs for \(labels.count) rows of \(features) features")
         self.name = name
@@ -32,6 +38,8 @@ public struct Dataset: Sendable, Equatable {
         self.classes = classes
         self.inputs = inputs
         self.labels = labels
+        precondition(shape.map { $0.count == features } ?? true, "dataset shape \(String(describing: shape)) does not hold \(features) features")
+        self.shape = shape
     }
 
     public var info: DatasetInfo { DatasetInfo(rows: rows, features: features, classes: classes) }
@@ -42,7 +50,7 @@ public struct Dataset: Sendable, Equatable {
         return Dataset(
             name: name, features: features, classes: classes,
             inputs: Array(inputs[(range.lowerBound * features)..<(range.upperBound * features)]),
-            labels: Array(labels[range]))
+            labels: Array(labels[range]), shape: shape)
     }
 
     /// Number of rows with each label.  // (classes)

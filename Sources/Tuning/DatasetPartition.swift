@@ -33,13 +33,34 @@ public struct DatasetPartition: Sendable {
         test = split.test > 0 ? rows(ranges.test) : nil
         self.preprocess = preprocess
         guard preprocess.standardize else { return }
-        let statistics = preprocess.mean.flatMap { mean in preprocess.std.map { (mean, $0) } }
-            ?? Self.statistics(of: training)
-        self.preprocess.mean = statistics.0
-        self.preprocess.std = statistics.1
-        Self.standardize(&training, mean: statistics.0, std: statistics.1)
-        Self.standardize(&validation, mean: statistics.0, std: statistics.1)
-        if test != nil { Self.standardize(&test!, mean: statistics.0, std: statistics.1) }
+        let given = preprocess.mean.flatMap { mean in preprocess.std.map { (mean: mean, std: $0) } }
+        var statistics = given ?? Self.statistics(of: training)
+        // Values near the largest double overflow the sums of squares (or the centring): then
+        // compute the statistics of each column divided by its largest magnitude and scale back,
+        // which cannot overflow.
+        if given == nil, statistics.mean.contains(where: { !$0.isFinite }) || statistics.std.contains(where: { !$0.isFinite }) {
+            statistics = Self.scaledStatistics(of: training)
+        }
+        self.preprocess.mean = statistics.mean
+        self.preprocess.std = statistics.std
+        Self.standardize(&training, mean: statistics.mean, std: statistics.std)
+        Self.standardize(&validation, mean: statistics.mean, std: statistics.std)
+        if test != nil { Self.standardize(&test!, mean: statistics.mean, std: statistics.std) }
+    }
+
+    /// Features (0-based) whose standardised values or statistics are not finite in some part:
+    /// a job on them could only diverge, so `TuningRun` refuses it naming them.
+    public var nonFiniteColumns: [Int] {
+        guard preprocess.standardize else { return [] }
+        var bad = Set<Int>()
+        for (j, (mean, std)) in zip(preprocess.mean ?? [], preprocess.std ?? []).enumerated()
+        where !mean.isFinite || !std.isFinite {
+            bad.insert(j)
+        }
+        for rows in [training, validation] + (test.map { [$0] } ?? []) where rows.features > 0 {
+            for (index, value) in rows.inputs.enumerated() where !value.isFinite { bad.insert(index % rows.features) }
+        }
+        return bad.sorted()
     }
 
     /// A uniformly random order of 0..<count (Fisher–Yates driven by `SplitMix64(seed:)`).
@@ -75,11 +96,32 @@ public struct DatasetPartition: Sendable {
         return (mean, std)
     }
 
+    /// `statistics(of:)` for columns whose values are near the largest double: each column is
+    /// divided by its largest finite magnitude first, so no sum or difference can overflow, and
+    /// the mean and standard deviation are scaled back (both at most that magnitude).
+    static func scaledStatistics(of rows: LabelledRows) -> (mean: [Double], std: [Double]) {
+        let features = rows.features
+        var scale = [Double](repeating: 0, count: features)
+        for (index, value) in rows.inputs.enumerated() where value.isFinite {
+            scale[index % features] = max(scale[index % features], abs(value))
+        }
+        for j in scale.indices where scale[j] == 0 { scale[j] = 1 }
+        var scaled = rows
+        for index in scaled.inputs.indices { scaled.inputs[index] /= scale[index % features] }
+        let (mean, std) = statistics(of: scaled)
+        return (
+            zip(mean, scale).map { $0 * $1 },
+            zip(std, scale).map { $0 * $1 })
+    }
+
     static func standardize(_ rows: inout LabelledRows, mean: [Double], std: [Double]) {
         let features = rows.features
         for index in rows.inputs.indices {
             let j = index % features
-            rows.inputs[index] = (rows.inputs[index] - mean[j]) / std[j]
+            let centred = rows.inputs[index] - mean[j]
+            // A difference past the largest double (values of opposite signs near it): divide first.
+            rows.inputs[index] = centred.isFinite || !rows.inputs[index].isFinite
+                ? centred / std[j] : rows.inputs[index] / std[j] - mean[j] / std[j]
         }
     }
 }

@@ -37,7 +37,7 @@ public struct HyperparameterSpace: Sendable {
     static let logitLowerBound = log(momentumLowerBound) - log1p(-momentumLowerBound)
     static let logitUpperBound = log(momentumUpperBound) - log1p(-momentumUpperBound)
 
-    public init(spec: JobSpec, architecture: MLPArchitecture, trainingRows: Int) {
+    public init(spec: JobSpec, architecture: NetworkArchitecture, trainingRows: Int) {
         let hyper = spec.hyperparameters
         let blockCount = architecture.blocks.count
         iterations = spec.training.iterations
@@ -48,9 +48,7 @@ public struct HyperparameterSpace: Sendable {
         blocks = architecture.blocks
         parameterCount = architecture.parameterCount
         hyperparameters = hyper
-        // Inputs from the first layer's shapes: W1 holds inputs × width values, b1 holds width.
-        let inputs = architecture.blocks[0].range.count / architecture.blocks[1].range.count
-        trainingDataShape = hyper.trainingData.learn ? (trainingRows, inputs) : nil
+        trainingDataShape = hyper.trainingData.learn ? (trainingRows, architecture.inputCount) : nil
 
         let weightBlocks = architecture.blocks.filter { $0.kind == .weight }
         let l2Count = switch hyper.l2.per {

@@ -1,4 +1,5 @@
 import JSON
+import Learning
 
 extension JobSpec {
     /// The normalised spec, every default filled in, members in `docs/api.md`'s order.
@@ -21,10 +22,7 @@ extension JobSpec {
             "dataset": datasetJSON,
             "split": split.json(withShuffle: !automatic.contains(.shuffle)),
             "preprocess": preprocess.json(withStandardize: !automatic.contains(.standardize)),
-            "model": [
-                "hidden": .array(model.hidden.map { .number(Double($0)) }),
-                "activation": .string(model.activation.rawValue),
-            ],
+            "model": model.json(),
             "training": .object(trainingJSON),
             "hyperparameters": [
                 "learning_rate": hyperparameters.learningRate.json(),
@@ -98,5 +96,39 @@ extension JobSpec: Codable {
 
     public func encode(to encoder: any Encoder) throws {
         try json().encode(to: encoder)
+    }
+}
+
+extension JobSpec.Model {
+    /// `{"layers": [...]}` for a list of layers, else the dense shorthand.
+    func json() -> JSONValue {
+        guard let layers else {
+            return [
+                "hidden": .array(hidden.map { .number(Double($0)) }),
+                "activation": .string(activation.rawValue),
+            ]
+        }
+        return ["layers": .array(layers.map(\.json))]
+    }
+}
+
+extension Layer {
+    /// The layer object as `model.layers` takes it.
+    var json: JSONValue {
+        var object: JSONObject = ["type": .string(typeName)]
+        switch self {
+        case .dense(let units):
+            object["units"] = .number(Double(units))
+        case .conv2d(let filters, let kernel, let stride, let padding):
+            object["filters"] = .number(Double(filters))
+            object["kernel"] = .number(Double(kernel))
+            object["stride"] = .number(Double(stride))
+            object["padding"] = .string(padding.rawValue)
+        case .maxpool(let size), .avgpool(let size):
+            object["size"] = .number(Double(size))
+        case .activation, .flatten:
+            break
+        }
+        return .object(object)
     }
 }

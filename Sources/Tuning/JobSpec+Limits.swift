@@ -4,6 +4,12 @@ extension JobSpec {
         public static let nameLength = 200
         public static let hiddenLayers = 8
         public static let layerWidth = 1...4096
+        /// Entries of `model.layers`, and the sizes a layer may have.
+        public static let layers = 32
+        public static let filters = 1...1024
+        public static let kernel = 1...32
+        public static let stride = 1...32
+        public static let poolSize = 1...32
         public static let parameters = 2_000_000
         public static let splitRows = 1...1_000_000
         public static let iterations = 1...100_000
@@ -35,7 +41,10 @@ extension JobSpec {
         static let guardTolerance = Bounds(lower: 0, lowerInclusive: true, upper: 100, upperInclusive: true)
         static let gradientJump = Bounds(lower: 1, lowerInclusive: false, upper: 1e30, upperInclusive: true)
         static let guardShrink = Bounds(lower: 0, lowerInclusive: false, upper: 1, upperInclusive: false)
-        static let featureMean = Bounds(lower: -1e300, lowerInclusive: true, upper: 1e300, upperInclusive: true)
-        static let featureScale = Bounds(lower: 0, lowerInclusive: false, upper: 1e300, upperInclusive: true)
+        // Any finite number: statistics computed from a data set's finite values are finite and
+        // come back in the spec the service stores and re-reads.
+        static let featureMean = Bounds(
+            lower: -.greatestFiniteMagnitude, lowerInclusive: true, upper: .greatestFiniteMagnitude, upperInclusive: true)
+        static let featureScale = Bounds(lower: 0, lowerInclusive: false, upper: .greatestFiniteMagnitude, upperInclusive: true)
     }
 }

@@ -73,8 +73,17 @@ extension JobSpec {
     private static func parseModel(_ value: JSONValue?, reader: inout Reader) -> Model? {
         var model = Model()
         guard let value else { return model }
-        guard let object = reader.object(value, at: "/model", fields: ["hidden", "activation"]) else { return nil }
+        guard let object = reader.object(value, at: "/model", fields: ["hidden", "activation", "layers"]) else { return nil }
         var valid = true
+        if let layers = object["layers"] {
+            if object["hidden"] != nil || object["activation"] != nil {
+                reader.fail("/model/layers", "give either \"layers\" or the dense shorthand \"hidden\" and \"activation\", not both")
+                return nil
+            }
+            guard let parsed = parseLayers(layers, reader: &reader) else { return nil }
+            model.layers = parsed
+            return model
+        }
         if let hidden = object["hidden"] {
             if let elements = hidden.arrayValue, elements.count <= Limits.hiddenLayers {
                 var widths: [Int] = []
@@ -94,6 +103,67 @@ extension JobSpec {
         guard let activation, valid else { return nil }
         model.activation = activation
         return model
+    }
+
+    /// `model.layers`: an array of layer objects, each with a `type` and that type's sizes.
+    private static func parseLayers(_ value: JSONValue, reader: inout Reader) -> [Layer]? {
+        guard let elements = value.arrayValue, elements.count <= Limits.layers else {
+            reader.fail("/model/layers", "must be an array of at most \(Limits.layers) layer objects")
+            return nil
+        }
+        let types = ["dense", "conv2d", "maxpool", "avgpool", "tanh", "relu", "sigmoid", "flatten"]
+        let errorsBefore = reader.errors.count
+        var layers: [Layer] = []
+        for (index, element) in elements.enumerated() {
+            let path = "/model/layers/\(index)"
+            guard case .object(let members) = element else {
+                reader.fail(path, "must be a layer object with a \"type\", not \(element.kindDescription)")
+                continue
+            }
+            guard let typeValue = members["type"] else {
+                reader.fail(path + "/type", "is required; one of " + types.map { "\"\($0)\"" }.joined(separator: ", "))
+                continue
+            }
+            guard let type = reader.choice(typeValue, at: path + "/type", allowed: types, default: "", make: { $0 }) else {
+                continue
+            }
+            let fields = switch type {
+            case "dense": ["type", "units"]
+            case "conv2d": ["type", "filters", "kernel", "stride", "padding"]
+            case "maxpool", "avgpool": ["type", "size"]
+            default: ["type"]
+            }
+            guard let object = reader.object(element, at: path, fields: fields) else { continue }
+            func required(_ key: String, _ range: ClosedRange<Int>) -> Int? {
+                guard object[key] != nil else {
+                    reader.fail(path + "/" + key, "is required for a \(type) layer")
+                    return nil
+                }
+                return reader.integer(object[key], at: path + "/" + key, in: range, default: 0)
+            }
+            switch type {
+            case "dense":
+                if let units = required("units", Limits.layerWidth) { layers.append(.dense(units: units)) }
+            case "conv2d":
+                let filters = required("filters", Limits.filters), kernel = required("kernel", Limits.kernel)
+                let stride = reader.integer(object["stride"], at: path + "/stride", in: Limits.stride, default: 1)
+                let padding = reader.choice(
+                    object["padding"], at: path + "/padding", allowed: ["same", "valid"], default: Padding.same,
+                    make: Padding.init(rawValue:))
+                if let filters, let kernel, let stride, let padding {
+                    layers.append(.conv2d(filters: filters, kernel: kernel, stride: stride, padding: padding))
+                }
+            case "maxpool", "avgpool":
+                if let size = required("size", Limits.poolSize) {
+                    layers.append(type == "maxpool" ? .maxpool(size: size) : .avgpool(size: size))
+                }
+            case "flatten":
+                layers.append(.flatten)
+            default:
+                layers.append(.activation(Activation(rawValue: type)!))
+            }
+        }
+        return reader.errors.count == errorsBefore ? layers : nil
     }
 
     private static func parseTraining(_ value: JSONValue?, reader: inout Reader) -> Training? {

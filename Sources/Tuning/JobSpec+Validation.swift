@@ -3,7 +3,8 @@ import Learning
 extension JobSpec {
     /// The problems that show only once the dataset is known: split sizes, the batch size against
     /// the training split, the parameter count, per-weight shapes and the total amount of work.
-    public func validate(dataset: DatasetInfo) -> [SpecError] {
+    /// `image` is the shape of each row as an image (nil for a table), which image layers need.
+    public func validate(dataset: DatasetInfo, image: ImageShape? = nil) -> [SpecError] {
         var errors: [SpecError] = []
         func fail(_ field: String, _ message: String) { errors.append(SpecError(field: field, message: message)) }
         let resolved = resolved(for: dataset)
@@ -25,11 +26,17 @@ extension JobSpec {
         if split.train >= 1, training.batchSize > split.train {
             fail("/training/batch_size", "must be at most split.train (\(split.train))")
         }
-        let sizes = [dataset.features] + model.hidden + [dataset.classes]
-        let weights = zip(sizes, sizes.dropFirst()).reduce(0) { $0 + $1.0 * $1.1 }
-        let parameters = weights + sizes.dropFirst().reduce(0, +)
+        let architecture: NetworkArchitecture
+        switch buildArchitecture(for: dataset, image: image) {
+        case .success(let built): architecture = built
+        case .failure(let error):
+            fail("/model/layers/\(error.layer)", error.message)
+            return errors
+        }
+        let weights = architecture.blocks.filter { $0.kind == .weight }.reduce(0) { $0 + $1.range.count }
+        let parameters = architecture.parameterCount
         if parameters > Limits.parameters {
-            fail("/model/hidden", "gives \(parameters) parameters with the dataset's \(dataset.features) features and \(dataset.classes) classes; at most \(Limits.parameters) are allowed")
+            fail(model.layers == nil ? "/model/hidden" : "/model/layers", "gives \(parameters) parameters with the dataset's \(dataset.features) features and \(dataset.classes) classes; at most \(Limits.parameters) are allowed")
         }
         if hyperparameters.l2.per == .weight, case .values(let values) = hyperparameters.l2.initial, values.count != weights {
             fail("/hyperparameters/l2/init", "must have \(weights) values (one per weight, biases excluded, in block order), not \(values.count)")
@@ -57,9 +64,25 @@ extension JobSpec {
         return spec
     }
 
-    /// The model this spec trains on a dataset of this shape.
-    public func architecture(for dataset: DatasetInfo) -> MLPArchitecture {
-        MLPArchitecture(inputs: dataset.features, hidden: model.hidden, classes: dataset.classes, activation: model.activation)
+    /// The model this spec trains on a dataset of this shape (`validate(dataset:)` has accepted it).
+    public func architecture(for dataset: DatasetInfo, image: ImageShape? = nil) -> NetworkArchitecture {
+        switch buildArchitecture(for: dataset, image: image) {
+        case .success(let architecture): architecture
+        case .failure(let error): preconditionFailure("model.layers[\(error.layer)]: \(error.message)")
+        }
+    }
+
+    /// The layers on this data set's shape, or the first layer that does not fit it.
+    private func buildArchitecture(
+        for dataset: DatasetInfo, image: ImageShape?
+    ) -> Result<NetworkArchitecture, ArchitectureError> {
+        guard let layers = model.layers else {
+            return .success(NetworkArchitecture(
+                inputs: dataset.features, hidden: model.hidden, classes: dataset.classes, activation: model.activation))
+        }
+        return Result { () throws(ArchitectureError) in
+            try NetworkArchitecture(inputs: dataset.features, image: image, layers: layers, classes: dataset.classes)
+        }
     }
 
     /// "3.2e13": enough digits to compare with the limit, without pretending to more.

@@ -131,17 +131,22 @@ extension JobSpec {
         }
     }
 
-    /// The MLP: hidden layer widths (empty for multinomial logistic regression) and activation.
+    /// The network: either the dense shorthand (hidden layer widths, empty for multinomial logistic
+    /// regression, and one activation) or `layers`, a list of layers; the output dense layer to
+    /// the classes is appended either way.
     public struct Model: Sendable, Equatable {
         public var hidden: [Int]
         public var activation: Activation
-        public init(hidden: [Int] = [50, 50], activation: Activation = .tanh) {
+        /// The network's body as layers; nil for the dense shorthand.
+        public var layers: [Layer]?
+        public init(hidden: [Int] = [50, 50], activation: Activation = .tanh, layers: [Layer]? = nil) {
             self.hidden = hidden
             self.activation = activation
+            self.layers = layers
         }
 
-        /// Number of layers with weights (hidden layers plus the softmax layer).
-        public var layerCount: Int { hidden.count + 1 }
+        /// Number of layers with weights (with the softmax layer).
+        public var layerCount: Int { (layers.map { $0.filter(\.hasParameters).count } ?? hidden.count) + 1 }
         /// Parameter blocks: a weight and a bias block per layer.
         public var blockCount: Int { 2 * layerCount }
     }

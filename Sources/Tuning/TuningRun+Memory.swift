@@ -8,6 +8,10 @@ import Learning
 /// n/2^32 the dynamics apply), and those bits are held until the reverse pass gives them back.
 /// So a spec's peak is known before it runs, from its momenta and T alone; no training needed.
 public struct MemoryEstimate: Sendable, Equatable {
+    /// What a training run holds whatever its size: allocator arenas, its thread's stack, the
+    /// BLAS library's work buffers.
+    public static let runOverheadBytes = 8 << 20
+
     /// The information buffer at the end of the forward pass: Σ_t Σ_k |block k|·log2(2^32/n_tk)
     /// bits, plus two 32-bit limbs per parameter (digits are stored in whole limbs).
     public var bufferBytes: Int
@@ -17,13 +21,30 @@ public struct MemoryEstimate: Sendable, Equatable {
     public var workspaceBytes: Int
     /// The training and validation rows as a run holds them (and the learned inputs, if any).
     public var dataBytes: Int
+    /// What the buffer allocates beyond its bits: the state registers and each tile's stacks
+    /// rounded up to whole chunks for its deepest parameter.
+    public var allocationBytes: Int = 0
+    /// Training runs that hold a buffer, model and workspaces at the same time (`meta.seeds` runs
+    /// on up to the job's threads); the data is shared.
+    public var concurrentRuns: Int = 1
+    /// Per process and run: allocator arenas, thread stacks, the BLAS library's work buffers.
+    public var fixedBytes: Int = 0
 
-    public var totalBytes: Int { bufferBytes + modelBytes + workspaceBytes + dataBytes }
+    /// An upper bound of what a job adds to its process's resident memory at its peak.
+    public var totalBytes: Int {
+        let run = bufferBytes + allocationBytes + modelBytes + workspaceBytes + fixedBytes
+        return Self.saturating(run, times: concurrentRuns) + dataBytes
+    }
+
+    static func saturating(_ a: Int, times b: Int) -> Int {
+        let (product, overflow) = a.multipliedReportingOverflow(by: b)
+        return overflow ? Int.max / 4 : min(product, Int.max / 4)
+    }
 
     /// The spec fields that drive the largest part, as JSON Pointers: what to change to shrink it.
     public var drivingFields: [String] {
         let parts = [
-            (bufferBytes, ["/hyperparameters/momentum", "/training/iterations", "/model/hidden"]),
+            (bufferBytes + allocationBytes, ["/hyperparameters/momentum", "/training/iterations", "/model/hidden"]),
             (modelBytes, ["/model/hidden"]),
             (workspaceBytes, ["/training/iterations", "/training/batch_size", "/model/hidden"]),
             (dataBytes, ["/split", "/hyperparameters/training_data"]),
@@ -34,8 +55,9 @@ public struct MemoryEstimate: Sendable, Equatable {
     /// One line naming each part in MiB, for error messages.
     public var summary: String {
         func mib(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
-        return "about \(mib(totalBytes)): information buffer \(mib(bufferBytes)), model \(mib(modelBytes)), "
-            + "workspaces \(mib(workspaceBytes)), data \(mib(dataBytes))"
+        let runs = concurrentRuns > 1 ? " for each of \(concurrentRuns) concurrent runs" : ""
+        return "about \(mib(totalBytes)): information buffer \(mib(bufferBytes + allocationBytes)), model \(mib(modelBytes)), "
+            + "workspaces \(mib(workspaceBytes + fixedBytes))\(runs), data \(mib(dataBytes))"
     }
 }
 
@@ -44,34 +66,55 @@ extension TuningRun {
     public func memoryEstimate(at u: [Double]) -> MemoryEstimate {
         let schedule = space.schedule(u)
         let blocks = architecture.blocks
-        var bufferBits = 0.0
+        // Bits each parameter of block k destroys over the run (its momentum is the block's).
+        var blockBits = [Double](repeating: 0, count: blocks.count)
         for row in schedule.momenta {
             for (k, gamma) in row.enumerated() {
                 let numerator = RationalFactor(approximating: gamma)?.numerator ?? 1
-                let bits = Double(RationalFactor.denominatorBits) - log2(Double(numerator))
-                bufferBits += bits * Double(blocks[k].range.count)
+                blockBits[k] += Double(RationalFactor.denominatorBits) - log2(Double(numerator))
             }
+        }
+        var bufferBits = 0.0
+        var stacks = 0
+        for (k, block) in blocks.enumerated() {
+            bufferBits += blockBits[k] * Double(block.range.count)
+            // The state register holds the first 63 to 95 bits, the stack the rest in 32-bit
+            // words; parameters of a tile differ by at most a word, so one more row bounds the deepest.
+            let depth = Int(min(max(0, (blockBits[k] + 32 - 63) / 32), Double(Int32.max)).rounded(.up)) + 1
+            let tiles = (block.range.count + InformationBuffer.tileWidth - 1) / InformationBuffer.tileWidth
+            let rows = InformationBuffer.allocatedRows(forDepth: depth)
+            stacks += MemoryEstimate.saturating(tiles, times: rows * InformationBuffer.tileWidth * 4 + 16 * (rows / 16 + 8))
         }
         let n = architecture.parameterCount
         let t = schedule.iterations
         let k = blocks.count
         let widths = architecture.layerSizes.reduce(0, +)
         let batch = spec.training.batchSize
-        let evaluationBatch = min(1024, max(training.rows, validation.rows))
-        let features = architecture.layerSizes[0]
+        let evaluationBatch = architecture.evaluationChunk(rows: max(training.rows, validation.rows))
+        let features = architecture.inputCount
         // TrainerScratch holds 11 words per parameter; noise, l2, the final weights, the
         // hypergradient and its pullback about 6 more.
         let model = 17 * 8 * n
-        // learning rates, momenta, their adjoints and the exact factors: about 6 words per (t, k)
-        // plus a row header each; the losses and curve one word per step.
-        let schedules = t * (6 * 8 * k + 5 * 32) + 2 * 8 * t
-        let workspaces = 8 * (batch + evaluationBatch) * (features + 9 * widths)
-        var data = 8 * (training.inputs.count + validation.inputs.count) * 2
-            + 4 * (training.rows + validation.rows) * 2
+        // Per step, arrays of K numbers, each costing its header and the allocator's rounding
+        // (48 bytes) plus at most 16 bytes an element: the learning rates, momenta and exact
+        // factors of the forward pass, and the item's per-step schedules as JSON (64 bytes a
+        // number); an item with a hypergradient (any job with meta-iterations) adds the adjoints
+        // and the hypergradient's two arrays. The losses and curve one word per step.
+        let array = 48 + 16 * k
+        let hypergradient = spec.meta.iterations > 0 ? 4 * array : 0
+        let schedules = t * (3 * array + 2 * 64 * k + hypergradient) + 2 * 8 * t
+        // The dense shorthand's rule, or the layers' own count where larger (im2col patches).
+        let workspaces = 8 * (batch + evaluationBatch) * max(features + 9 * widths, architecture.workspaceValuesPerRow)
+        // The data set as loaded and the parts cut from it coexist while the run is prepared.
+        let rows = training.inputs.count + validation.inputs.count + (test?.inputs.count ?? 0)
+        let labels = training.rows + validation.rows + (test?.rows ?? 0)
+        var data = 8 * rows * 2 + 8 * labels * 2
         if spec.hyperparameters.trainingData.learn { data += 4 * 8 * training.inputs.count }
+        let buffer = Int(min(bufferBits / 8, Double(Int.max / 8))) + 8 * n
         return MemoryEstimate(
-            bufferBytes: Int(min(bufferBits / 8, Double(Int.max / 4))) + 8 * n,
-            modelBytes: model, workspaceBytes: schedules + workspaces, dataBytes: data)
+            bufferBytes: buffer, modelBytes: model, workspaceBytes: schedules + workspaces, dataBytes: data,
+            allocationBytes: max(0, stacks + 16 * n - buffer), concurrentRuns: max(1, min(threads, spec.meta.seeds)),
+            fixedBytes: MemoryEstimate.runOverheadBytes)
     }
 
     /// The estimate at the hyperparameters a job starts from: what admission control checks.
@@ -88,7 +131,11 @@ extension TuningRun {
         let message = "the job needs \(estimate.summary); the job memory budget is \(limit)"
         return ProblemDetails(
             status: 422, slug: "over-memory-budget", title: "The job needs more memory than a job may use",
-            detail: message, errors: estimate.drivingFields.map { SpecError(field: $0, message: message) },
+            detail: message, errors: estimate.drivingFields.map { field in
+                // A network given as layers is sized by them, not by the dense shorthand.
+                let named = spec.model.layers != nil && field == "/model/hidden" ? "/model/layers" : field
+                return SpecError(field: named, message: message)
+            },
             extensions: [
                 "estimated_bytes": .number(Double(estimate.totalBytes)),
                 "budget_bytes": .number(Double(budget)),

@@ -156,7 +156,7 @@ extension TuningRun {
 
     /// Mean cross-entropy and error rate of the model with `weights` on `rows`.
     func measure(weights: [Double], on rows: LabelledRows) -> (loss: Double, error: Double) {
-        let workspace = MLPWorkspace(architecture: architecture, batchCapacity: min(1024, rows.rows))
+        let workspace = NetworkWorkspace(architecture: architecture, batchCapacity: architecture.evaluationChunk(rows: rows.rows))
         let (loss, errors) = weights.withUnsafeBufferPointer { w in
             rows.inputs.withUnsafeBufferPointer { x in
                 rows.labels.withUnsafeBufferPointer { y in

@@ -11,7 +11,7 @@ import Learning
 public struct TuningRun: Sendable {
     /// The spec as it runs: split resolved to row counts, standardisation statistics filled in.
     public let spec: JobSpec
-    public let architecture: MLPArchitecture
+    public let architecture: NetworkArchitecture
     public let space: HyperparameterSpace
     /// Threads one meta-iteration may use: its `meta.seeds` runs in parallel, or, with a single
     /// seed, the two halves of every training step (`trainerThreads`).
@@ -19,7 +19,7 @@ public struct TuningRun: Sendable {
 
     /// The trainer's own threads (1 or 2): two when a single run has the threads to itself.
     var trainerThreads: Int { spec.meta.seeds == 1 && threads >= 2 ? 2 : 1 }
-    let model: MLP
+    let model: Network
     let partition: DatasetPartition
     /// What the data and the spec give reason to doubt before any training (`JobWarning`).
     public let dataWarnings: [JobWarning]
@@ -29,19 +29,26 @@ public struct TuningRun: Sendable {
     /// Prepares a run; throws the spec's problems against this dataset (none if `JobSpec.parse`
     /// and `validate(dataset:)` already passed).
     public init(spec: JobSpec, dataset: Dataset, threads: Int = 1) throws(SpecErrors) {
-        let problems = spec.validate(dataset: dataset.info)
+        let problems = spec.validate(dataset: dataset.info, image: dataset.shape)
         guard problems.isEmpty else { throw SpecErrors(problems) }
         var spec = spec.resolved(for: dataset.info)
         // A defaulted name says which data set, by its name rather than an upload's opaque id.
         if spec.name == JobSpec.defaultName(for: spec.dataset) { spec.name = "\(dataset.name) schedules" }
         partition = DatasetPartition(dataset: dataset, split: spec.split, preprocess: spec.preprocess)
+        let nonFinite = partition.nonFiniteColumns
+        guard nonFinite.isEmpty else {
+            let names = nonFinite.prefix(10).map { "\($0)" }.joined(separator: ", ")
+            let more = nonFinite.count > 10 ? " and \(nonFinite.count - 10) more" : ""
+            throw SpecErrors([SpecError(
+                field: "/preprocess/standardize",
+                message: "cannot standardise feature column(s) \(names)\(more) (0-based): their values or "
+                    + "statistics are not finite numbers; rescale those columns or set \"standardize\": false")])
+        }
         spec.preprocess = partition.preprocess
         self.spec = spec
         self.threads = max(1, threads)
-        architecture = MLPArchitecture(
-            inputs: dataset.features, hidden: spec.model.hidden, classes: dataset.classes,
-            activation: spec.model.activation)
-        model = MLP(architecture: architecture)
+        architecture = spec.architecture(for: dataset.info, image: dataset.shape)
+        model = Network(architecture: architecture)
         space = HyperparameterSpace(spec: spec, architecture: architecture, trainingRows: spec.split.train)
         dataWarnings = Self.dataWarnings(
             spec: spec, dataset: dataset, partition: partition, learned: space.learnMask.filter { $0 }.count)

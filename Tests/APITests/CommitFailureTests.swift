@@ -7,14 +7,17 @@ import Synchronization
 import Testing
 
 /// A store whose first `failures` meta-iteration commits fail, as on a full disk or a database
-/// that briefly refuses writes; everything else goes to the real store underneath.
+/// that briefly refuses writes, and whose commits take `delay` longer, as large items do on a
+/// busy node; everything else goes to the real store underneath.
 final class FlakyCommitStore: Store {
     let base: Store
     private let remaining: Mutex<Int>
+    let delay: Duration
 
-    init(_ base: Store, failures: Int) {
+    init(_ base: Store, failures: Int, delay: Duration = .zero) {
         self.base = base
         remaining = Mutex(failures)
+        self.delay = delay
     }
 
     struct InjectedFailure: Error {}
@@ -55,9 +58,12 @@ final class FlakyCommitStore: Store {
             return count > 0
         }
         if fail { throw InjectedFailure() }
-        return try base.commitMetaIteration(
+        let committed = try base.commitMetaIteration(
             jobID: jobID, worker: worker, item: item, checkpoint: checkpoint, progressDone: progressDone,
             progressFraction: progressFraction, latestJSON: latestJSON, bestJSON: bestJSON, nowMs: nowMs, leaseMs: leaseMs)
+        // The write is done (and extended the lease from `nowMs`); the call returns late.
+        if delay > .zero { Thread.sleep(forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) * 1e-18) }
+        return committed
     }
     func finishJob(jobID: JobID, worker: WorkerID, status: JobStatus, errorCode: String?, errorMessage: String?, nowMs: Int64) throws -> Bool {
         try base.finishJob(jobID: jobID, worker: worker, status: status, errorCode: errorCode, errorMessage: errorMessage, nowMs: nowMs)
@@ -73,6 +79,12 @@ final class FlakyCommitStore: Store {
     func datasetContent(id: String) throws -> [UInt8]? { try base.datasetContent(id: id) }
     func listDatasets(owner: String?) throws -> [DatasetRecord] { try base.listDatasets(owner: owner) }
     func deleteDataset(id: String) throws -> DeleteDatasetOutcome { try base.deleteDataset(id: id) }
+    func putDatasetChunk(id: String, seq: Int, content: [UInt8]) throws { try base.putDatasetChunk(id: id, seq: seq, content: content) }
+    func commitChunkedDataset(_ new: NewDataset, chunkedBytes: Int, nowMs: Int64) throws -> InsertDatasetOutcome {
+        try base.commitChunkedDataset(new, chunkedBytes: chunkedBytes, nowMs: nowMs)
+    }
+    func discardDatasetChunks(id: String) throws { try base.discardDatasetChunks(id: id) }
+    func datasetChunk(id: String, seq: Int) throws -> [UInt8]? { try base.datasetChunk(id: id, seq: seq) }
     func createAPIKey(name: String, keySHA256: String, role: PrincipalRole, nowMs: Int64) throws -> Bool {
         try base.createAPIKey(name: name, keySHA256: keySHA256, role: role, nowMs: nowMs)
     }
@@ -81,8 +93,11 @@ final class FlakyCommitStore: Store {
     func revokeAPIKey(name: String) throws -> Bool { try base.revokeAPIKey(name: name) }
     func touchAPIKey(name: String, nowMs: Int64) throws { try base.touchAPIKey(name: name, nowMs: nowMs) }
     func hasAPIKeys() throws -> Bool { try base.hasAPIKeys() }
-    func createSession(tokenSHA256: String, principal: String, role: PrincipalRole, nowMs: Int64, expiresMs: Int64) throws {
-        try base.createSession(tokenSHA256: tokenSHA256, principal: principal, role: role, nowMs: nowMs, expiresMs: expiresMs)
+    func createSession(
+        tokenSHA256: String, principal: String, keySHA256: String?, role: PrincipalRole, nowMs: Int64, expiresMs: Int64
+    ) throws -> Bool {
+        try base.createSession(
+            tokenSHA256: tokenSHA256, principal: principal, keySHA256: keySHA256, role: role, nowMs: nowMs, expiresMs: expiresMs)
     }
     func session(tokenSHA256: String, nowMs: Int64) throws -> SessionRecord? { try base.session(tokenSHA256: tokenSHA256, nowMs: nowMs) }
     func deleteSession(tokenSHA256: String) throws -> Bool { try base.deleteSession(tokenSHA256: tokenSHA256) }

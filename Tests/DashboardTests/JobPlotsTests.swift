@@ -78,6 +78,24 @@ struct JobPlotsTests {
         #expect(shallow.all("svg").count == 1)
     }
 
+    @Test func layeredNetworksGetOnePanelPerLayerNamedAfterIt() {
+        // conv → tanh → avgpool → conv → dense: three layers with parameters, as many as hidden [a, b].
+        guard case .object(var object) = SampleHistory.spec(hidden: [4, 4], iterations: 20) else { return }
+        object["model"] = ["layers": [
+            ["type": "conv2d", "filters": 4, "kernel": 3], ["type": "tanh"], ["type": "avgpool", "size": 2],
+            ["type": "conv2d", "filters": 2, "kernel": 3], ["type": "dense", "units": 8],
+        ]]
+        let spec = JSONValue.object(object)
+        let items = SampleHistory.items(count: 3, hidden: [4, 4, 4], iterations: 20, segments: 20)
+        let document = render("learning_rate", spec: spec, items: items)
+        #expect(document.wellFormed, "\(document.parseError ?? "")")
+        #expect(document.all("svg").count == 5)
+        for layer in ["conv2d_1", "conv2d_2", "dense_1", "dense_2"] { #expect(document.texts.contains(layer)) }
+        #expect(document.texts.contains("conv2d_1.weights") && document.texts.contains("dense_2.biases"))
+        let l2 = render("l2", spec: spec, items: items)
+        #expect(l2.texts.contains("conv2d_2.weights"))
+    }
+
     @Test func constantSchedulesAreDrawnAcrossMetaIterationsLikeL2() {
         let spec = SampleHistory.spec(hidden: [50, 50], iterations: 100)
         let items = SampleHistory.items(count: 6, hidden: [50, 50], iterations: 100, segments: 1)

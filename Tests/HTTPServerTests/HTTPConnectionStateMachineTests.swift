@@ -31,6 +31,7 @@ private struct Harness {
             case .attachStream(let id, let writer): attached.append((id, writer))
             case .terminateStream(_, let reason): terminated.append(reason)
             case .close: closed = true
+            case .screen: break
             }
         }
     }

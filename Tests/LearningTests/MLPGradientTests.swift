@@ -43,7 +43,8 @@ struct MLPProblem {
 
     /// lossAndGradient at `parameters` (default: the problem's) on `inputs` (default: the problem's).
     func lossAndGradient(
-        at point: [Double]? = nil, inputs x: [Double]? = nil, workspace: MLPWorkspace? = nil
+        at point: [Double]? = nil, inputs x: [Double]? = nil, workspace: MLPWorkspace? = nil,
+        team: WorkerTeam = .serial
     ) -> (loss: Double, gradient: [Double]) {
         let workspace = workspace ?? MLPWorkspace(architecture: architecture, batchCapacity: batch)
         var gradient = [Double](repeating: .nan, count: architecture.parameterCount)
@@ -54,7 +55,7 @@ struct MLPProblem {
                         gradient.withUnsafeMutableBufferPointer { g in
                             model.lossAndGradient(
                                 parameters: w, l2: lambda, inputs: xs, labels: ys, batch: batch,
-                                gradient: g, workspace: workspace)
+                                gradient: g, workspace: workspace, team: team)
                         }
                     }
                 }

@@ -5,11 +5,12 @@ import Testing
 extension MLPProblem {
     /// H·v (and the input product ∇_x⟨∇_w L, v⟩) at `point` after a lossAndGradient there.
     func hessianVectorProduct(
-        along direction: [Double], at point: [Double]? = nil, workspace: MLPWorkspace? = nil
+        along direction: [Double], at point: [Double]? = nil, inputs x: [Double]? = nil,
+        workspace: MLPWorkspace? = nil, team: WorkerTeam = .serial
     ) -> (product: [Double], inputProduct: [Double]) {
         let workspace = workspace ?? MLPWorkspace(architecture: architecture, batchCapacity: batch)
         let w = point ?? parameters
-        _ = lossAndGradient(at: w, workspace: workspace)
+        _ = lossAndGradient(at: w, inputs: x, workspace: workspace, team: team)
         var product = [Double](repeating: .nan, count: architecture.parameterCount)
         var inputProduct = [Double](repeating: .nan, count: inputs.count)
         w.withUnsafeBufferPointer { w in
@@ -19,7 +20,7 @@ extension MLPProblem {
                         inputProduct.withUnsafeMutableBufferPointer { hx in
                             model.hessianVectorProduct(
                                 parameters: w, l2: lambda, direction: v, result: hv,
-                                inputProduct: hx, workspace: workspace)
+                                inputProduct: hx, workspace: workspace, team: team)
                         }
                     }
                 }

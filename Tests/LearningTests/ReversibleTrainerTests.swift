@@ -14,8 +14,16 @@ struct SmallProblem {
         hidden: [Int] = [4], activation: Activation = .tanh, iterations: Int = 15,
         rows: Int = 24, features: Int = 5, classes: Int = 3, seed: UInt64 = 7
     ) {
+        self.init(
+            architecture: MLPArchitecture(inputs: features, hidden: hidden, classes: classes, activation: activation),
+            iterations: iterations, rows: rows, seed: seed)
+    }
+
+    /// Random rows (Gaussian inputs) for any network, e.g. a layered one on small images.
+    init(architecture: NetworkArchitecture, iterations: Int = 15, rows: Int = 24, seed: UInt64 = 7) {
         var random = SplitMix64(seed: seed)
-        architecture = MLPArchitecture(inputs: features, hidden: hidden, classes: classes, activation: activation)
+        let features = architecture.inputCount, classes = architecture.classCount
+        self.architecture = architecture
         func rowsOf(_ count: Int) -> LabelledRows {
             LabelledRows(
                 inputs: (0..<(count * features)).map { _ in random.nextGaussian() },

@@ -88,9 +88,12 @@ public final class PostgresCluster: Sendable {
         try server("pg_ctl", ["-D", directory.file("data"), "-o", options, "-l", directory.file("pg.log"), "-w", "start"])
     }
 
-    /// Stops the server at once (`immediate`: like a crash, clients see their connections drop).
-    public func stop() {
-        _ = try? server("pg_ctl", ["-D", directory.file("data"), "-m", "immediate", "-w", "stop"])
+    /// Stops the server: by default at once (`immediate`: like a crash, clients see their
+    /// connections drop); `fast` ends the sessions and shuts down cleanly. The test settings
+    /// (`synchronous_commit=off`) let a crash lose the last acknowledged commits: stop `fast` when
+    /// a test counts what was written just before.
+    public func stop(mode: String = "immediate") {
+        _ = try? server("pg_ctl", ["-D", directory.file("data"), "-m", mode, "-w", "stop"])
     }
 
     /// Restarts the server (`fast`: sessions are terminated): the cheapest "database failover".

@@ -31,7 +31,7 @@ final class PostgresConnection: SQLConnection {
         guard PQstatus(connection) == CONNECTION_OK else {
             let message = Self.trimmed(PQerrorMessage(connection))
             PQfinish(connection)
-            throw PostgresError(sqlState: nil, message: message, connectionLost: true)
+            throw PostgresError(sqlState: nil, message: message, connectFailed: true)
         }
         handle = connection
         // Server notices (for example "already exists, skipping") are not errors; keep them off stderr.
@@ -116,20 +116,19 @@ final class PostgresConnection: SQLConnection {
             case .null:
                 buffers.append(nil); lengths.append(0); formats.append(0); types.append(0)
             case .integer(let integer):
-                buffers.append(strdup(String(integer))); lengths.append(0); formats.append(0); types.append(0)
+                buffers.append(try Self.copy(Array(String(integer).utf8), sql: query.sql, terminated: true))
+                lengths.append(0); formats.append(0); types.append(0)
             case .real(let real):
                 // NaN is stored as NULL, as SQLite does, so both engines read back the same thing.
                 let text: String? = real.isNaN ? nil : real.isInfinite ? (real > 0 ? "Infinity" : "-Infinity") : "\(real)"
-                buffers.append(text.map { strdup($0) } ?? nil); lengths.append(0); formats.append(0); types.append(0)
+                buffers.append(try text.map { text in try Self.copy(Array(text.utf8), sql: query.sql, terminated: true) })
+                lengths.append(0); formats.append(0); types.append(0)
             case .text(let text):
-                buffers.append(strdup(text)); lengths.append(0); formats.append(0); types.append(0)
+                buffers.append(try Self.copy(Array(text.utf8), sql: query.sql, terminated: true))
+                lengths.append(0); formats.append(0); types.append(0)
             case .blob(let bytes):
-                // malloc'd like the strdup'd texts, so every buffer is released with free().
-                let copy = malloc(max(bytes.count, 1))!.assumingMemoryBound(to: CChar.self)
-                bytes.withUnsafeBytes { raw in
-                    if let base = raw.baseAddress { UnsafeMutableRawPointer(copy).copyMemory(from: base, byteCount: raw.count) }
-                }
-                buffers.append(copy); lengths.append(Int32(bytes.count)); formats.append(1); types.append(17)
+                buffers.append(try Self.copy(bytes, sql: query.sql, terminated: false))
+                lengths.append(Int32(bytes.count)); formats.append(1); types.append(17)
             }
         }
         let name = try prepare(query, types: types)
@@ -137,7 +136,22 @@ final class PostgresConnection: SQLConnection {
         let result = PQexecPrepared(handle, name, Int32(values.count), pointers, lengths, formats, 0)
         defer { PQclear(result) }
         try check(result, sql: query.sql)
-        return try read(result!)
+        guard let result else { throw PostgresError(sqlState: nil, message: "libpq returned no result", sql: query.sql) }
+        return try read(result)
+    }
+
+    /// `bytes` in malloc'd C memory (released with free()), NUL-terminated for a text parameter.
+    /// Out of memory is an error of this statement, never a crash or a silently NULL parameter.
+    private static func copy(_ bytes: [UInt8], sql: String, terminated: Bool) throws -> UnsafeMutablePointer<CChar> {
+        let count = bytes.count + (terminated ? 1 : 0)
+        guard let raw = malloc(max(count, 1)) else {
+            throw PostgresError(sqlState: nil, message: "out of memory for a \(count)-byte parameter", sql: sql)
+        }
+        bytes.withUnsafeBytes { source in
+            if let base = source.baseAddress { raw.copyMemory(from: base, byteCount: source.count) }
+        }
+        if terminated { raw.storeBytes(of: 0, toByteOffset: bytes.count, as: UInt8.self) }
+        return raw.assumingMemoryBound(to: CChar.self)
     }
 
     /// The prepared statement for `query`, preparing it on first use. The parameter types of the

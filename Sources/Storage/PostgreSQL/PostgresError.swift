@@ -12,12 +12,18 @@ public struct PostgresError: Error, Sendable, Equatable, CustomStringConvertible
     public let sql: String?
     /// True when the connection itself is gone (libpq reports `CONNECTION_BAD`).
     public let connectionLost: Bool
+    /// True when no connection could be made at all (the server is down or unreachable), as
+    /// opposed to one that broke while in use.
+    public let connectFailed: Bool
 
-    public init(sqlState: String?, message: String, sql: String? = nil, connectionLost: Bool = false) {
+    public init(
+        sqlState: String?, message: String, sql: String? = nil, connectionLost: Bool = false, connectFailed: Bool = false
+    ) {
         self.sqlState = sqlState
         self.message = message
         self.sql = sql
-        self.connectionLost = connectionLost
+        self.connectionLost = connectionLost || connectFailed
+        self.connectFailed = connectFailed
     }
 
     /// True when running the same transaction again may succeed: the connection broke, the server
@@ -32,6 +38,14 @@ public struct PostgresError: Error, Sendable, Equatable, CustomStringConvertible
 
     /// True when two transactions collided (not an outage): counted like SQLite's busy errors.
     public var isContention: Bool { sqlState == "40001" || sqlState == "40P01" }
+
+    /// True for a connect that the server refused for good (a wrong password, a missing role or
+    /// database): waiting for the database will not help.
+    public var isRefusedLogin: Bool {
+        guard connectFailed else { return false }
+        return ["authentication failed", "does not exist", "no pg_hba.conf entry", "no password supplied"]
+            .contains { message.contains($0) }
+    }
 
     /// True for a unique or primary-key violation.
     public var isUniqueViolation: Bool { sqlState == "23505" }

@@ -36,6 +36,8 @@ enum PostgresSQL: SQLStatements {
         static let byIDForUpdate = PostgresQuery("SELECT \(columns) FROM jobs WHERE id = :id FOR UPDATE")
         static let statusForUpdate = PostgresQuery("SELECT status FROM jobs WHERE id = :id FOR UPDATE")
         static let countQueued = PostgresQuery("SELECT count(*) AS count FROM jobs WHERE status = 'queued'")
+        static let countActiveOfOwner = PostgresQuery(
+            "SELECT count(*) AS count FROM jobs WHERE owner = :owner AND status IN ('queued', 'running')")
         static let countByStatus = PostgresQuery("SELECT status, count(*) AS count FROM jobs GROUP BY status")
 
         static let listFirst = PostgresQuery(
@@ -223,7 +225,7 @@ enum PostgresSQL: SQLStatements {
     }
 
     enum Datasets: SQLDatasetStatements {
-        static let columns = "id, name, rows, features, classes, sha256, builtin, created_ms, octet_length(content) AS content_bytes, owner, profile"
+        static let columns = "id, name, rows, features, classes, sha256, builtin, created_ms, octet_length(content) + chunked_bytes AS content_bytes, owner, profile"
         static let insert = PostgresQuery("""
             INSERT INTO datasets (id, name, rows, features, classes, sha256, content, builtin, created_ms, owner, profile)
             VALUES (:id, :name, :rows, :features, :classes, :sha256, :content, :builtin::integer::boolean, \(now), :owner, :profile)

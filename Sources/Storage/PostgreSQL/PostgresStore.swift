@@ -27,6 +27,8 @@ public final class PostgresStore: SQLStore {
     public let location: String
     public let timeSource: TimeSource
     let pool: PostgresConnectionPool
+    /// What this node knows about the database (fed by the pool and a probe every second).
+    public var health: DatabaseHealth { pool.health }
 
     /// Connects, checks the schema and applies pending migrations.
     ///
@@ -36,14 +38,16 @@ public final class PostgresStore: SQLStore {
     ///     `PGPASSFILE`, ...).
     ///   - password: overrides the URL's password (read from a secret file by the caller).
     ///   - poolSize: connections this store opens at most.
-    ///   - retryWindow: how long a transaction is retried through connection failures before the
-    ///     error reaches the caller.
+    ///   - retryWindow: how long a transaction without a `StoreDeadline` (a worker's) is retried
+    ///     through short failures, and waits for a free connection, before the error reaches it.
+    ///   - health: the node's database health, marked up once connected (the CLI passes one that
+    ///     `/readyz` already reads while the node waits for its database).
     /// - Throws: `PostgresError` when the server cannot be reached or refuses the login,
     ///   `MigrationError` for a schema this build cannot run against.
     public init(
         url: String, password: String? = nil, poolSize: Int = 4, retryWindow: Duration = .seconds(30),
         timeSource: TimeSource = .database, migrations: [Migration] = Migration.embedded(for: .postgresql),
-        nowMs: Int64
+        health: DatabaseHealth = DatabaseHealth(), nowMs: Int64
     ) throws {
         var parameters: [(String, String)] = [
             ("connect_timeout", "5"), ("application_name", "rewind"),
@@ -57,16 +61,28 @@ public final class PostgresStore: SQLStore {
             ("dbname", url),
         ]
         if let password { parameters.append(("password", password)) }
-        pool = PostgresConnectionPool(parameters: parameters, size: poolSize, retryWindow: retryWindow)
+        pool = PostgresConnectionPool(parameters: parameters, size: poolSize, retryWindow: retryWindow, health: health)
         self.timeSource = timeSource
         location = Self.redacted(url)
         try pool.warmUp()
         let migrator = PostgresMigrator(migrations: migrations)
         try migrator.migrate(pool, nowMs: nowMs)
         schemaVersion = migrator.codeVersion
+        health.markUp()
+        let probeConnection = ProbeConnection()
+        health.startMonitoring { [weak pool] in
+            guard let pool else { return nil }
+            return .some(pool.probe(on: &probeConnection.connection))
+        }
+    }
+
+    /// The probe's own connection, touched only by the probe thread.
+    private final class ProbeConnection: @unchecked Sendable {
+        var connection: PostgresConnection?
     }
 
     public func close() throws {
+        health.stopMonitoring()
         pool.close()
     }
 

@@ -69,10 +69,11 @@ extension APIKeyRecord {
 }
 
 extension SessionRecord {
-    /// Decodes `principal, role, created_ms, expires_ms`.
+    /// Decodes `principal, role, created_ms, expires_ms, key_sha256`.
     init(row: some SQLRow) {
         self.init(
             principal: row.string("principal"), role: PrincipalRole(rawValue: row.string("role")) ?? .user,
-            createdMs: row.int64("created_ms"), expiresMs: row.int64("expires_ms"))
+            createdMs: row.int64("created_ms"), expiresMs: row.int64("expires_ms"),
+            keySHA256: row.optionalString("key_sha256"))
     }
 }

@@ -17,6 +17,7 @@ protocol SQLStatements {
     associatedtype IdempotencyKeys: SQLIdempotencyKeyStatements where IdempotencyKeys.Statement == Statement
     associatedtype Events: SQLEventStatements where Events.Statement == Statement
     associatedtype Datasets: SQLDatasetStatements where Datasets.Statement == Statement
+    associatedtype DatasetChunks: SQLDatasetChunkStatements where DatasetChunks.Statement == Statement
 }
 
 /// Statement types made from SQL text: SQLite's text itself, PostgreSQL's translated query.
@@ -41,6 +42,8 @@ protocol SQLJobStatements {
     static var statusForUpdate: Statement { get }
     /// `count` of queued jobs.
     static var countQueued: Statement { get }
+    /// `count`: the jobs of `:owner` that are queued or running.
+    static var countActiveOfOwner: Statement { get }
     /// `status, count` per status.
     static var countByStatus: Statement { get }
     static var listFirst: Statement { get }
@@ -88,6 +91,18 @@ protocol SQLEventStatements {
     associatedtype Statement
     static var insert: Statement { get }
     static var page: Statement { get }
+}
+
+/// Data sets written in chunks while their upload arrives.
+protocol SQLDatasetChunkStatements {
+    associatedtype Statement
+    /// One chunk (`:id`, `:seq`, `:content`).
+    static var put: Statement { get }
+    /// The data set's row, its content in chunks (`:chunked_bytes`), answering its columns.
+    static var commit: Statement { get }
+    static var discard: Statement { get }
+    /// Chunk `:seq`'s `content`.
+    static var chunk: Statement { get }
 }
 
 protocol SQLDatasetStatements {

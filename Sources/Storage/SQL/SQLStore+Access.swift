@@ -41,14 +41,20 @@ extension SQLStore {
         try read { try $0.queryFirst(Statement(sql: AccessSQL.anyKey), [:]) { _ in true } } ?? false
     }
 
+    @discardableResult
     public func createSession(
-        tokenSHA256: String, principal: String, role: PrincipalRole, nowMs: Int64, expiresMs: Int64
-    ) throws {
+        tokenSHA256: String, principal: String, keySHA256: String?, role: PrincipalRole, nowMs: Int64, expiresMs: Int64
+    ) throws -> Bool {
         try write { connection in
-            _ = try connection.run(Statement(sql: AccessSQL.insertSession), [
+            var arguments: SQLArguments = [
                 ":token_sha256": .text(tokenSHA256), ":principal": .text(principal),
                 ":role": .text(role.rawValue), ":now": .integer(nowMs), ":expires_ms": .integer(expiresMs),
-            ])
+            ]
+            guard let keySHA256 else {
+                return try connection.run(Statement(sql: AccessSQL.insertSession), arguments) == 1
+            }
+            arguments[":key_sha256"] = .text(keySHA256)
+            return try connection.run(Statement(sql: AccessSQL.insertKeySession), arguments) == 1
         }
     }
 

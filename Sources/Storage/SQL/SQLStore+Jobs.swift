@@ -3,7 +3,8 @@ extension SQLStore {
     /// Enqueues a job, in one transaction with its idempotency key and its first event.
     ///
     /// The checks run in order: a known idempotency key answers `.replayed` or `.keyConflict` (a
-    /// replay creates nothing, so a full queue does not refuse it); then `.queueFull` when
+    /// replay creates nothing, so a full queue does not refuse it); then `.ownerLimitReached`
+    /// when the owner has `new.maxActiveForOwner` jobs queued or running; then `.queueFull` when
     /// `maxQueued` jobs are queued (on every node together); then `.datasetNotFound`.
     public func insertJob(
         _ new: NewJob, idempotency: (key: String, requestSHA256: String)?, maxQueued: Int, nowMs: Int64
@@ -30,6 +31,12 @@ extension SQLStore {
             if Self.writesMayRepeat,
                let stored = try connection.queryFirst(SQL.Jobs.byID, [":id": .text(new.id)], JobRecord.init) {
                 return .created(stored)
+            }
+            if let cap = new.maxActiveForOwner {
+                let active = try connection.queryFirst(SQL.Jobs.countActiveOfOwner, [":owner": .text(new.owner)]) {
+                    $0.int("count")
+                } ?? 0
+                guard active < cap else { return .ownerLimitReached(active: active) }
             }
             let queued = try connection.queryFirst(SQL.Jobs.countQueued, [:]) { $0.int("count") } ?? 0
             guard queued < maxQueued else { return .queueFull(queued: queued) }

@@ -40,6 +40,7 @@ enum SQLiteSQL: SQLStatements {
         static let statusForUpdate = "SELECT status FROM jobs WHERE id = :id"
         static let lockSubmissions: String? = nil
         static let countQueued = "SELECT count(*) AS count FROM jobs WHERE status = 'queued'"
+        static let countActiveOfOwner = "SELECT count(*) AS count FROM jobs WHERE owner = :owner AND status IN ('queued', 'running')"
         static let countByStatus = "SELECT status, count(*) AS count FROM jobs GROUP BY status"
 
         // Newest first; the keyset (created_ms, id) continues after the last row of a page.
@@ -223,7 +224,7 @@ enum SQLiteSQL: SQLStatements {
     }
 
     enum Datasets: SQLDatasetStatements {
-        static let columns = "id, name, rows, features, classes, sha256, builtin, created_ms, length(content) AS content_bytes, owner, profile"
+        static let columns = "id, name, rows, features, classes, sha256, builtin, created_ms, length(content) + chunked_bytes AS content_bytes, owner, profile"
         static let insert = """
             INSERT INTO datasets (id, name, rows, features, classes, sha256, content, builtin, created_ms, owner, profile)
             VALUES (:id, :name, :rows, :features, :classes, :sha256, :content, :builtin, :now, :owner, :profile)

@@ -35,12 +35,17 @@ public final class SQLiteStore: SQLStore {
     /// would otherwise swallow every later write silently (the connection keeps the old inode).
     private let fileIdentity: FileIdentity?
     private let fileLost = Atomic<Bool>(false)
+    /// What this node knows about the database (fed by every read and write and by a probe).
+    public let health: DatabaseHealth
 
     /// Opens (creating if needed) the database at `path`, checks it and applies pending migrations.
     ///
     /// - Throws: `StoreError.integrityCheckFailed` for a damaged file, `MigrationError` for a schema
     ///   this build cannot run against, `SQLiteError` when SQLite fails.
-    public init(path: String, readerCount: Int = 2, migrator: SQLiteMigrator = SQLiteMigrator(), nowMs: Int64) throws {
+    public init(
+        path: String, readerCount: Int = 2, migrator: SQLiteMigrator = SQLiteMigrator(),
+        health: DatabaseHealth = DatabaseHealth(), nowMs: Int64
+    ) throws {
         let database = try SQLiteConnection(path: path)
         let journalMode = try database.queryFirst(SQLiteSQL.Connection.journalModeWAL) { $0.string(0) }
         guard journalMode == "wal" else {
@@ -57,11 +62,23 @@ public final class SQLiteStore: SQLStore {
         self.writer = Writer(database: database)
         self.readers = try SQLiteReaderPool(path: path, count: readerCount)
         self.fileIdentity = FileIdentity(path: path)
+        self.health = health
+        health.markUp()
+        health.startMonitoring { [weak self] in
+            guard let self else { return nil }
+            do {
+                try self.write { database in try database.execute(HealthProbeSQL.sqlite) }
+                return .some(nil)
+            } catch {
+                return .some(error)
+            }
+        }
     }
 
     /// Closes the readers, then checkpoints the WAL into the main file and closes the writer, so a
     /// cleanly stopped service leaves one self-contained file. Later calls throw `StoreError.closed`.
     public func close() throws {
+        health.stopMonitoring()
         try readers.close()
         try writerQueue.sync {
             guard let database = writer.database else { return }
@@ -94,9 +111,9 @@ public final class SQLiteStore: SQLStore {
 
     /// Runs `body` in a `BEGIN IMMEDIATE` transaction on the writer connection.
     func write<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
-        try verifyFile()
-        return try countingBusy {
-            try writerQueue.sync {
+        try countingBusy {
+            try verifyFile()
+            return try writerQueue.sync {
                 guard let database = writer.database else { throw StoreError.closed }
                 return try database.transaction(.immediate) { try body(database) }
             }
@@ -108,11 +125,15 @@ public final class SQLiteStore: SQLStore {
         try countingBusy { try readers.withReader(body) }
     }
 
+    /// Counts busy errors and tells the node's health what the connection saw.
     private func countingBusy<T>(_ body: () throws -> T) throws -> T {
         do {
-            return try body()
-        } catch let error as SQLiteError where error.isBusy {
-            busyErrors.add(1, ordering: .relaxed)
+            let result = try body()
+            health.recordGoodQuery()
+            return result
+        } catch {
+            if let error = error as? SQLiteError, error.isBusy { busyErrors.add(1, ordering: .relaxed) }
+            health.record(error)
             throw error
         }
     }

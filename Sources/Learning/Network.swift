@@ -1,34 +1,26 @@
-/// A fully connected classifier: hidden layers with `architecture.activation`, softmax output,
-/// mean cross-entropy loss with a per-parameter L2 penalty; its gradient and exact Hessian-vector
-/// products over one flat parameter vector.
+/// A classifier built of layers (`NetworkArchitecture`): dense, conv2d, pooling and activation
+/// layers, a dense output layer with softmax, mean cross-entropy loss with a per-parameter L2
+/// penalty; its gradient and exact Hessian-vector products over one flat parameter vector.
 ///
 /// Every call is deterministic: fixed summation orders, every matrix product through `BLAS.gemm`
 /// (run BLAS with a fixed thread count). A `WorkerTeam` of two threads shares each pass; the
-/// results are the same bits as with one. Calls do not allocate; all
-/// state lives in the caller's `MLPWorkspace`.
-public struct MLP: Sendable {
-    /// The shape and parameter layout.
-    public let architecture: MLPArchitecture
-    /// Per weight layer: fan-in, fan-out and block offsets, so the hot loops touch only integers.
-    let layers: [Layer]
-
-    /// Dimensions and parameter offsets of one weight layer.
-    struct Layer: Sendable {
-        let fanIn: Int
-        let fanOut: Int
-        let weightOffset: Int  // W: (fanIn, fanOut)
-        let biasOffset: Int    // b: (fanOut)
-    }
+/// results are the same bits as with one. Calls do not allocate; all state lives in the caller's
+/// `NetworkWorkspace`.
+///
+/// This is the whole interface the optimiser side sees (`ReversibleTrainer`: the exact state
+/// update, the information buffer, the reverse recurrences): the loss and gradient at a point,
+/// one Hessian-vector product there, and the objective's gradient and value, all over flat
+/// buffers. A second optimiser needs nothing else from the model, and a new layer type nothing
+/// from the optimiser.
+public struct Network: Sendable {
+    /// The layers and parameter layout.
+    public let architecture: NetworkArchitecture
+    /// The passes' stages, the output layer last.
+    var stages: [Stage] { architecture.stages }
 
     /// A model with the given architecture.
-    public init(architecture: MLPArchitecture) {
+    public init(architecture: NetworkArchitecture) {
         self.architecture = architecture
-        layers = (0..<architecture.layerCount).map { l in
-            let w = architecture.weights(l), b = architecture.bias(l)
-            return Layer(
-                fanIn: w.rows, fanOut: w.cols, weightOffset: w.range.lowerBound,
-                biasOffset: b.range.lowerBound)
-        }
     }
 
     /// Mean softmax cross-entropy over the batch + ½ Σ_i l2[i]·w[i]² (l2 has one entry per
@@ -38,7 +30,7 @@ public struct MLP: Sendable {
     public func lossAndGradient(
         parameters: UnsafeBufferPointer<Double>, l2: UnsafeBufferPointer<Double>,
         inputs: UnsafeBufferPointer<Double>, labels: UnsafeBufferPointer<Int32>, batch: Int,
-        gradient: UnsafeMutableBufferPointer<Double>, workspace: MLPWorkspace, team: WorkerTeam = .serial
+        gradient: UnsafeMutableBufferPointer<Double>, workspace: NetworkWorkspace, team: WorkerTeam = .serial
     ) -> Double {
         let count = architecture.parameterCount
         checkWorkspace(workspace, rows: batch)
@@ -54,7 +46,7 @@ public struct MLP: Sendable {
         let w = parameters.baseAddress!, dw = gradient.baseAddress!
         let (crossEntropy, _) = forwardAndLoss(
             parameters: w, input: workspace.input, labels: labels.baseAddress!, rows: batch,
-            normalizer: Double(batch), delta: workspace.deltas[layers.count - 1], workspace: workspace,
+            normalizer: Double(batch), delta: workspace.gradients[stages.count - 1], workspace: workspace,
             team: team)
         backward(
             parameters: w, input: workspace.input, rows: batch, gradient: dw, accumulate: false,
@@ -84,7 +76,7 @@ public struct MLP: Sendable {
     /// Overwrites the state a following `hessianVectorProduct` would need.
     public func evaluate(
         parameters: UnsafeBufferPointer<Double>, inputs: UnsafeBufferPointer<Double>,
-        labels: UnsafeBufferPointer<Int32>, rows: Int, workspace: MLPWorkspace, team: WorkerTeam = .serial
+        labels: UnsafeBufferPointer<Int32>, rows: Int, workspace: NetworkWorkspace, team: WorkerTeam = .serial
     ) -> (loss: Double, errors: Int) {
         checkWorkspace(workspace, rows: nil)
         precondition(rows >= 1, "evaluate: need at least one row")
@@ -116,7 +108,7 @@ public struct MLP: Sendable {
         parameters: UnsafeBufferPointer<Double>, inputs: UnsafeBufferPointer<Double>,
         labels: UnsafeBufferPointer<Int32>, rows: Int,
         gradient: UnsafeMutableBufferPointer<Double>, inputGradient: UnsafeMutableBufferPointer<Double>?,
-        workspace: MLPWorkspace, team: WorkerTeam = .serial
+        workspace: NetworkWorkspace, team: WorkerTeam = .serial
     ) -> Double {
         checkWorkspace(workspace, rows: nil)
         precondition(rows >= 1, "objectiveGradient: need at least one row")
@@ -138,7 +130,7 @@ public struct MLP: Sendable {
             // to the gradient of the mean.
             crossEntropy += forwardAndLoss(
                 parameters: parameters.baseAddress!, input: input, labels: labels.baseAddress! + start,
-                rows: chunk, normalizer: Double(rows), delta: workspace.deltas[layers.count - 1],
+                rows: chunk, normalizer: Double(rows), delta: workspace.gradients[stages.count - 1],
                 workspace: workspace, team: team).crossEntropy
             backward(
                 parameters: parameters.baseAddress!, input: input, rows: chunk,
@@ -150,10 +142,13 @@ public struct MLP: Sendable {
     }
 
     /// Traps unless `workspace` fits this model and, if given, a batch of `rows`.
-    func checkWorkspace(_ workspace: MLPWorkspace, rows: Int?) {
-        precondition(workspace.architecture == architecture, "MLP: workspace built for another architecture")
+    func checkWorkspace(_ workspace: NetworkWorkspace, rows: Int?) {
+        precondition(workspace.architecture == architecture, "Network: workspace built for another architecture")
         if let rows {
-            precondition(rows >= 1 && rows <= workspace.batchCapacity, "MLP: batch of \(rows) does not fit the workspace")
+            precondition(rows >= 1 && rows <= workspace.batchCapacity, "Network: batch of \(rows) does not fit the workspace")
         }
     }
 }
+
+/// The dense shorthand's old name.
+public typealias MLP = Network

@@ -1,0 +1,230 @@
+import LinearAlgebra
+
+// The forward and backward passes, layer by layer, over views into the flat parameter vector and
+// the workspace. Shapes are in the comments: B is the number of rows in the pass.
+//
+// Each pass is cut into two fixed halves (`WorkerTeam.run`): the forward pass and the softmax by
+// rows, the backward pass into its two independent products per layer. The cut is the same
+// whatever the thread count, so one and two threads give the same bits.
+extension Network {
+    /// Forward pass and softmax cross-entropy over `rows` rows: outputs[s] ← stage s of
+    /// outputs[s − 1], probabilities p in outputs[last]. Returns the summed cross-entropy and the number of rows whose first arg-max is not the label; writes
+    /// δ = (p − Y)/normalizer into `delta` when given.  // (B, classes)
+    func forwardAndLoss(
+        parameters w: UnsafePointer<Double>, input: UnsafePointer<Double>, labels: UnsafePointer<Int32>,
+        rows: Int, normalizer: Double, delta: UnsafeMutablePointer<Double>?, workspace: NetworkWorkspace,
+        team: WorkerTeam
+    ) -> (crossEntropy: Double, errors: Int) {
+        let (first, second) = team.map { half in
+            let part = half == 0 ? halves(0..<rows).0 : halves(0..<rows).1
+            forward(parameters: w, input: input, rows: part, workspace: workspace)
+            return softmaxCrossEntropy(
+                labels: labels, rows: part, normalizer: normalizer, delta: delta, workspace: workspace)
+        }
+        return (first.crossEntropy + second.crossEntropy, first.errors + second.errors)
+    }
+
+    /// Forward pass over the rows in `part` (row indices into `input` and the workspace); the
+    /// output layer's logits are left in outputs[last] for the softmax.
+    func forward(
+        parameters w: UnsafePointer<Double>, input: UnsafePointer<Double>, rows part: Range<Int>,
+        workspace: NetworkWorkspace
+    ) {
+        guard !part.isEmpty else { return }
+        let rows = part.count, first = part.lowerBound
+        var previous = input + first * architecture.inputCount  // a_{s−1}: (B, inputCount)
+        for (s, stage) in stages.enumerated() {
+            let out = workspace.outputs[s] + first * stage.outputCount  // (B, outputCount)
+            switch stage.operation {
+            case .dense:
+                broadcastRows(w + stage.biasOffset, into: out, rows: rows, cols: stage.fanOut)
+                BLAS.gemm(
+                    transposeA: false, transposeB: false, m: rows, n: stage.fanOut, k: stage.fanIn,
+                    alpha: 1, a: previous, lda: stage.fanIn, b: w + stage.weightOffset, ldb: stage.fanOut,
+                    beta: 1, c: out, ldc: stage.fanOut)
+            case .conv2d(let geometry):
+                let columns = workspace.columns[s]! + first * geometry.positions * geometry.patch
+                convolve(
+                    previous, columns: columns, weights: w + stage.weightOffset, biases: w + stage.biasOffset,
+                    into: out, rows: rows, geometry: geometry)
+            case .maxpool(let geometry):
+                maxPool(previous, into: out, routes: workspace.routes[s]! + first * stage.outputCount, rows: rows, geometry: geometry)
+            case .avgpool(let geometry):
+                averagePool(previous, into: out, rows: rows, geometry: geometry)
+            case .activation(let activation):
+                let n = rows * stage.outputCount
+                out.update(from: previous, count: n)
+                activation.forward(out, derivative: workspace.routes[s]! + first * stage.outputCount, count: n)
+            }
+            previous = UnsafePointer(out)
+        }
+    }
+
+    /// Turns the logits of the rows in `part` into probabilities in place; see `forwardAndLoss`.
+    func softmaxCrossEntropy(
+        labels: UnsafePointer<Int32>, rows part: Range<Int>, normalizer: Double,
+        delta: UnsafeMutablePointer<Double>?, workspace: NetworkWorkspace
+    ) -> (crossEntropy: Double, errors: Int) {
+        let classes = architecture.classCount
+        let probabilities = workspace.outputs[stages.count - 1]
+        var crossEntropy = 0.0, errors = 0
+        for r in part {
+            let label = Int(labels[r])
+            precondition(label >= 0 && label < classes, "Network: label \(label) outside 0..<\(classes)")
+            let row = probabilities + r * classes
+            var best = 0
+            for j in 1..<classes where row[j] > row[best] { best = j }
+            if best != label { errors += 1 }
+            // Stable log-softmax: subtracting the row maximum keeps exp from overflowing.
+            let maximum = row[best], labelLogit = row[label]
+            let sum = PortableMath.exponentiate(row, count: classes, shift: maximum)
+            crossEntropy += PortableMath.log(sum) + maximum - labelLogit
+            for j in 0..<classes { row[j] /= sum }
+            if let delta {
+                let d = delta + r * classes
+                for j in 0..<classes { d[j] = row[j] / normalizer }
+                d[label] -= 1 / normalizer
+            }
+        }
+        return (crossEntropy, errors)
+    }
+
+    /// Backward pass from δ in gradients[last]: per stage, its parameters' gradient (dense:
+    /// dW = aᵀδ, db = colsum δ; conv: the same on im2col rows) and ∂L/∂input into the previous
+    /// stage's gradient (δW ᵀ, col2im of δWᵀ, argmax routing, window spreading, ⊙φ'). Adds into
+    /// `gradient` when `accumulate`, else overwrites it (no penalty term). Writes ∂L/∂input of the
+    /// first stage to `inputGradient` when given.  // (B, inputs)
+    ///
+    /// Per layer with parameters the two products (dW, and ∂L/∂input) are independent: one per
+    /// half. When no input gradient is needed, dW is split by its rows instead; layers without
+    /// parameters split their rows.
+    func backward(
+        parameters w: UnsafePointer<Double>, input: UnsafePointer<Double>, rows: Int,
+        gradient dw: UnsafeMutablePointer<Double>, accumulate: Bool,
+        inputGradient: UnsafeMutablePointer<Double>?, workspace: NetworkWorkspace, team: WorkerTeam
+    ) {
+        for s in stages.indices.reversed() {
+            let stage = stages[s]
+            let previous = s > 0 ? UnsafePointer(workspace.outputs[s - 1]) : input  // (B, inputCount)
+            let delta = UnsafePointer(workspace.gradients[s])  // (B, outputCount)
+            // ∂L/∂input, needed below a layer with parameters or for the inputs themselves.
+            let below: UnsafeMutablePointer<Double>? = s == 0 ? inputGradient
+                : stage.dependsOnParameters || inputGradient != nil ? workspace.gradients[s - 1] : nil
+            switch stage.operation {
+            case .dense, .conv2d:
+                // Weight-gradient rows `part`: (part, fanOut); the dense form is the conv form
+                // with one position per row and the input as its own column matrix.
+                var positions = 1, columns = previous
+                if case .conv2d(let geometry) = stage.operation {
+                    positions = geometry.positions
+                    columns = UnsafePointer(workspace.columns[s]!)
+                }
+                let products = rows * positions
+                func weightGradient(_ part: Range<Int>) {
+                    BLAS.gemm(
+                        transposeA: true, transposeB: false, m: part.count, n: stage.fanOut, k: products,
+                        alpha: 1, a: columns + part.lowerBound, lda: stage.fanIn, b: delta, ldb: stage.fanOut,
+                        beta: accumulate ? 1 : 0, c: dw + stage.weightOffset + part.lowerBound * stage.fanOut,
+                        ldc: stage.fanOut)
+                }
+                func biasGradient() {
+                    addColumnSums(
+                        of: delta, rows: products, cols: stage.fanOut, into: dw + stage.biasOffset,
+                        accumulate: accumulate)
+                }
+                var inputGradient: (() -> Void)?
+                if let below {
+                    inputGradient = {
+                        if case .conv2d(let geometry) = stage.operation {
+                            // ∂L/∂columns = δWᵀ: (B·positions, patch), summed back onto the pixels.
+                            BLAS.gemm(
+                                transposeA: false, transposeB: true, m: products, n: stage.fanIn, k: stage.fanOut,
+                                alpha: 1, a: delta, lda: stage.fanOut, b: w + stage.weightOffset,
+                                ldb: stage.fanOut, beta: 0, c: workspace.columnGradient, ldc: stage.fanIn)
+                            columnsToImage(workspace.columnGradient, into: below, rows: rows, geometry: geometry)
+                        } else {
+                            // δ' = δWᵀ: (B, fanIn).
+                            BLAS.gemm(
+                                transposeA: false, transposeB: true, m: rows, n: stage.fanIn, k: stage.fanOut,
+                                alpha: 1, a: delta, lda: stage.fanOut, b: w + stage.weightOffset,
+                                ldb: stage.fanOut, beta: 0, c: below, ldc: stage.fanIn)
+                        }
+                    }
+                }
+                runLayerProducts(
+                    fanIn: stage.fanIn, team: team, weights: weightGradient, biases: biasGradient, input: inputGradient)
+            case .maxpool, .avgpool, .activation:
+                guard let below else { continue }
+                let (top, bottom) = halves(0..<rows)
+                team.run(
+                    { backwardWithoutParameters(s, delta: delta, into: below, rows: top, workspace: workspace) },
+                    { backwardWithoutParameters(s, delta: delta, into: below, rows: bottom, workspace: workspace) })
+            }
+        }
+    }
+
+    /// Runs the products of a layer with parameters on the team: with an input product, the weight
+    /// rows and the biases in one half and the input product in the other; without one, the weight
+    /// rows split in two (the biases with the second). The cut is fixed, so the bits are the same
+    /// with one or two threads.
+    func runLayerProducts(
+        fanIn: Int, team: WorkerTeam, weights: (Range<Int>) -> Void, biases: () -> Void, input: (() -> Void)?
+    ) {
+        guard let input else {
+            let (top, bottom) = halves(0..<fanIn)
+            team.run({ weights(top) }, {
+                weights(bottom)
+                biases()
+            })
+            return
+        }
+        team.run({
+            weights(0..<fanIn)
+            biases()
+        }, input)
+    }
+
+    /// ∂L/∂input of a stage without parameters, rows `part`: δ ⊙ φ', δ routed to each window's
+    /// argmax, or δ spread evenly over each window.
+    func backwardWithoutParameters(
+        _ s: Int, delta: UnsafePointer<Double>, into below: UnsafeMutablePointer<Double>, rows part: Range<Int>,
+        workspace: NetworkWorkspace
+    ) {
+        guard !part.isEmpty else { return }
+        let stage = stages[s]
+        let out = delta + part.lowerBound * stage.outputCount
+        let inp = below + part.lowerBound * stage.inputCount
+        switch stage.operation {
+        case .activation:
+            let derivative = workspace.routes[s]! + part.lowerBound * stage.outputCount
+            for i in 0..<(part.count * stage.outputCount) { inp[i] = out[i] * derivative[i] }
+        case .maxpool(let geometry):
+            unpoolMaximum(
+                out, routes: workspace.routes[s]! + part.lowerBound * stage.outputCount, into: inp,
+                rows: part.count, geometry: geometry)
+        case .avgpool(let geometry):
+            unpoolAverage(out, into: inp, rows: part.count, geometry: geometry)
+        case .dense, .conv2d:
+            preconditionFailure("backwardWithoutParameters: stage \(s) has parameters")
+        }
+    }
+}
+
+/// Copies the vector `row` (cols) into every row of `matrix` (rows, cols).
+func broadcastRows(
+    _ row: UnsafePointer<Double>, into matrix: UnsafeMutablePointer<Double>, rows: Int, cols: Int
+) {
+    for r in 0..<rows { (matrix + r * cols).update(from: row, count: cols) }
+}
+
+/// sums[j] (+)= Σ_r matrix[r, j], rows in order so the result never depends on anything else.
+func addColumnSums(
+    of matrix: UnsafePointer<Double>, rows: Int, cols: Int, into sums: UnsafeMutablePointer<Double>,
+    accumulate: Bool
+) {
+    if !accumulate { sums.update(repeating: 0, count: cols) }
+    for r in 0..<rows {
+        let row = matrix + r * cols
+        for j in 0..<cols { sums[j] += row[j] }
+    }
+}

@@ -1,0 +1,232 @@
+import LinearAlgebra
+
+// Pearlmutter's R-operator, R{·} = d/dε (·)(w + εv) at ε = 0, pushed forward through the forward
+// pass and then through the backward pass (forward-over-reverse). R{∇_w L} is exactly H·v. The
+// primal quantities (a_l, φ', δ_l, δ'_l, p) come from the workspace, left there by the
+// `lossAndGradient` call at the same point, so an HVP costs R-products only.
+extension Network {
+    /// Exact H·v by Pearlmutter's R-operator (forward-over-reverse) at the point of the last
+    /// `lossAndGradient` call on this workspace (same parameters, l2, inputs, labels). Writes H·v
+    /// into `result`. If `inputProduct` is non-nil, also writes ∇_x ⟨∇_w L, v⟩ (batch, inputs): the
+    /// R-pass backpropagated to the inputs (for learning the training data).
+    public func hessianVectorProduct(
+        parameters: UnsafeBufferPointer<Double>, l2: UnsafeBufferPointer<Double>,
+        direction: UnsafeBufferPointer<Double>, result: UnsafeMutableBufferPointer<Double>,
+        inputProduct: UnsafeMutableBufferPointer<Double>?, workspace: NetworkWorkspace, team: WorkerTeam = .serial
+    ) {
+        curvatureProduct(
+            parameters: parameters, direction: direction, result: result, inputProduct: inputProduct,
+            workspace: workspace, team: team)
+        let lambda = l2.baseAddress!, v = direction.baseAddress!, hv = result.baseAddress!
+        precondition(l2.count == architecture.parameterCount, "hessianVectorProduct: l2 has the wrong length")
+        for i in 0..<architecture.parameterCount { hv[i] += lambda[i] * v[i] }
+    }
+
+    /// `hessianVectorProduct` without the penalty term λ ⊙ v, which the trainer adds in its own
+    /// fused per-parameter loop.
+    func curvatureProduct(
+        parameters: UnsafeBufferPointer<Double>, direction: UnsafeBufferPointer<Double>,
+        result: UnsafeMutableBufferPointer<Double>, inputProduct: UnsafeMutableBufferPointer<Double>?,
+        workspace: NetworkWorkspace, team: WorkerTeam
+    ) {
+        let count = architecture.parameterCount
+        checkWorkspace(workspace, rows: nil)
+        let rows = workspace.gradientBatch
+        precondition(rows > 0, "hessianVectorProduct: no lossAndGradient state in the workspace")
+        precondition(parameters.count == count, "hessianVectorProduct: parameters has the wrong length")
+        precondition(direction.count == count, "hessianVectorProduct: direction has the wrong length")
+        precondition(result.count == count, "hessianVectorProduct: result has the wrong length")
+        precondition(
+            inputProduct.map { $0.count == rows * architecture.inputCount } ?? true,
+            "hessianVectorProduct: inputProduct is not (batch, inputs)")
+
+        let w = parameters.baseAddress!, v = direction.baseAddress!, hv = result.baseAddress!
+        let (top, bottom) = halves(0..<rows)
+        team.run(
+            { rForward(parameters: w, direction: v, rows: top, workspace: workspace) },
+            { rForward(parameters: w, direction: v, rows: bottom, workspace: workspace) })
+        rBackward(
+            parameters: w, direction: v, rows: rows, result: hv,
+            inputProduct: inputProduct?.baseAddress, workspace: workspace, team: team)
+    }
+
+    /// R-forward over the rows in `part`: dense R{z} = R{a}W + aV_W + V_b, conv the same on
+    /// im2col rows, pooling and activations their linearisations (R{a} = φ'⊙R{z}, R{input} at
+    /// each argmax, window means), and at the output R{δ} = R{p}/B with R{p} = p⊙(R{z} − Σ p⊙R{z}).
+    /// R{input} is zero below the first layer with parameters (inputs do not depend on w).
+    func rForward(
+        parameters w: UnsafePointer<Double>, direction v: UnsafePointer<Double>, rows part: Range<Int>,
+        workspace: NetworkWorkspace
+    ) {
+        guard !part.isEmpty else { return }
+        let rows = part.count, first = part.lowerBound
+        var previous = UnsafePointer(workspace.input + first * architecture.inputCount)  // a_{s−1}: (B, inputCount)
+        for (s, stage) in stages.enumerated() {
+            let rOut = workspace.rOutputs[s] + first * stage.outputCount  // (B, outputCount)
+            let rPrevious = s > 0 ? UnsafePointer(workspace.rOutputs[s - 1] + first * stage.inputCount) : nil
+            let n = rows * stage.outputCount
+            switch stage.operation {
+            case .dense:
+                broadcastRows(v + stage.biasOffset, into: rOut, rows: rows, cols: stage.fanOut)
+                BLAS.gemm(
+                    transposeA: false, transposeB: false, m: rows, n: stage.fanOut, k: stage.fanIn,
+                    alpha: 1, a: previous, lda: stage.fanIn, b: v + stage.weightOffset, ldb: stage.fanOut,
+                    beta: 1, c: rOut, ldc: stage.fanOut)
+                if stage.dependsOnParameters, let rPrevious {
+                    BLAS.gemm(
+                        transposeA: false, transposeB: false, m: rows, n: stage.fanOut, k: stage.fanIn,
+                        alpha: 1, a: rPrevious, lda: stage.fanIn,
+                        b: w + stage.weightOffset, ldb: stage.fanOut, beta: 1, c: rOut, ldc: stage.fanOut)
+                }
+            case .conv2d(let geometry):
+                let offset = first * geometry.positions * geometry.patch
+                let columns = UnsafePointer(workspace.columns[s]! + offset)
+                broadcastRows(v + stage.biasOffset, into: rOut, rows: rows * geometry.positions, cols: stage.fanOut)
+                BLAS.gemm(
+                    transposeA: false, transposeB: false, m: rows * geometry.positions, n: stage.fanOut,
+                    k: stage.fanIn, alpha: 1, a: columns, lda: stage.fanIn, b: v + stage.weightOffset,
+                    ldb: stage.fanOut, beta: 1, c: rOut, ldc: stage.fanOut)
+                if stage.dependsOnParameters, let rPrevious {
+                    let rColumns = workspace.rColumns[s]! + offset
+                    imageToColumns(rPrevious, into: rColumns, rows: rows, geometry: geometry)
+                    BLAS.gemm(
+                        transposeA: false, transposeB: false, m: rows * geometry.positions, n: stage.fanOut,
+                        k: stage.fanIn, alpha: 1, a: rColumns, lda: stage.fanIn, b: w + stage.weightOffset,
+                        ldb: stage.fanOut, beta: 1, c: rOut, ldc: stage.fanOut)
+                }
+            case .activation:
+                let derivative = workspace.routes[s]! + first * stage.outputCount
+                if stage.dependsOnParameters, let rPrevious {
+                    for i in 0..<n { rOut[i] = derivative[i] * rPrevious[i] }
+                } else {
+                    rOut.update(repeating: 0, count: n)
+                }
+            case .maxpool(let geometry):
+                if stage.dependsOnParameters, let rPrevious {
+                    gatherMaxima(
+                        rPrevious, routes: workspace.routes[s]! + first * stage.outputCount, into: rOut,
+                        rows: rows, geometry: geometry)
+                } else {
+                    rOut.update(repeating: 0, count: n)
+                }
+            case .avgpool(let geometry):
+                if stage.dependsOnParameters, let rPrevious {
+                    averagePool(rPrevious, into: rOut, rows: rows, geometry: geometry)
+                } else {
+                    rOut.update(repeating: 0, count: n)
+                }
+            }
+            if s == stages.count - 1 {
+                rSoftmax(
+                    probabilities: workspace.outputs[s] + first * stage.outputCount, rLogits: rOut,
+                    into: workspace.rGradients[s] + first * stage.outputCount, rows: rows,
+                    batch: workspace.gradientBatch, classes: stage.outputCount)
+            }
+            previous = UnsafePointer(workspace.outputs[s] + first * stage.outputCount)
+        }
+    }
+
+    /// R-backward: for a layer with parameters R{dW} = R{a}ᵀδ + aᵀR{δ} (im2col rows for conv),
+    /// R{db} = colsum R{δ}, R{∂L/∂input} = R{δ}Wᵀ + δVᵀ (then col2im); for an activation
+    /// R{δ_in} = R{δ}⊙φ' + δ⊙φ''⊙R{z}; pooling routes R{δ} as it routes δ. At the first stage
+    /// R{∂L/∂input} is the input product. Overwrites `result` (no penalty term).
+    func rBackward(
+        parameters w: UnsafePointer<Double>, direction v: UnsafePointer<Double>, rows: Int,
+        result hv: UnsafeMutablePointer<Double>, inputProduct: UnsafeMutablePointer<Double>?,
+        workspace: NetworkWorkspace, team: WorkerTeam
+    ) {
+        for s in stages.indices.reversed() {
+            let stage = stages[s]
+            let delta = UnsafePointer(workspace.gradients[s]), rDelta = UnsafePointer(workspace.rGradients[s])  // (B, outputCount)
+            let previous = UnsafePointer(s > 0 ? workspace.outputs[s - 1] : workspace.input)
+            let target: UnsafeMutablePointer<Double>? = s == 0 ? inputProduct
+                : stage.dependsOnParameters || inputProduct != nil ? workspace.rGradients[s - 1] : nil
+            switch stage.operation {
+            case .dense, .conv2d:
+                var positions = 1, columns = previous
+                var rColumns: UnsafePointer<Double>? = s > 0 ? UnsafePointer(workspace.rOutputs[s - 1]) : nil
+                if case .conv2d(let geometry) = stage.operation {
+                    positions = geometry.positions
+                    columns = UnsafePointer(workspace.columns[s]!)
+                    rColumns = UnsafePointer(workspace.rColumns[s]!)
+                }
+                let products = rows * positions
+                // R{dW} rows `part`: (part, fanOut)
+                func weightProduct(_ part: Range<Int>) {
+                    let c = hv + stage.weightOffset + part.lowerBound * stage.fanOut
+                    BLAS.gemm(
+                        transposeA: true, transposeB: false, m: part.count, n: stage.fanOut, k: products,
+                        alpha: 1, a: columns + part.lowerBound, lda: stage.fanIn, b: rDelta, ldb: stage.fanOut,
+                        beta: 0, c: c, ldc: stage.fanOut)
+                    if stage.dependsOnParameters, let rColumns {
+                        BLAS.gemm(
+                            transposeA: true, transposeB: false, m: part.count, n: stage.fanOut, k: products,
+                            alpha: 1, a: rColumns + part.lowerBound, lda: stage.fanIn,
+                            b: delta, ldb: stage.fanOut, beta: 1, c: c, ldc: stage.fanOut)
+                    }
+                }
+                func biasProduct() {
+                    addColumnSums(
+                        of: rDelta, rows: products, cols: stage.fanOut, into: hv + stage.biasOffset,
+                        accumulate: false)
+                }
+                var inputProduct: (() -> Void)?
+                if let target {
+                    inputProduct = {
+                        let c = positions == 1 ? target : workspace.columnGradient
+                        BLAS.gemm(
+                            transposeA: false, transposeB: true, m: products, n: stage.fanIn, k: stage.fanOut,
+                            alpha: 1, a: rDelta, lda: stage.fanOut, b: w + stage.weightOffset,
+                            ldb: stage.fanOut, beta: 0, c: c, ldc: stage.fanIn)
+                        BLAS.gemm(
+                            transposeA: false, transposeB: true, m: products, n: stage.fanIn, k: stage.fanOut,
+                            alpha: 1, a: delta, lda: stage.fanOut, b: v + stage.weightOffset,
+                            ldb: stage.fanOut, beta: 1, c: c, ldc: stage.fanIn)
+                        if case .conv2d(let geometry) = stage.operation {
+                            columnsToImage(workspace.columnGradient, into: target, rows: rows, geometry: geometry)
+                        }
+                    }
+                }
+                runLayerProducts(
+                    fanIn: stage.fanIn, team: team, weights: weightProduct, biases: biasProduct, input: inputProduct)
+            case .activation(let activation):
+                guard let target else { continue }
+                let n = rows * stage.outputCount
+                target.update(from: rDelta, count: n)
+                if stage.dependsOnParameters {
+                    // R{δ_in} = R{δ}⊙φ' + δ⊙φ''⊙R{z}, with R{z} the previous stage's R{output}.
+                    activation.rBackward(
+                        target, activation: workspace.outputs[s], derivative: workspace.routes[s]!,
+                        upstream: delta, rPreactivation: workspace.rOutputs[s - 1], count: n)
+                } else {
+                    // R{z} = 0: only R{δ}⊙φ' remains.
+                    let derivative = workspace.routes[s]!
+                    for i in 0..<n { target[i] *= derivative[i] }
+                }
+            case .maxpool, .avgpool:
+                guard let target else { continue }
+                let (top, bottom) = halves(0..<rows)
+                team.run(
+                    { backwardWithoutParameters(s, delta: rDelta, into: target, rows: top, workspace: workspace) },
+                    { backwardWithoutParameters(s, delta: rDelta, into: target, rows: bottom, workspace: workspace) })
+            }
+        }
+    }
+
+    /// R{δ_L} = R{p}/B row by row over `rows` rows of a batch of `batch`, with
+    /// R{p} = p⊙(R{z} − ⟨p, R{z}⟩).  // (rows, classes)
+    func rSoftmax(
+        probabilities p: UnsafePointer<Double>, rLogits rz: UnsafePointer<Double>,
+        into rDelta: UnsafeMutablePointer<Double>, rows: Int, batch: Int, classes: Int
+    ) {
+        let batch = Double(batch)
+        for r in 0..<rows {
+            let offset = r * classes
+            var mean = 0.0
+            for j in 0..<classes { mean += p[offset + j] * rz[offset + j] }
+            for j in 0..<classes {
+                rDelta[offset + j] = p[offset + j] * (rz[offset + j] - mean) / batch
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+/// Scratch buffers for batches up to `batchCapacity` rows; reused every step, no allocation in the
+/// training loop. Not Sendable: one per worker/thread.
+///
+/// Besides scratch space it holds the forward and backward state of the last
+/// `Network.lossAndGradient` call (inputs, every layer's output, φ', argmax routes, im2col
+/// patches, every layer's output gradient), which `Network.hessianVectorProduct` reuses instead
+/// of recomputing: that is what makes an HVP cost about two gradients' worth of products.
+/// All buffers live in one allocation, carved into named row-major views.
+public final class NetworkWorkspace {
+    /// The architecture the buffers are shaped for.
+    public let architecture: NetworkArchitecture
+    /// The largest batch (or evaluation chunk) the buffers hold.
+    public let batchCapacity: Int
+
+    // Per stage s (width n = outputCount) unless noted; optional entries exist only for the stage
+    // types that need them.
+
+    /// Copy of the last gradient call's inputs, a_0.  // (batch, inputs)
+    let input: UnsafeMutablePointer<Double>
+    /// The stage's output; for the output layer the logits, turned into probabilities p.  // (batch, n)
+    let outputs: [UnsafeMutablePointer<Double>]
+    /// ∂L/∂output; for the output layer δ = (p − Y)/B.  // (batch, n)
+    let gradients: [UnsafeMutablePointer<Double>]
+    /// R{output}.  // (batch, n)
+    let rOutputs: [UnsafeMutablePointer<Double>]
+    /// R{∂L/∂output}.  // (batch, n)
+    let rGradients: [UnsafeMutablePointer<Double>]
+    /// Activations: φ'(input). Max pooling: the input index (within the row) of each window's
+    /// maximum, as a Double.  // (batch, n)
+    let routes: [UnsafeMutablePointer<Double>?]
+    /// Conv: im2col of the input and of R{input}.  // (batch · positions, patch)
+    let columns: [UnsafeMutablePointer<Double>?]
+    let rColumns: [UnsafeMutablePointer<Double>?]
+    /// Conv: gradients of a column matrix before col2im, shared by the conv stages.  // (batch · positions, patch)
+    let columnGradient: UnsafeMutablePointer<Double>
+
+    /// Rows of the state left by the last `lossAndGradient`; 0 when there is none (fresh, or
+    /// overwritten by `evaluate`/`objectiveGradient`).
+    var gradientBatch = 0
+
+    private let storage: UnsafeMutablePointer<Double>
+    private let storageCount: Int
+
+    /// Buffers for `architecture` and batches of at most `batchCapacity` rows.
+    public init(architecture: NetworkArchitecture, batchCapacity: Int) {
+        precondition(batchCapacity >= 1, "NetworkWorkspace: batch capacity must be positive")
+        self.architecture = architecture
+        self.batchCapacity = batchCapacity
+        storageCount = batchCapacity * architecture.workspaceValuesPerRow
+        storage = .allocate(capacity: storageCount)
+        storage.initialize(repeating: 0, count: storageCount)
+
+        var next = storage
+        func carve(_ width: Int) -> UnsafeMutablePointer<Double> {
+            defer { next += batchCapacity * width }
+            return next
+        }
+        let stages = architecture.stages
+        input = carve(architecture.inputCount)
+        outputs = stages.map { carve($0.outputCount) }
+        gradients = stages.map { carve($0.outputCount) }
+        rOutputs = stages.map { carve($0.outputCount) }
+        rGradients = stages.map { carve($0.outputCount) }
+        routes = stages.map { stage in
+            switch stage.operation {
+            case .activation, .maxpool: carve(stage.outputCount)
+            default: nil
+            }
+        }
+        var largest = 0
+        columns = stages.map { stage in
+            guard case .conv2d(let g) = stage.operation else { return nil }
+            largest = max(largest, g.positions * g.patch)
+            return carve(g.positions * g.patch)
+        }
+        rColumns = stages.map { stage in
+            guard case .conv2d(let g) = stage.operation else { return nil }
+            return carve(g.positions * g.patch)
+        }
+        columnGradient = carve(largest)
+        assert(next == storage + storageCount)
+    }
+
+    deinit {
+        storage.deinitialize(count: storageCount)
+        storage.deallocate()
+    }
+}
+
+@available(*, unavailable, message: "one NetworkWorkspace per thread")
+extension NetworkWorkspace: Sendable {}
+
+/// The dense shorthand's old name.
+public typealias MLPWorkspace = NetworkWorkspace

@@ -1,0 +1,44 @@
+import Foundation
+import RewindTestSupport
+
+/// `rewind serve` on a fresh SQLite database under the memory tests' 2 GiB address-space limit,
+/// with a session to it; `stop()` (SIGTERM) when done.
+struct LimitedServer {
+    let directory: TemporaryDirectory
+    let server: ServerProcess
+    let session: SecuritySession
+
+    init(prefix: String, workers: Int) throws {
+        directory = try TemporaryDirectory(prefix: prefix)
+        server = try ServerProcess(
+            database: directory.file("rewind.sqlite"), arguments: ["--workers", "\(workers)"],
+            environment: ["MALLOC_ARENA_MAX": "2", "OPENBLAS_NUM_THREADS": "1"],
+            prlimit: [MemoryLimitProcessTests.addressSpace])
+        session = SecuritySession(port: server.port)
+    }
+
+    func stop() {
+        server.kill(SIGTERM)
+        _ = server.waitForExit(timeout: .seconds(20))
+    }
+
+    /// Resets the process's peak (VmHWM) to its resident memory now, and returns that.
+    func resetPeak() throws -> Int {
+        try "5".write(toFile: "/proc/\(server.pid)/clear_refs", atomically: false, encoding: .utf8)
+        return MemoryLimitProcessTests.status(server.pid, "VmRSS")
+    }
+
+    /// The process's peak resident memory since the last reset.
+    var peak: Int { MemoryLimitProcessTests.status(server.pid, "VmHWM") }
+
+    /// Uploads `csv` as a data set named `name`; its id.
+    func upload(_ csv: String, name: String) throws -> String {
+        let response = try session.request(
+            "POST", "/v1/datasets?name=\(name)", headers: [("Content-Type", "text/csv")], body: Array(csv.utf8),
+            timeout: .seconds(120))
+        guard response.status == 201, let id = response.json["id"]?.stringValue else {
+            throw ServerProcessError("upload answered \(response.status): \(response.text)")
+        }
+        return id
+    }
+}
