@@ -24,9 +24,11 @@ install: release install-binary
 install-binary:
 	install -D -m 755 "$(BIN_PATH)/rewind" "$(DESTDIR)$(PREFIX)/bin/rewind"
 
-# The service on http://127.0.0.1:8080 with its SQLite file ./rewind.sqlite (REWIND_* variables apply).
+# The service on http://127.0.0.1:8080 with its SQLite file ./rewind.sqlite (REWIND_* variables
+# apply; PORT=N or REWIND_PORT=N picks the port, 0 a free one). Its first line names the address.
 run: release
-	"$$($(SWIFT) build -c release --show-bin-path)/rewind" serve
+	@echo "make run: rewind serve on port $${PORT:-$${REWIND_PORT:-8080}} (PORT=N or REWIND_PORT=N to change)"
+	"$$($(SWIFT) build -c release --show-bin-path)/rewind" serve $${PORT:+--port $$PORT}
 
 test: bootstrap
 	$(SWIFT) test

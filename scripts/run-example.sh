@@ -3,7 +3,10 @@
 # saves what it produced: the job's result JSON in examples/results/ and its dashboard plots (SVG,
 # plus PNG renders when rsvg-convert is installed) in docs/images/.
 #
-#   scripts/run-example.sh schedules | schedules-long | held-out | lenet-schedules | per-weight-l2 | distillation | chaos
+#   scripts/run-example.sh schedules | schedules-long | held-out | lenet-schedules | per-weight-l2 | distillation | chaos [--update-results]
+#
+# Without --update-results nothing committed is rewritten: results and plots go to a temporary
+# folder, named at the end. With it they replace examples/results/ and docs/images/.
 #
 # REWIND_URL: the service (default http://127.0.0.1:8080); REWIND: the rewind binary (default the
 # release build); HISTORY_DIR: if set, every job's whole history is saved there as JSON lines
@@ -11,11 +14,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-example=${1:?usage: scripts/run-example.sh schedules|schedules-long|held-out|lenet-schedules|per-weight-l2|distillation|chaos}
+example=${1:?usage: scripts/run-example.sh schedules|schedules-long|held-out|lenet-schedules|per-weight-l2|distillation|chaos [--update-results]}
 url=${REWIND_URL:-http://127.0.0.1:8080}
 rewind=${REWIND:-"$(swift build -c release --show-bin-path)/rewind"}
-images=docs/images
-results=examples/results
+if [ "${2:-}" = "--update-results" ] || [ -n "${UPDATE_RESULTS:-}" ]; then
+    images=docs/images
+    results=examples/results
+else
+    scratch=${RESULTS_DIR:-$(mktemp -d)}
+    images=$scratch/images
+    results=$scratch/results
+    trap 'echo "results in $results, plots in $images (pass --update-results to replace the committed ones)"' EXIT
+fi
 mkdir -p "$images" "$results"
 
 now() { date +%s.%N; }
@@ -64,15 +74,18 @@ per-weight-l2)
     run_job per-weight-l2 examples/per-weight-l2.json loss error l2 hypergradient_norm
     ;;
 distillation)
-    # The ten training rows (one blank image per class) followed by the digits for validation.
+    # The ten training rows (one blank image per class) followed by the digits for validation:
+    # examples/distillation.csv (what scripts/distillation-csv.py writes), uploaded, and the spec's
+    # local file swapped for the upload's id (the service reads no local files).
     upload=$(python3 scripts/distillation-csv.py --start "${START:-blank}" \
         | curl -sf -X POST -H 'Content-Type: text/csv' --data-binary @- "$url/v1/datasets?name=digits-distillation")
     dataset=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])' <<<"$upload")
     echo "uploaded data set $dataset"
     spec=$(mktemp --suffix=.json)
-    trap 'rm -f "$spec"' EXIT
-    sed "s/UPLOADED_DATASET_ID/$dataset/" examples/distillation.json > "$spec"
+    python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); s["dataset"] = {"id": sys.argv[2]}; json.dump(s, sys.stdout)' \
+        examples/distillation.json "$dataset" > "$spec"
     run_job distillation "$spec" loss error training_data
+    rm -f "$spec"
     ;;
 chaos)
     started=$(now)

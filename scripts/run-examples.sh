@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts `rewind serve` on a free loopback port with a temporary database, runs the examples
-# of docs/experiments.md through it, and stops it again. Output: examples/results/, docs/images/.
+# of docs/experiments.md through it, and stops it again. Output: a temporary folder, or with
+# --update-results examples/results/ and docs/images/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,5 +23,5 @@ echo "service at $REWIND_URL"
 
 for example in ${EXAMPLES:-schedules schedules-long held-out per-weight-l2 distillation chaos}; do
     echo "== $example"
-    scripts/run-example.sh "$example"
+    scripts/run-example.sh "$example" "$@"
 done

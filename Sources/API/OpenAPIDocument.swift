@@ -729,7 +729,7 @@ public enum OpenAPIDocument {
                       },
                       "shuffle": {
                         "type": "boolean", "default": false,
-                        "description": "Permute all rows (seeded by `seed`) before cutting. Recommended: data sets are usually sorted."
+                        "description": "Permute all rows (seeded by `seed`) before cutting. Left out: true on an uploaded data set, false on a built-in."
                       },
                       "seed": { "type": "integer", "minimum": 0, "maximum": 9007199254740992, "default": 0 }
                     }
@@ -739,7 +739,7 @@ public enum OpenAPIDocument {
                     "properties": {
                       "standardize": {
                         "type": "boolean", "default": false,
-                        "description": "Centre and scale each feature by its mean and standard deviation over the training rows only."
+                        "description": "Centre and scale each feature by its mean and standard deviation over the training rows only. Left out: true on an uploaded data set, false on a built-in."
                       },
                       "mean": {
                         "type": ["array", "null"], "items": { "type": "number" }, "default": null,
@@ -794,7 +794,7 @@ public enum OpenAPIDocument {
                       "iterations": { "type": "integer", "minimum": 1, "maximum": 100000, "default": 100 },
                       "batch_size": {
                         "type": "integer", "minimum": 1, "maximum": 100000, "default": 100,
-                        "description": "At most split.train."
+                        "description": "At most split.train. Left out: min(100, training rows)."
                       },
                       "seed": { "type": "integer", "minimum": 0, "maximum": 9007199254740992, "default": 0 },
                       "batches": {
@@ -963,6 +963,14 @@ public enum OpenAPIDocument {
                   "started_at": { "type": ["string", "null"], "format": "date-time" },
                   "finished_at": { "type": ["string", "null"], "format": "date-time" },
                   "spec": { "$ref": "#/components/schemas/JobSpec", "description": "The spec with every default filled in; left out of listings unless `?view=full`." },
+                  "warnings": {
+                    "type": "array",
+                    "description": "What the job's data, split or outcome give reason to doubt (codes in docs/api.md); empty when none.",
+                    "items": {
+                      "type": "object", "required": ["code", "detail"],
+                      "properties": { "code": { "type": "string" }, "detail": { "type": "string" } }
+                    }
+                  },
                   "progress": {
                     "type": "object",
                     "required": ["done", "total", "fraction"],
@@ -1029,7 +1037,7 @@ public enum OpenAPIDocument {
                   },
                   "dataset": {
                     "type": ["object", "null"],
-                    "description": "The spec's data set ({\"name\": ...} or {\"id\": ...}), also in summaries, which leave out the spec."
+                    "description": "The spec's data set ({\"name\": ...} for a built-in, {\"id\": ..., \"name\": ...} for an upload: its id and the name it was uploaded under), also in summaries, which leave out the spec."
                   },
                   "stopped_early": {
                     "type": "boolean",
@@ -1125,7 +1133,20 @@ public enum OpenAPIDocument {
                   "sha256": { "type": "string", "pattern": "^[0-9a-f]{64}$" },
                   "created_at": { "type": ["string", "null"], "format": "date-time", "description": "Null for built-ins." },
                   "builtin": { "type": "boolean" },
-                  "class_counts": { "type": "array", "items": { "type": "integer", "minimum": 1 }, "description": "Rows per class 0..K-1; in the upload's answer and GET /v1/datasets/{id}." }
+                  "class_counts": { "type": "array", "items": { "type": "integer", "minimum": 1 }, "description": "Rows per class 0..K-1; in the upload's answer and GET /v1/datasets/{id}." },
+                  "detected": {
+                    "type": "object",
+                    "description": "What the upload held: has_header and header (column names), labels and class_counts, labels_sorted (rows grouped by class), feature_ranges ([min, max] per feature) and range_ratio (widest range over the narrowest).",
+                    "properties": {
+                      "has_header": { "type": "boolean" },
+                      "header": { "type": ["array", "null"], "items": { "type": "string" } },
+                      "labels": { "type": "array", "items": { "type": "integer", "minimum": 0 } },
+                      "class_counts": { "type": "array", "items": { "type": "integer", "minimum": 0 } },
+                      "labels_sorted": { "type": "boolean" },
+                      "feature_ranges": { "type": "array", "items": { "type": "array", "items": { "type": "number" }, "minItems": 2, "maxItems": 2 } },
+                      "range_ratio": { "type": "number", "minimum": 1 }
+                    }
+                  }
                 }
               },
               "ProgressEvent": {

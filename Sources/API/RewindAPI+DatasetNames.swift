@@ -1,6 +1,7 @@
 import JSON
 import Jobs
 import Storage
+import Synchronization
 import Tuning
 
 /// A submission is parsed once (bytes → JSON → typed `JobSpec`) and its data set resolved once.
@@ -68,3 +69,28 @@ private struct PermittedDatasets: DatasetResolver {
         return StoreDatasetResolver(store: store).dataset(reference)
     }
 }
+
+extension RewindAPI {
+    /// A job's `dataset` member with the data set's name beside its id (`{"id": ..., "name":
+    /// "wine"}`), so lists, job pages and comparisons show the name the user knows.
+    func namingDataset(_ member: JSONValue) -> JSONValue {
+        guard case .object(var object) = member, object["name"] == nil, let id = object["id"]?.stringValue,
+              let name = uploadName(id: id) else { return member }
+        object["name"] = .string(name)
+        return .object(object)
+    }
+
+    /// The name an upload was stored under; names never change, so they are kept once read.
+    private func uploadName(id: String) -> String? {
+        if let known = uploadNamesByID.withLock({ $0[id] }) { return known }
+        guard let record = try? store.dataset(id: id) else { return nil }
+        uploadNamesByID.withLock { names in
+            if names.count > 10_000 { names.removeAll() }
+            names[id] = record.name
+        }
+        return record.name
+    }
+}
+
+/// Upload ids to names, across the process's API instances (ids are unique time-ordered ids).
+private let uploadNamesByID = Mutex<[String: String]>([:])

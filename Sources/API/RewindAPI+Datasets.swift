@@ -21,7 +21,7 @@ extension RewindAPI {
         guard let record = try storage({ try store.dataset(id: id) }), record.builtin || context.credential.sees(record.owner) else {
             throw .notFound("no data set \(id)")
         }
-        return .json(withClassCounts(Self.datasetResource(record), id: id))
+        return .json(withClassCounts(Self.datasetResource(record), id: id, profile: record.profile))
     }
 
     func deleteDataset(_ context: RouteContext) throws(APIError) -> HTTPResponse {

@@ -51,7 +51,7 @@ extension RewindAPI {
             runner.jobQueued()
             var headers = HTTPHeaders()
             headers.set("Location", "/v1/jobs/\(record.id)")
-            return .json(jobResource(record), status: .accepted, headers: headers)
+            return .json(jobResource(record, warnings: tuning.dataWarnings), status: .accepted, headers: headers)
         case .replayed(let record):
             var headers = HTTPHeaders()
             headers.set("Location", "/v1/jobs/\(record.id)")
@@ -245,7 +245,9 @@ extension RewindAPI {
 
     /// The job resource of docs/api.md; `.summary` leaves out the spec (which can be megabytes), so a
     /// listing of many jobs stays small.
-    func jobResource(_ record: JobRecord, view: JobView = .full) -> JSONValue {
+    /// `warnings` are shown until the job's first item carries its own (at submission: what the
+    /// data and spec give reason to doubt).
+    func jobResource(_ record: JobRecord, view: JobView = .full, warnings: [JobWarning] = []) -> JSONValue {
         func stored(_ text: String?) -> JSONValue {
             guard let text, let value = try? JSONValue.parse(text) else { return .null }
             return value
@@ -263,17 +265,26 @@ extension RewindAPI {
         object["started_at"] = record.startedMs.map { .string(Timestamp.rfc3339($0)) } ?? .null
         object["finished_at"] = record.finishedMs.map { .string(Timestamp.rfc3339($0)) } ?? .null
         if view == .full { object["spec"] = stored(record.specJSON) }
-        object["dataset"] = Self.datasetMember(ofSpec: record.specJSON)
+        object["dataset"] = namingDataset(Self.datasetMember(ofSpec: record.specJSON))
         object["progress"] = [
             "done": .number(Double(record.progressDone)), "total": .number(Double(record.progressTotal)),
             "fraction": .number(fraction),
         ]
-        object["latest"] = stored(record.latestJSON)
+        // The worker keeps the job's current warnings with its latest item; they belong to the job.
+        var latest = stored(record.latestJSON)
+        var warningsJSON = JSONValue.array(warnings.map { $0.json() })
+        if case .object(var member) = latest, let current = member["warnings"] {
+            warningsJSON = current
+            member["warnings"] = nil
+            latest = .object(member)
+        }
+        object["latest"] = latest
         object["best"] = stored(record.bestJSON)
         object["error"] = error
         object["stopped_early"] = .bool(record.status == .succeeded && record.progressDone < record.progressTotal)
         object["cancel_requested"] = .bool(record.cancelRequested)
         object["attempt"] = .number(Double(record.attempt))
+        object["warnings"] = warningsJSON
         return .object(object)
     }
 }

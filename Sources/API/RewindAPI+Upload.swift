@@ -54,7 +54,8 @@ extension RewindAPI {
         }
         let new = NewDataset(
             id: id, name: name, rows: parsed.info.rows, features: parsed.info.features,
-            classes: parsed.info.classes, sha256: parsed.sha256, content: [], owner: owner)
+            classes: parsed.info.classes, sha256: parsed.sha256, content: [], owner: owner,
+            profile: parsed.profile.json().serializedString())
         // Check and commit under one lock: two uploads of one name cannot both pass the check.
         let outcome = try uploadNames.withLock { _ throws(APIError) -> InsertDatasetOutcome in
             let taken = try storage { try store.listDatasets(owner: new.owner) }.first { $0.name == name && $0.sha256 != new.sha256 }
@@ -75,6 +76,8 @@ extension RewindAPI {
         headers.set("Location", "/v1/datasets/\(record.id)")
         guard case .object(var resource) = Self.datasetResource(record) else { preconditionFailure("a resource is an object") }
         resource["class_counts"] = JSONValue(counts.map(Double.init))
+        // What the upload turned out to hold: the header row (if any), labels, order and ranges.
+        resource["detected"] = record.profile.flatMap { try? JSONValue.parse($0) } ?? parsed.profile.json()
         return .json(.object(resource), status: status, headers: headers)
     }
 
@@ -91,8 +94,10 @@ extension RewindAPI {
     /// first problem (line and column), 507 once the stored form passes `quotaLeft`.
     private func parseIntoChunks(
         _ bytes: ArraySlice<UInt8>, id: String, quotaLeft: Int
-    ) throws(APIError) -> (info: DatasetInfo, sha256: String, labelCounts: [Int], encodedBytes: Int) {
+    ) throws(APIError) -> (info: DatasetInfo, sha256: String, labelCounts: [Int], encodedBytes: Int, profile: DatasetProfile) {
         var stream = CSVDatasetStream(chunkBytes: Self.datasetChunkBytes)
+        // What the upload holds, gathered row by row as the rows stream past.
+        var profile = DatasetProfile()
         var hasher = SHA256.Hasher()
         var seq = 0
         let outcome = bytes.withUnsafeBufferPointer { body in
@@ -106,18 +111,19 @@ extension RewindAPI {
                 while offset < body.count {
                     let piece = UnsafeBufferPointer(rebasing: body[offset..<min(body.count, offset + Self.uploadSliceBytes)])
                     hasher.update(piece)
-                    try stream.feed(piece)
+                    try stream.feed(piece) { values, label in profile.add(features: values, label: label) }
                     while let chunk = stream.takeChunk() { try store(chunk) }
                     offset += piece.count
                 }
-                let info = try stream.finish()
+                let info = try stream.finish { values, label in profile.add(features: values, label: label) }
                 while let chunk = stream.takeChunk() { try store(chunk) }
                 return info
             }
         }
         switch outcome {
         case .success(let info):
-            return (info, hasher.finalize(), stream.labelCounts, stream.encodedBytes)
+            profile.header = stream.header
+            return (info, hasher.finalize(), stream.labelCounts, stream.encodedBytes, profile)
         case .failure(let error as DatasetParseError):
             var message = "line \(error.line), column \(error.column): \(error.message)"
             if !bytes.contains(UInt8(ascii: "\n")) {
@@ -178,11 +184,20 @@ extension RewindAPI {
 }
 
 extension RewindAPI {
-    /// A data set resource with the rows per class (`class_counts`), read from the stored content.
-    func withClassCounts(_ resource: JSONValue, id: String) -> JSONValue {
+    /// A data set resource with the rows per class (`class_counts`) and what the upload held
+    /// (`detected`: as recorded at upload; for a data set stored before that was recorded, read
+    /// from its rows, less the header, which only the upload saw).
+    func withClassCounts(_ resource: JSONValue, id: String, profile: String? = nil) -> JSONValue {
         guard case .object(var object) = resource,
               let dataset = StoreDatasetResolver(store: store).dataset(.uploaded(id: id)) else { return resource }
         object["class_counts"] = JSONValue(dataset.labelCounts.map(Double.init))
+        if let recorded = profile.flatMap({ try? JSONValue.parse($0) }) {
+            object["detected"] = recorded
+        } else if case .object(var detected) = DatasetProfile(dataset: dataset).json() {
+            detected["header"] = nil
+            detected["has_header"] = nil
+            object["detected"] = .object(detected)
+        }
         return .object(object)
     }
 }

@@ -9,6 +9,7 @@ public enum DashboardAssets {
         case "index.js": (DashboardPages.indexScript, javaScript)
         case "plots.js": (DashboardPages.plotsLoadedScript, javaScript)
         case "live.js": (DashboardPages.liveScript, javaScript)
+        case "actions.js": (DashboardPages.actionsScript, javaScript)
         default: nil
         }
     }
@@ -53,6 +54,8 @@ public enum DashboardAssets {
         textarea{width:100%;font:12px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;border:1px solid var(--line);border-radius:6px;padding:10px;resize:vertical}
         .errors,.error-box{background:#ffebe9;border:1px solid #ffcecb;border-radius:6px;padding:10px 14px;margin-top:12px;color:#82071e}
         .errors ul{margin:6px 0 0;padding-left:18px}.errors code{font-weight:600}
+        .warnings{background:#fff8c5;border:1px solid #eac54f;border-radius:6px;padding:10px 14px;margin-top:12px;color:#4d2d00}
+        .warnings ul{margin:6px 0 0;padding-left:18px}.warnings code{font-weight:600}
         .plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(460px,1fr));gap:16px}
         .plots figure{margin:0;background:#fff;border:1px solid var(--line);border-radius:8px;padding:8px}
         .plots img{display:block;width:100%;height:auto}

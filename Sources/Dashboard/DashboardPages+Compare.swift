@@ -71,7 +71,8 @@ extension DashboardPages {
         let resource = job.resource
         let id = resource["id"]?.stringValue ?? ""
         let name = resource["name"]?.stringValue ?? id
-        let dataset = resource["spec"]?["dataset"]?["name"]?.stringValue ?? resource["spec"]?["dataset"]?["id"]?.stringValue ?? "–"
+        let member = resource["dataset"] ?? resource["spec"]?["dataset"]
+        let dataset = member?["name"]?.stringValue ?? member?["id"]?.stringValue ?? "–"
         let best = resource["best"]
         var bestText = Markup.significant(best?["validation_loss"]?.doubleValue)
         if let at = best?["meta_iteration"]?.doubleValue { bestText += " <small class=\"muted\">at \(Markup.integer(at))</small>" }

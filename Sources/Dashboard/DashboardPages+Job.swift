@@ -12,6 +12,12 @@ extension DashboardPages {
         let latest = resource["latest"], best = resource["best"]
 
         var times = ["created \(timeElement(resource["created_at"]))"]
+        // The data set by the name the user knows, its id beside it.
+        if let member = resource["dataset"], let shown = member["name"]?.stringValue ?? member["id"]?.stringValue {
+            let id = member["id"]?.stringValue.flatMap { $0 == shown ? nil : $0 }
+            times.insert("data set <span id=\"job-dataset\">\(Markup.escape(shown))</span>"
+                + (id.map { " <span class=\"mono\">\(Markup.escape($0))</span>" } ?? ""), at: 0)
+        }
         if let started = resource["started_at"], !started.isNull { times.append("started \(timeElement(started))") }
         if let finished = resource["finished_at"], !finished.isNull { times.append("finished \(timeElement(finished))") }
         if resource["stopped_early"]?.boolValue == true { times.append("stopped early (meta.patience)") }
@@ -22,11 +28,26 @@ extension DashboardPages {
             let message = error["message"]?.stringValue ?? ""
             errorBox = "<div id=\"job-error\" class=\"error-box\" role=\"alert\"><strong>\(Markup.escape(code))</strong> \(Markup.escape(message))</div>\n"
         }
+        // Warnings: the job ran, but its data, split or outcome give reason to doubt the result.
+        let warnings = resource["warnings"]?.arrayValue ?? []
+        if !warnings.isEmpty {
+            let items = warnings.map { warning in
+                "<li><code>\(Markup.escape(warning["code"]?.stringValue ?? "warning"))</code> \(Markup.escape(warning["detail"]?.stringValue ?? ""))</li>"
+            }.joined()
+            errorBox += "<div id=\"job-warnings\" class=\"warnings\" role=\"status\"><strong>Warnings</strong><ul>\(items)</ul></div>\n"
+        }
         var bestText = Markup.significant(best?["validation_loss"]?.doubleValue)
         if let at = best?["meta_iteration"]?.doubleValue { bestText += " <small class=\"muted\">at \(Markup.integer(at))</small>" }
-        let cancel = live
-            ? "<form id=\"cancel-form\" method=\"post\" action=\"\(api)/cancel\">\(csrfField(csrfToken))<button type=\"submit\" class=\"danger\">Cancel job</button></form>"
-            : ""
+        // Cancel while it can be cancelled; retry a failed or cancelled job; delete a finished one.
+        // The page's actions.js sends them with the CSRF token and shows the outcome.
+        func action(_ id: String, _ path: String, _ label: String, danger: Bool = false) -> String {
+            "<form id=\"\(id)\" class=\"job-action\" method=\"post\" action=\"\(path)\">\(csrfField(csrfToken))"
+                + "<button type=\"submit\"\(danger ? " class=\"danger\"" : "")>\(label)</button></form>"
+        }
+        var actions = live ? [action("cancel-form", api + "/cancel", "Cancel job", danger: true)] : []
+        if status == "failed" || status == "cancelled" { actions.append(action("retry-form", api + "/retry", "Retry job")) }
+        if !live { actions.append(action("delete-form", api, "Delete job", danger: true)) }
+        let cancel = actions.joined()
         // A job that ended before its first item has nothing to plot: say so once, not per panel.
         let itemsDone = resource["progress"]?["done"]?.intValue ?? 0
         let empty = !live && itemsDone == 0
@@ -62,7 +83,7 @@ extension DashboardPages {
             """
         return page(
             title: "Rewind · \(name)", body: body,
-            scripts: ["common.js", "plots.js"] + (live ? ["live.js"] : []), csrfToken: csrfToken)
+            scripts: ["common.js", "plots.js", "actions.js"] + (live ? ["live.js"] : []), csrfToken: csrfToken)
     }
 
     /// `<time>` for an RFC 3339 string, or "–".
@@ -78,7 +99,7 @@ extension DashboardPages {
     static let liveScript = """
         (() => {
           'use strict';
-          const { terminal, significant, percent, setBadge, setBar, parse, showProblem, el } = Rewind;
+          const { terminal, significant, percent, setBadge, setBar, parse, el } = Rewind;
           const main = document.getElementById('job');
           const base = '/v1/jobs/' + encodeURIComponent(main.dataset.jobId);
           const bar = document.getElementById('progress-bar');
@@ -175,34 +196,48 @@ extension DashboardPages {
             startPolling();
           }
 
-          const cancelForm = document.getElementById('cancel-form');
-          if (cancelForm) {
-            cancelForm.addEventListener('submit', async (event) => {
-              event.preventDefault();
-              const button = cancelForm.querySelector('button');
-              const errors = document.getElementById('action-errors');
-              button.disabled = true;
-              errors.hidden = true;
-              try {
-                const response = await fetch(base + '/cancel', { method: 'POST', headers: Rewind.withToken({ Accept: 'application/json' }) });
-                if (response.ok) {
-                  button.textContent = 'Cancelling\\u2026';
-                  refreshJob();
-                } else {
-                  showProblem(errors, await response.json().catch(() => null), response.status);
-                  button.disabled = false;
-                }
-              } catch (e) {
-                showProblem(errors, { title: 'Could not reach the server', detail: String(e) }, 0);
-                button.disabled = false;
-              }
-            });
-          }
         })();
         """
 }
 
 extension DashboardPages {
+    /// The job page's buttons: cancel, retry and delete, sent with the page's CSRF token. A refusal
+    /// shows its problem; a cancel or retry reloads the page (a live job then follows its stream),
+    /// a delete goes back to the job list.
+    static let actionsScript = """
+        (() => {
+          'use strict';
+          const main = document.getElementById('job');
+          if (!main) return;
+          const base = '/v1/jobs/' + encodeURIComponent(main.dataset.jobId);
+          const requests = { 'cancel-form': ['POST', base + '/cancel'], 'retry-form': ['POST', base + '/retry'], 'delete-form': ['DELETE', base] };
+          for (const [id, [method, url]] of Object.entries(requests)) {
+            const form = document.getElementById(id);
+            if (!form) continue;
+            form.addEventListener('submit', async (event) => {
+              event.preventDefault();
+              const button = form.querySelector('button');
+              const errors = document.getElementById('action-errors');
+              button.disabled = true;
+              errors.hidden = true;
+              try {
+                const response = await fetch(url, { method, headers: Rewind.withToken({ Accept: 'application/json' }) });
+                if (response.ok) {
+                  if (method === 'DELETE') { location.assign('/'); } else { location.reload(); }
+                } else {
+                  Rewind.showProblem(errors, await response.json().catch(() => null), response.status);
+                  button.disabled = false;
+                }
+              } catch (e) {
+                Rewind.showProblem(errors, { title: 'Could not reach the server', detail: String(e) }, 0);
+                button.disabled = false;
+              }
+            });
+          }
+        })();
+
+        """
+
     /// Records on `<html>` how many plots the browser actually loaded and decoded
     /// (`data-plots-loaded` of `data-plots-total`): what the headless-browser test reads.
     static let plotsLoadedScript = """

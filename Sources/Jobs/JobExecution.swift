@@ -82,6 +82,8 @@ struct JobExecution {
         var checkpoint = start
         let monitor = Monitor(nowMs: runner.clock(), fraction: job.progressFraction)
         let clock = ContinuousClock()
+        // The first item's losses, which the overfitting warning compares against.
+        var first = checkpoint.nextItem == 0 ? nil : firstItemLosses()
         while !tuning.isComplete(checkpoint) {
             // Momentum is learned and can fall, so the buffer a meta-iteration needs can grow
             // past what admission saw; it is known before training, so check it first.
@@ -117,7 +119,10 @@ struct JobExecution {
             var item = outcome.item
             let elapsed = clock.now - started
             item.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-            guard commit(item: item, next: outcome.next, total: tuning.totalItems, monitor: monitor) else { return .ended }
+            if item.metaIteration == 0 { first = (item.validationLoss, item.testLoss) }
+            let warnings = tuning.dataWarnings + tuning.outcomeWarnings(latest: item, best: outcome.next.best, first: first)
+            guard commit(item: item, next: outcome.next, total: tuning.totalItems, monitor: monitor, warnings: warnings)
+            else { return .ended }
             keeper.record(fraction: monitor.fraction)
             checkpoint = outcome.next
         }
@@ -178,7 +183,7 @@ struct JobExecution {
     }
 
     /// One transaction: history row, progress, latest and best, checkpoint. False if the job must stop.
-    private func commit(item: HistoryItem, next: TuningCheckpoint, total: Int, monitor: Monitor) -> Bool {
+    private func commit(item: HistoryItem, next: TuningCheckpoint, total: Int, monitor: Monitor, warnings: [JobWarning]) -> Bool {
         // Item counts weigh the last item (forward only) like the others; inner steps do not, so
         // keep whichever is further: progress never goes backwards, in the store or in events.
         let fraction = max(monitor.fraction, Double(next.nextItem) / Double(total))
@@ -192,7 +197,7 @@ struct JobExecution {
                 seconds: item.seconds, createdMs: runner.clock())
             let committed = try store.commitMetaIteration(
                 jobID: JobID(job.id), worker: worker, item: row, checkpoint: Array(try JSONEncoder().encode(next)),
-                progressDone: next.nextItem, progressFraction: fraction, latestJSON: Self.latestJSON(item),
+                progressDone: next.nextItem, progressFraction: fraction, latestJSON: Self.latestJSON(item, warnings: warnings),
                 bestJSON: next.best.map(Self.bestJSON), nowMs: runner.clock(), leaseMs: runner.configuration.leaseMs)
             guard committed else {
                 runner.log("lease lost, stopping", ["job_id": job.id, "worker": worker.rawValue])
@@ -254,7 +259,17 @@ struct JobExecution {
         }
     }
 
-    static func latestJSON(_ item: HistoryItem) -> String {
+    /// The first committed item's validation and test loss (after a resume), or nil.
+    private func firstItemLosses() -> (validationLoss: Double, testLoss: Double?)? {
+        guard let row = try? store.history(jobID: job.id, after: nil, limit: 1).first,
+              let item = try? JSONValue.parse(row.itemJSON), let validation = item["validation_loss"]?.doubleValue
+        else { return nil }
+        return (validation, item["test_loss"]?.doubleValue)
+    }
+
+    /// The API's `latest` object; it carries the job's current `warnings`, which the API shows
+    /// on the job itself (they change as the job runs, like `latest`).
+    static func latestJSON(_ item: HistoryItem, warnings: [JobWarning] = []) -> String {
         var object = JSONObject()
         object["meta_iteration"] = .number(Double(item.metaIteration))
         object["training_loss"] = .number(item.trainingLoss)
@@ -265,6 +280,7 @@ struct JobExecution {
             object["test_error"] = .number(testError)
         }
         if let step = item.step { object["step"] = .string(step.rawValue) }
+        if !warnings.isEmpty { object["warnings"] = .array(warnings.map { $0.json() }) }
         return JSONValue.object(object).serializedString()
     }
 

@@ -103,6 +103,12 @@ struct StatusCommand: ParsableCommand {
         return line
     }
 
+    /// Sends an action on a job (cancel, retry) and prints the job it answers as a status line.
+    static func act(_ service: ServiceOptions, _ method: String, _ path: String) throws {
+        let job = try JSONValue.parse(try service.call(method, path).body)
+        Console.output(summary(job))
+    }
+
     static func summary(_ job: JSONValue) -> String {
         let status = job["status"]?.stringValue ?? "?"
         let done = job["progress"]?["done"]?.intValue ?? 0
@@ -125,6 +131,10 @@ struct StatusCommand: ParsableCommand {
         if job["stopped_early"] == .bool(true) { line += "  stopped early (meta.patience)" }
         if let error = job["error"], case .object = error {
             line += "  error \(error["code"]?.stringValue ?? ""): \(error["message"]?.stringValue ?? "")"
+        }
+        // One line per warning under the summary: they say what to change.
+        for warning in job["warnings"]?.arrayValue ?? [] {
+            line += "\n  warning \(warning["code"]?.stringValue ?? ""): \(warning["detail"]?.stringValue ?? "")"
         }
         return line
     }
@@ -160,8 +170,22 @@ struct CancelCommand: ParsableCommand {
     var id: String
 
     func run() throws {
-        let job = try JSONValue.parse(try service.call("POST", "/v1/jobs/\(id)/cancel").body)
-        Console.output(StatusCommand.summary(job))
+        try StatusCommand.act(service, "POST", "/v1/jobs/\(id)/cancel")
+    }
+}
+
+/// `rewind retry ID`: queue a failed or cancelled job again (`POST /v1/jobs/{id}/retry`).
+struct RetryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retry", abstract: "Queue a failed or cancelled job again; it resumes from its last checkpoint.")
+
+    @OptionGroup var service: ServiceOptions
+
+    @Argument(help: "The job id.")
+    var id: String
+
+    func run() throws {
+        try StatusCommand.act(service, "POST", "/v1/jobs/\(id)/retry")
     }
 }
 

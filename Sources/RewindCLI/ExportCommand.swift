@@ -37,7 +37,7 @@ struct ExportCommand: ParsableCommand {
     @Option(name: .long, help: "Number of inner training iterations T.")
     var iterations: Int?
 
-    @Option(name: .long, help: "A job spec (built-in data set) whose training problem to export instead.")
+    @Option(name: .long, help: "A job spec (a built-in data set or a local CSV file) whose training problem to export instead.")
     var spec: String?
 
     @Option(name: .long, help: "With --spec: the history item (0-based) whose batches and noise to export.")
@@ -68,7 +68,8 @@ struct ExportCommand: ParsableCommand {
                 Console.error("rewind: cannot read \(spec)")
                 throw ExitCode(3)
             }
-            switch ReplayExport.prepare(specBytes: [UInt8](specData), item: item) {
+            let directory = URL(fileURLWithPath: spec).deletingLastPathComponent().path
+            switch ReplayExport.prepare(specBytes: [UInt8](specData), item: item, baseDirectory: directory) {
             case .success(let replay): document = replay.document()
             case .failure(let error):
                 let problem = ProblemDetails(error)

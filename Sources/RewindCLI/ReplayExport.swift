@@ -9,18 +9,20 @@ import Tuning
 /// of `rewind export-schedule` (or `GET /v1/jobs/{id}/schedule`) it replays a history item in
 /// NumPy, PyTorch or JAX (docs/using-learned-schedules.md).
 ///
-/// Only what `rewind run` can resolve resolves here (no service is involved: the built-in data
-/// sets); the spec's seed and, with `meta.reseed`, the item decide the batches and the noise,
-/// exactly as the service draws them.
+/// What `rewind run` can resolve resolves here (no service is involved): the built-in data sets
+/// and local CSV files (`{"dataset": {"path": "my.csv"}}`, relative to the spec's folder), which
+/// train on exactly the numbers the same file uploaded does. An uploaded data set's name or id is
+/// answered with what to write instead. The spec's seed and, with `meta.reseed`, the item decide
+/// the batches and the noise, exactly as the service draws them.
 struct ReplayExport {
     let run: TuningRun
     let item: Int
 
     /// Prepares the spec; returns the problem to print when it is invalid.
-    static func prepare(specBytes: [UInt8], item: Int) -> Result<ReplayExport, JobRequestError> {
-        switch JobRequest.prepare(specBytes: specBytes, datasets: BuiltinDatasetResolver()) {
+    static func prepare(specBytes: [UInt8], item: Int, baseDirectory: String = ".") -> Result<ReplayExport, JobRequestError> {
+        switch JobRequest.prepare(specBytes: specBytes, datasets: LocalDatasetResolver(baseDirectory: baseDirectory)) {
         case .failure(let problem):
-            return .failure(problem)
+            return .failure(Self.explainingUploads(problem))
         case .success(let run):
             guard item >= 0 && item < run.totalItems else {
                 return .failure(.invalidSpec([SpecError(field: "--item", message: "must be between 0 and \(run.totalItems - 1)")]))
@@ -33,6 +35,18 @@ struct ReplayExport {
             }
             return .success(ReplayExport(run: run, item: item))
         }
+    }
+
+    /// A data set named by an upload's name or id cannot be read here: say to name its file.
+    static func explainingUploads(_ problem: JobRequestError) -> JobRequestError {
+        let hint = "the export reads no service: name the CSV you uploaded as a local file, "
+            + "{\"dataset\": {\"path\": \"my.csv\"}} (relative to the spec), and keep the rest of the job's spec "
+            + "(GET /v1/jobs/{id} shows it with every default filled in)"
+        guard case .invalidSpec(let errors) = problem else { return problem }
+        return .invalidSpec(errors.map { error in
+            guard error.field == "/dataset/name" || error.field == "/dataset/id" else { return error }
+            return SpecError(field: error.field, message: error.message + "; " + hint)
+        })
     }
 
     func document() -> JSONValue {

@@ -12,12 +12,15 @@ public struct NewDataset: Sendable, Equatable {
     public var builtin: Bool
     /// The principal that uploaded it; built-ins are everyone's.
     public var owner: String
+    /// What the upload turned out to hold (JSON, opaque to storage): header, labels, ranges.
+    public var profile: String?
 
     public init(
         id: String, name: String, rows: Int, features: Int, classes: Int, sha256: String,
-        content: [UInt8], builtin: Bool = false, owner: String = Principal.anonymous
+        content: [UInt8], builtin: Bool = false, owner: String = Principal.anonymous, profile: String? = nil
     ) {
         self.owner = owner
+        self.profile = profile
         self.id = id
         self.name = name
         self.rows = rows
@@ -43,6 +46,8 @@ public struct DatasetRecord: Sendable, Equatable {
     public var contentBytes: Int
     /// The principal that uploaded it; built-ins are everyone's.
     public var owner: String = Principal.anonymous
+    /// What the upload turned out to hold (JSON), or nil (stored before migration 0007, built-ins).
+    public var profile: String?
 }
 
 /// The answer to `Store.insertDataset`.

@@ -42,9 +42,20 @@ public enum CSVDatasetParser {
     /// 8 bytes per value and 4 per row (at most 4× the body, for one-digit values; about 1–3×
     /// for real data), plus one row.
     public static func parseEncoded(_ bytes: [UInt8]) throws(DatasetParseError) -> (info: DatasetInfo, encoded: [UInt8]) {
+        let parsed = try parseProfiled(bytes)
+        return (parsed.info, parsed.encoded)
+    }
+
+    /// `parseEncoded`, and what the upload turned out to hold (`DatasetProfile`), gathered from
+    /// the same rows as they are written.
+    public static func parseProfiled(
+        _ bytes: [UInt8]
+    ) throws(DatasetParseError) -> (info: DatasetInfo, encoded: [UInt8], profile: DatasetProfile) {
         let result = bytes.withUnsafeBufferPointer { buffer in
             Result { () throws(DatasetParseError) in
-                let shape = try scan(buffer) { _, _, _ in }
+                var header: [String]?
+                let shape = try scan(buffer, header: &header) { _, _, _ in }
+                var profile = DatasetProfile(header: header)
                 let values = shape.rows * shape.features
                 var encoded = [UInt8](repeating: 0, count: 16 + values * 8 + shape.rows * 4)
                 encoded.withUnsafeMutableBytes { out in
@@ -53,7 +64,9 @@ public enum CSVDatasetParser {
                         out.storeBytes(of: UInt32(header).littleEndian, toByteOffset: 4 + 4 * index, as: UInt32.self)
                     }
                     let labelsStart = 16 + values * 8
-                    _ = try? scan(buffer) { row, features, label in
+                    var ignored: [String]?
+                    _ = try? scan(buffer, header: &ignored) { row, features, label in
+                        profile.add(features: features, label: label)
                         for (index, value) in features.enumerated() {
                             out.storeBytes(
                                 of: value.bitPattern.littleEndian, toByteOffset: 16 + (row * shape.features + index) * 8,
@@ -62,19 +75,21 @@ public enum CSVDatasetParser {
                         out.storeBytes(of: UInt32(bitPattern: label).littleEndian, toByteOffset: labelsStart + row * 4, as: UInt32.self)
                     }
                 }
-                return (DatasetInfo(rows: shape.rows, features: shape.features, classes: shape.classes), encoded)
+                return (DatasetInfo(rows: shape.rows, features: shape.features, classes: shape.classes), encoded, profile)
             }
         }
         return try result.get()
     }
 
     /// One validating pass: hands each data row (its index, feature values and label) to `row`
-    /// and returns the shape, or throws at the first problem.
+    /// and returns the shape, or throws at the first problem. A header row's fields go to `header`.
     private static func scan(
-        _ bytes: UnsafeBufferPointer<UInt8>, row: (Int, ArraySlice<Double>, Int32) -> Void
+        _ bytes: UnsafeBufferPointer<UInt8>, header: inout [String]?, row: (Int, ArraySlice<Double>, Int32) -> Void
     ) throws(DatasetParseError) -> (rows: Int, features: Int, classes: Int) {
         var reader = CSVRowReader()
         try reader.feed(bytes, row: row)
-        return try reader.finish(row: row)
+        let shape = try reader.finish(row: row)
+        header = reader.header
+        return shape
     }
 }

@@ -22,21 +22,32 @@ public struct CSVDatasetStream {
         self.chunkBytes = chunkBytes
     }
 
-    /// Parses the lines `bytes` completes; throws at the first problem.
-    public mutating func feed(_ bytes: UnsafeBufferPointer<UInt8>) throws(DatasetParseError) {
+    /// The header row's fields, or nil when the first row was data (known once the first line is read).
+    public var header: [String]? { reader.header }
+
+    /// Parses the lines `bytes` completes, handing each data row to `row` as well; throws at the first problem.
+    public mutating func feed(
+        _ bytes: UnsafeBufferPointer<UInt8>, row: (ArraySlice<Double>, Int32) -> Void = { _, _ in }
+    ) throws(DatasetParseError) {
         var sink = Sink(chunk: chunk, sealed: sealed, labelCounts: labelCounts, chunkBytes: chunkBytes)
         // Moved out, not copied: the buffers are mutated in place and moved back.
         (chunk, sealed, labelCounts) = (ChunkBuilder(), [], [])
         defer { (chunk, sealed, labelCounts) = (sink.chunk, sink.sealed, sink.labelCounts) }
-        try reader.feed(bytes) { _, values, label in sink.add(values, label) }
+        try reader.feed(bytes) { _, values, label in
+            sink.add(values, label)
+            row(values, label)
+        }
     }
 
     /// Parses a last unterminated line, checks the whole and seals the last chunk.
-    public mutating func finish() throws(DatasetParseError) -> DatasetInfo {
+    public mutating func finish(row: (ArraySlice<Double>, Int32) -> Void = { _, _ in }) throws(DatasetParseError) -> DatasetInfo {
         var sink = Sink(chunk: chunk, sealed: sealed, labelCounts: labelCounts, chunkBytes: chunkBytes)
         (chunk, sealed, labelCounts) = (ChunkBuilder(), [], [])
         defer { (chunk, sealed, labelCounts) = (sink.chunk, sink.sealed, sink.labelCounts) }
-        let shape = try reader.finish { _, values, label in sink.add(values, label) }
+        let shape = try reader.finish { _, values, label in
+            sink.add(values, label)
+            row(values, label)
+        }
         sink.seal()
         return DatasetInfo(rows: shape.rows, features: shape.features, classes: shape.classes)
     }

@@ -8,7 +8,7 @@ import JSON
 /// a body can be parsed as it arrives or in slices of a buffer.
 ///
 /// Rules (`CSVDatasetParser` states them for users): an optional header row (a first row that is
-/// not all numbers), `\n` or `\r\n` line ends, blank lines only at the end, spaces around fields,
+/// not all numbers and reads as column names, `CSVDatasetParser.isPlausibleHeader`; kept in `header`), `\n` or `\r\n` line ends, blank lines only at the end, spaces around fields,
 /// fields in double quotes; rows of equal width, at least two columns, finite values, integer
 /// labels in 0..<maxClasses, at least two distinct labels, and the size limits. Errors name the
 /// 1-based line and column of the first problem.
@@ -18,6 +18,8 @@ struct CSVRowReader {
 
     private(set) var rows = 0
     private(set) var columns = 0
+    /// The header row's fields (trimmed, unquoted), or nil when the first row was data.
+    private(set) var header: [String]?
     private var line = 1
     /// The start of a line the previous piece ended inside of.
     private var pending: [UInt8] = []
@@ -78,7 +80,7 @@ struct CSVRowReader {
             throw DatasetParseError(line: 1, column: 1, message: "no data rows")
         }
         guard maximum != minimum else {
-            throw DatasetParseError(line: firstLabelLine, column: columns, message: "needs at least 2 distinct class labels, found only \(maximum)")
+            throw DatasetParseError(line: firstLabelLine, column: columns, message: "every row has class label \(maximum); at least 2 distinct class labels are needed")
         }
         return (rows, columns - 1, Int(maximum) + 1)
     }
@@ -107,6 +109,14 @@ struct CSVRowReader {
         }
         if let badField {
             if line == 1 && rows == 0 {
+                let names = fields.map { String(decoding: UnsafeBufferPointer(rebasing: bytes[Self.trimmed($0, in: bytes)]), as: UTF8.self) }
+                // Never drop a broken first data row as if it were a header.
+                guard CSVDatasetParser.isPlausibleHeader(names) else {
+                    throw DatasetParseError(
+                        line: line, column: badField.column,
+                        message: "not a number: \"\(badField.text)\" (the first row is neither all numbers nor a header of column names)")
+                }
+                header = names
                 columns = fields.count  // a header row: it fixes the column count, nothing else
                 return
             }

@@ -9,18 +9,21 @@ extension JobSpec {
         case .uploaded(let id): ["id": .string(id)]
         case .file(let path): ["path": .string(path)]
         }
+        // An automatic setting is left out, so that parsing this document leaves it automatic too.
+        var trainingJSON: JSONObject = [
+            "iterations": .number(Double(training.iterations)),
+            "batch_size": .number(Double(training.batchSize)),
+            "seed": .number(Double(training.seed)),
+            "batches": .string(training.batches.rawValue),
+        ]
+        if automatic.contains(.batchSize) { trainingJSON["batch_size"] = nil }
         return [
             "name": .string(name),
             "dataset": datasetJSON,
-            "split": split.json(),
-            "preprocess": preprocess.json(),
+            "split": split.json(withShuffle: !automatic.contains(.shuffle)),
+            "preprocess": preprocess.json(withStandardize: !automatic.contains(.standardize)),
             "model": model.json(),
-            "training": [
-                "iterations": .number(Double(training.iterations)),
-                "batch_size": .number(Double(training.batchSize)),
-                "seed": .number(Double(training.seed)),
-                "batches": .string(training.batches.rawValue),
-            ],
+            "training": .object(trainingJSON),
             "hyperparameters": [
                 "learning_rate": hyperparameters.learningRate.json(),
                 "momentum": hyperparameters.momentum.json(),

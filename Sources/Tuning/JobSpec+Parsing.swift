@@ -33,9 +33,24 @@ extension JobSpec {
 
         guard let name, let dataset, let split, let preprocess, let model, let training, let hyperparameters, let meta
         else { return nil }
-        return JobSpec(
+        var spec = JobSpec(
             dataset: dataset, name: name, split: split, model: model, training: training,
             hyperparameters: hyperparameters, meta: meta, preprocess: preprocess)
+        // Left out: defaults that depend on the data. Shuffling and standardising are off for the
+        // built-ins (their histories stay as they were), so only a user's own data keeps them open.
+        if root["training"]?["batch_size"] == nil {
+            // A built-in's size is known now: decide at once, so its normalised spec stays complete.
+            if case .builtin(let builtin) = dataset, let rows = BuiltinDatasets.named(builtin)?.rows {
+                spec.training.batchSize = max(1, min(defaultBatchSize, split.resolved(rows: rows).train))
+            } else {
+                spec.automatic.insert(.batchSize)
+            }
+        }
+        if dataset.isOwnData {
+            if root["split"]?["shuffle"] == nil { spec.automatic.insert(.shuffle) }
+            if root["preprocess"]?["standardize"] == nil { spec.automatic.insert(.standardize) }
+        }
+        return spec
     }
 
     private static func parseDataset(

@@ -7,7 +7,8 @@ extension JobSpec {
     public func validate(dataset: DatasetInfo, image: ImageShape? = nil) -> [SpecError] {
         var errors: [SpecError] = []
         func fail(_ field: String, _ message: String) { errors.append(SpecError(field: field, message: message)) }
-        let split = split.resolved(rows: dataset.rows)
+        let resolved = resolved(for: dataset)
+        let split = resolved.split, training = resolved.training
 
         for part in [Split.Part.train, .validation] where split[part] < 1 {
             fail("/split/\(part.rawValue)", "gives \(split[part]) rows of the data set's \(dataset.rows); at least 1 is needed")
@@ -50,10 +51,16 @@ extension JobSpec {
         return errors
     }
 
-    /// The spec with the split's fractions and defaults turned into row counts for this data set.
+    /// The spec with the split's fractions and defaults turned into row counts for this data set,
+    /// and every automatic setting decided: on a user's own data rows are shuffled and features
+    /// standardised unless the spec says otherwise; the batch size is min(100, training rows).
     public func resolved(for dataset: DatasetInfo) -> JobSpec {
         var spec = self
-        spec.split = split.resolved(rows: dataset.rows)
+        spec.split = split.resolved(rows: dataset.rows, ownData: self.dataset.isOwnData)
+        if automatic.contains(.shuffle) { spec.split.shuffle = self.dataset.isOwnData }
+        if automatic.contains(.standardize) { spec.preprocess.standardize = self.dataset.isOwnData }
+        if automatic.contains(.batchSize) { spec.training.batchSize = max(1, min(Self.defaultBatchSize, spec.split.train)) }
+        spec.automatic = []
         return spec
     }
 

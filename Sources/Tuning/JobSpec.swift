@@ -16,6 +16,9 @@ public struct JobSpec: Sendable, Equatable {
     public var hyperparameters: Hyperparameters
     public var meta: Meta
     public var preprocess: Preprocess
+    /// Settings the spec left out whose defaults depend on the data set (`resolved(for:)` fills them
+    /// in): empty once resolved.
+    public var automatic: Set<Automatic> = []
 
     /// A spec with the documented defaults for everything but the dataset.
     public init(
@@ -43,12 +46,34 @@ public struct JobSpec: Sendable, Equatable {
     }
 }
 
+extension JobSpec {
+    /// A setting left out of a spec whose default depends on the data set.
+    public enum Automatic: String, Sendable, Equatable, Hashable, CaseIterable {
+        /// `split.shuffle`: on for a user's own data (uploaded, or a local file), off for built-ins.
+        case shuffle
+        /// `preprocess.standardize`: on for a user's own data, off for built-ins.
+        case standardize
+        /// `training.batch_size`: min(100, training rows).
+        case batchSize
+    }
+
+    /// The default batch size: 100, or every training row when there are fewer.
+    public static let defaultBatchSize = 100
+}
+
 /// Which data a job trains on: a built-in data set by name, an uploaded one by id, or (for
 /// `rewind run` only) a local CSV file.
 public enum DatasetReference: Sendable, Equatable, Hashable {
     case builtin(String)
     case uploaded(id: String)
     case file(path: String)
+
+    /// Whether this is the user's own data (uploaded, or a local file) rather than a built-in,
+    /// whose defaults are fixed so that its jobs and examples keep their histories.
+    public var isOwnData: Bool {
+        if case .builtin = self { return false }
+        return true
+    }
 }
 
 extension JobSpec {

@@ -21,6 +21,10 @@ public struct TuningRun: Sendable {
     var trainerThreads: Int { spec.meta.seeds == 1 && threads >= 2 ? 2 : 1 }
     let model: Network
     let partition: DatasetPartition
+    /// What the data and the spec give reason to doubt before any training (`JobWarning`).
+    public let dataWarnings: [JobWarning]
+    /// The error of always predicting the most frequent class, on the validation and test rows.
+    let majorityBaseline: (validation: Double?, test: Double?)
 
     /// Prepares a run; throws the spec's problems against this dataset (none if `JobSpec.parse`
     /// and `validate(dataset:)` already passed).
@@ -46,6 +50,9 @@ public struct TuningRun: Sendable {
         architecture = spec.architecture(for: dataset.info, image: dataset.shape)
         model = Network(architecture: architecture)
         space = HyperparameterSpace(spec: spec, architecture: architecture, trainingRows: spec.split.train)
+        dataWarnings = Self.dataWarnings(
+            spec: spec, dataset: dataset, partition: partition, learned: space.learnMask.filter { $0 }.count)
+        majorityBaseline = (majorityError(partition.validation.labels), partition.test.flatMap { majorityError($0.labels) })
     }
 
     /// The training rows as the trainer sees them (shuffled and standardised as the spec says).
@@ -86,7 +93,10 @@ public struct TuningRun: Sendable {
         let index = checkpoint.nextItem
         precondition(!isComplete(checkpoint), "the run is already complete")
         let isFinal = index == spec.meta.iterations
-        let guardian = MetaGuard(settings: spec.meta.stepGuard, objectiveName: spec.meta.objective.rawValue)
+        let objectiveRows = spec.meta.objective == .trainingLoss ? training.rows : validation.rows
+        let guardian = MetaGuard(
+            settings: spec.meta.stepGuard, objectiveName: spec.meta.objective.rawValue,
+            floor: MetaGuard.floor(classes: architecture.layerSizes.last ?? 2, rows: objectiveRows))
         var u = checkpoint.unconstrained
         var next = checkpoint
         next.nextItem = index + 1

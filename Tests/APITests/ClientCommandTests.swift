@@ -63,6 +63,38 @@ struct ClientCommandTests {
         #expect(!(try Self.rewind(service, ["datasets", "list"])).stdout.contains(id))
     }
 
+    @Test func retryQueuesACancelledJobAgain() throws {
+        let service = try TestService(startsWorkers: false)
+        defer { service.stop() }
+        let session = APISession(service)
+        let id = try session.submit(TestSpecs.small)
+        #expect(try session.post("/v1/jobs/\(id)/cancel", json: "").status == 202)
+        let retried = try Self.rewind(service, ["retry", id])
+        #expect(retried.status == 0, "\(retried.stderr)")
+        #expect(retried.stdout.contains("\(id)  queued"), "\(retried.stdout)")
+        let again = try Self.rewind(service, ["retry", id])
+        #expect(again.status == 1 && again.stderr.contains("only failed or cancelled jobs can be retried"), "\(again.stderr)")
+    }
+
+    @Test func exportSpecReadsALocalFileAndSaysWhatToDoWithAnUploadsName() throws {
+        let scratch = try TemporaryDirectory(prefix: "rewind-cli-export")
+        try Data(DatasetTests.csv).write(to: URL(fileURLWithPath: scratch.file("blobs.csv")))
+        let local = scratch.file("local.json"), named = scratch.file("named.json")
+        let body = #""split": {"train": 20, "validation": 10}, "model": {"hidden": [4]}, "training": {"iterations": 5}, "meta": {"iterations": 1}}"#
+        try Data((#"{"dataset": {"path": "blobs.csv"}, "# + body).utf8).write(to: URL(fileURLWithPath: local))
+        try Data((#"{"dataset": {"name": "blobs"}, "# + body).utf8).write(to: URL(fileURLWithPath: named))
+
+        let exported = try CommandLineRun.rewind(["export", "--spec", local])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        let document = try JSONValue.parse(exported.stdout)
+        #expect(document["format"]?.stringValue == "rewind-replay/1")
+        #expect(document["spec"]?["split"]?["shuffle"] == .bool(true))  // own data: the defaults a job gets
+
+        let refused = try CommandLineRun.rewind(["export", "--spec", named])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("/dataset/name") && refused.stderr.contains("\"path\""), "\(refused.stderr)")
+    }
+
     @Test func aMissingKeyNamesTheCLIsOptionAndVariable() throws {
         let service = try TestService(api: APIConfiguration(apiKeys: ["k3y"]), startsWorkers: false)
         defer { service.stop() }

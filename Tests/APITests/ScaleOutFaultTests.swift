@@ -9,6 +9,7 @@ import Testing
 @Suite("Faults of several processes on one database", .serialized)
 struct ScaleOutFaultTests {
     /// Waits until the job has committed at least `items` history items.
+    @discardableResult
     private func waitForProgress(_ session: APISession, _ id: String, _ items: Int) throws -> JSONValue {
         try session.waitForJob(id, timeout: .seconds(60), "\(items) committed items") {
             ($0["progress"]?["done"]?.intValue ?? 0) >= items

@@ -19,6 +19,18 @@ struct StatusLineTests {
         #expect(line.contains("stopped early"))
     }
 
+    @Test func aJobsWarningsFollowItsLineOnePerLine() throws {
+        let job = try JSONValue.parse("""
+            {"id": "j2", "status": "succeeded", "progress": {"done": 3, "total": 3, "fraction": 1},
+             "warnings": [{"code": "small-validation-split", "detail": "20 validation rows"},
+                          {"code": "no-better-than-majority", "detail": "66.7 %"}]}
+            """)
+        let lines = StatusCommand.summary(job).split(separator: "\n")
+        #expect(lines.count == 3)
+        #expect(lines[1] == "  warning small-validation-split: 20 validation rows")
+        #expect(lines[2] == "  warning no-better-than-majority: 66.7 %")
+    }
+
     @Test func anItemLineShowsTestNumbersAndARejectedStep() throws {
         let item = try JSONValue.parse("""
             {"meta_iteration": 2, "validation_loss": 0.3, "validation_error": 0.1, "test_loss": 0.31,

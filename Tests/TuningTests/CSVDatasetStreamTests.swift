@@ -57,4 +57,30 @@ struct CSVDatasetStreamTests {
             #expect(got != nil && got == expected)
         }
     }
+
+    /// Firsttry's header rules hold for streamed uploads: a plausible header is kept (even cut
+    /// into pieces), a broken first row is not dropped as one, and the profile built row by row
+    /// matches the whole-buffer parse's.
+    @Test func headerAndProfileWhenStreamed() throws {
+        let text = "\u{FEFF}width, \"height\" ,class\n1,2,0\n3,4,1\n5,6,1\n"
+        let bytes = Array(text.utf8)
+        var stream = CSVDatasetStream(chunkBytes: 64)
+        var profile = DatasetProfile()
+        for offset in stride(from: 0, to: bytes.count, by: 2) {
+            try bytes[offset..<min(bytes.count, offset + 2)].withUnsafeBufferPointer { piece throws(DatasetParseError) in
+                try stream.feed(piece) { values, label in profile.add(features: values, label: label) }
+            }
+        }
+        _ = try stream.finish { values, label in profile.add(features: values, label: label) }
+        profile.header = stream.header
+        #expect(stream.header == ["width", "height", "class"])
+        #expect(profile == (try CSVDatasetParser.parseProfiled(bytes)).profile)
+
+        var broken = CSVDatasetStream()
+        let error = #expect(throws: DatasetParseError.self) {
+            try Array("1,2x,0\n3,4,1\n".utf8).withUnsafeBufferPointer { body throws(DatasetParseError) in try broken.feed(body) }
+            _ = try broken.finish()
+        }
+        #expect(error?.message.contains("neither all numbers nor a header") == true)
+    }
 }

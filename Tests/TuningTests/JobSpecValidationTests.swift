@@ -16,6 +16,11 @@ struct JobSpecValidationTests {
         let spec = try parseSpec(#"{"dataset": {"name": "digits"}, "split": {"train": 50, "validation": 1748}}"#).get()
         #expect(spec.validate(dataset: digits) == [
             SpecError(field: "/split", message: "train + validation (50 + 1748) must be at most the dataset's 1797 rows"),
+        ])
+        // The default batch size is min(100, training rows); one given explicitly must fit.
+        #expect(spec.resolved(for: digits).training.batchSize == 50)
+        let explicit = try parseSpec(#"{"dataset": {"name": "digits"}, "split": {"train": 50}, "training": {"batch_size": 100}}"#).get()
+        #expect(explicit.validate(dataset: digits) == [
             SpecError(field: "/training/batch_size", message: "must be at most split.train (50)"),
         ])
     }

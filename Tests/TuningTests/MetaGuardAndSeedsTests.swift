@@ -11,6 +11,23 @@ private func objective(_ item: HistoryItem, _ spec: JobSpec) -> Double {
 
 @Suite("Seeds per meta-iteration, the guard, early stopping")
 struct MetaGuardAndSeedsTests {
+    @Test("the guard tolerates a rise of one example's share of the loss near zero, and is relative above it")
+    func guardIsScaleAware() {
+        // 53 validation rows of a 3-class problem: one row moves the mean loss by ln 3 / 53 ≈ 0.0207.
+        let guardian = MetaGuard(
+            settings: JobSpec.Guard(), objectiveName: "validation_loss", floor: MetaGuard.floor(classes: 3, rows: 53))
+        func rejects(_ objective: Double, after reference: Double) -> Bool {
+            guardian.reason(objective: objective, gradientNorm: nil, reference: (reference, 0, "the last"), anchor: nil) != nil
+        }
+        #expect(!rejects(0.028, after: 0.019))   // +0.009: under one row's worth, though +47 %
+        #expect(!rejects(0.015, after: 3e-4))    // at 3e-4 a relative 25 % would allow only 7.5e-5
+        #expect(rejects(0.045, after: 0.019))    // +0.026: more than one row's worth
+        #expect(!rejects(1.2, after: 1.0) && rejects(1.3, after: 1.0))  // above the floor: 25 % as before
+        // Without rows to speak of (floor 0) the rule is the relative one everywhere.
+        let relative = MetaGuard(settings: JobSpec.Guard(), objectiveName: "validation_loss")
+        #expect(relative.reason(objective: 0.028, gradientNorm: nil, reference: (0.019, 0, "the last"), anchor: nil) != nil)
+    }
+
     @Test("S seeds give exactly the mean of S one-seed runs with seeds seed, seed + 1, ...")
     func seedsAverageOneSeedRuns() throws {
         let spec = smallSpec(#"{"split": {"test": 100}, "meta": {"seeds": 3, "iterations": 1}}"#)

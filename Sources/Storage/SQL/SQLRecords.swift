@@ -54,7 +54,8 @@ extension DatasetRecord {
         self.init(
             id: row.string("id"), name: row.string("name"), rows: row.int("rows"), features: row.int("features"),
             classes: row.int("classes"), sha256: row.string("sha256"), builtin: row.bool("builtin"),
-            createdMs: row.int64("created_ms"), contentBytes: row.int("content_bytes"), owner: row.string("owner"))
+            createdMs: row.int64("created_ms"), contentBytes: row.int("content_bytes"), owner: row.string("owner"),
+            profile: row.optionalString("profile"))
     }
 }
 

@@ -224,10 +224,10 @@ enum SQLiteSQL: SQLStatements {
     }
 
     enum Datasets: SQLDatasetStatements {
-        static let columns = "id, name, rows, features, classes, sha256, builtin, created_ms, length(content) + chunked_bytes AS content_bytes, owner"
+        static let columns = "id, name, rows, features, classes, sha256, builtin, created_ms, length(content) + chunked_bytes AS content_bytes, owner, profile"
         static let insert = """
-            INSERT INTO datasets (id, name, rows, features, classes, sha256, content, builtin, created_ms, owner)
-            VALUES (:id, :name, :rows, :features, :classes, :sha256, :content, :builtin, :now, :owner)
+            INSERT INTO datasets (id, name, rows, features, classes, sha256, content, builtin, created_ms, owner, profile)
+            VALUES (:id, :name, :rows, :features, :classes, :sha256, :content, :builtin, :now, :owner, :profile)
             RETURNING \(columns)
             """
         static let byID = "SELECT \(columns) FROM datasets WHERE id = :id"

@@ -118,6 +118,11 @@ class Client:
                 raise JobTimeout(job, timeout or 0)
             time.sleep(poll)
 
+    def warnings(self, job_id: str) -> List[JSONObject]:
+        """The job's warnings, `[{"code", "detail"}]`: what its data, split or outcome give reason
+        to doubt (a model no better than the majority class, sorted labels not shuffled, ...)."""
+        return list(self.job(job_id).get("warnings", []))
+
     def history(self, job_id: str, after: int = -1) -> List[JSONObject]:
         """Every history item after `after` (all by default), in order."""
         items: List[JSONObject] = []

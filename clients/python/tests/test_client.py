@@ -86,6 +86,22 @@ class ClientTests(unittest.TestCase):
         self.assertEqual(raised.exception.status, 409)
         self.rewind.delete_dataset(dataset["id"])
 
+    def test_a_job_on_class_sorted_unshuffled_data_carries_warnings(self):
+        # 30 rows per class, sorted by class: unshuffled, the training split sees one class only.
+        rows = "".join(f"{i % 5},{(i * 3) % 7},{i // 30}\n" for i in range(90))
+        dataset = self.rewind.upload_dataset(rows.encode(), name="pysorted")
+        self.assertTrue(dataset["detected"]["labels_sorted"])
+        job = self.rewind.submit({
+            "dataset": {"id": dataset["id"]}, "split": {"train": 30, "validation": 30, "test": 30, "shuffle": False},
+            "model": {"hidden": [4]}, "training": {"iterations": 5}, "meta": {"iterations": 1}})
+        codes = [w["code"] for w in job["warnings"]]
+        self.assertIn("sorted-labels-not-shuffled", codes)
+        self.rewind.wait(job["id"], timeout=60, poll=0.05)
+        codes = [w["code"] for w in self.rewind.warnings(job["id"])]
+        self.assertIn("few-training-classes", codes)
+        self.rewind.delete(job["id"])
+        self.rewind.delete_dataset(dataset["id"])
+
 
 if __name__ == "__main__":
     unittest.main()
