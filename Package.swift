@@ -6,10 +6,10 @@ let package = Package(
     name: "Rewind",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "rewind", targets: ["RewindCLI"]),
+        .executable(name: "rewind", targets: ["RewindCLI"])
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
     ],
     targets: [
         // C libraries, each imported by exactly one Swift module.
@@ -58,7 +58,8 @@ let package = Package(
         .executableTarget(
             name: "RewindCLI",
             dependencies: [
-                "API", "Dashboard", "Digest", "JSON", "Jobs", "Tuning", "Learning", "LinearAlgebra", "NodeResources", "Storage",
+                "API", "Dashboard", "Digest", "JSON", "Jobs", "Tuning", "Learning", "LinearAlgebra", "NodeResources",
+                "Storage",
                 "HTTPServer", "HTTPClient", "RewindBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
@@ -85,7 +86,9 @@ let package = Package(
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "JSON"]),
         .testTarget(
             name: "APITests",
-            dependencies: ["API", "Jobs", "NodeResources", "Storage", "Tuning", "JSON", "HTTPServer", "RewindTestSupport"]),
+            dependencies: [
+                "API", "Jobs", "NodeResources", "Storage", "Tuning", "JSON", "HTTPServer", "RewindTestSupport",
+            ]),
         // Issue 10's attacks, one test per point, against the real server (and the real `rewind`
         // binary under a memory limit).
         .testTarget(

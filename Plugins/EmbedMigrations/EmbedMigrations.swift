@@ -27,7 +27,7 @@ struct EmbedMigrations: BuildToolPlugin {
                 executable: try context.tool(named: "MigrationEmbedder").url,
                 arguments: [output.path, directory.path],
                 inputFiles: engines + files,
-                outputFiles: [output]),
+                outputFiles: [output])
         ]
     }
 }

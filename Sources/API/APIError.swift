@@ -53,7 +53,8 @@ struct APIError: Error {
     }
 
     private static func unavailable(_ detail: String, retryAfter: Int = 5) -> APIError {
-        unavailable(slug: "storage-unavailable", title: "Storage is unavailable", detail: detail, retryAfter: retryAfter)
+        unavailable(
+            slug: "storage-unavailable", title: "Storage is unavailable", detail: detail, retryAfter: retryAfter)
     }
 
     /// A 503 with `Retry-After` (5 s unless told).
@@ -73,12 +74,15 @@ struct APIError: Error {
 
 extension HTTPResponse {
     /// A JSON body with the API's content type.
-    static func json(_ value: JSONValue, status: HTTPStatus = .ok, headers: HTTPHeaders = HTTPHeaders()) -> HTTPResponse {
+    static func json(_ value: JSONValue, status: HTTPStatus = .ok, headers: HTTPHeaders = HTTPHeaders()) -> HTTPResponse
+    {
         rawJSON(value.serialized(), status: status, headers: headers)
     }
 
     /// A body that is already serialised JSON (history items are stored serialised).
-    static func rawJSON(_ bytes: [UInt8], status: HTTPStatus = .ok, headers: HTTPHeaders = HTTPHeaders()) -> HTTPResponse {
+    static func rawJSON(
+        _ bytes: [UInt8], status: HTTPStatus = .ok, headers: HTTPHeaders = HTTPHeaders()
+    ) -> HTTPResponse {
         var headers = headers
         headers.set("Content-Type", "application/json; charset=utf-8")
         return HTTPResponse(status: status, headers: headers, body: bytes)

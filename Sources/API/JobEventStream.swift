@@ -1,8 +1,8 @@
-import Foundation
 import Dispatch
+import Foundation
 import HTTPServer
-import Jobs
 import JSON
+import Jobs
 import Storage
 import Synchronization
 
@@ -60,7 +60,9 @@ final class JobEventStream: Sendable {
             sendNewItems(upTo: index + 1)
         case .progress(let done, let fraction):
             // Straight from the event: a running job's watchers cost no database reads.
-            write(event: "progress", id: sent.withLock { $0.items }, data: Self.progress(done: done, total: total, fraction: fraction))
+            write(
+                event: "progress", id: sent.withLock { $0.items },
+                data: Self.progress(done: done, total: total, fraction: fraction))
         case .status:
             guard let record = try? store.job(id: jobID) else { return finish() }
             sendNewItems(upTo: record.progressDone)
@@ -86,8 +88,8 @@ final class JobEventStream: Sendable {
         while !writer.isClosed {
             let from = sent.withLock { $0.items }
             guard count > from,
-                  let rows = try? store.history(jobID: jobID, after: from - 1, limit: min(count - from, Self.replayPage)),
-                  !rows.isEmpty
+                let rows = try? store.history(jobID: jobID, after: from - 1, limit: min(count - from, Self.replayPage)),
+                !rows.isEmpty
             else { return }
             for row in rows {
                 // The summary columns are stored beside the item: no need to parse the item.
@@ -105,9 +107,11 @@ final class JobEventStream: Sendable {
     }
 
     private func sendProgress(_ record: JobRecord) {
-        write(event: "progress", id: sent.withLock { $0.items }, data: Self.progress(
-            done: record.progressDone, total: record.progressTotal,
-            fraction: record.status == .succeeded ? 1 : record.progressFraction))
+        write(
+            event: "progress", id: sent.withLock { $0.items },
+            data: Self.progress(
+                done: record.progressDone, total: record.progressTotal,
+                fraction: record.status == .succeeded ? 1 : record.progressFraction))
     }
 
     private func sendStatus(_ record: JobRecord) {

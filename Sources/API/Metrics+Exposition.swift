@@ -20,7 +20,8 @@ extension Metrics {
                     .map { (values: Self.labelValues($0.0, for: family), value: $0.1) }
                     .sorted { $0.values.lexicographicallyPrecedes($1.values) }
                 for (previous, next) in zip(samples, samples.dropFirst()) {
-                    precondition(previous.values != next.values, "collector of \(name) reported labels \(next.values) twice")
+                    precondition(
+                        previous.values != next.values, "collector of \(name) reported labels \(next.values) twice")
                 }
                 for sample in samples {
                     Self.appendSample(&output, name, family.labelNames, sample.values, value: Self.format(sample.value))
@@ -40,7 +41,9 @@ extension Metrics {
         return output
     }
 
-    private static func appendHistogram(_ output: inout String, _ family: Family, _ values: [String], _ histogram: Histogram) {
+    private static func appendHistogram(
+        _ output: inout String, _ family: Family, _ values: [String], _ histogram: Histogram
+    ) {
         let bucketLabels = family.labelNames + ["le"]
         var cumulative: UInt64 = 0
         for (index, count) in histogram.counts.enumerated() {

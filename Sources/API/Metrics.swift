@@ -1,4 +1,5 @@
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -136,7 +137,8 @@ public final class Metrics: Sendable {
         precondition(kind != .histogram, "collectors report counters or gauges, not histograms (\(name))")
         declare(name, help: help, kind: kind, labels: labels)
         state.withLock { state in
-            precondition(state.series[name, default: [:]].isEmpty, "\(name) is recorded into; it cannot also have a collector")
+            precondition(
+                state.series[name, default: [:]].isEmpty, "\(name) is recorded into; it cannot also have a collector")
             state.families[name]?.collector = collect
         }
     }
@@ -169,7 +171,9 @@ public final class Metrics: Sendable {
 
     static func isValidMetricName(_ name: String) -> Bool {
         guard let first = name.utf8.first, !isDigit(first) else { return false }
-        return name.utf8.allSatisfy { isLetter($0) || isDigit($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ":") }
+        return name.utf8.allSatisfy {
+            isLetter($0) || isDigit($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ":")
+        }
     }
 
     static func isValidLabelName(_ name: String) -> Bool {
@@ -231,20 +235,27 @@ extension Metrics {
     /// - Parameter startTime: Unix seconds at which the process started; now when nil.
     public convenience init(version: String, startTime: Double? = nil) {
         self.init()
-        declare(Name.httpRequests, help: "HTTP requests answered, by route template, method and status code.",
-                kind: .counter, labels: ["route", "method", "code"])
-        declare(Name.httpRequestDuration, help: "Time from a parsed request to its response being queued, in seconds.",
-                kind: .histogram, labels: ["route", "method"], buckets: Self.requestDurationBuckets)
+        declare(
+            Name.httpRequests, help: "HTTP requests answered, by route template, method and status code.",
+            kind: .counter, labels: ["route", "method", "code"])
+        declare(
+            Name.httpRequestDuration, help: "Time from a parsed request to its response being queued, in seconds.",
+            kind: .histogram, labels: ["route", "method"], buckets: Self.requestDurationBuckets)
         declare(Name.jobs, help: "Jobs in the store, by status.", kind: .gauge, labels: ["status"])
-        declare(Name.jobsFinished, help: "Jobs that reached a terminal status in this process, by status.",
-                kind: .counter, labels: ["status"])
+        declare(
+            Name.jobsFinished, help: "Jobs that reached a terminal status in this process, by status.",
+            kind: .counter, labels: ["status"])
         declare(Name.metaIterations, help: "Meta-iterations (history items) completed in this process.", kind: .counter)
-        declare(Name.metaIterationDuration, help: "Wall-clock time of one meta-iteration, in seconds.",
-                kind: .histogram, buckets: Self.metaIterationDurationBuckets)
+        declare(
+            Name.metaIterationDuration, help: "Wall-clock time of one meta-iteration, in seconds.",
+            kind: .histogram, buckets: Self.metaIterationDurationBuckets)
         declare(Name.sqliteBusy, help: "SQLite calls that found the database busy or locked.", kind: .counter)
         declare(Name.workersBusy, help: "Workers running a job right now.", kind: .gauge)
-        declare(Name.buildInfo, help: "Always 1; the version label names the running build.", kind: .gauge, labels: ["version"])
-        declare(Name.processStartTime, help: "Start time of the process since the Unix epoch, in seconds.", kind: .gauge)
+        declare(
+            Name.buildInfo, help: "Always 1; the version label names the running build.", kind: .gauge,
+            labels: ["version"])
+        declare(
+            Name.processStartTime, help: "Start time of the process since the Unix epoch, in seconds.", kind: .gauge)
         set(Name.buildInfo, to: 1, labels: ["version": version])
         set(Name.processStartTime, to: startTime ?? Self.currentUnixTime())
         registerGaugeCollector(name: Name.processResidentMemory, help: "Resident memory size, in bytes.") {

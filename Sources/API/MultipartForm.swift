@@ -32,9 +32,12 @@ struct MultipartForm: Equatable {
         guard pieces.first?.lowercased() == "multipart/form-data" else { return nil }
         for piece in pieces.dropFirst() {
             let pair = piece.split(separator: "=", maxSplits: 1)
-            guard pair.count == 2, pair[0].trimmingCharacters(in: .whitespaces).lowercased() == "boundary" else { continue }
+            guard pair.count == 2, pair[0].trimmingCharacters(in: .whitespaces).lowercased() == "boundary" else {
+                continue
+            }
             let value = pair[1].trimmingCharacters(in: .whitespaces)
-            return value.hasPrefix("\"") && value.hasSuffix("\"") && value.count >= 2 ? String(value.dropFirst().dropLast()) : value
+            return value.hasPrefix("\"") && value.hasSuffix("\"") && value.count >= 2
+                ? String(value.dropFirst().dropLast()) : value
         }
         return nil
     }
@@ -50,9 +53,11 @@ struct MultipartForm: Equatable {
         while true {
             cursor += delimiter.count
             // "--" after a delimiter closes the body.
-            if cursor + 1 < body.count, body[cursor] == UInt8(ascii: "-"), body[cursor + 1] == UInt8(ascii: "-") { break }
+            if cursor + 1 < body.count, body[cursor] == UInt8(ascii: "-"), body[cursor + 1] == UInt8(ascii: "-") {
+                break
+            }
             guard let headStart = Self.find([13, 10], in: body, from: cursor).map({ $0 + 2 }),
-                  let headEnd = Self.find([13, 10, 13, 10], in: body, from: headStart - 2)
+                let headEnd = Self.find([13, 10, 13, 10], in: body, from: headStart - 2)
             else { throw Malformed(message: "a part has no header block") }
             let head = String(decoding: body[headStart..<max(headStart, headEnd)], as: UTF8.self)
             let contentStart = headEnd + 4
@@ -76,7 +81,9 @@ struct MultipartForm: Equatable {
                 guard pair.count == 2 else { continue }
                 let key = pair[0].trimmingCharacters(in: .whitespaces).lowercased()
                 var value = pair[1].trimmingCharacters(in: .whitespaces)
-                if value.hasPrefix("\"") && value.hasSuffix("\"") && value.count >= 2 { value = String(value.dropFirst().dropLast()) }
+                if value.hasPrefix("\"") && value.hasSuffix("\"") && value.count >= 2 {
+                    value = String(value.dropFirst().dropLast())
+                }
                 if key == "name" { name = value }
                 if key == "filename" { filename = value }
             }
@@ -87,11 +94,15 @@ struct MultipartForm: Equatable {
 
     /// The first index at or after `start` where `needle` occurs in `haystack`.
     static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
-        guard !needle.isEmpty, haystack.count >= needle.count, start <= haystack.count - needle.count else { return nil }
+        guard !needle.isEmpty, haystack.count >= needle.count, start <= haystack.count - needle.count else {
+            return nil
+        }
         let first = needle[0]
         var index = max(0, start)
         while index <= haystack.count - needle.count {
-            if haystack[index] == first && haystack[index..<(index + needle.count)].elementsEqual(needle) { return index }
+            if haystack[index] == first && haystack[index..<(index + needle.count)].elementsEqual(needle) {
+                return index
+            }
             index += 1
         }
         return nil

@@ -52,12 +52,14 @@ public final class NodeGate: Sendable {
             ]
             var headers = HTTPHeaders()
             headers.set("Retry-After", "5")
-            response = APIError(
-                ProblemDetails(
-                    status: 503, slug: "not-ready", title: "Not ready", detail: "not ready: waiting for the database",
-                    extensions: ["checks": .object(checks)]),
-                headers: headers
-            ).response
+            response =
+                APIError(
+                    ProblemDetails(
+                        status: 503, slug: "not-ready", title: "Not ready",
+                        detail: "not ready: waiting for the database",
+                        extensions: ["checks": .object(checks)]),
+                    headers: headers
+                ).response
         case "/metrics":
             response = HTTPResponse(text: standbyMetrics.render(), contentType: Metrics.contentType)
         default:

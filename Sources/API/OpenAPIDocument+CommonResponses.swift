@@ -5,7 +5,8 @@ extension OpenAPIDocument {
     /// checks before the route runs, with the component response describing each.
     static let commonResponses: [(code: String, response: String)] = [
         ("400", "BadRequest"), ("408", "RequestTimeout"), ("413", "ContentTooLarge"), ("421", "MisdirectedRequest"),
-        ("429", "TooManyRequests"), ("431", "HeaderFieldsTooLarge"), ("500", "InternalError"), ("503", "ServiceUnavailable"),
+        ("429", "TooManyRequests"), ("431", "HeaderFieldsTooLarge"), ("500", "InternalError"),
+        ("503", "ServiceUnavailable"),
     ]
 
     /// `source` with every status an operation can answer listed on it, so that a fuzzer's
@@ -19,7 +20,8 @@ extension OpenAPIDocument {
         for path in paths.keys {
             guard case .object(var item)? = paths[path] else { continue }
             for method in item.keys where ["get", "post", "delete"].contains(method) {
-                guard case .object(var operation)? = item[method], case .object(var responses)? = operation["responses"] else { continue }
+                guard case .object(var operation)? = item[method], case .object(var responses)? = operation["responses"]
+                else { continue }
                 var added = commonResponses
                 if operation["security"]?.arrayValue?.isEmpty != true { added.append(("401", "Unauthorized")) }
                 if method != "get" { added.append(("403", "Forbidden")) }

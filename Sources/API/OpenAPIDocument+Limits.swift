@@ -11,7 +11,8 @@ extension OpenAPIDocument {
         for route in routes {
             let method = route.method.rawValue.lowercased()
             guard case .object(var path)? = paths[route.pattern.template], case .object(var operation)? = path[method],
-                  case .object(var body)? = operation["requestBody"] else { continue }
+                case .object(var body)? = operation["requestBody"]
+            else { continue }
             body["x-maximum-body-bytes"] = .number(Double(bodyLimit(route.options.bodyLimit)))
             operation["requestBody"] = .object(body)
             path[method] = .object(operation)

@@ -34,12 +34,13 @@ public struct ProblemDetails: Error, Sendable, Equatable {
         object["status"] = .number(Double(status))
         object["detail"] = .string(detail)
         if !errors.isEmpty {
-            object["errors"] = .array(errors.map { error in
-                var entry = JSONObject()
-                entry["field"] = .string(error.field)
-                entry["message"] = .string(error.message)
-                return .object(entry)
-            })
+            object["errors"] = .array(
+                errors.map { error in
+                    var entry = JSONObject()
+                    entry["field"] = .string(error.field)
+                    entry["message"] = .string(error.message)
+                    return .object(entry)
+                })
         }
         for (key, value) in extensions { object[key] = value }
         return .object(object)

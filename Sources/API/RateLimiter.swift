@@ -18,8 +18,10 @@ final class RateLimiter: Sendable {
     private let now: @Sendable () -> UInt64
     private let buckets = Mutex<[String: Bucket]>([:])
 
-    init(burst: Double, perSecond: Double, maxKeys: Int = 10_000,
-         now: @escaping @Sendable () -> UInt64 = { DispatchTime.now().uptimeNanoseconds }) {
+    init(
+        burst: Double, perSecond: Double, maxKeys: Int = 10_000,
+        now: @escaping @Sendable () -> UInt64 = { DispatchTime.now().uptimeNanoseconds }
+    ) {
         precondition(burst >= 1 && perSecond > 0, "a bucket needs room for one request and a refill rate")
         self.burst = burst
         self.perSecond = perSecond

@@ -25,24 +25,28 @@ extension RewindAPI {
         let cookie = bearer == nil ? Self.cookieValue(request, Self.sessionCookie) : nil
         let client = Self.client(request)
         if bearer != nil || cookie != nil, let retry = authFailures.wait(client) {
-            return .denied(Self.rateLimited(retry, "too many failed authentications from this address; retry in \(retry) s"))
+            return .denied(
+                Self.rateLimited(retry, "too many failed authentications from this address; retry in \(retry) s"))
         }
         if let bearer, let identity = identity(forKey: bearer) { return .granted(.bearer(identity)) }
         if let cookie, let granted = sessionCredential(cookie) { return .granted(granted) }
         if bearer != nil || cookie != nil { _ = authFailures.take(client) }
         if access == .page {
-            return .denied(HTTPResponse(
-                status: .unauthorized, text: DashboardPages.signIn(csrfToken: csrfToken(for: .open)),
-                contentType: "text/html; charset=utf-8"))
+            return .denied(
+                HTTPResponse(
+                    status: .unauthorized, text: DashboardPages.signIn(csrfToken: csrfToken(for: .open)),
+                    contentType: "text/html; charset=utf-8"))
         }
         var headers = HTTPHeaders()
         headers.set("WWW-Authenticate", "Bearer realm=\"rewind\"")
-        return .denied(APIError(
-            ProblemDetails(
-                status: 401, slug: "unauthorized", title: "Missing or invalid API key",
-                detail: bearer == nil && cookie == nil ? "send Authorization: Bearer <key>" : "the API key or session is not valid"),
-            headers: headers
-        ).response)
+        return .denied(
+            APIError(
+                ProblemDetails(
+                    status: 401, slug: "unauthorized", title: "Missing or invalid API key",
+                    detail: bearer == nil && cookie == nil
+                        ? "send Authorization: Bearer <key>" : "the API key or session is not valid"),
+                headers: headers
+            ).response)
     }
 
     /// The outcome of `authenticate`: who the caller is, or the answer refusing it.
@@ -57,7 +61,9 @@ extension RewindAPI {
     func keysRequired() -> Bool {
         if !seededKeys.isEmpty { return true }
         let now = ContinuousClock.now
-        if let fresh = storedKeysSeen.withLock({ seen in seen.at.map { now - $0 < .seconds(1) } == true ? seen.present : nil }) {
+        if let fresh = storedKeysSeen.withLock({ seen in
+            seen.at.map { now - $0 < .seconds(1) } == true ? seen.present : nil
+        }) {
             return fresh
         }
         let present = (try? store.hasAPIKeys()) ?? storedKeysSeen.withLock { $0.present }
@@ -98,7 +104,9 @@ extension RewindAPI {
         if let key = session.keySHA256 {
             return Identity(principal: Principal.ofKey(sha256: key), name: session.principal, role: session.role)
         }
-        guard session.principal.hasPrefix("key:"), seededKeys.contains(where: { $0.name == session.principal }) else { return nil }
+        guard session.principal.hasPrefix("key:"), seededKeys.contains(where: { $0.name == session.principal }) else {
+            return nil
+        }
         return Identity(principal: session.principal, name: session.principal, role: session.role)
     }
 
@@ -176,9 +184,10 @@ extension RewindAPI {
             // A stored key revoked since `identity(forKey:)` found it gets no session: the store
             // checks the key and inserts in one statement.
             let stored = seededKeys.contains { Self.constantTimeEqual($0.digest, keyDigest) } ? nil : keyDigest
-            guard try store.createSession(
-                tokenSHA256: SHA256.hex(of: Array(token.utf8)), principal: identity.name, keySHA256: stored,
-                role: identity.role, nowMs: now, expiresMs: now + configuration.sessionLifetimeMs)
+            guard
+                try store.createSession(
+                    tokenSHA256: SHA256.hex(of: Array(token.utf8)), principal: identity.name, keySHA256: stored,
+                    role: identity.role, nowMs: now, expiresMs: now + configuration.sessionLifetimeMs)
             else {
                 return signInRefused()
             }
@@ -216,8 +225,10 @@ extension RewindAPI {
     /// The cookie: HttpOnly, SameSite=Strict, expiring with the session, and `Secure` when the
     /// client reached us over TLS (a TLS-terminating proxy says so with `X-Forwarded-Proto`).
     private func sessionCookie(_ value: String, maxAge: Int64, _ request: HTTPRequest) -> String {
-        let secure = request.headers["X-Forwarded-Proto"]?.split(separator: ",").first?
+        let secure =
+            request.headers["X-Forwarded-Proto"]?.split(separator: ",").first?
             .trimmingCharacters(in: .whitespaces).lowercased() == "https"
-        return "\(Self.sessionCookie)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Strict" + (secure ? "; Secure" : "")
+        return "\(Self.sessionCookie)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Strict"
+            + (secure ? "; Secure" : "")
     }
 }

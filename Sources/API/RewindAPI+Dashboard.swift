@@ -1,8 +1,8 @@
 import Dashboard
 import Foundation
 import HTTPServer
-import Jobs
 import JSON
+import Jobs
 import Storage
 import Tuning
 
@@ -12,7 +12,8 @@ extension RewindAPI {
     func indexPage(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         let page = try storage { try store.listJobs(status: nil, owner: context.credential.visibleOwner, limit: 100) }
         let html = DashboardPages.index(
-            jobs: page.jobs.map { jobResource($0, view: .summary) }, nowMs: clock(), csrfToken: csrfToken(for: context.credential))
+            jobs: page.jobs.map { jobResource($0, view: .summary) }, nowMs: clock(),
+            csrfToken: csrfToken(for: context.credential))
         return HTTPResponse(text: html, contentType: "text/html; charset=utf-8")
     }
 
@@ -20,12 +21,16 @@ extension RewindAPI {
     func jobPage(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         let id = context[capture: "id"]
         guard let record = try storage({ try store.job(id: id) }), context.credential.sees(record.owner) else {
-            return HTTPResponse(status: .notFound, text: DashboardPages.notFound(
-                "There is no job \(id).", csrfToken: csrfToken(for: context.credential)), contentType: "text/html; charset=utf-8")
+            return HTTPResponse(
+                status: .notFound,
+                text: DashboardPages.notFound(
+                    "There is no job \(id).", csrfToken: csrfToken(for: context.credential)),
+                contentType: "text/html; charset=utf-8")
         }
         let spec = (try? JSONValue.parse(record.specJSON)) ?? .null
         let html = DashboardPages.job(
-            resource: jobResource(record), plotNames: JobPlots.names(for: spec), csrfToken: csrfToken(for: context.credential))
+            resource: jobResource(record), plotNames: JobPlots.names(for: spec),
+            csrfToken: csrfToken(for: context.credential))
         return HTTPResponse(text: html, contentType: "text/html; charset=utf-8")
     }
 
@@ -49,7 +54,8 @@ extension RewindAPI {
         // items, far below it); the header wins when both are sent.
         var resume: Int?
         let sent = [
-            ("last_event_id", context.request.query("last_event_id")), ("Last-Event-ID", context.request.headers["Last-Event-ID"]),
+            ("last_event_id", context.request.query("last_event_id")),
+            ("Last-Event-ID", context.request.headers["Last-Event-ID"]),
         ]
         for (name, text) in sent {
             guard let text else { continue }
@@ -65,17 +71,22 @@ extension RewindAPI {
         let client = Self.client(context.request)
         do {
             try eventStreams.reserve(
-                client: client, maxTotal: configuration.maxEventStreams, maxPerClient: configuration.maxEventStreamsPerClient)
+                client: client, maxTotal: configuration.maxEventStreams,
+                maxPerClient: configuration.maxEventStreamsPerClient)
         } catch {
             var headers = HTTPHeaders()
             headers.set("Retry-After", "5")
             throw error == .tooManyFromClient
-                ? APIError(ProblemDetails(
-                    status: 429, slug: "too-many-streams", title: "Too many event streams",
-                    detail: "this client has \(configuration.maxEventStreamsPerClient) event streams open already"), headers: headers)
-                : APIError(ProblemDetails(
-                    status: 503, slug: "too-many-streams", title: "Too many event streams",
-                    detail: "the server has \(configuration.maxEventStreams) event streams open already"), headers: headers)
+                ? APIError(
+                    ProblemDetails(
+                        status: 429, slug: "too-many-streams", title: "Too many event streams",
+                        detail: "this client has \(configuration.maxEventStreamsPerClient) event streams open already"),
+                    headers: headers)
+                : APIError(
+                    ProblemDetails(
+                        status: 503, slug: "too-many-streams", title: "Too many event streams",
+                        detail: "the server has \(configuration.maxEventStreams) event streams open already"),
+                    headers: headers)
         }
         let writer = ResponseStreamWriter()
         let stream = JobEventStream(

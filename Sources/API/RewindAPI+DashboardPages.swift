@@ -1,8 +1,8 @@
 import Dashboard
 import Foundation
 import HTTPServer
-import Jobs
 import JSON
+import Jobs
 import Storage
 import Tuning
 
@@ -40,8 +40,10 @@ extension RewindAPI {
             }
             compared.append(DashboardPages.ComparedJob(resource: jobResource(record), items: items))
         }
-        let recent = try storage { try store.listJobs(status: nil, owner: context.credential.visibleOwner, limit: 50) }.jobs.map { jobResource($0, view: .summary) }
-        let html = DashboardPages.compare(compared, choices: recent, notice: notices.isEmpty ? nil : notices.joined(separator: " "),
+        let recent = try storage { try store.listJobs(status: nil, owner: context.credential.visibleOwner, limit: 50) }
+            .jobs.map { jobResource($0, view: .summary) }
+        let html = DashboardPages.compare(
+            compared, choices: recent, notice: notices.isEmpty ? nil : notices.joined(separator: " "),
             csrfToken: csrfToken(for: context.credential))
         return HTTPResponse(text: html, contentType: "text/html; charset=utf-8")
     }
@@ -59,9 +61,13 @@ extension RewindAPI {
     /// `GET /datasets`: built-in and uploaded data sets with an upload form; `?uploaded=ID` reports
     /// the upload that redirected here.
     func datasetsPage(_ context: RouteContext) throws(APIError) -> HTTPResponse {
-        try datasetsHTML(context, notice: context.request.query("uploaded").flatMap { id in
-            (try? store.dataset(id: id))?.flatMap { context.credential.sees($0.owner) ? $0 : nil }.map { "Uploaded \($0.name): \($0.rows) rows × \($0.features) features, \($0.classes) classes." }
-        })
+        try datasetsHTML(
+            context,
+            notice: context.request.query("uploaded").flatMap { id in
+                (try? store.dataset(id: id))?.flatMap { context.credential.sees($0.owner) ? $0 : nil }.map {
+                    "Uploaded \($0.name): \($0.rows) rows × \($0.features) features, \($0.classes) classes."
+                }
+            })
     }
 
     /// `POST /datasets` from the page's form: the upload of `POST /v1/datasets`, then back to the
@@ -88,7 +94,9 @@ extension RewindAPI {
     ) throws(APIError) -> HTTPResponse {
         let uploaded = try storage { try store.listDatasets(owner: context.credential.visibleOwner) }
         let all = BuiltinDatasets.names.map(Self.builtinResource) + uploaded.map(Self.datasetResource)
-        return HTTPResponse(text: DashboardPages.datasets(
-            all, notice: notice, error: error, csrfToken: csrfToken(for: context.credential)), contentType: "text/html; charset=utf-8")
+        return HTTPResponse(
+            text: DashboardPages.datasets(
+                all, notice: notice, error: error, csrfToken: csrfToken(for: context.credential)),
+            contentType: "text/html; charset=utf-8")
     }
 }

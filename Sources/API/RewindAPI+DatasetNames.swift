@@ -32,10 +32,13 @@ extension RewindAPI {
         guard case .object(let fields)? = dataset, fields.count == 1 else { return nil }
         if let name = fields["name"]?.stringValue, !BuiltinDatasets.names.contains(name) {
             let records = try storage { try store.listDatasets(owner: credential.owner) }
-            return records.first { !$0.builtin && $0.name == name }.map { UploadedDatasetName(id: $0.id, name: $0.name) }
+            return records.first { !$0.builtin && $0.name == name }.map {
+                UploadedDatasetName(id: $0.id, name: $0.name)
+            }
         }
         if let id = fields["id"]?.stringValue, BuiltinDatasets.named(id) == nil {
-            guard let record = try storage({ try store.dataset(id: id) }), !record.builtin, credential.sees(record.owner)
+            guard let record = try storage({ try store.dataset(id: id) }), !record.builtin,
+                credential.sees(record.owner)
             else { return nil }
             return UploadedDatasetName(id: record.id, name: record.name)
         }
@@ -75,7 +78,8 @@ extension RewindAPI {
     /// "wine"}`), so lists, job pages and comparisons show the name the user knows.
     func namingDataset(_ member: JSONValue) -> JSONValue {
         guard case .object(var object) = member, object["name"] == nil, let id = object["id"]?.stringValue,
-              let name = uploadName(id: id) else { return member }
+            let name = uploadName(id: id)
+        else { return member }
         object["name"] = .string(name)
         return .object(object)
     }

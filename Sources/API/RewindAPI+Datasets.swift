@@ -18,7 +18,9 @@ extension RewindAPI {
     func getDataset(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         let id = context[capture: "id"]
         if BuiltinDatasets.names.contains(id) { return .json(Self.builtinResource(id)) }
-        guard let record = try storage({ try store.dataset(id: id) }), record.builtin || context.credential.sees(record.owner) else {
+        guard let record = try storage({ try store.dataset(id: id) }),
+            record.builtin || context.credential.sees(record.owner)
+        else {
             throw .notFound("no data set \(id)")
         }
         return .json(withClassCounts(Self.datasetResource(record), id: id, profile: record.profile))
@@ -30,7 +32,9 @@ extension RewindAPI {
             throw .conflict("dataset-builtin", "\(id) is built in and cannot be deleted")
         }
         // Another principal's data set is 404, as a missing one.
-        if let record = try storage({ try store.dataset(id: id) }), !record.builtin, !context.credential.sees(record.owner) {
+        if let record = try storage({ try store.dataset(id: id) }), !record.builtin,
+            !context.credential.sees(record.owner)
+        {
             throw .notFound("no data set \(id)")
         }
         switch try storage({ try store.deleteDataset(id: id) }) {
@@ -77,12 +81,13 @@ extension RewindAPI {
         object["rows"] = .number(Double(dataset.rows))
         object["features"] = .number(Double(dataset.features))
         object["classes"] = .number(Double(dataset.classes))
-        object["sha256"] = .string(builtinFingerprints.withLock { cache in
-            if let known = cache[name] { return known }
-            let digest = SHA256.hex(of: dataset.encoded())
-            cache[name] = digest
-            return digest
-        })
+        object["sha256"] = .string(
+            builtinFingerprints.withLock { cache in
+                if let known = cache[name] { return known }
+                let digest = SHA256.hex(of: dataset.encoded())
+                cache[name] = digest
+                return digest
+            })
         object["created_at"] = .null
         object["builtin"] = .bool(true)
         return .object(object)

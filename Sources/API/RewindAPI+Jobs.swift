@@ -1,7 +1,7 @@
 import Digest
 import HTTPServer
-import Jobs
 import JSON
+import Jobs
 import Storage
 import Tuning
 
@@ -37,7 +37,8 @@ extension RewindAPI {
         let uploadedDataset = submission.dataset.uploadID
         let now = clock()
         let job = NewJob(
-            id: TimeOrderedID.make(nowMs: now), name: submission.spec.name, specJSON: specJSON, datasetID: uploadedDataset,
+            id: TimeOrderedID.make(nowMs: now), name: submission.spec.name, specJSON: specJSON,
+            datasetID: uploadedDataset,
             progressTotal: submission.run.totalItems, owner: credential.owner,
             // Admins and single-user mode (no keys) are exempt: the cap keeps tenants apart.
             maxActiveForOwner: credential.visibleOwner == nil ? nil : configuration.maxJobsPerKey)
@@ -75,13 +76,18 @@ extension RewindAPI {
         var status: JobStatus?
         if let text = request.query("status") {
             guard let parsed = JobStatus(rawValue: text) else {
-                throw .invalidQuery("status", "must be one of \(JobStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw .invalidQuery(
+                    "status", "must be one of \(JobStatus.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             status = parsed
         }
         let limit = try integerQuery(request, "limit", default: 50, range: 1...200)
         let view = try jobView(request)
-        let page = try storage { try store.listJobs(status: status, owner: context.credential.visibleOwner, limit: limit, pageToken: request.query("page_token")) }
+        let page = try storage {
+            try store.listJobs(
+                status: status, owner: context.credential.visibleOwner, limit: limit,
+                pageToken: request.query("page_token"))
+        }
         var jobs: [JSONValue] = []
         for record in page.jobs { jobs.append(jobResource(record, view: view)) }
         return .json(["jobs": .array(jobs), "next_page_token": page.nextPageToken.map(JSONValue.string) ?? .null])
@@ -129,12 +135,15 @@ extension RewindAPI {
     /// its best so far and the last item written, marked `"partial": true`.
     func jobResult(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         let record = try existingJob(context[capture: "id"], context)
-        func metaIteration(_ stored: String?) -> Int? { stored.flatMap { try? JSONValue.parse($0)["meta_iteration"]?.intValue } }
+        func metaIteration(_ stored: String?) -> Int? {
+            stored.flatMap { try? JSONValue.parse($0)["meta_iteration"]?.intValue }
+        }
         let partial = record.status == .failed || record.status == .cancelled
         // A job that `meta.patience` stopped early ends before item total − 1.
         let lastIteration = partial ? metaIteration(record.latestJSON) : record.progressDone - 1
         guard record.status == .succeeded || partial, let lastIteration else {
-            let detail = partial
+            let detail =
+                partial
                 ? "job \(record.id) is \(record.status.rawValue) before its first history item; there is no result"
                 : "job \(record.id) is \(record.status.rawValue); a result exists once it succeeded (or failed or was cancelled after its first item)"
             throw .conflict("job-not-succeeded", detail)
@@ -162,7 +171,9 @@ extension RewindAPI {
             runner.cancel(jobID: id)
             return .json(jobResource(record), status: .accepted)
         case .finished(let record):
-            throw .conflict("job-finished", "job \(id) already \(record.status.rawValue); only queued or running jobs can be cancelled")
+            throw .conflict(
+                "job-finished",
+                "job \(id) already \(record.status.rawValue); only queued or running jobs can be cancelled")
         case .notFound:
             throw .notFound("no job \(id)")
         }
@@ -191,7 +202,8 @@ extension RewindAPI {
             runner.jobQueued()
             return .json(jobResource(record), status: .accepted)
         case .notRetryable(let status):
-            throw .conflict("job-not-retryable", "job \(id) is \(status.rawValue); only failed or cancelled jobs can be retried")
+            throw .conflict(
+                "job-not-retryable", "job \(id) is \(status.rawValue); only failed or cancelled jobs can be retried")
         case .queueFull(let queued):
             throw queueFull(queued: queued)
         case .notFound:
@@ -224,7 +236,9 @@ extension RewindAPI {
         return record
     }
 
-    func integerQuery(_ request: HTTPRequest, _ name: String, default value: Int, range: ClosedRange<Int>) throws(APIError) -> Int {
+    func integerQuery(
+        _ request: HTTPRequest, _ name: String, default value: Int, range: ClosedRange<Int>
+    ) throws(APIError) -> Int {
         guard let text = request.query(name) else { return value }
         guard let parsed = Int(text), range.contains(parsed) else {
             throw .invalidQuery(name, "must be an integer between \(range.lowerBound) and \(range.upperBound)")
@@ -302,7 +316,13 @@ extension RewindAPI {
         while index < head.endIndex {
             let byte = head[index]
             if inString {
-                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
             } else if byte == UInt8(ascii: "\"") {
                 inString = true
             } else if byte == UInt8(ascii: "{") {

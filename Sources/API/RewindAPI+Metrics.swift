@@ -28,17 +28,24 @@ extension RewindAPI {
     /// The node's memory budget: what request bodies, responses and jobs may hold at once, what
     /// they hold now, who waits for room and how often room was refused (503s).
     private func registerBudgetCollectors(_ budget: MemoryBudget) {
-        metrics.registerGaugeCollector(name: Metrics.Name.memoryBudgetBytes, help: "Bytes the node's memory budget hands out at most.") {
+        metrics.registerGaugeCollector(
+            name: Metrics.Name.memoryBudgetBytes, help: "Bytes the node's memory budget hands out at most."
+        ) {
             [([:], Double(budget.capacity))]
         }
-        metrics.registerGaugeCollector(name: Metrics.Name.memoryBudgetInUse, help: "Bytes of the memory budget reserved now.") {
+        metrics.registerGaugeCollector(
+            name: Metrics.Name.memoryBudgetInUse, help: "Bytes of the memory budget reserved now."
+        ) {
             [([:], Double(budget.inUse))]
         }
-        metrics.registerGaugeCollector(name: Metrics.Name.memoryBudgetWaiters, help: "Reservations waiting for room in the memory budget.") {
+        metrics.registerGaugeCollector(
+            name: Metrics.Name.memoryBudgetWaiters, help: "Reservations waiting for room in the memory budget."
+        ) {
             [([:], Double(budget.waiters))]
         }
         metrics.registerCollector(
-            name: Metrics.Name.memoryBudgetRefusals, help: "Reservations the memory budget refused (answered 503).", kind: .counter
+            name: Metrics.Name.memoryBudgetRefusals, help: "Reservations the memory budget refused (answered 503).",
+            kind: .counter
         ) {
             [([:], Double(budget.refusals))]
         }

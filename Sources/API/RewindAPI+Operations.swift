@@ -23,9 +23,10 @@ extension RewindAPI {
             let failing = checks.filter { $0.value != .string("ok") && $0.value != .bool(false) }.map(\.key)
             var headers = HTTPHeaders()
             headers.set("Retry-After", "5")
-            return APIError(ProblemDetails(
-                status: 503, slug: "not-ready", title: "Not ready",
-                detail: "not ready: \(failing.joined(separator: ", "))", extensions: ["checks": .object(checks)]),
+            return APIError(
+                ProblemDetails(
+                    status: 503, slug: "not-ready", title: "Not ready",
+                    detail: "not ready: \(failing.joined(separator: ", "))", extensions: ["checks": .object(checks)]),
                 headers: headers
             ).response
         }

@@ -13,7 +13,8 @@ extension RewindAPI {
         let name = context[capture: "name"]
         let spec = (try? JSONValue.parse(record.specJSON)) ?? .null
         guard JobPlots.names(for: spec).contains(name) else {
-            throw .notFound("job \(record.id) has no plot \(name); it has \(JobPlots.names(for: spec).joined(separator: ", "))")
+            throw .notFound(
+                "job \(record.id) has no plot \(name); it has \(JobPlots.names(for: spec).joined(separator: ", "))")
         }
         let version = "\(record.progressDone)/\(record.status.rawValue)"
         let svg: String
@@ -21,7 +22,8 @@ extension RewindAPI {
             svg = cached
         } else {
             let items = try plotItems(record, name: name)
-            guard let rendered = JobPlots.render(name: name, spec: spec, items: items, dataset: datasetShape(spec)) else {
+            guard let rendered = JobPlots.render(name: name, spec: spec, items: items, dataset: datasetShape(spec))
+            else {
                 throw .notFound("no plot \(name)")
             }
             plotCache.put(jobID: record.id, name: name, version: version, svg: rendered)

@@ -1,6 +1,6 @@
 import HTTPServer
-import Jobs
 import JSON
+import Jobs
 import Storage
 import Tuning
 
@@ -21,25 +21,33 @@ extension RewindAPI {
         } else {
             throw .conflict("no-history", "job \(record.id) is \(record.status.rawValue) and has no history item yet")
         }
-        let row = try storage { try store.history(jobID: record.id, after: item - 1, limit: 1) }.first { $0.metaIteration == item }
+        let row = try storage { try store.history(jobID: record.id, after: item - 1, limit: 1) }.first {
+            $0.metaIteration == item
+        }
         guard let row else {
-            throw .conflict("no-such-item", "job \(record.id) has no history item \(item) yet (\(record.progressDone) of \(record.progressTotal) written)")
+            throw .conflict(
+                "no-such-item",
+                "job \(record.id) has no history item \(item) yet (\(record.progressDone) of \(record.progressTotal) written)"
+            )
         }
         guard let stored = try? JSONValue.parse(row.itemJSON),
-              let values = stored["hyperparameters"].flatMap(HyperparameterValues.init(json:))
+            let values = stored["hyperparameters"].flatMap(HyperparameterValues.init(json:))
         else { throw .storageUnavailable }
         let run: TuningRun
         switch JobRequest.decode(canonicalSpec: record.specJSON, datasets: StoreDatasetResolver(store: store)) {
         case .success(let prepared): run = prepared
         case .failure:
             // The spec was valid when submitted: its uploaded data set has since been deleted.
-            throw .conflict("dataset-gone", "the data set of job \(record.id) no longer exists, so its model's blocks cannot be rebuilt")
+            throw .conflict(
+                "dataset-gone",
+                "the data set of job \(record.id) no longer exists, so its model's blocks cannot be rebuilt")
         }
         guard let schedule = LearnedSchedule(run: run, values: values) else { throw .storageUnavailable }
         if format == "csv" {
             var headers = HTTPHeaders()
             headers.set("Content-Disposition", "attachment; filename=\"\(record.id)-item-\(item).csv\"")
-            return HTTPResponse(status: .ok, headers: headers, text: schedule.csv(), contentType: "text/csv; charset=utf-8")
+            return HTTPResponse(
+                status: .ok, headers: headers, text: schedule.csv(), contentType: "text/csv; charset=utf-8")
         }
         guard case .object(let table) = schedule.json() else { preconditionFailure("a schedule is a JSON object") }
         var top = JSONObject()

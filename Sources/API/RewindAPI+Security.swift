@@ -126,8 +126,9 @@ extension RewindAPI {
     }
 
     static func isLoopbackName(_ host: String) -> Bool {
-        host == "localhost" || host.hasSuffix(".localhost") || host == "::1" || host.hasPrefix("127.")
-            && isAddressLiteral(host)
+        host == "localhost" || host.hasSuffix(".localhost") || host == "::1"
+            || host.hasPrefix("127.")
+                && isAddressLiteral(host)
     }
 
     static func isAddressLiteral(_ host: String) -> Bool {
@@ -168,7 +169,8 @@ extension RewindAPI {
         // `curl -d @data.csv` posts a CSV as a form: from a program without keys (no cookie, no
         // Origin, no Sec-Fetch-*) it is an upload to parse, not a forged form.
         if options.forgery == .upload, form, case .open = credential,
-           request.headers["Origin"] == nil, request.headers["Sec-Fetch-Site"] == nil {
+            request.headers["Origin"] == nil, request.headers["Sec-Fetch-Site"] == nil
+        {
             return nil
         }
         let signIn = options.forgery == .signInForm
@@ -184,12 +186,15 @@ extension RewindAPI {
         return nil
     }
 
-    private func checkMultipartToken(_ request: HTTPRequest, _ boundary: String, _ credential: Credential) -> HTTPResponse? {
+    private func checkMultipartToken(
+        _ request: HTTPRequest, _ boundary: String, _ credential: Credential
+    ) -> HTTPResponse? {
         let field = (try? MultipartForm(body: request.body, boundary: boundary))?.parts
             .first { $0.name == "csrf_token" && $0.filename == nil }
             .map { String(decoding: $0.content, as: UTF8.self) }
         guard let field, field == csrfToken(for: credential) else {
-            return forbidden("csrf-token-invalid", "the form's CSRF token is missing or not this page's; reload the page")
+            return forbidden(
+                "csrf-token-invalid", "the form's CSRF token is missing or not this page's; reload the page")
         }
         return nil
     }
@@ -201,7 +206,9 @@ extension RewindAPI {
         let type = Self.mediaType(request)
         if let type, accepted.contains(type) { return nil }
         // The head says whether a body follows: a declared zero length or none at all.
-        let empty = request.headers["Transfer-Encoding"] == nil && (request.headers["Content-Length"].map { Int($0) == 0 } ?? true)
+        let empty =
+            request.headers["Transfer-Encoding"] == nil
+            && (request.headers["Content-Length"].map { Int($0) == 0 } ?? true)
         if options.acceptsEmptyBody && empty { return nil }
         return APIError(
             status: 415, slug: "unsupported-media-type", title: "Unsupported media type",
@@ -273,7 +280,8 @@ extension RewindAPI {
         if !existing.contains("private") && !existing.contains("no-store") {
             let rest = existing.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
                 .filter { !$0.isEmpty && $0 != "public" }
-            response.headers.set("Cache-Control", (["private"] + (rest.isEmpty ? ["no-cache"] : rest)).joined(separator: ", "))
+            response.headers.set(
+                "Cache-Control", (["private"] + (rest.isEmpty ? ["no-cache"] : rest)).joined(separator: ", "))
         }
         return response
     }

@@ -1,8 +1,8 @@
 import Digest
 import Foundation
 import HTTPServer
-import Jobs
 import JSON
+import Jobs
 import Storage
 import Synchronization
 import Tuning
@@ -19,7 +19,8 @@ extension RewindAPI {
         try requireDeclaredLength(request)
         let upload = try uploadedFile(request)
         guard let name = upload.name, !name.isEmpty, name.count <= Self.maximumDatasetNameLength else {
-            throw .invalidQuery("name", "is required: 1 to \(Self.maximumDatasetNameLength) characters (or a file name in the form)")
+            throw .invalidQuery(
+                "name", "is required: 1 to \(Self.maximumDatasetNameLength) characters (or a file name in the form)")
         }
         guard !BuiltinDatasets.names.contains(name) else {
             throw .conflict("dataset-name-taken", "\(name) is a built-in data set; choose another name")
@@ -27,12 +28,15 @@ extension RewindAPI {
         // Bound how many parse at once; each parse's working memory comes from the node's budget.
         guard uploadsInFlight.add(1, ordering: .relaxed).newValue <= configuration.maxConcurrentUploads else {
             uploadsInFlight.subtract(1, ordering: .relaxed)
-            throw Self.unavailable("too-many-uploads", "Too many uploads at once",
-                                   "\(configuration.maxConcurrentUploads) data sets are being parsed; retry shortly")
+            throw Self.unavailable(
+                "too-many-uploads", "Too many uploads at once",
+                "\(configuration.maxConcurrentUploads) data sets are being parsed; retry shortly")
         }
         defer { uploadsInFlight.subtract(1, ordering: .relaxed) }
         guard let working = configuration.memoryBudget.reserve(Self.uploadWorkingBytes, waitingAtMost: 2) else {
-            throw Self.unavailable("memory-exhausted", "The server is short of memory", "no memory to parse the data set now; retry shortly")
+            throw Self.unavailable(
+                "memory-exhausted", "The server is short of memory",
+                "no memory to parse the data set now; retry shortly")
         }
         defer { working.release() }
 
@@ -44,10 +48,12 @@ extension RewindAPI {
         var committed = false
         defer { if !committed { try? store.discardDatasetChunks(id: id) } }
         let parsed = try parseIntoChunks(upload.bytes, id: id, quotaLeft: quotaLeft)
-        let counts = parsed.labelCounts + Array(repeating: 0, count: max(0, parsed.info.classes - parsed.labelCounts.count))
+        let counts =
+            parsed.labelCounts + Array(repeating: 0, count: max(0, parsed.info.classes - parsed.labelCounts.count))
         if let missing = counts.firstIndex(of: 0) {
             let present = counts.indices.filter { counts[$0] > 0 }.map(String.init).joined(separator: ", ")
-            let message = "class labels must be 0..K-1 with every class present: the labels are \(present), class \(missing) has no rows"
+            let message =
+                "class labels must be 0..K-1 with every class present: the labels are \(present), class \(missing) has no rows"
             throw APIError(
                 status: 422, slug: "invalid-dataset", title: "The data set's labels are not 0..K-1", detail: message,
                 errors: [SpecError(field: "/body", message: message)])
@@ -58,11 +64,14 @@ extension RewindAPI {
             profile: parsed.profile.json().serializedString())
         // Check and commit under one lock: two uploads of one name cannot both pass the check.
         let outcome = try uploadNames.withLock { _ throws(APIError) -> InsertDatasetOutcome in
-            let taken = try storage { try store.listDatasets(owner: new.owner) }.first { $0.name == name && $0.sha256 != new.sha256 }
+            let taken = try storage { try store.listDatasets(owner: new.owner) }.first {
+                $0.name == name && $0.sha256 != new.sha256
+            }
             if let taken {
                 throw .conflict(
                     "dataset-name-taken",
-                    "a data set named \(name) already exists (\(taken.id)) with other content; delete it or choose another name")
+                    "a data set named \(name) already exists (\(taken.id)) with other content; delete it or choose another name"
+                )
             }
             return try storage { try store.commitChunkedDataset(new, chunkedBytes: parsed.encodedBytes, nowMs: now) }
         }
@@ -74,7 +83,9 @@ extension RewindAPI {
         case .existing(let existing): (record, status) = (existing, .ok)
         }
         headers.set("Location", "/v1/datasets/\(record.id)")
-        guard case .object(var resource) = Self.datasetResource(record) else { preconditionFailure("a resource is an object") }
+        guard case .object(var resource) = Self.datasetResource(record) else {
+            preconditionFailure("a resource is an object")
+        }
         resource["class_counts"] = JSONValue(counts.map(Double.init))
         // What the upload turned out to hold: the header row (if any), labels, order and ranges.
         resource["detected"] = record.profile.flatMap { try? JSONValue.parse($0) } ?? parsed.profile.json()
@@ -94,7 +105,9 @@ extension RewindAPI {
     /// first problem (line and column), 507 once the stored form passes `quotaLeft`.
     private func parseIntoChunks(
         _ bytes: ArraySlice<UInt8>, id: String, quotaLeft: Int
-    ) throws(APIError) -> (info: DatasetInfo, sha256: String, labelCounts: [Int], encodedBytes: Int, profile: DatasetProfile) {
+    ) throws(APIError) -> (
+        info: DatasetInfo, sha256: String, labelCounts: [Int], encodedBytes: Int, profile: DatasetProfile
+    ) {
         var stream = CSVDatasetStream(chunkBytes: Self.datasetChunkBytes)
         // What the upload holds, gathered row by row as the rows stream past.
         var profile = DatasetProfile()
@@ -109,7 +122,8 @@ extension RewindAPI {
                 }
                 var offset = 0
                 while offset < body.count {
-                    let piece = UnsafeBufferPointer(rebasing: body[offset..<min(body.count, offset + Self.uploadSliceBytes)])
+                    let piece = UnsafeBufferPointer(
+                        rebasing: body[offset..<min(body.count, offset + Self.uploadSliceBytes)])
                     hasher.update(piece)
                     try stream.feed(piece) { values, label in profile.add(features: values, label: label) }
                     while let chunk = stream.takeChunk() { try store(chunk) }
@@ -128,12 +142,14 @@ extension RewindAPI {
             var message = "line \(error.line), column \(error.column): \(error.message)"
             if !bytes.contains(UInt8(ascii: "\n")) {
                 // `curl -d @file` strips newlines, leaving one line: say how to send a file.
-                message += " (the body is a single line: send the file with curl --data-binary @FILE or -F file=@FILE; -d strips newlines)"
+                message +=
+                    " (the body is a single line: send the file with curl --data-binary @FILE or -F file=@FILE; -d strips newlines)"
             }
-            throw APIError(ProblemDetails(
-                status: 422, slug: "invalid-dataset", title: "The data set does not parse", detail: message,
-                errors: [SpecError(field: "/body", message: message)],
-                extensions: ["line": .number(Double(error.line)), "column": .number(Double(error.column))]))
+            throw APIError(
+                ProblemDetails(
+                    status: 422, slug: "invalid-dataset", title: "The data set does not parse", detail: message,
+                    errors: [SpecError(field: "/body", message: message)],
+                    extensions: ["line": .number(Double(error.line)), "column": .number(Double(error.column))]))
         case .failure(is QuotaExceeded):
             throw quotaExceeded(stored: configuration.datasetStorageQuota - quotaLeft, adding: stream.encodedBytes)
         case .failure(let error):
@@ -154,7 +170,9 @@ extension RewindAPI {
     /// The CSV bytes and the name to store them under: the raw body and `?name=`, or a form's file
     /// part with `?name=`, a `name` field or the file name without its extension.
     func uploadedFile(_ request: HTTPRequest) throws(APIError) -> (name: String?, bytes: ArraySlice<UInt8>) {
-        guard let contentType = request.headers["Content-Type"], let boundary = MultipartForm.boundary(contentType: contentType) else {
+        guard let contentType = request.headers["Content-Type"],
+            let boundary = MultipartForm.boundary(contentType: contentType)
+        else {
             return (request.query("name"), request.body[...])
         }
         let form: MultipartForm
@@ -164,7 +182,9 @@ extension RewindAPI {
             throw APIError(
                 status: 400, slug: "malformed-multipart", title: "The form does not parse", detail: error.message)
         }
-        guard let file = form.parts.first(where: { $0.filename != nil }) ?? form.parts.first(where: { $0.name == "file" }) else {
+        guard
+            let file = form.parts.first(where: { $0.filename != nil }) ?? form.parts.first(where: { $0.name == "file" })
+        else {
             throw APIError(
                 status: 422, slug: "invalid-dataset", title: "The form has no file",
                 detail: "send the CSV as a file part, e.g. curl -F file=@data.csv",
@@ -189,7 +209,8 @@ extension RewindAPI {
     /// from its rows, less the header, which only the upload saw).
     func withClassCounts(_ resource: JSONValue, id: String, profile: String? = nil) -> JSONValue {
         guard case .object(var object) = resource,
-              let dataset = StoreDatasetResolver(store: store).dataset(.uploaded(id: id)) else { return resource }
+            let dataset = StoreDatasetResolver(store: store).dataset(.uploaded(id: id))
+        else { return resource }
         object["class_counts"] = JSONValue(dataset.labelCounts.map(Double.init))
         if let recorded = profile.flatMap({ try? JSONValue.parse($0) }) {
             object["detected"] = recorded

@@ -2,8 +2,8 @@ import Dashboard
 import Digest
 import Foundation
 import HTTPServer
-import Jobs
 import JSON
+import Jobs
 import Storage
 import Synchronization
 import Tuning
@@ -65,7 +65,8 @@ public final class RewindAPI: Sendable {
         }
         self.clock = clock
         self.log = log
-        authFailures = RateLimiter(burst: configuration.authFailureBurst, perSecond: configuration.authFailuresPerSecond)
+        authFailures = RateLimiter(
+            burst: configuration.authFailureBurst, perSecond: configuration.authFailuresPerSecond)
         submissions = RateLimiter(burst: configuration.submissionBurst, perSecond: configuration.submissionsPerSecond)
         servedOpenAPI = OpenAPIDocument.served(routes: Router.api.routes, bodyLimit: configuration.bodyLimit)
         registerCollectors()
@@ -113,9 +114,13 @@ public final class RewindAPI: Sendable {
         }
         // A page for a browser signed in to a session offers to sign out.
         if let credential, case .cookie = credential, case .bytes(let html) = response.body,
-           response.headers["Content-Type"]?.hasPrefix("text/html") == true {
-            response.body = .bytes(Array(DashboardPages.withSignOut(
-                String(decoding: html, as: UTF8.self), csrfToken: csrfToken(for: credential)).utf8))
+            response.headers["Content-Type"]?.hasPrefix("text/html") == true
+        {
+            response.body = .bytes(
+                Array(
+                    DashboardPages.withSignOut(
+                        String(decoding: html, as: UTF8.self), csrfToken: csrfToken(for: credential)
+                    ).utf8))
         }
         return record(request, template: template, response: finalize(response, credential: credential), since: started)
     }
@@ -149,7 +154,8 @@ public final class RewindAPI: Sendable {
             switch databaseGate(template) ?? authenticate(request, access: route.options.access) {
             case .denied(let denied):
                 // A key that could not be looked up is not a wrong key.
-                return .refused(template: template, store.health.isDown ? APIError.storageUnavailable.response : denied, nil)
+                return .refused(
+                    template: template, store.health.isDown ? APIError.storageUnavailable.response : denied, nil)
             case .granted(let credential):
                 if let refused = checkOrigin(request, options: route.options, credential: credential) {
                     return .refused(template: template, refused, credential)
@@ -159,35 +165,47 @@ public final class RewindAPI: Sendable {
         case .methodNotAllowed(let allowed, let matched):
             var headers = HTTPHeaders()
             headers.set("Allow", allowed.map(\.rawValue).joined(separator: ", "))
-            return .refused(template: matched, APIError(
-                ProblemDetails(
-                    status: 405, slug: "method-not-allowed", title: "Method not allowed",
-                    detail: "\(request.method.rawValue) is not allowed on \(matched); allowed: \(allowed.map(\.rawValue).joined(separator: ", "))"),
-                headers: headers
-            ).response, nil)
+            return .refused(
+                template: matched,
+                APIError(
+                    ProblemDetails(
+                        status: 405, slug: "method-not-allowed", title: "Method not allowed",
+                        detail:
+                            "\(request.method.rawValue) is not allowed on \(matched); allowed: \(allowed.map(\.rawValue).joined(separator: ", "))"
+                    ),
+                    headers: headers
+                ).response, nil)
         case .notFound:
             return .refused(template: "unmatched", APIError.notFound("no route for \(request.path)").response, nil)
         }
     }
 
     /// Counts and logs an answer.
-    private func record(_ request: HTTPRequest, template: String, response: HTTPResponse, since started: ContinuousClock.Instant) -> HTTPResponse {
+    private func record(
+        _ request: HTTPRequest, template: String, response: HTTPResponse, since started: ContinuousClock.Instant
+    ) -> HTTPResponse {
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        let method = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].contains(request.method.rawValue)
+        let method =
+            ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].contains(request.method.rawValue)
             ? request.method.rawValue : "other"
         metrics.recordRequest(route: template, method: method, status: response.status.code, seconds: seconds)
         if response.status.code >= 500 {
-            log("request failed", ["method": request.method.rawValue, "path": request.path, "status": "\(response.status.code)"])
+            log(
+                "request failed",
+                ["method": request.method.rawValue, "path": request.path, "status": "\(response.status.code)"])
         }
         return response
     }
 
     /// A routed, authenticated request: forgery and rate checks, then its handler.
-    private func respond(_ request: HTTPRequest, route: Route, captures: [String: String], credential: Credential) -> HTTPResponse {
+    private func respond(
+        _ request: HTTPRequest, route: Route, captures: [String: String], credential: Credential
+    ) -> HTTPResponse {
         if let forged = checkForgery(request, options: route.options, credential: credential) { return forged }
         if route.options.isSubmission,
-           let retry = submissions.take(credential.principal ?? "client:" + Self.client(request)) {
+            let retry = submissions.take(credential.principal ?? "client:" + Self.client(request))
+        {
             return Self.rateLimited(retry, "too many submissions; retry in \(retry) s")
         }
         do {

@@ -109,7 +109,10 @@ struct Route: Sendable {
     let options: RouteOptions
     let handler: RouteHandler
 
-    init(_ method: HTTPMethod, _ template: String, _ options: RouteOptions = RouteOptions(), _ handler: @escaping RouteHandler) {
+    init(
+        _ method: HTTPMethod, _ template: String, _ options: RouteOptions = RouteOptions(),
+        _ handler: @escaping RouteHandler
+    ) {
         self.method = method
         pattern = RoutePattern(template)
         self.options = options
@@ -134,8 +137,9 @@ extension Router {
         Route(.get, "/v1/jobs/{id}/history") { api, context throws(APIError) in try api.jobHistory(context) },
         Route(.get, "/v1/jobs/{id}/result") { api, context throws(APIError) in try api.jobResult(context) },
         Route(.get, "/v1/jobs/{id}/schedule") { api, context throws(APIError) in try api.jobSchedule(context) },
-        Route(.post, "/v1/jobs/{id}/cancel",
-              RouteOptions(accepts: ["application/json", "application/x-www-form-urlencoded"], acceptsEmptyBody: true)
+        Route(
+            .post, "/v1/jobs/{id}/cancel",
+            RouteOptions(accepts: ["application/json", "application/x-www-form-urlencoded"], acceptsEmptyBody: true)
         ) { api, context throws(APIError) in try api.cancelJob(context) },
         Route(.post, "/v1/jobs/{id}/retry") { api, context throws(APIError) in try api.retryJob(context) },
         Route(.get, "/v1/jobs/{id}/events") { api, context throws(APIError) in try api.jobEvents(context) },
@@ -155,7 +159,10 @@ extension Router {
         Route(.post, "/datasets", RouteOptions(access: .page, bodyLimit: .dataset)) { api, context throws(APIError) in
             try api.uploadDatasetPage(context)
         },
-        Route(.post, "/login", RouteOptions(access: .open, accepts: ["application/x-www-form-urlencoded"], forgery: .signInForm)) {
+        Route(
+            .post, "/login",
+            RouteOptions(access: .open, accepts: ["application/x-www-form-urlencoded"], forgery: .signInForm)
+        ) {
             api, context in api.signIn(context)
         },
         Route(.post, "/logout") { api, context in api.signOut(context) },

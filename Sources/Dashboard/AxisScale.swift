@@ -14,7 +14,8 @@ struct AxisScale: Equatable {
     /// A linear axis over `minimum...maximum` with about `target` ticks; integer steps only when
     /// `integers` (iteration counts).
     static func linear(minimum: Double, maximum: Double, target: Int = 5, integers: Bool = false) -> AxisScale {
-        precondition(minimum.isFinite && maximum.isFinite && minimum <= maximum, "axis range must be finite and ordered")
+        precondition(
+            minimum.isFinite && maximum.isFinite && minimum <= maximum, "axis range must be finite and ordered")
         var low = minimum, high = maximum
         if low == high {
             let pad = low == 0 ? 1 : abs(low) * 0.1
@@ -29,7 +30,8 @@ struct AxisScale: Equatable {
         // One spelling for the whole axis: "20000" next to "1e5" would read as a change of units.
         let scientific = ticks.contains { abs($0) >= 1e5 } || step.value < 1e-3
         let labels = ticks.map { scientific ? Markup.scientific($0) : Markup.tick($0, decimals: step.decimals) }
-        return AxisScale(lower: ticks[0], upper: ticks[ticks.count - 1], ticks: ticks, labels: labels, logarithmic: false)
+        return AxisScale(
+            lower: ticks[0], upper: ticks[ticks.count - 1], ticks: ticks, labels: labels, logarithmic: false)
     }
 
     /// A log axis over positive `minimum...maximum`: ticks at powers of ten when the range spans
@@ -49,7 +51,8 @@ struct AxisScale: Equatable {
             let exponents = Swift.stride(from: first, through: last, by: stride).map { $0 }
             let ticks = exponents.map { power10($0) }
             let labels = exponents.map { Markup.tick(power10($0), decimals: max(0, -$0)) }
-            return AxisScale(lower: ticks[0], upper: ticks[ticks.count - 1], ticks: ticks, labels: labels, logarithmic: true)
+            return AxisScale(
+                lower: ticks[0], upper: ticks[ticks.count - 1], ticks: ticks, labels: labels, logarithmic: true)
         }
         // 1-2-5 within each decade: the largest such value at or below `low` up to the smallest at or above `high`.
         var candidates: [NiceStep] = []

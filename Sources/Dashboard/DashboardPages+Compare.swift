@@ -75,10 +75,13 @@ extension DashboardPages {
         let dataset = member?["name"]?.stringValue ?? member?["id"]?.stringValue ?? "–"
         let best = resource["best"]
         var bestText = Markup.significant(best?["validation_loss"]?.doubleValue)
-        if let at = best?["meta_iteration"]?.doubleValue { bestText += " <small class=\"muted\">at \(Markup.integer(at))</small>" }
+        if let at = best?["meta_iteration"]?.doubleValue {
+            bestText += " <small class=\"muted\">at \(Markup.integer(at))</small>"
+        }
         let final = sorted(job.items).last
         // An SVG swatch, not a style attribute: the colour of this job's lines in the plots.
-        let swatch = "<svg width=\"12\" height=\"12\" aria-hidden=\"true\"><rect width=\"12\" height=\"12\" rx=\"2\" fill=\"\(Palette.color(index))\"/></svg> "
+        let swatch =
+            "<svg width=\"12\" height=\"12\" aria-hidden=\"true\"><rect width=\"12\" height=\"12\" rx=\"2\" fill=\"\(Palette.color(index))\"/></svg> "
         var reason = ""
         if let message = resource["error"]?["message"]?.stringValue {
             reason = "<div class=\"muted\">\(Markup.escape(message))</div>"
@@ -99,7 +102,8 @@ extension DashboardPages {
             return SVGLineChart.Series(
                 name: name,
                 points: sorted(job.items).map { item in
-                    SVGLineChart.Point(x: item["meta_iteration"]?.doubleValue ?? .nan, y: item[key]?.doubleValue ?? .nan)
+                    SVGLineChart.Point(
+                        x: item["meta_iteration"]?.doubleValue ?? .nan, y: item[key]?.doubleValue ?? .nan)
                 },
                 colorIndex: index)
         }

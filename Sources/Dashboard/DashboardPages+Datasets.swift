@@ -19,8 +19,12 @@ extension DashboardPages {
                 """
         }.joined(separator: "\n")
         var messages = ""
-        if let notice { messages += "<p id=\"upload-notice\" class=\"muted\" role=\"status\">\(Markup.escape(notice))</p>\n" }
-        if let error { messages += "<div id=\"upload-error\" class=\"errors\" role=\"alert\">\(Markup.escape(error))</div>\n" }
+        if let notice {
+            messages += "<p id=\"upload-notice\" class=\"muted\" role=\"status\">\(Markup.escape(notice))</p>\n"
+        }
+        if let error {
+            messages += "<div id=\"upload-error\" class=\"errors\" role=\"alert\">\(Markup.escape(error))</div>\n"
+        }
         let body = """
             <main>
             <div class="title-row"><h1>Data sets</h1></div>

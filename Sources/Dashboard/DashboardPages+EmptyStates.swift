@@ -19,7 +19,8 @@ extension DashboardPages {
 extension DashboardPages {
     /// In place of the plots of a job that ended without a history item.
     static func noHistoryNote(_ status: String) -> String {
-        let why = status == "failed"
+        let why =
+            status == "failed"
             ? "The job failed before its first history item (the reason is above), so there is nothing to plot."
             : "The job ended before its first history item, so there is nothing to plot."
         return "<div class=\"card\" id=\"no-history\"><p>\(Markup.escape(why))</p></div>"

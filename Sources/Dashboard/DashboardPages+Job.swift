@@ -15,18 +15,22 @@ extension DashboardPages {
         // The data set by the name the user knows, its id beside it.
         if let member = resource["dataset"], let shown = member["name"]?.stringValue ?? member["id"]?.stringValue {
             let id = member["id"]?.stringValue.flatMap { $0 == shown ? nil : $0 }
-            times.insert("data set <span id=\"job-dataset\">\(Markup.escape(shown))</span>"
-                + (id.map { " <span class=\"mono\">\(Markup.escape($0))</span>" } ?? ""), at: 0)
+            times.insert(
+                "data set <span id=\"job-dataset\">\(Markup.escape(shown))</span>"
+                    + (id.map { " <span class=\"mono\">\(Markup.escape($0))</span>" } ?? ""), at: 0)
         }
         if let started = resource["started_at"], !started.isNull { times.append("started \(timeElement(started))") }
-        if let finished = resource["finished_at"], !finished.isNull { times.append("finished \(timeElement(finished))") }
+        if let finished = resource["finished_at"], !finished.isNull {
+            times.append("finished \(timeElement(finished))")
+        }
         if resource["stopped_early"]?.boolValue == true { times.append("stopped early (meta.patience)") }
 
         var errorBox = ""
         if let error = resource["error"], !error.isNull {
             let code = error["code"]?.stringValue ?? "error"
             let message = error["message"]?.stringValue ?? ""
-            errorBox = "<div id=\"job-error\" class=\"error-box\" role=\"alert\"><strong>\(Markup.escape(code))</strong> \(Markup.escape(message))</div>\n"
+            errorBox =
+                "<div id=\"job-error\" class=\"error-box\" role=\"alert\"><strong>\(Markup.escape(code))</strong> \(Markup.escape(message))</div>\n"
         }
         // Warnings: the job ran, but its data, split or outcome give reason to doubt the result.
         let warnings = resource["warnings"]?.arrayValue ?? []
@@ -34,10 +38,13 @@ extension DashboardPages {
             let items = warnings.map { warning in
                 "<li><code>\(Markup.escape(warning["code"]?.stringValue ?? "warning"))</code> \(Markup.escape(warning["detail"]?.stringValue ?? ""))</li>"
             }.joined()
-            errorBox += "<div id=\"job-warnings\" class=\"warnings\" role=\"status\"><strong>Warnings</strong><ul>\(items)</ul></div>\n"
+            errorBox +=
+                "<div id=\"job-warnings\" class=\"warnings\" role=\"status\"><strong>Warnings</strong><ul>\(items)</ul></div>\n"
         }
         var bestText = Markup.significant(best?["validation_loss"]?.doubleValue)
-        if let at = best?["meta_iteration"]?.doubleValue { bestText += " <small class=\"muted\">at \(Markup.integer(at))</small>" }
+        if let at = best?["meta_iteration"]?.doubleValue {
+            bestText += " <small class=\"muted\">at \(Markup.integer(at))</small>"
+        }
         // Cancel while it can be cancelled; retry a failed or cancelled job; delete a finished one.
         // The page's actions.js sends them with the CSRF token and shows the outcome.
         func action(_ id: String, _ path: String, _ label: String, danger: Bool = false) -> String {
@@ -45,16 +52,22 @@ extension DashboardPages {
                 + "<button type=\"submit\"\(danger ? " class=\"danger\"" : "")>\(label)</button></form>"
         }
         var actions = live ? [action("cancel-form", api + "/cancel", "Cancel job", danger: true)] : []
-        if status == "failed" || status == "cancelled" { actions.append(action("retry-form", api + "/retry", "Retry job")) }
+        if status == "failed" || status == "cancelled" {
+            actions.append(action("retry-form", api + "/retry", "Retry job"))
+        }
         if !live { actions.append(action("delete-form", api, "Delete job", danger: true)) }
         let cancel = actions.joined()
         // A job that ended before its first item has nothing to plot: say so once, not per panel.
         let itemsDone = resource["progress"]?["done"]?.intValue ?? 0
         let empty = !live && itemsDone == 0
-        let figures = empty ? noHistoryNote(status) : plotNames.map { plot in
-            let source = "\(api)/plots/\(Markup.pathSegment(plot)).svg"
-            return "<figure><img src=\"\(source)\" data-src=\"\(source)\" data-plot=\"\(Markup.escape(plot))\" alt=\"\(Markup.escape(JobPlots.title(of: plot)))\"></figure>"
-        }.joined(separator: "\n")
+        let figures =
+            empty
+            ? noHistoryNote(status)
+            : plotNames.map { plot in
+                let source = "\(api)/plots/\(Markup.pathSegment(plot)).svg"
+                return
+                    "<figure><img src=\"\(source)\" data-src=\"\(source)\" data-plot=\"\(Markup.escape(plot))\" alt=\"\(Markup.escape(JobPlots.title(of: plot)))\"></figure>"
+            }.joined(separator: "\n")
         let spec = resource["spec"].map { PrettyJSON.format($0) } ?? "{}"
 
         let body = """

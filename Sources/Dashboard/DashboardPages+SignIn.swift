@@ -24,7 +24,8 @@ extension DashboardPages {
     /// header: added by the API for browsers signed in to a session, where signing out means
     /// something (without keys, or with a Bearer key, there is no session to end).
     public static func withSignOut(_ html: String, csrfToken: String) -> String {
-        let form = "<form class=\"sign-out\" method=\"post\" action=\"/logout\">\(csrfField(csrfToken))"
+        let form =
+            "<form class=\"sign-out\" method=\"post\" action=\"/logout\">\(csrfField(csrfToken))"
             + "<button type=\"submit\">Sign out</button></form>"
         guard let end = html.range(of: "</nav></header>") else { return html }
         return html.replacingCharacters(in: end, with: "</nav>\(form)</header>")

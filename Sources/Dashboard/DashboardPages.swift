@@ -13,7 +13,8 @@ public enum DashboardPages {
     /// The job list: `jobs` are `docs/api.md` job resources, newest first; `nowMs` (Unix milliseconds)
     /// dates the "3 min ago" ages.
     public static func index(jobs: [JSONValue], nowMs: Int64, csrfToken: String = "") -> String {
-        let rows = jobs.isEmpty
+        let rows =
+            jobs.isEmpty
             ? "<tr class=\"empty\"><td colspan=\"5\" class=\"muted\">No jobs yet. Submit one below.</td></tr>\n"
             : jobs.map { jobRow($0, nowMs: nowMs) }.joined()
         let body = """
@@ -68,7 +69,8 @@ public enum DashboardPages {
         let created = job["created_at"]?.stringValue ?? ""
         let createdCell: String
         if let ms = Timestamp.milliseconds(created) {
-            createdCell = "<time datetime=\"\(Markup.escape(created))\" title=\"\(Markup.escape(created))\" data-ms=\"\(ms)\">\(Timestamp.age(fromMs: ms, toMs: nowMs))</time>"
+            createdCell =
+                "<time datetime=\"\(Markup.escape(created))\" title=\"\(Markup.escape(created))\" data-ms=\"\(ms)\">\(Timestamp.age(fromMs: ms, toMs: nowMs))</time>"
         } else {
             createdCell = Markup.escape(created)
         }
@@ -76,7 +78,9 @@ public enum DashboardPages {
         let member = job["dataset"] ?? job["spec"]?["dataset"]
         let dataset = member?["name"]?.stringValue ?? member?["id"]?.stringValue
         let datasetLine = dataset.map { "<div class=\"muted\">data set \(Markup.escape($0))</div>" } ?? ""
-        let reason = job["error"]?["message"]?.stringValue.map { "<div class=\"muted job-error\">\(Markup.escape($0))</div>" } ?? ""
+        let reason =
+            job["error"]?["message"]?.stringValue.map { "<div class=\"muted job-error\">\(Markup.escape($0))</div>" }
+            ?? ""
         return """
             <tr data-id="\(Markup.escape(id))"><td><a href="\(jobPath(id))">\(Markup.escape(name))</a><div class="muted mono">\(Markup.escape(id))</div>\(datasetLine)</td>\
             <td>\(badge(status))\(reason)</td><td>\(progress(job["progress"]))</td><td class="num">\(bestText)</td><td>\(createdCell)</td></tr>

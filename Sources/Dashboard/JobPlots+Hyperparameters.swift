@@ -7,11 +7,13 @@ extension JobPlots {
     static func schedule(_ history: [JSONValue], facts: PlotSpec, key: String) -> String {
         let isRate = key == "learning_rate"
         if let probe = history.last(where: { $0["hyperparameters"]?[key]?.arrayValue != nil }),
-           HistoryValues.table(probe["hyperparameters"]?[key])?.count == 1 {
+            HistoryValues.table(probe["hyperparameters"]?[key])?.count == 1
+        {
             // One segment is flat over training: draw how its values moved across meta-iterations.
             return vectorChart(
                 history, values: { HistoryValues.table($0["hyperparameters"]?[key])?.first }, facts: facts,
-                names: { facts.columnNames(count: $0) }, title: title(of: key), yLabel: isRate ? "learning rate" : "momentum",
+                names: { facts.columnNames(count: $0) }, title: title(of: key),
+                yLabel: isRate ? "learning rate" : "momentum",
                 subtitle: "constant over training iterations", logarithmicY: isRate)
         }
         // Only the first and the latest schedules are drawn: convert just those two (a long job
@@ -44,7 +46,8 @@ extension JobPlots {
             // More than three layers: one panel per layer (its W and b), not a dozen crossing lines.
             let panels = (1...facts.layerCount).map { layer in
                 SVGLineChart(
-                    title: "layer \(layer)", xLabel: "training iteration", yLabel: isRate ? "learning rate" : "momentum",
+                    title: "layer \(layer)", xLabel: "training iteration",
+                    yLabel: isRate ? "learning rate" : "momentum",
                     series: series.filter { $0.name == "W\(layer)" || $0.name == "b\(layer)" }, logarithmicY: isRate,
                     integerX: true, showsMarkers: false, height: 240)
             }
@@ -73,7 +76,8 @@ extension JobPlots {
                 if last > first { points.append(SVGLineChart.Point(x: Double(last), y: value)) }
             }
             let style = PlotSpec.style(of: names[column], column: column)
-            return SVGLineChart.Series(name: names[column], points: points, colorIndex: style.color, dashed: style.dashed, faint: faint)
+            return SVGLineChart.Series(
+                name: names[column], points: points, colorIndex: style.color, dashed: style.dashed, faint: faint)
         }
     }
 
@@ -86,20 +90,23 @@ extension JobPlots {
         }
         let weightBlocks = facts.weightBlockNames
         return vectorChart(
-            history, values: { HistoryValues.vector($0["hyperparameters"]?["l2"]) }, facts: facts, names: { facts.columnNames(count: $0, global: "all weights", blocks: weightBlocks) },
+            history, values: { HistoryValues.vector($0["hyperparameters"]?["l2"]) }, facts: facts,
+            names: { facts.columnNames(count: $0, global: "all weights", blocks: weightBlocks) },
             title: title(of: "l2"), yLabel: "L2 strength λ")
     }
 
     /// Initial scales against the meta-iteration, one line per block (or one global line).
     static func initScale(_ history: [JSONValue], facts: PlotSpec) -> String {
         vectorChart(
-            history, values: { HistoryValues.vector($0["hyperparameters"]?["init_scale"]) }, facts: facts, names: { facts.columnNames(count: $0) },
+            history, values: { HistoryValues.vector($0["hyperparameters"]?["init_scale"]) }, facts: facts,
+            names: { facts.columnNames(count: $0) },
             title: title(of: "init_scale"), yLabel: "initial scale")
     }
 
     /// One line per entry of a vector the items carry (`values` reads it), against the meta-iteration.
     private static func vectorChart(
-        _ history: [JSONValue], values: (JSONValue) -> [Double]?, facts: PlotSpec, names: (Int) -> [String], title: String,
+        _ history: [JSONValue], values: (JSONValue) -> [Double]?, facts: PlotSpec, names: (Int) -> [String],
+        title: String,
         yLabel: String, subtitle: String? = nil, logarithmicY: Bool = true
     ) -> String {
         let vectors = history.map(values)
@@ -125,13 +132,16 @@ extension JobPlots {
     /// the input layer is the only layer, else the mean over its output units.
     private static func perWeightL2(_ history: [JSONValue], facts: PlotSpec, dataset: DatasetShape?) -> SVGImageGrid? {
         guard let latest = history.last(where: { HistoryValues.vector($0["hyperparameters"]?["l2"]) != nil }),
-              let l2 = HistoryValues.vector(latest["hyperparameters"]?["l2"]),
-              let shape = dataset ?? inferShape(facts: facts, l2Count: l2.count, latest: latest),
-              facts.layerNames == nil  // the input-layer images read the dense shorthand's layout
+            let l2 = HistoryValues.vector(latest["hyperparameters"]?["l2"]),
+            let shape = dataset ?? inferShape(facts: facts, l2Count: l2.count, latest: latest),
+            facts.layerNames == nil  // the input-layer images read the dense shorthand's layout
         else { return nil }
         let fanOut = facts.hidden.first ?? shape.classes
-        let layerWeights = facts.hidden.isEmpty ? shape.features * shape.classes
-            : shape.features * fanOut + zip(facts.hidden, facts.hidden.dropFirst() + [shape.classes]).reduce(0) { $0 + $1.0 * $1.1 }
+        let layerWeights =
+            facts.hidden.isEmpty
+            ? shape.features * shape.classes
+            : shape.features * fanOut
+                + zip(facts.hidden, facts.hidden.dropFirst() + [shape.classes]).reduce(0) { $0 + $1.0 * $1.1 }
         guard shape.features > 0, fanOut > 0, l2.count == layerWeights else { return nil }
         // W1 is stored (fanIn, fanOut) row by row: the weight from input i to unit j is at i·fanOut + j.
         let (width, height) = PlotSpec.imageShape(features: shape.features)
@@ -146,19 +156,24 @@ extension JobPlots {
             images = (0..<shape.classes).map { c in image("class \(c)") { l2[$0 * fanOut + c] } }
             subtitle = "λ of each input weight, per output class; meta-iteration \(iteration)"
         } else {
-            images = [image("mean over \(fanOut) units") { i in
-                (0..<fanOut).reduce(0) { $0 + l2[i * fanOut + $1] } / Double(fanOut)
-            }]
+            images = [
+                image("mean over \(fanOut) units") { i in
+                    (0..<fanOut).reduce(0) { $0 + l2[i * fanOut + $1] } / Double(fanOut)
+                }
+            ]
             subtitle = "λ of each input weight of W1, mean over its units; meta-iteration \(iteration)"
         }
-        return SVGImageGrid(title: title(of: "l2"), subtitle: subtitle, images: images, colorScale: .grey, logarithmic: true)
+        return SVGImageGrid(
+            title: title(of: "l2"), subtitle: subtitle, images: images, colorScale: .grey, logarithmic: true)
     }
 
     /// The dataset's shape when the spec and the items tell it: the built-in digits, or learned
     /// training rows (features) with the weight count (classes).
     private static func inferShape(facts: PlotSpec, l2Count: Int, latest: JSONValue) -> DatasetShape? {
         if facts.builtinDataset == "digits" { return DatasetShape(features: 64, classes: 10) }
-        guard let features = latest["hyperparameters"]?["training_data"]?[0]?.arrayValue?.count, features > 0 else { return nil }
+        guard let features = latest["hyperparameters"]?["training_data"]?[0]?.arrayValue?.count, features > 0 else {
+            return nil
+        }
         guard let last = facts.hidden.last, let first = facts.hidden.first else {
             return l2Count % features == 0 ? DatasetShape(features: features, classes: l2Count / features) : nil
         }
@@ -178,16 +193,21 @@ extension JobPlots {
             return (values.min()!, pow(10, logMean), values.max()!)
         }
         let summaries = history.map(summary)
-        func series(_ name: String, _ color: Int, dashed: Bool, _ pick: ((Double, Double, Double)) -> Double) -> SVGLineChart.Series {
+        func series(
+            _ name: String, _ color: Int, dashed: Bool, _ pick: ((Double, Double, Double)) -> Double
+        ) -> SVGLineChart.Series {
             SVGLineChart.Series(
-                name: name, points: zip(history, summaries).map { SVGLineChart.Point(x: metaIteration($0), y: pick($1)) },
+                name: name,
+                points: zip(history, summaries).map { SVGLineChart.Point(x: metaIteration($0), y: pick($1)) },
                 colorIndex: color, dashed: dashed)
         }
         return SVGLineChart(
             title: title(of: "l2"), subtitle: "one λ per weight: range and geometric mean", xLabel: "meta-iteration",
             yLabel: "L2 strength λ",
-            series: [series("largest", 3, dashed: true) { $0.2 }, series("geometric mean", 0, dashed: false) { $0.1 },
-                     series("smallest", 5, dashed: true) { $0.0 }],
+            series: [
+                series("largest", 3, dashed: true) { $0.2 }, series("geometric mean", 0, dashed: false) { $0.1 },
+                series("smallest", 5, dashed: true) { $0.0 },
+            ],
             logarithmicY: true, integerX: true
         ).render()
     }
@@ -196,8 +216,8 @@ extension JobPlots {
     static func trainingData(_ history: [JSONValue]) -> String {
         let limit = 100
         guard let latest = history.last(where: { HistoryValues.table($0["hyperparameters"]?["training_data"]) != nil }),
-              let rows = HistoryValues.table(latest["hyperparameters"]?["training_data"]),
-              let features = rows.first?.count, features > 0
+            let rows = HistoryValues.table(latest["hyperparameters"]?["training_data"]),
+            let features = rows.first?.count, features > 0
         else {
             return SVGImageGrid(title: title(of: "training_data"), images: []).render()
         }
@@ -212,7 +232,8 @@ extension JobPlots {
         var subtitle = "meta-iteration \(Markup.integer(metaIteration(latest)))"
         if rows.count > limit { subtitle += "; the first \(limit) of \(rows.count) rows" }
         return SVGImageGrid(
-            title: title(of: "training_data"), subtitle: subtitle, images: images, colorScale: signed ? .diverging : .grey
+            title: title(of: "training_data"), subtitle: subtitle, images: images,
+            colorScale: signed ? .diverging : .grey
         ).render()
     }
 }

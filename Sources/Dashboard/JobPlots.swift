@@ -31,11 +31,17 @@ public enum JobPlots {
     }
 
     /// The SVG document of plot `name`, or nil when this job has no plot of that name.
-    public static func render(name: String, spec: JSONValue, items: [JSONValue], dataset: DatasetShape? = nil) -> String? {
+    public static func render(
+        name: String, spec: JSONValue, items: [JSONValue], dataset: DatasetShape? = nil
+    ) -> String? {
         guard names(for: spec).contains(name) else { return nil }
         let facts = PlotSpec(spec)
         let history = items.enumerated()
-            .sorted { (HistoryValues.number($0.element["meta_iteration"]), $0.offset) < (HistoryValues.number($1.element["meta_iteration"]), $1.offset) }
+            .sorted {
+                (HistoryValues.number($0.element["meta_iteration"]), $0.offset) < (
+                    HistoryValues.number($1.element["meta_iteration"]), $1.offset
+                )
+            }
             .map(\.element)
         switch name {
         case "loss": return loss(history)
@@ -72,7 +78,10 @@ public enum JobPlots {
     }
 
     /// A series of one number per item against the meta-iteration.
-    static func perItem(_ history: [JSONValue], name: String, colorIndex: Int? = nil, dashed: Bool = false, _ value: (JSONValue) -> Double) -> SVGLineChart.Series {
+    static func perItem(
+        _ history: [JSONValue], name: String, colorIndex: Int? = nil, dashed: Bool = false,
+        _ value: (JSONValue) -> Double
+    ) -> SVGLineChart.Series {
         SVGLineChart.Series(
             name: name, points: history.map { SVGLineChart.Point(x: metaIteration($0), y: value($0)) },
             colorIndex: colorIndex, dashed: dashed)
@@ -89,7 +98,10 @@ public enum JobPlots {
             perItem(history, name: "validation") { HistoryValues.number($0["validation_loss"]) },
         ]
         if hasTest(history) {
-            series.append(perItem(history, name: "test (held out)", colorIndex: 2, dashed: true) { HistoryValues.number($0["test_loss"]) })
+            series.append(
+                perItem(history, name: "test (held out)", colorIndex: 2, dashed: true) {
+                    HistoryValues.number($0["test_loss"])
+                })
         }
         return SVGLineChart(
             title: title(of: "loss"), xLabel: "meta-iteration", yLabel: "mean cross-entropy", series: series,
@@ -98,9 +110,14 @@ public enum JobPlots {
     }
 
     private static func error(_ history: [JSONValue]) -> String {
-        var series = [perItem(history, name: "validation", colorIndex: 1) { HistoryValues.number($0["validation_error"]) }]
+        var series = [
+            perItem(history, name: "validation", colorIndex: 1) { HistoryValues.number($0["validation_error"]) }
+        ]
         if hasTest(history) {
-            series.append(perItem(history, name: "test (held out)", colorIndex: 2, dashed: true) { HistoryValues.number($0["test_error"]) })
+            series.append(
+                perItem(history, name: "test (held out)", colorIndex: 2, dashed: true) {
+                    HistoryValues.number($0["test_error"])
+                })
         }
         return SVGLineChart(
             title: title(of: "error"), xLabel: "meta-iteration", yLabel: "fraction misclassified", series: series,
@@ -121,10 +138,14 @@ public enum JobPlots {
             return SVGLineChart.Series(name: name, points: points, colorIndex: faint ? 0 : 1, faint: faint)
         }
         var series: [SVGLineChart.Series] = []
-        if let first = history.first, history.count > 1, let initial = curve(first, name: "meta-iteration 0", faint: true) {
+        if let first = history.first, history.count > 1,
+            let initial = curve(first, name: "meta-iteration 0", faint: true)
+        {
             series.append(initial)
         }
-        if let last = history.last, let latest = curve(last, name: "meta-iteration \(Int(metaIteration(last)))", faint: false) {
+        if let last = history.last,
+            let latest = curve(last, name: "meta-iteration \(Int(metaIteration(last)))", faint: false)
+        {
             series.append(latest)
         }
         return SVGLineChart(
@@ -142,7 +163,11 @@ public enum JobPlots {
             title: title(of: "hypergradient_norm"),
             subtitle: "Euclidean norm over all unconstrained hyperparameters",
             xLabel: "meta-iteration", yLabel: "‖hypergradient‖",
-            series: [perItem(carrying, name: "norm", colorIndex: 3) { HistoryValues.sumOfSquares($0["hypergradient"] ?? .null).squareRoot() }],
+            series: [
+                perItem(carrying, name: "norm", colorIndex: 3) {
+                    HistoryValues.sumOfSquares($0["hypergradient"] ?? .null).squareRoot()
+                }
+            ],
             logarithmicY: true, integerX: true
         ).render()
     }

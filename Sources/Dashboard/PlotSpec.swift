@@ -28,7 +28,8 @@ struct PlotSpec: Equatable {
         builtinDataset = spec["dataset"]?["name"]?.stringValue
         if let layers = spec["model"]?["layers"]?.arrayValue {
             var counts: [String: Int] = [:]
-            let types = layers.compactMap { $0["type"]?.stringValue }.filter { $0 == "dense" || $0 == "conv2d" } + ["dense"]
+            let types =
+                layers.compactMap { $0["type"]?.stringValue }.filter { $0 == "dense" || $0 == "conv2d" } + ["dense"]
             layerNames = types.map { type in
                 counts[type, default: 0] += 1
                 return "\(type)_\(counts[type]!)"

@@ -35,7 +35,11 @@ struct SVGDocument {
     }
 
     mutating func line(x1: Double, y1: Double, x2: Double, y2: Double, color: String, width: Double = 1) {
-        element("line", [("x1", x1), ("y1", y1), ("x2", x2), ("y2", y2), ("stroke-width", width)].map(Self.number) + [("stroke", color)])
+        element(
+            "line",
+            [("x1", x1), ("y1", y1), ("x2", x2), ("y2", y2), ("stroke-width", width)].map(Self.number) + [
+                ("stroke", color)
+            ])
     }
 
     mutating func text(

@@ -14,7 +14,8 @@ public struct SVGImageGrid: Sendable, Equatable {
         public var values: [Double]
 
         public init(title: String, width: Int, height: Int, values: [Double]) {
-            precondition(width > 0 && height > 0 && values.count == width * height, "image values must fill width × height")
+            precondition(
+                width > 0 && height > 0 && values.count == width * height, "image values must fill width × height")
             self.title = title
             self.width = width
             self.height = height
@@ -96,7 +97,8 @@ public struct SVGImageGrid: Sendable, Equatable {
         svg.text(title, x: 16, y: 24, size: 15, weight: "600")
         if let subtitle { svg.text(subtitle, x: 16, y: 42, size: 11.5, color: Palette.mutedInk) }
         guard let range else {
-            svg.text(emptyMessage, x: width / 2, y: (top + height) / 2, size: 14, color: Palette.mutedInk, anchor: "middle")
+            svg.text(
+                emptyMessage, x: width / 2, y: (top + height) / 2, size: 14, color: Palette.mutedInk, anchor: "middle")
             return svg.finish()
         }
 
@@ -104,24 +106,31 @@ public struct SVGImageGrid: Sendable, Equatable {
         for (index, image) in images.enumerated() {
             let x = 16 + Double(index % columnCount) * (cell + gap)
             let y = top + Double(index / columnCount) * rowHeight
-            svg.text(image.title, x: x + Double(image.width) * pixel / 2, y: y + 11, size: 11, color: Palette.mutedInk, anchor: "middle")
+            svg.text(
+                image.title, x: x + Double(image.width) * pixel / 2, y: y + 11, size: 11, color: Palette.mutedInk,
+                anchor: "middle")
             let imageTop = y + 16
             for row in 0..<image.height {
                 for column in 0..<image.width {
                     let value = image.values[row * image.width + column]
                     guard isDrawable(value) else { continue }
                     // Each pixel overlaps its neighbours by a hair so no seams show between them.
-                    svg.element("rect", [
-                        ("x", Markup.coordinate(x + Double(column) * pixel)),
-                        ("y", Markup.coordinate(imageTop + Double(row) * pixel)),
-                        ("width", Markup.coordinate(pixel + 0.3)), ("height", Markup.coordinate(pixel + 0.3)),
-                        ("fill", color(at: fraction(value, range: range))),
-                    ])
+                    svg.element(
+                        "rect",
+                        [
+                            ("x", Markup.coordinate(x + Double(column) * pixel)),
+                            ("y", Markup.coordinate(imageTop + Double(row) * pixel)),
+                            ("width", Markup.coordinate(pixel + 0.3)), ("height", Markup.coordinate(pixel + 0.3)),
+                            ("fill", color(at: fraction(value, range: range))),
+                        ])
                 }
             }
-            svg.element("rect", [
-                ("x", x), ("y", imageTop), ("width", Double(image.width) * pixel), ("height", Double(image.height) * pixel),
-            ].map(SVGDocument.number) + [("fill", "none"), ("stroke", "#d0d7de")])
+            svg.element(
+                "rect",
+                [
+                    ("x", x), ("y", imageTop), ("width", Double(image.width) * pixel),
+                    ("height", Double(image.height) * pixel),
+                ].map(SVGDocument.number) + [("fill", "none"), ("stroke", "#d0d7de")])
         }
         svg.raw("</g>\n")
         drawColorBar(into: &svg, range: range, top: height - 38)
@@ -134,7 +143,8 @@ public struct SVGImageGrid: Sendable, Equatable {
 
     /// Where `value` sits on the colour scale, 0 at the lower end and 1 at the upper.
     func fraction(_ value: Double, range: (lower: Double, upper: Double)) -> Double {
-        let (lower, upper, v) = logarithmic ? (log10(range.lower), log10(range.upper), log10(value)) : (range.lower, range.upper, value)
+        let (lower, upper, v) =
+            logarithmic ? (log10(range.lower), log10(range.upper), log10(value)) : (range.lower, range.upper, value)
         guard upper > lower else { return 0.5 }
         return min(1, max(0, (v - lower) / (upper - lower)))
     }
@@ -144,7 +154,10 @@ public struct SVGImageGrid: Sendable, Equatable {
         case .grey: [(0, (255, 255, 255)), (1, (20, 20, 20))]
         case .diverging:
             // ColorBrewer RdBu, readable under the common colour-vision deficiencies.
-            [(0, (33, 102, 172)), (0.25, (146, 197, 222)), (0.5, (247, 247, 247)), (0.75, (244, 165, 130)), (1, (178, 24, 43))]
+            [
+                (0, (33, 102, 172)), (0.25, (146, 197, 222)), (0.5, (247, 247, 247)), (0.75, (244, 165, 130)),
+                (1, (178, 24, 43)),
+            ]
         }
     }
 
@@ -167,13 +180,17 @@ public struct SVGImageGrid: Sendable, Equatable {
             svg.raw("<stop offset=\"\(Markup.coordinate(offset))\" stop-color=\"\(color(at: offset))\"/>")
         }
         svg.raw("</linearGradient></defs>\n")
-        svg.element("rect", [("x", left), ("y", top), ("width", barWidth), ("height", barHeight)].map(SVGDocument.number)
-            + [("fill", "url(#colorbar)"), ("stroke", "#d0d7de")])
+        svg.element(
+            "rect",
+            [("x", left), ("y", top), ("width", barWidth), ("height", barHeight)].map(SVGDocument.number)
+                + [("fill", "url(#colorbar)"), ("stroke", "#d0d7de")])
         let labelY = top + barHeight - 1
         svg.text(Markup.compact(range.lower), x: left - 6, y: labelY, size: 11, color: Palette.mutedInk, anchor: "end")
         svg.text(Markup.compact(range.upper), x: left + barWidth + 6, y: labelY, size: 11, color: Palette.mutedInk)
         if colorScale == .diverging, !logarithmic {
-            svg.text("0", x: left + barWidth / 2, y: top + barHeight + 13, size: 11, color: Palette.mutedInk, anchor: "middle")
+            svg.text(
+                "0", x: left + barWidth / 2, y: top + barHeight + 13, size: 11, color: Palette.mutedInk,
+                anchor: "middle")
         }
         if logarithmic {
             let note = "log scale"
@@ -182,7 +199,6 @@ public struct SVGImageGrid: Sendable, Equatable {
         }
     }
 }
-
 
 extension SVGImageGrid.Image {
     /// The image shrunk by averaging blocks of pixels (missing values skipped) until no side is

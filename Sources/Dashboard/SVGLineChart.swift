@@ -68,7 +68,8 @@ public struct SVGLineChart: Sendable, Equatable {
 
     public init(
         title: String, subtitle: String? = nil, xLabel: String, yLabel: String, series: [Series],
-        logarithmicY: Bool = false, integerX: Bool = false, showsMarkers: Bool = true, emptyMessage: String = "no data yet",
+        logarithmicY: Bool = false, integerX: Bool = false, showsMarkers: Bool = true,
+        emptyMessage: String = "no data yet",
         maxPoints: Int = 600, width: Double = 640, height: Double = 360
     ) {
         self.title = title
@@ -92,17 +93,19 @@ public struct SVGLineChart: Sendable, Equatable {
         let drawable = series.map { $0.points.filter(isDrawable) }
         let allPoints = drawable.joined()
         guard let minX = allPoints.map(\.x).min(), let maxX = allPoints.map(\.x).max(),
-              let minY = allPoints.map(\.y).min(), let maxY = allPoints.map(\.y).max()
+            let minY = allPoints.map(\.y).min(), let maxY = allPoints.map(\.y).max()
         else {
             drawEmpty(into: &svg, top: top)
             return svg.finish()
         }
         let xAxis = AxisScale.linear(minimum: minX, maximum: maxX, target: 6, integers: integerX)
-        let yAxis = logarithmicY
+        let yAxis =
+            logarithmicY
             ? AxisScale.logarithmic(minimum: minY, maximum: maxY)
             : AxisScale.linear(minimum: minY, maximum: maxY, target: 5)
         let legend = legendEntries()
-        let legendWidth = legend.isEmpty ? 0 : min(170, legend.map { Markup.estimatedWidth($0.name, fontSize: 12) }.max()! + 34)
+        let legendWidth =
+            legend.isEmpty ? 0 : min(170, legend.map { Markup.estimatedWidth($0.name, fontSize: 12) }.max()! + 34)
         let tickWidth = yAxis.labels.map { Markup.estimatedWidth($0, fontSize: 11) }.max() ?? 0
         let plot = Frame(
             left: max(52, 34 + tickWidth), top: top, right: width - 16 - legendWidth, bottom: height - 46)
@@ -134,8 +137,9 @@ public struct SVGLineChart: Sendable, Equatable {
             "rect",
             [("x", plot.left), ("y", plot.top), ("width", plot.width), ("height", plot.height)].map(SVGDocument.number)
                 + [("fill", "#f6f8fa"), ("stroke", Palette.grid)])
-        svg.text(emptyMessage, x: (plot.left + plot.right) / 2, y: (plot.top + plot.bottom) / 2 + 5,
-                 size: 14, color: Palette.mutedInk, anchor: "middle")
+        svg.text(
+            emptyMessage, x: (plot.left + plot.right) / 2, y: (plot.top + plot.bottom) / 2 + 5,
+            size: 14, color: Palette.mutedInk, anchor: "middle")
     }
 
     private func drawAxes(into svg: inout SVGDocument, plot: Frame, xAxis: AxisScale, yAxis: AxisScale) {
@@ -152,13 +156,18 @@ public struct SVGLineChart: Sendable, Equatable {
         }
         svg.line(x1: plot.left, y1: plot.top, x2: plot.left, y2: plot.bottom, color: Palette.ink)
         svg.line(x1: plot.left, y1: plot.bottom, x2: plot.right, y2: plot.bottom, color: Palette.ink)
-        svg.text(xLabel, x: (plot.left + plot.right) / 2, y: height - 10, size: 12, color: Palette.mutedInk, anchor: "middle")
+        svg.text(
+            xLabel, x: (plot.left + plot.right) / 2, y: height - 10, size: 12, color: Palette.mutedInk, anchor: "middle"
+        )
         let middle = Markup.coordinate((plot.top + plot.bottom) / 2)
-        svg.text(yLabel, x: 0, y: 0, size: 12, color: Palette.mutedInk, anchor: "middle",
-                 transform: "translate(15 \(middle)) rotate(-90)")
+        svg.text(
+            yLabel, x: 0, y: 0, size: 12, color: Palette.mutedInk, anchor: "middle",
+            transform: "translate(15 \(middle)) rotate(-90)")
     }
 
-    private func drawSeries(_ series: Series, color: Int, into svg: inout SVGDocument, plot: Frame, xAxis: AxisScale, yAxis: AxisScale) {
+    private func drawSeries(
+        _ series: Series, color: Int, into svg: inout SVGDocument, plot: Frame, xAxis: AxisScale, yAxis: AxisScale
+    ) {
         let stroke = Palette.color(color)
         var style: [(String, String)] = [("fill", "none"), ("stroke", stroke)]
         style.append(("stroke-width", series.faint ? "1.5" : "2"))
@@ -172,7 +181,8 @@ public struct SVGLineChart: Sendable, Equatable {
                 (plot.left + xAxis.position(point.x) * plot.width, plot.bottom - yAxis.position(point.y) * plot.height)
             }
             if coordinates.count > 1 {
-                let list = coordinates.map { "\(Markup.coordinate($0.0)),\(Markup.coordinate($0.1))" }.joined(separator: " ")
+                let list = coordinates.map { "\(Markup.coordinate($0.0)),\(Markup.coordinate($0.1))" }.joined(
+                    separator: " ")
                 svg.element("polyline", [("points", list)] + style)
             }
             if markers || coordinates.count == 1 {
@@ -206,10 +216,15 @@ public struct SVGLineChart: Sendable, Equatable {
     /// y label already says what the line is.
     private func legendEntries() -> [(name: String, color: Int, dashed: Bool)] {
         if series.count == 1 { return [] }
-        return series.indices.filter { !series[$0].faint }.map { (series[$0].name, colorIndex(of: $0), series[$0].dashed) }
+        return series.indices.filter { !series[$0].faint }.map {
+            (series[$0].name, colorIndex(of: $0), series[$0].dashed)
+        }
     }
 
-    private func drawLegend(_ entries: [(name: String, color: Int, dashed: Bool)], into svg: inout SVGDocument, x: Double, top: Double, bottom: Double) {
+    private func drawLegend(
+        _ entries: [(name: String, color: Int, dashed: Bool)], into svg: inout SVGDocument, x: Double, top: Double,
+        bottom: Double
+    ) {
         let rowHeight = 19.0
         let capacity = max(1, Int((bottom - top) / rowHeight))
         let shown = entries.count > capacity ? Array(entries.prefix(capacity - 1)) : entries
@@ -222,8 +237,9 @@ public struct SVGLineChart: Sendable, Equatable {
             svg.text(entry.name, x: x + 26, y: y + 4, size: 12)
         }
         if shown.count < entries.count {
-            svg.text("+\(entries.count - shown.count) more", x: x + 26, y: top + 12 + Double(shown.count) * rowHeight,
-                     size: 12, color: Palette.mutedInk)
+            svg.text(
+                "+\(entries.count - shown.count) more", x: x + 26, y: top + 12 + Double(shown.count) * rowHeight,
+                size: 12, color: Palette.mutedInk)
         }
     }
 
@@ -231,7 +247,9 @@ public struct SVGLineChart: Sendable, Equatable {
     /// takes the colour of the full series with the same name, so "initial W1" matches "W1".
     private func colorIndex(of index: Int) -> Int {
         if let explicit = series[index].colorIndex { return explicit }
-        if series[index].faint, let twin = series.indices.first(where: { !series[$0].faint && series[$0].name == series[index].name }) {
+        if series[index].faint,
+            let twin = series.indices.first(where: { !series[$0].faint && series[$0].name == series[index].name })
+        {
             return colorIndex(of: twin)
         }
         return series[..<index].count { $0.faint == series[index].faint }

@@ -29,7 +29,9 @@ struct SVGPanelGrid {
             // The chart's root scales to its container; here it is placed and sized instead.
             let nested = chart.render().replacingFirst(
                 "width=\"100%\"",
-                with: "x=\"\(Markup.coordinate(x))\" y=\"\(Markup.coordinate(y))\" width=\"\(Markup.coordinate(panelWidth))\" height=\"\(Markup.coordinate(panelHeight))\"")
+                with:
+                    "x=\"\(Markup.coordinate(x))\" y=\"\(Markup.coordinate(y))\" width=\"\(Markup.coordinate(panelWidth))\" height=\"\(Markup.coordinate(panelHeight))\""
+            )
             svg.raw(nested.replacingFirst(" xmlns=\"http://www.w3.org/2000/svg\"", with: ""))
         }
         return svg.finish()

@@ -42,7 +42,9 @@ public enum SHA256 {
                 partial += bytes[0..<take]
                 position = take
                 guard partial.count == 64 else { return }
-                partial.withUnsafeBufferPointer { block in SHA256.compress(block, at: 0, state: &state, schedule: &schedule) }
+                partial.withUnsafeBufferPointer { block in
+                    SHA256.compress(block, at: 0, state: &state, schedule: &schedule)
+                }
                 partial.removeAll(keepingCapacity: true)
             }
             while bytes.count - position >= 64 {
@@ -83,7 +85,8 @@ public enum SHA256 {
     ) {
         for t in 0..<16 {
             let i = blockStart + 4 * t
-            schedule[t] = UInt32(bytes[i]) << 24 | UInt32(bytes[i + 1]) << 16
+            schedule[t] =
+                UInt32(bytes[i]) << 24 | UInt32(bytes[i + 1]) << 16
                 | UInt32(bytes[i + 2]) << 8 | UInt32(bytes[i + 3])
         }
         for t in 16..<64 {

@@ -12,7 +12,9 @@ public struct HTTPClient: Sendable {
     /// (put Rewind behind a TLS proxy).
     public init(url given: String, timeout: Duration = .seconds(10)) throws(HTTPClientError) {
         let url = given.contains("://") ? given : "http://\(given)"
-        guard let components = URLComponents(string: url), components.scheme == "http", let host = components.host, !host.isEmpty else {
+        guard let components = URLComponents(string: url), components.scheme == "http", let host = components.host,
+            !host.isEmpty
+        else {
             throw HTTPClientError(.resolve, "expected a URL like http://127.0.0.1:8080 or 127.0.0.1:8080, got \(given)")
         }
         self.host = host
@@ -41,7 +43,8 @@ public struct HTTPClient: Sendable {
     ) throws {
         let connection = try HTTPClientConnection(host: host, port: port, timeout: .zero)
         defer { connection.close() }
-        var head = "GET \(basePath)\(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nAccept: text/event-stream\r\nConnection: close\r\n"
+        var head =
+            "GET \(basePath)\(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nAccept: text/event-stream\r\nConnection: close\r\n"
         for (name, value) in headers.sorted(by: { $0.key < $1.key }) { head += "\(name): \(value)\r\n" }
         try connection.send(Array((head + "\r\n").utf8))
         let response = try connection.readHead()

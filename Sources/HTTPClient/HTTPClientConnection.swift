@@ -20,7 +20,9 @@ public final class HTTPClientConnection {
     /// Connects to `host:port` (a name or an address literal); with `source` (an IPv4 address such
     /// as `127.0.0.2`) the connection comes from that address. `timeout` bounds every send and
     /// buffered read (0: reads wait for ever, for event streams).
-    public init(host: String, port: Int, timeout: Duration = .seconds(10), source: String? = nil) throws(HTTPClientError) {
+    public init(
+        host: String, port: Int, timeout: Duration = .seconds(10), source: String? = nil
+    ) throws(HTTPClientError) {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         hints.ai_family = source == nil ? AF_UNSPEC : AF_INET
@@ -35,7 +37,9 @@ public final class HTTPClientConnection {
         var cursor: UnsafeMutablePointer<addrinfo>? = first
         while let info = cursor {
             cursor = info.pointee.ai_next
-            let descriptor = socket(info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), info.pointee.ai_protocol)
+            let descriptor = socket(
+                info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue),
+                info.pointee.ai_protocol)
             guard descriptor >= 0 else {
                 failure = .errno(.connect, "socket", Glibc.errno)
                 continue
@@ -51,7 +55,8 @@ public final class HTTPClientConnection {
                 return
             }
             let code = Glibc.errno
-            failure = HTTPClientError(.connect, "cannot connect to \(host):\(port): \(String(cString: strerror(code)))", code: code)
+            failure = HTTPClientError(
+                .connect, "cannot connect to \(host):\(port): \(String(cString: strerror(code)))", code: code)
             Glibc.close(descriptor)
         }
         readBuffer.deallocate()
@@ -97,11 +102,14 @@ public final class HTTPClientConnection {
     public func send(_ bytes: [UInt8]) throws(HTTPClientError) {
         var offset = 0
         while offset < bytes.count {
-            let sent = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+            let sent = bytes.withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL))
+            }
             if sent < 0 {
                 let code = Glibc.errno
                 if code == EINTR { continue }
-                throw code == EAGAIN ? HTTPClientError(.timeout, "send timed out", code: code) : .errno(.send, "send", code)
+                throw code == EAGAIN
+                    ? HTTPClientError(.timeout, "send timed out", code: code) : .errno(.send, "send", code)
             }
             offset += sent
         }
@@ -133,7 +141,8 @@ public final class HTTPClientConnection {
             end = Self.headEnd(buffer)
             if end == nil {
                 guard buffer.count <= HTTPResponseFramer.maximumHeadBytes else {
-                    throw HTTPClientError(.malformed, "response head longer than \(HTTPResponseFramer.maximumHeadBytes) bytes")
+                    throw HTTPClientError(
+                        .malformed, "response head longer than \(HTTPResponseFramer.maximumHeadBytes) bytes")
                 }
                 try fill()
             }
@@ -149,13 +158,15 @@ public final class HTTPClientConnection {
             guard let colon = line.firstIndex(of: ":") else { return nil }
             return (String(line[..<colon]), String(line[line.index(after: colon)...]).trimmingSpaces)
         }
-        return HTTPClientResponse(status: status, reason: statusLine.count > 2 ? statusLine[2] : "", headers: headers, body: [])
+        return HTTPClientResponse(
+            status: status, reason: statusLine.count > 2 ? statusLine[2] : "", headers: headers, body: [])
     }
 
     /// The next chunk of a chunked body; nil after the last chunk (trailers are skipped).
     public func readChunk() throws(HTTPClientError) -> [UInt8]? {
         let sizeLine = try readLine()
-        guard let size = Int(sizeLine.split(separator: ";").first.map(String.init)?.trimmingSpaces ?? "", radix: 16) else {
+        guard let size = Int(sizeLine.split(separator: ";").first.map(String.init)?.trimmingSpaces ?? "", radix: 16)
+        else {
             throw HTTPClientError(.malformed, "bad chunk size line \(sizeLine)")
         }
         if size == 0 {
@@ -221,7 +232,8 @@ public final class HTTPClientConnection {
             if count < 0 {
                 let code = Glibc.errno
                 if code == EINTR { continue }
-                throw code == EAGAIN ? HTTPClientError(.timeout, "read timed out", code: code) : .errno(.receive, "recv", code)
+                throw code == EAGAIN
+                    ? HTTPClientError(.timeout, "read timed out", code: code) : .errno(.receive, "recv", code)
             }
             if count == 0 { return false }
             buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: readBuffer[0..<count]))
@@ -231,7 +243,8 @@ public final class HTTPClientConnection {
 
     static func headEnd(_ bytes: [UInt8]) -> Int? {
         guard bytes.count >= 4 else { return nil }
-        for i in 0...(bytes.count - 4) where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {
+        for i in 0...(bytes.count - 4)
+        where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {
             return i
         }
         return nil
@@ -240,7 +253,9 @@ public final class HTTPClientConnection {
     // MARK: Framed reads (keep-alive, under a deadline)
 
     /// Reads until one complete `Content-Length` response has arrived or `deadline` passes.
-    public func readFramedResponse(deadline: ContinuousClock.Instant) throws(HTTPClientError) -> HTTPResponseFramer.Response {
+    public func readFramedResponse(
+        deadline: ContinuousClock.Instant
+    ) throws(HTTPClientError) -> HTTPResponseFramer.Response {
         while true {
             switch framer.next() {
             case .response(let response): return response
@@ -257,7 +272,8 @@ public final class HTTPClientConnection {
             guard remaining > .zero else { throw HTTPClientError(.timeout, "timed out waiting for the response") }
             let (seconds, attoseconds) = remaining.components
             // Round up so a wait never ends just short of the deadline and spins.
-            let milliseconds = Int32(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+            let milliseconds = Int32(
+                clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
             var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             let ready = poll(&descriptor, 1, milliseconds)
             if ready < 0 {

@@ -113,7 +113,9 @@ public struct HTTPResponseFramer {
         var contentLength: Int?
         var chunked = false
         for line in lines.dropFirst() where !line.isEmpty {
-            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return .malformed("header line without a colon") }
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else {
+                return .malformed("header line without a colon")
+            }
             let name = line[line.startIndex..<colon]
             let value = Self.trimmed(line[(colon + 1)...])
             if Self.equalsIgnoringCase(name, "content-length") {
@@ -168,7 +170,8 @@ public struct HTTPResponseFramer {
         let minorByte = line[base + 7]
         guard (48...57).contains(minorByte), line[base + 8] == 32 else { return nil }
         guard let status = decimal(line[(base + 9)..<(base + 12)]), status >= 100,
-              line.count == 12 || line[base + 12] == 32 else { return nil }
+            line.count == 12 || line[base + 12] == 32
+        else { return nil }
         return (Int(minorByte - 48), status)
     }
 

@@ -24,8 +24,10 @@ final class Connection {
     var registeredEvents: UInt32
     var isDestroyed = false
 
-    init(id: UInt64, fd: Int32, remoteAddress: String, client: String, machine: HTTPConnectionStateMachine,
-         isRejected: Bool, registeredEvents: UInt32, now: UInt64) {
+    init(
+        id: UInt64, fd: Int32, remoteAddress: String, client: String, machine: HTTPConnectionStateMachine,
+        isRejected: Bool, registeredEvents: UInt32, now: UInt64
+    ) {
         self.id = id
         self.fd = fd
         self.remoteAddress = remoteAddress

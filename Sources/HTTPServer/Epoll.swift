@@ -60,11 +60,12 @@ final class Epoll {
     func wait(_ events: inout EpollEvent.Buffer, timeoutMilliseconds: Int32) throws(SystemError) -> Int {
         let functions = EpollFunctions.loaded
         let capacity = events.capacity
-        return Int(try syscallValue(where: "epoll_wait") {
-            events.bytes.withUnsafeMutableBytes {
-                functions.wait(fd, $0.baseAddress!, Int32(capacity), timeoutMilliseconds)
-            }
-        })
+        return Int(
+            try syscallValue(where: "epoll_wait") {
+                events.bytes.withUnsafeMutableBytes {
+                    functions.wait(fd, $0.baseAddress!, Int32(capacity), timeoutMilliseconds)
+                }
+            })
     }
 
     /// Makes a concurrent or future `wait` return. A full pipe already means "wake up".
@@ -111,8 +112,10 @@ enum EpollEvent {
         }
         func event(_ index: Int) -> (events: UInt32, token: UInt64) {
             bytes.withUnsafeBytes {
-                ($0.loadUnaligned(fromByteOffset: index * EpollEvent.stride, as: UInt32.self),
-                 $0.loadUnaligned(fromByteOffset: index * EpollEvent.stride + EpollEvent.dataOffset, as: UInt64.self))
+                (
+                    $0.loadUnaligned(fromByteOffset: index * EpollEvent.stride, as: UInt32.self),
+                    $0.loadUnaligned(fromByteOffset: index * EpollEvent.stride + EpollEvent.dataOffset, as: UInt64.self)
+                )
             }
         }
     }
@@ -127,12 +130,14 @@ struct EpollFunctions: @unchecked Sendable {  // plain C function pointers, immu
     private static let resolved: EpollFunctions? = {
         let library = dlopen(nil, RTLD_NOW)
         guard let create = dlsym(library, "epoll_create1"), let control = dlsym(library, "epoll_ctl"),
-              let wait = dlsym(library, "epoll_wait")
+            let wait = dlsym(library, "epoll_wait")
         else { return nil }
         return EpollFunctions(
             create: unsafeBitCast(create, to: (@convention(c) (Int32) -> Int32).self),
-            control: unsafeBitCast(control, to: (@convention(c) (Int32, Int32, Int32, UnsafeMutableRawPointer) -> Int32).self),
-            wait: unsafeBitCast(wait, to: (@convention(c) (Int32, UnsafeMutableRawPointer, Int32, Int32) -> Int32).self))
+            control: unsafeBitCast(
+                control, to: (@convention(c) (Int32, Int32, Int32, UnsafeMutableRawPointer) -> Int32).self),
+            wait: unsafeBitCast(wait, to: (@convention(c) (Int32, UnsafeMutableRawPointer, Int32, Int32) -> Int32).self)
+        )
     }()
 
     static func shared() throws(SystemError) -> EpollFunctions {

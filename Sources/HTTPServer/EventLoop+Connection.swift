@@ -55,7 +55,9 @@ extension EventLoop {
             case .close:
                 connection.closeRequested = true
             case .screen(let id, let head):
-                screen(HTTPRequest(head: head, remoteAddress: connection.remoteAddress), id: id, connectionID: connection.id)
+                screen(
+                    HTTPRequest(head: head, remoteAddress: connection.remoteAddress), id: id,
+                    connectionID: connection.id)
             }
         }
         guard !connection.isDestroyed else { return }
@@ -137,7 +139,8 @@ extension EventLoop {
             let result: IOResult<Int>
             do {
                 result = try connection.outbound.withUnsafeBytes { buffer throws(SystemError) in
-                    try Socket.write(connection.fd, UnsafeRawBufferPointer(rebasing: buffer[connection.outboundOffset...]))
+                    try Socket.write(
+                        connection.fd, UnsafeRawBufferPointer(rebasing: buffer[connection.outboundOffset...]))
                 }
             } catch {
                 destroy(connection, reason: .clientDisconnected)  // EPIPE, ECONNRESET

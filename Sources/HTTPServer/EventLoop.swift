@@ -56,8 +56,10 @@ final class EventLoop: @unchecked Sendable {
     private var nextSweep: UInt64 = 0
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
 
-    init(listener: Int32, settings: Settings, handlerQueue: DispatchQueue,
-         handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse) throws(SystemError) {
+    init(
+        listener: Int32, settings: Settings, handlerQueue: DispatchQueue,
+        handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse
+    ) throws(SystemError) {
         self.settings = settings
         self.handler = handler
         self.handlerQueue = handlerQueue
@@ -185,15 +187,17 @@ final class EventLoop: @unchecked Sendable {
         }
         connections[id] = connection
         if rejected {
-            var problem = tooManyFromClient
+            var problem =
+                tooManyFromClient
                 ? HTTPResponse.problem(.tooManyRequests, detail: "This client has too many open connections.")
                 : HTTPResponse.problem(.serviceUnavailable, detail: "The server has too many open connections.")
             problem.headers.set("Retry-After", "1")
             for field in settings.connection.defaultHeaders { problem.headers.add(field.name, field.value) }
             guard case .bytes(let body) = problem.body else { return }
-            connection.enqueue(ResponseSerializer.head(
-                status: problem.status, headers: problem.headers, framing: .contentLength(body.count),
-                version: .http1_1, close: true, date: settings.connection.date()) + body)
+            connection.enqueue(
+                ResponseSerializer.head(
+                    status: problem.status, headers: problem.headers, framing: .contentLength(body.count),
+                    version: .http1_1, close: true, date: settings.connection.date()) + body)
             connection.closeRequested = true
             flush(connection, now: now)
         } else {

@@ -243,7 +243,8 @@ struct HTTPConnectionStateMachine {
 
     private mutating func parse(into actions: inout [Action]) {
         while !readingDone, slots.last?.screening != true,
-              slots.count < configuration.maxPipelinedRequests || slots.last.map({ !$0.dispatched }) == true {
+            slots.count < configuration.maxPipelinedRequests || slots.last.map({ !$0.dispatched }) == true
+        {
             let event: HTTPRequestParser.Event?
             do {
                 event = try parser.next()
@@ -284,7 +285,9 @@ struct HTTPConnectionStateMachine {
     /// Charges the body being received to the memory budget as it grows; false (the request
     /// answered 503 with `Retry-After`) when the budget has no room for it.
     private mutating func chargeBody(_ event: HTTPRequestParser.Event?, into actions: inout [Action]) -> Bool {
-        guard let budget = configuration.budget, let index = slots.indices.last, !slots[index].dispatched else { return true }
+        guard let budget = configuration.budget, let index = slots.indices.last, !slots[index].dispatched else {
+            return true
+        }
         let held: Int
         switch event {
         case .request(let request)?: held = request.body.capacity
@@ -299,8 +302,9 @@ struct HTTPConnectionStateMachine {
             slots[index].reservation = reservation
             return true
         }
-        fail(status: .serviceUnavailable, detail: "The server has no memory for this body now; retry shortly.",
-             retryAfter: 2, into: &actions, now: lastReadAt)
+        fail(
+            status: .serviceUnavailable, detail: "The server has no memory for this body now; retry shortly.",
+            retryAfter: 2, into: &actions, now: lastReadAt)
         return false
     }
 
@@ -312,7 +316,8 @@ struct HTTPConnectionStateMachine {
                 slots[0].wantsContinue = false
             }
             guard let response = first.response else { return }
-            let closing = first.closesConnection || !first.head.keepAlive
+            let closing =
+                first.closesConnection || !first.head.keepAlive
                 || ((stopping || peerClosedInput) && slots.count == 1)
             let isHead = first.head.method == .head
             switch response.body {
@@ -326,15 +331,22 @@ struct HTTPConnectionStateMachine {
             case .stream(let writer):
                 let chunked = first.head.version != .http1_0
                 if isHead || response.status.forbidsBody {
-                    let framing: ResponseSerializer.Framing = response.status.forbidsBody ? .none : (chunked ? .chunked : .closeDelimited)
-                    actions.append(.write(head(response, framing: framing, version: first.head.version,
-                                               close: closing || !chunked)))
+                    let framing: ResponseSerializer.Framing =
+                        response.status.forbidsBody ? .none : (chunked ? .chunked : .closeDelimited)
+                    actions.append(
+                        .write(
+                            head(
+                                response, framing: framing, version: first.head.version,
+                                close: closing || !chunked)))
                     actions.append(.terminateStream(writer, .notSent))
                     slots.removeFirst()
                     finishedResponse(into: &actions, closing: closing || !chunked, now: now)
                 } else {
-                    actions.append(.write(head(response, framing: chunked ? .chunked : .closeDelimited,
-                                               version: first.head.version, close: closing || !chunked)))
+                    actions.append(
+                        .write(
+                            head(
+                                response, framing: chunked ? .chunked : .closeDelimited,
+                                version: first.head.version, close: closing || !chunked)))
                     actions.append(.attachStream(first.id, writer))
                     streaming = Stream(id: first.id, writer: writer, chunked: chunked, closesConnection: closing)
                     if stopping {
@@ -389,13 +401,16 @@ struct HTTPConnectionStateMachine {
         drain(into: &actions, now: now)
     }
 
-    private func head(_ response: HTTPResponse, framing: ResponseSerializer.Framing, version: HTTPVersion, close: Bool) -> [UInt8] {
+    private func head(
+        _ response: HTTPResponse, framing: ResponseSerializer.Framing, version: HTTPVersion, close: Bool
+    ) -> [UInt8] {
         var headers = response.headers
         for field in configuration.defaultHeaders where !headers.contains(field.name) {
             headers.add(field.name, field.value)
         }
-        return ResponseSerializer.head(status: response.status, headers: headers, framing: framing,
-                                       version: version, close: close, date: configuration.date())
+        return ResponseSerializer.head(
+            status: response.status, headers: headers, framing: framing,
+            version: version, close: close, date: configuration.date())
     }
 
     private mutating func close(into actions: inout [Action]) {

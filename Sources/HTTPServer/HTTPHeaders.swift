@@ -87,7 +87,7 @@ extension StringProtocol {
     func trimmingHTTPWhitespace() -> String {
         let isOWS: (Character) -> Bool = { $0 == " " || $0 == "\t" }
         guard let start = firstIndex(where: { !isOWS($0) }),
-              let end = lastIndex(where: { !isOWS($0) })
+            let end = lastIndex(where: { !isOWS($0) })
         else { return "" }
         return String(self[start...end])
     }

@@ -11,9 +11,9 @@ extension HTTPRequestParser {
         }
         let version = parts[2]
         guard version.count == 8, version.starts(with: "HTTP/".utf8),
-              let major = Self.digit(version[version.startIndex + 5]),
-              version[version.startIndex + 6] == UInt8(ascii: "."),
-              let minor = Self.digit(version[version.startIndex + 7])
+            let major = Self.digit(version[version.startIndex + 5]),
+            version[version.startIndex + 6] == UInt8(ascii: "."),
+            let minor = Self.digit(version[version.startIndex + 7])
         else {
             throw HTTPParseError(.malformedRequestLine, "The HTTP version is malformed.")
         }
@@ -21,8 +21,10 @@ extension HTTPRequestParser {
             throw HTTPParseError(.unsupportedVersion, "Only HTTP/1.0 and HTTP/1.1 are served.")
         }
         let target = String(decoding: parts[1], as: UTF8.self)
-        return (HTTPMethod(rawValue: String(decoding: parts[0], as: UTF8.self)), target,
-                HTTPVersion(major: 1, minor: minor))
+        return (
+            HTTPMethod(rawValue: String(decoding: parts[0], as: UTF8.self)), target,
+            HTTPVersion(major: 1, minor: minor)
+        )
     }
 
     func parseField(_ line: ArraySlice<UInt8>) throws(HTTPParseError) -> HTTPHeaders.Field {
@@ -42,8 +44,9 @@ extension HTTPRequestParser {
         }
         while let byte = value.first, byte == 0x20 || byte == 0x09 { value = value.dropFirst() }
         while let byte = value.last, byte == 0x20 || byte == 0x09 { value = value.dropLast() }
-        return HTTPHeaders.Field(name: String(decoding: name, as: UTF8.self),
-                                 value: String(decoding: value, as: UTF8.self))
+        return HTTPHeaders.Field(
+            name: String(decoding: name, as: UTF8.self),
+            value: String(decoding: value, as: UTF8.self))
     }
 
     func parseChunkSize(_ line: Line) throws(HTTPParseError) -> Int {
@@ -71,7 +74,7 @@ extension HTTPRequestParser {
     static func isTokenByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"):
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
             true
         default:
             "!#$%&'*+-.^_`|~".utf8.contains(byte)

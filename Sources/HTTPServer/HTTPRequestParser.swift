@@ -140,7 +140,8 @@ public struct HTTPRequestParser: Sendable {
                 // what a client announces costs nothing until it sends it, and the connection
                 // charges what the body holds to the node's memory budget as it grows.
                 if body.count + take > body.capacity {
-                    body.reserveCapacity(min(body.count + remaining, max(body.count + take, 2 * body.capacity, 64 << 10)))
+                    body.reserveCapacity(
+                        min(body.count + remaining, max(body.count + take, 2 * body.capacity, 64 << 10)))
                 }
                 body.append(contentsOf: buffer[start..<(start + take)])
                 consume(take)
@@ -215,12 +216,14 @@ public struct HTTPRequestParser: Sendable {
             guard let lf = firstLF(from: scanFrom, upTo: available) else {
                 scanFrom = available
                 if available > limits.maxHeadBytes {
-                    throw HTTPParseError(.headerTooLarge, "The request line and headers exceed \(limits.maxHeadBytes) bytes.")
+                    throw HTTPParseError(
+                        .headerTooLarge, "The request line and headers exceed \(limits.maxHeadBytes) bytes.")
                 }
                 return nil
             }
             guard lf < limits.maxHeadBytes else {
-                throw HTTPParseError(.headerTooLarge, "The request line and headers exceed \(limits.maxHeadBytes) bytes.")
+                throw HTTPParseError(
+                    .headerTooLarge, "The request line and headers exceed \(limits.maxHeadBytes) bytes.")
             }
             var end = lf
             if end > lineStart, buffer[start + end - 1] == UInt8(ascii: "\r") { end -= 1 }
@@ -277,7 +280,8 @@ public struct HTTPRequestParser: Sendable {
         let hasTransferEncoding = headers.contains("Transfer-Encoding")
         if hasTransferEncoding {
             guard !headers.contains("Content-Length") else {
-                throw HTTPParseError(.conflictingFraming, "A request must not carry both Content-Length and Transfer-Encoding.")
+                throw HTTPParseError(
+                    .conflictingFraming, "A request must not carry both Content-Length and Transfer-Encoding.")
             }
             guard head.version != .http1_0 else {
                 throw HTTPParseError(.conflictingFraming, "Transfer-Encoding is not defined for HTTP/1.0.")
@@ -287,7 +291,8 @@ public struct HTTPRequestParser: Sendable {
             }
             if codings.contains(where: { $0 != "chunked" }) {
                 if last != "chunked" {
-                    throw HTTPParseError(.conflictingFraming, "The body length cannot be determined: chunked is not the final coding.")
+                    throw HTTPParseError(
+                        .conflictingFraming, "The body length cannot be determined: chunked is not the final coding.")
                 }
                 throw HTTPParseError(.unsupportedTransferEncoding, "Only the chunked transfer coding is supported.")
             }
@@ -305,13 +310,14 @@ public struct HTTPRequestParser: Sendable {
         let elements = lengths.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
             .map { $0.trimmingHTTPWhitespace() }
         guard let first = elements.first, elements.allSatisfy({ $0 == first }),
-              !first.isEmpty, first.utf8.count <= 18, first.utf8.allSatisfy({ Self.digit($0) != nil }),
-              let length = Int(first)
+            !first.isEmpty, first.utf8.count <= 18, first.utf8.allSatisfy({ Self.digit($0) != nil }),
+            let length = Int(first)
         else {
             throw HTTPParseError(.invalidContentLength, "Content-Length must be one non-negative decimal number.")
         }
         guard length <= currentBodyLimit else {
-            throw HTTPParseError(.bodyTooLarge, "The body of \(length) bytes exceeds the limit of \(currentBodyLimit) bytes.")
+            throw HTTPParseError(
+                .bodyTooLarge, "The body of \(length) bytes exceeds the limit of \(currentBodyLimit) bytes.")
         }
         state = .fixedBody(head, remaining: length)
     }
@@ -338,8 +344,11 @@ public struct HTTPRequestParser: Sendable {
         let available = bufferedByteCount
         guard let lf = firstLF(from: 0, upTo: min(available, limit + 1)) else {
             if available > limit {
-                throw HTTPParseError(tooLong, tooLong == .headerTooLarge
-                    ? "The trailer fields exceed \(limits.maxHeadBytes) bytes." : "A chunk line is too long or malformed.")
+                throw HTTPParseError(
+                    tooLong,
+                    tooLong == .headerTooLarge
+                        ? "The trailer fields exceed \(limits.maxHeadBytes) bytes."
+                        : "A chunk line is too long or malformed.")
             }
             return nil
         }
@@ -347,7 +356,8 @@ public struct HTTPRequestParser: Sendable {
         if end > 0, buffer[start + end - 1] == UInt8(ascii: "\r") { end -= 1 }
         let content = buffer[start..<(start + end)]
         if content.contains(UInt8(ascii: "\r")) {
-            throw HTTPParseError(tooLong == .headerTooLarge ? .malformedHeader : .invalidChunk, "A bare CR is not a line terminator.")
+            throw HTTPParseError(
+                tooLong == .headerTooLarge ? .malformedHeader : .invalidChunk, "A bare CR is not a line terminator.")
         }
         return Line(content: content, consumed: lf + 1)
     }

@@ -20,8 +20,10 @@ public struct HTTPResponse: Sendable {
     }
 
     /// A text body, UTF-8 encoded; sets `Content-Type` if the headers do not.
-    public init(status: HTTPStatus = .ok, headers: HTTPHeaders = HTTPHeaders(), text: String,
-                contentType: String = "text/plain; charset=utf-8") {
+    public init(
+        status: HTTPStatus = .ok, headers: HTTPHeaders = HTTPHeaders(), text: String,
+        contentType: String = "text/plain; charset=utf-8"
+    ) {
         var headers = headers
         if !headers.contains("Content-Type") { headers.add("Content-Type", contentType) }
         self.init(status: status, headers: headers, body: Array(text.utf8))
@@ -35,7 +37,8 @@ public struct HTTPResponse: Sendable {
     }
 
     /// A Server-Sent Events response (`text/event-stream`, not cached) fed through `writer`.
-    public static func eventStream(_ writer: ResponseStreamWriter, headers: HTTPHeaders = HTTPHeaders()) -> HTTPResponse {
+    public static func eventStream(_ writer: ResponseStreamWriter, headers: HTTPHeaders = HTTPHeaders()) -> HTTPResponse
+    {
         var headers = headers
         headers.set("Content-Type", "text/event-stream")
         headers.set("Cache-Control", "no-cache")
@@ -44,10 +47,12 @@ public struct HTTPResponse: Sendable {
 
     /// An RFC 9457 problem+json response, the shape of every error this service returns.
     public static func problem(_ status: HTTPStatus, title: String? = nil, detail: String) -> HTTPResponse {
-        let json = "{\"type\":\"about:blank\",\"title\":\(jsonString(title ?? status.reasonPhrase))," +
-            "\"status\":\(status.code),\"detail\":\(jsonString(detail))}"
-        return HTTPResponse(status: status, headers: ["Content-Type": "application/problem+json"],
-                            body: Array(json.utf8))
+        let json =
+            "{\"type\":\"about:blank\",\"title\":\(jsonString(title ?? status.reasonPhrase)),"
+            + "\"status\":\(status.code),\"detail\":\(jsonString(detail))}"
+        return HTTPResponse(
+            status: status, headers: ["Content-Type": "application/problem+json"],
+            body: Array(json.utf8))
     }
 
     /// A JSON string literal for `text` (quotes, backslashes and control characters escaped).

@@ -97,7 +97,8 @@ public final class HTTPServer: Sendable {
         try state.withLock { state throws(SystemError) -> Int in
             guard case .idle = state else { preconditionFailure("HTTPServer.start() called twice") }
             let (listener, port) = try Socket.listen(host: configuration.host, port: configuration.port)
-            let queue = configuration.handlerQueue
+            let queue =
+                configuration.handlerQueue
                 ?? DispatchQueue(label: "rewind.http.handlers", attributes: .concurrent)
             let loop: EventLoop
             do throws(SystemError) {

@@ -24,8 +24,11 @@ struct RequestTarget: Sendable, Hashable {
         } else if bytes.first != UInt8(ascii: "/") {
             // Absolute form (a client talking to us as if we were a proxy): keep only the path.
             let separator = Array("://".utf8)
-            guard let schemeEnd = (0..<max(0, bytes.count - 2)).first(where: { bytes[$0..<($0 + 3)].elementsEqual(separator) }),
-                  ["http", "https"].contains(String(decoding: bytes[..<schemeEnd], as: UTF8.self).lowercased())
+            guard
+                let schemeEnd = (0..<max(0, bytes.count - 2)).first(where: {
+                    bytes[$0..<($0 + 3)].elementsEqual(separator)
+                }),
+                ["http", "https"].contains(String(decoding: bytes[..<schemeEnd], as: UTF8.self).lowercased())
             else {
                 throw HTTPParseError(.invalidTarget, "The request target must be a path such as /v1/jobs.")
             }
@@ -62,7 +65,7 @@ struct RequestTarget: Sendable, Hashable {
             let rawName = equals.map { pair[..<$0] } ?? pair
             let rawValue = equals.map { pair[($0 + 1)...] } ?? []
             guard let name = percentDecode(rawName, plusIsSpace: true),
-                  let value = percentDecode(rawValue, plusIsSpace: true)
+                let value = percentDecode(rawValue, plusIsSpace: true)
             else {
                 throw HTTPParseError(.invalidTarget, "The query string has invalid percent-encoding.")
             }
@@ -81,7 +84,7 @@ struct RequestTarget: Sendable, Hashable {
             let byte = bytes[index]
             if byte == UInt8(ascii: "%") {
                 guard index + 2 < bytes.endIndex,
-                      let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2])
+                    let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2])
                 else { return nil }
                 let decoded = high << 4 | low
                 if decoded == 0 { return nil }

@@ -73,7 +73,9 @@ public enum DecimalNumber {
     /// Adds a digit while the mantissa stays exact (15 significant digits); beyond that the value
     /// needs the slow path, and only the decimal exponent keeps counting.
     @inline(__always)
-    private static func accumulate(_ digit: UInt64, into mantissa: inout UInt64, significant: inout Int, exact: inout Bool) {
+    private static func accumulate(
+        _ digit: UInt64, into mantissa: inout UInt64, significant: inout Int, exact: inout Bool
+    ) {
         guard exact else { return }
         if significant >= 15 {
             exact = false

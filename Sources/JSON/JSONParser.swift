@@ -61,7 +61,9 @@ struct JSONParser: ~Copyable {
         while true {
             skipWhitespace()
             guard peek() == UInt8(ascii: "\"") else {
-                throw error(position < bytes.count ? "expected a member name in double quotes" : "unexpected end of document in an object")
+                throw error(
+                    position < bytes.count
+                        ? "expected a member name in double quotes" : "unexpected end of document in an object")
             }
             let keyStart = position
             let key = try parseString()
@@ -190,17 +192,18 @@ struct JSONParser: ~Copyable {
     private mutating func parseEscape() throws(JSONParseError) {
         position += 1  // backslash
         guard let byte = peek() else { throw error("unterminated string") }
-        let simple: UInt8? = switch byte {
-        case UInt8(ascii: "\""): UInt8(ascii: "\"")
-        case UInt8(ascii: "\\"): UInt8(ascii: "\\")
-        case UInt8(ascii: "/"): UInt8(ascii: "/")
-        case UInt8(ascii: "b"): 0x08
-        case UInt8(ascii: "f"): 0x0C
-        case UInt8(ascii: "n"): 0x0A
-        case UInt8(ascii: "r"): 0x0D
-        case UInt8(ascii: "t"): 0x09
-        default: nil
-        }
+        let simple: UInt8? =
+            switch byte {
+            case UInt8(ascii: "\""): UInt8(ascii: "\"")
+            case UInt8(ascii: "\\"): UInt8(ascii: "\\")
+            case UInt8(ascii: "/"): UInt8(ascii: "/")
+            case UInt8(ascii: "b"): 0x08
+            case UInt8(ascii: "f"): 0x0C
+            case UInt8(ascii: "n"): 0x0A
+            case UInt8(ascii: "r"): 0x0D
+            case UInt8(ascii: "t"): 0x09
+            default: nil
+            }
         if let simple {
             scratch.append(simple)
             position += 1
@@ -211,7 +214,8 @@ struct JSONParser: ~Copyable {
         position += 1
         var scalar = try hexQuad()
         if (0xD800...0xDBFF).contains(scalar) {
-            guard peek() == UInt8(ascii: "\\"), position + 1 < bytes.count, bytes[position + 1] == UInt8(ascii: "u") else {
+            guard peek() == UInt8(ascii: "\\"), position + 1 < bytes.count, bytes[position + 1] == UInt8(ascii: "u")
+            else {
                 position = escapeStart
                 throw error("lone surrogate \\u\(hex(scalar)) in a string")
             }
@@ -233,12 +237,13 @@ struct JSONParser: ~Copyable {
         var value: UInt32 = 0
         for _ in 0..<4 {
             guard let byte = peek() else { throw error("unterminated \\u escape") }
-            let digit: UInt32 = switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt32(byte - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt32(byte - UInt8(ascii: "a") + 10)
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt32(byte - UInt8(ascii: "A") + 10)
-            default: throw error("invalid hex digit \(describe(byte)) in a \\u escape")
-            }
+            let digit: UInt32 =
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt32(byte - UInt8(ascii: "0"))
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt32(byte - UInt8(ascii: "a") + 10)
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt32(byte - UInt8(ascii: "A") + 10)
+                default: throw error("invalid hex digit \(describe(byte)) in a \\u escape")
+                }
             value = value << 4 | digit
             position += 1
         }
@@ -272,9 +277,11 @@ struct JSONParser: ~Copyable {
 
     private mutating func expectLiteral(_ literal: StaticString) throws(JSONParseError) {
         let count = literal.utf8CodeUnitCount
-        let matches = position + count <= bytes.count && (0..<count).allSatisfy {
-            bytes[position + $0] == literal.utf8Start[$0]
-        }
+        let matches =
+            position + count <= bytes.count
+            && (0..<count).allSatisfy {
+                bytes[position + $0] == literal.utf8Start[$0]
+            }
         guard matches else { throw error("invalid literal, expected \(literal)") }
         position += count
     }
@@ -296,7 +303,8 @@ struct JSONParser: ~Copyable {
     }
 
     private func describe(_ byte: UInt8) -> String {
-        (0x21..<0x7F).contains(byte) ? "'\(Character(Unicode.Scalar(byte)))'" : "0x\(String(byte, radix: 16, uppercase: true))"
+        (0x21..<0x7F).contains(byte)
+            ? "'\(Character(Unicode.Scalar(byte)))'" : "0x\(String(byte, radix: 16, uppercase: true))"
     }
 
     /// An error at the current position; line and column are counted only now, on the error path.

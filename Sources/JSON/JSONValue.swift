@@ -39,7 +39,8 @@ extension JSONValue {
     /// The number as an `Int`, when it is one exactly (no fraction, within ±2^53).
     public var intValue: Int? {
         guard case .number(let value) = self, value == value.rounded(.towardZero),
-              abs(value) <= 9_007_199_254_740_992 else { return nil }
+            abs(value) <= 9_007_199_254_740_992
+        else { return nil }
         return Int(value)
     }
 

@@ -15,16 +15,18 @@ extension JobExecution {
     /// committed item: the rest of the history may then differ from an uninterrupted run's bits.
     func noteFingerprint(resumingAt nextItem: Int) {
         guard nextItem > 0,
-              let last = try? runner.store.history(jobID: claimed.job.id, after: nextItem - 2, limit: 1).first,
-              case .object(let object)? = try? JSONValue.parse(last.itemJSON)
+            let last = try? runner.store.history(jobID: claimed.job.id, after: nextItem - 2, limit: 1).first,
+            case .object(let object)? = try? JSONValue.parse(last.itemJSON)
         else { return }
         let earlier = object["numeric_fingerprint"]?.stringValue ?? "unrecorded"
         let current = runner.configuration.numericFingerprint
         guard earlier != current else { return }
-        runner.log("job resumed under another numeric fingerprint", [
-            "job_id": claimed.job.id, "meta_iteration": "\(nextItem)", "earlier_fingerprint": earlier,
-            "fingerprint": current,
-        ])
+        runner.log(
+            "job resumed under another numeric fingerprint",
+            [
+                "job_id": claimed.job.id, "meta_iteration": "\(nextItem)", "earlier_fingerprint": earlier,
+                "fingerprint": current,
+            ])
     }
 }
 

@@ -57,15 +57,22 @@ struct JobExecution {
         // hold): wait a little for one to end, else give the job back for later or another node.
         let budget = runner.configuration.memoryBudget
         let needed = tuning.memoryEstimate(at: checkpoint.unconstrained).totalBytes
-        guard let reservation = budget.reserve(needed, waitingAtMost: Double(runner.configuration.leaseMs) / 3000) else {
+        guard let reservation = budget.reserve(needed, waitingAtMost: Double(runner.configuration.leaseMs) / 3000)
+        else {
             if needed > budget.capacity, needed <= runner.configuration.jobMemoryBudget {
-                finish(.failed, code: "resource_exhausted", message: "the job needs \(needed) bytes, more than "
-                    + "this node's memory budget of \(budget.capacity) bytes")
+                finish(
+                    .failed, code: "resource_exhausted",
+                    message: "the job needs \(needed) bytes, more than "
+                        + "this node's memory budget of \(budget.capacity) bytes")
                 return .ended
             }
             if needed <= budget.capacity {
-                runner.log("job waits for memory, handed back", ["job_id": job.id, "estimated_bytes": "\(needed)",
-                                                                  "budget_in_use": "\(budget.inUse)"])
+                runner.log(
+                    "job waits for memory, handed back",
+                    [
+                        "job_id": job.id, "estimated_bytes": "\(needed)",
+                        "budget_in_use": "\(budget.inUse)",
+                    ])
                 stopped(.shutdown)
                 return .waitingForMemory
             }
@@ -89,16 +96,22 @@ struct JobExecution {
             // past what admission saw; it is known before training, so check it first.
             let estimate = tuning.memoryEstimate(at: checkpoint.unconstrained)
             if estimate.totalBytes > runner.configuration.jobMemoryBudget || reservation == nil {
-                finish(.failed, code: "resource_exhausted", message: "meta-iteration \(checkpoint.nextItem) would need "
-                    + "\(estimate.summary), over the job memory budget of \(runner.configuration.jobMemoryBudget) bytes")
+                finish(
+                    .failed, code: "resource_exhausted",
+                    message: "meta-iteration \(checkpoint.nextItem) would need "
+                        + "\(estimate.summary), over the job memory budget of \(runner.configuration.jobMemoryBudget) bytes"
+                )
                 return .ended
             }
             if let reservation, estimate.totalBytes > reservation.bytes,
-               !reservation.grow(by: estimate.totalBytes - reservation.bytes)
+                !reservation.grow(by: estimate.totalBytes - reservation.bytes)
             {
                 // Learned momentum fell and the node cannot hold more now: resume later from here.
-                runner.log("job needs more memory than the node has free, handed back", [
-                    "job_id": job.id, "estimated_bytes": "\(estimate.totalBytes)"])
+                runner.log(
+                    "job needs more memory than the node has free, handed back",
+                    [
+                        "job_id": job.id, "estimated_bytes": "\(estimate.totalBytes)",
+                    ])
                 stopped(.shutdown)
                 return .waitingForMemory
             }
@@ -120,7 +133,8 @@ struct JobExecution {
             let elapsed = clock.now - started
             item.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
             if item.metaIteration == 0 { first = (item.validationLoss, item.testLoss) }
-            let warnings = tuning.dataWarnings + tuning.outcomeWarnings(latest: item, best: outcome.next.best, first: first)
+            let warnings =
+                tuning.dataWarnings + tuning.outcomeWarnings(latest: item, best: outcome.next.best, first: first)
             guard commit(item: item, next: outcome.next, total: tuning.totalItems, monitor: monitor, warnings: warnings)
             else { return .ended }
             keeper.record(fraction: monitor.fraction)
@@ -133,7 +147,8 @@ struct JobExecution {
     /// Spec and data set as the job was accepted with: its canonical spec decoded, its data set by
     /// id. Failing here means the job can never run.
     private func prepare() -> Result<TuningRun, JobRequestError> {
-        JobRequest.decode(canonicalSpec: job.specJSON, datasets: runner.datasets, threads: runner.configuration.jobThreads)
+        JobRequest.decode(
+            canonicalSpec: job.specJSON, datasets: runner.datasets, threads: runner.configuration.jobThreads)
     }
 
     /// The committed checkpoint, or the start. A checkpoint that does not decode is ignored: the
@@ -141,7 +156,7 @@ struct JobExecution {
     private func restoredCheckpoint(for tuning: TuningRun) -> TuningCheckpoint {
         guard let stored = claimed.checkpoint else { return tuning.initialCheckpoint() }
         guard let checkpoint = try? JSONDecoder().decode(TuningCheckpoint.self, from: Data(stored.state)),
-              checkpoint.nextItem <= tuning.totalItems, checkpoint.unconstrained.count == tuning.space.count
+            checkpoint.nextItem <= tuning.totalItems, checkpoint.unconstrained.count == tuning.space.count
         else {
             runner.log("checkpoint unreadable, restarting", ["job_id": job.id])
             return tuning.initialCheckpoint()
@@ -183,7 +198,9 @@ struct JobExecution {
     }
 
     /// One transaction: history row, progress, latest and best, checkpoint. False if the job must stop.
-    private func commit(item: HistoryItem, next: TuningCheckpoint, total: Int, monitor: Monitor, warnings: [JobWarning]) -> Bool {
+    private func commit(
+        item: HistoryItem, next: TuningCheckpoint, total: Int, monitor: Monitor, warnings: [JobWarning]
+    ) -> Bool {
         // Item counts weigh the last item (forward only) like the others; inner steps do not, so
         // keep whichever is further: progress never goes backwards, in the store or in events.
         let fraction = max(monitor.fraction, Double(next.nextItem) / Double(total))
@@ -197,7 +214,8 @@ struct JobExecution {
                 seconds: item.seconds, createdMs: runner.clock())
             let committed = try store.commitMetaIteration(
                 jobID: JobID(job.id), worker: worker, item: row, checkpoint: Array(try JSONEncoder().encode(next)),
-                progressDone: next.nextItem, progressFraction: fraction, latestJSON: Self.latestJSON(item, warnings: warnings),
+                progressDone: next.nextItem, progressFraction: fraction,
+                latestJSON: Self.latestJSON(item, warnings: warnings),
                 bestJSON: next.best.map(Self.bestJSON), nowMs: runner.clock(), leaseMs: runner.configuration.leaseMs)
             guard committed else {
                 runner.log("lease lost, stopping", ["job_id": job.id, "worker": worker.rawValue])
@@ -226,7 +244,8 @@ struct JobExecution {
                     runner.events.publish(jobID: job.id, .status(JobStatus.queued.rawValue))
                 }
             } catch {
-                runner.log("hand-back failed; the next start recovers the job", ["job_id": job.id, "error": "\(error)"])
+                runner.log(
+                    "hand-back failed; the next start recovers the job", ["job_id": job.id, "error": "\(error)"])
             }
         }
     }
@@ -237,7 +256,8 @@ struct JobExecution {
     private func abandon() {
         do {
             if let recovered = try store.abandonJob(jobID: JobID(job.id), worker: worker, nowMs: runner.clock()) {
-                runner.log("job handed back after a failed commit", ["job_id": job.id, "status": recovered.status.rawValue])
+                runner.log(
+                    "job handed back after a failed commit", ["job_id": job.id, "status": recovered.status.rawValue])
                 runner.events.publish(jobID: job.id, .status(recovered.status.rawValue))
             }
         } catch {
@@ -262,7 +282,7 @@ struct JobExecution {
     /// The first committed item's validation and test loss (after a resume), or nil.
     private func firstItemLosses() -> (validationLoss: Double, testLoss: Double?)? {
         guard let row = try? store.history(jobID: job.id, after: nil, limit: 1).first,
-              let item = try? JSONValue.parse(row.itemJSON), let validation = item["validation_loss"]?.doubleValue
+            let item = try? JSONValue.parse(row.itemJSON), let validation = item["validation_loss"]?.doubleValue
         else { return nil }
         return (validation, item["test_loss"]?.doubleValue)
     }

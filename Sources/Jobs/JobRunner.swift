@@ -168,7 +168,9 @@ public final class JobRunner: Sendable {
                 continue
             }
             state.withLock { $0.running[index] = claimed.job.id }
-            log("job started", ["job_id": claimed.job.id, "worker": worker.rawValue, "attempt": "\(claimed.job.attempt)"])
+            log(
+                "job started",
+                ["job_id": claimed.job.id, "worker": worker.rawValue, "attempt": "\(claimed.job.attempt)"])
             let outcome = JobExecution(runner: self, worker: worker, claimed: claimed).run()
             state.withLock { state in
                 state.running[index] = nil

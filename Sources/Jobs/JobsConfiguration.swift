@@ -56,8 +56,9 @@ public struct JobsConfiguration: Sendable {
         // Zero workers: an API-only node (it still reaps expired leases and relays events).
         precondition(workers >= 0, "a negative worker count")
         precondition(LeaseOwner.isValidID(nodeID) && LeaseOwner.isValidID(bootID), "invalid node or boot id")
-        precondition(heartbeatIntervalMs > 0 && heartbeatIntervalMs < leaseMs && reaperIntervalMs > 0,
-                     "the heartbeat must come well within the lease")
+        precondition(
+            heartbeatIntervalMs > 0 && heartbeatIntervalMs < leaseMs && reaperIntervalMs > 0,
+            "the heartbeat must come well within the lease")
         self.workers = workers
         self.leaseMs = leaseMs
         self.heartbeatIntervalMs = heartbeatIntervalMs

@@ -35,7 +35,8 @@ public struct StoreDatasetResolver: DatasetResolver, Sendable {
 
     /// A chunked data set read one chunk at a time: what loading holds is the data set and one chunk.
     private func assembled(_ record: DatasetRecord) -> Dataset? {
-        var assembler = DatasetAssembler(name: record.name, rows: record.rows, features: record.features, classes: record.classes)
+        var assembler = DatasetAssembler(
+            name: record.name, rows: record.rows, features: record.features, classes: record.classes)
         var seq = 0
         do {
             while let chunk = try store.datasetChunk(id: record.id, seq: seq) {

@@ -37,15 +37,17 @@ final class BlockBuffers {
 
     /// values ← values · n/d exactly over every block, one group per half of `team`.
     func multiply(_ values: UnsafeMutableBufferPointer<Int64>, by factors: [RationalFactor], team: WorkerTeam) {
-        team.run({ self.multiply(values, blocks: self.groups.0, by: factors) },
-                 { self.multiply(values, blocks: self.groups.1, by: factors) })
+        team.run(
+            { self.multiply(values, blocks: self.groups.0, by: factors) },
+            { self.multiply(values, blocks: self.groups.1, by: factors) })
         notePeak()
     }
 
     /// The exact inverse of the last `multiply`, over every block.
     func divide(_ values: UnsafeMutableBufferPointer<Int64>, by factors: [RationalFactor], team: WorkerTeam) {
-        team.run({ self.divide(values, blocks: self.groups.0, by: factors) },
-                 { self.divide(values, blocks: self.groups.1, by: factors) })
+        team.run(
+            { self.divide(values, blocks: self.groups.0, by: factors) },
+            { self.divide(values, blocks: self.groups.1, by: factors) })
     }
 
     /// True when every block's buffer is empty.

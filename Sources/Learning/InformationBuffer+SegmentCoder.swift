@@ -69,7 +69,9 @@ extension InformationBuffer {
         var peakBits: Int { (0..<tileCount).reduce(0) { $0 + peak[$1] } }
         var allocatedBytes: Int {
             count * 16 + tileCount * 48
-                + (0..<tileCount).reduce(0) { $0 + rows[$1] * InformationBuffer.tileWidth * 4 + Self.chunkCount(rows: rows[$1]) * 8 }
+                + (0..<tileCount).reduce(0) {
+                    $0 + rows[$1] * InformationBuffer.tileWidth * 4 + Self.chunkCount(rows: rows[$1]) * 8
+                }
         }
 
         /// `multiply` of the buffer for parameters `first..<first + n` of the segment (`first`
@@ -110,9 +112,10 @@ extension InformationBuffer {
                 withUnsafeTemporaryAllocation(of: UInt32.self, capacity: width) { words in
                     withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 2) { emitted in
                         emitted.initialize(repeating: 0)
-                        length = Int(rewind_buffer_multiply(
-                            high, low, values, Int64(width), n, divisor.normalized, divisor.reciprocal,
-                            Int64(divisor.shift), emitted.baseAddress, words.baseAddress))
+                        length = Int(
+                            rewind_buffer_multiply(
+                                high, low, values, Int64(width), n, divisor.normalized, divisor.reciprocal,
+                                Int64(divisor.shift), emitted.baseAddress, words.baseAddress))
                         for (index, mask) in emitted.enumerated() {
                             var mask = mask
                             while mask != 0 {
@@ -165,9 +168,10 @@ extension InformationBuffer {
             if vectorised {
                 withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 2) { below in
                     below.initialize(repeating: 0)
-                    length = Int(rewind_buffer_divide(
-                        high, low, values, Int64(width), n, divisor.normalized, divisor.reciprocal,
-                        Int64(divisor.shift), below.baseAddress, &overflow))
+                    length = Int(
+                        rewind_buffer_divide(
+                            high, low, values, Int64(width), n, divisor.normalized, divisor.reciprocal,
+                            Int64(divisor.shift), below.baseAddress, &overflow))
                     for (index, mask) in below.enumerated() {
                         var mask = mask
                         while mask != 0 {
@@ -189,7 +193,8 @@ extension InformationBuffer {
                 return
             }
             for i in 0..<width {
-                let (value, remainder) = Self.unmultiply(values[i], digit: low[i], divisor: divisor, overflow: &overflow)
+                let (value, remainder) = Self.unmultiply(
+                    values[i], digit: low[i], divisor: divisor, overflow: &overflow)
                 values[i] = value
                 // x = y·n + r < 2^63 · 2^32: `top` < 2^31.
                 let product = high[i].multipliedFullWidth(by: n)

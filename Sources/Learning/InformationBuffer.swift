@@ -74,7 +74,9 @@ public final class InformationBuffer: @unchecked Sendable {
         for (index, range) in sorted.enumerated() {
             precondition(range.lowerBound >= 0, "segment \(range) starts before the parameter vector")
             if index > 0 {
-                precondition(sorted[index - 1].upperBound <= range.lowerBound, "segments \(sorted[index - 1]) and \(range) overlap")
+                precondition(
+                    sorted[index - 1].upperBound <= range.lowerBound,
+                    "segments \(sorted[index - 1]) and \(range) overlap")
             }
         }
         self.segments = segments
@@ -164,7 +166,8 @@ public final class InformationBuffer: @unchecked Sendable {
         guard !parameters.isEmpty else { return nil }
         precondition(
             (parameters.lowerBound - range.lowerBound) % Self.tileWidth == 0
-                && (parameters.upperBound == range.upperBound || (parameters.upperBound - range.lowerBound) % Self.tileWidth == 0),
+                && (parameters.upperBound == range.upperBound
+                    || (parameters.upperBound - range.lowerBound) % Self.tileWidth == 0),
             "parameters \(parameters) are not aligned to tiles of segment \(range); use parameterRanges")
         return values.baseAddress
     }

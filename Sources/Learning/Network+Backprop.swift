@@ -48,7 +48,9 @@ extension Network {
                     previous, columns: columns, weights: w + stage.weightOffset, biases: w + stage.biasOffset,
                     into: out, rows: rows, geometry: geometry)
             case .maxpool(let geometry):
-                maxPool(previous, into: out, routes: workspace.routes[s]! + first * stage.outputCount, rows: rows, geometry: geometry)
+                maxPool(
+                    previous, into: out, routes: workspace.routes[s]! + first * stage.outputCount, rows: rows,
+                    geometry: geometry)
             case .avgpool(let geometry):
                 averagePool(previous, into: out, rows: rows, geometry: geometry)
             case .activation(let activation):
@@ -108,7 +110,9 @@ extension Network {
             let previous = s > 0 ? UnsafePointer(workspace.outputs[s - 1]) : input  // (B, inputCount)
             let delta = UnsafePointer(workspace.gradients[s])  // (B, outputCount)
             // ∂L/∂input, needed below a layer with parameters or for the inputs themselves.
-            let below: UnsafeMutablePointer<Double>? = s == 0 ? inputGradient
+            let below: UnsafeMutablePointer<Double>? =
+                s == 0
+                ? inputGradient
                 : stage.dependsOnParameters || inputGradient != nil ? workspace.gradients[s - 1] : nil
             switch stage.operation {
             case .dense, .conv2d:
@@ -172,16 +176,19 @@ extension Network {
     ) {
         guard let input else {
             let (top, bottom) = halves(0..<fanIn)
-            team.run({ weights(top) }, {
-                weights(bottom)
-                biases()
-            })
+            team.run(
+                { weights(top) },
+                {
+                    weights(bottom)
+                    biases()
+                })
             return
         }
-        team.run({
-            weights(0..<fanIn)
-            biases()
-        }, input)
+        team.run(
+            {
+                weights(0..<fanIn)
+                biases()
+            }, input)
     }
 
     /// ∂L/∂input of a stage without parameters, rows `part`: δ ⊙ φ', δ routed to each window's

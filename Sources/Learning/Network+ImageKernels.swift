@@ -26,7 +26,9 @@ extension Network {
 /// offset of the input pixel's channels in the (rows, input.count) images, nil when it lies in the
 /// padding.
 @inline(__always)
-private func forEachPatchPixel(rows: Int, geometry g: ConvolutionGeometry, _ body: (_ column: Int, _ pixel: Int?) -> Void) {
+private func forEachPatchPixel(
+    rows: Int, geometry g: ConvolutionGeometry, _ body: (_ column: Int, _ pixel: Int?) -> Void
+) {
     let input = g.input, channels = input.channels, k = g.kernel
     var column = 0
     for b in 0..<rows {

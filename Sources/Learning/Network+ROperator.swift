@@ -137,9 +137,12 @@ extension Network {
     ) {
         for s in stages.indices.reversed() {
             let stage = stages[s]
-            let delta = UnsafePointer(workspace.gradients[s]), rDelta = UnsafePointer(workspace.rGradients[s])  // (B, outputCount)
+            // Both (B, outputCount).
+            let delta = UnsafePointer(workspace.gradients[s]), rDelta = UnsafePointer(workspace.rGradients[s])
             let previous = UnsafePointer(s > 0 ? workspace.outputs[s - 1] : workspace.input)
-            let target: UnsafeMutablePointer<Double>? = s == 0 ? inputProduct
+            let target: UnsafeMutablePointer<Double>? =
+                s == 0
+                ? inputProduct
                 : stage.dependsOnParameters || inputProduct != nil ? workspace.rGradients[s - 1] : nil
             switch stage.operation {
             case .dense, .conv2d:

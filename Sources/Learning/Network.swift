@@ -112,7 +112,8 @@ public struct Network: Sendable {
     ) -> Double {
         checkWorkspace(workspace, rows: nil)
         precondition(rows >= 1, "objectiveGradient: need at least one row")
-        precondition(parameters.count == architecture.parameterCount, "objectiveGradient: parameters has the wrong length")
+        precondition(
+            parameters.count == architecture.parameterCount, "objectiveGradient: parameters has the wrong length")
         precondition(gradient.count == architecture.parameterCount, "objectiveGradient: gradient has the wrong length")
         precondition(inputs.count == rows * architecture.inputCount, "objectiveGradient: inputs is not (rows, inputs)")
         precondition(labels.count == rows, "objectiveGradient: labels is not (rows)")
@@ -128,10 +129,12 @@ public struct Network: Sendable {
             let input = inputs.baseAddress! + start * inputCount
             // Normalising every chunk's δ by the total row count makes the chunk gradients add up
             // to the gradient of the mean.
-            crossEntropy += forwardAndLoss(
-                parameters: parameters.baseAddress!, input: input, labels: labels.baseAddress! + start,
-                rows: chunk, normalizer: Double(rows), delta: workspace.gradients[stages.count - 1],
-                workspace: workspace, team: team).crossEntropy
+            crossEntropy +=
+                forwardAndLoss(
+                    parameters: parameters.baseAddress!, input: input, labels: labels.baseAddress! + start,
+                    rows: chunk, normalizer: Double(rows), delta: workspace.gradients[stages.count - 1],
+                    workspace: workspace, team: team
+                ).crossEntropy
             backward(
                 parameters: parameters.baseAddress!, input: input, rows: chunk,
                 gradient: gradient.baseAddress!, accumulate: start > 0,
@@ -145,7 +148,8 @@ public struct Network: Sendable {
     func checkWorkspace(_ workspace: NetworkWorkspace, rows: Int?) {
         precondition(workspace.architecture == architecture, "Network: workspace built for another architecture")
         if let rows {
-            precondition(rows >= 1 && rows <= workspace.batchCapacity, "Network: batch of \(rows) does not fit the workspace")
+            precondition(
+                rows >= 1 && rows <= workspace.batchCapacity, "Network: batch of \(rows) does not fit the workspace")
         }
     }
 }

@@ -182,7 +182,8 @@ public struct NetworkArchitecture: Sendable, Hashable {
         inputs: Int, image: ImageShape?, layers: [Layer], classes: Int, shorthand: Activation?
     ) throws(ArchitectureError) {
         precondition(classes >= 2, "NetworkArchitecture: need at least two classes")
-        precondition(image.map { $0.count == inputs } ?? true, "NetworkArchitecture: image shape does not match the inputs")
+        precondition(
+            image.map { $0.count == inputs } ?? true, "NetworkArchitecture: image shape does not match the inputs")
         var shape = image  // nil once flat
         var count = inputs
         var stages: [Stage] = []
@@ -195,15 +196,20 @@ public struct NetworkArchitecture: Sendable, Hashable {
             let type = layer.typeName
             typeCounts[type, default: 0] += 1
             let prefix = "\(type)_\(typeCounts[type]!)"
-            let names = shorthand == nil ? ("\(prefix).weights", "\(prefix).biases")
+            let names =
+                shorthand == nil
+                ? ("\(prefix).weights", "\(prefix).biases")
                 : ("W\(parameterLayers + 1)", "b\(parameterLayers + 1)")
             let weights = offset
-            blocks.append(ParameterBlock(
-                name: names.0, layer: parameterLayers, kind: .weight, range: offset..<(offset + fanIn * fanOut),
-                rows: fanIn, cols: fanOut))
+            blocks.append(
+                ParameterBlock(
+                    name: names.0, layer: parameterLayers, kind: .weight, range: offset..<(offset + fanIn * fanOut),
+                    rows: fanIn, cols: fanOut))
             offset += fanIn * fanOut
-            blocks.append(ParameterBlock(
-                name: names.1, layer: parameterLayers, kind: .bias, range: offset..<(offset + fanOut), rows: 1, cols: fanOut))
+            blocks.append(
+                ParameterBlock(
+                    name: names.1, layer: parameterLayers, kind: .bias, range: offset..<(offset + fanOut), rows: 1,
+                    cols: fanOut))
             offset += fanOut
             parameterLayers += 1
             return (weights, weights + fanIn * fanOut)
@@ -212,7 +218,8 @@ public struct NetworkArchitecture: Sendable, Hashable {
             guard let shape else {
                 throw ArchitectureError(
                     layer: index,
-                    message: image == nil ? "\(what) needs images, and the data set is a table without an image shape"
+                    message: image == nil
+                        ? "\(what) needs images, and the data set is a table without an image shape"
                         : "\(what) needs images, and it follows a dense or flatten layer")
             }
             return shape
@@ -224,9 +231,10 @@ public struct NetworkArchitecture: Sendable, Hashable {
             case .dense(let units):
                 guard units >= 1 else { throw ArchitectureError(layer: index, message: "units must be at least 1") }
                 let (w, b) = addParameters(layer, fanIn: count, fanOut: units)
-                stages.append(Stage(
-                    operation: .dense, inputCount: count, outputCount: units, fanIn: count, fanOut: units,
-                    weightOffset: w, biasOffset: b, dependsOnParameters: depends))
+                stages.append(
+                    Stage(
+                        operation: .dense, inputCount: count, outputCount: units, fanIn: count, fanOut: units,
+                        weightOffset: w, biasOffset: b, dependsOnParameters: depends))
                 shape = nil
                 count = units
             case .conv2d(let filters, let kernel, let stride, let padding):
@@ -245,7 +253,9 @@ public struct NetworkArchitecture: Sendable, Hashable {
                     guard kernel <= input.height, kernel <= input.width else {
                         throw ArchitectureError(
                             layer: index,
-                            message: "kernel \(kernel) is larger than its \(input.height)×\(input.width) input with padding \"valid\"")
+                            message:
+                                "kernel \(kernel) is larger than its \(input.height)×\(input.width) input with padding \"valid\""
+                        )
                     }
                     height = (input.height - kernel) / stride + 1
                     width = (input.width - kernel) / stride + 1
@@ -256,30 +266,36 @@ public struct NetworkArchitecture: Sendable, Hashable {
                 let geometry = ConvolutionGeometry(
                     input: input, output: output, kernel: kernel, stride: stride, padTop: padTop, padLeft: padLeft)
                 let (w, b) = addParameters(layer, fanIn: geometry.patch, fanOut: filters)
-                stages.append(Stage(
-                    operation: .conv2d(geometry), inputCount: count, outputCount: output.count,
-                    fanIn: geometry.patch, fanOut: filters, weightOffset: w, biasOffset: b, dependsOnParameters: depends))
+                stages.append(
+                    Stage(
+                        operation: .conv2d(geometry), inputCount: count, outputCount: output.count,
+                        fanIn: geometry.patch, fanOut: filters, weightOffset: w, biasOffset: b,
+                        dependsOnParameters: depends))
                 shape = output
                 count = output.count
             case .maxpool(let size), .avgpool(let size):
                 let input = try imageInput(index, layer.typeName)
                 guard size >= 1, size <= input.height, size <= input.width else {
                     throw ArchitectureError(
-                        layer: index, message: "size must be between 1 and the input's \(min(input.height, input.width))")
+                        layer: index,
+                        message: "size must be between 1 and the input's \(min(input.height, input.width))")
                 }
-                let output = ImageShape(height: input.height / size, width: input.width / size, channels: input.channels)
+                let output = ImageShape(
+                    height: input.height / size, width: input.width / size, channels: input.channels)
                 let geometry = PoolingGeometry(input: input, output: output, size: size)
                 let isMax = if case .maxpool = layer { true } else { false }
-                stages.append(Stage(
-                    operation: isMax ? .maxpool(geometry) : .avgpool(geometry), inputCount: count,
-                    outputCount: output.count, fanIn: 0, fanOut: 0, weightOffset: 0, biasOffset: 0,
-                    dependsOnParameters: depends))
+                stages.append(
+                    Stage(
+                        operation: isMax ? .maxpool(geometry) : .avgpool(geometry), inputCount: count,
+                        outputCount: output.count, fanIn: 0, fanOut: 0, weightOffset: 0, biasOffset: 0,
+                        dependsOnParameters: depends))
                 shape = output
                 count = output.count
             case .activation(let activation):
-                stages.append(Stage(
-                    operation: .activation(activation), inputCount: count, outputCount: count, fanIn: 0, fanOut: 0,
-                    weightOffset: 0, biasOffset: 0, dependsOnParameters: depends))
+                stages.append(
+                    Stage(
+                        operation: .activation(activation), inputCount: count, outputCount: count, fanIn: 0, fanOut: 0,
+                        weightOffset: 0, biasOffset: 0, dependsOnParameters: depends))
             case .flatten:
                 shape = nil
             }

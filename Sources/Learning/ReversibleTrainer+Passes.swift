@@ -27,8 +27,10 @@ struct RunState {
         let n = architecture.parameterCount
         let k = architecture.blocks.count
         let t = schedule.iterations
-        precondition(t >= 0 && schedule.learningRates.count == t && schedule.momenta.count == t, "schedule must have T rows")
-        precondition(schedule.learningRates.allSatisfy { $0.count == k } && schedule.momenta.allSatisfy { $0.count == k })
+        precondition(
+            t >= 0 && schedule.learningRates.count == t && schedule.momenta.count == t, "schedule must have T rows")
+        precondition(
+            schedule.learningRates.allSatisfy { $0.count == k } && schedule.momenta.allSatisfy { $0.count == k })
         precondition(schedule.l2.count == n && schedule.initScales.count == k && noise.count == n)
         problem = trainer.problem
         self.schedule = schedule
@@ -55,7 +57,8 @@ struct RunState {
         for (b, block) in blocks.enumerated() {
             for i in block.range {
                 guard let raw = FixedPoint.raw(schedule.initScales[b] * noise[i]) else {
-                    throw .diverged(step: 0, detail: "initial weight \(i) of \(block.name) is outside the fixed-point range")
+                    throw .diverged(
+                        step: 0, detail: "initial weight \(i) of \(block.name) is outside the fixed-point range")
                 }
                 scratch.w[i] = raw
                 scratch.initialW[i] = raw
@@ -153,7 +156,9 @@ struct RunState {
             rows = training
             inputGradientWanted = differentiateInputs
         }
-        let evaluation = NetworkWorkspace(architecture: problem.model.architecture, batchCapacity: problem.model.architecture.evaluationChunk(rows: rows.rows))
+        let evaluation = NetworkWorkspace(
+            architecture: problem.model.architecture,
+            batchCapacity: problem.model.architecture.evaluationChunk(rows: rows.rows))
         let objective = rows.inputs.withUnsafeBufferPointer { inputs in
             rows.labels.withUnsafeBufferPointer { labels in
                 dInputs.withUnsafeMutableBufferPointer { dX in
@@ -235,16 +240,21 @@ struct RunState {
 
     /// A hypergradient that overflowed Double is a divergence of the adjoint dynamics (chaos, docs/method.md).
     func checkFinite() throws(TrainingError) {
-        let finite = (0..<scratch.parameterCount).allSatisfy { scratch.dw[$0].isFinite && scratch.dl2[$0].isFinite }
-            && dLearningRates.allSatisfy { $0.allSatisfy(\.isFinite) } && dMomenta.allSatisfy { $0.allSatisfy(\.isFinite) }
+        let finite =
+            (0..<scratch.parameterCount).allSatisfy { scratch.dw[$0].isFinite && scratch.dl2[$0].isFinite }
+            && dLearningRates.allSatisfy { $0.allSatisfy(\.isFinite) }
+            && dMomenta.allSatisfy { $0.allSatisfy(\.isFinite) }
             && dInputs.allSatisfy(\.isFinite)
-        guard finite else { throw .diverged(step: 0, detail: "the hypergradient overflowed (the training dynamics are chaotic)") }
+        guard finite else {
+            throw .diverged(step: 0, detail: "the hypergradient overflowed (the training dynamics are chaotic)")
+        }
     }
 
     /// The reverse pass must land on w_1 bit for bit, with v_1 = 0 and nothing left in the buffer.
     func checkLandedOnInitialState() throws(TrainingError) {
         for i in 0..<scratch.parameterCount where scratch.w[i] != scratch.initialW[i] {
-            throw .notReversible(detail: "reconstructed w_1[\(i)] = \(scratch.w[i]) but the run started at \(scratch.initialW[i])")
+            throw .notReversible(
+                detail: "reconstructed w_1[\(i)] = \(scratch.w[i]) but the run started at \(scratch.initialW[i])")
         }
         for i in 0..<scratch.parameterCount where scratch.v[i] != 0 {
             throw .notReversible(detail: "reconstructed v_1[\(i)] = \(scratch.v[i]), not 0")

@@ -84,8 +84,9 @@ public struct ReversibleTrainer: Sendable {
                 parameters: UnsafeBufferPointer(scratch.weights), l2: UnsafeBufferPointer(scratch.l2),
                 inputs: UnsafeBufferPointer(scratch.batchInputs), labels: UnsafeBufferPointer(scratch.batchLabels),
                 batch: scratch.batchSize, gradient: scratch.gradient, workspace: workspace, team: team)
-            team.run({ Self.plainStep(t, half: 0, blocks, schedule, scratch, velocity) },
-                     { Self.plainStep(t, half: 1, blocks, schedule, scratch, velocity) })
+            team.run(
+                { Self.plainStep(t, half: 0, blocks, schedule, scratch, velocity) },
+                { Self.plainStep(t, half: 1, blocks, schedule, scratch, velocity) })
         }
         return Array(scratch.weights)
     }

@@ -97,7 +97,8 @@ final class TrainerScratch {
                 for j in 0..<batchSize {
                     let row = Int(batchIndices[j])
                     batchLabels[j] = labels[row]
-                    (batchInputs.baseAddress! + j * features).update(from: source.baseAddress! + row * features, count: features)
+                    (batchInputs.baseAddress! + j * features).update(
+                        from: source.baseAddress! + row * features, count: features)
                 }
             }
         }

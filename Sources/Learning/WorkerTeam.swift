@@ -1,9 +1,10 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
 
 /// One or two threads sharing the work of one training step.
 ///
@@ -23,8 +24,8 @@ public final class WorkerTeam: @unchecked Sendable {
     /// A team of one, for callers that do not split work.
     public static let serial = WorkerTeam(threads: 1)
 
-    private let posted = Atomic<Int>(0)    // sections handed to the helper
-    private let claimed = Atomic<Int>(0)   // the last section whose second half someone took
+    private let posted = Atomic<Int>(0)  // sections handed to the helper
+    private let claimed = Atomic<Int>(0)  // the last section whose second half someone took
     private let finished = Atomic<Int>(0)  // the last section whose second half the helper ran
     private let sleeping = Atomic<Bool>(false)
     private let stopping = Atomic<Bool>(false)
@@ -51,10 +52,12 @@ public final class WorkerTeam: @unchecked Sendable {
         guard threads == 2 else { return }
         let unmanaged = Unmanaged.passUnretained(self).toOpaque()
         var thread = pthread_t()
-        let status = pthread_create(&thread, nil, { argument in
-            Unmanaged<WorkerTeam>.fromOpaque(argument!).takeUnretainedValue().helperLoop()
-            return nil
-        }, unmanaged)
+        let status = pthread_create(
+            &thread, nil,
+            { argument in
+                Unmanaged<WorkerTeam>.fromOpaque(argument!).takeUnretainedValue().helperLoop()
+                return nil
+            }, unmanaged)
         precondition(status == 0, "WorkerTeam: pthread_create failed (\(status))")
         helper = thread
     }
@@ -87,7 +90,9 @@ public final class WorkerTeam: @unchecked Sendable {
             let ticket = posted.add(1, ordering: .sequentiallyConsistent).newValue
             if sleeping.load(ordering: .sequentiallyConsistent) { wake() }
             first()
-            if claimed.compareExchange(expected: ticket - 1, desired: ticket, ordering: .acquiringAndReleasing).exchanged {
+            if claimed.compareExchange(expected: ticket - 1, desired: ticket, ordering: .acquiringAndReleasing)
+                .exchanged
+            {
                 second()
             } else {
                 var spins = 0
@@ -125,7 +130,8 @@ public final class WorkerTeam: @unchecked Sendable {
                 pthread_mutex_lock(&mutex)
                 sleeping.store(true, ordering: .sequentiallyConsistent)
                 while posted.load(ordering: .sequentiallyConsistent) == done
-                    && !stopping.load(ordering: .acquiring) {
+                    && !stopping.load(ordering: .acquiring)
+                {
                     pthread_cond_wait(&condition, &mutex)
                 }
                 sleeping.store(false, ordering: .releasing)

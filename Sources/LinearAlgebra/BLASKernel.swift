@@ -30,7 +30,9 @@ public enum BLASKernel {
         public var architecture: Architecture
         public var sse3 = false, avx = false, avx2 = false, fma = false
 
-        public init(architecture: Architecture, sse3: Bool = false, avx: Bool = false, avx2: Bool = false, fma: Bool = false) {
+        public init(
+            architecture: Architecture, sse3: Bool = false, avx: Bool = false, avx2: Bool = false, fma: Bool = false
+        ) {
             self.architecture = architecture
             self.sse3 = sse3
             self.avx = avx
@@ -99,7 +101,9 @@ public enum BLASKernel {
         if canRun(setting, on: cpu) { return Choice(family: setting) }
         return Choice(
             family: fallback,
-            warning: "\(settingVariable)=\(setting) is not a kernel family this CPU can run; using \(fallback ?? "OpenBLAS's own choice")")
+            warning:
+                "\(settingVariable)=\(setting) is not a kernel family this CPU can run; using \(fallback ?? "OpenBLAS's own choice")"
+        )
     }
 
     /// The family OpenBLAS actually loaded, e.g. "Haswell" (`openblas_get_corename`).

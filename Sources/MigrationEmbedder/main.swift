@@ -47,7 +47,8 @@ func embed(_ directory: String) -> (entries: [String], names: [String]) {
         // A raw string delimiter longer than any run of # after a quote or backslash in the SQL.
         var hashes = "#"
         while sql.contains("\"" + hashes) || sql.contains("\\" + hashes) { hashes += "#" }
-        entries.append("""
+        entries.append(
+            """
                 Migration(
                     version: \(version), name: "\(parts[1])",
                     checksum: "\(SHA256.hex(of: bytes))",
@@ -63,8 +64,9 @@ let sqlite = embed("\(root)/sqlite")
 let postgresql = embed("\(root)/postgresql")
 // Both engines describe one schema: version N of one has a version N of the same name in the other.
 guard sqlite.names == postgresql.names else {
-    fail("migrations/sqlite and migrations/postgresql must hold the same file names: "
-        + "\(sqlite.names) vs \(postgresql.names)")
+    fail(
+        "migrations/sqlite and migrations/postgresql must hold the same file names: "
+            + "\(sqlite.names) vs \(postgresql.names)")
 }
 
 let source = """

@@ -20,7 +20,8 @@ struct AdamBenchmark {
 
     func schedule(iterations: Int) -> AdamSchedule {
         let blocks = core.architecture.blocks
-        let row = { (value: Double) in Array(repeating: Array(repeating: value, count: blocks.count), count: iterations) }
+        let row = { (value: Double) in Array(repeating: Array(repeating: value, count: blocks.count), count: iterations)
+        }
         let momentum = core.schedule(iterations: iterations)
         return AdamSchedule(
             iterations: iterations, learningRates: row(0.01), beta1: row(0.9), beta2: row(0.999), epsilon: 1e-8,
@@ -51,16 +52,17 @@ struct AdamBenchmark {
     }
 
     static func json(_ measurements: [Measurement]) -> JSONValue {
-        .array(measurements.map { m in
-            var o = JSONObject()
-            o["iterations"] = .number(Double(m.iterations))
-            o["momentum_hypergradient_seconds"] = .number(m.momentumSeconds)
-            o["adam_hypergradient_seconds"] = .number(m.adamSeconds)
-            o["ratio"] = .number(m.ratio)
-            o["bits_per_parameter_step"] = .number(m.bitsPerParameterStep)
-            o["theoretical_bits_per_parameter_step"] = .number(m.theoreticalBitsPerParameterStep)
-            return .object(o)
-        })
+        .array(
+            measurements.map { m in
+                var o = JSONObject()
+                o["iterations"] = .number(Double(m.iterations))
+                o["momentum_hypergradient_seconds"] = .number(m.momentumSeconds)
+                o["adam_hypergradient_seconds"] = .number(m.adamSeconds)
+                o["ratio"] = .number(m.ratio)
+                o["bits_per_parameter_step"] = .number(m.bitsPerParameterStep)
+                o["theoretical_bits_per_parameter_step"] = .number(m.theoreticalBitsPerParameterStep)
+                return .object(o)
+            })
     }
 
     static func table(_ measurements: [Measurement]) -> String {
@@ -74,9 +76,10 @@ struct AdamBenchmark {
             "|--------:|-------------:|---------:|--------------:|----------------:|-------:|",
         ]
         for m in measurements {
-            lines.append(String(
-                format: "| %7d | %12.4f | %8.4f | %13.2f | %15.4f | %6.4f |", m.iterations, m.momentumSeconds,
-                m.adamSeconds, m.ratio, m.bitsPerParameterStep, m.theoreticalBitsPerParameterStep))
+            lines.append(
+                String(
+                    format: "| %7d | %12.4f | %8.4f | %13.2f | %15.4f | %6.4f |", m.iterations, m.momentumSeconds,
+                    m.adamSeconds, m.ratio, m.bitsPerParameterStep, m.theoreticalBitsPerParameterStep))
         }
         return lines.joined(separator: "\n")
     }

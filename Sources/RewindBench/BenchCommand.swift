@@ -23,7 +23,9 @@ public struct BenchCommand: ParsableCommand {
 
     @Option(
         name: .long,
-        help: "Also measure T = 10,000 and 100,000 with this many runs each (0, the default, skips them: they take minutes).")
+        help:
+            "Also measure T = 10,000 and 100,000 with this many runs each (0, the default, skips them: they take minutes)."
+    )
     var longRepeats = 0
 
     public func validate() throws {
@@ -36,10 +38,13 @@ public struct BenchCommand: ParsableCommand {
         let benchmark = CoreBenchmark(threads: threads)
         let short = try benchmark.measure(iterations: 100, repeats: repeats)
         let long = try benchmark.measure(iterations: 1000, repeats: max(1, repeats / 2))
-        let longer = try longRepeats > 0
+        let longer =
+            try longRepeats > 0
             ? [10_000, 100_000].map { try benchmark.measure(iterations: $0, repeats: longRepeats) } : []
         let adamBenchmark = AdamBenchmark(core: benchmark)
-        let adam = try [100, 1000].map { try adamBenchmark.measure(iterations: $0, repeats: max(1, repeats / ($0 / 100))) }
+        let adam = try [100, 1000].map {
+            try adamBenchmark.measure(iterations: $0, repeats: max(1, repeats / ($0 / 100)))
+        }
         if json {
             var top = Self.json(short: short, long: long, longer: longer, threads: threads)
             if case .object(var object) = top {
@@ -48,9 +53,10 @@ public struct BenchCommand: ParsableCommand {
             }
             Console.output(top.serializedString())
         } else {
-            Console.output(Self.table(
-                short: short, long: long, longer: longer, parameters: benchmark.architecture.parameterCount,
-                threads: threads) + AdamBenchmark.table(adam))
+            Console.output(
+                Self.table(
+                    short: short, long: long, longer: longer, parameters: benchmark.architecture.parameterCount,
+                    threads: threads) + AdamBenchmark.table(adam))
         }
     }
 
@@ -71,7 +77,8 @@ public struct BenchCommand: ParsableCommand {
             return o
         }
         var top = object(short)
-        top["problem"] = .string("digits 1000/797, MLP 64-50-50-10 tanh, batch 100, alpha 0.5, gamma 0.9, L2 1e-4, init scale 0.1")
+        top["problem"] = .string(
+            "digits 1000/797, MLP 64-50-50-10 tanh, batch 100, alpha 0.5, gamma 0.9, L2 1e-4, init scale 0.1")
         top["t1000"] = .object(object(long))
         top["threads"] = .number(Double(threads))
         top["numeric_fingerprint"] = .string(NumericFingerprint.current)

@@ -30,11 +30,12 @@ final class BenchServerProcess {
         stderrPath = directory.appendingPathComponent("serve.stderr").path
         process = Process()
         process.executableURL = executable
-        process.arguments = [
-            "serve", "--host", "127.0.0.1", "--port", "0",
-            "--database", database ?? directory.appendingPathComponent("bench.sqlite").path,
-            "--workers", String(workers),
-        ] + arguments
+        process.arguments =
+            [
+                "serve", "--host", "127.0.0.1", "--port", "0",
+                "--database", database ?? directory.appendingPathComponent("bench.sqlite").path,
+                "--workers", String(workers),
+            ] + arguments
         // Authentication on, as in production; a key of our own, so the caller's environment
         // (REWIND_API_KEYS) cannot make every request a 401.
         var environment = ProcessInfo.processInfo.environment
@@ -60,13 +61,15 @@ final class BenchServerProcess {
             if line != nil { break }
             if !process.isRunning {
                 process.waitUntilExit()
-                throw StartFailure(description: "rewind serve exited with status \(process.terminationStatus) "
-                    + "before listening:\n" + Self.tail(ofFile: stderrPath))
+                throw StartFailure(
+                    description: "rewind serve exited with status \(process.terminationStatus) "
+                        + "before listening:\n" + Self.tail(ofFile: stderrPath))
             }
             if ContinuousClock.now >= deadline {
                 Self.stop(process)
-                throw StartFailure(description: "rewind serve printed no address within \(Self.startTimeout):\n"
-                    + Self.tail(ofFile: stderrPath))
+                throw StartFailure(
+                    description: "rewind serve printed no address within \(Self.startTimeout):\n"
+                        + Self.tail(ofFile: stderrPath))
             }
             Thread.sleep(forTimeInterval: 0.02)
         }
@@ -121,7 +124,8 @@ final class BenchServerProcess {
 
     private static func firstLine(ofFile path: String) -> String? {
         guard let data = FileManager.default.contents(atPath: path),
-              let newline = data.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+            let newline = data.firstIndex(of: UInt8(ascii: "\n"))
+        else { return nil }
         return String(decoding: data[data.startIndex..<newline], as: UTF8.self)
     }
 

@@ -26,11 +26,13 @@ public struct CoreBenchmark {
     public init(threads: Int = 1) {
         self.threads = threads
         let digits = BuiltinDatasets.digits
-        architecture = MLPArchitecture(inputs: digits.features, hidden: [50, 50], classes: digits.classes, activation: .tanh)
-        trainer = ReversibleTrainer(problem: TrainingProblem(
-            model: MLP(architecture: architecture), training: digits.labelledRows(0..<1000),
-            batches: BatchPlan(rows: 1000, batchSize: 100, order: .random(seed: 0)),
-            objective: .validation(digits.labelledRows(1000..<1797))), threads: threads)
+        architecture = MLPArchitecture(
+            inputs: digits.features, hidden: [50, 50], classes: digits.classes, activation: .tanh)
+        trainer = ReversibleTrainer(
+            problem: TrainingProblem(
+                model: MLP(architecture: architecture), training: digits.labelledRows(0..<1000),
+                batches: BatchPlan(rows: 1000, batchSize: 100, order: .random(seed: 0)),
+                objective: .validation(digits.labelledRows(1000..<1797))), threads: threads)
         noise = TuningRun.gaussianNoise(count: architecture.parameterCount, seed: 0)
     }
 
@@ -40,7 +42,8 @@ public struct CoreBenchmark {
             iterations: iterations,
             learningRates: Array(repeating: Array(repeating: 0.5, count: blocks.count), count: iterations),
             momenta: Array(repeating: Array(repeating: 0.9, count: blocks.count), count: iterations),
-            l2: blocks.flatMap { block in Array(repeating: block.kind == .weight ? 1e-4 : 0, count: block.range.count) },
+            l2: blocks.flatMap { block in Array(repeating: block.kind == .weight ? 1e-4 : 0, count: block.range.count)
+            },
             initScales: Array(repeating: 0.1, count: blocks.count))
     }
 

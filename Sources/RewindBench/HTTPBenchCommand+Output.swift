@@ -6,7 +6,9 @@ extension HTTPBenchCommand {
 
     /// One JSON object; latencies in milliseconds, null when no request succeeded.
     static func json(_ report: LoadReport, jobsAfter: [String]) -> JSONValue {
-        func milliseconds(_ value: Double?) -> JSONValue { value.map { .number(($0 * 1000).rounded() / 1000) } ?? .null }
+        func milliseconds(_ value: Double?) -> JSONValue {
+            value.map { .number(($0 * 1000).rounded() / 1000) } ?? .null
+        }
         var o = JSONObject()
         o["workload"] = .string(workload)
         o["connections"] = .number(Double(report.connections))
@@ -37,21 +39,24 @@ extension HTTPBenchCommand {
     /// A Markdown table for the README, with the failures spelled out under it.
     static func table(_ report: LoadReport, jobsAfter: [String]) -> String {
         func milliseconds(_ value: Double?) -> String { value.map { String(format: "%.2f", $0) } ?? "-" }
-        func right(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
+        func right(_ text: String, _ width: Int) -> String {
+            String(repeating: " ", count: max(0, width - text.count)) + text
+        }
         var lines = [
             "HTTP server under load: \(workload), from a separate process on loopback;",
             "closed loop, keep-alive, 1% latency buckets; jobs after the run: \(jobsAfter.joined(separator: ", ")).",
             "",
             "| connections | duration (s) | requests |   req/s | p50 (ms) | p90 (ms) | p99 (ms) | max (ms) | failed |",
             "|------------:|-------------:|---------:|--------:|---------:|---------:|---------:|---------:|-------:|",
-            "| " + [
-                right(String(report.connections), 11), right(String(format: "%.1f", report.duration.seconds), 12),
-                right(String(report.requests), 8), right(String(format: "%.0f", report.requestsPerSecond), 7),
-                right(milliseconds(report.latencyMilliseconds(atQuantile: 0.5)), 8),
-                right(milliseconds(report.latencyMilliseconds(atQuantile: 0.9)), 8),
-                right(milliseconds(report.latencyMilliseconds(atQuantile: 0.99)), 8),
-                right(milliseconds(report.maxLatencyMilliseconds), 8), right(String(report.failed), 6),
-            ].joined(separator: " | ") + " |",
+            "| "
+                + [
+                    right(String(report.connections), 11), right(String(format: "%.1f", report.duration.seconds), 12),
+                    right(String(report.requests), 8), right(String(format: "%.0f", report.requestsPerSecond), 7),
+                    right(milliseconds(report.latencyMilliseconds(atQuantile: 0.5)), 8),
+                    right(milliseconds(report.latencyMilliseconds(atQuantile: 0.9)), 8),
+                    right(milliseconds(report.latencyMilliseconds(atQuantile: 0.99)), 8),
+                    right(milliseconds(report.maxLatencyMilliseconds), 8), right(String(report.failed), 6),
+                ].joined(separator: " | ") + " |",
         ]
         if report.failed > 0 {
             let kinds = report.tally.failures.sorted { $0.key < $1.key }.map { "\($0.key.rawValue) \($0.value)" }

@@ -26,7 +26,9 @@ public struct HTTPBenchCommand: ParsableCommand {
     @Option(name: .customLong("warm-up"), help: "Seconds of load before measuring.")
     var warmUp = 1.0
 
-    @Option(name: .long, help: "A running server to use instead of starting one (loopback only), e.g. http://127.0.0.1:8080.")
+    @Option(
+        name: .long,
+        help: "A running server to use instead of starting one (loopback only), e.g. http://127.0.0.1:8080.")
     var url: String?
 
     @Option(name: .customLong("api-key"), help: "Bearer key for --url when the server requires one.")
@@ -90,7 +92,8 @@ public struct HTTPBenchCommand: ParsableCommand {
             configuration.headers = headers
             configuration.duration = .milliseconds(Int64((duration * 1000).rounded()))
             configuration.warmUp = .milliseconds(Int64((warmUp * 1000).rounded()))
-            Console.error("load: \(connections) connections, \(warmUp) s warm-up + \(duration) s against \(endpoint)...")
+            Console.error(
+                "load: \(connections) connections, \(warmUp) s warm-up + \(duration) s against \(endpoint)...")
             report = try LoadGenerator(configuration).run()
             statusesAfter = ids.map { id in
                 (try? client.json("GET", "/v1/jobs/\(id)", expecting: 200))?["status"]?.stringValue ?? "unknown"
@@ -118,8 +121,10 @@ public struct HTTPBenchCommand: ParsableCommand {
         }
         let argument = CommandLine.arguments[0]
         if argument.contains("/") {
-            return URL(fileURLWithPath: argument, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
-                .standardizedFileURL
+            return URL(
+                fileURLWithPath: argument, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+            )
+            .standardizedFileURL
         }
         let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
         for directory in path.split(separator: ":") {
@@ -149,7 +154,8 @@ public struct HTTPBenchCommand: ParsableCommand {
             for id in ids {
                 let status = try client.json("GET", "/v1/jobs/\(id)", expecting: 200)["status"]?.stringValue
                 if status == "failed" || status == "cancelled" || status == "succeeded" {
-                    throw LoopbackHTTPClient.UnexpectedResponse(description: "job \(id) ended (\(status!)) before the load")
+                    throw LoopbackHTTPClient.UnexpectedResponse(
+                        description: "job \(id) ended (\(status!)) before the load")
                 }
                 running = running || status == "running"
             }
@@ -161,12 +167,16 @@ public struct HTTPBenchCommand: ParsableCommand {
     private static func cancel(_ ids: [String], _ client: LoopbackHTTPClient) {
         for id in ids {
             let status = (try? client.request("POST", "/v1/jobs/\(id)/cancel"))?.status
-            if status != 202 { Console.error("rewind: cancelling job \(id) answered \(status.map(String.init) ?? "nothing")") }
+            if status != 202 {
+                Console.error("rewind: cancelling job \(id) answered \(status.map(String.init) ?? "nothing")")
+            }
         }
     }
 
     /// Checks `condition` every 50 ms until it holds, throwing once `deadline` has passed.
-    private static func poll(until deadline: ContinuousClock.Instant, what: String, _ condition: () throws -> Bool) throws {
+    private static func poll(
+        until deadline: ContinuousClock.Instant, what: String, _ condition: () throws -> Bool
+    ) throws {
         while try !condition() {
             guard ContinuousClock.now < deadline else {
                 throw LoopbackHTTPClient.UnexpectedResponse(description: "timed out waiting for \(what)")

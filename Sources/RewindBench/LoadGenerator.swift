@@ -46,7 +46,8 @@ struct LoadGenerator: Sendable {
         }
         for header in configuration.headers
         where header.name.isEmpty || !header.name.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: ":") })
-            || header.value.utf8.contains(where: { $0 == 13 || $0 == 10 }) {
+            || header.value.utf8.contains(where: { $0 == 13 || $0 == 10 })
+        {
             throw InvalidConfiguration(description: "header \(header.name.debugDescription) is not a valid header")
         }
         guard (1...Self.maximumConnections).contains(configuration.connections) else {
@@ -56,7 +57,8 @@ struct LoadGenerator: Sendable {
             throw InvalidConfiguration(description: "duration must be more than 0 s and at most 60 s")
         }
         guard configuration.warmUp >= .zero, configuration.warmUp <= Self.maximumDuration,
-              configuration.requestTimeout > .zero, configuration.requestTimeout <= .seconds(60) else {
+            configuration.requestTimeout > .zero, configuration.requestTimeout <= .seconds(60)
+        else {
             throw InvalidConfiguration(description: "warm-up and request timeout must be within 0-60 s")
         }
         self.configuration = configuration

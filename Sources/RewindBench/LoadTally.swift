@@ -1,4 +1,5 @@
 import HTTPClient
+
 /// What went wrong with one request, as the load report counts it.
 enum LoadFailureKind: String, Sendable, CaseIterable, Comparable {
     /// The TCP connection could not be opened.

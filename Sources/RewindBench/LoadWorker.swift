@@ -60,7 +60,8 @@ struct LoadWorker: Sendable {
 
     private func connect(_ tally: inout LoadTally) -> HTTPClientConnection? {
         do throws(HTTPClientError) {
-            let connection = try HTTPClientConnection(host: endpoint.host, port: endpoint.port, timeout: schedule.requestTimeout)
+            let connection = try HTTPClientConnection(
+                host: endpoint.host, port: endpoint.port, timeout: schedule.requestTimeout)
             tally.connections += 1
             return connection
         } catch {

@@ -36,8 +36,9 @@ struct LoopbackHTTPClient {
     func json(_ method: String, _ path: String, body: String? = nil, expecting expected: Int) throws -> JSONValue {
         let response = try request(method, path, json: body)
         guard response.status == expected else {
-            throw UnexpectedResponse(description: "\(method) \(path) answered \(response.status), expected \(expected): "
-                + String(decoding: response.body.prefix(2000), as: UTF8.self))
+            throw UnexpectedResponse(
+                description: "\(method) \(path) answered \(response.status), expected \(expected): "
+                    + String(decoding: response.body.prefix(2000), as: UTF8.self))
         }
         do {
             return try JSONValue.parse(response.body)

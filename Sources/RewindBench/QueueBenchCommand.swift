@@ -26,7 +26,8 @@ public struct QueueBenchCommand: ParsableCommand {
     @Option(help: "An empty PostgreSQL database to measure too (postgres://...); its jobs are deleted between rounds.")
     var postgres: String = ProcessInfo.processInfo.environment["REWIND_BENCH_POSTGRES"] ?? ""
 
-    @Option(name: .customLong("idle-poll-ms"), help: "Idle workers' polling period (SQLite has no cross-process wake-up).")
+    @Option(
+        name: .customLong("idle-poll-ms"), help: "Idle workers' polling period (SQLite has no cross-process wake-up).")
     var idlePollMs: Int = 20
 
     /// One meta-iteration of a 5-unit network trained for one step: the queue, not training, dominates.
@@ -41,7 +42,9 @@ public struct QueueBenchCommand: ParsableCommand {
         }
     }
 
-    var workerCounts: [Int] { workers.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+    var workerCounts: [Int] {
+        workers.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+    }
 
     public func run() throws {
         let directory = NSTemporaryDirectory() + "rewind-bench-queue-\(getpid())"
@@ -59,20 +62,24 @@ public struct QueueBenchCommand: ParsableCommand {
                 let round = QueueBenchRound(
                     database: database(index), jobs: jobs, workers: count, idlePollMs: idlePollMs, spec: Self.tinySpec)
                 let result = try round.run()
-                Console.output(String(
-                    format: "| %@ | %d | %.1f | %.2f | %.2f |", engine, count, result.jobsPerSecond,
-                    result.trainingMsPerJob, result.overheadMsPerJob))
+                Console.output(
+                    String(
+                        format: "| %@ | %d | %.1f | %.2f | %.2f |", engine, count, result.jobsPerSecond,
+                        result.trainingMsPerJob, result.overheadMsPerJob))
             }
-            operations.append((engine, try QueueOperationTiming.measure(database: database(workerCounts.count), jobs: jobs)))
+            operations.append(
+                (engine, try QueueOperationTiming.measure(database: database(workerCounts.count), jobs: jobs)))
         }
         Console.output("")
         Console.output("queue operations alone, one thread, no training (ms per job):")
         Console.output("| engine | claim | commit (per item) | finish | total per job (2 items) |")
         Console.output("|---|---:|---:|---:|---:|")
         for (engine, timing) in operations {
-            Console.output(String(
-                format: "| %@ | %.2f | %.2f | %.2f | %.2f |", engine, timing.claimMs, timing.commitMs, timing.finishMs,
-                timing.claimMs + 2 * timing.commitMs + timing.finishMs))
+            Console.output(
+                String(
+                    format: "| %@ | %.2f | %.2f | %.2f | %.2f |", engine, timing.claimMs, timing.commitMs,
+                    timing.finishMs,
+                    timing.claimMs + 2 * timing.commitMs + timing.finishMs))
         }
     }
 

@@ -27,7 +27,10 @@ struct QueueBenchRound {
         let processes = try (0..<workers).map { _ in try WorkerChild(database: database, idlePollMs: idlePollMs) }
         defer { processes.forEach { $0.stop() } }
 
-        guard case .success(let tuning) = JobRequest.prepare(specBytes: Array(spec.utf8), datasets: BuiltinDatasetResolver()) else {
+        guard
+            case .success(let tuning) = JobRequest.prepare(
+                specBytes: Array(spec.utf8), datasets: BuiltinDatasetResolver())
+        else {
             throw QueueBenchError("the benchmark's spec does not validate")
         }
         let specJSON = tuning.spec.json().serializedString()
@@ -44,7 +47,9 @@ struct QueueBenchRound {
         while try store.jobCounts()[.succeeded, default: 0] < jobs {
             let failed = try store.jobCounts()[.failed, default: 0]
             guard failed == 0 else { throw QueueBenchError("\(failed) benchmark jobs failed") }
-            guard ContinuousClock.now - started < .seconds(600) else { throw QueueBenchError("the round took over 10 minutes") }
+            guard ContinuousClock.now - started < .seconds(600) else {
+                throw QueueBenchError("the round took over 10 minutes")
+            }
             usleep(2_000)
         }
         let wall = (ContinuousClock.now - started).seconds
@@ -52,7 +57,9 @@ struct QueueBenchRound {
         var token: String?
         repeat {
             let page = try store.listJobs(status: .succeeded, limit: 200, pageToken: token)
-            for job in page.jobs { training += try store.history(jobID: job.id, after: nil, limit: 10).map(\.seconds).reduce(0, +) }
+            for job in page.jobs {
+                training += try store.history(jobID: job.id, after: nil, limit: 10).map(\.seconds).reduce(0, +)
+            }
             token = page.nextPageToken
         } while token != nil
         return Result(
@@ -79,8 +86,9 @@ final class WorkerChild {
     private let process = Process()
 
     init(database: String, idlePollMs: Int) throws {
-        process.executableURL = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-            ?? CommandLine.arguments[0])
+        process.executableURL = URL(
+            fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+                ?? CommandLine.arguments[0])
         process.arguments = [
             "worker", "--database", database, "--workers", "1", "--port", "0", "--idle-poll-ms", "\(idlePollMs)",
         ]

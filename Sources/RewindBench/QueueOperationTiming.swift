@@ -36,7 +36,8 @@ struct QueueOperationTiming {
                     validationError: 0.5, hypergradientNorm: 1, seconds: 0, createdMs: JobRunner.wallClock())
                 started = clock.now
                 _ = try store.commitMetaIteration(
-                    jobID: JobID(claimed.job.id), worker: worker, item: row, checkpoint: checkpoint, progressDone: item + 1,
+                    jobID: JobID(claimed.job.id), worker: worker, item: row, checkpoint: checkpoint,
+                    progressDone: item + 1,
                     progressFraction: Double(item + 1) / 2, latestJSON: #"{"meta_iteration":\#(item)}"#, bestJSON: nil,
                     nowMs: JobRunner.wallClock(), leaseMs: 60_000)
                 commit += clock.now - started

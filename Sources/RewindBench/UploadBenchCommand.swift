@@ -21,7 +21,9 @@ public struct UploadBenchCommand: ParsableCommand {
     var postgres: String = ProcessInfo.processInfo.environment["REWIND_BENCH_POSTGRES"] ?? ""
 
     public func validate() throws {
-        guard (1...64).contains(megabytes) else { throw ValidationError("--megabytes must be between 1 and 64 (the upload limit)") }
+        guard (1...64).contains(megabytes) else {
+            throw ValidationError("--megabytes must be between 1 and 64 (the upload limit)")
+        }
     }
 
     public func run() throws {
@@ -42,9 +44,10 @@ public struct UploadBenchCommand: ParsableCommand {
                 let round = directory.appendingPathComponent("\(engine)-\(index)")
                 try FileManager.default.createDirectory(at: round, withIntermediateDirectories: true)
                 let growth = try Self.measure(body: body, directory: round, database: database)
-                Console.output(String(
-                    format: "| %@ | %@ | %.1f | %.1f | %.2f× |", engine, kind, Double(body.count) / 1e6,
-                    Double(growth) / 1e6, Double(growth) / Double(body.count)))
+                Console.output(
+                    String(
+                        format: "| %@ | %@ | %.1f | %.1f | %.2f× |", engine, kind, Double(body.count) / 1e6,
+                        Double(growth) / 1e6, Double(growth) / Double(body.count)))
             }
         }
     }
@@ -55,7 +58,8 @@ public struct UploadBenchCommand: ParsableCommand {
         let server: BenchServerProcess
         do {
             server = try BenchServerProcess(
-                executable: HTTPBenchCommand.executableURL(), directory: directory, workers: 1, apiKey: key, database: database)
+                executable: HTTPBenchCommand.executableURL(), directory: directory, workers: 1, apiKey: key,
+                database: database)
         } catch {
             throw ValidationError("\(error)")
         }
@@ -64,15 +68,18 @@ public struct UploadBenchCommand: ParsableCommand {
         try "5".write(toFile: "/proc/\(server.pid)/clear_refs", atomically: false, encoding: .utf8)
         let before = status(server.pid, "VmRSS")
         let name = "bench-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        var head = "POST /v1/datasets?name=\(name) HTTP/1.1\r\nHost: \(server.endpoint.authority)\r\nConnection: close\r\n"
+        var head =
+            "POST /v1/datasets?name=\(name) HTTP/1.1\r\nHost: \(server.endpoint.authority)\r\nConnection: close\r\n"
         head += "Authorization: Bearer \(key)\r\nContent-Type: text/csv\r\nContent-Length: \(body.count)\r\n\r\n"
-        let connection = try HTTPClientConnection(host: server.endpoint.host, port: server.endpoint.port, timeout: .seconds(300))
+        let connection = try HTTPClientConnection(
+            host: server.endpoint.host, port: server.endpoint.port, timeout: .seconds(300))
         try connection.send(Array(head.utf8) + body)
         let response = try connection.readFramedResponse(deadline: .now + .seconds(300))
         connection.close()
         let peak = status(server.pid, "VmHWM")
         guard response.status == 201 else {
-            throw ValidationError("the upload answered \(response.status): \(String(decoding: response.body.prefix(500), as: UTF8.self))")
+            throw ValidationError(
+                "the upload answered \(response.status): \(String(decoding: response.body.prefix(500), as: UTF8.self))")
         }
         // A shared database keeps nothing of the benchmark.
         if database != nil, let id = (try? JSONValue.parse(response.body))?["id"]?.stringValue {

@@ -21,8 +21,10 @@ enum BLASPinning {
         setenv(BLASKernel.openBLASVariable, family, 1)
         execv("/proc/self/exe", CommandLine.unsafeArgv)
         // Only reached if the exec failed: run on, unpinned, but say so.
-        FileHandle.standardError.write(Data(
-            "rewind: could not re-execute to pin BLAS kernels to \(family) (errno \(errno)); results may differ in the last bits from other machines\n".utf8))
+        FileHandle.standardError.write(
+            Data(
+                "rewind: could not re-execute to pin BLAS kernels to \(family) (errno \(errno)); results may differ in the last bits from other machines\n"
+                    .utf8))
     }
 
     private static func warn(_ message: String?) {

@@ -5,7 +5,8 @@ import JSON
 
 /// `rewind submit SPEC.json`: prints the new job's id.
 struct SubmitCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "submit", abstract: "Submit a job spec; prints the job id.")
+    static let configuration = CommandConfiguration(
+        commandName: "submit", abstract: "Submit a job spec; prints the job id.")
 
     @OptionGroup var service: ServiceOptions
 
@@ -18,14 +19,18 @@ struct SubmitCommand: ParsableCommand {
     func run() throws {
         let data: Data
         do {
-            data = spec == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: spec))
+            data =
+                spec == "-"
+                ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: spec))
         } catch {
             Console.error("rewind: cannot read \(spec): \(error.localizedDescription)")
             throw ExitCode(2)
         }
         let response = try service.send(
-            "POST", "/v1/jobs", body: [UInt8](data), extraHeaders: idempotencyKey.map { ["Idempotency-Key": $0] } ?? [:])
-        guard (200..<300).contains(response.status), let id = (try? JSONValue.parse(response.body))?["id"]?.stringValue else {
+            "POST", "/v1/jobs", body: [UInt8](data), extraHeaders: idempotencyKey.map { ["Idempotency-Key": $0] } ?? [:]
+        )
+        guard (200..<300).contains(response.status), let id = (try? JSONValue.parse(response.body))?["id"]?.stringValue
+        else {
             ServiceOptions.reportProblem(response)
             throw ExitCode(1)
         }
@@ -35,7 +40,8 @@ struct SubmitCommand: ParsableCommand {
 
 /// `rewind status ID [--watch]`: the job's state; with --watch a live progress bar until it ends.
 struct StatusCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show a job; --watch follows it live.")
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Show a job; --watch follows it live.")
 
     @OptionGroup var service: ServiceOptions
 
@@ -60,29 +66,37 @@ struct StatusCommand: ParsableCommand {
         var pending = ""
         var event = ""
         do {
-            try service.client(timeout: 60).stream("/v1/jobs/\(id)/events", headers: service.headers, onHead: { status in
-                guard status == 200 else { throw HTTPClientError(.malformed, "the event stream answered \(status)") }
-            }, onBytes: { bytes in
-                pending += String(decoding: bytes, as: UTF8.self)
-                while let newline = pending.firstIndex(of: "\n") {
-                    let line = String(pending[..<newline])
-                    pending.removeSubrange(...newline)
-                    if line.hasPrefix("event: ") { event = String(line.dropFirst(7)) }
-                    guard line.hasPrefix("data: "), let data = try? JSONValue.parse(String(line.dropFirst(6))) else { continue }
-                    switch event {
-                    case "progress":
-                        bar.update(item: min(data["done"]?.intValue ?? 0, total - 1), fraction: data["fraction"]?.doubleValue ?? 0)
-                    case "meta_iteration":
-                        bar.clear()
-                        Console.error(Self.itemLine(data, total: total))
-                    case "status":
-                        bar.clear()
-                        return false
-                    default: break
+            try service.client(timeout: 60).stream(
+                "/v1/jobs/\(id)/events", headers: service.headers,
+                onHead: { status in
+                    guard status == 200 else {
+                        throw HTTPClientError(.malformed, "the event stream answered \(status)")
                     }
-                }
-                return true
-            })
+                },
+                onBytes: { bytes in
+                    pending += String(decoding: bytes, as: UTF8.self)
+                    while let newline = pending.firstIndex(of: "\n") {
+                        let line = String(pending[..<newline])
+                        pending.removeSubrange(...newline)
+                        if line.hasPrefix("event: ") { event = String(line.dropFirst(7)) }
+                        guard line.hasPrefix("data: "), let data = try? JSONValue.parse(String(line.dropFirst(6)))
+                        else { continue }
+                        switch event {
+                        case "progress":
+                            bar.update(
+                                item: min(data["done"]?.intValue ?? 0, total - 1),
+                                fraction: data["fraction"]?.doubleValue ?? 0)
+                        case "meta_iteration":
+                            bar.clear()
+                            Console.error(Self.itemLine(data, total: total))
+                        case "status":
+                            bar.clear()
+                            return false
+                        default: break
+                        }
+                    }
+                    return true
+                })
         } catch {
             bar.clear()
             Console.error("rewind: lost the event stream: \(error)")
@@ -95,7 +109,8 @@ struct StatusCommand: ParsableCommand {
         let index = item["meta_iteration"]?.intValue ?? 0
         let loss = item["validation_loss"]?.doubleValue ?? .nan
         let error = item["validation_error"]?.doubleValue ?? .nan
-        var line = String(format: "item %d (of 0-%d): validation loss %.4f, validation error %.3f", index, total - 1, loss, error)
+        var line = String(
+            format: "item %d (of 0-%d): validation loss %.4f, validation error %.3f", index, total - 1, loss, error)
         if let testLoss = item["test_loss"]?.doubleValue, let testError = item["test_error"]?.doubleValue {
             line += String(format: ", test loss %.4f, test error %.3f", testLoss, testError)
         }
@@ -114,7 +129,8 @@ struct StatusCommand: ParsableCommand {
         let done = job["progress"]?["done"]?.intValue ?? 0
         let total = job["progress"]?["total"]?.intValue ?? 0
         let fraction = job["progress"]?["fraction"]?.doubleValue ?? 0
-        var line = "\(job["id"]?.stringValue ?? "?")  \(status)  \(done)/\(total) items done  \(String(format: "%.1f", fraction * 100))%"
+        var line =
+            "\(job["id"]?.stringValue ?? "?")  \(status)  \(done)/\(total) items done  \(String(format: "%.1f", fraction * 100))%"
         if let best = job["best"], case .object = best {
             let objective = job["spec"]?["meta"]?["objective"]?.stringValue ?? "validation_loss"
             if objective == "training_loss", let trainingLoss = best["training_loss"]?.doubleValue {
@@ -142,7 +158,8 @@ struct StatusCommand: ParsableCommand {
 
 /// `rewind history ID`: every history item as a JSON line.
 struct HistoryCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "history", abstract: "Print a job's history items as JSON lines.")
+    static let configuration = CommandConfiguration(
+        commandName: "history", abstract: "Print a job's history items as JSON lines.")
 
     @OptionGroup var service: ServiceOptions
 
@@ -152,7 +169,8 @@ struct HistoryCommand: ParsableCommand {
     func run() throws {
         var after = -1
         while true {
-            let page = try JSONValue.parse(try service.call("GET", "/v1/jobs/\(id)/history?after=\(after)&limit=1000").body)
+            let page = try JSONValue.parse(
+                try service.call("GET", "/v1/jobs/\(id)/history?after=\(after)&limit=1000").body)
             for item in page["items"]?.arrayValue ?? [] { Console.output(item.serializedString()) }
             guard let next = page["next_after"]?.intValue else { return }
             after = next
@@ -194,7 +212,8 @@ struct RetryCommand: ParsableCommand {
 struct ResultCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "result",
-        abstract: "Print a job's best and final items (JSON); a failed or cancelled job's best so far is marked partial.")
+        abstract:
+            "Print a job's best and final items (JSON); a failed or cancelled job's best so far is marked partial.")
 
     @OptionGroup var service: ServiceOptions
 

@@ -5,10 +5,11 @@ import Storage
 /// Where the database is, for every command that opens it (`serve`, `worker`, `keys`): an SQLite
 /// file, or a PostgreSQL URL with the password in a file (a mounted secret) rather than the URL.
 struct DatabaseOptions: ParsableArguments {
-    @Option(help: """
-        SQLite file (created if missing) or postgres://USER@HOST:PORT/DB URL; what the URL leaves \
-        out comes from the usual PG* variables (REWIND_DATABASE).
-        """)
+    @Option(
+        help: """
+            SQLite file (created if missing) or postgres://USER@HOST:PORT/DB URL; what the URL leaves \
+            out comes from the usual PG* variables (REWIND_DATABASE).
+            """)
     var database: String = Environment.string("REWIND_DATABASE") ?? "rewind.sqlite"
 
     @Option(

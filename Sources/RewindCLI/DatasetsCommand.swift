@@ -37,7 +37,8 @@ struct DatasetUploadCommand: ParsableCommand {
         }
         let chosen = name ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         let response = try service.call(
-            "POST", "/v1/datasets?name=\(ServiceOptions.queryValue(chosen))", body: [UInt8](data), contentType: "text/csv")
+            "POST", "/v1/datasets?name=\(ServiceOptions.queryValue(chosen))", body: [UInt8](data),
+            contentType: "text/csv")
         let dataset = try JSONValue.parse(response.body)
         if json {
             Console.output(dataset.serializedString())
@@ -51,7 +52,8 @@ struct DatasetUploadCommand: ParsableCommand {
 
 /// `rewind datasets list`: built-in and uploaded data sets.
 struct DatasetListCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the built-in and uploaded data sets.")
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List the built-in and uploaded data sets.")
 
     @OptionGroup var service: ServiceOptions
 
@@ -60,14 +62,18 @@ struct DatasetListCommand: ParsableCommand {
 
     func run() throws {
         let page = try JSONValue.parse(try service.call("GET", "/v1/datasets").body)
-        if !json { Console.output(ListCommand.pad("ID", 36) + "  " + ListCommand.pad("NAME", 16) + "  ROWS × FEATURES, CLASSES") }
+        if !json {
+            Console.output(
+                ListCommand.pad("ID", 36) + "  " + ListCommand.pad("NAME", 16) + "  ROWS × FEATURES, CLASSES")
+        }
         for dataset in page["datasets"]?.arrayValue ?? [] {
             Console.output(json ? dataset.serializedString() : Self.row(dataset))
         }
     }
 
     static func row(_ dataset: JSONValue) -> String {
-        ListCommand.pad(dataset["id"]?.stringValue ?? "?", 36) + "  " + ListCommand.pad(dataset["name"]?.stringValue ?? "?", 16)
+        ListCommand.pad(dataset["id"]?.stringValue ?? "?", 36) + "  "
+            + ListCommand.pad(dataset["name"]?.stringValue ?? "?", 16)
             + "  " + shape(dataset) + (dataset["builtin"]?.boolValue == true ? "  (built in)" : "")
     }
 

@@ -37,7 +37,9 @@ struct ExportCommand: ParsableCommand {
     @Option(name: .long, help: "Number of inner training iterations T.")
     var iterations: Int?
 
-    @Option(name: .long, help: "A job spec (a built-in data set or a local CSV file) whose training problem to export instead.")
+    @Option(
+        name: .long,
+        help: "A job spec (a built-in data set or a local CSV file) whose training problem to export instead.")
     var spec: String?
 
     @Option(name: .long, help: "With --spec: the history item (0-based) whose batches and noise to export.")
@@ -54,7 +56,9 @@ struct ExportCommand: ParsableCommand {
 
     func validate() throws {
         guard spec == nil else { return }
-        guard problem != nil, let iterations else { throw ValidationError("give --problem and --iterations, or --spec") }
+        guard problem != nil, let iterations else {
+            throw ValidationError("give --problem and --iterations, or --spec")
+        }
         guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") }
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
         guard threads == 1 || threads == 2 else { throw ValidationError("--threads must be 1 or 2") }
@@ -125,11 +129,14 @@ struct ComparisonProblem {
             noise = benchmark.noise
         case .logistic:
             let digits = BuiltinDatasets.digits
-            architecture = MLPArchitecture(inputs: digits.features, hidden: [], classes: digits.classes, activation: .tanh)
-            trainer = ReversibleTrainer(problem: TrainingProblem(
-                model: MLP(architecture: architecture), training: digits.labelledRows(0..<Self.trainRows),
-                batches: BatchPlan(rows: Self.trainRows, batchSize: Self.trainRows, order: .cyclic),
-                objective: .validation(digits.labelledRows(Self.trainRows..<(Self.trainRows + Self.validationRows)))),
+            architecture = MLPArchitecture(
+                inputs: digits.features, hidden: [], classes: digits.classes, activation: .tanh)
+            trainer = ReversibleTrainer(
+                problem: TrainingProblem(
+                    model: MLP(architecture: architecture), training: digits.labelledRows(0..<Self.trainRows),
+                    batches: BatchPlan(rows: Self.trainRows, batchSize: Self.trainRows, order: .cyclic),
+                    objective: .validation(digits.labelledRows(Self.trainRows..<(Self.trainRows + Self.validationRows)))
+                ),
                 threads: threads)
             noise = TuningRun.gaussianNoise(count: architecture.parameterCount, seed: 0)
         }
@@ -204,12 +211,13 @@ struct ComparisonProblem {
             "layer_sizes": .array(architecture.layerSizes.map { .number(Double($0)) }),
             "activation": .string(architecture.activation.rawValue),
         ]
-        top["blocks"] = .array(architecture.blocks.map { block in
-            [
-                "name": .string(block.name), "offset": .number(Double(block.range.lowerBound)),
-                "rows": .number(Double(block.rows)), "cols": .number(Double(block.cols)),
-            ]
-        })
+        top["blocks"] = .array(
+            architecture.blocks.map { block in
+                [
+                    "name": .string(block.name), "offset": .number(Double(block.range.lowerBound)),
+                    "rows": .number(Double(block.rows)), "cols": .number(Double(block.cols)),
+                ]
+            })
         top["iterations"] = .number(Double(schedule.iterations))
         top["batch_size"] = .number(Double(problem.batches.batchSize))
         top["batches"] = .array(batchIndices().map(Self.numbers))

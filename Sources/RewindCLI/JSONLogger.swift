@@ -29,9 +29,10 @@ final class JSONLogger: Sendable {
     func log(_ level: Level, _ message: String, _ fields: [String: String] = [:]) {
         guard level >= minimumLevel else { return }
         var object = JSONObject()
-        object["ts"] = .string(ISO8601DateFormatter.string(
-            from: Date(), timeZone: TimeZone(identifier: "UTC")!,
-            formatOptions: [.withInternetDateTime, .withFractionalSeconds]))
+        object["ts"] = .string(
+            ISO8601DateFormatter.string(
+                from: Date(), timeZone: TimeZone(identifier: "UTC")!,
+                formatOptions: [.withInternetDateTime, .withFractionalSeconds]))
         object["level"] = .string(level.rawValue)
         object["msg"] = .string(message)
         for key in fields.keys.sorted() { object[key] = .string(fields[key]!) }

@@ -39,7 +39,8 @@ extension KeysCommand {
     /// A new key: `rwk_` and 32 random bytes in hex (256 bits: a digest of it is a safe lookup).
     static func generateKey() -> String {
         var generator = SystemRandomNumberGenerator()
-        return "rwk_" + (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        return "rwk_"
+            + (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
     }
 }
 
@@ -80,7 +81,8 @@ struct KeysCreateCommand: ParsableCommand {
 
 /// `rewind keys list`: names, roles, creation and last use; never a key.
 struct KeysListCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the stored keys (never the keys themselves).")
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List the stored keys (never the keys themselves).")
 
     @OptionGroup var storage: KeyDatabaseOptions
 
@@ -90,7 +92,9 @@ struct KeysListCommand: ParsableCommand {
         let keys = try store.listAPIKeys()
         Console.output("NAME\tROLE\tCREATED\tLAST USED")
         for key in keys {
-            Console.output("\(key.name)\t\(key.role.rawValue)\t\(Self.time(key.createdMs))\t\(key.lastUsedMs.map(Self.time) ?? "never")")
+            Console.output(
+                "\(key.name)\t\(key.role.rawValue)\t\(Self.time(key.createdMs))\t\(key.lastUsedMs.map(Self.time) ?? "never")"
+            )
         }
     }
 

@@ -39,7 +39,8 @@ struct ListCommand: ParsableCommand {
         } while token != nil && printed < (limit ?? .max)
     }
 
-    static let header = pad("ID", 36) + "  " + pad("STATUS", 9) + "  " + pad("ITEMS", 7) + "  " + pad("BEST LOSS", 9)
+    static let header =
+        pad("ID", 36) + "  " + pad("STATUS", 9) + "  " + pad("ITEMS", 7) + "  " + pad("BEST LOSS", 9)
         + "  " + pad("DATA SET", 12) + "  NAME / ERROR"
 
     /// One job: id, status, items done, best validation loss (its item), data set, name or failure.

@@ -66,16 +66,22 @@ enum NodeLifecycle {
             } catch {
                 let fields = ["database": "\(node.storage.location)", "error": "\(error)", "attempt": "\(attempt)"]
                 let limit = node.databaseWaitLimit
-                guard StoreLocation.isWorthWaiting(after: error), limit.map({ ContinuousClock.now - started + pause <= $0 }) ?? true else {
+                guard StoreLocation.isWorthWaiting(after: error),
+                    limit.map({ ContinuousClock.now - started + pause <= $0 }) ?? true
+                else {
                     logger.log(.error, "cannot open the database", fields)
                     throw ExitCode(1)
                 }
                 if attempt == 1 { try listen() }
-                logger.log(.warning, "waiting for the database", fields.merging(["retry_in_seconds": "\(Double(pause / .milliseconds(1)) / 1000)"]) { $1 })
+                logger.log(
+                    .warning, "waiting for the database",
+                    fields.merging(["retry_in_seconds": "\(Double(pause / .milliseconds(1)) / 1000)"]) { $1 })
                 let until = ContinuousClock.now + pause
                 while ContinuousClock.now < until {
                     if let signal = signals.received {
-                        logger.log(.info, "stopped while waiting for the database", ["signal": signal == SIGTERM ? "SIGTERM" : "SIGINT"])
+                        logger.log(
+                            .info, "stopped while waiting for the database",
+                            ["signal": signal == SIGTERM ? "SIGTERM" : "SIGINT"])
                         throw ExitCode.success
                     }
                     Thread.sleep(forTimeInterval: 0.05)

@@ -11,7 +11,9 @@ struct NodeOptions: ParsableArguments {
 
     @Option(
         name: .customLong("database-pool-size"),
-        help: "PostgreSQL connections this node opens at most (REWIND_DATABASE_POOL_SIZE; default: workers + 2, 4 to 32).")
+        help:
+            "PostgreSQL connections this node opens at most (REWIND_DATABASE_POOL_SIZE; default: workers + 2, 4 to 32)."
+    )
     var databasePoolSize: Int = Environment.int("REWIND_DATABASE_POOL_SIZE") ?? 0
 
     @Option(

@@ -9,11 +9,15 @@ import Learning
 struct PollingOptions: ParsableArguments {
     @Option(
         name: .customLong("idle-poll-ms"),
-        help: "How often an idle worker polls the queue when no wake-up arrives, in ms (REWIND_IDLE_POLL_MS; default 1000).")
+        help:
+            "How often an idle worker polls the queue when no wake-up arrives, in ms (REWIND_IDLE_POLL_MS; default 1000)."
+    )
     var idlePollMs: Int = Environment.int("REWIND_IDLE_POLL_MS") ?? 1_000
 
     func validate() throws {
-        guard (1...3_600_000).contains(idlePollMs) else { throw ValidationError("--idle-poll-ms must be between 1 and 3600000") }
+        guard (1...3_600_000).contains(idlePollMs) else {
+            throw ValidationError("--idle-poll-ms must be between 1 and 3600000")
+        }
     }
 
     /// `configuration` with this polling period and this node's numeric fingerprint.

@@ -19,19 +19,27 @@ struct ReplayExport {
     let item: Int
 
     /// Prepares the spec; returns the problem to print when it is invalid.
-    static func prepare(specBytes: [UInt8], item: Int, baseDirectory: String = ".") -> Result<ReplayExport, JobRequestError> {
+    static func prepare(
+        specBytes: [UInt8], item: Int, baseDirectory: String = "."
+    ) -> Result<ReplayExport, JobRequestError> {
         switch JobRequest.prepare(specBytes: specBytes, datasets: LocalDatasetResolver(baseDirectory: baseDirectory)) {
         case .failure(let problem):
             return .failure(Self.explainingUploads(problem))
         case .success(let run):
             guard item >= 0 && item < run.totalItems else {
-                return .failure(.invalidSpec([SpecError(field: "--item", message: "must be between 0 and \(run.totalItems - 1)")]))
+                return .failure(
+                    .invalidSpec([SpecError(field: "--item", message: "must be between 0 and \(run.totalItems - 1)")]))
             }
             // The recipes rebuild the dense shorthand from layer_sizes and activation only.
             guard run.architecture.isDenseShorthand else {
-                return .failure(.invalidSpec([SpecError(
-                    field: "/model/layers",
-                    message: "replay export covers the dense shorthand (model.hidden) only; a network given as layers cannot be exported yet")]))
+                return .failure(
+                    .invalidSpec([
+                        SpecError(
+                            field: "/model/layers",
+                            message:
+                                "replay export covers the dense shorthand (model.hidden) only; a network given as layers cannot be exported yet"
+                        )
+                    ]))
             }
             return .success(ReplayExport(run: run, item: item))
         }
@@ -39,14 +47,16 @@ struct ReplayExport {
 
     /// A data set named by an upload's name or id cannot be read here: say to name its file.
     static func explainingUploads(_ problem: JobRequestError) -> JobRequestError {
-        let hint = "the export reads no service: name the CSV you uploaded as a local file, "
+        let hint =
+            "the export reads no service: name the CSV you uploaded as a local file, "
             + "{\"dataset\": {\"path\": \"my.csv\"}} (relative to the spec), and keep the rest of the job's spec "
             + "(GET /v1/jobs/{id} shows it with every default filled in)"
         guard case .invalidSpec(let errors) = problem else { return problem }
-        return .invalidSpec(errors.map { error in
-            guard error.field == "/dataset/name" || error.field == "/dataset/id" else { return error }
-            return SpecError(field: error.field, message: error.message + "; " + hint)
-        })
+        return .invalidSpec(
+            errors.map { error in
+                guard error.field == "/dataset/name" || error.field == "/dataset/id" else { return error }
+                return SpecError(field: error.field, message: error.message + "; " + hint)
+            })
     }
 
     func document() -> JSONValue {
@@ -60,12 +70,13 @@ struct ReplayExport {
             "layer_sizes": JSONValue(run.architecture.layerSizes.map(Double.init)),
             "activation": .string(run.architecture.activation.rawValue),
         ]
-        top["blocks"] = .array(run.architecture.blocks.map { block in
-            [
-                "name": .string(block.name), "offset": .number(Double(block.range.lowerBound)),
-                "rows": .number(Double(block.rows)), "cols": .number(Double(block.cols)),
-            ]
-        })
+        top["blocks"] = .array(
+            run.architecture.blocks.map { block in
+                [
+                    "name": .string(block.name), "offset": .number(Double(block.range.lowerBound)),
+                    "rows": .number(Double(block.rows)), "cols": .number(Double(block.cols)),
+                ]
+            })
         top["iterations"] = .number(Double(spec.training.iterations))
         top["batch_size"] = .number(Double(spec.training.batchSize))
         let split = run.splitRows

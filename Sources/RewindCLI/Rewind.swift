@@ -15,7 +15,8 @@ struct Rewind: ParsableCommand {
             """,
         subcommands: [
             ServeCommand.self, WorkerCommand.self, SubmitCommand.self, StatusCommand.self, HistoryCommand.self,
-            CancelCommand.self, RetryCommand.self, ResultCommand.self, ListCommand.self, DeleteCommand.self, DatasetsCommand.self,
+            CancelCommand.self, RetryCommand.self, ResultCommand.self, ListCommand.self, DeleteCommand.self,
+            DatasetsCommand.self,
             ExportScheduleCommand.self, RunCommand.self, SweepCommand.self, BenchCommand.self, HTTPBenchCommand.self,
             QueueBenchCommand.self, UploadBenchCommand.self,
             ExportCommand.self,

@@ -1,11 +1,11 @@
 import API
 import ArgumentParser
 import Foundation
-import RewindBench
 import JSON
 import Jobs
 import Learning
 import LinearAlgebra
+import RewindBench
 import Tuning
 
 /// `rewind run SPEC.json`: runs one tuning job in this process, printing each history item as one
@@ -30,7 +30,11 @@ struct RunCommand: ParsableCommand {
     @Argument(help: "The job spec (docs/api.md, \"Job spec\"); '-' reads standard input.")
     var spec: String
 
-    @Option(name: .long, help: "Threads that train a meta-iteration's meta.seeds runs in parallel (the history is the same for any number).")
+    @Option(
+        name: .long,
+        help:
+            "Threads that train a meta-iteration's meta.seeds runs in parallel (the history is the same for any number)."
+    )
     var threads = 1
 
     @Flag(name: .long, help: "Print an invalid spec's problem+json document on stdout instead of readable errors.")
@@ -58,7 +62,9 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(3)
         }
         let tuning: TuningRun
-        let directory = spec == "-" ? FileManager.default.currentDirectoryPath
+        let directory =
+            spec == "-"
+            ? FileManager.default.currentDirectoryPath
             : URL(fileURLWithPath: spec).deletingLastPathComponent().path
         switch JobRequest.prepare(
             specBytes: bytes, datasets: LocalDatasetResolver(baseDirectory: directory), threads: max(1, threads))

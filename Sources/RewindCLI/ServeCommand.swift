@@ -44,13 +44,19 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("max-queued"), help: "Queued jobs accepted before 429 (REWIND_MAX_QUEUED).")
     var maxQueued: Int = Environment.int("REWIND_MAX_QUEUED") ?? 100
 
-    @Option(name: .customLong("max-queued-per-key"), help: "Jobs one non-admin key may have queued or running before 429 (REWIND_MAX_QUEUED_PER_KEY).")
+    @Option(
+        name: .customLong("max-queued-per-key"),
+        help: "Jobs one non-admin key may have queued or running before 429 (REWIND_MAX_QUEUED_PER_KEY).")
     var maxQueuedPerKey: Int = Environment.int("REWIND_MAX_QUEUED_PER_KEY") ?? 20
 
-    @Option(name: .customLong("submission-burst"), help: "Submissions (jobs, uploads) per key at once before 429 (REWIND_SUBMISSION_BURST).")
+    @Option(
+        name: .customLong("submission-burst"),
+        help: "Submissions (jobs, uploads) per key at once before 429 (REWIND_SUBMISSION_BURST).")
     var submissionBurst: Double = Environment.double("REWIND_SUBMISSION_BURST") ?? 60
 
-    @Option(name: .customLong("submissions-per-second"), help: "Submissions per key per second after the burst (REWIND_SUBMISSIONS_PER_SECOND).")
+    @Option(
+        name: .customLong("submissions-per-second"),
+        help: "Submissions per key per second after the burst (REWIND_SUBMISSIONS_PER_SECOND).")
     var submissionsPerSecond: Double = Environment.double("REWIND_SUBMISSIONS_PER_SECOND") ?? 5
 
     @Option(name: .customLong("grace-period"), help: "Seconds to drain on SIGTERM before exiting anyway.")
@@ -58,7 +64,9 @@ struct ServeCommand: ParsableCommand {
 
     @OptionGroup var node: NodeOptions
 
-    @Option(name: .customLong("allowed-hosts"), help: "Comma-separated host names accepted in Host besides the listen address (REWIND_ALLOWED_HOSTS).")
+    @Option(
+        name: .customLong("allowed-hosts"),
+        help: "Comma-separated host names accepted in Host besides the listen address (REWIND_ALLOWED_HOSTS).")
     var allowedHosts: String = Environment.string("REWIND_ALLOWED_HOSTS") ?? ""
 
     func validate() throws {
@@ -75,8 +83,10 @@ struct ServeCommand: ParsableCommand {
         }
         // A key list that trims to nothing must not silently mean "authentication off".
         if let raw = ProcessInfo.processInfo.environment["REWIND_API_KEYS"], Self.keys(raw).isEmpty,
-           !raw.isEmpty {
-            throw ValidationError("REWIND_API_KEYS is set but holds no key after trimming; unset it to run without keys")
+            !raw.isEmpty
+        {
+            throw ValidationError(
+                "REWIND_API_KEYS is set but holds no key after trimming; unset it to run without keys")
         }
     }
 
@@ -101,9 +111,10 @@ struct ServeCommand: ParsableCommand {
         apiConfiguration.memoryBudget = memoryBudget
         apiConfiguration.sessionLifetimeMs = Int64(sessionHours * 3_600_000)
         apiConfiguration.listenHost = host
-        apiConfiguration.allowedHosts = Set(allowedHosts.split(separator: ",").map {
-            $0.trimmingCharacters(in: .whitespaces).lowercased()
-        }.filter { !$0.isEmpty })
+        apiConfiguration.allowedHosts = Set(
+            allowedHosts.split(separator: ",").map {
+                $0.trimmingCharacters(in: .whitespaces).lowercased()
+            }.filter { !$0.isEmpty })
         // The server exists before the database is open: a node whose database is not reachable
         // yet answers /healthz and /readyz (503) while it waits (see NodeLifecycle.openDatabase).
         let health = DatabaseHealth(.down("not connected yet"))
@@ -117,8 +128,10 @@ struct ServeCommand: ParsableCommand {
             node: node, workers: workers, health: health, logger: logger, clock: clock, signals: signals
         ) { listening = try NodeLifecycle.listen(server, logger: logger, host: host, port: port) }
         let jobs = node.jobsConfiguration(workers: workers, port: port, nowMs: clock(), memoryBudget: memoryBudget)
-        let runner = JobRunner(store: store, configuration: jobs, clock: clock, log: logger.sink, notifier: store.makeNotifier())
-        let api = RewindAPI(store: store, runner: runner, configuration: apiConfiguration, clock: clock, log: logger.sink)
+        let runner = JobRunner(
+            store: store, configuration: jobs, clock: clock, log: logger.sink, notifier: store.makeNotifier())
+        let api = RewindAPI(
+            store: store, runner: runner, configuration: apiConfiguration, clock: clock, log: logger.sink)
         gate.open(api)
 
         let bound = try NodeLifecycle.start(
@@ -126,10 +139,13 @@ struct ServeCommand: ParsableCommand {
         if listening == nil { Console.output("listening on http://\(host):\(bound)") }
         // Stored keys (`rewind keys create`) turn authentication on as seeded ones do.
         let authenticated = !keys.isEmpty || (try? store.hasAPIKeys()) == true
-        logger.log(.info, "service started", [
-            "database": "\(node.storage.location)", "engine": store.engine.rawValue, "node_id": runner.nodeID, "workers": "\(workers)", "schema_version": "\(store.schemaVersion)",
-            "authentication": authenticated ? "bearer keys" : "off",
-        ])
+        logger.log(
+            .info, "service started",
+            [
+                "database": "\(node.storage.location)", "engine": store.engine.rawValue, "node_id": runner.nodeID,
+                "workers": "\(workers)", "schema_version": "\(store.schemaVersion)",
+                "authentication": authenticated ? "bearer keys" : "off",
+            ])
         if !authenticated && !["127.0.0.1", "localhost", "::1"].contains(host) {
             logger.log(.warning, "listening beyond loopback without API keys; set REWIND_API_KEYS", ["host": host])
         }

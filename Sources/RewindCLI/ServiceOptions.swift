@@ -43,7 +43,8 @@ struct ServiceOptions: ParsableArguments {
         do {
             return try client().request(method, path, body: body, headers: headers)
         } catch {
-            Console.error("rewind: cannot reach the service at \(serviceURL): \(error) (is `rewind serve` running? see --url)")
+            Console.error(
+                "rewind: cannot reach the service at \(serviceURL): \(error) (is `rewind serve` running? see --url)")
             throw ExitCode(3)
         }
     }

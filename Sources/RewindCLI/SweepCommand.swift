@@ -75,8 +75,9 @@ struct SweepCommand: ParsableCommand {
         let differences = LearningRateSweep.centralDifferences(x: grid, y: results.map(\.loss))
         Console.output("log_alpha,alpha,\(sweep.objectiveName),dloss_dlog_alpha,finite_difference")
         for (point, difference) in zip(results, differences) {
-            Console.output([point.logAlpha, exp(point.logAlpha), point.loss, point.hypergradient, difference]
-                .map { $0.isFinite ? String(format: "%.10g", $0) : "" }.joined(separator: ","))
+            Console.output(
+                [point.logAlpha, exp(point.logAlpha), point.loss, point.hypergradient, difference]
+                    .map { $0.isFinite ? String(format: "%.10g", $0) : "" }.joined(separator: ","))
         }
         if !quiet { Console.error(String(format: "%d points in %.1f s", points, (clock.now - started).seconds)) }
         if let svg {
@@ -124,8 +125,8 @@ struct LearningRateSweep {
     func point(logAlpha: Double) -> Point {
         let failed = Point(logAlpha: logAlpha, loss: .nan, hypergradient: .nan)
         guard let run = try? TuningRun(spec: spec(logAlpha: logAlpha), dataset: dataset),
-              let item = try? run.step(run.initialCheckpoint()).item,
-              let gradient = item.hypergradient?.learningRate.first?.first
+            let item = try? run.step(run.initialCheckpoint()).item,
+            let gradient = item.hypergradient?.learningRate.first?.first
         else { return failed }
         let loss = base.meta.objective == .trainingLoss ? item.trainingLoss : item.validationLoss
         return Point(logAlpha: logAlpha, loss: loss, hypergradient: gradient)
@@ -151,12 +152,17 @@ struct LearningRateSweep {
         return value < 0 ? -magnitude : magnitude
     }
 
-    static func charts(_ points: [Point], differences: [Double], objective: String) -> (loss: String, hypergradient: String) {
+    static func charts(
+        _ points: [Point], differences: [Double], objective: String
+    ) -> (loss: String, hypergradient: String) {
         let loss = SVGLineChart(
             title: "Final \(objective.replacingOccurrences(of: "_", with: " ")) against the learning rate",
             subtitle: "constant global α, one training run per point",
             xLabel: "log α (natural)", yLabel: "mean cross-entropy",
-            series: [SVGLineChart.Series(name: objective, points: points.map { .init(x: $0.logAlpha, y: $0.loss) }, colorIndex: 0)],
+            series: [
+                SVGLineChart.Series(
+                    name: objective, points: points.map { .init(x: $0.logAlpha, y: $0.loss) }, colorIndex: 0)
+            ],
             logarithmicY: true, showsMarkers: false)
         let slope = SVGLineChart(
             title: "d loss / d log α: exact hypergradient and finite difference",
@@ -164,7 +170,8 @@ struct LearningRateSweep {
             xLabel: "log α (natural)", yLabel: "sign(d)·log10(1 + |d|/\(linearThreshold))",
             series: [
                 SVGLineChart.Series(
-                    name: "hypergradient", points: points.map { .init(x: $0.logAlpha, y: symmetricLog($0.hypergradient)) },
+                    name: "hypergradient",
+                    points: points.map { .init(x: $0.logAlpha, y: symmetricLog($0.hypergradient)) },
                     colorIndex: 3),
                 SVGLineChart.Series(
                     name: "finite difference",

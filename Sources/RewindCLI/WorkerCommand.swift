@@ -75,16 +75,19 @@ struct WorkerCommand: ParsableCommand {
         let runner = JobRunner(
             store: store, configuration: jobs, clock: clock, log: logger.sink, notifier: store.makeNotifier())
         // The API object answers the three operational routes exactly as an API node does.
-        let api = RewindAPI(store: store, runner: runner, configuration: apiConfiguration, clock: clock, log: logger.sink)
+        let api = RewindAPI(
+            store: store, runner: runner, configuration: apiConfiguration, clock: clock, log: logger.sink)
         gate.open(api)
 
         let bound = try NodeLifecycle.start(
             runner: runner, server: server, store: store, logger: logger, host: host, port: port, listening: listening)
         if listening == nil { Console.output("listening on http://\(host):\(bound)") }
-        logger.log(.info, "worker started", [
-            "database": "\(node.storage.location)", "engine": store.engine.rawValue, "workers": "\(workers)",
-            "node_id": runner.nodeID, "numeric_fingerprint": NumericFingerprint.current,
-        ])
+        logger.log(
+            .info, "worker started",
+            [
+                "database": "\(node.storage.location)", "engine": store.engine.rawValue, "workers": "\(workers)",
+                "node_id": runner.nodeID, "numeric_fingerprint": NumericFingerprint.current,
+            ])
 
         NodeLifecycle.drain(
             after: signals.wait(), api: api, server: server, runner: runner, store: store, logger: logger,

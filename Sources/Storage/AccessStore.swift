@@ -42,7 +42,8 @@ extension AccessStore {
         tokenSHA256: String, principal: String, role: PrincipalRole, nowMs: Int64, expiresMs: Int64
     ) throws {
         try createSession(
-            tokenSHA256: tokenSHA256, principal: principal, keySHA256: nil, role: role, nowMs: nowMs, expiresMs: expiresMs)
+            tokenSHA256: tokenSHA256, principal: principal, keySHA256: nil, role: role, nowMs: nowMs,
+            expiresMs: expiresMs)
     }
 }
 

@@ -64,9 +64,10 @@ public final class DatabaseHealth: Sendable {
         recoveryProbeInterval: Duration = .milliseconds(500), blipAllowance: Duration = .seconds(2)
     ) {
         let now = ContinuousClock.now
-        state = Mutex(State(
-            condition: condition, downSince: condition.kind == .down ? now : nil,
-            lastGoodQuery: condition == .up ? now : nil))
+        state = Mutex(
+            State(
+                condition: condition, downSince: condition.kind == .down ? now : nil,
+                lastGoodQuery: condition == .up ? now : nil))
         self.probeInterval = probeInterval
         self.recoveryProbeInterval = recoveryProbeInterval
         self.blipAllowance = blipAllowance

@@ -23,12 +23,13 @@ struct JobListing {
             arguments[":created_ms"] = .integer(token.createdMs)
             arguments[":id"] = .text(token.id)
         }
-        query = switch (status != nil, pageToken != nil) {
-        case (false, false): .first
-        case (false, true): .after
-        case (true, false): .statusFirst
-        case (true, true): .statusAfter
-        }
+        query =
+            switch (status != nil, pageToken != nil) {
+            case (false, false): .first
+            case (false, true): .after
+            case (true, false): .statusFirst
+            case (true, true): .statusAfter
+            }
         self.status = status
         self.limit = limit
         self.arguments = arguments
@@ -39,6 +40,7 @@ struct JobListing {
         guard rows.count > limit else { return JobPage(jobs: rows, nextPageToken: nil) }
         let jobs = Array(rows.prefix(limit))
         let last = jobs[jobs.count - 1]
-        return JobPage(jobs: jobs, nextPageToken: PageToken(status: status, createdMs: last.createdMs, id: last.id).encoded)
+        return JobPage(
+            jobs: jobs, nextPageToken: PageToken(status: status, createdMs: last.createdMs, id: last.id).encoded)
     }
 }

@@ -48,7 +48,9 @@ public enum LeaseOwner {
     /// digits and `._:-` (no `/`, which separates the parts).
     public static func isValidID(_ id: String) -> Bool {
         !id.isEmpty && id.count <= 200
-            && id.unicodeScalars.allSatisfy { $0.isASCII && (ASCII.isAlphanumeric($0) || "._:-".unicodeScalars.contains($0)) }
+            && id.unicodeScalars.allSatisfy {
+                $0.isASCII && (ASCII.isAlphanumeric($0) || "._:-".unicodeScalars.contains($0))
+            }
     }
 }
 

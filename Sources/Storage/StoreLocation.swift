@@ -43,7 +43,8 @@ public enum StoreLocation: Sendable, Equatable, CustomStringConvertible {
         case .sqlite(let path):
             return try SQLiteStore(path: path, health: health, nowMs: nowMs)
         case .postgresql(let url):
-            return try PostgresStore(url: url, password: password, poolSize: poolSize ?? 4, health: health, nowMs: nowMs)
+            return try PostgresStore(
+                url: url, password: password, poolSize: poolSize ?? 4, health: health, nowMs: nowMs)
         }
     }
 
@@ -52,7 +53,9 @@ public enum StoreLocation: Sendable, Equatable, CustomStringConvertible {
     /// cannot be opened or written yet). A refused login, a damaged file or a schema this build
     /// cannot run are not worth waiting for.
     public static func isWorthWaiting(after error: any Error) -> Bool {
-        if let error = error as? PostgresError { return error.connectFailed ? !error.isRefusedLogin : error.isTransient }
+        if let error = error as? PostgresError {
+            return error.connectFailed ? !error.isRefusedLogin : error.isTransient
+        }
         if case .down? = DatabaseHealth.condition(after: error) { return true }
         if case .refusingWrites? = DatabaseHealth.condition(after: error) { return true }
         return false

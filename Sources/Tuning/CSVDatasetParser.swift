@@ -41,7 +41,8 @@ public enum CSVDatasetParser {
     /// value into a buffer of the exact size. What the parse allocates is that buffer alone,
     /// 8 bytes per value and 4 per row (at most 4× the body, for one-digit values; about 1–3×
     /// for real data), plus one row.
-    public static func parseEncoded(_ bytes: [UInt8]) throws(DatasetParseError) -> (info: DatasetInfo, encoded: [UInt8]) {
+    public static func parseEncoded(_ bytes: [UInt8]) throws(DatasetParseError) -> (info: DatasetInfo, encoded: [UInt8])
+    {
         let parsed = try parseProfiled(bytes)
         return (parsed.info, parsed.encoded)
     }
@@ -69,13 +70,18 @@ public enum CSVDatasetParser {
                         profile.add(features: features, label: label)
                         for (index, value) in features.enumerated() {
                             out.storeBytes(
-                                of: value.bitPattern.littleEndian, toByteOffset: 16 + (row * shape.features + index) * 8,
+                                of: value.bitPattern.littleEndian,
+                                toByteOffset: 16 + (row * shape.features + index) * 8,
                                 as: UInt64.self)
                         }
-                        out.storeBytes(of: UInt32(bitPattern: label).littleEndian, toByteOffset: labelsStart + row * 4, as: UInt32.self)
+                        out.storeBytes(
+                            of: UInt32(bitPattern: label).littleEndian, toByteOffset: labelsStart + row * 4,
+                            as: UInt32.self)
                     }
                 }
-                return (DatasetInfo(rows: shape.rows, features: shape.features, classes: shape.classes), encoded, profile)
+                return (
+                    DatasetInfo(rows: shape.rows, features: shape.features, classes: shape.classes), encoded, profile
+                )
             }
         }
         return try result.get()

@@ -40,7 +40,9 @@ public struct CSVDatasetStream {
     }
 
     /// Parses a last unterminated line, checks the whole and seals the last chunk.
-    public mutating func finish(row: (ArraySlice<Double>, Int32) -> Void = { _, _ in }) throws(DatasetParseError) -> DatasetInfo {
+    public mutating func finish(
+        row: (ArraySlice<Double>, Int32) -> Void = { _, _ in }
+    ) throws(DatasetParseError) -> DatasetInfo {
         var sink = Sink(chunk: chunk, sealed: sealed, labelCounts: labelCounts, chunkBytes: chunkBytes)
         (chunk, sealed, labelCounts) = (ChunkBuilder(), [], [])
         defer { (chunk, sealed, labelCounts) = (sink.chunk, sink.sealed, sink.labelCounts) }
@@ -131,14 +133,22 @@ public struct DatasetAssembler {
     public mutating func append(chunk bytes: [UInt8]) throws(DatasetDecodingError) {
         guard bytes.count >= 4 else { throw DatasetDecodingError() }
         let count = Int(bytes.littleEndianUInt32(at: 0))
-        guard bytes.count == 4 + count * (features * 8 + 4), labels.count + count <= rows else { throw DatasetDecodingError() }
+        guard bytes.count == 4 + count * (features * 8 + 4), labels.count + count <= rows else {
+            throw DatasetDecodingError()
+        }
         bytes.withUnsafeBytes { raw in
             for index in 0..<(count * features) {
-                inputs.append(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 4 + index * 8, as: UInt64.self))))
+                inputs.append(
+                    Double(
+                        bitPattern: UInt64(
+                            littleEndian: raw.loadUnaligned(fromByteOffset: 4 + index * 8, as: UInt64.self))))
             }
             let labelsStart = 4 + count * features * 8
             for index in 0..<count {
-                labels.append(Int32(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: labelsStart + index * 4, as: UInt32.self))))
+                labels.append(
+                    Int32(
+                        bitPattern: UInt32(
+                            littleEndian: raw.loadUnaligned(fromByteOffset: labelsStart + index * 4, as: UInt32.self))))
             }
         }
     }

@@ -1,7 +1,8 @@
+import JSON
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import JSON
 
 /// The validating core of CSV data set parsing, fed bytes in pieces of any size: each complete
 /// line is read in place where it lies, and only a line cut by the end of a piece is copied, so
@@ -80,7 +81,9 @@ struct CSVRowReader {
             throw DatasetParseError(line: 1, column: 1, message: "no data rows")
         }
         guard maximum != minimum else {
-            throw DatasetParseError(line: firstLabelLine, column: columns, message: "every row has class label \(maximum); at least 2 distinct class labels are needed")
+            throw DatasetParseError(
+                line: firstLabelLine, column: columns,
+                message: "every row has class label \(maximum); at least 2 distinct class labels are needed")
         }
         return (rows, columns - 1, Int(maximum) + 1)
     }
@@ -95,7 +98,8 @@ struct CSVRowReader {
             return
         }
         if let blank = firstBlankLine {
-            throw DatasetParseError(line: blank, column: 1, message: "empty row (blank lines are allowed only at the end)")
+            throw DatasetParseError(
+                line: blank, column: 1, message: "empty row (blank lines are allowed only at the end)")
         }
         values.removeAll(keepingCapacity: true)
         var badField: (column: Int, text: String)?
@@ -109,12 +113,16 @@ struct CSVRowReader {
         }
         if let badField {
             if line == 1 && rows == 0 {
-                let names = fields.map { String(decoding: UnsafeBufferPointer(rebasing: bytes[Self.trimmed($0, in: bytes)]), as: UTF8.self) }
+                let names = fields.map {
+                    String(decoding: UnsafeBufferPointer(rebasing: bytes[Self.trimmed($0, in: bytes)]), as: UTF8.self)
+                }
                 // Never drop a broken first data row as if it were a header.
                 guard CSVDatasetParser.isPlausibleHeader(names) else {
                     throw DatasetParseError(
                         line: line, column: badField.column,
-                        message: "not a number: \"\(badField.text)\" (the first row is neither all numbers nor a header of column names)")
+                        message:
+                            "not a number: \"\(badField.text)\" (the first row is neither all numbers nor a header of column names)"
+                    )
                 }
                 header = names
                 columns = fields.count  // a header row: it fixes the column count, nothing else
@@ -125,11 +133,13 @@ struct CSVRowReader {
         if columns == 0 {
             columns = fields.count
             guard columns >= 2 else {
-                throw DatasetParseError(line: line, column: 1, message: "needs at least 2 columns: features, then the class label")
+                throw DatasetParseError(
+                    line: line, column: 1, message: "needs at least 2 columns: features, then the class label")
             }
             guard columns - 1 <= CSVDatasetParser.maxFeatures else {
                 throw DatasetParseError(
-                    line: line, column: CSVDatasetParser.maxFeatures + 1, message: "more than \(CSVDatasetParser.maxFeatures) feature columns")
+                    line: line, column: CSVDatasetParser.maxFeatures + 1,
+                    message: "more than \(CSVDatasetParser.maxFeatures) feature columns")
             }
         }
         guard fields.count == columns else {
@@ -143,13 +153,15 @@ struct CSVRowReader {
         let label = values[columns - 1]
         guard label == label.rounded(.towardZero), label >= 0, label < Double(CSVDatasetParser.maxClasses) else {
             throw DatasetParseError(
-                line: line, column: columns, message: "class label must be an integer between 0 and \(CSVDatasetParser.maxClasses - 1)")
+                line: line, column: columns,
+                message: "class label must be an integer between 0 and \(CSVDatasetParser.maxClasses - 1)")
         }
         guard rows < CSVDatasetParser.maxRows else {
             throw DatasetParseError(line: line, column: 1, message: "more than \(CSVDatasetParser.maxRows) rows")
         }
         guard (rows + 1) * (columns - 1) <= CSVDatasetParser.maxValues else {
-            throw DatasetParseError(line: line, column: 1, message: "more than \(CSVDatasetParser.maxValues) feature values in all")
+            throw DatasetParseError(
+                line: line, column: 1, message: "more than \(CSVDatasetParser.maxValues) feature values in all")
         }
         if rows == 0 { firstLabelLine = line }
         let labelValue = Int32(label)
@@ -162,7 +174,8 @@ struct CSVRowReader {
     /// The index of the next `\n` at or after `start`, or nil.
     private static func lineEnd(in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
         guard start < bytes.count, let base = bytes.baseAddress,
-              let found = memchr(base + start, 0x0A, bytes.count - start) else { return nil }
+            let found = memchr(base + start, 0x0A, bytes.count - start)
+        else { return nil }
         return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
     }
 

@@ -68,7 +68,8 @@ extension Dataset {
         precondition(bytes.count == labelsStart + info.rows * 4, "an encoded data set of another shape")
         bytes.withUnsafeBytes { raw in
             for row in 0..<info.rows {
-                let label = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: labelsStart + row * 4, as: UInt32.self)))
+                let label = Int(
+                    UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: labelsStart + row * 4, as: UInt32.self)))
                 if label < counts.count { counts[label] += 1 }
             }
         }

@@ -30,15 +30,18 @@ public struct Dataset: Sendable, Equatable {
     public init(
         name: String, features: Int, classes: Int, inputs: [Double], labels: [Int32], shape: ImageShape? = nil
     ) {
-        precondition(features > 0 && inputs.count == labels.count * features,
-                     "dataset shape mismatch: \(inputs.count) inputs for \(labels.count) rows of \(features) features")
+        precondition(
+            features > 0 && inputs.count == labels.count * features,
+            "dataset shape mismatch: \(inputs.count) inputs for \(labels.count) rows of \(features) features")
         self.name = name
         self.rows = labels.count
         self.features = features
         self.classes = classes
         self.inputs = inputs
         self.labels = labels
-        precondition(shape.map { $0.count == features } ?? true, "dataset shape \(String(describing: shape)) does not hold \(features) features")
+        precondition(
+            shape.map { $0.count == features } ?? true,
+            "dataset shape \(String(describing: shape)) does not hold \(features) features")
         self.shape = shape
     }
 

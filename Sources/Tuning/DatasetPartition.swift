@@ -25,7 +25,8 @@ public struct DatasetPartition: Sendable {
             for index in order[range] {
                 inputs += dataset.inputs[(index * dataset.features)..<((index + 1) * dataset.features)]
             }
-            return LabelledRows(inputs: inputs, labels: order[range].map { dataset.labels[$0] }, features: dataset.features)
+            return LabelledRows(
+                inputs: inputs, labels: order[range].map { dataset.labels[$0] }, features: dataset.features)
         }
         let ranges = split.ranges
         training = rows(ranges.train)
@@ -38,7 +39,9 @@ public struct DatasetPartition: Sendable {
         // Values near the largest double overflow the sums of squares (or the centring): then
         // compute the statistics of each column divided by its largest magnitude and scale back,
         // which cannot overflow.
-        if given == nil, statistics.mean.contains(where: { !$0.isFinite }) || statistics.std.contains(where: { !$0.isFinite }) {
+        if given == nil,
+            statistics.mean.contains(where: { !$0.isFinite }) || statistics.std.contains(where: { !$0.isFinite })
+        {
             statistics = Self.scaledStatistics(of: training)
         }
         self.preprocess.mean = statistics.mean
@@ -111,7 +114,8 @@ public struct DatasetPartition: Sendable {
         let (mean, std) = statistics(of: scaled)
         return (
             zip(mean, scale).map { $0 * $1 },
-            zip(std, scale).map { $0 * $1 })
+            zip(std, scale).map { $0 * $1 }
+        )
     }
 
     static func standardize(_ rows: inout LabelledRows, mean: [Double], std: [Double]) {
@@ -120,7 +124,8 @@ public struct DatasetPartition: Sendable {
             let j = index % features
             let centred = rows.inputs[index] - mean[j]
             // A difference past the largest double (values of opposite signs near it): divide first.
-            rows.inputs[index] = centred.isFinite || !rows.inputs[index].isFinite
+            rows.inputs[index] =
+                centred.isFinite || !rows.inputs[index].isFinite
                 ? centred / std[j] : rows.inputs[index] / std[j] - mean[j] / std[j]
         }
     }

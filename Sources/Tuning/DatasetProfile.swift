@@ -50,7 +50,9 @@ public struct DatasetProfile: Sendable, Equatable {
     public init(dataset: Dataset, header: [String]? = nil) {
         self.init(header: header)
         for row in 0..<dataset.rows {
-            add(features: dataset.inputs[(row * dataset.features)..<((row + 1) * dataset.features)], label: dataset.labels[row])
+            add(
+                features: dataset.inputs[(row * dataset.features)..<((row + 1) * dataset.features)],
+                label: dataset.labels[row])
         }
     }
 

@@ -22,7 +22,8 @@ extension HyperparameterSpace {
         forEachWeight { parameter, slot in l2[parameter] = lambda[slot] }
         let scales = u[initScaleRange].map { PortableMath.exp($0) }
         let initScales = (0..<blockCount).map { scales[initScalePer == .global ? 0 : $0] }
-        return TrainingSchedule(iterations: iterations, learningRates: learningRates, momenta: momenta, l2: l2, initScales: initScales)
+        return TrainingSchedule(
+            iterations: iterations, learningRates: learningRates, momenta: momenta, l2: l2, initScales: initScales)
     }
 
     /// Chain rule from one run's natural-unit hypergradient to ∂f/∂u: sums over the iterations of a
@@ -30,12 +31,17 @@ extension HyperparameterSpace {
     /// inputs pass through unchanged (zeros if the run did not report them).
     public func pullback(_ g: TrainingHypergradient, at u: [Double]) -> [Double] {
         precondition(u.count == count, "u has \(u.count) entries, expected \(count)")
-        precondition(g.learningRates.count == iterations && g.momenta.count == iterations, "hypergradient covers \(g.learningRates.count) iterations, expected \(iterations)")
-        precondition(g.l2.count == parameterCount && g.initScales.count == blocks.count, "hypergradient shapes do not match the architecture")
+        precondition(
+            g.learningRates.count == iterations && g.momenta.count == iterations,
+            "hypergradient covers \(g.learningRates.count) iterations, expected \(iterations)")
+        precondition(
+            g.l2.count == parameterCount && g.initScales.count == blocks.count,
+            "hypergradient shapes do not match the architecture")
         var du = Array(repeating: 0.0, count: count)
         for t in 0..<iterations {
             for block in blocks.indices {
-                du[learningRateRange.lowerBound + learningRateLayout.index(iteration: t, block: block)] += g.learningRates[t][block]
+                du[learningRateRange.lowerBound + learningRateLayout.index(iteration: t, block: block)] +=
+                    g.learningRates[t][block]
                 du[momentumRange.lowerBound + momentumLayout.index(iteration: t, block: block)] += g.momenta[t][block]
             }
         }
@@ -51,7 +57,9 @@ extension HyperparameterSpace {
         }
         for index in initScaleRange { du[index] *= PortableMath.exp(u[index]) }
         if trainingDataShape != nil, let inputs = g.trainingInputs {
-            precondition(inputs.count == trainingDataRange.count, "training-input gradient has \(inputs.count) values, expected \(trainingDataRange.count)")
+            precondition(
+                inputs.count == trainingDataRange.count,
+                "training-input gradient has \(inputs.count) values, expected \(trainingDataRange.count)")
             du.replaceSubrange(trainingDataRange, with: inputs)
         }
         return du
@@ -85,11 +93,12 @@ extension HyperparameterSpace {
         var weightBlock = 0, weight = 0
         for block in blocks where block.kind == .weight {
             for parameter in block.range {
-                let slot = switch l2Per {
-                case .global: 0
-                case .block: weightBlock
-                case .weight: weight
-                }
+                let slot =
+                    switch l2Per {
+                    case .global: 0
+                    case .block: weightBlock
+                    case .weight: weight
+                    }
                 body(parameter, slot)
                 weight += 1
             }

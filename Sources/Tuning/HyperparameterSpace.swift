@@ -51,11 +51,12 @@ public struct HyperparameterSpace: Sendable {
         trainingDataShape = hyper.trainingData.learn ? (trainingRows, architecture.inputCount) : nil
 
         let weightBlocks = architecture.blocks.filter { $0.kind == .weight }
-        let l2Count = switch hyper.l2.per {
-        case .global: 1
-        case .block: weightBlocks.count
-        case .weight: weightBlocks.reduce(0) { $0 + $1.range.count }
-        }
+        let l2Count =
+            switch hyper.l2.per {
+            case .global: 1
+            case .block: weightBlocks.count
+            case .weight: weightBlocks.reduce(0) { $0 + $1.range.count }
+            }
         let initScaleCount = hyper.initScale.per == .global ? 1 : blockCount
         var offset = 0
         func take(_ length: Int) -> Range<Int> {
@@ -84,13 +85,16 @@ public struct HyperparameterSpace: Sendable {
     public func initialVector(trainingInputs: [Double]) -> [Double] {
         var u: [Double] = []
         u.reserveCapacity(count)
-        u += Self.expand(hyperparameters.learningRate.initial, count: learningRateRange.count).map { PortableMath.log($0) }
+        u += Self.expand(hyperparameters.learningRate.initial, count: learningRateRange.count).map {
+            PortableMath.log($0)
+        }
         u += Self.expand(hyperparameters.momentum.initial, count: momentumRange.count).map(Self.logit)
         u += Self.expand(hyperparameters.l2.initial, count: l2Range.count).map { PortableMath.log($0) }
         u += Self.expand(hyperparameters.initScale.initial, count: initScaleRange.count).map { PortableMath.log($0) }
         if trainingDataShape != nil {
-            precondition(trainingInputs.count == trainingDataRange.count,
-                         "training inputs have \(trainingInputs.count) values, expected \(trainingDataRange.count)")
+            precondition(
+                trainingInputs.count == trainingDataRange.count,
+                "training inputs have \(trainingInputs.count) values, expected \(trainingDataRange.count)")
             u += trainingInputs
         }
         precondition(u.count == count, "initial vector has \(u.count) entries, expected \(count)")
@@ -120,7 +124,9 @@ public struct HyperparameterSpace: Sendable {
         case .uniform(let value): return Array(repeating: value, count: count)
         case .table(let rows):
             let flat = rows.flatMap { $0 }
-            precondition(flat.count == count, "schedule init has \(flat.count) values, expected \(count): validate the spec first")
+            precondition(
+                flat.count == count,
+                "schedule init has \(flat.count) values, expected \(count): validate the spec first")
             return flat
         }
     }
@@ -129,7 +135,8 @@ public struct HyperparameterSpace: Sendable {
         switch initial {
         case .uniform(let value): return Array(repeating: value, count: count)
         case .values(let values):
-            precondition(values.count == count, "init has \(values.count) values, expected \(count): validate the spec first")
+            precondition(
+                values.count == count, "init has \(values.count) values, expected \(count): validate the spec first")
             return values
         }
     }

@@ -4,10 +4,10 @@ import JSON
 /// (segments, blocks) tables, L2 and init scales as vectors, learned training inputs as rows.
 public struct HyperparameterValues: Sendable, Equatable {
     public var learningRate: [[Double]]  // (segments, blocks or 1)
-    public var momentum: [[Double]]      // (segments, blocks or 1)
-    public var l2: [Double]              // (1 | weight blocks | weights)
-    public var initScale: [Double]       // (1 | blocks)
-    public var trainingData: [[Double]]? // (train rows, features) when learned
+    public var momentum: [[Double]]  // (segments, blocks or 1)
+    public var l2: [Double]  // (1 | weight blocks | weights)
+    public var initScale: [Double]  // (1 | blocks)
+    public var trainingData: [[Double]]?  // (train rows, features) when learned
 
     public init(
         learningRate: [[Double]], momentum: [[Double]], l2: [Double], initScale: [Double],

@@ -22,9 +22,12 @@ extension DatasetReference {
         switch reference {
         case .builtin(let name): SpecError(field: "/dataset/name", message: "no built-in data set named \(name)")
         case .uploaded(let id): SpecError(field: "/dataset/id", message: "no such data set: \(id)")
-        case .file: SpecError(
-            field: "/dataset/path",
-            message: "a local file can only be used by rewind run; upload it (POST /v1/datasets?name=NAME) and name it by {\"id\": ...}")
+        case .file:
+            SpecError(
+                field: "/dataset/path",
+                message:
+                    "a local file can only be used by rewind run; upload it (POST /v1/datasets?name=NAME) and name it by {\"id\": ...}"
+            )
         }
     }
 }
@@ -110,10 +113,13 @@ public enum JobRequest {
         case .success(let resolved): dataset = resolved
         case .failure(let error): return .failure(error)
         }
-        let written = upload.flatMap { spec.dataset == .uploaded(id: $0.id) && specJSON["dataset"]?["name"] != nil ? $0.name : nil }
+        let written = upload.flatMap {
+            spec.dataset == .uploaded(id: $0.id) && specJSON["dataset"]?["name"] != nil ? $0.name : nil
+        }
         do {
             let run = try TuningRun(spec: spec, dataset: dataset, threads: threads)
-            return .success(JobSubmission(run: run, dataset: ResolvedDataset(reference: spec.dataset, writtenName: written)))
+            return .success(
+                JobSubmission(run: run, dataset: ResolvedDataset(reference: spec.dataset, writtenName: written)))
         } catch {
             return .failure(.invalidSpec(error.errors))
         }

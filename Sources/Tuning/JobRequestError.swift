@@ -40,7 +40,8 @@ public enum JobRequestError: Error, Sendable, Equatable {
         case .malformedJSON(let error): "line \(error.line), column \(error.column): \(error.message)"
         case .invalidSpec(let errors):
             (errors.first.map { "\($0.field): \($0.message)" } ?? "the job spec is invalid")
-                + (errors.count > 2 ? " (and \(errors.count - 1) more errors)" : errors.count == 2 ? " (and 1 more error)" : "")
+                + (errors.count > 2
+                    ? " (and \(errors.count - 1) more errors)" : errors.count == 2 ? " (and 1 more error)" : "")
         case .invalidDataset(let error, _): error.description
         case .overMemoryBudget: overBudgetMessage
         }

@@ -4,11 +4,12 @@ import Learning
 extension JobSpec {
     /// The normalised spec, every default filled in, members in `docs/api.md`'s order.
     public func json() -> JSONValue {
-        let datasetJSON: JSONValue = switch dataset {
-        case .builtin(let name): ["name": .string(name)]
-        case .uploaded(let id): ["id": .string(id)]
-        case .file(let path): ["path": .string(path)]
-        }
+        let datasetJSON: JSONValue =
+            switch dataset {
+            case .builtin(let name): ["name": .string(name)]
+            case .uploaded(let id): ["id": .string(id)]
+            case .file(let path): ["path": .string(path)]
+            }
         // An automatic setting is left out, so that parsing this document leaves it automatic too.
         var trainingJSON: JSONObject = [
             "iterations": .number(Double(training.iterations)),
@@ -60,15 +61,17 @@ extension JobSpec {
 
 extension JobSpec.ScheduleGroup {
     func json() -> JSONValue {
-        let initJSON: JSONValue = switch initial {
-        case .uniform(let value): .number(value)
-        case .table(let rows): JSONValue(rows)
-        }
-        let scheduleJSON: JSONValue = switch schedule {
-        case .constant: "constant"
-        case .perIteration: "per_iteration"
-        case .segments(let count): ["segments": .number(Double(count))]
-        }
+        let initJSON: JSONValue =
+            switch initial {
+            case .uniform(let value): .number(value)
+            case .table(let rows): JSONValue(rows)
+            }
+        let scheduleJSON: JSONValue =
+            switch schedule {
+            case .constant: "constant"
+            case .perIteration: "per_iteration"
+            case .segments(let count): ["segments": .number(Double(count))]
+            }
         return ["init": initJSON, "schedule": scheduleJSON, "per_block": .bool(perBlock), "learn": .bool(learn)]
     }
 }

@@ -21,7 +21,8 @@ extension JobSpec {
             object["momentum"], at: "/hyperparameters/momentum", defaults: defaults.momentum,
             bounds: Limits.momentum, iterations: iterations, blockCount: blockCount, reader: &reader)
         let l2 = parseL2(object["l2"], defaults: defaults.l2, layerCount: blockCount.map { $0 / 2 }, reader: &reader)
-        let initScale = parseInitScale(object["init_scale"], defaults: defaults.initScale, blockCount: blockCount, reader: &reader)
+        let initScale = parseInitScale(
+            object["init_scale"], defaults: defaults.initScale, blockCount: blockCount, reader: &reader)
         var trainingData: TrainingDataGroup? = defaults.trainingData
         if let group = object["training_data"] {
             let path = "/hyperparameters/training_data"
@@ -30,7 +31,8 @@ extension JobSpec {
             }
         }
         guard let learningRate, let momentum, let l2, let initScale, let trainingData else { return nil }
-        return Hyperparameters(learningRate: learningRate, momentum: momentum, l2: l2, initScale: initScale, trainingData: trainingData)
+        return Hyperparameters(
+            learningRate: learningRate, momentum: momentum, l2: l2, initScale: initScale, trainingData: trainingData)
     }
 
     private static func parseScheduleGroup(
@@ -39,10 +41,13 @@ extension JobSpec {
     ) -> ScheduleGroup? {
         var object = JSONObject()
         if let value {
-            guard let members = reader.object(value, at: path, fields: ["init", "schedule", "per_block", "learn"]) else { return nil }
+            guard let members = reader.object(value, at: path, fields: ["init", "schedule", "per_block", "learn"])
+            else { return nil }
             object = members
         }
-        let schedule = parseSchedule(object["schedule"], at: path + "/schedule", default: defaults.schedule, iterations: iterations, reader: &reader)
+        let schedule = parseSchedule(
+            object["schedule"], at: path + "/schedule", default: defaults.schedule, iterations: iterations,
+            reader: &reader)
         let perBlock = reader.bool(object["per_block"], at: path + "/per_block", default: defaults.perBlock)
         let learn = reader.bool(object["learn"], at: path + "/learn", default: defaults.learn)
 
@@ -52,7 +57,10 @@ extension JobSpec {
             shape = (schedule.segmentCount(iterations: iterations), perBlock ? blockCount : 1)
         }
         if let size = shape, size.rows * size.columns > Limits.scheduleValues {
-            reader.fail(path + "/schedule", "gives \(size.rows * size.columns) values (\(size.rows) segments × \(size.columns) blocks); at most \(Limits.scheduleValues) are allowed: use {\"segments\": K} or \"per_block\": false")
+            reader.fail(
+                path + "/schedule",
+                "gives \(size.rows * size.columns) values (\(size.rows) segments × \(size.columns) blocks); at most \(Limits.scheduleValues) are allowed: use {\"segments\": K} or \"per_block\": false"
+            )
             shape = nil
         }
         let initial: ScheduleInitial?
@@ -84,7 +92,9 @@ extension JobSpec {
                 valid = false
                 continue
             }
-            if let values = reader.numbers(elements, at: "\(path)/\(index)", in: bounds, count: shape?.columns, unit: unit) {
+            if let values = reader.numbers(
+                elements, at: "\(path)/\(index)", in: bounds, count: shape?.columns, unit: unit)
+            {
                 table.append(values)
             } else {
                 valid = false
@@ -114,7 +124,9 @@ extension JobSpec {
         }
     }
 
-    private static func parseL2(_ value: JSONValue?, defaults: L2Group, layerCount: Int?, reader: inout Reader) -> L2Group? {
+    private static func parseL2(
+        _ value: JSONValue?, defaults: L2Group, layerCount: Int?, reader: inout Reader
+    ) -> L2Group? {
         guard let value else { return defaults }
         let path = "/hyperparameters/l2"
         guard let object = reader.object(value, at: path, fields: ["init", "per", "learn"]) else { return nil }
@@ -128,12 +140,16 @@ extension JobSpec {
         case .block?: (count, unit) = (layerCount, "one per weight block")
         case .weight?, nil: (count, unit) = (nil, "one per weight")  // needs the dataset: see validate(dataset:)
         }
-        let initial = vectorInitial(object["init"], at: path + "/init", default: defaults.initial, bounds: Limits.l2, count: count, unit: unit, reader: &reader)
+        let initial = vectorInitial(
+            object["init"], at: path + "/init", default: defaults.initial, bounds: Limits.l2, count: count, unit: unit,
+            reader: &reader)
         guard let per, let learn, let initial else { return nil }
         return L2Group(initial: initial, per: per, learn: learn)
     }
 
-    private static func parseInitScale(_ value: JSONValue?, defaults: InitScaleGroup, blockCount: Int?, reader: inout Reader) -> InitScaleGroup? {
+    private static func parseInitScale(
+        _ value: JSONValue?, defaults: InitScaleGroup, blockCount: Int?, reader: inout Reader
+    ) -> InitScaleGroup? {
         guard let value else { return defaults }
         let path = "/hyperparameters/init_scale"
         guard let object = reader.object(value, at: path, fields: ["init", "per", "learn"]) else { return nil }
@@ -141,19 +157,23 @@ extension JobSpec {
             object["per"], at: path + "/per", allowed: InitScaleGranularity.allCases.map(\.rawValue),
             default: defaults.per, make: InitScaleGranularity.init(rawValue:))
         let learn = reader.bool(object["learn"], at: path + "/learn", default: defaults.learn)
-        let count: Int? = switch per {
-        case .global?: 1
-        case .block?: blockCount
-        case nil: nil
-        }
+        let count: Int? =
+            switch per {
+            case .global?: 1
+            case .block?: blockCount
+            case nil: nil
+            }
         let unit = per == .global ? "one for all blocks" : "one per parameter block, biases included"
-        let initial = vectorInitial(object["init"], at: path + "/init", default: defaults.initial, bounds: Limits.initScale, count: count, unit: unit, reader: &reader)
+        let initial = vectorInitial(
+            object["init"], at: path + "/init", default: defaults.initial, bounds: Limits.initScale, count: count,
+            unit: unit, reader: &reader)
         guard let per, let learn, let initial else { return nil }
         return InitScaleGroup(initial: initial, per: per, learn: learn)
     }
 
     private static func vectorInitial(
-        _ value: JSONValue?, at path: String, default fallback: VectorInitial, bounds: Bounds, count: Int?, unit: String,
+        _ value: JSONValue?, at path: String, default fallback: VectorInitial, bounds: Bounds, count: Int?,
+        unit: String,
         reader: inout Reader
     ) -> VectorInitial? {
         switch value {

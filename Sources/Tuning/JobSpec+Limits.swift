@@ -44,7 +44,9 @@ extension JobSpec {
         // Any finite number: statistics computed from a data set's finite values are finite and
         // come back in the spec the service stores and re-reads.
         static let featureMean = Bounds(
-            lower: -.greatestFiniteMagnitude, lowerInclusive: true, upper: .greatestFiniteMagnitude, upperInclusive: true)
-        static let featureScale = Bounds(lower: 0, lowerInclusive: false, upper: .greatestFiniteMagnitude, upperInclusive: true)
+            lower: -.greatestFiniteMagnitude, lowerInclusive: true, upper: .greatestFiniteMagnitude,
+            upperInclusive: true)
+        static let featureScale = Bounds(
+            lower: 0, lowerInclusive: false, upper: .greatestFiniteMagnitude, upperInclusive: true)
     }
 }

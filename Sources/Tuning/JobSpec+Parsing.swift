@@ -21,7 +21,9 @@ extension JobSpec {
         var name = reader.string(root["name"], at: "/name", maxLength: Limits.nameLength)
         let dataset = parseDataset(root["dataset"], upload: upload, reader: &reader)
         if root["name"] == nil, let dataset {
-            name = upload.flatMap { dataset == .uploaded(id: $0.id) ? "\($0.name) schedules" : nil } ?? defaultName(for: dataset)
+            name =
+                upload.flatMap { dataset == .uploaded(id: $0.id) ? "\($0.name) schedules" : nil }
+                ?? defaultName(for: dataset)
         }
         let split = parseSplit(root["split"], reader: &reader)
         let preprocess = parsePreprocess(root["preprocess"], reader: &reader)
@@ -66,7 +68,8 @@ extension JobSpec {
             if let upload, name == .string(upload.name), !BuiltinDatasets.names.contains(upload.name) {
                 return .uploaded(id: upload.id)
             }
-            return reader.choice(name, at: "/dataset/name", allowed: BuiltinDatasets.names, default: .builtin("digits")) {
+            return reader.choice(name, at: "/dataset/name", allowed: BuiltinDatasets.names, default: .builtin("digits"))
+            {
                 DatasetReference.builtin($0)
             }
         case (nil, let id?, nil):
@@ -74,7 +77,10 @@ extension JobSpec {
         case (nil, nil, let path?):
             return reader.string(path, at: "/dataset/path", maxLength: Limits.pathLength).map { .file(path: $0) }
         default:
-            reader.fail("/dataset", "must have exactly one of \"name\" (a built-in dataset), \"id\" (an uploaded one) or \"path\" (a local CSV file, for rewind run only)")
+            reader.fail(
+                "/dataset",
+                "must have exactly one of \"name\" (a built-in dataset), \"id\" (an uploaded one) or \"path\" (a local CSV file, for rewind run only)"
+            )
             return nil
         }
     }
@@ -82,11 +88,15 @@ extension JobSpec {
     private static func parseModel(_ value: JSONValue?, reader: inout Reader) -> Model? {
         var model = Model()
         guard let value else { return model }
-        guard let object = reader.object(value, at: "/model", fields: ["hidden", "activation", "layers"]) else { return nil }
+        guard let object = reader.object(value, at: "/model", fields: ["hidden", "activation", "layers"]) else {
+            return nil
+        }
         var valid = true
         if let layers = object["layers"] {
             if object["hidden"] != nil || object["activation"] != nil {
-                reader.fail("/model/layers", "give either \"layers\" or the dense shorthand \"hidden\" and \"activation\", not both")
+                reader.fail(
+                    "/model/layers",
+                    "give either \"layers\" or the dense shorthand \"hidden\" and \"activation\", not both")
                 return nil
             }
             guard let parsed = parseLayers(layers, reader: &reader) else { return nil }
@@ -102,7 +112,10 @@ extension JobSpec {
                 }
                 model.hidden = widths
             } else {
-                reader.fail("/model/hidden", "must be an array of at most \(Limits.hiddenLayers) layer widths, each between \(Limits.layerWidth.lowerBound) and \(Limits.layerWidth.upperBound)")
+                reader.fail(
+                    "/model/hidden",
+                    "must be an array of at most \(Limits.hiddenLayers) layer widths, each between \(Limits.layerWidth.lowerBound) and \(Limits.layerWidth.upperBound)"
+                )
                 valid = false
             }
         }
@@ -133,15 +146,17 @@ extension JobSpec {
                 reader.fail(path + "/type", "is required; one of " + types.map { "\"\($0)\"" }.joined(separator: ", "))
                 continue
             }
-            guard let type = reader.choice(typeValue, at: path + "/type", allowed: types, default: "", make: { $0 }) else {
+            guard let type = reader.choice(typeValue, at: path + "/type", allowed: types, default: "", make: { $0 })
+            else {
                 continue
             }
-            let fields = switch type {
-            case "dense": ["type", "units"]
-            case "conv2d": ["type", "filters", "kernel", "stride", "padding"]
-            case "maxpool", "avgpool": ["type", "size"]
-            default: ["type"]
-            }
+            let fields =
+                switch type {
+                case "dense": ["type", "units"]
+                case "conv2d": ["type", "filters", "kernel", "stride", "padding"]
+                case "maxpool", "avgpool": ["type", "size"]
+                default: ["type"]
+                }
             guard let object = reader.object(element, at: path, fields: fields) else { continue }
             func required(_ key: String, _ range: ClosedRange<Int>) -> Int? {
                 guard object[key] != nil else {
@@ -180,8 +195,10 @@ extension JobSpec {
         guard let value else { return defaults }
         let fields = ["iterations", "batch_size", "seed", "batches"]
         guard let object = reader.object(value, at: "/training", fields: fields) else { return nil }
-        let iterations = reader.integer(object["iterations"], at: "/training/iterations", in: Limits.iterations, default: defaults.iterations)
-        let batchSize = reader.integer(object["batch_size"], at: "/training/batch_size", in: Limits.batchSize, default: defaults.batchSize)
+        let iterations = reader.integer(
+            object["iterations"], at: "/training/iterations", in: Limits.iterations, default: defaults.iterations)
+        let batchSize = reader.integer(
+            object["batch_size"], at: "/training/batch_size", in: Limits.batchSize, default: defaults.batchSize)
         let seed = reader.integer(object["seed"], at: "/training/seed", in: Limits.seed, default: Int(defaults.seed))
         let batches = reader.choice(
             object["batches"], at: "/training/batches", allowed: BatchOrder.allCases.map(\.rawValue),
@@ -195,11 +212,13 @@ extension JobSpec {
         guard let value else { return defaults }
         let fields = ["iterations", "optimizer", "step_size", "objective", "reseed", "seeds", "guard", "patience"]
         guard let object = reader.object(value, at: "/meta", fields: fields) else { return nil }
-        let iterations = reader.integer(object["iterations"], at: "/meta/iterations", in: Limits.metaIterations, default: defaults.iterations)
+        let iterations = reader.integer(
+            object["iterations"], at: "/meta/iterations", in: Limits.metaIterations, default: defaults.iterations)
         let optimizer = reader.choice(
             object["optimizer"], at: "/meta/optimizer", allowed: MetaOptimizer.Kind.allCases.map(\.rawValue),
             default: defaults.optimizer, make: MetaOptimizer.Kind.init(rawValue:))
-        let stepSize = reader.number(object["step_size"], at: "/meta/step_size", in: Limits.stepSize, default: defaults.stepSize)
+        let stepSize = reader.number(
+            object["step_size"], at: "/meta/step_size", in: Limits.stepSize, default: defaults.stepSize)
         let objective = reader.choice(
             object["objective"], at: "/meta/objective", allowed: Objective.allCases.map(\.rawValue),
             default: defaults.objective, make: Objective.init(rawValue:))
@@ -211,7 +230,7 @@ extension JobSpec {
             patience = reader.integer(value, at: "/meta/patience", in: Limits.patience, default: 0).map { .some($0) }
         }
         guard let iterations, let optimizer, let stepSize, let objective, let reseed, let seeds, let stepGuard,
-              let patience
+            let patience
         else { return nil }
         return Meta(
             iterations: iterations, optimizer: optimizer, stepSize: stepSize, objective: objective, reseed: reseed,
@@ -224,15 +243,22 @@ extension JobSpec {
         guard let value else { return defaults }
         if case .bool(let enabled) = value { return Guard(enabled: enabled) }
         guard case .object = value else {
-            reader.fail("/meta/guard", "must be true, false or an object with enabled, tolerance, gradient_jump and shrink, not \(value.kindDescription)")
+            reader.fail(
+                "/meta/guard",
+                "must be true, false or an object with enabled, tolerance, gradient_jump and shrink, not \(value.kindDescription)"
+            )
             return nil
         }
         let fields = ["enabled", "tolerance", "gradient_jump", "shrink"]
         guard let object = reader.object(value, at: "/meta/guard", fields: fields) else { return nil }
         let enabled = reader.bool(object["enabled"], at: "/meta/guard/enabled", default: defaults.enabled)
-        let tolerance = reader.number(object["tolerance"], at: "/meta/guard/tolerance", in: Limits.guardTolerance, default: defaults.tolerance)
-        let jump = reader.number(object["gradient_jump"], at: "/meta/guard/gradient_jump", in: Limits.gradientJump, default: defaults.gradientJump)
-        let shrink = reader.number(object["shrink"], at: "/meta/guard/shrink", in: Limits.guardShrink, default: defaults.shrink)
+        let tolerance = reader.number(
+            object["tolerance"], at: "/meta/guard/tolerance", in: Limits.guardTolerance, default: defaults.tolerance)
+        let jump = reader.number(
+            object["gradient_jump"], at: "/meta/guard/gradient_jump", in: Limits.gradientJump,
+            default: defaults.gradientJump)
+        let shrink = reader.number(
+            object["shrink"], at: "/meta/guard/shrink", in: Limits.guardShrink, default: defaults.shrink)
         guard let enabled, let tolerance, let jump, let shrink else { return nil }
         return Guard(enabled: enabled, tolerance: tolerance, gradientJump: jump, shrink: shrink)
     }

@@ -32,7 +32,9 @@ extension JobSpec {
             return object
         }
 
-        mutating func integer(_ value: JSONValue?, at path: String, in range: ClosedRange<Int>, default fallback: Int) -> Int? {
+        mutating func integer(
+            _ value: JSONValue?, at path: String, in range: ClosedRange<Int>, default fallback: Int
+        ) -> Int? {
             guard let value else { return fallback }
             guard case .number(let number) = value else {
                 fail(path, "must be an integer, not \(value.kindDescription)")
@@ -49,7 +51,9 @@ extension JobSpec {
             return Int(number)
         }
 
-        mutating func number(_ value: JSONValue?, at path: String, in bounds: Bounds, default fallback: Double) -> Double? {
+        mutating func number(
+            _ value: JSONValue?, at path: String, in bounds: Bounds, default fallback: Double
+        ) -> Double? {
             guard let value else { return fallback }
             guard case .number(let number) = value else {
                 fail(path, "must be a number, not \(value.kindDescription)")
@@ -98,7 +102,9 @@ extension JobSpec {
         }
 
         /// A flat array of numbers within `bounds`, of exactly `count` values when that is known.
-        mutating func numbers(_ elements: [JSONValue], at path: String, in bounds: Bounds, count: Int?, unit: String) -> [Double]? {
+        mutating func numbers(
+            _ elements: [JSONValue], at path: String, in bounds: Bounds, count: Int?, unit: String
+        ) -> [Double]? {
             if let count, elements.count != count {
                 fail(path, "must have \(count) \(count == 1 ? "value" : "values") (\(unit)), not \(elements.count)")
                 return nil
@@ -114,7 +120,9 @@ extension JobSpec {
                 }
                 bad += 1
                 if bad <= Self.elementErrorCap {
-                    fail("\(path)/\(index)", number == nil ? "must be a number, not \(element.kindDescription)" : bounds.message)
+                    fail(
+                        "\(path)/\(index)",
+                        number == nil ? "must be a number, not \(element.kindDescription)" : bounds.message)
                 }
             }
             if bad > Self.elementErrorCap {
@@ -138,12 +146,13 @@ extension JobSpec {
 
         var message: String {
             let low = JSONValue.number(lower).serializedString(), high = JSONValue.number(upper).serializedString()
-            let text = switch (lowerInclusive, upperInclusive) {
-            case (true, true): "must be between \(low) and \(high)"
-            case (false, true): "must be greater than \(low) and at most \(high)"
-            case (false, false): "must be strictly between \(low) and \(high)"
-            case (true, false): "must be at least \(low) and less than \(high)"
-            }
+            let text =
+                switch (lowerInclusive, upperInclusive) {
+                case (true, true): "must be between \(low) and \(high)"
+                case (false, true): "must be greater than \(low) and at most \(high)"
+                case (false, false): "must be strictly between \(low) and \(high)"
+                case (true, false): "must be at least \(low) and less than \(high)"
+                }
             return hint.map { "\(text) (\($0))" } ?? text
         }
     }

@@ -21,23 +21,28 @@ extension JobSpec.Split {
         var split = self
         split.unresolved = [:]
         let small = rows < Self.contractTrain + Self.contractValidation
-        let defaults: [Part: Int] = ownData ? [
-            .train: min(rows * 5 / 10, Self.contractTrain),
-            .validation: min(rows * 3 / 10, Self.contractTrain),
-            .test: min(rows * 2 / 10, Self.contractTrain),
-        ] : [
-            .train: small ? rows * 6 / 10 : Self.contractTrain,
-            .validation: small ? rows * 2 / 10 : Self.contractValidation,
-            .test: small ? rows * 2 / 10 : 0,
-        ]
+        let defaults: [Part: Int] =
+            ownData
+            ? [
+                .train: min(rows * 5 / 10, Self.contractTrain),
+                .validation: min(rows * 3 / 10, Self.contractTrain),
+                .test: min(rows * 2 / 10, Self.contractTrain),
+            ]
+            : [
+                .train: small ? rows * 6 / 10 : Self.contractTrain,
+                .validation: small ? rows * 2 / 10 : Self.contractValidation,
+                .test: small ? rows * 2 / 10 : 0,
+            ]
         for part in Part.allCases {
             if case .fraction(let fraction) = unresolved[part] {
                 split[part] = Int((fraction * Double(rows)).rounded(.down))
             }
         }
         for part in Part.allCases where unresolved[part] == .automatic {
-            let taken = Part.allCases.filter { $0 != part && (unresolved[$0] != .automatic || $0.ordinal < part.ordinal) }
-                .reduce(0) { $0 + split[$1] }
+            let taken = Part.allCases.filter {
+                $0 != part && (unresolved[$0] != .automatic || $0.ordinal < part.ordinal)
+            }
+            .reduce(0) { $0 + split[$1] }
             split[part] = max(0, min(defaults[part]!, rows - taken))
         }
         return split
@@ -98,17 +103,24 @@ extension JobSpec {
             let path = "/split/\(part.rawValue)"
             let minimum = part == .test ? 0 : 1
             guard case .number(let number) = member else {
-                reader.fail(path, "must be a number of rows or a fraction of the data set's rows, not \(member.kindDescription)")
+                reader.fail(
+                    path, "must be a number of rows or a fraction of the data set's rows, not \(member.kindDescription)"
+                )
                 valid = false
                 continue
             }
             if number > 0, number < 1 {
                 split.unresolved[part] = .fraction(number)
-            } else if number == number.rounded(.towardZero), number >= Double(minimum), number <= Double(Limits.splitRows.upperBound) {
+            } else if number == number.rounded(.towardZero), number >= Double(minimum),
+                number <= Double(Limits.splitRows.upperBound)
+            {
                 split.unresolved[part] = nil
                 split[part] = Int(number)
             } else {
-                reader.fail(path, "must be a whole number of rows between \(minimum) and \(Limits.splitRows.upperBound), or a fraction of the data set's rows strictly between 0 and 1")
+                reader.fail(
+                    path,
+                    "must be a whole number of rows between \(minimum) and \(Limits.splitRows.upperBound), or a fraction of the data set's rows strictly between 0 and 1"
+                )
                 valid = false
             }
         }
@@ -122,8 +134,12 @@ extension JobSpec {
 
     static func parsePreprocess(_ value: JSONValue?, reader: inout Reader) -> Preprocess? {
         guard let value else { return Preprocess() }
-        guard let object = reader.object(value, at: "/preprocess", fields: ["standardize", "mean", "std"]) else { return nil }
-        guard let standardize = reader.bool(object["standardize"], at: "/preprocess/standardize", default: false) else { return nil }
+        guard let object = reader.object(value, at: "/preprocess", fields: ["standardize", "mean", "std"]) else {
+            return nil
+        }
+        guard let standardize = reader.bool(object["standardize"], at: "/preprocess/standardize", default: false) else {
+            return nil
+        }
         var preprocess = Preprocess(standardize: standardize)
         var valid = true
         for (key, bounds) in [("mean", Limits.featureMean), ("std", Limits.featureScale)] {
@@ -144,7 +160,9 @@ extension JobSpec {
             if numbers == nil { valid = false }
         }
         if valid, (preprocess.mean == nil) != (preprocess.std == nil) {
-            reader.fail("/preprocess", "give both \"mean\" and \"std\", or neither (then they are computed from the training rows)")
+            reader.fail(
+                "/preprocess",
+                "give both \"mean\" and \"std\", or neither (then they are computed from the training rows)")
             valid = false
         }
         return valid ? preprocess : nil

@@ -11,16 +11,21 @@ extension JobSpec {
         let split = resolved.split, training = resolved.training
 
         for part in [Split.Part.train, .validation] where split[part] < 1 {
-            fail("/split/\(part.rawValue)", "gives \(split[part]) rows of the data set's \(dataset.rows); at least 1 is needed")
+            fail(
+                "/split/\(part.rawValue)",
+                "gives \(split[part]) rows of the data set's \(dataset.rows); at least 1 is needed")
         }
         if split.train + split.validation + split.test > dataset.rows {
-            let parts = split.test > 0 ? "train + validation + test (\(split.train) + \(split.validation) + \(split.test))"
+            let parts =
+                split.test > 0
+                ? "train + validation + test (\(split.train) + \(split.validation) + \(split.test))"
                 : "train + validation (\(split.train) + \(split.validation))"
             fail("/split", "\(parts) must be at most the dataset's \(dataset.rows) rows")
         }
         for (key, values) in [("mean", preprocess.mean), ("std", preprocess.std)] {
             if let values, values.count != dataset.features {
-                fail("/preprocess/\(key)", "must have \(dataset.features) values (one per feature), not \(values.count)")
+                fail(
+                    "/preprocess/\(key)", "must have \(dataset.features) values (one per feature), not \(values.count)")
             }
         }
         if split.train >= 1, training.batchSize > split.train {
@@ -36,17 +41,32 @@ extension JobSpec {
         let weights = architecture.blocks.filter { $0.kind == .weight }.reduce(0) { $0 + $1.range.count }
         let parameters = architecture.parameterCount
         if parameters > Limits.parameters {
-            fail(model.layers == nil ? "/model/hidden" : "/model/layers", "gives \(parameters) parameters with the dataset's \(dataset.features) features and \(dataset.classes) classes; at most \(Limits.parameters) are allowed")
+            fail(
+                model.layers == nil ? "/model/hidden" : "/model/layers",
+                "gives \(parameters) parameters with the dataset's \(dataset.features) features and \(dataset.classes) classes; at most \(Limits.parameters) are allowed"
+            )
         }
-        if hyperparameters.l2.per == .weight, case .values(let values) = hyperparameters.l2.initial, values.count != weights {
-            fail("/hyperparameters/l2/init", "must have \(weights) values (one per weight, biases excluded, in block order), not \(values.count)")
+        if hyperparameters.l2.per == .weight, case .values(let values) = hyperparameters.l2.initial,
+            values.count != weights
+        {
+            fail(
+                "/hyperparameters/l2/init",
+                "must have \(weights) values (one per weight, biases excluded, in block order), not \(values.count)")
         }
         if hyperparameters.trainingData.learn, split.train * dataset.features > Limits.trainingDataValues {
-            fail("/hyperparameters/training_data/learn", "learning \(split.train) rows × \(dataset.features) features = \(split.train * dataset.features) inputs; at most \(Limits.trainingDataValues) are allowed")
+            fail(
+                "/hyperparameters/training_data/learn",
+                "learning \(split.train) rows × \(dataset.features) features = \(split.train * dataset.features) inputs; at most \(Limits.trainingDataValues) are allowed"
+            )
         }
-        let work = Double(meta.iterations + 1) * Double(meta.seeds) * Double(training.iterations) * Double(training.batchSize) * Double(parameters)
+        let work =
+            Double(meta.iterations + 1) * Double(meta.seeds) * Double(training.iterations) * Double(training.batchSize)
+            * Double(parameters)
         if work > Limits.totalWork {
-            fail("/training/iterations", "the job is too large: (meta.iterations + 1) × meta.seeds × iterations × batch_size × parameters = \(Self.scientific(work)), at most 1e13 is allowed; reduce one of them")
+            fail(
+                "/training/iterations",
+                "the job is too large: (meta.iterations + 1) × meta.seeds × iterations × batch_size × parameters = \(Self.scientific(work)), at most 1e13 is allowed; reduce one of them"
+            )
         }
         return errors
     }
@@ -59,7 +79,9 @@ extension JobSpec {
         spec.split = split.resolved(rows: dataset.rows, ownData: self.dataset.isOwnData)
         if automatic.contains(.shuffle) { spec.split.shuffle = self.dataset.isOwnData }
         if automatic.contains(.standardize) { spec.preprocess.standardize = self.dataset.isOwnData }
-        if automatic.contains(.batchSize) { spec.training.batchSize = max(1, min(Self.defaultBatchSize, spec.split.train)) }
+        if automatic.contains(.batchSize) {
+            spec.training.batchSize = max(1, min(Self.defaultBatchSize, spec.split.train))
+        }
         spec.automatic = []
         return spec
     }
@@ -77,8 +99,10 @@ extension JobSpec {
         for dataset: DatasetInfo, image: ImageShape?
     ) -> Result<NetworkArchitecture, ArchitectureError> {
         guard let layers = model.layers else {
-            return .success(NetworkArchitecture(
-                inputs: dataset.features, hidden: model.hidden, classes: dataset.classes, activation: model.activation))
+            return .success(
+                NetworkArchitecture(
+                    inputs: dataset.features, hidden: model.hidden, classes: dataset.classes,
+                    activation: model.activation))
         }
         return Result { () throws(ArchitectureError) in
             try NetworkArchitecture(inputs: dataset.features, image: image, layers: layers, classes: dataset.classes)

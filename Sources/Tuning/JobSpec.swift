@@ -226,7 +226,9 @@ extension JobSpec {
         public var schedule: Schedule
         public var perBlock: Bool
         public var learn: Bool
-        public init(initial: ScheduleInitial, schedule: Schedule = .perIteration, perBlock: Bool = true, learn: Bool = true) {
+        public init(
+            initial: ScheduleInitial, schedule: Schedule = .perIteration, perBlock: Bool = true, learn: Bool = true
+        ) {
             self.initial = initial
             self.schedule = schedule
             self.perBlock = perBlock

@@ -39,69 +39,87 @@ extension TuningRun {
         var warnings: [JobWarning] = []
         let trainingClasses = Set(partition.training.labels).count
         if trainingClasses <= 2, trainingClasses < dataset.classes {
-            warnings.append(JobWarning(
-                "few-training-classes",
-                "the training split holds only \(trainingClasses) of the data set's \(dataset.classes) classes: "
-                    + (spec.split.shuffle ? "give it more rows" : "shuffle the rows (\"split\": {\"shuffle\": true})")))
+            warnings.append(
+                JobWarning(
+                    "few-training-classes",
+                    "the training split holds only \(trainingClasses) of the data set's \(dataset.classes) classes: "
+                        + (spec.split.shuffle
+                            ? "give it more rows" : "shuffle the rows (\"split\": {\"shuffle\": true})")))
         }
         if !spec.split.shuffle, DatasetProfile.labelsSorted(dataset.labels) {
-            warnings.append(JobWarning(
-                "sorted-labels-not-shuffled",
-                "the data set's rows are sorted by class and the split does not shuffle them, so the training, "
-                    + "validation and test splits hold different classes; set \"split\": {\"shuffle\": true}"))
+            warnings.append(
+                JobWarning(
+                    "sorted-labels-not-shuffled",
+                    "the data set's rows are sorted by class and the split does not shuffle them, so the training, "
+                        + "validation and test splits hold different classes; set \"split\": {\"shuffle\": true}"))
         }
         if !spec.preprocess.standardize {
-            let profile = DatasetProfile(dataset: Dataset(
-                name: dataset.name, features: dataset.features, classes: dataset.classes,
-                inputs: partition.training.inputs, labels: partition.training.labels))
+            let profile = DatasetProfile(
+                dataset: Dataset(
+                    name: dataset.name, features: dataset.features, classes: dataset.classes,
+                    inputs: partition.training.inputs, labels: partition.training.labels))
             if profile.rangeRatio >= JobWarning.scaleRatio {
-                warnings.append(JobWarning(
-                    "unscaled-features",
-                    "feature ranges differ by a factor of \(Int(profile.rangeRatio.rounded())) and standardization is off; "
-                        + "set \"preprocess\": {\"standardize\": true}"))
+                warnings.append(
+                    JobWarning(
+                        "unscaled-features",
+                        "feature ranges differ by a factor of \(Int(profile.rangeRatio.rounded())) and standardization is off; "
+                            + "set \"preprocess\": {\"standardize\": true}"))
             }
         }
         let validation = spec.split.validation
-        let enough = max(JobWarning.smallValidation, (learned + JobWarning.hyperparametersPerRow - 1) / JobWarning.hyperparametersPerRow)
+        let enough = max(
+            JobWarning.smallValidation,
+            (learned + JobWarning.hyperparametersPerRow - 1) / JobWarning.hyperparametersPerRow)
         if validation < enough {
-            warnings.append(JobWarning(
-                "small-validation-split",
-                "\(validation) validation rows for \(learned) learned hyperparameters: the tuning can fit the validation "
-                    + "split's noise (overfitting the validation set); use at least \(enough) rows "
-                    + "or learn fewer hyperparameters"))
+            warnings.append(
+                JobWarning(
+                    "small-validation-split",
+                    "\(validation) validation rows for \(learned) learned hyperparameters: the tuning can fit the validation "
+                        + "split's noise (overfitting the validation set); use at least \(enough) rows "
+                        + "or learn fewer hyperparameters"))
         }
         return warnings
     }
 
     /// Warnings about how the job went, from its latest item, its best one and its first.
-    public func outcomeWarnings(latest: HistoryItem, best: BestSoFar?, first: (validationLoss: Double, testLoss: Double?)?) -> [JobWarning] {
+    public func outcomeWarnings(
+        latest: HistoryItem, best: BestSoFar?, first: (validationLoss: Double, testLoss: Double?)?
+    ) -> [JobWarning] {
         var warnings: [JobWarning] = []
         let validationError = best?.validationError ?? latest.validationError
         let testError = best?.testError ?? latest.testError
         let worst = max(validationError, testError ?? 0)
         if worst.isFinite, worst >= 0.99 {
-            warnings.append(JobWarning(
-                "error-near-100-percent",
-                "the best item misclassifies \(Self.percent(worst)) of the \(testError ?? 0 > validationError ? "test" : "validation") rows: "
-                    + "the model is useless; check the split (shuffle) and the features' scales (standardize)"))
-        } else if let baseline = majorityBaseline.validation, validationError.isFinite, validationError >= baseline - 1e-12 {
-            warnings.append(JobWarning(
-                "no-better-than-majority",
-                "the best item's validation error \(Self.percent(validationError)) is no better than always predicting the "
-                    + "most frequent class (\(Self.percent(baseline)))"))
-        } else if let testError, let baseline = majorityBaseline.test, testError.isFinite, testError >= baseline - 1e-12 {
-            warnings.append(JobWarning(
-                "no-better-than-majority",
-                "the best item's test error \(Self.percent(testError)) is no better than always predicting the most "
-                    + "frequent class (\(Self.percent(baseline)))"))
+            warnings.append(
+                JobWarning(
+                    "error-near-100-percent",
+                    "the best item misclassifies \(Self.percent(worst)) of the \(testError ?? 0 > validationError ? "test" : "validation") rows: "
+                        + "the model is useless; check the split (shuffle) and the features' scales (standardize)"))
+        } else if let baseline = majorityBaseline.validation, validationError.isFinite,
+            validationError >= baseline - 1e-12
+        {
+            warnings.append(
+                JobWarning(
+                    "no-better-than-majority",
+                    "the best item's validation error \(Self.percent(validationError)) is no better than always predicting the "
+                        + "most frequent class (\(Self.percent(baseline)))"))
+        } else if let testError, let baseline = majorityBaseline.test, testError.isFinite, testError >= baseline - 1e-12
+        {
+            warnings.append(
+                JobWarning(
+                    "no-better-than-majority",
+                    "the best item's test error \(Self.percent(testError)) is no better than always predicting the most "
+                        + "frequent class (\(Self.percent(baseline)))"))
         }
         if let first, let firstTest = first.testLoss, let testLoss = latest.testLoss, latest.metaIteration > 0,
-           latest.validationLoss < first.validationLoss, testLoss > firstTest {
-            warnings.append(JobWarning(
-                "validation-overfitting",
-                "validation loss fell (\(MetaGuard.format(first.validationLoss)) → \(MetaGuard.format(latest.validationLoss))) "
-                    + "while test loss rose (\(MetaGuard.format(firstTest)) → \(MetaGuard.format(testLoss))): the hyperparameters "
-                    + "fit the validation split; use more validation rows or learn fewer hyperparameters"))
+            latest.validationLoss < first.validationLoss, testLoss > firstTest
+        {
+            warnings.append(
+                JobWarning(
+                    "validation-overfitting",
+                    "validation loss fell (\(MetaGuard.format(first.validationLoss)) → \(MetaGuard.format(latest.validationLoss))) "
+                        + "while test loss rose (\(MetaGuard.format(firstTest)) → \(MetaGuard.format(testLoss))): the hyperparameters "
+                        + "fit the validation split; use more validation rows or learn fewer hyperparameters"))
         }
         return warnings
     }

@@ -40,13 +40,15 @@ public struct LearnedSchedule: Sendable, Equatable {
         var object = JSONObject()
         object["iterations"] = .number(Double(schedule.iterations))
         object["update"] = .string(Self.update)
-        object["blocks"] = .array(blocks.map { block in
-            [
-                "name": .string(block.name), "kind": .string(block.kind.rawValue), "layer": .number(Double(block.layer)),
-                "rows": .number(Double(block.rows)), "cols": .number(Double(block.cols)),
-                "offset": .number(Double(block.range.lowerBound)),
-            ]
-        })
+        object["blocks"] = .array(
+            blocks.map { block in
+                [
+                    "name": .string(block.name), "kind": .string(block.kind.rawValue),
+                    "layer": .number(Double(block.layer)),
+                    "rows": .number(Double(block.rows)), "cols": .number(Double(block.cols)),
+                    "offset": .number(Double(block.range.lowerBound)),
+                ]
+            })
         object["learning_rate"] = JSONValue(schedule.learningRates)
         object["momentum"] = JSONValue(schedule.momenta)
         object["momentum_applied"] = JSONValue(momentumApplied)
@@ -83,7 +85,7 @@ extension HyperparameterSpace {
             table.count == layout.segments && table.allSatisfy { $0.count == layout.columns }
         }
         guard fits(values.learningRate, learningRateLayout), fits(values.momentum, momentumLayout),
-              values.l2.count == l2Range.count, values.initScale.count == initScaleRange.count
+            values.l2.count == l2Range.count, values.initScale.count == initScaleRange.count
         else { return nil }
         let learningRates = (0..<iterations).map { t in
             blocks.indices.map { k in
@@ -91,17 +93,20 @@ extension HyperparameterSpace {
             }
         }
         let momenta = (0..<iterations).map { t in
-            blocks.indices.map { k in values.momentum[momentumLayout.segment(ofIteration: t)][momentumLayout.column(ofBlock: k)] }
+            blocks.indices.map { k in
+                values.momentum[momentumLayout.segment(ofIteration: t)][momentumLayout.column(ofBlock: k)]
+            }
         }
         var l2 = Array(repeating: 0.0, count: parameterCount)
         var weightBlock = 0, weight = 0
         for block in blocks where block.kind == .weight {
             for parameter in block.range {
-                l2[parameter] = switch l2Per {
-                case .global: values.l2[0]
-                case .block: values.l2[weightBlock]
-                case .weight: values.l2[weight]
-                }
+                l2[parameter] =
+                    switch l2Per {
+                    case .global: values.l2[0]
+                    case .block: values.l2[weightBlock]
+                    case .weight: values.l2[weight]
+                    }
                 weight += 1
             }
             weightBlock += 1
@@ -126,7 +131,7 @@ extension HyperparameterValues {
             return parsed.count == rows.count ? parsed : nil
         }
         guard let learningRate = table(json["learning_rate"]), let momentum = table(json["momentum"]),
-              let l2 = vector(json["l2"]), let initScale = vector(json["init_scale"])
+            let l2 = vector(json["l2"]), let initScale = vector(json["init_scale"])
         else { return nil }
         self.init(
             learningRate: learningRate, momentum: momentum, l2: l2, initScale: initScale,
@@ -143,7 +148,8 @@ extension TuningRun {
     /// w₁ = s ⊙ ε.
     public func replayInputs(item: Int) -> (batches: [[Int]], noise: [Double]) {
         let draws = seeds(for: item)
-        let plan = BatchPlan(rows: training.rows, batchSize: spec.training.batchSize, order: batchOrder(seed: draws.batches))
+        let plan = BatchPlan(
+            rows: training.rows, batchSize: spec.training.batchSize, order: batchOrder(seed: draws.batches))
         let indices = UnsafeMutableBufferPointer<Int32>.allocate(capacity: plan.batchSize)
         defer { indices.deallocate() }
         let batches = (0..<spec.training.iterations).map { t in

@@ -18,13 +18,17 @@ public struct LocalDatasetResolver: DatasetResolver {
 
     public func resolve(_ reference: DatasetReference) -> Result<Dataset, JobRequestError> {
         guard case .file(let path) = reference else { return BuiltinDatasetResolver().resolve(reference) }
-        let url = path.hasPrefix("/")
+        let url =
+            path.hasPrefix("/")
             ? URL(fileURLWithPath: path) : URL(fileURLWithPath: baseDirectory).appendingPathComponent(path)
         let bytes: [UInt8]
         do {
             bytes = [UInt8](try Data(contentsOf: url))
         } catch {
-            return .failure(.invalidSpec([SpecError(field: "/dataset/path", message: "cannot read \(url.path): \(error.localizedDescription)")]))
+            return .failure(
+                .invalidSpec([
+                    SpecError(field: "/dataset/path", message: "cannot read \(url.path): \(error.localizedDescription)")
+                ]))
         }
         do {
             return .success(try CSVDatasetParser.parse(bytes, name: url.lastPathComponent))

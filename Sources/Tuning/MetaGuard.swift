@@ -45,16 +45,18 @@ struct MetaGuard {
     ) -> String? {
         guard settings.enabled else { return nil }
         if let reference, objective > reference.value + max(settings.tolerance * reference.value, floor) {
-            let beyond = settings.tolerance * reference.value < floor
+            let beyond =
+                settings.tolerance * reference.value < floor
                 ? "more than \(Self.format(floor)) (one example's share of the loss) above"
                 : "more than \(Self.format(settings.tolerance * 100)) % above"
             return "\(objectiveName) \(Self.format(objective)) is \(beyond) "
                 + "\(reference.what), \(Self.format(reference.value)) at item \(reference.item)"
         }
         if let gradientNorm, let anchor, anchor.gradientNorm > 0,
-           !(gradientNorm <= anchor.gradientNorm * settings.gradientJump)
+            !(gradientNorm <= anchor.gradientNorm * settings.gradientJump)
         {
-            return "the hypergradient norm \(Self.format(gradientNorm)) is more than \(Self.format(settings.gradientJump)) "
+            return
+                "the hypergradient norm \(Self.format(gradientNorm)) is more than \(Self.format(settings.gradientJump)) "
                 + "times item \(anchor.metaIteration)'s (\(Self.format(anchor.gradientNorm))): the training has likely turned chaotic"
         }
         return nil

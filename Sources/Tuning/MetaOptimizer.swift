@@ -37,8 +37,10 @@ public struct MetaOptimizer: Sendable, Codable, Equatable {
     /// moments, so learning them later would start fresh). `scale` multiplies the step size (the
     /// guard's backtracking); at 1 the arithmetic is exactly the unscaled update.
     public mutating func step(_ u: inout [Double], gradient: [Double], mask: [Bool], scale: Double = 1) {
-        precondition(u.count == firstMoment.count && gradient.count == u.count && mask.count == u.count,
-                     "meta-optimiser sizes differ: u \(u.count), gradient \(gradient.count), mask \(mask.count), state \(firstMoment.count)")
+        precondition(
+            u.count == firstMoment.count && gradient.count == u.count && mask.count == u.count,
+            "meta-optimiser sizes differ: u \(u.count), gradient \(gradient.count), mask \(mask.count), state \(firstMoment.count)"
+        )
         steps += 1
         let stepSize = self.stepSize * scale
         switch kind {

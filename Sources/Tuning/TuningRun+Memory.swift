@@ -58,7 +58,8 @@ public struct MemoryEstimate: Sendable, Equatable {
     public var summary: String {
         func mib(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
         let runs = concurrentRuns > 1 ? " for each of \(concurrentRuns) concurrent runs" : ""
-        return "about \(mib(totalBytes)): information buffer \(mib(bufferBytes + allocationBytes)), model \(mib(modelBytes)), "
+        return
+            "about \(mib(totalBytes)): information buffer \(mib(bufferBytes + allocationBytes)), model \(mib(modelBytes)), "
             + "workspaces \(mib(workspaceBytes + fixedBytes))\(runs), data \(mib(dataBytes))"
     }
 }
@@ -85,7 +86,8 @@ extension TuningRun {
             let depth = Int(min(max(0, (blockBits[k] + 32 - 63) / 32), Double(Int32.max)).rounded(.up)) + 1
             let tiles = (block.range.count + InformationBuffer.tileWidth - 1) / InformationBuffer.tileWidth
             let rows = InformationBuffer.allocatedRows(forDepth: depth)
-            stacks += MemoryEstimate.saturating(tiles, times: rows * InformationBuffer.tileWidth * 4 + 16 * (rows / 16 + 8))
+            stacks += MemoryEstimate.saturating(
+                tiles, times: rows * InformationBuffer.tileWidth * 4 + 16 * (rows / 16 + 8))
         }
         let n = architecture.parameterCount
         let t = schedule.iterations

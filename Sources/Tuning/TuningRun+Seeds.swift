@@ -104,7 +104,10 @@ extension TuningRun {
             }
             let result: Result<SeedRun, TuningError>
             do {
-                result = .success(try trainOne(u: u, draws: seeds(for: seedItem, run: run), withGradient: withGradient, item: item, observe: observe))
+                result = .success(
+                    try trainOne(
+                        u: u, draws: seeds(for: seedItem, run: run), withGradient: withGradient, item: item,
+                        observe: observe))
             } catch {
                 result = .failure(error)
             }
@@ -121,7 +124,8 @@ extension TuningRun {
         if let learned = space.trainingInputs(u) { trainingRows.inputs = learned }
         let problem = TrainingProblem(
             model: model, training: trainingRows,
-            batches: BatchPlan(rows: trainingRows.rows, batchSize: spec.training.batchSize, order: batchOrder(seed: draws.batches)),
+            batches: BatchPlan(
+                rows: trainingRows.rows, batchSize: spec.training.batchSize, order: batchOrder(seed: draws.batches)),
             objective: spec.meta.objective == .trainingLoss ? .training : .validation(partition.validation))
         let trainer = ReversibleTrainer(problem: problem, threads: trainerThreads)
         let noise = Self.gaussianNoise(count: architecture.parameterCount, seed: draws.weights)
@@ -138,7 +142,8 @@ extension TuningRun {
                 losses = run.trainingLosses
                 gradient = space.pullback(run.hypergradient, at: u)
             } else {
-                (finalWeights, losses) = try trainer.trainRecordingLosses(schedule: schedule, noise: noise, observe: observe)
+                (finalWeights, losses) = try trainer.trainRecordingLosses(
+                    schedule: schedule, noise: noise, observe: observe)
             }
         } catch {
             throw TuningError(error, metaIteration: item)
@@ -156,7 +161,8 @@ extension TuningRun {
 
     /// Mean cross-entropy and error rate of the model with `weights` on `rows`.
     func measure(weights: [Double], on rows: LabelledRows) -> (loss: Double, error: Double) {
-        let workspace = NetworkWorkspace(architecture: architecture, batchCapacity: architecture.evaluationChunk(rows: rows.rows))
+        let workspace = NetworkWorkspace(
+            architecture: architecture, batchCapacity: architecture.evaluationChunk(rows: rows.rows))
         let (loss, errors) = weights.withUnsafeBufferPointer { w in
             rows.inputs.withUnsafeBufferPointer { x in
                 rows.labels.withUnsafeBufferPointer { y in
@@ -191,7 +197,8 @@ extension TuningRun {
             validationError: mean(runs.map(\.validationError)),
             testLoss: hasTest ? mean(test) : nil, testError: hasTest ? mean(runs.compactMap(\.testError)) : nil,
             spread: runs.count > 1
-                ? HistoryItem.Spread(trainingLoss: std(training), validationLoss: std(validation), testLoss: hasTest ? std(test) : nil)
+                ? HistoryItem.Spread(
+                    trainingLoss: std(training), validationLoss: std(validation), testLoss: hasTest ? std(test) : nil)
                 : nil,
             gradient: runs[0].gradient == nil ? nil : meanVector(runs.map { $0.gradient! }),
             curve: meanVector(runs.map(\.curve)))

@@ -39,10 +39,12 @@ public struct TuningRun: Sendable {
         guard nonFinite.isEmpty else {
             let names = nonFinite.prefix(10).map { "\($0)" }.joined(separator: ", ")
             let more = nonFinite.count > 10 ? " and \(nonFinite.count - 10) more" : ""
-            throw SpecErrors([SpecError(
-                field: "/preprocess/standardize",
-                message: "cannot standardise feature column(s) \(names)\(more) (0-based): their values or "
-                    + "statistics are not finite numbers; rescale those columns or set \"standardize\": false")])
+            throw SpecErrors([
+                SpecError(
+                    field: "/preprocess/standardize",
+                    message: "cannot standardise feature column(s) \(names)\(more) (0-based): their values or "
+                        + "statistics are not finite numbers; rescale those columns or set \"standardize\": false")
+            ])
         }
         spec.preprocess = partition.preprocess
         self.spec = spec
@@ -52,7 +54,9 @@ public struct TuningRun: Sendable {
         space = HyperparameterSpace(spec: spec, architecture: architecture, trainingRows: spec.split.train)
         dataWarnings = Self.dataWarnings(
             spec: spec, dataset: dataset, partition: partition, learned: space.learnMask.filter { $0 }.count)
-        majorityBaseline = (majorityError(partition.validation.labels), partition.test.flatMap { majorityError($0.labels) })
+        majorityBaseline = (
+            majorityError(partition.validation.labels), partition.test.flatMap { majorityError($0.labels) }
+        )
     }
 
     /// The training rows as the trainer sees them (shuffled and standardised as the spec says).
@@ -108,14 +112,16 @@ public struct TuningRun: Sendable {
             let average = try trainSeeds(u: u, seedItem: index, withGradient: !isFinal, item: index, progress: progress)
             measured = average
             // Steps are judged against the last accepted item; the end of the job against the best.
-            let reference = isFinal
+            let reference =
+                isFinal
                 ? checkpoint.best.map { ($0.rankingValue, $0.metaIteration, "the best accepted item's") }
                 : checkpoint.anchor.map { ($0.objective, $0.metaIteration, "the last accepted item's") }
             rejection = guardian.reason(
                 objective: objective(average), gradientNorm: average.gradient?.norm(mask: space.learnMask),
                 reference: reference, anchor: checkpoint.anchor)
         } catch .diverged(let item, let detail) {
-            rejection = guardian.reason(diverged: .diverged(metaIteration: item, detail: detail), anchor: checkpoint.anchor)
+            rejection = guardian.reason(
+                diverged: .diverged(metaIteration: item, detail: detail), anchor: checkpoint.anchor)
             guard rejection != nil else { throw .diverged(metaIteration: item, detail: detail) }
         }
 
@@ -126,7 +132,9 @@ public struct TuningRun: Sendable {
                 // item's draws, they give exactly its numbers.
                 let fallback = try trainSeeds(
                     u: bestU, seedItem: best.metaIteration, withGradient: false, item: index, progress: progress)
-                let reason = rejection + "; this final item re-evaluates the hyperparameters of item \(best.metaIteration), the best"
+                let reason =
+                    rejection
+                    + "; this final item re-evaluates the hyperparameters of item \(best.metaIteration), the best"
                 next.unconstrained = bestU
                 let item = makeItem(index, fallback, u: bestU, step: .rejected, reason: reason)
                 return (item, next)
@@ -156,7 +164,8 @@ public struct TuningRun: Sendable {
             next.best = BestSoFar(
                 metaIteration: index, validationLoss: average.validationLoss, validationError: average.validationError,
                 objective: objective(average), trainingLoss: average.trainingLoss, testLoss: average.testLoss,
-                testError: average.testError, unconstrained: spec.meta.stepGuard.enabled ? checkpoint.unconstrained : nil)
+                testError: average.testError,
+                unconstrained: spec.meta.stepGuard.enabled ? checkpoint.unconstrained : nil)
         }
         if !isFinal, patienceExhausted(after: index, best: next.best) { next.stoppedEarly = true }
         return (item, next)
@@ -174,7 +183,9 @@ public struct TuningRun: Sendable {
     }
 
     /// The history item for hyperparameters `u`; losses are NaN (null in JSON) when training diverged.
-    func makeItem(_ index: Int, _ average: SeedAverage?, u: [Double], step: HistoryItem.Step?, reason: String?) -> HistoryItem {
+    func makeItem(
+        _ index: Int, _ average: SeedAverage?, u: [Double], step: HistoryItem.Step?, reason: String?
+    ) -> HistoryItem {
         var item = HistoryItem(
             metaIteration: index, trainingLoss: average?.trainingLoss ?? .nan,
             validationLoss: average?.validationLoss ?? .nan, validationError: average?.validationError ?? .nan,

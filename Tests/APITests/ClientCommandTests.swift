@@ -8,7 +8,9 @@ import Testing
 /// The `rewind` client commands as a user runs them: the built binary against a real service.
 @Suite("The CLI finishes what it starts")
 struct ClientCommandTests {
-    static func rewind(_ service: TestService, _ arguments: [String], environment: [String: String] = [:]) throws -> CommandLineRun {
+    static func rewind(
+        _ service: TestService, _ arguments: [String], environment: [String: String] = [:]
+    ) throws -> CommandLineRun {
         // No scheme on purpose: `--url 127.0.0.1:PORT` must work as typed.
         guard let command = arguments.first else { preconditionFailure("a command") }
         let rest = Array(arguments.dropFirst())
@@ -16,7 +18,8 @@ struct ClientCommandTests {
             return try CommandLineRun.rewind(
                 ["datasets", sub, "--url", "127.0.0.1:\(service.port)"] + rest.dropFirst(), environment: environment)
         }
-        return try CommandLineRun.rewind([command, "--url", "127.0.0.1:\(service.port)"] + rest, environment: environment)
+        return try CommandLineRun.rewind(
+            [command, "--url", "127.0.0.1:\(service.port)"] + rest, environment: environment)
     }
 
     @Test func listShowsJobsWithTheirDataSetAndDeleteRemovesAFinishedOne() throws {
@@ -51,7 +54,9 @@ struct ClientCommandTests {
         let uploaded = try Self.rewind(service, ["datasets", "upload", file])
         #expect(uploaded.status == 0, "\(uploaded.stderr)")
         let id = uploaded.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(uploaded.stderr.contains("blobs: 30 × 2, 3 classes (10, 10, 10 rows)"), "the name defaults from the file: \(uploaded.stderr)")
+        #expect(
+            uploaded.stderr.contains("blobs: 30 × 2, 3 classes (10, 10, 10 rows)"),
+            "the name defaults from the file: \(uploaded.stderr)")
         let repeated = try Self.rewind(service, ["datasets", "upload", file, "--name", "other"])
         #expect(repeated.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == id)
         #expect(repeated.stderr.contains("uploaded before"))
@@ -73,14 +78,17 @@ struct ClientCommandTests {
         #expect(retried.status == 0, "\(retried.stderr)")
         #expect(retried.stdout.contains("\(id)  queued"), "\(retried.stdout)")
         let again = try Self.rewind(service, ["retry", id])
-        #expect(again.status == 1 && again.stderr.contains("only failed or cancelled jobs can be retried"), "\(again.stderr)")
+        #expect(
+            again.status == 1 && again.stderr.contains("only failed or cancelled jobs can be retried"),
+            "\(again.stderr)")
     }
 
     @Test func exportSpecReadsALocalFileAndSaysWhatToDoWithAnUploadsName() throws {
         let scratch = try TemporaryDirectory(prefix: "rewind-cli-export")
         try Data(DatasetTests.csv).write(to: URL(fileURLWithPath: scratch.file("blobs.csv")))
         let local = scratch.file("local.json"), named = scratch.file("named.json")
-        let body = #""split": {"train": 20, "validation": 10}, "model": {"hidden": [4]}, "training": {"iterations": 5}, "meta": {"iterations": 1}}"#
+        let body =
+            #""split": {"train": 20, "validation": 10}, "model": {"hidden": [4]}, "training": {"iterations": 5}, "meta": {"iterations": 1}}"#
         try Data((#"{"dataset": {"path": "blobs.csv"}, "# + body).utf8).write(to: URL(fileURLWithPath: local))
         try Data((#"{"dataset": {"name": "blobs"}, "# + body).utf8).write(to: URL(fileURLWithPath: named))
 
@@ -100,7 +108,9 @@ struct ClientCommandTests {
         defer { service.stop() }
         let denied = try Self.rewind(service, ["list"])
         #expect(denied.status == 1)
-        #expect(denied.stderr.contains("401") && denied.stderr.contains("--api-key") && denied.stderr.contains("REWIND_API_KEY"))
+        #expect(
+            denied.stderr.contains("401") && denied.stderr.contains("--api-key")
+                && denied.stderr.contains("REWIND_API_KEY"))
         #expect(try Self.rewind(service, ["list"], environment: ["REWIND_API_KEY": "k3y"]).status == 0)
         #expect(try Self.rewind(service, ["list", "--api-key", "k3y"]).status == 0)
     }
@@ -120,8 +130,10 @@ struct ClientCommandTests {
         defer { service.stop() }
         let scratch = try TemporaryDirectory(prefix: "rewind-cli-spec")
         let spec = scratch.file("bad.json")
-        try Data(#"{"dataset": {"name": "digits"}, "model": {"activation": "swish"}, "training": {"iterations": 0}}"#.utf8)
-            .write(to: URL(fileURLWithPath: spec))
+        try Data(
+            #"{"dataset": {"name": "digits"}, "model": {"activation": "swish"}, "training": {"iterations": 0}}"#.utf8
+        )
+        .write(to: URL(fileURLWithPath: spec))
 
         let submitted = try Self.rewind(service, ["submit", spec])
         let run = try CommandLineRun.rewind(["run", spec])

@@ -22,8 +22,10 @@ struct DashboardBrowserFlowTests {
         return probe?.status == 0 ? nil : "no Playwright for Python (pip install playwright)"
     }()
 
-    @Test("every form and button of the dashboard works in Chromium", .enabled(
-        if: missing == nil || inCI, "needs Playwright for Python and Debian's chromium (installed by .ci/run)"),
+    @Test(
+        "every form and button of the dashboard works in Chromium",
+        .enabled(
+            if: missing == nil || inCI, "needs Playwright for Python and Debian's chromium (installed by .ci/run)"),
         arguments: [false, true])
     func flows(withKeys: Bool) throws {
         if let missing = Self.missing { Issue.record("CI=true but the browser flows cannot run: \(missing)"); return }
@@ -34,10 +36,14 @@ struct DashboardBrowserFlowTests {
         defer { server.kill(SIGTERM); _ = server.waitForExit(timeout: .seconds(20)) }
         let run = try CommandLineRun.run(
             "python3",
-            [Self.script, "--url", "http://127.0.0.1:\(server.port)", "--chromium", DashboardTests.chromium ?? "/usr/bin/chromium"]
+            [
+                Self.script, "--url", "http://127.0.0.1:\(server.port)", "--chromium",
+                DashboardTests.chromium ?? "/usr/bin/chromium",
+            ]
                 + (withKeys ? ["--key", key] : []),
             environment: ["PYTHONDONTWRITEBYTECODE": "1"], timeout: .seconds(400))
-        #expect(run.status == 0, "dashboard flows failed (keys \(withKeys ? "on" : "off")):\n\(run.stdout)\n\(run.stderr)")
+        #expect(
+            run.status == 0, "dashboard flows failed (keys \(withKeys ? "on" : "off")):\n\(run.stdout)\n\(run.stderr)")
         #expect(run.stdout.contains("all dashboard flows passed"), "\(run.stdout)")
     }
 }

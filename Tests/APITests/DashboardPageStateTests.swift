@@ -66,7 +66,8 @@ struct DashboardPageStateTests {
         defer { service.stop() }
         let session = APISession(service)
         let list = try session.get("/datasets")
-        #expect(list.status == 200 && list.text.contains("digits") && list.text.contains("enctype=\"multipart/form-data\""))
+        #expect(
+            list.status == 200 && list.text.contains("digits") && list.text.contains("enctype=\"multipart/form-data\""))
 
         let form = DatasetUploadTests.form([("name", nil, []), ("file", "blobs.csv", DatasetTests.csv)])
         let uploaded = try session.request(
@@ -99,8 +100,9 @@ struct DashboardPageStateTests {
         #expect(row.contains("job-error") && row.contains(String(message.prefix(30))), "\(row)")
     }
 
-    @Test("a headless browser renders the compare page's charts and the data sets page's form",
-          .enabled(if: DashboardTests.chromium != nil, "needs Debian's chromium (installed by .ci/run)"))
+    @Test(
+        "a headless browser renders the compare page's charts and the data sets page's form",
+        .enabled(if: DashboardTests.chromium != nil, "needs Debian's chromium (installed by .ci/run)"))
     func browser() throws {
         let service = try TestService()
         defer { service.stop() }
@@ -114,4 +116,3 @@ struct DashboardPageStateTests {
         #expect(datasets.contains("type=\"file\"") && datasets.contains("digits"))
     }
 }
-

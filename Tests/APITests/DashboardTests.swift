@@ -14,8 +14,11 @@ struct DashboardTests {
     static func browser(_ arguments: [String]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try #require(chromium))
-        process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
-                             "--virtual-time-budget=10000"] + arguments
+        process.arguments =
+            [
+                "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
+                "--virtual-time-budget=10000",
+            ] + arguments
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
@@ -36,7 +39,9 @@ struct DashboardTests {
     func plots() throws {
         let service = try TestService()
         let (id, session) = try Self.finishedJob(service)
-        for name in ["loss", "error", "learning_curve", "learning_rate", "momentum", "l2", "init_scale", "hypergradient_norm"] {
+        for name in [
+            "loss", "error", "learning_curve", "learning_rate", "momentum", "l2", "init_scale", "hypergradient_norm",
+        ] {
             let response = try session.get("/v1/jobs/\(id)/plots/\(name).svg")
             #expect(response.status == 200, "\(name)")
             #expect(response.header("Content-Type")?.hasPrefix("image/svg+xml") == true)
@@ -61,8 +66,9 @@ struct DashboardTests {
         #expect(try session.get("/jobs/nope").status == 404)
     }
 
-    @Test("a headless browser loads every plot of the job page and renders the job list",
-          .enabled(if: chromium != nil, "needs Debian's chromium (installed by .ci/run)"))
+    @Test(
+        "a headless browser loads every plot of the job page and renders the job list",
+        .enabled(if: chromium != nil, "needs Debian's chromium (installed by .ci/run)"))
     func browser() throws {
         let service = try TestService()
         let (id, _) = try Self.finishedJob(service)
@@ -98,7 +104,8 @@ struct DashboardSignInTests {
         let page = try session.get("/").text
         let start = try #require(page.range(of: "<meta name=\"csrf-token\" content=\""))
         let token = page[start.upperBound...].prefix { $0 != "\"" }
-        return Array("key=\(key.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)&csrf_token=\(token)".utf8)
+        return Array(
+            "key=\(key.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)&csrf_token=\(token)".utf8)
     }
 
     @Test("a page without a key asks to sign in, and a wrong key is refused without a cookie")
@@ -109,7 +116,9 @@ struct DashboardSignInTests {
         #expect(page.status == 401)
         #expect(page.header("Content-Type")?.hasPrefix("text/html") == true)
         #expect(page.text.contains("action=\"/login\""))
-        let wrong = try session.request("POST", "/login", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: try Self.form("guess", session: session))
+        let wrong = try session.request(
+            "POST", "/login", headers: [("Content-Type", "application/x-www-form-urlencoded")],
+            body: try Self.form("guess", session: session))
         #expect(wrong.status == 401)
         #expect(wrong.header("Set-Cookie") == nil)
         try session.get("/v1/jobs", headers: [("Cookie", "rewind_key=guess")]).expectProblem(401)
@@ -119,7 +128,9 @@ struct DashboardSignInTests {
     func signedIn() throws {
         let service = try Self.service()
         let session = APISession(service)
-        let login = try session.request("POST", "/login", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: try Self.form("s3cret key", session: session))
+        let login = try session.request(
+            "POST", "/login", headers: [("Content-Type", "application/x-www-form-urlencoded")],
+            body: try Self.form("s3cret key", session: session))
         #expect(login.status == 303)
         #expect(login.header("Location") == "/")
         let cookie = try #require(login.header("Set-Cookie"))

@@ -15,7 +15,9 @@ import Testing
 @Suite("Database outages", .serialized)
 struct DatabaseOutageTests {
     /// A timed request: its answer and how long it took.
-    private func timed(_ body: () throws -> HTTPTestResponse) rethrows -> (response: HTTPTestResponse, elapsed: Duration) {
+    private func timed(
+        _ body: () throws -> HTTPTestResponse
+    ) rethrows -> (response: HTTPTestResponse, elapsed: Duration) {
         let started = ContinuousClock.now
         let response = try body()
         return (response, ContinuousClock.now - started)
@@ -37,8 +39,9 @@ struct DatabaseOutageTests {
     ) {
         #expect(response.status == 503, "\(response.text)", sourceLocation: sourceLocation)
         #expect(response.header("Retry-After") != nil, sourceLocation: sourceLocation)
-        #expect(response.json["detail"]?.stringValue?.contains("the database is unavailable") == true, "\(response.text)",
-                sourceLocation: sourceLocation)
+        #expect(
+            response.json["detail"]?.stringValue?.contains("the database is unavailable") == true, "\(response.text)",
+            sourceLocation: sourceLocation)
         #expect(!response.text.contains("refused the write"), sourceLocation: sourceLocation)
     }
 
@@ -85,8 +88,11 @@ struct DatabaseOutageTests {
                     ? try session.get("/v1/jobs/\(id)") : try session.post("/v1/jobs", json: TestSpecs.small)
             }
             answers.withLock {
-                $0.append((answer?.response.status ?? 0, answer?.response.header("Retry-After"),
-                           answer?.response.json["detail"]?.stringValue ?? "", answer?.elapsed ?? .seconds(99)))
+                $0.append(
+                    (
+                        answer?.response.status ?? 0, answer?.response.header("Retry-After"),
+                        answer?.response.json["detail"]?.stringValue ?? "", answer?.elapsed ?? .seconds(99)
+                    ))
             }
         }
         let all = ContinuousClock.now - started
@@ -160,7 +166,8 @@ struct DatabaseOutageTests {
         let cluster = try PostgresCluster()
         cluster.stop()
         let directory = try TemporaryDirectory(prefix: "rewind-pg-late")
-        let api = try ServerProcess(database: cluster.url(), logDirectory: directory.path, arguments: ["--workers", "0"])
+        let api = try ServerProcess(
+            database: cluster.url(), logDirectory: directory.path, arguments: ["--workers", "0"])
         let worker = try ServerProcess(database: cluster.url(), logDirectory: directory.path, command: "worker")
         let impatient = try ServerProcess(
             database: cluster.url(), logDirectory: directory.path, arguments: ["--database-wait", "1"])
@@ -174,7 +181,8 @@ struct DatabaseOutageTests {
         }
         expectUnavailable(try session.get("/v1/jobs"))
         // Each attempt is logged; the one with a deadline gives up with exit 1, the others wait.
-        #expect(eventually { api.log.components(separatedBy: "waiting for the database").count > 2 }, "log:\n\(api.log)")
+        #expect(
+            eventually { api.log.components(separatedBy: "waiting for the database").count > 2 }, "log:\n\(api.log)")
         #expect(impatient.waitForExit(timeout: .seconds(20)) == .exited(1), "log:\n\(impatient.log)")
         #expect(impatient.log.contains("cannot open the database"), "log:\n\(impatient.log)")
         #expect(worker.waitForExit(timeout: .zero) == nil)
@@ -182,7 +190,9 @@ struct DatabaseOutageTests {
         try cluster.start()
         // The back-off is at most 5 s between attempts.
         for node in [session, health] {
-            #expect(timeUntil(.seconds(15)) { readiness(node) == 200 } != nil, "api log:\n\(api.log)\nworker log:\n\(worker.log)")
+            #expect(
+                timeUntil(.seconds(15)) { readiness(node) == 200 } != nil,
+                "api log:\n\(api.log)\nworker log:\n\(worker.log)")
         }
         let id = try session.submit(TestSpecs.small)
         try session.waitForStatus(id, "succeeded", timeout: .seconds(60))

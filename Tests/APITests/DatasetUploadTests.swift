@@ -9,7 +9,9 @@ import Testing
 /// naming the upload in a spec.
 @Suite("Uploading data sets")
 struct DatasetUploadTests {
-    static func form(_ fields: [(name: String, filename: String?, content: [UInt8])], boundary: String = "XyZ123") -> [UInt8] {
+    static func form(
+        _ fields: [(name: String, filename: String?, content: [UInt8])], boundary: String = "XyZ123"
+    ) -> [UInt8] {
         var body: [UInt8] = []
         for field in fields {
             var head = "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(field.name)\""
@@ -55,7 +57,8 @@ struct DatasetUploadTests {
         defer { service.stop() }
         let flattened = String(decoding: DatasetTests.csv, as: UTF8.self).replacingOccurrences(of: "\n", with: "")
         let answer = try post(
-            APISession(service), "/v1/datasets?name=flat", contentType: "application/x-www-form-urlencoded", body: Array(flattened.utf8))
+            APISession(service), "/v1/datasets?name=flat", contentType: "application/x-www-form-urlencoded",
+            body: Array(flattened.utf8))
         answer.expectProblem(422)
         #expect(answer.json["detail"]?.stringValue?.contains("--data-binary") == true, "\(answer.text)")
     }
@@ -64,11 +67,14 @@ struct DatasetUploadTests {
         let service = try TestService(startsWorkers: false)
         defer { service.stop() }
         let session = APISession(service)
-        #expect(try post(session, "/v1/datasets?name=blobs", contentType: "text/csv", body: DatasetTests.csv).status == 201)
-        let clash = try post(session, "/v1/datasets?name=blobs", contentType: "text/csv", body: DatasetTests.csv + Array("0,0,0\n".utf8))
+        #expect(
+            try post(session, "/v1/datasets?name=blobs", contentType: "text/csv", body: DatasetTests.csv).status == 201)
+        let clash = try post(
+            session, "/v1/datasets?name=blobs", contentType: "text/csv", body: DatasetTests.csv + Array("0,0,0\n".utf8))
         clash.expectProblem(409)
         #expect(clash.json["detail"]?.stringValue?.contains("already exists") == true)
-        try post(session, "/v1/datasets?name=digits", contentType: "text/csv", body: DatasetTests.csv).expectProblem(409)
+        try post(session, "/v1/datasets?name=digits", contentType: "text/csv", body: DatasetTests.csv).expectProblem(
+            409)
         #expect(try session.get("/v1/datasets").json["datasets"]?.arrayValue?.count == 2)
     }
 
@@ -76,7 +82,8 @@ struct DatasetUploadTests {
         let service = try TestService(startsWorkers: false)
         defer { service.stop() }
         let csv = (0..<12).map { "\(Double($0) / 12),\($0 % 3 + 1)" }.joined(separator: "\n") + "\n"
-        let answer = try post(APISession(service), "/v1/datasets?name=shifted", contentType: "text/csv", body: Array(csv.utf8))
+        let answer = try post(
+            APISession(service), "/v1/datasets?name=shifted", contentType: "text/csv", body: Array(csv.utf8))
         answer.expectProblem(422)
         let detail = answer.json["detail"]?.stringValue ?? ""
         #expect(detail.contains("the labels are 1, 2, 3") && detail.contains("class 0 has no rows"), "\(detail)")
@@ -89,12 +96,15 @@ struct DatasetUploadTests {
         let uploaded = try post(session, "/v1/datasets?name=blobs", contentType: "text/csv", body: DatasetTests.csv)
         let id = try #require(uploaded.json["id"]?.stringValue)
         let byName = try session.submit(
-            #"{"dataset":{"name":"blobs"},"split":{"train":20,"validation":10},"model":{"hidden":[4]},"training":{"iterations":5,"batch_size":4}}"#)
+            #"{"dataset":{"name":"blobs"},"split":{"train":20,"validation":10},"model":{"hidden":[4]},"training":{"iterations":5,"batch_size":4}}"#
+        )
         let job = try session.job(byName)
         #expect(job["name"]?.stringValue == "blobs schedules")
         #expect(job["spec"]?["dataset"]?["id"]?.stringValue == id)
 
-        let byID = try session.submit(TestSpecs.onDataset(id, train: 20, validation: 10).replacingOccurrences(of: #""name":"uploaded","#, with: ""))
+        let byID = try session.submit(
+            TestSpecs.onDataset(id, train: 20, validation: 10).replacingOccurrences(
+                of: #""name":"uploaded","#, with: ""))
         #expect(try session.job(byID)["name"]?.stringValue == "blobs schedules")
 
         let unknown = try session.post("/v1/jobs", json: #"{"dataset":{"name":"nope"}}"#)
@@ -109,8 +119,12 @@ struct DatasetUploadTests {
         let form = try MultipartForm(body: Self.form([("file", "d.csv", Array("1,0\r\n".utf8))]), boundary: "XyZ123")
         #expect(form.parts == [MultipartForm.Part(name: "file", filename: "d.csv", content: Array("1,0\r\n".utf8))])
         #expect(throws: MultipartForm.Malformed.self) {
-            try MultipartForm(body: Array("--XyZ123\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\n1,0".utf8), boundary: "XyZ123")
+            try MultipartForm(
+                body: Array("--XyZ123\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\n1,0".utf8),
+                boundary: "XyZ123")
         }
-        #expect(throws: MultipartForm.Malformed.self) { try MultipartForm(body: Array("1,0\n".utf8), boundary: "XyZ123") }
+        #expect(throws: MultipartForm.Malformed.self) {
+            try MultipartForm(body: Array("1,0\n".utf8), boundary: "XyZ123")
+        }
     }
 }

@@ -20,12 +20,14 @@ struct ErrorStatusTests {
         let service = try TestService(startsWorkers: false)
         defer { service.stop() }
         let session = APISession(service)
-        let spec = #"{"dataset":{"name":"digits"},"training":{"iterations":0,"batch_size":20},"#
+        let spec =
+            #"{"dataset":{"name":"digits"},"training":{"iterations":0,"batch_size":20},"#
             + #""model":{"activation":"cubic"},"meta":{"optimizer":"newton"}}"#
         let response = try session.post("/v1/jobs", json: spec)
         response.expectProblem(422)
         let fields = Set(response.problemFields)
-        #expect(fields.isSuperset(of: ["/training/iterations", "/model/activation", "/meta/optimizer"]), "\(response.text)")
+        #expect(
+            fields.isSuperset(of: ["/training/iterations", "/model/activation", "/meta/optimizer"]), "\(response.text)")
         for error in response.json["errors"]?.arrayValue ?? [] {
             #expect(error["field"]?.stringValue?.hasPrefix("/") == true)
             #expect(error["message"]?.stringValue?.isEmpty == false)
@@ -75,7 +77,8 @@ struct ErrorStatusTests {
         let session = APISession(service)
         let put = try session.request("PUT", "/v1/jobs", body: Array(TestSpecs.small.utf8))
         put.expectProblem(405)
-        let allowed = Set(put.header("Allow")?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } ?? [])
+        let allowed = Set(
+            put.header("Allow")?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } ?? [])
         #expect(allowed == ["GET", "POST"])
         let getCancel = try session.get("/v1/jobs/some-id/cancel")
         getCancel.expectProblem(405)

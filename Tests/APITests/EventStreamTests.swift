@@ -1,18 +1,22 @@
 import Foundation
-import Synchronization
 import JSON
 import RewindTestSupport
+import Synchronization
 import Testing
 
 /// `GET /v1/jobs/{id}/events`: live progress as Server-Sent Events.
 @Suite("Event stream")
 struct EventStreamTests {
     /// Reads the whole stream (it ends after the terminal status) and splits it into events.
-    static func events(_ service: TestService, _ path: String, lastEventID: String? = nil) throws -> (head: HTTPTestResponse, events: [(name: String, id: Int, data: JSONValue)]) {
+    static func events(
+        _ service: TestService, _ path: String, lastEventID: String? = nil
+    ) throws -> (head: HTTPTestResponse, events: [(name: String, id: Int, data: JSONValue)]) {
         try events(port: service.port, path, lastEventID: lastEventID)
     }
 
-    static func events(port: Int, _ path: String, lastEventID: String? = nil) throws -> (head: HTTPTestResponse, events: [(name: String, id: Int, data: JSONValue)]) {
+    static func events(
+        port: Int, _ path: String, lastEventID: String? = nil
+    ) throws -> (head: HTTPTestResponse, events: [(name: String, id: Int, data: JSONValue)]) {
         let client = try HTTPTestClient(port: port, timeout: .seconds(30))
         defer { client.close() }
         var request = "GET \(path) HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n"
@@ -71,7 +75,9 @@ struct EventStreamTests {
         let counts = Mutex<[Int]>([])
         let port = service.port
         DispatchQueue.concurrentPerform(iterations: 6) { _ in
-            let items = (try? Self.events(port: port, "/v1/jobs/\(id)/events").events.filter { $0.name == "meta_iteration" }.count) ?? -1
+            let items =
+                (try? Self.events(port: port, "/v1/jobs/\(id)/events").events.filter { $0.name == "meta_iteration" }
+                    .count) ?? -1
             counts.withLock { $0.append(items) }
         }
         #expect(counts.withLock { $0 } == Array(repeating: 4, count: 6))

@@ -115,7 +115,8 @@ struct FirstTryTests {
         #expect(spec["split"]?["train"]?.intValue == 90 && spec["split"]?["validation"]?.intValue == 54)
         #expect(spec["split"]?["test"]?.intValue == 36)
         #expect(spec["preprocess"]?["standardize"] == .bool(true))
-        #expect(spec["preprocess"]?["mean"]?.arrayValue?.count == 13 && spec["preprocess"]?["std"]?.arrayValue?.count == 13)
+        #expect(
+            spec["preprocess"]?["mean"]?.arrayValue?.count == 13 && spec["preprocess"]?["std"]?.arrayValue?.count == 13)
         #expect(spec["training"]?["batch_size"]?.intValue == 90)  // min(100, training rows)
         // The data set by the name it was uploaded under, its id beside it, here and in the list.
         #expect(job["dataset"]?["name"]?.stringValue == "wineish" && job["dataset"]?["id"]?.stringValue != nil)
@@ -134,18 +135,23 @@ struct FirstTryTests {
         defer { server.kill(SIGTERM); _ = server.waitForExit(timeout: .seconds(20)); _ = directory }
         let session = APISession(port: server.port)
         #expect(try upload(session, name: "wineish", Self.wineLike()).status == 201)
-        let spec = #"{"dataset": {"name": "wineish"}, "split": {"train": 0.6, "validation": 0.2, "test": 0.2, "shuffle": false}, "#
+        let spec =
+            #"{"dataset": {"name": "wineish"}, "split": {"train": 0.6, "validation": 0.2, "test": 0.2, "shuffle": false}, "#
             + #""preprocess": {"standardize": false}, "meta": {"iterations": 2}}"#
         let submitted = try session.post("/v1/jobs", json: spec)
         #expect(submitted.status == 202, "\(submitted.text)")
         let atSubmission = codes(submitted.json)
-        for code in ["few-training-classes", "sorted-labels-not-shuffled", "unscaled-features", "small-validation-split"] {
+        for code in [
+            "few-training-classes", "sorted-labels-not-shuffled", "unscaled-features", "small-validation-split",
+        ] {
             #expect(atSubmission.contains(code), "\(code) missing: \(submitted.text)")
         }
         let id = try #require(submitted.json["id"]?.stringValue)
         let job = try session.waitForStatus(id, "succeeded", timeout: .seconds(300))
         let finished = codes(job)
-        #expect(finished.contains("error-near-100-percent") || finished.contains("no-better-than-majority"), "\(job.serializedString())")
+        #expect(
+            finished.contains("error-near-100-percent") || finished.contains("no-better-than-majority"),
+            "\(job.serializedString())")
         #expect(finished.contains("sorted-labels-not-shuffled"))
         // The job page shows them too.
         let page = try session.get("/jobs/\(id)")
@@ -155,11 +161,13 @@ struct FirstTryTests {
     @Test("every example spec prepares as rewind run reads it, local files included")
     func examplesRunAsDocumented() throws {
         let directory = "\(LearnedScheduleTests.repository)/examples"
-        let specs = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".json") }.sorted()
+        let specs = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".json") }
+            .sorted()
         #expect(specs.count >= 7)
         for name in specs {
             let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: "\(directory)/\(name)")))
-            let prepared = JobRequest.prepare(specBytes: bytes, datasets: LocalDatasetResolver(baseDirectory: directory))
+            let prepared = JobRequest.prepare(
+                specBytes: bytes, datasets: LocalDatasetResolver(baseDirectory: directory))
             if case .failure(let problem) = prepared { Issue.record("\(name): \(problem.detail) \(problem.errors)") }
         }
     }
@@ -169,9 +177,11 @@ struct FirstTryTests {
         let (server, directory) = try Self.server()
         defer { server.kill(SIGTERM); _ = server.waitForExit(timeout: .seconds(20)); _ = directory }
         let session = APISession(port: server.port)
-        let rows = (0..<24).map { "\(Double($0 % 6) / 6),\(Double($0 * 5 % 7)),\($0 % 2)" }.joined(separator: "\n") + "\n"
+        let rows =
+            (0..<24).map { "\(Double($0 % 6) / 6),\(Double($0 * 5 % 7)),\($0 % 2)" }.joined(separator: "\n") + "\n"
         #expect(try upload(session, name: "tiny", Array(rows.utf8)).status == 201)
-        let submitted = try session.post("/v1/jobs", json: #"{"dataset": {"name": "tiny"}, "model": {"hidden": [4]}, "meta": {"iterations": 1}}"#)
+        let submitted = try session.post(
+            "/v1/jobs", json: #"{"dataset": {"name": "tiny"}, "model": {"hidden": [4]}, "meta": {"iterations": 1}}"#)
         #expect(submitted.status == 202, "\(submitted.text)")
         #expect(codes(submitted.json).contains("small-validation-split"), "\(submitted.text)")
         let id = try #require(submitted.json["id"]?.stringValue)

@@ -69,7 +69,7 @@ final class Fleet {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let record = try store.job(id: jobID), record.status == .running, record.progressDone >= items,
-               let worker = try worker(running: jobID), accepted(worker)
+                let worker = try worker(running: jobID), accepted(worker)
             {
                 return worker
             }
@@ -112,13 +112,17 @@ enum LocalRun {
 /// Item by item, every value but the timing and the fingerprint (metadata of the node, not a
 /// result), numbers compared by their bits.
 func expectHistory(
-    _ actual: [JSONValue], equals expected: [JSONValue], _ label: String, sourceLocation: SourceLocation = #_sourceLocation
+    _ actual: [JSONValue], equals expected: [JSONValue], _ label: String,
+    sourceLocation: SourceLocation = #_sourceLocation
 ) {
-    #expect(actual.count == expected.count, "\(label): \(actual.count) items, expected \(expected.count)", sourceLocation: sourceLocation)
+    #expect(
+        actual.count == expected.count, "\(label): \(actual.count) items, expected \(expected.count)",
+        sourceLocation: sourceLocation)
     for (index, (got, want)) in zip(actual, expected).enumerated() {
         let difference = JSONDifference.first(
             between: got.removing("seconds").removing("numeric_fingerprint"),
             and: want.removing("seconds").removing("numeric_fingerprint"))
-        #expect(difference == nil, "\(label) item \(index) differs at \(difference ?? "")", sourceLocation: sourceLocation)
+        #expect(
+            difference == nil, "\(label) item \(index) differs at \(difference ?? "")", sourceLocation: sourceLocation)
     }
 }

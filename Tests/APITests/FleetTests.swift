@@ -41,7 +41,9 @@ struct FleetTests {
             let id = try node.submit(spec, idempotencyKey: "small-\(index)")
             if index.isMultiple(of: 3) {
                 let replay = try other.post("/v1/jobs", json: spec, headers: [("Idempotency-Key", "small-\(index)")])
-                #expect(replay.status == 200 && replay.json["id"]?.stringValue == id, "replay of small-\(index): \(replay.text)")
+                #expect(
+                    replay.status == 200 && replay.json["id"]?.stringValue == id,
+                    "replay of small-\(index): \(replay.text)")
             }
             smallJobs.append(id)
         }
@@ -83,7 +85,10 @@ struct FleetTests {
         let events = watcher.finish()
         let items = events.filter { $0.name == "meta_iteration" }.map(\.id)
         #expect(Set(items) == Set(1...mediumReference.count), "events on A: \(events.map { "\($0.name) \($0.id)" })")
-        #expect(events.contains { $0.name == "progress" && (1..<mediumReference.count).contains($0.data["done"]?.intValue ?? -1) },
+        #expect(
+            events.contains {
+                $0.name == "progress" && (1..<mediumReference.count).contains($0.data["done"]?.intValue ?? -1)
+            },
             "no live progress reached A")
         #expect(events.last?.data["status"]?.stringValue == "succeeded")
 

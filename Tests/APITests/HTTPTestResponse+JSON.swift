@@ -8,7 +8,8 @@ extension HTTPTestResponse {
 
     /// Checks that this is an RFC 9457 problem document with `status`, in the API's shape.
     func expectProblem(_ status: Int, sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(self.status == status, "expected \(status), got \(self.status): \(text)", sourceLocation: sourceLocation)
+        #expect(
+            self.status == status, "expected \(status), got \(self.status): \(text)", sourceLocation: sourceLocation)
         #expect(
             header("Content-Type")?.hasPrefix("application/problem+json") == true,
             "content type \(header("Content-Type") ?? "none")", sourceLocation: sourceLocation)

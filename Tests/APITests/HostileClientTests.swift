@@ -69,7 +69,9 @@ struct HostileClientTests {
         try stalled.send("POST /v1/jobs HTTP/1.1\r\nHost: localhost\r\nContent-Le")
         let stalledBody = try service.client()
         // A well-formed head (its media type passes the head's screen), then a body that stalls.
-        try stalledBody.send("POST /v1/jobs HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"dataset\":")
+        try stalledBody.send(
+            "POST /v1/jobs HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"dataset\":"
+        )
 
         for _ in 0..<5 { try Self.expectServed(session) }
         #expect(try session.submit(TestSpecs.small).isEmpty == false)

@@ -35,7 +35,9 @@ struct LearnedScheduleTests {
 
         // Item 1 trained with a schedule learned by one meta-step: every (t, k) differs.
         let schedulePath = scratch.file("schedule.json")
-        let exported = try CommandLineRun.rewind(["export-schedule", "--url", url, id, "--item", "1", "--output", schedulePath])
+        let exported = try CommandLineRun.rewind([
+            "export-schedule", "--url", url, id, "--item", "1", "--output", schedulePath,
+        ])
         try #require(exported.status == 0, "export-schedule: \(exported.stderr)")
         let schedule = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: schedulePath))))
         let rates = try #require(schedule["learning_rate"]?.arrayValue)
@@ -53,7 +55,9 @@ struct LearnedScheduleTests {
 
         let script = "\(Self.repository)/examples/replay_numpy.py"
         let numpy = try CommandLineRun.run("python3", [script, replayPath, schedulePath, "--tolerance", "1e-6"])
-        #expect(numpy.status == 0, "the NumPy replay failed (is numpy installed? pip install numpy): \(numpy.stdout) \(numpy.stderr)")
+        #expect(
+            numpy.status == 0,
+            "the NumPy replay failed (is numpy installed? pip install numpy): \(numpy.stdout) \(numpy.stderr)")
         let report = try JSONValue.parse(numpy.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
         let difference = try #require(report["difference"]?.doubleValue)
         #expect(difference <= 1e-6)
@@ -63,7 +67,8 @@ struct LearnedScheduleTests {
         for (module, name) in [("optax", "replay_optax.py"), ("torch", "replay_torch.py")] {
             guard try CommandLineRun.run("python3", ["-c", "import \(module)"]).status == 0 else { continue }
             let recipe = try CommandLineRun.run(
-                "python3", ["\(Self.repository)/examples/\(name)", replayPath, schedulePath], environment: ["JAX_PLATFORMS": "cpu"])
+                "python3", ["\(Self.repository)/examples/\(name)", replayPath, schedulePath],
+                environment: ["JAX_PLATFORMS": "cpu"])
             #expect(recipe.status == 0, "\(name): \(recipe.stdout) \(recipe.stderr)")
         }
     }

@@ -14,7 +14,10 @@ struct LeaseRenewalTests {
     func commitsLongerThanTheLeaseDoNotCostTheJobItsLease(_ engine: StoreEngine) throws {
         // Every commit takes 2.5 leases; the reaper looks every 100 ms.
         let service = try TestService(
-            engine: engine, jobs: { $0.leaseMs = 600; $0.heartbeatIntervalMs = 50; $0.reaperIntervalMs = 100 },
+            engine: engine,
+            jobs: {
+                $0.leaseMs = 600; $0.heartbeatIntervalMs = 50; $0.reaperIntervalMs = 100
+            },
             wrappingStore: { FlakyCommitStore($0, failures: 0, delay: .milliseconds(1_500)) })
         defer { service.stop() }
         let session = APISession(service)

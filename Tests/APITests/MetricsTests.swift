@@ -1,6 +1,7 @@
 import Dispatch
 import Synchronization
 import Testing
+
 @testable import API
 
 @Suite struct MetricsTests {
@@ -10,32 +11,35 @@ import Testing
         metrics.increment("requests_total", labels: ["route": "/v1/jobs/{id}", "code": "404"])
         metrics.increment("requests_total", by: 2, labels: ["route": "/v1/jobs", "code": "202"])
         metrics.increment("requests_total", labels: ["route": "/v1/jobs/{id}", "code": "404"])
-        #expect(metrics.render() == """
-            # HELP requests_total Requests answered.
-            # TYPE requests_total counter
-            requests_total{route="/v1/jobs",code="202"} 2
-            requests_total{route="/v1/jobs/{id}",code="404"} 2
+        #expect(
+            metrics.render() == """
+                # HELP requests_total Requests answered.
+                # TYPE requests_total counter
+                requests_total{route="/v1/jobs",code="202"} 2
+                requests_total{route="/v1/jobs/{id}",code="404"} 2
 
-            """)
+                """)
     }
 
     @Test func aHistogramRendersCumulativeBucketsWithInclusiveBoundsThenInfSumAndCount() {
         let metrics = Metrics()
-        metrics.declare("latency_seconds", help: "Latency.", kind: .histogram, labels: ["route"], buckets: [0.5, 1, 2.5])
+        metrics.declare(
+            "latency_seconds", help: "Latency.", kind: .histogram, labels: ["route"], buckets: [0.5, 1, 2.5])
         for value in [0.5, 0.75, 3, 0.25] {
             metrics.observe("latency_seconds", value: value, labels: ["route": "/healthz"])
         }
-        #expect(metrics.render() == """
-            # HELP latency_seconds Latency.
-            # TYPE latency_seconds histogram
-            latency_seconds_bucket{route="/healthz",le="0.5"} 2
-            latency_seconds_bucket{route="/healthz",le="1"} 3
-            latency_seconds_bucket{route="/healthz",le="2.5"} 3
-            latency_seconds_bucket{route="/healthz",le="+Inf"} 4
-            latency_seconds_sum{route="/healthz"} 4.5
-            latency_seconds_count{route="/healthz"} 4
+        #expect(
+            metrics.render() == """
+                # HELP latency_seconds Latency.
+                # TYPE latency_seconds histogram
+                latency_seconds_bucket{route="/healthz",le="0.5"} 2
+                latency_seconds_bucket{route="/healthz",le="1"} 3
+                latency_seconds_bucket{route="/healthz",le="2.5"} 3
+                latency_seconds_bucket{route="/healthz",le="+Inf"} 4
+                latency_seconds_sum{route="/healthz"} 4.5
+                latency_seconds_count{route="/healthz"} 4
 
-            """)
+                """)
     }
 
     @Test func anUnlabelledHistogramPutsOnlyLeInItsBuckets() {
@@ -56,14 +60,15 @@ import Testing
         metrics.declare("alpha_total", help: "First.", kind: .counter)
         metrics.set("zeta", to: 2.5)
         metrics.increment("zeta", by: 1)
-        #expect(metrics.render() == """
-            # HELP alpha_total First.
-            # TYPE alpha_total counter
-            # HELP zeta Last.
-            # TYPE zeta gauge
-            zeta 3.5
+        #expect(
+            metrics.render() == """
+                # HELP alpha_total First.
+                # TYPE alpha_total counter
+                # HELP zeta Last.
+                # TYPE zeta gauge
+                zeta 3.5
 
-            """)
+                """)
     }
 
     @Test func labelValuesEscapeBackslashQuoteAndNewlineAndHelpEscapesBackslashAndNewline() {
@@ -71,13 +76,14 @@ import Testing
         metrics.declare("odd", help: "A \\ help\nline.", kind: .gauge, labels: ["value"])
         metrics.set("odd", to: 1, labels: ["value": "a\\b\"c\nd"])
         metrics.set("odd", to: 2, labels: ["value": "crlf\r\n"])
-        #expect(metrics.render() == #"""
-            # HELP odd A \\ help\nline.
-            # TYPE odd gauge
-            odd{value="a\\b\"c\nd"} 1
-            odd{value="crlf\#r\n"} 2
+        #expect(
+            metrics.render() == #"""
+                # HELP odd A \\ help\nline.
+                # TYPE odd gauge
+                odd{value="a\\b\"c\nd"} 1
+                odd{value="crlf\#r\n"} 2
 
-            """#)
+                """#)
     }
 
     @Test func valuesPrintIntegersWithoutFractionAndSpecialValuesAsTheFormatSpellsThem() {
@@ -122,13 +128,14 @@ import Testing
             return jobs.withLock { $0.map { (["status": $0.key], $0.value) } }
         }
         #expect(calls.load(ordering: .relaxed) == 0)
-        #expect(metrics.render() == """
-            # HELP jobs Jobs by status.
-            # TYPE jobs gauge
-            jobs{status="queued"} 2
-            jobs{status="running"} 1
+        #expect(
+            metrics.render() == """
+                # HELP jobs Jobs by status.
+                # TYPE jobs gauge
+                jobs{status="queued"} 2
+                jobs{status="running"} 1
 
-            """)
+                """)
         jobs.withLock { $0 = ["queued": 0, "running": 2, "failed": 5] }
         let second = metrics.render()
         #expect(second.hasSuffix("jobs{status=\"failed\"} 5\njobs{status=\"queued\"} 0\njobs{status=\"running\"} 2\n"))
@@ -156,7 +163,8 @@ import Testing
         }
         #expect(text.contains("rewind_build_info{version=\"1.2.3\"} 1\n"))
         #expect(text.contains("process_start_time_seconds 1700000000.5\n"))
-        let memoryLine = try #require(text.split(separator: "\n").first { $0.hasPrefix("process_resident_memory_bytes ") })
+        let memoryLine = try #require(
+            text.split(separator: "\n").first { $0.hasPrefix("process_resident_memory_bytes ") })
         let bytes = try #require(Double(memoryLine.split(separator: " ")[1]))
         #expect(bytes > 1_000_000)  // a Swift test process is megabytes, not bytes: the page size was applied
     }
@@ -169,8 +177,12 @@ import Testing
         metrics.recordJobFinished(status: "succeeded")
         let text = metrics.render()
         #expect(text.contains("rewind_http_requests_total{route=\"/v1/jobs/{id}\",method=\"GET\",code=\"200\"} 2\n"))
-        #expect(text.contains("rewind_http_request_duration_seconds_bucket{route=\"/v1/jobs/{id}\",method=\"GET\",le=\"0.005\"} 1\n"))
-        #expect(text.contains("rewind_http_request_duration_seconds_bucket{route=\"/v1/jobs/{id}\",method=\"GET\",le=\"0.025\"} 2\n"))
+        #expect(
+            text.contains(
+                "rewind_http_request_duration_seconds_bucket{route=\"/v1/jobs/{id}\",method=\"GET\",le=\"0.005\"} 1\n"))
+        #expect(
+            text.contains(
+                "rewind_http_request_duration_seconds_bucket{route=\"/v1/jobs/{id}\",method=\"GET\",le=\"0.025\"} 2\n"))
         #expect(text.contains("rewind_http_request_duration_seconds_count{route=\"/v1/jobs/{id}\",method=\"GET\"} 2\n"))
         #expect(text.contains("rewind_meta_iterations_total 1\n"))
         #expect(text.contains("rewind_meta_iteration_duration_seconds_bucket{le=\"2.5\"} 1\n"))

@@ -25,7 +25,10 @@ struct NodeMemoryBudgetTests {
         let service = try TestService(workers: 2, jobs: { $0.memoryBudget = budget })
         defer { service.stop() }
         let session = APISession(service)
-        let ids = try (0..<2).map { try session.submit(Self.spec.replacingOccurrences(of: "{\"dataset\"", with: "{\"name\":\"job \($0)\",\"dataset\"")) }
+        let ids = try (0..<2).map {
+            try session.submit(
+                Self.spec.replacingOccurrences(of: "{\"dataset\"", with: "{\"name\":\"job \($0)\",\"dataset\""))
+        }
 
         var mostReserved = 0
         var statuses: [String] = []

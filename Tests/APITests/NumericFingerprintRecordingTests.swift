@@ -1,6 +1,6 @@
 import Foundation
-import Jobs
 import JSON
+import Jobs
 import RewindTestSupport
 import Storage
 import Synchronization
@@ -15,12 +15,15 @@ struct NumericFingerprintRecordingTests {
         let directory = try TemporaryDirectory(prefix: "rewind-fingerprint")
         let store = try SQLiteStore(path: directory.file("rewind.sqlite"), nowMs: JobRunner.wallClock())
         defer { try? store.close() }
-        guard case .success(let tuning) = JobRequest.prepare(
-            specBytes: Array(TestSpecs.recovery.utf8), datasets: BuiltinDatasetResolver())
+        guard
+            case .success(let tuning) = JobRequest.prepare(
+                specBytes: Array(TestSpecs.recovery.utf8), datasets: BuiltinDatasetResolver())
         else { Issue.record("the recovery spec does not validate"); return }
         let id = TimeOrderedID.make(nowMs: JobRunner.wallClock())
         _ = try store.insertJob(
-            NewJob(id: id, name: "fingerprint", specJSON: tuning.spec.json().serializedString(), progressTotal: tuning.totalItems),
+            NewJob(
+                id: id, name: "fingerprint", specJSON: tuning.spec.json().serializedString(),
+                progressTotal: tuning.totalItems),
             idempotency: nil, maxQueued: 10, nowMs: JobRunner.wallClock())
 
         func runner(_ fingerprint: String, log: @escaping JobLog) -> JobRunner {
@@ -48,8 +51,9 @@ struct NumericFingerprintRecordingTests {
         let recorded = try store.history(jobID: id, after: nil, limit: 100).map { row in
             (try? JSONValue.parse(row.itemJSON))?["numeric_fingerprint"]?.stringValue
         }
-        #expect(recorded == Array(repeating: "arithmetic-A", count: handedBackAt)
-            + Array(repeating: "arithmetic-B", count: tuning.totalItems - handedBackAt))
+        #expect(
+            recorded == Array(repeating: "arithmetic-A", count: handedBackAt)
+                + Array(repeating: "arithmetic-B", count: tuning.totalItems - handedBackAt))
         let notice = lines.withLock { $0 }.first { $0.0 == "job resumed under another numeric fingerprint" }
         #expect(notice?.1["earlier_fingerprint"] == "arithmetic-A")
         #expect(notice?.1["fingerprint"] == "arithmetic-B")

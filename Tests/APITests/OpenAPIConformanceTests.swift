@@ -22,7 +22,9 @@ struct OpenAPIConformanceTests {
             #expect(method == "get" || codes.contains("403"), "\(method) \(path) changes state but lists no 403")
             for code in codes {
                 let content = document.resolve(operation["responses"]?[code] ?? .null)["content"]?.objectValue
-                #expect(code == "204" || code == "303" || content?.isEmpty == false, "\(method) \(path) \(code) has no media type")
+                #expect(
+                    code == "204" || code == "303" || content?.isEmpty == false,
+                    "\(method) \(path) \(code) has no media type")
             }
         }
     }
@@ -31,10 +33,15 @@ struct OpenAPIConformanceTests {
         let excluded = (document.root["x-excluded-routes"]?.arrayValue ?? []).map { route in
             "\(route["method"]?.stringValue ?? "") \(route["path"]?.stringValue ?? "")"
         }
-        #expect((document.root["x-excluded-routes"]?.arrayValue ?? []).allSatisfy { $0["reason"]?.stringValue?.isEmpty == false })
+        #expect(
+            (document.root["x-excluded-routes"]?.arrayValue ?? []).allSatisfy {
+                $0["reason"]?.stringValue?.isEmpty == false
+            })
         let documented = document.operations.map { "\($0.1.uppercased()) \($0.0)" }
         let served = Router.api.routes.map { "\($0.method.rawValue) \($0.pattern.template)" }
-        #expect(Set(served) == Set(documented).union(excluded), "undocumented: \(Set(served).subtracting(documented).subtracting(excluded))")
+        #expect(
+            Set(served) == Set(documented).union(excluded),
+            "undocumented: \(Set(served).subtracting(documented).subtracting(excluded))")
         #expect(Set(documented).isDisjoint(with: excluded))
     }
 
@@ -47,7 +54,8 @@ struct OpenAPIConformanceTests {
         let created = try client.request(
             "POST", "/v1/jobs", headers: [("Content-Type", "application/json")], body: Array(spec.utf8))
         let id = try #require(try JSONValue.parse(created.body)["id"]?.stringValue)
-        let maximum = try #require(document.root["paths"]?["/v1/jobs/{id}/events"]?["get"]?["parameters"]?[1]?["schema"]?["maximum"]?.intValue)
+        let maximum = try #require(
+            document.root["paths"]?["/v1/jobs/{id}/events"]?["get"]?["parameters"]?[1]?["schema"]?["maximum"]?.intValue)
         #expect(maximum == Int(Int32.max))
         let query = try client.request("GET", "/v1/jobs/\(id)/events?last_event_id=\(maximum + 1)")
         #expect(query.status == 422 && query.text.contains("last_event_id"))

@@ -1,9 +1,10 @@
 import Foundation
 import JSON
-import Learning
 import Jobs
+import Learning
 import Storage
 import Testing
+
 @testable import API
 @testable import Tuning
 
@@ -58,7 +59,11 @@ import Testing
             switch value {
             case .object(let object):
                 for (key, member) in object {
-                    if key == "$ref", let target = member.stringValue { references.append(target) } else { collect(member) }
+                    if key == "$ref", let target = member.stringValue {
+                        references.append(target)
+                    } else {
+                        collect(member)
+                    }
                 }
             case .array(let elements): elements.forEach(collect)
             default: break
@@ -83,7 +88,8 @@ import Testing
             for code in errors {
                 let response = document.resolve(responses[code] ?? .null)
                 #expect(
-                    response["content"]?["application/problem+json"]?["schema"]?["$ref"]?.stringValue == "#/components/schemas/Problem",
+                    response["content"]?["application/problem+json"]?["schema"]?["$ref"]?.stringValue
+                        == "#/components/schemas/Problem",
                     "\(method) \(path) \(code) is not problem+json")
             }
         }
@@ -119,11 +125,19 @@ import Testing
         #expect(document.resolve(create["responses"]?["202"] ?? .null)["headers"]?["Location"] != nil)
         #expect(document.resolve(create["responses"]?["429"] ?? .null)["headers"]?["Retry-After"] != nil)
         #expect(document.resolve(create["responses"]?["503"] ?? .null)["headers"]?["Retry-After"] != nil)
-        #expect(create["requestBody"]?["content"]?["application/json"]?["schema"]?["$ref"]?.stringValue == "#/components/schemas/JobSpec")
+        #expect(
+            create["requestBody"]?["content"]?["application/json"]?["schema"]?["$ref"]?.stringValue
+                == "#/components/schemas/JobSpec")
         #expect(document.parameters(of: "/v1/jobs", "post") == ["header Idempotency-Key"])
-        #expect(document.parameters(of: "/v1/jobs", "get") == ["query status", "query limit", "query page_token", "query view"])
+        #expect(
+            document.parameters(of: "/v1/jobs", "get") == [
+                "query status", "query limit", "query page_token", "query view",
+            ])
         #expect(document.parameters(of: "/v1/jobs/{id}/history", "get") == ["path id", "query after", "query limit"])
-        #expect(document.parameters(of: "/v1/jobs/{id}/events", "get") == ["path id", "header Last-Event-ID", "query last_event_id"])
+        #expect(
+            document.parameters(of: "/v1/jobs/{id}/events", "get") == [
+                "path id", "header Last-Event-ID", "query last_event_id",
+            ])
         #expect(document.parameters(of: "/v1/jobs/{id}/plots/{name}.svg", "get") == ["path id", "path name"])
         #expect(document.parameters(of: "/v1/datasets", "post") == ["query name"])
 
@@ -147,7 +161,8 @@ import Testing
     ])
     func jobSpecSchemaPropertiesEqualTheNormalisedSpecKeys(_ submitted: String) throws {
         // As jobs report it: the split resolved to row counts.
-        let spec = try JobSpec.parse(JSONValue.parse(submitted)).get().resolved(for: DatasetInfo(rows: 1797, features: 64, classes: 10))
+        let spec = try JobSpec.parse(JSONValue.parse(submitted)).get().resolved(
+            for: DatasetInfo(rows: 1797, features: 64, classes: 10))
         let mismatches = document.keyMismatches(spec.json(), document.schema("JobSpec"), at: "")
         #expect(mismatches.isEmpty, "\(mismatches)")
     }
@@ -166,7 +181,9 @@ import Testing
             }
             // A leaf field (a value, or an array of values) must document its default.
             guard !["/name", "/dataset"].contains(path) else { return }  // no static default; required
-            #expect(schema["default"] == value, "\(path): schema default \(String(describing: schema["default"])), parser \(value)")
+            #expect(
+                schema["default"] == value,
+                "\(path): schema default \(String(describing: schema["default"])), parser \(value)")
             checked += 1
         }
         walk(normalised, document.schema("JobSpec"), "")
@@ -176,7 +193,9 @@ import Testing
     @Test func jobSpecSchemaLimitsAndChoicesAreTheParsers() throws {
         let spec = document.schema("JobSpec")
         func property(_ path: String) -> JSONValue {
-            path.split(separator: "/").reduce(spec) { schema, key in document.resolve(schema["properties"]?[String(key)] ?? .null) }
+            path.split(separator: "/").reduce(spec) { schema, key in
+                document.resolve(schema["properties"]?[String(key)] ?? .null)
+            }
         }
         func range(_ path: String) -> ClosedRange<Int>? {
             let schema = property(path)
@@ -200,9 +219,15 @@ import Testing
         let segments = document.resolve(document.schema("Schedule")["oneOf"]?[1] ?? .null)["properties"]?["segments"]
         #expect(segments?["maximum"]?.intValue == Limits.iterations.upperBound)
         let datasets = property("dataset")["oneOf"]?.arrayValue ?? []
-        #expect(datasets.first?["properties"]?["name"]?["enum"] == JSONValue.array(BuiltinDatasets.names.map(JSONValue.string)))
-        #expect(datasets.first { $0["properties"]?["id"] != nil }?["properties"]?["id"]?["maxLength"]?.intValue == Limits.datasetKey)
-        #expect(datasets.first { $0["properties"]?["path"] != nil }?["properties"]?["path"]?["maxLength"]?.intValue == Limits.pathLength)
+        #expect(
+            datasets.first?["properties"]?["name"]?["enum"]
+                == JSONValue.array(BuiltinDatasets.names.map(JSONValue.string)))
+        #expect(
+            datasets.first { $0["properties"]?["id"] != nil }?["properties"]?["id"]?["maxLength"]?.intValue
+                == Limits.datasetKey)
+        #expect(
+            datasets.first { $0["properties"]?["path"] != nil }?["properties"]?["path"]?["maxLength"]?.intValue
+                == Limits.pathLength)
 
         func expectBounds(_ schema: JSONValue, _ bounds: JobSpec.Bounds, _ name: String) {
             let lowerKey = bounds.lowerInclusive ? "minimum" : "exclusiveMinimum"
@@ -238,8 +263,12 @@ import Testing
         item.spread = HistoryItem.Spread(trainingLoss: 0.01, validationLoss: 0.02, testLoss: 0.03)
         item.step = .rejected
         item.stepReason = "the objective rose"
-        let problem = ProblemDetails.invalidSpec([SpecError(field: "/training/iterations", message: "must be between 1 and 100000")])
-        let cases: [(JSONValue, String)] = [(item.json(numericFingerprint: "x86_64"), "HistoryItem"), (problem.json(), "Problem")]
+        let problem = ProblemDetails.invalidSpec([
+            SpecError(field: "/training/iterations", message: "must be between 1 and 100000")
+        ])
+        let cases: [(JSONValue, String)] = [
+            (item.json(numericFingerprint: "x86_64"), "HistoryItem"), (problem.json(), "Problem"),
+        ]
         for (value, name) in cases {
             let mismatches = document.keyMismatches(value, document.schema(name), at: name)
             #expect(mismatches.isEmpty, "\(mismatches)")
@@ -284,7 +313,9 @@ struct OpenAPITestDocument {
     /// Every (path, method, operation) of the document.
     var operations: [(String, String, JSONValue)] {
         (root["paths"]?.objectValue ?? [:]).flatMap { path, item in
-            (item.objectValue ?? [:]).filter { OpenAPIDocumentTests.methods.contains($0.key) }.map { (path, $0.key, $0.value) }
+            (item.objectValue ?? [:]).filter { OpenAPIDocumentTests.methods.contains($0.key) }.map {
+                (path, $0.key, $0.value)
+            }
         }
     }
 
@@ -307,7 +338,9 @@ struct OpenAPITestDocument {
         }
         switch value {
         case .object(let object):
-            guard let properties = schema["properties"]?.objectValue else { return ["\(path): schema has no properties"] }
+            guard let properties = schema["properties"]?.objectValue else {
+                return ["\(path): schema has no properties"]
+            }
             var problems: [String] = []
             if Set(object.keys) != Set(properties.keys) {
                 problems.append("\(path): value has \(object.keys.sorted()), schema \(properties.keys.sorted())")

@@ -7,7 +7,8 @@ import Testing
 struct PartialResultTests {
     /// Plain SGD with a meta step this large throws the hyperparameters far off after item 0: the
     /// job fails in item 1 with one item written.
-    static let diverging = #"{"name":"diverges","dataset":{"name":"digits"},"split":{"train":200,"validation":100},"#
+    static let diverging =
+        #"{"name":"diverges","dataset":{"name":"digits"},"split":{"train":200,"validation":100},"#
         + #""model":{"hidden":[8]},"training":{"iterations":20,"batch_size":20},"#
         + #""hyperparameters":{"learning_rate":{"init":2.0}},"meta":{"iterations":5,"optimizer":"sgd","step_size":100,"guard":false}}"#
 

@@ -10,14 +10,16 @@ import Testing
 @Suite(
     "Network partition of a worker", .serialized,
     .enabled(if: PostgresCluster.isAvailable, Comment(rawValue: PostgresCluster.unavailableReason)),
-    .enabled(if: NetworkNamespace.unavailableReason == nil, Comment(rawValue: NetworkNamespace.unavailableReason ?? "")))
+    .enabled(if: NetworkNamespace.unavailableReason == nil, Comment(rawValue: NetworkNamespace.unavailableReason ?? ""))
+)
 struct PartitionTests {
     @Test func aCutOffWorkerLosesItsJobToAnotherAndWritesNothingWhenTheLinkReturns() throws {
         let host = try NetworkNamespace()
         let fleet = try Fleet(extraListen: (host.hostAddress, host.network))
         let api = APISession(port: try fleet.addAPINode().port)
         // The cut-off node gives up a dead transaction's locks after 2 s instead of 10.
-        let remoteURL = "postgresql://\(fleet.cluster.user)@\(host.hostAddress):\(fleet.cluster.port)/rewind"
+        let remoteURL =
+            "postgresql://\(fleet.cluster.user)@\(host.hostAddress):\(fleet.cluster.port)/rewind"
             + "?options=-c%20idle_in_transaction_session_timeout%3D2000"
         let isolated = try fleet.addWorker(database: remoteURL, launcher: host.launcher)
         let rescuer = try fleet.addWorker()
@@ -29,7 +31,8 @@ struct PartitionTests {
         var cutOff: String?
         _ = eventually(timeout: .seconds(60)) {
             cutOff = jobs.first { id in
-                (try? fleet.worker(running: id)) === isolated && ((try? fleet.store.job(id: id))?.progressDone ?? 0) >= 1
+                (try? fleet.worker(running: id)) === isolated
+                    && ((try? fleet.store.job(id: id))?.progressDone ?? 0) >= 1
             }
             return cutOff != nil
         }

@@ -5,7 +5,9 @@ import Testing
 
 /// The whole service on the PostgreSQL engine, through HTTP: the API and the workers do not know
 /// which engine runs, so what holds on SQLite holds here, and across nodes sharing one database.
-@Suite("Service on PostgreSQL", .enabled(if: PostgresCluster.isAvailable, Comment(rawValue: PostgresCluster.unavailableReason)))
+@Suite(
+    "Service on PostgreSQL",
+    .enabled(if: PostgresCluster.isAvailable, Comment(rawValue: PostgresCluster.unavailableReason)))
 struct PostgresServiceTests {
     /// The history of a finished job without its timings, which differ from run to run.
     private func historyWithoutSeconds(_ session: APISession, _ id: String) throws -> [JSONValue] {

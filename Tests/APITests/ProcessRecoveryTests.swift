@@ -1,6 +1,6 @@
 import Foundation
-import Jobs
 import JSON
+import Jobs
 import RewindTestSupport
 import Storage
 import Synchronization
@@ -112,7 +112,8 @@ struct ProcessRecoveryTests {
         _ actual: [JSONValue], _ expected: [JSONValue], sourceLocation: SourceLocation = #_sourceLocation
     ) throws {
         #expect(actual.count == expected.count, sourceLocation: sourceLocation)
-        #expect(actual.map { $0["meta_iteration"]?.intValue } == Array(0..<expected.count), sourceLocation: sourceLocation)
+        #expect(
+            actual.map { $0["meta_iteration"]?.intValue } == Array(0..<expected.count), sourceLocation: sourceLocation)
         for (index, (got, want)) in zip(actual, expected).enumerated() {
             let difference = JSONDifference.first(between: got.removing("seconds"), and: want.removing("seconds"))
             #expect(difference == nil, "item \(index) differs at \(difference ?? "")", sourceLocation: sourceLocation)

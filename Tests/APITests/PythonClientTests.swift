@@ -12,7 +12,9 @@ struct PythonClientTests {
         let client = "\(LearnedScheduleTests.repository)/clients/python"
         let run = try CommandLineRun.run(
             "python3", ["-m", "unittest", "discover", "-s", "tests", "-v"],
-            environment: ["PYTHONPATH": client, "REWIND_URL": "127.0.0.1:\(service.port)", "PYTHONDONTWRITEBYTECODE": "1"],
+            environment: [
+                "PYTHONPATH": client, "REWIND_URL": "127.0.0.1:\(service.port)", "PYTHONDONTWRITEBYTECODE": "1",
+            ],
             directory: client, timeout: .seconds(300))
         #expect(run.status == 0, "python3 -m unittest failed:\n\(run.stderr)\n\(run.stdout)")
         #expect(run.stderr.contains("OK") && !run.stderr.contains("Ran 0 tests"), "\(run.stderr)")

@@ -18,7 +18,9 @@ struct ScaleOutFaultTests {
 
     /// A fresh database of `engine` for real processes: a file, or a database in the test
     /// cluster (dropped by the returned cleanup).
-    private func database(_ engine: StoreEngine, _ directory: TemporaryDirectory) throws -> (url: String, logs: String?, drop: () -> Void) {
+    private func database(
+        _ engine: StoreEngine, _ directory: TemporaryDirectory
+    ) throws -> (url: String, logs: String?, drop: () -> Void) {
         switch engine {
         case .sqlite:
             return (directory.file("rewind.sqlite"), nil, {})
@@ -167,7 +169,8 @@ struct ScaleOutFaultTests {
         // From now on the database refuses every new history row: the next meta-iteration's
         // commit fails inside its transaction (a constraint, not a lost connection: no retry).
         try cluster.execute(
-            "ALTER TABLE job_history ADD CONSTRAINT refuse_new_items CHECK (meta_iteration < 0) NOT VALID", database: name)
+            "ALTER TABLE job_history ADD CONSTRAINT refuse_new_items CHECK (meta_iteration < 0) NOT VALID",
+            database: name)
         let deadline = ContinuousClock.now + .seconds(60)
         while !server.log.contains("job handed back after a failed commit"), ContinuousClock.now < deadline {
             usleep(20_000)
@@ -214,9 +217,11 @@ struct ScaleOutFaultTests {
         try Data("\(secret)\n".utf8).write(to: URL(fileURLWithPath: right))
 
         let refused = #expect(throws: ServerProcessError.self) {
-            try ServerProcess(database: url, logDirectory: directory.path, arguments: ["--database-password-file", wrong])
+            try ServerProcess(
+                database: url, logDirectory: directory.path, arguments: ["--database-password-file", wrong])
         }
-        #expect(refused?.description.contains("password authentication failed") == true, "\(String(describing: refused))")
+        #expect(
+            refused?.description.contains("password authentication failed") == true, "\(String(describing: refused))")
         let server = try ServerProcess(
             database: url, logDirectory: directory.path, environment: ["REWIND_DATABASE_PASSWORD_FILE": right])
         let session = APISession(port: server.port)

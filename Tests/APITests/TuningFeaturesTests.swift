@@ -66,7 +66,8 @@ struct TuningFeaturesTests {
         #expect(done["best"]?["test_loss"]?.doubleValue != nil)
         let served = try session.history(job)
         #expect(served.count == 5)
-        #expect(served.allSatisfy { $0["test_loss"]?.doubleValue != nil && $0["validation_loss_std"]?.doubleValue != nil })
+        #expect(
+            served.allSatisfy { $0["test_loss"]?.doubleValue != nil && $0["validation_loss_std"]?.doubleValue != nil })
 
         // The same file, named by path, through the code `rewind run` uses.
         let directory = try TemporaryDirectory()
@@ -85,7 +86,8 @@ struct TuningFeaturesTests {
         #expect(items.map(Self.withoutSeconds) == served.map(Self.withoutSeconds))
 
         // And the real binary, on a spec file beside the CSV, with parallel seeds.
-        try Self.spec(dataset: #"{"path": "clusters.csv"}"#).write(toFile: directory.file("spec.json"), atomically: true, encoding: .utf8)
+        try Self.spec(dataset: #"{"path": "clusters.csv"}"#).write(
+            toFile: directory.file("spec.json"), atomically: true, encoding: .utf8)
         let (status, output) = try Self.rewindRun(["--quiet", "--threads", "2", directory.file("spec.json")])
         #expect(status == 0)
         let lines = output.split(separator: "\n").map { try! JSONValue.parse(Array($0.utf8)) }
@@ -128,7 +130,8 @@ struct TuningFeaturesTests {
         #expect(problem.status == 422)
         #expect(problem.errors.map(\.field) == ["/dataset/path"])
         #expect(problem.detail == upload.json["detail"]?.stringValue)
-        try Self.spec(dataset: #"{"path": "bad.csv"}"#).write(toFile: directory.file("spec.json"), atomically: true, encoding: .utf8)
+        try Self.spec(dataset: #"{"path": "bad.csv"}"#).write(
+            toFile: directory.file("spec.json"), atomically: true, encoding: .utf8)
         let (status, output) = try Self.rewindRun(["--quiet", "--json", directory.file("spec.json")])
         #expect(status == 2)
         let printed = try JSONValue.parse(Array(output.utf8))
@@ -146,7 +149,8 @@ struct TuningFeaturesTests {
         defer { service.stop() }
         let session = APISession(service)
         // Nothing learned, the same draws every item: no item improves on item 0.
-        let job = try session.submit("""
+        let job = try session.submit(
+            """
             { "dataset": {"name": "digits"}, "split": {"train": 100, "validation": 50},
               "model": {"hidden": []}, "training": {"iterations": 5, "batch_size": 20},
               "hyperparameters": { "learning_rate": {"learn": false}, "momentum": {"learn": false},

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Dashboard
 
 @Suite("Axis ticks")
@@ -11,7 +12,9 @@ struct AxisScaleTests {
         return [1.0, 2, 5, 10].contains { abs(mantissa - $0) < 1e-9 }
     }
 
-    @Test(arguments: [(0.0, 1.0), (0.031, 0.87), (-3.2, 7.9), (1234.0, 98_765.0), (0.000_12, 0.000_19), (-50.0, -0.5), (2.0, 2.001)])
+    @Test(arguments: [
+        (0.0, 1.0), (0.031, 0.87), (-3.2, 7.9), (1234.0, 98_765.0), (0.000_12, 0.000_19), (-50.0, -0.5), (2.0, 2.001),
+    ])
     func linearTicksAreNiceEvenlySpacedAndCoverTheRange(minimum: Double, maximum: Double) {
         let axis = AxisScale.linear(minimum: minimum, maximum: maximum)
         #expect(axis.lower <= minimum && axis.upper >= maximum)

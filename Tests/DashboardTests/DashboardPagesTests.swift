@@ -1,5 +1,6 @@
 import JSON
 import Testing
+
 @testable import Dashboard
 
 @Suite("Dashboard pages")
@@ -8,7 +9,9 @@ struct DashboardPagesTests {
     /// 2025-03-01T12:00:00Z in Unix milliseconds.
     static let now: Int64 = 1_740_830_400_000
 
-    func job(id: String = "job_1", name: String = "digits schedules", status: String = "running", error: JSONValue = nil) -> JSONValue {
+    func job(
+        id: String = "job_1", name: String = "digits schedules", status: String = "running", error: JSONValue = nil
+    ) -> JSONValue {
         [
             "id": .string(id), "name": .string(name), "status": .string(status),
             "created_at": "2025-03-01T11:57:00Z", "started_at": "2025-03-01T11:57:01.250Z", "finished_at": nil,
@@ -21,7 +24,8 @@ struct DashboardPagesTests {
     }
 
     @Test func theListLinksEachJobWithItsStatusProgressBestLossAndAge() {
-        let html = DashboardPages.index(jobs: [job(), job(id: "job_2", name: "second", status: "succeeded")], nowMs: Self.now)
+        let html = DashboardPages.index(
+            jobs: [job(), job(id: "job_2", name: "second", status: "succeeded")], nowMs: Self.now)
         #expect(html.hasPrefix("<!doctype html>"))
         #expect(html.contains("<a href=\"/jobs/job_1\">digits schedules</a>"))
         #expect(html.contains("<a href=\"/jobs/job_2\">second</a>"))
@@ -54,7 +58,9 @@ struct DashboardPagesTests {
         for html in [index, page] {
             #expect(!html.contains("<script>alert"))
             #expect(!html.contains("<img src=x"))
-            #expect(html.contains("&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt;&amp;&lt;img src=x onerror=alert(1)&gt;"))
+            #expect(
+                html.contains(
+                    "&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt;&amp;&lt;img src=x onerror=alert(1)&gt;"))
         }
         #expect(page.contains("<title>Rewind · &lt;script&gt;"))
     }
@@ -83,7 +89,9 @@ struct DashboardPagesTests {
 
     @Test func theJobPageShowsTheBestItemsTestLossAndAnEarlyStop() {
         guard case .object(var resource) = job(status: "succeeded") else { return }
-        resource["best"] = ["meta_iteration": 9, "validation_loss": 0.5012, "validation_error": 0.12, "test_loss": 0.5311]
+        resource["best"] = [
+            "meta_iteration": 9, "validation_loss": 0.5012, "validation_error": 0.12, "test_loss": 0.5311,
+        ]
         resource["stopped_early"] = true
         let html = DashboardPages.job(resource: .object(resource), plotNames: ["loss"])
         #expect(html.contains("id=\"best-test-loss\">0.5311<"))
@@ -114,7 +122,10 @@ struct DashboardPagesTests {
     }
 
     @Test func pagesLoadNothingFromOutsideRewind() {
-        let pages = [DashboardPages.index(jobs: [job()], nowMs: Self.now), DashboardPages.job(resource: job(), plotNames: ["loss"])]
+        let pages = [
+            DashboardPages.index(jobs: [job()], nowMs: Self.now),
+            DashboardPages.job(resource: job(), plotNames: ["loss"]),
+        ]
         for html in pages {
             #expect(!html.contains("http://") && !html.contains("https://") && !html.contains("//cdn"))
             // Scripts and styles come from /assets only, and no script is inline (CSP forbids it).
@@ -141,7 +152,10 @@ struct TimestampTests {
         #expect(Timestamp.milliseconds("1969-12-31T23:59:59.999Z") == -1)
     }
 
-    @Test(arguments: ["", "2025-03-01", "2025-13-01T00:00:00Z", "2025-03-01T12:00:00", "2025-03-01T12:00:00Zjunk", "yyyy-03-01T12:00:00Z"])
+    @Test(arguments: [
+        "", "2025-03-01", "2025-13-01T00:00:00Z", "2025-03-01T12:00:00", "2025-03-01T12:00:00Zjunk",
+        "yyyy-03-01T12:00:00Z",
+    ])
     func rejectsWhatIsNotATimestamp(text: String) {
         #expect(Timestamp.milliseconds(text) == nil)
     }

@@ -1,5 +1,6 @@
 import JSON
 import Testing
+
 @testable import Dashboard
 
 @Suite("Job plots")
@@ -7,21 +8,28 @@ struct JobPlotsTests {
     let spec = SampleHistory.spec(hidden: [50, 50], iterations: 100)
     let items = SampleHistory.items(count: 6, hidden: [50, 50], iterations: 100, segments: 100)
 
-    func render(_ name: String, spec: JSONValue? = nil, items: [JSONValue]? = nil, dataset: JobPlots.DatasetShape? = nil) -> XMLDocumentSummary {
+    func render(
+        _ name: String, spec: JSONValue? = nil, items: [JSONValue]? = nil, dataset: JobPlots.DatasetShape? = nil
+    ) -> XMLDocumentSummary {
         let svg = JobPlots.render(name: name, spec: spec ?? self.spec, items: items ?? self.items, dataset: dataset)
         return XMLDocumentSummary(svg ?? "")
     }
 
     /// Legend labels: texts drawn right of a legend sample line.
     func legend(_ document: XMLDocumentSummary) -> [String] {
-        let names = ["W1", "b1", "W2", "b2", "W3", "b3", "all blocks", "all weights", "training", "validation", "test (held out)"]
+        let names = [
+            "W1", "b1", "W2", "b2", "W3", "b3", "all blocks", "all weights", "training", "validation",
+            "test (held out)",
+        ]
         return document.texts.filter(names.contains)
     }
 
     @Test func everyJobHasTheLossErrorScheduleAndPenaltyPlots() {
-        #expect(JobPlots.names(for: spec) == [
-            "loss", "error", "learning_curve", "learning_rate", "momentum", "l2", "init_scale", "hypergradient_norm",
-        ])
+        #expect(
+            JobPlots.names(for: spec) == [
+                "loss", "error", "learning_curve", "learning_rate", "momentum", "l2", "init_scale",
+                "hypergradient_norm",
+            ])
         #expect(JobPlots.names(for: ["dataset": ["name": "digits"]]).count == 8)
     }
 
@@ -48,11 +56,15 @@ struct JobPlotsTests {
 
     @Test func scheduleStepsMatchTheSegmentBoundaries() {
         let spec = SampleHistory.spec(hidden: [], iterations: 10)
-        let items: [JSONValue] = [[
-            "meta_iteration": 0, "training_loss": 1, "validation_loss": 1, "validation_error": 0.5,
-            "hyperparameters": ["learning_rate": [[0.1], [0.2], [0.4]], "momentum": [[0.9]], "l2": [1e-4], "init_scale": [0.1]],
-            "hypergradient": nil, "seconds": 1,
-        ]]
+        let items: [JSONValue] = [
+            [
+                "meta_iteration": 0, "training_loss": 1, "validation_loss": 1, "validation_error": 0.5,
+                "hyperparameters": [
+                    "learning_rate": [[0.1], [0.2], [0.4]], "momentum": [[0.9]], "l2": [1e-4], "init_scale": [0.1],
+                ],
+                "hypergradient": nil, "seconds": 1,
+            ]
+        ]
         let document = render("learning_rate", spec: spec, items: items)
         // Three segments of a global schedule: (0, 2), (3, 5), (6, 9) as one line of six points.
         #expect(document.polylineLengths == [6])
@@ -60,7 +72,8 @@ struct JobPlotsTests {
         #expect(document.texts.contains("learning rate"))
         // One constant segment is drawn across meta-iterations instead (one item: one point).
         let momentum = render("momentum", spec: spec, items: items)
-        #expect(momentum.texts.contains("meta-iteration") && momentum.texts.contains("constant over training iterations"))
+        #expect(
+            momentum.texts.contains("meta-iteration") && momentum.texts.contains("constant over training iterations"))
     }
 
     @Test func deepSchedulesGetOnePanelPerLayer() {
@@ -81,10 +94,12 @@ struct JobPlotsTests {
     @Test func layeredNetworksGetOnePanelPerLayerNamedAfterIt() {
         // conv → tanh → avgpool → conv → dense: three layers with parameters, as many as hidden [a, b].
         guard case .object(var object) = SampleHistory.spec(hidden: [4, 4], iterations: 20) else { return }
-        object["model"] = ["layers": [
-            ["type": "conv2d", "filters": 4, "kernel": 3], ["type": "tanh"], ["type": "avgpool", "size": 2],
-            ["type": "conv2d", "filters": 2, "kernel": 3], ["type": "dense", "units": 8],
-        ]]
+        object["model"] = [
+            "layers": [
+                ["type": "conv2d", "filters": 4, "kernel": 3], ["type": "tanh"], ["type": "avgpool", "size": 2],
+                ["type": "conv2d", "filters": 2, "kernel": 3], ["type": "dense", "units": 8],
+            ]
+        ]
         let spec = JSONValue.object(object)
         let items = SampleHistory.items(count: 3, hidden: [4, 4, 4], iterations: 20, segments: 20)
         let document = render("learning_rate", spec: spec, items: items)
@@ -115,7 +130,8 @@ struct JobPlotsTests {
         #expect(lines.count == 12)
         #expect(lines.prefix(6).allSatisfy { $0.attributes["stroke-opacity"] == "0.35" })
         #expect(lines.suffix(6).allSatisfy { $0.attributes["stroke-opacity"] == nil })
-        #expect(lines.suffix(6).map { $0.attributes["stroke-dasharray"] != nil } == [false, true, false, true, false, true])
+        #expect(
+            lines.suffix(6).map { $0.attributes["stroke-dasharray"] != nil } == [false, true, false, true, false, true])
         #expect(document.texts.contains("meta-iteration 5; faint: meta-iteration 0 (initial)"))
         #expect(document.all("circle").isEmpty)
     }
@@ -128,7 +144,9 @@ struct JobPlotsTests {
 
     @Test func globalSchedulesAreOneLineForAllBlocks() {
         let global = SampleHistory.items(count: 3, hidden: [], iterations: 100, segments: 5).map { item -> JSONValue in
-            guard case .object(var object) = item, case .object(var hyper) = object["hyperparameters"]! else { return item }
+            guard case .object(var object) = item, case .object(var hyper) = object["hyperparameters"]! else {
+                return item
+            }
             hyper["learning_rate"] = JSONValue([[0.5], [0.4], [0.3], [0.2], [0.1]])
             hyper["momentum"] = JSONValue([[0.9]])
             object["hyperparameters"] = .object(hyper)
@@ -161,7 +179,8 @@ struct JobPlotsTests {
 
     @Test func perWeightL2WithHiddenLayersIsTheMeanOverInputUnits() {
         let spec = SampleHistory.spec(hidden: [20], iterations: 10, l2Per: "weight")
-        let items = SampleHistory.items(count: 2, hidden: [20], iterations: 10, segments: 1, l2Weights: 64 * 20 + 20 * 10)
+        let items = SampleHistory.items(
+            count: 2, hidden: [20], iterations: 10, segments: 1, l2Weights: 64 * 20 + 20 * 10)
         let document = render("l2", spec: spec, items: items)
         #expect(document.texts.contains("mean over 20 units"))
         #expect(document.all("rect").filter { $0.attributes["fill"] == "none" }.count == 1)
@@ -227,7 +246,9 @@ struct JobPlotsTests {
 
     @Test func itemsAreOrderedByMetaIterationWhateverOrderTheyArriveIn() {
         for name in JobPlots.names(for: spec) {
-            #expect(JobPlots.render(name: name, spec: spec, items: items.reversed()) == JobPlots.render(name: name, spec: spec, items: items))
+            #expect(
+                JobPlots.render(name: name, spec: spec, items: items.reversed())
+                    == JobPlots.render(name: name, spec: spec, items: items))
         }
     }
 
@@ -247,7 +268,8 @@ struct JobPlotsTests {
             let layerSizes = [64] + hidden + [10]
             let weights = zip(layerSizes, layerSizes.dropFirst()).reduce(0) { $0 + $1.0 * $1.1 }
             let items = SampleHistory.items(
-                count: 4, hidden: hidden, iterations: 30, segments: 7, l2Weights: l2Per == "weight" ? weights : nil, trainingRows: 12)
+                count: 4, hidden: hidden, iterations: 30, segments: 7, l2Weights: l2Per == "weight" ? weights : nil,
+                trainingRows: 12)
             for name in JobPlots.names(for: spec) {
                 for history in [items, []] {
                     let document = XMLDocumentSummary(JobPlots.render(name: name, spec: spec, items: history)!)

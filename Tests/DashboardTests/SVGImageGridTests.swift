@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Dashboard
 
 @Suite("SVG image grid")
@@ -24,14 +25,18 @@ struct SVGImageGridTests {
         // Ten images in one row of a 640-wide grid: 8 pixels of equal size each.
         let widths = Set(pixels(document).map { $0.attributes["width"] })
         #expect(widths.count == 1)
-        let outlines = document.all("rect").filter { $0.attributes["stroke"] == "#d0d7de" && $0.attributes["fill"] == "none" }
+        let outlines = document.all("rect").filter {
+            $0.attributes["stroke"] == "#d0d7de" && $0.attributes["fill"] == "none"
+        }
         #expect(outlines.count == 10)
     }
 
     @Test func wrapsIntoRowsOfAtMostTheColumnCount() {
         let grid = SVGImageGrid(title: "t", images: digits(25) { Double($0 * $1) }, columns: 10)
         let document = XMLDocumentSummary(grid.render())
-        let outlines = document.all("rect").filter { $0.attributes["fill"] == "none" && $0.attributes["stroke"] == "#d0d7de" }
+        let outlines = document.all("rect").filter {
+            $0.attributes["fill"] == "none" && $0.attributes["stroke"] == "#d0d7de"
+        }
         #expect(Set(outlines.map { $0.attributes["y"] }).count == 3)
         #expect(Set(outlines.map { $0.attributes["x"] }).count == 10)
     }
@@ -44,7 +49,8 @@ struct SVGImageGridTests {
     }
 
     @Test func divergingIsSymmetricAboutZero() {
-        let grid = SVGImageGrid(title: "t", images: digits(1) { _, pixel in Double(pixel - 16) }, colorScale: .diverging)
+        let grid = SVGImageGrid(
+            title: "t", images: digits(1) { _, pixel in Double(pixel - 16) }, colorScale: .diverging)
         let range = grid.range!
         #expect(range.lower == -47 && range.upper == 47)
         #expect(grid.fraction(0, range: range) == 0.5)
@@ -55,7 +61,8 @@ struct SVGImageGridTests {
     }
 
     @Test func theColourBarIsLabelledWithTheRange() {
-        let grid = SVGImageGrid(title: "L2", images: digits(2) { image, pixel in 1e-5 * Double(1 + image * 64 + pixel) }, logarithmic: true)
+        let grid = SVGImageGrid(
+            title: "L2", images: digits(2) { image, pixel in 1e-5 * Double(1 + image * 64 + pixel) }, logarithmic: true)
         let document = XMLDocumentSummary(grid.render())
         #expect(document.texts.contains("1e-5") && document.texts.contains("0.00128"))
         #expect(document.texts.contains("log scale"))

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Dashboard
 
 @Suite("SVG line chart")
@@ -6,7 +7,9 @@ struct SVGLineChartTests {
     typealias Series = SVGLineChart.Series
 
     func chart(_ series: [Series], title: String = "Loss", logarithmicY: Bool = false) -> SVGLineChart {
-        SVGLineChart(title: title, xLabel: "meta-iteration", yLabel: "loss", series: series, logarithmicY: logarithmicY, integerX: true)
+        SVGLineChart(
+            title: title, xLabel: "meta-iteration", yLabel: "loss", series: series, logarithmicY: logarithmicY,
+            integerX: true)
     }
 
     @Test func drawsEverySeriesInItsOwnColourAndNamesItInTheLegend() {
@@ -19,7 +22,9 @@ struct SVGLineChartTests {
         let strokes = document.all("polyline").compactMap { $0.attributes["stroke"] }
         #expect(strokes == [Palette.series[0], Palette.series[1]])
         #expect(document.texts.contains("training") && document.texts.contains("validation"))
-        #expect(document.texts.contains("Loss") && document.texts.contains("meta-iteration") && document.texts.contains("loss"))
+        #expect(
+            document.texts.contains("Loss") && document.texts.contains("meta-iteration")
+                && document.texts.contains("loss"))
         #expect(document.all("title").first?.text == "Loss")
         let root = document.elements[0]
         #expect(root.name == "svg" && root.attributes["viewBox"] == "0 0 640 360" && root.attributes["width"] == "100%")
@@ -56,14 +61,18 @@ struct SVGLineChartTests {
         let document = XMLDocumentSummary(svg)
         #expect(document.wellFormed, "\(document.parseError ?? "")")
         #expect(document.texts.filter { $0 == hostile }.count == 2)  // the title and the legend
-        #expect(document.texts.contains("a < b") && document.texts.contains("x & y") && document.texts.contains("\"y\""))
+        #expect(
+            document.texts.contains("a < b") && document.texts.contains("x & y") && document.texts.contains("\"y\""))
         #expect(document.texts.contains("b\u{FFFD}"))
         #expect(document.elements[0].attributes["aria-label"] == hostile)
     }
 
     @Test func theSameChartAlwaysRendersToTheSameBytes() {
         let make = {
-            chart([Series(name: "a", values: (0..<50).map { 1 / Double($0 + 1) }), Series(name: "b", values: [3, .nan, 1])]).render()
+            chart([
+                Series(name: "a", values: (0..<50).map { 1 / Double($0 + 1) }),
+                Series(name: "b", values: [3, .nan, 1]),
+            ]).render()
         }
         #expect(make() == make())
         #expect(make().hasPrefix("<svg xmlns=\"http://www.w3.org/2000/svg\""))
@@ -91,7 +100,8 @@ struct SVGLineChartTests {
     }
 
     @Test func dashedSeriesAreDashedInTheLegendToo() {
-        let document = XMLDocumentSummary(chart([Series(name: "W1", values: [1, 2]), Series(name: "b1", values: [2, 1], dashed: true)]).render())
+        let document = XMLDocumentSummary(
+            chart([Series(name: "W1", values: [1, 2]), Series(name: "b1", values: [2, 1], dashed: true)]).render())
         #expect(document.all("polyline").map { $0.attributes["stroke-dasharray"] } == [nil, "6 4"])
         #expect(document.all("line").contains { $0.attributes["stroke-dasharray"] == "6 4" })
     }
@@ -104,7 +114,8 @@ struct SVGLineChartTests {
         let lengths = document.polylineLengths
         #expect(lengths.count == 1 && lengths[0] <= 600 && lengths[0] >= 300)
         #expect(document.all("circle").isEmpty)
-        let reduced = LineDecimation.reduce(values.enumerated().map { .init(x: Double($0.offset), y: $0.element) }, to: 600)
+        let reduced = LineDecimation.reduce(
+            values.enumerated().map { .init(x: Double($0.offset), y: $0.element) }, to: 600)
         #expect(reduced.contains { $0.y == 9 } && reduced.contains { $0.y == 1 })
         #expect(zip(reduced, reduced.dropFirst()).allSatisfy { $0.x < $1.x })
     }

@@ -31,9 +31,12 @@ enum SampleHistory {
                 }
             }
             let momentum: [[Double]] = (0..<segments).map { s in
-                (0..<blocks).map { b in 0.9 - progress * 0.3 * Double(s) / Double(max(1, segments)) * Double(b + 1) / Double(blocks) }
+                (0..<blocks).map { b in
+                    0.9 - progress * 0.3 * Double(s) / Double(max(1, segments)) * Double(b + 1) / Double(blocks)
+                }
             }
-            let l2: [Double] = l2Weights.map { n in (0..<n).map { 1e-4 * exp(progress * 4 * sin(Double($0) * 0.37)) } }
+            let l2: [Double] =
+                l2Weights.map { n in (0..<n).map { 1e-4 * exp(progress * 4 * sin(Double($0) * 0.37)) } }
                 ?? (0..<(hidden.count + 1)).map { 1e-4 * exp(progress * Double($0 + 1)) }
             let scales: [Double] = (0..<blocks).map { 0.1 * exp(-progress * Double($0) * 0.4) }
             var hyper: JSONObject = [
@@ -41,14 +44,18 @@ enum SampleHistory {
                 "l2": JSONValue(l2), "init_scale": JSONValue(scales),
             ]
             if let rows = trainingRows {
-                hyper["training_data"] = JSONValue((0..<rows).map { r in
-                    (0..<64).map { p in sin(Double(p * (r + 1)) * 0.2) * (0.5 + progress) }
-                })
+                hyper["training_data"] = JSONValue(
+                    (0..<rows).map { r in
+                        (0..<64).map { p in sin(Double(p * (r + 1)) * 0.2) * (0.5 + progress) }
+                    })
             }
-            let gradient: JSONValue = m == count - 1 ? .null : [
-                "learning_rate": JSONValue(rate.map { $0.map { $0 * 0.01 / Double(m + 1) } }),
-                "l2": JSONValue(l2.map { _ in 0.001 }),
-            ]
+            let gradient: JSONValue =
+                m == count - 1
+                ? .null
+                : [
+                    "learning_rate": JSONValue(rate.map { $0.map { $0 * 0.01 / Double(m + 1) } }),
+                    "l2": JSONValue(l2.map { _ in 0.001 }),
+                ]
             return [
                 "meta_iteration": .number(Double(m)),
                 "training_loss": .number(0.05 + 0.6 * exp(-3 * progress)),
@@ -58,7 +65,8 @@ enum SampleHistory {
                 "hypergradient": gradient,
                 "training_curve": [
                     "every": 1,
-                    "losses": JSONValue((0..<iterations).map { t in 2.3 * exp(-Double(t) * (0.02 + 0.05 * progress)) + 0.05 }),
+                    "losses": JSONValue(
+                        (0..<iterations).map { t in 2.3 * exp(-Double(t) * (0.02 + 0.05 * progress)) + 0.05 }),
                 ],
                 "seconds": 0.8,
             ]

@@ -1,5 +1,6 @@
-@testable import HTTPServer
 import Testing
+
+@testable import HTTPServer
 
 private let second: UInt64 = 1_000_000_000
 
@@ -12,7 +13,9 @@ private struct Harness {
     var terminated: [ResponseStreamWriter.CloseReason] = []
     var closed = false
 
-    init(maxPipelined: Int = 16, now: UInt64 = 0, bodyTimeout: UInt64 = .max, defaultHeaders: HTTPHeaders = HTTPHeaders()) {
+    init(
+        maxPipelined: Int = 16, now: UInt64 = 0, bodyTimeout: UInt64 = .max, defaultHeaders: HTTPHeaders = HTTPHeaders()
+    ) {
         machine = HTTPConnectionStateMachine(
             configuration: .init(
                 headerReadTimeout: 10 * second, bodyTimeout: bodyTimeout, idleTimeout: 60 * second,
@@ -36,8 +39,12 @@ private struct Harness {
         }
     }
 
-    mutating func receive(_ text: String, at now: UInt64 = 0) { take(machine.bytesReceived(Array(text.utf8), now: now)) }
-    mutating func respond(_ id: Int, _ response: HTTPResponse, at now: UInt64 = 0) { take(machine.responseReady(id, response, now: now)) }
+    mutating func receive(_ text: String, at now: UInt64 = 0) {
+        take(machine.bytesReceived(Array(text.utf8), now: now))
+    }
+    mutating func respond(_ id: Int, _ response: HTTPResponse, at now: UInt64 = 0) {
+        take(machine.responseReady(id, response, now: now))
+    }
     mutating func tick(_ now: UInt64) { take(machine.timerFired(now: now)) }
 }
 

@@ -1,6 +1,7 @@
-@testable import HTTPServer
 import RewindTestSupport
 import Testing
+
+@testable import HTTPServer
 
 /// Feeds `chunks` in order, collecting every event until the parser needs more bytes.
 func parse(
@@ -20,7 +21,9 @@ func parse(
     }
 }
 
-func parse(_ text: String, bodyLimit: @escaping @Sendable (HTTPRequestHead) -> Int = { _ in 1 << 20 }) -> (events: [HTTPRequestParser.Event], error: HTTPParseError?) {
+func parse(
+    _ text: String, bodyLimit: @escaping @Sendable (HTTPRequestHead) -> Int = { _ in 1 << 20 }
+) -> (events: [HTTPRequestParser.Event], error: HTTPParseError?) {
     parse([Array(text.utf8)], bodyLimit: bodyLimit)
 }
 
@@ -29,25 +32,28 @@ func requests(_ events: [HTTPRequestParser.Event]) -> [HTTPRequest] {
 }
 
 /// A pipelined mix of every framing: no body, Content-Length, chunked with extension and trailer.
-let pipelinedMix = Array((
-    "GET /a?x=1&y=two%20words&z=a+b HTTP/1.1\r\nHost: h\r\nX-Repeat: 1\r\nx-repeat: 2\r\n\r\n" +
-    "POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello" +
-    "PUT /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n" +
-    "3;name=value\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\nChecksum: 42\r\n\r\n"
-).utf8)
+let pipelinedMix = Array(
+    ("GET /a?x=1&y=two%20words&z=a+b HTTP/1.1\r\nHost: h\r\nX-Repeat: 1\r\nx-repeat: 2\r\n\r\n"
+        + "POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"
+        + "PUT /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + "3;name=value\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\nChecksum: 42\r\n\r\n").utf8)
 
 @Suite("HTTP request parser")
 struct HTTPRequestParserTests {
     @Test func parsesMethodTargetDecodedPathQueryHeadersAndVersion() throws {
-        let (events, error) = parse("GET /v1/jobs%2Fx?limit=5&name=a%26b&flag HTTP/1.1\r\nHost: localhost\r\nAccept: */*\r\n\r\n")
+        let (events, error) = parse(
+            "GET /v1/jobs%2Fx?limit=5&name=a%26b&flag HTTP/1.1\r\nHost: localhost\r\nAccept: */*\r\n\r\n")
         #expect(error == nil)
         let request = try #require(requests(events).first)
         #expect(request.method == .get)
         #expect(request.target == "/v1/jobs%2Fx?limit=5&name=a%26b&flag")
         #expect(request.path == "/v1/jobs%2Fx")  // an encoded slash is not a separator
         #expect(request.head.rawQuery == "limit=5&name=a%26b&flag")
-        #expect(request.queryItems == [HTTPQueryItem(name: "limit", value: "5"), HTTPQueryItem(name: "name", value: "a&b"),
-                                       HTTPQueryItem(name: "flag", value: "")])
+        #expect(
+            request.queryItems == [
+                HTTPQueryItem(name: "limit", value: "5"), HTTPQueryItem(name: "name", value: "a&b"),
+                HTTPQueryItem(name: "flag", value: ""),
+            ])
         #expect(request.query("name") == "a&b")
         #expect(request.headers["ACCEPT"] == "*/*")
         #expect(request.version == .http1_1)
@@ -142,12 +148,17 @@ struct HTTPRequestParserTests {
     @Test func asksTheRouteForItsBodyLimitWithTheHead() {
         let limit: @Sendable (HTTPRequestHead) -> Int = { $0.path == "/upload" ? 64 : 8 }
         let body = String(repeating: "x", count: 20)
-        #expect(parse("POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 20\r\n\r\n\(body)", bodyLimit: limit).error == nil)
-        #expect(parse("POST /json HTTP/1.1\r\nHost: h\r\nContent-Length: 20\r\n\r\n\(body)", bodyLimit: limit).error?.kind == .bodyTooLarge)
+        #expect(
+            parse("POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 20\r\n\r\n\(body)", bodyLimit: limit).error
+                == nil)
+        #expect(
+            parse("POST /json HTTP/1.1\r\nHost: h\r\nContent-Length: 20\r\n\r\n\(body)", bodyLimit: limit).error?.kind
+                == .bodyTooLarge)
     }
 
     @Test func rejectsAnOversizedContentLengthFromTheHeadAlone() {
-        let (events, error) = parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\n", bodyLimit: { _ in 999 })
+        let (events, error) = parse(
+            "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\n", bodyLimit: { _ in 999 })
         #expect(events.isEmpty)
         #expect(error?.kind == .bodyTooLarge)
         #expect(error?.status.code == 413)
@@ -206,9 +217,15 @@ struct HTTPRequestParserTests {
         ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", .invalidContentLength, 400),
         ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999\r\n\r\n", .invalidContentLength, 400),
         ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length:\r\n\r\n", .invalidContentLength, 400),
-        ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", .conflictingFraming, 400),
+        (
+            "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+            .conflictingFraming, 400
+        ),
         ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", .conflictingFraming, 400),
-        ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", .conflictingFraming, 400),
+        (
+            "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+            .conflictingFraming, 400
+        ),
         ("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", .conflictingFraming, 400),
         ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", .unsupportedTransferEncoding, 501),
         ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: \r\n\r\n", .unsupportedTransferEncoding, 501),
@@ -218,8 +235,14 @@ struct HTTPRequestParserTests {
         ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1ffffffffffffffff\r\n", .invalidChunk, 400),
         ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n", .invalidChunk, 400),
         ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\rX", .invalidChunk, 400),
-        ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n\(String(repeating: "0", count: 5000))", .invalidChunk, 400),
-        ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nbad trailer\r\n\r\n", .malformedHeader, 400),
+        (
+            "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n\(String(repeating: "0", count: 5000))",
+            .invalidChunk, 400
+        ),
+        (
+            "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nbad trailer\r\n\r\n",
+            .malformedHeader, 400
+        ),
         ("POST / HTTP/1.1\r\nHost: h\r\nExpect: teapot\r\n\r\n", .unsupportedExpectation, 417),
     ]
 
@@ -227,7 +250,9 @@ struct HTTPRequestParserTests {
     func answersMalformedInputWithItsTypedError(_ index: Int) {
         let (text, kind, status) = Self.malformed[index]
         let (events, error) = parse(text)
-        #expect(error?.kind == kind, "\(text.debugDescription) gave \(String(describing: error)) after \(events.count) events")
+        #expect(
+            error?.kind == kind,
+            "\(text.debugDescription) gave \(String(describing: error)) after \(events.count) events")
         #expect(error?.status.code == status)
     }
 

@@ -21,7 +21,9 @@ func withServer(
 
 /// Answers `METHOD path body-length` plus the body, so tests can see what arrived.
 let echoHandler: HTTPServer.Handler = { request in
-    HTTPResponse(text: "\(request.method) \(request.path) \(request.body.count)\n" + String(decoding: request.body, as: UTF8.self))
+    HTTPResponse(
+        text: "\(request.method) \(request.path) \(request.body.count)\n"
+            + String(decoding: request.body, as: UTF8.self))
 }
 
 /// Polls `condition` until it holds or `timeout` passes; the deadline only bounds a failure.
@@ -168,9 +170,10 @@ struct HTTPServerIntegrationTests {
             #expect(try third.readResponse().status == 503)
             #expect(third.waitForClose())
             first.close()
-            #expect(eventually {
-                (try? HTTPTestClient(port: port).request("GET", "/").status) == 200
-            })
+            #expect(
+                eventually {
+                    (try? HTTPTestClient(port: port).request("GET", "/").status) == 200
+                })
         }
     }
 

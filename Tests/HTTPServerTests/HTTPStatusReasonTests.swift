@@ -12,12 +12,15 @@ struct HTTPStatusReasonTests {
     /// Every status code the service's sources construct (`status: NNN`, `HTTPStatus(code: NNN)`),
     /// found by reading them, so a status added later is checked too.
     static func codesInSources() throws -> Set<Int> {
-        let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Sources")
+        let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../Sources")
         let pattern = try NSRegularExpression(pattern: #"(?:status: |HTTPStatus\(code: )([1-5][0-9][0-9])\b"#)
         var codes: Set<Int> = []
         let files = FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil)
         while let file = files?.nextObject() as? URL {
-            guard file.pathExtension == "swift", let text = try? String(contentsOf: file, encoding: .utf8) else { continue }
+            guard file.pathExtension == "swift", let text = try? String(contentsOf: file, encoding: .utf8) else {
+                continue
+            }
             for match in pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
                 if let range = Range(match.range(at: 1), in: text), let code = Int(text[range]) { codes.insert(code) }
             }

@@ -1,6 +1,7 @@
-@testable import HTTPServer
 import NodeResources
 import Testing
+
+@testable import HTTPServer
 
 /// The connection state machine's head screen and its charging of bodies to a memory budget.
 @Suite("HTTP connection: head screen and body budget")
@@ -40,10 +41,12 @@ struct HeadScreenAndBudgetTests {
 
     @Test func aRefusedHeadIsAnsweredWithoutReadingItsBodyOrSendingContinue() {
         var run = Run()
-        run.receive(Array("POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 67108864\r\nExpect: 100-continue\r\n\r\nabc".utf8))
+        run.receive(
+            Array("POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 67108864\r\nExpect: 100-continue\r\n\r\nabc".utf8))
         #expect(run.screened.count == 1 && run.dispatched.isEmpty)
         #expect(!run.text.contains("100 Continue"))
-        run.take(run.machine.headScreened(run.screened[0].0, refusal: .problem(.unauthorized, detail: "no key"), now: 0))
+        run.take(
+            run.machine.headScreened(run.screened[0].0, refusal: .problem(.unauthorized, detail: "no key"), now: 0))
         #expect(run.text.hasPrefix("HTTP/1.1 401"))
         #expect(!run.text.contains("100 Continue"))
         #expect(run.closed && run.dispatched.isEmpty)
@@ -81,7 +84,9 @@ struct HeadScreenAndBudgetTests {
     @Test func aDispatchedBodyKeepsItsChargeUntilItsResponseIsWritten() {
         let budget = MemoryBudget(capacity: 1 << 20)
         var run = Run(budget: budget, screens: false)
-        run.receive(Array("POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\n".utf8) + [UInt8](repeating: 49, count: 1000))
+        run.receive(
+            Array("POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\n".utf8)
+                + [UInt8](repeating: 49, count: 1000))
         #expect(run.dispatched.count == 1 && budget.inUse >= 1000)
         run.take(run.machine.responseReady(0, HTTPResponse(text: "ok"), now: 0))
         #expect(budget.inUse == 0)

@@ -1,5 +1,6 @@
 import RewindTestSupport
 import Testing
+
 @testable import JSON
 
 @Suite("Decimal number conversion")

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import JSON
 
 @Suite("JSON parser")
@@ -64,8 +65,8 @@ struct JSONParserTests {
 
     @Test func rejectsInvalidUTF8InsideStrings() {
         let documents: [[UInt8]] = [
-            [0x22, 0xC3, 0x22],              // truncated two-byte sequence
-            [0x22, 0xC0, 0xAF, 0x22],        // overlong '/'
+            [0x22, 0xC3, 0x22],  // truncated two-byte sequence
+            [0x22, 0xC0, 0xAF, 0x22],  // overlong '/'
             [0x22, 0xED, 0xA0, 0x80, 0x22],  // UTF-8-encoded surrogate
             [0x22, 0xF4, 0x90, 0x80, 0x80, 0x22],  // above U+10FFFF
             [0x22, 0xFF, 0x22],

@@ -29,57 +29,71 @@ struct HypergradientFiniteDifferenceTests {
     @Test("learning rates per iteration and block", arguments: Activation.allCases)
     func learningRates(activation: Activation) throws {
         let small = SmallProblem(hidden: [4], activation: activation)
-        let run = try ReversibleTrainer(problem: small.problem()).hypergradient(schedule: small.schedule, noise: small.noise)
+        let run = try ReversibleTrainer(problem: small.problem()).hypergradient(
+            schedule: small.schedule, noise: small.noise)
         let r = Self.random(small.schedule.iterations * small.architecture.blocks.count, seed: 1)
-        Self.check("α", directionalError(analytic: run.hypergradient.learningRates.flatMap { $0 }, direction: r, step: 1e-5) { h in
-            small.objective(Self.moved(small.schedule, \.learningRates, by: r, h))
-        })
+        Self.check(
+            "α",
+            directionalError(analytic: run.hypergradient.learningRates.flatMap { $0 }, direction: r, step: 1e-5) { h in
+                small.objective(Self.moved(small.schedule, \.learningRates, by: r, h))
+            })
     }
 
     @Test("momenta per iteration and block", arguments: Activation.allCases)
     func momenta(activation: Activation) throws {
         let small = SmallProblem(hidden: [4], activation: activation)
-        let run = try ReversibleTrainer(problem: small.problem()).hypergradient(schedule: small.schedule, noise: small.noise)
+        let run = try ReversibleTrainer(problem: small.problem()).hypergradient(
+            schedule: small.schedule, noise: small.noise)
         let r = Self.random(small.schedule.iterations * small.architecture.blocks.count, seed: 2)
         // A larger step: γ is applied as n/2^32, so a step must span many units of 2^-32.
-        Self.check("γ", directionalError(analytic: run.hypergradient.momenta.flatMap { $0 }, direction: r, step: 1e-4) { h in
-            small.objective(Self.moved(small.schedule, \.momenta, by: r, h))
-        })
+        Self.check(
+            "γ",
+            directionalError(analytic: run.hypergradient.momenta.flatMap { $0 }, direction: r, step: 1e-4) { h in
+                small.objective(Self.moved(small.schedule, \.momenta, by: r, h))
+            })
     }
 
     @Test("L2 strength of every weight, and of a single weight", arguments: Activation.allCases)
     func l2(activation: Activation) throws {
         let small = SmallProblem(hidden: [4], activation: activation)
-        let run = try ReversibleTrainer(problem: small.problem()).hypergradient(schedule: small.schedule, noise: small.noise)
+        let run = try ReversibleTrainer(problem: small.problem()).hypergradient(
+            schedule: small.schedule, noise: small.noise)
         let weights = small.architecture.blocks.filter { $0.kind == .weight }.flatMap { Array($0.range) }
         var r = [Double](repeating: 0, count: small.architecture.parameterCount)
         let draws = Self.random(weights.count, seed: 3)
         for (j, i) in weights.enumerated() { r[i] = draws[j] }
-        Self.check("λ", directionalError(analytic: run.hypergradient.l2, direction: r, step: 1e-4) { h in
-            var schedule = small.schedule
-            schedule.l2 = zip(schedule.l2, r).map { $0 + h * $1 }
-            return small.objective(schedule)
-        })
+        Self.check(
+            "λ",
+            directionalError(analytic: run.hypergradient.l2, direction: r, step: 1e-4) { h in
+                var schedule = small.schedule
+                schedule.l2 = zip(schedule.l2, r).map { $0 + h * $1 }
+                return small.objective(schedule)
+            })
         let one = weights[weights.count / 2]
         var unit = [Double](repeating: 0, count: small.architecture.parameterCount)
         unit[one] = 1
-        Self.check("λ[\(one)]", directionalError(analytic: run.hypergradient.l2, direction: unit, step: 1e-3) { h in
-            var schedule = small.schedule
-            schedule.l2[one] += h
-            return small.objective(schedule)
-        })
+        Self.check(
+            "λ[\(one)]",
+            directionalError(analytic: run.hypergradient.l2, direction: unit, step: 1e-3) { h in
+                var schedule = small.schedule
+                schedule.l2[one] += h
+                return small.objective(schedule)
+            })
     }
 
     @Test("initial scale of every block, with two hidden layers")
     func initScales() throws {
         let small = SmallProblem(hidden: [4, 3])
-        let run = try ReversibleTrainer(problem: small.problem()).hypergradient(schedule: small.schedule, noise: small.noise)
+        let run = try ReversibleTrainer(problem: small.problem()).hypergradient(
+            schedule: small.schedule, noise: small.noise)
         let r = Self.random(small.architecture.blocks.count, seed: 4)
-        Self.check("s", directionalError(analytic: run.hypergradient.initScales, direction: r, step: 1e-5) { h in
-            var schedule = small.schedule
-            schedule.initScales = zip(schedule.initScales, r).map { $0 + h * $1 }
-            return small.objective(schedule)
-        })
+        Self.check(
+            "s",
+            directionalError(analytic: run.hypergradient.initScales, direction: r, step: 1e-5) { h in
+                var schedule = small.schedule
+                schedule.initScales = zip(schedule.initScales, r).map { $0 + h * $1 }
+                return small.objective(schedule)
+            })
     }
 
     @Test("training inputs, with the validation and with the training loss as objective", arguments: [false, true])
@@ -90,9 +104,12 @@ struct HypergradientFiniteDifferenceTests {
             schedule: small.schedule, noise: small.noise, differentiateInputs: true)
         let analytic = try #require(run.hypergradient.trainingInputs)
         let r = Self.random(analytic.count, seed: 5)
-        Self.check("X", directionalError(analytic: analytic, direction: r, step: 1e-5) { h in
-            small.objective(small.schedule, inputs: zip(small.training.inputs, r).map { $0 + h * $1 }, onTraining: onTraining)
-        })
+        Self.check(
+            "X",
+            directionalError(analytic: analytic, direction: r, step: 1e-5) { h in
+                small.objective(
+                    small.schedule, inputs: zip(small.training.inputs, r).map { $0 + h * $1 }, onTraining: onTraining)
+            })
     }
 
     @Test("multinomial logistic regression (no hidden layer), cyclic batches")
@@ -100,7 +117,8 @@ struct HypergradientFiniteDifferenceTests {
         let small = SmallProblem(hidden: [])
         let problem = TrainingProblem(
             model: MLP(architecture: small.architecture), training: small.training,
-            batches: BatchPlan(rows: small.training.rows, batchSize: 6, order: .cyclic), objective: .validation(small.validation))
+            batches: BatchPlan(rows: small.training.rows, batchSize: 6, order: .cyclic),
+            objective: .validation(small.validation))
         let run = try ReversibleTrainer(problem: problem).hypergradient(schedule: small.schedule, noise: small.noise)
         let r = Self.random(small.schedule.iterations * small.architecture.blocks.count, seed: 6)
         func objective(_ schedule: TrainingSchedule) -> Double {
@@ -114,8 +132,10 @@ struct HypergradientFiniteDifferenceTests {
                 }
             }
         }
-        Self.check("α (logistic)", directionalError(analytic: run.hypergradient.learningRates.flatMap { $0 }, direction: r, step: 1e-5) { h in
-            objective(Self.moved(small.schedule, \.learningRates, by: r, h))
-        })
+        Self.check(
+            "α (logistic)",
+            directionalError(analytic: run.hypergradient.learningRates.flatMap { $0 }, direction: r, step: 1e-5) { h in
+                objective(Self.moved(small.schedule, \.learningRates, by: r, h))
+            })
     }
 }

@@ -16,7 +16,8 @@ struct InformationBufferKernelTests {
         var values = InformationBufferTests.randomValues(count: count, using: &rng)
         var models = (0..<count).map { _ in SmallWordCoder(wordBits: 32) }
         var modelValues = values.map { Int128($0) }
-        let buffer = InformationBuffer(segments: segments, vectorised: vectorised && InformationBuffer.vectorKernelsAvailable)
+        let buffer = InformationBuffer(
+            segments: segments, vectorised: vectorised && InformationBuffer.vectorKernelsAvailable)
         // Per segment, the factor of each pending multiply and the velocity-like shift after it.
         var pending: [[(factor: RationalFactor, shift: Int64)]] = Array(repeating: [], count: count)
         for _ in 0..<3000 {
@@ -96,7 +97,9 @@ struct InformationBufferKernelTests {
         var rng = SeededGenerator(seed: 15)
         let segments = [0..<1000, 1000..<1050, 1050..<1300]
         let original = InformationBufferTests.randomValues(count: 1300, using: &rng)
-        let factors = (0..<300).map { _ in segments.indices.map { _ in InformationBufferTests.randomFactor(using: &rng) } }
+        let factors = (0..<300).map { _ in
+            segments.indices.map { _ in InformationBufferTests.randomFactor(using: &rng) }
+        }
         let whole = InformationBuffer(segments: segments)
         let split = InformationBuffer(segments: segments)
         var expected = original

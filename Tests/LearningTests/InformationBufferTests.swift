@@ -190,9 +190,13 @@ struct InformationBufferTests {
         for n in numerators {
             let divisor = InformationBuffer.Divisor(n)
             let limit = UInt128(n) << 64  // the divisor's domain: x < n·2^64
-            var cases: [UInt128] = [0, 1, limit - 1, limit - UInt128(n), UInt128(n), UInt128(n) - 1, UInt128(UInt64.max)]
+            var cases: [UInt128] = [
+                0, 1, limit - 1, limit - UInt128(n), UInt128(n), UInt128(n) - 1, UInt128(UInt64.max),
+            ]
             for _ in 0..<400 {
-                let x = UInt128(UInt64.random(in: 0 ... .max, using: &rng)) << 64 | UInt128(UInt64.random(in: 0 ... .max, using: &rng))
+                let x =
+                    UInt128(UInt64.random(in: 0 ... .max, using: &rng)) << 64
+                    | UInt128(UInt64.random(in: 0 ... .max, using: &rng))
                 cases.append(x % limit)
             }
             for x in cases {

@@ -8,19 +8,35 @@ enum LayeredCases {
     static let image = ImageShape(height: 6, width: 6, channels: 2)
     static let all: [(name: String, layers: [Layer])] = [
         ("conv same → tanh", [.conv2d(filters: 3, kernel: 3, stride: 1, padding: .same), .activation(.tanh)]),
-        ("conv valid stride 2 → sigmoid", [.conv2d(filters: 2, kernel: 3, stride: 2, padding: .valid), .activation(.sigmoid)]),
-        ("conv same stride 2 (odd padding)", [.conv2d(filters: 2, kernel: 2, stride: 2, padding: .same), .activation(.tanh)]),
-        ("conv → tanh → avgpool → dense → tanh", [
-            .conv2d(filters: 3, kernel: 3, stride: 1, padding: .same), .activation(.tanh), .avgpool(size: 2),
-            .dense(units: 4), .activation(.tanh),
-        ]),
-        ("conv → relu → maxpool → conv → sigmoid → flatten → dense", [
-            .conv2d(filters: 3, kernel: 3, stride: 1, padding: .same), .activation(.relu), .maxpool(size: 2),
-            .conv2d(filters: 2, kernel: 2, stride: 1, padding: .valid), .activation(.sigmoid), .flatten, .dense(units: 3),
-        ]),
-        ("maxpool → conv → tanh (pooling first)", [
-            .maxpool(size: 2), .conv2d(filters: 2, kernel: 3, stride: 1, padding: .same), .activation(.tanh),
-        ]),
+        (
+            "conv valid stride 2 → sigmoid",
+            [.conv2d(filters: 2, kernel: 3, stride: 2, padding: .valid), .activation(.sigmoid)]
+        ),
+        (
+            "conv same stride 2 (odd padding)",
+            [.conv2d(filters: 2, kernel: 2, stride: 2, padding: .same), .activation(.tanh)]
+        ),
+        (
+            "conv → tanh → avgpool → dense → tanh",
+            [
+                .conv2d(filters: 3, kernel: 3, stride: 1, padding: .same), .activation(.tanh), .avgpool(size: 2),
+                .dense(units: 4), .activation(.tanh),
+            ]
+        ),
+        (
+            "conv → relu → maxpool → conv → sigmoid → flatten → dense",
+            [
+                .conv2d(filters: 3, kernel: 3, stride: 1, padding: .same), .activation(.relu), .maxpool(size: 2),
+                .conv2d(filters: 2, kernel: 2, stride: 1, padding: .valid), .activation(.sigmoid), .flatten,
+                .dense(units: 3),
+            ]
+        ),
+        (
+            "maxpool → conv → tanh (pooling first)",
+            [
+                .maxpool(size: 2), .conv2d(filters: 2, kernel: 3, stride: 1, padding: .same), .activation(.tanh),
+            ]
+        ),
         ("avgpool 4 (window larger than half) → dense", [.avgpool(size: 4), .dense(units: 3), .activation(.sigmoid)]),
         ("dense layers on an image", [.dense(units: 4), .activation(.sigmoid), .dense(units: 3), .activation(.tanh)]),
     ]
@@ -59,12 +75,15 @@ struct LayeredNetworkTests {
     func gradient(index: Int) {
         let problem = LayeredProblem(LayeredCases.architecture(index))
         let analytic = problem.lossAndGradient().gradient
-        let numeric = FiniteDifferences.gradient(of: { problem.lossAndGradient(at: $0).loss }, at: problem.parameters, step: 1e-5)
+        let numeric = FiniteDifferences.gradient(
+            of: { problem.lossAndGradient(at: $0).loss }, at: problem.parameters, step: 1e-5)
         let error = FiniteDifferences.relativeError(analytic, numeric)
         #expect(error < 1e-7, "\(LayeredCases.all[index].name): relative error \(error)")
     }
 
-    @Test("Hessian-vector product against central differences of the gradient, and symmetric", arguments: LayeredCases.all.indices)
+    @Test(
+        "Hessian-vector product against central differences of the gradient, and symmetric",
+        arguments: LayeredCases.all.indices)
     func hessianVectorProduct(index: Int) {
         let problem = LayeredProblem(LayeredCases.architecture(index))
         var random = SeededGenerator(seed: 17)
@@ -77,7 +96,9 @@ struct LayeredNetworkTests {
         #expect(error < 1e-6, "\(LayeredCases.all[index].name): relative error \(error)")
         let hu = problem.hessianVectorProduct(along: u).product
         let (uHv, vHu) = (dot(u, hv), dot(v, hu))
-        #expect(abs(uHv - vHu) <= 1e-12 * max(1, abs(uHv)), "\(LayeredCases.all[index].name): ⟨u,Hv⟩ \(uHv) vs ⟨v,Hu⟩ \(vHu)")
+        #expect(
+            abs(uHv - vHu) <= 1e-12 * max(1, abs(uHv)),
+            "\(LayeredCases.all[index].name): ⟨u,Hv⟩ \(uHv) vs ⟨v,Hu⟩ \(vHu)")
     }
 
     @Test("input gradient and input product against central differences", arguments: LayeredCases.all.indices)
@@ -98,7 +119,9 @@ struct LayeredNetworkTests {
         let directional = FiniteDifferences.directional(
             of: { dot(problem.lossAndGradient(inputs: $0).gradient, v) }, at: problem.inputs, along: r, step: 1e-5)
         let productError = abs(dot(inputProduct, r) - directional) / max(abs(directional), 1e-12)
-        #expect(productError < 1e-6, "\(LayeredCases.all[index].name): input product \(dot(inputProduct, r)) vs \(directional)")
+        #expect(
+            productError < 1e-6,
+            "\(LayeredCases.all[index].name): input product \(dot(inputProduct, r)) vs \(directional)")
     }
 
     @Test("one and two threads give the same bits", arguments: LayeredCases.all.indices)
@@ -110,7 +133,9 @@ struct LayeredNetworkTests {
         let (one, two) = (problem.lossAndGradient(), problem.lossAndGradient(team: team))
         #expect(one.loss.bitPattern == two.loss.bitPattern)
         #expect(one.gradient.map(\.bitPattern) == two.gradient.map(\.bitPattern))
-        let (hvOne, hvTwo) = (problem.hessianVectorProduct(along: v), problem.hessianVectorProduct(along: v, team: team))
+        let (hvOne, hvTwo) = (
+            problem.hessianVectorProduct(along: v), problem.hessianVectorProduct(along: v, team: team)
+        )
         #expect(hvOne.product.map(\.bitPattern) == hvTwo.product.map(\.bitPattern))
         #expect(hvOne.inputProduct.map(\.bitPattern) == hvTwo.inputProduct.map(\.bitPattern))
     }
@@ -142,7 +167,8 @@ struct LayeredNetworkTests {
         #expect(net.blocks.map(\.name) == ["conv2d_1.weights", "conv2d_1.biases", "dense_1.weights", "dense_1.biases"])
         #expect(net.parameterCount == 3 * 3 * 1 * 4 + 4 + 4 * 4 * 4 * 10 + 10)
         let valid = try NetworkArchitecture(
-            inputs: 64, image: digits, layers: [.conv2d(filters: 2, kernel: 3, stride: 2, padding: .valid)], classes: 10)
+            inputs: 64, image: digits, layers: [.conv2d(filters: 2, kernel: 3, stride: 2, padding: .valid)], classes: 10
+        )
         #expect(valid.blocks[2].rows == 3 * 3 * 2)  // ⌊(8 − 3)/2⌋ + 1 = 3 per side
         let shorthand = NetworkArchitecture(inputs: 64, hidden: [50], classes: 10, activation: .tanh)
         #expect(shorthand.blocks.map(\.name) == ["W1", "b1", "W2", "b2"])
@@ -151,7 +177,9 @@ struct LayeredNetworkTests {
     @Test("image layers on a table or after a dense layer are refused, naming the layer")
     func refusals() {
         #expect(throws: ArchitectureError.self) {
-            try NetworkArchitecture(inputs: 64, image: nil, layers: [.activation(.tanh), .conv2d(filters: 2, kernel: 3, stride: 1, padding: .same)], classes: 10)
+            try NetworkArchitecture(
+                inputs: 64, image: nil,
+                layers: [.activation(.tanh), .conv2d(filters: 2, kernel: 3, stride: 1, padding: .same)], classes: 10)
         }
         do {
             _ = try NetworkArchitecture(
@@ -188,7 +216,9 @@ struct LayeredTrainingTests {
         HypergradientFiniteDifferenceTests.random(count, seed: seed)
     }
 
-    @Test("the reverse pass lands on the initial weights bit for bit, every layered case", arguments: LayeredCases.all.indices)
+    @Test(
+        "the reverse pass lands on the initial weights bit for bit, every layered case",
+        arguments: LayeredCases.all.indices)
     func exactReversal(index: Int) throws {
         let small = Self.small(index, iterations: 40)
         // hypergradient() checks w_1 bit for bit, v_1 = 0 and an empty buffer, or throws.
@@ -199,23 +229,27 @@ struct LayeredTrainingTests {
         let two = try ReversibleTrainer(problem: small.problem(), threads: 2).hypergradient(
             schedule: small.schedule, noise: small.noise, differentiateInputs: true)
         #expect(two.objective.bitPattern == run.objective.bitPattern)
-        #expect(two.hypergradient.learningRates.flatMap { $0 }.map(\.bitPattern)
-            == run.hypergradient.learningRates.flatMap { $0 }.map(\.bitPattern))
+        #expect(
+            two.hypergradient.learningRates.flatMap { $0 }.map(\.bitPattern)
+                == run.hypergradient.learningRates.flatMap { $0 }.map(\.bitPattern))
     }
 
     @Test("learning rates and momenta per iteration and block", arguments: [3, 4])
     func schedules(index: Int) throws {
         let small = Self.small(index)
-        let run = try ReversibleTrainer(problem: small.problem()).hypergradient(schedule: small.schedule, noise: small.noise)
+        let run = try ReversibleTrainer(problem: small.problem()).hypergradient(
+            schedule: small.schedule, noise: small.noise)
         let count = small.schedule.iterations * small.architecture.blocks.count
         let r = Self.random(count, seed: 1)
         HypergradientFiniteDifferenceTests.check(
-            "α", directionalError(analytic: run.hypergradient.learningRates.flatMap { $0 }, direction: r, step: 1e-5) { h in
+            "α",
+            directionalError(analytic: run.hypergradient.learningRates.flatMap { $0 }, direction: r, step: 1e-5) { h in
                 small.objective(HypergradientFiniteDifferenceTests.moved(small.schedule, \.learningRates, by: r, h))
             })
         let m = Self.random(count, seed: 2)
         HypergradientFiniteDifferenceTests.check(
-            "γ", directionalError(analytic: run.hypergradient.momenta.flatMap { $0 }, direction: m, step: 1e-4) { h in
+            "γ",
+            directionalError(analytic: run.hypergradient.momenta.flatMap { $0 }, direction: m, step: 1e-4) { h in
                 small.objective(HypergradientFiniteDifferenceTests.moved(small.schedule, \.momenta, by: m, h))
             })
     }
@@ -232,24 +266,32 @@ struct LayeredTrainingTests {
         for block in blocks where block.kind == .weight { for i in block.range { r[i] = draws[i] } }
         // Per block: one value per weight block, the same for all its weights.
         var perBlock = [Double](repeating: 0, count: r.count)
-        for (k, block) in blocks.enumerated() where block.kind == .weight { for i in block.range { perBlock[i] = Double(k + 1) } }
+        for (k, block) in blocks.enumerated() where block.kind == .weight {
+            for i in block.range { perBlock[i] = Double(k + 1) }
+        }
         for (label, direction) in [("λ per weight", r), ("λ per block", perBlock)] {
-            HypergradientFiniteDifferenceTests.check(label, directionalError(analytic: run.hypergradient.l2, direction: direction, step: 1e-4) { h in
-                var schedule = small.schedule
-                schedule.l2 = zip(schedule.l2, direction).map { $0 + h * $1 }
-                return small.objective(schedule)
-            })
+            HypergradientFiniteDifferenceTests.check(
+                label,
+                directionalError(analytic: run.hypergradient.l2, direction: direction, step: 1e-4) { h in
+                    var schedule = small.schedule
+                    schedule.l2 = zip(schedule.l2, direction).map { $0 + h * $1 }
+                    return small.objective(schedule)
+                })
         }
         let s = Self.random(blocks.count, seed: 4)
-        HypergradientFiniteDifferenceTests.check("s", directionalError(analytic: run.hypergradient.initScales, direction: s, step: 1e-5) { h in
-            var schedule = small.schedule
-            schedule.initScales = zip(schedule.initScales, s).map { $0 + h * $1 }
-            return small.objective(schedule)
-        })
+        HypergradientFiniteDifferenceTests.check(
+            "s",
+            directionalError(analytic: run.hypergradient.initScales, direction: s, step: 1e-5) { h in
+                var schedule = small.schedule
+                schedule.initScales = zip(schedule.initScales, s).map { $0 + h * $1 }
+                return small.objective(schedule)
+            })
         let inputs = try #require(run.hypergradient.trainingInputs)
         let x = Self.random(inputs.count, seed: 5)
-        HypergradientFiniteDifferenceTests.check("X", directionalError(analytic: inputs, direction: x, step: 1e-5) { h in
-            small.objective(small.schedule, inputs: zip(small.training.inputs, x).map { $0 + h * $1 })
-        })
+        HypergradientFiniteDifferenceTests.check(
+            "X",
+            directionalError(analytic: inputs, direction: x, step: 1e-5) { h in
+                small.objective(small.schedule, inputs: zip(small.training.inputs, x).map { $0 + h * $1 })
+            })
     }
 }

@@ -1,11 +1,12 @@
+import Learning
+import RewindTestSupport
+import Testing
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Learning
-import RewindTestSupport
-import Testing
 
 /// Hidden-layer configurations every model test runs on: logistic regression, one and two layers.
 let hiddenConfigurations: [[Int]] = [[], [4], [4, 3]]
@@ -160,9 +161,15 @@ struct MLPProblem {
         #expect(architecture.layerCount == 3)
         #expect(architecture.layerSizes == [64, 50, 50, 10])
         #expect(architecture.blocks.map(\.name) == ["W1", "b1", "W2", "b2", "W3", "b3"])
-        #expect(architecture.blocks.map(\.range) == [0..<3200, 3200..<3250, 3250..<5750, 5750..<5800, 5800..<6300, 6300..<6310])
-        #expect(architecture.blocks[2].rows == 50 && architecture.blocks[2].cols == 50 && architecture.blocks[2].layer == 1)
-        #expect(architecture.blocks[5].kind == .bias && architecture.blocks[5].rows == 1 && architecture.blocks[5].cols == 10)
+        #expect(
+            architecture.blocks.map(\.range) == [
+                0..<3200, 3200..<3250, 3250..<5750, 5750..<5800, 5800..<6300, 6300..<6310,
+            ])
+        #expect(
+            architecture.blocks[2].rows == 50 && architecture.blocks[2].cols == 50 && architecture.blocks[2].layer == 1)
+        #expect(
+            architecture.blocks[5].kind == .bias && architecture.blocks[5].rows == 1
+                && architecture.blocks[5].cols == 10)
     }
 
     @Test func logisticRegressionHasOneWeightLayer() {
@@ -278,7 +285,8 @@ struct MLPProblem {
         #expect(FiniteDifferences.relativeError(numeric, exact.map { $0 * (1 + 1e-4) }) > 1e-6)
         let direction = [1.0, 2.0, -1.0]
         let expected = zip(exact, direction).reduce(0) { $0 + $1.0 * $1.1 }
-        #expect(FiniteDifferences.relativeError(
-            FiniteDifferences.directional(of: f, at: x, along: direction, step: 1e-5), expected) < 1e-9)
+        #expect(
+            FiniteDifferences.relativeError(
+                FiniteDifferences.directional(of: f, at: x, along: direction, step: 1e-5), expected) < 1e-9)
     }
 }

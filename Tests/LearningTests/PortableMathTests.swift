@@ -1,8 +1,10 @@
+import Testing
+
+@testable import Learning
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Testing
-@testable import Learning
 
 /// PortableMath against a reference with 11 more bits (x86-64 Float80 libm), over the whole double
 /// range: random bit patterns (every binade, subnormals, ±∞, NaN), dense uniform sweeps where
@@ -90,7 +92,8 @@ struct PortableMathTests {
     @Test("the error measure can fail: single-precision exp is far beyond 2 ulp")
     func controlFails() {
         let worst = Self.worstError(
-            populations: [Self.uniform(-1, 1)], ours: { x in
+            populations: [Self.uniform(-1, 1)],
+            ours: { x in
                 var out = x
                 for lane in 0..<4 { out[lane] = Double(Float(PortableMath.exp(x[lane]))) }
                 return out

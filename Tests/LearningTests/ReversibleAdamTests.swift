@@ -7,8 +7,13 @@ struct SmallAdamProblem {
     let small: SmallProblem
     var schedule: AdamSchedule
 
-    init(hidden: [Int] = [4], activation: Activation = .tanh, iterations: Int = 15, epsilon: Double = 1e-3, seed: UInt64 = 7) {
-        self.init(SmallProblem(hidden: hidden, activation: activation, iterations: iterations, seed: seed), epsilon: epsilon, seed: seed)
+    init(
+        hidden: [Int] = [4], activation: Activation = .tanh, iterations: Int = 15, epsilon: Double = 1e-3,
+        seed: UInt64 = 7
+    ) {
+        self.init(
+            SmallProblem(hidden: hidden, activation: activation, iterations: iterations, seed: seed), epsilon: epsilon,
+            seed: seed)
     }
 
     /// Adam on any small problem, e.g. a layered network's.
@@ -99,7 +104,8 @@ struct ReversibleAdamTests {
         var g = [Double](repeating: 0, count: n)
         for t in 0..<iterations {
             gradient(adam.weights, into: &g)
-            try g.withUnsafeBufferPointer { buffer throws(TrainingError) in try adam.forward(step: t, gradient: buffer) }
+            try g.withUnsafeBufferPointer { buffer throws(TrainingError) in try adam.forward(step: t, gradient: buffer)
+            }
         }
         let trained = adam.rawState
         #expect(zip(trained.w, initial).contains { FixedPoint.value($0) != $1 }, "training moved the weights")
@@ -174,7 +180,8 @@ struct AdamHypergradientFiniteDifferenceTests {
     }
 
     static func table(_ adam: SmallAdamProblem, seed: UInt64) -> [Double] {
-        HypergradientFiniteDifferenceTests.random(adam.schedule.iterations * adam.small.architecture.blocks.count, seed: seed)
+        HypergradientFiniteDifferenceTests.random(
+            adam.schedule.iterations * adam.small.architecture.blocks.count, seed: seed)
     }
 
     @Test("learning rates, β1, β2 per iteration and block", arguments: Activation.allCases)
@@ -192,9 +199,11 @@ struct AdamHypergradientFiniteDifferenceTests {
             ("β2", \AdamSchedule.beta2, g.beta2, 1e-4),
         ].enumerated() {
             let r = Self.table(adam, seed: first + UInt64(offset))
-            Self.check(label, directionalError(analytic: analytic.flatMap { $0 }, direction: r, step: step) { h in
-                adam.objective(Self.moved(adam.schedule, path, by: r, h))
-            })
+            Self.check(
+                label,
+                directionalError(analytic: analytic.flatMap { $0 }, direction: r, step: step) { h in
+                    adam.objective(Self.moved(adam.schedule, path, by: r, h))
+                })
         }
     }
 
@@ -209,40 +218,51 @@ struct AdamHypergradientFiniteDifferenceTests {
         let adam = SmallAdamProblem(hidden: [4, 3], epsilon: epsilon)
         let run = try adam.trainer.hypergradient(schedule: adam.schedule, noise: adam.small.noise)
         let g = run.hypergradient
-        Self.check("ε", directionalError(analytic: [g.epsilon], direction: [epsilon], step: 1e-3) { h in
-            var schedule = adam.schedule
-            schedule.epsilon *= 1 + h
-            return adam.objective(schedule)
-        })
+        Self.check(
+            "ε",
+            directionalError(analytic: [g.epsilon], direction: [epsilon], step: 1e-3) { h in
+                var schedule = adam.schedule
+                schedule.epsilon *= 1 + h
+                return adam.objective(schedule)
+            })
         let r = HypergradientFiniteDifferenceTests.random(g.l2.count, seed: 4).enumerated().map { i, x in
             adam.schedule.l2[i] > 0 ? x : 0
         }
         let decayed = SmallAdamProblem(hidden: [4, 3], epsilon: epsilon).withWeightDecay()
         let decayRun = try decayed.trainer.hypergradient(schedule: decayed.schedule, noise: decayed.small.noise)
-        let d = HypergradientFiniteDifferenceTests.random(decayed.schedule.weightDecay.count, seed: 6).enumerated().map { k, x in
+        let d = HypergradientFiniteDifferenceTests.random(decayed.schedule.weightDecay.count, seed: 6).enumerated().map
+        { k, x in
             decayed.schedule.weightDecay[k] > 0 ? x : 0
         }
-        Self.check("weight decay", directionalError(analytic: decayRun.hypergradient.weightDecay, direction: d, step: 1e-3) { h in
-            var schedule = decayed.schedule
-            schedule.weightDecay = zip(schedule.weightDecay, d).map { $0 + h * $1 }
-            return decayed.objective(schedule)
-        })
+        Self.check(
+            "weight decay",
+            directionalError(analytic: decayRun.hypergradient.weightDecay, direction: d, step: 1e-3) { h in
+                var schedule = decayed.schedule
+                schedule.weightDecay = zip(schedule.weightDecay, d).map { $0 + h * $1 }
+                return decayed.objective(schedule)
+            })
         let r1 = Self.table(decayed, seed: 7)
-        Self.check("α with weight decay", directionalError(
-            analytic: decayRun.hypergradient.learningRates.flatMap { $0 }, direction: r1, step: 1e-6
-        ) { h in
-            decayed.objective(Self.moved(decayed.schedule, \.learningRates, by: r1, h))
-        })
-        Self.check("λ", directionalError(analytic: g.l2, direction: r, step: 1e-4) { h in
-            var schedule = adam.schedule
-            schedule.l2 = zip(schedule.l2, r).map { $0 + h * $1 }
-            return adam.objective(schedule)
-        })
+        Self.check(
+            "α with weight decay",
+            directionalError(
+                analytic: decayRun.hypergradient.learningRates.flatMap { $0 }, direction: r1, step: 1e-6
+            ) { h in
+                decayed.objective(Self.moved(decayed.schedule, \.learningRates, by: r1, h))
+            })
+        Self.check(
+            "λ",
+            directionalError(analytic: g.l2, direction: r, step: 1e-4) { h in
+                var schedule = adam.schedule
+                schedule.l2 = zip(schedule.l2, r).map { $0 + h * $1 }
+                return adam.objective(schedule)
+            })
         let s = HypergradientFiniteDifferenceTests.random(g.initScales.count, seed: 5)
-        Self.check("s", directionalError(analytic: g.initScales, direction: s, step: 1e-5) { h in
-            var schedule = adam.schedule
-            schedule.initScales = zip(schedule.initScales, s).map { $0 + h * $1 }
-            return adam.objective(schedule)
-        })
+        Self.check(
+            "s",
+            directionalError(analytic: g.initScales, direction: s, step: 1e-5) { h in
+                var schedule = adam.schedule
+                schedule.initScales = zip(schedule.initScales, s).map { $0 + h * $1 }
+                return adam.objective(schedule)
+            })
     }
 }

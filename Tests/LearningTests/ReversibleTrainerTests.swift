@@ -61,7 +61,9 @@ struct SmallProblem {
         return weights.withUnsafeBufferPointer { w in
             rows.inputs.withUnsafeBufferPointer { x in
                 rows.labels.withUnsafeBufferPointer { y in
-                    MLP(architecture: architecture).evaluate(parameters: w, inputs: x, labels: y, rows: rows.rows, workspace: workspace).loss
+                    MLP(architecture: architecture).evaluate(
+                        parameters: w, inputs: x, labels: y, rows: rows.rows, workspace: workspace
+                    ).loss
                 }
             }
         }

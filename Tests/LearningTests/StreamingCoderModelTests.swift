@@ -183,7 +183,9 @@ struct StreamingCoderModelTests {
                     let (scaled, digit) = SmallWordCoder.scale(c, popped: r, by: n, wordBits: wordBits)
                     let back = SmallWordCoder.unscale(scaled, digit: digit, by: n, wordBits: wordBits)
                     // c'·b − c·n = r − digit ∈ (−b, b).
-                    if back.c != c || back.r != r || digit >= b || abs(scaled * b - c * Int128(n)) >= b { failures += 1 }
+                    if back.c != c || back.r != r || digit >= b || abs(scaled * b - c * Int128(n)) >= b {
+                        failures += 1
+                    }
                 }
                 for digit in 0..<UInt128(b) {
                     let (c0, r) = SmallWordCoder.unscale(c, digit: digit, by: n, wordBits: wordBits)
@@ -232,7 +234,9 @@ struct StreamingCoderModelTests {
             var coder = state
             let r = coder.x % n
             coder.x /= n
-            while coder.x < coder.restingLower, let word = coder.stack.popLast() { coder.x = coder.x * coder.base + word }
+            while coder.x < coder.restingLower, let word = coder.stack.popLast() {
+                coder.x = coder.x * coder.base + word
+            }
             let upper = (coder.base * coder.restingLower - r + n - 1) / n
             while coder.x >= upper {
                 coder.stack.append(coder.x % coder.base)

@@ -4,7 +4,8 @@ import Testing
 /// Every number a run produces, as bit patterns, so that equality means identical bits.
 private func fingerprint(_ run: HypergradientRun) -> [UInt64] {
     let h = run.hypergradient
-    let values = h.learningRates.flatMap { $0 } + h.momenta.flatMap { $0 } + h.l2 + h.initScales
+    let values =
+        h.learningRates.flatMap { $0 } + h.momenta.flatMap { $0 } + h.l2 + h.initScales
         + h.initialWeights + (h.trainingInputs ?? []) + run.finalWeights + [run.objective] + run.trainingLosses
     return values.map(\.bitPattern) + [UInt64(run.bufferPeakBits)]
 }
@@ -31,9 +32,13 @@ struct TrainerThreadsTests {
     @Test("plain training and forward-only training are identical with one and two threads")
     func trainingIsIdentical() throws {
         let problem = small.problem(batch: 7)
-        let plain = [1, 2].map { ReversibleTrainer(problem: problem, threads: $0).trainPlain(schedule: small.schedule, noise: small.noise) }
+        let plain = [1, 2].map {
+            ReversibleTrainer(problem: problem, threads: $0).trainPlain(schedule: small.schedule, noise: small.noise)
+        }
         #expect(plain[0].map(\.bitPattern) == plain[1].map(\.bitPattern))
-        let exact = try [1, 2].map { try ReversibleTrainer(problem: problem, threads: $0).train(schedule: small.schedule, noise: small.noise) }
+        let exact = try [1, 2].map {
+            try ReversibleTrainer(problem: problem, threads: $0).train(schedule: small.schedule, noise: small.noise)
+        }
         #expect(exact[0].map(\.bitPattern) == exact[1].map(\.bitPattern))
     }
 }

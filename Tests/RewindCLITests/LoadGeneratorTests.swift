@@ -1,5 +1,6 @@
-import Testing
 import HTTPClient
+import Testing
+
 @testable import RewindBench
 
 @Suite struct LatencyHistogramTests {
@@ -78,14 +79,16 @@ import HTTPClient
         return events
     }
 
-    let twoResponses = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello"
+    let twoResponses =
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello"
         + "HTTP/1.1 404 Not Found\r\ncontent-length:2\r\nConnection: close\r\n\r\nno"
 
     @Test func pipelinedResponsesAreSplitByContentLength() {
-        #expect(frames(twoResponses) == [
-            .response(.init(status: 200, keepAlive: true, body: Array("hello".utf8))),
-            .response(.init(status: 404, keepAlive: false, body: Array("no".utf8))),
-        ])
+        #expect(
+            frames(twoResponses) == [
+                .response(.init(status: 200, keepAlive: true, body: Array("hello".utf8))),
+                .response(.init(status: 404, keepAlive: false, body: Array("no".utf8))),
+            ])
     }
 
     @Test func responsesArrivingOneByteAtATimeFrameTheSame() {
@@ -94,9 +97,13 @@ import HTTPClient
     }
 
     @Test func http10ClosesUnlessKeepAliveIsAsked() {
-        #expect(frames("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n") == [.response(.init(status: 200, keepAlive: false, body: []))])
-        #expect(frames("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n")
-            == [.response(.init(status: 200, keepAlive: true, body: []))])
+        #expect(
+            frames("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n") == [
+                .response(.init(status: 200, keepAlive: false, body: []))
+            ])
+        #expect(
+            frames("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n")
+                == [.response(.init(status: 200, keepAlive: true, body: []))])
     }
 
     @Test func noContentNeedsNoLength() {
@@ -113,7 +120,9 @@ import HTTPClient
             "HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n",
             "HTTP/1.1 200 OK\r\nno colon\r\nContent-Length: 0\r\n\r\n",
         ] {
-            guard case .malformed = frames(text).last else { Issue.record("accepted \(text.debugDescription)"); continue }
+            guard case .malformed = frames(text).last else {
+                Issue.record("accepted \(text.debugDescription)"); continue
+            }
         }
     }
 
@@ -127,7 +136,10 @@ import HTTPClient
     @Test func onlyLoopbackAddressesAreAccepted() throws {
         #expect(try LoopbackEndpoint(host: "localhost", port: 8080).host == "127.0.0.1")
         #expect(try LoopbackEndpoint(url: "http://127.0.0.2:9/").port == 9)
-        for url in ["http://10.0.0.1:80", "http://example.com:80", "https://127.0.0.1:1", "http://[::1]:80", "http://127.0.0.1:0", "http://127.0.0.1"] {
+        for url in [
+            "http://10.0.0.1:80", "http://example.com:80", "https://127.0.0.1:1", "http://[::1]:80",
+            "http://127.0.0.1:0", "http://127.0.0.1",
+        ] {
             #expect(throws: LoopbackEndpoint.Refusal.self, "\(url)") { try LoopbackEndpoint(url: url) }
         }
     }

@@ -53,7 +53,8 @@ private func prepareSmallSweep() throws -> LearningRateSweep {
     }
 
     @Test func anInvalidSpecIsRefusedWithTheOffendingField() {
-        let result = LearningRateSweep.prepare(specBytes: Array(#"{"dataset": {"name": "digits"}, "training": {"iterations": 0}}"#.utf8))
+        let result = LearningRateSweep.prepare(
+            specBytes: Array(#"{"dataset": {"name": "digits"}, "training": {"iterations": 0}}"#.utf8))
         guard case .failure(let problem) = result else {
             Issue.record("an invalid spec was accepted")
             return

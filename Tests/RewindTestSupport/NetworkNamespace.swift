@@ -21,7 +21,9 @@ public final class NetworkNamespace {
         guard FileManager.default.isExecutableFile(atPath: ip) else { return "iproute2's ip is not installed" }
         guard getuid() == 0 else { return "network namespaces need root (CI runs as root)" }
         let probe = "rwprobe\(getpid())"
-        guard (try? run(["netns", "add", probe])) != nil else { return "ip netns add failed: namespaces are not permitted here" }
+        guard (try? run(["netns", "add", probe])) != nil else {
+            return "ip netns add failed: namespaces are not permitted here"
+        }
         _ = try? run(["netns", "del", probe])
         return nil
     }()
@@ -43,7 +45,9 @@ public final class NetworkNamespace {
             try Self.run(["link", "set", namespaceLink, "netns", name])
             try Self.run(["addr", "add", "\(hostAddress)/24", "dev", hostLink])
             try Self.run(["link", "set", hostLink, "up"])
-            try Self.run(["netns", "exec", name, Self.ip, "addr", "add", "\(namespaceAddress)/24", "dev", namespaceLink])
+            try Self.run([
+                "netns", "exec", name, Self.ip, "addr", "add", "\(namespaceAddress)/24", "dev", namespaceLink,
+            ])
             try Self.run(["netns", "exec", name, Self.ip, "link", "set", namespaceLink, "up"])
             try Self.run(["netns", "exec", name, Self.ip, "link", "set", "lo", "up"])
         } catch {

@@ -14,7 +14,8 @@ public final class PostgresCluster: Sendable {
         guard let output = try? run("/bin/sh", ["-c", "pg_config --bindir 2>/dev/null"]).output else { return nil }
         let directory = output.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !directory.isEmpty, FileManager.default.isExecutableFile(atPath: directory + "/pg_ctl"),
-              FileManager.default.isExecutableFile(atPath: directory + "/initdb") else { return nil }
+            FileManager.default.isExecutableFile(atPath: directory + "/initdb")
+        else { return nil }
         return directory
     }()
 
@@ -67,7 +68,8 @@ public final class PostgresCluster: Sendable {
             let rules = try FileHandle(forWritingTo: URL(fileURLWithPath: directory.file("data/pg_hba.conf")))
             defer { try? rules.close() }
             try rules.seekToEnd()
-            try rules.write(contentsOf: Data("host all all \(clients) \(password == nil ? "trust" : "scram-sha-256")\n".utf8))
+            try rules.write(
+                contentsOf: Data("host all all \(clients) \(password == nil ? "trust" : "scram-sha-256")\n".utf8))
         }
         try start()
         try server("createdb", ["-h", directory.path, "-p", "\(port)", "-U", user, "rewind"])
@@ -83,9 +85,11 @@ public final class PostgresCluster: Sendable {
     /// Starts the server (again); waits until it accepts connections.
     public func start() throws {
         // Test settings: a crash of a throw-away cluster loses nothing worth an fsync.
-        let options = "-p \(port) -k \(directory.path) -c listen_addresses=127.0.0.1\(extraListenAddress.map { "," + $0 } ?? "") -c max_connections=300 "
+        let options =
+            "-p \(port) -k \(directory.path) -c listen_addresses=127.0.0.1\(extraListenAddress.map { "," + $0 } ?? "") -c max_connections=300 "
             + "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        try server("pg_ctl", ["-D", directory.file("data"), "-o", options, "-l", directory.file("pg.log"), "-w", "start"])
+        try server(
+            "pg_ctl", ["-D", directory.file("data"), "-o", options, "-l", directory.file("pg.log"), "-w", "start"])
     }
 
     /// Stops the server: by default at once (`immediate`: like a crash, clients see their
@@ -117,14 +121,17 @@ public final class PostgresCluster: Sendable {
     /// Runs one SQL statement on `database` with `psql` (stopping at the first error), for tests
     /// that change the database under a running server.
     public func execute(_ sql: String, database: String = "rewind") throws {
-        try server("psql", ["-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d", database, "-v", "ON_ERROR_STOP=1", "-c", sql])
+        try server(
+            "psql",
+            ["-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d", database, "-v", "ON_ERROR_STOP=1", "-c", sql])
     }
 
     /// Runs a server binary, as `postgres` when we are root.
     @discardableResult
     private func server(_ tool: String, _ arguments: [String]) throws -> String {
         let executable = "\(binDirectory)/\(tool)"
-        let (status, output) = getuid() == 0
+        let (status, output) =
+            getuid() == 0
             ? try Self.run("/usr/sbin/runuser", ["-u", "postgres", "--", executable] + arguments)
             : try Self.run(executable, arguments)
         guard status == 0 else { throw ClusterError.failed("\(tool) failed (\(status)): \(output)") }
@@ -177,7 +184,9 @@ public final class PostgresCluster: Sendable {
     public enum ClusterError: Error, CustomStringConvertible {
         case failed(String)
         public var description: String {
-            switch self { case .failed(let message): "PostgreSQL test cluster: \(message)" }
+            switch self {
+            case .failed(let message): "PostgreSQL test cluster: \(message)"
+            }
         }
     }
 }

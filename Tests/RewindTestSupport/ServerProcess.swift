@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -47,7 +48,8 @@ public final class ServerProcess {
         // sharing one log directory) each process stays a node of its own unless the test says.
         let nodeID = "test-" + URL(fileURLWithPath: database).deletingLastPathComponent().lastPathComponent
         let nodeArguments = arguments.contains("--node-id") || logDirectory != nil ? [] : ["--node-id", nodeID]
-        let serverArguments = [command, "--host", "127.0.0.1", "--port", "0", "--database", database, "--workers", "1"]
+        let serverArguments =
+            [command, "--host", "127.0.0.1", "--port", "0", "--database", database, "--workers", "1"]
             + nodeArguments + arguments
         // prlimit sets the limits and then execs the server: the child's pid is the server's.
         let launcher = prlimit.isEmpty ? launcher : launcher + ["/usr/bin/prlimit"] + prlimit + ["--"]

@@ -36,7 +36,9 @@ struct AuthenticationLimitTests {
         let port = service.port
         DispatchQueue.concurrentPerform(iterations: 10) { thread in
             for attempt in 0..<50 {
-                let status = (try? SecuritySession(port: port, apiKey: "guess-\(thread)-\(attempt)").get("/v1/jobs").status) ?? -1
+                let status =
+                    (try? SecuritySession(port: port, apiKey: "guess-\(thread)-\(attempt)").get("/v1/jobs").status)
+                    ?? -1
                 statuses.withLock { $0[status, default: 0] += 1 }
             }
         }

@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import RewindTestSupport
+import Synchronization
 import Testing
 
 /// Issue 15's rows 1 and 3 against the real `rewind serve` under an address-space limit: bodies
@@ -16,7 +16,8 @@ struct BodyBudgetProcessTests {
     @Test func unauthenticatedConnectionsAnnouncingHugeBodiesGet401AndTheServerStaysUp() throws {
         let directory = try TemporaryDirectory(prefix: "rewind-body-budget-auth")
         let server = try ServerProcess(
-            database: directory.file("rewind.sqlite"), environment: Self.environment.merging(["REWIND_API_KEYS": "the-key"]) { $1 },
+            database: directory.file("rewind.sqlite"),
+            environment: Self.environment.merging(["REWIND_API_KEYS": "the-key"]) { $1 },
             prlimit: Self.limits)
         defer { server.kill(SIGTERM); _ = server.waitForExit(timeout: .seconds(20)) }
 
@@ -27,7 +28,8 @@ struct BodyBudgetProcessTests {
             var status = -1
             if let client = try? HTTPTestClient(port: port, timeout: .seconds(30)) {
                 defer { client.close() }
-                let head = "POST /v1/datasets?name=big HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/csv\r\n"
+                let head =
+                    "POST /v1/datasets?name=big HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/csv\r\n"
                     + "Content-Length: \(64 << 20)\r\n\r\n"
                 // The server may stop reading once it has refused the head: a failed send is fine.
                 try? client.send(Array(head.utf8) + part)
@@ -45,7 +47,8 @@ struct BodyBudgetProcessTests {
     @Test func anUnauthenticatedExpectContinueGets401NotContinue() throws {
         let directory = try TemporaryDirectory(prefix: "rewind-body-budget-continue")
         let server = try ServerProcess(
-            database: directory.file("rewind.sqlite"), environment: Self.environment.merging(["REWIND_API_KEYS": "the-key"]) { $1 },
+            database: directory.file("rewind.sqlite"),
+            environment: Self.environment.merging(["REWIND_API_KEYS": "the-key"]) { $1 },
             prlimit: Self.limits)
         defer { server.kill(SIGTERM); _ = server.waitForExit(timeout: .seconds(20)) }
         let client = try HTTPTestClient(port: server.port, timeout: .seconds(10))
@@ -80,13 +83,15 @@ struct BodyBudgetProcessTests {
         let csv = Self.oneDigitCSV(bytes: 24 << 20, seed: 1)
         let answer = try session.request(
             "POST", "/v1/datasets?name=big", headers: [("Content-Type", "text/csv")], body: csv, timeout: .seconds(60))
-        #expect(answer.status == 503 && answer.header("Retry-After") != nil, "answered \(answer.status): \(answer.text)")
+        #expect(
+            answer.status == 503 && answer.header("Retry-After") != nil, "answered \(answer.status): \(answer.text)")
         let metrics = try session.get("/metrics").text
         #expect(metrics.contains("rewind_memory_budget_bytes \(16 << 20)"), "\(metrics)")
         #expect(!metrics.contains("rewind_memory_budget_refusals_total 0\n"))
         // A body that fits is served as before.
         let small = try session.request(
-            "POST", "/v1/datasets?name=small", headers: [("Content-Type", "text/csv")], body: Self.oneDigitCSV(bytes: 1 << 20, seed: 2))
+            "POST", "/v1/datasets?name=small", headers: [("Content-Type", "text/csv")],
+            body: Self.oneDigitCSV(bytes: 1 << 20, seed: 2))
         #expect(small.status == 201, "answered \(small.status): \(small.text)")
         #expect(try session.get("/healthz").status == 200)
     }
@@ -120,9 +125,13 @@ struct BodyBudgetProcessTests {
         DispatchQueue.concurrentPerform(iterations: 5) { index in
             let session = SecuritySession(port: port)
             let answer = try? session.request(
-                "POST", "/v1/datasets?name=digits-\(index)", headers: [("Content-Type", "text/csv")], body: bodies[index],
+                "POST", "/v1/datasets?name=digits-\(index)", headers: [("Content-Type", "text/csv")],
+                body: bodies[index],
                 timeout: .seconds(1200))
-            answers.withLock { $0.append((answer?.status ?? -1, answer?.header("Retry-After"), answer?.text.prefix(200).description ?? "")) }
+            answers.withLock {
+                $0.append(
+                    (answer?.status ?? -1, answer?.header("Retry-After"), answer?.text.prefix(200).description ?? ""))
+            }
         }
         let all = answers.withLock { $0 }
         for (status, retryAfter, text) in all {

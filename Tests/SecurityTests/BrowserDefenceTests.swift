@@ -24,9 +24,11 @@ struct BrowserDefenceTests {
         #expect(plain.status == 415 && plain.slug == "unsupported-media-type")
         #expect(try session.request("POST", "/v1/jobs", body: spec).status == 415)
         // Another origin may not change state, whatever it sends.
-        let crossOrigin = try session.postJSON("/v1/jobs", SecuritySpecs.small(), headers: [("Origin", "https://evil.example")])
+        let crossOrigin = try session.postJSON(
+            "/v1/jobs", SecuritySpecs.small(), headers: [("Origin", "https://evil.example")])
         #expect(crossOrigin.status == 403 && crossOrigin.slug == "cross-origin-request")
-        let crossSite = try session.request("POST", "/v1/jobs/\(id)/cancel", headers: [("Sec-Fetch-Site", "cross-site")])
+        let crossSite = try session.request(
+            "POST", "/v1/jobs/\(id)/cancel", headers: [("Sec-Fetch-Site", "cross-site")])
         #expect(crossSite.status == 403)
         // A form post without the page's token is refused.
         let form = try session.request(
@@ -34,7 +36,8 @@ struct BrowserDefenceTests {
             body: Array("x=1".utf8))
         #expect(form.status == 403 && form.slug == "csrf-token-invalid")
         // A rebound name reaches 127.0.0.1 with the attacker's Host: refused before anything runs.
-        let rebound = try raw(service.port, "POST /v1/jobs/\(id)/cancel HTTP/1.1\r\nHost: evil.example:8080\r\nContent-Length: 0\r\n\r\n")
+        let rebound = try raw(
+            service.port, "POST /v1/jobs/\(id)/cancel HTTP/1.1\r\nHost: evil.example:8080\r\nContent-Length: 0\r\n\r\n")
         #expect(rebound.status == 421)
         #expect(try raw(service.port, "GET /v1/jobs HTTP/1.1\r\nHost: attacker.example\r\n\r\n").status == 421)
         #expect(try session.get("/v1/jobs/\(id)").json["status"]?.stringValue == "queued")
@@ -65,17 +68,26 @@ struct BrowserDefenceTests {
         #expect(noToken.status == 403 && noToken.slug == "csrf-token-missing")
         let index = try session.get("/", headers: [cookie])
         let token = try #require(Self.csrfToken(in: index.text))
-        let wrong = try session.request("POST", "/v1/jobs", headers: [cookie, json, ("X-CSRF-Token", (token.first == "0" ? "1" : "0") + token.dropFirst())], body: spec)
+        let wrong = try session.request(
+            "POST", "/v1/jobs",
+            headers: [cookie, json, ("X-CSRF-Token", (token.first == "0" ? "1" : "0") + token.dropFirst())], body: spec)
         #expect(wrong.status == 403)
-        #expect(try session.request("POST", "/v1/jobs", headers: [cookie, json, ("X-CSRF-Token", token)], body: spec).status == 202)
+        #expect(
+            try session.request("POST", "/v1/jobs", headers: [cookie, json, ("X-CSRF-Token", token)], body: spec).status
+                == 202)
         // A program with the key in a header is not a browser: no token needed.
-        #expect(try SecuritySession(port: service.port, apiKey: "key1").submit(SecuritySpecs.small(name: "bearer")).isEmpty == false)
+        #expect(
+            try SecuritySession(port: service.port, apiKey: "key1").submit(SecuritySpecs.small(name: "bearer")).isEmpty
+                == false)
         // The sign-in form carries its own token; a forged sign-in without it is refused.
         let signIn = try session.get("/")
         let signInToken = try #require(Self.csrfToken(in: signIn.text))
         let form = ("Content-Type", "application/x-www-form-urlencoded")
         #expect(try session.request("POST", "/login", headers: [form], body: Array("key=key1".utf8)).status == 403)
-        #expect(try session.request("POST", "/login", headers: [form], body: Array("key=key1&csrf_token=\(signInToken)".utf8)).status == 303)
+        #expect(
+            try session.request(
+                "POST", "/login", headers: [form], body: Array("key=key1&csrf_token=\(signInToken)".utf8)
+            ).status == 303)
         #expect(try raw(service.port, "GET /healthz HTTP/1.1\r\nHost: rewind.internal:8080\r\n\r\n").status == 200)
     }
 
@@ -96,7 +108,9 @@ struct BrowserDefenceTests {
         ]
         for response in responses {
             let policy = response.header("Content-Security-Policy") ?? ""
-            #expect(policy.contains("script-src 'self';") && policy.contains("frame-ancestors 'none'"), "\(response.status)")
+            #expect(
+                policy.contains("script-src 'self';") && policy.contains("frame-ancestors 'none'"), "\(response.status)"
+            )
             #expect(response.header("X-Content-Type-Options") == "nosniff")
         }
         #expect(responses[4].status == 400)
@@ -118,7 +132,8 @@ struct BrowserDefenceTests {
         defer { service.stop() }
         let session = SecuritySession(port: service.port)
         let id = try session.submit(SecuritySpecs.endless)
-        let cancel = try session.request("POST", "/v1/jobs/\(id)%2Fcancel", headers: [("Content-Type", "application/json")])
+        let cancel = try session.request(
+            "POST", "/v1/jobs/\(id)%2Fcancel", headers: [("Content-Type", "application/json")])
         #expect(cancel.status == 404 || cancel.status == 405)
         #expect(try session.get("/v1/jobs/\(id)%2Fhistory").status == 404)
         #expect(try session.get("/v1/jobs/\(id)").json["status"]?.stringValue == "queued")

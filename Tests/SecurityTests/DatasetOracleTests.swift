@@ -29,12 +29,14 @@ struct DatasetOracleTests {
         let service = try TestService(startsWorkers: false, engine: engine)
         defer { service.stop() }
         for (name, key) in [("owner", "secret-owner"), ("other", "secret-other")] {
-            #expect(try service.store.createAPIKey(
-                name: name, keySHA256: SHA256.hex(of: Array(key.utf8)), role: .user, nowMs: 1))
+            #expect(
+                try service.store.createAPIKey(
+                    name: name, keySHA256: SHA256.hex(of: Array(key.utf8)), role: .user, nowMs: 1))
         }
         let owner = SecuritySession(port: service.port, apiKey: "secret-owner")
         let other = SecuritySession(port: service.port, apiKey: "secret-other")
-        let upload = try owner.request("POST", "/v1/datasets?name=private", headers: [("Content-Type", "text/csv")], body: Self.csv)
+        let upload = try owner.request(
+            "POST", "/v1/datasets?name=private", headers: [("Content-Type", "text/csv")], body: Self.csv)
         #expect(upload.status == 201)
         let id = try #require(upload.json["id"]?.stringValue)
         // An id of the same shape that was never issued.
@@ -46,8 +48,10 @@ struct DatasetOracleTests {
             #expect(foreign.status == 422 && absent.status == 422)
             #expect(foreign.header("Content-Type") == absent.header("Content-Type"))
             // Byte for byte the same document, but for the id itself.
-            #expect(foreign.text.replacingOccurrences(of: id, with: "ID") == absent.text.replacingOccurrences(of: missing, with: "ID"),
-                    "\(foreign.text) vs \(absent.text)")
+            #expect(
+                foreign.text.replacingOccurrences(of: id, with: "ID")
+                    == absent.text.replacingOccurrences(of: missing, with: "ID"),
+                "\(foreign.text) vs \(absent.text)")
             #expect(foreign.json["errors"]?[0]?["message"]?.stringValue == "no such data set: \(id)")
             for secret in ["row", "feature", "class", "MiB", "4 ", "3 "] {
                 #expect(!foreign.text.contains(secret), "\(secret) in \(foreign.text)")

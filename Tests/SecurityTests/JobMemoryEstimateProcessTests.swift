@@ -21,30 +21,37 @@ struct JobMemoryEstimateProcessTests {
         // Row 4 of the review: estimated 787 MiB, peaked at 1,169 MiB.
         GridSpec(
             name: "row 4: T 50,000, batch 10, [50,50], momentum 1e-6 fixed, meta 0",
-            json: #"{"dataset":{"name":"digits"},"model":{"hidden":[50,50]},"training":{"iterations":50000,"batch_size":10},"#
+            json:
+                #"{"dataset":{"name":"digits"},"model":{"hidden":[50,50]},"training":{"iterations":50000,"batch_size":10},"#
                 + #""hyperparameters":{"momentum":{"init":1e-6,"learn":false}},"meta":{"iterations":0}}"#),
         GridSpec(
             name: "T 10,000, batch 50, [100], momentum 1e-6 fixed, a hypergradient",
-            json: #"{"dataset":{"name":"digits"},"model":{"hidden":[100]},"training":{"iterations":10000,"batch_size":50},"#
+            json:
+                #"{"dataset":{"name":"digits"},"model":{"hidden":[100]},"training":{"iterations":10000,"batch_size":50},"#
                 + #""hyperparameters":{"momentum":{"init":1e-6,"learn":false}},"meta":{"iterations":1}}"#),
         GridSpec(
             name: "T 15,000, batch 10, [64,32], learned momentum 0.5, a hypergradient",
-            json: #"{"dataset":{"name":"digits"},"model":{"hidden":[64,32]},"training":{"iterations":15000,"batch_size":10},"#
+            json:
+                #"{"dataset":{"name":"digits"},"model":{"hidden":[64,32]},"training":{"iterations":15000,"batch_size":10},"#
                 + #""hyperparameters":{"momentum":{"init":0.5}},"meta":{"iterations":1}}"#),
         GridSpec(
             name: "T 20,000, batch 20, [80], one constant momentum 1e-5 for all blocks",
-            json: #"{"dataset":{"name":"digits"},"model":{"hidden":[80]},"training":{"iterations":20000,"batch_size":20},"#
-                + #""hyperparameters":{"momentum":{"init":1e-5,"schedule":"constant","per_block":false}},"meta":{"iterations":0}}"#),
+            json:
+                #"{"dataset":{"name":"digits"},"model":{"hidden":[80]},"training":{"iterations":20000,"batch_size":20},"#
+                + #""hyperparameters":{"momentum":{"init":1e-5,"schedule":"constant","per_block":false}},"meta":{"iterations":0}}"#
+        ),
         GridSpec(
             name: "3 seeds on 2 threads, T 10,000, [100], momentum 1e-6 fixed",
-            json: #"{"dataset":{"name":"digits"},"model":{"hidden":[100]},"training":{"iterations":10000,"batch_size":10},"#
+            json:
+                #"{"dataset":{"name":"digits"},"model":{"hidden":[100]},"training":{"iterations":10000,"batch_size":10},"#
                 + #""hyperparameters":{"momentum":{"init":1e-6,"learn":false}},"meta":{"iterations":0,"seeds":3}}"#,
             threads: 2),
         GridSpec(
             name: "distillation: learned training rows, T 8,000, [50]",
             json: #"{"dataset":{"name":"digits"},"split":{"train":1000,"validation":500},"model":{"hidden":[50]},"#
                 + #""training":{"iterations":8000,"batch_size":10},"#
-                + #""hyperparameters":{"momentum":{"init":1e-6,"learn":false},"training_data":{"learn":true}},"meta":{"iterations":1}}"#),
+                + #""hyperparameters":{"momentum":{"init":1e-6,"learn":false},"training_data":{"learn":true}},"meta":{"iterations":1}}"#
+        ),
     ]
 
     @Test(arguments: grid)
@@ -53,16 +60,21 @@ struct JobMemoryEstimateProcessTests {
         let path = directory.file("spec.json")
         try spec.json.write(toFile: path, atomically: true, encoding: .utf8)
         let run = try CommandLineRun.run(
-            "prlimit", [MemoryLimitProcessTests.addressSpace, ServerProcess.executableURL().path, "run", "--quiet",
-                        "--memory-report", "--threads", "\(spec.threads)", path],
+            "prlimit",
+            [
+                MemoryLimitProcessTests.addressSpace, ServerProcess.executableURL().path, "run", "--quiet",
+                "--memory-report", "--threads", "\(spec.threads)", path,
+            ],
             environment: ["MALLOC_ARENA_MAX": "2", "OPENBLAS_NUM_THREADS": "1"], timeout: .seconds(600))
         #expect(run.status == 0, "rewind run exited \(run.status): \(run.stderr.suffix(2000))")
         let line = try #require(run.stderr.split(separator: "\n").last { $0.hasPrefix("{") })
         let report = try JSONValue.parse(Array(line.utf8))
         let estimated = try #require(report["estimated_bytes"]?.doubleValue)
         let growth = try #require(report["peak_growth_bytes"]?.doubleValue)
-        print(String(format: "%@: estimated %.1f MiB, peak RSS grew %.1f MiB (%.2f×)",
-                     spec.name, estimated / 1_048_576, growth / 1_048_576, estimated / growth))
+        print(
+            String(
+                format: "%@: estimated %.1f MiB, peak RSS grew %.1f MiB (%.2f×)",
+                spec.name, estimated / 1_048_576, growth / 1_048_576, estimated / growth))
         #expect(estimated >= growth, "\(spec.name): \(report["estimate"]?.stringValue ?? "")")
         #expect(estimated <= 1.5 * growth, "\(spec.name): \(report["estimate"]?.stringValue ?? "")")
     }
@@ -80,7 +92,8 @@ struct NodeBudgetProcessTests {
         let before = try limited.resetPeak()
         let spec = JobMemoryEstimateProcessTests.grid[0].json
         let ids = try (0..<2).map { index in
-            try session.submit(spec.replacingOccurrences(of: #"{"dataset""#, with: #"{"name":"row 4 #\#(index)","dataset""#))
+            try session.submit(
+                spec.replacingOccurrences(of: #"{"dataset""#, with: #"{"name":"row 4 #\#(index)","dataset""#))
         }
         for id in ids {
             let done = try session.waitForStatus(id, "succeeded", timeout: .seconds(600))
@@ -91,6 +104,7 @@ struct NodeBudgetProcessTests {
         // One job's growth is about 850 MiB; two at once would pass 1.7 GiB.
         #expect(peak - before < 1_300 << 20)
         #expect(try session.get("/healthz").status == 200)
-        #expect(limited.server.waitForExit(timeout: .milliseconds(1)) == nil, "the server exited:\n\(limited.server.log)")
+        #expect(
+            limited.server.waitForExit(timeout: .milliseconds(1)) == nil, "the server exited:\n\(limited.server.log)")
     }
 }

@@ -19,7 +19,8 @@ struct LargeItemPagesProcessTests {
         var csv = ""
         csv.reserveCapacity(5 << 20)
         for row in 0..<34_000 {
-            for feature in 0..<16 { csv += "\((row * 31 + feature * 17) % 1000),"
+            for feature in 0..<16 {
+                csv += "\((row * 31 + feature * 17) % 1000),"
             }
             csv += "\(row % 4)\n"
         }
@@ -38,13 +39,16 @@ struct LargeItemPagesProcessTests {
             let before = try limited.resetPeak()
             let response = try session.request("GET", target, timeout: .seconds(120))
             let peak = limited.peak
-            print("GET \(target): \(response.status), \(response.body.count) bytes; RSS \(before >> 20) MiB, peak \(peak >> 20) MiB")
+            print(
+                "GET \(target): \(response.status), \(response.body.count) bytes; RSS \(before >> 20) MiB, peak \(peak >> 20) MiB"
+            )
             #expect(response.status == 200, "\(target): \(response.status)")
             // It was 1,521 MiB for /compare; a page now holds a few items' worth.
             #expect(peak - before < 256 << 20, "\(target) grew RSS by \((peak - before) >> 20) MiB")
         }
         #expect(try session.get("/compare?jobs=\(id)").status == 200)
         #expect(try session.get("/healthz").status == 200)
-        #expect(limited.server.waitForExit(timeout: .milliseconds(1)) == nil, "the server exited:\n\(limited.server.log)")
+        #expect(
+            limited.server.waitForExit(timeout: .milliseconds(1)) == nil, "the server exited:\n\(limited.server.log)")
     }
 }

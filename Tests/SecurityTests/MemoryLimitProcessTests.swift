@@ -27,11 +27,14 @@ struct MemoryLimitProcessTests {
         let rssBefore = Self.status(server.pid, "VmRSS")
         let csv = Self.csv(bytes: 8 << 20)
         let upload = try session.request(
-            "POST", "/v1/datasets?name=large", headers: [("Content-Type", "text/csv")], body: csv, timeout: .seconds(120))
+            "POST", "/v1/datasets?name=large", headers: [("Content-Type", "text/csv")], body: csv,
+            timeout: .seconds(120))
         #expect(upload.status == 201, "upload answered \(upload.status): \(upload.text)")
         let peak = Self.status(server.pid, "VmHWM")
         let growth = Double(peak - rssBefore) / Double(csv.count)
-        print("upload of \(csv.count) bytes: peak RSS grew \(growth)× the body; VmPeak \(Self.status(server.pid, "VmPeak") >> 20) MiB")
+        print(
+            "upload of \(csv.count) bytes: peak RSS grew \(growth)× the body; VmPeak \(Self.status(server.pid, "VmPeak") >> 20) MiB"
+        )
         // It was 18×. Now the body (1×) and its stored form (1.15× for this data) is all the
         // parse holds; SQLite's insert then adds a copy of the bound blob and its dirty pages
         // (about 2.5× more, briefly): 4.8× measured in all.

@@ -1,9 +1,9 @@
+import Dashboard
 import Foundation
 import HTTPServer
 import JSON
 import RewindTestSupport
 import Synchronization
-import Dashboard
 import Testing
 
 @testable import API
@@ -35,7 +35,10 @@ struct ResourceExhaustionTests {
         // worker's check before each meta-iteration stops it before it allocates.
         var configuration = TestService.defaultAPIConfiguration
         configuration.jobMemoryBudget = 1 << 40
-        let service = try TestService(api: configuration) { _ in } jobs: { $0.jobMemoryBudget = 1 << 20 }
+        let service = try TestService(api: configuration) { _ in
+        } jobs: {
+            $0.jobMemoryBudget = 1 << 20
+        }
         defer { service.stop() }
         let session = SecuritySession(port: service.port)
 
@@ -154,7 +157,9 @@ struct ResourceExhaustionTests {
         let items = try session.get("/v1/jobs/\(id)/history?limit=1000").json["items"]?.arrayValue ?? []
         let spec = try session.get("/v1/jobs/\(id)").json["spec"] ?? .null
         #expect(items.count == 13)
-        for name in ["loss", "error", "learning_curve", "learning_rate", "momentum", "l2", "init_scale", "hypergradient_norm"] {
+        for name in [
+            "loss", "error", "learning_curve", "learning_rate", "momentum", "l2", "init_scale", "hypergradient_norm",
+        ] {
             let served = try session.get("/v1/jobs/\(id)/plots/\(name).svg").text
             #expect(served == JobPlots.render(name: name, spec: spec, items: items), "\(name)")
         }
@@ -242,7 +247,8 @@ struct ResourceExhaustionTests {
 
         let over = try upload("second", rows: 150)
         #expect(over.status == 507 && over.slug == "storage-quota-exceeded")
-        #expect(try session.get("/v1/datasets").json["datasets"]?.arrayValue?.filter { $0["builtin"] == false }.count == 1)
+        #expect(
+            try session.get("/v1/datasets").json["datasets"]?.arrayValue?.filter { $0["builtin"] == false }.count == 1)
     }
 
     // MARK: 6. Slow clients
@@ -256,7 +262,8 @@ struct ResourceExhaustionTests {
         let client = try HTTPTestClient(port: service.port, timeout: .seconds(10))
         defer { client.close() }
         try client.send(
-            "POST /v1/jobs HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n")
+            "POST /v1/jobs HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n"
+        )
         // One byte every 200 ms never goes silent for 5 s, but takes 40 s in all.
         let started = ContinuousClock.now
         var answer: HTTPTestResponse?

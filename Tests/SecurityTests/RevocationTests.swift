@@ -36,7 +36,9 @@ struct RevocationTests {
             }
             server = try ServerProcess(
                 database: database, logDirectory: directory.path, arguments: ["--workers", "0"] + arguments,
-                environment: ["REWIND_API_KEYS": RevocationTests.admin, "MALLOC_ARENA_MAX": "2", "OPENBLAS_NUM_THREADS": "1"],
+                environment: [
+                    "REWIND_API_KEYS": RevocationTests.admin, "MALLOC_ARENA_MAX": "2", "OPENBLAS_NUM_THREADS": "1",
+                ],
                 prlimit: [MemoryLimitProcessTests.addressSpace])
         }
 
@@ -80,8 +82,10 @@ struct RevocationTests {
             DispatchQueue.global().async(group: loop) {
                 while !stop.load(ordering: .acquiring) {
                     let after = revoked.load(ordering: .acquiring)
-                    guard let answer = try? browser.request(
-                        "POST", "/login", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: body)
+                    guard
+                        let answer = try? browser.request(
+                            "POST", "/login", headers: [("Content-Type", "application/x-www-form-urlencoded")],
+                            body: body)
                     else { continue }
                     if answer.status == 303, let cookie = answer.header("Set-Cookie")?.split(separator: ";").first {
                         sessions.withLock { $0.append((String(cookie), after)) }
@@ -100,7 +104,8 @@ struct RevocationTests {
 
             let all = sessions.withLock { $0 }
             #expect(!all.isEmpty, "round \(round): no sign-in succeeded before the revocation")
-            #expect(!all.contains { $0.afterRevocation }, "round \(round): a sign-in after the revocation got a session")
+            #expect(
+                !all.contains { $0.afterRevocation }, "round \(round): a sign-in after the revocation got a session")
             // Asked of the database the server reads (over HTTP the failed sign-ins after the
             // revocation have emptied this address's authentication bucket: 429 proves nothing).
             let store = try node.openStore()
@@ -108,8 +113,9 @@ struct RevocationTests {
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             for session in all {
                 let token = String(session.cookie.dropFirst("rewind_session=".count))
-                #expect(try store.session(tokenSHA256: SHA256.hex(of: Array(token.utf8)), nowMs: now) == nil,
-                        "round \(round): a session of the revoked key is still valid")
+                #expect(
+                    try store.session(tokenSHA256: SHA256.hex(of: Array(token.utf8)), nowMs: now) == nil,
+                    "round \(round): a session of the revoked key is still valid")
             }
         }
     }
@@ -127,8 +133,10 @@ struct RevocationTests {
         let (cookie, _) = try browser.signIn(key: bobKey)
 
         // Three streams of queued jobs, which stay open: alice's by key, bob's by key and by session.
-        let byKey = try Self.openStream(node.port, "/v1/jobs/\(aliceJob)/events", [("Authorization", "Bearer \(aliceKey)")])
-        let bobByKey = try Self.openStream(node.port, "/v1/jobs/\(bobJob)/events", [("Authorization", "Bearer \(bobKey)")])
+        let byKey = try Self.openStream(
+            node.port, "/v1/jobs/\(aliceJob)/events", [("Authorization", "Bearer \(aliceKey)")])
+        let bobByKey = try Self.openStream(
+            node.port, "/v1/jobs/\(bobJob)/events", [("Authorization", "Bearer \(bobKey)")])
         let bySession = try Self.openStream(node.port, "/v1/jobs/\(bobJob)/events", [cookie])
 
         try node.keys(["revoke", "alice"])
@@ -155,7 +163,9 @@ struct RevocationTests {
         let node = try Node(engine)
         let first = SecuritySession(port: node.port, apiKey: try node.keys(["create", "carolX"]))
         let idempotent = [("Idempotency-Key", "nightly")]
-        let job = try #require(try first.postJSON("/v1/jobs", SecuritySpecs.small(name: "old"), headers: idempotent).json["id"]?.stringValue)
+        let job = try #require(
+            try first.postJSON("/v1/jobs", SecuritySpecs.small(name: "old"), headers: idempotent).json["id"]?
+                .stringValue)
         let upload = try first.request(
             "POST", "/v1/datasets?name=old", headers: [("Content-Type", "text/csv")], body: TenantTests.csv)
         #expect(upload.status == 201)
@@ -183,7 +193,8 @@ struct RevocationTests {
         var accepted = 0
         var refusals: [HTTPTestResponse] = []
         for index in 0..<101 {
-            let answer = try a.postJSON("/v1/jobs", SecuritySpecs.endless.replacingOccurrences(of: "endless", with: "a\(index)"))
+            let answer = try a.postJSON(
+                "/v1/jobs", SecuritySpecs.endless.replacingOccurrences(of: "endless", with: "a\(index)"))
             if answer.status == 202 { accepted += 1 } else { refusals.append(answer) }
         }
         #expect(accepted == 20)

@@ -37,12 +37,15 @@ struct SecuritySession {
 
     /// Signs in through the sign-in page's form as a browser does: the `Cookie` header to send
     /// from now on, and the `Set-Cookie` the server answered.
-    func signIn(key: String, headers extra: [(String, String)] = []) throws -> (cookie: (String, String), setCookie: String) {
+    func signIn(
+        key: String, headers extra: [(String, String)] = []
+    ) throws -> (cookie: (String, String), setCookie: String) {
         let page = try get("/", headers: extra)
         let token = try #require(BrowserDefenceTests.csrfToken(in: page.text))
         let body = "key=\(key.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? key)&csrf_token=\(token)"
         let answer = try request(
-            "POST", "/login", headers: [("Content-Type", "application/x-www-form-urlencoded")] + extra, body: Array(body.utf8))
+            "POST", "/login", headers: [("Content-Type", "application/x-www-form-urlencoded")] + extra,
+            body: Array(body.utf8))
         try #require(answer.status == 303, "sign-in answered \(answer.status): \(answer.text)")
         let setCookie = try #require(answer.header("Set-Cookie"))
         let pair = String(setCookie.split(separator: ";").first ?? "")

@@ -17,16 +17,23 @@ struct SessionTests {
         let service = try TestService(api: configuration, startsWorkers: false)
         defer { service.stop() }
         let key = "alice-secret-key"
-        #expect(try service.store.createAPIKey(name: "alice", keySHA256: SHA256.hex(of: Array(key.utf8)), role: .user, nowMs: 1))
+        #expect(
+            try service.store.createAPIKey(
+                name: "alice", keySHA256: SHA256.hex(of: Array(key.utf8)), role: .user, nowMs: 1))
         let browser = SecuritySession(port: service.port)
 
         let (cookie, setCookie) = try browser.signIn(key: key)
         #expect(!setCookie.contains(key) && setCookie.hasPrefix("rewind_session="))
-        #expect(setCookie.contains("HttpOnly") && setCookie.contains("SameSite=Strict") && setCookie.contains("Max-Age=43200"))
+        #expect(
+            setCookie.contains("HttpOnly") && setCookie.contains("SameSite=Strict")
+                && setCookie.contains("Max-Age=43200"))
         #expect(!setCookie.contains("Secure"))
         // Only the token's digest is stored.
         let token = String(cookie.1.dropFirst("rewind_session=".count))
-        #expect(try service.store.session(tokenSHA256: SHA256.hex(of: Array(token.utf8)), nowMs: Int64(Date().timeIntervalSince1970 * 1000))?.principal == "alice")
+        #expect(
+            try service.store.session(
+                tokenSHA256: SHA256.hex(of: Array(token.utf8)), nowMs: Int64(Date().timeIntervalSince1970 * 1000))?
+                .principal == "alice")
         #expect(try service.store.session(tokenSHA256: token, nowMs: 0) == nil)
         #expect(try browser.get("/v1/jobs", headers: [cookie]).status == 200)
         // Behind a TLS-terminating proxy the cookie is Secure.
@@ -40,7 +47,8 @@ struct SessionTests {
         let csrf = try #require(BrowserDefenceTests.csrfToken(in: page.text))
         #expect(page.text.contains("action=\"/logout\""))  // the page offers to sign out
         #expect(try !browser.get("/", headers: [("Authorization", "Bearer seeded-admin")]).text.contains("/logout"))
-        let out = try browser.request("POST", "/logout", headers: [cookie, form], body: Array("csrf_token=\(csrf)".utf8))
+        let out = try browser.request(
+            "POST", "/logout", headers: [cookie, form], body: Array("csrf_token=\(csrf)".utf8))
         #expect(out.status == 303)
         #expect(out.header("Set-Cookie")?.contains("Max-Age=0") == true)
         #expect(try browser.get("/v1/jobs", headers: [cookie]).status == 401)

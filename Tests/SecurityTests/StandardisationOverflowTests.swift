@@ -22,7 +22,8 @@ struct StandardisationOverflowTests {
             csv += "\(huge),\(row % 10),\(Double(row % 3) * 1e307),\(row % 2)\n"
         }
         let id = try limited.upload(csv, name: "huge")
-        let spec = #"{"dataset":{"id":"\#(id)"},"split":{"train":40,"validation":20},"preprocess":{"standardize":true},"#
+        let spec =
+            #"{"dataset":{"id":"\#(id)"},"split":{"train":40,"validation":20},"preprocess":{"standardize":true},"#
             + #""model":{"hidden":[4]},"training":{"iterations":20,"batch_size":10},"meta":{"iterations":1}}"#
         let accepted = try session.postJSON("/v1/jobs", spec)
         #expect(accepted.status == 202, "\(accepted.status): \(accepted.text)")
@@ -49,7 +50,8 @@ struct StandardisationOverflowTests {
             csv += "\(row % 5),\(second),\(row % 2)\n"
         }
         let id = try limited.upload(csv, name: "far")
-        let spec = #"{"dataset":{"id":"\#(id)"},"split":{"train":40,"validation":20},"preprocess":{"standardize":true},"#
+        let spec =
+            #"{"dataset":{"id":"\#(id)"},"split":{"train":40,"validation":20},"preprocess":{"standardize":true},"#
             + #""model":{"hidden":[4]},"training":{"iterations":20,"batch_size":10},"meta":{"iterations":1}}"#
         let refused = try session.postJSON("/v1/jobs", spec)
         #expect(refused.status == 422, "\(refused.status): \(refused.text)")

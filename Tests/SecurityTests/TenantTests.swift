@@ -24,8 +24,9 @@ struct TenantTests {
         let service = try TestService(api: configuration, startsWorkers: false, engine: engine)
         defer { service.stop() }
         for (name, key) in [("key1", "secret-one"), ("key2", "secret-two")] {
-            #expect(try service.store.createAPIKey(
-                name: name, keySHA256: SHA256.hex(of: Array(key.utf8)), role: .user, nowMs: 1))
+            #expect(
+                try service.store.createAPIKey(
+                    name: name, keySHA256: SHA256.hex(of: Array(key.utf8)), role: .user, nowMs: 1))
         }
         let one = SecuritySession(port: service.port, apiKey: "secret-one")
         let two = SecuritySession(port: service.port, apiKey: "secret-two")
@@ -40,7 +41,9 @@ struct TenantTests {
         #expect(second.status == 202)
         let id2 = try #require(second.json["id"]?.stringValue)
         #expect(id1 != id2)
-        #expect(try one.postJSON("/v1/jobs", SecuritySpecs.small(name: "one's job"), headers: idempotent).json["id"]?.stringValue == id1)
+        #expect(
+            try one.postJSON("/v1/jobs", SecuritySpecs.small(name: "one's job"), headers: idempotent).json["id"]?
+                .stringValue == id1)
 
         // Every route of key1's job answers 404 to key2, exactly as for a job that does not exist.
         let missing = try two.get("/v1/jobs/no-such-job")
@@ -59,18 +62,22 @@ struct TenantTests {
         #expect(try !two.get("/").text.contains(id1))
 
         // Data sets: key2 neither sees nor resolves nor deletes key1's; names are unique per owner.
-        let upload = try one.request("POST", "/v1/datasets?name=mine", headers: [("Content-Type", "text/csv")], body: Self.csv)
+        let upload = try one.request(
+            "POST", "/v1/datasets?name=mine", headers: [("Content-Type", "text/csv")], body: Self.csv)
         #expect(upload.status == 201)
         let dataset1 = try #require(upload.json["id"]?.stringValue)
         #expect(try two.get("/v1/datasets/\(dataset1)").status == 404)
         #expect(try two.request("DELETE", "/v1/datasets/\(dataset1)").status == 404)
         #expect(try !two.get("/v1/datasets").text.contains(dataset1))
-        let byName = #"{"dataset":{"name":"mine"},"model":{"hidden":[4]},"training":{"iterations":5,"batch_size":2},"meta":{"iterations":1}}"#
+        let byName =
+            #"{"dataset":{"name":"mine"},"model":{"hidden":[4]},"training":{"iterations":5,"batch_size":2},"meta":{"iterations":1}}"#
         let unresolved = try two.postJSON("/v1/jobs", byName)
         #expect(unresolved.status == 422 && unresolved.text.contains("no data set has this name"))
-        let byID = #"{"dataset":{"id":"\#(dataset1)"},"model":{"hidden":[4]},"training":{"iterations":5,"batch_size":2},"meta":{"iterations":1}}"#
+        let byID =
+            #"{"dataset":{"id":"\#(dataset1)"},"model":{"hidden":[4]},"training":{"iterations":5,"batch_size":2},"meta":{"iterations":1}}"#
         #expect(try two.postJSON("/v1/jobs", byID).status == 422)
-        let own = try two.request("POST", "/v1/datasets?name=mine", headers: [("Content-Type", "text/csv")], body: Self.csv)
+        let own = try two.request(
+            "POST", "/v1/datasets?name=mine", headers: [("Content-Type", "text/csv")], body: Self.csv)
         #expect(own.status == 201)
         #expect(own.json["id"]?.stringValue != dataset1)
         #expect(try !one.postJSON("/v1/jobs", byName).text.contains("no data set has this name"))
@@ -83,7 +90,9 @@ struct TenantTests {
 
         // Metrics name no job, no job id and no principal.
         let metrics = try SecuritySession(port: service.port).get("/metrics").text
-        for secret in [id1, id2, "one's job", "key1", "key2", dataset1] { #expect(!metrics.contains(secret), "\(secret)") }
+        for secret in [id1, id2, "one's job", "key1", "key2", dataset1] {
+            #expect(!metrics.contains(secret), "\(secret)")
+        }
     }
 
     private func ids(_ response: HTTPTestResponse) throws -> [String] {

@@ -4,6 +4,7 @@ import Foundation
 import RewindTestSupport
 import Synchronization
 import Testing
+
 @testable import Storage
 
 /// What marks a node's database down or refusing writes, and how the PostgreSQL pool bounds its
@@ -12,17 +13,27 @@ import Testing
 struct DatabaseHealthTests {
     @Test("Errors about the database mark it; errors about the request do not")
     func classification() {
-        #expect(DatabaseHealth.condition(after: PostgresError(sqlState: nil, message: "refused", connectFailed: true)) == .down("refused"))
-        #expect(DatabaseHealth.condition(after: PostgresError(sqlState: "25006", message: "read-only")) == .refusingWrites("read-only"))
+        #expect(
+            DatabaseHealth.condition(after: PostgresError(sqlState: nil, message: "refused", connectFailed: true))
+                == .down("refused"))
+        #expect(
+            DatabaseHealth.condition(after: PostgresError(sqlState: "25006", message: "read-only"))
+                == .refusingWrites("read-only"))
         // A broken pooled connection is replaced, a collision retried: neither says the database is down.
-        #expect(DatabaseHealth.condition(after: PostgresError(sqlState: nil, message: "lost", connectionLost: true)) == nil)
+        #expect(
+            DatabaseHealth.condition(after: PostgresError(sqlState: nil, message: "lost", connectionLost: true)) == nil)
         #expect(DatabaseHealth.condition(after: PostgresError(sqlState: "40001", message: "serialization")) == nil)
         #expect(DatabaseHealth.condition(after: PostgresError(sqlState: "23505", message: "duplicate")) == nil)
-        #expect(DatabaseHealth.condition(after: SQLiteError(extendedCode: SQLITE_FULL, message: "full")) == .refusingWrites("the disk is full"))
+        #expect(
+            DatabaseHealth.condition(after: SQLiteError(extendedCode: SQLITE_FULL, message: "full"))
+                == .refusingWrites("the disk is full"))
         #expect(DatabaseHealth.condition(after: SQLiteError(extendedCode: SQLITE_BUSY, message: "busy")) == nil)
         #expect(DatabaseHealth.condition(after: StoreError.databaseFileGone(path: "x")) != nil)
         #expect(DatabaseHealth.condition(after: StoreError.invalidPageToken) == nil)
-        #expect(PostgresError(sqlState: nil, message: "FATAL:  password authentication failed for user", connectFailed: true).isRefusedLogin)
+        #expect(
+            PostgresError(
+                sqlState: nil, message: "FATAL:  password authentication failed for user", connectFailed: true
+            ).isRefusedLogin)
         #expect(!PostgresError(sqlState: nil, message: "Connection refused", connectFailed: true).isRefusedLogin)
     }
 

@@ -3,13 +3,16 @@ import Foundation
 import RewindTestSupport
 import Synchronization
 import Testing
+
 @testable import Storage
 
 /// Reported as skipped, with the reason, where the PostgreSQL server is not installed: then the
 /// conformance suites run against SQLite only.
 @Suite("PostgreSQL engine: availability")
 struct PostgresAvailabilityTests {
-    @Test("The PostgreSQL server binaries are installed", .enabled(if: PostgresCluster.isAvailable, Comment(rawValue: PostgresCluster.unavailableReason)))
+    @Test(
+        "The PostgreSQL server binaries are installed",
+        .enabled(if: PostgresCluster.isAvailable, Comment(rawValue: PostgresCluster.unavailableReason)))
     func serverInstalled() throws {
         #expect(StoreFixture.engines.contains(.postgresql))
         #expect(PostgresCluster.shared != nil)
@@ -18,7 +21,9 @@ struct PostgresAvailabilityTests {
 
 /// What only the PostgreSQL engine has: migrations raced by several nodes, the database's clock,
 /// and connections that outlive a server restart.
-@Suite("PostgreSQL engine", .enabled(if: PostgresCluster.isAvailable, Comment(rawValue: PostgresCluster.unavailableReason)))
+@Suite(
+    "PostgreSQL engine", .enabled(if: PostgresCluster.isAvailable, Comment(rawValue: PostgresCluster.unavailableReason))
+)
 struct PostgresEngineTests {
     @Test("Nodes starting at once on a fresh database apply each migration exactly once")
     func concurrentMigrations() throws {
@@ -59,7 +64,8 @@ struct PostgresEngineTests {
         let url = cluster.url(database: name)
         try PostgresStore(url: url, poolSize: 1, nowMs: 1).close()
         var edited = Migration.embedded(for: .postgresql)
-        edited[0] = Migration(version: 1, name: edited[0].name, checksum: String(repeating: "0", count: 64), sql: edited[0].sql)
+        edited[0] = Migration(
+            version: 1, name: edited[0].name, checksum: String(repeating: "0", count: 64), sql: edited[0].sql)
         #expect(throws: MigrationError.self) { try PostgresStore(url: url, poolSize: 1, migrations: edited, nowMs: 2) }
     }
 
@@ -95,7 +101,8 @@ struct PostgresEngineTests {
         _ = try #require(try store.claimJob(worker: "w", nowMs: 2, leaseMs: 1_000_000))
         try cluster.restart()
         // Every pooled connection is dead now; the first use finds out and reconnects.
-        #expect(try store.heartbeat(jobID: "j", worker: "w", nowMs: 3, leaseMs: 1_000_000) == .held(cancelRequested: false))
+        #expect(
+            try store.heartbeat(jobID: "j", worker: "w", nowMs: 3, leaseMs: 1_000_000) == .held(cancelRequested: false))
         // Commits keep coming while the server restarts under them.
         let restarted = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
@@ -103,11 +110,14 @@ struct PostgresEngineTests {
             restarted.signal()
         }
         for iteration in 0..<40 {
-            let row = HistoryRow(metaIteration: iteration, itemJSON: "{}", trainingLoss: 1, validationLoss: 1,
-                                 validationError: 0, hypergradientNorm: 1, seconds: 0, createdMs: 4)
-            #expect(try store.commitMetaIteration(
-                jobID: "j", worker: "w", item: row, checkpoint: [UInt8(iteration)], progressDone: iteration + 1,
-                progressFraction: 0.01 * Double(iteration), latestJSON: nil, bestJSON: nil, nowMs: 4, leaseMs: 1_000_000))
+            let row = HistoryRow(
+                metaIteration: iteration, itemJSON: "{}", trainingLoss: 1, validationLoss: 1,
+                validationError: 0, hypergradientNorm: 1, seconds: 0, createdMs: 4)
+            #expect(
+                try store.commitMetaIteration(
+                    jobID: "j", worker: "w", item: row, checkpoint: [UInt8(iteration)], progressDone: iteration + 1,
+                    progressFraction: 0.01 * Double(iteration), latestJSON: nil, bestJSON: nil, nowMs: 4,
+                    leaseMs: 1_000_000))
             Thread.sleep(forTimeInterval: 0.02)
         }
         restarted.wait()
@@ -138,8 +148,10 @@ struct PostgresEngineTests {
         let store = try PostgresStore(url: cluster.url(database: name), poolSize: 1, nowMs: 1)
         defer { try? store.close() }
         let row = try store.read { connection in
-            try connection.queryFirst(PostgresQuery("SELECT 'x' AS s, 0.5::double precision AS r, :i::bigint * 2 AS doubled"),
-                                      [":i": .integer(7)]) {
+            try connection.queryFirst(
+                PostgresQuery("SELECT 'x' AS s, 0.5::double precision AS r, :i::bigint * 2 AS doubled"),
+                [":i": .integer(7)]
+            ) {
                 (doubled: $0.int("doubled"), r: $0.double("r"), s: $0.string("s"), n: $0.column("s"))
             }
         }

@@ -1,5 +1,6 @@
 import RewindTestSupport
 import Testing
+
 @testable import Storage
 
 @Suite("SQLite connection")
@@ -15,14 +16,18 @@ struct SQLiteConnectionTests {
 
     @Test("Every bound type reads back unchanged, NUL bytes and empty blobs included")
     func bindsRoundTrip() throws {
-        try database.run("INSERT INTO t VALUES (:i, :r, :s, :b, :n)", [
-            ":i": .integer(Int64.min), ":r": .real(-0.1), ":s": .text("a\u{0}b é"),
-            ":b": .blob([0, 255, 7]), ":n": .null,
-        ])
+        try database.run(
+            "INSERT INTO t VALUES (:i, :r, :s, :b, :n)",
+            [
+                ":i": .integer(Int64.min), ":r": .real(-0.1), ":s": .text("a\u{0}b é"),
+                ":b": .blob([0, 255, 7]), ":n": .null,
+            ])
         try database.run("INSERT INTO t VALUES (1, 2.5, '', :b, 3)", [":b": .blob([])])
         let rows = try database.query("SELECT i, r, s, b, n FROM t ORDER BY rowid") {
-            (i: $0.int64(0), r: $0.double(1), s: $0.string(2), b: $0.blob(3), n: $0.optionalInt64(4),
-             bIsNull: $0.isNull(3))
+            (
+                i: $0.int64(0), r: $0.double(1), s: $0.string(2), b: $0.blob(3), n: $0.optionalInt64(4),
+                bIsNull: $0.isNull(3)
+            )
         }
         #expect(rows.count == 2)
         #expect(rows[0].i == Int64.min && rows[0].r == -0.1 && rows[0].s == "a\u{0}b é")

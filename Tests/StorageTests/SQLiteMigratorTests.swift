@@ -1,6 +1,7 @@
 import Foundation
 import RewindTestSupport
 import Testing
+
 @testable import Storage
 
 @Suite("SQLite migrator")
@@ -25,7 +26,9 @@ struct SQLiteMigratorTests {
         let applied = try SQLiteMigrator(migrations: [Self.first, Self.second]).migrate(database, nowMs: 42)
         #expect(applied.map(\.version) == [1, 2])
         #expect(try tables() == ["a", "b", "schema_migrations"])
-        let rows = try database.query("SELECT version, name, checksum, applied_ms FROM schema_migrations ORDER BY version") {
+        let rows = try database.query(
+            "SELECT version, name, checksum, applied_ms FROM schema_migrations ORDER BY version"
+        ) {
             "\($0.int(0)) \($0.string(1)) \($0.string(2)) \($0.int64(3))"
         }
         #expect(rows == ["1 first c1 42", "2 second c2 42"])
@@ -84,8 +87,9 @@ struct SQLiteMigratorTests {
         #expect(try database.query("SELECT version FROM schema_migrations") { $0.int(0) } == [1])
     }
 
-    @Test("The embedded migrations match migrations/<engine>/*.sql byte for byte, checksums included",
-          arguments: StoreEngine.allCases)
+    @Test(
+        "The embedded migrations match migrations/<engine>/*.sql byte for byte, checksums included",
+        arguments: StoreEngine.allCases)
     func embeddedMigrationsAreCurrent(_ engine: StoreEngine) throws {
         let packageRoot = URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -1,4 +1,5 @@
 import RewindTestSupport
+
 @testable import Storage
 
 /// A fresh store of one engine that disappears with the fixture: an SQLite file in a temporary
@@ -62,8 +63,9 @@ final class StoreFixture {
         datasetID: String? = nil
     ) throws -> JobRecord {
         let outcome = try store.insertJob(
-            NewJob(id: id, name: "job \(id)", specJSON: #"{"name":"\#(id)"}"#, datasetID: datasetID,
-                   priority: priority, progressTotal: 3, maxAttempts: maxAttempts),
+            NewJob(
+                id: id, name: "job \(id)", specJSON: #"{"name":"\#(id)"}"#, datasetID: datasetID,
+                priority: priority, progressTotal: 3, maxAttempts: maxAttempts),
             idempotency: nil, maxQueued: 1_000, nowMs: nowMs)
         guard case .created(let job) = outcome else {
             throw FixtureError.unexpected("submit \(id): \(outcome)")
@@ -72,8 +74,10 @@ final class StoreFixture {
     }
 
     /// Commits meta-iteration `iteration` of `jobID` as `worker` with recognisable values.
-    func commit(_ jobID: String, _ iteration: Int, worker: String = "w", nowMs: Int64 = 2_000,
-                checkpoint: [UInt8] = [9], fraction: Double = 0.5) throws -> Bool {
+    func commit(
+        _ jobID: String, _ iteration: Int, worker: String = "w", nowMs: Int64 = 2_000,
+        checkpoint: [UInt8] = [9], fraction: Double = 0.5
+    ) throws -> Bool {
         try store.commitMetaIteration(
             jobID: JobID(jobID), worker: WorkerID(worker), item: StoreFixture.historyRow(iteration, nowMs: nowMs),
             checkpoint: checkpoint, progressDone: iteration + 1, progressFraction: fraction,

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Storage
 
 @Suite("Store: submitting, listing, cancelling and deleting jobs")
@@ -21,16 +22,20 @@ struct StoreJobTests {
         #expect(events.first?.dataJSON == #"{"status":"queued","reason":"submitted"}"#)
     }
 
-    @Test("The same idempotency key and body replays the job; another body is a conflict", arguments: StoreFixture.engines)
+    @Test(
+        "The same idempotency key and body replays the job; another body is a conflict", arguments: StoreFixture.engines
+    )
     func idempotencyOutcomes(_ engine: StoreEngine) throws {
         let fixture = try StoreFixture(engine), store = fixture.store
         let key = (key: "k", requestSHA256: "h1")
-        guard case .created(let original) = try store.insertJob(newJob("a"), idempotency: key, maxQueued: 10, nowMs: 1) else {
+        guard case .created(let original) = try store.insertJob(newJob("a"), idempotency: key, maxQueued: 10, nowMs: 1)
+        else {
             Issue.record("not created"); return
         }
         #expect(try store.insertJob(newJob("b"), idempotency: key, maxQueued: 10, nowMs: 2) == .replayed(original))
-        #expect(try store.insertJob(newJob("c"), idempotency: (key: "k", requestSHA256: "h2"), maxQueued: 10, nowMs: 3)
-            == .keyConflict(existingJobID: "a"))
+        #expect(
+            try store.insertJob(newJob("c"), idempotency: (key: "k", requestSHA256: "h2"), maxQueued: 10, nowMs: 3)
+                == .keyConflict(existingJobID: "a"))
         #expect(try store.job(id: "b") == nil && store.job(id: "c") == nil)
     }
 
@@ -78,7 +83,9 @@ struct StoreJobTests {
         #expect(seen == (0..<25).reversed().map { String(format: "job-%02d", $0) })
     }
 
-    @Test("A status filter lists only that status, and its tokens are refused by other filters", arguments: StoreFixture.engines)
+    @Test(
+        "A status filter lists only that status, and its tokens are refused by other filters",
+        arguments: StoreFixture.engines)
     func statusFilter(_ engine: StoreEngine) throws {
         let fixture = try StoreFixture(engine), store = fixture.store
         for i in 0..<5 { try fixture.submit("q\(i)", nowMs: Int64(i)) }
@@ -89,10 +96,14 @@ struct StoreJobTests {
         #expect(try store.listJobs(status: .queued, limit: 5, pageToken: token).jobs.map(\.id) == ["q2", "q1"])
         #expect(try store.listJobs(status: .running, limit: 5).jobs.map(\.id) == ["q0"])
         #expect(throws: StoreError.invalidPageToken) { try store.listJobs(limit: 5, pageToken: token) }
-        #expect(throws: StoreError.invalidPageToken) { try store.listJobs(status: .running, limit: 5, pageToken: token) }
+        #expect(throws: StoreError.invalidPageToken) {
+            try store.listJobs(status: .running, limit: 5, pageToken: token)
+        }
     }
 
-    @Test("Garbage page tokens are a typed error", arguments: StoreFixture.engines, ["", "!!!", "bm90IGEgdG9rZW4", "MXx8eHx5"])
+    @Test(
+        "Garbage page tokens are a typed error", arguments: StoreFixture.engines,
+        ["", "!!!", "bm90IGEgdG9rZW4", "MXx8eHx5"])
     func invalidTokens(_ engine: StoreEngine, token: String) throws {
         let fixture = try StoreFixture(engine), store = fixture.store
         #expect(throws: StoreError.invalidPageToken) { try store.listJobs(limit: 5, pageToken: token) }
@@ -148,9 +159,10 @@ struct StoreJobTests {
         #expect(try store.deleteJob(jobID: "j") == .notTerminal(.queued))
         _ = try store.claimJob(worker: "w", nowMs: 2, leaseMs: 100)
         #expect(try store.deleteJob(jobID: "j") == .notTerminal(.running))
-        #expect(try store.commitMetaIteration(
-            jobID: "j", worker: "w", item: StoreFixture.historyRow(0), checkpoint: [1, 2], progressDone: 1,
-            progressFraction: 0.5, latestJSON: "{}", bestJSON: "{}", nowMs: 3))
+        #expect(
+            try store.commitMetaIteration(
+                jobID: "j", worker: "w", item: StoreFixture.historyRow(0), checkpoint: [1, 2], progressDone: 1,
+                progressFraction: 0.5, latestJSON: "{}", bestJSON: "{}", nowMs: 3))
         #expect(try store.finishJob(jobID: "j", worker: "w", status: .failed, errorCode: "diverged", nowMs: 4))
         #expect(try store.deleteJob(jobID: "j") == .deleted)
         #expect(try store.deleteJob(jobID: "j") == .notFound)
@@ -158,7 +170,9 @@ struct StoreJobTests {
         #expect(try store.checkpoint(jobID: "j") == nil)
         #expect(try store.events(jobID: "j").isEmpty)
         // The key went with the job, so it can be used again.
-        guard case .created = try store.insertJob(newJob("j2"), idempotency: (key: "k", requestSHA256: "other"), maxQueued: 10, nowMs: 5)
+        guard
+            case .created = try store.insertJob(
+                newJob("j2"), idempotency: (key: "k", requestSHA256: "other"), maxQueued: 10, nowMs: 5)
         else { Issue.record("the key should be free"); return }
     }
 
@@ -177,7 +191,9 @@ struct StoreJobTests {
         _ = try store.insertJob(newJob("a"), idempotency: (key: "k", requestSHA256: "h"), maxQueued: 10, nowMs: 100)
         #expect(try store.purgeIdempotencyKeys(createdBeforeMs: 100) == 0)
         #expect(try store.purgeIdempotencyKeys(createdBeforeMs: 101) == 1)
-        guard case .created = try store.insertJob(newJob("b"), idempotency: (key: "k", requestSHA256: "x"), maxQueued: 10, nowMs: 200)
+        guard
+            case .created = try store.insertJob(
+                newJob("b"), idempotency: (key: "k", requestSHA256: "x"), maxQueued: 10, nowMs: 200)
         else { Issue.record("the key should be free"); return }
     }
 }

@@ -10,27 +10,36 @@ struct StoreKeyPrincipalTests {
     private static let digest = String(repeating: "1", count: 64)
     private static let revokedDigest = String(repeating: "2", count: 64)
 
-    @Test("A stored key's session is stored only while the key exists, and ends with it", arguments: StoreFixture.engines)
+    @Test(
+        "A stored key's session is stored only while the key exists, and ends with it", arguments: StoreFixture.engines)
     func sessionsBelongToTheirKey(_ engine: StoreEngine) throws {
         let fixture = try StoreFixture(engine), store = fixture.store
         let token = String(repeating: "a", count: 64), late = String(repeating: "b", count: 64)
         #expect(try store.createAPIKey(name: "carol", keySHA256: Self.digest, role: .user, nowMs: 10))
-        #expect(try store.createSession(
-            tokenSHA256: token, principal: "carol", keySHA256: Self.digest, role: .user, nowMs: 100, expiresMs: 1_000))
+        #expect(
+            try store.createSession(
+                tokenSHA256: token, principal: "carol", keySHA256: Self.digest, role: .user, nowMs: 100,
+                expiresMs: 1_000))
         #expect(try store.session(tokenSHA256: token, nowMs: 150)?.keySHA256 == Self.digest)
         #expect(try store.revokeAPIKey(name: "carol"))
         #expect(try store.session(tokenSHA256: token, nowMs: 150) == nil)
         // A sign-in that checked the key before the revocation inserts nothing after it.
-        #expect(try store.createSession(
-            tokenSHA256: late, principal: "carol", keySHA256: Self.digest, role: .user, nowMs: 200, expiresMs: 1_000) == false)
+        #expect(
+            try store.createSession(
+                tokenSHA256: late, principal: "carol", keySHA256: Self.digest, role: .user, nowMs: 200, expiresMs: 1_000
+            ) == false)
         #expect(try store.session(tokenSHA256: late, nowMs: 250) == nil)
         // The same name created again is another key: the old key's digest signs nothing in.
         #expect(try store.createAPIKey(name: "carol", keySHA256: Self.revokedDigest, role: .user, nowMs: 300))
-        #expect(try store.createSession(
-            tokenSHA256: late, principal: "carol", keySHA256: Self.digest, role: .user, nowMs: 310, expiresMs: 1_000) == false)
+        #expect(
+            try store.createSession(
+                tokenSHA256: late, principal: "carol", keySHA256: Self.digest, role: .user, nowMs: 310, expiresMs: 1_000
+            ) == false)
     }
 
-    @Test("An owner's queued and running jobs are capped; other owners and uncapped submissions are not", arguments: StoreFixture.engines)
+    @Test(
+        "An owner's queued and running jobs are capped; other owners and uncapped submissions are not",
+        arguments: StoreFixture.engines)
     func perOwnerCap(_ engine: StoreEngine) throws {
         let fixture = try StoreFixture(engine), store = fixture.store
         func submit(_ id: String, _ owner: String, cap: Int?) throws -> InsertJobOutcome {
@@ -51,7 +60,9 @@ struct StoreKeyPrincipalTests {
         guard case .created = try submit("a6", "key:a", cap: nil) else { Issue.record("a6 uncapped"); return }
     }
 
-    @Test("Migration 0006 moves owners from key names to key ids, binds sessions to keys, ends orphaned ones", arguments: StoreFixture.engines)
+    @Test(
+        "Migration 0006 moves owners from key names to key ids, binds sessions to keys, ends orphaned ones",
+        arguments: StoreFixture.engines)
     func migrationMovesOwnersToKeyIDs(_ engine: StoreEngine) throws {
         let directory = try TemporaryDirectory(prefix: "rewind-principals")
         var postgresDatabase: String?
@@ -61,7 +72,8 @@ struct StoreKeyPrincipalTests {
             case .sqlite:
                 let all = Migration.embedded(for: .sqlite)
                 return try SQLiteStore(
-                    path: directory.file("old.db"), migrator: SQLiteMigrator(migrations: Array(all.prefix(migrations ?? all.count))),
+                    path: directory.file("old.db"),
+                    migrator: SQLiteMigrator(migrations: Array(all.prefix(migrations ?? all.count))),
                     nowMs: 1_000)
             case .postgresql:
                 let cluster = try StoreFixture.cluster()
@@ -79,13 +91,20 @@ struct StoreKeyPrincipalTests {
             _ = try old.insertJob(
                 NewJob(id: "j1", name: "n", specJSON: "{}", progressTotal: 3, owner: "alice"),
                 idempotency: (key: "k", requestSHA256: "h"), maxQueued: 10, nowMs: 2)
-            _ = try old.insertJob(NewJob(id: "j2", name: "n", specJSON: "{}", progressTotal: 3, owner: "bob"), idempotency: nil, maxQueued: 10, nowMs: 3)
+            _ = try old.insertJob(
+                NewJob(id: "j2", name: "n", specJSON: "{}", progressTotal: 3, owner: "bob"), idempotency: nil,
+                maxQueued: 10, nowMs: 3)
             _ = try old.insertDataset(
-                NewDataset(id: "d1", name: "x", rows: 2, features: 1, classes: 2, sha256: String(repeating: "c", count: 64),
-                           content: [1], owner: "alice"), nowMs: 4)
-            try old.createSession(tokenSHA256: String(repeating: "a", count: 64), principal: "alice", role: .user, nowMs: 5, expiresMs: 10_000)
+                NewDataset(
+                    id: "d1", name: "x", rows: 2, features: 1, classes: 2, sha256: String(repeating: "c", count: 64),
+                    content: [1], owner: "alice"), nowMs: 4)
+            try old.createSession(
+                tokenSHA256: String(repeating: "a", count: 64), principal: "alice", role: .user, nowMs: 5,
+                expiresMs: 10_000)
             // bob's key was revoked while a sign-in raced it: the session outlived the key.
-            try old.createSession(tokenSHA256: String(repeating: "b", count: 64), principal: "bob", role: .user, nowMs: 5, expiresMs: 10_000)
+            try old.createSession(
+                tokenSHA256: String(repeating: "b", count: 64), principal: "bob", role: .user, nowMs: 5,
+                expiresMs: 10_000)
         }
         let store = try open(migrations: nil)
         defer { try? store.close() }
@@ -98,7 +117,8 @@ struct StoreKeyPrincipalTests {
         #expect(try store.listJobs(owner: "alice", limit: 10).jobs.isEmpty)
         // The idempotency key moved with its owner.
         let replay = try store.insertJob(
-            NewJob(id: "j3", name: "n", specJSON: "{}", progressTotal: 3, owner: alice), idempotency: (key: "k", requestSHA256: "h"),
+            NewJob(id: "j3", name: "n", specJSON: "{}", progressTotal: 3, owner: alice),
+            idempotency: (key: "k", requestSHA256: "h"),
             maxQueued: 10, nowMs: 20)
         guard case .replayed(let job) = replay else { Issue.record("\(replay)"); return }
         #expect(job.id == "j1")

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+
 @testable import Storage
 
 @Suite("Store: claims, leases, commits and recovery")
@@ -80,16 +81,24 @@ struct StoreLeaseTests {
         let fixture = try StoreFixture(engine), store = fixture.store
         try fixture.submit("j")
         _ = try store.claimJob(worker: "w", nowMs: 10, leaseMs: 100)
-        #expect(try store.heartbeat(jobID: "j", worker: "w", nowMs: 50, leaseMs: 100, progressFraction: 0.4) == .held(cancelRequested: false))
-        #expect(try store.heartbeat(jobID: "j", worker: "w", nowMs: 60, leaseMs: 100, progressFraction: 0.2) == .held(cancelRequested: false))
-        #expect(try store.heartbeat(jobID: "j", worker: "w", nowMs: 70, leaseMs: 100, progressFraction: .nan) == .held(cancelRequested: false))
+        #expect(
+            try store.heartbeat(jobID: "j", worker: "w", nowMs: 50, leaseMs: 100, progressFraction: 0.4)
+                == .held(cancelRequested: false))
+        #expect(
+            try store.heartbeat(jobID: "j", worker: "w", nowMs: 60, leaseMs: 100, progressFraction: 0.2)
+                == .held(cancelRequested: false))
+        #expect(
+            try store.heartbeat(jobID: "j", worker: "w", nowMs: 70, leaseMs: 100, progressFraction: .nan)
+                == .held(cancelRequested: false))
         let job = try #require(try store.job(id: "j"))
         #expect(job.progressFraction == 0.4 && job.leaseExpiresMs == 170)
         #expect(try store.heartbeat(jobID: "j", worker: "intruder", nowMs: 80, leaseMs: 100) == .lost)
         #expect(try store.heartbeat(jobID: "missing", worker: "w", nowMs: 80, leaseMs: 100) == .lost)
     }
 
-    @Test("A meta-iteration commit writes history, progress, latest/best and checkpoint together", arguments: StoreFixture.engines)
+    @Test(
+        "A meta-iteration commit writes history, progress, latest/best and checkpoint together",
+        arguments: StoreFixture.engines)
     func commitWritesEverything(_ engine: StoreEngine) throws {
         let fixture = try StoreFixture(engine), store = fixture.store
         try fixture.submit("j")
@@ -99,14 +108,17 @@ struct StoreLeaseTests {
         let job = try #require(try store.job(id: "j"))
         #expect(job.progressDone == 2 && job.progressFraction == 0.6)
         #expect(job.latestJSON == #"{"meta_iteration":1}"# && job.bestJSON == #"{"b":1}"#)
-        #expect(try store.history(jobID: "j", limit: 10) == [
-            StoreFixture.historyRow(0, nowMs: 20), StoreFixture.historyRow(1, nowMs: 30),
-        ])
+        #expect(
+            try store.history(jobID: "j", limit: 10) == [
+                StoreFixture.historyRow(0, nowMs: 20), StoreFixture.historyRow(1, nowMs: 30),
+            ])
         #expect(try store.history(jobID: "j", after: 0, limit: 10).map(\.metaIteration) == [1])
         #expect(try store.checkpoint(jobID: "j") == Checkpoint(metaIteration: 1, state: [1], updatedMs: 30))
     }
 
-    @Test("Replaying a meta-iteration after a crash overwrites it instead of duplicating it", arguments: StoreFixture.engines)
+    @Test(
+        "Replaying a meta-iteration after a crash overwrites it instead of duplicating it",
+        arguments: StoreFixture.engines)
     func commitReplayIsIdempotent(_ engine: StoreEngine) throws {
         let fixture = try StoreFixture(engine), store = fixture.store
         try fixture.submit("j")
@@ -152,7 +164,9 @@ struct StoreLeaseTests {
         #expect(data.last == #"{"status":"queued","reason":"lease_expired","attempt":2}"#)
     }
 
-    @Test("The reaper fails a job out of attempts and cancels one whose cancellation was asked", arguments: StoreFixture.engines)
+    @Test(
+        "The reaper fails a job out of attempts and cancels one whose cancellation was asked",
+        arguments: StoreFixture.engines)
     func reaperTerminalCases(_ engine: StoreEngine) throws {
         let fixture = try StoreFixture(engine), store = fixture.store
         try fixture.submit("tired", nowMs: 1, maxAttempts: 1)
@@ -161,14 +175,16 @@ struct StoreLeaseTests {
         _ = try store.claimJob(worker: "w", nowMs: 10, leaseMs: 100)
         _ = try store.requestCancel(jobID: "cancelled", nowMs: 20)
         let reaped = try store.reapExpiredLeases(nowMs: 200).sorted { $0.id < $1.id }
-        #expect(reaped == [RecoveredJob(id: "cancelled", status: .cancelled), RecoveredJob(id: "tired", status: .failed)])
+        #expect(
+            reaped == [RecoveredJob(id: "cancelled", status: .cancelled), RecoveredJob(id: "tired", status: .failed)])
         let tired = try #require(try store.job(id: "tired"))
         #expect(tired.errorCode == "worker_lost" && tired.finishedMs == 200)
         #expect(try store.job(id: "cancelled")?.errorCode == nil)
     }
 
-    @Test("Start-up recovery takes this node's earlier boots' jobs at once, and no other node's live ones",
-          arguments: StoreFixture.engines)
+    @Test(
+        "Start-up recovery takes this node's earlier boots' jobs at once, and no other node's live ones",
+        arguments: StoreFixture.engines)
     func requeueOrphans(_ engine: StoreEngine) throws {
         let fixture = try StoreFixture(engine), store = fixture.store
         try fixture.submit("orphan", nowMs: 1)
@@ -177,7 +193,10 @@ struct StoreLeaseTests {
         _ = try store.claimJob(worker: "a/boot-old/0", nowMs: 10, leaseMs: 60_000)
         _ = try store.claimJob(worker: "a/boot-new/0", nowMs: 10, leaseMs: 60_000)
         _ = try store.claimJob(worker: "b/boot-1/0", nowMs: 10, leaseMs: 60_000)
-        #expect(try store.requeueOrphans(nodeID: "a", bootID: "boot-new", nowMs: 20) == [RecoveredJob(id: "orphan", status: .queued)])
+        #expect(
+            try store.requeueOrphans(nodeID: "a", bootID: "boot-new", nowMs: 20) == [
+                RecoveredJob(id: "orphan", status: .queued)
+            ])
         #expect(try store.job(id: "mine")?.status == .running)
         // Another node's job, its lease still live, is not ours to take: that was issue 8's outage.
         #expect(try store.job(id: "other-node")?.leaseOwner == "b/boot-1/0")
@@ -186,8 +205,9 @@ struct StoreLeaseTests {
         #expect(claimed.job.id == "orphan" && claimed.job.attempt == 2)
     }
 
-    @Test("An attempt lost after committing progress is given back; one without progress counts",
-          arguments: StoreFixture.engines)
+    @Test(
+        "An attempt lost after committing progress is given back; one without progress counts",
+        arguments: StoreFixture.engines)
     func attemptsCountOnlyWithoutProgress(_ engine: StoreEngine) throws {
         let fixture = try StoreFixture(engine), store = fixture.store
         try fixture.submit("j", nowMs: 1, maxAttempts: 1)
@@ -211,8 +231,9 @@ struct StoreLeaseTests {
         #expect(try store.history(jobID: "j", limit: 10).count == 3)
     }
 
-    @Test("A worker that cannot commit gives the job up at once, with back-off; a stale one cannot",
-          arguments: StoreFixture.engines)
+    @Test(
+        "A worker that cannot commit gives the job up at once, with back-off; a stale one cannot",
+        arguments: StoreFixture.engines)
     func abandonJob(_ engine: StoreEngine) throws {
         let fixture = try StoreFixture(engine), store = fixture.store
         try fixture.submit("j", nowMs: 1)
@@ -221,12 +242,14 @@ struct StoreLeaseTests {
         #expect(try store.abandonJob(jobID: "j", worker: "w", nowMs: 20) == RecoveredJob(id: "j", status: .queued))
         let job = try #require(try store.job(id: "j"))
         #expect(job.status == .queued && job.leaseOwner == nil && job.attempt == 1 && job.runAfterMs == 20 + 2_000)
-        #expect(try store.events(jobID: "j").last?.dataJSON == #"{"status":"queued","reason":"commit_failed","attempt":1}"#)
+        #expect(
+            try store.events(jobID: "j").last?.dataJSON == #"{"status":"queued","reason":"commit_failed","attempt":1}"#)
         #expect(try store.abandonJob(jobID: "j", worker: "w", nowMs: 30) == nil)
     }
 
-    @Test("A failed or cancelled job can be retried from its checkpoint; others cannot",
-          arguments: StoreFixture.engines)
+    @Test(
+        "A failed or cancelled job can be retried from its checkpoint; others cannot",
+        arguments: StoreFixture.engines)
     func retryJob(_ engine: StoreEngine) throws {
         let fixture = try StoreFixture(engine), store = fixture.store
         try fixture.submit("j", nowMs: 1, maxAttempts: 1)
@@ -247,7 +270,9 @@ struct StoreLeaseTests {
         #expect(claimed.job.id == "j" && claimed.checkpoint?.state == [7] && claimed.job.attempt == 1)
     }
 
-    @Test("A shutdown hand-back requeues without consuming the attempt, or ends a cancelled job", arguments: StoreFixture.engines)
+    @Test(
+        "A shutdown hand-back requeues without consuming the attempt, or ends a cancelled job",
+        arguments: StoreFixture.engines)
     func releaseJob(_ engine: StoreEngine) throws {
         let fixture = try StoreFixture(engine), store = fixture.store
         try fixture.submit("j", nowMs: 1)
@@ -268,12 +293,15 @@ struct StoreLeaseTests {
         let fixture = try StoreFixture(engine), store = fixture.store
         try fixture.submit("j")
         _ = try store.claimJob(worker: "w", nowMs: 10, leaseMs: 100)
-        #expect(try store.finishJob(jobID: "j", worker: "w", status: .failed, errorCode: "diverged",
-                                    errorMessage: "loss is NaN", nowMs: 30))
+        #expect(
+            try store.finishJob(
+                jobID: "j", worker: "w", status: .failed, errorCode: "diverged",
+                errorMessage: "loss is NaN", nowMs: 30))
         let job = try #require(try store.job(id: "j"))
         #expect(job.status == .failed && job.errorCode == "diverged" && job.errorMessage == "loss is NaN")
         #expect(job.finishedMs == 30 && job.leaseOwner == nil && job.leaseExpiresMs == nil)
-        #expect(try store.events(jobID: "j").last?.dataJSON
-            == #"{"status":"failed","reason":"finished","error_code":"diverged"}"#)
+        #expect(
+            try store.events(jobID: "j").last?.dataJSON
+                == #"{"status":"failed","reason":"finished","error_code":"diverged"}"#)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import RewindTestSupport
 import Testing
+
 @testable import Storage
 
 @Suite("Store: opening, closing, reopening and datasets")
@@ -93,19 +94,24 @@ struct StoreLifecycleTests {
 @Suite("Store: datasets")
 struct StoreDatasetTests {
     private func dataset(_ id: String, sha: Character = "a", builtin: Bool = false) -> NewDataset {
-        NewDataset(id: id, name: "name-\(id)", rows: 10, features: 4, classes: 3,
-                   sha256: String(repeating: sha, count: 64), content: [1, 2, 3, 4], builtin: builtin)
+        NewDataset(
+            id: id, name: "name-\(id)", rows: 10, features: 4, classes: 3,
+            sha256: String(repeating: sha, count: 64), content: [1, 2, 3, 4], builtin: builtin)
     }
 
-    @Test("A dataset is stored with its metadata and content, and the same bytes dedupe", arguments: StoreFixture.engines)
+    @Test(
+        "A dataset is stored with its metadata and content, and the same bytes dedupe", arguments: StoreFixture.engines)
     func insertAndDedupe(_ engine: StoreEngine) throws {
         let fixture = try StoreFixture(engine), store = fixture.store
         guard case .created(let record) = try store.insertDataset(dataset("d1"), nowMs: 5) else {
             Issue.record("not created"); return
         }
-        #expect(record == DatasetRecord(id: "d1", name: "name-d1", rows: 10, features: 4, classes: 3,
-                                        sha256: String(repeating: "a", count: 64), builtin: false,
-                                        createdMs: 5, contentBytes: 4))
+        #expect(
+            record
+                == DatasetRecord(
+                    id: "d1", name: "name-d1", rows: 10, features: 4, classes: 3,
+                    sha256: String(repeating: "a", count: 64), builtin: false,
+                    createdMs: 5, contentBytes: 4))
         #expect(try store.insertDataset(dataset("d2"), nowMs: 6) == .existing(record))
         #expect(try store.dataset(id: "d1") == record)
         #expect(try store.dataset(id: "d2") == nil)
@@ -121,7 +127,9 @@ struct StoreDatasetTests {
         #expect(try store.listDatasets().map(\.id) == ["digits", "up"])
     }
 
-    @Test("A dataset in use by a live job cannot be deleted; afterwards the job keeps its spec", arguments: StoreFixture.engines)
+    @Test(
+        "A dataset in use by a live job cannot be deleted; afterwards the job keeps its spec",
+        arguments: StoreFixture.engines)
     func deleteRules(_ engine: StoreEngine) throws {
         let fixture = try StoreFixture(engine), store = fixture.store
         _ = try store.insertDataset(dataset("d"), nowMs: 1)

@@ -49,7 +49,9 @@ struct StoreNotifierTests {
             sender.close()
             listener.close()
         }
-        #expect(atListener.wait { atListener.resynchronizations == 1 } && atSender.wait { atSender.resynchronizations == 1 })
+        #expect(
+            atListener.wait { atListener.resynchronizations == 1 } && atSender.wait { atSender.resynchronizations == 1 }
+        )
 
         let sent: [StoreSignal] = [
             .jobQueued, .cancelRequested(jobID: "job-1"), .jobEvent(jobID: "job-1", payload: "p 3 0.375"),

@@ -1,6 +1,7 @@
 import Foundation
 import RewindTestSupport
 import Testing
+
 @testable import Storage
 
 @Suite("Store: owners of jobs, data sets and idempotency keys; stored keys and sessions")
@@ -15,18 +16,25 @@ struct StoreTenantTests {
             content: [1, 2, 3], builtin: builtin, owner: owner)
     }
 
-    @Test("Listings show one owner's jobs (nil: everyone's); keys are scoped per owner", arguments: StoreFixture.engines)
+    @Test(
+        "Listings show one owner's jobs (nil: everyone's); keys are scoped per owner", arguments: StoreFixture.engines)
     func jobsPerOwner(_ engine: StoreEngine) throws {
         let fixture = try StoreFixture(engine), store = fixture.store
         let key = (key: "same-key", requestSHA256: "h")
-        guard case .created(let alices) = try store.insertJob(newJob("a1", owner: "alice"), idempotency: key, maxQueued: 10, nowMs: 1)
+        guard
+            case .created(let alices) = try store.insertJob(
+                newJob("a1", owner: "alice"), idempotency: key, maxQueued: 10, nowMs: 1)
         else { Issue.record("not created"); return }
         #expect(try alices.owner == "alice" && store.job(id: "a1")?.owner == "alice")
         // Bob's identical key is another key: a new job, never Alice's.
-        guard case .created(let bobs) = try store.insertJob(newJob("b1", owner: "bob"), idempotency: key, maxQueued: 10, nowMs: 2)
+        guard
+            case .created(let bobs) = try store.insertJob(
+                newJob("b1", owner: "bob"), idempotency: key, maxQueued: 10, nowMs: 2)
         else { Issue.record("bob's key must not replay alice's job"); return }
         #expect(bobs.owner == "bob")
-        #expect(try store.insertJob(newJob("a2", owner: "alice"), idempotency: key, maxQueued: 10, nowMs: 3) == .replayed(alices))
+        #expect(
+            try store.insertJob(newJob("a2", owner: "alice"), idempotency: key, maxQueued: 10, nowMs: 3)
+                == .replayed(alices))
         _ = try store.insertJob(newJob("b2", owner: "bob"), idempotency: nil, maxQueued: 10, nowMs: 4)
 
         #expect(try store.listJobs(owner: "alice", limit: 10).jobs.map(\.id) == ["a1"])
@@ -44,7 +52,9 @@ struct StoreTenantTests {
     @Test("Uploads dedupe per owner and list per owner, built-ins for everyone", arguments: StoreFixture.engines)
     func datasetsPerOwner(_ engine: StoreEngine) throws {
         let fixture = try StoreFixture(engine), store = fixture.store
-        guard case .created = try store.insertDataset(newDataset("d1", owner: "alice"), nowMs: 1) else { Issue.record("d1"); return }
+        guard case .created = try store.insertDataset(newDataset("d1", owner: "alice"), nowMs: 1) else {
+            Issue.record("d1"); return
+        }
         // The same bytes from Bob are Bob's own data set, not Alice's.
         guard case .created(let bobs) = try store.insertDataset(newDataset("d2", owner: "bob"), nowMs: 2) else {
             Issue.record("bob's upload must not answer alice's data set"); return
@@ -61,7 +71,9 @@ struct StoreTenantTests {
         #expect(try store.dataset(id: "d1")?.owner == "alice")
     }
 
-    @Test("Stored keys: created once per name, found by digest, touched, listed, revoked with their sessions", arguments: StoreFixture.engines)
+    @Test(
+        "Stored keys: created once per name, found by digest, touched, listed, revoked with their sessions",
+        arguments: StoreFixture.engines)
     func keysAndSessions(_ engine: StoreEngine) throws {
         let fixture = try StoreFixture(engine), store = fixture.store
         let digest = String(repeating: "1", count: 64), other = String(repeating: "2", count: 64)
@@ -70,7 +82,9 @@ struct StoreTenantTests {
         #expect(try store.createAPIKey(name: "ci", keySHA256: other, role: .admin, nowMs: 11) == false)
         #expect(try store.createAPIKey(name: "ops", keySHA256: other, role: .admin, nowMs: 12))
         #expect(try store.hasAPIKeys())
-        #expect(try store.apiKey(keySHA256: digest) == APIKeyRecord(name: "ci", role: .user, createdMs: 10, lastUsedMs: nil))
+        #expect(
+            try store.apiKey(keySHA256: digest) == APIKeyRecord(name: "ci", role: .user, createdMs: 10, lastUsedMs: nil)
+        )
         #expect(try store.apiKey(keySHA256: String(repeating: "3", count: 64)) == nil)
         try store.touchAPIKey(name: "ci", nowMs: 50)
         #expect(try store.listAPIKeys().map(\.name) == ["ci", "ops"])
@@ -79,7 +93,9 @@ struct StoreTenantTests {
         let token = String(repeating: "a", count: 64), token2 = String(repeating: "b", count: 64)
         try store.createSession(tokenSHA256: token, principal: "ci", role: .user, nowMs: 100, expiresMs: 200)
         try store.createSession(tokenSHA256: token2, principal: "ops", role: .admin, nowMs: 100, expiresMs: 1_000)
-        #expect(try store.session(tokenSHA256: token, nowMs: 150) == SessionRecord(principal: "ci", role: .user, createdMs: 100, expiresMs: 200))
+        #expect(
+            try store.session(tokenSHA256: token, nowMs: 150)
+                == SessionRecord(principal: "ci", role: .user, createdMs: 100, expiresMs: 200))
         #expect(try store.session(tokenSHA256: token, nowMs: 200) == nil)  // expired
         #expect(try store.purgeExpiredSessions(nowMs: 300) == 1)
         try store.createSession(tokenSHA256: token, principal: "ci", role: .user, nowMs: 300, expiresMs: 900)
@@ -92,15 +108,19 @@ struct StoreTenantTests {
         #expect(try store.session(tokenSHA256: token2, nowMs: 400) == nil)
     }
 
-    @Test("Migration 0003 keeps a version-2 database's rows, their data set references and keys, as the anonymous principal's")
+    @Test(
+        "Migration 0003 keeps a version-2 database's rows, their data set references and keys, as the anonymous principal's"
+    )
     func migrationKeepsLegacyRows() throws {
         let directory = try TemporaryDirectory(prefix: "rewind-tenants")
         let path = directory.file("old.db")
         do {
             let database = try SQLiteConnection(path: path)
             try database.execute("PRAGMA foreign_keys = ON")
-            try SQLiteMigrator(migrations: Array(Migration.embedded(for: .sqlite).prefix(2))).migrate(database, nowMs: 1)
-            try database.execute("""
+            try SQLiteMigrator(migrations: Array(Migration.embedded(for: .sqlite).prefix(2))).migrate(
+                database, nowMs: 1)
+            try database.execute(
+                """
                 INSERT INTO datasets (id, name, rows, features, classes, sha256, content, created_ms)
                   VALUES ('d1', 'old', 2, 1, 2, '\(String(repeating: "c", count: 64))', x'01', 5);
                 INSERT INTO jobs (id, name, status, spec_json, dataset_id, created_ms, progress_total)

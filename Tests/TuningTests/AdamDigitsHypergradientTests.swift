@@ -16,14 +16,18 @@ struct AdamDigitsHypergradientTests {
 
     init() {
         let digits = BuiltinDatasets.digits
-        let architecture = MLPArchitecture(inputs: digits.features, hidden: [16], classes: digits.classes, activation: .tanh)
+        let architecture = MLPArchitecture(
+            inputs: digits.features, hidden: [16], classes: digits.classes, activation: .tanh)
         blocks = architecture.blocks
-        trainer = ReversibleAdamTrainer(problem: TrainingProblem(
-            model: MLP(architecture: architecture), training: digits.labelledRows(0..<300),
-            batches: BatchPlan(rows: 300, batchSize: 50, order: .random(seed: 3)),
-            objective: .validation(digits.labelledRows(1000..<1200))))
+        trainer = ReversibleAdamTrainer(
+            problem: TrainingProblem(
+                model: MLP(architecture: architecture), training: digits.labelledRows(0..<300),
+                batches: BatchPlan(rows: 300, batchSize: 50, order: .random(seed: 3)),
+                objective: .validation(digits.labelledRows(1000..<1200))))
         noise = TuningRun.gaussianNoise(count: architecture.parameterCount, seed: 1)
-        let row = { (value: Double) in Array(repeating: Array(repeating: value, count: architecture.blocks.count), count: Self.iterations) }
+        let row = { (value: Double) in
+            Array(repeating: Array(repeating: value, count: architecture.blocks.count), count: Self.iterations)
+        }
         schedule = AdamSchedule(
             iterations: Self.iterations, learningRates: row(0.01), beta1: row(0.9), beta2: row(0.999), epsilon: 1e-8,
             l2: architecture.blocks.flatMap { Array(repeating: $0.kind == .weight ? 1e-3 : 0, count: $0.range.count) },
@@ -35,7 +39,8 @@ struct AdamDigitsHypergradientTests {
     }
 
     /// (analytic, numeric) of the derivative along `direction` by central differences with step h.
-    func compare(_ label: String, analytic: [Double], direction: [Double], step: Double, move: (Double) -> AdamSchedule) {
+    func compare(_ label: String, analytic: [Double], direction: [Double], step: Double, move: (Double) -> AdamSchedule)
+    {
         let projected = zip(analytic, direction).reduce(0) { $0 + $1.0 * $1.1 }
         let numeric = (objective(move(step)) - objective(move(-step))) / (2 * step)
         let relative = abs(projected - numeric) / max(abs(numeric), 1e-12)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Tuning
 
 @Suite("Built-in datasets")
@@ -14,7 +15,8 @@ struct BuiltinDatasetsTests {
     }
 
     @Test func embeddedDigitsEqualTheGzippedCSV() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", "gunzip -c \"$0\"", root.appendingPathComponent("data/digits.csv.gz").path]

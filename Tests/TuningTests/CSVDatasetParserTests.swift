@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Tuning
 
 @Suite("CSV dataset parser")

@@ -1,5 +1,6 @@
 import RewindTestSupport
 import Testing
+
 @testable import Tuning
 
 /// A CSV fed in pieces of any size parses to the same data set, and fails at the same line and
@@ -13,7 +14,9 @@ struct CSVDatasetStreamTests {
     ]
 
     /// Feeds `text` in pieces cut at seeded random places; the data set and its label counts.
-    static func streamed(_ text: String, seed: UInt64, chunkBytes: Int = 64) throws(DatasetParseError) -> (Dataset, [Int]) {
+    static func streamed(
+        _ text: String, seed: UInt64, chunkBytes: Int = 64
+    ) throws(DatasetParseError) -> (Dataset, [Int]) {
         let bytes = Array(text.utf8)
         var generator = SeededGenerator(seed: seed)
         var stream = CSVDatasetStream(chunkBytes: chunkBytes)
@@ -21,7 +24,8 @@ struct CSVDatasetStreamTests {
         var offset = 0
         while offset < bytes.count {
             let end = min(bytes.count, offset + 1 + Int(generator.next() % 7))
-            try bytes[offset..<end].withUnsafeBufferPointer { piece throws(DatasetParseError) in try stream.feed(piece) }
+            try bytes[offset..<end].withUnsafeBufferPointer { piece throws(DatasetParseError) in try stream.feed(piece)
+            }
             while let chunk = stream.takeChunk() { chunks.append(chunk) }
             offset = end
         }
@@ -45,7 +49,8 @@ struct CSVDatasetStreamTests {
     }
 
     @Test(arguments: [
-        "1,2,0\n3,4\n", "1,2,0\n3,abc,1\n", "1,2,0\n\n3,4,1\n", "a,b\n", "", "1\n2\n", "1,2,0\n3,4,0\n", "h1,h2,h3\n1,2\n",
+        "1,2,0\n3,4\n", "1,2,0\n3,abc,1\n", "1,2,0\n\n3,4,1\n", "a,b\n", "", "1\n2\n", "1,2,0\n3,4,0\n",
+        "h1,h2,h3\n1,2\n",
         "1,2,0\n3,1e999,1\n",
     ])
     func piecesOfAnySizeFailAtTheSameLineAndColumn(text: String) {
@@ -67,7 +72,8 @@ struct CSVDatasetStreamTests {
         var stream = CSVDatasetStream(chunkBytes: 64)
         var profile = DatasetProfile()
         for offset in stride(from: 0, to: bytes.count, by: 2) {
-            try bytes[offset..<min(bytes.count, offset + 2)].withUnsafeBufferPointer { piece throws(DatasetParseError) in
+            try bytes[offset..<min(bytes.count, offset + 2)].withUnsafeBufferPointer {
+                piece throws(DatasetParseError) in
                 try stream.feed(piece) { values, label in profile.add(features: values, label: label) }
             }
         }
@@ -78,7 +84,9 @@ struct CSVDatasetStreamTests {
 
         var broken = CSVDatasetStream()
         let error = #expect(throws: DatasetParseError.self) {
-            try Array("1,2x,0\n3,4,1\n".utf8).withUnsafeBufferPointer { body throws(DatasetParseError) in try broken.feed(body) }
+            try Array("1,2x,0\n3,4,1\n".utf8).withUnsafeBufferPointer { body throws(DatasetParseError) in
+                try broken.feed(body)
+            }
             _ = try broken.finish()
         }
         #expect(error?.message.contains("neither all numbers nor a header") == true)

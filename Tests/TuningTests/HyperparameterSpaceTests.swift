@@ -2,6 +2,7 @@ import Foundation
 import JSON
 import RewindTestSupport
 import Testing
+
 @testable import Learning
 @testable import Tuning
 
@@ -11,10 +12,12 @@ struct HyperparameterSpaceTests {
     let architecture = MLPArchitecture(inputs: 3, hidden: [2], classes: 2, activation: .tanh)
 
     func spec(_ hyperparameters: String, iterations: Int = 7) throws -> JobSpec {
-        try parseSpec("""
+        try parseSpec(
+            """
             {"dataset": {"id": "t"}, "model": {"hidden": [2]}, "training": {"iterations": \(iterations)},
              "hyperparameters": \(hyperparameters)}
-            """).get()
+            """
+        ).get()
     }
 
     @Test func reportsTheDocumentedShapesForTheDefaultDigitsSpec() throws {
@@ -37,12 +40,18 @@ struct HyperparameterSpaceTests {
     }
 
     @Test(arguments: [
-        (#"{"learning_rate": {"schedule": "constant", "per_block": false}, "momentum": {"schedule": "constant"}, "l2": {"per": "global"}, "init_scale": {"per": "global"}}"#,
-         [1, 1], [1, 4], 1, 1, 1 + 4 + 1 + 1),
-        (#"{"learning_rate": {"schedule": {"segments": 3}}, "momentum": {"per_block": false}, "l2": {"per": "weight"}}"#,
-         [3, 4], [7, 1], 10, 4, 12 + 7 + 10 + 4),
-        (#"{"l2": {"per": "block"}, "training_data": {"learn": true}}"#,
-         [7, 4], [7, 4], 2, 4, 28 + 28 + 2 + 4 + 5 * 3),
+        (
+            #"{"learning_rate": {"schedule": "constant", "per_block": false}, "momentum": {"schedule": "constant"}, "l2": {"per": "global"}, "init_scale": {"per": "global"}}"#,
+            [1, 1], [1, 4], 1, 1, 1 + 4 + 1 + 1
+        ),
+        (
+            #"{"learning_rate": {"schedule": {"segments": 3}}, "momentum": {"per_block": false}, "l2": {"per": "weight"}}"#,
+            [3, 4], [7, 1], 10, 4, 12 + 7 + 10 + 4
+        ),
+        (
+            #"{"l2": {"per": "block"}, "training_data": {"learn": true}}"#,
+            [7, 4], [7, 4], 2, 4, 28 + 28 + 2 + 4 + 5 * 3
+        ),
     ])
     func everyGroupHasTheShapeItsSpecAsksFor(
         hyperparameters: String, learningRate: [Int], momentum: [Int], l2: Int, initScale: Int, count: Int
@@ -67,7 +76,9 @@ struct HyperparameterSpaceTests {
 
     @Test func expandsSegmentsBlocksAndL2IntoTheTrainingSchedule() throws {
         let space = HyperparameterSpace(
-            spec: try spec(#"{"learning_rate": {"init": [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]], "schedule": {"segments": 3}}, "momentum": {"init": 0.5, "schedule": "constant", "per_block": false}, "l2": {"init": [0.1, 0.2], "per": "block"}, "init_scale": {"init": 0.25, "per": "global"}}"#),
+            spec: try spec(
+                #"{"learning_rate": {"init": [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]], "schedule": {"segments": 3}}, "momentum": {"init": 0.5, "schedule": "constant", "per_block": false}, "l2": {"init": [0.1, 0.2], "per": "block"}, "init_scale": {"init": 0.25, "per": "global"}}"#
+            ),
             architecture: architecture, trainingRows: 5)
         let schedule = space.schedule(space.initialVector(trainingInputs: []))
         #expect(schedule.iterations == 7)
@@ -83,14 +94,17 @@ struct HyperparameterSpaceTests {
 
     @Test func learnMaskFreezesGroupsWithLearnFalse() throws {
         let space = HyperparameterSpace(
-            spec: try spec(#"{"learning_rate": {"schedule": "constant", "learn": false}, "momentum": {"schedule": "constant", "per_block": false}, "l2": {"per": "global", "learn": false}, "init_scale": {"per": "global"}}"#),
+            spec: try spec(
+                #"{"learning_rate": {"schedule": "constant", "learn": false}, "momentum": {"schedule": "constant", "per_block": false}, "l2": {"per": "global", "learn": false}, "init_scale": {"per": "global"}}"#
+            ),
             architecture: architecture, trainingRows: 5)
         #expect(space.learnMask == [false, false, false, false, true, false, true])
     }
 
     @Test func keepsMomentumStrictlyInsideTheUnitInterval() throws {
         let space = HyperparameterSpace(
-            spec: try spec(#"{"momentum": {"schedule": "constant", "per_block": false}}"#), architecture: architecture, trainingRows: 5)
+            spec: try spec(#"{"momentum": {"schedule": "constant", "per_block": false}}"#), architecture: architecture,
+            trainingRows: 5)
         var u = space.initialVector(trainingInputs: [])
         let index = 7 * 4  // the one momentum value follows the (7, 4) learning rates
         for extreme in [-1000.0, 1000.0] {
@@ -117,13 +131,16 @@ struct HyperparameterSpaceTests {
             l2: (0..<14).map { _ in random.uniform(-1, 1) },
             initScales: (0..<4).map { _ in random.uniform(-1, 1) },
             initialWeights: Array(repeating: 0, count: 14),
-            trainingInputs: hyperparameters.contains("training_data") ? (0..<15).map { _ in random.uniform(-1, 1) } : nil)
+            trainingInputs: hyperparameters.contains("training_data")
+                ? (0..<15).map { _ in random.uniform(-1, 1) } : nil)
         func f(_ u: [Double]) -> Double {
             let s = space.schedule(u)
             var total = 0.0
             for t in 0..<7 {
                 for k in 0..<4 {
-                    total += coefficients.learningRates[t][k] * s.learningRates[t][k] + coefficients.momenta[t][k] * s.momenta[t][k]
+                    total +=
+                        coefficients.learningRates[t][k] * s.learningRates[t][k] + coefficients.momenta[t][k]
+                        * s.momenta[t][k]
                 }
             }
             total += zip(coefficients.l2, s.l2).reduce(0) { $0 + $1.0 * $1.1 }
@@ -142,11 +159,15 @@ struct HyperparameterSpaceTests {
             plus[index] += h
             minus[index] -= h
             let numeric = (f(plus) - f(minus)) / (2 * h)
-            #expect(abs(analytic[index] - numeric) <= 1e-7 * max(1, abs(numeric)), "entry \(index): \(analytic[index]) vs \(numeric)")
+            #expect(
+                abs(analytic[index] - numeric) <= 1e-7 * max(1, abs(numeric)),
+                "entry \(index): \(analytic[index]) vs \(numeric)")
         }
         // The report has the value shapes and carries the same numbers.
         let report = space.unconstrained(analytic)
-        #expect(report.learningRate.joined().count + report.momentum.joined().count + report.l2.count + report.initScale.count
+        #expect(
+            report.learningRate.joined().count + report.momentum.joined().count + report.l2.count
+                + report.initScale.count
                 + (report.trainingData?.joined().count ?? 0) == space.count)
     }
 }

@@ -16,30 +16,36 @@ struct JobSubmissionTests {
         }
     }
 
-    static let body = #"{"dataset": {"name": "blobs"}, "split": {"train": 100, "validation": 50}, "model": {"hidden": [4]}, "training": {"iterations": 3, "batch_size": 10}, "meta": {"iterations": 1}}"#
+    static let body =
+        #"{"dataset": {"name": "blobs"}, "split": {"train": 100, "validation": 50}, "model": {"hidden": [4]}, "training": {"iterations": 3, "batch_size": 10}, "meta": {"iterations": 1}}"#
 
     @Test func anUploadNamedByNameIsStoredByIdAndTheWorkerDecodesTheSameSpec() throws {
         let upload = UploadedDatasetName(id: "01ab-upload", name: "blobs")
         let value = try JSONValue.parse(Array(Self.body.utf8))
-        let submission = try JobRequest.prepare(specJSON: value, upload: upload, datasets: OneUpload(id: upload.id)).get()
+        let submission = try JobRequest.prepare(specJSON: value, upload: upload, datasets: OneUpload(id: upload.id))
+            .get()
         #expect(submission.dataset == ResolvedDataset(reference: .uploaded(id: "01ab-upload"), writtenName: "blobs"))
         #expect(submission.dataset.uploadID == "01ab-upload")
         #expect(submission.spec.name == "blobs schedules")
         let canonical = try JSONValue.parse(Array(submission.canonicalSpec.utf8))
         #expect(canonical["dataset"]?["id"]?.stringValue == "01ab-upload" && canonical["dataset"]?["name"] == nil)
 
-        let decoded = try JobRequest.decode(canonicalSpec: submission.canonicalSpec, datasets: OneUpload(id: upload.id)).get()
+        let decoded = try JobRequest.decode(canonicalSpec: submission.canonicalSpec, datasets: OneUpload(id: upload.id))
+            .get()
         #expect(decoded.spec == submission.spec)
         #expect(decoded.totalItems == submission.run.totalItems)
     }
 
     @Test func withoutTheCallersUploadTheNameIsUnknownAndAnIdIsNotFound() throws {
         let value = try JSONValue.parse(Array(Self.body.utf8))
-        guard case .failure(.invalidSpec(let errors)) = JobRequest.prepare(specJSON: value, datasets: OneUpload(id: "x")) else {
+        guard
+            case .failure(.invalidSpec(let errors)) = JobRequest.prepare(specJSON: value, datasets: OneUpload(id: "x"))
+        else {
             Issue.record("an unknown name was accepted"); return
         }
         #expect(errors.map(\.field) == ["/dataset/name"])
-        let byID = try JSONValue.parse(Array(Self.body.replacingOccurrences(of: #"{"name": "blobs"}"#, with: #"{"id": "01ab-other"}"#).utf8))
+        let byID = try JSONValue.parse(
+            Array(Self.body.replacingOccurrences(of: #"{"name": "blobs"}"#, with: #"{"id": "01ab-other"}"#).utf8))
         guard case .failure(let error) = JobRequest.prepare(specJSON: byID, datasets: OneUpload(id: "x")) else {
             Issue.record("a missing id was accepted"); return
         }

@@ -2,6 +2,7 @@ import Foundation
 import JSON
 import Learning
 import Testing
+
 @testable import Tuning
 
 /// The small conv net of issue 19 on digits as 8×8×1 images: conv 3×3×4 → tanh → avgpool 2 →
@@ -36,29 +37,42 @@ struct LayeredSpecTests {
     @Test("model.layers parses, names its blocks after the layers and round-trips through the normalised spec")
     func parseAndRoundTrip() throws {
         let spec = convSpec()
-        #expect(spec.model.layers == [
-            .conv2d(filters: 4, kernel: 3, stride: 1, padding: .same), .activation(.tanh), .avgpool(size: 2),
-        ])
+        #expect(
+            spec.model.layers == [
+                .conv2d(filters: 4, kernel: 3, stride: 1, padding: .same), .activation(.tanh), .avgpool(size: 2),
+            ])
         #expect(spec.model.blockCount == 4)
         guard case .success(let again) = JobSpec.parse(spec.json()) else {
             Issue.record("the normalised spec does not parse"); return
         }
         #expect(again == spec)
         let run = try TuningRun(spec: spec, dataset: BuiltinDatasets.digits)
-        #expect(run.architecture.blocks.map(\.name) == ["conv2d_1.weights", "conv2d_1.biases", "dense_1.weights", "dense_1.biases"])
+        #expect(
+            run.architecture.blocks.map(\.name) == [
+                "conv2d_1.weights", "conv2d_1.biases", "dense_1.weights", "dense_1.biases",
+            ])
         #expect(run.architecture.parameterCount == 3 * 3 * 4 + 4 + 4 * 4 * 4 * 10 + 10)
         // Defaults: stride 1 and padding "same".
-        let short = modelErrors(#"{"layers": [{"type": "conv2d", "filters": 2, "kernel": 3}, {"type": "relu"}, {"type": "maxpool", "size": 2}, {"type": "flatten"}, {"type": "dense", "units": 5}, {"type": "sigmoid"}]}"#)
+        let short = modelErrors(
+            #"{"layers": [{"type": "conv2d", "filters": 2, "kernel": 3}, {"type": "relu"}, {"type": "maxpool", "size": 2}, {"type": "flatten"}, {"type": "dense", "units": 5}, {"type": "sigmoid"}]}"#
+        )
         #expect(short.isEmpty)
     }
 
     @Test("bad layers are 422s naming /model/layers/N")
     func badLayers() throws {
-        #expect(modelErrors(#"{"layers": [{"type": "conv2d", "filters": 2}]}"#).map(\.field) == ["/model/layers/0/kernel"])
-        #expect(modelErrors(#"{"layers": [{"type": "tanh"}, {"type": "pool"}]}"#).map(\.field) == ["/model/layers/1/type"])
+        #expect(
+            modelErrors(#"{"layers": [{"type": "conv2d", "filters": 2}]}"#).map(\.field) == ["/model/layers/0/kernel"])
+        #expect(
+            modelErrors(#"{"layers": [{"type": "tanh"}, {"type": "pool"}]}"#).map(\.field) == ["/model/layers/1/type"])
         #expect(modelErrors(#"{"layers": [{"units": 3}]}"#).map(\.field) == ["/model/layers/0/type"])
-        #expect(modelErrors(#"{"layers": [{"type": "dense", "units": 3, "size": 2}]}"#).map(\.field) == ["/model/layers/0/size"])
-        #expect(modelErrors(#"{"layers": [{"type": "conv2d", "filters": 2, "kernel": 3, "padding": "full"}]}"#).map(\.field) == ["/model/layers/0/padding"])
+        #expect(
+            modelErrors(#"{"layers": [{"type": "dense", "units": 3, "size": 2}]}"#).map(\.field) == [
+                "/model/layers/0/size"
+            ])
+        #expect(
+            modelErrors(#"{"layers": [{"type": "conv2d", "filters": 2, "kernel": 3, "padding": "full"}]}"#).map(\.field)
+                == ["/model/layers/0/padding"])
         #expect(modelErrors(#"{"layers": [], "hidden": [5]}"#).map(\.field) == ["/model/layers"])
         #expect(modelErrors(#"{"layers": 3}"#).map(\.field) == ["/model/layers"])
 
@@ -77,7 +91,10 @@ struct LayeredSpecTests {
             let table: Dataset
             func dataset(_ reference: DatasetReference) -> Dataset? { table }
         }
-        guard case .failure(let problem) = JobRequest.prepare(specJSON: convSpec().json(), datasets: TableResolver(table: table)) else {
+        guard
+            case .failure(let problem) = JobRequest.prepare(
+                specJSON: convSpec().json(), datasets: TableResolver(table: table))
+        else {
             Issue.record("a conv layer on a table was accepted"); return
         }
         #expect(problem.code == "invalid-spec")
@@ -86,7 +103,8 @@ struct LayeredSpecTests {
 
     @Test("a conv job runs per-block schedules, per-weight L2 and learned inputs, and resumes bit for bit")
     func runAndResume() throws {
-        let spec = convSpec(#"""
+        let spec = convSpec(
+            #"""
             { "learning_rate": { "init": 0.3, "schedule": "per_iteration", "per_block": true },
               "momentum": { "init": 0.8, "schedule": "per_iteration", "per_block": true },
               "l2": { "init": 1e-4, "per": "weight", "learn": true },
@@ -118,7 +136,8 @@ struct LayeredSpecTests {
         let values = try #require(stored["hyperparameters"].flatMap(HyperparameterValues.init(json:)))
         let table = try #require(LearnedSchedule(run: run, values: values))
         #expect(table.schedule == run.space.schedule(state.unconstrained))
-        #expect(table.blocks.map(\.name) == ["conv2d_1.weights", "conv2d_1.biases", "dense_1.weights", "dense_1.biases"])
+        #expect(
+            table.blocks.map(\.name) == ["conv2d_1.weights", "conv2d_1.biases", "dense_1.weights", "dense_1.biases"])
         #expect(table.csv().split(separator: "\n").count == 1 + 8 * 4)
         #expect(table.csv().contains("conv2d_1.weights"))
     }
@@ -159,7 +178,8 @@ struct ConvDigitsHypergradientTests {
             inputs: 64, image: digits.shape,
             layers: [.conv2d(filters: 4, kernel: 3, stride: 1, padding: .same), .activation(.tanh), .avgpool(size: 2)],
             classes: 10)
-        training = LabelledRows(inputs: Array(digits.inputs[0..<(60 * 64)]), labels: Array(digits.labels[0..<60]), features: 64)
+        training = LabelledRows(
+            inputs: Array(digits.inputs[0..<(60 * 64)]), labels: Array(digits.labels[0..<60]), features: 64)
         validation = LabelledRows(
             inputs: Array(digits.inputs[(60 * 64)..<(100 * 64)]), labels: Array(digits.labels[60..<100]), features: 64)
         var random = SplitMix64(seed: 19)
@@ -169,7 +189,9 @@ struct ConvDigitsHypergradientTests {
             iterations: t,
             learningRates: (0..<t).map { _ in blocks.map { _ in 0.2 + 0.3 * random.nextUnit() } },
             momenta: (0..<t).map { _ in blocks.map { _ in 0.6 + 0.3 * random.nextUnit() } },
-            l2: blocks.flatMap { block in block.range.map { _ in block.kind == .weight ? 1e-3 * (1 + random.nextUnit()) : 0 } },
+            l2: blocks.flatMap { block in
+                block.range.map { _ in block.kind == .weight ? 1e-3 * (1 + random.nextUnit()) : 0 }
+            },
             initScales: blocks.map { _ in 0.2 + 0.3 * random.nextUnit() })
     }
 
@@ -178,7 +200,8 @@ struct ConvDigitsHypergradientTests {
         if let inputs { rows.inputs = inputs }
         return TrainingProblem(
             model: Network(architecture: architecture), training: rows,
-            batches: BatchPlan(rows: rows.rows, batchSize: 10, order: .random(seed: 5)), objective: .validation(validation))
+            batches: BatchPlan(rows: rows.rows, batchSize: 10, order: .random(seed: 5)),
+            objective: .validation(validation))
     }
 
     func objective(_ schedule: TrainingSchedule, inputs: [Double]? = nil) -> Double {
@@ -187,7 +210,9 @@ struct ConvDigitsHypergradientTests {
         return weights.withUnsafeBufferPointer { w in
             validation.inputs.withUnsafeBufferPointer { x in
                 validation.labels.withUnsafeBufferPointer { y in
-                    Network(architecture: architecture).evaluate(parameters: w, inputs: x, labels: y, rows: validation.rows, workspace: workspace).loss
+                    Network(architecture: architecture).evaluate(
+                        parameters: w, inputs: x, labels: y, rows: validation.rows, workspace: workspace
+                    ).loss
                 }
             }
         }
@@ -199,7 +224,8 @@ struct ConvDigitsHypergradientTests {
     }
 
     /// ⟨analytic, r⟩ against the central difference of f along r.
-    static func check(_ label: String, analytic: [Double], direction r: [Double], step: Double, _ f: (Double) -> Double) {
+    static func check(_ label: String, analytic: [Double], direction r: [Double], step: Double, _ f: (Double) -> Double)
+    {
         let projected = zip(analytic, r).reduce(0) { $0 + $1.0 * $1.1 }
         let numeric = (f(step) - f(-step)) / (2 * step)
         let relative = abs(projected - numeric) / max(abs(numeric), 1e-12)
@@ -215,13 +241,17 @@ struct ConvDigitsHypergradientTests {
         let r = Self.random(tk, seed: 1)
         Self.check("α", analytic: run.hypergradient.learningRates.flatMap { $0 }, direction: r, step: 1e-5) { h in
             var moved = schedule
-            moved.learningRates = schedule.learningRates.enumerated().map { t, row in row.enumerated().map { $1 + h * r[t * row.count + $0] } }
+            moved.learningRates = schedule.learningRates.enumerated().map { t, row in
+                row.enumerated().map { $1 + h * r[t * row.count + $0] }
+            }
             return objective(moved)
         }
         let m = Self.random(tk, seed: 2)
         Self.check("γ", analytic: run.hypergradient.momenta.flatMap { $0 }, direction: m, step: 1e-4) { h in
             var moved = schedule
-            moved.momenta = schedule.momenta.enumerated().map { t, row in row.enumerated().map { $1 + h * m[t * row.count + $0] } }
+            moved.momenta = schedule.momenta.enumerated().map { t, row in
+                row.enumerated().map { $1 + h * m[t * row.count + $0] }
+            }
             return objective(moved)
         }
         var perWeight = [Double](repeating: 0, count: architecture.parameterCount)

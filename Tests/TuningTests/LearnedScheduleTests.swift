@@ -2,6 +2,7 @@ import Foundation
 import JSON
 import Learning
 import Testing
+
 @testable import Tuning
 
 /// The exported table of an item is exactly the schedule its training ran with, for every way a

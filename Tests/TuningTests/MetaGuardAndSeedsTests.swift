@@ -2,6 +2,7 @@ import Foundation
 import JSON
 import Learning
 import Testing
+
 @testable import Tuning
 
 /// The objective a spec's `meta.objective` names, of one item.
@@ -17,15 +18,17 @@ struct MetaGuardAndSeedsTests {
         let guardian = MetaGuard(
             settings: JobSpec.Guard(), objectiveName: "validation_loss", floor: MetaGuard.floor(classes: 3, rows: 53))
         func rejects(_ objective: Double, after reference: Double) -> Bool {
-            guardian.reason(objective: objective, gradientNorm: nil, reference: (reference, 0, "the last"), anchor: nil) != nil
+            guardian.reason(objective: objective, gradientNorm: nil, reference: (reference, 0, "the last"), anchor: nil)
+                != nil
         }
-        #expect(!rejects(0.028, after: 0.019))   // +0.009: under one row's worth, though +47 %
-        #expect(!rejects(0.015, after: 3e-4))    // at 3e-4 a relative 25 % would allow only 7.5e-5
-        #expect(rejects(0.045, after: 0.019))    // +0.026: more than one row's worth
+        #expect(!rejects(0.028, after: 0.019))  // +0.009: under one row's worth, though +47 %
+        #expect(!rejects(0.015, after: 3e-4))  // at 3e-4 a relative 25 % would allow only 7.5e-5
+        #expect(rejects(0.045, after: 0.019))  // +0.026: more than one row's worth
         #expect(!rejects(1.2, after: 1.0) && rejects(1.3, after: 1.0))  // above the floor: 25 % as before
         // Without rows to speak of (floor 0) the rule is the relative one everywhere.
         let relative = MetaGuard(settings: JobSpec.Guard(), objectiveName: "validation_loss")
-        #expect(relative.reason(objective: 0.028, gradientNorm: nil, reference: (0.019, 0, "the last"), anchor: nil) != nil)
+        #expect(
+            relative.reason(objective: 0.028, gradientNorm: nil, reference: (0.019, 0, "the last"), anchor: nil) != nil)
     }
 
     @Test("S seeds give exactly the mean of S one-seed runs with seeds seed, seed + 1, ...")
@@ -36,7 +39,8 @@ struct MetaGuardAndSeedsTests {
         var singles: [HistoryItem] = []
         for seed in 3...5 {
             let single = try TuningRun(
-                spec: smallSpec(#"{"split": {"test": 100}, "training": {"seed": \#(seed)}, "meta": {"iterations": 1}}"#),
+                spec: smallSpec(
+                    #"{"split": {"test": 100}, "training": {"seed": \#(seed)}, "meta": {"iterations": 1}}"#),
                 dataset: BuiltinDatasets.digits)
             singles.append(try single.step(single.initialCheckpoint()).item)
         }
@@ -80,11 +84,14 @@ struct MetaGuardAndSeedsTests {
 
     @Test("progress stays monotone and cancelling stops the run with parallel seeds")
     func parallelProgressAndCancel() throws {
-        let run = try TuningRun(spec: smallSpec(#"{"meta": {"seeds": 3}}"#), dataset: BuiltinDatasets.digits, threads: 2)
+        let run = try TuningRun(
+            spec: smallSpec(#"{"meta": {"seeds": 3}}"#), dataset: BuiltinDatasets.digits, threads: 2)
         var seen: [Double] = []
         var state = run.initialCheckpoint()
         while !run.isComplete(state) {
-            state = try run.step(state) { seen.append($0); return true }.next
+            state = try run.step(state) {
+                seen.append($0); return true
+            }.next
         }
         #expect(zip(seen, seen.dropFirst()).allSatisfy { $0 <= $1 })
         #expect(seen.last! > 0.99 && seen.last! <= 1)
@@ -159,7 +166,8 @@ struct MetaGuardAndSeedsTests {
     @Test("meta.patience ends the run when the objective stops improving")
     func earlyStopping() throws {
         // Nothing learned and the same draws every item: the objective never improves on item 0.
-        let spec = smallSpec("""
+        let spec = smallSpec(
+            """
             {"hyperparameters": {"learning_rate": {"learn": false}, "momentum": {"learn": false},
                                  "l2": {"learn": false}, "init_scale": {"learn": false}},
              "meta": {"iterations": 10, "reseed": false, "patience": 3}}
@@ -175,7 +183,9 @@ struct MetaGuardAndSeedsTests {
         #expect(state.stoppedEarly == true)
         #expect(state.best?.metaIteration == 0)
         // Without patience the same spec runs all 11 items.
-        let full = try runToCompletion(TuningRun(spec: smallSpec(#"{"meta": {"iterations": 10, "reseed": false}}"#), dataset: BuiltinDatasets.digits))
+        let full = try runToCompletion(
+            TuningRun(
+                spec: smallSpec(#"{"meta": {"iterations": 10, "reseed": false}}"#), dataset: BuiltinDatasets.digits))
         #expect(full.count == 11)
     }
 

@@ -2,13 +2,16 @@ import Foundation
 import JSON
 import Learning
 import Testing
+
 @testable import Tuning
 
 @Suite("Test split, shuffling and standardisation")
 struct SplitAndPreprocessTests {
     @Test("fractions and left-out parts resolve against the data set's size")
     func resolvesFractionsAndDefaults() throws {
-        let fractions = try parseSpec(#"{"dataset": {"name": "digits"}, "split": {"train": 0.6, "validation": 0.2, "test": 0.2}}"#).get()
+        let fractions = try parseSpec(
+            #"{"dataset": {"name": "digits"}, "split": {"train": 0.6, "validation": 0.2, "test": 0.2}}"#
+        ).get()
         let split = fractions.split.resolved(rows: 1797)
         #expect((split.train, split.validation, split.test) == (1078, 359, 359))
         #expect(split.unresolved.isEmpty)
@@ -22,32 +25,52 @@ struct SplitAndPreprocessTests {
         #expect((small.train, small.validation, small.test) == (360, 120, 120))
 
         // A given part comes first; left-out parts take only what it leaves.
-        let withTest = try parseSpec(#"{"dataset": {"name": "digits"}, "split": {"test": 297}}"#).get().split.resolved(rows: 1797)
+        let withTest = try parseSpec(#"{"dataset": {"name": "digits"}, "split": {"test": 297}}"#).get().split.resolved(
+            rows: 1797)
         #expect((withTest.train, withTest.validation, withTest.test) == (1000, 500, 297))
-        #expect(try TuningRun(spec: smallSpec(#"{"split": {"train": 0.1, "validation": 0.05, "test": 0.05}}"#), dataset: BuiltinDatasets.digits)
+        #expect(
+            try TuningRun(
+                spec: smallSpec(#"{"split": {"train": 0.1, "validation": 0.05, "test": 0.05}}"#),
+                dataset: BuiltinDatasets.digits
+            )
             .spec.split == JobSpec.Split(train: 179, validation: 89, test: 89))
     }
 
     @Test("invalid split, preprocess and meta values are refused, naming the field")
     func refusesInvalidValues() throws {
-        let errors = try specErrors("""
+        let errors = try specErrors(
+            """
             { "dataset": {"name": "digits"}, "split": {"train": 1.5, "test": -1, "shuffle": "yes", "seed": -2},
               "preprocess": {"standardize": 1},
               "meta": {"seeds": 65, "patience": 0, "guard": {"tolerance": -1, "gradient_jump": 1, "shrink": 1, "x": 1}} }
             """)
         let fields = Set(errors.map(\.field))
-        for field in ["/split/train", "/split/test", "/split/shuffle", "/split/seed", "/preprocess/standardize",
-                      "/meta/seeds", "/meta/patience", "/meta/guard/tolerance", "/meta/guard/gradient_jump",
-                      "/meta/guard/shrink", "/meta/guard/x"] {
+        for field in [
+            "/split/train", "/split/test", "/split/shuffle", "/split/seed", "/preprocess/standardize",
+            "/meta/seeds", "/meta/patience", "/meta/guard/tolerance", "/meta/guard/gradient_jump",
+            "/meta/guard/shrink", "/meta/guard/x",
+        ] {
             #expect(fields.contains(field), "no error for \(field): \(errors)")
         }
-        #expect(try specErrors(#"{"dataset": {"name": "digits"}, "meta": {"guard": "on"}}"#).map(\.field) == ["/meta/guard"])
-        #expect(try specErrors(#"{"dataset": {"name": "digits"}, "preprocess": {"mean": [0]}}"#).map(\.field) == ["/preprocess/mean"])
+        #expect(
+            try specErrors(#"{"dataset": {"name": "digits"}, "meta": {"guard": "on"}}"#).map(\.field) == ["/meta/guard"]
+        )
+        #expect(
+            try specErrors(#"{"dataset": {"name": "digits"}, "preprocess": {"mean": [0]}}"#).map(\.field) == [
+                "/preprocess/mean"
+            ])
 
-        let tooMany = try parseSpec(#"{"dataset": {"name": "digits"}, "split": {"train": 1000, "validation": 700, "test": 200}}"#).get()
+        let tooMany = try parseSpec(
+            #"{"dataset": {"name": "digits"}, "split": {"train": 1000, "validation": 700, "test": 200}}"#
+        ).get()
         #expect(tooMany.validate(dataset: BuiltinDatasets.digits.info).map(\.field) == ["/split"])
-        let wrongStatistics = try parseSpec(#"{"dataset": {"name": "digits"}, "preprocess": {"standardize": true, "mean": [0], "std": [1]}}"#).get()
-        #expect(Set(wrongStatistics.validate(dataset: BuiltinDatasets.digits.info).map(\.field)) == ["/preprocess/mean", "/preprocess/std"])
+        let wrongStatistics = try parseSpec(
+            #"{"dataset": {"name": "digits"}, "preprocess": {"standardize": true, "mean": [0], "std": [1]}}"#
+        ).get()
+        #expect(
+            Set(wrongStatistics.validate(dataset: BuiltinDatasets.digits.info).map(\.field)) == [
+                "/preprocess/mean", "/preprocess/std",
+            ])
     }
 
     @Test("shuffling is a seeded permutation of every row")
@@ -60,7 +83,8 @@ struct SplitAndPreprocessTests {
     }
 
     /// The spec of the test-split checks: shuffled, with a test split, item 0 only.
-    static let heldOutSpec = #"{"split": {"train": 120, "validation": 80, "test": 100, "shuffle": true, "seed": 11}, "meta": {"iterations": 1}}"#
+    static let heldOutSpec =
+        #"{"split": {"train": 120, "validation": 80, "test": 100, "shuffle": true, "seed": 11}, "meta": {"iterations": 1}}"#
 
     @Test("test numbers are measured on the rows after validation, after the shuffle, and nothing else")
     func testSplitUsesTheRightRows() throws {
@@ -105,7 +129,9 @@ struct SplitAndPreprocessTests {
 
     @Test("standardisation uses statistics of the training rows only and records them in the spec")
     func standardizesWithTrainingStatistics() throws {
-        let spec = smallSpec(#"{"split": {"test": 100, "shuffle": true}, "preprocess": {"standardize": true}, "meta": {"iterations": 1}}"#)
+        let spec = smallSpec(
+            #"{"split": {"test": 100, "shuffle": true}, "preprocess": {"standardize": true}, "meta": {"iterations": 1}}"#
+        )
         let run = try TuningRun(spec: spec, dataset: BuiltinDatasets.digits)
         let mean = try #require(run.spec.preprocess.mean)
         let std = try #require(run.spec.preprocess.std)
@@ -134,7 +160,8 @@ struct SplitAndPreprocessTests {
 
     @Test("divergence errors say what usually causes them")
     func divergenceHint() {
-        let error = TuningError.diverged(metaIteration: 0, detail: "at training iteration 3: gradient of W1 is not finite")
+        let error = TuningError.diverged(
+            metaIteration: 0, detail: "at training iteration 3: gradient of W1 is not finite")
         #expect(error.message.contains("standardize"))
         #expect(error.message.contains("learning_rate"))
     }

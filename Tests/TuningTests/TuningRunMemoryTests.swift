@@ -2,6 +2,7 @@ import Foundation
 import JSON
 import Learning
 import Testing
+
 @testable import Tuning
 
 /// The memory estimate behind admission control: its buffer part against the bits a real run
@@ -33,7 +34,8 @@ struct TuningRunMemoryTests {
     func attackSpecIsFarOverTheBudget() throws {
         let value = try JSONValue.parse(
             #"{"dataset":{"name":"digits"},"model":{"hidden":[4096,400]},"training":{"iterations":100000,"batch_size":1},"#
-                + #""hyperparameters":{"momentum":{"init":1e-9,"schedule":"constant","per_block":false}},"meta":{"iterations":1}}"#)
+                + #""hyperparameters":{"momentum":{"init":1e-9,"schedule":"constant","per_block":false}},"meta":{"iterations":1}}"#
+        )
         guard case .success(let spec) = JobSpec.parse(value) else { Issue.record("spec did not parse"); return }
         let run = try TuningRun(spec: spec, dataset: BuiltinDatasets.digits)
         let estimate = run.initialMemoryEstimate

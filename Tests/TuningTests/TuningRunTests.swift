@@ -2,6 +2,7 @@ import Foundation
 import JSON
 import Learning
 import Testing
+
 @testable import Tuning
 
 /// A spec small enough for tests: a tiny MLP on the first digits rows. `overrides` is a JSON
@@ -55,7 +56,9 @@ struct TuningRunTests {
 
     @Test("meta-iterations lower the validation loss")
     func learningHelps() throws {
-        let spec = smallSpec(#"{ "hyperparameters": { "learning_rate": { "init": 0.05 } }, "meta": { "iterations": 8, "step_size": 0.1, "reseed": false } }"#)
+        let spec = smallSpec(
+            #"{ "hyperparameters": { "learning_rate": { "init": 0.05 } }, "meta": { "iterations": 8, "step_size": 0.1, "reseed": false } }"#
+        )
         let items = try runToCompletion(try TuningRun(spec: spec, dataset: BuiltinDatasets.digits))
         #expect(items.last!.validationLoss < items.first!.validationLoss)
     }
@@ -67,7 +70,8 @@ struct TuningRunTests {
         #expect(first == second)
     }
 
-    @Test("resuming from an encoded checkpoint reproduces the uninterrupted run bit for bit", arguments: ["adam", "sgd"])
+    @Test(
+        "resuming from an encoded checkpoint reproduces the uninterrupted run bit for bit", arguments: ["adam", "sgd"])
     func resume(optimizer: String) throws {
         let spec = smallSpec(#"{ "meta": { "optimizer": "\#(optimizer)" } }"#)
         let run = try TuningRun(spec: spec, dataset: BuiltinDatasets.digits)
@@ -93,7 +97,9 @@ struct TuningRunTests {
         var state = run.initialCheckpoint()
         var seen: [Double] = []
         while state.nextItem < run.totalItems {
-            state = try run.step(state) { seen.append($0); return true }.next
+            state = try run.step(state) {
+                seen.append($0); return true
+            }.next
         }
         #expect(seen.first! < 0.01)
         #expect(seen.last! > 0.99 && seen.last! <= 1)
@@ -110,7 +116,9 @@ struct TuningRunTests {
 
     @Test("a huge learning rate fails the run with diverged")
     func divergence() throws {
-        let spec = smallSpec(#"{ "training": { "iterations": 100 }, "hyperparameters": { "learning_rate": { "init": 1000 }, "momentum": { "init": 0.000001 } } }"#)
+        let spec = smallSpec(
+            #"{ "training": { "iterations": 100 }, "hyperparameters": { "learning_rate": { "init": 1000 }, "momentum": { "init": 0.000001 } } }"#
+        )
         let run = try TuningRun(spec: spec, dataset: BuiltinDatasets.digits)
         #expect {
             _ = try run.step(run.initialCheckpoint())
@@ -121,7 +129,9 @@ struct TuningRunTests {
 
     @Test("learning the training data reports its hypergradient with the data's shape")
     func distillation() throws {
-        let spec = smallSpec(#"{ "model": { "hidden": [] }, "split": { "train": 10, "validation": 100 }, "training": { "iterations": 5, "batch_size": 10, "batches": "cyclic" }, "hyperparameters": { "training_data": { "learn": true } }, "meta": { "iterations": 2, "optimizer": "sgd", "step_size": 0.5 } }"#)
+        let spec = smallSpec(
+            #"{ "model": { "hidden": [] }, "split": { "train": 10, "validation": 100 }, "training": { "iterations": 5, "batch_size": 10, "batches": "cyclic" }, "hyperparameters": { "training_data": { "learn": true } }, "meta": { "iterations": 2, "optimizer": "sgd", "step_size": 0.5 } }"#
+        )
         let run = try TuningRun(spec: spec, dataset: BuiltinDatasets.digits)
         let items = try runToCompletion(run)
         let gradient = try #require(items[0].hypergradient?.trainingData)
@@ -131,18 +141,28 @@ struct TuningRunTests {
 
     @Test("JobRequest tells bytes that are not JSON from a bad spec, and names the bad spec's field")
     func requestProblems() {
-        guard case .failure(let malformed) = JobRequest.prepare(specBytes: Array("{\"dataset\": ".utf8), datasets: BuiltinDatasetResolver()) else {
+        guard
+            case .failure(let malformed) = JobRequest.prepare(
+                specBytes: Array("{\"dataset\": ".utf8), datasets: BuiltinDatasetResolver())
+        else {
             Issue.record("accepted malformed JSON"); return
         }
         #expect(malformed.code == "malformed-json")
-        let bad = #"{"dataset": {"name": "digits"}, "training": {"iterations": 0}, "split": {"train": 1797, "validation": 797}}"#
-        guard case .failure(let invalid) = JobRequest.prepare(specBytes: Array(bad.utf8), datasets: BuiltinDatasetResolver()) else {
+        let bad =
+            #"{"dataset": {"name": "digits"}, "training": {"iterations": 0}, "split": {"train": 1797, "validation": 797}}"#
+        guard
+            case .failure(let invalid) = JobRequest.prepare(
+                specBytes: Array(bad.utf8), datasets: BuiltinDatasetResolver())
+        else {
             Issue.record("accepted an invalid spec"); return
         }
         #expect(invalid.code == "invalid-spec")
         #expect(invalid.errors.contains { $0.field == "/training/iterations" })
         let unknown = #"{"dataset": {"name": "mnist"}}"#
-        guard case .failure(let missing) = JobRequest.prepare(specBytes: Array(unknown.utf8), datasets: BuiltinDatasetResolver()) else {
+        guard
+            case .failure(let missing) = JobRequest.prepare(
+                specBytes: Array(unknown.utf8), datasets: BuiltinDatasetResolver())
+        else {
             Issue.record("accepted an unknown data set"); return
         }
         #expect(missing.errors.contains { $0.field.hasPrefix("/dataset") })

@@ -48,7 +48,8 @@ final class ModelCalls {
         case .training: rows = problem.training
         }
         let architecture = problem.model.architecture
-        let evaluation = NetworkWorkspace(architecture: architecture, batchCapacity: architecture.evaluationChunk(rows: rows.rows))
+        let evaluation = NetworkWorkspace(
+            architecture: architecture, batchCapacity: architecture.evaluationChunk(rows: rows.rows))
         return rows.inputs.withUnsafeBufferPointer { inputs in
             rows.labels.withUnsafeBufferPointer { labels in
                 problem.model.objectiveGradient(

@@ -196,13 +196,15 @@ public final class ReversibleAdam {
         firstBuffer = InformationBuffer(segments: blocks)
         secondBuffer = InformationBuffer(segments: blocks)
         decayBuffer = InformationBuffer(segments: blocks)
-        precondition(schedule.weightDecay.isEmpty || schedule.weightDecay.count == blocks.count, "weight decay is per block")
+        precondition(
+            schedule.weightDecay.isEmpty || schedule.weightDecay.count == blocks.count, "weight decay is per block")
         let weightDecay = schedule.weightDecay
         decay = schedule.learningRates.map { row in
             row.indices.map { k in
                 guard k < weightDecay.count, weightDecay[k] > 0 else { return nil }
                 guard let factor = RationalFactor(approximating: 1 - row[k] * weightDecay[k]) else {
-                    preconditionFailure("α·λ = \(row[k] * weightDecay[k]) is outside (0, 1); the tuning layer must keep it inside")
+                    preconditionFailure(
+                        "α·λ = \(row[k] * weightDecay[k]) is outside (0, 1); the tuning layer must keep it inside")
                 }
                 return factor
             }

@@ -90,9 +90,15 @@ public struct ReversibleAdamTrainer: Sendable {
             epsilon: adjoint.dEpsilon, l2: Array(model.scratch.dl2),
             initScales: blocks.map { block in block.reduce(0.0) { $0 + dw[$1] * noise[$1] } },
             weightDecay: adjoint.dWeightDecay, initialWeights: dw)
-        let finite = dw.allSatisfy(\.isFinite) && gradient.l2.allSatisfy(\.isFinite) && gradient.epsilon.isFinite
-            && gradient.weightDecay.allSatisfy(\.isFinite) && [gradient.learningRates, gradient.beta1, gradient.beta2].allSatisfy { $0.allSatisfy { $0.allSatisfy(\.isFinite) } }
-        guard finite else { throw .diverged(step: 0, detail: "the hypergradient overflowed (the training dynamics are chaotic)") }
+        let finite =
+            dw.allSatisfy(\.isFinite) && gradient.l2.allSatisfy(\.isFinite) && gradient.epsilon.isFinite
+            && gradient.weightDecay.allSatisfy(\.isFinite)
+            && [gradient.learningRates, gradient.beta1, gradient.beta2].allSatisfy {
+                $0.allSatisfy { $0.allSatisfy(\.isFinite) }
+            }
+        guard finite else {
+            throw .diverged(step: 0, detail: "the hypergradient overflowed (the training dynamics are chaotic)")
+        }
         return AdamRun(
             hypergradient: gradient, finalWeights: finalWeights, objective: objective, trainingLosses: losses,
             bufferPeakBits: optimiser.peakStoredBits, theoreticalBits: optimiser.theoreticalBits)

@@ -120,8 +120,10 @@ final class PostgresConnection: SQLConnection {
                 lengths.append(0); formats.append(0); types.append(0)
             case .real(let real):
                 // NaN is stored as NULL, as SQLite does, so both engines read back the same thing.
-                let text: String? = real.isNaN ? nil : real.isInfinite ? (real > 0 ? "Infinity" : "-Infinity") : "\(real)"
-                buffers.append(try text.map { text in try Self.copy(Array(text.utf8), sql: query.sql, terminated: true) })
+                let text: String? =
+                    real.isNaN ? nil : real.isInfinite ? (real > 0 ? "Infinity" : "-Infinity") : "\(real)"
+                buffers.append(
+                    try text.map { text in try Self.copy(Array(text.utf8), sql: query.sql, terminated: true) })
                 lengths.append(0); formats.append(0); types.append(0)
             case .text(let text):
                 buffers.append(try Self.copy(Array(text.utf8), sql: query.sql, terminated: true))
@@ -136,7 +138,9 @@ final class PostgresConnection: SQLConnection {
         let result = PQexecPrepared(handle, name, Int32(values.count), pointers, lengths, formats, 0)
         defer { PQclear(result) }
         try check(result, sql: query.sql)
-        guard let result else { throw PostgresError(sqlState: nil, message: "libpq returned no result", sql: query.sql) }
+        guard let result else {
+            throw PostgresError(sqlState: nil, message: "libpq returned no result", sql: query.sql)
+        }
         return try read(result)
     }
 
@@ -172,7 +176,8 @@ final class PostgresConnection: SQLConnection {
         guard status != PGRES_COMMAND_OK, status != PGRES_TUPLES_OK else { return }
         let lost = PQstatus(handle) != CONNECTION_OK
         guard let result, let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))) else {
-            throw PostgresError(sqlState: nil, message: Self.trimmed(PQerrorMessage(handle)), sql: sql, connectionLost: true)
+            throw PostgresError(
+                sqlState: nil, message: Self.trimmed(PQerrorMessage(handle)), sql: sql, connectionLost: true)
         }
         throw PostgresError(
             sqlState: String(cString: state), message: Self.trimmed(PQresultErrorMessage(result)), sql: sql,

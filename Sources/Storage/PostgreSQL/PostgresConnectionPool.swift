@@ -160,7 +160,8 @@ final class PostgresConnectionPool: Sendable {
                     throw error.connectFailed ? StoreError.unavailable(error.message) : error
                 }
                 retries.add(1, ordering: .relaxed)
-                Thread.sleep(forTimeInterval: Double(pause.components.attoseconds) * 1e-18 + Double(pause.components.seconds))
+                Thread.sleep(
+                    forTimeInterval: Double(pause.components.attoseconds) * 1e-18 + Double(pause.components.seconds))
                 // A request looks again soon: a restarted server is back in a fraction of a second.
                 pause = min(pause * 2, requestDeadline == nil ? .seconds(1) : .milliseconds(200))
             }

@@ -17,7 +17,8 @@ public struct PostgresError: Error, Sendable, Equatable, CustomStringConvertible
     public let connectFailed: Bool
 
     public init(
-        sqlState: String?, message: String, sql: String? = nil, connectionLost: Bool = false, connectFailed: Bool = false
+        sqlState: String?, message: String, sql: String? = nil, connectionLost: Bool = false,
+        connectFailed: Bool = false
     ) {
         self.sqlState = sqlState
         self.message = message

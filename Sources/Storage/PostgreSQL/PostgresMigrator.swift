@@ -18,7 +18,8 @@ struct PostgresMigrator {
             try connection.execute(PostgresSQL.Migrations.lock)
             // Only when missing: an up-to-date database then needs no DDL at all, so a node can
             // still start against one that only accepts reads (it reports itself not ready).
-            let exists = try connection.queryFirst(PostgresSQL.Migrations.bookkeepingExists) { $0.bool("present") } ?? false
+            let exists =
+                try connection.queryFirst(PostgresSQL.Migrations.bookkeepingExists) { $0.bool("present") } ?? false
             if !exists { try connection.execute(PostgresSQL.Migrations.createBookkeeping) }
             let rows = try connection.query(PostgresSQL.Migrations.selectApplied) {
                 (version: $0.int("version"), checksum: $0.string("checksum"))
@@ -27,13 +28,14 @@ struct PostgresMigrator {
             let pending = Array(migrator.migrations.dropFirst(rows.count))
             for migration in pending {
                 try connection.execute(migration.sql)
-                try connection.run(PostgresSQL.Migrations.insertApplied, [
-                    ":version": .integer(migration.version), ":name": .text(migration.name),
-                    ":checksum": .text(migration.checksum), ":applied_ms": .integer(nowMs),
-                ])
+                try connection.run(
+                    PostgresSQL.Migrations.insertApplied,
+                    [
+                        ":version": .integer(migration.version), ":name": .text(migration.name),
+                        ":checksum": .text(migration.checksum), ":applied_ms": .integer(nowMs),
+                    ])
             }
             return pending
         }
     }
 }
-

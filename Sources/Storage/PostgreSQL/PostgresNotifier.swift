@@ -36,10 +36,11 @@ final class PostgresNotifier: StoreNotifier, @unchecked Sendable {
 
     init(parameters: [(String, String)]) {
         // A dead peer must not hang the listener or the sender for TCP's default minutes.
-        self.parameters = parameters + [
-            ("application_name", "rewind-signals"), ("keepalives", "1"), ("keepalives_idle", "5"),
-            ("keepalives_interval", "2"), ("keepalives_count", "3"), ("tcp_user_timeout", "10000"),
-        ]
+        self.parameters =
+            parameters + [
+                ("application_name", "rewind-signals"), ("keepalives", "1"), ("keepalives_idle", "5"),
+                ("keepalives_interval", "2"), ("keepalives_count", "3"), ("tcp_user_timeout", "10000"),
+            ]
         origin = String(UInt64.random(in: 0...UInt64.max), radix: 36)
     }
 
@@ -106,7 +107,7 @@ final class PostgresNotifier: StoreNotifier, @unchecked Sendable {
         var pause = 0.05
         while !closed.load(ordering: .relaxed) {
             guard let connection = try? PostgresConnection(parameters: parameters),
-                  (try? connection.execute("LISTEN \(Self.channel)")) != nil
+                (try? connection.execute("LISTEN \(Self.channel)")) != nil
             else {
                 Thread.sleep(forTimeInterval: pause)
                 pause = min(pause * 2, 1)

@@ -45,14 +45,18 @@ struct PostgresQuery: Sendable, Hashable, SQLStatementText {
                 }
                 if next.isLetter || next == "_" {
                     var end = index + 1
-                    while end < characters.count, characters[end].isLetter || characters[end].isNumber || characters[end] == "_" {
+                    while end < characters.count,
+                        characters[end].isLetter || characters[end].isNumber || characters[end] == "_"
+                    {
                         end += 1
                     }
                     let name = String(characters[index..<end])
-                    let position = names.firstIndex(of: name) ?? {
-                        names.append(name)
-                        return names.count - 1
-                    }()
+                    let position =
+                        names.firstIndex(of: name)
+                        ?? {
+                            names.append(name)
+                            return names.count - 1
+                        }()
                     text += "$\(position + 1)"
                     index = end
                     continue

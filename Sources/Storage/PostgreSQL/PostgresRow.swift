@@ -59,8 +59,9 @@ public struct PostgresRow: SQLRow {
         let count = Int(PQgetlength(result, index, column))
         return value.withMemoryRebound(to: UInt8.self, capacity: count) { start in
             let text = UnsafeBufferPointer(start: start, count: count)
-            precondition(count >= 2 && text[0] == UInt8(ascii: "\\") && text[1] == UInt8(ascii: "x"),
-                         "bytea column \(column) is not in hex format")
+            precondition(
+                count >= 2 && text[0] == UInt8(ascii: "\\") && text[1] == UInt8(ascii: "x"),
+                "bytea column \(column) is not in hex format")
             var bytes: [UInt8] = []
             bytes.reserveCapacity((count - 2) / 2)
             var position = 2

@@ -23,7 +23,8 @@ enum PostgresSQL: SQLStatements {
             error_message, attempt, max_attempts, run_after_ms, lease_owner, lease_expires_ms, \
             cancel_requested, version, owner
             """
-        static let insert = PostgresQuery("""
+        static let insert = PostgresQuery(
+            """
             INSERT INTO jobs (id, name, status, spec_json, dataset_id, priority, created_ms,
                               progress_total, max_attempts, owner)
             VALUES (:id, :name, 'queued', :spec_json, :dataset_id, :priority, \(now),
@@ -41,16 +42,20 @@ enum PostgresSQL: SQLStatements {
         static let countByStatus = PostgresQuery("SELECT status, count(*) AS count FROM jobs GROUP BY status")
 
         static let listFirst = PostgresQuery(
-            "SELECT \(columns) FROM jobs WHERE (:owner::text IS NULL OR owner = :owner::text) ORDER BY created_ms DESC, id DESC LIMIT :limit")
-        static let listAfter = PostgresQuery("""
+            "SELECT \(columns) FROM jobs WHERE (:owner::text IS NULL OR owner = :owner::text) ORDER BY created_ms DESC, id DESC LIMIT :limit"
+        )
+        static let listAfter = PostgresQuery(
+            """
             SELECT \(columns) FROM jobs WHERE (:owner::text IS NULL OR owner = :owner::text) AND (created_ms, id) < (:created_ms::bigint, :id::text)
             ORDER BY created_ms DESC, id DESC LIMIT :limit
             """)
-        static let listStatusFirst = PostgresQuery("""
+        static let listStatusFirst = PostgresQuery(
+            """
             SELECT \(columns) FROM jobs WHERE status = :status AND (:owner::text IS NULL OR owner = :owner::text)
             ORDER BY created_ms DESC, id DESC LIMIT :limit
             """)
-        static let listStatusAfter = PostgresQuery("""
+        static let listStatusAfter = PostgresQuery(
+            """
             SELECT \(columns) FROM jobs
              WHERE status = :status AND (:owner::text IS NULL OR owner = :owner::text) AND (created_ms, id) < (:created_ms::bigint, :id::text)
             ORDER BY created_ms DESC, id DESC LIMIT :limit
@@ -58,7 +63,8 @@ enum PostgresSQL: SQLStatements {
 
         /// The claim: the best queued job whose back-off has passed, skipping rows another node
         /// is claiming right now instead of waiting for it.
-        static let claim = PostgresQuery("""
+        static let claim = PostgresQuery(
+            """
             UPDATE jobs
                SET status = 'running', attempt = attempt + 1,
                    lease_owner = :worker, lease_expires_ms = \(now) + :lease_ms::bigint,
@@ -70,7 +76,8 @@ enum PostgresSQL: SQLStatements {
                           LIMIT 1 FOR UPDATE SKIP LOCKED)
             RETURNING \(columns)
             """)
-        static let heartbeat = PostgresQuery("""
+        static let heartbeat = PostgresQuery(
+            """
             UPDATE jobs
                SET lease_expires_ms = \(now) + :lease_ms::bigint,
                    progress_fraction = greatest(progress_fraction, coalesce(:progress_fraction::double precision, 0.0)),
@@ -78,7 +85,8 @@ enum PostgresSQL: SQLStatements {
              WHERE id = :id AND lease_owner = :worker AND status = 'running'
             RETURNING cancel_requested
             """)
-        static let commitProgress = PostgresQuery("""
+        static let commitProgress = PostgresQuery(
+            """
             UPDATE jobs
                SET progress_done = :progress_done,
                    progress_fraction = greatest(progress_fraction, :progress_fraction::double precision),
@@ -87,7 +95,8 @@ enum PostgresSQL: SQLStatements {
                    version = version + 1
              WHERE id = :id AND lease_owner = :worker AND status = 'running'
             """)
-        static let finish = PostgresQuery("""
+        static let finish = PostgresQuery(
+            """
             UPDATE jobs
                SET status = :status, finished_ms = \(now), error_code = :error_code,
                    error_message = :error_message,
@@ -96,7 +105,8 @@ enum PostgresSQL: SQLStatements {
              WHERE id = :id AND lease_owner = :worker AND status = 'running'
             RETURNING status
             """)
-        static let release = PostgresQuery("""
+        static let release = PostgresQuery(
+            """
             UPDATE jobs
                SET status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'queued' END,
                    finished_ms = CASE WHEN cancel_requested THEN \(now) END,
@@ -106,12 +116,14 @@ enum PostgresSQL: SQLStatements {
              WHERE id = :id AND lease_owner = :worker AND status = 'running'
             RETURNING status
             """)
-        static let cancelQueued = PostgresQuery("""
+        static let cancelQueued = PostgresQuery(
+            """
             UPDATE jobs SET status = 'cancelled', finished_ms = \(now), version = version + 1
              WHERE id = :id AND status = 'queued'
             RETURNING \(columns)
             """)
-        static let cancelRunning = PostgresQuery("""
+        static let cancelRunning = PostgresQuery(
+            """
             UPDATE jobs SET cancel_requested = true, version = version + 1
              WHERE id = :id AND status = 'running'
             RETURNING \(columns)
@@ -119,7 +131,8 @@ enum PostgresSQL: SQLStatements {
         static let delete = PostgresQuery("DELETE FROM jobs WHERE id = :id")
 
         /// Queues a failed or cancelled job again with fresh attempts; history and checkpoint stay.
-        static let retry = PostgresQuery("""
+        static let retry = PostgresQuery(
+            """
             UPDATE jobs
                SET status = 'queued', attempt = 0, run_after_ms = \(now), finished_ms = NULL,
                    error_code = NULL, error_message = NULL, cancel_requested = false, version = version + 1
@@ -133,10 +146,12 @@ enum PostgresSQL: SQLStatements {
         private static func recovery(backOff: Bool, message: String, where condition: String) -> PostgresQuery {
             let progressed = "progress_done > claim_progress_done"
             let retries = "(attempt < max_attempts OR \(progressed))"
-            let runAfter = backOff
+            let runAfter =
+                backOff
                 ? "CASE WHEN \(progressed) THEN \(now) ELSE \(now) + 1000 * (1::bigint << least(attempt, 10)) END"
                 : now
-            return PostgresQuery("""
+            return PostgresQuery(
+                """
                 UPDATE jobs SET
                   status = CASE WHEN cancel_requested THEN 'cancelled'
                                 WHEN \(retries) THEN 'queued' ELSE 'failed' END,
@@ -174,7 +189,8 @@ enum PostgresSQL: SQLStatements {
             meta_iteration, item_json, training_loss, validation_loss, validation_error, \
             hypergradient_norm, seconds, created_ms
             """
-        static let upsert = PostgresQuery("""
+        static let upsert = PostgresQuery(
+            """
             INSERT INTO job_history (job_id, \(columns))
             VALUES (:job_id, :meta_iteration, :item_json, :training_loss, :validation_loss,
                     :validation_error, :hypergradient_norm, :seconds, :created_ms)
@@ -184,14 +200,16 @@ enum PostgresSQL: SQLStatements {
               hypergradient_norm = excluded.hypergradient_norm, seconds = excluded.seconds,
               created_ms = excluded.created_ms
             """)
-        static let page = PostgresQuery("""
+        static let page = PostgresQuery(
+            """
             SELECT \(columns) FROM job_history WHERE job_id = :job_id AND meta_iteration > :after
             ORDER BY meta_iteration LIMIT :limit
             """)
     }
 
     enum Checkpoints: SQLCheckpointStatements {
-        static let upsert = PostgresQuery("""
+        static let upsert = PostgresQuery(
+            """
             INSERT INTO job_checkpoints (job_id, meta_iteration, state, updated_ms)
             VALUES (:job_id, :meta_iteration, :state, \(now))
             ON CONFLICT (job_id) DO UPDATE SET
@@ -203,8 +221,10 @@ enum PostgresSQL: SQLStatements {
     }
 
     enum IdempotencyKeys: SQLIdempotencyKeyStatements {
-        static let byKey = PostgresQuery("SELECT request_sha256, job_id FROM idempotency_keys WHERE owner = :owner AND key = :key")
-        static let insert = PostgresQuery("""
+        static let byKey = PostgresQuery(
+            "SELECT request_sha256, job_id FROM idempotency_keys WHERE owner = :owner AND key = :key")
+        static let insert = PostgresQuery(
+            """
             INSERT INTO idempotency_keys (owner, key, request_sha256, job_id, created_ms)
             VALUES (:owner, :key, :request_sha256, :job_id, \(now))
             """)
@@ -213,30 +233,38 @@ enum PostgresSQL: SQLStatements {
 
     enum Events: SQLEventStatements {
         /// The caller holds the job's row lock, so no two transactions number the same job's events.
-        static let insert = PostgresQuery("""
+        static let insert = PostgresQuery(
+            """
             INSERT INTO job_events (job_id, seq, at_ms, kind, data_json)
             VALUES (:job_id, (SELECT coalesce(max(seq), 0) + 1 FROM job_events WHERE job_id = :job_id),
                     \(now), :kind, :data_json)
             """)
-        static let page = PostgresQuery("""
+        static let page = PostgresQuery(
+            """
             SELECT seq, at_ms, kind, data_json FROM job_events WHERE job_id = :job_id AND seq > :after
             ORDER BY seq LIMIT :limit
             """)
     }
 
     enum Datasets: SQLDatasetStatements {
-        static let columns = "id, name, rows, features, classes, sha256, builtin, created_ms, octet_length(content) + chunked_bytes AS content_bytes, owner, profile"
-        static let insert = PostgresQuery("""
+        static let columns =
+            "id, name, rows, features, classes, sha256, builtin, created_ms, octet_length(content) + chunked_bytes AS content_bytes, owner, profile"
+        static let insert = PostgresQuery(
+            """
             INSERT INTO datasets (id, name, rows, features, classes, sha256, content, builtin, created_ms, owner, profile)
             VALUES (:id, :name, :rows, :features, :classes, :sha256, :content, :builtin::integer::boolean, \(now), :owner, :profile)
             RETURNING \(columns)
             """)
         static let byID = PostgresQuery("SELECT \(columns) FROM datasets WHERE id = :id")
-        static let bySHA256 = PostgresQuery("SELECT \(columns) FROM datasets WHERE sha256 = :sha256 AND (owner = :owner OR builtin)")
-        static let all = PostgresQuery("SELECT \(columns) FROM datasets WHERE builtin OR (:owner::text IS NULL OR owner = :owner::text) ORDER BY builtin DESC, created_ms, id")
+        static let bySHA256 = PostgresQuery(
+            "SELECT \(columns) FROM datasets WHERE sha256 = :sha256 AND (owner = :owner OR builtin)")
+        static let all = PostgresQuery(
+            "SELECT \(columns) FROM datasets WHERE builtin OR (:owner::text IS NULL OR owner = :owner::text) ORDER BY builtin DESC, created_ms, id"
+        )
         static let content = PostgresQuery("SELECT content FROM datasets WHERE id = :id")
         static let exists = PostgresQuery("SELECT 1 FROM datasets WHERE id = :id")
-        static let isInUse = PostgresQuery("""
+        static let isInUse = PostgresQuery(
+            """
             SELECT 1 FROM jobs WHERE dataset_id = :id AND status IN ('queued', 'running') LIMIT 1
             """)
         static let delete = PostgresQuery("DELETE FROM datasets WHERE id = :id")
@@ -255,7 +283,8 @@ enum PostgresSQL: SQLStatements {
             """
         static let bookkeepingExists = PostgresQuery("SELECT to_regclass('schema_migrations') IS NOT NULL AS present")
         static let selectApplied = PostgresQuery("SELECT version, checksum FROM schema_migrations ORDER BY version")
-        static let insertApplied = PostgresQuery("""
+        static let insertApplied = PostgresQuery(
+            """
             INSERT INTO schema_migrations (version, name, checksum, applied_ms)
             VALUES (:version, :name, :checksum, :applied_ms)
             """)

@@ -1,8 +1,10 @@
 /// The statements of data sets stored in chunks (`SQLStore+DatasetChunks`).
 extension PostgresSQL {
     enum DatasetChunks: SQLDatasetChunkStatements {
-        static let put = PostgresQuery("INSERT INTO dataset_chunks (dataset_id, seq, content) VALUES (:id, :seq, :content)")
-        static let commit = PostgresQuery("""
+        static let put = PostgresQuery(
+            "INSERT INTO dataset_chunks (dataset_id, seq, content) VALUES (:id, :seq, :content)")
+        static let commit = PostgresQuery(
+            """
             INSERT INTO datasets (id, name, rows, features, classes, sha256, content, builtin, created_ms, owner, profile, chunked_bytes)
             VALUES (:id, :name, :rows, :features, :classes, :sha256, '\\x'::bytea, false, \(now), :owner, :profile, :chunked_bytes)
             RETURNING \(Datasets.columns)

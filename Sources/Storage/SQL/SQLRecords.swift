@@ -44,7 +44,8 @@ extension JobEvent {
     /// Decodes `seq, at_ms, kind, data_json`.
     init(row: some SQLRow) {
         self.init(
-            seq: row.int64("seq"), atMs: row.int64("at_ms"), kind: row.string("kind"), dataJSON: row.string("data_json"))
+            seq: row.int64("seq"), atMs: row.int64("at_ms"), kind: row.string("kind"), dataJSON: row.string("data_json")
+        )
     }
 }
 

@@ -5,10 +5,12 @@ extension SQLStore {
 
     public func createAPIKey(name: String, keySHA256: String, role: PrincipalRole, nowMs: Int64) throws -> Bool {
         try write { connection in
-            try connection.run(Statement(sql: AccessSQL.insertKey), [
-                ":name": .text(name), ":key_sha256": .text(keySHA256), ":role": .text(role.rawValue),
-                ":now": .integer(nowMs),
-            ]) == 1
+            try connection.run(
+                Statement(sql: AccessSQL.insertKey),
+                [
+                    ":name": .text(name), ":key_sha256": .text(keySHA256), ":role": .text(role.rawValue),
+                    ":now": .integer(nowMs),
+                ]) == 1
         }
     }
 

@@ -8,12 +8,15 @@ extension SQLStore {
             {
                 return .existing(existing)
             }
-            let created = try connection.queryFirst(SQL.Datasets.insert, [
-                ":id": .text(new.id), ":name": .text(new.name), ":rows": .integer(new.rows),
-                ":features": .integer(new.features), ":classes": .integer(new.classes),
-                ":sha256": .text(new.sha256), ":content": .blob(new.content),
-                ":builtin": .bool(new.builtin), ":owner": .text(new.owner), ":profile": new.profile.map { .text($0) } ?? .null, ":now": now(nowMs),
-            ], DatasetRecord.init)!
+            let created = try connection.queryFirst(
+                SQL.Datasets.insert,
+                [
+                    ":id": .text(new.id), ":name": .text(new.name), ":rows": .integer(new.rows),
+                    ":features": .integer(new.features), ":classes": .integer(new.classes),
+                    ":sha256": .text(new.sha256), ":content": .blob(new.content),
+                    ":builtin": .bool(new.builtin), ":owner": .text(new.owner),
+                    ":profile": new.profile.map { .text($0) } ?? .null, ":now": now(nowMs),
+                ], DatasetRecord.init)!
             return .created(created)
         }
     }

@@ -29,13 +29,15 @@ extension SQLStore {
             // Ids are fresh per request: one already stored is this very insert, committed by an
             // earlier run of this transaction whose COMMIT answer the connection lost.
             if Self.writesMayRepeat,
-               let stored = try connection.queryFirst(SQL.Jobs.byID, [":id": .text(new.id)], JobRecord.init) {
+                let stored = try connection.queryFirst(SQL.Jobs.byID, [":id": .text(new.id)], JobRecord.init)
+            {
                 return .created(stored)
             }
             if let cap = new.maxActiveForOwner {
-                let active = try connection.queryFirst(SQL.Jobs.countActiveOfOwner, [":owner": .text(new.owner)]) {
-                    $0.int("count")
-                } ?? 0
+                let active =
+                    try connection.queryFirst(SQL.Jobs.countActiveOfOwner, [":owner": .text(new.owner)]) {
+                        $0.int("count")
+                    } ?? 0
                 guard active < cap else { return .ownerLimitReached(active: active) }
             }
             let queued = try connection.queryFirst(SQL.Jobs.countQueued, [:]) { $0.int("count") } ?? 0
@@ -44,20 +46,26 @@ extension SQLStore {
                 let exists = try connection.queryFirst(SQL.Datasets.exists, [":id": .text(datasetID)]) { _ in true }
                 guard exists != nil else { return .datasetNotFound }
             }
-            let job = try connection.queryFirst(SQL.Jobs.insert, [
-                ":id": .text(new.id), ":name": .text(new.name), ":spec_json": .text(new.specJSON),
-                ":dataset_id": .text(new.datasetID), ":priority": .integer(new.priority),
-                ":now": now(nowMs), ":progress_total": .integer(new.progressTotal),
-                ":max_attempts": .integer(new.maxAttempts), ":owner": .text(new.owner),
-            ], JobRecord.init)!
+            let job = try connection.queryFirst(
+                SQL.Jobs.insert,
+                [
+                    ":id": .text(new.id), ":name": .text(new.name), ":spec_json": .text(new.specJSON),
+                    ":dataset_id": .text(new.datasetID), ":priority": .integer(new.priority),
+                    ":now": now(nowMs), ":progress_total": .integer(new.progressTotal),
+                    ":max_attempts": .integer(new.maxAttempts), ":owner": .text(new.owner),
+                ], JobRecord.init)!
             if let idempotency {
-                try connection.run(SQL.IdempotencyKeys.insert, [
-                    ":owner": .text(new.owner), ":key": .text(idempotency.key),
-                    ":request_sha256": .text(idempotency.requestSHA256), ":job_id": .text(new.id), ":now": now(nowMs),
-                ])
+                try connection.run(
+                    SQL.IdempotencyKeys.insert,
+                    [
+                        ":owner": .text(new.owner), ":key": .text(idempotency.key),
+                        ":request_sha256": .text(idempotency.requestSHA256), ":job_id": .text(new.id),
+                        ":now": now(nowMs),
+                    ])
             }
-            try recordEvent(in: connection, jobID: new.id, nowMs: nowMs, kind: "status",
-                            data: ["status": .text("queued"), "reason": .text("submitted")])
+            try recordEvent(
+                in: connection, jobID: new.id, nowMs: nowMs, kind: "status",
+                data: ["status": .text("queued"), "reason": .text("submitted")])
             return .created(job)
         }
     }
@@ -72,12 +80,13 @@ extension SQLStore {
     /// - Throws: `StoreError.invalidPageToken` for a token not issued by this listing.
     public func listJobs(status: JobStatus?, owner: String?, limit: Int, pageToken: String?) throws -> JobPage {
         let listing = try JobListing(status: status, owner: owner, limit: limit, pageToken: pageToken)
-        let statement = switch listing.query {
-        case .first: SQL.Jobs.listFirst
-        case .after: SQL.Jobs.listAfter
-        case .statusFirst: SQL.Jobs.listStatusFirst
-        case .statusAfter: SQL.Jobs.listStatusAfter
-        }
+        let statement =
+            switch listing.query {
+            case .first: SQL.Jobs.listFirst
+            case .after: SQL.Jobs.listAfter
+            case .statusFirst: SQL.Jobs.listStatusFirst
+            case .statusAfter: SQL.Jobs.listStatusAfter
+            }
         return listing.page(try read { try $0.query(statement, listing.arguments, JobRecord.init) })
     }
 
@@ -91,14 +100,16 @@ extension SQLStore {
             case .queued:
                 let cancelled = try connection.queryFirst(
                     SQL.Jobs.cancelQueued, [":id": .text(id), ":now": now(nowMs)], JobRecord.init)!
-                try recordEvent(in: connection, jobID: id, nowMs: nowMs, kind: "status",
-                                data: ["status": .text("cancelled"), "reason": .text("cancel_requested")])
+                try recordEvent(
+                    in: connection, jobID: id, nowMs: nowMs, kind: "status",
+                    data: ["status": .text("cancelled"), "reason": .text("cancel_requested")])
                 return .cancelled(cancelled)
             case .running:
                 guard !job.cancelRequested else { return .cancelRequested(job) }
                 let flagged = try connection.queryFirst(SQL.Jobs.cancelRunning, [":id": .text(id)], JobRecord.init)!
-                try recordEvent(in: connection, jobID: id, nowMs: nowMs, kind: "cancel_requested",
-                                data: ["status": .text("running"), "reason": .text("cancel_requested")])
+                try recordEvent(
+                    in: connection, jobID: id, nowMs: nowMs, kind: "cancel_requested",
+                    data: ["status": .text("running"), "reason": .text("cancel_requested")])
                 return .cancelRequested(flagged)
             case .cancelled:
                 return .alreadyCancelled(job)
@@ -128,8 +139,9 @@ extension SQLStore {
             guard queued < maxQueued else { return .queueFull(queued: queued) }
             let job = try connection.queryFirst(
                 SQL.Jobs.retry, [":id": .text(jobID.rawValue), ":now": now(nowMs)], JobRecord.init)!
-            try recordEvent(in: connection, jobID: jobID.rawValue, nowMs: nowMs, kind: "status",
-                            data: ["status": .text("queued"), "reason": .text("retried")])
+            try recordEvent(
+                in: connection, jobID: jobID.rawValue, nowMs: nowMs, kind: "status",
+                data: ["status": .text("queued"), "reason": .text("retried")])
             return .requeued(job)
         }
     }
@@ -138,9 +150,11 @@ extension SQLStore {
     public func history(jobID: String, after: Int?, limit: Int) throws -> [HistoryRow] {
         precondition(limit > 0, "a page holds at least one item")
         return try read { connection in
-            try connection.query(SQL.History.page, [
-                ":job_id": .text(jobID), ":after": .integer(after ?? -1), ":limit": .integer(limit),
-            ], HistoryRow.init)
+            try connection.query(
+                SQL.History.page,
+                [
+                    ":job_id": .text(jobID), ":after": .integer(after ?? -1), ":limit": .integer(limit),
+                ], HistoryRow.init)
         }
     }
 
@@ -153,9 +167,11 @@ extension SQLStore {
     public func events(jobID: String, afterSeq: Int64, limit: Int) throws -> [JobEvent] {
         precondition(limit > 0, "a page holds at least one event")
         return try read { connection in
-            try connection.query(SQL.Events.page, [
-                ":job_id": .text(jobID), ":after": .integer(afterSeq), ":limit": .integer(limit),
-            ], JobEvent.init)
+            try connection.query(
+                SQL.Events.page,
+                [
+                    ":job_id": .text(jobID), ":after": .integer(afterSeq), ":limit": .integer(limit),
+                ], JobEvent.init)
         }
     }
 

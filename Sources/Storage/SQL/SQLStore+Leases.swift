@@ -9,14 +9,18 @@ extension SQLStore {
     public func claimJob(worker: WorkerID, nowMs: Int64, leaseMs: Int64) throws -> ClaimedJob? {
         precondition(!worker.rawValue.isEmpty && leaseMs > 0, "a claim needs a worker and a lease")
         return try write { connection in
-            let claimed = try connection.queryFirst(SQL.Jobs.claim, [
-                ":worker": .text(worker.rawValue), ":now": now(nowMs), ":lease_ms": .integer(leaseMs),
-            ], JobRecord.init)
+            let claimed = try connection.queryFirst(
+                SQL.Jobs.claim,
+                [
+                    ":worker": .text(worker.rawValue), ":now": now(nowMs), ":lease_ms": .integer(leaseMs),
+                ], JobRecord.init)
             guard let job = claimed else { return nil }
-            try recordEvent(in: connection, jobID: job.id, nowMs: nowMs, kind: "status", data: [
-                "status": .text("running"), "reason": .text("claimed"),
-                "attempt": .integer(job.attempt), "worker": .text(worker.rawValue),
-            ])
+            try recordEvent(
+                in: connection, jobID: job.id, nowMs: nowMs, kind: "status",
+                data: [
+                    "status": .text("running"), "reason": .text("claimed"),
+                    "attempt": .integer(job.attempt), "worker": .text(worker.rawValue),
+                ])
             return ClaimedJob(job: job, checkpoint: try checkpoint(in: connection, jobID: job.id))
         }
     }
@@ -28,11 +32,14 @@ extension SQLStore {
         jobID: JobID, worker: WorkerID, nowMs: Int64, leaseMs: Int64, progressFraction: Double?
     ) throws -> LeaseState {
         try writeOne { connection in
-            let cancelRequested = try connection.queryFirst(SQL.Jobs.heartbeat, [
-                ":id": .text(jobID.rawValue), ":worker": .text(worker.rawValue), ":now": now(nowMs),
-                ":lease_ms": .integer(leaseMs),
-                ":progress_fraction": .real(progressFraction.map(LeaseMath.clampFraction)),
-            ]) { $0.bool("cancel_requested") }
+            let cancelRequested = try connection.queryFirst(
+                SQL.Jobs.heartbeat,
+                [
+                    ":id": .text(jobID.rawValue), ":worker": .text(worker.rawValue), ":now": now(nowMs),
+                    ":lease_ms": .integer(leaseMs),
+                    ":progress_fraction": .real(progressFraction.map(LeaseMath.clampFraction)),
+                ]
+            ) { $0.bool("cancel_requested") }
             return cancelRequested.map { .held(cancelRequested: $0) } ?? .lost
         }
     }
@@ -51,25 +58,31 @@ extension SQLStore {
         precondition(item.metaIteration >= 0 && progressDone >= 0, "invalid meta-iteration commit")
         let id = jobID.rawValue
         return try write { connection in
-            let updated = try connection.run(SQL.Jobs.commitProgress, [
-                ":id": .text(id), ":worker": .text(worker.rawValue), ":progress_done": .integer(progressDone),
-                ":progress_fraction": .real(LeaseMath.clampFraction(progressFraction)),
-                ":latest_json": .text(latestJSON), ":best_json": .text(bestJSON),
-                ":now": now(nowMs), ":lease_ms": .integer(leaseMs),
-            ])
+            let updated = try connection.run(
+                SQL.Jobs.commitProgress,
+                [
+                    ":id": .text(id), ":worker": .text(worker.rawValue), ":progress_done": .integer(progressDone),
+                    ":progress_fraction": .real(LeaseMath.clampFraction(progressFraction)),
+                    ":latest_json": .text(latestJSON), ":best_json": .text(bestJSON),
+                    ":now": now(nowMs), ":lease_ms": .integer(leaseMs),
+                ])
             guard updated == 1 else { return false }
-            try connection.run(SQL.History.upsert, [
-                ":job_id": .text(id), ":meta_iteration": .integer(item.metaIteration),
-                ":item_json": .text(item.itemJSON), ":training_loss": .real(item.trainingLoss),
-                ":validation_loss": .real(item.validationLoss),
-                ":validation_error": .real(item.validationError),
-                ":hypergradient_norm": .real(item.hypergradientNorm), ":seconds": .real(item.seconds),
-                ":created_ms": .integer(item.createdMs),
-            ])
-            try connection.run(SQL.Checkpoints.upsert, [
-                ":job_id": .text(id), ":meta_iteration": .integer(item.metaIteration),
-                ":state": .blob(checkpoint), ":now": now(nowMs),
-            ])
+            try connection.run(
+                SQL.History.upsert,
+                [
+                    ":job_id": .text(id), ":meta_iteration": .integer(item.metaIteration),
+                    ":item_json": .text(item.itemJSON), ":training_loss": .real(item.trainingLoss),
+                    ":validation_loss": .real(item.validationLoss),
+                    ":validation_error": .real(item.validationError),
+                    ":hypergradient_norm": .real(item.hypergradientNorm), ":seconds": .real(item.seconds),
+                    ":created_ms": .integer(item.createdMs),
+                ])
+            try connection.run(
+                SQL.Checkpoints.upsert,
+                [
+                    ":job_id": .text(id), ":meta_iteration": .integer(item.metaIteration),
+                    ":state": .blob(checkpoint), ":now": now(nowMs),
+                ])
             return true
         }
     }
@@ -83,14 +96,21 @@ extension SQLStore {
         precondition(status.isTerminal, "finishing a job as \(status)")
         precondition((status == .failed) == (errorCode != nil), "an error code goes with failed, only")
         return try write { connection in
-            let finished = try connection.queryFirst(SQL.Jobs.finish, [
-                ":id": .text(jobID.rawValue), ":worker": .text(worker.rawValue), ":status": .text(status.rawValue),
-                ":error_code": .text(errorCode), ":error_message": .text(errorMessage), ":now": now(nowMs),
-            ]) { _ in true } ?? false
+            let finished =
+                try connection.queryFirst(
+                    SQL.Jobs.finish,
+                    [
+                        ":id": .text(jobID.rawValue), ":worker": .text(worker.rawValue),
+                        ":status": .text(status.rawValue),
+                        ":error_code": .text(errorCode), ":error_message": .text(errorMessage), ":now": now(nowMs),
+                    ]
+                ) { _ in true } ?? false
             guard finished else { return false }
-            try recordEvent(in: connection, jobID: jobID.rawValue, nowMs: nowMs, kind: "status", data: [
-                "status": .text(status.rawValue), "reason": .text("finished"), "error_code": .text(errorCode),
-            ])
+            try recordEvent(
+                in: connection, jobID: jobID.rawValue, nowMs: nowMs, kind: "status",
+                data: [
+                    "status": .text(status.rawValue), "reason": .text("finished"), "error_code": .text(errorCode),
+                ])
             return true
         }
     }
@@ -99,28 +119,37 @@ extension SQLStore {
     /// (or cancelled, if cancellation was requested meanwhile). False when the lease was lost.
     public func releaseJob(jobID: JobID, worker: WorkerID, nowMs: Int64) throws -> Bool {
         try write { connection in
-            let status = try connection.queryFirst(SQL.Jobs.release, [
-                ":id": .text(jobID.rawValue), ":worker": .text(worker.rawValue), ":now": now(nowMs),
-            ]) { $0.string("status") }
+            let status = try connection.queryFirst(
+                SQL.Jobs.release,
+                [
+                    ":id": .text(jobID.rawValue), ":worker": .text(worker.rawValue), ":now": now(nowMs),
+                ]
+            ) { $0.string("status") }
             guard let status else { return false }
-            try recordEvent(in: connection, jobID: jobID.rawValue, nowMs: nowMs, kind: "status",
-                            data: ["status": .text(status), "reason": .text("shutdown")])
+            try recordEvent(
+                in: connection, jobID: jobID.rawValue, nowMs: nowMs, kind: "status",
+                data: ["status": .text(status), "reason": .text("shutdown")])
             return true
         }
     }
 
     public func abandonJob(jobID: JobID, worker: WorkerID, nowMs: Int64) throws -> RecoveredJob? {
-        try recover(SQL.Jobs.abandon, reason: "commit_failed", [
-            ":id": .text(jobID.rawValue), ":worker": .text(worker.rawValue), ":now": now(nowMs),
-        ], nowMs: nowMs).first
+        try recover(
+            SQL.Jobs.abandon, reason: "commit_failed",
+            [
+                ":id": .text(jobID.rawValue), ":worker": .text(worker.rawValue), ":now": now(nowMs),
+            ], nowMs: nowMs
+        ).first
     }
 
     public func requeueOrphans(nodeID: String, bootID: String, nowMs: Int64) throws -> [RecoveredJob] {
         precondition(LeaseOwner.isValidID(nodeID) && LeaseOwner.isValidID(bootID), "invalid node or boot id")
-        return try recover(SQL.Jobs.requeueOrphans, reason: "orphaned", [
-            ":node_prefix": .text(LeaseOwner.nodePrefix(nodeID)),
-            ":boot_prefix": .text(LeaseOwner.bootPrefix(nodeID, bootID)), ":now": now(nowMs),
-        ], nowMs: nowMs)
+        return try recover(
+            SQL.Jobs.requeueOrphans, reason: "orphaned",
+            [
+                ":node_prefix": .text(LeaseOwner.nodePrefix(nodeID)),
+                ":boot_prefix": .text(LeaseOwner.bootPrefix(nodeID, bootID)), ":now": now(nowMs),
+            ], nowMs: nowMs)
     }
 
     /// The reaper: every running job whose lease expired before now is requeued with capped
@@ -138,11 +167,13 @@ extension SQLStore {
                 (id: $0.string("id"), status: JobStatus(rawValue: $0.string("status"))!, attempt: $0.int("attempt"))
             }
             for job in moved {
-                try recordEvent(in: connection, jobID: job.id, nowMs: nowMs, kind: "status", data: [
-                    "status": .text(job.status.rawValue), "reason": .text(reason),
-                    "attempt": .integer(job.attempt),
-                    "error_code": .text(job.status == .failed ? "worker_lost" : nil),
-                ])
+                try recordEvent(
+                    in: connection, jobID: job.id, nowMs: nowMs, kind: "status",
+                    data: [
+                        "status": .text(job.status.rawValue), "reason": .text(reason),
+                        "attempt": .integer(job.attempt),
+                        "error_code": .text(job.status == .failed ? "worker_lost" : nil),
+                    ])
             }
             return moved.map { RecoveredJob(id: JobID($0.id), status: $0.status) }
         }

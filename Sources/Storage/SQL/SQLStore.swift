@@ -58,9 +58,11 @@ extension SQLStore {
     func recordEvent(
         in connection: Connection, jobID: String, nowMs: Int64, kind: String, data: KeyValuePairs<String, SQLValue>
     ) throws {
-        try connection.run(SQL.Events.insert, [
-            ":job_id": .text(jobID), ":now": now(nowMs), ":kind": .text(kind),
-            ":data_json": .text(EventData.json(data)),
-        ])
+        try connection.run(
+            SQL.Events.insert,
+            [
+                ":job_id": .text(jobID), ":now": now(nowMs), ":kind": .text(kind),
+                ":data_json": .text(EventData.json(data)),
+            ])
     }
 }

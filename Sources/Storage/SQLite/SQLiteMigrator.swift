@@ -48,16 +48,19 @@ public struct SQLiteMigrator: Sendable {
             let didApply = try database.transaction(.immediate) { () throws -> Bool in
                 // Another process may have applied it since we looked: the write lock settles it.
                 let recorded = try database.queryFirst(
-                    Self.selectOne, [":version": .integer(migration.version)]) { $0.string("checksum") }
+                    Self.selectOne, [":version": .integer(migration.version)]
+                ) { $0.string("checksum") }
                 if let recorded {
                     try check(migration, recorded: recorded)
                     return false
                 }
                 try database.execute(migration.sql)
-                try database.run(Self.insertApplied, [
-                    ":version": .integer(migration.version), ":name": .text(migration.name),
-                    ":checksum": .text(migration.checksum), ":applied_ms": .integer(nowMs),
-                ])
+                try database.run(
+                    Self.insertApplied,
+                    [
+                        ":version": .integer(migration.version), ":name": .text(migration.name),
+                        ":checksum": .text(migration.checksum), ":applied_ms": .integer(nowMs),
+                    ])
                 // Mirrors the version for tools such as the sqlite3 shell; atomic with the rest.
                 try database.execute("PRAGMA user_version = \(migration.version)")
                 return true
@@ -69,9 +72,10 @@ public struct SQLiteMigrator: Sendable {
 
     /// Checks the recorded migrations against this build; answers how many are applied.
     private func verifyApplied(in database: SQLiteConnection) throws -> Int {
-        let exists = try database.queryFirst(
-            "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'"
-        ) { _ in true } ?? false
+        let exists =
+            try database.queryFirst(
+                "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'"
+            ) { _ in true } ?? false
         guard exists else { return 0 }
         let rows = try database.query(Self.selectApplied) {
             (version: $0.int("version"), name: $0.string("name"), checksum: $0.string("checksum"))

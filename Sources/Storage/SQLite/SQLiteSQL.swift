@@ -40,11 +40,13 @@ enum SQLiteSQL: SQLStatements {
         static let statusForUpdate = "SELECT status FROM jobs WHERE id = :id"
         static let lockSubmissions: String? = nil
         static let countQueued = "SELECT count(*) AS count FROM jobs WHERE status = 'queued'"
-        static let countActiveOfOwner = "SELECT count(*) AS count FROM jobs WHERE owner = :owner AND status IN ('queued', 'running')"
+        static let countActiveOfOwner =
+            "SELECT count(*) AS count FROM jobs WHERE owner = :owner AND status IN ('queued', 'running')"
         static let countByStatus = "SELECT status, count(*) AS count FROM jobs GROUP BY status"
 
         // Newest first; the keyset (created_ms, id) continues after the last row of a page.
-        static let listFirst = "SELECT \(columns) FROM jobs WHERE (:owner IS NULL OR owner = :owner) ORDER BY created_ms DESC, id DESC LIMIT :limit"
+        static let listFirst =
+            "SELECT \(columns) FROM jobs WHERE (:owner IS NULL OR owner = :owner) ORDER BY created_ms DESC, id DESC LIMIT :limit"
         static let listAfter = """
             SELECT \(columns) FROM jobs WHERE (:owner IS NULL OR owner = :owner) AND (created_ms, id) < (:created_ms, :id)
             ORDER BY created_ms DESC, id DESC LIMIT :limit
@@ -135,7 +137,8 @@ enum SQLiteSQL: SQLStatements {
         private static func recovery(backOff: Bool, message: String, where condition: String) -> String {
             let progressed = "progress_done > claim_progress_done"
             let retries = "(attempt < max_attempts OR \(progressed))"
-            let runAfter = backOff ? "CASE WHEN \(progressed) THEN :now ELSE :now + 1000 * (1 << min(attempt, 10)) END" : ":now"
+            let runAfter =
+                backOff ? "CASE WHEN \(progressed) THEN :now ELSE :now + 1000 * (1 << min(attempt, 10)) END" : ":now"
             return """
                 UPDATE jobs SET
                   status = CASE WHEN cancel_requested = 1 THEN 'cancelled'
@@ -224,15 +227,18 @@ enum SQLiteSQL: SQLStatements {
     }
 
     enum Datasets: SQLDatasetStatements {
-        static let columns = "id, name, rows, features, classes, sha256, builtin, created_ms, length(content) + chunked_bytes AS content_bytes, owner, profile"
+        static let columns =
+            "id, name, rows, features, classes, sha256, builtin, created_ms, length(content) + chunked_bytes AS content_bytes, owner, profile"
         static let insert = """
             INSERT INTO datasets (id, name, rows, features, classes, sha256, content, builtin, created_ms, owner, profile)
             VALUES (:id, :name, :rows, :features, :classes, :sha256, :content, :builtin, :now, :owner, :profile)
             RETURNING \(columns)
             """
         static let byID = "SELECT \(columns) FROM datasets WHERE id = :id"
-        static let bySHA256 = "SELECT \(columns) FROM datasets WHERE sha256 = :sha256 AND (owner = :owner OR builtin = 1)"
-        static let all = "SELECT \(columns) FROM datasets WHERE builtin = 1 OR (:owner IS NULL OR owner = :owner) ORDER BY builtin DESC, created_ms, id"
+        static let bySHA256 =
+            "SELECT \(columns) FROM datasets WHERE sha256 = :sha256 AND (owner = :owner OR builtin = 1)"
+        static let all =
+            "SELECT \(columns) FROM datasets WHERE builtin = 1 OR (:owner IS NULL OR owner = :owner) ORDER BY builtin DESC, created_ms, id"
         static let content = "SELECT content FROM datasets WHERE id = :id"
         static let exists = "SELECT 1 FROM datasets WHERE id = :id"
         static let isInUse = """

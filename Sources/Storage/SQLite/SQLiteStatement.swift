@@ -35,9 +35,10 @@ public final class SQLiteStatement {
             preconditionFailure("more than one statement in \"\(sql)\"; use SQLiteConnection.execute")
         }
         self.handle = statement
-        columns = SQLColumns((0..<sqlite3_column_count(statement)).map {
-            String(cString: sqlite3_column_name(statement, $0))
-        })
+        columns = SQLColumns(
+            (0..<sqlite3_column_count(statement)).map {
+                String(cString: sqlite3_column_name(statement, $0))
+            })
         parameters = (0..<sqlite3_bind_parameter_count(statement)).compactMap { index in
             sqlite3_bind_parameter_name(statement, index + 1).map { String(cString: $0) }
         }
