@@ -52,7 +52,7 @@ struct JobExecution {
             finish(.failed, code: "unrecoverable", message: "the job cannot be started: \(problem.detail)")
             return .ended
         }
-        var checkpoint = restoredCheckpoint(for: tuning)
+        let checkpoint = restoredCheckpoint(for: tuning)
         // The node runs a job only while its estimate fits beside the others' (and what requests
         // hold): wait a little for one to end, else give the job back for later or another node.
         let budget = runner.configuration.memoryBudget

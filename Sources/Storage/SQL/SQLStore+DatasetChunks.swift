@@ -2,7 +2,7 @@
 extension SQLStore {
     public func putDatasetChunk(id: String, seq: Int, content: [UInt8]) throws {
         try write {
-            try $0.run(SQL.DatasetChunks.put, [":id": .text(id), ":seq": .integer(seq), ":content": .blob(content)])
+            _ = try $0.run(SQL.DatasetChunks.put, [":id": .text(id), ":seq": .integer(seq), ":content": .blob(content)])
         }
     }
 
@@ -31,7 +31,7 @@ extension SQLStore {
     }
 
     public func discardDatasetChunks(id: String) throws {
-        try write { try $0.run(SQL.DatasetChunks.discard, [":id": .text(id)]) }
+        try write { _ = try $0.run(SQL.DatasetChunks.discard, [":id": .text(id)]) }
     }
 
     public func datasetChunk(id: String, seq: Int) throws -> [UInt8]? {
