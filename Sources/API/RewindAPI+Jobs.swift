@@ -52,7 +52,8 @@ extension RewindAPI {
             runner.jobQueued()
             var headers = HTTPHeaders()
             headers.set("Location", "/v1/jobs/\(record.id)")
-            return .json(jobResource(record, warnings: submission.run.dataWarnings), status: .accepted, headers: headers)
+            return .json(
+                jobResource(record, warnings: submission.run.dataWarnings), status: .accepted, headers: headers)
         case .replayed(let record):
             var headers = HTTPHeaders()
             headers.set("Location", "/v1/jobs/\(record.id)")

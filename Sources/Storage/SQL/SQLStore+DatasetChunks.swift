@@ -2,7 +2,8 @@
 extension SQLStore {
     public func putDatasetChunk(id: String, seq: Int, content: [UInt8]) throws {
         try write {
-            _ = try $0.run(SQL.DatasetChunks.put, [":id": .text(id), ":seq": .integer(seq), ":content": .blob(content)])
+            _ = try $0.run(
+                SQL.DatasetChunks.put, [":id": .text(id), ":seq": .integer(seq), ":content": .blob(content)])
         }
     }
 
