@@ -75,15 +75,68 @@ struct HTTPConnectionStateMachine {
     }
 
     private var streaming: Stream?
-    /// No more requests will be read (error, close requested, peer EOF or stopping).
-    private var readingDone = false
-    private var peerClosedInput = false
-    private var stopping = false
-    private(set) var isClosed = false
+
+    /// Why no more requests will be read. Ordered: a later reason only replaces an earlier, lesser
+    /// one (stopping outranks the peer's EOF, which outranks the requests simply having ended).
+    private enum ReadingDoneReason: Int, Comparable {
+        /// A server-detected error, a refused head, or a request asking to close.
+        case requestsEnded
+        /// The client closed its side: the last answer owed closes the connection.
+        case peerClosed
+        /// The server is stopping: the last answer owed closes the connection, and a stream ends
+        /// as soon as it is attached.
+        case stopping
+
+        static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+    }
+
+    /// The connection's lifecycle. It only moves forward: reading, reading done, closed.
+    private enum Lifecycle {
+        /// Requests are read. `servedAny`: a response has been written, so silence between
+        /// requests is keep-alive idleness rather than a slow first request.
+        case reading(servedAny: Bool)
+        /// No more requests will be read; the answers owed are still sent.
+        case readingDone(ReadingDoneReason)
+        /// Nothing more is read or written. `whileIdle`: closed with no request in progress.
+        case closed(whileIdle: Bool)
+    }
+
+    private var lifecycle: Lifecycle = .reading(servedAny: false)
+
+    var isClosed: Bool {
+        if case .closed = lifecycle { return true }
+        return false
+    }
+
     /// Closed with no request in progress, so no unread input can turn our FIN into a reset:
     /// the shell may close at once instead of lingering.
-    private(set) var closedWhileIdle = false
-    private var servedAny = false
+    var closedWhileIdle: Bool {
+        if case .closed(let whileIdle) = lifecycle { return whileIdle }
+        return false
+    }
+
+    /// No more requests will be read (error, close requested, peer EOF, stopping or closed).
+    private var readingDone: Bool {
+        if case .reading = lifecycle { return false }
+        return true
+    }
+
+    private var servedAny: Bool {
+        if case .reading(let servedAny) = lifecycle { return servedAny }
+        return true
+    }
+
+    /// Whether the last answer owed closes the connection (the peer left or the server stops).
+    private var closesAfterOwedAnswers: Bool {
+        if case .readingDone(let reason) = lifecycle { return reason >= .peerClosed }
+        return false
+    }
+
+    private var stopping: Bool {
+        if case .readingDone(.stopping) = lifecycle { return true }
+        return false
+    }
+
     private var idleSince: UInt64
     private var requestStartedAt: UInt64?
     private var lastReadAt: UInt64
@@ -138,7 +191,7 @@ struct HTTPConnectionStateMachine {
         slots[index].screening = false
         var actions: [Action] = []
         if let refusal {
-            readingDone = true
+            endReading(.requestsEnded)
             bodyStartedAt = nil
             slots[index].response = refusal
             slots[index].closesConnection = true
@@ -177,8 +230,7 @@ struct HTTPConnectionStateMachine {
     /// a stream in progress means the client is gone.
     mutating func peerClosed(now: UInt64) -> [Action] {
         guard !isClosed else { return [] }
-        peerClosedInput = true
-        readingDone = true
+        endReading(.peerClosed)
         var actions: [Action] = []
         if streaming != nil {
             close(into: &actions)  // tells the producer the client is gone
@@ -193,18 +245,15 @@ struct HTTPConnectionStateMachine {
     /// Stop taking requests: close now if idle, else after the responses owed; end any stream.
     mutating func stop(now: UInt64) -> [Action] {
         guard !isClosed else { return [] }
-        stopping = true
-        readingDone = true
+        endReading(.stopping)
         var actions: [Action] = []
         if let stream = streaming {
             actions.append(.terminateStream(stream.writer, .serverStopping))
-            endStreamBecauseStopping(stream, into: &actions)
+            endStreamBecauseStopping(stream, into: &actions, whileIdle: parser.isIdle)
+            return actions
         }
         slots.removeAll { !$0.dispatched && $0.response == nil }
-        if slots.isEmpty {
-            closedWhileIdle = parser.isIdle
-            close(into: &actions)
-        }
+        if slots.isEmpty { close(into: &actions, whileIdle: parser.isIdle) }
         return actions
     }
 
@@ -230,9 +279,7 @@ struct HTTPConnectionStateMachine {
         guard let deadline, now >= deadline else { return [] }
         var actions: [Action] = []
         if slots.isEmpty, parser.isIdle, servedAny {
-            readingDone = true
-            closedWhileIdle = true
-            close(into: &actions)  // an idle keep-alive connection closes silently
+            close(into: &actions, whileIdle: true)  // an idle keep-alive connection closes silently
             return actions
         }
         fail(status: .requestTimeout, detail: "The request was not received in time.", into: &actions, now: now)
@@ -275,7 +322,7 @@ struct HTTPConnectionStateMachine {
                 let index = slots.count - 1
                 slots[index].dispatched = true
                 if slots[index].wantsContinue { slots[index].wantsContinue = false }
-                if !request.head.keepAlive { readingDone = true }
+                if !request.head.keepAlive { endReading(.requestsEnded) }
                 actions.append(.dispatch(slots[index].id, request))
                 if !parser.isIdle { requestStartedAt = lastReadAt }
             }
@@ -318,7 +365,7 @@ struct HTTPConnectionStateMachine {
             guard let response = first.response else { return }
             let closing =
                 first.closesConnection || !first.head.keepAlive
-                || ((stopping || peerClosedInput) && slots.count == 1)
+                || (closesAfterOwedAnswers && slots.count == 1)
             let isHead = first.head.method == .head
             switch response.body {
             case .bytes(let body):
@@ -360,16 +407,18 @@ struct HTTPConnectionStateMachine {
 
     /// Ends a stream cleanly (a last chunk, so an SSE client sees a clean end and reconnects
     /// elsewhere) and closes: nothing behind it is served while stopping.
-    private mutating func endStreamBecauseStopping(_ stream: Stream, into actions: inout [Action]) {
+    private mutating func endStreamBecauseStopping(
+        _ stream: Stream, into actions: inout [Action], whileIdle: Bool = false
+    ) {
         streaming = nil
         if stream.chunked { actions.append(.write(ResponseSerializer.lastChunk)) }
         slots.removeFirst()
-        close(into: &actions)
+        close(into: &actions, whileIdle: whileIdle)
     }
 
     private mutating func finishedResponse(into actions: inout [Action], closing: Bool, now: UInt64) {
-        servedAny = true
-        if closing || (slots.isEmpty && (stopping || peerClosedInput)) {
+        responseWritten()
+        if closing || (slots.isEmpty && closesAfterOwedAnswers) {
             close(into: &actions)
             return
         }
@@ -382,7 +431,7 @@ struct HTTPConnectionStateMachine {
     private mutating func fail(
         status: HTTPStatus, detail: String, retryAfter: Int? = nil, into actions: inout [Action], now: UInt64
     ) {
-        readingDone = true
+        endReading(.requestsEnded)
         var problem = HTTPResponse.problem(status, detail: detail)
         if let retryAfter { problem.headers.set("Retry-After", "\(retryAfter)") }
         if let last = slots.last, !last.dispatched, last.response == nil {
@@ -413,10 +462,39 @@ struct HTTPConnectionStateMachine {
             version: version, close: close, date: configuration.date())
     }
 
-    private mutating func close(into actions: inout [Action]) {
-        guard !isClosed else { return }
-        isClosed = true
-        readingDone = true
+    // MARK: - Lifecycle transitions
+
+    /// Stops reading requests for `reason`; an earlier, greater reason stands.
+    private mutating func endReading(_ reason: ReadingDoneReason) {
+        switch lifecycle {
+        case .reading:
+            lifecycle = .readingDone(reason)
+        case .readingDone(let current):
+            lifecycle = .readingDone(max(current, reason))
+        case .closed:
+            preconditionFailure("HTTPConnectionStateMachine: reading ended (\(reason)) after the connection closed")
+        }
+    }
+
+    /// A response has been handed to the writer in full.
+    private mutating func responseWritten() {
+        switch lifecycle {
+        case .reading:
+            lifecycle = .reading(servedAny: true)
+        case .readingDone:
+            break
+        case .closed:
+            preconditionFailure("HTTPConnectionStateMachine: a response finished after the connection closed")
+        }
+    }
+
+    /// Ends the connection: terminates any stream and the streams never sent, then asks the
+    /// shell to close. `whileIdle`: no request is in progress (see `closedWhileIdle`).
+    private mutating func close(into actions: inout [Action], whileIdle: Bool = false) {
+        if case .closed = lifecycle {
+            preconditionFailure("HTTPConnectionStateMachine: closed twice")
+        }
+        lifecycle = .closed(whileIdle: whileIdle)
         if let stream = streaming {
             actions.append(.terminateStream(stream.writer, .clientDisconnected))
             streaming = nil

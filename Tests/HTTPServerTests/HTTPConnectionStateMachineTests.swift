@@ -290,4 +290,40 @@ struct HTTPConnectionStateMachineTests {
         #expect(h.text.hasSuffix("0\r\n\r\n"))
         #expect(h.closed)
     }
+
+    @Test func onceClosedItIgnoresBytesAndEveryLaterEvent() {
+        var h = Harness()
+        h.receive(get("/", "Connection: close\r\n"))
+        h.respond(0, HTTPResponse(text: "bye"))
+        #expect(h.closed)
+        let written = h.written.count
+        #expect(h.machine.bytesReceived(Array(get("/late").utf8), now: 1).isEmpty)
+        #expect(h.machine.peerClosed(now: 2).isEmpty)
+        #expect(h.machine.stop(now: 3).isEmpty)
+        #expect(h.machine.timerFired(now: 1000 * second).isEmpty)
+        #expect(h.machine.responseReady(1, HTTPResponse(), now: 4).isEmpty)
+        #expect(h.dispatched.count == 1)
+        #expect(h.written.count == written)
+        #expect(!h.machine.wantsRead)
+        #expect(h.machine.deadline == nil)
+    }
+
+    @Test func reportsClosedWhileIdleOnlyWhenNoRequestWasInProgress() {
+        var idle = Harness()
+        idle.receive(get("/"))
+        idle.respond(0, HTTPResponse())
+        idle.tick(62 * second)
+        #expect(idle.closed)
+        #expect(idle.machine.closedWhileIdle)
+
+        var owed = Harness()
+        owed.receive(get("/"))
+        owed.take(owed.machine.peerClosed(now: 0))
+        #expect(!owed.closed)
+        #expect(!owed.machine.isClosed)
+        owed.respond(0, HTTPResponse(text: "done"))
+        #expect(owed.text.contains("Connection: close"))
+        #expect(owed.closed)
+        #expect(!owed.machine.closedWhileIdle)
+    }
 }
