@@ -23,7 +23,8 @@ struct StandardisationOverflowTests {
         }
         let id = try limited.upload(csv, name: "huge")
         let spec =
-            #"{"dataset":{"id":"\#(id)"},"split":{"train":40,"validation":20},"preprocess":{"standardize":true},"#
+            #"{"dataset":{"id":"\#(id)"},"split":{"train":40,"validation":20,"shuffle":false},"#
+            + #""preprocess":{"standardize":true},"#
             + #""model":{"hidden":[4]},"training":{"iterations":20,"batch_size":10},"meta":{"iterations":1}}"#
         let accepted = try session.postJSON("/v1/jobs", spec)
         #expect(accepted.status == 202, "\(accepted.status): \(accepted.text)")
@@ -51,7 +52,8 @@ struct StandardisationOverflowTests {
         }
         let id = try limited.upload(csv, name: "far")
         let spec =
-            #"{"dataset":{"id":"\#(id)"},"split":{"train":40,"validation":20},"preprocess":{"standardize":true},"#
+            #"{"dataset":{"id":"\#(id)"},"split":{"train":40,"validation":20,"shuffle":false},"#
+            + #""preprocess":{"standardize":true},"#
             + #""model":{"hidden":[4]},"training":{"iterations":20,"batch_size":10},"meta":{"iterations":1}}"#
         let refused = try session.postJSON("/v1/jobs", spec)
         #expect(refused.status == 422, "\(refused.status): \(refused.text)")

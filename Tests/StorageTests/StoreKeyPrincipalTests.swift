@@ -94,10 +94,12 @@ struct StoreKeyPrincipalTests {
             _ = try old.insertJob(
                 NewJob(id: "j2", name: "n", specJSON: "{}", progressTotal: 3, owner: "bob"), idempotency: nil,
                 maxQueued: 10, nowMs: 3)
-            _ = try old.insertDataset(
-                NewDataset(
-                    id: "d1", name: "x", rows: 2, features: 1, classes: 2, sha256: String(repeating: "c", count: 64),
-                    content: [1], owner: "alice"), nowMs: 4)
+            // Written as schema 5 had it: today's statements name columns later migrations add.
+            switch old {
+            case let sqlite as SQLiteStore: try Self.insertSchema5Dataset(sqlite)
+            case let postgres as PostgresStore: try Self.insertSchema5Dataset(postgres)
+            default: Issue.record("an engine this test does not know")
+            }
             try old.createSession(
                 tokenSHA256: String(repeating: "a", count: 64), principal: "alice", role: .user, nowMs: 5,
                 expiresMs: 10_000)
@@ -124,5 +126,18 @@ struct StoreKeyPrincipalTests {
         #expect(job.id == "j1")
         #expect(try store.session(tokenSHA256: String(repeating: "a", count: 64), nowMs: 6)?.keySHA256 == Self.digest)
         #expect(try store.session(tokenSHA256: String(repeating: "b", count: 64), nowMs: 6) == nil)
+    }
+
+    /// A data set row in the columns schema 5 had, owned by the key name "alice".
+    static func insertSchema5Dataset<S: SQLStore>(_ store: S) throws where S.Connection.Statement: SQLStatementText {
+        try store.write { connection in
+            _ = try connection.run(
+                S.Connection.Statement(
+                    sql: """
+                        INSERT INTO datasets (id, name, rows, features, classes, sha256, content, created_ms, owner)
+                        VALUES (:id, 'x', 2, 1, 2, :sha256, :content, 4, 'alice')
+                        """),
+                [":id": .text("d1"), ":sha256": .text(String(repeating: "c", count: 64)), ":content": .blob([1])])
+        }
     }
 }
