@@ -320,8 +320,8 @@ public enum OpenAPIDocument {
                     "name": "name",
                     "in": "query",
                     "required": false,
-                    "description": "Unique; a spec names the data set by it or by its id. Required for a raw body; a form may give a name field or let the file name (without its extension) name it.",
-                    "schema": { "type": "string", "minLength": 1, "maxLength": 200 }
+                    "description": "Unique; a spec names the data set by it or by its id. Required for a raw body; a form may give a name field or let the file name (without its extension) name it. A NUL character cannot be sent in a request target at all (400).",
+                    "schema": { "type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\u0000]+$" }
                   }
                 ],
                 "requestBody": {
