@@ -551,8 +551,8 @@ public enum OpenAPIDocument {
               },
               "PageToken": {
                 "name": "page_token", "in": "query", "required": false,
-                "description": "The `next_page_token` of the previous page, with the same other parameters.",
-                "schema": { "type": "string" }
+                "description": "The `next_page_token` of the previous page, with the same other parameters. A NUL character cannot be sent in a request target at all (400).",
+                "schema": { "type": "string", "pattern": "^[^\\u0000]*$" }
               },
               "After": {
                 "name": "after", "in": "query", "required": false,
