@@ -101,8 +101,11 @@ struct NodeBudgetProcessTests {
         }
         let peak = limited.peak
         print("two row-4 jobs: server RSS \(before >> 20) MiB before, peak \(peak >> 20) MiB")
-        // One job's growth is about 850 MiB; two at once would pass 1.7 GiB.
-        #expect(peak - before < 1_300 << 20)
+        // One job's growth is about 850 MiB; two at once would pass 1.7 GiB (and, under this
+        // limit, took the server down before). Run one after the other, the second job may land
+        // in another malloc arena while the first one's freed pages are still resident, so the
+        // peak can reach ~1.5 GiB (measured 0.9–1.5 GiB): the bound is what two at once exceed.
+        #expect(peak - before < 1_700 << 20)
         #expect(try session.get("/healthz").status == 200)
         #expect(
             limited.server.waitForExit(timeout: .milliseconds(1)) == nil, "the server exited:\n\(limited.server.log)")
