@@ -10,6 +10,39 @@ import Storage
 /// order: workers before the socket; on a signal, readiness off, jobs handed back while the server
 /// finishes its requests, the database closed last.
 enum NodeLifecycle {
+    /// What a booted node runs.
+    struct Node {
+        var store: any Store
+        var runner: JobRunner
+        var api: RewindAPI
+    }
+
+    /// The boot `serve` and `worker` share, the server already built around `gate`: open the
+    /// database (answering through the gate while waiting for it), build the workers and the API
+    /// over it, open the gate, start the workers and then the server, and print the listening line.
+    static func boot(
+        node options: NodeOptions, workers: Int, host: String, port: Int, server: HTTPServer, gate: NodeGate,
+        health: DatabaseHealth, apiConfiguration: APIConfiguration, logger: JSONLogger,
+        clock: @escaping MillisecondClock,
+        signals: SignalWaiter
+    ) throws -> Node {
+        var listening: Int?
+        let store = try openDatabase(
+            node: options, workers: workers, health: health, logger: logger, clock: clock, signals: signals
+        ) { listening = try listen(server, logger: logger, host: host, port: port) }
+        let jobs = options.jobsConfiguration(
+            workers: workers, port: port, nowMs: clock(), memoryBudget: apiConfiguration.memoryBudget)
+        let runner = JobRunner(
+            store: store, configuration: jobs, clock: clock, log: logger.sink, notifier: store.makeNotifier())
+        let api = RewindAPI(
+            store: store, runner: runner, configuration: apiConfiguration, clock: clock, log: logger.sink)
+        gate.open(api)
+        let bound = try start(
+            runner: runner, server: server, store: store, logger: logger, host: host, port: port, listening: listening)
+        if listening == nil { Console.output("listening on http://\(host):\(bound)") }
+        return Node(store: store, runner: runner, api: api)
+    }
+
     /// Starts the workers, then the server (unless it already listens, having answered while the
     /// node waited for its database); the bound port, or exit 1 (after stopping the workers and
     /// closing the database) when the address cannot be bound.

@@ -107,8 +107,7 @@ struct ServeCommand: ParsableCommand {
         apiConfiguration.submissionBurst = submissionBurst
         apiConfiguration.submissionsPerSecond = submissionsPerSecond
         // One budget per process: bodies (the server), uploads (the API) and jobs draw from it.
-        let memoryBudget = node.makeMemoryBudget()
-        apiConfiguration.memoryBudget = memoryBudget
+        apiConfiguration.memoryBudget = node.makeMemoryBudget()
         apiConfiguration.sessionLifetimeMs = Int64(sessionHours * 3_600_000)
         apiConfiguration.listenHost = host
         apiConfiguration.allowedHosts = Set(
@@ -123,20 +122,10 @@ struct ServeCommand: ParsableCommand {
         gate.configure(&serverConfiguration)
         serverConfiguration.log = { message in logger.log(.warning, message) }
         let server = HTTPServer(configuration: serverConfiguration, handler: gate.handle)
-        var listening: Int?
-        let store = try NodeLifecycle.openDatabase(
-            node: node, workers: workers, health: health, logger: logger, clock: clock, signals: signals
-        ) { listening = try NodeLifecycle.listen(server, logger: logger, host: host, port: port) }
-        let jobs = node.jobsConfiguration(workers: workers, port: port, nowMs: clock(), memoryBudget: memoryBudget)
-        let runner = JobRunner(
-            store: store, configuration: jobs, clock: clock, log: logger.sink, notifier: store.makeNotifier())
-        let api = RewindAPI(
-            store: store, runner: runner, configuration: apiConfiguration, clock: clock, log: logger.sink)
-        gate.open(api)
-
-        let bound = try NodeLifecycle.start(
-            runner: runner, server: server, store: store, logger: logger, host: host, port: port, listening: listening)
-        if listening == nil { Console.output("listening on http://\(host):\(bound)") }
+        let booted = try NodeLifecycle.boot(
+            node: node, workers: workers, host: host, port: port, server: server, gate: gate, health: health,
+            apiConfiguration: apiConfiguration, logger: logger, clock: clock, signals: signals)
+        let (store, runner, api) = (booted.store, booted.runner, booted.api)
         // Stored keys (`rewind keys create`) turn authentication on as seeded ones do.
         let authenticated = !keys.isEmpty || (try? store.hasAPIKeys()) == true
         logger.log(

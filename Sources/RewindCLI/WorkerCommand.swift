@@ -67,21 +67,10 @@ struct WorkerCommand: ParsableCommand {
             }
             return gate.handle(request)
         }
-        var listening: Int?
-        let store = try NodeLifecycle.openDatabase(
-            node: node, workers: workers, health: health, logger: logger, clock: clock, signals: signals
-        ) { listening = try NodeLifecycle.listen(server, logger: logger, host: host, port: port) }
-        let jobs = node.jobsConfiguration(workers: workers, port: port, nowMs: clock(), memoryBudget: memoryBudget)
-        let runner = JobRunner(
-            store: store, configuration: jobs, clock: clock, log: logger.sink, notifier: store.makeNotifier())
-        // The API object answers the three operational routes exactly as an API node does.
-        let api = RewindAPI(
-            store: store, runner: runner, configuration: apiConfiguration, clock: clock, log: logger.sink)
-        gate.open(api)
-
-        let bound = try NodeLifecycle.start(
-            runner: runner, server: server, store: store, logger: logger, host: host, port: port, listening: listening)
-        if listening == nil { Console.output("listening on http://\(host):\(bound)") }
+        let booted = try NodeLifecycle.boot(
+            node: node, workers: workers, host: host, port: port, server: server, gate: gate, health: health,
+            apiConfiguration: apiConfiguration, logger: logger, clock: clock, signals: signals)
+        let (store, runner, api) = (booted.store, booted.runner, booted.api)
         logger.log(
             .info, "worker started",
             [
