@@ -22,10 +22,7 @@ struct StandardisationOverflowTests {
             csv += "\(huge),\(row % 10),\(Double(row % 3) * 1e307),\(row % 2)\n"
         }
         let id = try limited.upload(csv, name: "huge")
-        let spec =
-            #"{"dataset":{"id":"\#(id)"},"split":{"train":40,"validation":20,"shuffle":false},"#
-            + #""preprocess":{"standardize":true},"#
-            + #""model":{"hidden":[4]},"training":{"iterations":20,"batch_size":10},"meta":{"iterations":1}}"#
+        let spec = Self.standardisedSpec(datasetID: id)
         let accepted = try session.postJSON("/v1/jobs", spec)
         #expect(accepted.status == 202, "\(accepted.status): \(accepted.text)")
         let preprocess = accepted.json["spec"]?["preprocess"]
@@ -51,15 +48,20 @@ struct StandardisationOverflowTests {
             csv += "\(row % 5),\(second),\(row % 2)\n"
         }
         let id = try limited.upload(csv, name: "far")
-        let spec =
-            #"{"dataset":{"id":"\#(id)"},"split":{"train":40,"validation":20,"shuffle":false},"#
-            + #""preprocess":{"standardize":true},"#
-            + #""model":{"hidden":[4]},"training":{"iterations":20,"batch_size":10},"meta":{"iterations":1}}"#
+        let spec = Self.standardisedSpec(datasetID: id)
         let refused = try session.postJSON("/v1/jobs", spec)
         #expect(refused.status == 422, "\(refused.status): \(refused.text)")
         let errors = refused.json["errors"]?.arrayValue ?? []
         #expect(errors.contains { $0["field"]?.stringValue == "/preprocess/standardize" })
         #expect(errors.contains { $0["message"]?.stringValue?.contains("column(s) 1 ") == true }, "\(refused.text)")
         #expect(try session.get("/v1/jobs").json["jobs"]?.arrayValue?.isEmpty == true)
+    }
+
+    /// A small job on the upload with standardisation on and the first 40 rows (unshuffled) for
+    /// training, the next 20 for validation.
+    static func standardisedSpec(datasetID id: String) -> String {
+        #"{"dataset":{"id":"\#(id)"},"split":{"train":40,"validation":20,"shuffle":false},"#
+            + #""preprocess":{"standardize":true},"#
+            + #""model":{"hidden":[4]},"training":{"iterations":20,"batch_size":10},"meta":{"iterations":1}}"#
     }
 }
