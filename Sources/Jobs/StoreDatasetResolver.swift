@@ -17,19 +17,24 @@ public struct StoreDatasetResolver: DatasetResolver, Sendable {
             // A built-in is also addressable by its id, which is its name.
             if let builtin = BuiltinDatasets.named(id) { return builtin }
             guard let record = try? store.dataset(id: id) else { return nil }
-            return content(of: UploadedDatasetName(id: record.id, name: record.name))
+            return content(of: record)
         case .file:
             // The service reads no local files: `resolve` answers that a file is for `rewind run`.
             return nil
         }
     }
 
-    /// The content of an upload whose record the caller has already read (and checked). Uploads
-    /// since migration 0005 are stored in chunks (their `content` is empty) and read one at a time.
+    /// The content of an upload whose record the caller has already read (and checked).
     public func content(of upload: UploadedDatasetName) -> Dataset? {
-        guard let content = try? store.datasetContent(id: upload.id) else { return nil }
-        guard content.isEmpty else { return try? Dataset(encoded: content, name: upload.name) }
         guard let record = try? store.dataset(id: upload.id) else { return nil }
+        return content(of: record)
+    }
+
+    /// A data set's content: stored whole (before migration 0005) or in chunks (its `content` is
+    /// empty), read one chunk at a time.
+    private func content(of record: DatasetRecord) -> Dataset? {
+        guard let content = try? store.datasetContent(id: record.id) else { return nil }
+        guard content.isEmpty else { return try? Dataset(encoded: content, name: record.name) }
         return assembled(record)
     }
 
