@@ -6,13 +6,10 @@ import Synchronization
 /// How the API follows the node's database health: requests that need the database answer 503
 /// at once while it is known down; readiness and metrics read the health from memory.
 extension RewindAPI {
-    /// The operational routes (by template), which answer without the database.
-    static let databaseFreeRoutes: Set<String> = ["/healthz", "/readyz", "/metrics", "/openapi.json", "/assets/{name}"]
-
     /// 503 with `Retry-After` before anything else runs (authentication looks keys up in the
-    /// database too) when the route `template` needs a database known to be down; nil otherwise.
-    func databaseGate(_ template: String) -> Authentication? {
-        guard store.health.isKnownDown, !Self.databaseFreeRoutes.contains(template) else { return nil }
+    /// database too) when `route` needs a database known to be down; nil otherwise.
+    func databaseGate(_ route: Route) -> Authentication? {
+        guard store.health.isKnownDown, route.options.usesDatabase else { return nil }
         return .denied(APIError.storageUnavailable.response)
     }
 

@@ -151,7 +151,7 @@ public final class RewindAPI: Sendable {
         switch router.resolve(method: request.method, path: request.path) {
         case .found(let route, let captures):
             let template = route.pattern.template
-            switch databaseGate(template) ?? authenticate(request, access: route.options.access) {
+            switch databaseGate(route) ?? authenticate(request, access: route.options.access) {
             case .denied(let denied):
                 // A key that could not be looked up is not a wrong key.
                 return .refused(

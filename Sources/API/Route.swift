@@ -97,6 +97,9 @@ struct RouteOptions: Sendable {
     var forgery: Forgery = .standard
     /// Counted against the principal's submission rate (429 beyond).
     var isSubmission = false
+    /// Whether the handler (or its authentication) needs the database: while the database is
+    /// known to be down such a route answers 503 at once (`databaseGate`).
+    var usesDatabase = true
 }
 
 /// Answers one routed request.
@@ -123,6 +126,8 @@ struct Route: Sendable {
 extension RouteOptions {
     static let json = RouteOptions(accepts: ["application/json"], isSubmission: true)
     static let open = RouteOptions(access: .open)
+    /// Health, readiness, metrics, the API description and assets: open, and answered from memory.
+    static let operational = RouteOptions(access: .open, usesDatabase: false)
     static let page = RouteOptions(access: .page)
     static let csvUpload = RouteOptions(bodyLimit: .dataset, forgery: .upload, isSubmission: true)
 }
@@ -148,10 +153,10 @@ extension Router {
         Route(.get, "/v1/datasets") { api, context throws(APIError) in try api.listDatasets(context) },
         Route(.get, "/v1/datasets/{id}") { api, context throws(APIError) in try api.getDataset(context) },
         Route(.delete, "/v1/datasets/{id}") { api, context throws(APIError) in try api.deleteDataset(context) },
-        Route(.get, "/healthz", .open) { api, _ in api.health() },
-        Route(.get, "/readyz", .open) { api, _ in api.readiness() },
-        Route(.get, "/metrics", .open) { api, _ in api.metricsText() },
-        Route(.get, "/openapi.json", .open) { api, _ in api.openAPI() },
+        Route(.get, "/healthz", .operational) { api, _ in api.health() },
+        Route(.get, "/readyz", .operational) { api, _ in api.readiness() },
+        Route(.get, "/metrics", .operational) { api, _ in api.metricsText() },
+        Route(.get, "/openapi.json", .operational) { api, _ in api.openAPI() },
         Route(.get, "/", .page) { api, context throws(APIError) in try api.indexPage(context) },
         Route(.get, "/jobs/{id}", .page) { api, context throws(APIError) in try api.jobPage(context) },
         Route(.get, "/compare", .page) { api, context throws(APIError) in try api.comparePage(context) },
@@ -166,7 +171,7 @@ extension Router {
             api, context in api.signIn(context)
         },
         Route(.post, "/logout") { api, context in api.signOut(context) },
-        Route(.get, "/assets/{name}", .open) { api, context throws(APIError) in try api.asset(context) },
+        Route(.get, "/assets/{name}", .operational) { api, context throws(APIError) in try api.asset(context) },
     ])
 }
 
