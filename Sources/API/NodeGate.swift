@@ -27,11 +27,10 @@ public final class NodeGate: Sendable {
     public func configure(_ server: inout HTTPServer.Configuration) {
         let jsonBodyLimit = configuration.jsonBodyLimit
         server.bodyLimit = { [self] head in api.withLock { $0 }?.bodyLimit(for: head) ?? jsonBodyLimit }
-        // Until the API is open every route but the operational ones answers 503 without its body.
+        // Until the API is open nothing is screened; `handle` answers 503 for all but the operational routes.
         server.screen = { [self] head in api.withLock { $0 }?.screen(head) }
         server.memoryBudget = configuration.memoryBudget
-        server.defaultHeaders = RewindAPI.securityHeaders
-        server.answersInline = { head in (head.method == .get || head.method == .head) && head.path == "/healthz" }
+        RewindAPI.applyNodeDefaults(&server)
     }
 
     /// From now on `api` answers every request.

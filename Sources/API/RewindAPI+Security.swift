@@ -87,7 +87,13 @@ extension RewindAPI {
         server.bodyLimit = { [self] head in bodyLimit(for: head) }
         server.screen = { [self] head in screen(head) }
         server.memoryBudget = configuration.memoryBudget
-        server.defaultHeaders = Self.securityHeaders
+        Self.applyNodeDefaults(&server)
+    }
+
+    /// What every node's server sends and answers whatever answers its requests: the security
+    /// headers on its own errors, and `/healthz` on the event loop.
+    static func applyNodeDefaults(_ server: inout HTTPServer.Configuration) {
+        server.defaultHeaders = securityHeaders
         server.answersInline = { head in (head.method == .get || head.method == .head) && head.path == "/healthz" }
     }
 
