@@ -2,8 +2,9 @@
 """Replay one of Rewind's training runs in NumPy from its learned schedule.
 
 Inputs:
-  REPLAY.json    `rewind export --spec SPEC.json --item N`: the split's rows, the model's blocks,
-                 the minibatch rows of every step and the noise eps of the initial weights.
+  REPLAY.json    `rewind export --spec SPEC.json --item N`: the split's rows, the network layer by
+                 layer (dense, conv2d, pooling, activations, flatten) with its blocks, the
+                 minibatch rows of every step and the noise eps of the initial weights.
   SCHEDULE.json  `rewind export-schedule JOB --item N` (or GET /v1/jobs/JOB/schedule?item=N):
                  learning rates and momenta per iteration and block, L2 and init scales.
 
@@ -33,30 +34,75 @@ ACTIVATIONS = {
 }
 
 
-class MLP:
-    """The model as Rewind lays it out: per layer W (fan-in, fan-out) row-major, then b."""
+class Network:
+    """The model as Rewind lays it out, from the export's architecture.layers (the output dense
+    layer last): images NHWC with channels fastest, conv2d weights (kernel, kernel, in channels,
+    filters), dense weights (fan-in, fan-out), flatten in (height, width, channels) order."""
 
     def __init__(self, replay):
         self.blocks = replay["blocks"]
-        self.layers = len(self.blocks) // 2
-        self.activation, self.derivative = ACTIVATIONS[replay["architecture"]["activation"]]
+        self.layers = replay["architecture"]["layers"]
+        self.input_shape = replay["architecture"]["input_shape"]
+        self.offsets = {b["name"]: (b["offset"], b["rows"] * b["cols"]) for b in self.blocks}
         self.size = self.blocks[-1]["offset"] + self.blocks[-1]["rows"] * self.blocks[-1]["cols"]
         # Block index of every parameter, to broadcast per-block values.  # (N)
         self.block_of = np.concatenate(
             [np.full(b["rows"] * b["cols"], k) for k, b in enumerate(self.blocks)])
 
-    def views(self, w):
-        for layer in range(self.layers):
-            wb, bb = self.blocks[2 * layer], self.blocks[2 * layer + 1]
-            weights = w[wb["offset"]:wb["offset"] + wb["rows"] * wb["cols"]].reshape(wb["rows"], wb["cols"])
-            yield weights, w[bb["offset"]:bb["offset"] + bb["cols"]]
+    def parameters(self, w, layer):
+        """(weights, biases) of a layer with parameters, views into the flat vector w."""
+        (w_offset, w_count), (b_offset, b_count) = self.offsets[layer["weights"]], self.offsets[layer["biases"]]
+        weights = w[w_offset:w_offset + w_count]
+        if layer["type"] == "conv2d":
+            k, channels = layer["kernel"], layer["input_shape"][2]
+            weights = weights.reshape(k, k, channels, layer["filters"])
+        else:
+            weights = weights.reshape(-1, layer["units"])
+        return weights, w[b_offset:b_offset + b_count]
+
+    @staticmethod
+    def patches(x, layer):
+        """im2col: (B, out h, out w, kernel, kernel, channels) patches of the zero-padded images."""
+        top, bottom, left, right = layer["pad"]
+        padded = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+        k, s = layer["kernel"], layer["stride"]
+        out_h, out_w = layer["output_shape"][:2]
+        windows = np.lib.stride_tricks.sliding_window_view(padded, (k, k), axis=(1, 2))  # (B, h, w, C, k, k)
+        windows = windows[:, :(out_h - 1) * s + 1:s, :(out_w - 1) * s + 1:s]
+        return windows.transpose(0, 1, 2, 4, 5, 3), padded.shape
+
+    @staticmethod
+    def windows(x, layer):
+        """Pooling windows (B, out h, out w, channels, size * size) in row-major window order."""
+        size = layer["size"]
+        out_h, out_w, channels = layer["output_shape"]
+        x = x[:, :out_h * size, :out_w * size]
+        x = x.reshape(len(x), out_h, size, out_w, size, channels)
+        return x.transpose(0, 1, 3, 5, 2, 4).reshape(len(x), out_h, out_w, channels, size * size)
 
     def forward(self, w, x):
-        outputs = [x]
-        for layer, (weights, bias) in enumerate(self.views(w)):
-            a = outputs[-1] @ weights + bias
-            outputs.append(self.activation(a) if layer < self.layers - 1 else a)
-        return outputs
+        """Every layer's input, and the logits last."""
+        x = x.reshape([len(x)] + self.input_shape)
+        values = [x]
+        for layer in self.layers:
+            kind = layer["type"]
+            if kind == "dense":
+                weights, biases = self.parameters(w, layer)
+                x = x @ weights + biases
+            elif kind == "conv2d":
+                weights, biases = self.parameters(w, layer)
+                columns, _ = self.patches(x, layer)
+                x = np.tensordot(columns, weights, axes=3) + biases
+            elif kind == "maxpool":
+                x = self.windows(x, layer).max(axis=4)
+            elif kind == "avgpool":
+                x = self.windows(x, layer).mean(axis=4)
+            elif kind == "flatten":
+                x = x.reshape(len(x), -1)
+            else:
+                x = ACTIVATIONS[kind][0](x)
+            values.append(x)
+        return values
 
     @staticmethod
     def log_softmax(logits):
@@ -68,25 +114,62 @@ class MLP:
         return -log_p[np.arange(len(y)), y].mean()
 
     def gradient(self, w, x, y, l2):
-        outputs = self.forward(w, x)
-        p = np.exp(self.log_softmax(outputs[-1]))
+        values = self.forward(w, x)
+        p = np.exp(self.log_softmax(values[-1]))
         delta = p
         delta[np.arange(len(y)), y] -= 1
         delta /= len(y)  # d mean-CE / d logits  # (B, classes)
         g = np.empty_like(w)
-        views = list(self.views(np.arange(self.size)))
-        for layer in range(self.layers - 1, -1, -1):
-            w_index, b_index = views[layer]
-            g[w_index] = outputs[layer].T @ delta
-            g[b_index] = delta.sum(axis=0)
-            if layer > 0:
-                weights = w[w_index]
-                delta = (delta @ weights.T) * self.derivative(outputs[layer])
+        for index in range(len(self.layers) - 1, -1, -1):
+            layer, below, above = self.layers[index], values[index], values[index + 1]
+            kind = layer["type"]
+            if kind in ("dense", "conv2d"):
+                weights, _ = self.parameters(w, layer)
+                g_weights, g_biases = self.parameters(g, layer)
+                if kind == "dense":
+                    g_weights[...] = below.T @ delta
+                    g_biases[...] = delta.sum(axis=0)
+                    delta = delta @ weights.T
+                else:
+                    columns, padded_shape = self.patches(below, layer)
+                    g_weights[...] = np.tensordot(columns, delta, axes=([0, 1, 2], [0, 1, 2]))
+                    g_biases[...] = delta.sum(axis=(0, 1, 2))
+                    # col2im: every patch value's gradient back to its pixel of the padded image.
+                    d_columns = np.tensordot(delta, weights, axes=([3], [3]))  # (B, oh, ow, k, k, C)
+                    d_padded = np.zeros(padded_shape)
+                    k, s = layer["kernel"], layer["stride"]
+                    out_h, out_w = layer["output_shape"][:2]
+                    for ky in range(k):
+                        for kx in range(k):
+                            d_padded[:, ky:ky + (out_h - 1) * s + 1:s, kx:kx + (out_w - 1) * s + 1:s] += \
+                                d_columns[:, :, :, ky, kx]
+                    top, _, left, _ = layer["pad"]
+                    delta = d_padded[:, top:top + below.shape[1], left:left + below.shape[2]]
+            elif kind in ("maxpool", "avgpool"):
+                windows = self.windows(below, layer)
+                if kind == "maxpool":
+                    # The first maximum in row-major window order takes the gradient, as in Rewind.
+                    chosen = windows.argmax(axis=4)
+                    routed = np.zeros(windows.shape)
+                    np.put_along_axis(routed, chosen[..., None], delta[..., None], axis=4)
+                else:
+                    routed = np.broadcast_to(delta[..., None] / windows.shape[4], windows.shape)
+                size = layer["size"]
+                out_h, out_w, channels = layer["output_shape"]
+                routed = routed.reshape(len(below), out_h, out_w, channels, size, size)
+                d_below = np.zeros(below.shape)
+                d_below[:, :out_h * size, :out_w * size] = \
+                    routed.transpose(0, 1, 4, 2, 5, 3).reshape(len(below), out_h * size, out_w * size, channels)
+                delta = d_below
+            elif kind == "flatten":
+                delta = delta.reshape(below.shape)
+            else:
+                delta = delta * ACTIVATIONS[kind][1](above)
         return g + l2 * w
 
 
 def replay(replay_doc, schedule):
-    model = MLP(replay_doc)
+    model = Network(replay_doc)
     block_of = model.block_of
     x_train = np.asarray(replay_doc["train"]["inputs"], dtype=np.float64)
     y_train = np.asarray(replay_doc["train"]["labels"], dtype=np.int64)

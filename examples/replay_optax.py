@@ -8,6 +8,10 @@ a step counter in its state, one (T, K) table per hyperparameter and the L2 pena
 
     g = g + l2[k] * w;   v = gamma[t][k] * v - (1 - gamma[t][k]) * g;   update = alpha[t][k] * v
 
+The network is rebuilt from the export's architecture.layers with jax.lax: conv2d as
+conv_general_dilated in NHWC/HWIO (Rewind's own layouts, so no transposes) with the export's
+explicit padding, pooling as reduce_window, flatten in (height, width, channels) order.
+
 Usage: python3 examples/replay_optax.py REPLAY.json SCHEDULE.json [--tolerance 1e-6]
 """
 
@@ -55,20 +59,49 @@ def main():
         sys.exit("per-weight L2: pass l2_per_parameter split into blocks instead of one value per block")
 
     blocks = replay["blocks"]
+    index = {b["name"]: k for k, b in enumerate(blocks)}
     noise = jnp.asarray(replay["noise"])
-    activation = ACTIVATIONS[replay["architecture"]["activation"]]
-    # Blocks W1, b1, W2, b2, ...: W as (fan-in, fan-out), scaled noise as the initial weights.
+    layers = replay["architecture"]["layers"]  # the output dense layer last
+    input_shape = replay["architecture"]["input_shape"]
+    # One array per block, in Rewind's order, from the scaled noise: conv2d weights as
+    # (kernel, kernel, in channels, filters) = HWIO, dense weights as (fan-in, fan-out).
     params = []
     for k, b in enumerate(blocks):
-        values = schedule["init_scale"][k] * noise[b["offset"]:b["offset"] + b["rows"] * b["cols"]]
-        params.append(values.reshape(b["rows"], b["cols"]) if k % 2 == 0 else values)
+        params.append(schedule["init_scale"][k] * noise[b["offset"]:b["offset"] + b["rows"] * b["cols"]])
+    for layer in layers:
+        if layer["type"] == "conv2d":
+            w = index[layer["weights"]]
+            params[w] = params[w].reshape(layer["kernel"], layer["kernel"], layer["input_shape"][2], layer["filters"])
+        elif layer["type"] == "dense":
+            w = index[layer["weights"]]
+            params[w] = params[w].reshape(-1, layer["units"])
+
+    def forward(params, x):
+        x = x.reshape([x.shape[0]] + input_shape)  # NHWC, as Rewind's rows are
+        for layer in layers:
+            kind = layer["type"]
+            if kind == "dense":
+                x = x @ params[index[layer["weights"]]] + params[index[layer["biases"]]]
+            elif kind == "conv2d":
+                top, bottom, left, right = layer["pad"]
+                x = jax.lax.conv_general_dilated(
+                    x, params[index[layer["weights"]]], (layer["stride"],) * 2, [(top, bottom), (left, right)],
+                    dimension_numbers=("NHWC", "HWIO", "NHWC"), precision=jax.lax.Precision.HIGHEST)
+                x = x + params[index[layer["biases"]]]
+            elif kind in ("maxpool", "avgpool"):
+                window = (1, layer["size"], layer["size"], 1)
+                if kind == "maxpool":
+                    x = jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, window, window, "VALID")
+                else:
+                    x = jax.lax.reduce_window(x, 0.0, jax.lax.add, window, window, "VALID") / layer["size"] ** 2
+            elif kind == "flatten":
+                x = x.reshape(x.shape[0], -1)  # (height, width, channels) order, as Rewind flattens
+            else:
+                x = ACTIVATIONS[kind](x)
+        return x
 
     def loss(params, x, y):
-        for layer in range(len(params) // 2):
-            x = x @ params[2 * layer] + params[2 * layer + 1]
-            if layer < len(params) // 2 - 1:
-                x = activation(x)
-        return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(x), y[:, None], axis=1))
+        return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(forward(params, x)), y[:, None], axis=1))
 
     optimizer = rewind_momentum(
         jnp.asarray(schedule["learning_rate"]), jnp.asarray(schedule["momentum_applied"]), jnp.asarray(schedule["l2"]))

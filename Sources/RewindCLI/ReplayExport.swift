@@ -30,17 +30,6 @@ struct ReplayExport {
                 return .failure(
                     .invalidSpec([SpecError(field: "--item", message: "must be between 0 and \(run.totalItems - 1)")]))
             }
-            // The recipes rebuild the dense shorthand from layer_sizes and activation only.
-            guard run.architecture.isDenseShorthand else {
-                return .failure(
-                    .invalidSpec([
-                        SpecError(
-                            field: "/model/layers",
-                            message:
-                                "replay export covers the dense shorthand (model.hidden) only; a network given as layers cannot be exported yet"
-                        )
-                    ]))
-            }
             return .success(ReplayExport(run: run, item: item))
         }
     }
@@ -66,10 +55,7 @@ struct ReplayExport {
         top["format"] = "rewind-replay/1"
         top["spec"] = spec.json()
         top["item"] = .number(Double(item))
-        top["architecture"] = [
-            "layer_sizes": JSONValue(run.architecture.layerSizes.map(Double.init)),
-            "activation": .string(run.architecture.activation.rawValue),
-        ]
+        top["architecture"] = .object(architecture())
         top["blocks"] = .array(
             run.architecture.blocks.map { block in
                 [
@@ -87,6 +73,42 @@ struct ReplayExport {
         top["noise"] = JSONValue(noise)
         return .object(top)
     }
+
+    /// The network layer by layer (the output layer last, implicit flattens explicit), with the
+    /// shapes, the padding and the block names of each, and the layouts a replay must follow; the
+    /// dense shorthand keeps its `layer_sizes` and `activation` too.
+    private func architecture() -> JSONObject {
+        let architecture = run.architecture
+        var object = JSONObject()
+        object["input_shape"] = JSONValue(
+            (architecture.imageShape.map { [$0.height, $0.width, $0.channels] } ?? [architecture.inputCount])
+                .map(Double.init))
+        object["layers"] = .array(
+            architecture.summary.map { summary in
+                guard case .object(var layer) = summary.layer.json else { preconditionFailure("a layer is an object") }
+                layer["input_shape"] = JSONValue(summary.inputShape.map(Double.init))
+                layer["output_shape"] = JSONValue(summary.outputShape.map(Double.init))
+                if let padding = summary.padding { layer["pad"] = JSONValue(padding.map(Double.init)) }
+                if let blocks = summary.blocks {
+                    layer["weights"] = .string(architecture.blocks[blocks[0]].name)
+                    layer["biases"] = .string(architecture.blocks[blocks[1]].name)
+                }
+                return .object(layer)
+            })
+        object["layout"] = .string(Self.layout)
+        if let activation = architecture.shorthandActivation {
+            object["layer_sizes"] = JSONValue(architecture.layerSizes.map(Double.init))
+            object["activation"] = .string(activation.rawValue)
+        }
+        return object
+    }
+
+    /// How the flat rows and parameters are laid out, for whoever rebuilds the network.
+    static let layout =
+        "inputs: one row per example, an image as height x width x channels with channels fastest (NHWC); "
+        + "conv2d weights (kernel, kernel, in channels, filters), dense weights (fan-in, fan-out), both row-major, "
+        + "biases (units or filters); flatten keeps the (height, width, channels) order; "
+        + "pad: zero rows and columns [top, bottom, left, right] around each conv2d input"
 
     /// A split's inputs (rows, features) and labels, as the trainer sees them.
     private func rows(_ part: LabelledRows) -> JSONValue {

@@ -117,7 +117,7 @@ extension JobSpec.Model {
 
 extension Layer {
     /// The layer object as `model.layers` takes it.
-    var json: JSONValue {
+    public var json: JSONValue {
         var object: JSONObject = ["type": .string(typeName)]
         switch self {
         case .dense(let units):

@@ -15,16 +15,57 @@ struct LearnedScheduleTests {
          "meta": {"iterations": 2, "step_size": 0.05}}
         """#
 
+    /// A small conv net on the digits as 8×8×1 images with every layer type the replays build:
+    /// "same" padding with the odd pixel at the bottom (stride 2), max and average pooling, an
+    /// explicit and an implicit flatten, three activations.
+    static let convSpec = #"""
+        {"name": "replay-conv", "dataset": {"name": "digits"}, "split": {"train": 1000, "validation": 797},
+         "model": {"layers": [
+           {"type": "conv2d", "filters": 4, "kernel": 3, "stride": 1, "padding": "same"}, {"type": "tanh"},
+           {"type": "maxpool", "size": 2},
+           {"type": "conv2d", "filters": 6, "kernel": 3, "stride": 2, "padding": "same"}, {"type": "relu"},
+           {"type": "avgpool", "size": 2}, {"type": "flatten"},
+           {"type": "dense", "units": 12}, {"type": "sigmoid"}]},
+         "training": {"iterations": 30, "batch_size": 100, "seed": 3, "batches": "random"},
+         "meta": {"iterations": 2, "step_size": 0.05}}
+        """#
+
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
 
     @Test func theNumPyReplayOfAnExportedScheduleReachesRewindsValidationLossToOneMillionth() throws {
+        try replay(Self.spec, iterations: 40, blocks: 6)
+    }
+
+    @Test func theNumPyReplayOfAConvNetReachesRewindsValidationLossToOneMillionth() throws {
+        let replay = try replay(Self.convSpec, iterations: 30, blocks: 8)
+        let names = try #require(replay["blocks"]?.arrayValue).compactMap { $0["name"]?.stringValue }
+        #expect(
+            names == [
+                "conv2d_1.weights", "conv2d_1.biases", "conv2d_2.weights", "conv2d_2.biases", "dense_1.weights",
+                "dense_1.biases", "dense_2.weights", "dense_2.biases",
+            ])
+        let layers = try #require(replay["architecture"]?["layers"]?.arrayValue)
+        #expect(
+            layers.compactMap { $0["type"]?.stringValue } == [
+                "conv2d", "tanh", "maxpool", "conv2d", "relu", "avgpool", "flatten", "dense", "sigmoid", "dense",
+            ])
+        #expect(layers[3]["pad"] == [0, 1, 0, 1], "stride 2 on 4×4: the odd padding row is at the bottom")
+        #expect(layers[3]["output_shape"] == [2, 2, 6])
+        #expect(layers[0]["weights"] == "conv2d_1.weights")
+        #expect(layers[9]["units"] == 10 && layers[9]["biases"] == "dense_2.biases")
+    }
+
+    /// Runs `spec` in the service, exports item 1's schedule and its replay inputs, replays them
+    /// with NumPy (and optax/PyTorch where installed); returns the replay document.
+    @discardableResult
+    private func replay(_ spec: String, iterations: Int, blocks: Int) throws -> JSONValue {
         let service = try TestService()
         defer { service.stop() }
         let session = APISession(service)
         let scratch = try TemporaryDirectory(prefix: "rewind-replay")
         let specPath = scratch.file("spec.json")
-        try Data(Self.spec.utf8).write(to: URL(fileURLWithPath: specPath))
+        try Data(spec.utf8).write(to: URL(fileURLWithPath: specPath))
 
         // Through the CLI, with a URL that has no scheme.
         let url = "127.0.0.1:\(service.port)"
@@ -41,10 +82,10 @@ struct LearnedScheduleTests {
         try #require(exported.status == 0, "export-schedule: \(exported.stderr)")
         let schedule = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: schedulePath))))
         let rates = try #require(schedule["learning_rate"]?.arrayValue)
-        #expect(rates.count == 40 && rates.allSatisfy { $0.arrayValue?.count == 6 })
+        #expect(rates.count == iterations && rates.allSatisfy { $0.arrayValue?.count == blocks })
         #expect(Set(rates.compactMap { $0[0]?.doubleValue }).count > 1, "the learned rates vary over iterations")
         #expect(schedule["item"]?.intValue == 1)
-        #expect(schedule["l2"]?.arrayValue?.count == 6)
+        #expect(schedule["l2"]?.arrayValue?.count == blocks)
         #expect(schedule["l2"]?[1]?.doubleValue == 0, "biases carry no L2")
         let history = try session.history(id)
         #expect(schedule["validation_loss"] == history[1]["validation_loss"])
@@ -71,6 +112,7 @@ struct LearnedScheduleTests {
                 environment: ["JAX_PLATFORMS": "cpu"])
             #expect(recipe.status == 0, "\(name): \(recipe.stdout) \(recipe.stderr)")
         }
+        return try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: replayPath))))
     }
 
     @Test func theScheduleIsAPlainCSVTableAndDefaultsToTheBestItem() throws {
