@@ -13,18 +13,76 @@ script handles: PyTorch starts the buffer at g on the first step (not (1 - gamma
 buffers are set to zeros first; and weight_decay = l2 adds l2 * w to g, the gradient of Rewind's
 0.5 * l2 * w**2 penalty.
 
+The network is rebuilt from the export's architecture.layers with nn.Conv2d, nn.MaxPool2d,
+nn.AvgPool2d, nn.Flatten, nn.Linear and activation modules (see build() for how Rewind's block names
+and layouts map to the module's parameters).
+
 Usage: python3 examples/replay_torch.py REPLAY.json SCHEDULE.json [--tolerance 1e-6]
 """
 
 import argparse
 import json
 import sys
+from collections import OrderedDict
 
 import torch
 import torch.nn.functional as F
 
 torch.set_default_dtype(torch.float64)
-ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}
+ACTIVATIONS = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid}
+
+
+def build(architecture):
+    """The export's architecture.layers as an nn.Sequential of named modules, and for every Rewind
+    block its parameter with the map from Rewind's flat layout to PyTorch's.
+
+    A layer with parameters is the module named after its blocks: conv2d_1.weights and
+    conv2d_1.biases are the parameters conv2d_1.weight and conv2d_1.bias (dense shorthand: W1, b1
+    are linear1.weight, linear1.bias). Layouts: Rewind's conv2d weights are (kernel, kernel, in,
+    filters) and nn.Conv2d's (filters, in, kernel, kernel); nn.Linear holds W transposed; and a
+    dense layer after a flatten reads an image flattened as (height, width, channels) in Rewind
+    but (channels, height, width) here, so its input columns are permuted to match.
+    """
+    modules, parameter_of = OrderedDict(), {}
+    for index, layer in enumerate(architecture["layers"]):
+        kind = layer["type"]
+        if kind in ("dense", "conv2d"):
+            weights, biases = layer["weights"], layer["biases"]
+            name = weights.split(".")[0] if "." in weights else "linear" + weights[1:]
+        if kind == "conv2d":
+            top, bottom, left, right = layer["pad"]
+            if (top, left) != (bottom, right):
+                modules[f"pad_{index}"] = torch.nn.ZeroPad2d((left, right, top, bottom))
+                padding = 0
+            else:
+                padding = (top, left)
+            k, channels, filters = layer["kernel"], layer["input_shape"][2], layer["filters"]
+            module = torch.nn.Conv2d(channels, filters, k, stride=layer["stride"], padding=padding)
+            parameter_of[weights] = (
+                module.weight, lambda v, k=k, c=channels, f=filters: v.reshape(k, k, c, f).permute(3, 2, 0, 1))
+        elif kind == "dense":
+            fan_in, units = layer["input_shape"][0], layer["units"]
+            module = torch.nn.Linear(fan_in, units)
+            image = architecture["layers"][index - 1]["input_shape"] if index > 0 else None
+            if index > 0 and architecture["layers"][index - 1]["type"] == "flatten" and len(image) == 3:
+                h, w, c = image  # Rewind's row (y, x, ch) is PyTorch's column ch * h * w + y * w + x
+                parameter_of[weights] = (
+                    module.weight,
+                    lambda v, h=h, w=w, c=c, u=units: v.reshape(h, w, c, u).permute(3, 2, 0, 1).reshape(u, h * w * c))
+            else:
+                parameter_of[weights] = (module.weight, lambda v, f=fan_in, u=units: v.reshape(f, u).T)
+        elif kind == "maxpool":
+            module, name = torch.nn.MaxPool2d(layer["size"]), f"maxpool_{index}"
+        elif kind == "avgpool":
+            module, name = torch.nn.AvgPool2d(layer["size"]), f"avgpool_{index}"
+        elif kind == "flatten":
+            module, name = torch.nn.Flatten(), f"flatten_{index}"
+        else:
+            module, name = ACTIVATIONS[kind](), f"{kind}_{index}"
+        if kind in ("dense", "conv2d"):
+            parameter_of[biases] = (module.bias, lambda v: v)
+        modules[name] = module
+    return torch.nn.Sequential(modules), parameter_of
 
 
 def main():
@@ -45,31 +103,26 @@ def main():
     if schedule["l2"] is None:
         sys.exit("per-weight L2: add 0.5 * sum(l2 * w**2) to the loss instead of weight_decay")
 
-    # Rewind's blocks alternate W (fan-in, fan-out) and b; nn.Linear holds W transposed.
-    layers = []
-    for layer in range(len(blocks) // 2):
-        wb, bb = blocks[2 * layer], blocks[2 * layer + 1]
-        linear = torch.nn.Linear(wb["rows"], wb["cols"])
-        with torch.no_grad():
-            w = noise[wb["offset"]:wb["offset"] + wb["rows"] * wb["cols"]].reshape(wb["rows"], wb["cols"])
-            linear.weight.copy_(scales[2 * layer] * w.T)
-            linear.bias.copy_(scales[2 * layer + 1] * noise[bb["offset"]:bb["offset"] + bb["cols"]])
-        layers.append(linear)
-    activation = ACTIVATIONS[replay["architecture"]["activation"]]
+    model, parameter_of = build(replay["architecture"])
+    # w_1 = s_k * eps for every block, moved into PyTorch's layouts.
+    with torch.no_grad():
+        for k, block in enumerate(blocks):
+            parameter, to_torch = parameter_of[block["name"]]
+            values = scales[k] * noise[block["offset"]:block["offset"] + block["rows"] * block["cols"]]
+            parameter.copy_(to_torch(values))
 
-    def forward(x):
-        for index, linear in enumerate(layers):
-            x = linear(x)
-            if index < len(layers) - 1:
-                x = activation(x)
-        return x
-
-    # One group per block, in Rewind's order W1, b1, W2, b2, ...
-    parameters = [p for linear in layers for p in (linear.weight, linear.bias)]
+    # One group per block, in Rewind's order (conv2d_1.weights, conv2d_1.biases, ...).
+    parameters = [parameter_of[block["name"]][0] for block in blocks]
     groups = [{"params": [p], "weight_decay": schedule["l2"][k]} for k, p in enumerate(parameters)]
     optimizer = torch.optim.SGD(groups, lr=1.0, momentum=0.9, dampening=0.9)
     for p in parameters:
         optimizer.state[p]["momentum_buffer"] = torch.zeros_like(p)
+    input_shape = replay["architecture"]["input_shape"]
+
+    def forward(x):
+        if len(input_shape) == 3:
+            x = x.reshape([len(x)] + input_shape).permute(0, 3, 1, 2)  # Rewind's NHWC rows -> NCHW
+        return model(x)
 
     x_train = torch.tensor(replay["train"]["inputs"])
     y_train = torch.tensor(replay["train"]["labels"], dtype=torch.long)
