@@ -15,20 +15,30 @@ struct LearnedScheduleTests {
          "meta": {"iterations": 2, "step_size": 0.05}}
         """#
 
-    /// A small conv net on the digits as 8×8×1 images with every layer type the replays build:
-    /// "same" padding with the odd pixel at the bottom (stride 2), max and average pooling, an
-    /// explicit and an implicit flatten, three activations.
-    static let convSpec = #"""
-        {"name": "replay-conv", "dataset": {"name": "digits"}, "split": {"train": 1000, "validation": 797},
-         "model": {"layers": [
-           {"type": "conv2d", "filters": 4, "kernel": 3, "stride": 1, "padding": "same"}, {"type": "tanh"},
-           {"type": "maxpool", "size": 2},
-           {"type": "conv2d", "filters": 6, "kernel": 3, "stride": 2, "padding": "same"}, {"type": "relu"},
-           {"type": "avgpool", "size": 2}, {"type": "flatten"},
-           {"type": "dense", "units": 12}, {"type": "sigmoid"}]},
-         "training": {"iterations": 30, "batch_size": 100, "seed": 3, "batches": "random"},
-         "meta": {"iterations": 2, "step_size": 0.05}}
-        """#
+    /// Two small conv nets on the digits as 8×8×1 images that between them hold every layer type
+    /// the replays build: stride 2 with "same" padding's odd row at the bottom, an explicit flatten
+    /// of a 2×2×6 image, average pooling; a pooling window that leaves a remainder (3 on 8), an
+    /// even kernel with "same" padding, an implicit flatten of 2×2×8. Each case: the spec's layers,
+    /// the exported layer types, the exported padding of the first conv2d and the block names.
+    static let convNets: [(layers: String, types: [String], pad: [Int], blocks: [String])] = [
+        (
+            #"""
+            [{"type": "conv2d", "filters": 6, "kernel": 3, "stride": 2, "padding": "same"}, {"type": "sigmoid"},
+             {"type": "avgpool", "size": 2}, {"type": "flatten"}, {"type": "dense", "units": 16}, {"type": "tanh"}]
+            """#,
+            ["conv2d", "sigmoid", "avgpool", "flatten", "dense", "tanh", "dense"], [0, 1, 0, 1],
+            ["conv2d_1", "dense_1", "dense_2"]
+        ),
+        (
+            #"""
+            [{"type": "conv2d", "filters": 6, "kernel": 3, "stride": 1, "padding": "same"}, {"type": "tanh"},
+             {"type": "maxpool", "size": 3},
+             {"type": "conv2d", "filters": 8, "kernel": 2, "stride": 1, "padding": "same"}, {"type": "relu"}]
+            """#,
+            ["conv2d", "tanh", "maxpool", "conv2d", "relu", "flatten", "dense"], [1, 1, 1, 1],
+            ["conv2d_1", "conv2d_2", "dense_1"]
+        ),
+    ]
 
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
@@ -37,23 +47,24 @@ struct LearnedScheduleTests {
         try replay(Self.spec, iterations: 40, blocks: 6)
     }
 
-    @Test func theNumPyReplayOfAConvNetReachesRewindsValidationLossToOneMillionth() throws {
-        let replay = try replay(Self.convSpec, iterations: 30, blocks: 8)
+    @Test(arguments: 0..<2) func theNumPyReplayOfAConvNetReachesRewindsValidationLossToOneMillionth(net: Int) throws {
+        let (layers, types, pad, blocks) = Self.convNets[net]
+        let spec = """
+            {"name": "replay-conv", "dataset": {"name": "digits"}, "split": {"train": 1000, "validation": 797},
+             "model": {"layers": \(layers)},
+             "training": {"iterations": 30, "batch_size": 100, "seed": 3, "batches": "random"},
+             "hyperparameters": {"learning_rate": {"init": 0.5}, "init_scale": {"init": 0.3}},
+             "meta": {"iterations": 2, "step_size": 0.05}}
+            """
+        let replay = try replay(spec, iterations: 30, blocks: 2 * blocks.count)
         let names = try #require(replay["blocks"]?.arrayValue).compactMap { $0["name"]?.stringValue }
-        #expect(
-            names == [
-                "conv2d_1.weights", "conv2d_1.biases", "conv2d_2.weights", "conv2d_2.biases", "dense_1.weights",
-                "dense_1.biases", "dense_2.weights", "dense_2.biases",
-            ])
-        let layers = try #require(replay["architecture"]?["layers"]?.arrayValue)
-        #expect(
-            layers.compactMap { $0["type"]?.stringValue } == [
-                "conv2d", "tanh", "maxpool", "conv2d", "relu", "avgpool", "flatten", "dense", "sigmoid", "dense",
-            ])
-        #expect(layers[3]["pad"] == [0, 1, 0, 1], "stride 2 on 4×4: the odd padding row is at the bottom")
-        #expect(layers[3]["output_shape"] == [2, 2, 6])
-        #expect(layers[0]["weights"] == "conv2d_1.weights")
-        #expect(layers[9]["units"] == 10 && layers[9]["biases"] == "dense_2.biases")
+        #expect(names == blocks.flatMap { ["\($0).weights", "\($0).biases"] })
+        let exported = try #require(replay["architecture"]?["layers"]?.arrayValue)
+        #expect(exported.compactMap { $0["type"]?.stringValue } == types)
+        #expect(exported[0]["pad"] == JSONValue(pad.map(Double.init)))
+        #expect(exported[0]["weights"] == "conv2d_1.weights")
+        #expect(exported.last?["units"] == 10 && exported.last?["biases"] == .string("\(blocks.last!).biases"))
+        #expect(replay["architecture"]?["input_shape"] == [8, 8, 1])
     }
 
     /// Runs `spec` in the service, exports item 1's schedule and its replay inputs, replays them
