@@ -123,7 +123,11 @@ struct LearnedScheduleTests {
                 environment: ["JAX_PLATFORMS": "cpu"])
             #expect(recipe.status == 0, "\(name): \(recipe.stdout) \(recipe.stderr)")
         }
-        return try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: replayPath))))
+        let document = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: replayPath))))
+        // The schedule's columns are the replay's blocks, by name.
+        #expect(
+            schedule["blocks"]?.arrayValue?.map { $0["name"] } == document["blocks"]?.arrayValue?.map { $0["name"] })
+        return document
     }
 
     @Test func theScheduleIsAPlainCSVTableAndDefaultsToTheBestItem() throws {
