@@ -20,14 +20,18 @@ public enum JobPlots {
     /// Every plot name any job can have, in page order.
     public static let allNames = [
         "loss", "error", "learning_curve", "learning_rate", "momentum", "l2", "init_scale", "hypergradient_norm",
-        "training_data",
+        "filters", "training_data",
     ]
 
     /// The plots that exist for a job with this spec, in page order: all but `training_data`,
-    /// which only distillation jobs (`hyperparameters.training_data.learn`) have.
+    /// which only distillation jobs (`hyperparameters.training_data.learn`) have, and `filters`,
+    /// which only networks with a conv2d layer have.
     public static func names(for spec: JSONValue) -> [String] {
         let facts = PlotSpec(spec)
-        return allNames.filter { $0 != "training_data" || facts.learnsTrainingData }
+        let convolution = hasConvolution(spec)
+        return allNames.filter {
+            ($0 != "training_data" || facts.learnsTrainingData) && ($0 != "filters" || convolution)
+        }
     }
 
     /// The SVG document of plot `name`, or nil when this job has no plot of that name.
@@ -53,6 +57,7 @@ public enum JobPlots {
         case "init_scale": return initScale(history, facts: facts)
         case "hypergradient_norm": return hypergradientNorm(history)
         case "training_data": return trainingData(history)
+        case "filters": return filters(history)
         default: return nil
         }
     }
@@ -69,6 +74,7 @@ public enum JobPlots {
         case "init_scale": "Initial weight scale"
         case "hypergradient_norm": "Hypergradient norm"
         case "training_data": "Learned training inputs"
+        case "filters": "First conv layer's filters"
         default: name
         }
     }

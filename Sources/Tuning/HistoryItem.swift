@@ -25,6 +25,9 @@ public struct HistoryItem: Sendable, Equatable {
     /// Standard deviations over the `meta.seeds` runs of the three losses (the loss fields are the
     /// means); nil with one seed.
     public var spread: Spread?
+    /// The first conv2d layer's trained filters, on the final item of a network with one (the job's
+    /// result); nil on every other item and for networks without convolutions.
+    public var firstConvFilters: ConvFilters?
     /// Whether the guard accepted the meta-step that led here, and why not; nil when it is off.
     public var step: Step?
     public var stepReason: String?
@@ -38,6 +41,40 @@ public struct HistoryItem: Sendable, Equatable {
             self.trainingLoss = trainingLoss
             self.validationLoss = validationLoss
             self.testLoss = testLoss
+        }
+    }
+
+    /// A conv2d layer's weights at the end of training (the first seed's run), filter by filter:
+    /// `values` in (filter, ky, kx, channel) order, `filters` of them, each kernel × kernel ×
+    /// channels. Bounded: at most `maxValues` values, the first filters that fit.
+    public struct ConvFilters: Sendable, Equatable {
+        public var filters: Int
+        public var kernel: Int
+        public var channels: Int
+        public var values: [Double]
+
+        /// The most values an item carries (32 KiB of doubles).
+        public static let maxValues = 4096
+
+        /// The filters of conv weights in Rewind's layout (kernel, kernel, channels, filters); nil
+        /// when not even one filter fits in `maxValues`.
+        public init?(weights: ArraySlice<Double>, filters total: Int, kernel: Int, channels: Int) {
+            let perFilter = kernel * kernel * channels
+            precondition(weights.count == perFilter * total, "ConvFilters: weights are not (k, k, c, filters)")
+            let kept = min(total, Self.maxValues / perFilter)
+            guard kept >= 1 else { return nil }
+            let base = weights.startIndex
+            values = (0..<kept).flatMap { f in (0..<perFilter).map { i in weights[base + i * total + f] } }
+            filters = kept
+            self.kernel = kernel
+            self.channels = channels
+        }
+
+        public func json() -> JSONValue {
+            [
+                "filters": .number(Double(filters)), "kernel": .number(Double(kernel)),
+                "channels": .number(Double(channels)), "values": JSONValue(values),
+            ]
         }
     }
 
@@ -78,6 +115,7 @@ public struct HistoryItem: Sendable, Equatable {
         object["hyperparameters"] = hyperparameters.json()
         object["hypergradient"] = hypergradient?.json() ?? .null
         object["training_curve"] = trainingCurve.json()
+        if let firstConvFilters { object["first_conv_filters"] = firstConvFilters.json() }
         if let step {
             object["step"] = .string(step.rawValue)
             object["step_reason"] = stepReason.map { .string($0) } ?? .null

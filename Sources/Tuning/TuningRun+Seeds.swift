@@ -14,6 +14,8 @@ struct SeedAverage: Sendable {
     var gradient: [Double]?
     /// Mean minibatch loss of every training iteration.  // (iterations)
     var curve: [Double]
+    /// The first seed's first conv2d filters, on the final item only.
+    var filters: HistoryItem.ConvFilters? = nil
 }
 
 /// One training run's numbers.
@@ -25,6 +27,7 @@ struct SeedRun: Sendable {
     var testError: Double?
     var gradient: [Double]?
     var curve: [Double]
+    var filters: HistoryItem.ConvFilters?
 }
 
 /// Work shared by the threads training one meta-iteration's runs.
@@ -156,7 +159,19 @@ extension TuningRun {
         }
         return SeedRun(
             trainingLoss: train.loss, validationLoss: held.loss, validationError: held.error,
-            testLoss: test?.loss, testError: test?.error, gradient: gradient, curve: losses)
+            testLoss: test?.loss, testError: test?.error, gradient: gradient, curve: losses,
+            filters: item == spec.meta.iterations ? firstConvFilters(finalWeights) : nil)
+    }
+
+    /// The first conv2d layer's filters in `weights`; nil for a network without convolutions.
+    func firstConvFilters(_ weights: [Double]) -> HistoryItem.ConvFilters? {
+        for layer in architecture.summary {
+            guard case .conv2d(let filters, let kernel, _, _) = layer.layer, let blocks = layer.blocks else { continue }
+            return HistoryItem.ConvFilters(
+                weights: weights[architecture.blocks[blocks[0]].range], filters: filters, kernel: kernel,
+                channels: layer.inputShape[2])
+        }
+        return nil
     }
 
     /// Mean cross-entropy and error rate of the model with `weights` on `rows`.
@@ -201,7 +216,7 @@ extension TuningRun {
                     trainingLoss: std(training), validationLoss: std(validation), testLoss: hasTest ? std(test) : nil)
                 : nil,
             gradient: runs[0].gradient == nil ? nil : meanVector(runs.map { $0.gradient! }),
-            curve: meanVector(runs.map(\.curve)))
+            curve: meanVector(runs.map(\.curve)), filters: runs[0].filters)
     }
 
     /// Maps the inner steps done by all runs of item `item` to the job's overall fraction: each

@@ -192,6 +192,7 @@ public struct TuningRun: Sendable {
             hyperparameters: space.values(u), hypergradient: average?.gradient.map { space.unconstrained($0) },
             trainingCurve: TrainingCurve(losses: average?.curve ?? []))
         if let average {
+            item.firstConvFilters = average.filters
             item.testLoss = average.testLoss
             item.testError = average.testError
             item.spread = average.spread
