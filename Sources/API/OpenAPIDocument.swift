@@ -1100,6 +1100,17 @@ public enum OpenAPIDocument {
                       "losses": { "type": "array", "items": { "type": ["number", "null"] } }
                     }
                   },
+                  "first_conv_filters": {
+                    "description": "Only on the final item of a network with a conv2d layer: the first conv2d layer's trained weights (the first seed's run), at most 4096 values, whole filters from the first.",
+                    "type": "object",
+                    "required": ["filters", "kernel", "channels", "values"],
+                    "properties": {
+                      "filters": { "type": "integer", "minimum": 1 },
+                      "kernel": { "type": "integer", "minimum": 1 },
+                      "channels": { "type": "integer", "minimum": 1 },
+                      "values": { "type": "array", "items": { "type": "number" }, "description": "(filters, kernel, kernel, channels) in that order." }
+                    }
+                  },
                   "seconds": { "type": "number", "minimum": 0 },
                   "numeric_fingerprint": { "type": "string", "description": "What decided this item's bits besides the spec: the build's arithmetic, the CPU architecture and the BLAS kernel family of the node that computed it. Equal fingerprints give identical histories." }
                 }

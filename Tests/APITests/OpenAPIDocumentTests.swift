@@ -263,6 +263,7 @@ import Testing
         item.spread = HistoryItem.Spread(trainingLoss: 0.01, validationLoss: 0.02, testLoss: 0.03)
         item.step = .rejected
         item.stepReason = "the objective rose"
+        item.firstConvFilters = HistoryItem.ConvFilters(weights: [0.1, 0.2][...], filters: 2, kernel: 1, channels: 1)
         let problem = ProblemDetails.invalidSpec([
             SpecError(field: "/training/iterations", message: "must be between 1 and 100000")
         ])

@@ -42,6 +42,24 @@ class ClientTests(unittest.TestCase):
             self.rewind.job(job["id"])
         self.assertEqual(raised.exception.status, 404)
 
+    def test_a_layered_model_names_its_blocks_after_its_layers(self):
+        layers = [{"type": "conv2d", "filters": 2, "kernel": 3, "padding": "same"}, {"type": "relu"},
+                  {"type": "maxpool", "size": 2}]
+        job = self.rewind.submit(dict(SMALL, name="python conv", model={"layers": layers}))
+        done = self.rewind.wait(job["id"], timeout=60, poll=0.05)
+        self.assertEqual(done["status"], "succeeded")
+        self.assertEqual(done["spec"]["model"]["layers"][0]["filters"], 2)
+        table = self.rewind.schedule(job["id"], item=1)
+        self.assertEqual([block["name"] for block in table["blocks"]],
+                         ["conv2d_1.weights", "conv2d_1.biases", "dense_1.weights", "dense_1.biases"])
+        filters = self.rewind.result(job["id"])["final"]["first_conv_filters"]
+        self.assertEqual((filters["filters"], filters["kernel"], filters["channels"]), (2, 3, 1))
+        self.assertEqual(len(filters["values"]), 18)
+        with self.assertRaises(RewindError) as raised:
+            self.rewind.submit(dict(SMALL, model={"layers": [{"type": "conv2d", "filters": 2, "kernel": 9, "padding": "valid"}]}))
+        self.assertEqual(raised.exception.status, 422)
+        self.assertEqual([e.field for e in raised.exception.errors], ["/model/layers/0"])
+
     def test_an_invalid_spec_raises_with_every_field(self):
         with self.assertRaises(RewindError) as raised:
             self.rewind.submit({"dataset": {"name": "digits"}, "training": {"iterations": 0}, "model": {"activation": "swish"}})

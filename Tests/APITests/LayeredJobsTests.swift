@@ -3,10 +3,10 @@ import JSON
 import RewindTestSupport
 import Testing
 
-/// A conv job's result carries its first conv layer's trained filters, and its dashboard page draws
-/// them as an image grid.
-@Suite("First conv layer's filters")
-struct ConvFiltersTests {
+/// Conv jobs through the service: admission counts their workspace, and a job's result carries its
+/// first conv layer's trained filters, which its dashboard page draws as an image grid.
+@Suite("Layered jobs through the service")
+struct LayeredJobsTests {
     static let spec = #"""
         {"name": "filters", "dataset": {"name": "digits"}, "split": {"train": 200, "validation": 100},
          "model": {"layers": [{"type": "conv2d", "filters": 3, "kernel": 3, "stride": 1, "padding": "same"},
@@ -48,5 +48,24 @@ struct ConvFiltersTests {
         try session.waitForStatus(dense, "succeeded")
         #expect(try session.get("/v1/jobs/\(dense)/plots/filters.svg").status == 404)
         #expect(try session.history(dense).last?["first_conv_filters"] == nil)
+    }
+
+    @Test func aConvSpecTooBigForTheJobMemoryIsA422BeforeItRuns() throws {
+        let service = try TestService()
+        defer { service.stop() }
+        let session = APISession(service)
+        // 1024 filters of 32×32 on 8×8 images: about 1M parameters (under the limit), but each row
+        // of a batch of 1000 needs megabytes of activations and im2col patches (gigabytes in all).
+        let spec = #"""
+            {"name": "too big", "dataset": {"name": "digits"}, "split": {"train": 1000, "validation": 797},
+             "model": {"layers": [{"type": "conv2d", "filters": 1024, "kernel": 32, "padding": "same"}, {"type": "relu"}]},
+             "training": {"iterations": 10, "batch_size": 1000}, "meta": {"iterations": 1}}
+            """#
+        let response = try session.post("/v1/jobs", json: spec)
+        response.expectProblem(422)
+        #expect(response.json["type"]?.stringValue?.hasSuffix("over-memory-budget") == true)
+        let fields = response.json["errors"]?.arrayValue?.compactMap { $0["field"]?.stringValue } ?? []
+        #expect(fields.contains("/model/layers"), "\(fields)")
+        #expect(try session.get("/v1/jobs").json["jobs"]?.arrayValue?.isEmpty == true, "no job was created")
     }
 }
