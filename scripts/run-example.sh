@@ -68,7 +68,7 @@ held-out)
     run_job held-out examples/held-out.json loss error learning_rate
     ;;
 lenet-schedules)
-    run_job lenet-schedules examples/lenet-schedules.json loss error learning_rate momentum
+    run_job lenet-schedules examples/lenet-schedules.json loss error learning_rate momentum filters
     ;;
 per-weight-l2)
     run_job per-weight-l2 examples/per-weight-l2.json loss error l2 hypergradient_norm
