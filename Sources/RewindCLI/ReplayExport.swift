@@ -4,7 +4,8 @@ import Learning
 import Tuning
 
 /// `rewind export --spec SPEC.json [--item N]`: what an outside trainer needs to start exactly where
-/// one of the spec's training runs starts — the split's rows, the model's blocks, the minibatch rows
+/// one of the spec's training runs starts — the split's rows, the network layer by layer (dense
+/// shorthand or `model.layers`, with shapes, padding and block names), the minibatch rows
 /// of every step and the standard normal draws ε of w₁ = s ⊙ ε. Together with the learned schedule
 /// of `rewind export-schedule` (or `GET /v1/jobs/{id}/schedule`) it replays a history item in
 /// NumPy, PyTorch or JAX (docs/using-learned-schedules.md).
