@@ -111,7 +111,7 @@ struct RunState {
     /// v ← v − (1−γ)g, then w ← w + α v, each increment truncated to fixed point once, and the
     /// Double view of w refreshed for the next gradient. Returns the divergence, if any.
     @inline(__always)
-    private static func forwardUpdate(
+    static func forwardUpdate(
         scratch: TrainerScratch, range: Range<Int>, decay: Double, learningRate: Double, step: Int,
         block: ParameterBlock
     ) -> TrainingError? {
