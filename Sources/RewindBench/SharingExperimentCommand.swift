@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JSON
 import Tuning
 
 /// `rewind experiment-sharing`: the paper's weight-sharing experiment (Figures 8–9) on the built-in
@@ -84,74 +85,13 @@ public struct SharingExperimentCommand: ParsableCommand {
         Console.output(String(format: "done in %.0f s; wrote %@", seconds, output))
     }
 
-    /// The settings of a weight-sharing spec file: `kind`, `dataset`, `model` (hidden, sharing),
-    /// `training` and `meta`; every field optional but `kind`, unknown ones rejected by name.
+    /// The settings of a weight-sharing spec file (`WeightSharingSettings.parse`).
     static func settings(spec path: String) throws -> WeightSharingSettings {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw ValidationError("\(path): not a JSON object")
+        do {
+            return try WeightSharingSettings.parse(try JSONValue.parse(Array(data)))
+        } catch let errors as SpecErrors {
+            throw ValidationError("\(path): \(errors)")
         }
-        func object(_ value: Any?, _ field: String, allowed: Set<String>) throws -> [String: Any] {
-            guard let value else { return [:] }
-            guard let object = value as? [String: Any] else { throw ValidationError("\(field): must be an object") }
-            if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
-                throw ValidationError("\(field)/\(unknown): unknown field")
-            }
-            return object
-        }
-        func number(_ object: [String: Any], _ key: String, _ field: String) throws -> Double? {
-            guard let value = object[key] else { return nil }
-            // JSONSerialization gives NSNumber for numbers and Bool for true and false.
-            let number = type(of: value) == Bool.self ? nil : (value as? NSNumber)?.doubleValue
-            guard let number, number.isFinite else { throw ValidationError("\(field)/\(key): must be a number") }
-            return number
-        }
-        let top = try object(root, "", allowed: ["kind", "name", "dataset", "model", "training", "meta"])
-        guard top["kind"] as? String == "weight_sharing" else {
-            throw ValidationError("/kind: must be \"weight_sharing\"")
-        }
-        let dataset = try object(top["dataset"], "/dataset", allowed: ["name"])
-        guard (dataset["name"] as? String ?? "omniglot") == "omniglot" else {
-            throw ValidationError("/dataset/name: weight sharing runs on the built-in \"omniglot\" tasks only")
-        }
-        let model = try object(top["model"], "/model", allowed: ["hidden", "sharing"])
-        let sharing = try object(model["sharing"], "/model/sharing", allowed: ["tasks", "learn"])
-        let training = try object(
-            top["training"], "/training", allowed: ["iterations", "learning_rate", "momentum", "init_scale", "l2"])
-        let meta = try object(
-            top["meta"], "/meta", allowed: ["iterations", "step_size", "validation_drawings", "seed"])
-        var settings = WeightSharingSettings()
-        if let hidden = model["hidden"] {
-            guard let widths = hidden as? [Int], !widths.isEmpty, widths.allSatisfy({ (1...4096).contains($0) }) else {
-                throw ValidationError("/model/hidden: must be a list of widths 1...4096")
-            }
-            settings.hidden = widths
-        }
-        switch sharing["tasks"] as? String ?? "alphabets+rotations" {
-        case "alphabets+rotations": settings.rotations = true
-        case "alphabets": settings.rotations = false
-        default: throw ValidationError("/model/sharing/tasks: must be \"alphabets+rotations\" or \"alphabets\"")
-        }
-        guard (sharing["learn"] as? String ?? "transforms") == "transforms" else {
-            throw ValidationError("/model/sharing/learn: must be \"transforms\"")
-        }
-        if let t = try number(training, "iterations", "/training") { settings.iterations = Int(t) }
-        if let a = try number(training, "learning_rate", "/training") { settings.learningRate = a }
-        if let g = try number(training, "momentum", "/training") { settings.momentum = g }
-        if let s = try number(training, "init_scale", "/training") { settings.initScale = s }
-        if let l = try number(training, "l2", "/training") { settings.l2 = l }
-        if let m = try number(meta, "iterations", "/meta") { settings.metaIterations = Int(m) }
-        if let step = try number(meta, "step_size", "/meta") { settings.metaStep = step }
-        if let v = try number(meta, "validation_drawings", "/meta") { settings.validationDrawings = Int(v) }
-        if let seed = try number(meta, "seed", "/meta") { settings.seed = UInt64(max(0, seed)) }
-        guard (1...1000).contains(settings.iterations), (1...1000).contains(settings.metaIterations),
-            settings.momentum > 0 && settings.momentum < 1, settings.learningRate > 0, settings.initScale > 0,
-            settings.l2 >= 0, (1...11).contains(settings.validationDrawings)
-        else {
-            throw ValidationError(
-                "\(path): iterations and meta iterations 1...1000, momentum in (0, 1), learning_rate and "
-                    + "init_scale > 0, l2 ≥ 0, validation_drawings 1...11")
-        }
-        return settings
     }
 }

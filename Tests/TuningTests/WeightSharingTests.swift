@@ -1,3 +1,4 @@
+import JSON
 import Learning
 import Testing
 import Tuning
@@ -64,5 +65,44 @@ struct WeightSharingTests {
         #expect(result.transforms != settings.initialTransforms)
         #expect(result.objectives.count == 3 && result.objectives.allSatisfy(\.isFinite))
         #expect(result.learnedTestErrors.count == 4 && result.learnedTestErrors.allSatisfy { (0...1).contains($0) })
+    }
+}
+
+@Suite("Weight-sharing specs")
+struct WeightSharingSpecTests {
+    @Test("the example specs parse to the paper's settings and the stated reduction")
+    func examples() throws {
+        let paper = try WeightSharingSettings.parse(
+            try JSONValue.parse(
+                """
+                {"kind": "weight_sharing", "dataset": {"name": "omniglot"},
+                 "model": {"hidden": [400, 200], "sharing": {"tasks": "alphabets+rotations", "learn": "transforms"}},
+                 "training": {"iterations": 50, "learning_rate": 1.0, "momentum": 0.9},
+                 "meta": {"iterations": 20, "step_size": 0.2, "validation_drawings": 2, "seed": 0}}
+                """))
+        #expect(paper == WeightSharingSettings())
+        #expect(paper.tasks == 10)
+        let reduced = try WeightSharingSettings.parse(
+            try JSONValue.parse(#"{"kind": "weight_sharing", "model": {"hidden": [100, 50]}}"#))
+        #expect(reduced.hidden == [100, 50] && reduced.iterations == 50 && reduced.metaIterations == 20)
+    }
+
+    @Test("bad fields are all reported, each by its JSON pointer")
+    func errors() {
+        let document = try! JSONValue.parse(
+            """
+            {"kind": "sgd", "dataset": {"name": "digits"}, "model": {"hidden": [0, "x"], "sharing": {"learn": "z"}},
+             "training": {"momentum": 1.5, "iterations": true}, "meta": {"seed": -1, "extra": 1}}
+            """)
+        #expect(throws: SpecErrors.self) { try WeightSharingSettings.parse(document) }
+        do {
+            _ = try WeightSharingSettings.parse(document)
+        } catch {
+            #expect(
+                error.errors.map(\.field) == [
+                    "/kind", "/dataset/name", "/model/hidden/0", "/model/hidden/1", "/model/sharing/learn",
+                    "/training/iterations", "/training/momentum", "/meta/extra", "/meta/seed",
+                ])
+        }
     }
 }
