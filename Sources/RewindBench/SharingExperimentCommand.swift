@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dashboard
 import Foundation
 import JSON
 import Tuning
@@ -28,6 +29,10 @@ public struct SharingExperimentCommand: ParsableCommand {
     var seed: UInt64 = 0
     @Option(help: "A weight-sharing spec (examples/omniglot-sharing.json); its settings replace the options above.")
     var spec: String?
+    @Option(help: "Instead of running: draw the learned T_l of this result JSON as heat maps (see --images).")
+    var render: String?
+    @Option(help: "With --render: the SVGs' path prefix (PREFIX.svg and PREFIX-off-diagonal.svg).")
+    var images: String = "omniglot-sharing"
     @Option(help: "Where to write the result JSON.")
     var output: String = "omniglot-sharing-result.json"
 
@@ -42,6 +47,7 @@ public struct SharingExperimentCommand: ParsableCommand {
     }
 
     public func run() throws {
+        if let render { return try Self.render(result: render, images: images) }
         var settings = WeightSharingSettings()
         settings.hidden = hidden.split(separator: ",").compactMap { Int($0) }
         settings.alphabets = alphabets
@@ -83,6 +89,45 @@ public struct SharingExperimentCommand: ParsableCommand {
         let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
         try data.write(to: URL(fileURLWithPath: output))
         Console.output(String(format: "done in %.0f s; wrote %@", seconds, output))
+    }
+
+    /// Writes the heat maps of a result's T_l and prints, per layer, the mean diagonal entry, the
+    /// mean entry pairing an alphabet with its rotated copy (both directions) and the mean of every
+    /// other off-diagonal entry.
+    static func render(result path: String, images prefix: String) throws {
+        let document = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
+        guard let root = document as? [String: Any], let tasks = root["tasks"] as? [String],
+            let matrices = root["transforms"] as? [[[Double]]]
+        else { throw ValidationError("\(path): not a weight-sharing result (tasks, transforms)") }
+        let n = tasks.count, transforms = matrices.map { $0.flatMap { $0 } }
+        for (suffix, offDiagonal) in [("", false), ("-off-diagonal", true)] {
+            let svg = JobPlots.sharingTransforms(tasks: tasks, transforms: transforms, offDiagonal: offDiagonal)
+            try svg.write(toFile: prefix + suffix + ".svg", atomically: true, encoding: .utf8)
+        }
+        let alphabets = tasks.filter { $0.hasSuffix(" rotated") }.count
+        Console.output("| layer | own z (diagonal) | alphabet ↔ its rotated copy | other pairs |")
+        Console.output("|---|---:|---:|---:|")
+        for (l, t) in transforms.enumerated() {
+            var diagonal = 0.0, paired = 0.0, pairedCount = 0, other = 0.0, otherCount = 0
+            for a in 0..<n {
+                for j in 0..<n {
+                    let value = t[a * n + j]
+                    if a == j {
+                        diagonal += value / Double(n)
+                    } else if alphabets > 0 && abs(a - j) == alphabets {
+                        paired += value
+                        pairedCount += 1
+                    } else {
+                        other += value
+                        otherCount += 1
+                    }
+                }
+            }
+            Console.output(
+                String(
+                    format: "| %d | %.4f | %.4f | %.4f |", l + 1, diagonal, paired / Double(max(pairedCount, 1)),
+                    other / Double(max(otherCount, 1))))
+        }
     }
 
     /// The settings of a weight-sharing spec file (`WeightSharingSettings.parse`).
