@@ -114,26 +114,9 @@ private final class SharedRunState {
         scratch = TrainerScratch(parameterCount: n, batchSize: 1, features: 1)
         workspace = SharedWeightWorkspace(model: model, training: problem.training)
         buffers = BlockBuffers(blocks: blocks)
-        factors = schedule.momenta.map { row in
-            row.map { gamma in
-                guard let factor = RationalFactor(approximating: gamma) else {
-                    preconditionFailure("momentum \(gamma) is outside (0, 1)")
-                }
-                return factor
-            }
-        }
+        factors = RunState.exactFactors(schedule.momenta)
         losses = Array(repeating: 0, count: t)
-        for i in 0..<n { scratch.l2[i] = schedule.l2[i] }
-        for (b, block) in blocks.enumerated() {
-            for i in block.range {
-                guard let raw = FixedPoint.raw(schedule.initScales[b] * noise[i]) else {
-                    throw .diverged(
-                        step: 0, detail: "initial parameter \(i) of \(block.name) is outside the fixed-point range")
-                }
-                scratch.w[i] = raw
-                scratch.initialW[i] = raw
-            }
-        }
+        try RunState.loadInitialState(scratch: scratch, schedule: schedule, noise: noise, blocks: blocks)
     }
 
     @discardableResult
