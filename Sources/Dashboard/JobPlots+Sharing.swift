@@ -10,7 +10,13 @@ extension JobPlots {
                 title: "T\(l + 1) (layer \(l + 1))", width: n, height: n,
                 values: t.enumerated().map { i, value in offDiagonal && i / n == i % n ? .nan : value })
         }
-        let numbered = tasks.enumerated().map { "\($0 + 1) \($1)" }.joined(separator: ", ")
+        // Tasks that are the first half again, rotated, are named once: "1–5: A, …; 6–10: the same rotated".
+        let half = n / 2
+        let pairs = n % 2 == 0 && n > 0 && (0..<half).allSatisfy { tasks[half + $0] == tasks[$0] + " rotated" }
+        let numbered =
+            pairs
+            ? "1–\(half): \(tasks[..<half].joined(separator: ", ")); \(half + 1)–\(n): the same rotated by 90°"
+            : tasks.enumerated().map { "\($0 + 1) \($1)" }.joined(separator: ", ")
         return SVGImageGrid(
             title: offDiagonal ? "Learned sharing between tasks (diagonal blank)" : "Learned transforms T_l",
             subtitle: "rows and columns: " + numbered, images: images, colorScale: .diverging, columns: 3

@@ -23,7 +23,7 @@ struct SharingPlotTests {
         #expect(document.wellFormed, "\(document.parseError ?? "")")
         #expect(pixels(document).count == 3 * 16)
         #expect((1...3).allSatisfy { l in document.texts.contains { $0.hasPrefix("T\(l) ") } })
-        #expect(document.texts.contains { $0.contains("4 Latin rotated") })
+        #expect(document.texts.contains { $0.contains("1–2: Greek, Latin; 3–4: the same rotated by 90°") })
     }
 
     @Test("the off-diagonal view leaves each task's own entry blank")
