@@ -52,7 +52,7 @@ let package = Package(
         .target(
             name: "RewindBench",
             dependencies: [
-                "HTTPClient", "JSON", "Jobs", "Learning", "LinearAlgebra", "Storage", "Tuning",
+                "Dashboard", "HTTPClient", "JSON", "Jobs", "Learning", "LinearAlgebra", "Storage", "Tuning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(

@@ -41,7 +41,17 @@ struct RunState {
         workspace = NetworkWorkspace(architecture: architecture, batchCapacity: problem.batches.batchSize)
         team = WorkerTeam(threads: trainer.threads)
         buffers = BlockBuffers(blocks: architecture.blocks)
-        factors = schedule.momenta.map { row in
+        factors = Self.exactFactors(schedule.momenta)
+        dLearningRates = Array(repeating: Array(repeating: 0, count: k), count: t)
+        dMomenta = dLearningRates
+        losses = Array(repeating: 0, count: t)
+
+        try Self.loadInitialState(scratch: scratch, schedule: schedule, noise: noise, blocks: blocks)
+    }
+
+    /// The exact momentum factors n/2^32 of every iteration and block.  // (T, K)
+    static func exactFactors(_ momenta: [[Double]]) -> [[RationalFactor]] {
+        momenta.map { row in
             row.map { gamma in
                 guard let factor = RationalFactor(approximating: gamma) else {
                     preconditionFailure("momentum \(gamma) is outside (0, 1); the tuning layer must keep it inside")
@@ -49,11 +59,13 @@ struct RunState {
                 return factor
             }
         }
-        dLearningRates = Array(repeating: Array(repeating: 0, count: k), count: t)
-        dMomenta = dLearningRates
-        losses = Array(repeating: 0, count: t)
+    }
 
-        for i in 0..<n { scratch.l2[i] = schedule.l2[i] }
+    /// λ into `scratch.l2`, and w_1 = s ⊙ ε as fixed point into `scratch.w` and `scratch.initialW`.
+    static func loadInitialState(
+        scratch: TrainerScratch, schedule: TrainingSchedule, noise: [Double], blocks: [ParameterBlock]
+    ) throws(TrainingError) {
+        for i in 0..<scratch.parameterCount { scratch.l2[i] = schedule.l2[i] }
         for (b, block) in blocks.enumerated() {
             for i in block.range {
                 guard let raw = FixedPoint.raw(schedule.initScales[b] * noise[i]) else {
@@ -111,7 +123,7 @@ struct RunState {
     /// v ← v − (1−γ)g, then w ← w + α v, each increment truncated to fixed point once, and the
     /// Double view of w refreshed for the next gradient. Returns the divergence, if any.
     @inline(__always)
-    private static func forwardUpdate(
+    static func forwardUpdate(
         scratch: TrainerScratch, range: Range<Int>, decay: Double, learningRate: Double, step: Int,
         block: ParameterBlock
     ) -> TrainingError? {
