@@ -130,12 +130,20 @@ extension HyperparameterValues {
             let parsed = rows.compactMap { vector($0) }
             return parsed.count == rows.count ? parsed : nil
         }
-        guard let learningRate = table(json["learning_rate"]), let momentum = table(json["momentum"]),
+        let beta1 = table(json["beta1"]), beta2 = table(json["beta2"])
+        guard let learningRate = table(json["learning_rate"]),
+            let momentum = beta1 == nil ? table(json["momentum"]) : [],
             let l2 = vector(json["l2"]), let initScale = vector(json["init_scale"])
         else { return nil }
+        if beta1 != nil {
+            guard beta2 != nil, json["epsilon"]?.doubleValue != nil, vector(json["weight_decay"]) != nil else {
+                return nil
+            }
+        }
         self.init(
             learningRate: learningRate, momentum: momentum, l2: l2, initScale: initScale,
-            trainingData: table(json["training_data"]))
+            trainingData: table(json["training_data"]), beta1: beta1, beta2: beta2,
+            epsilon: json["epsilon"]?.doubleValue, weightDecay: vector(json["weight_decay"]))
     }
 }
 

@@ -69,25 +69,45 @@ extension TuningRun {
     public func memoryEstimate(at u: [Double]) -> MemoryEstimate {
         let schedule = space.schedule(u)
         let blocks = architecture.blocks
-        // Bits each parameter of block k destroys over the run (its momentum is the block's).
-        var blockBits = [Double](repeating: 0, count: blocks.count)
-        for row in schedule.momenta {
-            for (k, gamma) in row.enumerated() {
-                let numerator = RationalFactor(approximating: gamma)?.numerator ?? 1
-                blockBits[k] += Double(RationalFactor.denominatorBits) - log2(Double(numerator))
+        // Bits each parameter of block k destroys over the run (its momentum is the block's), in
+        // each information buffer: SGD's one; Adam's for m (β1), v (β2) and the weight decay.
+        func bits(_ factors: [[Double]]) -> [Double] {
+            var blockBits = [Double](repeating: 0, count: blocks.count)
+            for row in factors {
+                for (k, gamma) in row.enumerated() where gamma > 0 {
+                    let numerator = RationalFactor(approximating: gamma)?.numerator ?? 1
+                    blockBits[k] += Double(RationalFactor.denominatorBits) - log2(Double(numerator))
+                }
             }
+            return blockBits
+        }
+        var buffers: [[Double]]
+        // Adam's w, m, v (16 bytes), v's low words, w as doubles and the adjoints m̄ and v̄.
+        var optimizerWords = 0
+        if spec.training.optimizer == .adam {
+            let adam = space.adamSchedule(u)
+            buffers = [bits(adam.beta1), bits(adam.beta2)]
+            if !adam.weightDecay.isEmpty {
+                buffers.append(
+                    bits(adam.learningRates.map { row in row.indices.map { 1 - row[$0] * adam.weightDecay[$0] } }))
+            }
+            optimizerWords = 8
+        } else {
+            buffers = [bits(schedule.momenta)]
         }
         var bufferBits = 0.0
         var stacks = 0
-        for (k, block) in blocks.enumerated() {
-            bufferBits += blockBits[k] * Double(block.range.count)
-            // The state register holds the first 63 to 95 bits, the stack the rest in 32-bit
-            // words; parameters of a tile differ by at most a word, so one more row bounds the deepest.
-            let depth = Int(min(max(0, (blockBits[k] + 32 - 63) / 32), Double(Int32.max)).rounded(.up)) + 1
-            let tiles = (block.range.count + InformationBuffer.tileWidth - 1) / InformationBuffer.tileWidth
-            let rows = InformationBuffer.allocatedRows(forDepth: depth)
-            stacks += MemoryEstimate.saturating(
-                tiles, times: rows * InformationBuffer.tileWidth * 4 + 16 * (rows / 16 + 8))
+        for blockBits in buffers {
+            for (k, block) in blocks.enumerated() {
+                bufferBits += blockBits[k] * Double(block.range.count)
+                // The state register holds the first 63 to 95 bits, the stack the rest in 32-bit
+                // words; parameters of a tile differ by at most a word, so one more row bounds the deepest.
+                let depth = Int(min(max(0, (blockBits[k] + 32 - 63) / 32), Double(Int32.max)).rounded(.up)) + 1
+                let tiles = (block.range.count + InformationBuffer.tileWidth - 1) / InformationBuffer.tileWidth
+                let rows = InformationBuffer.allocatedRows(forDepth: depth)
+                stacks += MemoryEstimate.saturating(
+                    tiles, times: rows * InformationBuffer.tileWidth * 4 + 16 * (rows / 16 + 8))
+            }
         }
         let n = architecture.parameterCount
         let t = schedule.iterations
@@ -98,7 +118,7 @@ extension TuningRun {
         let features = architecture.inputCount
         // TrainerScratch holds 11 words per parameter; noise, l2, the final weights, the
         // hypergradient and its pullback about 6 more.
-        let model = 17 * 8 * n
+        let model = (17 + optimizerWords) * 8 * n
         // Per step, arrays of K numbers, each costing its header and the allocator's rounding
         // (48 bytes) plus at most 16 bytes an element: the learning rates, momenta and exact
         // factors of the forward pass, and the item's per-step schedules as JSON (64 bytes a
@@ -114,10 +134,11 @@ extension TuningRun {
         let labels = training.rows + validation.rows + (test?.rows ?? 0)
         var data = 8 * rows * 2 + 8 * labels * 2
         if spec.hyperparameters.trainingData.learn { data += 4 * 8 * training.inputs.count }
-        let buffer = Int(min(bufferBits / 8, Double(Int.max / 8))) + 8 * n
+        let buffer = Int(min(bufferBits / 8, Double(Int.max / 8))) + 8 * n * buffers.count
         return MemoryEstimate(
             bufferBytes: buffer, modelBytes: model, workspaceBytes: schedules + workspaces, dataBytes: data,
-            allocationBytes: max(0, stacks + 16 * n - buffer), concurrentRuns: max(1, min(threads, spec.meta.seeds)),
+            allocationBytes: max(0, stacks + 16 * n * buffers.count - buffer),
+            concurrentRuns: max(1, min(threads, spec.meta.seeds)),
             fixedBytes: MemoryEstimate.runOverheadBytes)
     }
 
