@@ -20,14 +20,14 @@ public enum JobPlots {
     /// Every plot name any job can have, in page order.
     public static let allNames = [
         "loss", "error", "learning_curve", "learning_rate", "momentum", "l2", "init_scale", "hypergradient_norm",
-        "training_data",
+        "training_data", "beta1", "beta2", "weight_decay",
     ]
 
     /// The plots that exist for a job with this spec, in page order: all but `training_data`,
     /// which only distillation jobs (`hyperparameters.training_data.learn`) have.
     public static func names(for spec: JSONValue) -> [String] {
         let facts = PlotSpec(spec)
-        return allNames.filter { $0 != "training_data" || facts.learnsTrainingData }
+        return optimizerPlots(allNames.filter { $0 != "training_data" || facts.learnsTrainingData }, spec: spec)
     }
 
     /// The SVG document of plot `name`, or nil when this job has no plot of that name.
@@ -53,6 +53,8 @@ public enum JobPlots {
         case "init_scale": return initScale(history, facts: facts)
         case "hypergradient_norm": return hypergradientNorm(history)
         case "training_data": return trainingData(history)
+        case "beta1", "beta2": return schedule(history, facts: facts, key: name)
+        case "weight_decay": return weightDecay(history, facts: facts)
         default: return nil
         }
     }
@@ -69,6 +71,7 @@ public enum JobPlots {
         case "init_scale": "Initial weight scale"
         case "hypergradient_norm": "Hypergradient norm"
         case "training_data": "Learned training inputs"
+        case "beta1", "beta2", "weight_decay": adamTitle(of: name)
         default: name
         }
     }
