@@ -31,6 +31,8 @@ public struct MemoryEstimate: Sendable, Equatable {
     public var fixedBytes: Int = 0
     /// The field that sizes the network in error messages: the dense shorthand or the layers.
     public var modelField = "/model/hidden"
+    /// The field whose decays size the information buffer: momentum, or Adam's β2 (its v buffer).
+    public var decayField = "/hyperparameters/momentum"
 
     /// An upper bound of what a job adds to its process's resident memory at its peak.
     public var totalBytes: Int {
@@ -46,7 +48,7 @@ public struct MemoryEstimate: Sendable, Equatable {
     /// The spec fields that drive the largest part, as JSON Pointers: what to change to shrink it.
     public var drivingFields: [String] {
         let parts = [
-            (bufferBytes + allocationBytes, ["/hyperparameters/momentum", "/training/iterations", modelField]),
+            (bufferBytes + allocationBytes, [decayField, "/training/iterations", modelField]),
             (modelBytes, [modelField]),
             (workspaceBytes, ["/training/iterations", "/training/batch_size", modelField]),
             (dataBytes, ["/split", "/hyperparameters/training_data"]),
@@ -135,11 +137,13 @@ extension TuningRun {
         var data = 8 * rows * 2 + 8 * labels * 2
         if spec.hyperparameters.trainingData.learn { data += 4 * 8 * training.inputs.count }
         let buffer = Int(min(bufferBits / 8, Double(Int.max / 8))) + 8 * n * buffers.count
-        return MemoryEstimate(
+        var estimate = MemoryEstimate(
             bufferBytes: buffer, modelBytes: model, workspaceBytes: schedules + workspaces, dataBytes: data,
             allocationBytes: max(0, stacks + 16 * n * buffers.count - buffer),
             concurrentRuns: max(1, min(threads, spec.meta.seeds)),
             fixedBytes: MemoryEstimate.runOverheadBytes)
+        if spec.training.optimizer == .adam { estimate.decayField = "/hyperparameters/beta2" }
+        return estimate
     }
 
     /// The estimate at the hyperparameters a job starts from: what admission control checks.

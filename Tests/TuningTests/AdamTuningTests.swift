@@ -185,5 +185,7 @@ struct AdamTuningTests {
         let adam = try TuningRun(spec: smallSpec(Self.adam), dataset: BuiltinDatasets.digits).initialMemoryEstimate
         #expect(adam.modelBytes > sgd.modelBytes)
         #expect(adam.bufferBytes + adam.allocationBytes > sgd.bufferBytes + sgd.allocationBytes)
+        // Adam's buffers are sized by β2 (v's decay) rather than momentum.
+        #expect(adam.decayField == "/hyperparameters/beta2" && sgd.decayField == "/hyperparameters/momentum")
     }
 }
