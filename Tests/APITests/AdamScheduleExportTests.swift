@@ -20,14 +20,7 @@ struct AdamScheduleExportTests {
         let service = try TestService()
         defer { service.stop() }
         let session = APISession(service)
-        let scratch = try TemporaryDirectory(prefix: "rewind-adam-replay")
-        let specPath = scratch.file("spec.json")
-        try Data(Self.spec.utf8).write(to: URL(fileURLWithPath: specPath))
-        let url = "127.0.0.1:\(service.port)"
-        let submitted = try CommandLineRun.rewind(["submit", "--url", url, specPath])
-        try #require(submitted.status == 0, "submit: \(submitted.stderr)")
-        let id = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        _ = try session.waitForStatus(id, "succeeded", timeout: .seconds(90))
+        let (scratch, specPath, url, id) = try LearnedScheduleTests.submitThroughCLI(Self.spec, to: service)
 
         let schedulePath = scratch.file("schedule.json")
         let exported = try CommandLineRun.rewind([

@@ -18,20 +18,27 @@ struct LearnedScheduleTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
 
-    @Test func theNumPyReplayOfAnExportedScheduleReachesRewindsValidationLossToOneMillionth() throws {
-        let service = try TestService()
-        defer { service.stop() }
-        let session = APISession(service)
+    /// Writes `spec` to a scratch folder, submits it through the CLI (with a URL that has no
+    /// scheme) and waits for it to succeed: the folder, the spec's path, the URL and the job id.
+    static func submitThroughCLI(
+        _ spec: String, to service: TestService
+    ) throws -> (scratch: TemporaryDirectory, specPath: String, url: String, id: String) {
         let scratch = try TemporaryDirectory(prefix: "rewind-replay")
         let specPath = scratch.file("spec.json")
-        try Data(Self.spec.utf8).write(to: URL(fileURLWithPath: specPath))
-
-        // Through the CLI, with a URL that has no scheme.
+        try Data(spec.utf8).write(to: URL(fileURLWithPath: specPath))
         let url = "127.0.0.1:\(service.port)"
         let submitted = try CommandLineRun.rewind(["submit", "--url", url, specPath])
         try #require(submitted.status == 0, "submit: \(submitted.stderr)")
         let id = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        try session.waitForStatus(id, "succeeded", timeout: .seconds(60))
+        _ = try APISession(service).waitForStatus(id, "succeeded", timeout: .seconds(90))
+        return (scratch, specPath, url, id)
+    }
+
+    @Test func theNumPyReplayOfAnExportedScheduleReachesRewindsValidationLossToOneMillionth() throws {
+        let service = try TestService()
+        defer { service.stop() }
+        let session = APISession(service)
+        let (scratch, specPath, url, id) = try Self.submitThroughCLI(Self.spec, to: service)
 
         // Item 1 trained with a schedule learned by one meta-step: every (t, k) differs.
         let schedulePath = scratch.file("schedule.json")

@@ -141,16 +141,7 @@ struct AdamTuningTests {
         #expect(uninterrupted.count == 5)
         #expect(uninterrupted.dropLast().allSatisfy { $0.hypergradient?.beta1 != nil })
         #expect(uninterrupted.allSatisfy { $0.testLoss?.isFinite == true })
-        var state = run.initialCheckpoint()
-        var items: [HistoryItem] = []
-        for _ in 0..<2 {
-            let (item, next) = try run.step(state)
-            items.append(item)
-            state = next
-        }
-        let restored = try JSONDecoder().decode(TuningCheckpoint.self, from: try JSONEncoder().encode(state))
-        items += try runToCompletion(try TuningRun(spec: spec, dataset: BuiltinDatasets.digits), from: restored)
-        #expect(items == uninterrupted)
+        #expect(try resumedHistory(spec, after: 2) == uninterrupted)
     }
 
     @Test("S seeds average S one-seed Adam runs exactly")
