@@ -8,7 +8,8 @@ Inputs:
   SCHEDULE.json  `rewind export-schedule JOB --item N` (or GET /v1/jobs/JOB/schedule?item=N):
                  learning rates and momenta per iteration and block, L2 and init scales.
 
-The inner update is the paper's, not PyTorch's SGD:
+The inner update is the paper's, not PyTorch's SGD (an Adam job's schedule, `"optimizer": "adam"`,
+replays Rewind's Adam instead: see `adam` below and docs/using-learned-schedules.md):
 
     g = grad [mean cross-entropy(w; batch t) + 0.5 * sum(l2 * w**2)]
     v = gamma[t][k] * v - (1 - gamma[t][k]) * g          (v starts at 0)
@@ -178,7 +179,6 @@ def replay(replay_doc, schedule):
     batches = np.asarray(replay_doc["batches"], dtype=np.int64)  # (T, B)
 
     alpha = np.asarray(schedule["learning_rate"])        # (T, K)
-    gamma = np.asarray(schedule["momentum_applied"])     # (T, K)
     if schedule.get("l2") is not None:
         l2 = np.asarray(schedule["l2"])[block_of]        # per block -> per parameter  # (N)
     else:
@@ -186,12 +186,41 @@ def replay(replay_doc, schedule):
     scales = np.asarray(schedule["init_scale"])          # (K)
 
     w = scales[block_of] * np.asarray(replay_doc["noise"])
+    if schedule.get("optimizer") == "adam":
+        return model.loss(adam(model, schedule, w, l2, batches, x_train, y_train), x_valid, y_valid)
+    gamma = np.asarray(schedule["momentum_applied"])     # (T, K)
     v = np.zeros_like(w)
     for t, rows in enumerate(batches):
         g = model.gradient(w, x_train[rows], y_train[rows], l2)
         v = gamma[t][block_of] * v - (1 - gamma[t][block_of]) * g
         w = w + alpha[t][block_of] * v
     return model.loss(w, x_valid, y_valid)
+
+
+def adam(model, schedule, w, l2, batches, x_train, y_train):
+    """Adam as Rewind runs it (an `"optimizer": "adam"` schedule): bias-corrected moments,
+    decoupled weight decay applied to w before the step; returns the final weights."""
+    block_of = model.block_of
+    alpha = np.asarray(schedule["learning_rate"])        # (T, K)
+    beta1 = np.asarray(schedule["beta1_applied"])        # (T, K)
+    beta2 = np.asarray(schedule["beta2_applied"])        # (T, K)
+    decay = np.asarray(schedule["weight_decay"])[block_of]  # (N)
+    epsilon = schedule["epsilon"]
+    m = np.zeros_like(w)
+    v = np.zeros_like(w)
+    product1 = np.ones(alpha.shape[1])
+    product2 = np.ones(alpha.shape[1])
+    for t, rows in enumerate(batches):
+        g = model.gradient(w, x_train[rows], y_train[rows], l2)
+        product1 = product1 * beta1[t]
+        product2 = product2 * beta2[t]
+        b1, b2, a = beta1[t][block_of], beta2[t][block_of], alpha[t][block_of]
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        m_hat = m / (1 - product1)[block_of]
+        v_hat = v / (1 - product2)[block_of]
+        w = (1 - a * decay) * w - a * m_hat / (np.sqrt(v_hat) + epsilon)
+    return w
 
 
 def main():

@@ -800,6 +800,10 @@ public enum OpenAPIDocument {
                       "batches": {
                         "type": "string", "enum": ["random", "cyclic"], "default": "random",
                         "description": "random: drawn from the seed, the meta-iteration and the step; cyclic: batch t starts at row (t * batch_size) mod train."
+                      },
+                      "optimizer": {
+                        "type": "string", "enum": ["sgd", "adam"], "default": "sgd", "x-optimizer": "adam",
+                        "description": "The inner optimiser: sgd (with momentum) or adam (bias-corrected, with decoupled weight decay). Each has its own hyperparameter groups; another's is a 422. A job's spec shows it only for adam."
                       }
                     }
                   },
@@ -824,8 +828,8 @@ public enum OpenAPIDocument {
                         }
                       },
                       "momentum": {
-                        "type": "object", "additionalProperties": false,
-                        "description": "Momenta over time and parameter blocks.",
+                        "type": "object", "additionalProperties": false, "x-optimizer": "sgd",
+                        "description": "SGD only: momenta over time and parameter blocks.",
                         "properties": {
                           "init": {
                             "default": 0.9,
@@ -837,6 +841,63 @@ public enum OpenAPIDocument {
                           },
                           "schedule": { "$ref": "#/components/schemas/Schedule" },
                           "per_block": { "type": "boolean", "default": true, "description": "One value per parameter block, or one for all." },
+                          "learn": { "type": "boolean", "default": true }
+                        }
+                      },
+                      "beta1": {
+                        "type": "object", "additionalProperties": false, "x-optimizer": "adam",
+                        "description": "Adam only: first-moment decays over time and parameter blocks, learned in logit space.",
+                        "properties": {
+                          "init": {
+                            "default": 0.9,
+                            "description": "One value everywhere, or the whole (segments, blocks) table.",
+                            "oneOf": [
+                              { "$ref": "#/components/schemas/MomentumValue" },
+                              { "type": "array", "items": { "type": "array", "items": { "$ref": "#/components/schemas/MomentumValue" } } }
+                            ]
+                          },
+                          "schedule": { "$ref": "#/components/schemas/Schedule" },
+                          "per_block": { "type": "boolean", "default": true, "description": "One value per parameter block, or one for all." },
+                          "learn": { "type": "boolean", "default": true }
+                        }
+                      },
+                      "beta2": {
+                        "type": "object", "additionalProperties": false, "x-optimizer": "adam",
+                        "description": "Adam only: second-moment decays over time and parameter blocks, learned in logit space.",
+                        "properties": {
+                          "init": {
+                            "default": 0.999,
+                            "description": "One value everywhere, or the whole (segments, blocks) table.",
+                            "oneOf": [
+                              { "$ref": "#/components/schemas/MomentumValue" },
+                              { "type": "array", "items": { "type": "array", "items": { "$ref": "#/components/schemas/MomentumValue" } } }
+                            ]
+                          },
+                          "schedule": { "$ref": "#/components/schemas/Schedule" },
+                          "per_block": { "type": "boolean", "default": true, "description": "One value per parameter block, or one for all." },
+                          "learn": { "type": "boolean", "default": true }
+                        }
+                      },
+                      "epsilon": {
+                        "type": "object", "additionalProperties": false, "x-optimizer": "adam",
+                        "description": "Adam only: the epsilon of sqrt(v_hat) + epsilon, one value, learned in log space.",
+                        "properties": {
+                          "init": { "type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": 1e-8 },
+                          "learn": { "type": "boolean", "default": true }
+                        }
+                      },
+                      "weight_decay": {
+                        "type": "object", "additionalProperties": false, "x-optimizer": "adam",
+                        "description": "Adam only: decoupled (AdamW) weight decay on the weight blocks, learned in log space. The single number 0 switches it off (nothing is learned); otherwise every value is positive.",
+                        "properties": {
+                          "init": {
+                            "default": 0,
+                            "oneOf": [
+                              { "type": "number", "minimum": 0, "maximum": 1000 },
+                              { "type": "array", "items": { "type": "number", "exclusiveMinimum": 0, "maximum": 1000 } }
+                            ]
+                          },
+                          "per": { "type": "string", "enum": ["global", "block"], "default": "global" },
                           "learn": { "type": "boolean", "default": true }
                         }
                       },
@@ -1055,11 +1116,18 @@ public enum OpenAPIDocument {
               },
               "Hyperparameters": {
                 "type": "object",
-                "description": "Values in natural units, or (as a hypergradient) the gradient with respect to the unconstrained parameters: log learning rate, logit momentum, log L2, log init scale. Schedules are (segments, blocks) tables.",
-                "required": ["learning_rate", "momentum", "l2", "init_scale"],
+                "description": "Values in natural units, or (as a hypergradient) the gradient with respect to the unconstrained parameters: log learning rate, logit momentum, log L2, log init scale; for Adam jobs logit beta1 and beta2, log epsilon and log weight decay in place of momentum. Schedules are (segments, blocks) tables.",
+                "required": ["learning_rate", "l2", "init_scale"],
                 "properties": {
                   "learning_rate": { "type": "array", "items": { "type": "array", "items": { "type": "number" } } },
-                  "momentum": { "type": "array", "items": { "type": "array", "items": { "type": "number" } } },
+                  "momentum": { "type": "array", "items": { "type": "array", "items": { "type": "number" } }, "x-optimizer": "sgd" },
+                  "beta1": { "type": "array", "items": { "type": "array", "items": { "type": "number" } }, "x-optimizer": "adam" },
+                  "beta2": { "type": "array", "items": { "type": "array", "items": { "type": "number" } }, "x-optimizer": "adam" },
+                  "epsilon": { "type": "number", "x-optimizer": "adam" },
+                  "weight_decay": {
+                    "type": "array", "items": { "type": "number" }, "x-optimizer": "adam",
+                    "description": "One value, one per weight block, or empty when weight decay is off."
+                  },
                   "l2": { "type": "array", "items": { "type": "number" } },
                   "init_scale": { "type": "array", "items": { "type": "number" } },
                   "training_data": {

@@ -2,10 +2,11 @@ import Foundation
 import JSON
 
 extension JobPlots {
-    /// A learned schedule (`learning_rate` or `momentum`) of the latest item against the training
+    /// A learned schedule (`learning_rate`, `momentum`, `beta1` or `beta2`) of the latest item against the training
     /// iteration, one line per block, with item 0's schedule faint behind it.
     static func schedule(_ history: [JSONValue], facts: PlotSpec, key: String) -> String {
         let isRate = key == "learning_rate"
+        let axis = scheduleAxis(of: key)
         if let probe = history.last(where: { $0["hyperparameters"]?[key]?.arrayValue != nil }),
             HistoryValues.table(probe["hyperparameters"]?[key])?.count == 1
         {
@@ -13,7 +14,7 @@ extension JobPlots {
             return vectorChart(
                 history, values: { HistoryValues.table($0["hyperparameters"]?[key])?.first }, facts: facts,
                 names: { facts.columnNames(count: $0) }, title: title(of: key),
-                yLabel: isRate ? "learning rate" : "momentum",
+                yLabel: axis,
                 subtitle: "constant over training iterations", logarithmicY: isRate)
         }
         // Only the first and the latest schedules are drawn: convert just those two (a long job
@@ -36,7 +37,7 @@ extension JobPlots {
             // A network given as layers: one panel per layer with parameters (conv or dense).
             let panels = layerNames.map { layer in
                 SVGLineChart(
-                    title: layer, xLabel: "training iteration", yLabel: isRate ? "learning rate" : "momentum",
+                    title: layer, xLabel: "training iteration", yLabel: axis,
                     series: series.filter { $0.name == "\(layer).weights" || $0.name == "\(layer).biases" },
                     logarithmicY: isRate, integerX: true, showsMarkers: false, height: 240)
             }
@@ -47,7 +48,7 @@ extension JobPlots {
             let panels = (1...facts.layerCount).map { layer in
                 SVGLineChart(
                     title: "layer \(layer)", xLabel: "training iteration",
-                    yLabel: isRate ? "learning rate" : "momentum",
+                    yLabel: axis,
                     series: series.filter { $0.name == "W\(layer)" || $0.name == "b\(layer)" }, logarithmicY: isRate,
                     integerX: true, showsMarkers: false, height: 240)
             }
@@ -55,7 +56,7 @@ extension JobPlots {
         }
         return SVGLineChart(
             title: title(of: key), subtitle: subtitle, xLabel: "training iteration",
-            yLabel: isRate ? "learning rate" : "momentum", series: series, logarithmicY: isRate, integerX: true,
+            yLabel: axis, series: series, logarithmicY: isRate, integerX: true,
             showsMarkers: false
         ).render()
     }
@@ -104,7 +105,7 @@ extension JobPlots {
     }
 
     /// One line per entry of a vector the items carry (`values` reads it), against the meta-iteration.
-    private static func vectorChart(
+    static func vectorChart(
         _ history: [JSONValue], values: (JSONValue) -> [Double]?, facts: PlotSpec, names: (Int) -> [String],
         title: String,
         yLabel: String, subtitle: String? = nil, logarithmicY: Bool = true

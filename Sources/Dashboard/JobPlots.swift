@@ -20,7 +20,7 @@ public enum JobPlots {
     /// Every plot name any job can have, in page order.
     public static let allNames = [
         "loss", "error", "learning_curve", "learning_rate", "momentum", "l2", "init_scale", "hypergradient_norm",
-        "filters", "training_data",
+        "filters", "training_data", "beta1", "beta2", "weight_decay",
     ]
 
     /// The plots that exist for a job with this spec, in page order: all but `training_data`,
@@ -29,9 +29,10 @@ public enum JobPlots {
     public static func names(for spec: JSONValue) -> [String] {
         let facts = PlotSpec(spec)
         let convolution = hasConvolution(spec)
-        return allNames.filter {
+        let names = allNames.filter {
             ($0 != "training_data" || facts.learnsTrainingData) && ($0 != "filters" || convolution)
         }
+        return optimizerPlots(names, spec: spec)
     }
 
     /// The SVG document of plot `name`, or nil when this job has no plot of that name.
@@ -58,6 +59,8 @@ public enum JobPlots {
         case "hypergradient_norm": return hypergradientNorm(history)
         case "training_data": return trainingData(history)
         case "filters": return filters(history)
+        case "beta1", "beta2": return schedule(history, facts: facts, key: name)
+        case "weight_decay": return weightDecay(history, facts: facts)
         default: return nil
         }
     }
@@ -75,6 +78,7 @@ public enum JobPlots {
         case "hypergradient_norm": "Hypergradient norm"
         case "training_data": "Learned training inputs"
         case "filters": "First conv layer's filters"
+        case "beta1", "beta2", "weight_decay": adamTitle(of: name)
         default: name
         }
     }

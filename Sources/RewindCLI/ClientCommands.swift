@@ -131,6 +131,8 @@ struct StatusCommand: ParsableCommand {
         let fraction = job["progress"]?["fraction"]?.doubleValue ?? 0
         var line =
             "\(job["id"]?.stringValue ?? "?")  \(status)  \(done)/\(total) items done  \(String(format: "%.1f", fraction * 100))%"
+        // SGD is the default; an Adam job says so (its items carry Adam's groups).
+        if job["spec"]?["training"]?["optimizer"]?.stringValue == "adam" { line += "  adam" }
         if let best = job["best"], case .object = best {
             let objective = job["spec"]?["meta"]?["objective"]?.stringValue ?? "validation_loss"
             if objective == "training_loss", let trainingLoss = best["training_loss"]?.doubleValue {

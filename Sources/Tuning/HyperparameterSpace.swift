@@ -28,6 +28,11 @@ public struct HyperparameterSpace: Sendable {
     /// Index ranges in u.
     let learningRateRange: Range<Int>, momentumRange: Range<Int>, l2Range: Range<Int>
     let initScaleRange: Range<Int>, trainingDataRange: Range<Int>
+    /// Adam's groups (empty ranges for SGD, as momentum's is for Adam).
+    let optimizer: JobSpec.Optimizer
+    let beta1Layout: ScheduleLayout, beta2Layout: ScheduleLayout
+    let weightDecayPer: JobSpec.L2Granularity
+    let beta1Range: Range<Int>, beta2Range: Range<Int>, epsilonRange: Range<Int>, weightDecayRange: Range<Int>
     /// (rows, features) of the learned training inputs, nil when they are not learned.
     let trainingDataShape: (rows: Int, features: Int)?
     let hyperparameters: JobSpec.Hyperparameters
@@ -49,6 +54,11 @@ public struct HyperparameterSpace: Sendable {
         parameterCount = architecture.parameterCount
         hyperparameters = hyper
         trainingDataShape = hyper.trainingData.learn ? (trainingRows, architecture.inputCount) : nil
+        optimizer = spec.training.optimizer
+        beta1Layout = ScheduleLayout(group: hyper.beta1, iterations: iterations, blockCount: blockCount)
+        beta2Layout = ScheduleLayout(group: hyper.beta2, iterations: iterations, blockCount: blockCount)
+        weightDecayPer = hyper.weightDecay.per
+        let adam = optimizer == .adam
 
         let weightBlocks = architecture.blocks.filter { $0.kind == .weight }
         let l2Count =
@@ -58,15 +68,22 @@ public struct HyperparameterSpace: Sendable {
             case .weight: weightBlocks.reduce(0) { $0 + $1.range.count }
             }
         let initScaleCount = hyper.initScale.per == .global ? 1 : blockCount
+        let weightDecayCount =
+            !adam || !hyper.weightDecay.isOn ? 0 : hyper.weightDecay.per == .global ? 1 : weightBlocks.count
         var offset = 0
         func take(_ length: Int) -> Range<Int> {
             defer { offset += length }
             return offset..<(offset + length)
         }
         learningRateRange = take(learningRateLayout.valueCount)
-        momentumRange = take(momentumLayout.valueCount)
+        momentumRange = take(adam ? 0 : momentumLayout.valueCount)
         l2Range = take(l2Count)
         initScaleRange = take(initScaleCount)
+        // After the SGD groups, so that an SGD job's u is laid out as it always was.
+        beta1Range = take(adam ? beta1Layout.valueCount : 0)
+        beta2Range = take(adam ? beta2Layout.valueCount : 0)
+        epsilonRange = take(adam ? 1 : 0)
+        weightDecayRange = take(weightDecayCount)
         trainingDataRange = take(trainingDataShape.map { $0.rows * $0.features } ?? 0)
         count = offset
 
@@ -74,13 +91,16 @@ public struct HyperparameterSpace: Sendable {
         for (range, learn) in [
             (learningRateRange, hyper.learningRate.learn), (momentumRange, hyper.momentum.learn),
             (l2Range, hyper.l2.learn), (initScaleRange, hyper.initScale.learn), (trainingDataRange, true),
+            (beta1Range, hyper.beta1.learn), (beta2Range, hyper.beta2.learn), (epsilonRange, hyper.epsilon.learn),
+            (weightDecayRange, hyper.weightDecay.learn),
         ] where learn {
             for index in range { mask[index] = true }
         }
         learnMask = mask
     }
 
-    /// u from the spec's `init`s: log α, logit γ, log λ, log s, then the training inputs unchanged.
+    /// u from the spec's `init`s: log α, logit γ, log λ, log s, then Adam's logit β1, logit β2,
+    /// log ε, log weight decay, then the training inputs unchanged.
     /// `trainingInputs` are the split's training rows (rows, features); ignored unless learned.
     public func initialVector(trainingInputs: [Double]) -> [Double] {
         var u: [Double] = []
@@ -91,6 +111,12 @@ public struct HyperparameterSpace: Sendable {
         u += Self.expand(hyperparameters.momentum.initial, count: momentumRange.count).map(Self.logit)
         u += Self.expand(hyperparameters.l2.initial, count: l2Range.count).map { PortableMath.log($0) }
         u += Self.expand(hyperparameters.initScale.initial, count: initScaleRange.count).map { PortableMath.log($0) }
+        u += Self.expand(hyperparameters.beta1.initial, count: beta1Range.count).map(Self.logit)
+        u += Self.expand(hyperparameters.beta2.initial, count: beta2Range.count).map(Self.logit)
+        u += Array(repeating: PortableMath.log(hyperparameters.epsilon.initial), count: epsilonRange.count)
+        u += Self.expand(hyperparameters.weightDecay.initial, count: weightDecayRange.count).map {
+            PortableMath.log($0)
+        }
         if trainingDataShape != nil {
             precondition(
                 trainingInputs.count == trainingDataRange.count,

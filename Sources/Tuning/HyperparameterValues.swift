@@ -8,26 +8,45 @@ public struct HyperparameterValues: Sendable, Equatable {
     public var l2: [Double]  // (1 | weight blocks | weights)
     public var initScale: [Double]  // (1 | blocks)
     public var trainingData: [[Double]]?  // (train rows, features) when learned
+    /// Adam's groups, nil for SGD (whose `momentum` Adam leaves empty).
+    public var beta1: [[Double]]?  // (segments, blocks or 1)
+    public var beta2: [[Double]]?  // (segments, blocks or 1)
+    public var epsilon: Double?
+    public var weightDecay: [Double]?  // (0 when off | 1 | weight blocks)
 
     public init(
         learningRate: [[Double]], momentum: [[Double]], l2: [Double], initScale: [Double],
-        trainingData: [[Double]]? = nil
+        trainingData: [[Double]]? = nil, beta1: [[Double]]? = nil, beta2: [[Double]]? = nil, epsilon: Double? = nil,
+        weightDecay: [Double]? = nil
     ) {
         self.learningRate = learningRate
         self.momentum = momentum
         self.l2 = l2
         self.initScale = initScale
         self.trainingData = trainingData
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
     }
 
-    /// `{"learning_rate", "momentum", "l2", "init_scale"[, "training_data"]}`.
+    /// Whether these are an Adam job's hyperparameters.
+    public var isAdam: Bool { beta1 != nil }
+
+    /// `{"learning_rate", "momentum", "l2", "init_scale"[, "training_data"]}`; for Adam
+    /// `"beta1", "beta2", "epsilon", "weight_decay"` in place of `"momentum"`.
     public func json() -> JSONValue {
-        var object: JSONObject = [
-            "learning_rate": JSONValue(learningRate),
-            "momentum": JSONValue(momentum),
-            "l2": JSONValue(l2),
-            "init_scale": JSONValue(initScale),
-        ]
+        var object: JSONObject = ["learning_rate": JSONValue(learningRate)]
+        if let beta1, let beta2 {
+            object["beta1"] = JSONValue(beta1)
+            object["beta2"] = JSONValue(beta2)
+            object["epsilon"] = .number(epsilon ?? 0)
+            object["weight_decay"] = JSONValue(weightDecay ?? [])
+        } else {
+            object["momentum"] = JSONValue(momentum)
+        }
+        object["l2"] = JSONValue(l2)
+        object["init_scale"] = JSONValue(initScale)
         if let trainingData { object["training_data"] = JSONValue(trainingData) }
         return .object(object)
     }
@@ -42,6 +61,9 @@ extension HyperparameterValues {
         for x in l2 { sum += x * x }
         for x in initScale { sum += x * x }
         for row in trainingData ?? [] { for x in row { sum += x * x } }
+        for row in (beta1 ?? []) + (beta2 ?? []) { for x in row { sum += x * x } }
+        for x in weightDecay ?? [] { sum += x * x }
+        if let epsilon { sum += epsilon * epsilon }
         return sum.squareRoot()
     }
 }

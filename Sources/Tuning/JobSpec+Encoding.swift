@@ -18,6 +18,8 @@ extension JobSpec {
             "batches": .string(training.batches.rawValue),
         ]
         if automatic.contains(.batchSize) { trainingJSON["batch_size"] = nil }
+        // SGD, the default, is left implicit so that existing specs serialise as they always did.
+        if training.optimizer != .sgd { trainingJSON["optimizer"] = .string(training.optimizer.rawValue) }
         return [
             "name": .string(name),
             "dataset": datasetJSON,
@@ -25,21 +27,7 @@ extension JobSpec {
             "preprocess": preprocess.json(withStandardize: !automatic.contains(.standardize)),
             "model": model.json(),
             "training": .object(trainingJSON),
-            "hyperparameters": [
-                "learning_rate": hyperparameters.learningRate.json(),
-                "momentum": hyperparameters.momentum.json(),
-                "l2": [
-                    "init": hyperparameters.l2.initial.json(),
-                    "per": .string(hyperparameters.l2.per.rawValue),
-                    "learn": .bool(hyperparameters.l2.learn),
-                ],
-                "init_scale": [
-                    "init": hyperparameters.initScale.initial.json(),
-                    "per": .string(hyperparameters.initScale.per.rawValue),
-                    "learn": .bool(hyperparameters.initScale.learn),
-                ],
-                "training_data": ["learn": .bool(hyperparameters.trainingData.learn)],
-            ],
+            "hyperparameters": hyperparameters.json(optimizer: training.optimizer),
             "meta": [
                 "iterations": .number(Double(meta.iterations)),
                 "optimizer": .string(meta.optimizer.rawValue),
@@ -56,6 +44,31 @@ extension JobSpec {
                 "patience": meta.patience.map { .number(Double($0)) } ?? .null,
             ],
         ]
+    }
+}
+
+extension JobSpec.Hyperparameters {
+    /// The groups `optimizer` uses, in `docs/api.md`'s order: SGD's momentum, or Adam's groups.
+    func json(optimizer: JobSpec.Optimizer) -> JSONValue {
+        var object: JSONObject = ["learning_rate": learningRate.json()]
+        switch optimizer {
+        case .sgd:
+            object["momentum"] = momentum.json()
+        case .adam:
+            object["beta1"] = beta1.json()
+            object["beta2"] = beta2.json()
+            object["epsilon"] = ["init": .number(epsilon.initial), "learn": .bool(epsilon.learn)]
+            object["weight_decay"] = [
+                "init": weightDecay.initial.json(), "per": .string(weightDecay.per.rawValue),
+                "learn": .bool(weightDecay.learn),
+            ]
+        }
+        object["l2"] = ["init": l2.initial.json(), "per": .string(l2.per.rawValue), "learn": .bool(l2.learn)]
+        object["init_scale"] = [
+            "init": initScale.initial.json(), "per": .string(initScale.per.rawValue), "learn": .bool(initScale.learn),
+        ]
+        object["training_data"] = ["learn": .bool(trainingData.learn)]
+        return .object(object)
     }
 }
 

@@ -4,22 +4,42 @@ extension JobSpec {
     /// Reads the `hyperparameters` object. Array `init`s whose shape follows from the spec alone
     /// (schedules, per-block values) are shape-checked here; per-weight L2 waits for the dataset.
     static func parseHyperparameters(
-        _ value: JSONValue?, iterations: Int?, blockCount: Int?, reader: inout Reader
+        _ value: JSONValue?, iterations: Int?, blockCount: Int?, optimizer: Optimizer?, reader: inout Reader
     ) -> Hyperparameters? {
-        let defaults = Hyperparameters()
-        let fields = ["learning_rate", "momentum", "l2", "init_scale", "training_data"]
+        let fields = [
+            "learning_rate", "momentum", "l2", "init_scale", "training_data", "beta1", "beta2", "epsilon",
+            "weight_decay",
+        ]
         // Absent groups still go through the checks: default schedules can be too large too.
         var object = JSONObject()
         if let value {
             guard let members = reader.object(value, at: "/hyperparameters", fields: fields) else { return nil }
             object = members
         }
+        // Each optimiser has its own groups: another's is a mistake worth naming.
+        let foreign: [String: String] = [
+            "momentum": "sgd", "beta1": "adam", "beta2": "adam", "epsilon": "adam", "weight_decay": "adam",
+        ]
+        for (field, owner) in foreign.sorted(by: { $0.key < $1.key }) where object[field] != nil {
+            guard let optimizer, optimizer.rawValue != owner else { continue }
+            reader.fail(
+                "/hyperparameters/\(field)",
+                "applies only with \"training\": {\"optimizer\": \"\(owner)\"}; this job's optimizer is \"\(optimizer.rawValue)\""
+                    + (owner == "sgd" ? " (use beta1 for Adam's first-moment decay)" : ""))
+        }
+        let adam = optimizer == .adam
+        var defaults = Hyperparameters()
+        // Adam's usual step size (Kingma & Ba): SGD's 0.5 would throw its weights far off.
+        if adam { defaults.learningRate.initial = .uniform(JobSpec.adamLearningRate) }
         let learningRate = parseScheduleGroup(
             object["learning_rate"], at: "/hyperparameters/learning_rate", defaults: defaults.learningRate,
             bounds: Limits.learningRate, iterations: iterations, blockCount: blockCount, reader: &reader)
-        let momentum = parseScheduleGroup(
-            object["momentum"], at: "/hyperparameters/momentum", defaults: defaults.momentum,
-            bounds: Limits.momentum, iterations: iterations, blockCount: blockCount, reader: &reader)
+        let momentum =
+            adam
+            ? defaults.momentum
+            : parseScheduleGroup(
+                object["momentum"], at: "/hyperparameters/momentum", defaults: defaults.momentum,
+                bounds: Limits.momentum, iterations: iterations, blockCount: blockCount, reader: &reader)
         let l2 = parseL2(object["l2"], defaults: defaults.l2, layerCount: blockCount.map { $0 / 2 }, reader: &reader)
         let initScale = parseInitScale(
             object["init_scale"], defaults: defaults.initScale, blockCount: blockCount, reader: &reader)
@@ -30,9 +50,78 @@ extension JobSpec {
                 reader.bool(members["learn"], at: path + "/learn", default: false).map(TrainingDataGroup.init(learn:))
             }
         }
-        guard let learningRate, let momentum, let l2, let initScale, let trainingData else { return nil }
+        if adam, trainingData?.learn == true {
+            reader.fail(
+                "/hyperparameters/training_data/learn",
+                "learning the training inputs is not supported with the optimizer \"adam\" yet; use \"sgd\"")
+        }
+        // Adam's groups are checked only for Adam (an SGD job keeps their defaults).
+        var beta1: ScheduleGroup? = defaults.beta1, beta2: ScheduleGroup? = defaults.beta2
+        var epsilon: EpsilonGroup? = defaults.epsilon, weightDecay: WeightDecayGroup? = defaults.weightDecay
+        if adam {
+            beta1 = parseScheduleGroup(
+                object["beta1"], at: "/hyperparameters/beta1", defaults: defaults.beta1, bounds: Limits.momentum,
+                iterations: iterations, blockCount: blockCount, reader: &reader)
+            beta2 = parseScheduleGroup(
+                object["beta2"], at: "/hyperparameters/beta2", defaults: defaults.beta2, bounds: Limits.momentum,
+                iterations: iterations, blockCount: blockCount, reader: &reader)
+            epsilon = parseEpsilon(object["epsilon"], defaults: defaults.epsilon, reader: &reader)
+            weightDecay = parseWeightDecay(
+                object["weight_decay"], defaults: defaults.weightDecay, layerCount: blockCount.map { $0 / 2 },
+                reader: &reader)
+        }
+        guard let learningRate, let momentum, let l2, let initScale, let trainingData, let beta1, let beta2,
+            let epsilon, let weightDecay
+        else { return nil }
         return Hyperparameters(
-            learningRate: learningRate, momentum: momentum, l2: l2, initScale: initScale, trainingData: trainingData)
+            learningRate: learningRate, momentum: momentum, l2: l2, initScale: initScale, trainingData: trainingData,
+            beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay)
+    }
+
+    private static func parseEpsilon(_ value: JSONValue?, defaults: EpsilonGroup, reader: inout Reader) -> EpsilonGroup?
+    {
+        guard let value else { return defaults }
+        let path = "/hyperparameters/epsilon"
+        guard let object = reader.object(value, at: path, fields: ["init", "learn"]) else { return nil }
+        let initial = reader.number(object["init"], at: path + "/init", in: Limits.epsilon, default: defaults.initial)
+        let learn = reader.bool(object["learn"], at: path + "/learn", default: defaults.learn)
+        guard let initial, let learn else { return nil }
+        return EpsilonGroup(initial: initial, learn: learn)
+    }
+
+    /// `weight_decay`: like `l2` (global, per weight block), but the single number 0 switches it off.
+    private static func parseWeightDecay(
+        _ value: JSONValue?, defaults: WeightDecayGroup, layerCount: Int?, reader: inout Reader
+    ) -> WeightDecayGroup? {
+        guard let value else { return defaults }
+        let path = "/hyperparameters/weight_decay"
+        guard let object = reader.object(value, at: path, fields: ["init", "per", "learn"]) else { return nil }
+        let per = reader.choice(
+            object["per"], at: path + "/per", allowed: L2Granularity.allCases.map(\.rawValue), default: defaults.per,
+            make: L2Granularity.init(rawValue:))
+        if per == .weight {
+            reader.fail(
+                path + "/per", "\"weight\" is not supported for weight_decay yet: use \"global\" or \"block\"")
+            return nil
+        }
+        let learn = reader.bool(object["learn"], at: path + "/learn", default: defaults.learn)
+        let count: Int?, unit: String
+        switch per {
+        case .block?: (count, unit) = (layerCount, "one per weight block")
+        default: (count, unit) = (1, "one for all weights")
+        }
+        let initial: VectorInitial?
+        switch object["init"] {
+        case nil: initial = defaults.initial
+        case .array(let elements)?:
+            initial = reader.numbers(elements, at: path + "/init", in: Limits.weightDecay, count: count, unit: unit)
+                .map(VectorInitial.values)
+        case let other?:
+            initial = reader.number(other, at: path + "/init", in: Limits.weightDecayOff, default: 0)
+                .map(VectorInitial.uniform)
+        }
+        guard let per, let learn, let initial else { return nil }
+        return WeightDecayGroup(initial: initial, per: per, learn: learn)
     }
 
     private static func parseScheduleGroup(

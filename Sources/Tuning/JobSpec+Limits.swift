@@ -36,6 +36,12 @@ extension JobSpec {
         static let l2 = Bounds(
             lower: 0, lowerInclusive: false, upper: 1e6, upperInclusive: true,
             hint: "it is e^u, so 0 is not allowed: use 1e-12 to switch L2 off")
+        static let epsilon = Bounds(
+            lower: 0, lowerInclusive: false, upper: 1, upperInclusive: true, hint: "it is e^u, so 0 is not allowed")
+        static let weightDecay = Bounds(
+            lower: 0, lowerInclusive: false, upper: 1e3, upperInclusive: true,
+            hint: "only the single number 0 switches weight decay off")
+        static let weightDecayOff = Bounds(lower: 0, lowerInclusive: true, upper: 1e3, upperInclusive: true)
         static let initScale = Bounds(lower: 0, lowerInclusive: false, upper: 100, upperInclusive: true)
         static let stepSize = Bounds(lower: 0, lowerInclusive: false, upper: 100, upperInclusive: true)
         static let guardTolerance = Bounds(lower: 0, lowerInclusive: true, upper: 100, upperInclusive: true)

@@ -30,7 +30,8 @@ extension JobSpec {
         let model = parseModel(root["model"], reader: &reader)
         let training = parseTraining(root["training"], reader: &reader)
         let hyperparameters = parseHyperparameters(
-            root["hyperparameters"], iterations: training?.iterations, blockCount: model?.blockCount, reader: &reader)
+            root["hyperparameters"], iterations: training?.iterations, blockCount: model?.blockCount,
+            optimizer: training?.optimizer, reader: &reader)
         let meta = parseMeta(root["meta"], reader: &reader)
 
         guard let name, let dataset, let split, let preprocess, let model, let training, let hyperparameters, let meta
@@ -193,7 +194,7 @@ extension JobSpec {
     private static func parseTraining(_ value: JSONValue?, reader: inout Reader) -> Training? {
         let defaults = Training()
         guard let value else { return defaults }
-        let fields = ["iterations", "batch_size", "seed", "batches"]
+        let fields = ["iterations", "batch_size", "seed", "batches", "optimizer"]
         guard let object = reader.object(value, at: "/training", fields: fields) else { return nil }
         let iterations = reader.integer(
             object["iterations"], at: "/training/iterations", in: Limits.iterations, default: defaults.iterations)
@@ -203,8 +204,12 @@ extension JobSpec {
         let batches = reader.choice(
             object["batches"], at: "/training/batches", allowed: BatchOrder.allCases.map(\.rawValue),
             default: defaults.batches, make: BatchOrder.init(rawValue:))
-        guard let iterations, let batchSize, let seed, let batches else { return nil }
-        return Training(iterations: iterations, batchSize: batchSize, seed: UInt64(seed), batches: batches)
+        let optimizer = reader.choice(
+            object["optimizer"], at: "/training/optimizer", allowed: Optimizer.allCases.map(\.rawValue),
+            default: defaults.optimizer, make: Optimizer.init(rawValue:))
+        guard let iterations, let batchSize, let seed, let batches, let optimizer else { return nil }
+        return Training(
+            iterations: iterations, batchSize: batchSize, seed: UInt64(seed), batches: batches, optimizer: optimizer)
     }
 
     private static func parseMeta(_ value: JSONValue?, reader: inout Reader) -> Meta? {

@@ -57,6 +57,9 @@ extension JobSpec {
         case batchSize
     }
 
+    /// The default `learning_rate` init with the optimizer "adam".
+    public static let adamLearningRate = 0.001
+
     /// The default batch size: 100, or every training row when there are fewer.
     public static let defaultBatchSize = 100
 }
@@ -157,12 +160,26 @@ extension JobSpec {
         public var batchSize: Int
         public var seed: UInt64
         public var batches: BatchOrder
-        public init(iterations: Int = 100, batchSize: Int = 100, seed: UInt64 = 0, batches: BatchOrder = .random) {
+        /// The inner optimiser: SGD with momentum (the default) or Adam.
+        public var optimizer: Optimizer
+        public init(
+            iterations: Int = 100, batchSize: Int = 100, seed: UInt64 = 0, batches: BatchOrder = .random,
+            optimizer: Optimizer = .sgd
+        ) {
             self.iterations = iterations
             self.batchSize = batchSize
             self.seed = seed
             self.batches = batches
+            self.optimizer = optimizer
         }
+    }
+
+    /// The inner training's optimiser.
+    public enum Optimizer: String, Sendable, Equatable, CaseIterable {
+        /// SGD with momentum: the groups `learning_rate` and `momentum`.
+        case sgd
+        /// Adam with bias correction: `learning_rate`, `beta1`, `beta2`, `epsilon`, `weight_decay`.
+        case adam
     }
 
     /// How minibatches are drawn.
@@ -177,18 +194,56 @@ extension JobSpec {
         public var l2: L2Group
         public var initScale: InitScaleGroup
         public var trainingData: TrainingDataGroup
+        /// Adam's groups; used only with `training.optimizer` "adam".
+        public var beta1: ScheduleGroup
+        public var beta2: ScheduleGroup
+        public var epsilon: EpsilonGroup
+        public var weightDecay: WeightDecayGroup
         public init(
             learningRate: ScheduleGroup = ScheduleGroup(initial: .uniform(0.5)),
             momentum: ScheduleGroup = ScheduleGroup(initial: .uniform(0.9)),
             l2: L2Group = L2Group(), initScale: InitScaleGroup = InitScaleGroup(),
-            trainingData: TrainingDataGroup = TrainingDataGroup()
+            trainingData: TrainingDataGroup = TrainingDataGroup(),
+            beta1: ScheduleGroup = ScheduleGroup(initial: .uniform(0.9)),
+            beta2: ScheduleGroup = ScheduleGroup(initial: .uniform(0.999)),
+            epsilon: EpsilonGroup = EpsilonGroup(), weightDecay: WeightDecayGroup = WeightDecayGroup()
         ) {
             self.learningRate = learningRate
             self.momentum = momentum
             self.l2 = l2
             self.initScale = initScale
             self.trainingData = trainingData
+            self.beta1 = beta1
+            self.beta2 = beta2
+            self.epsilon = epsilon
+            self.weightDecay = weightDecay
         }
+    }
+
+    /// Adam's ε in √v̂ + ε: one value, learned in log space.
+    public struct EpsilonGroup: Sendable, Equatable {
+        public var initial: Double
+        public var learn: Bool
+        public init(initial: Double = 1e-8, learn: Bool = true) {
+            self.initial = initial
+            self.learn = learn
+        }
+    }
+
+    /// Adam's decoupled weight decay (AdamW) on the weight blocks, learned in log space; an `init`
+    /// of 0 switches it off (and nothing is learned).
+    public struct WeightDecayGroup: Sendable, Equatable {
+        public var initial: VectorInitial
+        public var per: L2Granularity
+        public var learn: Bool
+        public init(initial: VectorInitial = .uniform(0), per: L2Granularity = .global, learn: Bool = true) {
+            self.initial = initial
+            self.per = per
+            self.learn = learn
+        }
+
+        /// False when the group is switched off (`init` 0).
+        public var isOn: Bool { initial != .uniform(0) }
     }
 
     /// How a schedule divides the iterations.

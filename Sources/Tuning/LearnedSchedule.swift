@@ -23,12 +23,24 @@ public struct LearnedSchedule: Sendable, Equatable {
     public let momentumApplied: [[Double]]
     /// λ per block (0 for biases) when the spec's L2 is global or per block; nil when per weight.
     public let l2PerBlock: [Double]?
+    /// An Adam job's schedule (its `schedule.momenta` are then zeros), nil for SGD.
+    public let adam: AdamSchedule?
 
     /// Expands `values` (a history item's `hyperparameters`) for `run`'s spec and architecture;
     /// nil when their shapes do not fit the spec (an item from another job).
     public init?(run: TuningRun, values: HyperparameterValues) {
         let space = run.space
-        guard let schedule = space.expand(values) else { return nil }
+        guard values.isAdam == (space.optimizer == .adam) else { return nil }
+        var sgdValues = values
+        if values.isAdam { sgdValues.momentum = values.learningRate.map { $0.map { _ in 0 } } }
+        guard let schedule = space.expand(sgdValues, momentumLayout: values.isAdam ? space.learningRateLayout : nil)
+        else { return nil }
+        if values.isAdam {
+            guard let adam = space.expandAdam(values, base: schedule) else { return nil }
+            self.adam = adam
+        } else {
+            adam = nil
+        }
         blocks = run.architecture.blocks
         self.schedule = schedule
         momentumApplied = schedule.momenta.map { row in row.map { RationalFactor(approximating: $0)?.value ?? $0 } }
@@ -37,6 +49,11 @@ public struct LearnedSchedule: Sendable, Equatable {
 
     /// The JSON table: per-iteration, per-block rows and the block list that names the columns.
     public func json() -> JSONValue {
+        if let adam { return adamJSON(adam) }
+        return sgdJSON()
+    }
+
+    func sgdJSON() -> JSONValue {
         var object = JSONObject()
         object["iterations"] = .number(Double(schedule.iterations))
         object["update"] = .string(Self.update)
@@ -60,6 +77,7 @@ public struct LearnedSchedule: Sendable, Equatable {
 
     /// One CSV row per (iteration, block); `l2` is empty when it is per weight (see the JSON form).
     public func csv() -> String {
+        if let adam { return adamCSV(adam) }
         var text = "iteration,block,name,learning_rate,momentum,momentum_applied,l2,init_scale\n"
         for t in 0..<schedule.iterations {
             for (k, block) in blocks.enumerated() {
@@ -80,7 +98,8 @@ public struct LearnedSchedule: Sendable, Equatable {
 extension HyperparameterSpace {
     /// The (T, K) schedule of hyperparameters given in report shapes (`values(_:)`), the same
     /// expansion `schedule(_:)` applies to u; nil when a group's shape does not fit this space.
-    func expand(_ values: HyperparameterValues) -> TrainingSchedule? {
+    func expand(_ values: HyperparameterValues, momentumLayout: ScheduleLayout? = nil) -> TrainingSchedule? {
+        let momentumLayout = momentumLayout ?? self.momentumLayout
         func fits(_ table: [[Double]], _ layout: ScheduleLayout) -> Bool {
             table.count == layout.segments && table.allSatisfy { $0.count == layout.columns }
         }
@@ -130,12 +149,20 @@ extension HyperparameterValues {
             let parsed = rows.compactMap { vector($0) }
             return parsed.count == rows.count ? parsed : nil
         }
-        guard let learningRate = table(json["learning_rate"]), let momentum = table(json["momentum"]),
+        let beta1 = table(json["beta1"]), beta2 = table(json["beta2"])
+        guard let learningRate = table(json["learning_rate"]),
+            let momentum = beta1 == nil ? table(json["momentum"]) : [],
             let l2 = vector(json["l2"]), let initScale = vector(json["init_scale"])
         else { return nil }
+        if beta1 != nil {
+            guard beta2 != nil, json["epsilon"]?.doubleValue != nil, vector(json["weight_decay"]) != nil else {
+                return nil
+            }
+        }
         self.init(
             learningRate: learningRate, momentum: momentum, l2: l2, initScale: initScale,
-            trainingData: table(json["training_data"]))
+            trainingData: table(json["training_data"]), beta1: beta1, beta2: beta2,
+            epsilon: json["epsilon"]?.doubleValue, weightDecay: vector(json["weight_decay"]))
     }
 }
 

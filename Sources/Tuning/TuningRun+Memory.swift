@@ -31,6 +31,8 @@ public struct MemoryEstimate: Sendable, Equatable {
     public var fixedBytes: Int = 0
     /// The field that sizes the network in error messages: the dense shorthand or the layers.
     public var modelField = "/model/hidden"
+    /// The field whose decays size the information buffer: momentum, or Adam's β2 (its v buffer).
+    public var decayField = "/hyperparameters/momentum"
 
     /// An upper bound of what a job adds to its process's resident memory at its peak.
     public var totalBytes: Int {
@@ -46,7 +48,7 @@ public struct MemoryEstimate: Sendable, Equatable {
     /// The spec fields that drive the largest part, as JSON Pointers: what to change to shrink it.
     public var drivingFields: [String] {
         let parts = [
-            (bufferBytes + allocationBytes, ["/hyperparameters/momentum", "/training/iterations", modelField]),
+            (bufferBytes + allocationBytes, [decayField, "/training/iterations", modelField]),
             (modelBytes, [modelField]),
             (workspaceBytes, ["/training/iterations", "/training/batch_size", modelField]),
             (dataBytes, ["/split", "/hyperparameters/training_data"]),
@@ -69,25 +71,45 @@ extension TuningRun {
     public func memoryEstimate(at u: [Double]) -> MemoryEstimate {
         let schedule = space.schedule(u)
         let blocks = architecture.blocks
-        // Bits each parameter of block k destroys over the run (its momentum is the block's).
-        var blockBits = [Double](repeating: 0, count: blocks.count)
-        for row in schedule.momenta {
-            for (k, gamma) in row.enumerated() {
-                let numerator = RationalFactor(approximating: gamma)?.numerator ?? 1
-                blockBits[k] += Double(RationalFactor.denominatorBits) - log2(Double(numerator))
+        // Bits each parameter of block k destroys over the run (its momentum is the block's), in
+        // each information buffer: SGD's one; Adam's for m (β1), v (β2) and the weight decay.
+        func bits(_ factors: [[Double]]) -> [Double] {
+            var blockBits = [Double](repeating: 0, count: blocks.count)
+            for row in factors {
+                for (k, gamma) in row.enumerated() where gamma > 0 {
+                    let numerator = RationalFactor(approximating: gamma)?.numerator ?? 1
+                    blockBits[k] += Double(RationalFactor.denominatorBits) - log2(Double(numerator))
+                }
             }
+            return blockBits
+        }
+        var buffers: [[Double]]
+        // Adam's w, m, v (16 bytes), v's low words, w as doubles and the adjoints m̄ and v̄.
+        var optimizerWords = 0
+        if spec.training.optimizer == .adam {
+            let adam = space.adamSchedule(u)
+            buffers = [bits(adam.beta1), bits(adam.beta2)]
+            if !adam.weightDecay.isEmpty {
+                buffers.append(
+                    bits(adam.learningRates.map { row in row.indices.map { 1 - row[$0] * adam.weightDecay[$0] } }))
+            }
+            optimizerWords = 8
+        } else {
+            buffers = [bits(schedule.momenta)]
         }
         var bufferBits = 0.0
         var stacks = 0
-        for (k, block) in blocks.enumerated() {
-            bufferBits += blockBits[k] * Double(block.range.count)
-            // The state register holds the first 63 to 95 bits, the stack the rest in 32-bit
-            // words; parameters of a tile differ by at most a word, so one more row bounds the deepest.
-            let depth = Int(min(max(0, (blockBits[k] + 32 - 63) / 32), Double(Int32.max)).rounded(.up)) + 1
-            let tiles = (block.range.count + InformationBuffer.tileWidth - 1) / InformationBuffer.tileWidth
-            let rows = InformationBuffer.allocatedRows(forDepth: depth)
-            stacks += MemoryEstimate.saturating(
-                tiles, times: rows * InformationBuffer.tileWidth * 4 + 16 * (rows / 16 + 8))
+        for blockBits in buffers {
+            for (k, block) in blocks.enumerated() {
+                bufferBits += blockBits[k] * Double(block.range.count)
+                // The state register holds the first 63 to 95 bits, the stack the rest in 32-bit
+                // words; parameters of a tile differ by at most a word, so one more row bounds the deepest.
+                let depth = Int(min(max(0, (blockBits[k] + 32 - 63) / 32), Double(Int32.max)).rounded(.up)) + 1
+                let tiles = (block.range.count + InformationBuffer.tileWidth - 1) / InformationBuffer.tileWidth
+                let rows = InformationBuffer.allocatedRows(forDepth: depth)
+                stacks += MemoryEstimate.saturating(
+                    tiles, times: rows * InformationBuffer.tileWidth * 4 + 16 * (rows / 16 + 8))
+            }
         }
         let n = architecture.parameterCount
         let t = schedule.iterations
@@ -98,7 +120,7 @@ extension TuningRun {
         let features = architecture.inputCount
         // TrainerScratch holds 11 words per parameter; noise, l2, the final weights, the
         // hypergradient and its pullback about 6 more.
-        let model = 17 * 8 * n
+        let model = (17 + optimizerWords) * 8 * n
         // Per step, arrays of K numbers, each costing its header and the allocator's rounding
         // (48 bytes) plus at most 16 bytes an element: the learning rates, momenta and exact
         // factors of the forward pass, and the item's per-step schedules as JSON (64 bytes a
@@ -114,11 +136,14 @@ extension TuningRun {
         let labels = training.rows + validation.rows + (test?.rows ?? 0)
         var data = 8 * rows * 2 + 8 * labels * 2
         if spec.hyperparameters.trainingData.learn { data += 4 * 8 * training.inputs.count }
-        let buffer = Int(min(bufferBits / 8, Double(Int.max / 8))) + 8 * n
-        return MemoryEstimate(
+        let buffer = Int(min(bufferBits / 8, Double(Int.max / 8))) + 8 * n * buffers.count
+        var estimate = MemoryEstimate(
             bufferBytes: buffer, modelBytes: model, workspaceBytes: schedules + workspaces, dataBytes: data,
-            allocationBytes: max(0, stacks + 16 * n - buffer), concurrentRuns: max(1, min(threads, spec.meta.seeds)),
+            allocationBytes: max(0, stacks + 16 * n * buffers.count - buffer),
+            concurrentRuns: max(1, min(threads, spec.meta.seeds)),
             fixedBytes: MemoryEstimate.runOverheadBytes)
+        if spec.training.optimizer == .adam { estimate.decayField = "/hyperparameters/beta2" }
+        return estimate
     }
 
     /// The estimate at the hyperparameters a job starts from: what admission control checks.

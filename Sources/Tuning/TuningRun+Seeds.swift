@@ -130,14 +130,17 @@ extension TuningRun {
             batches: BatchPlan(
                 rows: trainingRows.rows, batchSize: spec.training.batchSize, order: batchOrder(seed: draws.batches)),
             objective: spec.meta.objective == .trainingLoss ? .training : .validation(partition.validation))
-        let trainer = ReversibleTrainer(problem: problem, threads: trainerThreads)
         let noise = Self.gaussianNoise(count: architecture.parameterCount, seed: draws.weights)
-        let schedule = space.schedule(u)
         var finalWeights: [Double]
         var losses: [Double]
         var gradient: [Double]? = nil
         do {
-            if withGradient {
+            if spec.training.optimizer == .adam {
+                (finalWeights, losses, gradient) = try trainAdam(
+                    problem: problem, u: u, noise: noise, withGradient: withGradient, observe: observe)
+            } else if withGradient {
+                let trainer = ReversibleTrainer(problem: problem, threads: trainerThreads)
+                let schedule = space.schedule(u)
                 let run = try trainer.hypergradient(
                     schedule: schedule, noise: noise, differentiateInputs: spec.hyperparameters.trainingData.learn,
                     observe: observe)
@@ -145,8 +148,9 @@ extension TuningRun {
                 losses = run.trainingLosses
                 gradient = space.pullback(run.hypergradient, at: u)
             } else {
+                let trainer = ReversibleTrainer(problem: problem, threads: trainerThreads)
                 (finalWeights, losses) = try trainer.trainRecordingLosses(
-                    schedule: schedule, noise: noise, observe: observe)
+                    schedule: space.schedule(u), noise: noise, observe: observe)
             }
         } catch {
             throw TuningError(error, metaIteration: item)
@@ -172,6 +176,35 @@ extension TuningRun {
                 channels: layer.inputShape[2])
         }
         return nil
+    }
+
+    /// One Adam run: forward only, or forward and exactly reversed with the hypergradient over u.
+    /// Hyperparameters the exact dynamics cannot apply (a decoupled decay factor 1 − α·λ outside
+    /// (0, 1)) count as divergence, which the guard handles like any other.
+    private func trainAdam(
+        problem: TrainingProblem, u: [Double], noise: [Double], withGradient: Bool,
+        observe: (TrainingPhase) -> Bool
+    ) throws(TrainingError) -> (weights: [Double], losses: [Double], gradient: [Double]?) {
+        let schedule = space.adamSchedule(u)
+        for (t, row) in schedule.learningRates.enumerated() {
+            for (k, alpha) in row.enumerated() where k < schedule.weightDecay.count {
+                let shrink = alpha * schedule.weightDecay[k]
+                guard shrink < 1 - 1e-9 else {
+                    throw .diverged(
+                        step: t,
+                        detail:
+                            "learning_rate × weight_decay = \(shrink) at block \(k): the decay factor 1 − α·λ is not positive"
+                    )
+                }
+            }
+        }
+        let trainer = ReversibleAdamTrainer(problem: problem, threads: trainerThreads)
+        guard withGradient else {
+            let (weights, losses) = try trainer.trainRecordingLosses(schedule: schedule, noise: noise, observe: observe)
+            return (weights, losses, nil)
+        }
+        let run = try trainer.hypergradient(schedule: schedule, noise: noise, observe: observe)
+        return (run.finalWeights, run.trainingLosses, space.pullback(run.hypergradient, at: u))
     }
 
     /// Mean cross-entropy and error rate of the model with `weights` on `rows`.

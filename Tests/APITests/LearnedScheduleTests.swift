@@ -43,6 +43,22 @@ struct LearnedScheduleTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
 
+    /// Writes `spec` to a scratch folder, submits it through the CLI (with a URL that has no
+    /// scheme) and waits for it to succeed: the folder, the spec's path, the URL and the job id.
+    static func submitThroughCLI(
+        _ spec: String, to service: TestService
+    ) throws -> (scratch: TemporaryDirectory, specPath: String, url: String, id: String) {
+        let scratch = try TemporaryDirectory(prefix: "rewind-replay")
+        let specPath = scratch.file("spec.json")
+        try Data(spec.utf8).write(to: URL(fileURLWithPath: specPath))
+        let url = "127.0.0.1:\(service.port)"
+        let submitted = try CommandLineRun.rewind(["submit", "--url", url, specPath])
+        try #require(submitted.status == 0, "submit: \(submitted.stderr)")
+        let id = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        _ = try APISession(service).waitForStatus(id, "succeeded", timeout: .seconds(90))
+        return (scratch, specPath, url, id)
+    }
+
     @Test func theNumPyReplayOfAnExportedScheduleReachesRewindsValidationLossToOneMillionth() throws {
         try replay(Self.spec, iterations: 40, blocks: 6)
     }
@@ -74,16 +90,7 @@ struct LearnedScheduleTests {
         let service = try TestService()
         defer { service.stop() }
         let session = APISession(service)
-        let scratch = try TemporaryDirectory(prefix: "rewind-replay")
-        let specPath = scratch.file("spec.json")
-        try Data(spec.utf8).write(to: URL(fileURLWithPath: specPath))
-
-        // Through the CLI, with a URL that has no scheme.
-        let url = "127.0.0.1:\(service.port)"
-        let submitted = try CommandLineRun.rewind(["submit", "--url", url, specPath])
-        try #require(submitted.status == 0, "submit: \(submitted.stderr)")
-        let id = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        try session.waitForStatus(id, "succeeded", timeout: .seconds(60))
+        let (scratch, specPath, url, id) = try Self.submitThroughCLI(spec, to: service)
 
         // Item 1 trained with a schedule learned by one meta-step: every (t, k) differs.
         let schedulePath = scratch.file("schedule.json")

@@ -39,6 +39,23 @@ func runToCompletion(_ run: TuningRun, from checkpoint: TuningCheckpoint? = nil)
     return items
 }
 
+/// The history of `spec` run for `after` items, its checkpoint encoded and decoded (as the service
+/// stores it), then finished by a fresh `TuningRun` (as after a restart).
+func resumedHistory(_ spec: JobSpec, after: Int) throws -> [HistoryItem] {
+    let run = try TuningRun(spec: spec, dataset: BuiltinDatasets.digits)
+    var state = run.initialCheckpoint()
+    var items: [HistoryItem] = []
+    for _ in 0..<after {
+        let (item, next) = try run.step(state)
+        items.append(item)
+        state = next
+    }
+    let stored = try JSONEncoder().encode(state)
+    let restored = try JSONDecoder().decode(TuningCheckpoint.self, from: stored)
+    #expect(restored == state)
+    return items + (try runToCompletion(try TuningRun(spec: spec, dataset: BuiltinDatasets.digits), from: restored))
+}
+
 @Suite("Tuning runs")
 struct TuningRunTests {
     @Test("a run writes N + 1 items; only the last has no hypergradient")
@@ -76,19 +93,7 @@ struct TuningRunTests {
         let spec = smallSpec(#"{ "meta": { "optimizer": "\#(optimizer)" } }"#)
         let run = try TuningRun(spec: spec, dataset: BuiltinDatasets.digits)
         let uninterrupted = try runToCompletion(run)
-        var state = run.initialCheckpoint()
-        var items: [HistoryItem] = []
-        for _ in 0..<2 {
-            let (item, next) = try run.step(state)
-            items.append(item)
-            state = next
-        }
-        // Through bytes, as the service stores it; a fresh TuningRun, as after a restart.
-        let stored = try JSONEncoder().encode(state)
-        let restored = try JSONDecoder().decode(TuningCheckpoint.self, from: stored)
-        #expect(restored == state)
-        items += try runToCompletion(try TuningRun(spec: spec, dataset: BuiltinDatasets.digits), from: restored)
-        #expect(items == uninterrupted)
+        #expect(try resumedHistory(spec, after: 2) == uninterrupted)
     }
 
     @Test("progress is monotone, starts near 0 and ends near 1")

@@ -50,6 +50,21 @@ public struct ReversibleAdamTrainer: Sendable {
         return Array(optimiser.weights)
     }
 
+    /// Trains forward and returns w_{T+1} with the minibatch loss of every step (a job's final
+    /// evaluation, which needs no reverse pass).
+    public func trainRecordingLosses(
+        schedule: AdamSchedule, noise: [Double], observe: (TrainingPhase) -> Bool = { _ in true }
+    ) throws(TrainingError) -> (finalWeights: [Double], trainingLosses: [Double]) {
+        let (optimiser, model) = try start(schedule: schedule, noise: noise)
+        var losses = [Double](repeating: 0, count: schedule.iterations)
+        for t in 0..<schedule.iterations {
+            guard observe(.forward(step: t)) else { throw .cancelled }
+            losses[t] = model.gradient(step: t, parameters: optimiser.weights)
+            try optimiser.forward(step: t, gradient: UnsafeBufferPointer(model.scratch.gradient))
+        }
+        return (Array(optimiser.weights), losses)
+    }
+
     /// f(w_{T+1}) after training forward: the function `hypergradient` differentiates.
     public func objective(schedule: AdamSchedule, noise: [Double]) throws(TrainingError) -> Double {
         let (optimiser, model) = try start(schedule: schedule, noise: noise)

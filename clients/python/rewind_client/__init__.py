@@ -140,7 +140,9 @@ class Client:
 
     def schedule(self, job_id: str, item: Optional[int] = None) -> JSONObject:
         """One item's hyperparameters as training applied them (default the best item):
-        `learning_rate` and `momentum` (T × K), `l2`, `init_scale`, `blocks`."""
+        `learning_rate` and `momentum` (T × K), `l2`, `init_scale`, `blocks`; for a job with
+        `training.optimizer` "adam", `optimizer`, `beta1`, `beta2` (T × K, and `*_applied`),
+        `epsilon` and `weight_decay` (K) in place of `momentum`."""
         query = f"?item={item}" if item is not None else ""
         return self._object("GET", f"/v1/jobs/{_segment(job_id)}/schedule{query}")
 

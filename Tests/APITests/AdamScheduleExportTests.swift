@@ -1,0 +1,64 @@
+import Foundation
+import JSON
+import RewindTestSupport
+import Testing
+
+/// An Adam job's learned schedule leaves Rewind: `rewind export-schedule` gives β1, β2, ε and the
+/// weight decays per iteration and block, and the NumPy recipe replays it to Rewind's loss.
+@Suite("Adam schedules leave Rewind")
+struct AdamScheduleExportTests {
+    static let spec = #"""
+        {"name": "adam replay", "dataset": {"name": "digits"}, "split": {"train": 1000, "validation": 797},
+         "model": {"hidden": [50, 50], "activation": "tanh"},
+         "training": {"iterations": 40, "batch_size": 100, "seed": 3, "optimizer": "adam"},
+         "hyperparameters": {"learning_rate": {"init": 0.01}, "beta2": {"init": 0.99},
+                             "epsilon": {"init": 1e-6}, "weight_decay": {"init": 0.01, "per": "block"}},
+         "meta": {"iterations": 2, "step_size": 0.05}}
+        """#
+
+    @Test func theNumPyReplayOfAnAdamScheduleReachesRewindsValidationLossToOneMillionth() throws {
+        let service = try TestService()
+        defer { service.stop() }
+        let session = APISession(service)
+        let (scratch, specPath, url, id) = try LearnedScheduleTests.submitThroughCLI(Self.spec, to: service)
+
+        let schedulePath = scratch.file("schedule.json")
+        let exported = try CommandLineRun.rewind([
+            "export-schedule", "--url", url, id, "--item", "1", "--output", schedulePath,
+        ])
+        try #require(exported.status == 0, "export-schedule: \(exported.stderr)")
+        let schedule = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: schedulePath))))
+        #expect(schedule["optimizer"]?.stringValue == "adam")
+        #expect(schedule["momentum"] == nil)
+        let beta1 = try #require(schedule["beta1"]?.arrayValue)
+        #expect(beta1.count == 40 && beta1.allSatisfy { $0.arrayValue?.count == 6 })
+        #expect(Set(beta1.compactMap { $0[0]?.doubleValue }).count > 1, "the learned β1 vary over iterations")
+        #expect(schedule["beta2_applied"]?.arrayValue?.count == 40)
+        #expect(schedule["epsilon"]?.doubleValue != nil)
+        let decayValues = schedule["weight_decay"]?.arrayValue ?? []
+        let decay = decayValues.compactMap { $0.doubleValue }
+        #expect(decay.count == 6 && decay[1] == 0 && decay[0] > 0 && decay[0] != 0.01)
+        let history = try session.history(id)
+        #expect(schedule["validation_loss"] == history[1]["validation_loss"])
+        let csv = try session.get("/v1/jobs/\(id)/schedule?item=1&format=csv")
+        #expect(csv.text.hasPrefix("iteration,block,name,learning_rate,beta1,beta1_applied,beta2,"))
+
+        let replayPath = scratch.file("replay.json")
+        let replay = try CommandLineRun.rewind(["export", "--spec", specPath, "--item", "1", "--output", replayPath])
+        try #require(replay.status == 0, "export --spec: \(replay.stderr)")
+        let script = "\(LearnedScheduleTests.repository)/examples/replay_numpy.py"
+        let numpy = try CommandLineRun.run("python3", [script, replayPath, schedulePath, "--tolerance", "1e-6"])
+        #expect(numpy.status == 0, "the NumPy replay failed: \(numpy.stdout) \(numpy.stderr)")
+        let report = try JSONValue.parse(numpy.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(try #require(report["difference"]?.doubleValue) <= 1e-6)
+
+        // The PyTorch and optax Adam recipes of docs/using-learned-schedules.md, where installed.
+        for (module, name) in [("optax", "replay_optax.py"), ("torch", "replay_torch.py")] {
+            guard try CommandLineRun.run("python3", ["-c", "import \(module)"]).status == 0 else { continue }
+            let recipe = try CommandLineRun.run(
+                "python3", ["\(LearnedScheduleTests.repository)/examples/\(name)", replayPath, schedulePath],
+                environment: ["JAX_PLATFORMS": "cpu"])
+            #expect(recipe.status == 0, "\(name): \(recipe.stdout) \(recipe.stderr)")
+        }
+    }
+}
