@@ -118,6 +118,7 @@ struct ComparisonProblem {
         /// Layered problems: plain SGD training (`trainPlain`) and one validation evaluation, timed
         /// once after the hypergradients.
         var trainingSeconds: Double?
+        var trainingCPUSeconds: Double?
     }
 
     static let trainRows = 1000
@@ -202,9 +203,9 @@ struct ComparisonProblem {
             cpuSeconds.append(Self.processCPUSeconds() - cpuStart)
         }
         let peak = PeakMemory.current()
-        var trainingSeconds: Double?
+        var trainingSeconds: Double?, trainingCPUSeconds: Double?
         if kind.isLayered {
-            let start = clock.now
+            let start = clock.now, cpuStart = Self.processCPUSeconds()
             let weights = trainer.trainPlain(schedule: schedule, noise: noise)
             guard case .validation(let validation) = trainer.problem.objective else {
                 preconditionFailure("the layered comparison problems have a validation objective")
@@ -220,10 +221,11 @@ struct ComparisonProblem {
                 }
             }
             trainingSeconds = (clock.now - start).seconds
+            trainingCPUSeconds = Self.processCPUSeconds() - cpuStart
         }
         return Measurement(
             run: last!, seconds: seconds, cpuSeconds: cpuSeconds, peakBytes: peak, baselineBytes: baseline,
-            trainingSeconds: trainingSeconds)
+            trainingSeconds: trainingSeconds, trainingCPUSeconds: trainingCPUSeconds)
     }
 
     /// User + system CPU seconds of this process so far (every thread).
@@ -292,6 +294,7 @@ struct ComparisonProblem {
         rewind["peak_rss_bytes"] = .number(Double(measurement.peakBytes))
         rewind["baseline_rss_bytes"] = .number(Double(measurement.baselineBytes))
         if let training = measurement.trainingSeconds { rewind["training_seconds"] = .number(training) }
+        if let training = measurement.trainingCPUSeconds { rewind["training_cpu_seconds"] = .number(training) }
         rewind["buffer_peak_bits"] = .number(Double(run.bufferPeakBits))
         rewind["blas_threads"] = 1
         rewind["threads"] = .number(Double(trainer.threads))
