@@ -59,49 +59,31 @@ def reset_peak_memory():
 
 def load_data(export):
     """The training and validation rows of an export: the built-in digits, or the synthetic images
-    regenerated from the export's formula (checked against Rewind's sums either way)."""
-    if export["dataset"]["name"] == "synthetic":
-        return load_synthetic(export)
-    return load_digits(export)
-
-
-def load_synthetic(export):
+    regenerated from the export's formula; either way checked against Rewind's sums (exact: every
+    value is a small multiple of 1/16 or 1/256), so any difference in the data shows here."""
     import numpy as np
 
     dataset = export["dataset"]
-    height, width, channels = export["architecture"]["image"]
-    features = height * width * channels
-    n = np.arange(dataset["validation_rows"][1], dtype=np.int64)[:, None]
-    p = np.arange(features, dtype=np.int64)[None, :]
-    # x[n, p] = ((7919 n + 25 p + 3 p^2 + n p) mod 256) / 256; label[n] = (7 n + n div 10) mod 10
-    inputs = ((7919 * n + 25 * p + 3 * p * p + n * p) % 256).astype(np.float64) / 256
-    labels = ((7 * n[:, 0] + n[:, 0] // 10) % 10).astype(np.int32)
+    if dataset["name"] == "synthetic":
+        height, width, channels = export["architecture"]["image"]
+        n = np.arange(dataset["validation_rows"][1], dtype=np.int64)[:, None]
+        p = np.arange(height * width * channels, dtype=np.int64)[None, :]
+        # x[n, p] = ((7919 n + 25 p + 3 p^2 + n p) mod 256) / 256; label[n] = (7 n + n div 10) mod 10
+        inputs = ((7919 * n + 25 * p + 3 * p * p + n * p) % 256).astype(np.float64) / 256
+        labels = ((7 * n[:, 0] + n[:, 0] // 10) % 10).astype(np.int32)
+        source = f"the synthetic images ({dataset['formula']})"
+    else:
+        with gzip.open(os.path.join(REPO, dataset["file"]), "rt") as handle:
+            rows = [[int(cell) for cell in row] for row in csv.reader(handle) if row]
+        table = np.array(rows, dtype=np.float64)
+        inputs = table[:, :-1] * dataset["pixel_scale"]
+        labels = table[:, -1].astype(np.int32)
+        source = "Rewind's built-in digits"
 
     def part(bounds, fingerprint):
         x, y = inputs[bounds[0]:bounds[1]], labels[bounds[0]:bounds[1]]
         if float(x.sum()) != fingerprint["input_sum"] or int(y.sum()) != fingerprint["label_sum"]:
-            sys.exit(f"synthetic rows {bounds} differ from Rewind's ({dataset['formula']})")
-        return x, y
-
-    return part(dataset["train_rows"], dataset["train_fingerprint"]), part(
-        dataset["validation_rows"], dataset["validation_fingerprint"])
-
-
-def load_digits(export):
-    import numpy as np
-
-    dataset = export["dataset"]
-    with gzip.open(os.path.join(REPO, dataset["file"]), "rt") as handle:
-        rows = [[int(cell) for cell in row] for row in csv.reader(handle) if row]
-    table = np.array(rows, dtype=np.float64)
-    inputs = table[:, :-1] * dataset["pixel_scale"]
-    labels = table[:, -1].astype(np.int32)
-
-    def part(bounds, fingerprint):
-        x, y = inputs[bounds[0]:bounds[1]], labels[bounds[0]:bounds[1]]
-        # Sums of multiples of 1/16 this small are exact: any parsing difference shows here.
-        if float(x.sum()) != fingerprint["input_sum"] or int(y.sum()) != fingerprint["label_sum"]:
-            sys.exit(f"digits rows {bounds} differ from Rewind's built-in digits")
+            sys.exit(f"rows {bounds} differ from {source}")
         return x, y
 
     return part(dataset["train_rows"], dataset["train_fingerprint"]), part(

@@ -128,6 +128,9 @@ def dgemm_rate(code, coretype=None):
 
 def run_rewind(rewind, t, repeats, directory, core):
     path = os.path.join(directory, f"lenet-{t}.json")
+    if os.path.exists(path):  # --keep: an export from an earlier run
+        with open(path) as handle:
+            return path, json.load(handle)["rewind"]
     pin = ["taskset", "-c", str(core)] if core is not None else []
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     subprocess.run(pin + [rewind, "export", "--problem", "lenet", "--iterations", str(t), "--repeats", str(repeats),
@@ -143,6 +146,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=1, help="timed Rewind hypergradients per T")
     parser.add_argument("--jax-iterations", default="20,100", help="T for JAX ('' for none)")
     parser.add_argument("--core", type=int, default=os.cpu_count() - 1, help="pin every run to this core")
+    parser.add_argument("--keep", help="keep the exports and JAX results in this directory, and reuse those "
+                        "already there (lenet-T.json, jax-T.json) instead of measuring again")
     parser.add_argument("--json")
     args = parser.parse_args()
 
@@ -165,7 +170,9 @@ def main():
         jax_reference, jax_ts = None, set()
 
     rows = []
-    with tempfile.TemporaryDirectory(prefix="rewind-layered-") as directory:
+    with tempfile.TemporaryDirectory(prefix="rewind-layered-") as scratch:
+        directory = args.keep or scratch
+        os.makedirs(directory, exist_ok=True)
         for t in map(int, args.iterations.split(",")):
             path, rewind = run_rewind(args.rewind, t, args.repeats, directory, args.core)
             hyper_flops, training_flops = hypergradient_flops(t)
@@ -187,22 +194,30 @@ def main():
                 "rewind_rss_above_start_mib": (rewind["peak_rss_bytes"] - rewind["baseline_rss_bytes"]) / 1048576,
                 "buffer_peak_bits": rewind["buffer_peak_bits"],
             }
-            if t in jax_ts:
+            kept = os.path.join(directory, f"jax-{t}.json")
+            if os.path.exists(kept):
+                with open(kept) as handle:
+                    row.update(json.load(handle))
+            elif t in jax_ts:
                 print(f"JAX at T={t} ...", file=sys.stderr, flush=True)
                 try:
                     os.sched_setaffinity(0, {args.core})
-                    result = jax_reference.compare(path, 1, directory, False)
+                    result = jax_reference.compare(path, 1, scratch, False)
                 finally:
                     os.sched_setaffinity(0, set(range(os.cpu_count())))
                 applied = result["applied"]
-                row.update({
+                jax_row = {
                     "jax_s": statistics.median(applied["seconds"]), "jax_compile_s": applied["compile_seconds"],
                     "jax_cpu_s": statistics.median(
                         [user + system for user, system in zip(applied["user_seconds"], applied["system_seconds"])]),
                     "jax_peak_rss_mib": applied["peak_rss_bytes"] / 1048576,
                     "jax_rss_above_start_mib": (applied["peak_rss_bytes"] - applied["baseline_rss_bytes"]) / 1048576,
                     "jax_agreement": {name: same for name, same, _, _ in result["rows"]},
-                })
+                }
+                with open(kept, "w") as handle:
+                    json.dump(jax_row, handle)
+                row.update(jax_row)
+            if row.get("jax_s"):
                 row["rewind_over_jax"] = hyper / row["jax_s"]
                 row["rewind_over_jax_cpu"] = hyper_cpu / row["jax_cpu_s"]
             rows.append(row)
@@ -228,6 +243,19 @@ def main():
               f"{r['hypergradient_gflop']:.0f} | {rate:.2f} | "
               f"{100 * rate * 1e9 / core_peak:.0f} % | {100 * rate * 1e9 / peaks['machine']:.0f} % | "
               f"{r['rewind_peak_rss_mib']:.0f} | {cell(r, 'jax_peak_rss_mib', '{:.0f}')} |")
+    measured = [r for r in rows if r.get("jax_rss_above_start_mib") is not None]
+    if measured:
+        # Two JAX runs give the growth per step; one gives an upper bound of it (all of its memory
+        # above the start counted as trajectory).
+        low, high = (measured[0], measured[-1]) if len(measured) > 1 else ({"T": 0, "jax_rss_above_start_mib": 0},
+                                                                            measured[0])
+        per_step = (high["jax_rss_above_start_mib"] - low["jax_rss_above_start_mib"]) / (high["T"] - low["T"])
+        for r in rows:
+            if r.get("jax_s") is None:
+                r["jax_estimated_rss_above_start_mib"] = high["jax_rss_above_start_mib"] + per_step * (r["T"] - high["T"])
+                print(f"JAX not run at T={r['T']}: its stored trajectory grows by {per_step:.1f} MiB per step, "
+                      f"so it would need about {r['jax_estimated_rss_above_start_mib'] / 1024:.1f} GiB above its start "
+                      f"({os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2 ** 30:.0f} GiB in this machine)")
     if args.json:
         with open(args.json, "w") as handle:
             json.dump({"peaks": peaks, "load_average": os.getloadavg(), "rows": rows}, handle, indent=1)
