@@ -1,43 +1,52 @@
 #!/usr/bin/env python3
-"""Speed and memory of layered (conv) networks: one exact hypergradient against one exact training
-run, for T = 20, 100 and 1000, on the built-in digits as 8x8x1 images.
+"""Speed and memory of a layered (conv) network: Rewind's exact hypergradient against plain
+training and JAX's reverse mode, side by side in one run. (PyTorch was meant as a second anchor;
+`pip install torch` from PyPI did not finish within ten minutes on the development machine.)
 
-For each network and T it runs `rewind run` on a spec with meta.iterations = 1, so the job writes
-two history items: item 0 trains forward, reverses exactly and evaluates (the hypergradient), item 1
-trains forward with the stepped hyperparameters and evaluates (a training run). Each item's
-`seconds` is its wall time; their ratio is the cost of the hypergradient over training. Peak
-memory is each child's own maximum resident set. FLOPs count the matrix products only (im2col rows ×
-patch × filters per conv layer, and the dense layers), pass by pass as the code runs them; the rate
-is compared with one core's float64 GEMM rate measured with NumPy on the same machine.
+The problem is `rewind export --problem lenet`: the LeNet-like net (conv 5x5x8 same -> relu ->
+maxpool 2 -> conv 5x5x16 same -> relu -> maxpool 2 -> dense 10, 11,274 parameters) on synthetic
+28x28x1 images (10,000 training, 10,000 validation), batch 100, SGD with momentum, per-step and
+per-block learning rates and momenta. For each T the export times Rewind's hypergradient
+(forward, exact reverse, validation gradient), then plain float64 SGD training plus one validation
+evaluation, and records the peak resident set of the hypergradient runs. JAX then recomputes the
+same hypergradient from the same export by reverse mode through the unrolled loop
+(bench/jax_reference.py), which also checks that the two agree.
 
-    python3 bench/layered_speed.py [--rewind PATH] [--iterations 20,100,1000] [--json OUT]
+FLOPs count the matrix products only (im2col rows x patch x filters per conv layer, and the dense
+layers), pass by pass as Rewind runs them. The rate is compared with float64 GEMM peaks measured
+here with a dgemm microbenchmark (1024^3, one thread, best of five in CPU time, so that other load
+on a shared machine does not lower it): the system OpenBLAS with the
+kernel family Rewind pins (OPENBLAS_CORETYPE, scripts/blas-family.sh), NumPy's own OpenBLAS with
+the CPU's best kernels, and that times the cores for the machine.
+
+    .venv-jax/bin/python bench/layered_speed.py [--rewind PATH] [--iterations 20,100,1000]
+        [--jax-iterations 20,100] [--json OUT]
+
+Run it with the JAX venv's python (bench/run-jax-comparison.sh creates it); without JAX the JAX
+columns are left empty.
 """
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
-NETWORKS = {
-    # conv 5x5x8 same -> relu -> maxpool 2 -> conv 5x5x16 same -> relu -> maxpool 2 -> dense 10
-    "lenet-like (8x8x1)": [
-        {"type": "conv2d", "filters": 8, "kernel": 5, "padding": "same"}, {"type": "relu"},
-        {"type": "maxpool", "size": 2},
-        {"type": "conv2d", "filters": 16, "kernel": 5, "padding": "same"}, {"type": "relu"},
-        {"type": "maxpool", "size": 2},
-    ],
-    # the small net of the finite-difference tests: conv 3x3x4 -> tanh -> avgpool 2 -> dense 10
-    "conv 3x3x4 tanh avgpool": [
-        {"type": "conv2d", "filters": 4, "kernel": 3}, {"type": "tanh"}, {"type": "avgpool", "size": 2},
-    ],
-}
-BATCH, TRAIN, VALIDATION, CLASSES = 100, 1000, 797, 10
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+LENET = [
+    {"type": "conv2d", "filters": 8, "kernel": 5, "stride": 1, "padding": "same"}, {"type": "relu"},
+    {"type": "maxpool", "size": 2},
+    {"type": "conv2d", "filters": 16, "kernel": 5, "stride": 1, "padding": "same"}, {"type": "relu"},
+    {"type": "maxpool", "size": 2},
+]
+BATCH, VALIDATION, CLASSES, IMAGE = 100, 10_000, 10, (28, 28, 1)
 
 
-def gemm_shapes(layers, height=8, width=8, channels=1):
+def gemm_shapes(layers, image):
     """(rows per image M, K, N, first) of every layer with parameters, the output layer included."""
+    height, width, channels = image
     shapes, first, flat = [], True, None
     for layer in layers + [{"type": "dense", "units": CLASSES}]:
         kind = layer["type"]
@@ -60,10 +69,10 @@ def gemm_shapes(layers, height=8, width=8, channels=1):
     return shapes
 
 
-def flops(layers):
+def flops(layers, image):
     """GEMM FLOPs per row: forward, backward, R-forward, R-backward."""
     forward = backward = r_forward = r_backward = 0
-    for m, k, n, first in gemm_shapes(layers):
+    for m, k, n, first in gemm_shapes(layers, image):
         product = 2 * m * k * n
         forward += product
         backward += product * (1 if first else 2)        # dW, and dX above the first layer
@@ -72,76 +81,184 @@ def flops(layers):
     return forward, backward, r_forward, r_backward
 
 
-def spec(layers, iterations):
-    return {
-        "name": f"layered speed T={iterations}", "dataset": {"name": "digits"},
-        "split": {"train": TRAIN, "validation": VALIDATION}, "model": {"layers": layers},
-        "training": {"iterations": iterations, "batch_size": BATCH, "seed": 0},
-        "hyperparameters": {
-            "learning_rate": {"init": 0.1}, "momentum": {"init": 0.9},
-            "l2": {"init": 1e-4}, "init_scale": {"init": 0.1}},
-        "meta": {"iterations": 1},
-    }
+def hypergradient_flops(t):
+    """Per step: the gradient forward, the same gradient again in reverse, one HVP; then the
+    validation gradient once. Plain training: one gradient per step and one validation forward."""
+    forward, backward, r_forward, r_backward = flops(LENET, IMAGE)
+    hyper = t * BATCH * (2 * (forward + backward) + r_forward + r_backward) + VALIDATION * (forward + backward)
+    training = t * BATCH * (forward + backward) + VALIDATION * forward
+    return hyper, training
 
 
-def gemm_rate():
-    """One core's float64 GEMM rate (FLOP/s), best of three 1024^3 products."""
-    code = ("import numpy, time; a = numpy.random.rand(1024, 1024); b = numpy.random.rand(1024, 1024)\n"
-            "best = 1e9\n"
-            "for _ in range(3):\n    t = time.perf_counter(); a @ b; best = min(best, time.perf_counter() - t)\n"
-            "print(2 * 1024 ** 3 / best)")
+DGEMM_SYSTEM = r"""
+import ctypes, time
+import numpy
+blas = ctypes.CDLL("libopenblas.so.0")
+n = 1024
+a, b, c = numpy.random.rand(n, n), numpy.random.rand(n, n), numpy.zeros((n, n))
+p = lambda m: m.ctypes.data_as(ctypes.c_void_p)
+blas.cblas_dgemm.argtypes = [ctypes.c_int] * 6 + [ctypes.c_double, ctypes.c_void_p, ctypes.c_int,
+    ctypes.c_void_p, ctypes.c_int, ctypes.c_double, ctypes.c_void_p, ctypes.c_int]
+best = 1e9
+for _ in range(5):
+    t = time.process_time()
+    blas.cblas_dgemm(101, 111, 111, n, n, n, 1.0, p(a), n, p(b), n, 0.0, p(c), n)
+    best = min(best, time.process_time() - t)
+print(2 * n ** 3 / best)
+"""
+DGEMM_NUMPY = r"""
+import time, numpy
+n = 1024
+a, b = numpy.random.rand(n, n), numpy.random.rand(n, n)
+best = 1e9
+for _ in range(5):
+    t = time.process_time(); a @ b; best = min(best, time.process_time() - t)
+print(2 * n ** 3 / best)
+"""
+
+
+def dgemm_rate(code, coretype=None):
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
-    return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout)
+    env.pop("OPENBLAS_CORETYPE", None)
+    if coretype:
+        env["OPENBLAS_CORETYPE"] = coretype
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    return float(result.stdout) if result.returncode == 0 else None
+
+
+def run_rewind(rewind, t, repeats, directory, core):
+    path = os.path.join(directory, f"lenet-{t}.json")
+    if os.path.exists(path):  # --keep: an export from an earlier run
+        with open(path) as handle:
+            return path, json.load(handle)["rewind"]
+    pin = ["taskset", "-c", str(core)] if core is not None else []
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    subprocess.run(pin + [rewind, "export", "--problem", "lenet", "--iterations", str(t), "--repeats", str(repeats),
+                          "--output", path], check=True, env=env)
+    with open(path) as handle:
+        return path, json.load(handle)["rewind"]
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rewind", default=".build/release/rewind")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rewind", default=os.path.join(REPO, ".build/release/rewind"))
     parser.add_argument("--iterations", default="20,100,1000")
+    parser.add_argument("--repeats", type=int, default=1, help="timed Rewind hypergradients per T")
+    parser.add_argument("--jax-iterations", default="20,100", help="T for JAX ('' for none)")
+    parser.add_argument("--core", type=int, default=os.cpu_count() - 1, help="pin every run to this core")
+    parser.add_argument("--keep", help="keep the exports and JAX results in this directory, and reuse those "
+                        "already there (lenet-T.json, jax-T.json) instead of measuring again")
     parser.add_argument("--json")
     args = parser.parse_args()
-    peak = gemm_rate()
+
+    coretype = subprocess.run(["bash", os.path.join(REPO, "scripts/blas-family.sh")], capture_output=True,
+                              text=True).stdout.strip() or None
+    peaks = {"system_openblas_pinned": dgemm_rate(DGEMM_SYSTEM, coretype),
+             "system_openblas_native": dgemm_rate(DGEMM_SYSTEM), "numpy_native": dgemm_rate(DGEMM_NUMPY),
+             "coretype": coretype, "cores": os.cpu_count()}
+    core_peak = max(peaks[key] for key in ("system_openblas_pinned", "system_openblas_native", "numpy_native")
+                    if peaks[key])
+    peaks["machine"] = core_peak * os.cpu_count()
+    print(json.dumps(peaks), flush=True)
+
+    jax_ts = {int(t) for t in args.jax_iterations.split(",") if t}
+    try:
+        sys.path.insert(0, HERE)
+        import jax_reference  # noqa: E402 (needs jax in this python)
+        import jax  # noqa: F401
+    except ImportError:
+        jax_reference, jax_ts = None, set()
+
     rows = []
-    for name, layers in NETWORKS.items():
-        forward, backward, r_forward, r_backward = flops(layers)
+    with tempfile.TemporaryDirectory(prefix="rewind-layered-") as scratch:
+        directory = args.keep or scratch
+        os.makedirs(directory, exist_ok=True)
         for t in map(int, args.iterations.split(",")):
-            with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-                json.dump(spec(layers, t), handle)
-            env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
-            start = time.perf_counter()
-            with tempfile.TemporaryFile("w+") as stdout:
-                child = subprocess.Popen(
-                    [args.rewind, "run", handle.name, "--quiet"], stdout=stdout, stderr=subprocess.DEVNULL, env=env)
-                _, status, usage = os.wait4(child.pid, 0)  # this child's own peak resident set
-                child.returncode = os.waitstatus_to_exitcode(status)
-                stdout.seek(0)
-                text = stdout.read()
-            wall = time.perf_counter() - start
-            os.unlink(handle.name)
-            if child.returncode != 0:
-                sys.exit(f"rewind run failed with status {child.returncode}")
-            items = [json.loads(line) for line in text.splitlines() if line.strip()]
-            hyper, train = items[0]["seconds"], items[1]["seconds"]
-            rss = usage.ru_maxrss
-            # Forward gradient + reverse (gradient again + HVP) per step; validation forward once.
-            hyper_flops = t * BATCH * (2 * (forward + backward) + r_forward + r_backward) + VALIDATION * forward
+            path, rewind = run_rewind(args.rewind, t, args.repeats, directory, args.core)
+            hyper_flops, training_flops = hypergradient_flops(t)
+            hyper = statistics.median(rewind["seconds"])
+            hyper_cpu = statistics.median(rewind["cpu_seconds"])
             row = {
-                "network": name, "T": t, "hypergradient_s": hyper, "training_s": train, "ratio": hyper / train,
-                "gflop": hyper_flops / 1e9, "gflops": hyper_flops / hyper / 1e9,
-                "fraction_of_gemm_peak": hyper_flops / hyper / peak,
-                "max_rss_mib": rss / 1024, "wall_s": wall,
+                "T": t, "hypergradient_s": hyper, "training_s": rewind["training_seconds"],
+                "ratio": hyper / rewind["training_seconds"],
+                "training_cpu_s": rewind["training_cpu_seconds"], "ratio_cpu": hyper_cpu / rewind["training_cpu_seconds"],
+                "hypergradient_gflop": hyper_flops / 1e9, "training_gflop": training_flops / 1e9,
+                "hypergradient_gflops": hyper_flops / hyper / 1e9,
+                "training_gflops": training_flops / rewind["training_seconds"] / 1e9,
+                "hypergradient_cpu_s": hyper_cpu, "hypergradient_gflops_cpu": hyper_flops / hyper_cpu / 1e9,
+                "of_core_peak": hyper_flops / hyper / core_peak, "of_core_peak_cpu": hyper_flops / hyper_cpu / core_peak,
+                "of_pinned_core_peak": hyper_flops / hyper / peaks["system_openblas_pinned"]
+                if peaks["system_openblas_pinned"] else None,
+                "of_machine_peak": hyper_flops / hyper / peaks["machine"],
+                "rewind_peak_rss_mib": rewind["peak_rss_bytes"] / 1048576,
+                "rewind_rss_above_start_mib": (rewind["peak_rss_bytes"] - rewind["baseline_rss_bytes"]) / 1048576,
+                "buffer_peak_bits": rewind["buffer_peak_bits"],
             }
+            kept = os.path.join(directory, f"jax-{t}.json")
+            if os.path.exists(kept):
+                with open(kept) as handle:
+                    row.update(json.load(handle))
+            elif t in jax_ts:
+                print(f"JAX at T={t} ...", file=sys.stderr, flush=True)
+                try:
+                    os.sched_setaffinity(0, {args.core})
+                    result = jax_reference.compare(path, 1, scratch, False)
+                finally:
+                    os.sched_setaffinity(0, set(range(os.cpu_count())))
+                applied = result["applied"]
+                jax_row = {
+                    "jax_s": statistics.median(applied["seconds"]), "jax_compile_s": applied["compile_seconds"],
+                    "jax_cpu_s": statistics.median(
+                        [user + system for user, system in zip(applied["user_seconds"], applied["system_seconds"])]),
+                    "jax_peak_rss_mib": applied["peak_rss_bytes"] / 1048576,
+                    "jax_rss_above_start_mib": (applied["peak_rss_bytes"] - applied["baseline_rss_bytes"]) / 1048576,
+                    "jax_agreement": {name: same for name, same, _, _ in result["rows"]},
+                }
+                with open(kept, "w") as handle:
+                    json.dump(jax_row, handle)
+                row.update(jax_row)
+            if row.get("jax_s"):
+                row["rewind_over_jax"] = hyper / row["jax_s"]
+                row["rewind_over_jax_cpu"] = hyper_cpu / row["jax_cpu_s"]
             rows.append(row)
             print(json.dumps(row), flush=True)
-    print(f"one core's float64 GEMM rate (NumPy, 1024^3): {peak / 1e9:.1f} GFLOP/s")
-    print("| network | T | hypergradient (s) | training (s) | ratio | GFLOP | GFLOP/s | of GEMM peak | peak RSS (MiB) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+
+    def cell(row, key, fmt):
+        return fmt.format(row[key]) if row.get(key) is not None else "—"
+
+    print(f"float64 dgemm 1024^3, one thread, CPU time: system OpenBLAS with {coretype} kernels (as Rewind pins "
+          f"them) {(peaks['system_openblas_pinned'] or 0) / 1e9:.1f} GFLOP/s, with its native kernels "
+          f"{(peaks['system_openblas_native'] or 0) / 1e9:.1f}, NumPy's OpenBLAS {(peaks['numpy_native'] or 0) / 1e9:.1f}; "
+          f"machine ({os.cpu_count()} cores x the best) {peaks['machine'] / 1e9:.1f} GFLOP/s; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print("Wall seconds [CPU seconds]; rates per CPU second.")
+    print("| T | Rewind hypergradient (s) | plain training (s) | ratio | JAX (s) | Rewind / JAX | "
+          "GFLOP | GFLOP/s | of one core's peak | of the machine's | Rewind peak RSS (MiB) | JAX peak RSS (MiB) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['network']} | {r['T']} | {r['hypergradient_s']:.2f} | {r['training_s']:.2f} | {r['ratio']:.2f} | "
-              f"{r['gflop']:.2f} | {r['gflops']:.2f} | {100 * r['fraction_of_gemm_peak']:.0f} % | {r['max_rss_mib']:.0f} |")
+        jax = f"{r['jax_s']:.1f} [{r['jax_cpu_s']:.1f}]" if r.get("jax_s") is not None else "—"
+        rate = r["hypergradient_gflops_cpu"]
+        print(f"| {r['T']} | {r['hypergradient_s']:.2f} [{r['hypergradient_cpu_s']:.2f}] | {r['training_s']:.2f} "
+              f"[{r['training_cpu_s']:.2f}] | {r['ratio_cpu']:.2f} | {jax} | {cell(r, 'rewind_over_jax_cpu', '{:.3f}')} | "
+              f"{r['hypergradient_gflop']:.0f} | {rate:.2f} | "
+              f"{100 * rate * 1e9 / core_peak:.0f} % | {100 * rate * 1e9 / peaks['machine']:.0f} % | "
+              f"{r['rewind_peak_rss_mib']:.0f} | {cell(r, 'jax_peak_rss_mib', '{:.0f}')} |")
+    measured = [r for r in rows if r.get("jax_rss_above_start_mib") is not None]
+    if measured:
+        # Two JAX runs give the growth per step; one gives an upper bound of it (all of its memory
+        # above the start counted as trajectory).
+        low, high = (measured[0], measured[-1]) if len(measured) > 1 else ({"T": 0, "jax_rss_above_start_mib": 0},
+                                                                            measured[0])
+        per_step = (high["jax_rss_above_start_mib"] - low["jax_rss_above_start_mib"]) / (high["T"] - low["T"])
+        for r in rows:
+            if r.get("jax_s") is None:
+                r["jax_estimated_rss_above_start_mib"] = high["jax_rss_above_start_mib"] + per_step * (r["T"] - high["T"])
+                print(f"JAX not run at T={r['T']}: its stored trajectory grows by {per_step:.1f} MiB per step, "
+                      f"so it would need about {r['jax_estimated_rss_above_start_mib'] / 1024:.1f} GiB above its start "
+                      f"({os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2 ** 30:.0f} GiB in this machine)")
     if args.json:
         with open(args.json, "w") as handle:
-            json.dump({"gemm_peak_flops": peak, "rows": rows}, handle, indent=1)
+            json.dump({"peaks": peaks, "load_average": os.getloadavg(), "rows": rows}, handle, indent=1)
 
 
 if __name__ == "__main__":

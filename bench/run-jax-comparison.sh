@@ -5,7 +5,8 @@
 #   bench/run-jax-comparison.sh            # from the repository root; REPEATS=5 by default
 #
 # Creates .venv-jax/ with jax, jaxlib and numpy from PyPI (CPU only), builds `rewind` in release,
-# exports three problems with `rewind export` into .build/jax-comparison/, and runs
+# exports five problems with `rewind export` into .build/jax-comparison/ (logistic regression, the
+# dense net at T = 100 and 1000, and two conv nets on digits as 8×8×1 images at T = 50), and runs
 # bench/jax_reference.py on them. A benchmark, not part of .ci/run: it needs PyPI once and takes a
 # minute or two. Exits non-zero if any hypergradient group differs from JAX by more than 1e-6 with
 # the same arithmetic.
@@ -42,9 +43,11 @@ mkdir -p "$out"
 "${pin[@]}" "$rewind" export --problem logistic --iterations 50 --repeats "$repeats" --output "$out/logistic-50.json"
 "${pin[@]}" "$rewind" export --problem mlp --iterations 100 --repeats "$repeats" --output "$out/mlp-100.json"
 "${pin[@]}" "$rewind" export --problem mlp --iterations 1000 --repeats "$repeats" --output "$out/mlp-1000.json"
+"${pin[@]}" "$rewind" export --problem conv --iterations 50 --repeats "$repeats" --output "$out/conv-50.json"
+"${pin[@]}" "$rewind" export --problem conv-small --iterations 50 --repeats "$repeats" --output "$out/conv-small-50.json"
 
 export JAX_ENABLE_X64=1 JAX_PLATFORMS=cpu
 "${pin[@]}" "$venv/bin/python" bench/jax_reference.py \
-    "$out/logistic-50.json" "$out/mlp-100.json" "$out/mlp-1000.json" \
+    "$out/logistic-50.json" "$out/mlp-100.json" "$out/mlp-1000.json" "$out/conv-50.json" "$out/conv-small-50.json" \
     --repeats "$repeats" --markdown "$out/table.md"
 echo "(table also written to $out/table.md)" >&2

@@ -221,7 +221,12 @@ extension Network {
 func broadcastRows(
     _ row: UnsafePointer<Double>, into matrix: UnsafeMutablePointer<Double>, rows: Int, cols: Int
 ) {
-    for r in 0..<rows { (matrix + r * cols).update(from: row, count: cols) }
+    // Conv layers broadcast over every output position with a few filters per row: a plain loop,
+    // not a memmove call per row.
+    for r in 0..<rows {
+        let target = matrix + r * cols
+        for j in 0..<cols { target[j] = row[j] }
+    }
 }
 
 /// sums[j] (+)= Σ_r matrix[r, j], rows in order so the result never depends on anything else.

@@ -21,27 +21,35 @@ extension Network {
     }
 }
 
-/// Calls `body(column, pixel)` for every (image, output position, ky, kx) in row order: `column`
-/// the offset of that channel run in the (rows · positions, patch) column matrix, `pixel` the
-/// offset of the input pixel's channels in the (rows, input.count) images, nil when it lies in the
-/// padding.
+/// Calls `body(column, pixel, skipBefore, count, skipAfter)` for every (image, output position,
+/// ky) in row order: `column` the offset of that kernel row's run of kernel·channels values in the
+/// (rows · positions, patch) column matrix, `pixel` the offset in the (rows, input.count) images of
+/// the first input value inside the image (nil when the whole kernel row lies in the padding), and
+/// how many values of the run fall in the padding before and after the `count` inside. Each pixel
+/// is visited at most once per (image, position, ky), so sums over the visits run in row order.
 @inline(__always)
-private func forEachPatchPixel(
-    rows: Int, geometry g: ConvolutionGeometry, _ body: (_ column: Int, _ pixel: Int?) -> Void
+private func forEachPatchRow(
+    rows: Int, geometry g: ConvolutionGeometry,
+    _ body: (_ column: Int, _ pixel: Int?, _ skipBefore: Int, _ count: Int, _ skipAfter: Int) -> Void
 ) {
-    let input = g.input, channels = input.channels, k = g.kernel
+    let input = g.input, channels = input.channels, k = g.kernel, run = k * channels
     var column = 0
     for b in 0..<rows {
         for oy in 0..<g.output.height {
             for ox in 0..<g.output.width {
+                let x0 = ox * g.stride - g.padLeft
+                let first = max(0, -x0), last = min(k, input.width - x0)  // kx inside: first..<last
                 for ky in 0..<k {
                     let y = oy * g.stride + ky - g.padTop
-                    for kx in 0..<k {
-                        let x = ox * g.stride + kx - g.padLeft
-                        let inside = y >= 0 && y < input.height && x >= 0 && x < input.width
-                        body(column, inside ? b * input.count + (y * input.width + x) * channels : nil)
-                        column += channels
+                    if y >= 0 && y < input.height && first < last {
+                        let inside = (last - first) * channels
+                        body(
+                            column, b * input.count + (y * input.width + x0 + first) * channels, first * channels,
+                            inside, run - first * channels - inside)
+                    } else {
+                        body(column, nil, run, 0, 0)
                     }
+                    column += run
                 }
             }
         }
@@ -49,18 +57,21 @@ private func forEachPatchPixel(
 }
 
 /// im2col: columns[(b, oy, ox), (ky, kx, c)] = x[b, oy·stride + ky − padTop, ox·stride + kx − padLeft, c],
-/// 0 outside the image.  // (rows · positions, patch)
+/// 0 outside the image: one contiguous copy per kernel row.  // (rows · positions, patch)
 func imageToColumns(
     _ x: UnsafePointer<Double>, into columns: UnsafeMutablePointer<Double>, rows: Int,
     geometry g: ConvolutionGeometry
 ) {
-    let channels = g.input.channels
-    forEachPatchPixel(rows: rows, geometry: g) { column, pixel in
+    // Runs are a few values long (kernel · channels): plain loops, not memmove/memset calls.
+    forEachPatchRow(rows: rows, geometry: g) { column, pixel, before, count, after in
+        let out = columns + column
+        for i in 0..<before { out[i] = 0 }
         if let pixel {
-            (columns + column).update(from: x + pixel, count: channels)
-        } else {
-            (columns + column).update(repeating: 0, count: channels)
+            let source = x + pixel, target = out + before
+            for i in 0..<count { target[i] = source[i] }
         }
+        let tail = out + before + count
+        for i in 0..<after { tail[i] = 0 }
     }
 }
 
@@ -70,11 +81,11 @@ func columnsToImage(
     _ columns: UnsafePointer<Double>, into image: UnsafeMutablePointer<Double>, rows: Int,
     geometry g: ConvolutionGeometry
 ) {
-    let channels = g.input.channels
     image.update(repeating: 0, count: rows * g.input.count)
-    forEachPatchPixel(rows: rows, geometry: g) { column, pixel in
+    forEachPatchRow(rows: rows, geometry: g) { column, pixel, before, count, _ in
         guard let pixel else { return }
-        for c in 0..<channels { image[pixel + c] += columns[column + c] }
+        let source = columns + column + before, target = image + pixel
+        for i in 0..<count { target[i] += source[i] }
     }
 }
 
@@ -109,12 +120,29 @@ func maxPool(
     _ x: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>, routes: UnsafeMutablePointer<Double>,
     rows: Int, geometry g: PoolingGeometry
 ) {
-    let inCount = g.input.count, outCount = g.output.count
-    forEachWindow(rows: rows, geometry: g) { b, o, first, i in
-        let value = x[b * inCount + i], slot = b * outCount + o
-        if first || value > out[slot] {
-            out[slot] = value
-            routes[slot] = Double(i)
+    let input = g.input, output = g.output, channels = input.channels, size = g.size
+    var slot = 0
+    for b in 0..<rows {
+        let image = x + b * input.count
+        for oy in 0..<output.height {
+            for ox in 0..<output.width {
+                let corner = (oy * size * input.width + ox * size) * channels
+                for c in 0..<channels {
+                    var best = corner + c, maximum = image[best]
+                    for dy in 0..<size {
+                        for dx in 0..<size {
+                            let i = corner + (dy * input.width + dx) * channels + c
+                            if image[i] > maximum {
+                                maximum = image[i]
+                                best = i
+                            }
+                        }
+                    }
+                    out[slot] = maximum
+                    routes[slot] = Double(best)
+                    slot += 1
+                }
+            }
         }
     }
 }

@@ -21,17 +21,25 @@ struct ExportCommand: ParsableCommand {
             logistic: multinomial logistic regression on digits 1000/797, full batch, init scale 1e-20 \
             (w_1 = 0 exactly in fixed point). mlp: the canonical benchmark problem (64-50-50-10 tanh, \
             batch 100, the noise and batches of `rewind bench`). Both use non-constant per-iteration, \
-            per-block step sizes and momenta so that every step's hypergradient is really compared.
+            per-block step sizes and momenta so that every step's hypergradient is really compared. \
+            conv, conv-small: conv nets on digits as 8×8×1 images (every layer type, both paddings, \
+            strides 1 and 2); lenet: the LeNet-like net on synthetic 28×28×1 images (10,000 training, \
+            10,000 validation), batch 100. All three also time plain SGD training for comparison.
             With --spec instead: a job spec's training problem for one history item (--item, default \
             0) — the split's rows, the blocks, the minibatch rows of every step and the noise of the \
             initial weights — to replay a learned schedule elsewhere (docs/using-learned-schedules.md).
             """)
 
     enum Problem: String, ExpressibleByArgument, CaseIterable {
-        case logistic, mlp
+        case logistic, mlp, conv
+        case convSmall = "conv-small"
+        case lenet
+
+        /// A network given as layers (`LayeredComparison`).
+        var isLayered: Bool { self != .logistic && self != .mlp }
     }
 
-    @Option(name: .long, help: "Which problem: logistic or mlp.")
+    @Option(name: .long, help: "Which problem: logistic, mlp, conv, conv-small or lenet.")
     var problem: Problem?
 
     @Option(name: .long, help: "Number of inner training iterations T.")
@@ -107,6 +115,10 @@ struct ComparisonProblem {
         var peakBytes: Int
         /// RSS just before the runs (the process with its data, before any training).
         var baselineBytes: Int
+        /// Layered problems: plain SGD training (`trainPlain`) and one validation evaluation, timed
+        /// once after the hypergradients.
+        var trainingSeconds: Double?
+        var trainingCPUSeconds: Double?
     }
 
     static let trainRows = 1000
@@ -127,6 +139,8 @@ struct ComparisonProblem {
             architecture = benchmark.architecture
             trainer = benchmark.trainer
             noise = benchmark.noise
+        case .conv, .convSmall, .lenet:
+            (architecture, trainer, noise) = LayeredComparison.setup(kind, threads: threads)
         case .logistic:
             let digits = BuiltinDatasets.digits
             architecture = MLPArchitecture(
@@ -146,7 +160,7 @@ struct ComparisonProblem {
     /// Smooth but non-constant schedules: each (t, k) gets its own α and γ, and each weight its
     /// own λ, so a mismatch in any single step or parameter shows up in the comparison.
     static func schedule(_ kind: ExportCommand.Problem, iterations: Int, blocks: [ParameterBlock]) -> TrainingSchedule {
-        let baseRate = kind == .logistic ? 0.3 : 0.5
+        let baseRate = kind == .logistic ? 0.3 : kind.isLayered ? 0.1 : 0.5
         let baseL2 = kind == .logistic ? 1e-3 : 1e-4
         let rates = (0..<iterations).map { t in
             blocks.indices.map { k in baseRate + 0.2 * sin(Double(t) + 1.3 * Double(k)) }
@@ -188,9 +202,30 @@ struct ComparisonProblem {
             seconds.append((clock.now - start).seconds)
             cpuSeconds.append(Self.processCPUSeconds() - cpuStart)
         }
+        let peak = PeakMemory.current()
+        var trainingSeconds: Double?, trainingCPUSeconds: Double?
+        if kind.isLayered {
+            let start = clock.now, cpuStart = Self.processCPUSeconds()
+            let weights = trainer.trainPlain(schedule: schedule, noise: noise)
+            guard case .validation(let validation) = trainer.problem.objective else {
+                preconditionFailure("the layered comparison problems have a validation objective")
+            }
+            let model = trainer.problem.model
+            let workspace = NetworkWorkspace(
+                architecture: architecture, batchCapacity: architecture.evaluationChunk(rows: validation.rows))
+            _ = weights.withUnsafeBufferPointer { w in
+                validation.inputs.withUnsafeBufferPointer { x in
+                    validation.labels.withUnsafeBufferPointer { y in
+                        model.evaluate(parameters: w, inputs: x, labels: y, rows: validation.rows, workspace: workspace)
+                    }
+                }
+            }
+            trainingSeconds = (clock.now - start).seconds
+            trainingCPUSeconds = Self.processCPUSeconds() - cpuStart
+        }
         return Measurement(
-            run: last!, seconds: seconds, cpuSeconds: cpuSeconds, peakBytes: PeakMemory.current(),
-            baselineBytes: baseline)
+            run: last!, seconds: seconds, cpuSeconds: cpuSeconds, peakBytes: peak, baselineBytes: baseline,
+            trainingSeconds: trainingSeconds, trainingCPUSeconds: trainingCPUSeconds)
     }
 
     /// User + system CPU seconds of this process so far (every thread).
@@ -207,10 +242,19 @@ struct ComparisonProblem {
         top["format"] = "rewind-export/1"
         top["problem"] = .string(kind.rawValue)
         top["dataset"] = .object(datasetSection())
-        top["architecture"] = [
-            "layer_sizes": .array(architecture.layerSizes.map { .number(Double($0)) }),
-            "activation": .string(architecture.activation.rawValue),
-        ]
+        if architecture.isDenseShorthand {
+            top["architecture"] = [
+                "layer_sizes": .array(architecture.layerSizes.map { .number(Double($0)) }),
+                "activation": .string(architecture.activation.rawValue),
+            ]
+        } else {
+            let image = architecture.imageShape!
+            top["architecture"] = [
+                "layers": LayeredComparison.json(architecture.layers),
+                "image": Self.numbers([Double(image.height), Double(image.width), Double(image.channels)]),
+                "classes": .number(Double(architecture.classCount)),
+            ]
+        }
         top["blocks"] = .array(
             architecture.blocks.map { block in
                 [
@@ -249,6 +293,8 @@ struct ComparisonProblem {
         rewind["cpu_seconds"] = Self.numbers(measurement.cpuSeconds)
         rewind["peak_rss_bytes"] = .number(Double(measurement.peakBytes))
         rewind["baseline_rss_bytes"] = .number(Double(measurement.baselineBytes))
+        if let training = measurement.trainingSeconds { rewind["training_seconds"] = .number(training) }
+        if let training = measurement.trainingCPUSeconds { rewind["training_cpu_seconds"] = .number(training) }
         rewind["buffer_peak_bits"] = .number(Double(run.bufferPeakBits))
         rewind["blas_threads"] = 1
         rewind["threads"] = .number(Double(trainer.threads))
@@ -268,6 +314,17 @@ struct ComparisonProblem {
             [
                 "input_sum": .number(rows.inputs.reduce(0, +)),
                 "label_sum": .number(Double(rows.labels.reduce(0) { $0 + Int($1) })),
+            ]
+        }
+        if kind == .lenet {
+            return [
+                "name": "synthetic", "formula": .string(LayeredComparison.syntheticFormula),
+                "train_rows": Self.numbers([0, Double(problem.training.rows)]),
+                "validation_rows": Self.numbers([
+                    Double(problem.training.rows), Double(problem.training.rows + validation.rows),
+                ]),
+                "train_fingerprint": fingerprint(problem.training),
+                "validation_fingerprint": fingerprint(validation),
             ]
         }
         return [

@@ -1,0 +1,33 @@
+import JSON
+import RewindTestSupport
+import Testing
+
+/// `rewind export --problem conv-small`: what bench/jax_reference.py needs to rebuild a conv net.
+@Suite("rewind export writes layered problems for the JAX reference")
+struct LayeredExportTests {
+    @Test func convExportCarriesTheLayersTheImageShapeAndAHypergradientPerBlock() throws {
+        let run = try CommandLineRun.rewind([
+            "export", "--problem", "conv-small", "--iterations", "3", "--repeats", "1",
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        let document = try JSONValue.parse(run.stdout)
+        let architecture = document["architecture"]
+        #expect(architecture?["image"] == .array([.number(8), .number(8), .number(1)]))
+        #expect(architecture?["classes"]?.intValue == 10)
+        let layers = architecture?["layers"]?.arrayValue ?? []
+        #expect(layers.map { $0["type"]?.stringValue ?? "" } == ["conv2d", "tanh", "avgpool"])
+        #expect(layers.first?["stride"]?.intValue == 2)
+        #expect(layers.first?["padding"]?.stringValue == "same")
+        let blocks = document["blocks"]?.arrayValue ?? []
+        #expect(
+            blocks.map { $0["name"]?.stringValue ?? "" } == [
+                "conv2d_1.weights", "conv2d_1.biases", "dense_1.weights", "dense_1.biases",
+            ])
+        let gradient = document["rewind"]?["hypergradient"]
+        let rates = gradient?["learning_rates"]?.arrayValue ?? []
+        #expect(rates.count == 3 && rates.allSatisfy { $0.arrayValue?.count == 4 })
+        #expect(document["rewind"]?["objective"]?.doubleValue.map(\.isFinite) == true)
+        // Layered problems also time plain training, for the speed table.
+        #expect((document["rewind"]?["training_seconds"]?.doubleValue ?? -1) >= 0)
+    }
+}
