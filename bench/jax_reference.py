@@ -61,17 +61,24 @@ def load_digits(export):
     import numpy as np
 
     dataset = export["dataset"]
-    with gzip.open(os.path.join(REPO, dataset["file"]), "rt") as handle:
-        rows = [[int(cell) for cell in row] for row in csv.reader(handle) if row]
-    table = np.array(rows, dtype=np.float64)
-    inputs = table[:, :-1] * dataset["pixel_scale"]
-    labels = table[:, -1].astype(np.int32)
+    if dataset["name"] == "mnist":
+        # data/mnist.bin.gz (scripts/convert-mnist.py): a 20-byte header, 70,000 labels, then bytes k.
+        with gzip.open(os.path.join(REPO, dataset["file"]), "rb") as handle:
+            raw = handle.read()
+        labels = np.frombuffer(raw, np.uint8, 70000, 20).astype(np.int32)
+        inputs = np.frombuffer(raw, np.uint8, 70000 * 784, 70020).reshape(70000, 784) * dataset["pixel_scale"]
+    else:
+        with gzip.open(os.path.join(REPO, dataset["file"]), "rt") as handle:
+            rows = [[int(cell) for cell in row] for row in csv.reader(handle) if row]
+        table = np.array(rows, dtype=np.float64)
+        inputs = table[:, :-1] * dataset["pixel_scale"]
+        labels = table[:, -1].astype(np.int32)
 
     def part(bounds, fingerprint):
         x, y = inputs[bounds[0]:bounds[1]], labels[bounds[0]:bounds[1]]
-        # Sums of multiples of 1/16 this small are exact: any parsing difference shows here.
+        # Sums of multiples of 1/16 (or 1/256) this small are exact: any parsing difference shows here.
         if float(x.sum()) != fingerprint["input_sum"] or int(y.sum()) != fingerprint["label_sum"]:
-            sys.exit(f"digits rows {bounds} differ from Rewind's built-in digits")
+            sys.exit(f"{dataset['name']} rows {bounds} differ from Rewind's built-in {dataset['name']}")
         return x, y
 
     return part(dataset["train_rows"], dataset["train_fingerprint"]), part(
