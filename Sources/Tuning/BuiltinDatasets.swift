@@ -56,7 +56,10 @@ public enum BuiltinDatasets {
     /// Bytes a built-in holds in memory once decoded, shared by every job in the process that
     /// uses it; 0 for the small digits (counted with a job's own rows) and for anything else.
     public static func sharedBytes(of dataset: Dataset) -> Int {
-        guard let mnist, dataset.rows == mnist.rows else { return 0 }
+        // The cheap checks first: only a data set that may be mnist reads (or decodes) the built-in.
+        guard dataset.name == "mnist", dataset.rows == MNISTData.rows, dataset.features == MNISTData.pixels,
+            let mnist
+        else { return 0 }
         // The same storage, not merely equal numbers: a copy would be the job's own.
         let shared = dataset.inputs.withUnsafeBufferPointer { mine in
             mnist.inputs.withUnsafeBufferPointer { $0.baseAddress == mine.baseAddress }
