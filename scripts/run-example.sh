@@ -4,7 +4,7 @@
 # plus PNG renders when rsvg-convert is installed) in docs/images/.
 #
 #   scripts/run-example.sh schedules | schedules-long | held-out | lenet-schedules | per-weight-l2 | distillation | chaos
-#                         | mnist-schedules | mnist-per-weight-l2 | mnist-chaos [--update-results]
+#                         | mnist-schedules | mnist-per-weight-l2 | mnist-distillation | mnist-chaos [--update-results]
 #
 # Without --update-results nothing committed is rewritten: results and plots go to a temporary
 # folder, named at the end. With it they replace examples/results/ and docs/images/.
@@ -94,6 +94,19 @@ mnist-schedules)
 mnist-per-weight-l2)
     run_job mnist-per-weight-l2 examples/mnist-per-weight-l2.json loss error l2
     ;;
+mnist-distillation)
+    # Ten blank rows, then mnist's first 10,000 training images (validation) and its 10,000 test
+    # images (test), as scripts/distillation-csv.py --dataset mnist writes them (56 MB), uploaded.
+    upload=$(python3 scripts/distillation-csv.py --dataset mnist --start "${START:-blank}" \
+        | curl -sf -X POST -H 'Content-Type: text/csv' --data-binary @- "$url/v1/datasets?name=mnist-distillation")
+    dataset=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])' <<<"$upload")
+    echo "uploaded data set $dataset"
+    spec=$(mktemp --suffix=.json)
+    python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); s["dataset"] = {"id": sys.argv[2]}; json.dump(s, sys.stdout)' \
+        examples/mnist-distillation.json "$dataset" > "$spec"
+    run_job mnist-distillation "$spec" loss error training_data
+    rm -f "$spec"
+    ;;
 mnist-chaos)
     started=$(now)
     "$rewind" sweep examples/mnist-chaos.json --from "${FROM:-0.5}" --to "${TO:-2.5}" --points "${POINTS:-100}" \
@@ -111,7 +124,7 @@ chaos)
     render_png "$images/chaos-hypergradient.svg"
     ;;
 *)
-    echo "unknown example: $example (schedules, schedules-long, held-out, lenet-schedules, per-weight-l2, distillation, chaos, mnist-schedules, mnist-per-weight-l2, mnist-chaos)" >&2
+    echo "unknown example: $example (schedules, schedules-long, held-out, lenet-schedules, per-weight-l2, distillation, chaos, mnist-schedules, mnist-per-weight-l2, mnist-distillation, mnist-chaos)" >&2
     exit 2
     ;;
 esac
