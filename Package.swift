@@ -23,6 +23,10 @@ let package = Package(
         .systemLibrary(
             name: "CPostgreSQL", pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]),
+        // zlib, to read the built-in MNIST file (gzip) once per process.
+        .systemLibrary(
+            name: "CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
 
         // Layers, dependencies pointing down only (see docs/architecture.md).
         .target(name: "JSON"),
@@ -38,7 +42,7 @@ let package = Package(
         .target(
             name: "Learning", dependencies: ["CBufferKernels", "LinearAlgebra"],
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
-        .target(name: "Tuning", dependencies: ["JSON", "Learning"]),
+        .target(name: "Tuning", dependencies: ["CZlib", "JSON", "Learning"]),
         .target(name: "Storage", dependencies: ["CSQLite", "CPostgreSQL", "JSON"], plugins: ["EmbedMigrations"]),
         .target(name: "HTTPServer", dependencies: ["NodeResources"]),
         // The one HTTP/1.1 client: the CLI's, the tests' (HTTPTestClient) and the load generator's.

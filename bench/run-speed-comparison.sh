@@ -5,6 +5,7 @@
 #   bench/run-speed-comparison.sh                # the whole machine for both (default)
 #   MODE=one-core bench/run-speed-comparison.sh  # both pinned to one core, one thread each
 #   REPEATS=5 (default) timed runs per side and T; the medians are compared.
+#   PROBLEM=mnist bench/run-speed-comparison.sh  # the paper's size: 784-50-50-50-10 on MNIST, batch 200
 #
 # "Whole machine": Rewind shares each training step between two threads (`--threads 2`, results
 # identical to one thread), JAX/XLA uses its default thread pool over every core. Creates
@@ -14,6 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 repeats="${REPEATS:-5}"
+problem="${PROBLEM:-mlp}"
 mode="${MODE:-machine}"
 packages="${JAX_PACKAGES:-jax==0.10.2 jaxlib==0.10.2 numpy}"
 venv=.venv-jax
@@ -46,10 +48,10 @@ esac
 
 mkdir -p "$out"
 for t in 100 1000; do
-    "${pin[@]}" "$rewind" export --problem mlp --iterations "$t" --repeats "$repeats" --threads "$threads" \
-        --output "$out/mlp-$t.json"
+    "${pin[@]}" "$rewind" export --problem "$problem" --iterations "$t" --repeats "$repeats" --threads "$threads" \
+        --output "$out/$problem-$t.json"
 done
 export JAX_ENABLE_X64=1 JAX_PLATFORMS=cpu OPENBLAS_NUM_THREADS=1
-"${pin[@]}" "$venv/bin/python" bench/speed_comparison.py "$out/mlp-100.json" "$out/mlp-1000.json" \
-    --repeats "$repeats" --markdown "$out/table-$mode.md" --json "$out/table-$mode.json"
-echo "(table also written to $out/table-$mode.md)" >&2
+"${pin[@]}" "$venv/bin/python" bench/speed_comparison.py "$out/$problem-100.json" "$out/$problem-1000.json" \
+    --repeats "$repeats" --markdown "$out/table-$problem-$mode.md" --json "$out/table-$problem-$mode.json"
+echo "(table also written to $out/table-$problem-$mode.md)" >&2

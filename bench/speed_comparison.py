@@ -39,8 +39,10 @@ def row(path, repeats, directory):
     our_cpu = statistics.median(rewind.get("cpu_seconds", rewind["seconds"]))
     their_cpu = statistics.median([u + s for u, s in zip(jax_run["user_seconds"], jax_run["system_seconds"])])
     mib = 1048576
+    plain = statistics.median(rewind["plain_seconds"]) if rewind.get("plain_seconds") else None
     return {
-        "T": export["iterations"],
+        "T": export["iterations"], "problem": export["problem"],
+        "rewind_plain": plain, "training_ratio": ours / plain if plain else None,
         "rewind_seconds": ours, "rewind_min": min(rewind["seconds"]),
         "jax_seconds": theirs, "jax_min": min(jax_run["seconds"]),
         "ratio": ours / theirs, "ratio_of_minima": min(rewind["seconds"]) / min(jax_run["seconds"]),
@@ -57,15 +59,24 @@ def table(rows):
         "| CPU s Rewind / JAX (ratio) | Rewind peak RSS | JAX peak RSS | hypergradient gap |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    with_plain = all(r.get("rewind_plain") for r in rows)
+    if with_plain:
+        lines[0] += " Rewind plain training (s) | hypergradient / training |"
+        lines[1] += "---:|---:|"
     for r in rows:
         lines.append(
             f"| {r['T']} | {r['rewind_seconds']:.4f} [{r['rewind_min']:.4f}] | {r['jax_seconds']:.4f} [{r['jax_min']:.4f}] "
             f"| **{r['ratio']:.2f}** ({r['ratio_of_minima']:.2f}) "
             f"| {r['rewind_cpu']:.4f} / {r['jax_cpu']:.4f} ({r['cpu_ratio']:.2f}) | {r['rewind_peak_mib']:.0f} MiB "
-            f"| {r['jax_peak_mib']:.0f} MiB | {r['gap']:.1e} |")
+            f"| {r['jax_peak_mib']:.0f} MiB | {r['gap']:.1e} |"
+            + (f" {r['rewind_plain']:.4f} | {r['training_ratio']:.2f} |" if with_plain else ""))
     first = rows[0]
+    problem = {
+        "mnist": "MNIST at the paper's size (mnist rows 0-9,999 / 10,000-19,999, MLP 784-50-50-50-10 tanh, "
+                 "batch 200 with replacement)",
+    }.get(first.get("problem"), "Canonical problem (digits 1000/797, MLP 64-50-50-10 tanh, batch 100)")
     lines += ["", (
-        f"Canonical problem (digits 1000/797, MLP 64-50-50-10 tanh, batch 100), one hypergradient = T forward "
+        f"{problem}, one hypergradient = T forward "
         f"and T reverse steps. Rewind: {first['threads']} trainer thread(s), BLAS on one thread, "
         f"{first['fingerprint']}. JAX {first['jax']}: float64, CPU, jit, compile excluded, "
         f"{first['jax_threads']} OS threads in its process. Times are wall-clock medians [minima]; CPU s is the "

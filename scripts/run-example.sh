@@ -3,7 +3,8 @@
 # saves what it produced: the job's result JSON in examples/results/ and its dashboard plots (SVG,
 # plus PNG renders when rsvg-convert is installed) in docs/images/.
 #
-#   scripts/run-example.sh schedules | schedules-long | held-out | lenet-schedules | per-weight-l2 | distillation | chaos [--update-results]
+#   scripts/run-example.sh schedules | schedules-long | held-out | lenet-schedules | per-weight-l2 | distillation | chaos
+#                         | mnist-schedules | mnist-per-weight-l2 | mnist-distillation | mnist-chaos [--update-results]
 #
 # Without --update-results nothing committed is rewritten: results and plots go to a temporary
 # folder, named at the end. With it they replace examples/results/ and docs/images/.
@@ -87,6 +88,33 @@ distillation)
     run_job distillation "$spec" loss error training_data
     rm -f "$spec"
     ;;
+mnist-schedules)
+    run_job mnist-schedules examples/mnist-schedules.json loss learning_curve learning_rate momentum init_scale
+    ;;
+mnist-per-weight-l2)
+    run_job mnist-per-weight-l2 examples/mnist-per-weight-l2.json loss error l2
+    ;;
+mnist-distillation)
+    # Ten blank rows, then mnist's first 10,000 training images (validation) and its 10,000 test
+    # images (test), as scripts/distillation-csv.py --dataset mnist writes them (56 MB), uploaded.
+    upload=$(python3 scripts/distillation-csv.py --dataset mnist --start "${START:-blank}" \
+        | curl -sf -X POST -H 'Content-Type: text/csv' --data-binary @- "$url/v1/datasets?name=mnist-distillation")
+    dataset=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])' <<<"$upload")
+    echo "uploaded data set $dataset"
+    spec=$(mktemp --suffix=.json)
+    python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); s["dataset"] = {"id": sys.argv[2]}; json.dump(s, sys.stdout)' \
+        examples/mnist-distillation.json "$dataset" > "$spec"
+    run_job mnist-distillation "$spec" loss error training_data
+    rm -f "$spec"
+    ;;
+mnist-chaos)
+    started=$(now)
+    "$rewind" sweep examples/mnist-chaos.json --from "${FROM:-0.5}" --to "${TO:-2.5}" --points "${POINTS:-100}" \
+        --svg "$images/mnist-chaos" > "$results/mnist-chaos.csv"
+    echo "wall time: $(elapsed "$started") s"
+    render_png "$images/mnist-chaos-loss.svg"
+    render_png "$images/mnist-chaos-hypergradient.svg"
+    ;;
 chaos)
     started=$(now)
     "$rewind" sweep examples/chaos.json --from "${FROM:--1}" --to "${TO:-2.5}" --points "${POINTS:-200}" \
@@ -96,7 +124,7 @@ chaos)
     render_png "$images/chaos-hypergradient.svg"
     ;;
 *)
-    echo "unknown example: $example (schedules, schedules-long, held-out, lenet-schedules, per-weight-l2, distillation, chaos)" >&2
+    echo "unknown example: $example (schedules, schedules-long, held-out, lenet-schedules, per-weight-l2, distillation, chaos, mnist-schedules, mnist-per-weight-l2, mnist-distillation, mnist-chaos)" >&2
     exit 2
     ;;
 esac

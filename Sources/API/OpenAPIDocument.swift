@@ -705,7 +705,7 @@ public enum OpenAPIDocument {
                     "oneOf": [
                       {
                         "type": "object", "required": ["name"], "additionalProperties": false,
-                        "properties": { "name": { "type": "string", "enum": ["digits"] } }
+                        "properties": { "name": { "type": "string", "enum": ["digits", "mnist"] } }
                       },
                       {
                         "type": "object", "required": ["id"], "additionalProperties": false,
@@ -769,7 +769,7 @@ public enum OpenAPIDocument {
                         "properties": {
                           "layers": {
                             "type": "array", "maxItems": 32,
-                            "description": "The network's body as layers, instead of hidden and activation; the output dense layer is appended. Image layers need a data set with an image shape (digits: 8x8x1).",
+                            "description": "The network's body as layers, instead of hidden and activation; the output dense layer is appended. Image layers need a data set with an image shape (digits: 8x8x1, mnist: 28x28x1).",
                             "items": {
                               "type": "object", "required": ["type"], "additionalProperties": false,
                               "properties": {

@@ -36,7 +36,7 @@ extension RewindAPI {
                 UploadedDatasetName(id: $0.id, name: $0.name)
             }
         }
-        if let id = fields["id"]?.stringValue, BuiltinDatasets.named(id) == nil {
+        if let id = fields["id"]?.stringValue, !BuiltinDatasets.names.contains(id) {
             guard let record = try storage({ try store.dataset(id: id) }), !record.builtin,
                 credential.sees(record.owner)
             else { return nil }
@@ -65,7 +65,7 @@ private struct PermittedDatasets: DatasetResolver {
     let upload: UploadedDatasetName?
 
     func dataset(_ reference: DatasetReference) -> Dataset? {
-        if case .uploaded(let id) = reference, BuiltinDatasets.named(id) == nil {
+        if case .uploaded(let id) = reference, !BuiltinDatasets.names.contains(id) {
             guard let upload, upload.id == id else { return nil }
             return StoreDatasetResolver(store: store).content(of: upload)
         }

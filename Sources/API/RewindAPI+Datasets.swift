@@ -74,17 +74,18 @@ extension RewindAPI {
 
     /// A built-in data set; its id is its name, its fingerprint that of its exact encoded values.
     static func builtinResource(_ name: String) -> JSONValue {
-        let dataset = BuiltinDatasets.named(name)!
+        // Its size without decoding it (mnist is read from its file only when a job needs it).
+        let info = BuiltinDatasets.info(name)!
         var object = JSONObject()
         object["id"] = .string(name)
         object["name"] = .string(name)
-        object["rows"] = .number(Double(dataset.rows))
-        object["features"] = .number(Double(dataset.features))
-        object["classes"] = .number(Double(dataset.classes))
+        object["rows"] = .number(Double(info.rows))
+        object["features"] = .number(Double(info.features))
+        object["classes"] = .number(Double(info.classes))
         object["sha256"] = .string(
             builtinFingerprints.withLock { cache in
-                if let known = cache[name] { return known }
-                let digest = SHA256.hex(of: dataset.encoded())
+                if let known = cache[name] ?? BuiltinDatasets.knownSHA256(name) { return known }
+                let digest = SHA256.hex(of: BuiltinDatasets.named(name)!.encoded())
                 cache[name] = digest
                 return digest
             })

@@ -38,7 +38,7 @@ extension RewindAPI {
     /// The data set's shape, which per-weight penalty maps need to be drawn as images.
     private func datasetShape(_ spec: JSONValue) -> JobPlots.DatasetShape? {
         guard let key = spec["dataset"]?["name"]?.stringValue ?? spec["dataset"]?["id"]?.stringValue else { return nil }
-        if let builtin = BuiltinDatasets.named(key) {
+        if let builtin = BuiltinDatasets.info(key) {
             return JobPlots.DatasetShape(features: builtin.features, classes: builtin.classes)
         }
         guard let record = try? store.dataset(id: key) else { return nil }

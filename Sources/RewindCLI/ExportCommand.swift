@@ -20,26 +20,28 @@ struct ExportCommand: ParsableCommand {
         discussion: """
             logistic: multinomial logistic regression on digits 1000/797, full batch, init scale 1e-20 \
             (w_1 = 0 exactly in fixed point). mlp: the canonical benchmark problem (64-50-50-10 tanh, \
-            batch 100, the noise and batches of `rewind bench`). Both use non-constant per-iteration, \
-            per-block step sizes and momenta so that every step's hypergradient is really compared. \
+            batch 100, the noise and batches of `rewind bench`). mnist: the paper's size, 784-50-50-50-10 \
+            tanh on the built-in mnist's first 10,000 rows, validated on the next 10,000, batch 200 drawn \
+            with replacement, init scale 0.1. All use non-constant per-iteration, per-block step sizes \
+            and momenta so that every step's hypergradient is really compared. \
             conv, conv-small: conv nets on digits as 8×8×1 images (every layer type, both paddings, \
             strides 1 and 2); lenet: the LeNet-like net on synthetic 28×28×1 images (10,000 training, \
-            10,000 validation), batch 100. All three also time plain SGD training for comparison.
+            10,000 validation), batch 100. Every problem also times plain SGD training for comparison.
             With --spec instead: a job spec's training problem for one history item (--item, default \
             0) — the split's rows, the blocks, the minibatch rows of every step and the noise of the \
             initial weights — to replay a learned schedule elsewhere (docs/using-learned-schedules.md).
             """)
 
     enum Problem: String, ExpressibleByArgument, CaseIterable {
-        case logistic, mlp, conv
+        case logistic, mlp, mnist, conv
         case convSmall = "conv-small"
         case lenet
 
         /// A network given as layers (`LayeredComparison`).
-        var isLayered: Bool { self != .logistic && self != .mlp }
+        var isLayered: Bool { self == .conv || self == .convSmall || self == .lenet }
     }
 
-    @Option(name: .long, help: "Which problem: logistic, mlp, conv, conv-small or lenet.")
+    @Option(name: .long, help: "Which problem: logistic, mlp, mnist, conv, conv-small or lenet.")
     var problem: Problem?
 
     @Option(name: .long, help: "Number of inner training iterations T.")
@@ -119,10 +121,14 @@ struct ComparisonProblem {
         /// once after the hypergradients.
         var trainingSeconds: Double?
         var trainingCPUSeconds: Double?
+        /// Plain training of the same T steps (no buffer, no reverse pass), timed after the runs.
+        var plainSeconds: [Double] = []
     }
 
     static let trainRows = 1000
     static let validationRows = 797
+    /// Training rows of the mnist problem, and as many validation rows after them.
+    static let mnistRows = 10_000
 
     let kind: ExportCommand.Problem
     let architecture: MLPArchitecture
@@ -153,6 +159,17 @@ struct ComparisonProblem {
                 ),
                 threads: threads)
             noise = TuningRun.gaussianNoise(count: architecture.parameterCount, seed: 0)
+        case .mnist:
+            guard let mnist = BuiltinDatasets.mnist else { preconditionFailure("the built-in mnist file is missing") }
+            architecture = MLPArchitecture(
+                inputs: mnist.features, hidden: [50, 50, 50], classes: mnist.classes, activation: .tanh)
+            trainer = ReversibleTrainer(
+                problem: TrainingProblem(
+                    model: MLP(architecture: architecture), training: mnist.labelledRows(0..<Self.mnistRows),
+                    batches: BatchPlan(rows: Self.mnistRows, batchSize: 200, order: .random(seed: 0)),
+                    objective: .validation(mnist.labelledRows(Self.mnistRows..<(2 * Self.mnistRows)))),
+                threads: threads)
+            noise = TuningRun.gaussianNoise(count: architecture.parameterCount, seed: 0)
         }
         schedule = Self.schedule(kind, iterations: iterations, blocks: architecture.blocks)
     }
@@ -160,7 +177,7 @@ struct ComparisonProblem {
     /// Smooth but non-constant schedules: each (t, k) gets its own α and γ, and each weight its
     /// own λ, so a mismatch in any single step or parameter shows up in the comparison.
     static func schedule(_ kind: ExportCommand.Problem, iterations: Int, blocks: [ParameterBlock]) -> TrainingSchedule {
-        let baseRate = kind == .logistic ? 0.3 : kind.isLayered ? 0.1 : 0.5
+        let baseRate = kind == .logistic ? 0.3 : kind.isLayered ? 0.1 : kind == .mnist ? 0.2 : 0.5
         let baseL2 = kind == .logistic ? 1e-3 : 1e-4
         let rates = (0..<iterations).map { t in
             blocks.indices.map { k in baseRate + 0.2 * sin(Double(t) + 1.3 * Double(k)) }
@@ -223,9 +240,17 @@ struct ComparisonProblem {
             trainingSeconds = (clock.now - start).seconds
             trainingCPUSeconds = Self.processCPUSeconds() - cpuStart
         }
-        return Measurement(
+        var measurement = Measurement(
             run: last!, seconds: seconds, cpuSeconds: cpuSeconds, peakBytes: peak, baselineBytes: baseline,
             trainingSeconds: trainingSeconds, trainingCPUSeconds: trainingCPUSeconds)
+        // The dense problems time plain training of the same T steps (no buffer, no reverse pass) as
+        // often as the hypergradient; the layered ones timed it once above.
+        for _ in 0..<(kind.isLayered ? 0 : repeats) {
+            let start = clock.now
+            _ = trainer.trainPlain(schedule: schedule, noise: noise)
+            measurement.plainSeconds.append((clock.now - start).seconds)
+        }
+        return measurement
     }
 
     /// User + system CPU seconds of this process so far (every thread).
@@ -291,6 +316,7 @@ struct ComparisonProblem {
         rewind["seconds"] = Self.numbers(measurement.seconds)
         rewind["seconds_median"] = .number(measurement.seconds.median)
         rewind["cpu_seconds"] = Self.numbers(measurement.cpuSeconds)
+        rewind["plain_seconds"] = Self.numbers(measurement.plainSeconds)
         rewind["peak_rss_bytes"] = .number(Double(measurement.peakBytes))
         rewind["baseline_rss_bytes"] = .number(Double(measurement.baselineBytes))
         if let training = measurement.trainingSeconds { rewind["training_seconds"] = .number(training) }
@@ -323,6 +349,17 @@ struct ComparisonProblem {
                 "validation_rows": Self.numbers([
                     Double(problem.training.rows), Double(problem.training.rows + validation.rows),
                 ]),
+                "train_fingerprint": fingerprint(problem.training),
+                "validation_fingerprint": fingerprint(validation),
+            ]
+        }
+        if kind == .mnist {
+            return [
+                "name": "mnist",
+                "file": "data/mnist.bin.gz",
+                "pixel_scale": .number(1.0 / 256),
+                "train_rows": Self.numbers([0, Double(Self.mnistRows)]),
+                "validation_rows": Self.numbers([Double(Self.mnistRows), Double(2 * Self.mnistRows)]),
                 "train_fingerprint": fingerprint(problem.training),
                 "validation_fingerprint": fingerprint(validation),
             ]

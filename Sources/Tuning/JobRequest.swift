@@ -40,6 +40,14 @@ public struct BuiltinDatasetResolver: DatasetResolver {
         guard case .builtin(let name) = reference else { return nil }
         return BuiltinDatasets.named(name)
     }
+
+    public func resolve(_ reference: DatasetReference) -> Result<Dataset, JobRequestError> {
+        if let dataset = dataset(reference) { return .success(dataset) }
+        if case .builtin("mnist") = reference {
+            return .failure(.invalidSpec([SpecError(field: "/dataset/name", message: MNISTData.missingMessage)]))
+        }
+        return .failure(.invalidSpec([DatasetReference.notFound(reference)]))
+    }
 }
 
 /// An uploaded data set a submission may refer to, as the service found it among the caller's
@@ -67,7 +75,7 @@ public struct ResolvedDataset: Sendable, Equatable {
 
     /// The id of the uploaded data set the job trains on; nil for a built-in (even by its id).
     public var uploadID: String? {
-        guard case .uploaded(let id) = reference, BuiltinDatasets.named(id) == nil else { return nil }
+        guard case .uploaded(let id) = reference, !BuiltinDatasets.names.contains(id) else { return nil }
         return id
     }
 }

@@ -43,7 +43,7 @@ extension JobSpec {
         // built-ins (their histories stay as they were), so only a user's own data keeps them open.
         if root["training"]?["batch_size"] == nil {
             // A built-in's size is known now: decide at once, so its normalised spec stays complete.
-            if case .builtin(let builtin) = dataset, let rows = BuiltinDatasets.named(builtin)?.rows {
+            if case .builtin(let builtin) = dataset, let rows = BuiltinDatasets.info(builtin)?.rows {
                 spec.training.batchSize = max(1, min(defaultBatchSize, split.resolved(rows: rows).train))
             } else {
                 spec.automatic.insert(.batchSize)

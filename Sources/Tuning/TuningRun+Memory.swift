@@ -131,10 +131,11 @@ extension TuningRun {
         let schedules = t * (3 * array + 2 * 64 * k + hypergradient) + 2 * 8 * t
         // The dense shorthand's rule, or the layers' own count where larger (im2col patches).
         let workspaces = 8 * (batch + evaluationBatch) * max(features + 9 * widths, architecture.workspaceValuesPerRow)
-        // The data set as loaded and the parts cut from it coexist while the run is prepared.
+        // The data set as loaded and the parts cut from it coexist while the run is prepared; a
+        // shared built-in (mnist) is loaded once per process, whole, and counted as such.
         let rows = training.inputs.count + validation.inputs.count + (test?.inputs.count ?? 0)
         let labels = training.rows + validation.rows + (test?.rows ?? 0)
-        var data = 8 * rows * 2 + 8 * labels * 2
+        var data = sharedDataBytes > 0 ? 8 * rows + 8 * labels + sharedDataBytes : 8 * rows * 2 + 8 * labels * 2
         if spec.hyperparameters.trainingData.learn { data += 4 * 8 * training.inputs.count }
         let buffer = Int(min(bufferBits / 8, Double(Int.max / 8))) + 8 * n * buffers.count
         var estimate = MemoryEstimate(

@@ -21,6 +21,9 @@ public struct TuningRun: Sendable {
     var trainerThreads: Int { spec.meta.seeds == 1 && threads >= 2 ? 2 : 1 }
     let model: Network
     let partition: DatasetPartition
+    /// Bytes of a built-in held once per process and shared by its jobs (mnist), which a job
+    /// that loads it makes resident: counted in its memory estimate (`BuiltinDatasets.sharedBytes`).
+    let sharedDataBytes: Int
     /// What the data and the spec give reason to doubt before any training (`JobWarning`).
     public let dataWarnings: [JobWarning]
     /// The error of always predicting the most frequent class, on the validation and test rows.
@@ -35,6 +38,7 @@ public struct TuningRun: Sendable {
         // A defaulted name says which data set, by its name rather than an upload's opaque id.
         if spec.name == JobSpec.defaultName(for: spec.dataset) { spec.name = "\(dataset.name) schedules" }
         partition = DatasetPartition(dataset: dataset, split: spec.split, preprocess: spec.preprocess)
+        sharedDataBytes = BuiltinDatasets.sharedBytes(of: dataset)
         let nonFinite = partition.nonFiniteColumns
         guard nonFinite.isEmpty else {
             let names = nonFinite.prefix(10).map { "\($0)" }.joined(separator: ", ")

@@ -11,7 +11,7 @@ struct BuiltinDatasetsTests {
         #expect(digits.labelCounts == [178, 182, 177, 183, 181, 182, 181, 179, 174, 180])
         #expect(digits.inputs.allSatisfy { $0 >= 0 && $0 <= 1 })
         #expect(BuiltinDatasets.named("digits") == digits)
-        #expect(BuiltinDatasets.named("mnist") == nil)
+        #expect(BuiltinDatasets.named("fashion-mnist") == nil)
     }
 
     @Test func embeddedDigitsEqualTheGzippedCSV() throws {

@@ -224,8 +224,8 @@ struct JobSpecParsingTests {
         #expect(try specErrors(#"{"dataset": {"name": "digits", "id": "x"}}"#).map(\.field) == ["/dataset"])
         #expect(try specErrors(#"{"dataset": {}}"#).map(\.field) == ["/dataset"])
         #expect(
-            try specErrors(#"{"dataset": {"name": "mnist"}}"#) == [
-                SpecError(field: "/dataset/name", message: #"must be one of "digits""#)
+            try specErrors(#"{"dataset": {"name": "fashion-mnist"}}"#) == [
+                SpecError(field: "/dataset/name", message: #"must be one of "digits", "mnist""#)
             ])
         #expect(try specErrors(#"{"dataset": {"id": ""}}"#).map(\.field) == ["/dataset/id"])
         #expect(

@@ -163,7 +163,7 @@ struct TuningRunTests {
         }
         #expect(invalid.code == "invalid-spec")
         #expect(invalid.errors.contains { $0.field == "/training/iterations" })
-        let unknown = #"{"dataset": {"name": "mnist"}}"#
+        let unknown = #"{"dataset": {"name": "fashion-mnist"}}"#
         guard
             case .failure(let missing) = JobRequest.prepare(
                 specBytes: Array(unknown.utf8), datasets: BuiltinDatasetResolver())

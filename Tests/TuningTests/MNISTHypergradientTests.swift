@@ -1,0 +1,114 @@
+import Foundation
+import Learning
+import Testing
+
+@testable import Tuning
+
+/// The full-size MNIST examples' families at a reduced size, on mnist's own 784-pixel rows: every
+/// hypergradient they learn from (schedules, init scales, per-weight L2, learned images, and the
+/// learning rate against the training loss of the chaos sweep) against central differences of
+/// whole training runs, with the directions and the check of the conv-net tests on digits.
+@Suite("MNIST examples at a reduced size: hypergradients against finite differences")
+struct MNISTHypergradientTests {
+    static let tolerance = 1e-4
+
+    let architecture: MLPArchitecture
+    let training: LabelledRows
+    let validation: LabelledRows
+    let noise: [Double]
+    let schedule: TrainingSchedule
+
+    init() throws {
+        let mnist = try #require(BuiltinDatasets.mnist)
+        architecture = MLPArchitecture(inputs: 784, hidden: [6, 6], classes: 10, activation: .tanh)
+        training = mnist.labelledRows(0..<40)
+        validation = mnist.labelledRows(40..<80)
+        var random = SplitMix64(seed: 23)
+        noise = (0..<architecture.parameterCount).map { _ in random.nextGaussian() }
+        let blocks = architecture.blocks, t = 12
+        schedule = TrainingSchedule(
+            iterations: t,
+            learningRates: (0..<t).map { _ in blocks.map { _ in 0.2 + 0.3 * random.nextUnit() } },
+            momenta: (0..<t).map { _ in blocks.map { _ in 0.6 + 0.3 * random.nextUnit() } },
+            l2: blocks.flatMap { block in
+                block.range.map { _ in block.kind == .weight ? 1e-3 * (1 + random.nextUnit()) : 0 }
+            },
+            initScales: blocks.map { _ in 0.1 + 0.1 * random.nextUnit() })
+    }
+
+    func trainer(inputs: [Double]? = nil, objective: MetaObjective? = nil) -> ReversibleTrainer {
+        var rows = training
+        if let inputs { rows.inputs = inputs }
+        return ReversibleTrainer(
+            problem: TrainingProblem(
+                model: MLP(architecture: architecture), training: rows,
+                batches: BatchPlan(rows: rows.rows, batchSize: 10, order: .random(seed: 7)),
+                objective: objective ?? .validation(validation)))
+    }
+
+    func objective(_ schedule: TrainingSchedule, inputs: [Double]? = nil, objective: MetaObjective? = nil) -> Double {
+        try! trainer(inputs: inputs, objective: objective).hypergradient(schedule: schedule, noise: noise).objective
+    }
+
+    @Test("schedules and init scales (Figs. 2–5), per-weight L2 (Fig. 6), learned images (Fig. 7)")
+    func validationFamilies() throws {
+        let run = try trainer().hypergradient(schedule: schedule, noise: noise, differentiateInputs: true)
+        let blocks = architecture.blocks
+        let r = ConvDigitsHypergradientTests.random(schedule.iterations * blocks.count, seed: 1)
+        ConvDigitsHypergradientTests.check(
+            "α", analytic: run.hypergradient.learningRates.flatMap { $0 }, direction: r, step: 1e-5
+        ) { h in
+            var moved = schedule
+            moved.learningRates = schedule.learningRates.enumerated().map { t, row in
+                row.enumerated().map { $1 + h * r[t * row.count + $0] }
+            }
+            return objective(moved)
+        }
+        let m = ConvDigitsHypergradientTests.random(schedule.iterations * blocks.count, seed: 2)
+        ConvDigitsHypergradientTests.check(
+            "γ", analytic: run.hypergradient.momenta.flatMap { $0 }, direction: m, step: 1e-4
+        ) { h in
+            var moved = schedule
+            moved.momenta = schedule.momenta.enumerated().map { t, row in
+                row.enumerated().map { $1 + h * m[t * row.count + $0] }
+            }
+            return objective(moved)
+        }
+        let draws = ConvDigitsHypergradientTests.random(architecture.parameterCount, seed: 3)
+        let perWeight = blocks.flatMap { block in block.range.map { block.kind == .weight ? draws[$0] : 0 } }
+        ConvDigitsHypergradientTests.check(
+            "λ per weight", analytic: run.hypergradient.l2, direction: perWeight, step: 1e-4
+        ) { h in
+            var moved = schedule
+            moved.l2 = zip(schedule.l2, perWeight).map { $0 + h * $1 }
+            return objective(moved)
+        }
+        let s = ConvDigitsHypergradientTests.random(blocks.count, seed: 4)
+        ConvDigitsHypergradientTests.check("s", analytic: run.hypergradient.initScales, direction: s, step: 1e-5) { h in
+            var moved = schedule
+            moved.initScales = zip(schedule.initScales, s).map { $0 + h * $1 }
+            return objective(moved)
+        }
+        let images = try #require(run.hypergradient.trainingInputs)
+        let x = ConvDigitsHypergradientTests.random(images.count, seed: 5)
+        ConvDigitsHypergradientTests.check("X", analytic: images, direction: x, step: 1e-5) { h in
+            objective(schedule, inputs: zip(training.inputs, x).map { $0 + h * $1 })
+        }
+    }
+
+    @Test("the learning rate against the final training loss (the chaos sweep, Fig. 10)")
+    func trainingLossAgainstTheLearningRate() throws {
+        let run = try trainer(objective: .training).hypergradient(schedule: schedule, noise: noise)
+        // One global log α, as the sweep moves it: d f / d log α = Σ_tk α_tk ∂f/∂α_tk.
+        let analytic = zip(schedule.learningRates.flatMap { $0 }, run.hypergradient.learningRates.flatMap { $0 })
+            .reduce(0) { $0 + $1.0 * $1.1 }
+        let step = 1e-5
+        func at(_ h: Double) -> Double {
+            var moved = schedule
+            moved.learningRates = schedule.learningRates.map { $0.map { $0 * exp(h) } }
+            return objective(moved, objective: .training)
+        }
+        let numeric = (at(step) - at(-step)) / (2 * step)
+        #expect(abs(analytic - numeric) <= Self.tolerance * abs(numeric), "analytic \(analytic) vs numeric \(numeric)")
+    }
+}
