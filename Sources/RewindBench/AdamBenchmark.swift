@@ -18,14 +18,70 @@ struct AdamBenchmark {
 
     let core: CoreBenchmark
 
-    func schedule(iterations: Int) -> AdamSchedule {
+    func schedule(iterations: Int, beta1: Double = 0.9, beta2: Double = 0.999) -> AdamSchedule {
         let blocks = core.architecture.blocks
         let row = { (value: Double) in Array(repeating: Array(repeating: value, count: blocks.count), count: iterations)
         }
         let momentum = core.schedule(iterations: iterations)
         return AdamSchedule(
-            iterations: iterations, learningRates: row(0.01), beta1: row(0.9), beta2: row(0.999), epsilon: 1e-8,
+            iterations: iterations, learningRates: row(0.01), beta1: row(beta1), beta2: row(beta2), epsilon: 1e-8,
             l2: momentum.l2, initScales: momentum.initScales)
+    }
+
+    /// The buffers' measured rate against the theory for one (β1, β2) setting.
+    struct BitsMeasurement {
+        var iterations: Int
+        var beta1: Double
+        var beta2: Double
+        /// Peak bits of both buffers per parameter per step.
+        var measured: Double
+        /// log2(1/β1) + log2(1/β2) for the applied n/2^32.
+        var theory: Double
+        /// The constant: each buffer starts with one 32-bit digit per parameter, 64/T per step.
+        var constant: Double { 64 / Double(iterations) }
+    }
+
+    /// The β settings of the bits table.
+    static let bitsSettings: [(Double, Double)] = [(0.9, 0.999), (0.5, 0.9), (0.95, 0.99), (0.99, 0.9999), (0.999, 0.999)]
+
+    func bits(iterations: Int, beta1: Double, beta2: Double) throws -> BitsMeasurement {
+        let trainer = ReversibleAdamTrainer(problem: core.trainer.problem, threads: core.threads)
+        let run = try trainer.hypergradient(
+            schedule: schedule(iterations: iterations, beta1: beta1, beta2: beta2), noise: core.noise)
+        let scale = Double(core.architecture.parameterCount * iterations)
+        return BitsMeasurement(
+            iterations: iterations, beta1: beta1, beta2: beta2, measured: Double(run.bufferPeakBits) / scale,
+            theory: run.theoreticalBits / scale)
+    }
+
+    static func bitsTable(_ measurements: [BitsMeasurement]) -> String {
+        var lines = [
+            "",
+            "",
+            "Adam's information buffers: peak bits per parameter per step against",
+            "log2(1/beta1) + log2(1/beta2) (beta as applied, n/2^32) and the constant 64/T (one 32-bit digit",
+            "per parameter in each buffer); alpha 0.01, epsilon 1e-8.",
+            "",
+            "|     T | beta1  | beta2  | measured | theory | theory + 64/T | measured − (theory + 64/T) |",
+            "|------:|-------:|-------:|---------:|-------:|--------------:|---------------------------:|",
+        ]
+        for m in measurements {
+            lines.append(
+                String(
+                    format: "| %5d | %6g | %6g | %8.4f | %6.4f | %13.4f | %26.4f |", m.iterations, m.beta1, m.beta2,
+                    m.measured, m.theory, m.theory + m.constant, m.measured - m.theory - m.constant))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func bitsJSON(_ measurements: [BitsMeasurement]) -> JSONValue {
+        .array(
+            measurements.map { m in
+                [
+                    "iterations": .number(Double(m.iterations)), "beta1": .number(m.beta1), "beta2": .number(m.beta2),
+                    "bits_per_parameter_step": .number(m.measured), "theoretical_bits_per_parameter_step": .number(m.theory),
+                ]
+            })
     }
 
     /// Median timings over `repeats` alternating runs of both hypergradients.

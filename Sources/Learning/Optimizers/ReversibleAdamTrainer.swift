@@ -149,7 +149,7 @@ struct AdamAdjoint {
     mutating func reverse(step t: Int) {
         let o = optimiser, s = model.scratch
         let dw = s.dw, direction = s.direction, epsilon = o.schedule.epsilon
-        // The update's adjoints, from the new m and v (before w is undone).
+        // The update's adjoints, from the new m and v, and w_{t+1} + u (the decay is undone next).
         for (k, block) in o.blocks.enumerated() {
             let alpha = o.schedule.learningRates[t][k], c1 = o.correction1[t][k], c2 = o.correction2[t][k]
             var dAlpha = 0.0, dC1 = 0.0, dC2 = 0.0
@@ -158,6 +158,8 @@ struct AdamAdjoint {
                 let root = (AdamVariance.value(o.v[i]) / c2).squareRoot()
                 let denominator = root + epsilon
                 let update = alpha * mHat / denominator
+                // The forward step's increment, bit for bit (`ReversibleAdam.increment`): undo w here.
+                o.restore(i, adding: FixedPoint.raw(update)!)
                 let a = dw[i]
                 dAlpha -= a * mHat / denominator
                 dEpsilon += a * update / denominator
@@ -170,7 +172,7 @@ struct AdamAdjoint {
             bias1[k] -= dC1 * o.product1[t][k]
             bias2[k] -= dC2 * o.product2[t][k]
         }
-        o.undoPosition(step: t)
+        o.undoDecay(step: t)
         // w_{t+1} = ρ·w_t − u: ρ̄ = ⟨w̄, w_t⟩, then w̄ ← ρ·w̄; ρ = 1 − α·λ.
         for (k, block) in o.blocks.enumerated() {
             guard let factor = o.decay[t][k] else { continue }
