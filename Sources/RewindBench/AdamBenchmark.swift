@@ -42,7 +42,9 @@ struct AdamBenchmark {
     }
 
     /// The β settings of the bits table.
-    static let bitsSettings: [(Double, Double)] = [(0.9, 0.999), (0.5, 0.9), (0.95, 0.99), (0.99, 0.9999), (0.999, 0.999)]
+    static let bitsSettings: [(Double, Double)] = [
+        (0.9, 0.999), (0.5, 0.9), (0.95, 0.99), (0.99, 0.9999), (0.999, 0.999),
+    ]
 
     func bits(iterations: Int, beta1: Double, beta2: Double) throws -> BitsMeasurement {
         let trainer = ReversibleAdamTrainer(problem: core.trainer.problem, threads: core.threads)
@@ -79,7 +81,8 @@ struct AdamBenchmark {
             measurements.map { m in
                 [
                     "iterations": .number(Double(m.iterations)), "beta1": .number(m.beta1), "beta2": .number(m.beta2),
-                    "bits_per_parameter_step": .number(m.measured), "theoretical_bits_per_parameter_step": .number(m.theory),
+                    "bits_per_parameter_step": .number(m.measured),
+                    "theoretical_bits_per_parameter_step": .number(m.theory),
                 ]
             })
     }
