@@ -9,6 +9,10 @@ struct AdamBenchmark {
         var iterations: Int
         var momentumSeconds: Double
         var adamSeconds: Double
+        /// Process CPU seconds (user + system), medians: robust to other load on a shared machine.
+        var momentumCPUSeconds: Double
+        var adamCPUSeconds: Double
+        var cpuRatio: Double { adamCPUSeconds / momentumCPUSeconds }
         var bitsPerParameterStep: Double
         var theoreticalBitsPerParameterStep: Double
         var ratio: Double { adamSeconds / momentumSeconds }
@@ -93,21 +97,32 @@ struct AdamBenchmark {
         let adam = schedule(iterations: iterations)
         let trainer = ReversibleAdamTrainer(problem: core.trainer.problem, threads: core.threads)
         let clock = ContinuousClock()
-        var sgdTimes: [Double] = [], adamTimes: [Double] = []
+        var sgdTimes: [Double] = [], adamTimes: [Double] = [], sgdCPU: [Double] = [], adamCPU: [Double] = []
         var last: AdamRun?
         for _ in 0..<repeats {
-            let start = clock.now
+            let start = clock.now, cpuStart = Self.processCPUSeconds()
             _ = try core.trainer.hypergradient(schedule: momentum, noise: core.noise)
-            let middle = clock.now
+            let middle = clock.now, cpuMiddle = Self.processCPUSeconds()
             last = try trainer.hypergradient(schedule: adam, noise: core.noise)
             adamTimes.append((clock.now - middle).seconds)
             sgdTimes.append((middle - start).seconds)
+            adamCPU.append(Self.processCPUSeconds() - cpuMiddle)
+            sgdCPU.append(cpuMiddle - cpuStart)
         }
         let scale = Double(core.architecture.parameterCount * iterations)
         return Measurement(
             iterations: iterations, momentumSeconds: sgdTimes.median, adamSeconds: adamTimes.median,
+            momentumCPUSeconds: sgdCPU.median, adamCPUSeconds: adamCPU.median,
             bitsPerParameterStep: Double(last!.bufferPeakBits) / scale,
             theoreticalBitsPerParameterStep: last!.theoreticalBits / scale)
+    }
+
+    /// User + system CPU seconds of this process so far (every thread).
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) * 1e-6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     static func json(_ measurements: [Measurement]) -> JSONValue {
@@ -118,6 +133,9 @@ struct AdamBenchmark {
                 o["momentum_hypergradient_seconds"] = .number(m.momentumSeconds)
                 o["adam_hypergradient_seconds"] = .number(m.adamSeconds)
                 o["ratio"] = .number(m.ratio)
+                o["momentum_cpu_seconds"] = .number(m.momentumCPUSeconds)
+                o["adam_cpu_seconds"] = .number(m.adamCPUSeconds)
+                o["cpu_ratio"] = .number(m.cpuRatio)
                 o["bits_per_parameter_step"] = .number(m.bitsPerParameterStep)
                 o["theoretical_bits_per_parameter_step"] = .number(m.theoreticalBitsPerParameterStep)
                 return .object(o)
@@ -131,14 +149,15 @@ struct AdamBenchmark {
             "Adam (\(settings)), exact hypergradient against SGD momentum's; medians;",
             "theory = log2(1/beta1) + log2(1/beta2) bits per parameter per step.",
             "",
-            "|       T | momentum (s) | Adam (s) | Adam/momentum | bits/param/step | theory |",
-            "|--------:|-------------:|---------:|--------------:|----------------:|-------:|",
+            "|       T | momentum (s) | Adam (s) | Adam/momentum | CPU s, momentum | CPU s, Adam | CPU Adam/momentum | bits/param/step | theory |",
+            "|--------:|-------------:|---------:|--------------:|----------------:|------------:|------------------:|----------------:|-------:|",
         ]
         for m in measurements {
             lines.append(
                 String(
-                    format: "| %7d | %12.4f | %8.4f | %13.2f | %15.4f | %6.4f |", m.iterations, m.momentumSeconds,
-                    m.adamSeconds, m.ratio, m.bitsPerParameterStep, m.theoreticalBitsPerParameterStep))
+                    format: "| %7d | %12.4f | %8.4f | %13.2f | %15.4f | %11.4f | %17.2f | %15.4f | %6.4f |",
+                    m.iterations, m.momentumSeconds, m.adamSeconds, m.ratio, m.momentumCPUSeconds, m.adamCPUSeconds,
+                    m.cpuRatio, m.bitsPerParameterStep, m.theoreticalBitsPerParameterStep))
         }
         return lines.joined(separator: "\n")
     }

@@ -69,7 +69,7 @@ struct AdamComparison {
         let problem = core.trainer.problem
         var top = JSONObject()
         top["format"] = "rewind-adam-export/1"
-        top["problem"] = .string("mlp \(label)")
+        top["problem"] = .string(label)
         top["dataset"] = .object(datasetSection())
         top["architecture"] = [
             "layer_sizes": .array(architecture.layerSizes.map { .number(Double($0)) }),

@@ -79,11 +79,13 @@ public enum AdamVariance {
     @inlinable
     public static func raw(_ x: Double) -> UInt128? {
         guard x.isFinite, x >= 0 else { return nil }
-        let scaled = (x * 0x1p100).rounded(.towardZero)
-        guard scaled < 0x1p120 else { return nil }
-        let high = (scaled * 0x1p-64).rounded(.down)
-        let low = scaled - high * 0x1p64
-        return UInt128(UInt64(high)) << 64 | UInt128(UInt64(low))
+        // high = ⌊x·2^36⌋ (UInt64(_:) truncates), then the fraction x·2^36 − high, exact in a
+        // Double, times 2^64 is the low word: ⌊x·2^100⌋ without a libm rounding call.
+        let upper = x * 0x1p36
+        guard upper < 0x1p56 else { return nil }
+        let high = UInt64(upper)
+        let low = UInt64((upper - Double(high)) * 0x1p64)
+        return UInt128(high) << 64 | UInt128(low)
     }
 
     /// `raw / 2^100` as a Double, from the two 64-bit halves (within 2 ulp; the same bits every
