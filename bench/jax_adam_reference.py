@@ -28,16 +28,14 @@ Usage (bench/run-jax-adam-comparison.sh does all of it):
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from jax_reference import (  # noqa: E402  (the SGD comparison's helpers: data, memory, tables)
-    SINGLE_THREAD_FLAGS, load_digits, memory_kib, peak, relative, reset_peak_memory, timing)
+    SINGLE_THREAD_FLAGS, compile_and_time, load_digits, peak, relative, timing)
 
 TOLERANCE = 1e-10
 GROUPS = ["learning_rates", "beta1", "beta2", "epsilon", "l2", "init_scales", "weight_decay", "initial_weights"]
@@ -128,30 +126,11 @@ def run_child(path, repeats, output, grid=False):
     hypergradient = jax.jit(jax.value_and_grad(meta_objective, argnums=tuple(range(8)), has_aux=True))
     arguments = (alpha, beta1, beta2, epsilon, l2, scales, wd, jnp.zeros(n, dtype=jnp.float64))
 
-    baseline = memory_kib("VmRSS")
-    started = time.perf_counter()
-    compiled = hypergradient.lower(*arguments).compile()
-    compile_seconds = time.perf_counter() - started
-    (objective, final_weights), grads = jax.block_until_ready(compiled(*arguments))
-
-    reset_peak_memory()
-    seconds, cpu = [], []
-    for _ in range(repeats):
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        started = time.perf_counter()
-        jax.block_until_ready(compiled(*arguments))
-        seconds.append(time.perf_counter() - started)
-        after = resource.getrusage(resource.RUSAGE_SELF)
-        cpu.append((after.ru_utime - usage.ru_utime, after.ru_stime - usage.ru_stime))
+    ((objective, final_weights), grads), summary = compile_and_time(hypergradient, arguments, repeats)
     np.savez(
         output, objective=np.asarray(objective), final_weights=np.asarray(final_weights),
         **{name: np.asarray(value) for name, value in zip(GROUPS, grads)})
-    print(json.dumps({
-        "compile_seconds": compile_seconds, "seconds": seconds,
-        "user_seconds": [user for user, _ in cpu], "system_seconds": [system for _, system in cpu],
-        "baseline_rss_bytes": baseline * 1024, "peak_rss_bytes": memory_kib("VmHWM") * 1024,
-        "jax": jax.__version__,
-    }))
+    print(json.dumps(summary))
 
 
 def spawn(path, repeats, directory, grid=False):

@@ -223,20 +223,28 @@ public final class ReversibleAdam {
     /// both directions use, so the coupling is undone exactly.
     @inline(__always)
     func increment(_ i: Int, _ c: StepConstants) -> Int64? {
-        let mHat = FixedPoint.value(m[i]) / c.correction1
-        let root = (AdamVariance.value(v[i]) / c.correction2).squareRoot()
-        return FixedPoint.raw(c.alpha * mHat / (root + c.epsilon))
+        FixedPoint.raw(update(i, c).update)
+    }
+
+    /// m̂ = m/c1, s = √(v/c2) and the update u = α·m̂/(s + ε) of parameter i, in the one order of
+    /// operations the forward step and the reverse pass share (the corrections as reciprocals, so
+    /// one division a parameter).
+    @inline(__always)
+    func update(_ i: Int, _ c: StepConstants) -> (mHat: Double, root: Double, update: Double) {
+        let mHat = FixedPoint.value(m[i]) * c.inverse1
+        let root = (AdamVariance.value(v[i]) * c.inverse2).squareRoot()
+        return (mHat, root, c.alpha * mHat / (root + c.epsilon))
     }
 
     /// The scalars of iteration t, block k that the per-parameter loops use, read once per block.
     struct StepConstants {
-        var alpha: Double, correction1: Double, correction2: Double, epsilon: Double
+        var alpha: Double, inverse1: Double, inverse2: Double, epsilon: Double
     }
 
     @inline(__always)
     func constants(step t: Int, block k: Int) -> StepConstants {
         StepConstants(
-            alpha: schedule.learningRates[t][k], correction1: correction1[t][k], correction2: correction2[t][k],
+            alpha: schedule.learningRates[t][k], inverse1: 1 / correction1[t][k], inverse2: 1 / correction2[t][k],
             epsilon: schedule.epsilon)
     }
 
