@@ -175,7 +175,7 @@ def compare(path, repeats, directory):
 
 def tables(results):
     lines = ["#### Agreement with JAX per group", "",
-             "| problem | group | ‖Rewind − JAX‖ / ‖JAX‖ | max |Rewind − JAX| / max |JAX| "
+             "| problem | group | ‖Rewind − JAX‖ / ‖JAX‖ | max \\|Rewind − JAX\\| / max \\|JAX\\| "
              "| ‖JAX on Rewind's grid − JAX‖ / ‖JAX‖ |", "|---|---|---:|---:|---:|"]
     for result in results:
         for name, norm, worst, floor in result["rows"]:
