@@ -70,21 +70,12 @@ struct AdamComparison {
         var top = JSONObject()
         top["format"] = "rewind-adam-export/1"
         top["problem"] = .string(label)
-        top["dataset"] = .object(datasetSection())
-        top["architecture"] = [
-            "layer_sizes": .array(architecture.layerSizes.map { .number(Double($0)) }),
-            "activation": .string(architecture.activation.rawValue),
-        ]
-        top["blocks"] = .array(
-            architecture.blocks.map { block in
-                [
-                    "name": .string(block.name), "offset": .number(Double(block.range.lowerBound)),
-                    "rows": .number(Double(block.rows)), "cols": .number(Double(block.cols)),
-                ]
-            })
+        top["dataset"] = .object(ExportSections.digits(problem))
+        top["architecture"] = ExportSections.architecture(architecture)
+        top["blocks"] = ExportSections.blocks(architecture)
         top["iterations"] = .number(Double(schedule.iterations))
         top["batch_size"] = .number(Double(problem.batches.batchSize))
-        top["batches"] = .array(batchIndices().map(Self.numbers))
+        top["batches"] = ExportSections.batches(problem.batches, iterations: schedule.iterations)
         let applied = { (table: [[Double]]) in table.map { $0.map { RationalFactor(approximating: $0)!.value } } }
         let rho = schedule.learningRates.map { row in
             row.indices.map { k in RationalFactor(approximating: 1 - row[k] * schedule.weightDecay[k])!.value }
@@ -134,41 +125,7 @@ struct AdamComparison {
         return .object(top)
     }
 
-    /// Row ranges of the built-in digits, with sums the reader checks its parse against.
-    private func datasetSection() -> JSONObject {
-        let problem = core.trainer.problem
-        guard case .validation(let validation) = problem.objective else {
-            preconditionFailure("the canonical problem has a validation objective")
-        }
-        func fingerprint(_ rows: LabelledRows) -> JSONValue {
-            [
-                "input_sum": .number(rows.inputs.reduce(0, +)),
-                "label_sum": .number(Double(rows.labels.reduce(0) { $0 + Int($1) })),
-            ]
-        }
-        return [
-            "name": "digits", "file": "data/digits.csv.gz", "pixel_scale": .number(1.0 / 16),
-            "train_rows": Self.numbers([0, Double(problem.training.rows)]),
-            "validation_rows": Self.numbers([
-                Double(problem.training.rows), Double(problem.training.rows + validation.rows),
-            ]),
-            "train_fingerprint": fingerprint(problem.training),
-            "validation_fingerprint": fingerprint(validation),
-        ]
-    }
+    private static func numbers(_ values: [Double]) -> JSONValue { ExportSections.numbers(values) }
 
-    /// The `BatchPlan` rows of every step.  // (T, B)
-    private func batchIndices() -> [[Double]] {
-        let plan = core.trainer.problem.batches
-        let indices = UnsafeMutableBufferPointer<Int32>.allocate(capacity: plan.batchSize)
-        defer { indices.deallocate() }
-        return (0..<schedule.iterations).map { t in
-            plan.fill(step: t, into: indices)
-            return indices.map { Double($0) }
-        }
-    }
-
-    private static func numbers(_ values: [Double]) -> JSONValue { .array(values.map { .number($0) }) }
-
-    private static func matrix(_ rows: [[Double]]) -> JSONValue { .array(rows.map(numbers)) }
+    private static func matrix(_ rows: [[Double]]) -> JSONValue { ExportSections.matrix(rows) }
 }

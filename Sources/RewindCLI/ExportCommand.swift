@@ -206,21 +206,12 @@ struct ComparisonProblem {
         var top = JSONObject()
         top["format"] = "rewind-export/1"
         top["problem"] = .string(kind.rawValue)
-        top["dataset"] = .object(datasetSection())
-        top["architecture"] = [
-            "layer_sizes": .array(architecture.layerSizes.map { .number(Double($0)) }),
-            "activation": .string(architecture.activation.rawValue),
-        ]
-        top["blocks"] = .array(
-            architecture.blocks.map { block in
-                [
-                    "name": .string(block.name), "offset": .number(Double(block.range.lowerBound)),
-                    "rows": .number(Double(block.rows)), "cols": .number(Double(block.cols)),
-                ]
-            })
+        top["dataset"] = .object(ExportSections.digits(problem))
+        top["architecture"] = ExportSections.architecture(architecture)
+        top["blocks"] = ExportSections.blocks(architecture)
         top["iterations"] = .number(Double(schedule.iterations))
         top["batch_size"] = .number(Double(problem.batches.batchSize))
-        top["batches"] = .array(batchIndices().map(Self.numbers))
+        top["batches"] = ExportSections.batches(problem.batches, iterations: schedule.iterations)
         top["objective"] = "mean cross-entropy on the validation rows at w_{T+1}"
         top["schedule"] = [
             "learning_rates": Self.matrix(schedule.learningRates),
@@ -257,42 +248,7 @@ struct ComparisonProblem {
         return .object(top)
     }
 
-    /// Row ranges of the built-in digits plus sums that let the reader check it parsed the same
-    /// numbers (sums of multiples of 1/16 this small are exact in Double).
-    private func datasetSection() -> JSONObject {
-        let problem = trainer.problem
-        guard case .validation(let validation) = problem.objective else {
-            preconditionFailure("both comparison problems have a validation objective")
-        }
-        func fingerprint(_ rows: LabelledRows) -> JSONValue {
-            [
-                "input_sum": .number(rows.inputs.reduce(0, +)),
-                "label_sum": .number(Double(rows.labels.reduce(0) { $0 + Int($1) })),
-            ]
-        }
-        return [
-            "name": "digits",
-            "file": "data/digits.csv.gz",
-            "pixel_scale": .number(1.0 / 16),
-            "train_rows": Self.numbers([0, Double(Self.trainRows)]),
-            "validation_rows": Self.numbers([Double(Self.trainRows), Double(Self.trainRows + Self.validationRows)]),
-            "train_fingerprint": fingerprint(problem.training),
-            "validation_fingerprint": fingerprint(validation),
-        ]
-    }
+    private static func numbers(_ values: [Double]) -> JSONValue { ExportSections.numbers(values) }
 
-    /// Rewind's `BatchPlan` rows for every step.  // (T, B)
-    private func batchIndices() -> [[Double]] {
-        let plan = trainer.problem.batches
-        let indices = UnsafeMutableBufferPointer<Int32>.allocate(capacity: plan.batchSize)
-        defer { indices.deallocate() }
-        return (0..<schedule.iterations).map { t in
-            plan.fill(step: t, into: indices)
-            return indices.map { Double($0) }
-        }
-    }
-
-    private static func numbers(_ values: [Double]) -> JSONValue { .array(values.map { .number($0) }) }
-
-    private static func matrix(_ rows: [[Double]]) -> JSONValue { .array(rows.map(numbers)) }
+    private static func matrix(_ rows: [[Double]]) -> JSONValue { ExportSections.matrix(rows) }
 }
