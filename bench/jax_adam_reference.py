@@ -29,13 +29,12 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from jax_reference import (  # noqa: E402  (the SGD comparison's helpers: data, memory, tables)
-    SINGLE_THREAD_FLAGS, compile_and_time, load_digits, peak, relative, timing)
+    compile_and_time, load_digits, peak, relative, run_child_process, timing)
 
 TOLERANCE = 1e-10
 GROUPS = ["learning_rates", "beta1", "beta2", "epsilon", "l2", "init_scales", "weight_decay", "initial_weights"]
@@ -138,17 +137,7 @@ def spawn(path, repeats, directory, grid=False):
     command = [sys.executable, os.path.abspath(__file__), "--child", path, "--repeats", str(repeats), "--npz", output]
     if grid:
         command.append("--grid")
-    environment = dict(os.environ, JAX_ENABLE_X64="1", JAX_PLATFORMS="cpu")
-    if os.environ.get("JAX_THREADS", "1") == "1":
-        environment.setdefault("XLA_FLAGS", SINGLE_THREAD_FLAGS)
-    result = subprocess.run(command, env=environment, capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit(f"JAX child failed on {path}:\n{result.stderr}")
-    summary = json.loads(result.stdout.strip().splitlines()[-1])
-    import numpy as np
-    with np.load(output) as data:
-        summary["values"] = {key: data[key] for key in data.files}
-    return summary
+    return run_child_process(command, output, path, single_thread=os.environ.get("JAX_THREADS", "1") == "1")
 
 
 def largest(a, b):

@@ -197,12 +197,18 @@ def spawn(path, gamma_kind, repeats, directory):
     output = os.path.join(directory, f"{os.path.basename(path)}.{gamma_kind}.npz")
     command = [sys.executable, os.path.abspath(__file__), "--child", path, "--gamma", gamma_kind,
                "--repeats", str(repeats), "--npz", output]
+    return run_child_process(command, output, f"{path} ({gamma_kind})")
+
+
+def run_child_process(command, output, label, single_thread=True):
+    """Runs one child, returns its JSON summary with the arrays it saved to `output` as "values"."""
     environment = dict(os.environ, JAX_ENABLE_X64="1", JAX_PLATFORMS="cpu")
-    # One thread, like Rewind's BLAS: the comparison is per core, not per machine.
-    environment.setdefault("XLA_FLAGS", SINGLE_THREAD_FLAGS)
+    if single_thread:
+        # One thread, like Rewind's BLAS: the comparison is per core, not per machine.
+        environment.setdefault("XLA_FLAGS", SINGLE_THREAD_FLAGS)
     result = subprocess.run(command, env=environment, capture_output=True, text=True)
     if result.returncode != 0:
-        sys.exit(f"JAX child failed on {path} ({gamma_kind}):\n{result.stderr}")
+        sys.exit(f"JAX child failed on {label}:\n{result.stderr}")
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     import numpy as np
     with np.load(output) as data:
