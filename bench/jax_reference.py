@@ -222,12 +222,24 @@ def run_child(path, gamma_kind, repeats, output):
     hypergradient = jax.jit(jax.value_and_grad(meta_objective, argnums=(0, 1, 2, 3, 4), has_aux=True))
     arguments = (alpha, gamma, l2, scales, jnp.zeros(n, dtype=jnp.float64))
 
+    ((objective, final_weights), grads), summary = compile_and_time(hypergradient, arguments, repeats)
+    np.savez(
+        output, objective=np.asarray(objective), final_weights=np.asarray(final_weights),
+        **{name: np.asarray(value) for name, value in zip(GROUPS, grads)})
+    print(json.dumps(summary))
+
+
+def compile_and_time(function, arguments, repeats):
+    """Compiles the jitted `function`, runs it once, then `repeats` timed runs; returns the first
+    result and a summary: compile and run seconds, CPU seconds, peak and baseline RSS."""
+    import jax
+
     # The runtime, the data and the arguments, before XLA compiles or allocates anything for the run.
     baseline = memory_kib("VmRSS")
     started = time.perf_counter()
-    compiled = hypergradient.lower(*arguments).compile()
+    compiled = function.lower(*arguments).compile()
     compile_seconds = time.perf_counter() - started
-    (objective, final_weights), grads = jax.block_until_ready(compiled(*arguments))
+    result = jax.block_until_ready(compiled(*arguments))
 
     reset_peak_memory()
     seconds, cpu = [], []
@@ -238,21 +250,16 @@ def run_child(path, gamma_kind, repeats, output):
         seconds.append(time.perf_counter() - started)
         after = resource.getrusage(resource.RUSAGE_SELF)
         cpu.append((after.ru_utime - usage.ru_utime, after.ru_stime - usage.ru_stime))
-    peak = memory_kib("VmHWM")
-
-    np.savez(
-        output, objective=np.asarray(objective), final_weights=np.asarray(final_weights),
-        **{name: np.asarray(value) for name, value in zip(GROUPS, grads)})
-    print(json.dumps({
+    return result, {
         "compile_seconds": compile_seconds,
         "seconds": seconds,
         "user_seconds": [user for user, _ in cpu],
         "system_seconds": [system for _, system in cpu],
         "threads": memory_kib("Threads"),
         "baseline_rss_bytes": baseline * 1024,
-        "peak_rss_bytes": peak * 1024,
+        "peak_rss_bytes": memory_kib("VmHWM") * 1024,
         "jax": jax.__version__,
-    }))
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -263,12 +270,18 @@ def spawn(path, gamma_kind, repeats, directory):
     output = os.path.join(directory, f"{os.path.basename(path)}.{gamma_kind}.npz")
     command = [sys.executable, os.path.abspath(__file__), "--child", path, "--gamma", gamma_kind,
                "--repeats", str(repeats), "--npz", output]
+    return run_child_process(command, output, f"{path} ({gamma_kind})")
+
+
+def run_child_process(command, output, label, single_thread=True):
+    """Runs one child, returns its JSON summary with the arrays it saved to `output` as "values"."""
     environment = dict(os.environ, JAX_ENABLE_X64="1", JAX_PLATFORMS="cpu")
-    # One thread, like Rewind's BLAS: the comparison is per core, not per machine.
-    environment.setdefault("XLA_FLAGS", SINGLE_THREAD_FLAGS)
+    if single_thread:
+        # One thread, like Rewind's BLAS: the comparison is per core, not per machine.
+        environment.setdefault("XLA_FLAGS", SINGLE_THREAD_FLAGS)
     result = subprocess.run(command, env=environment, capture_output=True, text=True)
     if result.returncode != 0:
-        sys.exit(f"JAX child failed on {path} ({gamma_kind}):\n{result.stderr}")
+        sys.exit(f"JAX child failed on {label}:\n{result.stderr}")
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     import numpy as np
     with np.load(output) as data:

@@ -21,7 +21,9 @@ public enum FixedPoint {
         guard x.isFinite else { return nil }
         // Multiplying by a power of two is exact here: |x| < 2^10 is required anyway, so no
         // overflow, and subnormal inputs only lose bits that truncation would discard.
-        let scaled = (x * scale).rounded(.towardZero)
+        // Int64(_:) truncates toward zero itself, and |trunc(y)| < 2^62 exactly when |y| < 2^62, so
+        // no separate rounding call is needed (it was a libm call per parameter and step).
+        let scaled = x * scale
         guard scaled.magnitude < Double(rawLimit) else { return nil }
         return Int64(scaled)
     }

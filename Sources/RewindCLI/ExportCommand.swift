@@ -289,7 +289,7 @@ struct ComparisonProblem {
             })
         top["iterations"] = .number(Double(schedule.iterations))
         top["batch_size"] = .number(Double(problem.batches.batchSize))
-        top["batches"] = .array(batchIndices().map(Self.numbers))
+        top["batches"] = ExportSections.batches(problem.batches, iterations: schedule.iterations)
         top["objective"] = "mean cross-entropy on the validation rows at w_{T+1}"
         top["schedule"] = [
             "learning_rates": Self.matrix(schedule.learningRates),
@@ -328,6 +328,8 @@ struct ComparisonProblem {
         top["rewind"] = .object(rewind)
         return .object(top)
     }
+
+    private static func numbers(_ values: [Double]) -> JSONValue { ExportSections.numbers(values) }
 
     /// Row ranges of the built-in digits plus sums that let the reader check it parsed the same
     /// numbers (sums of multiples of 1/16 this small are exact in Double).
@@ -375,18 +377,5 @@ struct ComparisonProblem {
         ]
     }
 
-    /// Rewind's `BatchPlan` rows for every step.  // (T, B)
-    private func batchIndices() -> [[Double]] {
-        let plan = trainer.problem.batches
-        let indices = UnsafeMutableBufferPointer<Int32>.allocate(capacity: plan.batchSize)
-        defer { indices.deallocate() }
-        return (0..<schedule.iterations).map { t in
-            plan.fill(step: t, into: indices)
-            return indices.map { Double($0) }
-        }
-    }
-
-    private static func numbers(_ values: [Double]) -> JSONValue { .array(values.map { .number($0) }) }
-
-    private static func matrix(_ rows: [[Double]]) -> JSONValue { .array(rows.map(numbers)) }
+    private static func matrix(_ rows: [[Double]]) -> JSONValue { ExportSections.matrix(rows) }
 }

@@ -18,7 +18,7 @@ struct Rewind: ParsableCommand {
             CancelCommand.self, RetryCommand.self, ResultCommand.self, ListCommand.self, DeleteCommand.self,
             DatasetsCommand.self,
             ExportScheduleCommand.self, RunCommand.self, SweepCommand.self, BenchCommand.self, HTTPBenchCommand.self,
-            QueueBenchCommand.self, UploadBenchCommand.self, SharingExperimentCommand.self,
+            QueueBenchCommand.self, UploadBenchCommand.self, SharingExperimentCommand.self, AdamBenchCommand.self,
             ExportCommand.self,
             HealthcheckCommand.self,
             KeysCommand.self,

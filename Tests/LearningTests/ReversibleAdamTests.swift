@@ -207,6 +207,31 @@ struct AdamHypergradientFiniteDifferenceTests {
         }
     }
 
+    @Test("β1 and β2 with decoupled weight decay on")
+    func schedulesWithWeightDecay() throws {
+        try Self.checkSchedules(SmallAdamProblem(hidden: [4, 3]).withWeightDecay(), seeds: 31)
+    }
+
+    @Test("the initial weights w_1, through the noise they are scaled from", arguments: [false, true])
+    func initialWeights(weightDecay: Bool) throws {
+        let plain = SmallAdamProblem(hidden: [4, 3])
+        let adam = weightDecay ? plain.withWeightDecay() : plain
+        let g = try adam.trainer.hypergradient(schedule: adam.schedule, noise: adam.small.noise).hypergradient
+        // w_1 = s ⊙ ε: moving ε by h·r moves w_1 by h·(s ⊙ r), so ⟨∂f/∂w_1, s ⊙ r⟩ is the slope.
+        let r = HypergradientFiniteDifferenceTests.random(g.initialWeights.count, seed: 41)
+        let blocks = adam.small.architecture.blocks
+        var scaled = r
+        for (k, block) in blocks.enumerated() {
+            for i in block.range { scaled[i] *= adam.schedule.initScales[k] }
+        }
+        Self.check(
+            "w_1",
+            directionalError(analytic: g.initialWeights, direction: scaled, step: 1e-5) { h in
+                let noise = zip(adam.small.noise, r).map { $0 + h * $1 }
+                return try! adam.trainer.objective(schedule: adam.schedule, noise: noise)
+            })
+    }
+
     @Test("a layered network (conv, pooling, dense) reverses exactly and its α, β1, β2 match")
     func layered() throws {
         let adam = SmallAdamProblem(SmallProblem(architecture: LayeredCases.architecture(4), iterations: 12, rows: 18))

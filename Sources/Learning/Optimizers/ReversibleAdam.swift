@@ -79,11 +79,13 @@ public enum AdamVariance {
     @inlinable
     public static func raw(_ x: Double) -> UInt128? {
         guard x.isFinite, x >= 0 else { return nil }
-        let scaled = (x * 0x1p100).rounded(.towardZero)
-        guard scaled < 0x1p120 else { return nil }
-        let high = (scaled * 0x1p-64).rounded(.down)
-        let low = scaled - high * 0x1p64
-        return UInt128(UInt64(high)) << 64 | UInt128(UInt64(low))
+        // high = ⌊x·2^36⌋ (UInt64(_:) truncates), then the fraction x·2^36 − high, exact in a
+        // Double, times 2^64 is the low word: ⌊x·2^100⌋ without a libm rounding call.
+        let upper = x * 0x1p36
+        guard upper < 0x1p56 else { return nil }
+        let high = UInt64(upper)
+        let low = UInt64((upper - Double(high)) * 0x1p64)
+        return UInt128(high) << 64 | UInt128(low)
     }
 
     /// `raw / 2^100` as a Double, from the two 64-bit halves (within 2 ulp; the same bits every
@@ -220,10 +222,30 @@ public final class ReversibleAdam {
     /// The rounded decrement of w at iteration t, block k, from the new m and v: the one value
     /// both directions use, so the coupling is undone exactly.
     @inline(__always)
-    func increment(_ i: Int, step t: Int, block k: Int) -> Int64? {
-        let mHat = FixedPoint.value(m[i]) / correction1[t][k]
-        let root = (AdamVariance.value(v[i]) / correction2[t][k]).squareRoot()
-        return FixedPoint.raw(schedule.learningRates[t][k] * mHat / (root + schedule.epsilon))
+    func increment(_ i: Int, _ c: StepConstants) -> Int64? {
+        FixedPoint.raw(update(i, c).update)
+    }
+
+    /// m̂ = m/c1, s = √(v/c2) and the update u = α·m̂/(s + ε) of parameter i, in the one order of
+    /// operations the forward step and the reverse pass share (the corrections as reciprocals, so
+    /// one division a parameter).
+    @inline(__always)
+    func update(_ i: Int, _ c: StepConstants) -> (mHat: Double, root: Double, update: Double) {
+        let mHat = FixedPoint.value(m[i]) * c.inverse1
+        let root = (AdamVariance.value(v[i]) * c.inverse2).squareRoot()
+        return (mHat, root, c.alpha * mHat / (root + c.epsilon))
+    }
+
+    /// The scalars of iteration t, block k that the per-parameter loops use, read once per block.
+    struct StepConstants {
+        var alpha: Double, inverse1: Double, inverse2: Double, epsilon: Double
+    }
+
+    @inline(__always)
+    func constants(step t: Int, block k: Int) -> StepConstants {
+        StepConstants(
+            alpha: schedule.learningRates[t][k], inverse1: 1 / correction1[t][k], inverse2: 1 / correction2[t][k],
+            epsilon: schedule.epsilon)
     }
 
     /// One forward step with ∇L(w_t) in `gradient`: moments decayed through the buffers, the
@@ -243,6 +265,7 @@ public final class ReversibleAdam {
             secondBuffer.multiply(low, segment: k, by: beta2[t][k])
             for i in block { v[i] = (v[i] >> 32) * n + UInt128(UInt64(low[i])) }
             let decay1 = 1 - beta1[t][k].value, decay2 = 1 - beta2[t][k].value
+            let c = constants(step: t, block: k)
             for i in block {
                 guard let dm = FixedPoint.raw(decay1 * g[i]), let dv = AdamVariance.raw(decay2 * g[i] * g[i]) else {
                     throw .diverged(step: t, detail: "gradient of parameter \(i) is not finite or too large")
@@ -254,7 +277,7 @@ public final class ReversibleAdam {
                 }
                 m[i] = first
                 v[i] = second
-                guard let decrement = increment(i, step: t, block: k) else {
+                guard let decrement = increment(i, c) else {
                     throw .diverged(step: t, detail: "the step of parameter \(i) left the fixed-point range")
                 }
                 let position = w[i] - decrement
@@ -270,8 +293,25 @@ public final class ReversibleAdam {
     /// Undoes step t's weight update: w_t = (w_{t+1} + the same rounded increment) / (1 − α·λ).
     public func undoPosition(step t: Int) {
         for (k, block) in blocks.enumerated() {
-            for i in block { w[i] += increment(i, step: t, block: k)! }
-            if let factor = decay[t][k] { decayBuffer.divide(w, segment: k, by: factor) }
+            let c = constants(step: t, block: k)
+            for i in block { restore(i, adding: increment(i, c)!) }
+        }
+        undoDecay(step: t)
+    }
+
+    /// w_i += `increment` (the forward step's rounded decrement, recomputed), and its Double view.
+    @inline(__always)
+    func restore(_ i: Int, adding increment: Int64) {
+        let restored = w[i] + increment
+        w[i] = restored
+        weights[i] = FixedPoint.value(restored)
+    }
+
+    /// The second half of `undoPosition`, once every increment is back: w_t = (ρ·w_t) / ρ exactly.
+    func undoDecay(step t: Int) {
+        for (k, block) in blocks.enumerated() {
+            guard let factor = decay[t][k] else { continue }
+            decayBuffer.divide(w, segment: k, by: factor)
             for i in block { weights[i] = FixedPoint.value(w[i]) }
         }
     }
@@ -281,13 +321,16 @@ public final class ReversibleAdam {
     public func undoMoments(step t: Int, gradient g: UnsafeBufferPointer<Double>) {
         for (k, block) in blocks.enumerated() {
             let decay1 = 1 - beta1[t][k].value, decay2 = 1 - beta2[t][k].value
-            let n = UInt128(beta2[t][k].numerator)
+            let n = beta2[t][k].numerator
             for i in block {
                 m[i] -= FixedPoint.raw(decay1 * g[i])!
                 let second = v[i] - AdamVariance.raw(decay2 * g[i] * g[i])!
-                // v' = H·n + L' with L' < n: floor division recovers both.
-                let (high, rest) = second.quotientAndRemainder(dividingBy: n)
-                v[i] = high
+                // v' = H·n + L' with L' < n: floor division recovers both, in two 128-by-64-bit
+                // steps (a generic 128-bit division was a fifth of the reverse step's own work).
+                let top = UInt64(truncatingIfNeeded: second >> 64), bottom = UInt64(truncatingIfNeeded: second)
+                let (upper, carry) = top.quotientAndRemainder(dividingBy: n)
+                let (lower, rest) = n.dividingFullWidth((high: carry, low: bottom))
+                v[i] = UInt128(upper) << 64 | UInt128(lower)
                 low[i] = Int64(rest)
             }
             secondBuffer.divide(low, segment: k, by: beta2[t][k])

@@ -164,28 +164,33 @@ struct AdamAdjoint {
     mutating func reverse(step t: Int) {
         let o = optimiser, s = model.scratch
         let dw = s.dw, direction = s.direction, epsilon = o.schedule.epsilon
-        // The update's adjoints, from the new m and v (before w is undone).
+        // The update's adjoints, from the new m and v, and w_{t+1} + u (the decay is undone next).
         for (k, block) in o.blocks.enumerated() {
             let alpha = o.schedule.learningRates[t][k], c1 = o.correction1[t][k], c2 = o.correction2[t][k]
-            var dAlpha = 0.0, dC1 = 0.0, dC2 = 0.0
+            // Two divisions a parameter (1/D and 1/s); the block's constant factors are applied to
+            // the sums once.
+            let rate = alpha / c1, half = 1 / (2 * c2), constants = o.constants(step: t, block: k)
+            var dAlpha = 0.0, dEps = 0.0, dC1 = 0.0, dC2 = 0.0
             for i in block {
-                let mHat = FixedPoint.value(o.m[i]) / c1
-                let root = (AdamVariance.value(o.v[i]) / c2).squareRoot()
+                let (mHat, root, update) = o.update(i, constants)
                 let denominator = root + epsilon
-                let update = alpha * mHat / denominator
-                let a = dw[i]
-                dAlpha -= a * mHat / denominator
-                dEpsilon += a * update / denominator
-                dC1 += a * update / c1
-                dC2 -= a * update * root / (2 * c2 * denominator)
-                dm[i] -= a * alpha / (c1 * denominator)
-                if root > 0 { dv[i] += a * update / (2 * root * c2 * denominator) }
+                // The forward step's increment, bit for bit (`ReversibleAdam.increment`): undo w here.
+                o.restore(i, adding: FixedPoint.raw(update)!)
+                let a = dw[i], inverse = 1 / denominator
+                let ratio = a * update * inverse
+                dAlpha -= a * mHat * inverse
+                dEps += ratio
+                dC1 += a * update
+                dC2 -= ratio * root
+                dm[i] -= a * rate * inverse
+                if root > 0 { dv[i] += ratio * half / root }
             }
+            dEpsilon += dEps
             dLearningRates[t][k] = dAlpha
-            bias1[k] -= dC1 * o.product1[t][k]
-            bias2[k] -= dC2 * o.product2[t][k]
+            bias1[k] -= dC1 / c1 * o.product1[t][k]
+            bias2[k] -= dC2 * half * o.product2[t][k]
         }
-        o.undoPosition(step: t)
+        o.undoDecay(step: t)
         // w_{t+1} = ρ·w_t − u: ρ̄ = ⟨w̄, w_t⟩, then w̄ ← ρ·w̄; ρ = 1 − α·λ.
         for (k, block) in o.blocks.enumerated() {
             guard let factor = o.decay[t][k] else { continue }
