@@ -69,7 +69,7 @@ enum LayeredComparison {
             classes = syntheticClasses
             training = synthetic(0..<syntheticTrainRows)
             validation = synthetic(syntheticTrainRows..<(syntheticTrainRows + syntheticValidationRows))
-        case .logistic, .mlp:
+        case .logistic, .mlp, .mnist:
             preconditionFailure("LayeredComparison: \(kind) is a dense problem")
         }
         let architecture: NetworkArchitecture
