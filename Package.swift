@@ -19,6 +19,10 @@ let package = Package(
         .systemLibrary(
             name: "CSQLite", pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]),
+        // zlib, to inflate the deflate-compressed members of .npz uploads.
+        .systemLibrary(
+            name: "CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
         // PostgreSQL's own C client (see README "Storage engines" for why not a Swift package).
         .systemLibrary(
             name: "CPostgreSQL", pkgConfig: "libpq",
@@ -38,7 +42,7 @@ let package = Package(
         .target(
             name: "Learning", dependencies: ["CBufferKernels", "LinearAlgebra"],
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
-        .target(name: "Tuning", dependencies: ["JSON", "Learning"]),
+        .target(name: "Tuning", dependencies: ["CZlib", "JSON", "Learning"]),
         .target(name: "Storage", dependencies: ["CSQLite", "CPostgreSQL", "JSON"], plugins: ["EmbedMigrations"]),
         .target(name: "HTTPServer", dependencies: ["NodeResources"]),
         // The one HTTP/1.1 client: the CLI's, the tests' (HTTPTestClient) and the load generator's.

@@ -322,6 +322,14 @@ public enum OpenAPIDocument {
                     "required": false,
                     "description": "Unique; a spec names the data set by it or by its id. Required for a raw body; a form may give a name field or let the file name (without its extension) name it. A NUL character cannot be sent in a request target at all (400).",
                     "schema": { "type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\u0000]+$" }
+                  },
+                  {
+                    "name": "shape",
+                    "in": "query",
+                    "required": false,
+                    "description": "Each row's shape: height,width,channels for images (e.g. 28,28,1; values channels fastest), or the feature count for a table (the default). Its product must be the feature count (422 naming shape otherwise).",
+                    "schema": { "type": "string", "pattern": "^[0-9]+(,[0-9]+,[0-9]+)?$" },
+                    "example": "28,28,1"
                   }
                 ],
                 "requestBody": {
@@ -1123,13 +1131,14 @@ public enum OpenAPIDocument {
               },
               "Dataset": {
                 "type": "object",
-                "required": ["id", "name", "rows", "features", "classes", "sha256", "created_at"],
+                "required": ["id", "name", "rows", "features", "classes", "shape", "sha256", "created_at"],
                 "properties": {
                   "id": { "type": "string" },
                   "name": { "type": "string" },
                   "rows": { "type": "integer", "minimum": 1 },
                   "features": { "type": "integer", "minimum": 1 },
                   "classes": { "type": "integer", "minimum": 1 },
+                  "shape": { "type": "array", "items": { "type": "integer", "minimum": 1 }, "minItems": 1, "maxItems": 3, "description": "Each row's shape: [features] for a table, [height, width, channels] for images (model.layers conv and pool layers need an image shape)." },
                   "sha256": { "type": "string", "pattern": "^[0-9a-f]{64}$" },
                   "created_at": { "type": ["string", "null"], "format": "date-time", "description": "Null for built-ins." },
                   "builtin": { "type": "boolean" },

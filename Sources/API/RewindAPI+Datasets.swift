@@ -66,6 +66,7 @@ extension RewindAPI {
         object["rows"] = .number(Double(record.rows))
         object["features"] = .number(Double(record.features))
         object["classes"] = .number(Double(record.classes))
+        object["shape"] = JSONValue((record.shape ?? [record.features]).map(Double.init))
         object["sha256"] = .string(record.sha256)
         object["created_at"] = .string(Timestamp.rfc3339(record.createdMs))
         object["builtin"] = .bool(record.builtin)
@@ -81,6 +82,7 @@ extension RewindAPI {
         object["rows"] = .number(Double(dataset.rows))
         object["features"] = .number(Double(dataset.features))
         object["classes"] = .number(Double(dataset.classes))
+        object["shape"] = JSONValue(dataset.shapeSizes.map(Double.init))
         object["sha256"] = .string(
             builtinFingerprints.withLock { cache in
                 if let known = cache[name] { return known }
