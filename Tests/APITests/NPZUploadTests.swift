@@ -120,4 +120,14 @@ struct NPZUploadTests {
         #expect(list.stdout.contains("1797 × 8×8×1, 10 classes"), "\(list.stdout)")
         #expect(list.stdout.contains("30 × 4×4×1, 3 classes"), "\(list.stdout)")
     }
+
+    @Test func anArchiveOverTheUploadLimitIsA413NamingTheSetting() throws {
+        let service = try TestService(startsWorkers: false)
+        defer { service.stop() }
+        let big = [UInt8](repeating: 0x50, count: TestService.defaultAPIConfiguration.datasetBodyLimit + 1)
+        let refused = try post(APISession(service), "/v1/datasets?name=big", "application/x-npz", big)
+        refused.expectProblem(413)
+        let detail = refused.json["detail"]?.stringValue ?? ""
+        #expect(detail.contains("--max-upload-mb") && detail.contains("REWIND_MAX_UPLOAD_MB"), "\(detail)")
+    }
 }
