@@ -1,15 +1,20 @@
 /// A `.npz` archive as `numpy.savez` writes it (stored members, a central directory), made here so
-/// that the upload benchmark needs no Python: `x` uint8 `N×28×28`, `y` int64 labels 0...9.
+/// that the upload benchmark needs no Python: `x` float32 `N×28×28`, `y` int64 labels 0...9.
 enum NPZBenchArchive {
-    /// About `bytes` of 28×28 uint8 images with their labels.
+    /// About `bytes` of 28×28 float32 images in [0, 1) with their labels.
     static func images(bytes: Int) -> [UInt8] {
-        let rows = max(10, bytes / (28 * 28 + 8))
-        var pixels = [UInt8](repeating: 0, count: rows * 28 * 28)
-        for index in pixels.indices { pixels[index] = UInt8(truncatingIfNeeded: (index &* 2_654_435_761) >> 24) }
+        let rows = max(10, bytes / (28 * 28 * 4 + 8))
+        var pixels = [UInt8](repeating: 0, count: rows * 28 * 28 * 4)
+        for index in 0..<(rows * 28 * 28) {
+            let value = Float(UInt8(truncatingIfNeeded: (index &* 2_654_435_761) >> 24)) / 256
+            withUnsafeBytes(of: value.bitPattern.littleEndian) { word in
+                for byte in 0..<4 { pixels[index * 4 + byte] = word[byte] }
+            }
+        }
         var labels: [UInt8] = []
         labels.reserveCapacity(rows * 8)
         for row in 0..<rows { labels += withUnsafeBytes(of: Int64(row % 10).littleEndian, Array.init) }
-        let x = npy(descr: "|u1", shape: "(\(rows), 28, 28)") + pixels
+        let x = npy(descr: "<f4", shape: "(\(rows), 28, 28)") + pixels
         let y = npy(descr: "<i8", shape: "(\(rows),)") + labels
         return zip([("x.npy", x), ("y.npy", y)])
     }

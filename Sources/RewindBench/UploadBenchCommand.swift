@@ -33,9 +33,9 @@ public struct UploadBenchCommand: ParsableCommand {
         var engines: [(String, String?)] = [("SQLite", nil)]
         if !postgres.isEmpty { engines.append(("PostgreSQL", postgres)) }
         let bodies = [
-            ("typical (20 features, 4 decimals)", Self.typicalCSV(bytes: megabytes * 1_000_000)),
+            ("typical (4 decimals)", Self.typicalCSV(bytes: megabytes * 1_000_000)),
             ("one-digit values (worst case)", Self.oneDigitCSV(bytes: megabytes * 1_000_000)),
-            (".npz, 28×28 uint8 images, stored", NPZBenchArchive.images(bytes: megabytes * 1_000_000)),
+            (".npz, 28×28 float32 images", NPZBenchArchive.images(bytes: megabytes * 1_000_000)),
         ]
         Console.output("upload benchmark: one \(megabytes) MB upload per fresh server; peak RSS growth / body size")
         Console.output("| engine | data | body MB | peak RSS growth MB | growth / body |")
@@ -102,13 +102,15 @@ public struct UploadBenchCommand: ParsableCommand {
         return 0
     }
 
-    /// About `bytes` of rows of 20 features with 4 decimals and a label in 0...2.
+    /// About `bytes` of rows of 20 features with 4 decimals and a label in 0...2 (more features
+    /// past 100 MB, so that the rows stay under the row limit).
     static func typicalCSV(bytes: Int) -> [UInt8] {
+        let features = max(20, bytes / 800_000 / 7 + 1)
         var out: [UInt8] = []
         out.reserveCapacity(bytes + 256)
         var row = 0
         while out.count < bytes {
-            for feature in 0..<20 {
+            for feature in 0..<features {
                 let value = (row * 31 + feature * 17) % 10_000
                 out += Array("0.\(String(repeating: "0", count: 4 - String(value).count))\(value),".utf8)
             }
@@ -118,13 +120,15 @@ public struct UploadBenchCommand: ParsableCommand {
         return out
     }
 
-    /// About `bytes` of rows of 40 one-digit features and a label in 0...2 (60 MB stays under the row limit).
+    /// About `bytes` of rows of 40 one-digit features and a label in 0...2 (more features past
+    /// 60 MB, so that the rows stay under the row limit).
     static func oneDigitCSV(bytes: Int) -> [UInt8] {
+        let features = max(40, bytes / 800_000 / 2 + 1)
         var out: [UInt8] = []
         out.reserveCapacity(bytes + 32)
         var row = 0
         while out.count < bytes {
-            for feature in 0..<40 {
+            for feature in 0..<features {
                 out.append(UInt8(ascii: "0") + UInt8((row * 7 + feature * 3) % 10))
                 out.append(UInt8(ascii: ","))
             }

@@ -55,6 +55,9 @@ public enum NPZDatasetReader {
                 guard header.shape.count == 1 || (header.shape.count == 2 && header.shape[1] == 1) else {
                     throw NPZParseError("y has shape \(header.shapeText): it must be (N,), one label per row")
                 }
+                guard header.shape[0] <= CSVDatasetParser.maxRows else {
+                    throw NPZParseError("y has \(header.shape[0]) rows: at most \(CSVDatasetParser.maxRows) are taken")
+                }
                 labels.reserveCapacity(header.shape[0])
             } value: { value, index in
                 guard value >= 0, value < Double(Int32.max), value == value.rounded() else {

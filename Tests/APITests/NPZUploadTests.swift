@@ -131,3 +131,32 @@ struct NPZUploadTests {
         #expect(detail.contains("--max-upload-mb") && detail.contains("REWIND_MAX_UPLOAD_MB"), "\(detail)")
     }
 }
+
+/// Shapes and archives on the PostgreSQL engine: stored with the data set, read back by a job.
+@Suite(
+    "Data set shapes on PostgreSQL",
+    .enabled(if: PostgresCluster.isAvailable, Comment(rawValue: PostgresCluster.unavailableReason)))
+struct PostgresDatasetShapeTests {
+    @Test func anImageArchiveKeepsItsShapeAndAConvJobTrainsOnIt() throws {
+        let service = try TestService(engine: .postgresql)
+        defer { service.stop() }
+        let session = APISession(service)
+        let images = try session.request(
+            "POST", "/v1/datasets?name=tiles", headers: [("Content-Type", "application/x-npz")],
+            body: try NPZUploadTests.archive("images.npz"))
+        #expect(images.status == 201, "\(images.text)")
+        let id = try #require(images.json["id"]?.stringValue)
+        #expect(try session.get("/v1/datasets/\(id)").json["shape"] == JSONValue([4.0, 4, 1]))
+        let csv = try session.request(
+            "POST", "/v1/datasets?name=csv-tiles&shape=4,4,1", headers: [("Content-Type", "text/csv")],
+            body: DatasetShapeTests.images)
+        #expect(csv.status == 201 && csv.json["shape"] == JSONValue([4.0, 4, 1]), "\(csv.text)")
+        let job = try session.submit(DatasetShapeTests.convSpec)
+        try session.waitForStatus(job, "succeeded", timeout: .seconds(120))
+        let refused = try session.request(
+            "POST", "/v1/datasets?name=bad", headers: [("Content-Type", "application/x-npz")],
+            body: try NPZUploadTests.archive("nan.npz"))
+        refused.expectProblem(422)
+        #expect(try session.get("/v1/datasets").json["datasets"]?.arrayValue?.count == 3)
+    }
+}
