@@ -121,6 +121,23 @@ struct NPZUploadTests {
         #expect(list.stdout.contains("30 × 4×4×1, 3 classes"), "\(list.stdout)")
     }
 
+    @Test func aClientThatDisconnectsMidUploadLeavesNothingStored() throws {
+        let service = try TestService(startsWorkers: false)
+        defer { service.stop() }
+        let archive = try Self.archive("images.npz")
+        let client = try HTTPTestClient(port: service.port)
+        try client.send(
+            "POST /v1/datasets?name=cut HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-npz\r\n"
+                + "Content-Length: \(archive.count)\r\n\r\n")
+        try client.send(Array(archive.prefix(archive.count / 2)))
+        client.close()
+        // The next request on another connection sees only the built-in.
+        let session = APISession(service)
+        #expect(try session.get("/v1/datasets").json["datasets"]?.arrayValue?.count == 1)
+        let whole = try post(session, "/v1/datasets?name=cut", "application/x-npz", archive)
+        #expect(whole.status == 201, "\(whole.text)")
+    }
+
     @Test func anArchiveOverTheUploadLimitIsA413NamingTheSetting() throws {
         let service = try TestService(startsWorkers: false)
         defer { service.stop() }
