@@ -19,14 +19,14 @@ let package = Package(
         .systemLibrary(
             name: "CSQLite", pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]),
+        // zlib: the built-in MNIST file (gzip) and the deflate-compressed members of .npz uploads.
+        .systemLibrary(
+            name: "CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
         // PostgreSQL's own C client (see README "Storage engines" for why not a Swift package).
         .systemLibrary(
             name: "CPostgreSQL", pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]),
-        // zlib, to read the built-in MNIST file (gzip) once per process.
-        .systemLibrary(
-            name: "CZlib", pkgConfig: "zlib",
-            providers: [.apt(["zlib1g-dev"])]),
 
         // Layers, dependencies pointing down only (see docs/architecture.md).
         .target(name: "JSON"),

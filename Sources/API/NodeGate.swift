@@ -27,6 +27,7 @@ public final class NodeGate: Sendable {
     public func configure(_ server: inout HTTPServer.Configuration) {
         let jsonBodyLimit = configuration.jsonBodyLimit
         server.bodyLimit = { [self] head in api.withLock { $0 }?.bodyLimit(for: head) ?? jsonBodyLimit }
+        server.bodyLimitSetting = { [self] head in api.withLock { $0 }?.bodyLimitSetting(for: head) }
         // Until the API is open nothing is screened; `handle` answers 503 for all but the operational routes.
         server.screen = { [self] head in api.withLock { $0 }?.screen(head) }
         server.memoryBudget = configuration.memoryBudget

@@ -313,7 +313,7 @@ public enum OpenAPIDocument {
               "post": {
                 "tags": ["datasets"],
                 "operationId": "uploadDataset",
-                "summary": "Upload a dataset as CSV",
+                "summary": "Upload a dataset as CSV or NumPy .npz",
                 "description": "Rows of numeric features with the integer class label (0..K-1, every class present) in the last column; an optional header row is allowed. Send the file raw (curl --data-binary) or as a multipart form whose file part is the CSV (curl -F file=@data.csv). The same bytes again answer 200 with the stored data set; a taken name with other content, or a built-in's name, answers 409.",
                 "parameters": [
                   {
@@ -322,12 +322,29 @@ public enum OpenAPIDocument {
                     "required": false,
                     "description": "Unique; a spec names the data set by it or by its id. Required for a raw body; a form may give a name field or let the file name (without its extension) name it. A NUL character cannot be sent in a request target at all (400).",
                     "schema": { "type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\u0000]+$" }
+                  },
+                  {
+                    "name": "shape",
+                    "in": "query",
+                    "required": false,
+                    "description": "Each row's shape: height,width,channels for images (e.g. 28,28,1; values channels fastest), or the feature count for a table (the default). Its product must be the feature count (422 naming shape otherwise).",
+                    "schema": { "type": "string", "pattern": "^[0-9]+(,[0-9]+,[0-9]+)?$" },
+                    "example": "28,28,1"
+                  },
+                  {
+                    "name": "format",
+                    "in": "query",
+                    "required": false,
+                    "description": "csv (the default) or npz. A body sent as application/x-npz, or a form's file named *.npz, is an archive without it.",
+                    "schema": { "type": "string", "enum": ["csv", "npz"] }
                   }
                 ],
                 "requestBody": {
                   "required": true,
                   "content": {
                     "text/csv": { "schema": { "type": "string" }, "example": "x1,x2,label\n0.1,0.5,0\n0.9,0.2,1\n" },
+                    "application/x-npz": { "schema": { "type": "string", "format": "binary" }, "description": "numpy.savez or savez_compressed output holding x (N×D, N×H×W or N×H×W×C; uint8, float32 or float64) and y (N integer labels); nothing else, never pickled objects." },
+                    "application/octet-stream": { "schema": { "type": "string", "format": "binary" }, "description": "A .npz archive with ?format=npz." },
                     "multipart/form-data": {
                       "schema": {
                         "type": "object", "required": ["file"],
@@ -1202,13 +1219,14 @@ public enum OpenAPIDocument {
               },
               "Dataset": {
                 "type": "object",
-                "required": ["id", "name", "rows", "features", "classes", "sha256", "created_at"],
+                "required": ["id", "name", "rows", "features", "classes", "shape", "sha256", "created_at"],
                 "properties": {
                   "id": { "type": "string" },
                   "name": { "type": "string" },
                   "rows": { "type": "integer", "minimum": 1 },
                   "features": { "type": "integer", "minimum": 1 },
                   "classes": { "type": "integer", "minimum": 1 },
+                  "shape": { "type": "array", "items": { "type": "integer", "minimum": 1 }, "minItems": 1, "maxItems": 3, "description": "Each row's shape: [features] for a table, [height, width, channels] for images (model.layers conv and pool layers need an image shape)." },
                   "sha256": { "type": "string", "pattern": "^[0-9a-f]{64}$" },
                   "created_at": { "type": ["string", "null"], "format": "date-time", "description": "Null for built-ins." },
                   "builtin": { "type": "boolean" },

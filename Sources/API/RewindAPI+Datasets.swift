@@ -66,6 +66,7 @@ extension RewindAPI {
         object["rows"] = .number(Double(record.rows))
         object["features"] = .number(Double(record.features))
         object["classes"] = .number(Double(record.classes))
+        object["shape"] = JSONValue((record.shape ?? [record.features]).map(Double.init))
         object["sha256"] = .string(record.sha256)
         object["created_at"] = .string(Timestamp.rfc3339(record.createdMs))
         object["builtin"] = .bool(record.builtin)
@@ -82,6 +83,8 @@ extension RewindAPI {
         object["rows"] = .number(Double(info.rows))
         object["features"] = .number(Double(info.features))
         object["classes"] = .number(Double(info.classes))
+        let shape = BuiltinDatasets.shape(name).map { [$0.height, $0.width, $0.channels] } ?? [info.features]
+        object["shape"] = JSONValue(shape.map(Double.init))
         object["sha256"] = .string(
             builtinFingerprints.withLock { cache in
                 if let known = cache[name] ?? BuiltinDatasets.knownSHA256(name) { return known }

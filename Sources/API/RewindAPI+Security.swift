@@ -85,6 +85,7 @@ extension RewindAPI {
     /// answered on the event loop.
     public func configure(_ server: inout HTTPServer.Configuration) {
         server.bodyLimit = { [self] head in bodyLimit(for: head) }
+        server.bodyLimitSetting = { [self] head in bodyLimitSetting(for: head) }
         server.screen = { [self] head in screen(head) }
         server.memoryBudget = configuration.memoryBudget
         Self.applyNodeDefaults(&server)

@@ -7,8 +7,9 @@ import Storage
 import Synchronization
 import Tuning
 
-/// `POST /v1/datasets`: a CSV parsed and validated once, at upload, sent raw (`text/csv`,
-/// `curl --data-binary @file.csv`) or as a form (`multipart/form-data`, `curl -F file=@file.csv`).
+/// `POST /v1/datasets`: a CSV or a NumPy `.npz` archive parsed and validated once, at upload, sent
+/// raw (`text/csv`, `curl --data-binary @file.csv`; `application/x-npz`) or as a form
+/// (`multipart/form-data`, `curl -F file=@file.csv`, a file named `*.npz`).
 ///
 /// Names are unique (for now across the service; per owner once data sets have owners), so that a
 /// spec can name an upload like a built-in. The same bytes again answer the stored data set (200)
@@ -25,6 +26,8 @@ extension RewindAPI {
         guard !BuiltinDatasets.names.contains(name) else {
             throw .conflict("dataset-name-taken", "\(name) is a built-in data set; choose another name")
         }
+        let declaredShape = try Self.declaredShape(request.query("shape"))
+        let isArchive = try Self.isArchive(request, filename: upload.filename)
         // Bound how many parse at once; each parse's working memory comes from the node's budget.
         guard uploadsInFlight.add(1, ordering: .relaxed).newValue <= configuration.maxConcurrentUploads else {
             uploadsInFlight.subtract(1, ordering: .relaxed)
@@ -47,7 +50,10 @@ extension RewindAPI {
         // Until the data set row is committed its chunks are invisible; any failure drops them.
         var committed = false
         defer { if !committed { try? store.discardDatasetChunks(id: id) } }
-        let parsed = try parseIntoChunks(upload.bytes, id: id, quotaLeft: quotaLeft)
+        let parsed =
+            isArchive
+            ? try parseArchiveIntoChunks(upload.bytes, id: id, quotaLeft: quotaLeft)
+            : try parseIntoChunks(upload.bytes, id: id, quotaLeft: quotaLeft)
         let counts =
             parsed.labelCounts + Array(repeating: 0, count: max(0, parsed.info.classes - parsed.labelCounts.count))
         if let missing = counts.firstIndex(of: 0) {
@@ -58,10 +64,11 @@ extension RewindAPI {
                 status: 422, slug: "invalid-dataset", title: "The data set's labels are not 0..K-1", detail: message,
                 errors: [SpecError(field: "/body", message: message)])
         }
+        let shape = try Self.imageShape(declaredShape, features: parsed.info.features) ?? parsed.imageShape
         let new = NewDataset(
             id: id, name: name, rows: parsed.info.rows, features: parsed.info.features,
             classes: parsed.info.classes, sha256: parsed.sha256, content: [], owner: owner,
-            profile: parsed.profile.json().serializedString())
+            profile: parsed.profile.json().serializedString(), shape: shape)
         // Check and commit under one lock: two uploads of one name cannot both pass the check.
         let outcome = try uploadNames.withLock { _ throws(APIError) -> InsertDatasetOutcome in
             let taken = try storage { try store.listDatasets(owner: new.owner) }.first {
@@ -105,9 +112,7 @@ extension RewindAPI {
     /// first problem (line and column), 507 once the stored form passes `quotaLeft`.
     private func parseIntoChunks(
         _ bytes: ArraySlice<UInt8>, id: String, quotaLeft: Int
-    ) throws(APIError) -> (
-        info: DatasetInfo, sha256: String, labelCounts: [Int], encodedBytes: Int, profile: DatasetProfile
-    ) {
+    ) throws(APIError) -> ParsedUpload {
         var stream = CSVDatasetStream(chunkBytes: Self.datasetChunkBytes)
         // What the upload holds, gathered row by row as the rows stream past.
         var profile = DatasetProfile()
@@ -137,7 +142,9 @@ extension RewindAPI {
         switch outcome {
         case .success(let info):
             profile.header = stream.header
-            return (info, hasher.finalize(), stream.labelCounts, stream.encodedBytes, profile)
+            return ParsedUpload(
+                info: info, sha256: hasher.finalize(), labelCounts: stream.labelCounts,
+                encodedBytes: stream.encodedBytes, profile: profile, imageShape: nil)
         case .failure(let error as DatasetParseError):
             var message = "line \(error.line), column \(error.column): \(error.message)"
             if !bytes.contains(UInt8(ascii: "\n")) {
@@ -160,6 +167,98 @@ extension RewindAPI {
 
     private struct QuotaExceeded: Error {}
 
+    /// What an upload's parse found, its chunks already stored.
+    private struct ParsedUpload {
+        var info: DatasetInfo
+        var sha256: String
+        var labelCounts: [Int]
+        var encodedBytes: Int
+        var profile: DatasetProfile
+        /// `[height, width, channels]` from an archive's `N×H×W(×C)` `x`; nil for a table.
+        var imageShape: [Int]?
+    }
+
+    /// Whether the body is a NumPy `.npz` archive: `Content-Type: application/x-npz`,
+    /// `?format=npz`, or a form's file named `*.npz`; `?format=csv` is the default.
+    static func isArchive(_ request: HTTPRequest, filename: String?) throws(APIError) -> Bool {
+        switch request.query("format") {
+        case "npz"?: return true
+        case "csv"?: return false
+        case let other?: throw .invalidQuery("format", "must be csv or npz, not \(other)")
+        case nil:
+            let mediaType = request.headers["Content-Type"]?.split(separator: ";").first
+                .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            return mediaType == "application/x-npz" || filename?.lowercased().hasSuffix(".npz") == true
+        }
+    }
+
+    /// Reads a `.npz` archive's `x` and `y` into stored chunks (`NPZDatasetReader`); 422 naming
+    /// the problem, 507 once the stored form passes `quotaLeft`.
+    private func parseArchiveIntoChunks(
+        _ bytes: ArraySlice<UInt8>, id: String, quotaLeft: Int
+    ) throws(APIError) -> ParsedUpload {
+        var profile = DatasetProfile()
+        var seq = 0
+        var stored = 0
+        let outcome = bytes.withUnsafeBytes { archive in
+            Result { () throws -> NPZDatasetReader.Summary in
+                try NPZDatasetReader.read(
+                    archive, chunkBytes: Self.datasetChunkBytes, row: { profile.add(features: $0, label: $1) }
+                ) { chunk in
+                    stored += chunk.count
+                    guard stored <= quotaLeft else { throw QuotaExceeded() }
+                    try self.store.putDatasetChunk(id: id, seq: seq, content: chunk)
+                    seq += 1
+                }
+            }
+        }
+        switch outcome {
+        case .success(let summary):
+            var hasher = SHA256.Hasher()
+            bytes.withUnsafeBufferPointer { hasher.update($0) }
+            return ParsedUpload(
+                info: summary.info, sha256: hasher.finalize(), labelCounts: summary.labelCounts,
+                encodedBytes: summary.encodedBytes, profile: profile, imageShape: summary.imageShape)
+        case .failure(let error as NPZParseError):
+            throw APIError(
+                status: 422, slug: "invalid-dataset", title: "The .npz archive is refused",
+                detail: ".npz: \(error.message)", errors: [SpecError(field: "/body", message: error.message)])
+        case .failure(is QuotaExceeded):
+            throw quotaExceeded(stored: configuration.datasetStorageQuota - quotaLeft, adding: stored)
+        case .failure(let error):
+            log("storage error", ["error": "\(error)"])
+            throw .storageUnavailable
+        }
+    }
+
+    /// `?shape=28,28,1` (an image's height, width and channels) or `?shape=784` (a table's
+    /// features), or nil when absent; 422 naming `shape` when it is not one of those.
+    static func declaredShape(_ text: String?) throws(APIError) -> [Int]? {
+        guard let text else { return nil }
+        let sizes = text.split(separator: ",", omittingEmptySubsequences: false).map {
+            Int($0.trimmingCharacters(in: .whitespaces))
+        }
+        guard sizes.count == 1 || sizes.count == 3, sizes.allSatisfy({ ($0 ?? 0) > 0 && $0! <= 1 << 20 }) else {
+            throw .invalidQuery(
+                "shape", "must be height,width,channels (e.g. 28,28,1) or the feature count: positive integers")
+        }
+        return sizes.map { $0! }
+    }
+
+    /// The image shape to store, `[height, width, channels]`, or nil for a table; 422 naming
+    /// `shape` when the declared one does not hold exactly `features` values.
+    static func imageShape(_ declared: [Int]?, features: Int) throws(APIError) -> [Int]? {
+        guard let declared else { return nil }
+        let product = declared.reduce(1, *)  // at most 2^60: each size is at most 2^20
+        guard product == features else {
+            throw .invalidQuery(
+                "shape",
+                "\(declared.map(String.init).joined(separator: "×")) = \(product) values, but each row has \(features) features"
+            )
+        }
+        return declared.count == 3 ? declared : nil
+    }
+
     /// 503 with `Retry-After`.
     static func unavailable(_ slug: String, _ title: String, _ detail: String) -> APIError {
         var headers = HTTPHeaders()
@@ -169,11 +268,13 @@ extension RewindAPI {
 
     /// The CSV bytes and the name to store them under: the raw body and `?name=`, or a form's file
     /// part with `?name=`, a `name` field or the file name without its extension.
-    func uploadedFile(_ request: HTTPRequest) throws(APIError) -> (name: String?, bytes: ArraySlice<UInt8>) {
+    func uploadedFile(
+        _ request: HTTPRequest
+    ) throws(APIError) -> (name: String?, bytes: ArraySlice<UInt8>, filename: String?) {
         guard let contentType = request.headers["Content-Type"],
             let boundary = MultipartForm.boundary(contentType: contentType)
         else {
-            return (request.query("name"), request.body[...])
+            return (request.query("name"), request.body[...], nil)
         }
         let form: MultipartForm
         do {
@@ -199,7 +300,7 @@ extension RewindAPI {
             guard let dot = base.lastIndex(of: "."), dot != base.startIndex else { return base }
             return String(base[..<dot])
         }
-        return (request.query("name") ?? field ?? stem, file.content)
+        return (request.query("name") ?? field ?? stem, file.content, file.filename)
     }
 }
 

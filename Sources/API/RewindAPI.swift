@@ -89,6 +89,14 @@ public final class RewindAPI: Sendable {
         return bodyLimit(route.options.bodyLimit)
     }
 
+    /// The setting behind a head's body limit, named in its 413: the upload limit's for an upload.
+    public func bodyLimitSetting(for head: HTTPRequestHead) -> String? {
+        guard case .found(let route, _) = router.resolve(method: head.method, path: head.path),
+            case .dataset = route.options.bodyLimit
+        else { return nil }
+        return "the upload limit, --max-upload-mb or REWIND_MAX_UPLOAD_MB"
+    }
+
     func bodyLimit(_ limit: RouteOptions.BodyLimit) -> Int {
         configuration.bodyLimit(limit)
     }

@@ -1,5 +1,5 @@
 #ifndef REWIND_CZLIB_SHIM_H
 #define REWIND_CZLIB_SHIM_H
-// zlib's gzip reader, for the built-in MNIST file (data/mnist.bin.gz).
+// zlib: the gzip reader of the built-in MNIST file (data/mnist.bin.gz) and the inflater of .npz uploads.
 #include <zlib.h>
 #endif

@@ -22,6 +22,8 @@ struct HTTPConnectionStateMachine {
         var maxBufferedBytes: Int
         var parserLimits: HTTPRequestParser.Limits
         var bodyLimit: @Sendable (HTTPRequestHead) -> Int
+        /// The setting behind a head's body limit, named in its 413.
+        var bodyLimitSetting: @Sendable (HTTPRequestHead) -> String? = { _ in nil }
         var date: @Sendable () -> String
         /// Sent on every response unless the response sets the same field (security headers).
         var defaultHeaders: HTTPHeaders = HTTPHeaders()
@@ -145,7 +147,9 @@ struct HTTPConnectionStateMachine {
 
     init(configuration: Configuration, now: UInt64) {
         self.configuration = configuration
-        self.parser = HTTPRequestParser(limits: configuration.parserLimits, bodyLimit: configuration.bodyLimit)
+        self.parser = HTTPRequestParser(
+            limits: configuration.parserLimits, bodyLimit: configuration.bodyLimit,
+            bodyLimitSetting: configuration.bodyLimitSetting)
         self.idleSince = now
         self.lastReadAt = now
     }

@@ -57,13 +57,21 @@ public struct HTTPRequestParser: Sendable {
     private var lineStart = 0
     private var body: [UInt8] = []
     private var currentBodyLimit = 0
+    /// " (set by ...)": the setting behind the current body limit, for its 413.
+    private var currentBodyLimitSetting = ""
+    private let bodyLimitSetting: @Sendable (HTTPRequestHead) -> String?
     private var trailers = HTTPHeaders()
     private var trailerBytes = 0
 
     /// - Parameter bodyLimit: the largest body accepted for a head, in bytes (413 beyond).
-    public init(limits: Limits = Limits(), bodyLimit: @escaping @Sendable (HTTPRequestHead) -> Int) {
+    /// - Parameter bodyLimitSetting: the setting that sets it, named in the 413 (nil: none).
+    public init(
+        limits: Limits = Limits(), bodyLimit: @escaping @Sendable (HTTPRequestHead) -> Int,
+        bodyLimitSetting: @escaping @Sendable (HTTPRequestHead) -> String? = { _ in nil }
+    ) {
         self.limits = limits
         self.bodyLimit = bodyLimit
+        self.bodyLimitSetting = bodyLimitSetting
     }
 
     /// Adds received bytes; call `next()` until it returns nil to consume them.
@@ -160,7 +168,9 @@ public struct HTTPRequestParser: Sendable {
                     state = .trailers(head)
                 } else {
                     guard size <= currentBodyLimit - body.count else {
-                        throw HTTPParseError(.bodyTooLarge, "The chunked body exceeds \(currentBodyLimit) bytes.")
+                        throw HTTPParseError(
+                            .bodyTooLarge,
+                            "The chunked body exceeds \(currentBodyLimit) bytes\(currentBodyLimitSetting).")
                     }
                     state = .chunkData(head, remaining: size)
                 }
@@ -276,6 +286,7 @@ public struct HTTPRequestParser: Sendable {
         trailers = HTTPHeaders()
         trailerBytes = 0
         currentBodyLimit = max(0, bodyLimit(head))
+        currentBodyLimitSetting = bodyLimitSetting(head).map { " (set by \($0))" } ?? ""
         let codings = headers.tokens(for: "Transfer-Encoding")
         let hasTransferEncoding = headers.contains("Transfer-Encoding")
         if hasTransferEncoding {
@@ -317,7 +328,8 @@ public struct HTTPRequestParser: Sendable {
         }
         guard length <= currentBodyLimit else {
             throw HTTPParseError(
-                .bodyTooLarge, "The body of \(length) bytes exceeds the limit of \(currentBodyLimit) bytes.")
+                .bodyTooLarge,
+                "The body of \(length) bytes exceeds the limit of \(currentBodyLimit) bytes\(currentBodyLimitSetting).")
         }
         state = .fixedBody(head, remaining: length)
     }

@@ -44,6 +44,8 @@ public final class HTTPServer: Sendable {
         public var parserLimits = HTTPRequestParser.Limits()
         /// The largest body a route accepts, decided from the head (413 beyond).
         public var bodyLimit: @Sendable (HTTPRequestHead) -> Int = { _ in 1 << 20 }
+        /// The setting behind a head's body limit, named in its 413 (nil names none).
+        public var bodyLimitSetting: @Sendable (HTTPRequestHead) -> String? = { _ in nil }
         /// Decides from a head alone (a request whose body is empty: not read yet), before any
         /// of its body is read, whether the body may come:
         /// nil lets it (and sends `100 Continue` if asked), a response refuses it unread and
@@ -152,6 +154,7 @@ public final class HTTPServer: Sendable {
                 maxPipelinedRequests: max(1, configuration.maxPipelinedRequests),
                 maxBufferedBytes: configuration.parserLimits.maxHeadBytes + 64 * 1024,
                 parserLimits: configuration.parserLimits, bodyLimit: configuration.bodyLimit,
+                bodyLimitSetting: configuration.bodyLimitSetting,
                 date: { dates.current() }, defaultHeaders: configuration.defaultHeaders,
                 budget: configuration.memoryBudget, screensHeads: configuration.screen != nil),
             maxConnections: configuration.maxConnections,

@@ -34,8 +34,9 @@ public struct StoreDatasetResolver: DatasetResolver, Sendable {
     /// empty), read one chunk at a time.
     private func content(of record: DatasetRecord) -> Dataset? {
         guard let content = try? store.datasetContent(id: record.id) else { return nil }
-        guard content.isEmpty else { return try? Dataset(encoded: content, name: record.name) }
-        return assembled(record)
+        var dataset = content.isEmpty ? assembled(record) : try? Dataset(encoded: content, name: record.name)
+        dataset?.setImageShape(record.shape)
+        return dataset
     }
 
     /// A chunked data set read one chunk at a time: what loading holds is the data set and one chunk.

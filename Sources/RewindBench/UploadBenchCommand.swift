@@ -14,15 +14,15 @@ public struct UploadBenchCommand: ParsableCommand {
         commandName: "bench-upload",
         abstract: "Measure the server's peak memory per uploaded CSV byte (typical and one-digit data, both engines).")
 
-    @Option(help: "Body size of each upload, in MB.")
+    @Option(help: "Body size of each upload, in MB (the server's upload limit is raised to fit).")
     var megabytes: Int = 32
 
     @Option(help: "An empty PostgreSQL database to measure too (postgres://...); the uploads are deleted afterwards.")
     var postgres: String = ProcessInfo.processInfo.environment["REWIND_BENCH_POSTGRES"] ?? ""
 
     public func validate() throws {
-        guard (1...64).contains(megabytes) else {
-            throw ValidationError("--megabytes must be between 1 and 64 (the upload limit)")
+        guard (1...1024).contains(megabytes) else {
+            throw ValidationError("--megabytes must be between 1 and 1024")
         }
     }
 
@@ -33,17 +33,20 @@ public struct UploadBenchCommand: ParsableCommand {
         var engines: [(String, String?)] = [("SQLite", nil)]
         if !postgres.isEmpty { engines.append(("PostgreSQL", postgres)) }
         let bodies = [
-            ("typical (20 features, 4 decimals)", Self.typicalCSV(bytes: megabytes * 1_000_000)),
-            ("one-digit values (worst case)", Self.oneDigitCSV(bytes: megabytes * 1_000_000)),
+            ("typical (4 decimals)", Self.typicalCSV(bytes: megabytes * 1_000_000)),
+            // At most 95 MB: more one-digit values would pass the 50 million values a data set may hold.
+            ("one-digit values (worst case)", Self.oneDigitCSV(bytes: min(megabytes, 95) * 1_000_000)),
+            (".npz, 28×28 float32 images", NPZBenchArchive.images(bytes: megabytes * 1_000_000)),
         ]
-        Console.output("upload benchmark: one \(megabytes) MB CSV per fresh server; peak RSS growth / body size")
+        Console.output("upload benchmark: one \(megabytes) MB upload per fresh server; peak RSS growth / body size")
         Console.output("| engine | data | body MB | peak RSS growth MB | growth / body |")
         Console.output("|---|---|---:|---:|---:|")
         for (engine, database) in engines {
             for (index, (kind, body)) in bodies.enumerated() {
                 let round = directory.appendingPathComponent("\(engine)-\(index)")
                 try FileManager.default.createDirectory(at: round, withIntermediateDirectories: true)
-                let growth = try Self.measure(body: body, directory: round, database: database)
+                let growth = try Self.measure(
+                    body: body, directory: round, database: database, limitMB: megabytes + 1)
                 Console.output(
                     String(
                         format: "| %@ | %@ | %.1f | %.1f | %.2f× |", engine, kind, Double(body.count) / 1e6,
@@ -53,13 +56,13 @@ public struct UploadBenchCommand: ParsableCommand {
     }
 
     /// Peak RSS growth of a fresh server while it takes `body`.
-    static func measure(body: [UInt8], directory: URL, database: String?) throws -> Int {
+    static func measure(body: [UInt8], directory: URL, database: String?, limitMB: Int) throws -> Int {
         let key = "bench-\(UInt64.random(in: 0...UInt64.max))"
         let server: BenchServerProcess
         do {
             server = try BenchServerProcess(
                 executable: HTTPBenchCommand.executableURL(), directory: directory, workers: 1, apiKey: key,
-                database: database)
+                database: database, arguments: ["--max-upload-mb", "\(max(64, limitMB))"])
         } catch {
             throw ValidationError("\(error)")
         }
@@ -70,7 +73,9 @@ public struct UploadBenchCommand: ParsableCommand {
         let name = "bench-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         var head =
             "POST /v1/datasets?name=\(name) HTTP/1.1\r\nHost: \(server.endpoint.authority)\r\nConnection: close\r\n"
-        head += "Authorization: Bearer \(key)\r\nContent-Type: text/csv\r\nContent-Length: \(body.count)\r\n\r\n"
+        let archive = body.starts(with: [0x50, 0x4B, 0x03, 0x04])
+        head += "Authorization: Bearer \(key)\r\nContent-Type: \(archive ? "application/x-npz" : "text/csv")\r\n"
+        head += "Content-Length: \(body.count)\r\n\r\n"
         let connection = try HTTPClientConnection(
             host: server.endpoint.host, port: server.endpoint.port, timeout: .seconds(300))
         try connection.send(Array(head.utf8) + body)
@@ -98,13 +103,15 @@ public struct UploadBenchCommand: ParsableCommand {
         return 0
     }
 
-    /// About `bytes` of rows of 20 features with 4 decimals and a label in 0...2.
+    /// About `bytes` of rows of 20 features with 4 decimals and a label in 0...2 (more features
+    /// past 100 MB, so that the rows stay under the row limit).
     static func typicalCSV(bytes: Int) -> [UInt8] {
+        let features = max(20, bytes / 800_000 / 7 + 1)
         var out: [UInt8] = []
         out.reserveCapacity(bytes + 256)
         var row = 0
         while out.count < bytes {
-            for feature in 0..<20 {
+            for feature in 0..<features {
                 let value = (row * 31 + feature * 17) % 10_000
                 out += Array("0.\(String(repeating: "0", count: 4 - String(value).count))\(value),".utf8)
             }
@@ -114,13 +121,15 @@ public struct UploadBenchCommand: ParsableCommand {
         return out
     }
 
-    /// About `bytes` of rows of 40 one-digit features and a label in 0...2 (60 MB stays under the row limit).
+    /// About `bytes` of rows of 40 one-digit features and a label in 0...2 (more features past
+    /// 60 MB, so that the rows stay under the row limit).
     static func oneDigitCSV(bytes: Int) -> [UInt8] {
+        let features = max(40, bytes / 800_000 / 2 + 1)
         var out: [UInt8] = []
         out.reserveCapacity(bytes + 32)
         var row = 0
         while out.count < bytes {
-            for feature in 0..<40 {
+            for feature in 0..<features {
                 out.append(UInt8(ascii: "0") + UInt8((row * 7 + feature * 3) % 10))
                 out.append(UInt8(ascii: ","))
             }

@@ -16,7 +16,7 @@ struct ServeCommand: ParsableCommand {
         discussion: """
             Every option also reads an environment variable: REWIND_HOST, REWIND_PORT, \
             REWIND_DATABASE, REWIND_DATABASE_PASSWORD_FILE, REWIND_DATABASE_WAIT, REWIND_WORKERS, REWIND_MAX_QUEUED, \
-            REWIND_MAX_QUEUED_PER_KEY, REWIND_SUBMISSION_BURST, REWIND_SUBMISSIONS_PER_SECOND, \
+            REWIND_MAX_QUEUED_PER_KEY, REWIND_MAX_UPLOAD_MB, REWIND_SUBMISSION_BURST, REWIND_SUBMISSIONS_PER_SECOND, \
             REWIND_JOB_MEMORY_MB, REWIND_ALLOWED_HOSTS, REWIND_SESSION_HOURS, REWIND_API_KEYS \
             (comma-separated admin keys; when set, or when keys are stored with `rewind keys create`, \
             /v1/ routes need 'Authorization: Bearer KEY'; a list blank after trimming is an error). \
@@ -58,6 +58,11 @@ struct ServeCommand: ParsableCommand {
         name: .customLong("submissions-per-second"),
         help: "Submissions per key per second after the burst (REWIND_SUBMISSIONS_PER_SECOND).")
     var submissionsPerSecond: Double = Environment.double("REWIND_SUBMISSIONS_PER_SECOND") ?? 5
+
+    @Option(
+        name: .customLong("max-upload-mb"),
+        help: "Largest data set upload (CSV or .npz body) in MiB; 413 beyond (REWIND_MAX_UPLOAD_MB).")
+    var maxUploadMB: Int = Environment.int("REWIND_MAX_UPLOAD_MB") ?? 64
 
     @Option(name: .customLong("grace-period"), help: "Seconds to drain on SIGTERM before exiting anyway.")
     var gracePeriod: Double = 25
@@ -106,6 +111,7 @@ struct ServeCommand: ParsableCommand {
         apiConfiguration.maxJobsPerKey = maxQueuedPerKey
         apiConfiguration.submissionBurst = submissionBurst
         apiConfiguration.submissionsPerSecond = submissionsPerSecond
+        apiConfiguration.datasetBodyLimit = max(1, maxUploadMB) << 20
         // One budget per process: bodies (the server), uploads (the API) and jobs draw from it.
         apiConfiguration.memoryBudget = node.makeMemoryBudget()
         apiConfiguration.sessionLifetimeMs = Int64(sessionHours * 3_600_000)

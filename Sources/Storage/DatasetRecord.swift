@@ -14,13 +14,17 @@ public struct NewDataset: Sendable, Equatable {
     public var owner: String
     /// What the upload turned out to hold (JSON, opaque to storage): header, labels, ranges.
     public var profile: String?
+    /// The shape of each row as an image, `[height, width, channels]`; nil for a table.
+    public var shape: [Int]?
 
     public init(
         id: String, name: String, rows: Int, features: Int, classes: Int, sha256: String,
-        content: [UInt8], builtin: Bool = false, owner: String = Principal.anonymous, profile: String? = nil
+        content: [UInt8], builtin: Bool = false, owner: String = Principal.anonymous, profile: String? = nil,
+        shape: [Int]? = nil
     ) {
         self.owner = owner
         self.profile = profile
+        self.shape = shape
         self.id = id
         self.name = name
         self.rows = rows
@@ -48,6 +52,23 @@ public struct DatasetRecord: Sendable, Equatable {
     public var owner: String = Principal.anonymous
     /// What the upload turned out to hold (JSON), or nil (stored before migration 0007, built-ins).
     public var profile: String?
+    /// The shape of each row as an image, `[height, width, channels]`; nil for a table (and for
+    /// data sets stored before migration 0008).
+    public var shape: [Int]? = nil
+}
+
+extension DatasetRecord {
+    /// The stored form of a shape: "28,28,1", or NULL for a table.
+    static func shapeText(_ shape: [Int]?) -> SQLValue {
+        shape.map { .text($0.map(String.init).joined(separator: ",")) } ?? .null
+    }
+
+    /// A stored shape, or nil when it is not one (three positive sizes).
+    static func shape(text: String) -> [Int]? {
+        let sizes = text.split(separator: ",").compactMap { Int($0) }
+        guard sizes.count == 3, sizes.allSatisfy({ $0 > 0 }) else { return nil }
+        return sizes
+    }
 }
 
 /// The answer to `Store.insertDataset`.

@@ -85,7 +85,7 @@ public struct CSVDatasetStream {
 
     /// The rows of one chunk in the making: values and labels apart (as little-endian words),
     /// joined when sealed.
-    private struct ChunkBuilder {
+    struct ChunkBuilder {
         var rows = 0
         var values: [UInt64] = []
         var labels: [UInt32] = []

@@ -45,6 +45,17 @@ public struct Dataset: Sendable, Equatable {
         self.shape = shape
     }
 
+    /// The shape a client sees: `[features]` for a table, `[height, width, channels]` for images.
+    public var shapeSizes: [Int] { shape.map { [$0.height, $0.width, $0.channels] } ?? [features] }
+
+    /// Sets the image shape from its stored form, `[height, width, channels]`, when it holds a
+    /// row (an upload checked that it does); nil or anything else leaves a table.
+    public mutating func setImageShape(_ sizes: [Int]?) {
+        guard let sizes, sizes.count == 3, sizes.allSatisfy({ $0 > 0 }) else { return }
+        let image = ImageShape(height: sizes[0], width: sizes[1], channels: sizes[2])
+        if image.count == features { shape = image }
+    }
+
     public var info: DatasetInfo { DatasetInfo(rows: rows, features: features, classes: classes) }
 
     /// Consecutive rows, e.g. the training or validation part of a split; keeps `classes`.

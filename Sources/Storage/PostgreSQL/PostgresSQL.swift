@@ -248,11 +248,11 @@ enum PostgresSQL: SQLStatements {
 
     enum Datasets: SQLDatasetStatements {
         static let columns =
-            "id, name, rows, features, classes, sha256, builtin, created_ms, octet_length(content) + chunked_bytes AS content_bytes, owner, profile"
+            "id, name, rows, features, classes, sha256, builtin, created_ms, octet_length(content) + chunked_bytes AS content_bytes, owner, profile, shape"
         static let insert = PostgresQuery(
             """
-            INSERT INTO datasets (id, name, rows, features, classes, sha256, content, builtin, created_ms, owner, profile)
-            VALUES (:id, :name, :rows, :features, :classes, :sha256, :content, :builtin::integer::boolean, \(now), :owner, :profile)
+            INSERT INTO datasets (id, name, rows, features, classes, sha256, content, builtin, created_ms, owner, profile, shape)
+            VALUES (:id, :name, :rows, :features, :classes, :sha256, :content, :builtin::integer::boolean, \(now), :owner, :profile, :shape)
             RETURNING \(columns)
             """)
         static let byID = PostgresQuery("SELECT \(columns) FROM datasets WHERE id = :id")

@@ -5,8 +5,8 @@ extension PostgresSQL {
             "INSERT INTO dataset_chunks (dataset_id, seq, content) VALUES (:id, :seq, :content)")
         static let commit = PostgresQuery(
             """
-            INSERT INTO datasets (id, name, rows, features, classes, sha256, content, builtin, created_ms, owner, profile, chunked_bytes)
-            VALUES (:id, :name, :rows, :features, :classes, :sha256, '\\x'::bytea, false, \(now), :owner, :profile, :chunked_bytes)
+            INSERT INTO datasets (id, name, rows, features, classes, sha256, content, builtin, created_ms, owner, profile, shape, chunked_bytes)
+            VALUES (:id, :name, :rows, :features, :classes, :sha256, '\\x'::bytea, false, \(now), :owner, :profile, :shape, :chunked_bytes)
             RETURNING \(Datasets.columns)
             """)
         static let discard = PostgresQuery("DELETE FROM dataset_chunks WHERE dataset_id = :id")

@@ -56,7 +56,8 @@ extension DatasetRecord {
             id: row.string("id"), name: row.string("name"), rows: row.int("rows"), features: row.int("features"),
             classes: row.int("classes"), sha256: row.string("sha256"), builtin: row.bool("builtin"),
             createdMs: row.int64("created_ms"), contentBytes: row.int("content_bytes"), owner: row.string("owner"),
-            profile: row.optionalString("profile"))
+            profile: row.optionalString("profile"),
+            shape: row.optionalString("shape").flatMap(DatasetRecord.shape(text:)))
     }
 }
 

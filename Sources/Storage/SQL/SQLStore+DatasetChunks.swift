@@ -24,7 +24,8 @@ extension SQLStore {
                     ":id": .text(new.id), ":name": .text(new.name), ":rows": .integer(new.rows),
                     ":features": .integer(new.features), ":classes": .integer(new.classes),
                     ":sha256": .text(new.sha256), ":chunked_bytes": .integer(chunkedBytes),
-                    ":owner": .text(new.owner), ":profile": new.profile.map { .text($0) } ?? .null, ":now": now(nowMs),
+                    ":owner": .text(new.owner), ":profile": new.profile.map { .text($0) } ?? .null,
+                    ":shape": DatasetRecord.shapeText(new.shape), ":now": now(nowMs),
                 ], DatasetRecord.init)
             guard let created else { preconditionFailure("INSERT ... RETURNING answers the row it inserted") }
             return .created(created)

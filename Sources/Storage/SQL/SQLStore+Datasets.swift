@@ -15,7 +15,8 @@ extension SQLStore {
                     ":features": .integer(new.features), ":classes": .integer(new.classes),
                     ":sha256": .text(new.sha256), ":content": .blob(new.content),
                     ":builtin": .bool(new.builtin), ":owner": .text(new.owner),
-                    ":profile": new.profile.map { .text($0) } ?? .null, ":now": now(nowMs),
+                    ":profile": new.profile.map { .text($0) } ?? .null, ":shape": DatasetRecord.shapeText(new.shape),
+                    ":now": now(nowMs),
                 ], DatasetRecord.init)!
             return .created(created)
         }

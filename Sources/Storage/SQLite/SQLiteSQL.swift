@@ -228,10 +228,10 @@ enum SQLiteSQL: SQLStatements {
 
     enum Datasets: SQLDatasetStatements {
         static let columns =
-            "id, name, rows, features, classes, sha256, builtin, created_ms, length(content) + chunked_bytes AS content_bytes, owner, profile"
+            "id, name, rows, features, classes, sha256, builtin, created_ms, length(content) + chunked_bytes AS content_bytes, owner, profile, shape"
         static let insert = """
-            INSERT INTO datasets (id, name, rows, features, classes, sha256, content, builtin, created_ms, owner, profile)
-            VALUES (:id, :name, :rows, :features, :classes, :sha256, :content, :builtin, :now, :owner, :profile)
+            INSERT INTO datasets (id, name, rows, features, classes, sha256, content, builtin, created_ms, owner, profile, shape)
+            VALUES (:id, :name, :rows, :features, :classes, :sha256, :content, :builtin, :now, :owner, :profile, :shape)
             RETURNING \(columns)
             """
         static let byID = "SELECT \(columns) FROM datasets WHERE id = :id"

@@ -3,8 +3,8 @@ extension SQLiteSQL {
     enum DatasetChunks: SQLDatasetChunkStatements {
         static let put = "INSERT INTO dataset_chunks (dataset_id, seq, content) VALUES (:id, :seq, :content)"
         static let commit = """
-            INSERT INTO datasets (id, name, rows, features, classes, sha256, content, builtin, created_ms, owner, profile, chunked_bytes)
-            VALUES (:id, :name, :rows, :features, :classes, :sha256, X'', 0, :now, :owner, :profile, :chunked_bytes)
+            INSERT INTO datasets (id, name, rows, features, classes, sha256, content, builtin, created_ms, owner, profile, shape, chunked_bytes)
+            VALUES (:id, :name, :rows, :features, :classes, :sha256, X'', 0, :now, :owner, :profile, :shape, :chunked_bytes)
             RETURNING \(Datasets.columns)
             """
         static let discard = "DELETE FROM dataset_chunks WHERE dataset_id = :id"

@@ -157,7 +157,8 @@ class Client:
     # Data sets
 
     def upload_dataset(self, data: Union[str, Path, bytes], name: Optional[str] = None) -> JSONObject:
-        """Uploads a CSV (a path or its bytes): numeric features, the class label 0..K-1 last.
+        """Uploads a CSV (a path or its bytes): numeric features, the class label 0..K-1 last; or
+        a .npz archive holding x and y (see `upload_arrays`).
         `name` defaults to the file name without its extension. Returns the data set resource
         (the stored one if the same bytes were uploaded before)."""
         if isinstance(data, bytes):
@@ -168,8 +169,26 @@ class Client:
             path = Path(data)
             content = path.read_bytes()
             name = name or path.stem
+        # A .npz file (as numpy.savez writes it) is sent as an archive, anything else as CSV.
+        archive = content.startswith(b"PK\x03\x04")
         return self._object(
-            "POST", "/v1/datasets?" + urllib.parse.urlencode({"name": name}), body=content, content_type="text/csv")
+            "POST", "/v1/datasets?" + urllib.parse.urlencode({"name": name}), body=content,
+            content_type="application/x-npz" if archive else "text/csv")
+
+    def upload_arrays(self, name: str, x: Any, y: Any, compressed: bool = True) -> JSONObject:
+        """Uploads NumPy arrays as one .npz archive: `x` holds the rows (N x D, N x H x W or
+        N x H x W x C; uint8, float32 or float64), `y` the N integer labels 0..K-1. Images keep
+        their shape ([H, W, C]) for conv layers. numpy is imported only here."""
+        import io
+
+        import numpy as np  # only this method needs numpy
+
+        buffer = io.BytesIO()
+        save = np.savez_compressed if compressed else np.savez
+        save(buffer, x=np.ascontiguousarray(x), y=np.ascontiguousarray(y))
+        return self._object(
+            "POST", "/v1/datasets?" + urllib.parse.urlencode({"name": name}), body=buffer.getvalue(),
+            content_type="application/x-npz")
 
     def datasets(self) -> List[JSONObject]:
         """Built-in and uploaded data sets."""

@@ -104,6 +104,29 @@ class ClientTests(unittest.TestCase):
         self.assertEqual(raised.exception.status, 409)
         self.rewind.delete_dataset(dataset["id"])
 
+    def test_upload_arrays_sends_images_as_npz_that_keep_their_shape(self):
+        try:
+            import numpy as np
+        except ImportError:
+            self.skipTest("numpy is not installed")
+        y = np.arange(45) % 3
+        x = (np.arange(45 * 36).reshape(45, 6, 6) % 17 + 40 * y[:, None, None]).astype(np.uint8)
+        dataset = self.rewind.upload_arrays("pyimages", x, y)
+        self.assertEqual((dataset["rows"], dataset["features"], dataset["classes"]), (45, 36, 3))
+        self.assertEqual(dataset["shape"], [6, 6, 1])
+        # A saved .npz file goes through upload_dataset too.
+        with tempfile.TemporaryDirectory() as directory:
+            path = Path(directory) / "pytable.npz"
+            np.savez(path, x=x.reshape(45, 36).astype(np.float64) / 255, y=y)
+            table = self.rewind.upload_dataset(path)
+        self.assertEqual((table["name"], table["shape"]), ("pytable", [36]))
+        with self.assertRaises(RewindError) as raised:
+            self.rewind.upload_arrays("pybad", x, y[:44])
+        self.assertEqual(raised.exception.status, 422)
+        self.assertIn("N must match", raised.exception.detail)
+        self.rewind.delete_dataset(dataset["id"])
+        self.rewind.delete_dataset(table["id"])
+
     def test_a_job_on_class_sorted_unshuffled_data_carries_warnings(self):
         # 30 rows per class, sorted by class: unshuffled, the training split sees one class only.
         rows = "".join(f"{i % 5},{(i * 3) % 7},{i // 30}\n" for i in range(90))
