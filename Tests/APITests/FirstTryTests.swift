@@ -129,16 +129,18 @@ struct FirstTryTests {
         #expect(!codes(job).contains("error-near-100-percent") && !codes(job).contains("no-better-than-majority"))
     }
 
+    /// The wine-like data unshuffled and unscaled: every warning known at submission fires.
+    static let unshuffledUnscaled =
+        #"{"dataset": {"name": "wineish"}, "split": {"train": 0.6, "validation": 0.2, "test": 0.2, "shuffle": false}, "#
+        + #""preprocess": {"standardize": false}, "meta": {"iterations": 2}}"#
+
     @Test("the same data unshuffled and unscaled warns at submission and ends with a useless-model warning")
     func warningsThatSpeak() throws {
         let (server, directory) = try Self.server()
         defer { server.kill(SIGTERM); _ = server.waitForExit(timeout: .seconds(20)); _ = directory }
         let session = APISession(port: server.port)
         #expect(try upload(session, name: "wineish", Self.wineLike()).status == 201)
-        let spec =
-            #"{"dataset": {"name": "wineish"}, "split": {"train": 0.6, "validation": 0.2, "test": 0.2, "shuffle": false}, "#
-            + #""preprocess": {"standardize": false}, "meta": {"iterations": 2}}"#
-        let submitted = try session.post("/v1/jobs", json: spec)
+        let submitted = try session.post("/v1/jobs", json: Self.unshuffledUnscaled)
         #expect(submitted.status == 202, "\(submitted.text)")
         let atSubmission = codes(submitted.json)
         for code in [
@@ -166,10 +168,7 @@ struct FirstTryTests {
         defer { server.kill(SIGTERM); _ = server.waitForExit(timeout: .seconds(20)) }
         let session = APISession(port: server.port)
         #expect(try upload(session, name: "wineish", Self.wineLike()).status == 201)
-        let spec =
-            #"{"dataset": {"name": "wineish"}, "split": {"train": 0.6, "validation": 0.2, "test": 0.2, "shuffle": false}, "#
-            + #""preprocess": {"standardize": false}, "meta": {"iterations": 2}}"#
-        let submitted = try session.post("/v1/jobs", json: spec)
+        let submitted = try session.post("/v1/jobs", json: Self.unshuffledUnscaled)
         #expect(submitted.status == 202, "\(submitted.text)")
         let warnings = try #require(submitted.json["warnings"])
         #expect(codes(submitted.json).contains("sorted-labels-not-shuffled"), "\(submitted.text)")
