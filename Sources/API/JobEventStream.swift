@@ -48,10 +48,16 @@ final class JobEventStream: Sendable {
 
     /// The polling fallback when events come from other nodes: items and a terminal status the
     /// watcher has not seen yet (a missed notification costs a second of delay, not an event).
-    func refresh() {
-        guard let record = try? store.job(id: jobID) else { return }
+    /// `record` is the job as the poll read it, once for all of the job's watchers.
+    func refresh(_ record: JobRecord) {
         sendNewItems(upTo: record.progressDone)
         if record.status.isTerminal { sendStatus(record) }
+    }
+
+    /// Runs `work` on the stream's queue with its store calls bounded by `EventStreams.storeDeadline`,
+    /// as a request's are: a stream never waits on an unreachable database longer than a request.
+    func perform(_ work: @escaping @Sendable (JobEventStream) -> Void) {
+        queue.async { [self] in StoreDeadline.within(EventStreams.storeDeadline) { work(self) } }
     }
 
     func handle(_ event: JobEventHub.Event) {
@@ -150,14 +156,19 @@ enum StreamCredential: Hashable, Sendable {
 }
 
 /// The open event streams, pinged every 15 seconds by one timer thread, which also makes them
-/// poll their job every `pollInterval` seconds when set, and re-checks every stream's credential
-/// every `recheckInterval` (each distinct credential once), closing the streams whose key was
-/// revoked or whose session ended; capped in total and per client address.
+/// poll their job every `pollInterval` seconds when set (each distinct job read once per poll, not
+/// once per watcher), and re-checks every stream's credential every `recheckInterval` (each
+/// distinct credential once), closing the streams whose key was revoked or whose session ended;
+/// capped in total and per client address. Every store call the timer or a stream makes is bounded
+/// by `storeDeadline`, as a request's are.
 final class EventStreams: Sendable {
     /// Where every stream's work runs, one piece at a time.
     static let work = DispatchQueue(label: "rewind.events")
     /// Seconds between credential checks: a revoked key's streams close within about this long.
     static let recheckInterval = 0.5
+    /// How long one store call of a stream or of the timer may wait (for a pooled connection, a
+    /// retry): past it the call fails and the stream tries again at its next poll.
+    static let storeDeadline: Duration = .seconds(2)
 
     /// Why a stream was refused.
     enum Refusal: Error {
@@ -166,8 +177,8 @@ final class EventStreams: Sendable {
 
     private let open = Mutex<[ObjectIdentifier: JobEventStream]>([:])
     private let reserved = Mutex<(total: Int, perClient: [String: Int])>((0, [:]))
-    /// Whether a credential still holds; set by the API once it exists.
-    private let credentialCheck = Mutex<(@Sendable (StreamCredential) -> Bool)?>(nil)
+    /// Which of a set of credentials no longer hold; set by the API once it exists.
+    private let credentialCheck = Mutex<(@Sendable (Set<StreamCredential>) -> Set<StreamCredential>)?>(nil)
 
     /// Takes a slot for a stream from `client`; release it with `release(client:)`.
     func reserve(client: String, maxTotal: Int, maxPerClient: Int) throws(Refusal) {
@@ -187,12 +198,13 @@ final class EventStreams: Sendable {
         }
     }
 
-    /// Sets how credentials are re-checked.
-    func checkCredentials(with check: @escaping @Sendable (StreamCredential) -> Bool) {
+    /// Sets how credentials are re-checked: `check` answers the ones that no longer hold.
+    func checkCredentials(with check: @escaping @Sendable (Set<StreamCredential>) -> Set<StreamCredential>) {
         credentialCheck.withLock { $0 = check }
     }
 
-    init(pingInterval: Double = 15, pollInterval: Double? = nil) {
+    /// `store` is what polls read (nil: no polling, events come from this process's hub).
+    init(pingInterval: Double = 15, pollInterval: Double? = nil, store: Store? = nil) {
         let tick = min(pingInterval, pollInterval ?? pingInterval, Self.recheckInterval)
         Thread.detachNewThread { [weak self] in
             var sincePing = 0.0, sincePoll = 0.0
@@ -203,14 +215,18 @@ final class EventStreams: Sendable {
                 sincePoll += tick
                 let ping = sincePing >= pingInterval
                 if ping { sincePing = 0 }
-                let poll = pollInterval.map { sincePoll >= $0 } ?? false
+                let poll = store != nil && pollInterval.map { sincePoll >= $0 } ?? false
                 if poll { sincePoll = 0 }
                 let streams = self.open.withLock { Array($0.values) }
-                let revoked = self.revokedCredentials(of: streams)
+                let (revoked, jobs) = StoreDeadline.within(Self.storeDeadline) {
+                    (self.revokedCredentials(of: streams), poll ? Self.jobs(of: streams, in: store) : [:])
+                }
                 for stream in streams {
-                    stream.queue.async {
+                    let record = jobs[stream.jobID]
+                    guard revoked.contains(stream.credential) || record != nil || ping else { continue }
+                    stream.perform { stream in
                         if revoked.contains(stream.credential) { return stream.revoke() }
-                        if poll { stream.refresh() }
+                        if let record { stream.refresh(record) }
                         if ping { stream.ping() }
                     }
                 }
@@ -218,10 +234,20 @@ final class EventStreams: Sendable {
         }
     }
 
+    /// The jobs `streams` watch, each read once (one that cannot be read now is left out).
+    private static func jobs(of streams: [JobEventStream], in store: Store?) -> [String: JobRecord] {
+        guard let store else { return [:] }
+        var records: [String: JobRecord] = [:]
+        for jobID in Set(streams.map(\.jobID)) {
+            if let record = try? store.job(id: jobID) { records[jobID] = record }
+        }
+        return records
+    }
+
     /// The credentials among `streams`' that no longer hold, each checked once.
     private func revokedCredentials(of streams: [JobEventStream]) -> Set<StreamCredential> {
         guard let check = credentialCheck.withLock({ $0 }) else { return [] }
-        return Set(streams.map(\.credential)).filter { !check($0) }
+        return check(Set(streams.map(\.credential)))
     }
 
     func add(_ stream: JobEventStream) {

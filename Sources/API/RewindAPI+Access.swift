@@ -119,6 +119,19 @@ extension RewindAPI {
         }
     }
 
+    /// The credentials among `credentials` that no longer hold (see `credentialHolds`). Stored
+    /// keys are checked against one read of every key's digest, not one read each: a thousand
+    /// streams opened with a thousand keys cost the store one query per check, not a thousand.
+    func revokedCredentials(among credentials: Set<StreamCredential>) -> Set<StreamCredential> {
+        let keys = credentials.filter { if case .key = $0 { true } else { false } }
+        let stored: Set<String>? = keys.count > 1 ? (try? store.storedKeyDigests()) ?? nil : nil
+        return credentials.filter { credential in
+            guard let stored, case .key(let digest) = credential else { return !credentialHolds(credential) }
+            if seededKeys.contains(where: { Self.constantTimeEqual($0.digest, digest) }) { return false }
+            return !stored.contains(digest)
+        }
+    }
+
     /// Whether a stream's credential still holds: no keys yet for an open one, the key still
     /// stored (or seeded), the session still signed in. A store that cannot answer revokes
     /// nothing: the next check asks again.

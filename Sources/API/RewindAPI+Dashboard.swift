@@ -93,7 +93,7 @@ extension RewindAPI {
             jobID: record.id, total: record.progressTotal, store: store, writer: writer, resumeFrom: seen,
             credential: streamCredential(context))
         let subscription = runner.events.subscribe(jobID: record.id) { _, event in
-            stream.queue.async { stream.handle(event) }
+            stream.perform { $0.handle(event) }
         }
         eventStreams.add(stream)
         let streams = eventStreams
@@ -102,7 +102,7 @@ extension RewindAPI {
             streams.remove(stream)
             streams.release(client: client)
         }
-        stream.queue.async { stream.replay() }
+        stream.perform { $0.replay() }
         var headers = HTTPHeaders()
         headers.set("X-Accel-Buffering", "no")
         return .eventStream(writer, headers: headers)

@@ -41,7 +41,10 @@ extension RewindAPI {
             datasetID: uploadedDataset,
             progressTotal: submission.run.totalItems, owner: credential.owner,
             // Admins and single-user mode (no keys) are exempt: the cap keeps tenants apart.
-            maxActiveForOwner: credential.visibleOwner == nil ? nil : configuration.maxJobsPerKey)
+            maxActiveForOwner: credential.visibleOwner == nil ? nil : configuration.maxJobsPerKey,
+            // Kept, so that the queued job's GET shows what its 202 did.
+            warningsJSON: submission.run.dataWarnings.isEmpty
+                ? nil : JSONValue.array(submission.run.dataWarnings.map { $0.json() }).serializedString())
         let outcome = try storage {
             try store.insertJob(
                 job, idempotency: key.map { ($0, SHA256.hex(of: Array(specJSON.utf8))) },
@@ -52,8 +55,7 @@ extension RewindAPI {
             runner.jobQueued()
             var headers = HTTPHeaders()
             headers.set("Location", "/v1/jobs/\(record.id)")
-            return .json(
-                jobResource(record, warnings: submission.run.dataWarnings), status: .accepted, headers: headers)
+            return .json(jobResource(record), status: .accepted, headers: headers)
         case .replayed(let record):
             var headers = HTTPHeaders()
             headers.set("Location", "/v1/jobs/\(record.id)")
@@ -260,9 +262,9 @@ extension RewindAPI {
 
     /// The job resource of docs/api.md; `.summary` leaves out the spec (which can be megabytes), so a
     /// listing of many jobs stays small.
-    /// `warnings` are shown until the job's first item carries its own (at submission: what the
-    /// data and spec give reason to doubt).
-    func jobResource(_ record: JobRecord, view: JobView = .full, warnings: [JobWarning] = []) -> JSONValue {
+    /// `warnings` are the submission's (what the data and spec gave reason to doubt, stored with
+    /// the job) until the job's first item carries its own.
+    func jobResource(_ record: JobRecord, view: JobView = .full) -> JSONValue {
         func stored(_ text: String?) -> JSONValue {
             guard let text, let value = try? JSONValue.parse(text) else { return .null }
             return value
@@ -287,7 +289,8 @@ extension RewindAPI {
         ]
         // The worker keeps the job's current warnings with its latest item; they belong to the job.
         var latest = stored(record.latestJSON)
-        var warningsJSON = JSONValue.array(warnings.map { $0.json() })
+        var warningsJSON = stored(record.warningsJSON)
+        if case .null = warningsJSON { warningsJSON = .array([]) }
         if case .object(var member) = latest, let current = member["warnings"] {
             warningsJSON = current
             member["warnings"] = nil

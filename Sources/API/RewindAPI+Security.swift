@@ -92,10 +92,18 @@ extension RewindAPI {
     }
 
     /// What every node's server sends and answers whatever answers its requests: the security
-    /// headers on its own errors, and `/healthz` on the event loop.
+    /// headers on its own errors, `/healthz` on the event loop, and event streams opened on a
+    /// queue of their own (a thousand watchers arriving at once never hold up other requests).
     static func applyNodeDefaults(_ server: inout HTTPServer.Configuration) {
         server.defaultHeaders = securityHeaders
         server.answersInline = { head in (head.method == .get || head.method == .head) && head.path == "/healthz" }
+        server.longLived = { head in head.method == .get && isEventStreamPath(head.path) }
+    }
+
+    /// `/v1/jobs/{id}/events`.
+    static func isEventStreamPath(_ path: String) -> Bool {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count == 5 && parts[0].isEmpty && parts[1] == "v1" && parts[2] == "jobs" && parts[4] == "events"
     }
 
     // MARK: Host

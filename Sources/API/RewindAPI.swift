@@ -53,7 +53,7 @@ public final class RewindAPI: Sendable {
         self.metrics = registry
         // Events of jobs running on other nodes still reach watchers here through the store's
         // notifier; if one is missed, the streams poll (a shared engine only: SQLite's hub is this process).
-        eventStreams = EventStreams(pollInterval: store.engine == .sqlite ? nil : 1)
+        eventStreams = store.engine == .sqlite ? EventStreams() : EventStreams(pollInterval: 1, store: store)
         // Metrics count each event on the node that produced it, so a fleet's sums stay right.
         metricsSubscription = runner.events.subscribe(jobID: nil, includingRemote: false) { _, event in
             switch event {
@@ -70,7 +70,7 @@ public final class RewindAPI: Sendable {
         submissions = RateLimiter(burst: configuration.submissionBurst, perSecond: configuration.submissionsPerSecond)
         servedOpenAPI = OpenAPIDocument.served(routes: Router.api.routes, bodyLimit: configuration.bodyLimit)
         registerCollectors()
-        eventStreams.checkCredentials { [weak self] credential in self?.credentialHolds(credential) ?? true }
+        eventStreams.checkCredentials { [weak self] credentials in self?.revokedCredentials(among: credentials) ?? [] }
     }
 
     /// From now on `/readyz` answers 503 (the process is draining).

@@ -82,7 +82,8 @@ extension EventLoop {
             return
         }
         let handler = handler
-        handlerQueue.async { [self] in
+        let queue = settings.longLived(request.head) ? longLivedQueue : handlerQueue
+        queue.async { [self] in
             let response = handler(request)
             let delivered = execute { [self] in
                 guard let connection = connections[connectionID] else {

@@ -16,6 +16,7 @@ final class EventLoop: @unchecked Sendable {
         var maxConnectionsPerClient: Int
         var screen: (@Sendable (HTTPRequest) -> HTTPResponse?)?
         var answersInline: @Sendable (HTTPRequestHead) -> Bool
+        var longLived: @Sendable (HTTPRequestHead) -> Bool
         var lingerTimeout: UInt64
         var writeStallTimeout: UInt64
         var maxOutboundBytes: Int
@@ -37,6 +38,9 @@ final class EventLoop: @unchecked Sendable {
     /// Where head screens run: a serial queue of its own (screens are short), so that they never
     /// wait behind long handlers for a thread.
     let screenQueue = DispatchQueue(label: "rewind.http.screen")
+    /// Where the handlers of long-lived responses run, one at a time (see
+    /// `HTTPServer.Configuration.longLived`).
+    let longLivedQueue = DispatchQueue(label: "rewind.http.long-lived")
     let epoll: Epoll
     private let wakeWrite: Int32
     private let inbox = Mutex(Inbox())
@@ -228,6 +232,12 @@ final class EventLoop: @unchecked Sendable {
                 continue
             }
             if !connection.isRejected, let deadline = connection.machine.deadline, now >= deadline {
+                // Input already waiting in the kernel is no delay of the client's: a loop busy with
+                // a crowd of connections may not have got to it yet. Read it before timing out.
+                if connection.registeredEvents & Epoll.readable != 0 { read(connection, now: now) }
+                guard !connection.isDestroyed, let deadline = connection.machine.deadline, now >= deadline else {
+                    continue
+                }
                 apply(connection.machine.timerFired(now: now), to: connection, now: now)
             }
         }

@@ -63,6 +63,10 @@ public final class HTTPServer: Sendable {
         /// ones that never block (a liveness probe), so they answer even when every handler
         /// thread is busy.
         public var answersInline: @Sendable (HTTPRequestHead) -> Bool = { _ in false }
+        /// Requests that open a long-lived response (an event stream): their handlers run one at
+        /// a time on a queue of their own instead of the handler queue, so that a crowd of them
+        /// arriving at once never makes ordinary requests wait behind it for a thread.
+        public var longLived: @Sendable (HTTPRequestHead) -> Bool = { _ in false }
         /// Added to every response, the server's own errors included, unless the response sets
         /// the same field: the place for security headers.
         public var defaultHeaders = HTTPHeaders()
@@ -160,7 +164,7 @@ public final class HTTPServer: Sendable {
             maxConnections: configuration.maxConnections,
             maxConnectionsPerClient: max(1, configuration.maxConnectionsPerClient),
             screen: configuration.screen,
-            answersInline: configuration.answersInline,
+            answersInline: configuration.answersInline, longLived: configuration.longLived,
             lingerTimeout: MonotonicClock.nanoseconds(configuration.lingerTimeout),
             writeStallTimeout: max(idle, header),
             maxOutboundBytes: configuration.maxOutboundBytes,

@@ -5,7 +5,7 @@ extension HTTPBenchCommand {
     static let workload = "GET /v1/jobs/{id}, two training jobs alternating"
 
     /// One JSON object; latencies in milliseconds, null when no request succeeded.
-    static func json(_ report: LoadReport, jobsAfter: [String]) -> JSONValue {
+    static func json(_ report: LoadReport, jobsAfter: [String], streams: EventStreamFlood.Outcome? = nil) -> JSONValue {
         func milliseconds(_ value: Double?) -> JSONValue {
             value.map { .number(($0 * 1000).rounded() / 1000) } ?? .null
         }
@@ -33,11 +33,22 @@ extension HTTPBenchCommand {
         o["failed_statuses"] = .object(statuses)
         o["connections_opened"] = .number(Double(report.tally.connections))
         o["jobs_status_after"] = .array(jobsAfter.map { .string($0) })
+        if let streams {
+            var answered = JSONObject()
+            for (status, count) in streams.statuses.sorted(by: { $0.key < $1.key }) {
+                answered[String(status)] = .number(Double(count))
+            }
+            var flood = JSONObject()
+            flood["opened"] = .number(Double(streams.statuses.values.reduce(0, +)))
+            flood["statuses"] = .object(answered)
+            flood["opening_seconds"] = .number((streams.openingSeconds * 1000).rounded() / 1000)
+            o["event_streams"] = .object(flood)
+        }
         return .object(o)
     }
 
     /// A Markdown table for the README, with the failures spelled out under it.
-    static func table(_ report: LoadReport, jobsAfter: [String]) -> String {
+    static func table(_ report: LoadReport, jobsAfter: [String], streams: EventStreamFlood.Outcome? = nil) -> String {
         func milliseconds(_ value: Double?) -> String { value.map { String(format: "%.2f", $0) } ?? "-" }
         func right(_ text: String, _ width: Int) -> String {
             String(repeating: " ", count: max(0, width - text.count)) + text
@@ -58,6 +69,16 @@ extension HTTPBenchCommand {
                     right(milliseconds(report.maxLatencyMilliseconds), 8), right(String(report.failed), 6),
                 ].joined(separator: " | ") + " |",
         ]
+        if let streams {
+            let statuses = streams.statuses.sorted { $0.key < $1.key }.map {
+                "\($0.value) × \($0.key == 0 ? "no answer" : "HTTP \($0.key)")"
+            }
+            lines.append("")
+            lines.append(
+                "Event streams opened during the load (each from its own address) and held to its end: "
+                    + statuses.joined(separator: ", ")
+                    + String(format: "; all answered within %.1f s.", streams.openingSeconds))
+        }
         if report.failed > 0 {
             let kinds = report.tally.failures.sorted { $0.key < $1.key }.map { "\($0.key.rawValue) \($0.value)" }
             let statuses = report.tally.statuses.sorted { $0.key < $1.key }.map { "HTTP \($0.key): \($0.value)" }

@@ -34,6 +34,11 @@ public struct HTTPBenchCommand: ParsableCommand {
     @Option(name: .customLong("api-key"), help: "Bearer key for --url when the server requires one.")
     var apiKey: String?
 
+    @Option(
+        name: .customLong("event-streams"),
+        help: "Event streams to open (each from its own loopback address) while the load runs, held open to its end.")
+    var eventStreams = 0
+
     @Flag(name: .long, help: "Print one JSON object instead of a table.")
     var json = false
 
@@ -42,12 +47,17 @@ public struct HTTPBenchCommand: ParsableCommand {
     /// Enough meta-iterations that both jobs are still training when the load ends.
     static let jobSpec = #"{"name":"bench-http","dataset":{"name":"digits"},"meta":{"iterations":500}}"#
     static let jobStartTimeout: Duration = .seconds(60)
+    /// Loopback source addresses 127.0.1.1 to 127.0.8.250.
+    static let maximumEventStreams = 2000
 
     public func validate() throws {
         guard duration > 0, duration <= 60 else { throw ValidationError("--duration must be in (0, 60] seconds") }
         guard warmUp >= 0, warmUp <= 60 else { throw ValidationError("--warm-up must be in [0, 60] seconds") }
         guard (1...LoadGenerator.maximumConnections).contains(connections) else {
             throw ValidationError("--connections must be between 1 and \(LoadGenerator.maximumConnections)")
+        }
+        guard (0...Self.maximumEventStreams).contains(eventStreams) else {
+            throw ValidationError("--event-streams must be between 0 and \(Self.maximumEventStreams)")
         }
         if let url {
             do { _ = try LoopbackEndpoint(url: url) } catch { throw ValidationError(error.description) }
@@ -69,6 +79,11 @@ public struct HTTPBenchCommand: ParsableCommand {
         }
         let report: LoadReport
         let statusesAfter: [String]
+        var streams: EventStreamFlood.Outcome?
+        if eventStreams > 0 {
+            // Before the server starts, so that it inherits the raised limit.
+            EventStreamFlood.raiseDescriptorLimit(to: eventStreams + LoadGenerator.maximumConnections + 256)
+        }
         do {
             let endpoint: LoopbackEndpoint
             var key = apiKey
@@ -94,7 +109,12 @@ public struct HTTPBenchCommand: ParsableCommand {
             configuration.warmUp = .milliseconds(Int64((warmUp * 1000).rounded()))
             Console.error(
                 "load: \(connections) connections, \(warmUp) s warm-up + \(duration) s against \(endpoint)...")
+            let flood =
+                eventStreams > 0
+                ? EventStreamFlood(endpoint: endpoint, jobID: ids[0], headers: headers, count: eventStreams) : nil
+            flood?.start(after: configuration.warmUp)
             report = try LoadGenerator(configuration).run()
+            streams = flood?.stop()
             statusesAfter = ids.map { id in
                 (try? client.json("GET", "/v1/jobs/\(id)", expecting: 200))?["status"]?.stringValue ?? "unknown"
             }
@@ -104,9 +124,9 @@ public struct HTTPBenchCommand: ParsableCommand {
             throw ExitCode(2)
         }
         if json {
-            Console.output(Self.json(report, jobsAfter: statusesAfter).serializedString())
+            Console.output(Self.json(report, jobsAfter: statusesAfter, streams: streams).serializedString())
         } else {
-            Console.output(Self.table(report, jobsAfter: statusesAfter))
+            Console.output(Self.table(report, jobsAfter: statusesAfter, streams: streams))
         }
         if report.failed > 0 {
             Console.error("rewind: \(report.failed) requests failed; first: \(report.tally.firstFailure ?? "?")")

@@ -9,6 +9,7 @@ enum AccessSQL {
         """
     static let keyByDigest = "SELECT \(keyColumns) FROM api_keys WHERE key_sha256 = :key_sha256"
     static let allKeys = "SELECT \(keyColumns) FROM api_keys ORDER BY created_ms, name"
+    static let allKeyDigests = "SELECT key_sha256 FROM api_keys"
     static let deleteKey = "DELETE FROM api_keys WHERE name = :name"
     /// Before the key row goes: its sessions by name and by the key's digest.
     static let deleteSessionsOf = """

@@ -10,6 +10,9 @@ public protocol AccessStore: Sendable {
     func apiKey(keySHA256: String) throws -> APIKeyRecord?
     /// Every stored key, oldest first (no digests).
     func listAPIKeys() throws -> [APIKeyRecord]
+    /// The digests of every stored key, in one read: how a thousand open event streams re-check
+    /// their keys at the cost of one query rather than one each. Nil from a store that cannot.
+    func storedKeyDigests() throws -> Set<String>?
     /// Deletes the key named `name` and every session it signed in; false when there is none.
     func revokeAPIKey(name: String) throws -> Bool
     /// Records a use of the key (callers throttle: once a minute is plenty).
@@ -90,4 +93,8 @@ public struct SessionRecord: Sendable, Equatable {
     public var expiresMs: Int64
     /// The digest of the stored key that signed it in; nil for a seeded key's session.
     public var keySHA256: String? = nil
+}
+
+extension AccessStore {
+    public func storedKeyDigests() throws -> Set<String>? { nil }
 }

@@ -34,11 +34,16 @@ public struct NewJob: Sendable, Equatable {
     /// Jobs the owner may have queued or running at once, this one included; nil: no cap (an
     /// admin, or single-user mode). Checked in the insert's transaction.
     public var maxActiveForOwner: Int?
+    /// The warnings the submission is answered with (a JSON array, opaque to storage), kept so
+    /// that the queued job shows them too; nil when none.
+    public var warningsJSON: String?
 
     public init(
         id: String, name: String, specJSON: String, datasetID: String? = nil, priority: Int = 0,
-        progressTotal: Int, maxAttempts: Int = 3, owner: String = Principal.anonymous, maxActiveForOwner: Int? = nil
+        progressTotal: Int, maxAttempts: Int = 3, owner: String = Principal.anonymous, maxActiveForOwner: Int? = nil,
+        warningsJSON: String? = nil
     ) {
+        self.warningsJSON = warningsJSON
         self.owner = owner
         self.maxActiveForOwner = maxActiveForOwner
         self.id = id
@@ -86,6 +91,8 @@ public struct JobRecord: Sendable, Equatable {
     public var version: Int64
     /// The principal that submitted it; only it and admins see the job.
     public var owner: String = Principal.anonymous
+    /// The warnings its submission was answered with (a JSON array, opaque to storage); nil when none.
+    public var warningsJSON: String? = nil
 }
 
 /// A job handed to a worker by `Store.claimJob`, with the state to resume from.

@@ -129,16 +129,18 @@ struct FirstTryTests {
         #expect(!codes(job).contains("error-near-100-percent") && !codes(job).contains("no-better-than-majority"))
     }
 
+    /// The wine-like data unshuffled and unscaled: every warning known at submission fires.
+    static let unshuffledUnscaled =
+        #"{"dataset": {"name": "wineish"}, "split": {"train": 0.6, "validation": 0.2, "test": 0.2, "shuffle": false}, "#
+        + #""preprocess": {"standardize": false}, "meta": {"iterations": 2}}"#
+
     @Test("the same data unshuffled and unscaled warns at submission and ends with a useless-model warning")
     func warningsThatSpeak() throws {
         let (server, directory) = try Self.server()
         defer { server.kill(SIGTERM); _ = server.waitForExit(timeout: .seconds(20)); _ = directory }
         let session = APISession(port: server.port)
         #expect(try upload(session, name: "wineish", Self.wineLike()).status == 201)
-        let spec =
-            #"{"dataset": {"name": "wineish"}, "split": {"train": 0.6, "validation": 0.2, "test": 0.2, "shuffle": false}, "#
-            + #""preprocess": {"standardize": false}, "meta": {"iterations": 2}}"#
-        let submitted = try session.post("/v1/jobs", json: spec)
+        let submitted = try session.post("/v1/jobs", json: Self.unshuffledUnscaled)
         #expect(submitted.status == 202, "\(submitted.text)")
         let atSubmission = codes(submitted.json)
         for code in [
@@ -156,6 +158,30 @@ struct FirstTryTests {
         // The job page shows them too.
         let page = try session.get("/jobs/\(id)")
         #expect(page.text.contains("id=\"job-warnings\"") && page.text.contains("sorted-labels-not-shuffled"))
+    }
+
+    @Test("a queued job shows the warnings its 202 carried, kept with the job at submission")
+    func queuedJobKeepsItsSubmissionWarnings() throws {
+        let directory = try TemporaryDirectory(prefix: "rewind-first-try")
+        // No workers: the job stays queued, with no item to carry warnings of its own.
+        let server = try ServerProcess(database: directory.file("rewind.sqlite"), arguments: ["--workers", "0"])
+        defer { server.kill(SIGTERM); _ = server.waitForExit(timeout: .seconds(20)) }
+        let session = APISession(port: server.port)
+        #expect(try upload(session, name: "wineish", Self.wineLike()).status == 201)
+        let submitted = try session.post("/v1/jobs", json: Self.unshuffledUnscaled)
+        #expect(submitted.status == 202, "\(submitted.text)")
+        let warnings = try #require(submitted.json["warnings"])
+        #expect(codes(submitted.json).contains("sorted-labels-not-shuffled"), "\(submitted.text)")
+        let id = try #require(submitted.json["id"]?.stringValue)
+        let queued = try session.get("/v1/jobs/\(id)").json
+        #expect(queued["status"]?.stringValue == "queued")
+        #expect(queued["warnings"] == warnings, "\(queued.serializedString())")
+        #expect(queued["latest"] == .null)
+        // The listing's summaries carry them too; a job submitted without any has an empty list.
+        let listed = try session.get("/v1/jobs").json["jobs"]?.arrayValue ?? []
+        #expect(listed.first { $0["id"]?.stringValue == id }?["warnings"] == warnings)
+        let plain = try session.submit(#"{"dataset": {"name": "digits"}, "meta": {"iterations": 1}}"#)
+        #expect(try session.get("/v1/jobs/\(plain)").json["warnings"] == .array([]))
     }
 
     @Test("every example spec prepares as rewind run reads it, local files included")

@@ -88,16 +88,10 @@ struct StoreKeyPrincipalTests {
             let old = try open(migrations: 5)
             defer { try? old.close() }
             #expect(try old.createAPIKey(name: "alice", keySHA256: Self.digest, role: .user, nowMs: 1))
-            _ = try old.insertJob(
-                NewJob(id: "j1", name: "n", specJSON: "{}", progressTotal: 3, owner: "alice"),
-                idempotency: (key: "k", requestSHA256: "h"), maxQueued: 10, nowMs: 2)
-            _ = try old.insertJob(
-                NewJob(id: "j2", name: "n", specJSON: "{}", progressTotal: 3, owner: "bob"), idempotency: nil,
-                maxQueued: 10, nowMs: 3)
-            // Written as schema 5 had it: today's statements name columns later migrations add.
+            // Written as schema 5 had them: today's statements name columns later migrations add.
             switch old {
-            case let sqlite as SQLiteStore: try Self.insertSchema5Dataset(sqlite)
-            case let postgres as PostgresStore: try Self.insertSchema5Dataset(postgres)
+            case let sqlite as SQLiteStore: try Self.insertSchema5Rows(sqlite)
+            case let postgres as PostgresStore: try Self.insertSchema5Rows(postgres)
             default: Issue.record("an engine this test does not know")
             }
             try old.createSession(
@@ -129,8 +123,27 @@ struct StoreKeyPrincipalTests {
     }
 
     /// A data set row in the columns schema 5 had, owned by the key name "alice".
-    static func insertSchema5Dataset<S: SQLStore>(_ store: S) throws where S.Connection.Statement: SQLStatementText {
+    /// Jobs j1 (alice's, with idempotency key "k") and j2 (bob's), and data set d1 (alice's), in the
+    /// columns schema 5 had.
+    static func insertSchema5Rows<S: SQLStore>(_ store: S) throws where S.Connection.Statement: SQLStatementText {
         try store.write { connection in
+            for (id, owner, created) in [("j1", "alice", 2), ("j2", "bob", 3)] {
+                _ = try connection.run(
+                    S.Connection.Statement(
+                        sql: """
+                            INSERT INTO jobs (id, name, status, spec_json, priority, created_ms, progress_total,
+                                              max_attempts, owner)
+                            VALUES (:id, 'n', 'queued', '{}', 0, :created, 3, 3, :owner)
+                            """),
+                    [":id": .text(id), ":created": .integer(Int64(created)), ":owner": .text(owner)])
+            }
+            _ = try connection.run(
+                S.Connection.Statement(
+                    sql: """
+                        INSERT INTO idempotency_keys (owner, key, request_sha256, job_id, created_ms)
+                        VALUES ('alice', 'k', 'h', 'j1', 2)
+                        """),
+                [:])
             _ = try connection.run(
                 S.Connection.Statement(
                     sql: """

@@ -21,14 +21,14 @@ enum PostgresSQL: SQLStatements {
             id, name, status, spec_json, dataset_id, priority, created_ms, started_ms, finished_ms, \
             progress_done, progress_total, progress_fraction, latest_json, best_json, error_code, \
             error_message, attempt, max_attempts, run_after_ms, lease_owner, lease_expires_ms, \
-            cancel_requested, version, owner
+            cancel_requested, version, owner, warnings_json
             """
         static let insert = PostgresQuery(
             """
             INSERT INTO jobs (id, name, status, spec_json, dataset_id, priority, created_ms,
-                              progress_total, max_attempts, owner)
+                              progress_total, max_attempts, owner, warnings_json)
             VALUES (:id, :name, 'queued', :spec_json, :dataset_id, :priority, \(now),
-                    :progress_total, :max_attempts, :owner)
+                    :progress_total, :max_attempts, :owner, :warnings_json)
             RETURNING \(columns)
             """)
         static let byID = PostgresQuery("SELECT \(columns) FROM jobs WHERE id = :id")

@@ -16,7 +16,8 @@ extension JobRecord {
             errorCode: row.optionalString("error_code"), errorMessage: row.optionalString("error_message"),
             attempt: row.int("attempt"), maxAttempts: row.int("max_attempts"), runAfterMs: row.int64("run_after_ms"),
             leaseOwner: row.optionalString("lease_owner"), leaseExpiresMs: row.optionalInt64("lease_expires_ms"),
-            cancelRequested: row.bool("cancel_requested"), version: row.int64("version"), owner: row.string("owner"))
+            cancelRequested: row.bool("cancel_requested"), version: row.int64("version"), owner: row.string("owner"),
+            warningsJSON: row.optionalString("warnings_json"))
     }
 }
 

@@ -25,6 +25,10 @@ extension SQLStore {
         try read { try $0.query(Statement(sql: AccessSQL.allKeys), [:], APIKeyRecord.init) }
     }
 
+    public func storedKeyDigests() throws -> Set<String>? {
+        try Set(read { try $0.query(Statement(sql: AccessSQL.allKeyDigests), [:]) { $0.string("key_sha256") } })
+    }
+
     public func revokeAPIKey(name: String) throws -> Bool {
         try write { connection in
             // The key's sessions go in the same transaction: revoking signs the browser out.

@@ -53,6 +53,7 @@ extension SQLStore {
                     ":dataset_id": .text(new.datasetID), ":priority": .integer(new.priority),
                     ":now": now(nowMs), ":progress_total": .integer(new.progressTotal),
                     ":max_attempts": .integer(new.maxAttempts), ":owner": .text(new.owner),
+                    ":warnings_json": .text(new.warningsJSON),
                 ], JobRecord.init)!
             if let idempotency {
                 try connection.run(
