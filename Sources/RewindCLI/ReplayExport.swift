@@ -57,15 +57,10 @@ struct ReplayExport {
     private static func prepare(
         specBytes: [UInt8], service: ServiceDatasetResolver
     ) -> Result<TuningRun, JobRequestError> {
-        let value: JSONValue
-        do {
-            value = try JSONValue.parse(specBytes)
-        } catch {
-            return .failure(.malformedJSON(error))
-        }
-        switch service.upload(namedIn: value["dataset"]) {
+        // A spec that does not parse is answered by `JobRequest.prepare` below, as without a service.
+        switch service.upload(namedIn: (try? JSONValue.parse(specBytes))?["dataset"]) {
         case .success(let upload):
-            return JobRequest.prepare(specJSON: value, upload: upload, datasets: service).map(\.run)
+            return JobRequest.prepare(specBytes: specBytes, upload: upload, datasets: service)
         case .failure(let error):
             return .failure(error)
         }
