@@ -62,7 +62,10 @@ public enum OpenAPIDocument {
                   "403": { "$ref": "#/components/responses/Forbidden" },
                   "413": { "$ref": "#/components/responses/ContentTooLarge" },
                   "415": { "$ref": "#/components/responses/UnsupportedMediaType" },
-                  "422": { "$ref": "#/components/responses/UnprocessableContent" },
+                  "422": {
+                    "description": "The spec is invalid; `errors` names every bad field as a JSON Pointer. This includes what depends on what is stored: a `dataset` id or name that does not exist or is another principal's (`no such data set: ID`, the same answer for both), and a split, model or run that does not fit the named data set or the memory budget. An `Idempotency-Key` reused with another body is 422 too.",
+                    "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
+                  },
                   "429": { "$ref": "#/components/responses/TooManyRequests" },
                   "503": { "$ref": "#/components/responses/ServiceUnavailable" }
                 }
@@ -88,7 +91,10 @@ public enum OpenAPIDocument {
                   },
                   "400": { "$ref": "#/components/responses/BadRequest" },
                   "401": { "$ref": "#/components/responses/Unauthorized" },
-                  "422": { "$ref": "#/components/responses/UnprocessableContent" },
+                  "422": {
+                    "description": "A query parameter is invalid, or `page_token` (of the right form) is not a token this server issued for this listing: another `status` filter's token, or one it never issued.",
+                    "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
+                  },
                   "503": { "$ref": "#/components/responses/ServiceUnavailable" }
                 }
               }
@@ -319,8 +325,8 @@ public enum OpenAPIDocument {
                   {
                     "name": "name",
                     "in": "query",
-                    "required": false,
-                    "description": "Unique; a spec names the data set by it or by its id. Required for a raw body; a form may give a name field or let the file name (without its extension) name it. A NUL character cannot be sent in a request target at all (400).",
+                    "required": true,
+                    "description": "Unique; a spec names the data set by it or by its id. Required (a raw body without it answers 422); a form alone may leave it out and give a `name` field, or let the file name (without its extension) name it. A NUL character cannot be sent in a request target at all (400).",
                     "schema": { "type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\u0000]+$" }
                   },
                   {
@@ -370,7 +376,10 @@ public enum OpenAPIDocument {
                   "403": { "$ref": "#/components/responses/Forbidden" },
                   "411": { "$ref": "#/components/responses/LengthRequired" },
                   "413": { "$ref": "#/components/responses/ContentTooLarge" },
-                  "422": { "$ref": "#/components/responses/UnprocessableContent" },
+                  "422": {
+                    "description": "The body does not parse as a data set (the line and column are named), or a raw body came without `name`.",
+                    "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
+                  },
                   "429": { "$ref": "#/components/responses/TooManyRequests" },
                   "503": { "$ref": "#/components/responses/ServiceUnavailable" },
                   "507": {
@@ -419,6 +428,24 @@ public enum OpenAPIDocument {
                   "401": { "$ref": "#/components/responses/Unauthorized" },
                   "404": { "$ref": "#/components/responses/NotFound" },
                   "409": { "$ref": "#/components/responses/Conflict" },
+                  "503": { "$ref": "#/components/responses/ServiceUnavailable" }
+                }
+              }
+            },
+            "/v1/datasets/{id}/data": {
+              "parameters": [ { "$ref": "#/components/parameters/DatasetID" } ],
+              "get": {
+                "tags": ["datasets"],
+                "operationId": "getDatasetData",
+                "summary": "Download a dataset's rows as CSV",
+                "description": "Every row, each feature value then the integer class label, comma separated, no header row; values are written in their shortest exact form, so uploading the answer again (or naming it as a local file in `rewind run`) trains on the very same numbers. Streamed as it is read from storage. Another principal's dataset is 404, as a missing one. `rewind export --spec --url` reads an uploaded dataset through this.",
+                "responses": {
+                  "200": {
+                    "description": "The rows.",
+                    "content": { "text/csv": { "schema": { "type": "string" } } }
+                  },
+                  "401": { "$ref": "#/components/responses/Unauthorized" },
+                  "404": { "$ref": "#/components/responses/NotFound" },
                   "503": { "$ref": "#/components/responses/ServiceUnavailable" }
                 }
               }
@@ -568,8 +595,8 @@ public enum OpenAPIDocument {
               },
               "PageToken": {
                 "name": "page_token", "in": "query", "required": false,
-                "description": "The `next_page_token` of the previous page, with the same other parameters. A NUL character cannot be sent in a request target at all (400).",
-                "schema": { "type": "string", "pattern": "^[^\\u0000]*$" }
+                "description": "The `next_page_token` of the previous page, with the same other parameters: an opaque base64url string (letters, digits, `-` and `_`) bound to the `status` filter. A token of another form, or one this server did not issue for this listing, answers 422.",
+                "schema": { "type": "string", "minLength": 1, "maxLength": 1024, "pattern": "^[A-Za-z0-9_-]+$" }
               },
               "After": {
                 "name": "after", "in": "query", "required": false,

@@ -1,4 +1,5 @@
 import Digest
+import Foundation
 import HTTPServer
 import JSON
 import Storage
@@ -99,3 +100,84 @@ extension RewindAPI {
 }
 
 private let builtinFingerprints = Mutex<[String: String]>([:])
+
+/// `GET /v1/datasets/{id}/data`: a data set's rows as CSV, features then the label, the way an
+/// upload is read, so that uploading the answer again gives the same numbers (every value is
+/// written in its shortest exact form). Stored chunks are read and sent one at a time.
+extension RewindAPI {
+    func getDatasetData(_ context: RouteContext) throws(APIError) -> HTTPResponse {
+        let id = context[capture: "id"]
+        var headers = HTTPHeaders()
+        headers.set("Content-Type", "text/csv; charset=utf-8")
+        if let builtin = BuiltinDatasets.named(id) {
+            return HTTPResponse(
+                headers: headers, body: DatasetCSV.rows(builtin.inputs, builtin.labels, features: builtin.features))
+        }
+        let found = try storage { try store.dataset(id: id) }
+        guard let record = found, !record.builtin, context.credential.sees(record.owner) else {
+            throw .notFound("no data set \(id)")
+        }
+        let writer = DatasetCSV.start(record, from: store)
+        return HTTPResponse(headers: headers, stream: writer)
+    }
+}
+
+enum DatasetCSV {
+    /// Where downloads read their chunks, off the connections' event loops.
+    static let queue = DispatchQueue(label: "rewind.dataset-downloads", attributes: .concurrent)
+
+    /// A writer that `record`'s rows are being written to, read off the event loop.
+    static func start(_ record: DatasetRecord, from store: Store) -> ResponseStreamWriter {
+        let writer = ResponseStreamWriter()
+        queue.async { stream(record, from: store, to: writer) }
+        return writer
+    }
+
+    /// Writes `record`'s rows chunk by chunk; stops when the client is gone. A stored chunk that
+    /// cannot be read ends the body early (the head is sent already): a client checks the row count
+    /// against the data set's `rows`, as `rewind export --spec --url` does.
+    static func stream(_ record: DatasetRecord, from store: Store, to writer: ResponseStreamWriter) {
+        defer { writer.finish() }
+        do {
+            if let whole = try store.datasetContent(id: record.id), !whole.isEmpty {
+                let dataset = try Dataset(encoded: whole, name: record.name)
+                writer.write(rows(dataset.inputs, dataset.labels, features: dataset.features))
+                return
+            }
+            var seq = 0
+            while let chunk = try store.datasetChunk(id: record.id, seq: seq) {
+                var part = DatasetAssembler(
+                    name: record.name, rows: Int(chunk.count >= 4 ? chunk.littleEndianCount : 0),
+                    features: record.features, classes: record.classes)
+                try part.append(chunk: chunk)
+                let rows = try part.dataset()
+                guard writer.write(Self.rows(rows.inputs, rows.labels, features: record.features)) else { return }
+                seq += 1
+            }
+        } catch {
+            return
+        }
+    }
+
+    /// Rows of CSV: each row's features, then its label.
+    static func rows(_ inputs: [Double], _ labels: [Int32], features: Int) -> [UInt8] {
+        var text = ""
+        text.reserveCapacity(labels.count * (features * 20 + 4))
+        for row in labels.indices {
+            for value in inputs[(row * features)..<((row + 1) * features)] {
+                text += value.description
+                text += ","
+            }
+            text += String(labels[row])
+            text += "\n"
+        }
+        return Array(text.utf8)
+    }
+}
+
+extension [UInt8] {
+    /// The row count a stored chunk starts with (little-endian UInt32).
+    fileprivate var littleEndianCount: UInt32 {
+        UInt32(self[0]) | UInt32(self[1]) << 8 | UInt32(self[2]) << 16 | UInt32(self[3]) << 24
+    }
+}

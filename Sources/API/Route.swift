@@ -152,6 +152,7 @@ extension Router {
         Route(.post, "/v1/datasets", .csvUpload) { api, context throws(APIError) in try api.uploadDataset(context) },
         Route(.get, "/v1/datasets") { api, context throws(APIError) in try api.listDatasets(context) },
         Route(.get, "/v1/datasets/{id}") { api, context throws(APIError) in try api.getDataset(context) },
+        Route(.get, "/v1/datasets/{id}/data") { api, context throws(APIError) in try api.getDatasetData(context) },
         Route(.delete, "/v1/datasets/{id}") { api, context throws(APIError) in try api.deleteDataset(context) },
         Route(.get, "/healthz", .operational) { api, _ in api.health() },
         Route(.get, "/readyz", .operational) { api, _ in api.readiness() },

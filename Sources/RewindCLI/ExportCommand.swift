@@ -49,8 +49,23 @@ struct ExportCommand: ParsableCommand {
 
     @Option(
         name: .long,
-        help: "A job spec (a built-in data set or a local CSV file) whose training problem to export instead.")
+        help:
+            "A job spec whose training problem to export instead: a built-in data set, a local CSV file, or an upload (with --url)."
+    )
     var spec: String?
+
+    @Option(
+        help:
+            "With --spec naming an uploaded data set (by name or id): the service that holds it, whose rows are read (REWIND_URL)."
+    )
+    var url: String?
+
+    /// `--url`, else `REWIND_URL`: the service to read uploads from, if any.
+    private var serviceURL: String? { url ?? Environment.string("REWIND_URL") }
+
+    @Option(
+        name: .customLong("api-key"), help: "With --url: bearer key when the service requires one (REWIND_API_KEY).")
+    var apiKey: String = Environment.string("REWIND_API_KEY") ?? ""
 
     @Option(name: .long, help: "With --spec: the history item (0-based) whose batches and noise to export.")
     var item = 0
@@ -65,6 +80,7 @@ struct ExportCommand: ParsableCommand {
     var output = "-"
 
     func validate() throws {
+        if let serviceURL { _ = try ServiceOptions.parse(["--url", serviceURL]) }
         guard spec == nil else { return }
         guard problem != nil, let iterations else {
             throw ValidationError("give --problem and --iterations, or --spec")
@@ -83,7 +99,15 @@ struct ExportCommand: ParsableCommand {
                 throw ExitCode(3)
             }
             let directory = URL(fileURLWithPath: spec).deletingLastPathComponent().path
-            switch ReplayExport.prepare(specBytes: [UInt8](specData), item: item, baseDirectory: directory) {
+            let local = LocalDatasetResolver(baseDirectory: directory)
+            let datasets: any DatasetResolver =
+                if let url = serviceURL {
+                    ServiceDatasetResolver(
+                        local: local, service: try ServiceOptions.parse(["--url", url, "--api-key", apiKey]))
+                } else {
+                    local
+                }
+            switch ReplayExport.prepare(specBytes: [UInt8](specData), item: item, datasets: datasets) {
             case .success(let replay): document = replay.document()
             case .failure(let error):
                 let problem = ProblemDetails(error)

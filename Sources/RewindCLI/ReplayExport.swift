@@ -10,22 +10,30 @@ import Tuning
 /// of `rewind export-schedule` (or `GET /v1/jobs/{id}/schedule`) it replays a history item in
 /// NumPy, PyTorch or JAX (docs/using-learned-schedules.md).
 ///
-/// What `rewind run` can resolve resolves here (no service is involved): the built-in data sets
-/// and local CSV files (`{"dataset": {"path": "my.csv"}}`, relative to the spec's folder), which
-/// train on exactly the numbers the same file uploaded does. An uploaded data set's name or id is
-/// answered with what to write instead. The spec's seed and, with `meta.reseed`, the item decide
-/// the batches and the noise, exactly as the service draws them.
+/// What `rewind run` can resolve resolves here: the built-in data sets and local CSV files
+/// (`{"dataset": {"path": "my.csv"}}`, relative to the spec's folder), which train on exactly the
+/// numbers the same file uploaded does. An uploaded data set, by name or id, is read from the
+/// service given with `--url` (`ServiceDatasetResolver`); without one, the error says to give it
+/// or to name the file. The spec's seed and, with `meta.reseed`, the item decide the batches and
+/// the noise, exactly as the service draws them.
 struct ReplayExport {
     let run: TuningRun
     let item: Int
 
     /// Prepares the spec; returns the problem to print when it is invalid.
     static func prepare(
-        specBytes: [UInt8], item: Int, baseDirectory: String = "."
+        specBytes: [UInt8], item: Int, datasets: any DatasetResolver
     ) -> Result<ReplayExport, JobRequestError> {
-        switch JobRequest.prepare(specBytes: specBytes, datasets: LocalDatasetResolver(baseDirectory: baseDirectory)) {
+        let prepared =
+            if let service = datasets as? ServiceDatasetResolver {
+                Self.prepare(specBytes: specBytes, service: service)
+            } else {
+                JobRequest.prepare(specBytes: specBytes, datasets: datasets)
+            }
+        switch prepared {
         case .failure(let problem):
-            return .failure(Self.explainingUploads(problem))
+            // The service's resolver says itself what to do when an upload cannot be read.
+            return .failure(datasets is ServiceDatasetResolver ? problem : Self.explainingUploads(problem))
         case .success(let run):
             guard item >= 0 && item < run.totalItems else {
                 return .failure(
@@ -35,12 +43,25 @@ struct ReplayExport {
         }
     }
 
-    /// A data set named by an upload's name or id cannot be read here: say to name its file.
+    /// An upload's name becomes its id at the service, as a submission's does there.
+    private static func prepare(
+        specBytes: [UInt8], service: ServiceDatasetResolver
+    ) -> Result<TuningRun, JobRequestError> {
+        // A spec that does not parse is answered by `JobRequest.prepare` below, as without a service.
+        switch service.upload(namedIn: (try? JSONValue.parse(specBytes))?["dataset"]) {
+        case .success(let upload):
+            return JobRequest.prepare(specBytes: specBytes, upload: upload, datasets: service)
+        case .failure(let error):
+            return .failure(error)
+        }
+    }
+
+    /// A data set named by an upload's name or id with no service to read it from: say what to do.
     static func explainingUploads(_ problem: JobRequestError) -> JobRequestError {
         let hint =
-            "the export reads no service: name the CSV you uploaded as a local file, "
-            + "{\"dataset\": {\"path\": \"my.csv\"}} (relative to the spec), and keep the rest of the job's spec "
-            + "(GET /v1/jobs/{id} shows it with every default filled in)"
+            "an uploaded data set is read from the service that holds it: give --url (or REWIND_URL) and --api-key, "
+            + "or name the CSV you uploaded as a local file, {\"dataset\": {\"path\": \"my.csv\"}} (relative to the spec); "
+            + "keep the rest of the job's spec (GET /v1/jobs/{id} shows it with every default filled in)"
         guard case .invalidSpec(let errors) = problem else { return problem }
         return .invalidSpec(
             errors.map { error in

@@ -96,7 +96,7 @@ public struct JobSubmission {
 /// into a `JobSpec` once; the data set is resolved once, by the caller's resolver.
 public enum JobRequest {
     public static func prepare(
-        specBytes: [UInt8], datasets: some DatasetResolver, threads: Int = 1
+        specBytes: [UInt8], upload: UploadedDatasetName? = nil, datasets: some DatasetResolver, threads: Int = 1
     ) -> Result<TuningRun, JobRequestError> {
         let value: JSONValue
         do {
@@ -104,7 +104,7 @@ public enum JobRequest {
         } catch {
             return .failure(.malformedJSON(error))
         }
-        return prepare(specJSON: value, datasets: datasets, threads: threads).map(\.run)
+        return prepare(specJSON: value, upload: upload, datasets: datasets, threads: threads).map(\.run)
     }
 
     /// `upload` is the caller's data set the spec refers to by name or id, if the caller found one.

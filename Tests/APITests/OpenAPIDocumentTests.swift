@@ -22,6 +22,7 @@ import Testing
         "/v1/jobs/{id}/plots/{name}.svg": ["get"],
         "/v1/datasets": ["get", "post"],
         "/v1/datasets/{id}": ["get", "delete"],
+        "/v1/datasets/{id}/data": ["get"],
         "/healthz": ["get"],
         "/readyz": ["get"],
         "/metrics": ["get"],
@@ -112,6 +113,7 @@ import Testing
             ("/v1/datasets", "post", ["201", "400", "411", "413", "422"]),
             ("/v1/datasets/{id}", "get", ["200", "404"]),
             ("/v1/datasets/{id}", "delete", ["204", "404", "409"]),
+            ("/v1/datasets/{id}/data", "get", ["200", "404"]),
             ("/readyz", "get", ["200", "503"]),
         ]
         for (path, method, codes) in expected {
