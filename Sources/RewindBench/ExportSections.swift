@@ -32,6 +32,14 @@ public enum ExportSections {
     /// sums that let the reader check it parsed the same numbers (sums of multiples of 1/16 this
     /// small are exact in Double).
     public static func digits(_ problem: TrainingProblem) -> JSONObject {
+        dataset(problem, source: ["name": "digits", "file": "data/digits.csv.gz", "pixel_scale": .number(1.0 / 16)])
+    }
+
+    /// `source` (where the rows come from: a name and a file or a formula) plus the row ranges of a
+    /// problem whose training rows come first and its validation rows right after, with sums that
+    /// let the reader check it parsed the same numbers (every value is a small multiple of 1/16 or
+    /// 1/256, so the sums are exact in Double).
+    public static func dataset(_ problem: TrainingProblem, source: JSONObject) -> JSONObject {
         guard case .validation(let validation) = problem.objective else {
             preconditionFailure("the comparison problems have a validation objective")
         }
@@ -42,15 +50,12 @@ public enum ExportSections {
             ]
         }
         let train = Double(problem.training.rows)
-        return [
-            "name": "digits",
-            "file": "data/digits.csv.gz",
-            "pixel_scale": .number(1.0 / 16),
-            "train_rows": numbers([0, train]),
-            "validation_rows": numbers([train, train + Double(validation.rows)]),
-            "train_fingerprint": fingerprint(problem.training),
-            "validation_fingerprint": fingerprint(validation),
-        ]
+        var section = source
+        section["train_rows"] = numbers([0, train])
+        section["validation_rows"] = numbers([train, train + Double(validation.rows)])
+        section["train_fingerprint"] = fingerprint(problem.training)
+        section["validation_fingerprint"] = fingerprint(validation)
+        return section
     }
 
     /// The `BatchPlan` rows of every step.  // (T, B)

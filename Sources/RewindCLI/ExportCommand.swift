@@ -355,50 +355,20 @@ struct ComparisonProblem {
 
     private static func numbers(_ values: [Double]) -> JSONValue { ExportSections.numbers(values) }
 
-    /// Row ranges of the built-in digits plus sums that let the reader check it parsed the same
-    /// numbers (sums of multiples of 1/16 this small are exact in Double).
+    /// Where the rows come from (the built-in digits or mnist, or the synthetic images' formula),
+    /// their ranges and the sums that let the reader check it parsed the same numbers.
     private func datasetSection() -> JSONObject {
-        let problem = trainer.problem
-        guard case .validation(let validation) = problem.objective else {
-            preconditionFailure("both comparison problems have a validation objective")
+        switch kind {
+        case .lenet:
+            ExportSections.dataset(
+                trainer.problem, source: ["name": "synthetic", "formula": .string(LayeredComparison.syntheticFormula)])
+        case .mnist:
+            ExportSections.dataset(
+                trainer.problem,
+                source: ["name": "mnist", "file": "data/mnist.bin.gz", "pixel_scale": .number(1.0 / 256)])
+        case .logistic, .mlp, .conv, .convSmall:
+            ExportSections.digits(trainer.problem)
         }
-        func fingerprint(_ rows: LabelledRows) -> JSONValue {
-            [
-                "input_sum": .number(rows.inputs.reduce(0, +)),
-                "label_sum": .number(Double(rows.labels.reduce(0) { $0 + Int($1) })),
-            ]
-        }
-        if kind == .lenet {
-            return [
-                "name": "synthetic", "formula": .string(LayeredComparison.syntheticFormula),
-                "train_rows": Self.numbers([0, Double(problem.training.rows)]),
-                "validation_rows": Self.numbers([
-                    Double(problem.training.rows), Double(problem.training.rows + validation.rows),
-                ]),
-                "train_fingerprint": fingerprint(problem.training),
-                "validation_fingerprint": fingerprint(validation),
-            ]
-        }
-        if kind == .mnist {
-            return [
-                "name": "mnist",
-                "file": "data/mnist.bin.gz",
-                "pixel_scale": .number(1.0 / 256),
-                "train_rows": Self.numbers([0, Double(Self.mnistRows)]),
-                "validation_rows": Self.numbers([Double(Self.mnistRows), Double(2 * Self.mnistRows)]),
-                "train_fingerprint": fingerprint(problem.training),
-                "validation_fingerprint": fingerprint(validation),
-            ]
-        }
-        return [
-            "name": "digits",
-            "file": "data/digits.csv.gz",
-            "pixel_scale": .number(1.0 / 16),
-            "train_rows": Self.numbers([0, Double(Self.trainRows)]),
-            "validation_rows": Self.numbers([Double(Self.trainRows), Double(Self.trainRows + Self.validationRows)]),
-            "train_fingerprint": fingerprint(problem.training),
-            "validation_fingerprint": fingerprint(validation),
-        ]
     }
 
     private static func matrix(_ rows: [[Double]]) -> JSONValue { ExportSections.matrix(rows) }

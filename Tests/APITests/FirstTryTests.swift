@@ -186,15 +186,10 @@ struct FirstTryTests {
 
     @Test("every example spec prepares as rewind run reads it, local files included")
     func examplesRunAsDocumented() throws {
-        let directory = "\(LearnedScheduleTests.repository)/examples"
-        let specs = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".json") }
-            .sorted()
+        let specs = ExampleSpecs.names
         #expect(specs.count >= 7)
         for name in specs {
-            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: "\(directory)/\(name)")))
-            let prepared = JobRequest.prepare(
-                specBytes: bytes, datasets: LocalDatasetResolver(baseDirectory: directory))
-            if case .failure(let problem) = prepared { Issue.record("\(name): \(problem.detail) \(problem.errors)") }
+            if case .failure(let problem) = ExampleSpecs.prepare(name) { Issue.record("\(problem)") }
         }
     }
 

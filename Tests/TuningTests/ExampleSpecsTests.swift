@@ -1,30 +1,25 @@
 import Foundation
+import RewindTestSupport
 import Testing
 import Tuning
 
-/// Every spec in examples/ is one `rewind run` and the service accept: it prepares (built-in data
-/// sets and the local CSV they name) and fits the default job memory.
+/// Every spec in examples/ is accepted by what runs it (`rewind run` and the service for a job spec,
+/// `rewind experiment-sharing` for a weight-sharing spec): it prepares (built-in data sets and the
+/// local CSV they name) and a job fits the default job memory.
 @Suite("Example specs")
 struct ExampleSpecsTests {
-    static let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("examples")
-
-    static var specs: [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: examples.path)) ?? []).filter { $0.hasSuffix(".json") }
-            .sorted()
-    }
-
     @Test func theExamplesIncludeTheLeNetSpec() {
-        #expect(Self.specs.contains("lenet-schedules.json"))
+        #expect(ExampleSpecs.names.contains("lenet-schedules.json"))
     }
 
-    @Test(arguments: specs) func everyExampleSpecPreparesAndFitsTheDefaultJobMemory(name: String) throws {
-        let bytes = try [UInt8](Data(contentsOf: Self.examples.appendingPathComponent(name)))
-        switch JobRequest.prepare(specBytes: bytes, datasets: LocalDatasetResolver(baseDirectory: Self.examples.path)) {
+    @Test(arguments: ExampleSpecs.names) func everyExampleSpecPreparesAndFitsTheDefaultJobMemory(name: String) {
+        switch ExampleSpecs.prepare(name) {
         case .failure(let problem):
-            Issue.record("\(name): \(problem)")
-        case .success(let run):
+            Issue.record("\(problem)")
+        case .success(.job(let run)):
             #expect(run.memoryProblem(budget: 1 << 30) == nil, "\(name)")
+        case .success(.weightSharing(let settings)):
+            #expect(settings.tasks == 10, "\(name)")
         }
     }
 }
