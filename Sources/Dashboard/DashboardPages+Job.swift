@@ -247,6 +247,9 @@ extension DashboardPages {
               }
             });
           }
+          // Until this runs, a click submits the form natively (to the API, which answers JSON):
+          // what the headless-browser test waits for before it clicks.
+          document.documentElement.dataset.actionsReady = 'true';
         })();
 
         """

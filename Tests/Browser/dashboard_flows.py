@@ -95,6 +95,14 @@ def sign_in(page, key):
     check(page.locator("form.sign-out").count() == 1, "the right key signs in: the job list and a sign-out button")
 
 
+def click_action(page, form_id):
+    """Clicks a job page button once the page's script has taken over its form (before that, the
+    browser would submit the form itself and navigate to the API's JSON answer)."""
+    page.wait_for_selector(f"#{form_id}", timeout=15_000)
+    page.wait_for_selector("html[data-actions-ready]", state="attached", timeout=15_000)
+    page.click(f"#{form_id} button")
+
+
 def run(url, key, chromium):
     try:
         from playwright.sync_api import sync_playwright
@@ -136,18 +144,18 @@ def run(url, key, chromium):
 
             # Cancel, retry, cancel again and delete: the job page's buttons.
             endless = submit_spec(page, ENDLESS_SPEC)
-            page.click("#cancel-form button")
+            click_action(page, "cancel-form")
             wait_for(lambda: job_status(context, endless) == "cancelled", "the cancel button to cancel the job")
             page.wait_for_selector("#retry-form", timeout=15_000)
             check(page.locator("#status").text_content() == "cancelled", "the page shows the job cancelled")
-            page.click("#retry-form button")
+            click_action(page, "retry-form")
             wait_for(lambda: job_status(context, endless) in ("queued", "running"), "the retry button to requeue the job")
             page.wait_for_selector("#cancel-form", timeout=15_000)
             check(True, "after a retry the page offers Cancel again")
-            page.click("#cancel-form button")
+            click_action(page, "cancel-form")
             wait_for(lambda: job_status(context, endless) == "cancelled", "the second cancel")
             page.wait_for_selector("#delete-form", timeout=15_000)
-            page.click("#delete-form button")
+            click_action(page, "delete-form")
             page.wait_for_url(url.rstrip("/") + "/", timeout=15_000)
             check(job_status(context, endless) == 404, "the delete button deleted the job and went back to the list")
 
