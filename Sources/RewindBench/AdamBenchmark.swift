@@ -100,13 +100,13 @@ struct AdamBenchmark {
         var sgdTimes: [Double] = [], adamTimes: [Double] = [], sgdCPU: [Double] = [], adamCPU: [Double] = []
         var last: AdamRun?
         for _ in 0..<repeats {
-            let start = clock.now, cpuStart = Self.processCPUSeconds()
+            let start = clock.now, cpuStart = processCPUSeconds()
             _ = try core.trainer.hypergradient(schedule: momentum, noise: core.noise)
-            let middle = clock.now, cpuMiddle = Self.processCPUSeconds()
+            let middle = clock.now, cpuMiddle = processCPUSeconds()
             last = try trainer.hypergradient(schedule: adam, noise: core.noise)
             adamTimes.append((clock.now - middle).seconds)
             sgdTimes.append((middle - start).seconds)
-            adamCPU.append(Self.processCPUSeconds() - cpuMiddle)
+            adamCPU.append(processCPUSeconds() - cpuMiddle)
             sgdCPU.append(cpuMiddle - cpuStart)
         }
         let scale = Double(core.architecture.parameterCount * iterations)
@@ -115,14 +115,6 @@ struct AdamBenchmark {
             momentumCPUSeconds: sgdCPU.median, adamCPUSeconds: adamCPU.median,
             bitsPerParameterStep: Double(last!.bufferPeakBits) / scale,
             theoreticalBitsPerParameterStep: last!.theoreticalBits / scale)
-    }
-
-    /// User + system CPU seconds of this process so far (every thread).
-    static func processCPUSeconds() -> Double {
-        var usage = rusage()
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) * 1e-6 }
-        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     static func json(_ measurements: [Measurement]) -> JSONValue {

@@ -83,6 +83,14 @@ extension Array where Element == Double {
 }
 
 /// The process's peak resident memory (VmHWM), resettable on Linux through /proc/self/clear_refs.
+/// The CPU time this process has used so far, every thread (user + system), in seconds.
+public func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) * 1e-6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
 public enum PeakMemory {
     public static func reset() {
         try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)

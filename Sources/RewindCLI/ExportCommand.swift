@@ -238,15 +238,15 @@ struct ComparisonProblem {
         var seconds: [Double] = [], cpuSeconds: [Double] = []
         var last: HypergradientRun?
         for _ in 0..<repeats {
-            let start = clock.now, cpuStart = Self.processCPUSeconds()
+            let start = clock.now, cpuStart = processCPUSeconds()
             last = try trainer.hypergradient(schedule: schedule, noise: noise)
             seconds.append((clock.now - start).seconds)
-            cpuSeconds.append(Self.processCPUSeconds() - cpuStart)
+            cpuSeconds.append(processCPUSeconds() - cpuStart)
         }
         let peak = PeakMemory.current()
         var trainingSeconds: Double?, trainingCPUSeconds: Double?
         if kind.isLayered {
-            let start = clock.now, cpuStart = Self.processCPUSeconds()
+            let start = clock.now, cpuStart = processCPUSeconds()
             let weights = trainer.trainPlain(schedule: schedule, noise: noise)
             guard case .validation(let validation) = trainer.problem.objective else {
                 preconditionFailure("the layered comparison problems have a validation objective")
@@ -262,7 +262,7 @@ struct ComparisonProblem {
                 }
             }
             trainingSeconds = (clock.now - start).seconds
-            trainingCPUSeconds = Self.processCPUSeconds() - cpuStart
+            trainingCPUSeconds = processCPUSeconds() - cpuStart
         }
         var measurement = Measurement(
             run: last!, seconds: seconds, cpuSeconds: cpuSeconds, peakBytes: peak, baselineBytes: baseline,
@@ -275,14 +275,6 @@ struct ComparisonProblem {
             measurement.plainSeconds.append((clock.now - start).seconds)
         }
         return measurement
-    }
-
-    /// User + system CPU seconds of this process so far (every thread).
-    static func processCPUSeconds() -> Double {
-        var usage = rusage()
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) * 1e-6 }
-        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     func document(_ measurement: Measurement) -> JSONValue {
