@@ -284,10 +284,7 @@ struct ComparisonProblem {
         top["problem"] = .string(kind.rawValue)
         top["dataset"] = .object(datasetSection())
         if architecture.isDenseShorthand {
-            top["architecture"] = [
-                "layer_sizes": .array(architecture.layerSizes.map { .number(Double($0)) }),
-                "activation": .string(architecture.activation.rawValue),
-            ]
+            top["architecture"] = ExportSections.architecture(architecture)
         } else {
             let image = architecture.imageShape!
             top["architecture"] = [
@@ -296,13 +293,7 @@ struct ComparisonProblem {
                 "classes": .number(Double(architecture.classCount)),
             ]
         }
-        top["blocks"] = .array(
-            architecture.blocks.map { block in
-                [
-                    "name": .string(block.name), "offset": .number(Double(block.range.lowerBound)),
-                    "rows": .number(Double(block.rows)), "cols": .number(Double(block.cols)),
-                ]
-            })
+        top["blocks"] = ExportSections.blocks(architecture)
         top["iterations"] = .number(Double(schedule.iterations))
         top["batch_size"] = .number(Double(problem.batches.batchSize))
         top["batches"] = ExportSections.batches(problem.batches, iterations: schedule.iterations)
