@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
 """Speed and memory of a layered (conv) network: Rewind's exact hypergradient against plain
-training and JAX's reverse mode, side by side in one run. (PyTorch was meant as a second anchor;
-`pip install torch` from PyPI did not finish within ten minutes on the development machine.)
+training, JAX's reverse mode and PyTorch's (torch.func), side by side in one run.
 
 The problem is `rewind export --problem lenet`: the LeNet-like net (conv 5x5x8 same -> relu ->
 maxpool 2 -> conv 5x5x16 same -> relu -> maxpool 2 -> dense 10, 11,274 parameters) on synthetic
@@ -10,7 +9,10 @@ per-block learning rates and momenta. For each T the export times Rewind's hyper
 (forward, exact reverse, validation gradient), then plain float64 SGD training plus one validation
 evaluation, and records the peak resident set of the hypergradient runs. JAX then recomputes the
 same hypergradient from the same export by reverse mode through the unrolled loop
-(bench/jax_reference.py), which also checks that the two agree.
+(bench/jax_reference.py), which also checks that the two agree; PyTorch does the same in float64
+with torch.func on one thread (bench/torch_reference.py), each run capped in address space
+(--torch-memory-cap) so that a T too long for memory is reported as out of memory. A T whose
+memory, extrapolated from the shorter runs, would exceed the cap is not run at all.
 
 FLOPs count the matrix products only (im2col rows x patch x filters per conv layer, and the dense
 layers), pass by pass as Rewind runs them. The rate is compared with float64 GEMM peaks measured
@@ -19,11 +21,11 @@ on a shared machine does not lower it): the system OpenBLAS with the
 kernel family Rewind pins (OPENBLAS_CORETYPE, scripts/blas-family.sh), NumPy's own OpenBLAS with
 the CPU's best kernels, and that times the cores for the machine.
 
-    .venv-jax/bin/python bench/layered_speed.py [--rewind PATH] [--iterations 20,100,1000]
-        [--jax-iterations 20,100] [--json OUT]
+    $PYTHON bench/layered_speed.py [--rewind PATH] [--iterations 20,100,1000]
+        [--jax-iterations 20,100] [--torch-iterations 20,100,1000] [--json OUT]
 
-Run it with the JAX venv's python (bench/run-jax-comparison.sh creates it); without JAX the JAX
-columns are left empty.
+Run it with a python that has JAX and/or torch (bench/run-jax-comparison.sh creates .venv-jax with
+JAX; `pip install torch` adds PyTorch); the columns of a missing one are left empty.
 """
 import argparse
 import json
@@ -139,12 +141,42 @@ def run_rewind(rewind, t, repeats, directory, core):
         return path, json.load(handle)["rewind"]
 
 
+def run_torch(torch_reference, path, t, measured, args):
+    """PyTorch's hypergradient at T = t (pinned like the others), or why it was not run: the growth
+    of the earlier runs' memory per step extrapolated past the cap, or the cap reached."""
+    cap = args.torch_memory_cap
+    if measured:
+        low, high = (measured[0], measured[-1]) if len(measured) > 1 else ((0, 0.0), measured[0])
+        estimate = high[1] + (high[1] - low[1]) / (high[0] - low[0]) * (t - high[0])
+        if estimate > cap * 1024:
+            print(f"PyTorch not run at T={t}: about {estimate / 1024:.1f} GiB above its start "
+                  f"(extrapolated), over the {cap:g} GiB cap", file=sys.stderr, flush=True)
+            return {"torch_out_of_memory": "estimated", "torch_estimated_rss_above_start_mib": estimate}
+    print(f"PyTorch at T={t} ...", file=sys.stderr, flush=True)
+    try:
+        os.sched_setaffinity(0, {args.core})
+        result = torch_reference.compare(path, 1, 1, cap)
+    finally:
+        os.sched_setaffinity(0, set(range(os.cpu_count())))
+    if result.get("out_of_memory"):
+        return {"torch_out_of_memory": "cap", "torch_memory_cap_gib": cap, "torch_message": result["message"]}
+    return {
+        "torch_s": statistics.median(result["seconds"]), "torch_cpu_s": statistics.median(result["cpu_seconds"]),
+        "torch_peak_rss_mib": result["peak_rss_bytes"] / 1048576,
+        "torch_rss_above_start_mib": (result["peak_rss_bytes"] - result["baseline_rss_bytes"]) / 1048576,
+        "torch_agreement": result["agreement"], "torch_version": result["torch"],
+    }
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rewind", default=os.path.join(REPO, ".build/release/rewind"))
     parser.add_argument("--iterations", default="20,100,1000")
     parser.add_argument("--repeats", type=int, default=1, help="timed Rewind hypergradients per T")
     parser.add_argument("--jax-iterations", default="20,100", help="T for JAX ('' for none)")
+    parser.add_argument("--torch-iterations", default="20,100,1000", help="T for PyTorch ('' for none)")
+    parser.add_argument("--torch-memory-cap", type=float, default=12.0,
+                        help="address-space limit of a PyTorch run, GiB (longer T are extrapolated, not run)")
     parser.add_argument("--core", type=int, default=os.cpu_count() - 1, help="pin every run to this core")
     parser.add_argument("--keep", help="keep the exports and JAX results in this directory, and reuse those "
                         "already there (lenet-T.json, jax-T.json) instead of measuring again")
@@ -169,7 +201,14 @@ def main():
     except ImportError:
         jax_reference, jax_ts = None, set()
 
-    rows = []
+    torch_ts = {int(t) for t in args.torch_iterations.split(",") if t}
+    try:
+        import torch  # noqa: F401
+        import torch_reference  # noqa: E402
+    except ImportError:
+        torch_reference, torch_ts = None, set()
+
+    rows, torch_memory = [], []  # (T, MiB above start) of the PyTorch runs so far
     with tempfile.TemporaryDirectory(prefix="rewind-layered-") as scratch:
         directory = args.keep or scratch
         os.makedirs(directory, exist_ok=True)
@@ -217,6 +256,20 @@ def main():
                 with open(kept, "w") as handle:
                     json.dump(jax_row, handle)
                 row.update(jax_row)
+            kept = os.path.join(directory, f"torch-{t}.json")
+            if os.path.exists(kept):
+                with open(kept) as handle:
+                    row.update(json.load(handle))
+            elif t in torch_ts:
+                torch_row = run_torch(torch_reference, path, t, torch_memory, args)
+                with open(kept, "w") as handle:
+                    json.dump(torch_row, handle)
+                row.update(torch_row)
+            if row.get("torch_rss_above_start_mib") is not None:
+                torch_memory.append((t, row["torch_rss_above_start_mib"]))
+            if row.get("torch_s"):
+                row["rewind_over_torch"] = hyper / row["torch_s"]
+                row["rewind_over_torch_cpu"] = hyper_cpu / row["torch_cpu_s"]
             if row.get("jax_s"):
                 row["rewind_over_jax"] = hyper / row["jax_s"]
                 row["rewind_over_jax_cpu"] = hyper_cpu / row["jax_cpu_s"]
@@ -231,18 +284,34 @@ def main():
           f"{(peaks['system_openblas_native'] or 0) / 1e9:.1f}, NumPy's OpenBLAS {(peaks['numpy_native'] or 0) / 1e9:.1f}; "
           f"machine ({os.cpu_count()} cores x the best) {peaks['machine'] / 1e9:.1f} GFLOP/s; "
           f"load average {os.getloadavg()[0]:.1f}")
-    print("Wall seconds [CPU seconds]; rates per CPU second.")
-    print("| T | Rewind hypergradient (s) | plain training (s) | ratio | JAX (s) | Rewind / JAX | "
-          "GFLOP | GFLOP/s | of one core's peak | of the machine's | Rewind peak RSS (MiB) | JAX peak RSS (MiB) |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("Wall seconds [CPU seconds]; ratios and rates per CPU second.")
+    print("| T | Rewind hypergradient (s) | plain training (s) | ratio | JAX (s) | Rewind / JAX | PyTorch (s) | "
+          "Rewind / PyTorch | GFLOP | GFLOP/s | of one core's peak | of the machine's | Rewind peak RSS (MiB) | "
+          "JAX peak RSS (MiB) | PyTorch peak RSS (MiB) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         jax = f"{r['jax_s']:.1f} [{r['jax_cpu_s']:.1f}]" if r.get("jax_s") is not None else "—"
+        if r.get("torch_s") is not None:
+            torch_cell = f"{r['torch_s']:.1f} [{r['torch_cpu_s']:.1f}]"
+        elif r.get("torch_out_of_memory") == "estimated":
+            torch_cell = f"not run: ≈ {r['torch_estimated_rss_above_start_mib'] / 1024:.0f} GiB"
+        elif r.get("torch_out_of_memory"):
+            torch_cell = f"out of memory at {r['torch_memory_cap_gib']:g} GiB"
+        else:
+            torch_cell = "—"
         rate = r["hypergradient_gflops_cpu"]
         print(f"| {r['T']} | {r['hypergradient_s']:.2f} [{r['hypergradient_cpu_s']:.2f}] | {r['training_s']:.2f} "
               f"[{r['training_cpu_s']:.2f}] | {r['ratio_cpu']:.2f} | {jax} | {cell(r, 'rewind_over_jax_cpu', '{:.3f}')} | "
+              f"{torch_cell} | {cell(r, 'rewind_over_torch_cpu', '{:.3f}')} | "
               f"{r['hypergradient_gflop']:.0f} | {rate:.2f} | "
               f"{100 * rate * 1e9 / core_peak:.0f} % | {100 * rate * 1e9 / peaks['machine']:.0f} % | "
-              f"{r['rewind_peak_rss_mib']:.0f} | {cell(r, 'jax_peak_rss_mib', '{:.0f}')} |")
+              f"{r['rewind_peak_rss_mib']:.0f} | {cell(r, 'jax_peak_rss_mib', '{:.0f}')} | "
+              f"{cell(r, 'torch_peak_rss_mib', '{:.0f}')} |")
+    for r in rows:
+        for side in ("jax", "torch"):
+            if r.get(f"{side}_agreement"):
+                gaps = ", ".join(f"{name} {gap:.1e}" for name, gap in r[f"{side}_agreement"].items())
+                print(f"T={r['T']} Rewind vs {'JAX' if side == 'jax' else 'PyTorch'}: {gaps}")
     measured = [r for r in rows if r.get("jax_rss_above_start_mib") is not None]
     if measured:
         # Two JAX runs give the growth per step; one gives an upper bound of it (all of its memory
