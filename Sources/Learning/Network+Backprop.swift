@@ -141,11 +141,9 @@ extension Network {
                     inputGradient = {
                         if case .conv2d(let geometry) = stage.operation {
                             // ∂L/∂columns = δWᵀ: (B·positions, patch), summed back onto the pixels.
-                            BLAS.gemm(
-                                transposeA: false, transposeB: true, m: products, n: stage.fanIn, k: stage.fanOut,
-                                alpha: 1, a: delta, lda: stage.fanOut, b: w + stage.weightOffset,
-                                ldb: stage.fanOut, beta: 0, c: workspace.columnGradient, ldc: stage.fanIn)
-                            columnsToImage(workspace.columnGradient, into: below, rows: rows, geometry: geometry)
+                            backpropagateColumns(
+                                delta: delta, weights: w + stage.weightOffset, plus: nil,
+                                scratch: workspace.columnGradient, into: below, rows: rows, geometry: geometry)
                         } else {
                             // δ' = δWᵀ: (B, fanIn).
                             BLAS.gemm(

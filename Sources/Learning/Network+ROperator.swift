@@ -176,18 +176,21 @@ extension Network {
                 var inputProduct: (() -> Void)?
                 if let target {
                     inputProduct = {
-                        let c = positions == 1 ? target : workspace.columnGradient
+                        if case .conv2d(let geometry) = stage.operation {
+                            backpropagateColumns(
+                                delta: rDelta, weights: w + stage.weightOffset,
+                                plus: (delta, v + stage.weightOffset), scratch: workspace.columnGradient,
+                                into: target, rows: rows, geometry: geometry)
+                            return
+                        }
                         BLAS.gemm(
                             transposeA: false, transposeB: true, m: products, n: stage.fanIn, k: stage.fanOut,
                             alpha: 1, a: rDelta, lda: stage.fanOut, b: w + stage.weightOffset,
-                            ldb: stage.fanOut, beta: 0, c: c, ldc: stage.fanIn)
+                            ldb: stage.fanOut, beta: 0, c: target, ldc: stage.fanIn)
                         BLAS.gemm(
                             transposeA: false, transposeB: true, m: products, n: stage.fanIn, k: stage.fanOut,
                             alpha: 1, a: delta, lda: stage.fanOut, b: v + stage.weightOffset,
-                            ldb: stage.fanOut, beta: 1, c: c, ldc: stage.fanIn)
-                        if case .conv2d(let geometry) = stage.operation {
-                            columnsToImage(workspace.columnGradient, into: target, rows: rows, geometry: geometry)
-                        }
+                            ldb: stage.fanOut, beta: 1, c: target, ldc: stage.fanIn)
                     }
                 }
                 runLayerProducts(
