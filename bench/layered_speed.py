@@ -12,7 +12,7 @@ same hypergradient from the same export by reverse mode through the unrolled loo
 (bench/jax_reference.py), which also checks that the two agree; PyTorch does the same in float64
 with torch.func on one thread (bench/torch_reference.py), each run capped in address space
 (--torch-memory-cap) so that a T too long for memory is reported as out of memory. A T whose
-memory, extrapolated from the shorter runs, would exceed the cap is not run at all.
+memory, extrapolated from two shorter runs, would exceed the cap is not run at all.
 
 FLOPs count the matrix products only (im2col rows x patch x filters per conv layer, and the dense
 layers), pass by pass as Rewind runs them. The rate is compared with float64 GEMM peaks measured
@@ -145,9 +145,12 @@ def run_torch(torch_reference, path, t, measured, args):
     """PyTorch's hypergradient at T = t (pinned like the others), or why it was not run: the growth
     of the earlier runs' memory per step extrapolated past the cap, or the cap reached."""
     cap = args.torch_memory_cap
-    if measured:
-        low, high = (measured[0], measured[-1]) if len(measured) > 1 else ((0, 0.0), measured[0])
-        estimate = high[1] + (high[1] - low[1]) / (high[0] - low[0]) * (t - high[0])
+    if measured and measured[-1][1] is None:
+        print(f"PyTorch not run at T={t}: T={measured[-1][0]} ran out of memory", file=sys.stderr, flush=True)
+        return {"torch_out_of_memory": "shorter"}
+    if len(measured) > 1:  # two runs give the growth per step (one would include the validation pass)
+        (low_t, low), (high_t, high) = measured[0], measured[-1]
+        estimate = high + (high - low) / (high_t - low_t) * (t - high_t)
         if estimate > cap * 1024:
             print(f"PyTorch not run at T={t}: about {estimate / 1024:.1f} GiB above its start "
                   f"(extrapolated), over the {cap:g} GiB cap", file=sys.stderr, flush=True)
@@ -265,8 +268,8 @@ def main():
                 with open(kept, "w") as handle:
                     json.dump(torch_row, handle)
                 row.update(torch_row)
-            if row.get("torch_rss_above_start_mib") is not None:
-                torch_memory.append((t, row["torch_rss_above_start_mib"]))
+            if row.get("torch_rss_above_start_mib") is not None or row.get("torch_out_of_memory") == "cap":
+                torch_memory.append((t, row.get("torch_rss_above_start_mib")))
             if row.get("torch_s"):
                 row["rewind_over_torch"] = hyper / row["torch_s"]
                 row["rewind_over_torch_cpu"] = hyper_cpu / row["torch_cpu_s"]
@@ -295,8 +298,10 @@ def main():
             torch_cell = f"{r['torch_s']:.1f} [{r['torch_cpu_s']:.1f}]"
         elif r.get("torch_out_of_memory") == "estimated":
             torch_cell = f"not run: ≈ {r['torch_estimated_rss_above_start_mib'] / 1024:.0f} GiB"
-        elif r.get("torch_out_of_memory"):
+        elif r.get("torch_out_of_memory") == "cap":
             torch_cell = f"out of memory at {r['torch_memory_cap_gib']:g} GiB"
+        elif r.get("torch_out_of_memory"):
+            torch_cell = "not run: a shorter T ran out of memory"
         else:
             torch_cell = "—"
         rate = r["hypergradient_gflops_cpu"]

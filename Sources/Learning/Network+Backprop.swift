@@ -54,9 +54,13 @@ extension Network {
             case .avgpool(let geometry):
                 averagePool(previous, into: out, rows: rows, geometry: geometry)
             case .activation(let activation):
-                let n = rows * stage.outputCount
-                out.update(from: previous, count: n)
-                activation.forward(out, derivative: workspace.routes[s]! + first * stage.outputCount, count: n)
+                let n = rows * stage.outputCount, derivative = workspace.routes[s]! + first * stage.outputCount
+                if activation == .relu {
+                    rectify(previous, into: out, derivative: derivative, count: n)
+                } else {
+                    out.update(from: previous, count: n)
+                    activation.forward(out, derivative: derivative, count: n)
+                }
             }
             previous = UnsafePointer(out)
         }

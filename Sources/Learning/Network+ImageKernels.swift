@@ -12,16 +12,50 @@ extension Network {
         biases: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>, rows: Int,
         geometry: ConvolutionGeometry
     ) {
-        imageToColumns(x, into: columns, rows: rows, geometry: geometry)
-        let products = rows * geometry.positions, filters = geometry.output.channels
-        broadcastRows(biases, into: out, rows: products, cols: filters)
-        BLAS.gemm(
-            transposeA: false, transposeB: false, m: products, n: filters, k: geometry.patch,
-            alpha: 1, a: columns, lda: geometry.patch, b: weights, ldb: filters, beta: 1, c: out, ldc: filters)
+        // A block of images at a time, so the product reads the columns im2col has just written
+        // from cache (same bits: each output is one dot product whichever rows a GEMM covers).
+        let filters = geometry.output.channels, patch = geometry.patch, positions = geometry.positions
+        let block = max(1, Self.columnBlockValues / (positions * patch))
+        broadcastRows(biases, into: out, rows: rows * positions, cols: filters)
+        for start in stride(from: 0, to: rows, by: block) {
+            let count = min(block, rows - start)
+            let blockColumns = columns + start * positions * patch
+            imageToColumns(x + start * geometry.input.count, into: blockColumns, rows: count, geometry: geometry)
+            BLAS.gemm(
+                transposeA: false, transposeB: false, m: count * positions, n: filters, k: patch, alpha: 1,
+                a: blockColumns, lda: patch, b: weights, ldb: filters, beta: 1, c: out + start * positions * filters,
+                ldc: filters)
+        }
     }
 }
 
 extension Network {
+    /// R{out} ← im2col(x)·V + V_b + im2col(R{x})·W for `rows` images (the last term only when
+    /// R{x} is given, i.e. above the first layer with parameters); im2col(R{x}) is kept in
+    /// `rColumns` for the R-backward pass. A block of images at a time, like `convolve`.
+    func rConvolve(
+        columns: UnsafePointer<Double>, rInput: UnsafePointer<Double>?, rColumns: UnsafeMutablePointer<Double>,
+        weights: UnsafePointer<Double>, direction: UnsafePointer<Double>, directionBiases: UnsafePointer<Double>,
+        into rOut: UnsafeMutablePointer<Double>, rows: Int, geometry: ConvolutionGeometry
+    ) {
+        let filters = geometry.output.channels, patch = geometry.patch, positions = geometry.positions
+        let block = max(1, Self.columnBlockValues / (positions * patch))
+        broadcastRows(directionBiases, into: rOut, rows: rows * positions, cols: filters)
+        for start in stride(from: 0, to: rows, by: block) {
+            let count = min(block, rows - start), offset = start * positions * patch
+            let out = rOut + start * positions * filters
+            BLAS.gemm(
+                transposeA: false, transposeB: false, m: count * positions, n: filters, k: patch, alpha: 1,
+                a: columns + offset, lda: patch, b: direction, ldb: filters, beta: 1, c: out, ldc: filters)
+            guard let rInput else { continue }
+            imageToColumns(
+                rInput + start * geometry.input.count, into: rColumns + offset, rows: count, geometry: geometry)
+            BLAS.gemm(
+                transposeA: false, transposeB: false, m: count * positions, n: filters, k: patch, alpha: 1,
+                a: rColumns + offset, lda: patch, b: weights, ldb: filters, beta: 1, c: out, ldc: filters)
+        }
+    }
+
     /// Images in one block of `backpropagateColumns`: its column gradient, (block · positions,
     /// patch), stays within about 1 MiB, inside one core's L2 cache.
     static let columnBlockValues = 1 << 17
@@ -60,33 +94,34 @@ extension Network {
     }
 }
 
-/// Calls `body(column, pixel, skipBefore, count, skipAfter)` for every (image, output position,
-/// ky) in row order: `column` the offset of that kernel row's run of kernel·channels values in the
-/// (rows · positions, patch) column matrix, `pixel` the offset in the (rows, input.count) images of
-/// the first input value inside the image (nil when the whole kernel row lies in the padding), and
-/// how many values of the run fall in the padding before and after the `count` inside. Each pixel
-/// is visited at most once per (image, position, ky), so sums over the visits run in row order.
+/// Calls `body(column, pixel, lower, upper)` for every (image, output position, ky) in row order:
+/// `column` points at that kernel row's run of kernel·channels values in the (rows · positions,
+/// patch) column matrix, run entries lower..<upper come from the images at `pixel` + i (an offset
+/// into the (rows, input.count) images, valid for i in that range only), the others lie in the
+/// padding. Each pixel is visited at most once per (image, position, ky), so sums over the visits
+/// run in row order. Wrapping arithmetic: every index is bounded by the buffers' sizes.
 @inline(__always)
 private func forEachPatchRow(
-    rows: Int, geometry g: ConvolutionGeometry,
-    _ body: (_ column: Int, _ pixel: Int?, _ skipBefore: Int, _ count: Int, _ skipAfter: Int) -> Void
+    rows: Int, geometry g: ConvolutionGeometry, columns: UnsafeMutablePointer<Double>,
+    _ body: (_ column: UnsafeMutablePointer<Double>, _ pixel: Int, _ lower: Int, _ upper: Int) -> Void
 ) {
-    let input = g.input, channels = input.channels, k = g.kernel, run = k * channels
-    var column = 0
+    let input = g.input, channels = input.channels, k = g.kernel, run = k &* channels
+    let width = input.width, height = input.height, stride = g.stride
+    var column = columns
     for b in 0..<rows {
+        let image = b &* input.count
         for oy in 0..<g.output.height {
+            let top = oy &* stride &- g.padTop
             for ox in 0..<g.output.width {
-                let x0 = ox * g.stride - g.padLeft
-                let first = max(0, -x0), last = min(k, input.width - x0)  // kx inside: first..<last
+                let x0 = ox &* stride &- g.padLeft
+                // kx inside the image: max(0, −x0)..<min(k, width − x0), as run entries.
+                let lower = max(0, 0 &- x0) &* channels, upper = max(lower, min(k, width &- x0) &* channels)
                 for ky in 0..<k {
-                    let y = oy * g.stride + ky - g.padTop
-                    if y >= 0 && y < input.height && first < last {
-                        let inside = (last - first) * channels
-                        body(
-                            column, b * input.count + (y * input.width + x0 + first) * channels, first * channels,
-                            inside, run - first * channels - inside)
+                    let y = top &+ ky
+                    if y >= 0 && y < height {
+                        body(column, image &+ (y &* width &+ x0) &* channels, lower, upper)
                     } else {
-                        body(column, nil, run, 0, 0)
+                        body(column, 0, 0, 0)
                     }
                     column += run
                 }
@@ -101,16 +136,27 @@ func imageToColumns(
     _ x: UnsafePointer<Double>, into columns: UnsafeMutablePointer<Double>, rows: Int,
     geometry g: ConvolutionGeometry
 ) {
-    // Runs are a few values long (kernel · channels): plain loops, not memmove/memset calls.
-    forEachPatchRow(rows: rows, geometry: g) { column, pixel, before, count, after in
-        let out = columns + column
-        for i in 0..<before { out[i] = 0 }
-        if let pixel {
-            let source = x + pixel, target = out + before
-            for i in 0..<count { target[i] = source[i] }
+    let run = g.kernel * g.input.channels
+    // Runs are a few values long (kernel · channels): plain loops, not memmove/memset calls; a run
+    // wholly inside the image (most of them) is one straight copy.
+    forEachPatchRow(rows: rows, geometry: g, columns: columns) { out, pixel, lower, upper in
+        if lower == 0 && upper == run {
+            for i in 0..<run { out[i] = x[pixel &+ i] }
+            return
         }
-        let tail = out + before + count
-        for i in 0..<after { tail[i] = 0 }
+        var i = 0
+        while i < lower {
+            out[i] = 0
+            i &+= 1
+        }
+        while i < upper {
+            out[i] = x[pixel &+ i]
+            i &+= 1
+        }
+        while i < run {
+            out[i] = 0
+            i &+= 1
+        }
     }
 }
 
@@ -121,10 +167,13 @@ func columnsToImage(
     geometry g: ConvolutionGeometry
 ) {
     image.update(repeating: 0, count: rows * g.input.count)
-    forEachPatchRow(rows: rows, geometry: g) { column, pixel, before, count, _ in
-        guard let pixel else { return }
-        let source = columns + column + before, target = image + pixel
-        for i in 0..<count { target[i] += source[i] }
+    forEachPatchRow(rows: rows, geometry: g, columns: UnsafeMutablePointer(mutating: columns)) {
+        column, pixel, lower, upper in
+        var i = lower
+        while i < upper {
+            image[pixel &+ i] += column[i]
+            i &+= 1
+        }
     }
 }
 
@@ -150,6 +199,19 @@ private func forEachWindow(
                 }
             }
         }
+    }
+}
+
+/// out ← max(z, 0) and derivative ← 1 where z > 0, else 0: relu's forward in one pass from its input
+/// (conv layers' outputs are large; `Activation.forward` works in place on a copy).
+func rectify(
+    _ z: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>, derivative: UnsafeMutablePointer<Double>,
+    count: Int
+) {
+    for i in 0..<count {
+        let positive = z[i] > 0
+        out[i] = positive ? z[i] : 0
+        derivative[i] = positive ? 1 : 0
     }
 }
 
@@ -203,26 +265,27 @@ func unpoolMaximum(
     rows: Int, geometry g: PoolingGeometry
 ) {
     let input = g.input, output = g.output, channels = input.channels, size = g.size
-    // Windows do not overlap (stride = size), so every covered value is written once, with no
-    // zeroing pass first: 0 + δ at the maximum (the bits of adding onto zero, −0 included), 0 elsewhere.
+    // Windows do not overlap (stride = size), so every covered value is written once, in memory
+    // order and with no zeroing pass first: 0 + δ at the maximum (the bits of adding onto zero, −0
+    // included), 0 elsewhere.
     if input.height % size != 0 || input.width % size != 0 {
         below.update(repeating: 0, count: rows * input.count)
     }
-    var slot = 0
     for b in 0..<rows {
         let image = below + b * input.count
+        let rowRoutes = routes + b * output.count, rowGradient = gradient + b * output.count
         for oy in 0..<output.height {
-            for ox in 0..<output.width {
-                let corner = (oy * size * input.width + ox * size) * channels
-                for c in 0..<channels {
-                    let route = Int(routes[slot]), value = 0 + gradient[slot]
-                    for dy in 0..<size {
-                        for dx in 0..<size {
-                            let i = corner + (dy * input.width + dx) * channels + c
-                            image[i] = i == route ? value : 0
+            for dy in 0..<size {
+                let line = (oy * size + dy) * input.width * channels
+                for ox in 0..<output.width {
+                    let window = (oy * output.width + ox) * channels
+                    for dx in 0..<size {
+                        let pixel = line + (ox * size + dx) * channels
+                        for c in 0..<channels {
+                            let o = window + c
+                            image[pixel + c] = Int(rowRoutes[o]) == pixel + c ? 0 + rowGradient[o] : 0
                         }
                     }
-                    slot += 1
                 }
             }
         }

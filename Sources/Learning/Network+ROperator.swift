@@ -80,20 +80,12 @@ extension Network {
                 }
             case .conv2d(let geometry):
                 let offset = first * geometry.positions * geometry.patch
-                let columns = UnsafePointer(workspace.columns[s]! + offset)
-                broadcastRows(v + stage.biasOffset, into: rOut, rows: rows * geometry.positions, cols: stage.fanOut)
-                BLAS.gemm(
-                    transposeA: false, transposeB: false, m: rows * geometry.positions, n: stage.fanOut,
-                    k: stage.fanIn, alpha: 1, a: columns, lda: stage.fanIn, b: v + stage.weightOffset,
-                    ldb: stage.fanOut, beta: 1, c: rOut, ldc: stage.fanOut)
-                if stage.dependsOnParameters, let rPrevious {
-                    let rColumns = workspace.rColumns[s]! + offset
-                    imageToColumns(rPrevious, into: rColumns, rows: rows, geometry: geometry)
-                    BLAS.gemm(
-                        transposeA: false, transposeB: false, m: rows * geometry.positions, n: stage.fanOut,
-                        k: stage.fanIn, alpha: 1, a: rColumns, lda: stage.fanIn, b: w + stage.weightOffset,
-                        ldb: stage.fanOut, beta: 1, c: rOut, ldc: stage.fanOut)
-                }
+                rConvolve(
+                    columns: UnsafePointer(workspace.columns[s]! + offset),
+                    rInput: stage.dependsOnParameters ? rPrevious : nil,
+                    rColumns: workspace.rColumns[s]! + offset, weights: w + stage.weightOffset,
+                    direction: v + stage.weightOffset, directionBiases: v + stage.biasOffset, into: rOut,
+                    rows: rows, geometry: geometry)
             case .activation:
                 let derivative = workspace.routes[s]! + first * stage.outputCount
                 if stage.dependsOnParameters, let rPrevious {
