@@ -108,6 +108,30 @@ for _ in range(5):
     best = min(best, time.process_time() - t)
 print(2 * n ** 3 / best)
 """
+# The conv GEMMs as Rewind runs them for a batch of 100 (row-major; transposes as in the passes),
+# timed with the pinned kernels: the ceiling of im2col + GEMM at these shapes.
+DGEMM_SHAPES = r"""
+import ctypes, json, sys, time
+import numpy
+blas = ctypes.CDLL("libopenblas.so.0")
+blas.cblas_dgemm.argtypes = [ctypes.c_int] * 6 + [ctypes.c_double, ctypes.c_void_p, ctypes.c_int,
+    ctypes.c_void_p, ctypes.c_int, ctypes.c_double, ctypes.c_void_p, ctypes.c_int]
+p = lambda m: m.ctypes.data_as(ctypes.c_void_p)
+rates = {}
+for name, ta, tb, m, n, k in json.loads(sys.argv[1]):
+    a = numpy.random.rand(k, m) if ta else numpy.random.rand(m, k)
+    b = numpy.random.rand(n, k) if tb else numpy.random.rand(k, n)
+    c = numpy.zeros((m, n))
+    best = 1e9
+    for _ in range(5):
+        t = time.process_time()
+        for _ in range(5):
+            blas.cblas_dgemm(101, 112 if ta else 111, 112 if tb else 111, m, n, k, 1.0, p(a), a.shape[1], p(b),
+                             b.shape[1], 1.0, p(c), n)
+        best = min(best, (time.process_time() - t) / 5)
+    rates[name] = 2 * m * n * k / best
+print(json.dumps(rates))
+"""
 DGEMM_NUMPY = r"""
 import time, numpy
 n = 1024
@@ -126,6 +150,25 @@ def dgemm_rate(code, coretype=None):
         env["OPENBLAS_CORETYPE"] = coretype
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     return float(result.stdout) if result.returncode == 0 else None
+
+
+def conv_gemm_rates(coretype):
+    """GFLOP/s of each conv layer's three GEMM shapes for a batch (forward, weight gradient, input
+    gradient) with the pinned kernels, and their FLOP-weighted rate over the hypergradient's mix."""
+    shapes = []
+    for index, (m, k, n, first) in enumerate(gemm_shapes(LENET, IMAGE)[:-1]):
+        rows = m * BATCH
+        # Named m x n x k: C (m, n) += op(A) (m, k) op(B) (k, n).
+        shapes.append((f"conv{index + 1} forward {rows}x{n}x{k}", False, False, rows, n, k))
+        shapes.append((f"conv{index + 1} weight gradient {k}x{n}x{rows}", True, False, k, n, rows))
+        if not first:
+            shapes.append((f"conv{index + 1} input gradient {rows}x{k}x{n}", False, True, rows, k, n))
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    if coretype:
+        env["OPENBLAS_CORETYPE"] = coretype
+    result = subprocess.run([sys.executable, "-c", DGEMM_SHAPES, json.dumps(shapes)], capture_output=True,
+                            text=True, env=env)
+    return json.loads(result.stdout) if result.returncode == 0 else None
 
 
 def run_rewind(rewind, t, repeats, directory, core):
@@ -191,6 +234,7 @@ def main():
     peaks = {"system_openblas_pinned": dgemm_rate(DGEMM_SYSTEM, coretype),
              "system_openblas_native": dgemm_rate(DGEMM_SYSTEM), "numpy_native": dgemm_rate(DGEMM_NUMPY),
              "coretype": coretype, "cores": os.cpu_count()}
+    peaks["conv_gemms_pinned"] = conv_gemm_rates(coretype)
     core_peak = max(peaks[key] for key in ("system_openblas_pinned", "system_openblas_native", "numpy_native")
                     if peaks[key])
     peaks["machine"] = core_peak * os.cpu_count()
@@ -282,6 +326,9 @@ def main():
     def cell(row, key, fmt):
         return fmt.format(row[key]) if row.get(key) is not None else "—"
 
+    if peaks["conv_gemms_pinned"]:
+        print("The conv GEMMs of a batch (m x n x k) with the pinned kernels, GFLOP per CPU s: " + ", ".join(
+            f"{name} {rate / 1e9:.1f}" for name, rate in peaks["conv_gemms_pinned"].items()))
     print(f"float64 dgemm 1024^3, one thread, CPU time: system OpenBLAS with {coretype} kernels (as Rewind pins "
           f"them) {(peaks['system_openblas_pinned'] or 0) / 1e9:.1f} GFLOP/s, with its native kernels "
           f"{(peaks['system_openblas_native'] or 0) / 1e9:.1f}, NumPy's OpenBLAS {(peaks['numpy_native'] or 0) / 1e9:.1f}; "

@@ -16,11 +16,11 @@ extension Network {
         // from cache (same bits: each output is one dot product whichever rows a GEMM covers).
         let filters = geometry.output.channels, patch = geometry.patch, positions = geometry.positions
         let block = max(1, Self.columnBlockValues / (positions * patch))
-        broadcastRows(biases, into: out, rows: rows * positions, cols: filters)
         for start in stride(from: 0, to: rows, by: block) {
             let count = min(block, rows - start)
             let blockColumns = columns + start * positions * patch
             imageToColumns(x + start * geometry.input.count, into: blockColumns, rows: count, geometry: geometry)
+            broadcastRows(biases, into: out + start * positions * filters, rows: count * positions, cols: filters)
             BLAS.gemm(
                 transposeA: false, transposeB: false, m: count * positions, n: filters, k: patch, alpha: 1,
                 a: blockColumns, lda: patch, b: weights, ldb: filters, beta: 1, c: out + start * positions * filters,
@@ -40,10 +40,10 @@ extension Network {
     ) {
         let filters = geometry.output.channels, patch = geometry.patch, positions = geometry.positions
         let block = max(1, Self.columnBlockValues / (positions * patch))
-        broadcastRows(directionBiases, into: rOut, rows: rows * positions, cols: filters)
         for start in stride(from: 0, to: rows, by: block) {
             let count = min(block, rows - start), offset = start * positions * patch
             let out = rOut + start * positions * filters
+            broadcastRows(directionBiases, into: out, rows: count * positions, cols: filters)
             BLAS.gemm(
                 transposeA: false, transposeB: false, m: count * positions, n: filters, k: patch, alpha: 1,
                 a: columns + offset, lda: patch, b: direction, ldb: filters, beta: 1, c: out, ldc: filters)
@@ -264,30 +264,13 @@ func unpoolMaximum(
     _ gradient: UnsafePointer<Double>, routes: UnsafePointer<Double>, into below: UnsafeMutablePointer<Double>,
     rows: Int, geometry g: PoolingGeometry
 ) {
-    let input = g.input, output = g.output, channels = input.channels, size = g.size
-    // Windows do not overlap (stride = size), so every covered value is written once, in memory
-    // order and with no zeroing pass first: 0 + δ at the maximum (the bits of adding onto zero, −0
-    // included), 0 elsewhere.
-    if input.height % size != 0 || input.width % size != 0 {
-        below.update(repeating: 0, count: rows * input.count)
-    }
+    let inCount = g.input.count, outCount = g.output.count
+    // Zeroing with memset and scattering the few maxima beats writing every value once (measured:
+    // that needs a route comparison per value).
+    below.update(repeating: 0, count: rows * inCount)
     for b in 0..<rows {
-        let image = below + b * input.count
-        let rowRoutes = routes + b * output.count, rowGradient = gradient + b * output.count
-        for oy in 0..<output.height {
-            for dy in 0..<size {
-                let line = (oy * size + dy) * input.width * channels
-                for ox in 0..<output.width {
-                    let window = (oy * output.width + ox) * channels
-                    for dx in 0..<size {
-                        let pixel = line + (ox * size + dx) * channels
-                        for c in 0..<channels {
-                            let o = window + c
-                            image[pixel + c] = Int(rowRoutes[o]) == pixel + c ? 0 + rowGradient[o] : 0
-                        }
-                    }
-                }
-            }
+        for o in 0..<outCount {
+            below[b * inCount + Int(routes[b * outCount + o])] += gradient[b * outCount + o]
         }
     }
 }
