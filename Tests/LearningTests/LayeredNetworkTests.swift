@@ -140,6 +140,41 @@ struct LayeredNetworkTests {
         #expect(hvOne.inputProduct.map(\.bitPattern) == hvTwo.inputProduct.map(\.bitPattern))
     }
 
+    @Test("a batch spanning several column blocks: derivatives against differences, one and two threads the same bits")
+    func columnBlocks() {
+        // Conv layers run a block of about 2^17 column values at a time: 4 of these 24×24×2 images
+        // in the first conv (576 positions × 50), so 9 images make blocks of 4, 4, 1 with one
+        // thread and 4, 1 | 4 with two, and 25 images in the second conv.
+        let architecture = try! NetworkArchitecture(
+            inputs: 24 * 24 * 2, image: ImageShape(height: 24, width: 24, channels: 2),
+            layers: [
+                .conv2d(filters: 4, kernel: 5, stride: 1, padding: .same), .activation(.relu), .maxpool(size: 2),
+                .conv2d(filters: 3, kernel: 3, stride: 1, padding: .same), .activation(.tanh), .avgpool(size: 3),
+            ], classes: 3)
+        let problem = LayeredProblem(architecture, batch: 9)
+        var random = SeededGenerator(seed: 29)
+        let v = random.gaussians(architecture.parameterCount)
+        let r = random.gaussians(problem.inputs.count)
+        let one = problem.lossAndGradient()
+        let directional = FiniteDifferences.directional(
+            of: { problem.lossAndGradient(at: $0).loss }, at: problem.parameters, along: v, step: 1e-5)
+        #expect(abs(dot(one.gradient, v) - directional) <= 1e-7 * abs(directional))
+        let hv = problem.hessianVectorProduct(along: v)
+        let numeric = FiniteDifferences.directional(
+            of: { problem.lossAndGradient(at: $0).gradient }, at: problem.parameters, along: v, step: 1e-5)
+        #expect(FiniteDifferences.relativeError(hv.product, numeric) < 1e-6)
+        let inputDirectional = FiniteDifferences.directional(
+            of: { dot(problem.lossAndGradient(inputs: $0).gradient, v) }, at: problem.inputs, along: r, step: 1e-5)
+        #expect(abs(dot(hv.inputProduct, r) - inputDirectional) <= 1e-6 * abs(inputDirectional))
+
+        let team = WorkerTeam(threads: 2)
+        let two = problem.lossAndGradient(team: team)
+        #expect(one.gradient.map(\.bitPattern) == two.gradient.map(\.bitPattern))
+        let hvTwo = problem.hessianVectorProduct(along: v, team: team)
+        #expect(hv.product.map(\.bitPattern) == hvTwo.product.map(\.bitPattern))
+        #expect(hv.inputProduct.map(\.bitPattern) == hvTwo.inputProduct.map(\.bitPattern))
+    }
+
     @Test("max pooling breaks ties towards the first element of a window, forward and reverse")
     func maxPoolingTies() {
         let image = ImageShape(height: 4, width: 4, channels: 1)
