@@ -98,6 +98,39 @@ def load_data(export):
         dataset["validation_rows"], dataset["validation_fingerprint"])
 
 
+def network_layers(architecture):
+    """The layers of an export's network, the output layer included, and its image shape (None
+    for a table); the dense shorthand becomes hidden dense layers, each followed by the activation."""
+    if "layers" in architecture:
+        return architecture["layers"] + [{"type": "dense", "units": architecture["classes"]}], tuple(
+            architecture["image"])
+    sizes, layers = architecture["layer_sizes"], []
+    for units in sizes[1:-1]:
+        layers += [{"type": "dense", "units": units}, {"type": architecture["activation"]}]
+    return layers + [{"type": "dense", "units": sizes[-1]}], None
+
+
+def with_parameters(w, layers, blocks):
+    """Yields (layer, weights, bias): the views of w in NetworkArchitecture's layout (weights
+    flat, then the biases) for layers with parameters, None for the others."""
+    block = 0
+    for layer in layers:
+        if layer["type"] not in ("dense", "conv2d"):
+            yield layer, None, None
+            continue
+        wb, bb = blocks[block], blocks[block + 1]
+        block += 2
+        yield layer, w[wb["offset"]:wb["offset"] + wb["rows"] * wb["cols"]], w[bb["offset"]:bb["offset"] + bb["cols"]]
+
+
+def same_padding(height, width, kernel, stride):
+    """Rewind's `same` padding, (top, bottom, left, right): the odd pixel at the bottom/right."""
+    out_h, out_w = -(-height // stride), -(-width // stride)
+    pad_h = max((out_h - 1) * stride + kernel - height, 0)
+    pad_w = max((out_w - 1) * stride + kernel - width, 0)
+    return pad_h // 2, pad_h - pad_h // 2, pad_w // 2, pad_w - pad_w // 2
+
+
 def network(w, x, layers, blocks, image):
     """The logits of a network given as layers, written independently of Rewind's kernels: dense
     layers as matrix products, convolutions with lax.conv_general_dilated (NHWC, weights HWIO: the
@@ -109,24 +142,16 @@ def network(w, x, layers, blocks, image):
 
     activations = {"tanh": jnp.tanh, "relu": jax.nn.relu, "sigmoid": jax.nn.sigmoid}
     a = x if image is None else x.reshape((x.shape[0],) + image)
-    block = 0
-    for layer in layers:
+    for layer, weights, bias in with_parameters(w, layers, blocks):
         kind = layer["type"]
-        if kind in ("dense", "conv2d"):
-            wb, bb = blocks[block], blocks[block + 1]
-            block += 2
-            weights = w[wb["offset"]:wb["offset"] + wb["rows"] * wb["cols"]]
-            bias = w[bb["offset"]:bb["offset"] + bb["cols"]]
         if kind == "dense":
-            a = a.reshape(a.shape[0], -1) @ weights.reshape(wb["rows"], wb["cols"]) + bias
+            a = a.reshape(a.shape[0], -1) @ weights.reshape(-1, layer["units"]) + bias
         elif kind == "conv2d":
             k, stride, filters = layer["kernel"], layer["stride"], layer["filters"]
             height, width, channels = a.shape[1:]
             if layer["padding"] == "same":
-                out_h, out_w = -(-height // stride), -(-width // stride)
-                pad_h = max((out_h - 1) * stride + k - height, 0)
-                pad_w = max((out_w - 1) * stride + k - width, 0)
-                padding = [(pad_h // 2, pad_h - pad_h // 2), (pad_w // 2, pad_w - pad_w // 2)]
+                top, bottom, left, right = same_padding(height, width, k, stride)
+                padding = [(top, bottom), (left, right)]
             else:
                 padding = [(0, 0), (0, 0)]
             a = jax.lax.conv_general_dilated(
@@ -162,17 +187,7 @@ def run_child(path, gamma_kind, repeats, output):
 
     blocks = export["blocks"]
     architecture = export["architecture"]
-    if "layers" in architecture:
-        layers = architecture["layers"] + [{"type": "dense", "units": architecture["classes"]}]
-        image = tuple(architecture["image"])
-    else:
-        # The dense shorthand: hidden dense layers, each followed by the activation.
-        sizes = architecture["layer_sizes"]
-        layers = []
-        for units in sizes[1:-1]:
-            layers += [{"type": "dense", "units": units}, {"type": architecture["activation"]}]
-        layers.append({"type": "dense", "units": sizes[-1]})
-        image = None
+    layers, image = network_layers(architecture)
     n = blocks[-1]["offset"] + blocks[-1]["rows"] * blocks[-1]["cols"]
     block_of = np.concatenate([np.full(b["rows"] * b["cols"], k, dtype=np.int32) for k, b in enumerate(blocks)])
     assert block_of.shape == (n,)

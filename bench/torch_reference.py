@@ -37,17 +37,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 # Data loading, the groups and the comparison are the JAX reference's (numpy only; no JAX needed).
-from jax_reference import GROUPS, load_data, memory_kib, relative, reset_peak_memory  # noqa: E402
-
-
-def layers_of(architecture):
-    if "layers" in architecture:
-        return architecture["layers"] + [{"type": "dense", "units": architecture["classes"]}], tuple(
-            architecture["image"])
-    layers = []
-    for units in architecture["layer_sizes"][1:-1]:
-        layers += [{"type": "dense", "units": units}, {"type": architecture["activation"]}]
-    return layers + [{"type": "dense", "units": architecture["layer_sizes"][-1]}], None
+from jax_reference import (  # noqa: E402
+    GROUPS, load_data, memory_kib, network_layers, relative, reset_peak_memory, same_padding, with_parameters)
 
 
 def network(w, x, layers, blocks, image):
@@ -57,26 +48,18 @@ def network(w, x, layers, blocks, image):
 
     activations = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}
     a = x if image is None else x.reshape((x.shape[0],) + image).permute(0, 3, 1, 2)
-    block = 0
-    for layer in layers:
+    for layer, weights, bias in with_parameters(w, layers, blocks):
         kind = layer["type"]
-        if kind in ("dense", "conv2d"):
-            wb, bb = blocks[block], blocks[block + 1]
-            block += 2
-            weights = w[wb["offset"]:wb["offset"] + wb["rows"] * wb["cols"]]
-            bias = w[bb["offset"]:bb["offset"] + bb["cols"]]
         if kind == "dense":
             if a.dim() == 4:
                 a = a.permute(0, 2, 3, 1)
-            a = a.reshape(a.shape[0], -1) @ weights.reshape(wb["rows"], wb["cols"]) + bias
+            a = a.reshape(a.shape[0], -1) @ weights.reshape(-1, layer["units"]) + bias
         elif kind == "conv2d":
             k, stride, filters = layer["kernel"], layer["stride"], layer["filters"]
             channels, height, width = a.shape[1:]
             if layer["padding"] == "same":
-                out_h, out_w = -(-height // stride), -(-width // stride)
-                pad_h = max((out_h - 1) * stride + k - height, 0)
-                pad_w = max((out_w - 1) * stride + k - width, 0)
-                a = F.pad(a, (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2))
+                top, bottom, left, right = same_padding(height, width, k, stride)
+                a = F.pad(a, (left, right, top, bottom))
             kernel = weights.reshape(k, k, channels, filters).permute(3, 2, 0, 1)  # HWIO -> OIHW
             a = F.conv2d(a, kernel, bias, stride=stride)
         elif kind in ("maxpool", "avgpool"):
@@ -110,7 +93,7 @@ def run_child(path, repeats, threads, output):
         export = json.load(handle)
     (x_train, y_train), (x_valid, y_valid) = load_data(export)
     blocks = export["blocks"]
-    layers, image = layers_of(export["architecture"])
+    layers, image = network_layers(export["architecture"])
     n = blocks[-1]["offset"] + blocks[-1]["rows"] * blocks[-1]["cols"]
     block_of = torch.as_tensor(
         np.concatenate([np.full(b["rows"] * b["cols"], k, dtype=np.int64) for k, b in enumerate(blocks)]))
