@@ -221,7 +221,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=1, help="timed Rewind hypergradients per T")
     parser.add_argument("--jax-iterations", default="20,100", help="T for JAX ('' for none)")
     parser.add_argument("--torch-iterations", default="20,100,1000", help="T for PyTorch ('' for none)")
-    parser.add_argument("--torch-memory-cap", type=float, default=12.0,
+    parser.add_argument("--torch-memory-cap", type=float, default=14.0,
                         help="address-space limit of a PyTorch run, GiB (longer T are extrapolated, not run)")
     parser.add_argument("--core", type=int, default=os.cpu_count() - 1, help="pin every run to this core")
     parser.add_argument("--keep", help="keep the exports and JAX results in this directory, and reuse those "
@@ -309,8 +309,9 @@ def main():
                     row.update(json.load(handle))
             elif t in torch_ts:
                 torch_row = run_torch(torch_reference, path, t, torch_memory, args)
-                with open(kept, "w") as handle:
-                    json.dump(torch_row, handle)
+                if torch_row.get("torch_out_of_memory") in (None, "cap"):  # a measurement, not a decision
+                    with open(kept, "w") as handle:
+                        json.dump(torch_row, handle)
                 row.update(torch_row)
             if row.get("torch_rss_above_start_mib") is not None or row.get("torch_out_of_memory") == "cap":
                 torch_memory.append((t, row.get("torch_rss_above_start_mib")))
