@@ -90,16 +90,23 @@ extension JobRequest {
         }
     }
 
-    /// The run of a stored job of any kind, from its canonical spec.
-    public static func decodeJob(
-        canonicalSpec: String, datasets: some DatasetResolver, threads: Int = 1
+    /// A spec of any kind from its bytes (`rewind run`).
+    public static func prepareJob(
+        specBytes: [UInt8], datasets: some DatasetResolver, threads: Int = 1
     ) -> Result<any JobRun, JobRequestError> {
         let value: JSONValue
         do {
-            value = try JSONValue.parse(Array(canonicalSpec.utf8))
+            value = try JSONValue.parse(specBytes)
         } catch {
             return .failure(.malformedJSON(error))
         }
         return prepareJob(specJSON: value, datasets: datasets, threads: threads).map(\.run)
+    }
+
+    /// The run of a stored job of any kind, from its canonical spec.
+    public static func decodeJob(
+        canonicalSpec: String, datasets: some DatasetResolver, threads: Int = 1
+    ) -> Result<any JobRun, JobRequestError> {
+        prepareJob(specBytes: Array(canonicalSpec.utf8), datasets: datasets, threads: threads)
     }
 }
