@@ -1,7 +1,9 @@
+import API
 import JSON
 import RewindTestSupport
 import Storage
 import Testing
+import Tuning
 
 /// The weight-sharing experiment submitted as a job over real sockets: on both engines it runs to
 /// the same history, its result carries the learned T_l and its page draws them as heat maps.
@@ -87,5 +89,62 @@ struct WeightSharingJobsTests {
         paper.expectProblem(422)
         #expect(paper.json["type"]?.stringValue?.hasSuffix("over-memory-budget") == true)
         #expect(try session.get("/v1/jobs").json["jobs"]?.arrayValue?.isEmpty == true, "no job was created")
+    }
+
+    @Test func theOpenAPIDocumentDescribesTheSpecAndItemsAsTheCodeWritesThem() throws {
+        let document = OpenAPITestDocument(root: try JSONValue.parse(OpenAPIDocument.json))
+        let schema = document.schema("WeightSharingSpec")
+        let settings = WeightSharingSettings()
+        #expect(document.keyMismatches(settings.json(), schema, at: "").isEmpty)
+        // Every default the schema documents is the parser's.
+        func walk(_ value: JSONValue, _ schema: JSONValue, _ path: String) {
+            let schema = document.resolve(schema)
+            if case .object(let object) = value, let properties = schema["properties"]?.objectValue {
+                for (key, member) in object { walk(member, properties[key] ?? .null, path + "/" + key) }
+                return
+            }
+            guard path != "/kind" else { return }
+            #expect(schema["default"] == value, "\(path)")
+        }
+        walk(settings.json(), schema, "")
+        let body = document.root["paths"]?["/v1/jobs"]?["post"]?["requestBody"]?["content"]?["application/json"]
+        #expect(body?["schema"]?["oneOf"]?.arrayValue?.count == 2)
+
+        // A sharing job's items, meta-iteration and final, as the service writes them.
+        var run = WeightSharingSettings()
+        run.alphabets = 1
+        run.hidden = [3]
+        run.iterations = 2
+        run.metaIterations = 1
+        let job = WeightSharingRun(settings: run)
+        let (first, next) = try job.step(job.initialCheckpoint())
+        let (last, _) = try job.step(next)
+        // Every member the items write is one the schema names (of the alternative that fits).
+        func unknown(_ value: JSONValue, _ schema: JSONValue, _ path: String) -> [String] {
+            let schema = document.resolve(schema)
+            if let alternatives = schema["oneOf"]?.arrayValue {
+                let found = alternatives.map { unknown(value, $0, path) }
+                return found.contains { $0.isEmpty } ? [] : found.first ?? []
+            }
+            switch value {
+            case .object(let object):
+                let properties = schema["properties"]?.objectValue ?? [:]
+                return object.flatMap { key, member in
+                    properties[key].map { unknown(member, $0, path + "/" + key) } ?? [path + "/" + key]
+                }
+            case .array(let elements):
+                return elements.enumerated().flatMap { unknown($1, schema["items"] ?? .null, "\(path)/\($0)") }
+            default:
+                return []
+            }
+        }
+        for item in [first, last] {
+            let json = item.json(numericFingerprint: "x86_64")
+            #expect(
+                unknown(json, document.schema("HistoryItem"), "").isEmpty,
+                "\(unknown(json, document.schema("HistoryItem"), ""))")
+            let sharing = document.resolve(document.schema("HistoryItem")["properties"]?["sharing"] ?? .null)
+            #expect(document.keyMismatches(json["sharing"] ?? .null, sharing, at: "sharing").isEmpty)
+        }
     }
 }
