@@ -21,19 +21,8 @@ struct WeightSharingRecoveryTests {
         defer { reference.kill(SIGKILL) }
         let referenceID = try APISession(port: reference.port).submit(Self.spec)
 
-        let directory = try TemporaryDirectory(prefix: "rewind-sharing-kill")
-        let database = directory.file("rewind.sqlite")
-        let first = try ServerProcess(database: database)
-        let id = try APISession(port: first.port).submit(Self.spec)
-        let running = try APISession(port: first.port).waitForJob(id, timeout: .seconds(120), "one committed item") {
-            ($0["progress"]?["done"]?.intValue ?? 0) >= 1
-        }
-        first.kill(SIGKILL)
-        #expect(first.waitForExit(timeout: .seconds(10)) == .signalled(SIGKILL))
-        #expect(running["status"]?.stringValue == "running")
-
-        let second = try ServerProcess(database: database)
-        let session = APISession(port: second.port)
+        let restarted = try KilledAndRestarted(Self.spec, prefix: "rewind-sharing-kill")
+        let (second, session, id) = (restarted.server, restarted.session, restarted.id)
         try session.waitForStatus(id, "succeeded", timeout: .seconds(300))
         #expect(second.log.contains("job resumed"), "the restart recomputed from scratch:\n\(second.log)")
         let items = try session.history(id)

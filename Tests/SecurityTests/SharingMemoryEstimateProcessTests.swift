@@ -9,29 +9,15 @@ import Testing
 @Suite("Security: the weight-sharing memory estimate bounds the measured peak", .serialized)
 struct SharingMemoryEstimateProcessTests {
     @Test func theEstimateIsAtLeastThePeakGrowthOfARealSharingRun() throws {
-        let directory = try TemporaryDirectory(prefix: "rewind-sharing-memory")
-        let path = directory.file("spec.json")
         let spec = #"""
             {"kind": "weight_sharing", "dataset": {"name": "omniglot"},
              "model": {"hidden": [50], "sharing": {"tasks": "alphabets+rotations", "alphabets": 2}},
              "training": {"iterations": 10, "momentum": 0.5}, "meta": {"iterations": 1}}
             """#
-        try spec.write(toFile: path, atomically: true, encoding: .utf8)
-        let run = try CommandLineRun.run(
-            "prlimit",
-            [
-                MemoryLimitProcessTests.addressSpace, ServerProcess.executableURL().path, "run", "--quiet",
-                "--memory-report", path,
-            ],
-            environment: ["MALLOC_ARENA_MAX": "2", "OPENBLAS_NUM_THREADS": "1"], timeout: .seconds(600))
-        #expect(run.status == 0, "rewind run exited \(run.status): \(run.stderr.suffix(2000))")
+        let (stdout, report, estimated, growth) = try JobMemoryEstimateProcessTests.memoryReport(spec)
         // Both items, as the service would write them.
-        let items = run.stdout.split(separator: "\n").compactMap { try? JSONValue.parse(Array($0.utf8)) }
+        let items = stdout.split(separator: "\n").compactMap { try? JSONValue.parse(Array($0.utf8)) }
         #expect(items.count == 2 && items.last?["hyperparameters"]?["transforms"]?.arrayValue?.count == 2)
-        let line = try #require(run.stderr.split(separator: "\n").last { $0.hasPrefix("{") })
-        let report = try JSONValue.parse(Array(line.utf8))
-        let estimated = try #require(report["estimated_bytes"]?.doubleValue)
-        let growth = try #require(report["peak_growth_bytes"]?.doubleValue)
         print(
             String(
                 format: "weight sharing: estimated %.1f MiB, peak RSS grew %.1f MiB (%.2f×)", estimated / 1_048_576,
