@@ -49,3 +49,26 @@ struct WeightSharingRecoveryTests {
         #expect(second.waitForExit(timeout: .seconds(25)) == .exited(0))
     }
 }
+
+/// The scale-out path: a weight-sharing job submitted to an API-only node is run by `rewind worker`
+/// processes on PostgreSQL; its worker killed mid-job, another resumes it from the checkpoint, and
+/// the history is the one `rewind run` prints for the spec.
+@Suite(
+    "Weight-sharing jobs on a fleet", .serialized,
+    .enabled(if: PostgresCluster.isAvailable, Comment(rawValue: PostgresCluster.unavailableReason)))
+struct WeightSharingFleetTests {
+    @Test func aWorkerKilledMidJobLeavesTheSharingJobToAnotherThatEndsWithTheLocalRunsHistory() throws {
+        let fleet = try Fleet()
+        let api = try fleet.addAPINode()
+        try fleet.addWorker()
+        let session = APISession(port: api.port)
+        let spec = WeightSharingRecoveryTests.spec
+        let id = try session.submit(spec)
+        let worker = try fleet.waitUntilRunning(id, items: 1, timeout: .seconds(120))
+        worker.kill(SIGKILL)
+        _ = worker.waitForExit(timeout: .seconds(10))
+        try fleet.addWorker()
+        try session.waitForStatus(id, "succeeded", timeout: .seconds(300))
+        expectHistory(try session.history(id), equals: try LocalRun.history(of: spec), "sharing on the fleet")
+    }
+}
