@@ -1,4 +1,5 @@
 import Learning
+import RewindTestSupport
 import Testing
 
 /// A small, fully random problem: big enough to exercise every block and every code path, small
@@ -70,13 +71,11 @@ struct SmallProblem {
     }
 }
 
-/// Compares ⟨analytic, r⟩ with the central difference of `f` along r.
+/// Compares ⟨analytic, r⟩ with the central difference of `f` along r (`DirectionalCheck.compare`).
 func directionalError(
     analytic: [Double], direction: [Double], step: Double, f: (Double) -> Double
 ) -> (analytic: Double, numeric: Double, relative: Double) {
-    let projected = zip(analytic, direction).reduce(0) { $0 + $1.0 * $1.1 }
-    let numeric = (f(step) - f(-step)) / (2 * step)
-    return (projected, numeric, abs(projected - numeric) / max(abs(numeric), 1e-12))
+    DirectionalCheck.compare(analytic: analytic, direction: direction, step: step, f)
 }
 
 @Suite("Reversible training")
