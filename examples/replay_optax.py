@@ -12,7 +12,7 @@ An Adam job's schedule (`"optimizer": "adam"`) is replayed with optax's own Adam
 optax.inject_hyperparams(optax.adamw), one per block, whose learning_rate, b1, b2, eps and
 weight_decay are set in its state before every step: the betas as the exact dynamics apply them,
 and the step size, eps and decay rescaled so that optax's bias correction 1 - b**t becomes
-Rewind's 1 - prod(beta) (see library_adam). The L2 penalty is added to the loss.
+Rewind's 1 - prod(beta) (see library_adam in adam_recipe.py). The L2 penalty is added to the loss.
 
 The network is rebuilt from the export's architecture.layers with jax.lax: conv2d as
 conv_general_dilated in NHWC/HWIO (Rewind's own layouts, so no transposes) with the export's
@@ -27,8 +27,9 @@ import sys
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
+
+from adam_recipe import library_adam  # examples/adam_recipe.py, beside this script
 
 jax.config.update("jax_enable_x64", True)
 ACTIVATIONS = {"tanh": jnp.tanh, "relu": jax.nn.relu, "sigmoid": jax.nn.sigmoid}
@@ -76,27 +77,6 @@ def rewind_adam(schedule, params):
         return updates, {"blocks": states, "t": t + 1}
 
     return optax.GradientTransformation(init, update)
-
-
-def library_adam(schedule):
-    """Rewind's Adam step as the (lr, eps, weight_decay) of a library's Adam, per step and block.
-
-    Rewind corrects the moments by c = 1 - prod(beta over the steps so far), exact when beta changes
-    from step to step; optax and torch.optim.Adam divide by b = 1 - beta_t**t with the current beta.
-    With r = sqrt(c2 / b2), lr = alpha * (b1 / c1) * r and eps = epsilon * r the library's
-    lr * (m / b1) / (sqrt(v / b2) + eps) is Rewind's alpha * (m / c1) / (sqrt(v / c2) + epsilon),
-    and the decoupled decay, which the library multiplies by lr, is alpha * decay / lr.
-    Returns three (T, K) arrays.
-    """
-    alpha = np.asarray(schedule["learning_rate"])          # (T, K)
-    beta1 = np.asarray(schedule["beta1_applied"])          # (T, K)
-    beta2 = np.asarray(schedule["beta2_applied"])          # (T, K)
-    decay = np.asarray(schedule["weight_decay"])           # (K)
-    t = np.arange(1, len(alpha) + 1)[:, None]
-    c1, c2 = 1 - np.cumprod(beta1, axis=0), 1 - np.cumprod(beta2, axis=0)
-    r = np.sqrt(c2 / (1 - beta2 ** t))
-    lr = alpha * (1 - beta1 ** t) / c1 * r
-    return lr, schedule["epsilon"] * r, alpha * decay / lr
 
 
 def main():

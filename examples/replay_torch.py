@@ -17,7 +17,7 @@ An Adam job's schedule (`"optimizer": "adam"`) is replayed with torch.optim.Adam
 (decoupled_weight_decay=True, i.e. AdamW), one group per block, whose lr, betas, eps and
 weight_decay are set before every step from the table: the betas as the exact dynamics apply them,
 and lr, eps and weight_decay rescaled so that the library's bias correction 1 - beta_t**t becomes
-Rewind's 1 - prod(beta) (see library_adam). The L2 penalty stays inside the loss.
+Rewind's 1 - prod(beta) (see library_adam in adam_recipe.py). The L2 penalty stays inside the loss.
 
 The network is rebuilt from the export's architecture.layers with nn.Conv2d, nn.MaxPool2d,
 nn.AvgPool2d, nn.Flatten, nn.Linear and activation modules (see build() for how Rewind's block names
@@ -31,9 +31,10 @@ import json
 import sys
 from collections import OrderedDict
 
-import numpy as np
 import torch
 import torch.nn.functional as F
+
+from adam_recipe import library_adam  # examples/adam_recipe.py, beside this script
 
 torch.set_default_dtype(torch.float64)
 ACTIVATIONS = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid}
@@ -92,27 +93,6 @@ def build(architecture):
     return torch.nn.Sequential(modules), parameter_of
 
 
-def library_adam(schedule):
-    """Rewind's Adam step as the (lr, eps, weight_decay) of a library's Adam, per step and block.
-
-    Rewind corrects the moments by c = 1 - prod(beta over the steps so far), exact when beta changes
-    from step to step; torch.optim.Adam and optax divide by b = 1 - beta_t**t with the current beta.
-    With r = sqrt(c2 / b2), lr = alpha * (b1 / c1) * r and eps = epsilon * r the library's
-    lr * (m / b1) / (sqrt(v / b2) + eps) is Rewind's alpha * (m / c1) / (sqrt(v / c2) + epsilon),
-    and the decoupled decay, which the library multiplies by lr, is alpha * decay / lr.
-    Returns three (T, K) lists.
-    """
-    alpha = np.asarray(schedule["learning_rate"])          # (T, K)
-    beta1 = np.asarray(schedule["beta1_applied"])          # (T, K)
-    beta2 = np.asarray(schedule["beta2_applied"])          # (T, K)
-    decay = np.asarray(schedule["weight_decay"])           # (K)
-    t = np.arange(1, len(alpha) + 1)[:, None]
-    c1, c2 = 1 - np.cumprod(beta1, axis=0), 1 - np.cumprod(beta2, axis=0)
-    r = np.sqrt(c2 / (1 - beta2 ** t))
-    lr = alpha * (1 - beta1 ** t) / c1 * r
-    return lr.tolist(), (schedule["epsilon"] * r).tolist(), (alpha * decay / lr).tolist()
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("replay")
@@ -153,7 +133,7 @@ def main():
         # penalty inside the loss, as Adam's original L2 is.
         optimizer = torch.optim.Adam(
             [{"params": [p]} for p in parameters], lr=1.0, eps=1e-8, decoupled_weight_decay=True)
-        rates, epsilons, decays = library_adam(schedule)
+        rates, epsilons, decays = (table.tolist() for table in library_adam(schedule))
         beta1, beta2 = schedule["beta1_applied"], schedule["beta2_applied"]
 
         def configure(t, k, group):

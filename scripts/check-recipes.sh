@@ -7,11 +7,13 @@
 # from the validation loss Rewind reported. Exits 1 when any differs by more than TOLERANCE.
 #
 # The jobs are the Adam-vs-SGD examples (examples/optimizers-sgd.json, optimizers-adam-lr0.01.json:
-# digits MLP 64-50-50-10, T = 100) and the LeNet-like conv net (examples/lenet-schedules.json) with
-# SGD and with Adam, each cut to two meta-iterations of one seed (a replay follows one training run;
-# with meta.seeds the reported loss is a mean over several); item 2 is replayed.
+# digits MLP 64-50-50-10, T = 100), the LeNet-like conv net (examples/lenet-schedules.json) with
+# SGD and with Adam, and per-weight L2 on logistic regression (examples/per-weight-l2.json), each
+# cut to two meta-iterations of one seed (a replay follows one training run; with meta.seeds the
+# reported loss is a mean over several); item 2 is replayed.
 #
-# Usage: scripts/check-recipes.sh [CASE...]     (cases: sgd adam lenet-sgd lenet-adam; default all)
+# Usage: scripts/check-recipes.sh [CASE...]
+#   (cases: sgd adam lenet-sgd lenet-adam per-weight-l2; default all)
 #   PYTHON     an interpreter with numpy, torch, jax and optax (default python3); a recipe whose
 #              library it lacks is reported as skipped
 #   REWIND     the rewind binary (default the release build, built if missing)
@@ -22,14 +24,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 python="${PYTHON:-python3}"
 tolerance="${TOLERANCE:-1e-6}"
 cases=("$@")
-[[ ${#cases[@]} -gt 0 ]] || cases=(sgd adam lenet-sgd lenet-adam)
-work="$(mktemp -d)"
-server_pid=""
-cleanup() {
-    if [[ -n "$server_pid" ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
+[[ ${#cases[@]} -gt 0 ]] || cases=(sgd adam lenet-sgd lenet-adam per-weight-l2)
+# shellcheck source=scripts/loopback-serve.sh
+source "$root/scripts/loopback-serve.sh"
 
 if [[ -z "${REWIND:-}" ]]; then
     build=(swift build --package-path "$root" -c release -Xswiftc -warnings-as-errors)
@@ -46,7 +43,8 @@ spec_for() {
     python3 - "$root" "$1" <<'EOF'
 import json, sys
 root, case = sys.argv[1:]
-source = {"sgd": "optimizers-sgd", "adam": "optimizers-adam-lr0.01"}.get(case, "lenet-schedules")
+source = {"sgd": "optimizers-sgd", "adam": "optimizers-adam-lr0.01", "per-weight-l2": "per-weight-l2"}.get(
+    case, "lenet-schedules")
 with open(f"{root}/examples/{source}.json") as handle:
     spec = json.load(handle)
 spec["name"] = f"recipe check: {case}"
@@ -63,15 +61,7 @@ print(json.dumps(spec))
 EOF
 }
 
-env -u REWIND_API_KEYS "$REWIND" serve --host 127.0.0.1 --port 0 --database "$work/rewind.sqlite" --workers 1 \
-    >"$work/stdout" 2>"$work/stderr" &
-server_pid=$!
-for _ in $(seq 300); do
-    if grep -q '^listening on ' "$work/stdout" 2>/dev/null; then break; fi
-    sleep 0.1
-done
-base="$(sed -n 's/^listening on //p' "$work/stdout" | head -1)"
-[[ -n "$base" ]] || { echo "the server did not start:" >&2; cat "$work/stderr" >&2; exit 1; }
+start_loopback_serve "$REWIND" --workers 1
 
 printf '%s\n' "$("$python" -c 'import sys; print(f"Python {sys.version.split()[0]}")')"
 for module in numpy torch jax optax; do
