@@ -185,15 +185,9 @@ struct ConvDigitsHypergradientTests {
             inputs: Array(digits.inputs[(60 * 64)..<(100 * 64)]), labels: Array(digits.labels[60..<100]), features: 64)
         var random = SplitMix64(seed: 19)
         noise = (0..<architecture.parameterCount).map { _ in random.nextGaussian() }
-        let blocks = architecture.blocks, t = 25
-        schedule = TrainingSchedule(
-            iterations: t,
-            learningRates: (0..<t).map { _ in blocks.map { _ in 0.2 + 0.3 * random.nextUnit() } },
-            momenta: (0..<t).map { _ in blocks.map { _ in 0.6 + 0.3 * random.nextUnit() } },
-            l2: blocks.flatMap { block in
-                block.range.map { _ in block.kind == .weight ? 1e-3 * (1 + random.nextUnit()) : 0 }
-            },
-            initScales: blocks.map { _ in 0.2 + 0.3 * random.nextUnit() })
+        schedule = .random(
+            iterations: 25, blocks: architecture.blocks, learningRates: (0.2, 0.3), momenta: (0.6, 0.3),
+            l2: (1e-3, 1e-3), initScales: (0.2, 0.3), using: &random)
     }
 
     func problem(inputs: [Double]? = nil) -> TrainingProblem {

@@ -26,15 +26,9 @@ struct MNISTHypergradientTests {
         validation = mnist.labelledRows(40..<80)
         var random = SplitMix64(seed: 23)
         noise = (0..<architecture.parameterCount).map { _ in random.nextGaussian() }
-        let blocks = architecture.blocks, t = 12
-        schedule = TrainingSchedule(
-            iterations: t,
-            learningRates: (0..<t).map { _ in blocks.map { _ in 0.2 + 0.3 * random.nextUnit() } },
-            momenta: (0..<t).map { _ in blocks.map { _ in 0.6 + 0.3 * random.nextUnit() } },
-            l2: blocks.flatMap { block in
-                block.range.map { _ in block.kind == .weight ? 1e-3 * (1 + random.nextUnit()) : 0 }
-            },
-            initScales: blocks.map { _ in 0.1 + 0.1 * random.nextUnit() })
+        schedule = .random(
+            iterations: 12, blocks: architecture.blocks, learningRates: (0.2, 0.3), momenta: (0.6, 0.3),
+            l2: (1e-3, 1e-3), initScales: (0.1, 0.1), using: &random)
     }
 
     func trainer(inputs: [Double]? = nil, objective: MetaObjective? = nil) -> ReversibleTrainer {
