@@ -89,9 +89,10 @@ extension TuningRun {
         if spec.training.optimizer == .adam {
             let adam = space.adamSchedule(u)
             buffers = [bits(adam.beta1), bits(adam.beta2)]
-            if !adam.weightDecay.isEmpty {
-                buffers.append(
-                    bits(adam.learningRates.map { row in row.indices.map { 1 - row[$0] * adam.weightDecay[$0] } }))
+            // Per weight: each block at its largest decay, an upper bound.
+            let decay = adam.largestWeightDecay(blocks: blocks.map(\.range))
+            if !decay.isEmpty {
+                buffers.append(bits(adam.learningRates.map { row in row.indices.map { 1 - row[$0] * decay[$0] } }))
             }
             optimizerWords = 8
         } else {

@@ -48,7 +48,7 @@ struct AdamTuningTests {
             ])
         #expect(
             errors(
-                #"{"dataset": {"name": "digits"}, "training": {"optimizer": "adam"}, "hyperparameters": {"weight_decay": {"init": 0.1, "per": "weight"}}}"#
+                #"{"dataset": {"name": "digits"}, "training": {"optimizer": "adam"}, "hyperparameters": {"weight_decay": {"init": 0.1, "per": "neuron"}}}"#
             ).map(\.field) == ["/hyperparameters/weight_decay/per"])
     }
 

@@ -20,12 +20,17 @@ public struct AdamSchedule: Sendable, Equatable {
     /// Decoupled weight decay λ_k ≥ 0 per block (AdamW): w ← (1 − α·λ)·w before each update;
     /// 0 turns it off for the block. Empty means off everywhere.  // (K) or empty
     public var weightDecay: [Double]
+    /// Decoupled weight decay λ_i ≥ 0 per parameter instead of per block: w_i ← (1 − α·λ_i)·w_i.
+    /// Within a block either every λ_i is positive or every one is 0 (off); empty means none, and
+    /// it must be empty when `weightDecay` is not.  // (N) or empty
+    public var parameterWeightDecay: [Double]
 
     public init(
         iterations: Int, learningRates: [[Double]], beta1: [[Double]], beta2: [[Double]], epsilon: Double,
-        l2: [Double], initScales: [Double], weightDecay: [Double] = []
+        l2: [Double], initScales: [Double], weightDecay: [Double] = [], parameterWeightDecay: [Double] = []
     ) {
         self.weightDecay = weightDecay
+        self.parameterWeightDecay = parameterWeightDecay
         self.iterations = iterations
         self.learningRates = learningRates
         self.beta1 = beta1
@@ -33,6 +38,16 @@ public struct AdamSchedule: Sendable, Equatable {
         self.epsilon = epsilon
         self.l2 = l2
         self.initScales = initScales
+    }
+}
+
+extension AdamSchedule {
+    /// The largest decoupled weight decay in each of `blocks`, whether it is given per block or
+    /// per parameter (0 where it is off); empty when the schedule has none. 1 − α·this is the
+    /// smallest decay factor a block applies.  // (K)
+    public func largestWeightDecay(blocks: [Range<Int>]) -> [Double] {
+        guard !parameterWeightDecay.isEmpty else { return weightDecay }
+        return blocks.map { block in block.reduce(0.0) { max($0, parameterWeightDecay[$1]) } }
     }
 }
 
@@ -53,6 +68,9 @@ public struct AdamHypergradient: Sendable, Equatable {
     public var initScales: [Double]
     /// ∂f/∂λ_k of the decoupled weight decay (0 where it is off); empty when the schedule has none.  // (K)
     public var weightDecay: [Double]
+    /// ∂f/∂λ_i of the per-parameter weight decay (0 where it is off); empty when the schedule has
+    /// none.  // (N)
+    public var parameterWeightDecay: [Double] = []
     /// ∂f/∂w_1.  // (N)
     public var initialWeights: [Double]
 }
@@ -141,6 +159,10 @@ public final class ReversibleAdam {
     let decay: [[RationalFactor?]]
     /// The digits the weight decay destroys.
     let decayBuffer: InformationBuffer
+    /// Whether block k has a per-parameter weight decay (`schedule.parameterWeightDecay`).  // (K)
+    let decaysEach: [Bool]
+    /// The numerators of 1 − α_tk·λ_i for the step being applied or undone.  // (N)
+    let decayNumerators: UnsafeMutableBufferPointer<UInt64>
 
     /// Starts at w_1 = `initialWeights` (rounded to the grid), m = v = 0.
     public init(schedule: AdamSchedule, blocks: [Range<Int>], initialWeights: [Double]) throws(TrainingError) {
@@ -211,9 +233,22 @@ public final class ReversibleAdam {
                 return factor
             }
         }
+        let each = schedule.parameterWeightDecay
+        precondition(each.isEmpty || (each.count == n && weightDecay.isEmpty), "per-parameter weight decay is (N)")
+        decaysEach = blocks.map { block in
+            guard !each.isEmpty, !block.isEmpty else { return false }
+            let on = each[block.lowerBound] > 0
+            precondition(
+                block.allSatisfy { (each[$0] > 0) == on && each[$0] >= 0 },
+                "per-parameter weight decay must be positive on all of a block or 0 on all of it")
+            return on
+        }
+        decayNumerators = .allocate(capacity: n)
+        decayNumerators.initialize(repeating: 1)
     }
 
     deinit {
+        decayNumerators.deallocate()
         for buffer in [w, m, low] { buffer.deallocate() }
         v.deallocate()
         weights.deallocate()
@@ -256,6 +291,9 @@ public final class ReversibleAdam {
         for (k, block) in blocks.enumerated() {
             if let factor = decay[t][k] {
                 decayBuffer.multiply(w, segment: k, by: factor)
+                for i in block { weights[i] = FixedPoint.value(w[i]) }
+            } else if decaysEach[k] {
+                decayBuffer.multiply(w, segment: k, numerators: decayFactors(step: t, block: k))
                 for i in block { weights[i] = FixedPoint.value(w[i]) }
             }
             firstBuffer.multiply(m, segment: k, by: beta1[t][k])
@@ -310,10 +348,31 @@ public final class ReversibleAdam {
     /// The second half of `undoPosition`, once every increment is back: w_t = (ρ·w_t) / ρ exactly.
     func undoDecay(step t: Int) {
         for (k, block) in blocks.enumerated() {
-            guard let factor = decay[t][k] else { continue }
-            decayBuffer.divide(w, segment: k, by: factor)
+            if let factor = decay[t][k] {
+                decayBuffer.divide(w, segment: k, by: factor)
+            } else if decaysEach[k] {
+                decayBuffer.divide(w, segment: k, numerators: decayFactors(step: t, block: k))
+            } else {
+                continue
+            }
             for i in block { weights[i] = FixedPoint.value(w[i]) }
         }
+    }
+
+    /// The numerators n_i of the exact factors 1 − α_tk·λ_i ≈ n_i/2^32 of block k's parameters,
+    /// written into `decayNumerators` (both directions compute the same ones).
+    func decayFactors(step t: Int, block k: Int) -> UnsafeBufferPointer<UInt64> {
+        let alpha = schedule.learningRates[t][k]
+        schedule.parameterWeightDecay.withUnsafeBufferPointer { lambda in
+            for i in blocks[k] {
+                guard let factor = RationalFactor(approximating: 1 - alpha * lambda[i]) else {
+                    preconditionFailure(
+                        "α·λ = \(alpha * lambda[i]) is outside (0, 1); the tuning layer must keep it inside")
+                }
+                decayNumerators[i] = factor.numerator
+            }
+        }
+        return UnsafeBufferPointer(decayNumerators)
     }
 
     /// Undoes step t's moment updates given ∇L(w_t) (recomputed at the restored w_t): subtract
@@ -362,6 +421,10 @@ public final class ReversibleAdam {
             for (k, block) in blocks.enumerated() {
                 let decayBits = decay[t][k]?.bitsLost ?? 0
                 bits += Double(block.count) * (beta1[t][k].bitsLost + beta2[t][k].bitsLost + decayBits)
+                if decaysEach[k] {
+                    let numerators = decayFactors(step: t, block: k)
+                    for i in block { bits += RationalFactor(numerator: numerators[i]).bitsLost }
+                }
             }
         }
         return bits
