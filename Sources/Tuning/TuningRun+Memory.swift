@@ -84,7 +84,8 @@ extension TuningRun {
             return blockBits
         }
         var buffers: [[Double]]
-        // Adam's w, m, v (16 bytes), v's low words, w as doubles and the adjoints m̄ and v̄.
+        // Adam's w, m and v (16 bytes each), the moments' low words, w as doubles and the adjoints
+        // m̄ and v̄ (and the decay's numerators when it is per weight).
         var optimizerWords = 0
         if spec.training.optimizer == .adam {
             let adam = space.adamSchedule(u)
@@ -94,7 +95,7 @@ extension TuningRun {
             if !decay.isEmpty {
                 buffers.append(bits(adam.learningRates.map { row in row.indices.map { 1 - row[$0] * decay[$0] } }))
             }
-            optimizerWords = 8
+            optimizerWords = adam.parameterWeightDecay.isEmpty ? 9 : 10
         } else {
             buffers = [bits(schedule.momenta)]
         }

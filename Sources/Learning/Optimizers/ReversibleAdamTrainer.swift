@@ -226,7 +226,7 @@ struct AdamAdjoint {
             var dB1 = 0.0, dB2 = 0.0
             for i in block {
                 let gi = g[i]
-                dB1 += dm[i] * (FixedPoint.value(o.m[i]) - gi)
+                dB1 += dm[i] * (AdamMoment.value(o.m[i]) - gi)
                 dB2 += dv[i] * (AdamVariance.value(o.v[i]) - gi * gi)
                 direction[i] = (1 - b1) * dm[i] + 2 * (1 - b2) * gi * dv[i]
                 dm[i] *= b1
