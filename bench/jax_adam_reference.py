@@ -34,7 +34,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from jax_reference import (  # noqa: E402  (the SGD comparison's helpers: data, memory, tables)
-    compile_and_time, load_digits, peak, relative, run_child_process, timing)
+    compile_and_time, load_data, peak, relative, run_child_process, timing)
 
 TOLERANCE = 1e-10
 GROUPS = ["learning_rates", "beta1", "beta2", "epsilon", "l2", "init_scales", "weight_decay", "initial_weights"]
@@ -48,7 +48,7 @@ def run_child(path, repeats, output, grid=False):
     jax.config.update("jax_enable_x64", True)
     with open(path) as handle:
         export = json.load(handle)
-    (x_train, y_train), (x_valid, y_valid) = load_digits(export)
+    (x_train, y_train), (x_valid, y_valid) = load_data(export)
 
     blocks = export["blocks"]
     sizes = export["architecture"]["layer_sizes"]

@@ -29,13 +29,18 @@ public enum AdamVariance {
         return UInt128(high) << 64 | UInt128(low)
     }
 
-    /// (x div n, x mod n) for n in [1, 2^32), in two 128-by-64-bit steps (a generic 128-bit
-    /// division was a fifth of the reverse step's own work).
-    @inlinable
+    /// (x div n, x mod n) for n in [1, 2^32).
     public static func divMod(_ x: UInt128, _ n: UInt64) -> (quotient: UInt128, remainder: UInt64) {
-        let top = UInt64(truncatingIfNeeded: x >> 64), bottom = UInt64(truncatingIfNeeded: x)
-        let (upper, carry) = top.quotientAndRemainder(dividingBy: n)
-        let (lower, rest) = n.dividingFullWidth((high: carry, low: bottom))
+        divMod(x, by: InformationBuffer.Divisor(n))
+    }
+
+    /// `divMod` by a divisor whose reciprocal is computed once per block: two 128-by-64-bit
+    /// steps, each two multiplies (a generic 128-bit division was a fifth of the reverse step's
+    /// own work, and even the hardware's 128-by-64-bit divide costs tens of cycles).
+    @inline(__always)
+    static func divMod(_ x: UInt128, by divisor: InformationBuffer.Divisor) -> (quotient: UInt128, remainder: UInt64) {
+        let (upper, carry) = divisor.divide(x >> 64)
+        let (lower, rest) = divisor.divide(UInt128(carry) << 64 | (x & UInt128(UInt64.max)))
         return (UInt128(upper) << 64 | UInt128(lower), rest)
     }
 
@@ -78,10 +83,17 @@ public enum AdamMoment {
 
     /// (x div n, x mod n) with floor semantics for n in [1, 2^32), in two 128-by-64-bit steps; a
     /// negative x is divided as ~x = −x − 1 ≥ 0: ⌊x/n⌋ = −1 − ⌊~x/n⌋, x mod n = n − 1 − (~x mod n).
-    @inlinable
     public static func floorDivMod(_ x: Int128, _ n: UInt64) -> (quotient: Int128, remainder: UInt64) {
+        floorDivMod(x, by: InformationBuffer.Divisor(n))
+    }
+
+    /// `floorDivMod` by a precomputed divisor (see `AdamVariance.divMod(_:by:)`).
+    @inline(__always)
+    static func floorDivMod(_ x: Int128, by divisor: InformationBuffer.Divisor) -> (quotient: Int128, remainder: UInt64)
+    {
         let negative = x < 0
-        let (quotient, remainder) = AdamVariance.divMod(UInt128(negative ? ~x : x), n)
-        return negative ? (~Int128(quotient), n - 1 - remainder) : (Int128(quotient), remainder)
+        let (quotient, remainder) = AdamVariance.divMod(UInt128(negative ? ~x : x), by: divisor)
+        return negative
+            ? (~Int128(quotient), divisor.numerator - 1 - remainder) : (Int128(quotient), remainder)
     }
 }

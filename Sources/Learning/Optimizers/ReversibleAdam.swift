@@ -346,18 +346,19 @@ public final class ReversibleAdam {
     public func undoMoments(step t: Int, gradient g: UnsafeBufferPointer<Double>) {
         for (k, block) in blocks.enumerated() {
             let decay1 = 1 - beta1[t][k].value, decay2 = 1 - beta2[t][k].value
-            let n1 = beta1[t][k].numerator, n2 = beta2[t][k].numerator
+            let n1 = InformationBuffer.Divisor(beta1[t][k].numerator)
+            let n2 = InformationBuffer.Divisor(beta2[t][k].numerator)
             // x' = H·n + L' with L' < n: floor division recovers both; then the buffer divides L'.
             for i in block {
                 let second = v[i] - AdamVariance.raw(decay2 * g[i] * g[i])!
-                let (high, rest) = AdamVariance.divMod(second, n2)
+                let (high, rest) = AdamVariance.divMod(second, by: n2)
                 v[i] = high
                 low[i] = Int64(rest)
             }
             secondBuffer.divide(low, segment: k, by: beta2[t][k])
             for i in block { v[i] = v[i] << 32 + UInt128(UInt64(low[i])) }
             for i in block {
-                let (high, rest) = AdamMoment.floorDivMod(m[i] - AdamMoment.raw(decay1 * g[i])!, n1)
+                let (high, rest) = AdamMoment.floorDivMod(m[i] - AdamMoment.raw(decay1 * g[i])!, by: n1)
                 m[i] = high
                 low[i] = Int64(rest)
             }

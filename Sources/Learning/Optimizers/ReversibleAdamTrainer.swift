@@ -27,7 +27,8 @@ public struct AdamRun: Sendable {
 ///     w̄ += (H + diag λ)·ḡ;  λ̄ += w_t ⊙ ḡ;  m̄ = β1·m̃;  v̄ = β2·ṽ
 ///
 /// With decoupled weight decay w_{t+1} = ρ·w_t − u (ρ = 1 − α·λ): ρ̄ = ⟨w̄, w_t⟩ and w̄ ← ρ·w̄ before
-/// the gradient's term, ᾱ_t −= λ·ρ̄ and λ̄ −= α_t·ρ̄. And the bias corrections chain into every earlier decay: c_t = 1 − Π_{s≤t} β_s gives
+/// the gradient's term, ᾱ_t −= λ·ρ̄ and λ̄ −= α_t·ρ̄; with a decay per weight ρ_i = 1 − α·λ_i,
+/// ρ̄_i = w̄_i·w_t,i, λ̄_i −= α_t·ρ̄_i, ᾱ_t −= Σ λ_i·ρ̄_i and w̄_i ← ρ_i·w̄_i. And the bias corrections chain into every earlier decay: c_t = 1 − Π_{s≤t} β_s gives
 /// β̄_s += Σ_{t≥s} (−c̄_t)·P_t / β_s, one running sum per block.
 public struct ReversibleAdamTrainer: Sendable {
     public let problem: TrainingProblem
