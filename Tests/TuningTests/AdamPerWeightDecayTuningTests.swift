@@ -74,16 +74,9 @@ struct AdamPerWeightDecayTuningTests {
         // The largest entries (weights the decay moves most) and the first and last weight.
         let range = run.space.weightDecayRange
         let largest = range.sorted { abs(exact[$0]) > abs(exact[$1]) }.prefix(3)
-        for index in Array(largest) + [range.lowerBound, range.upperBound - 1] {
-            let h = 1e-3
-            var plus = u, minus = u
-            plus[index] += h
-            minus[index] -= h
-            let numeric = (f(plus) - f(minus)) / (2 * h)
-            #expect(
-                abs(numeric - exact[index]) <= 1e-4 * max(abs(numeric), 1e-7),
-                "u[\(index)]: exact \(exact[index]), central difference \(numeric)")
-        }
+        AdamTuningTests.checkCentralDifferences(
+            exact, at: u, indices: Array(largest) + [range.lowerBound, range.upperBound - 1], step: 1e-3, floor: 1e-7,
+            f: f)
     }
 
     @Test("a per-weight Adam job runs and resumes from an encoded checkpoint bit for bit")

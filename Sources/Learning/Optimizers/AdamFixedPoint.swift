@@ -17,7 +17,7 @@ public enum AdamVariance {
     ///
     /// Split into two 64-bit halves by hand: the library's generic Double ↔ UInt128 conversions
     /// were most of the Adam step's time. Every operation here is exact.
-    @inlinable
+    @inlinable @inline(__always)
     public static func raw(_ x: Double) -> UInt128? {
         guard x.isFinite, x >= 0 else { return nil }
         // high = ⌊x·2^36⌋ (UInt64(_:) truncates), then the fraction x·2^36 − high, exact in a
@@ -46,7 +46,7 @@ public enum AdamVariance {
 
     /// `raw / 2^100` as a Double, from the two 64-bit halves (within 2 ulp; the same bits every
     /// time, which is all exactness needs).
-    @inlinable
+    @inlinable @inline(__always)
     public static func value(_ raw: UInt128) -> Double {
         Double(UInt64(truncatingIfNeeded: raw >> 64)) * 0x1p-36 + Double(UInt64(truncatingIfNeeded: raw)) * 0x1p-100
     }
@@ -68,15 +68,15 @@ public enum AdamMoment {
 
     /// The raw integer of `x`, truncated toward zero (so `raw(-x) == -raw(x)`, and a subtracted
     /// increment undoes an added one exactly); nil unless finite and in range.
-    @inlinable
+    @inlinable @inline(__always)
     public static func raw(_ x: Double) -> Int128? {
         guard let magnitude = AdamVariance.raw(x.magnitude), magnitude < rawLimit else { return nil }
-        return x < 0 ? -Int128(magnitude) : Int128(magnitude)
+        return x < 0 ? 0 &- Int128(magnitude) : Int128(magnitude)
     }
 
     /// `raw / 2^100` as a Double, from the magnitude's two 64-bit halves (within 2 ulp, however
     /// close to 0; the same bits every time).
-    @inlinable
+    @inlinable @inline(__always)
     public static func value(_ raw: Int128) -> Double {
         raw < 0 ? -AdamVariance.value(raw.magnitude) : AdamVariance.value(UInt128(raw))
     }
@@ -94,6 +94,6 @@ public enum AdamMoment {
         let negative = x < 0
         let (quotient, remainder) = AdamVariance.divMod(UInt128(negative ? ~x : x), by: divisor)
         return negative
-            ? (~Int128(quotient), divisor.numerator - 1 - remainder) : (Int128(quotient), remainder)
+            ? (~Int128(quotient), divisor.numerator &- 1 &- remainder) : (Int128(quotient), remainder)
     }
 }

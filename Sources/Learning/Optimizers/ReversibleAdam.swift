@@ -264,17 +264,18 @@ public final class ReversibleAdam {
             let n1 = Int128(beta1[t][k].numerator), n2 = UInt128(beta2[t][k].numerator)
             for i in block { low[i] = Int64(truncatingIfNeeded: m[i] & mask) }
             firstBuffer.multiply(low, segment: k, by: beta1[t][k])
-            for i in block { m[i] = (m[i] >> 32) * n1 + Int128(low[i]) }
+            // Wrapping operators: |m|, v < 2^120 (checked on every increment), so nothing here overflows.
+            for i in block { m[i] = (m[i] &>> 32) &* n1 &+ Int128(low[i]) }
             for i in block { low[i] = Int64(truncatingIfNeeded: v[i] & vMask) }
             secondBuffer.multiply(low, segment: k, by: beta2[t][k])
-            for i in block { v[i] = (v[i] >> 32) * n2 + UInt128(UInt64(low[i])) }
+            for i in block { v[i] = (v[i] &>> 32) &* n2 &+ UInt128(UInt64(bitPattern: low[i])) }
             let decay1 = 1 - beta1[t][k].value, decay2 = 1 - beta2[t][k].value
             let c = constants(step: t, block: k)
             for i in block {
                 guard let dm = AdamMoment.raw(decay1 * g[i]), let dv = AdamVariance.raw(decay2 * g[i] * g[i]) else {
                     throw .diverged(step: t, detail: "gradient of parameter \(i) is not finite or too large")
                 }
-                let first = m[i] + dm
+                let first = m[i] &+ dm
                 let (second, overflow) = v[i].addingReportingOverflow(dv)
                 guard first.magnitude < AdamMoment.rawLimit, !overflow, second < AdamVariance.rawLimit else {
                     throw .diverged(step: t, detail: "a moment of parameter \(i) left the fixed-point range")
@@ -350,20 +351,21 @@ public final class ReversibleAdam {
             let n2 = InformationBuffer.Divisor(beta2[t][k].numerator)
             // x' = H·n + L' with L' < n: floor division recovers both; then the buffer divides L'.
             for i in block {
-                let second = v[i] - AdamVariance.raw(decay2 * g[i] * g[i])!
+                // Wrapping: an exact reversal never goes below 0, and the final check would catch it.
+                let second = v[i] &- AdamVariance.raw(decay2 * g[i] * g[i])!
                 let (high, rest) = AdamVariance.divMod(second, by: n2)
                 v[i] = high
                 low[i] = Int64(rest)
             }
             secondBuffer.divide(low, segment: k, by: beta2[t][k])
-            for i in block { v[i] = v[i] << 32 + UInt128(UInt64(low[i])) }
+            for i in block { v[i] = v[i] &<< 32 &+ UInt128(UInt64(bitPattern: low[i])) }
             for i in block {
-                let (high, rest) = AdamMoment.floorDivMod(m[i] - AdamMoment.raw(decay1 * g[i])!, by: n1)
+                let (high, rest) = AdamMoment.floorDivMod(m[i] &- AdamMoment.raw(decay1 * g[i])!, by: n1)
                 m[i] = high
                 low[i] = Int64(rest)
             }
             firstBuffer.divide(low, segment: k, by: beta1[t][k])
-            for i in block { m[i] = m[i] << 32 + Int128(low[i]) }
+            for i in block { m[i] = m[i] &<< 32 &+ Int128(low[i]) }
         }
     }
 
