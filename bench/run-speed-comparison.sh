@@ -6,6 +6,8 @@
 #   MODE=one-core bench/run-speed-comparison.sh  # both pinned to one core, one thread each
 #   REPEATS=5 (default) timed runs per side and T; the medians are compared.
 #   PROBLEM=mnist bench/run-speed-comparison.sh  # the paper's size: 784-50-50-50-10 on MNIST, batch 200
+#   PYTHON=/path/to/python bench/run-speed-comparison.sh  # an interpreter that already has jax (no venv)
+#   BASELINE=/path/to/other/rewind ...  # also time another build's `rewind export`, in the same run
 #
 # "Whole machine": Rewind shares each training step between two threads (`--threads 2`, results
 # identical to one thread), JAX/XLA uses its default thread pool over every core. Creates
@@ -21,7 +23,9 @@ packages="${JAX_PACKAGES:-jax==0.10.2 jaxlib==0.10.2 numpy}"
 venv=.venv-jax
 out=.build/speed-comparison
 
-if ! "$venv/bin/python" -c 'import jax, jaxlib, numpy' 2>/dev/null; then
+python="${PYTHON:-$venv/bin/python}"
+if ! "$python" -c 'import jax, jaxlib, numpy' 2>/dev/null; then
+    if [ -n "${PYTHON:-}" ]; then echo "PYTHON=$PYTHON cannot import jax" >&2; exit 2; fi
     python3 -m venv "$venv"
     # shellcheck disable=SC2086  # the package list is meant to split into words
     "$venv/bin/pip" install --quiet $packages
@@ -47,11 +51,19 @@ case "$mode" in
 esac
 
 mkdir -p "$out"
+baseline=()
 for t in 100 1000; do
     "${pin[@]}" "$rewind" export --problem "$problem" --iterations "$t" --repeats "$repeats" --threads "$threads" \
         --output "$out/$problem-$t.json"
+    if [ -n "${BASELINE:-}" ]; then
+        # Interleaved with ours, T by T, so that both see the same load.
+        "${pin[@]}" "$BASELINE" export --problem "$problem" --iterations "$t" --repeats "$repeats" \
+            --threads "$threads" --output "$out/$problem-$t-baseline.json"
+        baseline+=(--baseline "$out/$problem-$t-baseline.json")
+    fi
 done
 export JAX_ENABLE_X64=1 JAX_PLATFORMS=cpu OPENBLAS_NUM_THREADS=1
-"${pin[@]}" "$venv/bin/python" bench/speed_comparison.py "$out/$problem-100.json" "$out/$problem-1000.json" \
-    --repeats "$repeats" --markdown "$out/table-$problem-$mode.md" --json "$out/table-$problem-$mode.json"
+"${pin[@]}" "$python" bench/speed_comparison.py "$out/$problem-100.json" "$out/$problem-1000.json" \
+    "${baseline[@]}" --repeats "$repeats" --markdown "$out/table-$problem-$mode.md" \
+    --json "$out/table-$problem-$mode.json"
 echo "(table also written to $out/table-$problem-$mode.md)" >&2

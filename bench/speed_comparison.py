@@ -23,6 +23,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jax_reference  # noqa: E402  (the child process and the comparison helpers)
 
 
+def baseline_row(path):
+    """Another build's `rewind export` of the same problem: its times only."""
+    with open(path) as handle:
+        rewind = json.load(handle)["rewind"]
+    return {"seconds": statistics.median(rewind["seconds"]), "min": min(rewind["seconds"]),
+            "cpu": statistics.median(rewind.get("cpu_seconds", rewind["seconds"]))}
+
+
 def row(path, repeats, directory):
     with open(path) as handle:
         export = json.load(handle)
@@ -40,9 +48,11 @@ def row(path, repeats, directory):
     their_cpu = statistics.median([u + s for u, s in zip(jax_run["user_seconds"], jax_run["system_seconds"])])
     mib = 1048576
     plain = statistics.median(rewind["plain_seconds"]) if rewind.get("plain_seconds") else None
+    plain_cpu = statistics.median(rewind["plain_cpu_seconds"]) if rewind.get("plain_cpu_seconds") else None
     return {
         "T": export["iterations"], "problem": export["problem"],
         "rewind_plain": plain, "training_ratio": ours / plain if plain else None,
+        "rewind_plain_cpu": plain_cpu, "training_cpu_ratio": our_cpu / plain_cpu if plain_cpu else None,
         "rewind_seconds": ours, "rewind_min": min(rewind["seconds"]),
         "jax_seconds": theirs, "jax_min": min(jax_run["seconds"]),
         "ratio": ours / theirs, "ratio_of_minima": min(rewind["seconds"]) / min(jax_run["seconds"]),
@@ -63,13 +73,24 @@ def table(rows):
     if with_plain:
         lines[0] += " Rewind plain training (s) | hypergradient / training |"
         lines[1] += "---:|---:|"
+        if all(r.get("rewind_plain_cpu") for r in rows):
+            lines[0] += " (CPU) |"
+            lines[1] += "---:|"
+    with_baseline = all(r.get("baseline") for r in rows)
+    if with_baseline:
+        lines[0] += " baseline build: hypergradient (s), median [min] | CPU s | baseline / this build (CPU) |"
+        lines[1] += "---:|---:|---:|"
     for r in rows:
         lines.append(
             f"| {r['T']} | {r['rewind_seconds']:.4f} [{r['rewind_min']:.4f}] | {r['jax_seconds']:.4f} [{r['jax_min']:.4f}] "
             f"| **{r['ratio']:.2f}** ({r['ratio_of_minima']:.2f}) "
             f"| {r['rewind_cpu']:.4f} / {r['jax_cpu']:.4f} ({r['cpu_ratio']:.2f}) | {r['rewind_peak_mib']:.0f} MiB "
             f"| {r['jax_peak_mib']:.0f} MiB | {r['gap']:.1e} |"
-            + (f" {r['rewind_plain']:.4f} | {r['training_ratio']:.2f} |" if with_plain else ""))
+            + (f" {r['rewind_plain']:.4f} | {r['training_ratio']:.2f} |" if with_plain else "")
+            + (f" {r['training_cpu_ratio']:.2f} |" if with_plain and r.get("rewind_plain_cpu") else "")
+            + (f" {r['baseline']['seconds']:.4f} [{r['baseline']['min']:.4f}] | {r['baseline']['cpu']:.4f} "
+               f"| {r['baseline']['seconds'] / r['rewind_seconds']:.2f} ({r['baseline']['cpu'] / r['rewind_cpu']:.2f}) |"
+               if with_baseline else ""))
     first = rows[0]
     problem = {
         "mnist": "MNIST at the paper's size (mnist rows 0-9,999 / 10,000-19,999, MLP 784-50-50-50-10 tanh, "
@@ -88,6 +109,8 @@ def table(rows):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("exports", nargs="+", help="files written by `rewind export --problem mlp`")
+    parser.add_argument("--baseline", action="append", default=[],
+                        help="another build's export of the same problem, one per EXPORT in order (timed beside it)")
     parser.add_argument("--repeats", type=int, default=5, help="timed JAX runs per file (median reported)")
     parser.add_argument("--markdown", help="also write the table to this file")
     parser.add_argument("--json", help="also write the rows as JSON to this file")
@@ -97,6 +120,8 @@ def main():
         for path in arguments.exports:
             print(f"JAX on {path} ...", file=sys.stderr, flush=True)
             rows.append(row(path, arguments.repeats, directory))
+    for r, path in zip(rows, arguments.baseline):
+        r["baseline"] = baseline_row(path)
     text = table(rows)
     print(text)
     if arguments.markdown:

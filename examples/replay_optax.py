@@ -8,6 +8,12 @@ a step counter in its state, one (T, K) table per hyperparameter and the L2 pena
 
     g = g + l2[k] * w;   v = gamma[t][k] * v - (1 - gamma[t][k]) * g;   update = alpha[t][k] * v
 
+An Adam job's schedule (`"optimizer": "adam"`) is replayed with optax's own AdamW,
+optax.inject_hyperparams(optax.adamw), one per block, whose learning_rate, b1, b2, eps and
+weight_decay are set in its state before every step: the betas as the exact dynamics apply them,
+and the step size, eps and decay rescaled so that optax's bias correction 1 - b**t becomes
+Rewind's 1 - prod(beta) (see library_adam in adam_recipe.py). The L2 penalty is added to the loss.
+
 The network is rebuilt from the export's architecture.layers with jax.lax: conv2d as
 conv_general_dilated in NHWC/HWIO (Rewind's own layouts, so no transposes) with the export's
 explicit padding, pooling as reduce_window, flatten in (height, width, channels) order.
@@ -23,12 +29,15 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from adam_recipe import library_adam  # examples/adam_recipe.py, beside this script
+
 jax.config.update("jax_enable_x64", True)
 ACTIVATIONS = {"tanh": jnp.tanh, "relu": jax.nn.relu, "sigmoid": jax.nn.sigmoid}
 
 
 def rewind_momentum(alpha, gamma, l2):
-    """The paper's SGD with momentum; alpha, gamma (T, K), l2 (K,); params a list of K blocks."""
+    """The paper's SGD with momentum; alpha, gamma (T, K); params and l2 lists of K blocks (l2 shaped
+    like its block: one value per block, or one per weight)."""
 
     def init(params):
         return {"v": [jnp.zeros_like(p) for p in params], "t": jnp.zeros([], jnp.int32)}
@@ -45,6 +54,31 @@ def rewind_momentum(alpha, gamma, l2):
     return optax.GradientTransformation(init, update)
 
 
+def rewind_adam(schedule, params):
+    """optax's AdamW per block, set step by step to Rewind's Adam: returns (init, update) over
+    the list of K blocks, with the step counter t in the state picking the table's row."""
+    rates, epsilons, decays = (jnp.asarray(table) for table in library_adam(schedule))
+    beta1, beta2 = jnp.asarray(schedule["beta1_applied"]), jnp.asarray(schedule["beta2_applied"])
+    adamw = [optax.inject_hyperparams(optax.adamw)(learning_rate=1.0, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.0)
+             for _ in params]
+
+    def init(params):
+        return {"blocks": [opt.init(p) for opt, p in zip(adamw, params)], "t": jnp.zeros([], jnp.int32)}
+
+    def update(grads, state, params):
+        t = state["t"]
+        updates, states = [], []
+        for k, (opt, g, block, w) in enumerate(zip(adamw, grads, state["blocks"], params)):
+            hyperparams = dict(block.hyperparams, learning_rate=rates[t, k], b1=beta1[t, k], b2=beta2[t, k],
+                               eps=epsilons[t, k], weight_decay=decays[t, k])
+            u, block = opt.update(g, block._replace(hyperparams=hyperparams), w)
+            updates.append(u)
+            states.append(block)
+        return updates, {"blocks": states, "t": t + 1}
+
+    return optax.GradientTransformation(init, update)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("replay")
@@ -55,8 +89,9 @@ def main():
         replay = json.load(handle)
     with open(arguments.schedule) as handle:
         schedule = json.load(handle)
-    if schedule["l2"] is None:
-        sys.exit("per-weight L2: pass l2_per_parameter split into blocks instead of one value per block")
+    adam = schedule.get("optimizer") == "adam"
+    if adam and schedule.get("weight_decay") is None:
+        sys.exit("per-weight decay: multiply each weight by 1 - alpha * decay before the step instead")
 
     blocks = replay["blocks"]
     index = {b["name"]: k for k, b in enumerate(blocks)}
@@ -68,13 +103,20 @@ def main():
     params = []
     for k, b in enumerate(blocks):
         params.append(schedule["init_scale"][k] * noise[b["offset"]:b["offset"] + b["rows"] * b["cols"]])
+    # L2 per block (or per weight), as arrays shaped like the blocks.
+    if schedule["l2"] is not None:
+        l2 = [jnp.full_like(p, schedule["l2"][k]) for k, p in enumerate(params)]
+    else:
+        per_weight = jnp.asarray(schedule["l2_per_parameter"])
+        l2 = [per_weight[b["offset"]:b["offset"] + b["rows"] * b["cols"]] for b in blocks]
     for layer in layers:
         if layer["type"] == "conv2d":
             w = index[layer["weights"]]
-            params[w] = params[w].reshape(layer["kernel"], layer["kernel"], layer["input_shape"][2], layer["filters"])
+            shape = (layer["kernel"], layer["kernel"], layer["input_shape"][2], layer["filters"])
+            params[w], l2[w] = params[w].reshape(shape), l2[w].reshape(shape)
         elif layer["type"] == "dense":
             w = index[layer["weights"]]
-            params[w] = params[w].reshape(-1, layer["units"])
+            params[w], l2[w] = params[w].reshape(-1, layer["units"]), l2[w].reshape(-1, layer["units"])
 
     def forward(params, x):
         x = x.reshape([x.shape[0]] + input_shape)  # NHWC, as Rewind's rows are
@@ -103,15 +145,23 @@ def main():
     def loss(params, x, y):
         return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(forward(params, x)), y[:, None], axis=1))
 
-    optimizer = rewind_momentum(
-        jnp.asarray(schedule["learning_rate"]), jnp.asarray(schedule["momentum_applied"]), jnp.asarray(schedule["l2"]))
+    if adam:
+        # AdamW's decay is decoupled; Rewind's L2 is a penalty inside the loss.
+        optimizer = rewind_adam(schedule, params)
+
+        def training_loss(params, x, y):
+            return loss(params, x, y) + 0.5 * sum(jnp.sum(lam * w * w) for lam, w in zip(l2, params))
+    else:
+        optimizer = rewind_momentum(
+            jnp.asarray(schedule["learning_rate"]), jnp.asarray(schedule["momentum_applied"]), l2)
+        training_loss = loss
     state = optimizer.init(params)
     x_train = jnp.asarray(replay["train"]["inputs"])
     y_train = jnp.asarray(replay["train"]["labels"], dtype=jnp.int32)
 
     @jax.jit
     def step(params, state, rows):
-        grads = jax.grad(loss)(params, x_train[rows], y_train[rows])
+        grads = jax.grad(training_loss)(params, x_train[rows], y_train[rows])
         updates, state = optimizer.update(grads, state, params)
         return optax.apply_updates(params, updates), state
 

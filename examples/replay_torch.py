@@ -11,7 +11,13 @@ sets each group's lr, momentum and dampening before every step:
 so momentum = dampening = gamma and lr = alpha give b = -v step for step, with two caveats this
 script handles: PyTorch starts the buffer at g on the first step (not (1 - gamma) * g), so the
 buffers are set to zeros first; and weight_decay = l2 adds l2 * w to g, the gradient of Rewind's
-0.5 * l2 * w**2 penalty.
+0.5 * l2 * w**2 penalty (a per-weight L2 is added to the loss instead).
+
+An Adam job's schedule (`"optimizer": "adam"`) is replayed with torch.optim.Adam
+(decoupled_weight_decay=True, i.e. AdamW), one group per block, whose lr, betas, eps and
+weight_decay are set before every step from the table: the betas as the exact dynamics apply them,
+and lr, eps and weight_decay rescaled so that the library's bias correction 1 - beta_t**t becomes
+Rewind's 1 - prod(beta) (see library_adam in adam_recipe.py). The L2 penalty stays inside the loss.
 
 The network is rebuilt from the export's architecture.layers with nn.Conv2d, nn.MaxPool2d,
 nn.AvgPool2d, nn.Flatten, nn.Linear and activation modules (see build() for how Rewind's block names
@@ -27,6 +33,8 @@ from collections import OrderedDict
 
 import torch
 import torch.nn.functional as F
+
+from adam_recipe import library_adam  # examples/adam_recipe.py, beside this script
 
 torch.set_default_dtype(torch.float64)
 ACTIVATIONS = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid}
@@ -95,13 +103,14 @@ def main():
         replay = json.load(handle)
     with open(arguments.schedule) as handle:
         schedule = json.load(handle)
+    adam = schedule.get("optimizer") == "adam"
+    if adam and schedule.get("weight_decay") is None:
+        sys.exit("per-weight decay: multiply each weight by 1 - alpha * decay before the step instead")
 
     blocks = replay["blocks"]
     noise = torch.tensor(replay["noise"])
     scales = schedule["init_scale"]
-    alpha, gamma = schedule["learning_rate"], schedule["momentum_applied"]  # (T, K) each
-    if schedule["l2"] is None:
-        sys.exit("per-weight L2: add 0.5 * sum(l2 * w**2) to the loss instead of weight_decay")
+    alpha = schedule["learning_rate"]  # (T, K)
 
     model, parameter_of = build(replay["architecture"])
     # w_1 = s_k * eps for every block, moved into PyTorch's layouts.
@@ -110,13 +119,47 @@ def main():
             parameter, to_torch = parameter_of[block["name"]]
             values = scales[k] * noise[block["offset"]:block["offset"] + block["rows"] * block["cols"]]
             parameter.copy_(to_torch(values))
-
-    # One group per block, in Rewind's order (conv2d_1.weights, conv2d_1.biases, ...).
+    # One parameter per block, in Rewind's order (conv2d_1.weights, conv2d_1.biases, ...), and its
+    # L2 strengths in the same layout (one per block, or one per weight).
     parameters = [parameter_of[block["name"]][0] for block in blocks]
-    groups = [{"params": [p], "weight_decay": schedule["l2"][k]} for k, p in enumerate(parameters)]
-    optimizer = torch.optim.SGD(groups, lr=1.0, momentum=0.9, dampening=0.9)
-    for p in parameters:
-        optimizer.state[p]["momentum_buffer"] = torch.zeros_like(p)
+    if schedule["l2"] is not None:
+        l2 = [torch.full_like(p, schedule["l2"][k]) for k, p in enumerate(parameters)]
+    else:
+        per_weight = torch.tensor(schedule["l2_per_parameter"])
+        l2 = [parameter_of[b["name"]][1](per_weight[b["offset"]:b["offset"] + b["rows"] * b["cols"]]) for b in blocks]
+
+    if adam:
+        # torch.optim.Adam with decoupled (AdamW) decay, one group per block; Rewind's L2 is a
+        # penalty inside the loss, as Adam's original L2 is.
+        optimizer = torch.optim.Adam(
+            [{"params": [p]} for p in parameters], lr=1.0, eps=1e-8, decoupled_weight_decay=True)
+        rates, epsilons, decays = (table.tolist() for table in library_adam(schedule))
+        beta1, beta2 = schedule["beta1_applied"], schedule["beta2_applied"]
+
+        def configure(t, k, group):
+            group.update(lr=rates[t][k], betas=(beta1[t][k], beta2[t][k]), eps=epsilons[t][k],
+                         weight_decay=decays[t][k])
+
+        def penalty():
+            return 0.5 * sum((lam * p * p).sum() for lam, p in zip(l2, parameters))
+    else:
+        # SGD with dampening = momentum (see the docstring); weight_decay = l2 is the penalty's
+        # gradient for a per-block L2, a per-weight L2 goes into the loss.
+        gamma = schedule["momentum_applied"]  # (T, K)
+        per_block = schedule["l2"] is not None
+        groups = [{"params": [p], "weight_decay": schedule["l2"][k] if per_block else 0.0}
+                  for k, p in enumerate(parameters)]
+        optimizer = torch.optim.SGD(groups, lr=1.0, momentum=0.9, dampening=0.9)
+        for p in parameters:
+            optimizer.state[p]["momentum_buffer"] = torch.zeros_like(p)
+
+        def configure(t, k, group):
+            group["lr"] = alpha[t][k]
+            group["momentum"] = group["dampening"] = gamma[t][k]
+
+        def penalty():
+            return 0.0 if per_block else 0.5 * sum((lam * p * p).sum() for lam, p in zip(l2, parameters))
+
     input_shape = replay["architecture"]["input_shape"]
 
     def forward(x):
@@ -128,11 +171,10 @@ def main():
     y_train = torch.tensor(replay["train"]["labels"], dtype=torch.long)
     for t, rows in enumerate(replay["batches"]):
         for k, group in enumerate(optimizer.param_groups):
-            group["lr"] = alpha[t][k]
-            group["momentum"] = group["dampening"] = gamma[t][k]
+            configure(t, k, group)
         rows = torch.tensor(rows)
         optimizer.zero_grad()
-        F.cross_entropy(forward(x_train[rows]), y_train[rows]).backward()
+        (F.cross_entropy(forward(x_train[rows]), y_train[rows]) + penalty()).backward()
         optimizer.step()
 
     with torch.no_grad():

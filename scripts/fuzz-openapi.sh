@@ -13,13 +13,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 examples="${1:-25}"
 seconds="${2:-300}"
 venv="$root/.venv-fuzz"
-work="$(mktemp -d)"
-server_pid=""
-cleanup() {
-    if [[ -n "$server_pid" ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=scripts/loopback-serve.sh
+source "$root/scripts/loopback-serve.sh"
 
 if [[ ! -x "$venv/bin/st" ]]; then
     echo "Creating $venv with schemathesis..."
@@ -36,16 +31,8 @@ build=(swift build --package-path "$root" -c release -Xswiftc -warnings-as-error
 binary="$("${build[@]}" --show-bin-path)/rewind"
 
 echo "Starting rewind serve on loopback..."
-env -u REWIND_API_KEYS "$binary" serve --host 127.0.0.1 --port 0 --database "$work/rewind.sqlite" \
-    --workers 1 --max-queued 100000 --job-memory-mb 256 \
-    --submission-burst 1000000 --submissions-per-second 1000000 >"$work/stdout" 2>"$work/stderr" &
-server_pid=$!
-for _ in $(seq 100); do
-    if grep -q '^listening on ' "$work/stdout" 2>/dev/null; then break; fi
-    sleep 0.1
-done
-base="$(sed -n 's/^listening on //p' "$work/stdout" | head -1)"
-[[ -n "$base" ]] || { echo "the server did not start:" >&2; cat "$work/stderr" >&2; exit 1; }
+start_loopback_serve "$binary" --workers 1 --max-queued 100000 --job-memory-mb 256 \
+    --submission-burst 1000000 --submissions-per-second 1000000
 
 echo "Fuzzing $base/openapi.json ($examples examples per operation, at most $seconds s)..."
 # Every check on every documented operation: job submissions are not rate-limited (the settings

@@ -4,7 +4,9 @@
 # plus PNG renders when rsvg-convert is installed) in docs/images/.
 #
 #   scripts/run-example.sh schedules | schedules-long | held-out | lenet-schedules | per-weight-l2 | distillation | chaos
-#                         | mnist-schedules | mnist-per-weight-l2 | mnist-distillation | mnist-chaos [--update-results]
+#                         | mnist-schedules | mnist-per-weight-l2 | mnist-distillation | mnist-chaos
+#                         | optimizers-sgd | optimizers-adam | optimizers-adam-lr0.01
+#                         | optimizers-mnist-sgd | optimizers-mnist-adam [--update-results]
 #
 # Without --update-results nothing committed is rewritten: results and plots go to a temporary
 # folder, named at the end. With it they replace examples/results/ and docs/images/.
@@ -107,6 +109,14 @@ mnist-distillation)
     run_job mnist-distillation "$spec" loss error training_data
     rm -f "$spec"
     ;;
+optimizers-*sgd)
+    # SGD with momentum against Adam, both tuned (docs/experiments.md): optimizers-sgd, optimizers-mnist-sgd.
+    run_job "$example" "examples/$example.json" loss error learning_rate momentum
+    ;;
+optimizers-*)
+    # optimizers-adam, optimizers-adam-lr0.01, optimizers-mnist-adam: Adam's schedules and decays.
+    run_job "$example" "examples/$example.json" loss error learning_rate beta1 beta2 weight_decay
+    ;;
 mnist-chaos)
     started=$(now)
     "$rewind" sweep examples/mnist-chaos.json --from "${FROM:-0.5}" --to "${TO:-2.5}" --points "${POINTS:-100}" \
@@ -124,7 +134,7 @@ chaos)
     render_png "$images/chaos-hypergradient.svg"
     ;;
 *)
-    echo "unknown example: $example (schedules, schedules-long, held-out, lenet-schedules, per-weight-l2, distillation, chaos, mnist-schedules, mnist-per-weight-l2, mnist-distillation, mnist-chaos)" >&2
+    echo "unknown example: $example (schedules, schedules-long, held-out, lenet-schedules, per-weight-l2, distillation, chaos, mnist-schedules, mnist-per-weight-l2, mnist-distillation, mnist-chaos, optimizers-*)" >&2
     exit 2
     ;;
 esac

@@ -38,11 +38,15 @@ public enum OpenAPIDocument {
                 "tags": ["jobs"],
                 "operationId": "createJob",
                 "summary": "Submit a tuning job",
-                "description": "The job is on disk before the answer goes out. With an `Idempotency-Key`, a repeat of the same key and body answers the original job (200) and creates nothing; the same key with another body answers 422; the same key while the first request is still being handled answers 409.",
+                "description": "The job is on disk before the answer goes out. With an `Idempotency-Key`, a repeat of the same key and body answers the original job (200) and creates nothing; the same key with another body answers 422; the same key while the first request is still being handled answers 409. A spec with `\"kind\": \"weight_sharing\"` is the weight-sharing experiment (`WeightSharingSpec`); without `kind`, a tuning job (`JobSpec`).",
                 "parameters": [ { "$ref": "#/components/parameters/IdempotencyKey" } ],
                 "requestBody": {
                   "required": true,
-                  "content": { "application/json": { "schema": { "$ref": "#/components/schemas/JobSpec" } } }
+                  "content": {
+                    "application/json": {
+                      "schema": { "oneOf": [ { "$ref": "#/components/schemas/JobSpec" }, { "$ref": "#/components/schemas/WeightSharingSpec" } ] }
+                    }
+                  }
                 },
                 "responses": {
                   "202": {
@@ -734,6 +738,62 @@ public enum OpenAPIDocument {
                 "type": "string",
                 "enum": ["queued", "running", "succeeded", "failed", "cancelled"]
               },
+              "WeightSharingSpec": {
+                "type": "object",
+                "description": "The paper's weight-sharing experiment on the built-in Omniglot tasks: one network per task whose layer weights are W_l(a) = Σ_j T_l[a, j] z_l(j), and the transforms T_l learned by plain gradient descent on their exact hypergradient. Every field but `kind` is optional (the paper's settings are the defaults); jobs report it back with every default filled in.",
+                "required": ["kind"],
+                "additionalProperties": false,
+                "properties": {
+                  "kind": { "type": "string", "enum": ["weight_sharing"] },
+                  "name": { "type": "string", "minLength": 1, "maxLength": 200, "default": "omniglot weight sharing" },
+                  "dataset": {
+                    "type": "object", "additionalProperties": false,
+                    "properties": { "name": { "type": "string", "enum": ["omniglot"], "default": "omniglot" } }
+                  },
+                  "model": {
+                    "type": "object", "additionalProperties": false,
+                    "properties": {
+                      "hidden": {
+                        "type": "array", "minItems": 1, "maxItems": 4, "default": [400, 200],
+                        "items": { "type": "integer", "minimum": 1, "maximum": 4096 },
+                        "description": "Hidden widths of every task's 784-…-40 tanh network."
+                      },
+                      "sharing": {
+                        "type": "object", "additionalProperties": false,
+                        "properties": {
+                          "tasks": { "type": "string", "enum": ["alphabets+rotations", "alphabets"], "default": "alphabets+rotations", "description": "Each alphabet a task, and with rotations the same alphabet turned by 90° another." },
+                          "alphabets": { "type": "integer", "minimum": 1, "maximum": 5, "default": 5 },
+                          "layers": {
+                            "type": "array", "minItems": 1, "maxItems": 5, "uniqueItems": true, "default": [1, 2, 3],
+                            "items": { "type": "integer", "minimum": 1, "maximum": 5 },
+                            "description": "The layers (1 = the input layer, at most hidden + 1) whose T_l are learned; the others keep 0.5·I + 0.05·11ᵀ."
+                          },
+                          "learn": { "type": "string", "enum": ["transforms"], "default": "transforms" }
+                        }
+                      }
+                    }
+                  },
+                  "training": {
+                    "type": "object", "additionalProperties": false,
+                    "properties": {
+                      "iterations": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 50, "description": "Full-batch steps T." },
+                      "learning_rate": { "type": "number", "exclusiveMinimum": 0, "maximum": 1000000, "default": 1 },
+                      "momentum": { "type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1, "default": 0.9 },
+                      "init_scale": { "type": "number", "exclusiveMinimum": 0, "maximum": 1000000, "default": 0.1353352832366127 },
+                      "l2": { "type": "number", "minimum": 0, "maximum": 1000000, "default": 0.01831563888873418, "description": "½λ‖z‖² on the shared z's (not the biases)." }
+                    }
+                  },
+                  "meta": {
+                    "type": "object", "additionalProperties": false,
+                    "properties": {
+                      "iterations": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 20 },
+                      "step_size": { "type": "number", "exclusiveMinimum": 0, "maximum": 1000000, "default": 0.2 },
+                      "validation_drawings": { "type": "integer", "minimum": 1, "maximum": 11, "default": 2, "description": "Of each character's 12 training drawings, re-drawn every meta-iteration." },
+                      "seed": { "type": "integer", "minimum": 0, "maximum": 2147483647, "default": 0 }
+                    }
+                  }
+                }
+              },
               "JobSpec": {
                 "type": "object",
                 "description": "A tuning job. Every field but `dataset` is optional; jobs report it back with every default filled in. The same spec always gives the same results, bit for bit, on the same build.",
@@ -1067,7 +1127,10 @@ public enum OpenAPIDocument {
                   "created_at": { "type": "string", "format": "date-time" },
                   "started_at": { "type": ["string", "null"], "format": "date-time" },
                   "finished_at": { "type": ["string", "null"], "format": "date-time" },
-                  "spec": { "$ref": "#/components/schemas/JobSpec", "description": "The spec with every default filled in; left out of listings unless `?view=full`." },
+                  "spec": {
+                    "description": "The spec with every default filled in; left out of listings unless `?view=full`.",
+                    "oneOf": [ { "$ref": "#/components/schemas/JobSpec" }, { "$ref": "#/components/schemas/WeightSharingSpec" } ]
+                  },
                   "warnings": {
                     "type": "array",
                     "description": "What the job's data, split or outcome give reason to doubt (codes in docs/api.md); empty when none.",
@@ -1177,8 +1240,14 @@ public enum OpenAPIDocument {
                   "training_data": {
                     "type": "array", "items": { "type": "array", "items": { "type": "number" } },
                     "description": "(train rows, features), when training_data.learn is true."
-                  }
+                  },
+                  "transforms": { "$ref": "#/components/schemas/Transforms" }
                 }
+              },
+              "Transforms": {
+                "type": "array", "x-kind": "weight_sharing",
+                "description": "A weight_sharing job's T_l, one per layer (input side first), each a list of rows: row a is task a's layer, column j the weight of the shared z_l(j) in it, tasks in the order of the item's `sharing.tasks`.",
+                "items": { "type": "array", "items": { "type": "array", "items": { "type": "number" } } }
               },
               "HistoryItem": {
                 "type": "object",
@@ -1201,7 +1270,15 @@ public enum OpenAPIDocument {
                   "hyperparameters": { "$ref": "#/components/schemas/Hyperparameters" },
                   "hypergradient": {
                     "description": "The exact hypergradient that produced the next hyperparameters; null for the last item.",
-                    "oneOf": [ { "$ref": "#/components/schemas/Hyperparameters" }, { "type": "null" } ]
+                    "oneOf": [
+                      { "$ref": "#/components/schemas/Hyperparameters" },
+                      {
+                        "type": "object", "required": ["transforms"], "additionalProperties": false,
+                        "description": "A weight_sharing job's: the gradient with respect to the T_l themselves.",
+                        "properties": { "transforms": { "$ref": "#/components/schemas/Transforms" } }
+                      },
+                      { "type": "null" }
+                    ]
                   },
                   "training_curve": {
                     "description": "The elementary learning curve: mean minibatch training loss (with the penalty) over windows of `every` consecutive training iterations (at most 1000 points).",
@@ -1221,6 +1298,20 @@ public enum OpenAPIDocument {
                       "kernel": { "type": "integer", "minimum": 1 },
                       "channels": { "type": "integer", "minimum": 1 },
                       "values": { "type": "array", "items": { "type": "number" }, "description": "(filters, kernel, kernel, channels) in that order." }
+                    }
+                  },
+                  "sharing": {
+                    "x-kind": "weight_sharing",
+                    "description": "A weight_sharing job's per-task numbers, in the order of `tasks`; its losses and errors above are their means over the tasks.",
+                    "type": "object",
+                    "required": ["tasks", "objective", "validation_losses", "validation_errors", "test_errors", "initial_test_errors"],
+                    "properties": {
+                      "tasks": { "type": "array", "items": { "type": "string" } },
+                      "objective": { "type": "number", "description": "The sum over tasks of the mean validation cross-entropy: what the meta-step descends." },
+                      "validation_losses": { "type": "array", "items": { "type": "number" } },
+                      "validation_errors": { "type": "array", "items": { "type": "number", "minimum": 0, "maximum": 1 } },
+                      "test_errors": { "type": ["array", "null"], "items": { "type": "number", "minimum": 0, "maximum": 1 }, "description": "Final item only: each task's test error with the learned T_l (trained on all 12 drawings per character)." },
+                      "initial_test_errors": { "type": ["array", "null"], "items": { "type": "number", "minimum": 0, "maximum": 1 }, "description": "Final item only: the same with the initial T_l." }
                     }
                   },
                   "seconds": { "type": "number", "minimum": 0 },

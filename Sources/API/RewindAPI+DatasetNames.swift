@@ -10,7 +10,7 @@ import Tuning
 /// ("blobs schedules"), not after an id.
 extension RewindAPI {
     /// The submitted spec as a ready run, or the problem to answer.
-    func prepareSubmission(_ body: [UInt8], _ credential: Credential) throws(APIError) -> JobSubmission {
+    func prepareSubmission(_ body: [UInt8], _ credential: Credential) throws(APIError) -> SubmittedJob {
         let value: JSONValue
         do {
             value = try JSONValue.parse(body)
@@ -19,7 +19,7 @@ extension RewindAPI {
         }
         let upload = try callersUpload(value["dataset"], credential)
         let datasets = PermittedDatasets(store: store, upload: upload)
-        switch JobRequest.prepare(specJSON: value, upload: upload, datasets: datasets) {
+        switch JobRequest.prepareJob(specJSON: value, upload: upload, datasets: datasets) {
         case .success(let submission): return submission
         case .failure(let error): throw APIError(explainingDatasetNames(ProblemDetails(error), credential))
         }

@@ -33,11 +33,11 @@ extension RewindAPI {
         if let error = submission.run.memoryProblem(budget: configuration.jobMemoryBudget) {
             throw APIError(ProblemDetails(error))
         }
-        let specJSON = submission.canonicalSpec
+        let specJSON = submission.run.canonicalSpec
         let uploadedDataset = submission.dataset.uploadID
         let now = clock()
         let job = NewJob(
-            id: TimeOrderedID.make(nowMs: now), name: submission.spec.name, specJSON: specJSON,
+            id: TimeOrderedID.make(nowMs: now), name: submission.run.name, specJSON: specJSON,
             datasetID: uploadedDataset,
             progressTotal: submission.run.totalItems, owner: credential.owner,
             // Admins and single-user mode (no keys) are exempt: the cap keeps tenants apart.

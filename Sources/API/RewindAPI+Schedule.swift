@@ -33,6 +33,12 @@ extension RewindAPI {
         guard let stored = try? JSONValue.parse(row.itemJSON),
             let values = stored["hyperparameters"].flatMap(HyperparameterValues.init(json:))
         else { throw .storageUnavailable }
+        guard stored["hyperparameters"]?["transforms"] == nil else {
+            throw .conflict(
+                "no-schedule",
+                "job \(record.id) is a weight_sharing job: its inner α and γ are constant, and what it learns, the "
+                    + "transforms T_l, is in its history items and result")
+        }
         let run: TuningRun
         switch JobRequest.decode(canonicalSpec: record.specJSON, datasets: StoreDatasetResolver(store: store)) {
         case .success(let prepared): run = prepared

@@ -27,6 +27,7 @@ public enum JobPlots {
     /// which only distillation jobs (`hyperparameters.training_data.learn`) have, and `filters`,
     /// which only networks with a conv2d layer have.
     public static func names(for spec: JSONValue) -> [String] {
+        if isWeightSharing(spec) { return sharingNames }
         let facts = PlotSpec(spec)
         let convolution = hasConvolution(spec)
         let names = allNames.filter {
@@ -61,6 +62,7 @@ public enum JobPlots {
         case "filters": return filters(history)
         case "beta1", "beta2": return schedule(history, facts: facts, key: name)
         case "weight_decay": return weightDecay(history, facts: facts)
+        case "transforms", "sharing": return sharingTransforms(history, offDiagonal: name == "sharing")
         default: return nil
         }
     }
@@ -79,6 +81,8 @@ public enum JobPlots {
         case "training_data": "Learned training inputs"
         case "filters": "First conv layer's filters"
         case "beta1", "beta2", "weight_decay": adamTitle(of: name)
+        case "transforms": "Learned transforms T_l"
+        case "sharing": "Learned sharing between tasks"
         default: name
         }
     }

@@ -45,7 +45,7 @@ struct JobExecution {
         // Renewed from its own thread from now on: loading the data, training, large commits.
         let keeper = LeaseKeeper(runner: runner, jobID: JobID(job.id), worker: worker, fraction: job.progressFraction)
         defer { keeper.stop() }
-        let tuning: TuningRun
+        let tuning: any JobRun
         let clock = ContinuousClock()
         let claimedAt = clock.now
         switch prepare() {
@@ -89,7 +89,7 @@ struct JobExecution {
     }
 
     private func runMetaIterations(
-        _ tuning: TuningRun, from start: TuningCheckpoint, reservation: MemoryReservation?, keeper: LeaseKeeper
+        _ tuning: any JobRun, from start: TuningCheckpoint, reservation: MemoryReservation?, keeper: LeaseKeeper
     ) -> Outcome {
         defer { reservation?.release() }
         var checkpoint = start
@@ -152,17 +152,17 @@ struct JobExecution {
 
     /// Spec and data set as the job was accepted with: its canonical spec decoded, its data set by
     /// id. Failing here means the job can never run.
-    private func prepare() -> Result<TuningRun, JobRequestError> {
-        JobRequest.decode(
+    private func prepare() -> Result<any JobRun, JobRequestError> {
+        JobRequest.decodeJob(
             canonicalSpec: job.specJSON, datasets: runner.datasets, threads: runner.configuration.jobThreads)
     }
 
     /// The committed checkpoint, or the start. A checkpoint that does not decode is ignored: the
     /// run is deterministic, so recomputing from the start rewrites the same history.
-    private func restoredCheckpoint(for tuning: TuningRun) -> TuningCheckpoint {
+    private func restoredCheckpoint(for tuning: any JobRun) -> TuningCheckpoint {
         guard let stored = claimed.checkpoint else { return tuning.initialCheckpoint() }
         guard let checkpoint = try? JSONDecoder().decode(TuningCheckpoint.self, from: Data(stored.state)),
-            checkpoint.nextItem <= tuning.totalItems, checkpoint.unconstrained.count == tuning.space.count
+            tuning.fits(checkpoint)
         else {
             runner.log("checkpoint unreadable, restarting", ["job_id": job.id])
             return tuning.initialCheckpoint()

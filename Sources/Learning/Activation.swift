@@ -1,3 +1,5 @@
+import CBufferKernels
+
 /// The element-wise nonlinearity of the hidden layers (the output layer is always softmax).
 public enum Activation: String, Sendable, Codable, CaseIterable {
     case tanh, relu, sigmoid
@@ -9,16 +11,21 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
 // pass), so no pass evaluates a transcendental function twice. tanh and the sigmoid are
 // `PortableMath`'s, never libm's, so the same inputs give the same bits on every CPU.
 extension Activation {
+    /// Whether `forward` runs tanh through the AVX2 transcription of `PortableMath.tanh`.
+    static let vectorTanhAvailable = rewind_activation_kernels_available() != 0
+
     /// z ← φ(z) in place and derivative ← φ'(z), over `count` elements.
     func forward(
         _ z: UnsafeMutablePointer<Double>, derivative: UnsafeMutablePointer<Double>, count: Int
     ) {
         switch self {
         case .tanh:
-            PortableMath.forEachVector(z, count: count) { lanes, start, valid in
-                let a = PortableMath.tanh(lanes)
-                PortableMath.store(a, to: z, at: start, valid: valid)
-                PortableMath.store(1 - a * a, to: derivative, at: start, valid: valid)
+            // The same lanes four to an AVX2 instruction where the CPU has it (the same bits:
+            // PortableMathTests), else two to an SSE2 one.
+            if Self.vectorTanhAvailable {
+                rewind_tanh_forward(z, derivative, Int64(count))
+            } else {
+                Self.portableTanh(z, derivative: derivative, count: count)
             }
         case .relu:
             for i in 0..<count {
@@ -33,6 +40,22 @@ extension Activation {
                 PortableMath.store(a * (1 - a), to: derivative, at: start, valid: valid)
             }
         }
+    }
+
+    /// `forward` for tanh in Swift's four-lane vectors: what every CPU without AVX2 runs, and the
+    /// reference the AVX2 kernel must match bit for bit.
+    static func portableTanh(_ z: UnsafeMutablePointer<Double>, derivative: UnsafeMutablePointer<Double>, count: Int) {
+        PortableMath.forEachVector(z, count: count) { lanes, start, valid in
+            let a = PortableMath.tanh(lanes)
+            PortableMath.store(a, to: z, at: start, valid: valid)
+            PortableMath.store(1 - a * a, to: derivative, at: start, valid: valid)
+        }
+    }
+
+    /// The AVX2 kernel itself (only where `vectorTanhAvailable`).
+    static func vectorTanh(_ z: UnsafeMutablePointer<Double>, derivative: UnsafeMutablePointer<Double>, count: Int) {
+        precondition(vectorTanhAvailable, "vectorTanh: this CPU has no AVX2")
+        rewind_tanh_forward(z, derivative, Int64(count))
     }
 
     /// R{δ} ← R{δ'}⊙φ' + δ'⊙φ''⊙R{z} in place over `count` elements, where `rDelta` holds R{δ'}

@@ -41,8 +41,11 @@ public struct Network: Sendable {
         precondition(labels.count == batch, "lossAndGradient: labels is not (batch)")
         workspace.gradientBatch = 0
 
-        // The HVP that follows has no inputs argument, so a_0 must outlive the caller's buffer.
-        workspace.input.update(from: inputs.baseAddress!, count: inputs.count)
+        // The HVP that follows has no inputs argument, so a_0 must outlive the caller's buffer;
+        // a caller that gathered its batch straight into the workspace (the trainer) saves the copy.
+        if inputs.baseAddress! != UnsafePointer(workspace.input) {
+            workspace.input.update(from: inputs.baseAddress!, count: inputs.count)
+        }
         let w = parameters.baseAddress!, dw = gradient.baseAddress!
         let (crossEntropy, _) = forwardAndLoss(
             parameters: w, input: workspace.input, labels: labels.baseAddress!, rows: batch,

@@ -82,10 +82,11 @@ struct RunState {
     /// per-parameter loops keep equal to w as Doubles.
     @discardableResult
     private func computeGradient(step: Int) -> Double {
-        scratch.loadBatch(step: step, plan: problem.batches, from: problem.training)
+        scratch.loadBatch(step: step, plan: problem.batches, from: problem.training, into: workspace.input)
         return problem.model.lossAndGradient(
             parameters: UnsafeBufferPointer(scratch.weights), l2: UnsafeBufferPointer(scratch.l2),
-            inputs: UnsafeBufferPointer(scratch.batchInputs), labels: UnsafeBufferPointer(scratch.batchLabels),
+            inputs: UnsafeBufferPointer(start: workspace.input, count: scratch.batchSize * scratch.features),
+            labels: UnsafeBufferPointer(scratch.batchLabels),
             batch: scratch.batchSize, gradient: scratch.gradient, workspace: workspace, team: team)
     }
 
@@ -177,7 +178,7 @@ struct RunState {
                     problem.model.objectiveGradient(
                         parameters: UnsafeBufferPointer(scratch.weights), inputs: inputs, labels: labels,
                         rows: rows.rows, gradient: scratch.dw,
-                        inputGradient: inputGradientWanted ? dX : nil, workspace: evaluation)
+                        inputGradient: inputGradientWanted ? dX : nil, workspace: evaluation, team: team)
                 }
             }
         }

@@ -79,10 +79,11 @@ public struct ReversibleTrainer: Sendable {
         }
         for i in 0..<n { scratch.l2[i] = schedule.l2[i] }
         for t in 0..<schedule.iterations {
-            scratch.loadBatch(step: t, plan: problem.batches, from: problem.training)
+            scratch.loadBatch(step: t, plan: problem.batches, from: problem.training, into: workspace.input)
             _ = problem.model.lossAndGradient(
                 parameters: UnsafeBufferPointer(scratch.weights), l2: UnsafeBufferPointer(scratch.l2),
-                inputs: UnsafeBufferPointer(scratch.batchInputs), labels: UnsafeBufferPointer(scratch.batchLabels),
+                inputs: UnsafeBufferPointer(start: workspace.input, count: scratch.batchSize * scratch.features),
+                labels: UnsafeBufferPointer(scratch.batchLabels),
                 batch: scratch.batchSize, gradient: scratch.gradient, workspace: workspace, team: team)
             team.run(
                 { Self.plainStep(t, half: 0, blocks, schedule, scratch, velocity) },

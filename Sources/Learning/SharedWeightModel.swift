@@ -214,22 +214,23 @@ public struct SharedWeightModel: Sendable {
         return (objective, dT)
     }
 
-    /// Σ_tasks (mean cross-entropy, misclassified rows) on each task's `rows`.
-    public func evaluate(
-        parameters: [Double], rows: [LabelledRows], workspace: SharedWeightWorkspace
-    ) -> [(
-        loss: Double, errors: Int
-    )] {
+    /// Per task (mean cross-entropy, misclassified rows) on its `rows`: forward passes only, one
+    /// task's network at a time.
+    public func evaluate(parameters: [Double], rows: [LabelledRows]) -> [(loss: Double, errors: Int)] {
+        precondition(rows.count == tasks && parameters.count == parameterCount)
         let n = network.parameterCount
+        var weights = [Double](repeating: 0, count: n)
         return (0..<tasks).map { a in
-            parameters.withUnsafeBufferPointer { expand($0.baseAddress!, task: a, into: workspace.weights[a]) }
-            let evaluation = NetworkWorkspace(
-                architecture: network, batchCapacity: network.evaluationChunk(rows: rows[a].rows))
-            return rows[a].inputs.withUnsafeBufferPointer { inputs in
-                rows[a].labels.withUnsafeBufferPointer { labels in
-                    model.evaluate(
-                        parameters: UnsafeBufferPointer(start: workspace.weights[a], count: n), inputs: inputs,
-                        labels: labels, rows: rows[a].rows, workspace: evaluation)
+            weights.withUnsafeMutableBufferPointer { w in
+                parameters.withUnsafeBufferPointer { expand($0.baseAddress!, task: a, into: w.baseAddress!) }
+                let evaluation = NetworkWorkspace(
+                    architecture: network, batchCapacity: network.evaluationChunk(rows: rows[a].rows))
+                return rows[a].inputs.withUnsafeBufferPointer { inputs in
+                    rows[a].labels.withUnsafeBufferPointer { labels in
+                        model.evaluate(
+                            parameters: UnsafeBufferPointer(w), inputs: inputs, labels: labels, rows: rows[a].rows,
+                            workspace: evaluation)
+                    }
                 }
             }
         }

@@ -25,6 +25,8 @@ public struct SharedWeightRun: Sendable {
     public var objective: Double
     /// The full-batch training loss (with the penalty) at each forward step.  // (T)
     public var trainingLosses: [Double]
+    /// The most bits the information buffers held at once (at the end of the forward pass).
+    public var bufferPeakBits: Int
 }
 
 /// SGD with momentum on a `SharedWeightModel`, run backwards exactly for ∂f/∂T.
@@ -41,14 +43,15 @@ public struct SharedWeightTrainer: Sendable {
         self.problem = problem
     }
 
-    /// Trains forward and returns the final parameters and every step's training loss.
+    /// Trains forward and returns the final parameters and every step's training loss; `observe`
+    /// sees every step and cancels the run by returning false.
     public func train(
-        schedule: TrainingSchedule, noise: [Double]
+        schedule: TrainingSchedule, noise: [Double], observe: (TrainingPhase) -> Bool = { _ in true }
     ) throws(TrainingError) -> (
         finalParameters: [Double], trainingLosses: [Double]
     ) {
         let run = try SharedRunState(problem: problem, schedule: schedule, noise: noise)
-        try run.forward(observe: { _ in true })
+        try run.forward(observe: observe)
         run.scratch.loadWeights()
         return (Array(run.scratch.weights), run.losses)
     }
@@ -87,7 +90,7 @@ public struct SharedWeightTrainer: Sendable {
         }
         return SharedWeightRun(
             transforms: transforms, initialParameters: Array(run.scratch.dw), finalParameters: final,
-            objective: objective, trainingLosses: run.losses)
+            objective: objective, trainingLosses: run.losses, bufferPeakBits: run.buffers.peakStoredBits)
     }
 }
 

@@ -147,6 +147,7 @@ struct ComparisonProblem {
         var trainingCPUSeconds: Double?
         /// Plain training of the same T steps (no buffer, no reverse pass), timed after the runs.
         var plainSeconds: [Double] = []
+        var plainCPUSeconds: [Double] = []
     }
 
     static let trainRows = 1000
@@ -270,9 +271,10 @@ struct ComparisonProblem {
         // The dense problems time plain training of the same T steps (no buffer, no reverse pass) as
         // often as the hypergradient; the layered ones timed it once above.
         for _ in 0..<(kind.isLayered ? 0 : repeats) {
-            let start = clock.now
+            let start = clock.now, cpuStart = processCPUSeconds()
             _ = trainer.trainPlain(schedule: schedule, noise: noise)
             measurement.plainSeconds.append((clock.now - start).seconds)
+            measurement.plainCPUSeconds.append(processCPUSeconds() - cpuStart)
         }
         return measurement
     }
@@ -324,6 +326,7 @@ struct ComparisonProblem {
         rewind["seconds_median"] = .number(measurement.seconds.median)
         rewind["cpu_seconds"] = Self.numbers(measurement.cpuSeconds)
         rewind["plain_seconds"] = Self.numbers(measurement.plainSeconds)
+        rewind["plain_cpu_seconds"] = Self.numbers(measurement.plainCPUSeconds)
         rewind["peak_rss_bytes"] = .number(Double(measurement.peakBytes))
         rewind["baseline_rss_bytes"] = .number(Double(measurement.baselineBytes))
         if let training = measurement.trainingSeconds { rewind["training_seconds"] = .number(training) }

@@ -61,12 +61,12 @@ struct RunCommand: ParsableCommand {
             Console.error("rewind: cannot read \(spec): \(error.localizedDescription)")
             throw ExitCode(3)
         }
-        let tuning: TuningRun
+        let tuning: any JobRun
         let directory =
             spec == "-"
             ? FileManager.default.currentDirectoryPath
             : URL(fileURLWithPath: spec).deletingLastPathComponent().path
-        switch JobRequest.prepare(
+        switch JobRequest.prepareJob(
             specBytes: bytes, datasets: LocalDatasetResolver(baseDirectory: directory), threads: max(1, threads))
         {
         case .success(let prepared):
@@ -109,8 +109,9 @@ struct RunCommand: ParsableCommand {
         if memoryReport {
             var report = JSONObject()
             let peak = PeakMemory.current()
-            report["estimated_bytes"] = .number(Double(tuning.initialMemoryEstimate.totalBytes))
-            report["estimate"] = .string(tuning.initialMemoryEstimate.summary)
+            let estimate = tuning.memoryEstimate(at: tuning.initialCheckpoint().unconstrained)
+            report["estimated_bytes"] = .number(Double(estimate.totalBytes))
+            report["estimate"] = .string(estimate.summary)
             report["baseline_rss_bytes"] = .number(Double(baseline))
             report["peak_rss_bytes"] = .number(Double(peak))
             report["peak_growth_bytes"] = .number(Double(peak - baseline))

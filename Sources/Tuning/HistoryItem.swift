@@ -28,6 +28,8 @@ public struct HistoryItem: Sendable, Equatable {
     /// The first conv2d layer's trained filters, on the final item of a network with one (the job's
     /// result); nil on every other item and for networks without convolutions.
     public var firstConvFilters: ConvFilters?
+    /// A weight-sharing job's per-task numbers; nil for every other kind.
+    public var sharing: SharingOutcome?
     /// Whether the guard accepted the meta-step that led here, and why not; nil when it is off.
     public var step: Step?
     public var stepReason: String?
@@ -116,6 +118,7 @@ public struct HistoryItem: Sendable, Equatable {
         object["hypergradient"] = hypergradient?.json() ?? .null
         object["training_curve"] = trainingCurve.json()
         if let firstConvFilters { object["first_conv_filters"] = firstConvFilters.json() }
+        if let sharing { object["sharing"] = sharing.json() }
         if let step {
             object["step"] = .string(step.rawValue)
             object["step_reason"] = stepReason.map { .string($0) } ?? .null

@@ -13,6 +13,8 @@ public struct HyperparameterValues: Sendable, Equatable {
     public var beta2: [[Double]]?  // (segments, blocks or 1)
     public var epsilon: Double?
     public var weightDecay: [Double]?  // (0 when off | 1 | weight blocks | weights)
+    /// A weight-sharing job's transforms T_l, nil for every other kind.  // (layers, tasks, tasks)
+    public var transforms: [[[Double]]]?
 
     public init(
         learningRate: [[Double]], momentum: [[Double]], l2: [Double], initScale: [Double],
@@ -34,8 +36,11 @@ public struct HyperparameterValues: Sendable, Equatable {
     public var isAdam: Bool { beta1 != nil }
 
     /// `{"learning_rate", "momentum", "l2", "init_scale"[, "training_data"]}`; for Adam
-    /// `"beta1", "beta2", "epsilon", "weight_decay"` in place of `"momentum"`.
+    /// `"beta1", "beta2", "epsilon", "weight_decay"` in place of `"momentum"`. A weight-sharing
+    /// job's add `"transforms"`; its hypergradient is `{"transforms"}` alone (the fixed inner
+    /// settings are left empty, so not written).
     public func json() -> JSONValue {
+        if let transforms, learningRate.isEmpty { return ["transforms": .array(transforms.map { JSONValue($0) })] }
         var object: JSONObject = ["learning_rate": JSONValue(learningRate)]
         if let beta1, let beta2 {
             object["beta1"] = JSONValue(beta1)
@@ -48,6 +53,7 @@ public struct HyperparameterValues: Sendable, Equatable {
         object["l2"] = JSONValue(l2)
         object["init_scale"] = JSONValue(initScale)
         if let trainingData { object["training_data"] = JSONValue(trainingData) }
+        if let transforms { object["transforms"] = .array(transforms.map { JSONValue($0) }) }
         return .object(object)
     }
 }
@@ -63,6 +69,7 @@ extension HyperparameterValues {
         for row in trainingData ?? [] { for x in row { sum += x * x } }
         for row in (beta1 ?? []) + (beta2 ?? []) { for x in row { sum += x * x } }
         for x in weightDecay ?? [] { sum += x * x }
+        for row in (transforms ?? []).joined() { for x in row { sum += x * x } }
         if let epsilon { sum += epsilon * epsilon }
         return sum.squareRoot()
     }

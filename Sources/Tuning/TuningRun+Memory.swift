@@ -33,6 +33,9 @@ public struct MemoryEstimate: Sendable, Equatable {
     public var modelField = "/model/hidden"
     /// The field whose decays size the information buffer: momentum, or Adam's β2 (its v buffer).
     public var decayField = "/hyperparameters/momentum"
+    /// The fields besides the model's that size the workspaces, and those that size the data.
+    public var workspaceFields = ["/training/iterations", "/training/batch_size"]
+    public var dataFields = ["/split", "/hyperparameters/training_data"]
 
     /// An upper bound of what a job adds to its process's resident memory at its peak.
     public var totalBytes: Int {
@@ -50,8 +53,8 @@ public struct MemoryEstimate: Sendable, Equatable {
         let parts = [
             (bufferBytes + allocationBytes, [decayField, "/training/iterations", modelField]),
             (modelBytes, [modelField]),
-            (workspaceBytes, ["/training/iterations", "/training/batch_size", modelField]),
-            (dataBytes, ["/split", "/hyperparameters/training_data"]),
+            (workspaceBytes, workspaceFields + [modelField]),
+            (dataBytes, dataFields),
         ]
         return parts.max { $0.0 < $1.0 }!.1
     }
@@ -63,6 +66,27 @@ public struct MemoryEstimate: Sendable, Equatable {
         return
             "about \(mib(totalBytes)): information buffer \(mib(bufferBytes + allocationBytes)), model \(mib(modelBytes)), "
             + "workspaces \(mib(workspaceBytes + fixedBytes))\(runs), data \(mib(dataBytes))"
+    }
+}
+
+extension MemoryEstimate {
+    /// One information buffer whose parameters of block k destroy `bits[k]` bits each over a run:
+    /// adds the bits it holds at the end of the forward pass to `bufferBits`, and returns the bytes
+    /// its tiles' stacks allocate.
+    static func informationBuffer(
+        bits blockBits: [Double], blocks: [ParameterBlock], adding bufferBits: inout Double
+    ) -> Int {
+        var stacks = 0
+        for (k, block) in blocks.enumerated() {
+            bufferBits += blockBits[k] * Double(block.range.count)
+            // The state register holds the first 63 to 95 bits, the stack the rest in 32-bit
+            // words; parameters of a tile differ by at most a word, so one more row bounds the deepest.
+            let depth = Int(min(max(0, (blockBits[k] + 32 - 63) / 32), Double(Int32.max)).rounded(.up)) + 1
+            let tiles = (block.range.count + InformationBuffer.tileWidth - 1) / InformationBuffer.tileWidth
+            let rows = InformationBuffer.allocatedRows(forDepth: depth)
+            stacks += saturating(tiles, times: rows * InformationBuffer.tileWidth * 4 + 16 * (rows / 16 + 8))
+        }
+        return stacks
     }
 }
 
@@ -102,16 +126,7 @@ extension TuningRun {
         var bufferBits = 0.0
         var stacks = 0
         for blockBits in buffers {
-            for (k, block) in blocks.enumerated() {
-                bufferBits += blockBits[k] * Double(block.range.count)
-                // The state register holds the first 63 to 95 bits, the stack the rest in 32-bit
-                // words; parameters of a tile differ by at most a word, so one more row bounds the deepest.
-                let depth = Int(min(max(0, (blockBits[k] + 32 - 63) / 32), Double(Int32.max)).rounded(.up)) + 1
-                let tiles = (block.range.count + InformationBuffer.tileWidth - 1) / InformationBuffer.tileWidth
-                let rows = InformationBuffer.allocatedRows(forDepth: depth)
-                stacks += MemoryEstimate.saturating(
-                    tiles, times: rows * InformationBuffer.tileWidth * 4 + 16 * (rows / 16 + 8))
-            }
+            stacks += MemoryEstimate.informationBuffer(bits: blockBits, blocks: blocks, adding: &bufferBits)
         }
         let n = architecture.parameterCount
         let t = schedule.iterations

@@ -3,12 +3,16 @@ import Learning
 /// The settings of a weight-sharing run on the Omniglot tasks (the paper's Figures 8–9): learn the
 /// transforms T_l by plain gradient descent on their exact hypergradient.
 public struct WeightSharingSettings: Sendable, Equatable {
+    /// The job's name.
+    public var name = WeightSharingSettings.defaultName
     /// Alphabets used (the first `alphabets` of `OmniglotTasks.alphabets`), 1...5.
     public var alphabets = 5
     /// Whether each alphabet is also a task rotated by 90°.
     public var rotations = true
     /// Hidden layer widths of every task's network (tanh).
     public var hidden = [400, 200]
+    /// The layers (0-based) whose T_l are learned; the others keep their initial value. Nil: all.
+    public var learned: [Int]? = nil
     /// Inner training iterations T (full batch).
     public var iterations = 50
     /// Inner step size α and momentum γ, every block and step.
@@ -28,8 +32,17 @@ public struct WeightSharingSettings: Sendable, Equatable {
 
     public init() {}
 
+    /// The name of a job that gives none.
+    public static let defaultName = "omniglot weight sharing"
+
     /// Number of tasks.
     public var tasks: Int { rotations ? 2 * alphabets : alphabets }
+
+    /// Number of layers with weights, each with its T_l.
+    public var layers: Int { hidden.count + 1 }
+
+    /// Whether T_l of layer `l` (0-based) is learned.
+    public func learns(layer l: Int) -> Bool { learned?.contains(l) ?? true }
 
     /// T_l at the start: 0.5·I + 0.05·11ᵀ.
     public var initialTransforms: [[Double]] {
@@ -93,31 +106,61 @@ public struct WeightSharingRun: Sendable {
         return (schedule, (0..<model.parameterCount).map { _ in random.nextGaussian() })
     }
 
+    /// The seed of meta-iteration (or history item) `m`: its split and its initial noise.
+    func seed(item m: Int) -> UInt64 { settings.seed &+ UInt64(m) }
+
+    /// Meta-iteration `m` at `transforms`: a fresh split, training forward and exactly back, ∂f/∂T_l.
+    func metaGradient(
+        transforms: [[Double]], item m: Int, observe: (TrainingPhase) -> Bool = { _ in true }
+    ) throws(TrainingError) -> (problem: SharedWeightProblem, run: SharedWeightRun) {
+        let problem = problem(transforms: transforms, seed: seed(item: m))
+        let (schedule, noise) = schedule(for: problem.model, seed: seed(item: m))
+        let run = try SharedWeightTrainer(problem: problem).hypergradient(
+            schedule: schedule, noise: noise, observe: observe)
+        return (problem, run)
+    }
+
+    /// One step of plain gradient descent on the learned T_l: T_l −= step · ∂f/∂T_l.
+    func descend(_ transforms: [[Double]], gradient: [[Double]]) -> [[Double]] {
+        var moved = transforms
+        for l in moved.indices where settings.learns(layer: l) {
+            for i in moved[l].indices { moved[l][i] -= settings.metaStep * gradient[l][i] }
+        }
+        return moved
+    }
+
+    /// The task names, in the order of the rows and columns of every T_l.
+    public var taskNames: [String] {
+        (0..<settings.tasks).map { OmniglotTasks.taskName($0, alphabets: settings.alphabets) }
+    }
+
     /// Runs every meta-iteration; `progress(m, objective)` after each (return false to stop early).
     public func run(progress: (Int, Double) -> Bool = { _, _ in true }) throws(TrainingError) -> WeightSharingResult {
         var transforms = settings.initialTransforms
         var objectives: [Double] = [], losses: [Double] = []
         for m in 0..<settings.metaIterations {
-            let seed = settings.seed &+ UInt64(m)
-            let problem = problem(transforms: transforms, seed: seed)
-            let (schedule, noise) = schedule(for: problem.model, seed: seed)
-            let run = try SharedWeightTrainer(problem: problem).hypergradient(schedule: schedule, noise: noise)
+            let (_, run) = try metaGradient(transforms: transforms, item: m)
             objectives.append(run.objective)
             losses.append(run.trainingLosses.last ?? .nan)
-            for l in transforms.indices {
-                for i in transforms[l].indices { transforms[l][i] -= settings.metaStep * run.transforms[l][i] }
-            }
+            transforms = descend(transforms, gradient: run.transforms)
             guard progress(m, run.objective) else { break }
         }
-        let names = (0..<settings.tasks).map { OmniglotTasks.taskName($0, alphabets: settings.alphabets) }
         return WeightSharingResult(
-            tasks: names, transforms: transforms, objectives: objectives, trainingLosses: losses,
+            tasks: taskNames, transforms: transforms, objectives: objectives, trainingLosses: losses,
             initialTestErrors: try testErrors(transforms: settings.initialTransforms),
             learnedTestErrors: try testErrors(transforms: transforms))
     }
 
     /// Trains on all 12 drawings per character with `transforms` and returns each task's test error.
     public func testErrors(transforms: [[Double]]) throws(TrainingError) -> [Double] {
+        try testEvaluation(transforms: transforms).map(\.error)
+    }
+
+    /// Trains on all 12 drawings per character with `transforms` and returns each task's mean
+    /// cross-entropy and error rate on its test drawings.
+    func testEvaluation(
+        transforms: [[Double]], observe: (TrainingPhase) -> Bool = { _ in true }
+    ) throws(TrainingError) -> [(loss: Double, error: Double)] {
         let training = OmniglotTasks.rows(alphabets: settings.alphabets, rotations: settings.rotations) { _ in
             Array(0..<OmniglotTasks.trainingDrawings)
         }
@@ -125,10 +168,10 @@ public struct WeightSharingRun: Sendable {
         let model = SharedWeightModel(network: network, tasks: settings.tasks, transforms: transforms)
         let (schedule, noise) = schedule(for: model, seed: settings.seed)
         let problem = SharedWeightProblem(model: model, training: training, validation: test)
-        let trained = try SharedWeightTrainer(problem: problem).train(schedule: schedule, noise: noise)
-        let workspace = SharedWeightWorkspace(model: model, training: training)
-        return model.evaluate(parameters: trained.finalParameters, rows: test, workspace: workspace).enumerated().map {
-            Double($1.errors) / Double(test[$0].rows)
+        let trained = try SharedWeightTrainer(problem: problem).train(
+            schedule: schedule, noise: noise, observe: observe)
+        return model.evaluate(parameters: trained.finalParameters, rows: test).enumerated().map {
+            ($1.loss, Double($1.errors) / Double(test[$0].rows))
         }
     }
 }

@@ -6,7 +6,7 @@ extension WeightSharingSettings {
     ///     {"kind": "weight_sharing", "name": ..., "dataset": {"name": "omniglot"},
     ///      "model": {"hidden": [400, 200],
     ///                "sharing": {"tasks": "alphabets+rotations" | "alphabets", "alphabets": 1...5,
-    ///                            "learn": "transforms"}},
+    ///                            "layers": [1, 2, 3], "learn": "transforms"}},
     ///      "training": {"iterations", "learning_rate", "momentum", "init_scale", "l2"},
     ///      "meta": {"iterations", "step_size", "validation_drawings", "seed"}}
     ///
@@ -20,7 +20,9 @@ extension WeightSharingSettings {
                 document, at: "", fields: ["kind", "name", "dataset", "model", "training", "meta"])
         else { throw SpecErrors(reader.errors) }
         if root["kind"] != .string("weight_sharing") { reader.fail("/kind", "must be \"weight_sharing\"") }
-        if let name = root["name"] { _ = reader.string(name, at: "/name", maxLength: 200) }
+        if let name = root["name"] {
+            settings.name = reader.string(name, at: "/name", maxLength: JobSpec.Limits.nameLength) ?? settings.name
+        }
         if let dataset = root["dataset"], let object = reader.object(dataset, at: "/dataset", fields: ["name"]),
             object["name"] != nil && object["name"] != .string("omniglot")
         {
@@ -38,7 +40,8 @@ extension WeightSharingSettings {
                 }
             }
             if let sharing = object["sharing"],
-                let fields = reader.object(sharing, at: "/model/sharing", fields: ["tasks", "alphabets", "learn"])
+                let fields = reader.object(
+                    sharing, at: "/model/sharing", fields: ["tasks", "alphabets", "layers", "learn"])
             {
                 settings.rotations =
                     reader.choice(
@@ -51,6 +54,9 @@ extension WeightSharingSettings {
                 _ = reader.choice(
                     fields["learn"], at: "/model/sharing/learn", allowed: ["transforms"], default: true,
                     make: { _ in true })
+                if let layers = fields["layers"] {
+                    settings.learned = parseLayers(layers, count: settings.layers, reader: &reader)
+                }
             }
         }
         let positive = JobSpec.Bounds(lower: 0, lowerInclusive: false, upper: 1e6, upperInclusive: true)
@@ -94,5 +100,47 @@ extension WeightSharingSettings {
         }
         guard reader.errors.isEmpty else { throw SpecErrors(reader.errors) }
         return settings
+    }
+
+    /// `model.sharing.layers`: the layers (numbered from 1, input side first) whose T_l are learned,
+    /// each once; returned 0-based and sorted, nil for all of them.
+    private static func parseLayers(_ value: JSONValue, count: Int, reader: inout JobSpec.Reader) -> [Int]? {
+        guard case .array(let items) = value, !items.isEmpty, items.count <= count else {
+            reader.fail("/model/sharing/layers", "must be a list of 1 to \(count) layer numbers (1...\(count))")
+            return nil
+        }
+        var layers: [Int] = []
+        for (i, item) in items.enumerated() {
+            guard let layer = reader.integer(item, at: "/model/sharing/layers/\(i)", in: 1...count, default: 1) else {
+                continue
+            }
+            if layers.contains(layer - 1) {
+                reader.fail("/model/sharing/layers/\(i)", "layer \(layer) is listed twice")
+            }
+            layers.append(layer - 1)
+        }
+        // Every layer is the default (nil), so that a spec and its normalised form parse alike.
+        return layers.count == items.count && layers.count < count ? layers.sorted() : nil
+    }
+
+    /// The spec with every default filled in, in the order `parse` documents: what a job stores
+    /// and what `parse` reads back to the same settings.
+    public func json() -> JSONValue {
+        var sharing: JSONObject = [
+            "tasks": .string(rotations ? "alphabets+rotations" : "alphabets"), "alphabets": .number(Double(alphabets)),
+        ]
+        sharing["layers"] = .array((learned ?? Array(0..<layers)).map { .number(Double($0 + 1)) })
+        sharing["learn"] = "transforms"
+        var root: JSONObject = ["name": .string(name), "dataset": ["name": "omniglot"], "kind": "weight_sharing"]
+        root["model"] = ["hidden": .array(hidden.map { .number(Double($0)) }), "sharing": .object(sharing)]
+        root["training"] = [
+            "iterations": .number(Double(iterations)), "learning_rate": .number(learningRate),
+            "momentum": .number(momentum), "init_scale": .number(initScale), "l2": .number(l2),
+        ]
+        root["meta"] = [
+            "iterations": .number(Double(metaIterations)), "step_size": .number(metaStep),
+            "validation_drawings": .number(Double(validationDrawings)), "seed": .number(Double(seed)),
+        ]
+        return .object(root)
     }
 }

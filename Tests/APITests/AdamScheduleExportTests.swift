@@ -45,14 +45,9 @@ struct AdamScheduleExportTests {
 
         let replayPath = try Self.replayWithNumPy(specPath: specPath, schedulePath: schedulePath, in: scratch)
 
-        // The PyTorch and optax Adam recipes of docs/using-learned-schedules.md, where installed.
-        for (module, name) in [("optax", "replay_optax.py"), ("torch", "replay_torch.py")] {
-            guard try CommandLineRun.run("python3", ["-c", "import \(module)"]).status == 0 else { continue }
-            let recipe = try CommandLineRun.run(
-                "python3", ["\(LearnedScheduleTests.repository)/examples/\(name)", replayPath, schedulePath],
-                environment: ["JAX_PLATFORMS": "cpu"])
-            #expect(recipe.status == 0, "\(name): \(recipe.stdout) \(recipe.stderr)")
-        }
+        // The PyTorch (torch.optim.Adam) and optax (inject_hyperparams(adamw)) Adam recipes of
+        // docs/using-learned-schedules.md, where the interpreter named by PYTHON has them.
+        try LearnedScheduleTests.replayWithLibraries(replayPath, schedulePath)
     }
 
     @Test func aScheduleWithAWeightDecayPerWeightExportsOnePerParameterAndReplaysToOneMillionth() throws {

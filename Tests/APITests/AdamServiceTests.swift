@@ -70,19 +70,8 @@ struct AdamServiceTests {
     }
 
     @Test func anAdamJobKilledWithSIGKILLResumesAndMatchesAnUninterruptedRunBitForBit() throws {
-        let directory = try TemporaryDirectory(prefix: "rewind-adam-kill")
-        let database = directory.file("rewind.sqlite")
-        let first = try ServerProcess(database: database)
-        let id = try APISession(port: first.port).submit(Self.long)
-        let running = try APISession(port: first.port).waitForJob(id, timeout: .seconds(120), "one committed item") {
-            ($0["progress"]?["done"]?.intValue ?? 0) >= 1
-        }
-        first.kill(SIGKILL)
-        #expect(first.waitForExit(timeout: .seconds(10)) == .signalled(SIGKILL))
-        #expect(running["status"]?.stringValue == "running")
-
-        let second = try ServerProcess(database: database)
-        let session = APISession(port: second.port)
+        let restarted = try KilledAndRestarted(Self.long, prefix: "rewind-adam-kill")
+        let (second, session, id) = (restarted.server, restarted.session, restarted.id)
         _ = try session.waitForStatus(id, "succeeded", timeout: .seconds(180))
         #expect(second.log.contains("job resumed"), "the restart recomputed from scratch:\n\(second.log)")
         let served = try session.history(id)

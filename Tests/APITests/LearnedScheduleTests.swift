@@ -59,6 +59,21 @@ struct LearnedScheduleTests {
         return (scratch, specPath, url, id)
     }
 
+    /// The optax and PyTorch recipes of the docs on an exported replay, where the interpreter named
+    /// by PYTHON (default python3) has those libraries (CI has only NumPy; scripts/check-recipes.sh
+    /// runs them on the examples): the same replay, the same tolerance, which each script enforces
+    /// by its exit status.
+    static func replayWithLibraries(_ replayPath: String, _ schedulePath: String) throws {
+        let python = ProcessInfo.processInfo.environment["PYTHON"] ?? "python3"
+        for (module, name) in [("optax", "replay_optax.py"), ("torch", "replay_torch.py")] {
+            guard try CommandLineRun.run(python, ["-c", "import \(module)"]).status == 0 else { continue }
+            let recipe = try CommandLineRun.run(
+                python, ["\(repository)/examples/\(name)", replayPath, schedulePath, "--tolerance", "1e-6"],
+                environment: ["JAX_PLATFORMS": "cpu", "OMP_NUM_THREADS": "1"], timeout: .seconds(600))
+            #expect(recipe.status == 0, "\(name): \(recipe.stdout) \(recipe.stderr)")
+        }
+    }
+
     @Test func theNumPyReplayOfAnExportedScheduleReachesRewindsValidationLossToOneMillionth() throws {
         try replay(Self.spec, iterations: 40, blocks: 6)
     }
@@ -121,15 +136,7 @@ struct LearnedScheduleTests {
         let difference = try #require(report["difference"]?.doubleValue)
         #expect(difference <= 1e-6)
 
-        // The optax and PyTorch recipes of the docs, where those libraries are installed (CI has
-        // only NumPy): the same replay, the same tolerance.
-        for (module, name) in [("optax", "replay_optax.py"), ("torch", "replay_torch.py")] {
-            guard try CommandLineRun.run("python3", ["-c", "import \(module)"]).status == 0 else { continue }
-            let recipe = try CommandLineRun.run(
-                "python3", ["\(Self.repository)/examples/\(name)", replayPath, schedulePath],
-                environment: ["JAX_PLATFORMS": "cpu"])
-            #expect(recipe.status == 0, "\(name): \(recipe.stdout) \(recipe.stderr)")
-        }
+        try Self.replayWithLibraries(replayPath, schedulePath)
         let document = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: replayPath))))
         // The schedule's columns are the replay's blocks, by name.
         #expect(

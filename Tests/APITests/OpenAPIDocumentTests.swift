@@ -127,9 +127,11 @@ import Testing
         #expect(document.resolve(create["responses"]?["202"] ?? .null)["headers"]?["Location"] != nil)
         #expect(document.resolve(create["responses"]?["429"] ?? .null)["headers"]?["Retry-After"] != nil)
         #expect(document.resolve(create["responses"]?["503"] ?? .null)["headers"]?["Retry-After"] != nil)
+        // A tuning job's spec, or (`"kind": "weight_sharing"`) the weight-sharing experiment's.
         #expect(
-            create["requestBody"]?["content"]?["application/json"]?["schema"]?["$ref"]?.stringValue
-                == "#/components/schemas/JobSpec")
+            create["requestBody"]?["content"]?["application/json"]?["schema"]?["oneOf"]?.arrayValue?.compactMap {
+                $0["$ref"]?.stringValue
+            } == ["#/components/schemas/JobSpec", "#/components/schemas/WeightSharingSpec"])
         #expect(document.parameters(of: "/v1/jobs", "post") == ["header Idempotency-Key"])
         #expect(
             document.parameters(of: "/v1/jobs", "get") == [
@@ -347,8 +349,11 @@ struct OpenAPITestDocument {
                 return ["\(path): schema has no properties"]
             }
             var problems: [String] = []
-            // Members of one optimiser's groups (`x-optimizer`) appear only in its jobs.
-            let optional = Set(properties.filter { resolve($0.value)["x-optimizer"] != nil }.map(\.key))
+            // Members of one optimiser's groups (`x-optimizer`) appear only in its jobs, those of one
+            // job kind (`x-kind`) only in its.
+            let optional = Set(
+                properties.filter { resolve($0.value)["x-optimizer"] != nil || resolve($0.value)["x-kind"] != nil }
+                    .map(\.key))
             if !Set(object.keys).isSubset(of: Set(properties.keys))
                 || !Set(properties.keys).subtracting(optional).isSubset(of: Set(object.keys))
             {

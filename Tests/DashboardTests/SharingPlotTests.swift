@@ -1,3 +1,4 @@
+import JSON
 import Testing
 
 @testable import Dashboard
@@ -32,5 +33,31 @@ struct SharingPlotTests {
             JobPlots.sharingTransforms(tasks: Self.tasks, transforms: Self.transforms, offDiagonal: true))
         #expect(document.wellFormed)
         #expect(pixels(document).count == 3 * 12)
+    }
+
+    @Test("a weight_sharing job has the heat-map plots and no schedule plots; they draw its latest item's T_l")
+    func jobPlots() throws {
+        let spec: JSONValue = ["kind": "weight_sharing", "dataset": ["name": "omniglot"]]
+        let names = JobPlots.names(for: spec)
+        #expect(names == ["loss", "error", "learning_curve", "hypergradient_norm", "transforms", "sharing"])
+        #expect(!JobPlots.names(for: ["dataset": ["name": "digits"]]).contains("transforms"))
+        func item(_ m: Int, _ scale: Double) -> JSONValue {
+            let layers = Self.transforms.map { t in
+                JSONValue.array((0..<4).map { a in JSONValue(t[(a * 4)..<((a + 1) * 4)].map { $0 * scale }) })
+            }
+            return [
+                "meta_iteration": .number(Double(m)), "training_loss": 1, "validation_loss": 2, "validation_error": 0.5,
+                "hyperparameters": ["transforms": .array(layers)],
+                "sharing": ["tasks": .array(Self.tasks.map { .string($0) })],
+            ]
+        }
+        // Items in any order: the latest is drawn.
+        let svg = try #require(JobPlots.render(name: "transforms", spec: spec, items: [item(1, 2), item(0, 1)]))
+        let document = XMLDocumentSummary(svg)
+        #expect(document.wellFormed && pixels(document).count == 3 * 16)
+        #expect(document.texts.contains { $0.hasPrefix("item 1; ") })
+        let empty = try #require(JobPlots.render(name: "sharing", spec: spec, items: []))
+        #expect(XMLDocumentSummary(empty).texts.contains("no data yet"))
+        #expect(JobPlots.render(name: "learning_rate", spec: spec, items: []) == nil)
     }
 }

@@ -1,4 +1,5 @@
 import Learning
+import RewindTestSupport
 import Testing
 
 /// Every hypergradient against central differences of whole training runs (docs/method.md).
@@ -6,24 +7,23 @@ import Testing
 struct HypergradientFiniteDifferenceTests {
     static let tolerance = 1e-4
 
+    // The suites of other optimisers and models reach the shared check (RewindTestSupport's
+    // DirectionalCheck) through these names too.
     static func random(_ count: Int, seed: UInt64) -> [Double] {
-        var generator = SplitMix64(seed: seed)
-        return (0..<count).map { _ in generator.nextGaussian() }
+        DirectionalCheck.direction(count, seed: seed)
     }
 
-    /// The schedule with `table` (T, K) moved by h·r, r flattened row by row.
     static func moved<Schedule>(
         _ schedule: Schedule, _ table: WritableKeyPath<Schedule, [[Double]]>, by r: [Double], _ h: Double
     ) -> Schedule {
-        var moved = schedule
-        moved[keyPath: table] = schedule[keyPath: table].enumerated().map { t, row in
-            row.enumerated().map { k, value in value + h * r[t * row.count + k] }
-        }
-        return moved
+        DirectionalCheck.moved(schedule, table, by: r, h)
     }
 
-    static func check(_ label: String, _ result: (analytic: Double, numeric: Double, relative: Double)) {
-        #expect(result.relative <= tolerance, "\(label): analytic \(result.analytic) vs numeric \(result.numeric)")
+    static func check(
+        _ label: String, _ result: (analytic: Double, numeric: Double, relative: Double),
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        DirectionalCheck.expect(label, result, tolerance: tolerance, sourceLocation: sourceLocation)
     }
 
     @Test("learning rates per iteration and block", arguments: Activation.allCases)

@@ -212,10 +212,6 @@ struct LayeredTrainingTests {
         SmallProblem(architecture: LayeredCases.architecture(index), iterations: iterations, rows: 18)
     }
 
-    static func random(_ count: Int, seed: UInt64) -> [Double] {
-        HypergradientFiniteDifferenceTests.random(count, seed: seed)
-    }
-
     @Test(
         "the reverse pass lands on the initial weights bit for bit, every layered case",
         arguments: LayeredCases.all.indices)
@@ -239,19 +235,7 @@ struct LayeredTrainingTests {
         let small = Self.small(index)
         let run = try ReversibleTrainer(problem: small.problem()).hypergradient(
             schedule: small.schedule, noise: small.noise)
-        let count = small.schedule.iterations * small.architecture.blocks.count
-        let r = Self.random(count, seed: 1)
-        HypergradientFiniteDifferenceTests.check(
-            "α",
-            directionalError(analytic: run.hypergradient.learningRates.flatMap { $0 }, direction: r, step: 1e-5) { h in
-                small.objective(HypergradientFiniteDifferenceTests.moved(small.schedule, \.learningRates, by: r, h))
-            })
-        let m = Self.random(count, seed: 2)
-        HypergradientFiniteDifferenceTests.check(
-            "γ",
-            directionalError(analytic: run.hypergradient.momenta.flatMap { $0 }, direction: m, step: 1e-4) { h in
-                small.objective(HypergradientFiniteDifferenceTests.moved(small.schedule, \.momenta, by: m, h))
-            })
+        checks(small, run.hypergradient).expectSchedules()
     }
 
     @Test("L2 per weight and per block, init scales, training inputs", arguments: [3, 4])
@@ -259,39 +243,13 @@ struct LayeredTrainingTests {
         let small = Self.small(index)
         let run = try ReversibleTrainer(problem: small.problem()).hypergradient(
             schedule: small.schedule, noise: small.noise, differentiateInputs: true)
-        let blocks = small.architecture.blocks
-        // Per weight: a random direction over the weights.
-        var r = [Double](repeating: 0, count: small.architecture.parameterCount)
-        let draws = Self.random(r.count, seed: 3)
-        for block in blocks where block.kind == .weight { for i in block.range { r[i] = draws[i] } }
-        // Per block: one value per weight block, the same for all its weights.
-        var perBlock = [Double](repeating: 0, count: r.count)
-        for (k, block) in blocks.enumerated() where block.kind == .weight {
-            for i in block.range { perBlock[i] = Double(k + 1) }
-        }
-        for (label, direction) in [("λ per weight", r), ("λ per block", perBlock)] {
-            HypergradientFiniteDifferenceTests.check(
-                label,
-                directionalError(analytic: run.hypergradient.l2, direction: direction, step: 1e-4) { h in
-                    var schedule = small.schedule
-                    schedule.l2 = zip(schedule.l2, direction).map { $0 + h * $1 }
-                    return small.objective(schedule)
-                })
-        }
-        let s = Self.random(blocks.count, seed: 4)
-        HypergradientFiniteDifferenceTests.check(
-            "s",
-            directionalError(analytic: run.hypergradient.initScales, direction: s, step: 1e-5) { h in
-                var schedule = small.schedule
-                schedule.initScales = zip(schedule.initScales, s).map { $0 + h * $1 }
-                return small.objective(schedule)
-            })
-        let inputs = try #require(run.hypergradient.trainingInputs)
-        let x = Self.random(inputs.count, seed: 5)
-        HypergradientFiniteDifferenceTests.check(
-            "X",
-            directionalError(analytic: inputs, direction: x, step: 1e-5) { h in
-                small.objective(small.schedule, inputs: zip(small.training.inputs, x).map { $0 + h * $1 })
-            })
+        try checks(small, run.hypergradient).expectPenaltiesScalesAndInputs(perBlockL2: true)
+    }
+
+    private func checks(_ small: SmallProblem, _ hypergradient: TrainingHypergradient) -> WholeRunChecks {
+        WholeRunChecks(
+            schedule: small.schedule, hypergradient: hypergradient, blocks: small.architecture.blocks,
+            tolerance: Self.tolerance, objective: { small.objective($0) },
+            inputs: (small.training.inputs, { small.objective(small.schedule, inputs: $0) }))
     }
 }

@@ -1,4 +1,5 @@
 import Learning
+import RewindTestSupport
 import Testing
 
 /// A small, fully random problem: big enough to exercise every block and every code path, small
@@ -32,15 +33,9 @@ struct SmallProblem {
         training = rowsOf(rows)
         validation = rowsOf(16)
         noise = (0..<architecture.parameterCount).map { _ in random.nextGaussian() }
-        let blocks = architecture.blocks
-        schedule = TrainingSchedule(
-            iterations: iterations,
-            learningRates: (0..<iterations).map { _ in blocks.map { _ in 0.05 + 0.25 * random.nextUnit() } },
-            momenta: (0..<iterations).map { _ in blocks.map { _ in 0.5 + 0.45 * random.nextUnit() } },
-            l2: blocks.flatMap { block in
-                block.range.map { _ in block.kind == .weight ? 0.001 + 0.01 * random.nextUnit() : 0 }
-            },
-            initScales: blocks.map { _ in 0.2 + 0.6 * random.nextUnit() })
+        schedule = .random(
+            iterations: iterations, blocks: architecture.blocks, learningRates: (0.05, 0.25), momenta: (0.5, 0.45),
+            l2: (0.001, 0.01), initScales: (0.2, 0.6), using: &random)
     }
 
     func problem(objective: MetaObjective? = nil, inputs: [Double]? = nil, batch: Int = 6) -> TrainingProblem {
@@ -70,13 +65,11 @@ struct SmallProblem {
     }
 }
 
-/// Compares ⟨analytic, r⟩ with the central difference of `f` along r.
+/// Compares ⟨analytic, r⟩ with the central difference of `f` along r (`DirectionalCheck.compare`).
 func directionalError(
     analytic: [Double], direction: [Double], step: Double, f: (Double) -> Double
 ) -> (analytic: Double, numeric: Double, relative: Double) {
-    let projected = zip(analytic, direction).reduce(0) { $0 + $1.0 * $1.1 }
-    let numeric = (f(step) - f(-step)) / (2 * step)
-    return (projected, numeric, abs(projected - numeric) / max(abs(numeric), 1e-12))
+    DirectionalCheck.compare(analytic: analytic, direction: direction, step: step, f)
 }
 
 @Suite("Reversible training")

@@ -54,16 +54,19 @@ struct JobMemoryEstimateProcessTests {
         ),
     ]
 
-    @Test(arguments: grid)
-    func theEstimateIsAtLeastThePeakGrowthAndWithinOneAndAHalfTimesIt(_ spec: GridSpec) throws {
+    /// `rewind run --memory-report` of `json` in its own process under the address-space limit:
+    /// its stdout (the items) and its report, with the estimate and the peak growth in bytes.
+    static func memoryReport(
+        _ json: String, threads: Int = 1
+    ) throws -> (stdout: String, report: JSONValue, estimated: Double, growth: Double) {
         let directory = try TemporaryDirectory(prefix: "rewind-memory-estimate")
         let path = directory.file("spec.json")
-        try spec.json.write(toFile: path, atomically: true, encoding: .utf8)
+        try json.write(toFile: path, atomically: true, encoding: .utf8)
         let run = try CommandLineRun.run(
             "prlimit",
             [
                 MemoryLimitProcessTests.addressSpace, ServerProcess.executableURL().path, "run", "--quiet",
-                "--memory-report", "--threads", "\(spec.threads)", path,
+                "--memory-report", "--threads", "\(threads)", path,
             ],
             environment: ["MALLOC_ARENA_MAX": "2", "OPENBLAS_NUM_THREADS": "1"], timeout: .seconds(600))
         #expect(run.status == 0, "rewind run exited \(run.status): \(run.stderr.suffix(2000))")
@@ -71,6 +74,12 @@ struct JobMemoryEstimateProcessTests {
         let report = try JSONValue.parse(Array(line.utf8))
         let estimated = try #require(report["estimated_bytes"]?.doubleValue)
         let growth = try #require(report["peak_growth_bytes"]?.doubleValue)
+        return (run.stdout, report, estimated, growth)
+    }
+
+    @Test(arguments: grid)
+    func theEstimateIsAtLeastThePeakGrowthAndWithinOneAndAHalfTimesIt(_ spec: GridSpec) throws {
+        let (_, report, estimated, growth) = try Self.memoryReport(spec.json, threads: spec.threads)
         print(
             String(
                 format: "%@: estimated %.1f MiB, peak RSS grew %.1f MiB (%.2f×)",

@@ -1,5 +1,6 @@
 import Foundation
 import Learning
+import RewindTestSupport
 import Testing
 import Tuning
 
@@ -41,14 +42,14 @@ struct AdamDigitsHypergradientTests {
     /// (analytic, numeric) of the derivative along `direction` by central differences with step h.
     func compare(_ label: String, analytic: [Double], direction: [Double], step: Double, move: (Double) -> AdamSchedule)
     {
-        let projected = zip(analytic, direction).reduce(0) { $0 + $1.0 * $1.1 }
-        let numeric = (objective(move(step)) - objective(move(-step))) / (2 * step)
-        let relative = abs(projected - numeric) / max(abs(numeric), 1e-12)
-        #expect(relative <= Self.tolerance, "\(label): analytic \(projected) vs numeric \(numeric)")
+        DirectionalCheck.expect(label, analytic: analytic, direction: direction, step: step, tolerance: Self.tolerance)
+        {
+            objective(move($0))
+        }
     }
 
     static func direction(_ count: Int, seed: UInt64) -> [Double] {
-        TuningRun.gaussianNoise(count: count, seed: seed)
+        DirectionalCheck.direction(count, seed: seed)
     }
 
     @Test("α, β1 and β2 per iteration and block, ε in log space, L2, initial scales")

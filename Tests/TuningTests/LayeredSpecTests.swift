@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Learning
+import RewindTestSupport
 import Testing
 
 @testable import Tuning
@@ -184,15 +185,9 @@ struct ConvDigitsHypergradientTests {
             inputs: Array(digits.inputs[(60 * 64)..<(100 * 64)]), labels: Array(digits.labels[60..<100]), features: 64)
         var random = SplitMix64(seed: 19)
         noise = (0..<architecture.parameterCount).map { _ in random.nextGaussian() }
-        let blocks = architecture.blocks, t = 25
-        schedule = TrainingSchedule(
-            iterations: t,
-            learningRates: (0..<t).map { _ in blocks.map { _ in 0.2 + 0.3 * random.nextUnit() } },
-            momenta: (0..<t).map { _ in blocks.map { _ in 0.6 + 0.3 * random.nextUnit() } },
-            l2: blocks.flatMap { block in
-                block.range.map { _ in block.kind == .weight ? 1e-3 * (1 + random.nextUnit()) : 0 }
-            },
-            initScales: blocks.map { _ in 0.2 + 0.3 * random.nextUnit() })
+        schedule = .random(
+            iterations: 25, blocks: architecture.blocks, learningRates: (0.2, 0.3), momenta: (0.6, 0.3),
+            l2: (1e-3, 1e-3), initScales: (0.2, 0.3), using: &random)
     }
 
     func problem(inputs: [Double]? = nil) -> TrainingProblem {
@@ -218,68 +213,14 @@ struct ConvDigitsHypergradientTests {
         }
     }
 
-    static func random(_ count: Int, seed: UInt64) -> [Double] {
-        var generator = SplitMix64(seed: seed)
-        return (0..<count).map { _ in generator.nextGaussian() }
-    }
-
-    /// ⟨analytic, r⟩ against the central difference of f along r.
-    static func check(_ label: String, analytic: [Double], direction r: [Double], step: Double, _ f: (Double) -> Double)
-    {
-        let projected = zip(analytic, r).reduce(0) { $0 + $1.0 * $1.1 }
-        let numeric = (f(step) - f(-step)) / (2 * step)
-        let relative = abs(projected - numeric) / max(abs(numeric), 1e-12)
-        #expect(relative <= tolerance, "\(label): analytic \(projected) vs numeric \(numeric)")
-    }
-
     @Test("per-block learning-rate and momentum schedules, L2 per block and per weight, init scales, training images")
     func everyHyperparameter() throws {
         let run = try ReversibleTrainer(problem: problem()).hypergradient(
             schedule: schedule, noise: noise, differentiateInputs: true)
-        let blocks = architecture.blocks
-        let tk = schedule.iterations * blocks.count
-        let r = Self.random(tk, seed: 1)
-        Self.check("α", analytic: run.hypergradient.learningRates.flatMap { $0 }, direction: r, step: 1e-5) { h in
-            var moved = schedule
-            moved.learningRates = schedule.learningRates.enumerated().map { t, row in
-                row.enumerated().map { $1 + h * r[t * row.count + $0] }
-            }
-            return objective(moved)
-        }
-        let m = Self.random(tk, seed: 2)
-        Self.check("γ", analytic: run.hypergradient.momenta.flatMap { $0 }, direction: m, step: 1e-4) { h in
-            var moved = schedule
-            moved.momenta = schedule.momenta.enumerated().map { t, row in
-                row.enumerated().map { $1 + h * m[t * row.count + $0] }
-            }
-            return objective(moved)
-        }
-        var perWeight = [Double](repeating: 0, count: architecture.parameterCount)
-        var perBlock = perWeight
-        let draws = Self.random(perWeight.count, seed: 3)
-        for (k, block) in blocks.enumerated() where block.kind == .weight {
-            for i in block.range {
-                perWeight[i] = draws[i]
-                perBlock[i] = Double(k + 1)
-            }
-        }
-        for (label, direction) in [("λ per weight", perWeight), ("λ per block", perBlock)] {
-            Self.check(label, analytic: run.hypergradient.l2, direction: direction, step: 1e-4) { h in
-                var moved = schedule
-                moved.l2 = zip(schedule.l2, direction).map { $0 + h * $1 }
-                return objective(moved)
-            }
-        }
-        let s = Self.random(blocks.count, seed: 4)
-        Self.check("s", analytic: run.hypergradient.initScales, direction: s, step: 1e-5) { h in
-            var moved = schedule
-            moved.initScales = zip(schedule.initScales, s).map { $0 + h * $1 }
-            return objective(moved)
-        }
-        let images = try #require(run.hypergradient.trainingInputs)
-        let x = Self.random(images.count, seed: 5)
-        Self.check("X", analytic: images, direction: x, step: 1e-5) { h in
-            objective(schedule, inputs: zip(training.inputs, x).map { $0 + h * $1 })
-        }
+        try WholeRunChecks(
+            schedule: schedule, hypergradient: run.hypergradient, blocks: architecture.blocks,
+            tolerance: Self.tolerance, objective: { objective($0) },
+            inputs: (training.inputs, { objective(schedule, inputs: $0) })
+        ).expectEveryGroup(perBlockL2: true)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Learning
+import RewindTestSupport
 import Testing
 
 @testable import Tuning
@@ -7,7 +8,7 @@ import Testing
 /// The full-size MNIST examples' families at a reduced size, on mnist's own 784-pixel rows: every
 /// hypergradient they learn from (schedules, init scales, per-weight L2, learned images, and the
 /// learning rate against the training loss of the chaos sweep) against central differences of
-/// whole training runs, with the directions and the check of the conv-net tests on digits.
+/// whole training runs, with the directions and steps of every such check (`WholeRunChecks`).
 @Suite("MNIST examples at a reduced size: hypergradients against finite differences")
 struct MNISTHypergradientTests {
     static let tolerance = 1e-4
@@ -25,15 +26,9 @@ struct MNISTHypergradientTests {
         validation = mnist.labelledRows(40..<80)
         var random = SplitMix64(seed: 23)
         noise = (0..<architecture.parameterCount).map { _ in random.nextGaussian() }
-        let blocks = architecture.blocks, t = 12
-        schedule = TrainingSchedule(
-            iterations: t,
-            learningRates: (0..<t).map { _ in blocks.map { _ in 0.2 + 0.3 * random.nextUnit() } },
-            momenta: (0..<t).map { _ in blocks.map { _ in 0.6 + 0.3 * random.nextUnit() } },
-            l2: blocks.flatMap { block in
-                block.range.map { _ in block.kind == .weight ? 1e-3 * (1 + random.nextUnit()) : 0 }
-            },
-            initScales: blocks.map { _ in 0.1 + 0.1 * random.nextUnit() })
+        schedule = .random(
+            iterations: 12, blocks: architecture.blocks, learningRates: (0.2, 0.3), momenta: (0.6, 0.3),
+            l2: (1e-3, 1e-3), initScales: (0.1, 0.1), using: &random)
     }
 
     func trainer(inputs: [Double]? = nil, objective: MetaObjective? = nil) -> ReversibleTrainer {
@@ -53,47 +48,11 @@ struct MNISTHypergradientTests {
     @Test("schedules and init scales (Figs. 2–5), per-weight L2 (Fig. 6), learned images (Fig. 7)")
     func validationFamilies() throws {
         let run = try trainer().hypergradient(schedule: schedule, noise: noise, differentiateInputs: true)
-        let blocks = architecture.blocks
-        let r = ConvDigitsHypergradientTests.random(schedule.iterations * blocks.count, seed: 1)
-        ConvDigitsHypergradientTests.check(
-            "α", analytic: run.hypergradient.learningRates.flatMap { $0 }, direction: r, step: 1e-5
-        ) { h in
-            var moved = schedule
-            moved.learningRates = schedule.learningRates.enumerated().map { t, row in
-                row.enumerated().map { $1 + h * r[t * row.count + $0] }
-            }
-            return objective(moved)
-        }
-        let m = ConvDigitsHypergradientTests.random(schedule.iterations * blocks.count, seed: 2)
-        ConvDigitsHypergradientTests.check(
-            "γ", analytic: run.hypergradient.momenta.flatMap { $0 }, direction: m, step: 1e-4
-        ) { h in
-            var moved = schedule
-            moved.momenta = schedule.momenta.enumerated().map { t, row in
-                row.enumerated().map { $1 + h * m[t * row.count + $0] }
-            }
-            return objective(moved)
-        }
-        let draws = ConvDigitsHypergradientTests.random(architecture.parameterCount, seed: 3)
-        let perWeight = blocks.flatMap { block in block.range.map { block.kind == .weight ? draws[$0] : 0 } }
-        ConvDigitsHypergradientTests.check(
-            "λ per weight", analytic: run.hypergradient.l2, direction: perWeight, step: 1e-4
-        ) { h in
-            var moved = schedule
-            moved.l2 = zip(schedule.l2, perWeight).map { $0 + h * $1 }
-            return objective(moved)
-        }
-        let s = ConvDigitsHypergradientTests.random(blocks.count, seed: 4)
-        ConvDigitsHypergradientTests.check("s", analytic: run.hypergradient.initScales, direction: s, step: 1e-5) { h in
-            var moved = schedule
-            moved.initScales = zip(schedule.initScales, s).map { $0 + h * $1 }
-            return objective(moved)
-        }
-        let images = try #require(run.hypergradient.trainingInputs)
-        let x = ConvDigitsHypergradientTests.random(images.count, seed: 5)
-        ConvDigitsHypergradientTests.check("X", analytic: images, direction: x, step: 1e-5) { h in
-            objective(schedule, inputs: zip(training.inputs, x).map { $0 + h * $1 })
-        }
+        try WholeRunChecks(
+            schedule: schedule, hypergradient: run.hypergradient, blocks: architecture.blocks,
+            tolerance: Self.tolerance, objective: { objective($0) },
+            inputs: (training.inputs, { objective(schedule, inputs: $0) })
+        ).expectEveryGroup(perBlockL2: false)
     }
 
     @Test("the learning rate against the final training loss (the chaos sweep, Fig. 10)")
@@ -102,13 +61,12 @@ struct MNISTHypergradientTests {
         // One global log α, as the sweep moves it: d f / d log α = Σ_tk α_tk ∂f/∂α_tk.
         let analytic = zip(schedule.learningRates.flatMap { $0 }, run.hypergradient.learningRates.flatMap { $0 })
             .reduce(0) { $0 + $1.0 * $1.1 }
-        let step = 1e-5
-        func at(_ h: Double) -> Double {
+        DirectionalCheck.expect(
+            "log α", analytic: [analytic], direction: [1], step: 1e-5, tolerance: Self.tolerance
+        ) { h in
             var moved = schedule
             moved.learningRates = schedule.learningRates.map { $0.map { $0 * exp(h) } }
             return objective(moved, objective: .training)
         }
-        let numeric = (at(step) - at(-step)) / (2 * step)
-        #expect(abs(analytic - numeric) <= Self.tolerance * abs(numeric), "analytic \(analytic) vs numeric \(numeric)")
     }
 }

@@ -147,6 +147,22 @@ class Client:
         query = f"?item={item}" if item is not None else ""
         return self._object("GET", f"/v1/jobs/{_segment(job_id)}/schedule{query}")
 
+    def transforms(self, job_id: str, item: Optional[int] = None) -> JSONObject:
+        """A weight-sharing job's (`"kind": "weight_sharing"`) transforms: `{"tasks": [...],
+        "transforms": [T_1, T_2, ...]}`, each T_l a list of rows (row a: task a's layer l as a mix of
+        every task's shared z_l, columns in the order of `tasks`). Default the learned ones (the
+        result's final item); `item` picks a history item's. ValueError for another kind of job or an
+        item it has not written."""
+        if item is None:
+            chosen = self.result(job_id)["final"]
+        else:
+            chosen = next((entry for entry in self.history(job_id) if entry["meta_iteration"] == item), None)
+            if chosen is None:
+                raise ValueError(f"job {job_id} has no history item {item}")
+        if "transforms" not in chosen["hyperparameters"]:
+            raise ValueError(f"job {job_id} is not a weight-sharing job: it learns no transforms")
+        return {"tasks": chosen["sharing"]["tasks"], "transforms": chosen["hyperparameters"]["transforms"]}
+
     def cancel(self, job_id: str) -> JSONObject:
         # An explicit type: urllib would call an empty body a form, which the service treats as a browser's.
         return self._object(

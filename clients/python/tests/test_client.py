@@ -42,6 +42,23 @@ class ClientTests(unittest.TestCase):
             self.rewind.job(job["id"])
         self.assertEqual(raised.exception.status, 404)
 
+    def test_a_weight_sharing_job_returns_its_learned_transforms(self):
+        job = self.rewind.submit({
+            "kind": "weight_sharing", "name": "python sharing",
+            "model": {"hidden": [4], "sharing": {"tasks": "alphabets+rotations", "alphabets": 1}},
+            "training": {"iterations": 3}, "meta": {"iterations": 1},
+        })
+        done = self.rewind.wait(job["id"], timeout=120, poll=0.05)
+        self.assertEqual(done["status"], "succeeded")
+        learned = self.rewind.transforms(job["id"])
+        self.assertEqual(learned["tasks"], ["Balinese", "Balinese rotated"])
+        self.assertEqual([len(t) for t in learned["transforms"]], [2, 2])
+        initial = self.rewind.transforms(job["id"], item=0)
+        self.assertEqual(initial["transforms"][0], [[0.55, 0.05], [0.05, 0.55]])
+        self.assertNotEqual(initial["transforms"], learned["transforms"])
+        with self.assertRaises(ValueError):
+            self.rewind.transforms(job["id"], item=5)
+
     def test_a_layered_model_names_its_blocks_after_its_layers(self):
         layers = [{"type": "conv2d", "filters": 2, "kernel": 3, "padding": "same"}, {"type": "relu"},
                   {"type": "maxpool", "size": 2}]
