@@ -14,7 +14,7 @@ unrolled with jax.lax.scan in float64, and takes jax.grad of the validation loss
 respect to (alpha, beta1, beta2, eps, l2, s, wd, w_1). beta1 and beta2 are the rationals n/2^32
 the dynamics apply; rho_t is 1 - alpha_t wd plus the (constant) amount Rewind's rounding of rho to
 n/2^32 moved it, so JAX's forward is Rewind's and d rho / d alpha = -wd, d rho / d wd = -alpha as
-in Rewind. What remains different is only Rewind's fixed-point grid (w and m on 2^-52, v on 2^-100);
+in Rewind. What remains different is only Rewind's fixed-point grid (w on 2^-52, m and v on 2^-100);
 a second JAX run rounds its own forward pass to that grid (--grid) to show how much the grid alone
 moves each group.
 
@@ -34,7 +34,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from jax_reference import (  # noqa: E402  (the SGD comparison's helpers: data, memory, tables)
-    compile_and_time, load_digits, peak, relative, run_child_process, timing)
+    compile_and_time, load_data, peak, relative, run_child_process, timing)
 
 TOLERANCE = 1e-10
 GROUPS = ["learning_rates", "beta1", "beta2", "epsilon", "l2", "init_scales", "weight_decay", "initial_weights"]
@@ -48,7 +48,7 @@ def run_child(path, repeats, output, grid=False):
     jax.config.update("jax_enable_x64", True)
     with open(path) as handle:
         export = json.load(handle)
-    (x_train, y_train), (x_valid, y_valid) = load_digits(export)
+    (x_train, y_train), (x_valid, y_valid) = load_data(export)
 
     blocks = export["blocks"]
     sizes = export["architecture"]["layer_sizes"]
@@ -81,15 +81,15 @@ def run_child(path, repeats, output, grid=False):
         log_p = jax.nn.log_softmax(a, axis=1)
         return -jnp.mean(jnp.take_along_axis(log_p, y[:, None], axis=1))
 
-    def snap(x, on, truncate=False):
-        # With --grid: Rewind's fixed-point grid 2^-52 for w and m, in the forward pass only (the
-        # derivative is the identity's, as in Rewind's reverse pass). Increments are truncated as
-        # Rewind truncates them; the decayed products are rounded to nearest, where Rewind's buffer
-        # rounds by its stored digits (the same size of error, not the same bits).
+    def snap(x, on, truncate=False, bits=52):
+        # With --grid: Rewind's fixed-point grid, 2^-52 for w and 2^-100 for m, in the forward pass
+        # only (the derivative is the identity's, as in Rewind's reverse pass). Increments are
+        # truncated as Rewind truncates them; the decayed products are rounded to nearest, where
+        # Rewind's buffer rounds by its stored digits (the same size of error, not the same bits).
         if not on:
             return x
-        scaled = x * 2.0 ** 52
-        snapped = (jnp.trunc(scaled) if truncate else jnp.round(scaled)) * 2.0 ** -52
+        scaled = x * 2.0 ** bits
+        snapped = (jnp.trunc(scaled) if truncate else jnp.round(scaled)) * 2.0 ** -bits
         return x + jax.lax.stop_gradient(snapped - x)
 
     gradient = jax.grad(lambda w, lam, x, y: cross_entropy(w, x, y) + 0.5 * jnp.sum(lam * w * w))
@@ -103,7 +103,7 @@ def run_child(path, repeats, output, grid=False):
             g = gradient(w, lam, x_train[rows], y_train[rows])
             p1, p2 = p1 * b1_t, p2 * b2_t
             b1, b2 = b1_t[block_of], b2_t[block_of]
-            m = snap(b1 * m, grid) + snap((1 - b1) * g, grid, truncate=True)
+            m = snap(b1 * m, grid, bits=100) + snap((1 - b1) * g, grid, truncate=True, bits=100)
             v = b2 * v + (1 - b2) * g * g
             c1, c2, a = (1 - p1)[block_of], (1 - p2)[block_of], alpha_t[block_of]
             scaled = v / c2

@@ -9,7 +9,8 @@
 # into .build/jax-adam-comparison/, and runs bench/jax_adam_reference.py on them. Both sides are
 # pinned to one core, as in the SGD comparison (WHOLE_MACHINE=1 gives both every core instead:
 # Rewind two trainer threads, XLA its default threads). A benchmark, not part of .ci/run. Exits
-# non-zero if any group differs from JAX by more than 1e-10 relative.
+# non-zero if any group differs from JAX by more than 1e-10 relative. PYTHON=/path/to/python uses an
+# interpreter that already has jax (0.10.2, with x64) and numpy instead of .venv-jax/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +19,8 @@ packages="${JAX_PACKAGES:-jax==0.10.2 jaxlib==0.10.2 numpy}"
 venv=.venv-jax
 out=.build/jax-adam-comparison
 
-if ! "$venv/bin/python" -c 'import jax, jaxlib, numpy' 2>/dev/null; then
+python="${PYTHON:-$venv/bin/python}"
+if [ -z "${PYTHON:-}" ] && ! "$python" -c 'import jax, jaxlib, numpy' 2>/dev/null; then
     python3 -m venv "$venv"
     # shellcheck disable=SC2086  # the package list is meant to split into words
     "$venv/bin/pip" install --quiet $packages
@@ -40,7 +42,7 @@ mkdir -p "$out"
 "${pin[@]}" "$rewind" bench-adam --dump "$out" --repeats "$repeats" --threads "$threads"
 
 export JAX_ENABLE_X64=1 JAX_PLATFORMS=cpu
-"${pin[@]}" "$venv/bin/python" bench/jax_adam_reference.py \
+"${pin[@]}" "$python" bench/jax_adam_reference.py \
     "$out/adam-mlp-100.json" "$out/adam-mlp-1000.json" "$out/adam-mlp-eps-100.json" \
     --repeats "$repeats" --markdown "$out/table.md"
 echo "(table also written to $out/table.md)" >&2

@@ -204,7 +204,10 @@ def adam(model, schedule, w, l2, batches, x_train, y_train):
     alpha = np.asarray(schedule["learning_rate"])        # (T, K)
     beta1 = np.asarray(schedule["beta1_applied"])        # (T, K)
     beta2 = np.asarray(schedule["beta2_applied"])        # (T, K)
-    decay = np.asarray(schedule["weight_decay"])[block_of]  # (N)
+    if schedule.get("weight_decay") is not None:
+        decay = np.asarray(schedule["weight_decay"])[block_of]  # per block -> per parameter  # (N)
+    else:
+        decay = np.asarray(schedule["weight_decay_per_parameter"])  # weight decay per weight  # (N)
     epsilon = schedule["epsilon"]
     m = np.zeros_like(w)
     v = np.zeros_like(w)

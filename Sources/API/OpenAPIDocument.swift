@@ -992,7 +992,7 @@ public enum OpenAPIDocument {
                       },
                       "weight_decay": {
                         "type": "object", "additionalProperties": false, "x-optimizer": "adam",
-                        "description": "Adam only: decoupled (AdamW) weight decay on the weight blocks, learned in log space. The single number 0 switches it off (nothing is learned); otherwise every value is positive.",
+                        "description": "Adam only: decoupled (AdamW) weight decay on the weights, learned in log space: one value, one per weight block or one per weight (an array of one value per weight, biases excluded, in block order). The single number 0 switches it off (nothing is learned); otherwise every value is positive.",
                         "properties": {
                           "init": {
                             "default": 0,
@@ -1001,7 +1001,7 @@ public enum OpenAPIDocument {
                               { "type": "array", "items": { "type": "number", "exclusiveMinimum": 0, "maximum": 1000 } }
                             ]
                           },
-                          "per": { "type": "string", "enum": ["global", "block"], "default": "global" },
+                          "per": { "type": "string", "enum": ["global", "block", "weight"], "default": "global" },
                           "learn": { "type": "boolean", "default": true }
                         }
                       },
@@ -1233,7 +1233,7 @@ public enum OpenAPIDocument {
                   "epsilon": { "type": "number", "x-optimizer": "adam" },
                   "weight_decay": {
                     "type": "array", "items": { "type": "number" }, "x-optimizer": "adam",
-                    "description": "One value, one per weight block, or empty when weight decay is off."
+                    "description": "One value, one per weight block, one per weight, or empty when weight decay is off."
                   },
                   "l2": { "type": "array", "items": { "type": "number" } },
                   "init_scale": { "type": "array", "items": { "type": "number" } },

@@ -42,6 +42,9 @@ extension JobPlots {
     /// The weight decays against the meta-iteration: one line, or one per weight block; a note
     /// when the job has weight decay off.
     static func weightDecay(_ history: [JSONValue], facts: PlotSpec) -> String {
+        if facts.weightDecayPer == "weight" {
+            return perWeightSummary(history, key: "weight_decay", yLabel: "weight decay λ")
+        }
         let off = history.contains { HistoryValues.vector($0["hyperparameters"]?["weight_decay"])?.isEmpty == true }
         return vectorChart(
             history, values: { HistoryValues.vector($0["hyperparameters"]?["weight_decay"]) }, facts: facts,

@@ -87,7 +87,7 @@ extension JobPlots {
     static func l2(_ history: [JSONValue], facts: PlotSpec, dataset: DatasetShape?) -> String {
         if facts.l2Per == "weight" {
             if let grid = perWeightL2(history, facts: facts, dataset: dataset) { return grid.render() }
-            return l2Summary(history)
+            return perWeightSummary(history, key: "l2", yLabel: "L2 strength λ")
         }
         let weightBlocks = facts.weightBlockNames
         return vectorChart(
@@ -184,11 +184,11 @@ extension JobPlots {
         return DatasetShape(features: features, classes: remainder / last)
     }
 
-    /// Per-weight penalties when their layout is unknown: the smallest, geometric mean and largest
-    /// λ per meta-iteration.
-    private static func l2Summary(_ history: [JSONValue]) -> String {
+    /// Per-weight values (`key`: `l2`, or Adam's `weight_decay`) when their layout is unknown: the
+    /// smallest, geometric mean and largest λ per meta-iteration.
+    static func perWeightSummary(_ history: [JSONValue], key: String, yLabel: String) -> String {
         func summary(_ item: JSONValue) -> (Double, Double, Double) {
-            let values = (HistoryValues.vector(item["hyperparameters"]?["l2"]) ?? []).filter { $0 > 0 && $0.isFinite }
+            let values = (HistoryValues.vector(item["hyperparameters"]?[key]) ?? []).filter { $0 > 0 && $0.isFinite }
             guard !values.isEmpty else { return (.nan, .nan, .nan) }
             let logMean = values.reduce(0) { $0 + log10($1) } / Double(values.count)
             return (values.min()!, pow(10, logMean), values.max()!)
@@ -203,8 +203,8 @@ extension JobPlots {
                 colorIndex: color, dashed: dashed)
         }
         return SVGLineChart(
-            title: title(of: "l2"), subtitle: "one λ per weight: range and geometric mean", xLabel: "meta-iteration",
-            yLabel: "L2 strength λ",
+            title: title(of: key), subtitle: "one λ per weight: range and geometric mean", xLabel: "meta-iteration",
+            yLabel: yLabel,
             series: [
                 series("largest", 3, dashed: true) { $0.2 }, series("geometric mean", 0, dashed: false) { $0.1 },
                 series("smallest", 5, dashed: true) { $0.0 },

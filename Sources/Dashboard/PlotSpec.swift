@@ -9,6 +9,8 @@ struct PlotSpec: Equatable {
     var iterations: Int
     /// `"global"`, `"block"` or `"weight"`.
     var l2Per: String
+    /// Adam's `weight_decay.per`: `"global"`, `"block"` or `"weight"`.
+    var weightDecayPer: String
     /// `"global"` or `"block"`.
     var initScalePer: String
     var learnsTrainingData: Bool
@@ -24,6 +26,7 @@ struct PlotSpec: Equatable {
         let hyperparameters = spec["hyperparameters"]
         l2Per = hyperparameters?["l2"]?["per"]?.stringValue ?? "block"
         initScalePer = hyperparameters?["init_scale"]?["per"]?.stringValue ?? "block"
+        weightDecayPer = hyperparameters?["weight_decay"]?["per"]?.stringValue ?? "global"
         learnsTrainingData = hyperparameters?["training_data"]?["learn"]?.boolValue ?? false
         builtinDataset = spec["dataset"]?["name"]?.stringValue
         if let layers = spec["model"]?["layers"]?.arrayValue {

@@ -22,7 +22,9 @@ extension InformationBuffer {
             numerator = n
             shift = 32 + UInt32(n).leadingZeroBitCount
             normalized = n << shift
-            reciprocal = UInt64(truncatingIfNeeded: UInt128.max / UInt128(normalized))
+            // ⌊(2^128 − 1)/D⌋ − 2^64 = ⌊(~D·2^64 + 2^64 − 1)/D⌋: one 128-by-64-bit division (with
+            // ~D < D), cheap enough to build a divisor per parameter for per-parameter factors.
+            reciprocal = normalized.dividingFullWidth((high: ~normalized, low: UInt64.max)).quotient
         }
 
         /// `(x div n, x mod n)` for `x < n·2^64`.

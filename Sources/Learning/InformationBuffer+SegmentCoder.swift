@@ -74,41 +74,61 @@ extension InformationBuffer {
                 }
         }
 
+        /// The numerators of one call: one n for every parameter (the vector kernels' case), or
+        /// one per parameter (`numerators[i]` for the parameter `values[i]`; the scalar loops).
+        enum Factors {
+            case uniform(Divisor)
+            case each(UnsafePointer<UInt64>)
+
+            /// The factors of the parameters from `offset` on.
+            func advanced(by offset: Int) -> Factors {
+                switch self {
+                case .uniform: self
+                case .each(let numerators): .each(numerators + offset)
+                }
+            }
+
+            /// The divisor of parameter i (relative to the call's first).
+            @inline(__always)
+            func divisor(_ i: Int) -> Divisor {
+                switch self {
+                case .uniform(let divisor): divisor
+                case .each(let numerators): Divisor(numerators[i])
+                }
+            }
+        }
+
         /// `multiply` of the buffer for parameters `first..<first + n` of the segment (`first`
         /// tile-aligned); `values` points at the first of them.
-        func multiply(_ values: UnsafeMutablePointer<Int64>, from first: Int, count: Int, by n: UInt64) {
-            let divisor = Divisor(n)
+        func multiply(_ values: UnsafeMutablePointer<Int64>, from first: Int, count: Int, by factors: Factors) {
             let width = InformationBuffer.tileWidth
             for start in stride(from: first, to: first + count, by: width) {
                 multiplyTile(
                     start / width, values: values + (start - first), width: min(width, first + count - start),
-                    divisor: divisor)
+                    factors: factors.advanced(by: start - first))
             }
         }
 
         /// `divide` of the buffer for parameters `first..<first + count`; see `multiply`.
-        func divide(_ values: UnsafeMutablePointer<Int64>, from first: Int, count: Int, by n: UInt64) {
-            let divisor = Divisor(n)
+        func divide(_ values: UnsafeMutablePointer<Int64>, from first: Int, count: Int, by factors: Factors) {
             let width = InformationBuffer.tileWidth
             var overflow: UInt64 = 0
             for start in stride(from: first, to: first + count, by: width) {
                 divideTile(
                     start / width, values: values + (start - first), width: min(width, first + count - start),
-                    divisor: divisor, overflow: &overflow)
+                    factors: factors.advanced(by: start - first), overflow: &overflow)
             }
             precondition(overflow == 0, "InformationBuffer.divide overflowed: it undoes no multiply")
         }
 
         /// Pop base n, X = c·n + r, push X mod 2^32, c ← X div 2^32, for one tile.
-        private func multiplyTile(_ t: Int, values: UnsafeMutablePointer<Int64>, width: Int, divisor: Divisor) {
+        private func multiplyTile(_ t: Int, values: UnsafeMutablePointer<Int64>, width: Int, factors: Factors) {
             let offset = t * InformationBuffer.tileWidth
             let high = self.high + offset, low = self.low + offset
-            let n = divisor.numerator
-            // x ≥ n·2^63 ⇔ x div 2^32 ≥ n·2^31: the state leaves [n·2^31, n·2^63) upwards.
-            let threshold = n &<< 31
             var pushed = 0
             var length = 0
-            if vectorised {
+            if vectorised, case .uniform(let divisor) = factors {
+                let n = divisor.numerator
                 withUnsafeTemporaryAllocation(of: UInt32.self, capacity: width) { words in
                     withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 2) { emitted in
                         emitted.initialize(repeating: 0)
@@ -132,8 +152,10 @@ extension InformationBuffer {
                 return
             }
             for i in 0..<width {
+                let divisor = factors.divisor(i), n = divisor.numerator
                 let h = high[i], l = low[i]
-                let emit = h >= threshold
+                // x ≥ n·2^63 ⇔ x div 2^32 ≥ n·2^31: the state leaves [n·2^31, n·2^63) upwards.
+                let emit = h >= n &<< 31
                 // x, shifted down one word when a word leaves; either way x < n·2^64.
                 let x = emit ? UInt128(h) : UInt128(h) &<< 32 | UInt128(l)
                 let (y, popped) = divisor.divide(x)
@@ -158,14 +180,14 @@ extension InformationBuffer {
         /// The exact inverse of `multiplyTile`: digit = x mod 2^32, (c, r) = divmod(c'·2^32 +
         /// digit, n), x ← (x div 2^32)·n + r, and a word back from the stack when x < 2^63.
         private func divideTile(
-            _ t: Int, values: UnsafeMutablePointer<Int64>, width: Int, divisor: Divisor, overflow: inout UInt64
+            _ t: Int, values: UnsafeMutablePointer<Int64>, width: Int, factors: Factors, overflow: inout UInt64
         ) {
             let offset = t * InformationBuffer.tileWidth
             let high = self.high + offset, low = self.low + offset, depth = self.depth + offset
-            let n = divisor.numerator
             var length = 0
             var popped = 0
-            if vectorised {
+            if vectorised, case .uniform(let divisor) = factors {
+                let n = divisor.numerator
                 withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 2) { below in
                     below.initialize(repeating: 0)
                     length = Int(
@@ -193,6 +215,7 @@ extension InformationBuffer {
                 return
             }
             for i in 0..<width {
+                let divisor = factors.divisor(i), n = divisor.numerator
                 let (value, remainder) = Self.unmultiply(
                     values[i], digit: low[i], divisor: divisor, overflow: &overflow)
                 values[i] = value

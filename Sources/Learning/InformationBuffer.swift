@@ -100,7 +100,35 @@ public final class InformationBuffer: @unchecked Sendable {
         guard let base = checked(values, segment: s, parameters: parameters) else { return }
         coders[s].multiply(
             base + parameters.lowerBound, from: parameters.lowerBound - segments[s].lowerBound,
-            count: parameters.count, by: factor.numerator)
+            count: parameters.count, by: .uniform(Divisor(factor.numerator)))
+    }
+
+    /// `values[i] ← values[i] · numerators[i]/2^32` exactly for i in `segments[s]`: `multiply`
+    /// with a factor per parameter (each numerator in [1, 2^32), indexed like `values`).
+    ///
+    /// The same coder and the same bits per parameter as `multiply` with that parameter's
+    /// factor; it runs the scalar loops (the vector kernels take one factor per call).
+    public func multiply(
+        _ values: UnsafeMutableBufferPointer<Int64>, segment s: Int, numerators: UnsafeBufferPointer<UInt64>
+    ) {
+        let range = segments[s]
+        guard let base = checked(values, segment: s, parameters: range) else { return }
+        precondition(numerators.count >= range.upperBound, "numerators shorter than segment \(range)")
+        coders[s].multiply(
+            base + range.lowerBound, from: 0, count: range.count,
+            by: .each(numerators.baseAddress! + range.lowerBound))
+    }
+
+    /// The exact inverse of `multiply(_:segment:numerators:)` with the same numerators (LIFO).
+    public func divide(
+        _ values: UnsafeMutableBufferPointer<Int64>, segment s: Int, numerators: UnsafeBufferPointer<UInt64>
+    ) {
+        let range = segments[s]
+        guard let base = checked(values, segment: s, parameters: range) else { return }
+        precondition(numerators.count >= range.upperBound, "numerators shorter than segment \(range)")
+        coders[s].divide(
+            base + range.lowerBound, from: 0, count: range.count,
+            by: .each(numerators.baseAddress! + range.lowerBound))
     }
 
     /// The exact inverse of the most recent un-undone `multiply` on segment `s` (LIFO).
@@ -118,7 +146,7 @@ public final class InformationBuffer: @unchecked Sendable {
         guard let base = checked(values, segment: s, parameters: parameters) else { return }
         coders[s].divide(
             base + parameters.lowerBound, from: parameters.lowerBound - segments[s].lowerBound,
-            count: parameters.count, by: factor.numerator)
+            count: parameters.count, by: .uniform(Divisor(factor.numerator)))
     }
 
     /// `segments[s]` cut into `parts` consecutive tile-aligned ranges of near-equal size (some

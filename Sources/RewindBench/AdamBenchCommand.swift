@@ -35,10 +35,20 @@ public struct AdamBenchCommand: ParsableCommand {
     @Option(name: .long, help: "With --dump: the iteration counts of the default-settings problem.")
     var iterations: [Int] = [100, 1000]
 
+    @Option(
+        name: .long,
+        help: "Without --dump: the iteration counts of the time table (e.g. 100 alone, under callgrind).")
+    var speedIterations: [Int] = [100, 1000]
+
+    @Flag(name: .long, help: "Without --dump: leave out the bits table (five more runs at T = 1000).")
+    var skipBits = false
+
     public func validate() throws {
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
         guard threads == 1 || threads == 2 else { throw ValidationError("--threads must be 1 or 2") }
-        guard iterations.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--iterations must be at least 1") }
+        guard (iterations + speedIterations).allSatisfy({ $0 >= 1 }) else {
+            throw ValidationError("--iterations and --speed-iterations must be at least 1")
+        }
     }
 
     public func run() throws {
@@ -58,10 +68,10 @@ public struct AdamBenchCommand: ParsableCommand {
             return
         }
         let benchmark = AdamBenchmark(core: core)
-        let speed = try [100, 1000].map {
-            try benchmark.measure(iterations: $0, repeats: max(1, repeats / ($0 / 100)))
+        let speed = try speedIterations.map {
+            try benchmark.measure(iterations: $0, repeats: max(1, repeats / max(1, $0 / 100)))
         }
-        let bits = try AdamBenchmark.bitsSettings.map { beta1, beta2 in
+        let bits = try (skipBits ? [] : AdamBenchmark.bitsSettings).map { beta1, beta2 in
             try benchmark.bits(iterations: 1000, beta1: beta1, beta2: beta2)
         }
         if json {
@@ -71,7 +81,7 @@ public struct AdamBenchCommand: ParsableCommand {
             ]
             Console.output(top.serializedString())
         } else {
-            Console.output(AdamBenchmark.table(speed) + AdamBenchmark.bitsTable(bits))
+            Console.output(AdamBenchmark.table(speed) + (skipBits ? "" : AdamBenchmark.bitsTable(bits)))
         }
     }
 }

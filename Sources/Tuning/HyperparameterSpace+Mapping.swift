@@ -108,8 +108,8 @@ extension HyperparameterSpace {
     }
 
     /// An Adam run's hyperparameters in natural units, expanded like `schedule(_:)`: (T, K) α, β1
-    /// and β2, ε, λ per parameter, s per block, and the decoupled weight decay per block (0 for
-    /// biases; empty when the group is off).
+    /// and β2, ε, λ per parameter, s per block, and the decoupled weight decay per block, or per
+    /// parameter when the group is per weight (0 for biases; empty when the group is off).
     public func adamSchedule(_ u: [Double]) -> AdamSchedule {
         precondition(optimizer == .adam, "adamSchedule is for Adam jobs")
         let base = schedule(u)
@@ -117,22 +117,35 @@ extension HyperparameterSpace {
         func expanded(_ values: [Double], _ layout: ScheduleLayout) -> [[Double]] {
             (0..<iterations).map { t in blocks.indices.map { values[layout.index(iteration: t, block: $0)] } }
         }
+        let decay = weightDecays(u[weightDecayRange].map { PortableMath.exp($0) })
         return AdamSchedule(
             iterations: iterations, learningRates: base.learningRates, beta1: expanded(beta1, beta1Layout),
             beta2: expanded(beta2, beta2Layout), epsilon: PortableMath.exp(u[epsilonRange.lowerBound]), l2: base.l2,
-            initScales: base.initScales, weightDecay: blockWeightDecay(u[weightDecayRange].map { PortableMath.exp($0) })
-        )
+            initScales: base.initScales, weightDecay: decay.perBlock, parameterWeightDecay: decay.perParameter)
     }
 
-    /// The weight decay per block (0 for biases) from the group's values; empty when it is off.
-    func blockWeightDecay(_ values: [Double]) -> [Double] {
-        guard !values.isEmpty else { return [] }
+    /// The weight decay from the group's values: per block (0 for biases) when the group is global
+    /// or per block, else per parameter (0 for biases); both empty when it is off.
+    func weightDecays(_ values: [Double]) -> (perBlock: [Double], perParameter: [Double]) {
+        guard !values.isEmpty else { return ([], []) }
+        guard weightDecayPer != .weight else {
+            var perParameter = [Double](repeating: 0, count: parameterCount)
+            var weight = 0
+            for block in blocks where block.kind == .weight {
+                for parameter in block.range {
+                    perParameter[parameter] = values[weight]
+                    weight += 1
+                }
+            }
+            return ([], perParameter)
+        }
         var weightBlock = 0
-        return blocks.map { block in
-            guard block.kind == .weight else { return 0 }
+        let perBlock = blocks.map { block in
+            guard block.kind == .weight else { return 0.0 }
             defer { weightBlock += 1 }
             return values[weightDecayPer == .global ? 0 : weightBlock]
         }
+        return (perBlock, [])
     }
 
     /// Chain rule from one Adam run's natural-unit hypergradient to ∂f/∂u, as `pullback(_:at:)`
@@ -154,9 +167,16 @@ extension HyperparameterSpace {
         }
         du[epsilonRange.lowerBound] = g.epsilon * PortableMath.exp(u[epsilonRange.lowerBound])
         if !weightDecayRange.isEmpty {
-            var weightBlock = 0
+            var weightBlock = 0, weight = 0
             for (k, block) in blocks.enumerated() where block.kind == .weight {
-                du[weightDecayRange.lowerBound + (weightDecayPer == .global ? 0 : weightBlock)] += g.weightDecay[k]
+                if weightDecayPer == .weight {
+                    for parameter in block.range {
+                        du[weightDecayRange.lowerBound + weight] += g.parameterWeightDecay[parameter]
+                        weight += 1
+                    }
+                } else {
+                    du[weightDecayRange.lowerBound + (weightDecayPer == .global ? 0 : weightBlock)] += g.weightDecay[k]
+                }
                 weightBlock += 1
             }
             for index in weightDecayRange { du[index] *= PortableMath.exp(u[index]) }

@@ -69,7 +69,12 @@ public struct HyperparameterSpace: Sendable {
             }
         let initScaleCount = hyper.initScale.per == .global ? 1 : blockCount
         let weightDecayCount =
-            !adam || !hyper.weightDecay.isOn ? 0 : hyper.weightDecay.per == .global ? 1 : weightBlocks.count
+            switch (adam && hyper.weightDecay.isOn, hyper.weightDecay.per) {
+            case (false, _): 0
+            case (true, .global): 1
+            case (true, .block): weightBlocks.count
+            case (true, .weight): weightBlocks.reduce(0) { $0 + $1.range.count }
+            }
         var offset = 0
         func take(_ length: Int) -> Range<Int> {
             defer { offset += length }

@@ -12,7 +12,7 @@ public struct HyperparameterValues: Sendable, Equatable {
     public var beta1: [[Double]]?  // (segments, blocks or 1)
     public var beta2: [[Double]]?  // (segments, blocks or 1)
     public var epsilon: Double?
-    public var weightDecay: [Double]?  // (0 when off | 1 | weight blocks)
+    public var weightDecay: [Double]?  // (0 when off | 1 | weight blocks | weights)
     /// A weight-sharing job's transforms T_l, nil for every other kind.  // (layers, tasks, tasks)
     public var transforms: [[[Double]]]?
 

@@ -89,7 +89,8 @@ extension JobSpec {
         return EpsilonGroup(initial: initial, learn: learn)
     }
 
-    /// `weight_decay`: like `l2` (global, per weight block), but the single number 0 switches it off.
+    /// `weight_decay`: like `l2` (global, per weight block or per weight), but the single number 0
+    /// switches it off. A per-weight array's length waits for the dataset (`validate(dataset:)`).
     private static func parseWeightDecay(
         _ value: JSONValue?, defaults: WeightDecayGroup, layerCount: Int?, reader: inout Reader
     ) -> WeightDecayGroup? {
@@ -99,15 +100,11 @@ extension JobSpec {
         let per = reader.choice(
             object["per"], at: path + "/per", allowed: L2Granularity.allCases.map(\.rawValue), default: defaults.per,
             make: L2Granularity.init(rawValue:))
-        if per == .weight {
-            reader.fail(
-                path + "/per", "\"weight\" is not supported for weight_decay yet: use \"global\" or \"block\"")
-            return nil
-        }
         let learn = reader.bool(object["learn"], at: path + "/learn", default: defaults.learn)
         let count: Int?, unit: String
         switch per {
         case .block?: (count, unit) = (layerCount, "one per weight block")
+        case .weight?: (count, unit) = (nil, "one per weight")  // needs the dataset: see validate(dataset:)
         default: (count, unit) = (1, "one for all weights")
         }
         let initial: VectorInitial?

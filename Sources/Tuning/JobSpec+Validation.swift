@@ -53,6 +53,13 @@ extension JobSpec {
                 "/hyperparameters/l2/init",
                 "must have \(weights) values (one per weight, biases excluded, in block order), not \(values.count)")
         }
+        if training.optimizer == .adam, hyperparameters.weightDecay.per == .weight,
+            case .values(let values) = hyperparameters.weightDecay.initial, values.count != weights
+        {
+            fail(
+                "/hyperparameters/weight_decay/init",
+                "must have \(weights) values (one per weight, biases excluded, in block order), not \(values.count)")
+        }
         if hyperparameters.trainingData.learn, split.train * dataset.features > Limits.trainingDataValues {
             fail(
                 "/hyperparameters/training_data/learn",

@@ -108,16 +108,18 @@ extension TuningRun {
             return blockBits
         }
         var buffers: [[Double]]
-        // Adam's w, m, v (16 bytes), v's low words, w as doubles and the adjoints m̄ and v̄.
+        // Adam's w, m and v (16 bytes each), the moments' low words, w as doubles and the adjoints
+        // m̄ and v̄ (and the decay's numerators when it is per weight).
         var optimizerWords = 0
         if spec.training.optimizer == .adam {
             let adam = space.adamSchedule(u)
             buffers = [bits(adam.beta1), bits(adam.beta2)]
-            if !adam.weightDecay.isEmpty {
-                buffers.append(
-                    bits(adam.learningRates.map { row in row.indices.map { 1 - row[$0] * adam.weightDecay[$0] } }))
+            // Per weight: each block at its largest decay, an upper bound.
+            let decay = adam.largestWeightDecay(blocks: blocks.map(\.range))
+            if !decay.isEmpty {
+                buffers.append(bits(adam.learningRates.map { row in row.indices.map { 1 - row[$0] * decay[$0] } }))
             }
-            optimizerWords = 8
+            optimizerWords = adam.parameterWeightDecay.isEmpty ? 9 : 10
         } else {
             buffers = [bits(schedule.momenta)]
         }

@@ -186,9 +186,10 @@ extension TuningRun {
         observe: (TrainingPhase) -> Bool
     ) throws(TrainingError) -> (weights: [Double], losses: [Double], gradient: [Double]?) {
         let schedule = space.adamSchedule(u)
+        let largestDecay = schedule.largestWeightDecay(blocks: architecture.blocks.map(\.range))
         for (t, row) in schedule.learningRates.enumerated() {
-            for (k, alpha) in row.enumerated() where k < schedule.weightDecay.count {
-                let shrink = alpha * schedule.weightDecay[k]
+            for (k, alpha) in row.enumerated() where k < largestDecay.count {
+                let shrink = alpha * largestDecay[k]
                 guard shrink < 1 - 1e-9 else {
                     throw .diverged(
                         step: t,

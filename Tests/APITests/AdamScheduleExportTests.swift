@@ -43,6 +43,36 @@ struct AdamScheduleExportTests {
         let csv = try session.get("/v1/jobs/\(id)/schedule?item=1&format=csv")
         #expect(csv.text.hasPrefix("iteration,block,name,learning_rate,beta1,beta1_applied,beta2,"))
 
+        let replayPath = try Self.replayWithNumPy(specPath: specPath, schedulePath: schedulePath, in: scratch)
+
+        // The PyTorch (torch.optim.Adam) and optax (inject_hyperparams(adamw)) Adam recipes of
+        // docs/using-learned-schedules.md, where the interpreter named by PYTHON has them.
+        try LearnedScheduleTests.replayWithLibraries(replayPath, schedulePath)
+    }
+
+    @Test func aScheduleWithAWeightDecayPerWeightExportsOnePerParameterAndReplaysToOneMillionth() throws {
+        let service = try TestService()
+        defer { service.stop() }
+        let perWeight = Self.spec.replacingOccurrences(of: #""per": "block""#, with: #""per": "weight""#)
+        let (scratch, specPath, url, id) = try LearnedScheduleTests.submitThroughCLI(perWeight, to: service)
+        let schedulePath = scratch.file("schedule.json")
+        let exported = try CommandLineRun.rewind([
+            "export-schedule", "--url", url, id, "--item", "1", "--output", schedulePath,
+        ])
+        try #require(exported.status == 0, "export-schedule: \(exported.stderr)")
+        let schedule = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: schedulePath))))
+        #expect(schedule["weight_decay"] == .null)
+        let decay = (schedule["weight_decay_per_parameter"]?.arrayValue ?? []).compactMap(\.doubleValue)
+        // digits 64-50-50-10: 6,310 parameters, of which 6,200 weights.
+        #expect(decay.count == 6310 && decay.filter { $0 > 0 }.count == 6200)
+        #expect(Set(decay.filter { $0 > 0 }).count > 1, "the weights' decays were learned apart")
+        _ = try Self.replayWithNumPy(specPath: specPath, schedulePath: schedulePath, in: scratch)
+    }
+
+    /// `rewind export --spec` for item 1, then `examples/replay_numpy.py` on it and the exported
+    /// schedule, required to reach Rewind's validation loss within 1e-6; the replay's path.
+    static func replayWithNumPy(specPath: String, schedulePath: String, in scratch: TemporaryDirectory) throws -> String
+    {
         let replayPath = scratch.file("replay.json")
         let replay = try CommandLineRun.rewind(["export", "--spec", specPath, "--item", "1", "--output", replayPath])
         try #require(replay.status == 0, "export --spec: \(replay.stderr)")
@@ -51,9 +81,6 @@ struct AdamScheduleExportTests {
         #expect(numpy.status == 0, "the NumPy replay failed: \(numpy.stdout) \(numpy.stderr)")
         let report = try JSONValue.parse(numpy.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
         #expect(try #require(report["difference"]?.doubleValue) <= 1e-6)
-
-        // The PyTorch (torch.optim.Adam) and optax (inject_hyperparams(adamw)) Adam recipes of
-        // docs/using-learned-schedules.md, where the interpreter named by PYTHON has them.
-        try LearnedScheduleTests.replayWithLibraries(replayPath, schedulePath)
+        return replayPath
     }
 }

@@ -48,7 +48,7 @@ struct AdamTuningTests {
             ])
         #expect(
             errors(
-                #"{"dataset": {"name": "digits"}, "training": {"optimizer": "adam"}, "hyperparameters": {"weight_decay": {"init": 0.1, "per": "weight"}}}"#
+                #"{"dataset": {"name": "digits"}, "training": {"optimizer": "adam"}, "hyperparameters": {"weight_decay": {"init": 0.1, "per": "neuron"}}}"#
             ).map(\.field) == ["/hyperparameters/weight_decay/per"])
     }
 
@@ -115,18 +115,27 @@ struct AdamTuningTests {
             try trainer.hypergradient(schedule: run.space.adamSchedule(u), noise: noise).hypergradient, at: u)
         func f(_ v: [Double]) -> Double { try! trainer.objective(schedule: run.space.adamSchedule(v), noise: noise) }
         let space = run.space
-        for index in [
-            space.learningRateRange.lowerBound, space.beta1Range.lowerBound + 1, space.beta1Range.upperBound - 1,
-            space.beta2Range.lowerBound, space.epsilonRange.lowerBound, space.weightDecayRange.lowerBound,
-            space.l2Range.lowerBound,
-        ] {
-            let h = 1e-4
+        Self.checkCentralDifferences(
+            exact, at: u,
+            indices: [
+                space.learningRateRange.lowerBound, space.beta1Range.lowerBound + 1, space.beta1Range.upperBound - 1,
+                space.beta2Range.lowerBound, space.epsilonRange.lowerBound, space.weightDecayRange.lowerBound,
+                space.l2Range.lowerBound,
+            ], step: 1e-4, floor: 1e-3, f: f)
+    }
+
+    /// `exact[index]` against (f(u + h·e) − f(u − h·e)) / 2h for each index, to 1e-4 relative
+    /// (of max(|numeric|, floor)).
+    static func checkCentralDifferences(
+        _ exact: [Double], at u: [Double], indices: [Int], step h: Double, floor: Double, f: ([Double]) -> Double
+    ) {
+        for index in indices {
             var plus = u, minus = u
             plus[index] += h
             minus[index] -= h
             let numeric = (f(plus) - f(minus)) / (2 * h)
             #expect(
-                abs(numeric - exact[index]) <= 1e-4 * max(abs(numeric), 1e-3),
+                abs(numeric - exact[index]) <= 1e-4 * max(abs(numeric), floor),
                 "u[\(index)]: exact \(exact[index]), central difference \(numeric)")
         }
     }

@@ -20,12 +20,17 @@ public struct AdamSchedule: Sendable, Equatable {
     /// Decoupled weight decay λ_k ≥ 0 per block (AdamW): w ← (1 − α·λ)·w before each update;
     /// 0 turns it off for the block. Empty means off everywhere.  // (K) or empty
     public var weightDecay: [Double]
+    /// Decoupled weight decay λ_i ≥ 0 per parameter instead of per block: w_i ← (1 − α·λ_i)·w_i.
+    /// Within a block either every λ_i is positive or every one is 0 (off); empty means none, and
+    /// it must be empty when `weightDecay` is not.  // (N) or empty
+    public var parameterWeightDecay: [Double]
 
     public init(
         iterations: Int, learningRates: [[Double]], beta1: [[Double]], beta2: [[Double]], epsilon: Double,
-        l2: [Double], initScales: [Double], weightDecay: [Double] = []
+        l2: [Double], initScales: [Double], weightDecay: [Double] = [], parameterWeightDecay: [Double] = []
     ) {
         self.weightDecay = weightDecay
+        self.parameterWeightDecay = parameterWeightDecay
         self.iterations = iterations
         self.learningRates = learningRates
         self.beta1 = beta1
@@ -33,6 +38,16 @@ public struct AdamSchedule: Sendable, Equatable {
         self.epsilon = epsilon
         self.l2 = l2
         self.initScales = initScales
+    }
+}
+
+extension AdamSchedule {
+    /// The largest decoupled weight decay in each of `blocks`, whether it is given per block or
+    /// per parameter (0 where it is off); empty when the schedule has none. 1 − α·this is the
+    /// smallest decay factor a block applies.  // (K)
+    public func largestWeightDecay(blocks: [Range<Int>]) -> [Double] {
+        guard !parameterWeightDecay.isEmpty else { return weightDecay }
+        return blocks.map { block in block.reduce(0.0) { max($0, parameterWeightDecay[$1]) } }
     }
 }
 
@@ -53,47 +68,11 @@ public struct AdamHypergradient: Sendable, Equatable {
     public var initScales: [Double]
     /// ∂f/∂λ_k of the decoupled weight decay (0 where it is off); empty when the schedule has none.  // (K)
     public var weightDecay: [Double]
+    /// ∂f/∂λ_i of the per-parameter weight decay (0 where it is off); empty when the schedule has
+    /// none.  // (N)
+    public var parameterWeightDecay: [Double] = []
     /// ∂f/∂w_1.  // (N)
     public var initialWeights: [Double]
-}
-
-/// The fixed-point format of Adam's second moment v: `value = raw / 2^100` in a `UInt128`.
-///
-/// v is a running mean of g², so it spans the squares of every gradient scale a run meets: from
-/// (1e-8)² and below for a parameter that barely moves to hundreds for a steep one. The 52-bit
-/// format of w and m would round (1 − β2)·g² to zero for every |g| below ~5e-7 at β2 = 0.999,
-/// leaving √v̂ to ε alone. Here v has 100 fractional bits and values below 2^20: an increment
-/// (1 − β2)·g² registers for |g| down to ~3e-14, and |g| up to ~1000 fits. It costs 16 bytes a
-/// parameter instead of 8 and no information-buffer bits: the buffer only ever sees v's low 32-bit
-/// word (see `ReversibleAdam`), so it stores the same log2(1/β2) bits a step as for a narrow v.
-public enum AdamVariance {
-    /// Fractional bits of the raw representation.
-    public static let fractionBits = 100
-    /// Exclusive bound on the raw value: v < 2^20. With n < 2^32 every product v·n fits 128 bits.
-    public static let rawLimit: UInt128 = 1 << 120
-
-    /// The raw integer of `x ≥ 0`, truncated toward zero; nil unless finite, ≥ 0 and in range.
-    ///
-    /// Split into two 64-bit halves by hand: the library's generic Double ↔ UInt128 conversions
-    /// were most of the Adam step's time. Every operation here is exact.
-    @inlinable
-    public static func raw(_ x: Double) -> UInt128? {
-        guard x.isFinite, x >= 0 else { return nil }
-        // high = ⌊x·2^36⌋ (UInt64(_:) truncates), then the fraction x·2^36 − high, exact in a
-        // Double, times 2^64 is the low word: ⌊x·2^100⌋ without a libm rounding call.
-        let upper = x * 0x1p36
-        guard upper < 0x1p56 else { return nil }
-        let high = UInt64(upper)
-        let low = UInt64((upper - Double(high)) * 0x1p64)
-        return UInt128(high) << 64 | UInt128(low)
-    }
-
-    /// `raw / 2^100` as a Double, from the two 64-bit halves (within 2 ulp; the same bits every
-    /// time, which is all exactness needs).
-    @inlinable
-    public static func value(_ raw: UInt128) -> Double {
-        Double(UInt64(truncatingIfNeeded: raw >> 64)) * 0x1p-36 + Double(UInt64(truncatingIfNeeded: raw)) * 0x1p-100
-    }
 }
 
 /// Adam (Kingma & Ba, with bias correction) on fixed-point w, m and v that runs backwards exactly.
@@ -108,10 +87,10 @@ public enum AdamVariance {
 /// The multiplications by β1 and β2 push their destroyed low digits onto two information buffers
 /// (one for m, one for v); each increment is rounded to its grid once and added. The weight update
 /// is an additive coupling: it depends only on the new m and v, so the inverse subtracts the same
-/// rounded value before m and v are touched. v is wider than the buffer's Int64 values: with
-/// v = H·2^32 + L (L the low 32-bit word), v·n + r = H·n·2^32 + (L·n + r), so the buffer
-/// multiplies L alone and v' = H·n + L' exactly; the inverse splits v' = H·n + L' by floor
-/// division by n (L' < n always) and lets the buffer divide L'.
+/// rounded value before m and v are touched. m and v are wider than the buffer's Int64 values
+/// (`AdamMoment`, `AdamVariance`): with x = H·2^32 + L (H = x div 2^32, L the low 32-bit word),
+/// x·n + r = H·n·2^32 + (L·n + r), so the buffer multiplies L alone and x' = H·n + L' exactly; the
+/// inverse splits x' = H·n + L' by floor division by n (L' < n always) and lets the buffer divide L'.
 ///
 /// The class works on flat buffers only: the caller supplies ∇L(w) for each step, and reads `weights`.
 public final class ReversibleAdam {
@@ -126,11 +105,11 @@ public final class ReversibleAdam {
     let correction1: [[Double]], correction2: [[Double]]
     let product1: [[Double]], product2: [[Double]]
 
-    /// Exact w and m (`FixedPoint`), and v (`AdamVariance`).  // (N)
+    /// Exact w (`FixedPoint`), m (`AdamMoment`) and v (`AdamVariance`).  // (N)
     let w: UnsafeMutableBufferPointer<Int64>
-    let m: UnsafeMutableBufferPointer<Int64>
+    let m: UnsafeMutableBufferPointer<Int128>
     let v: UnsafeMutableBufferPointer<UInt128>
-    /// v's low words while the buffer works on them.  // (N)
+    /// m's or v's low words while a buffer works on them.  // (N)
     private let low: UnsafeMutableBufferPointer<Int64>
     let initialW: [Int64]
     /// w as Doubles, what the model sees; kept equal to w by every step.  // (N)
@@ -141,6 +120,10 @@ public final class ReversibleAdam {
     let decay: [[RationalFactor?]]
     /// The digits the weight decay destroys.
     let decayBuffer: InformationBuffer
+    /// Whether block k has a per-parameter weight decay (`schedule.parameterWeightDecay`).  // (K)
+    let decaysEach: [Bool]
+    /// The numerators of 1 − α_tk·λ_i for the step being applied or undone.  // (N)
+    let decayNumerators: UnsafeMutableBufferPointer<UInt64>
 
     /// Starts at w_1 = `initialWeights` (rounded to the grid), m = v = 0.
     public init(schedule: AdamSchedule, blocks: [Range<Int>], initialWeights: [Double]) throws(TrainingError) {
@@ -211,10 +194,24 @@ public final class ReversibleAdam {
                 return factor
             }
         }
+        let each = schedule.parameterWeightDecay
+        precondition(each.isEmpty || (each.count == n && weightDecay.isEmpty), "per-parameter weight decay is (N)")
+        decaysEach = blocks.map { block in
+            guard !each.isEmpty, !block.isEmpty else { return false }
+            let on = each[block.lowerBound] > 0
+            precondition(
+                block.allSatisfy { (each[$0] > 0) == on && each[$0] >= 0 },
+                "per-parameter weight decay must be positive on all of a block or 0 on all of it")
+            return on
+        }
+        decayNumerators = .allocate(capacity: n)
+        decayNumerators.initialize(repeating: 1)
     }
 
     deinit {
-        for buffer in [w, m, low] { buffer.deallocate() }
+        decayNumerators.deallocate()
+        for buffer in [w, low] { buffer.deallocate() }
+        m.deallocate()
         v.deallocate()
         weights.deallocate()
     }
@@ -231,7 +228,7 @@ public final class ReversibleAdam {
     /// one division a parameter).
     @inline(__always)
     func update(_ i: Int, _ c: StepConstants) -> (mHat: Double, root: Double, update: Double) {
-        let mHat = FixedPoint.value(m[i]) * c.inverse1
+        let mHat = AdamMoment.value(m[i]) * c.inverse1
         let root = (AdamVariance.value(v[i]) * c.inverse2).squareRoot()
         return (mHat, root, c.alpha * mHat / (root + c.epsilon))
     }
@@ -253,26 +250,34 @@ public final class ReversibleAdam {
     public func forward(step t: Int, gradient g: UnsafeBufferPointer<Double>) throws(TrainingError) {
         precondition(g.count >= parameterCount, "gradient shorter than the parameters")
         let limit = UInt64(FixedPoint.rawLimit)
+        let mask: Int128 = 0xFFFF_FFFF, vMask: UInt128 = 0xFFFF_FFFF
         for (k, block) in blocks.enumerated() {
             if let factor = decay[t][k] {
                 decayBuffer.multiply(w, segment: k, by: factor)
                 for i in block { weights[i] = FixedPoint.value(w[i]) }
+            } else if decaysEach[k] {
+                decayBuffer.multiply(w, segment: k, numerators: decayFactors(step: t, block: k))
+                for i in block { weights[i] = FixedPoint.value(w[i]) }
             }
-            firstBuffer.multiply(m, segment: k, by: beta1[t][k])
-            // v ← β2·v exactly: the buffer multiplies the low word, the high part is multiplied whole.
-            let n = UInt128(beta2[t][k].numerator)
-            for i in block { low[i] = Int64(truncatingIfNeeded: v[i] & 0xFFFF_FFFF) }
+            // m ← β1·m and v ← β2·v exactly: the buffer multiplies the low word, the rest is
+            // multiplied whole (m >> 32 is the floor, so the low word is never negative).
+            let n1 = Int128(beta1[t][k].numerator), n2 = UInt128(beta2[t][k].numerator)
+            for i in block { low[i] = Int64(truncatingIfNeeded: m[i] & mask) }
+            firstBuffer.multiply(low, segment: k, by: beta1[t][k])
+            // Wrapping operators: |m|, v < 2^120 (checked on every increment), so nothing here overflows.
+            for i in block { m[i] = (m[i] &>> 32) &* n1 &+ Int128(low[i]) }
+            for i in block { low[i] = Int64(truncatingIfNeeded: v[i] & vMask) }
             secondBuffer.multiply(low, segment: k, by: beta2[t][k])
-            for i in block { v[i] = (v[i] >> 32) * n + UInt128(UInt64(low[i])) }
+            for i in block { v[i] = (v[i] &>> 32) &* n2 &+ UInt128(UInt64(bitPattern: low[i])) }
             let decay1 = 1 - beta1[t][k].value, decay2 = 1 - beta2[t][k].value
             let c = constants(step: t, block: k)
             for i in block {
-                guard let dm = FixedPoint.raw(decay1 * g[i]), let dv = AdamVariance.raw(decay2 * g[i] * g[i]) else {
+                guard let dm = AdamMoment.raw(decay1 * g[i]), let dv = AdamVariance.raw(decay2 * g[i] * g[i]) else {
                     throw .diverged(step: t, detail: "gradient of parameter \(i) is not finite or too large")
                 }
-                let first = m[i] + dm
+                let first = m[i] &+ dm
                 let (second, overflow) = v[i].addingReportingOverflow(dv)
-                guard first.magnitude < limit, !overflow, second < AdamVariance.rawLimit else {
+                guard first.magnitude < AdamMoment.rawLimit, !overflow, second < AdamVariance.rawLimit else {
                     throw .diverged(step: t, detail: "a moment of parameter \(i) left the fixed-point range")
                 }
                 m[i] = first
@@ -310,10 +315,31 @@ public final class ReversibleAdam {
     /// The second half of `undoPosition`, once every increment is back: w_t = (ρ·w_t) / ρ exactly.
     func undoDecay(step t: Int) {
         for (k, block) in blocks.enumerated() {
-            guard let factor = decay[t][k] else { continue }
-            decayBuffer.divide(w, segment: k, by: factor)
+            if let factor = decay[t][k] {
+                decayBuffer.divide(w, segment: k, by: factor)
+            } else if decaysEach[k] {
+                decayBuffer.divide(w, segment: k, numerators: decayFactors(step: t, block: k))
+            } else {
+                continue
+            }
             for i in block { weights[i] = FixedPoint.value(w[i]) }
         }
+    }
+
+    /// The numerators n_i of the exact factors 1 − α_tk·λ_i ≈ n_i/2^32 of block k's parameters,
+    /// written into `decayNumerators` (both directions compute the same ones).
+    func decayFactors(step t: Int, block k: Int) -> UnsafeBufferPointer<UInt64> {
+        let alpha = schedule.learningRates[t][k]
+        schedule.parameterWeightDecay.withUnsafeBufferPointer { lambda in
+            for i in blocks[k] {
+                guard let factor = RationalFactor(approximating: 1 - alpha * lambda[i]) else {
+                    preconditionFailure(
+                        "α·λ = \(alpha * lambda[i]) is outside (0, 1); the tuning layer must keep it inside")
+                }
+                decayNumerators[i] = factor.numerator
+            }
+        }
+        return UnsafeBufferPointer(decayNumerators)
     }
 
     /// Undoes step t's moment updates given ∇L(w_t) (recomputed at the restored w_t): subtract
@@ -321,21 +347,25 @@ public final class ReversibleAdam {
     public func undoMoments(step t: Int, gradient g: UnsafeBufferPointer<Double>) {
         for (k, block) in blocks.enumerated() {
             let decay1 = 1 - beta1[t][k].value, decay2 = 1 - beta2[t][k].value
-            let n = beta2[t][k].numerator
+            let n1 = InformationBuffer.Divisor(beta1[t][k].numerator)
+            let n2 = InformationBuffer.Divisor(beta2[t][k].numerator)
+            // x' = H·n + L' with L' < n: floor division recovers both; then the buffer divides L'.
             for i in block {
-                m[i] -= FixedPoint.raw(decay1 * g[i])!
-                let second = v[i] - AdamVariance.raw(decay2 * g[i] * g[i])!
-                // v' = H·n + L' with L' < n: floor division recovers both, in two 128-by-64-bit
-                // steps (a generic 128-bit division was a fifth of the reverse step's own work).
-                let top = UInt64(truncatingIfNeeded: second >> 64), bottom = UInt64(truncatingIfNeeded: second)
-                let (upper, carry) = top.quotientAndRemainder(dividingBy: n)
-                let (lower, rest) = n.dividingFullWidth((high: carry, low: bottom))
-                v[i] = UInt128(upper) << 64 | UInt128(lower)
+                // Wrapping: an exact reversal never goes below 0, and the final check would catch it.
+                let second = v[i] &- AdamVariance.raw(decay2 * g[i] * g[i])!
+                let (high, rest) = AdamVariance.divMod(second, by: n2)
+                v[i] = high
                 low[i] = Int64(rest)
             }
             secondBuffer.divide(low, segment: k, by: beta2[t][k])
-            for i in block { v[i] = v[i] << 32 + UInt128(UInt64(low[i])) }
-            firstBuffer.divide(m, segment: k, by: beta1[t][k])
+            for i in block { v[i] = v[i] &<< 32 &+ UInt128(UInt64(bitPattern: low[i])) }
+            for i in block {
+                let (high, rest) = AdamMoment.floorDivMod(m[i] &- AdamMoment.raw(decay1 * g[i])!, by: n1)
+                m[i] = high
+                low[i] = Int64(rest)
+            }
+            firstBuffer.divide(low, segment: k, by: beta1[t][k])
+            for i in block { m[i] = m[i] &<< 32 &+ Int128(low[i]) }
         }
     }
 
@@ -346,7 +376,7 @@ public final class ReversibleAdam {
     }
 
     /// The exact state as raw integers, for tests: (w, m, v).
-    public var rawState: (w: [Int64], m: [Int64], v: [UInt128]) {
+    public var rawState: (w: [Int64], m: [Int128], v: [UInt128]) {
         (Array(w), Array(m), Array(v))
     }
 
@@ -362,6 +392,10 @@ public final class ReversibleAdam {
             for (k, block) in blocks.enumerated() {
                 let decayBits = decay[t][k]?.bitsLost ?? 0
                 bits += Double(block.count) * (beta1[t][k].bitsLost + beta2[t][k].bitsLost + decayBits)
+                if decaysEach[k] {
+                    let numerators = decayFactors(step: t, block: k)
+                    for i in block { bits += RationalFactor(numerator: numerators[i]).bitsLost }
+                }
             }
         }
         return bits

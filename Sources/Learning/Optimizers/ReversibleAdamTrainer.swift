@@ -27,7 +27,8 @@ public struct AdamRun: Sendable {
 ///     w̄ += (H + diag λ)·ḡ;  λ̄ += w_t ⊙ ḡ;  m̄ = β1·m̃;  v̄ = β2·ṽ
 ///
 /// With decoupled weight decay w_{t+1} = ρ·w_t − u (ρ = 1 − α·λ): ρ̄ = ⟨w̄, w_t⟩ and w̄ ← ρ·w̄ before
-/// the gradient's term, ᾱ_t −= λ·ρ̄ and λ̄ −= α_t·ρ̄. And the bias corrections chain into every earlier decay: c_t = 1 − Π_{s≤t} β_s gives
+/// the gradient's term, ᾱ_t −= λ·ρ̄ and λ̄ −= α_t·ρ̄; with a decay per weight ρ_i = 1 − α·λ_i,
+/// ρ̄_i = w̄_i·w_t,i, λ̄_i −= α_t·ρ̄_i, ᾱ_t −= Σ λ_i·ρ̄_i and w̄_i ← ρ_i·w̄_i. And the bias corrections chain into every earlier decay: c_t = 1 − Π_{s≤t} β_s gives
 /// β̄_s += Σ_{t≥s} (−c̄_t)·P_t / β_s, one running sum per block.
 public struct ReversibleAdamTrainer: Sendable {
     public let problem: TrainingProblem
@@ -104,10 +105,10 @@ public struct ReversibleAdamTrainer: Sendable {
             learningRates: adjoint.dLearningRates, beta1: adjoint.dBeta1, beta2: adjoint.dBeta2,
             epsilon: adjoint.dEpsilon, l2: Array(model.scratch.dl2),
             initScales: blocks.map { block in block.reduce(0.0) { $0 + dw[$1] * noise[$1] } },
-            weightDecay: adjoint.dWeightDecay, initialWeights: dw)
+            weightDecay: adjoint.dWeightDecay, parameterWeightDecay: adjoint.dParameterWeightDecay, initialWeights: dw)
         let finite =
             dw.allSatisfy(\.isFinite) && gradient.l2.allSatisfy(\.isFinite) && gradient.epsilon.isFinite
-            && gradient.weightDecay.allSatisfy(\.isFinite)
+            && gradient.weightDecay.allSatisfy(\.isFinite) && gradient.parameterWeightDecay.allSatisfy(\.isFinite)
             && [gradient.learningRates, gradient.beta1, gradient.beta2].allSatisfy {
                 $0.allSatisfy { $0.allSatisfy(\.isFinite) }
             }
@@ -143,6 +144,8 @@ struct AdamAdjoint {
     var dBeta2: [[Double]]
     var dEpsilon = 0.0
     var dWeightDecay: [Double]
+    /// ∂f/∂λ_i of the per-parameter weight decay.  // (N) or empty
+    var dParameterWeightDecay: [Double]
     /// Σ_{t' ≥ t} (−c̄_t')·P_t' per block, for the bias corrections.  // (K)
     var bias1: [Double]
     var bias2: [Double]
@@ -158,6 +161,7 @@ struct AdamAdjoint {
         dBeta2 = dLearningRates
         bias1 = Array(repeating: 0, count: k)
         dWeightDecay = optimiser.schedule.weightDecay.map { _ in 0 }
+        dParameterWeightDecay = optimiser.schedule.parameterWeightDecay.map { _ in 0 }
         bias2 = bias1
     }
 
@@ -192,6 +196,19 @@ struct AdamAdjoint {
         }
         o.undoDecay(step: t)
         // w_{t+1} = ρ·w_t − u: ρ̄ = ⟨w̄, w_t⟩, then w̄ ← ρ·w̄; ρ = 1 − α·λ.
+        for (k, block) in o.blocks.enumerated() where o.decaysEach[k] {
+            // Per parameter: ρ̄_i = w̄_i·w_i, λ̄_i −= α·ρ̄_i, ᾱ −= Σ λ_i·ρ̄_i; ρ_i as the dynamics apply it.
+            let numerators = o.decayFactors(step: t, block: k), lambda = o.schedule.parameterWeightDecay
+            let alpha = o.schedule.learningRates[t][k]
+            var dAlpha = 0.0
+            for i in block {
+                let dRho = dw[i] * o.weights[i]
+                dAlpha += lambda[i] * dRho
+                dParameterWeightDecay[i] -= alpha * dRho
+                dw[i] *= RationalFactor(numerator: numerators[i]).value
+            }
+            dLearningRates[t][k] -= dAlpha
+        }
         for (k, block) in o.blocks.enumerated() {
             guard let factor = o.decay[t][k] else { continue }
             var dRho = 0.0
@@ -210,7 +227,7 @@ struct AdamAdjoint {
             var dB1 = 0.0, dB2 = 0.0
             for i in block {
                 let gi = g[i]
-                dB1 += dm[i] * (FixedPoint.value(o.m[i]) - gi)
+                dB1 += dm[i] * (AdamMoment.value(o.m[i]) - gi)
                 dB2 += dv[i] * (AdamVariance.value(o.v[i]) - gi * gi)
                 direction[i] = (1 - b1) * dm[i] + 2 * (1 - b2) * gi * dv[i]
                 dm[i] *= b1

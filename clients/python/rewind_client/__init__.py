@@ -142,7 +142,8 @@ class Client:
         """One item's hyperparameters as training applied them (default the best item):
         `learning_rate` and `momentum` (T × K), `l2`, `init_scale`, `blocks`; for a job with
         `training.optimizer` "adam", `optimizer`, `beta1`, `beta2` (T × K, and `*_applied`),
-        `epsilon` and `weight_decay` (K) in place of `momentum`."""
+        `epsilon` and `weight_decay` (K; null with `weight_decay_per_parameter` (N) when it is
+        learned per weight) in place of `momentum`."""
         query = f"?item={item}" if item is not None else ""
         return self._object("GET", f"/v1/jobs/{_segment(job_id)}/schedule{query}")
 
