@@ -47,6 +47,7 @@ extension EventLoop {
                 connection.enqueue(bytes)
             case .dispatch(let id, var request):
                 request.remoteAddress = connection.remoteAddress
+                if let body = request.bodyStream { resumeReading(connection.id, whenDrained: body) }
                 dispatch(request, id: id, connectionID: connection.id)
             case .attachStream(let id, let writer):
                 attach(writer, id: id, to: connection, now: now)
@@ -94,6 +95,18 @@ extension EventLoop {
                 apply(connection.machine.responseReady(id, response, now: now), to: connection, now: now)
             }
             if !delivered, case .stream(let writer) = response.body { writer.terminate(.serverStopping) }
+        }
+    }
+
+    /// Turns reading back on for `connectionID` each time its handler drains the full pipe of
+    /// its streamed body.
+    func resumeReading(_ connectionID: UInt64, whenDrained body: RequestBodyStream) {
+        body.onResume { [self] in
+            execute { [self] in
+                guard let connection = connections[connectionID], !connection.isDestroyed else { return }
+                connection.machine.bodyResumed(now: MonotonicClock.now())
+                updateInterest(connection)
+            }
         }
     }
 

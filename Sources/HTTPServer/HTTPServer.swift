@@ -57,6 +57,13 @@ public final class HTTPServer: Sendable {
         /// What does not fit is answered 503 with `Retry-After`. Nil: bodies are bounded by
         /// `bodyLimit` alone.
         public var memoryBudget: MemoryBudget? = nil
+        /// Requests whose body is handed to their handler as it arrives (`HTTPRequest.bodyStream`)
+        /// instead of whole: the handler runs once the head is accepted (and screened), reads the
+        /// body from a pipe of `bodyPipeBytes`, and the socket is not read while that pipe is full.
+        /// Other requests' bodies are received whole before their handler runs.
+        public var streamsBody: @Sendable (HTTPRequestHead) -> Bool = { _ in false }
+        /// The bytes a streamed body's pipe holds before reading pauses; drawn from `memoryBudget`.
+        public var bodyPipeBytes: Int = 1 << 20
         /// Where handlers run; nil creates a concurrent queue.
         public var handlerQueue: DispatchQueue? = nil
         /// Requests answered on the event-loop thread itself instead of the handler queue: only
@@ -160,7 +167,8 @@ public final class HTTPServer: Sendable {
                 parserLimits: configuration.parserLimits, bodyLimit: configuration.bodyLimit,
                 bodyLimitSetting: configuration.bodyLimitSetting,
                 date: { dates.current() }, defaultHeaders: configuration.defaultHeaders,
-                budget: configuration.memoryBudget, screensHeads: configuration.screen != nil),
+                budget: configuration.memoryBudget, screensHeads: configuration.screen != nil,
+                streamsBody: configuration.streamsBody, bodyPipeBytes: max(4096, configuration.bodyPipeBytes)),
             maxConnections: configuration.maxConnections,
             maxConnectionsPerClient: max(1, configuration.maxConnectionsPerClient),
             screen: configuration.screen,
