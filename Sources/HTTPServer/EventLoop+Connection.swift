@@ -132,6 +132,7 @@ extension EventLoop {
                 execute { [self] in
                     guard let connection = connections[connectionID] else { return }
                     apply(connection.machine.streamData(id, bytes), to: connection, now: MonotonicClock.now())
+                    writer.noteQueued(bytes.count, pending: connection.pendingOutboundBytes)
                 }
             },
             finish: { [self] in
@@ -142,7 +143,10 @@ extension EventLoop {
                 }
             })
         let (chunks, finished) = writer.attach(sink)
-        for chunk in chunks { apply(connection.machine.streamData(id, chunk), to: connection, now: now) }
+        for chunk in chunks {
+            apply(connection.machine.streamData(id, chunk), to: connection, now: now)
+            writer.noteQueued(chunk.count, pending: connection.pendingOutboundBytes)
+        }
         if finished { apply(connection.machine.streamFinished(id, now: now), to: connection, now: now) }
     }
 
@@ -164,6 +168,7 @@ extension EventLoop {
             connection.outboundOffset += written
             connection.lastWriteProgress = now
         }
+        connection.machine.streamWriter?.notePending(connection.pendingOutboundBytes)
         guard connection.pendingOutboundBytes == 0, connection.closeRequested, !connection.isLingering else { return }
         if connection.inputClosed || connection.machine.closedWhileIdle {
             destroy(connection, reason: .clientDisconnected)

@@ -194,6 +194,9 @@ struct HTTPConnectionStateMachine {
     /// Whether a streamed response is being sent (its producer must hear about a lost client).
     var isStreaming: Bool { streaming != nil }
 
+    /// The producer of the streamed response being sent, told how far the socket has got.
+    var streamWriter: ResponseStreamWriter? { streaming?.writer }
+
     // MARK: - Events
 
     mutating func bytesReceived(_ bytes: some Collection<UInt8>, now: UInt64) -> [Action] {
