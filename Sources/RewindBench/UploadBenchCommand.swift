@@ -36,7 +36,11 @@ public struct UploadBenchCommand: ParsableCommand {
             ("typical (4 decimals)", Self.typicalCSV(bytes: megabytes * 1_000_000)),
             // At most 95 MB: more one-digit values would pass the 50 million values a data set may hold.
             ("one-digit values (worst case)", Self.oneDigitCSV(bytes: min(megabytes, 95) * 1_000_000)),
-            (".npz, 28×28 float32 images", NPZBenchArchive.images(bytes: megabytes * 1_000_000)),
+            (".npz stored, 28×28 float32 images", NPZBenchArchive.images(bytes: megabytes * 1_000_000)),
+            (
+                ".npz deflated, 28×28 float32 images",
+                NPZBenchArchive.images(bytes: megabytes * 1_000_000, compressed: true)
+            ),
         ]
         Console.output("upload benchmark: one \(megabytes) MB upload per fresh server; peak RSS growth / body size")
         Console.output("| engine | data | body MB | peak RSS growth MB | growth / body |")
