@@ -167,7 +167,9 @@ struct MultipartScanner {
                         }
                         return
                     }
-                    let head = String(decoding: UnsafeBufferPointer(rebasing: all[(lineEnd + 2)..<max(lineEnd + 2, headEnd)]), as: UTF8.self)
+                    let head = String(
+                        decoding: UnsafeBufferPointer(rebasing: all[(lineEnd + 2)..<max(lineEnd + 2, headEnd)]),
+                        as: UTF8.self)
                     let (name, filename) = MultipartForm.disposition(head)
                     try events(.partStarted(name: name, filename: filename))
                     consumed = headEnd + 4

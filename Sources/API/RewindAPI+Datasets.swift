@@ -152,23 +152,33 @@ enum DatasetCSV {
     /// client checks the row count against the data set's `rows`, as `rewind export --spec --url` does.
     static func stream(_ dataset: Dataset, budget: MemoryBudget, to writer: ResponseStreamWriter) {
         defer { writer.finish() }
+        _ = sendBlocks(of: dataset, budget, writer)
+    }
+
+    /// Writes `dataset`'s rows a block at a time; false once the client is gone or a block found
+    /// no memory.
+    private static func sendBlocks(of dataset: Dataset, _ budget: MemoryBudget, _ writer: ResponseStreamWriter) -> Bool
+    {
         let rowsPerBlock = max(1, blockBytes / (dataset.features * 24 + 8))
         var start = 0
         while start < dataset.rows {
             let end = min(dataset.rows, start + rowsPerBlock)
             guard send(dataset.inputs, dataset.labels, rows: start..<end, features: dataset.features, budget, writer)
-            else { return }
+            else { return false }
             start = end
         }
+        return true
     }
 
     /// Writes `record`'s rows chunk by chunk; stops when the client is gone. A stored chunk that
     /// cannot be read ends the body early, as above.
-    static func stream(_ record: DatasetRecord, from store: Store, budget: MemoryBudget, to writer: ResponseStreamWriter) {
+    static func stream(
+        _ record: DatasetRecord, from store: Store, budget: MemoryBudget, to writer: ResponseStreamWriter
+    ) {
         defer { writer.finish() }
         do {
             if let whole = try store.datasetContent(id: record.id), !whole.isEmpty {
-                stream(try Dataset(encoded: whole, name: record.name), budget: budget, to: writer)
+                _ = sendBlocks(of: try Dataset(encoded: whole, name: record.name), budget, writer)
                 return
             }
             var seq = 0
@@ -177,15 +187,7 @@ enum DatasetCSV {
                     name: record.name, rows: Int(chunk.count >= 4 ? chunk.littleEndianCount : 0),
                     features: record.features, classes: record.classes)
                 try part.append(chunk: chunk)
-                let rows = try part.dataset()
-                let rowsPerBlock = max(1, blockBytes / (record.features * 24 + 8))
-                var start = 0
-                while start < rows.rows {
-                    let end = min(rows.rows, start + rowsPerBlock)
-                    guard send(rows.inputs, rows.labels, rows: start..<end, features: record.features, budget, writer)
-                    else { return }
-                    start = end
-                }
+                guard sendBlocks(of: try part.dataset(), budget, writer) else { return }
                 seq += 1
             }
         } catch {
@@ -201,7 +203,8 @@ enum DatasetCSV {
         // Each value is at most 24 characters with its comma.
         guard let held = budget.reserve(rows.count * (features * 24 + 12), waitingAtMost: 5) else { return false }
         defer { held.release() }
-        return writer.write(Self.rows(inputs, labels, rows: rows, features: features), waitingWhileBacklogExceeds: backlogBytes)
+        return writer.write(
+            Self.rows(inputs, labels, rows: rows, features: features), waitingWhileBacklogExceeds: backlogBytes)
     }
 
     /// Rows of CSV: each row's features, then its label.

@@ -49,7 +49,9 @@ extension RewindAPI {
         let received: (name: String?, filename: String?)
         do {
             received =
-                try boundary.map { try receiveForm(request, boundary: $0, into: intake, credential: context.credential) }
+                try boundary.map {
+                    try receiveForm(request, boundary: $0, into: intake, credential: context.credential)
+                }
                 ?? receiveRaw(request, into: intake)
         } catch {
             throw uploadProblem(error, intake: intake, quotaLeft: quotaLeft)

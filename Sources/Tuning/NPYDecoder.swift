@@ -191,4 +191,3 @@ struct NPYDecoder {
         return try NPYHeader(dictionary: text, array: array)
     }
 }
-

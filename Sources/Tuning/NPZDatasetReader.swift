@@ -73,8 +73,12 @@ public final class NPZDatasetReader {
     /// Ends the archive: checks it was whole, decodes a spooled `x`, seals the last chunk.
     public func finish(row: Row = { _, _ in }, chunk: Chunk) throws -> Summary {
         try walker.finish()
-        guard seen.contains("x.npy") else { throw NPZParseError("the archive has no x: save it with np.savez(f, x=x, y=y)") }
-        guard seen.contains("y.npy") else { throw NPZParseError("the archive has no y: save it with np.savez(f, x=x, y=y)") }
+        guard seen.contains("x.npy") else {
+            throw NPZParseError("the archive has no x: save it with np.savez(f, x=x, y=y)")
+        }
+        guard seen.contains("y.npy") else {
+            throw NPZParseError("the archive has no y: save it with np.savez(f, x=x, y=y)")
+        }
         if let spool {
             try spool.replay { block in try decodeX(block, row: row, chunk: chunk) }
             self.spool = nil
@@ -97,7 +101,8 @@ public final class NPZDatasetReader {
         case .memberStarted(let member):
             guard member.name == "x.npy" || member.name == "y.npy" else {
                 throw NPZParseError(
-                    "the archive holds \(member.name): only x and y are read (np.savez(f, x=x, y=y)); leave the rest out")
+                    "the archive holds \(member.name): only x and y are read (np.savez(f, x=x, y=y)); leave the rest out"
+                )
             }
             guard seen.insert(member.name).inserted else { throw NPZParseError("the archive holds x or y twice") }
             if member.name == "y.npy" {

@@ -146,7 +146,8 @@ struct ZipStreamWalker {
         }
         if parsed.compressedSize == 0 {
             guard parsed.method == 0 else {
-                throw NPZParseError("member \(parsed.name) does not inflate: the compressed data is corrupt or truncated")
+                throw NPZParseError(
+                    "member \(parsed.name) does not inflate: the compressed data is corrupt or truncated")
             }
             try endMember(events)
         }

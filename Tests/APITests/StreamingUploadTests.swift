@@ -22,7 +22,9 @@ struct StreamingUploadTests {
         while out.count < bytes {
             for feature in 0..<20 {
                 let value = (row * 31 + feature * 17) % 10_000
-                let text = row == bad && feature == 3 ? "x" : "0.\(String(repeating: "0", count: 4 - String(value).count))\(value)"
+                let text =
+                    row == bad && feature == 3
+                    ? "x" : "0.\(String(repeating: "0", count: 4 - String(value).count))\(value)"
                 out += Array((text + ",").utf8)
             }
             out += Array("\(row % 3)\n".utf8)
@@ -138,7 +140,8 @@ struct StreamingUploadTests {
             let client = try HTTPTestClient(port: service.port, timeout: .seconds(60))
             defer { client.close() }
             try client.send(
-                "POST \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: \(type)\r\nContent-Length: \(body.count)\r\n\r\n")
+                "POST \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: \(type)\r\nContent-Length: \(body.count)\r\n\r\n"
+            )
             var offset = 0
             var size = 1
             while offset < body.count {

@@ -183,7 +183,8 @@ struct StreamedBodyIntegrationTests {
             let sent = DispatchSemaphore(value: 0)
             nonisolated(unsafe) let sender = client
             DispatchQueue.global().async {
-                try? sender.send(Array("POST /stream HTTP/1.1\r\nHost: h\r\nContent-Length: \(total)\r\n\r\n".utf8) + body)
+                try? sender.send(
+                    Array("POST /stream HTTP/1.1\r\nHost: h\r\nContent-Length: \(total)\r\n\r\n".utf8) + body)
                 sent.signal()
             }
             let answer = try client.readResponse()
