@@ -5,8 +5,9 @@ import Synchronization
 /// An HTTP/1.1 server on plain non-blocking sockets.
 ///
 /// Threading: one event-loop thread owns every socket (epoll); each complete request is handed
-/// to `handler` on a concurrent Dispatch queue, and the response goes back to the loop, which
-/// writes it in request order. An idle connection costs a descriptor and a few hundred bytes,
+/// to `handler` on a concurrent Dispatch queue (a route that streams its body, `streamsBody`, as
+/// soon as its head is accepted, its body following through a bounded pipe), and the response goes
+/// back to the loop, which writes it in request order. An idle connection costs a descriptor and a few hundred bytes,
 /// never a thread. The handler may block briefly (a SQLite query); a slow one delays only its
 /// own connection.
 public final class HTTPServer: Sendable {

@@ -204,3 +204,57 @@ struct StreamedBodyIntegrationTests {
         }
     }
 }
+
+/// The connection state machine's side of a streamed body: dispatch once the head passes its
+/// screen, pieces into the pipe, reading paused (and no timeout running) while the pipe is full.
+@Suite("HTTP connection: streamed bodies")
+struct StreamedBodyStateMachineTests {
+    static func machine() -> HTTPConnectionStateMachine {
+        HTTPConnectionStateMachine(
+            configuration: .init(
+                headerReadTimeout: 10_000_000_000, idleTimeout: 60_000_000_000, maxPipelinedRequests: 16,
+                maxBufferedBytes: 80 * 1024, parserLimits: .init(), bodyLimit: { _ in 64 << 20 },
+                date: { "Sun, 06 Nov 1994 08:49:37 GMT" }, screensHeads: true,
+                streamsBody: { $0.path == "/up" }, bodyPipeBytes: 8),
+            now: 0)
+    }
+
+    static func dispatched(_ actions: [HTTPConnectionStateMachine.Action]) -> [HTTPRequest] {
+        actions.compactMap { if case .dispatch(_, let request) = $0 { request } else { nil } }
+    }
+
+    @Test func aScreenedHeadIsDispatchedWithItsPipeAndThePiecesFollow() throws {
+        var machine = Self.machine()
+        let head = machine.bytesReceived(
+            Array("POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 6\r\n\r\nab".utf8), now: 0)
+        guard case .screen(let id, _)? = head.first else {
+            Issue.record("the head was not screened: \(head)")
+            return
+        }
+        #expect(Self.dispatched(head).isEmpty)
+        let passed = machine.headScreened(id, refusal: nil, now: 0)
+        let body = try #require(Self.dispatched(passed).first?.bodyStream)
+        #expect(try body.read() == Array("ab".utf8))
+        _ = machine.bytesReceived(Array("cdef".utf8), now: 0)
+        #expect(try body.read() == Array("cdef".utf8))
+        #expect(try body.read() == nil)
+        // The next request on the connection is read as usual.
+        let next = machine.bytesReceived(Array("GET /x HTTP/1.1\r\nHost: h\r\n\r\n".utf8), now: 0)
+        #expect(Self.dispatched(next).map(\.path) == ["/x"])
+    }
+
+    @Test func aFullPipePausesReadingAndItsTimeoutUntilItIsDrained() throws {
+        var machine = Self.machine()
+        var actions = machine.bytesReceived(
+            Array("POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\n".utf8), now: 0)
+        guard case .screen(let id, _)? = actions.first else { return }
+        actions = machine.headScreened(id, refusal: nil, now: 0)
+        let body = try #require(Self.dispatched(actions).first?.bodyStream)
+        #expect(machine.wantsRead && machine.deadline != nil)
+        _ = machine.bytesReceived([UInt8](repeating: 1, count: 10), now: 1)
+        #expect(!machine.wantsRead && machine.deadline == nil)
+        _ = try body.read()
+        machine.bodyResumed(now: 5_000_000_000)
+        #expect(machine.wantsRead && machine.deadline == 15_000_000_000)
+    }
+}
