@@ -30,6 +30,7 @@ public final class NodeGate: Sendable {
         server.bodyLimitSetting = { [self] head in api.withLock { $0 }?.bodyLimitSetting(for: head) }
         // Until the API is open nothing is screened; `handle` answers 503 for all but the operational routes.
         server.screen = { [self] head in api.withLock { $0 }?.screen(head) }
+        server.streamsBody = { [self] head in api.withLock { $0 }?.streamsBody(for: head) ?? false }
         server.memoryBudget = configuration.memoryBudget
         RewindAPI.applyNodeDefaults(&server)
     }

@@ -2,6 +2,7 @@ import Digest
 import Foundation
 import HTTPServer
 import JSON
+import NodeResources
 import Storage
 import Synchronization
 import Tuning
@@ -103,45 +104,81 @@ private let builtinFingerprints = Mutex<[String: String]>([:])
 
 /// `GET /v1/datasets/{id}/data`: a data set's rows as CSV, features then the label, the way an
 /// upload is read, so that uploading the answer again gives the same numbers (every value is
-/// written in its shortest exact form). Stored chunks are read and sent one at a time.
+/// written in its shortest exact form). The rows are written in blocks off the handler thread, a
+/// built-in's from its decoded rows and an upload's from its stored chunks one at a time; each
+/// block's text is drawn from the node's memory budget, and the next block waits while the client
+/// has not read the last ones (`DatasetCSV.backlogBytes`), so a slow reader costs no memory.
 extension RewindAPI {
     func getDatasetData(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         let id = context[capture: "id"]
         var headers = HTTPHeaders()
         headers.set("Content-Type", "text/csv; charset=utf-8")
+        let budget = configuration.memoryBudget
         if let builtin = BuiltinDatasets.named(id) {
-            return HTTPResponse(
-                headers: headers, body: DatasetCSV.rows(builtin.inputs, builtin.labels, features: builtin.features))
+            return HTTPResponse(headers: headers, stream: DatasetCSV.start(builtin, budget: budget))
         }
         let found = try storage { try store.dataset(id: id) }
         guard let record = found, !record.builtin, context.credential.sees(record.owner) else {
             throw .notFound("no data set \(id)")
         }
-        let writer = DatasetCSV.start(record, from: store)
-        return HTTPResponse(headers: headers, stream: writer)
+        return HTTPResponse(headers: headers, stream: DatasetCSV.start(record, from: store, budget: budget))
     }
 }
 
 enum DatasetCSV {
-    /// Where downloads read their chunks, off the connections' event loops.
+    /// Where downloads write their rows, off the connections' event loops and handler threads.
     static let queue = DispatchQueue(label: "rewind.dataset-downloads", attributes: .concurrent)
+    /// The text of one block of rows is about this long.
+    static let blockBytes = 512 << 10
+    /// A block is written only while the client owes at most this much of the ones before.
+    static let backlogBytes = 1 << 20
 
-    /// A writer that `record`'s rows are being written to, read off the event loop.
-    static func start(_ record: DatasetRecord, from store: Store) -> ResponseStreamWriter {
+    /// A writer that `dataset`'s rows are being written to.
+    static func start(_ dataset: Dataset, budget: MemoryBudget) -> ResponseStreamWriter {
         let writer = ResponseStreamWriter()
-        queue.async { stream(record, from: store, to: writer) }
+        queue.async { stream(dataset, budget: budget, to: writer) }
         return writer
     }
 
+    /// A writer that `record`'s rows are being written to.
+    static func start(_ record: DatasetRecord, from store: Store, budget: MemoryBudget) -> ResponseStreamWriter {
+        let writer = ResponseStreamWriter()
+        queue.async { stream(record, from: store, budget: budget, to: writer) }
+        return writer
+    }
+
+    /// Writes `dataset`'s rows a block at a time; stops when the client is gone. A block the
+    /// budget cannot hold within a few seconds ends the body early (the head is sent already): a
+    /// client checks the row count against the data set's `rows`, as `rewind export --spec --url` does.
+    static func stream(_ dataset: Dataset, budget: MemoryBudget, to writer: ResponseStreamWriter) {
+        defer { writer.finish() }
+        _ = sendBlocks(of: dataset, budget, writer)
+    }
+
+    /// Writes `dataset`'s rows a block at a time; false once the client is gone or a block found
+    /// no memory.
+    private static func sendBlocks(of dataset: Dataset, _ budget: MemoryBudget, _ writer: ResponseStreamWriter) -> Bool
+    {
+        let rowsPerBlock = max(1, blockBytes / (dataset.features * 24 + 8))
+        var start = 0
+        while start < dataset.rows {
+            let end = min(dataset.rows, start + rowsPerBlock)
+            guard send(dataset.inputs, dataset.labels, rows: start..<end, features: dataset.features, budget, writer)
+            else { return false }
+            start = end
+        }
+        return true
+    }
+
     /// Writes `record`'s rows chunk by chunk; stops when the client is gone. A stored chunk that
-    /// cannot be read ends the body early (the head is sent already): a client checks the row count
-    /// against the data set's `rows`, as `rewind export --spec --url` does.
-    static func stream(_ record: DatasetRecord, from store: Store, to writer: ResponseStreamWriter) {
+    /// cannot be read ends the body early, as above.
+    static func stream(
+        _ record: DatasetRecord, from store: Store, budget: MemoryBudget, to writer: ResponseStreamWriter
+    ) {
         defer { writer.finish() }
         do {
             if let whole = try store.datasetContent(id: record.id), !whole.isEmpty {
-                let dataset = try Dataset(encoded: whole, name: record.name)
-                writer.write(rows(dataset.inputs, dataset.labels, features: dataset.features))
+                _ = sendBlocks(of: try Dataset(encoded: whole, name: record.name), budget, writer)
                 return
             }
             var seq = 0
@@ -150,8 +187,7 @@ enum DatasetCSV {
                     name: record.name, rows: Int(chunk.count >= 4 ? chunk.littleEndianCount : 0),
                     features: record.features, classes: record.classes)
                 try part.append(chunk: chunk)
-                let rows = try part.dataset()
-                guard writer.write(Self.rows(rows.inputs, rows.labels, features: record.features)) else { return }
+                guard sendBlocks(of: try part.dataset(), budget, writer) else { return }
                 seq += 1
             }
         } catch {
@@ -159,11 +195,23 @@ enum DatasetCSV {
         }
     }
 
+    /// One block: its text's memory reserved, then written once the client has caught up.
+    private static func send(
+        _ inputs: [Double], _ labels: [Int32], rows: Range<Int>, features: Int, _ budget: MemoryBudget,
+        _ writer: ResponseStreamWriter
+    ) -> Bool {
+        // Each value is at most 24 characters with its comma.
+        guard let held = budget.reserve(rows.count * (features * 24 + 12), waitingAtMost: 5) else { return false }
+        defer { held.release() }
+        return writer.write(
+            Self.rows(inputs, labels, rows: rows, features: features), waitingWhileBacklogExceeds: backlogBytes)
+    }
+
     /// Rows of CSV: each row's features, then its label.
-    static func rows(_ inputs: [Double], _ labels: [Int32], features: Int) -> [UInt8] {
+    static func rows(_ inputs: [Double], _ labels: [Int32], rows: Range<Int>, features: Int) -> [UInt8] {
         var text = ""
-        text.reserveCapacity(labels.count * (features * 20 + 4))
-        for row in labels.indices {
+        text.reserveCapacity(rows.count * (features * 20 + 4))
+        for row in rows {
             for value in inputs[(row * features)..<((row + 1) * features)] {
                 text += value.description
                 text += ","

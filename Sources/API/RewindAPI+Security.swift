@@ -81,12 +81,13 @@ extension RewindAPI {
 
     /// Applies the API's hooks to a server's configuration: body limits and the head screen (a
     /// body is refused unread when the head already decides 401/403/404/405/415), the node's
-    /// memory budget for bodies, the security headers on the server's own errors, and `/healthz`
+    /// memory budget for bodies, uploads read as they arrive, the security headers on the server's own errors, and `/healthz`
     /// answered on the event loop.
     public func configure(_ server: inout HTTPServer.Configuration) {
         server.bodyLimit = { [self] head in bodyLimit(for: head) }
         server.bodyLimitSetting = { [self] head in bodyLimitSetting(for: head) }
         server.screen = { [self] head in screen(head) }
+        server.streamsBody = { [self] head in streamsBody(for: head) }
         server.memoryBudget = configuration.memoryBudget
         Self.applyNodeDefaults(&server)
     }
@@ -176,9 +177,10 @@ extension RewindAPI {
         // A multipart form (the dashboard's upload) carries its token as a field. `curl -F` without
         // keys is no browser (no cookie, no Origin, no Sec-Fetch-*): it needs none.
         if let boundary = request.headers["Content-Type"].flatMap(MultipartForm.boundary(contentType:)) {
-            let browser = request.headers["Origin"] != nil || request.headers["Sec-Fetch-Site"] != nil
-            if case .cookie = credential { return checkMultipartToken(request, boundary, credential) }
-            return browser ? checkMultipartToken(request, boundary, credential) : nil
+            // A streamed upload's form is checked by the upload itself once its fields have arrived,
+            // before anything it stored becomes visible (`checkFormToken`).
+            guard request.bodyStream == nil, Self.formNeedsToken(request, credential) else { return nil }
+            return checkMultipartToken(request, boundary, credential)
         }
         let form = Self.isForm(request)
         // `curl -d @data.csv` posts a CSV as a form: from a program without keys (no cookie, no
@@ -199,6 +201,23 @@ extension RewindAPI {
             }
         }
         return nil
+    }
+
+    /// Whether a multipart form must carry the page's CSRF token: from a cookie session or a
+    /// browser (Origin, Sec-Fetch-*); `curl -F` without keys is no browser and needs none.
+    static func formNeedsToken(_ request: HTTPRequest, _ credential: Credential) -> Bool {
+        guard ![.get, .head, .options].contains(request.method), credential.isAmbient else { return false }
+        if case .cookie = credential { return true }
+        return request.headers["Origin"] != nil || request.headers["Sec-Fetch-Site"] != nil
+    }
+
+    /// 403 unless a streamed form that needs a token (`formNeedsToken`) sent this page's as its
+    /// `csrf_token` field.
+    func checkFormToken(_ token: String?, _ request: HTTPRequest, _ credential: Credential) throws(APIError) {
+        guard Self.formNeedsToken(request, credential), token != csrfToken(for: credential) else { return }
+        throw APIError(
+            status: 403, slug: "csrf-token-invalid", title: "Forbidden",
+            detail: "the form's CSRF token is missing or not this page's; reload the page")
     }
 
     private func checkMultipartToken(

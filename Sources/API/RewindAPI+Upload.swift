@@ -18,16 +18,11 @@ extension RewindAPI {
     func uploadDataset(_ context: RouteContext) throws(APIError) -> HTTPResponse {
         let request = context.request
         try requireDeclaredLength(request)
-        let upload = try uploadedFile(request)
-        guard let name = upload.name, !name.isEmpty, name.count <= Self.maximumDatasetNameLength else {
-            throw .invalidQuery(
-                "name", "is required: 1 to \(Self.maximumDatasetNameLength) characters (or a file name in the form)")
-        }
-        guard !BuiltinDatasets.names.contains(name) else {
-            throw .conflict("dataset-name-taken", "\(name) is a built-in data set; choose another name")
-        }
+        let boundary = request.headers["Content-Type"].flatMap(MultipartForm.boundary(contentType:))
+        // A raw body is named in the query; a form may name it in a field or by its file name.
+        if boundary == nil || request.query("name") != nil { try Self.checkDatasetName(request.query("name")) }
         let declaredShape = try Self.declaredShape(request.query("shape"))
-        let isArchive = try Self.isArchive(request, filename: upload.filename)
+        _ = try Self.isArchive(request, filename: nil)  // a bad ?format= is refused before any byte is read
         // Bound how many parse at once; each parse's working memory comes from the node's budget.
         guard uploadsInFlight.add(1, ordering: .relaxed).newValue <= configuration.maxConcurrentUploads else {
             uploadsInFlight.subtract(1, ordering: .relaxed)
@@ -50,10 +45,24 @@ extension RewindAPI {
         // Until the data set row is committed its chunks are invisible; any failure drops them.
         var committed = false
         defer { if !committed { try? store.discardDatasetChunks(id: id) } }
-        let parsed =
-            isArchive
-            ? try parseArchiveIntoChunks(upload.bytes, id: id, quotaLeft: quotaLeft)
-            : try parseIntoChunks(upload.bytes, id: id, quotaLeft: quotaLeft)
+        let intake = DatasetIntake(store: store, id: id, quotaLeft: quotaLeft, chunkBytes: Self.datasetChunkBytes)
+        let received: (name: String?, filename: String?)
+        do {
+            received =
+                try boundary.map {
+                    try receiveForm(request, boundary: $0, into: intake, credential: context.credential)
+                }
+                ?? receiveRaw(request, into: intake)
+        } catch {
+            throw uploadProblem(error, intake: intake, quotaLeft: quotaLeft)
+        }
+        let parsed: DatasetIntake.Parsed
+        do {
+            parsed = try intake.finish()
+        } catch {
+            throw uploadProblem(error, intake: intake, quotaLeft: quotaLeft)
+        }
+        let name = try Self.checkDatasetName(received.name)
         let counts =
             parsed.labelCounts + Array(repeating: 0, count: max(0, parsed.info.classes - parsed.labelCounts.count))
         if let missing = counts.firstIndex(of: 0) {
@@ -108,74 +117,140 @@ extension RewindAPI {
     /// produces (up to 4× it, for one-digit values) stay within the working memory.
     static let uploadSliceBytes = 256 << 10
 
-    /// Hashes and parses `bytes` a slice at a time, writing each chunk as it is sealed; 422 at the
-    /// first problem (line and column), 507 once the stored form passes `quotaLeft`.
-    private func parseIntoChunks(
-        _ bytes: ArraySlice<UInt8>, id: String, quotaLeft: Int
-    ) throws(APIError) -> ParsedUpload {
-        var stream = CSVDatasetStream(chunkBytes: Self.datasetChunkBytes)
-        // What the upload holds, gathered row by row as the rows stream past.
-        var profile = DatasetProfile()
-        var hasher = SHA256.Hasher()
-        var seq = 0
-        let outcome = bytes.withUnsafeBufferPointer { body in
-            Result { () throws -> DatasetInfo in
-                func store(_ chunk: [UInt8]) throws {
-                    guard stream.encodedBytes <= quotaLeft else { throw QuotaExceeded() }
-                    try self.store.putDatasetChunk(id: id, seq: seq, content: chunk)
-                    seq += 1
+    /// A raw body: the file itself, named by `?name=`.
+    private func receiveRaw(_ request: HTTPRequest, into intake: DatasetIntake) throws -> (String?, String?) {
+        intake.start(archive: try Self.isArchive(request, filename: nil))
+        try Self.readBody(request) { try intake.feed($0) }
+        return (request.query("name"), nil)
+    }
+
+    /// A form, read as it arrives: its file part (the first with a file name, or named `file`)
+    /// goes to `intake`; a `name` and a `csrf_token` field are kept; other parts are skipped.
+    /// Returns the name to store the file under (`?name=`, the field, or the file name without
+    /// its extension) and the file name.
+    private func receiveForm(
+        _ request: HTTPRequest, boundary: String, into intake: DatasetIntake, credential: Credential
+    ) throws -> (String?, String?) {
+        enum Role { case file, nameField, tokenField, skipped }
+        var scanner = try MultipartScanner(boundary: boundary)
+        var role = Role.skipped
+        var filename: String?
+        var nameField: [UInt8] = []
+        var token: [UInt8] = []
+        try Self.readBody(request) { piece in
+            try scanner.feed(piece) { event throws in
+                switch event {
+                case .partStarted(let name, let file):
+                    if !intake.started, file != nil || name == "file" {
+                        role = .file
+                        filename = file
+                        intake.start(archive: try Self.isArchive(request, filename: file))
+                    } else if file == nil, name == "name" {
+                        role = .nameField
+                    } else if file == nil, name == "csrf_token" {
+                        role = .tokenField
+                    } else {
+                        role = .skipped
+                    }
+                case .data(let bytes):
+                    switch role {
+                    case .file: try intake.feed(bytes)
+                    // Fields are small; past 4 KiB a name is refused anyway.
+                    case .nameField: if nameField.count < 4096 { nameField.append(contentsOf: bytes) }
+                    case .tokenField: if token.count < 4096 { token.append(contentsOf: bytes) }
+                    case .skipped: break
+                    }
+                case .partEnded:
+                    role = .skipped
                 }
-                var offset = 0
-                while offset < body.count {
-                    let piece = UnsafeBufferPointer(
-                        rebasing: body[offset..<min(body.count, offset + Self.uploadSliceBytes)])
-                    hasher.update(piece)
-                    try stream.feed(piece) { values, label in profile.add(features: values, label: label) }
-                    while let chunk = stream.takeChunk() { try store(chunk) }
-                    offset += piece.count
-                }
-                let info = try stream.finish { values, label in profile.add(features: values, label: label) }
-                while let chunk = stream.takeChunk() { try store(chunk) }
-                return info
             }
         }
-        switch outcome {
-        case .success(let info):
-            profile.header = stream.header
-            return ParsedUpload(
-                info: info, sha256: hasher.finalize(), labelCounts: stream.labelCounts,
-                encodedBytes: stream.encodedBytes, profile: profile, imageShape: nil)
-        case .failure(let error as DatasetParseError):
+        try scanner.finish()
+        guard intake.started else {
+            throw APIError(
+                status: 422, slug: "invalid-dataset", title: "The form has no file",
+                detail: "send the CSV as a file part, e.g. curl -F file=@data.csv",
+                errors: [SpecError(field: "/body", message: "no file part")])
+        }
+        try checkFormToken(token.isEmpty ? nil : String(decoding: token, as: UTF8.self), request, credential)
+        // A form's empty name field (left blank in a browser) means "use the file name".
+        let field = String(decoding: nameField, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        let stem = filename.map { name -> String in
+            let base = name.split(separator: "/").last.map(String.init) ?? name
+            guard let dot = base.lastIndex(of: "."), dot != base.startIndex else { return base }
+            return String(base[..<dot])
+        }
+        return (request.query("name") ?? (field.isEmpty ? nil : field) ?? stem, filename)
+    }
+
+    /// Hands the body to `piece` as it arrives (a streamed body), or a slice at a time.
+    static func readBody(_ request: HTTPRequest, _ piece: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+        if let stream = request.bodyStream {
+            while let bytes = try stream.read() { try bytes.withUnsafeBufferPointer { try piece($0) } }
+            return
+        }
+        try request.body.withUnsafeBufferPointer { body in
+            var offset = 0
+            while offset < body.count {
+                let end = min(body.count, offset + uploadSliceBytes)
+                try piece(UnsafeBufferPointer(rebasing: body[offset..<end]))
+                offset = end
+            }
+        }
+    }
+
+    /// The name to store an upload under, checked: 1 to 200 characters, not a built-in's.
+    @discardableResult
+    static func checkDatasetName(_ name: String?) throws(APIError) -> String {
+        guard let name, !name.isEmpty, name.count <= maximumDatasetNameLength else {
+            throw .invalidQuery(
+                "name", "is required: 1 to \(maximumDatasetNameLength) characters (or a file name in the form)")
+        }
+        guard !BuiltinDatasets.names.contains(name) else {
+            throw .conflict("dataset-name-taken", "\(name) is a built-in data set; choose another name")
+        }
+        return name
+    }
+
+    /// The problem an upload's failure is answered with: 422 for a file that does not parse (CSV:
+    /// its line and column), 400 for a broken form, 507 past the quota, the body's own failure
+    /// (408, 400, 413, 503) when it did not arrive whole, 503 when storage failed.
+    private func uploadProblem(_ error: any Error, intake: DatasetIntake, quotaLeft: Int) -> APIError {
+        switch error {
+        case let error as APIError:
+            return error
+        case let error as DatasetParseError:
             var message = "line \(error.line), column \(error.column): \(error.message)"
-            if !bytes.contains(UInt8(ascii: "\n")) {
+            if !intake.sawLineEnd {
                 // `curl -d @file` strips newlines, leaving one line: say how to send a file.
                 message +=
                     " (the body is a single line: send the file with curl --data-binary @FILE or -F file=@FILE; -d strips newlines)"
             }
-            throw APIError(
+            return APIError(
                 ProblemDetails(
                     status: 422, slug: "invalid-dataset", title: "The data set does not parse", detail: message,
                     errors: [SpecError(field: "/body", message: message)],
                     extensions: ["line": .number(Double(error.line)), "column": .number(Double(error.column))]))
-        case .failure(is QuotaExceeded):
-            throw quotaExceeded(stored: configuration.datasetStorageQuota - quotaLeft, adding: stream.encodedBytes)
-        case .failure(let error):
+        case let error as NPZParseError:
+            return APIError(
+                status: 422, slug: "invalid-dataset", title: "The .npz archive is refused",
+                detail: ".npz: \(error.message)", errors: [SpecError(field: "/body", message: error.message)])
+        case let error as MultipartForm.Malformed:
+            return APIError(
+                status: 400, slug: "malformed-multipart", title: "The form does not parse", detail: error.message)
+        case is DatasetIntake.QuotaExceeded:
+            return quotaExceeded(stored: configuration.datasetStorageQuota - quotaLeft, adding: intake.stored)
+        case let failure as RequestBodyStream.Failure:
+            if failure.reason == .serverStopping {
+                return Self.unavailable("server-stopping", "The server is stopping", failure.detail)
+            }
+            let slug = failure.reason == .timedOut ? "body-timeout" : "incomplete-body"
+            return APIError(
+                status: failure.status.code, slug: slug, title: "The body did not arrive whole", detail: failure.detail)
+        default:
             log("storage error", ["error": "\(error)"])
-            throw .storageUnavailable
+            return .storageUnavailable
         }
-    }
-
-    private struct QuotaExceeded: Error {}
-
-    /// What an upload's parse found, its chunks already stored.
-    private struct ParsedUpload {
-        var info: DatasetInfo
-        var sha256: String
-        var labelCounts: [Int]
-        var encodedBytes: Int
-        var profile: DatasetProfile
-        /// `[height, width, channels]` from an archive's `N×H×W(×C)` `x`; nil for a table.
-        var imageShape: [Int]?
     }
 
     /// Whether the body is a NumPy `.npz` archive: `Content-Type: application/x-npz`,
@@ -189,45 +264,6 @@ extension RewindAPI {
             let mediaType = request.headers["Content-Type"]?.split(separator: ";").first
                 .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
             return mediaType == "application/x-npz" || filename?.lowercased().hasSuffix(".npz") == true
-        }
-    }
-
-    /// Reads a `.npz` archive's `x` and `y` into stored chunks (`NPZDatasetReader`); 422 naming
-    /// the problem, 507 once the stored form passes `quotaLeft`.
-    private func parseArchiveIntoChunks(
-        _ bytes: ArraySlice<UInt8>, id: String, quotaLeft: Int
-    ) throws(APIError) -> ParsedUpload {
-        var profile = DatasetProfile()
-        var seq = 0
-        var stored = 0
-        let outcome = bytes.withUnsafeBytes { archive in
-            Result { () throws -> NPZDatasetReader.Summary in
-                try NPZDatasetReader.read(
-                    archive, chunkBytes: Self.datasetChunkBytes, row: { profile.add(features: $0, label: $1) }
-                ) { chunk in
-                    stored += chunk.count
-                    guard stored <= quotaLeft else { throw QuotaExceeded() }
-                    try self.store.putDatasetChunk(id: id, seq: seq, content: chunk)
-                    seq += 1
-                }
-            }
-        }
-        switch outcome {
-        case .success(let summary):
-            var hasher = SHA256.Hasher()
-            bytes.withUnsafeBufferPointer { hasher.update($0) }
-            return ParsedUpload(
-                info: summary.info, sha256: hasher.finalize(), labelCounts: summary.labelCounts,
-                encodedBytes: summary.encodedBytes, profile: profile, imageShape: summary.imageShape)
-        case .failure(let error as NPZParseError):
-            throw APIError(
-                status: 422, slug: "invalid-dataset", title: "The .npz archive is refused",
-                detail: ".npz: \(error.message)", errors: [SpecError(field: "/body", message: error.message)])
-        case .failure(is QuotaExceeded):
-            throw quotaExceeded(stored: configuration.datasetStorageQuota - quotaLeft, adding: stored)
-        case .failure(let error):
-            log("storage error", ["error": "\(error)"])
-            throw .storageUnavailable
         }
     }
 
@@ -264,43 +300,6 @@ extension RewindAPI {
         var headers = HTTPHeaders()
         headers.set("Retry-After", "2")
         return APIError(ProblemDetails(status: 503, slug: slug, title: title, detail: detail), headers: headers)
-    }
-
-    /// The CSV bytes and the name to store them under: the raw body and `?name=`, or a form's file
-    /// part with `?name=`, a `name` field or the file name without its extension.
-    func uploadedFile(
-        _ request: HTTPRequest
-    ) throws(APIError) -> (name: String?, bytes: ArraySlice<UInt8>, filename: String?) {
-        guard let contentType = request.headers["Content-Type"],
-            let boundary = MultipartForm.boundary(contentType: contentType)
-        else {
-            return (request.query("name"), request.body[...], nil)
-        }
-        let form: MultipartForm
-        do {
-            form = try MultipartForm(body: request.body, boundary: boundary)
-        } catch {
-            throw APIError(
-                status: 400, slug: "malformed-multipart", title: "The form does not parse", detail: error.message)
-        }
-        guard
-            let file = form.parts.first(where: { $0.filename != nil }) ?? form.parts.first(where: { $0.name == "file" })
-        else {
-            throw APIError(
-                status: 422, slug: "invalid-dataset", title: "The form has no file",
-                detail: "send the CSV as a file part, e.g. curl -F file=@data.csv",
-                errors: [SpecError(field: "/body", message: "no file part")])
-        }
-        // A form's empty name field (left blank in a browser) means "use the file name".
-        let field = form.parts.first { $0.name == "name" && $0.filename == nil }
-            .map { String(decoding: $0.content, as: UTF8.self).trimmingCharacters(in: .whitespaces) }
-            .flatMap { $0.isEmpty ? nil : $0 }
-        let stem = file.filename.map { name -> String in
-            let base = name.split(separator: "/").last.map(String.init) ?? name
-            guard let dot = base.lastIndex(of: "."), dot != base.startIndex else { return base }
-            return String(base[..<dot])
-        }
-        return (request.query("name") ?? field ?? stem, file.content, file.filename)
     }
 }
 

@@ -97,6 +97,12 @@ public final class RewindAPI: Sendable {
         return "the upload limit, --max-upload-mb or REWIND_MAX_UPLOAD_MB"
     }
 
+    /// Whether the route a head is for reads its body as it arrives (`RouteOptions.streamsBody`).
+    public func streamsBody(for head: HTTPRequestHead) -> Bool {
+        guard case .found(let route, _) = router.resolve(method: head.method, path: head.path) else { return false }
+        return route.options.streamsBody
+    }
+
     func bodyLimit(_ limit: RouteOptions.BodyLimit) -> Int {
         configuration.bodyLimit(limit)
     }

@@ -100,6 +100,9 @@ struct RouteOptions: Sendable {
     /// Whether the handler (or its authentication) needs the database: while the database is
     /// known to be down such a route answers 503 at once (`databaseGate`).
     var usesDatabase = true
+    /// Whether the handler reads its body as it arrives (`HTTPRequest.bodyStream`) rather than
+    /// whole: uploads, parsed into stored chunks while they are sent.
+    var streamsBody = false
 }
 
 /// Answers one routed request.
@@ -129,7 +132,7 @@ extension RouteOptions {
     /// Health, readiness, metrics, the API description and assets: open, and answered from memory.
     static let operational = RouteOptions(access: .open, usesDatabase: false)
     static let page = RouteOptions(access: .page)
-    static let csvUpload = RouteOptions(bodyLimit: .dataset, forgery: .upload, isSubmission: true)
+    static let csvUpload = RouteOptions(bodyLimit: .dataset, forgery: .upload, isSubmission: true, streamsBody: true)
 }
 
 extension Router {
@@ -162,7 +165,8 @@ extension Router {
         Route(.get, "/jobs/{id}", .page) { api, context throws(APIError) in try api.jobPage(context) },
         Route(.get, "/compare", .page) { api, context throws(APIError) in try api.comparePage(context) },
         Route(.get, "/datasets", .page) { api, context throws(APIError) in try api.datasetsPage(context) },
-        Route(.post, "/datasets", RouteOptions(access: .page, bodyLimit: .dataset)) { api, context throws(APIError) in
+        Route(.post, "/datasets", RouteOptions(access: .page, bodyLimit: .dataset, streamsBody: true)) {
+            api, context throws(APIError) in
             try api.uploadDatasetPage(context)
         },
         Route(

@@ -47,6 +47,7 @@ extension EventLoop {
                 connection.enqueue(bytes)
             case .dispatch(let id, var request):
                 request.remoteAddress = connection.remoteAddress
+                if let body = request.bodyStream { resumeReading(connection.id, whenDrained: body) }
                 dispatch(request, id: id, connectionID: connection.id)
             case .attachStream(let id, let writer):
                 attach(writer, id: id, to: connection, now: now)
@@ -97,6 +98,18 @@ extension EventLoop {
         }
     }
 
+    /// Turns reading back on for `connectionID` each time its handler drains the full pipe of
+    /// its streamed body.
+    func resumeReading(_ connectionID: UInt64, whenDrained body: RequestBodyStream) {
+        body.onResume { [self] in
+            execute { [self] in
+                guard let connection = connections[connectionID], !connection.isDestroyed else { return }
+                connection.machine.bodyResumed(now: MonotonicClock.now())
+                updateInterest(connection)
+            }
+        }
+    }
+
     /// Asks the screen about a head on the screen queue (it may read the store), then hands the
     /// verdict back to the connection on the loop thread. Not on the handler queue: handlers may
     /// hold every thread of it for long (an upload's parse), and a verdict must not wait for them.
@@ -119,6 +132,7 @@ extension EventLoop {
                 execute { [self] in
                     guard let connection = connections[connectionID] else { return }
                     apply(connection.machine.streamData(id, bytes), to: connection, now: MonotonicClock.now())
+                    writer.noteQueued(bytes.count, pending: connection.pendingOutboundBytes)
                 }
             },
             finish: { [self] in
@@ -129,7 +143,10 @@ extension EventLoop {
                 }
             })
         let (chunks, finished) = writer.attach(sink)
-        for chunk in chunks { apply(connection.machine.streamData(id, chunk), to: connection, now: now) }
+        for chunk in chunks {
+            apply(connection.machine.streamData(id, chunk), to: connection, now: now)
+            writer.noteQueued(chunk.count, pending: connection.pendingOutboundBytes)
+        }
         if finished { apply(connection.machine.streamFinished(id, now: now), to: connection, now: now) }
     }
 
@@ -151,6 +168,7 @@ extension EventLoop {
             connection.outboundOffset += written
             connection.lastWriteProgress = now
         }
+        connection.machine.streamWriter?.notePending(connection.pendingOutboundBytes)
         guard connection.pendingOutboundBytes == 0, connection.closeRequested, !connection.isLingering else { return }
         if connection.inputClosed || connection.machine.closedWhileIdle {
             destroy(connection, reason: .clientDisconnected)

@@ -32,6 +32,11 @@ struct HTTPConnectionStateMachine {
         var budget: MemoryBudget? = nil
         /// Whether a head with a body is screened (`screen` action) before any body byte is read.
         var screensHeads = false
+        /// Whether a head's body is streamed to its handler (`RequestBodyStream`): the request is
+        /// dispatched once its head is accepted, and its body flows through a bounded pipe.
+        var streamsBody: @Sendable (HTTPRequestHead) -> Bool = { _ in false }
+        /// The bytes a streamed body's pipe holds before reading pauses; drawn from `budget`.
+        var bodyPipeBytes = 1 << 20
     }
 
     enum Action {
@@ -62,7 +67,19 @@ struct HTTPConnectionStateMachine {
         var response: HTTPResponse?
         /// Server-made error responses end the connection.
         var closesConnection = false
+        /// Its body goes to its handler through a `RequestBodyStream` as it arrives.
+        var streamsBody = false
     }
+
+    /// The streamed body being received, and since when reading has been paused for it (the
+    /// handler had not drained its pipe): that time is the server's, not the client's.
+    private struct Receiving {
+        var id: RequestID
+        var stream: RequestBodyStream
+        var pausedSince: UInt64?
+    }
+
+    private var receiving: Receiving?
 
     private let configuration: Configuration
     private var parser: HTTPRequestParser
@@ -158,11 +175,27 @@ struct HTTPConnectionStateMachine {
     var wantsRead: Bool {
         // Reading goes on after the last request so that a client leaving is noticed (and a
         // stream's producer told); what arrives then is discarded.
-        !isClosed && parser.bufferedByteCount < configuration.maxBufferedBytes
+        !isClosed && parser.bufferedByteCount < configuration.maxBufferedBytes && receiving?.stream.isFull != true
+    }
+
+    /// The pipe of a streamed body was drained after it had filled: reading resumes, and the time
+    /// it was paused does not count against the client's timeouts.
+    mutating func bodyResumed(now: UInt64) {
+        guard var current = receiving else { return }
+        if let since = current.pausedSince {
+            let paused = now &- since
+            if let started = bodyStartedAt { bodyStartedAt = started &+ paused }
+            current.pausedSince = nil
+            receiving = current
+        }
+        lastReadAt = now
     }
 
     /// Whether a streamed response is being sent (its producer must hear about a lost client).
     var isStreaming: Bool { streaming != nil }
+
+    /// The producer of the streamed response being sent, told how far the socket has got.
+    var streamWriter: ResponseStreamWriter? { streaming?.writer }
 
     // MARK: - Events
 
@@ -183,6 +216,15 @@ struct HTTPConnectionStateMachine {
             return []
         }
         slots[index].response = response
+        if let current = receiving, current.id == id {
+            // Answered before its body ended (a refusal mid-body): the rest is not read, and the
+            // connection closes after the answer.
+            current.stream.abandon()
+            receiving = nil
+            bodyStartedAt = nil
+            slots[index].closesConnection = true
+            endReading(.requestsEnded)
+        }
         var actions: [Action] = []
         drain(into: &actions, now: now)
         return actions
@@ -203,6 +245,7 @@ struct HTTPConnectionStateMachine {
         } else {
             bodyStartedAt = now
             lastReadAt = now
+            if slots[index].streamsBody { startStreamedBody(at: index, into: &actions) }
             parse(into: &actions)
         }
         drain(into: &actions, now: now)
@@ -235,6 +278,7 @@ struct HTTPConnectionStateMachine {
     mutating func peerClosed(now: UInt64) -> [Action] {
         guard !isClosed else { return [] }
         endReading(.peerClosed)
+        failStreamedBody(.clientDisconnected)
         var actions: [Action] = []
         if streaming != nil {
             close(into: &actions)  // tells the producer the client is gone
@@ -250,6 +294,7 @@ struct HTTPConnectionStateMachine {
     mutating func stop(now: UInt64) -> [Action] {
         guard !isClosed else { return [] }
         endReading(.stopping)
+        failStreamedBody(.serverStopping)
         var actions: [Action] = []
         if let stream = streaming {
             actions.append(.terminateStream(stream.writer, .serverStopping))
@@ -264,6 +309,14 @@ struct HTTPConnectionStateMachine {
     /// The earliest moment `timerFired` has something to do, nil when no timeout runs.
     var deadline: UInt64? {
         guard !isClosed else { return nil }
+        if let current = receiving, !readingDone {
+            // While the handler has not drained the pipe, reading is paused on the server's account.
+            if current.pausedSince != nil || current.stream.isFull { return nil }
+            let silence = lastReadAt &+ configuration.headerReadTimeout
+            guard let bodyStartedAt else { return silence }
+            let (total, overflow) = bodyStartedAt.addingReportingOverflow(configuration.bodyTimeout)
+            return overflow ? silence : min(silence, total)
+        }
         if let receiving = slots.last, !receiving.dispatched, receiving.response == nil, !readingDone {
             // Waiting for the verdict on its head is the server's time, not the client's silence.
             if receiving.screening { return nil }
@@ -295,6 +348,7 @@ struct HTTPConnectionStateMachine {
     private mutating func parse(into actions: inout [Action]) {
         while !readingDone, slots.last?.screening != true,
             slots.count < configuration.maxPipelinedRequests || slots.last.map({ !$0.dispatched }) == true
+                || receiving != nil
         {
             let event: HTTPRequestParser.Event?
             do {
@@ -313,14 +367,31 @@ struct HTTPConnectionStateMachine {
                 nextID += 1
                 slot.wantsContinue = head.expectsContinue && parser.awaitsBodyBytes
                 slot.screening = configuration.screensHeads && parser.hasBodyAhead
+                slot.streamsBody = parser.hasBodyAhead && configuration.streamsBody(head)
+                if slot.streamsBody { parser.streamBody() }
                 slots.append(slot)
                 if slot.screening {
                     actions.append(.screen(slot.id, head))
                     return
                 }
+                if slot.streamsBody {
+                    startStreamedBody(at: slots.count - 1, into: &actions)
+                    if readingDone { return }
+                }
                 if slot.wantsContinue, slots.count == 1 {
                     drain(into: &actions, now: lastReadAt)
                 }
+            case .bodyPiece(let bytes):
+                guard var current = receiving else { continue }  // abandoned: dropped
+                current.stream.append(bytes)
+                if current.pausedSince == nil, current.stream.isFull { current.pausedSince = lastReadAt }
+                receiving = current
+            case .request(let request) where slots.last?.streamsBody == true:
+                bodyStartedAt = nil
+                receiving?.stream.finish(trailers: request.trailers)
+                receiving = nil
+                if !request.head.keepAlive { endReading(.requestsEnded) }
+                if !parser.isIdle { requestStartedAt = lastReadAt }
             case .request(let request):
                 bodyStartedAt = nil
                 let index = slots.count - 1
@@ -342,7 +413,7 @@ struct HTTPConnectionStateMachine {
         let held: Int
         switch event {
         case .request(let request)?: held = request.body.capacity
-        case .head?: return true
+        case .head?, .bodyPiece?: return true
         case nil: held = parser.bodyCapacity
         }
         let charged = slots[index].reservation?.bytes ?? 0
@@ -357,6 +428,33 @@ struct HTTPConnectionStateMachine {
             status: .serviceUnavailable, detail: "The server has no memory for this body now; retry shortly.",
             retryAfter: 2, into: &actions, now: lastReadAt)
         return false
+    }
+
+    /// Dispatches the streamed request of slot `index` with a new pipe for its body, charged to the
+    /// memory budget; 503 with `Retry-After` when the budget has no room for the pipe.
+    private mutating func startStreamedBody(at index: Int, into actions: inout [Action]) {
+        // A pipe may pass its capacity by one socket read (64 KiB); its charge covers that.
+        let charge = configuration.bodyPipeBytes + (64 << 10)
+        if let budget = configuration.budget {
+            guard let reservation = budget.tryReserve(charge) else {
+                fail(
+                    status: .serviceUnavailable, detail: "The server has no memory for this body now; retry shortly.",
+                    retryAfter: 2, into: &actions, now: lastReadAt)
+                return
+            }
+            slots[index].reservation = reservation
+        }
+        let stream = RequestBodyStream(capacity: configuration.bodyPipeBytes)
+        slots[index].dispatched = true
+        receiving = Receiving(id: slots[index].id, stream: stream)
+        actions.append(.dispatch(slots[index].id, HTTPRequest(head: slots[index].head, bodyStream: stream)))
+    }
+
+    /// Ends the streamed body being received, if any, with `failure`.
+    private mutating func failStreamedBody(_ failure: RequestBodyStream.Failure) {
+        guard let current = receiving else { return }
+        current.stream.fail(failure)
+        receiving = nil
     }
 
     /// Writes every response that is next in line, in request order.
@@ -436,6 +534,16 @@ struct HTTPConnectionStateMachine {
         status: HTTPStatus, detail: String, retryAfter: Int? = nil, into actions: inout [Action], now: UInt64
     ) {
         endReading(.requestsEnded)
+        if let current = receiving {
+            // The handler is reading this body: it hears why it ended and answers for itself.
+            let reason: RequestBodyStream.Failure.Reason = status == .requestTimeout ? .timedOut : .malformed
+            current.stream.fail(RequestBodyStream.Failure(reason, status: status, detail: detail))
+            receiving = nil
+            bodyStartedAt = nil
+            if let index = slots.firstIndex(where: { $0.id == current.id }) { slots[index].closesConnection = true }
+            drain(into: &actions, now: now)
+            return
+        }
         var problem = HTTPResponse.problem(status, detail: detail)
         if let retryAfter { problem.headers.set("Retry-After", "\(retryAfter)") }
         if let last = slots.last, !last.dispatched, last.response == nil {
@@ -499,6 +607,7 @@ struct HTTPConnectionStateMachine {
             preconditionFailure("HTTPConnectionStateMachine: closed twice")
         }
         lifecycle = .closed(whileIdle: whileIdle)
+        failStreamedBody(.clientDisconnected)
         if let stream = streaming {
             actions.append(.terminateStream(stream.writer, .clientDisconnected))
             streaming = nil

@@ -79,15 +79,19 @@ public struct HTTPRequest: Sendable, Hashable {
     public var trailers: HTTPHeaders
     /// The peer as `address:port` (`127.0.0.1:53122`, `[::1]:53122`); nil when unknown.
     public var remoteAddress: String?
+    /// A body still arriving, for a route that streams its body (`body` is then empty): the
+    /// handler reads it piece by piece. Nil when the body was received whole.
+    public var bodyStream: RequestBodyStream?
 
     public init(
         head: HTTPRequestHead, body: [UInt8] = [], trailers: HTTPHeaders = HTTPHeaders(),
-        remoteAddress: String? = nil
+        remoteAddress: String? = nil, bodyStream: RequestBodyStream? = nil
     ) {
         self.head = head
         self.body = body
         self.trailers = trailers
         self.remoteAddress = remoteAddress
+        self.bodyStream = bodyStream
     }
 
     public var method: HTTPMethod { head.method }

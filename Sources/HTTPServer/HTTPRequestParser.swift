@@ -31,8 +31,11 @@ public struct HTTPRequestParser: Sendable {
     public enum Event: Sendable, Hashable {
         /// The head is complete and accepted (its body fits the limit); the body may follow.
         case head(HTTPRequestHead)
-        /// The whole request, body and trailers included; always preceded by its `.head`.
+        /// The whole request, body and trailers included; always preceded by its `.head`. For a
+        /// streamed body (`streamBody()`) its body is empty: the bytes came as `.bodyPiece`s.
         case request(HTTPRequest)
+        /// Bytes of a streamed body, in order, between its `.head` and its `.request`.
+        case bodyPiece([UInt8])
     }
 
     enum State: Sendable {
@@ -62,6 +65,10 @@ public struct HTTPRequestParser: Sendable {
     private let bodyLimitSetting: @Sendable (HTTPRequestHead) -> String?
     private var trailers = HTTPHeaders()
     private var trailerBytes = 0
+    /// The current body is handed out in pieces instead of being kept (`streamBody()`).
+    private var streaming = false
+    /// Bytes of the current streamed body handed out so far.
+    private var streamedBytes = 0
 
     /// - Parameter bodyLimit: the largest body accepted for a head, in bytes (413 beyond).
     /// - Parameter bodyLimitSetting: the setting that sets it, named in the 413 (nil: none).
@@ -94,6 +101,12 @@ public struct HTTPRequestParser: Sendable {
 
     /// Bytes of memory the body being received holds now (its capacity, not its count).
     public var bodyCapacity: Int { body.capacity }
+
+    /// Hands the body of the request whose head was just returned out as `.bodyPiece` events
+    /// as its bytes arrive, instead of keeping it for the `.request`.
+    public mutating func streamBody() {
+        streaming = true
+    }
 
     /// True once a head was accepted and its body is still being read.
     public var isReadingBody: Bool {
@@ -142,6 +155,17 @@ public struct HTTPRequestParser: Sendable {
             case .head:
                 guard let head = try parseHead() else { return nil }
                 return .head(head)
+            case .fixedBody(let head, let remaining) where streaming:
+                let take = min(remaining, bufferedByteCount)
+                if take > 0 {
+                    let piece = Array(buffer[start..<(start + take)])
+                    consume(take)
+                    streamedBytes += take
+                    state = .fixedBody(head, remaining: remaining - take)
+                    return .bodyPiece(piece)
+                }
+                guard remaining == 0 else { return nil }
+                return .request(finishRequest(head))
             case .fixedBody(let head, let remaining):
                 let take = min(remaining, bufferedByteCount)
                 // Storage grows by doubling as the bytes arrive, never past the declared length:
@@ -167,7 +191,7 @@ public struct HTTPRequestParser: Sendable {
                 if size == 0 {
                     state = .trailers(head)
                 } else {
-                    guard size <= currentBodyLimit - body.count else {
+                    guard size <= currentBodyLimit - (streaming ? streamedBytes : body.count) else {
                         throw HTTPParseError(
                             .bodyTooLarge,
                             "The chunked body exceeds \(currentBodyLimit) bytes\(currentBodyLimitSetting).")
@@ -176,6 +200,14 @@ public struct HTTPRequestParser: Sendable {
                 }
             case .chunkData(let head, let remaining):
                 let take = min(remaining, bufferedByteCount)
+                if streaming {
+                    guard take > 0 else { return nil }
+                    let piece = Array(buffer[start..<(start + take)])
+                    consume(take)
+                    streamedBytes += take
+                    state = take == remaining ? .chunkDataEnd(head) : .chunkData(head, remaining: remaining - take)
+                    return .bodyPiece(piece)
+                }
                 body.append(contentsOf: buffer[start..<(start + take)])
                 consume(take)
                 guard remaining - take == 0 else {
@@ -285,6 +317,8 @@ public struct HTTPRequestParser: Sendable {
         body = []
         trailers = HTTPHeaders()
         trailerBytes = 0
+        streaming = false
+        streamedBytes = 0
         currentBodyLimit = max(0, bodyLimit(head))
         currentBodyLimitSetting = bodyLimitSetting(head).map { " (set by \($0))" } ?? ""
         let codings = headers.tokens(for: "Transfer-Encoding")
@@ -338,6 +372,8 @@ public struct HTTPRequestParser: Sendable {
         let request = HTTPRequest(head: head, body: body, trailers: trailers)
         body = []
         trailers = HTTPHeaders()
+        streaming = false
+        streamedBytes = 0
         state = .head
         return request
     }

@@ -5,8 +5,9 @@ import Synchronization
 /// An HTTP/1.1 server on plain non-blocking sockets.
 ///
 /// Threading: one event-loop thread owns every socket (epoll); each complete request is handed
-/// to `handler` on a concurrent Dispatch queue, and the response goes back to the loop, which
-/// writes it in request order. An idle connection costs a descriptor and a few hundred bytes,
+/// to `handler` on a concurrent Dispatch queue (a route that streams its body, `streamsBody`, as
+/// soon as its head is accepted, its body following through a bounded pipe), and the response goes
+/// back to the loop, which writes it in request order. An idle connection costs a descriptor and a few hundred bytes,
 /// never a thread. The handler may block briefly (a SQLite query); a slow one delays only its
 /// own connection.
 public final class HTTPServer: Sendable {
@@ -57,6 +58,13 @@ public final class HTTPServer: Sendable {
         /// What does not fit is answered 503 with `Retry-After`. Nil: bodies are bounded by
         /// `bodyLimit` alone.
         public var memoryBudget: MemoryBudget? = nil
+        /// Requests whose body is handed to their handler as it arrives (`HTTPRequest.bodyStream`)
+        /// instead of whole: the handler runs once the head is accepted (and screened), reads the
+        /// body from a pipe of `bodyPipeBytes`, and the socket is not read while that pipe is full.
+        /// Other requests' bodies are received whole before their handler runs.
+        public var streamsBody: @Sendable (HTTPRequestHead) -> Bool = { _ in false }
+        /// The bytes a streamed body's pipe holds before reading pauses; drawn from `memoryBudget`.
+        public var bodyPipeBytes: Int = 1 << 20
         /// Where handlers run; nil creates a concurrent queue.
         public var handlerQueue: DispatchQueue? = nil
         /// Requests answered on the event-loop thread itself instead of the handler queue: only
@@ -160,7 +168,8 @@ public final class HTTPServer: Sendable {
                 parserLimits: configuration.parserLimits, bodyLimit: configuration.bodyLimit,
                 bodyLimitSetting: configuration.bodyLimitSetting,
                 date: { dates.current() }, defaultHeaders: configuration.defaultHeaders,
-                budget: configuration.memoryBudget, screensHeads: configuration.screen != nil),
+                budget: configuration.memoryBudget, screensHeads: configuration.screen != nil,
+                streamsBody: configuration.streamsBody, bodyPipeBytes: max(4096, configuration.bodyPipeBytes)),
             maxConnections: configuration.maxConnections,
             maxConnectionsPerClient: max(1, configuration.maxConnectionsPerClient),
             screen: configuration.screen,

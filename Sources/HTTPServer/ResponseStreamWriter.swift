@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// The producer side of a streamed response body, safe to keep and feed from any thread.
@@ -42,13 +43,49 @@ public final class ResponseStreamWriter: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Back-pressure (`write(_:waitingWhileBacklogExceeds:)`): bytes handed to the connection not
+    /// yet queued for its socket, and the bytes its socket still owes; guarded by `flow`.
+    private let flow = NSCondition()
+    private nonisolated(unsafe) var handed = 0
+    private nonisolated(unsafe) var socketPending = 0
 
     public init() {}
+
+    /// Sends `bytes` once the connection owes its client at most `limit` bytes, waiting while it
+    /// owes more (a client reading slowly holds the producer, not the server's memory); false
+    /// once the stream is closed.
+    @discardableResult
+    public func write(_ bytes: [UInt8], waitingWhileBacklogExceeds limit: Int) -> Bool {
+        flow.lock()
+        while handed + socketPending > limit, !isClosed {
+            _ = flow.wait(until: Date(timeIntervalSinceNow: 1))
+        }
+        flow.unlock()
+        return write(bytes)
+    }
+
+    /// The loop queued `count` handed bytes for the socket, which now owes `pending` bytes.
+    func noteQueued(_ count: Int, pending: Int) {
+        flow.withLock {
+            handed -= count
+            socketPending = pending
+            flow.broadcast()
+        }
+    }
+
+    /// The socket now owes `pending` bytes.
+    func notePending(_ pending: Int) {
+        flow.withLock {
+            socketPending = pending
+            flow.broadcast()
+        }
+    }
 
     /// Sends `bytes` as the next piece of the body; false once the stream is closed.
     @discardableResult
     public func write(_ bytes: [UInt8]) -> Bool {
-        state.withLock { state in
+        if !bytes.isEmpty { flow.withLock { handed += bytes.count } }
+        return state.withLock { state in
             switch state.phase {
             case .pending(var chunks, let finished):
                 guard !finished else { return false }
@@ -139,6 +176,7 @@ public final class ResponseStreamWriter: Sendable {
             state.phase = .closed(reason)
             return state.takeCallbacks()
         }
+        flow.withLock { flow.broadcast() }
         callbacks.forEach { $0(reason) }
     }
 }

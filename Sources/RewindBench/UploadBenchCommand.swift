@@ -20,6 +20,9 @@ public struct UploadBenchCommand: ParsableCommand {
     @Option(help: "An empty PostgreSQL database to measure too (postgres://...); the uploads are deleted afterwards.")
     var postgres: String = ProcessInfo.processInfo.environment["REWIND_BENCH_POSTGRES"] ?? ""
 
+    @Option(help: "Measure only the data kinds whose label contains this text (e.g. deflated).")
+    var only: String = ""
+
     public func validate() throws {
         guard (1...1024).contains(megabytes) else {
             throw ValidationError("--megabytes must be between 1 and 1024")
@@ -32,12 +35,17 @@ public struct UploadBenchCommand: ParsableCommand {
         defer { try? FileManager.default.removeItem(at: directory) }
         var engines: [(String, String?)] = [("SQLite", nil)]
         if !postgres.isEmpty { engines.append(("PostgreSQL", postgres)) }
-        let bodies = [
-            ("typical (4 decimals)", Self.typicalCSV(bytes: megabytes * 1_000_000)),
+        let kinds: [(String, () -> [UInt8])] = [
+            ("typical (4 decimals)", { Self.typicalCSV(bytes: megabytes * 1_000_000) }),
             // At most 95 MB: more one-digit values would pass the 50 million values a data set may hold.
-            ("one-digit values (worst case)", Self.oneDigitCSV(bytes: min(megabytes, 95) * 1_000_000)),
-            (".npz, 28×28 float32 images", NPZBenchArchive.images(bytes: megabytes * 1_000_000)),
+            ("one-digit values (worst case)", { Self.oneDigitCSV(bytes: min(megabytes, 95) * 1_000_000) }),
+            (".npz stored, 28×28 float32 images", { NPZBenchArchive.images(bytes: megabytes * 1_000_000) }),
+            (
+                ".npz deflated, 28×28 float32 images",
+                { NPZBenchArchive.images(bytes: megabytes * 1_000_000, compressed: true) }
+            ),
         ]
+        let bodies = kinds.filter { only.isEmpty || $0.0.contains(only) }.map { ($0.0, $0.1()) }
         Console.output("upload benchmark: one \(megabytes) MB upload per fresh server; peak RSS growth / body size")
         Console.output("| engine | data | body MB | peak RSS growth MB | growth / body |")
         Console.output("|---|---|---:|---:|---:|")

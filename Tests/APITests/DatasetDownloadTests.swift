@@ -118,4 +118,38 @@ struct DatasetDownloadTests {
         #expect(byName["train"] == byIDDocument["train"] && byName["validation"] == byIDDocument["validation"])
         #expect(byName["noise"] == byIDDocument["noise"] && byName["batches"] == byIDDocument["batches"])
     }
+
+    /// The built-in mnist (70,000 rows, about 284 MB of CSV) is written a block of rows at a time
+    /// while the client reads slowly: every row arrives, once, with its 784 values and label.
+    @Test func mnistDownloadsWholeToAClientThatReadsSlowly() throws {
+        let service = try TestService(startsWorkers: false)
+        defer { service.stop() }
+        let client = try HTTPTestClient(port: service.port, timeout: .seconds(120))
+        defer { client.close() }
+        try client.send("GET /v1/datasets/mnist/data HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        let head = try client.readHead()
+        #expect(head.status == 200 && head.header("Transfer-Encoding") == "chunked")
+        var lines = 0
+        var chunks = 0
+        var firstLine: [UInt8] = []
+        while let chunk = try client.readChunk() {
+            if firstLine.isEmpty, let end = chunk.firstIndex(of: 0x0A) { firstLine = Array(chunk[..<end]) }
+            lines += chunk.withUnsafeBufferPointer { buffer in
+                var count = 0
+                var at = buffer.baseAddress!
+                let end = buffer.baseAddress! + buffer.count
+                while at < end, let hit = memchr(at, 0x0A, end - at) {
+                    count += 1
+                    at = UnsafePointer(hit.assumingMemoryBound(to: UInt8.self)) + 1
+                }
+                return count
+            }
+            chunks += 1
+            if chunks % 8 == 0 { usleep(5_000) }  // a slow reader: the server must wait, not buffer
+        }
+        #expect(lines == 70_000)
+        #expect(firstLine.split(separator: UInt8(ascii: ",")).count == 785)
+        #expect(chunks > 100, "the rows came in \(chunks) pieces")
+        #expect(try client.request("GET", "/healthz").status == 200)
+    }
 }
