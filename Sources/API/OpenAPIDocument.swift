@@ -6,7 +6,7 @@
 /// cannot drift apart. `scripts/validate-openapi.sh` runs it through openapi-spec-validator.
 public enum OpenAPIDocument {
     /// The document as JSON text.
-    public static let json: String = withCommonResponses(source)
+    public static let json: String = withJobLinks(withCommonResponses(source))
 
     /// The document as written, before `withCommonResponses`.
     static let source: String = #"""
@@ -587,7 +587,7 @@ public enum OpenAPIDocument {
               "IdempotencyKey": {
                 "name": "Idempotency-Key", "in": "header", "required": false,
                 "description": "Makes a retried submission safe: the same key and body answer the original job.",
-                "schema": { "type": "string", "minLength": 1 }
+                "schema": { "type": "string", "minLength": 1, "maxLength": 200 }
               },
               "JobStatusFilter": {
                 "name": "status", "in": "query", "required": false, "description": "Only jobs with this status.",
