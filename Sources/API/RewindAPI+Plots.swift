@@ -65,45 +65,56 @@ extension RewindAPI {
         defer { reservation.release() }
         let outlines = try historyOutlines(jobID: record.id)
         var items = outlines.map(Self.plotBase)
-        guard !reading.needsNoItems, let lastIteration = outlines.last?.metaIteration else {
+        guard !reading.needsNoItems, !outlines.isEmpty else {
             return items.map(JSONValue.object)
         }
         let firstIteration = outlines[0].metaIteration
-        let middle = JSONMemberReader(paths: reading.every, maxMemberBytes: Self.plotMemberBytes)
-        let firstReader = JSONMemberReader(paths: reading.every + reading.first)
-        let latestReader = JSONMemberReader(paths: reading.every + reading.latest)
         // Parsed members kept: the two ends' and the middle items' (by index into `items`).
         var endBytes = 0
         var middleBytes: [Int: Int] = [:]
         var keptMiddle = 0
         var stride = 1
         func held() -> Int { Self.pageWorkingBytes + Self.parsedBytesPerTextByte * (endBytes + keptMiddle) }
-        func isEnd(_ iteration: Int) -> Bool { iteration == firstIteration || iteration == lastIteration }
-        func wanted(_ index: Int) -> Bool {
-            let iteration = outlines[index].metaIteration
-            if iteration == lastIteration { return !(reading.every + reading.latest).isEmpty }
-            if iteration == firstIteration { return !(reading.every + reading.first).isEmpty }
-            return !reading.every.isEmpty && index % stride == 0
-        }
         let indexByIteration = Dictionary(
             outlines.enumerated().map { ($1.metaIteration, $0) }, uniquingKeysWith: { first, _ in first })
-        let wantedOutlines = outlines.indices.filter(wanted).map { outlines[$0] }
+        /// Reads `reader`'s members of `row` into its item, holding their parsed size first: at
+        /// most `bound` bytes of text, or, without a bound, what a first walk measures.
+        func take(_ row: HistoryRow, _ reader: JSONMemberReader, bound: Int? = nil) throws(APIError) -> Int {
+            guard let index = indexByIteration[row.metaIteration],
+                let size = bound.map({ min($0, row.itemJSON.utf8.count) }) ?? reader.memberBytes(row.itemJSON)
+            else { return 0 }
+            try ensurePageMemory(reservation, held() + Self.parsedBytesPerTextByte * size)
+            guard let (members, bytes) = reader.read(row.itemJSON) else { return 0 }
+            for (key, value) in members { items[index][key] = value }
+            return bytes
+        }
+        // The latest item first. Every item of a job has the same members, so those of `every`
+        // that the latest lacks (`test_loss` without a test split) are not looked for in the others.
+        var every = reading.every
+        let latest = outlines[outlines.count - 1]
+        if !(every + reading.latest).isEmpty {
+            try forEachHistoryRow(jobID: record.id, [latest], reservation: reservation, held: held) {
+                row throws(APIError) -> Bool in
+                endBytes += try take(row, JSONMemberReader(paths: every + reading.latest))
+                return true
+            }
+            every = every.filter { Self.has(items[outlines.count - 1], $0) }
+        }
+        guard outlines.count > 1, !(every + reading.first).isEmpty else { return items.map(JSONValue.object) }
+        let middle = JSONMemberReader(paths: every, maxMemberBytes: Self.plotMemberBytes)
+        let firstReader = JSONMemberReader(paths: every + reading.first)
+        func wanted(_ index: Int) -> Bool {
+            index == 0 ? true : !every.isEmpty && index % stride == 0
+        }
+        let wantedOutlines = outlines.indices.dropLast().filter(wanted).map { outlines[$0] }
         try forEachHistoryRow(jobID: record.id, wantedOutlines, reservation: reservation, held: held) {
             row throws(APIError) -> Bool in
             guard let index = indexByIteration[row.metaIteration], wanted(index) else { return true }
-            let end = isEnd(row.metaIteration)
-            // An end's members are parsed whole: hold their parsed size before parsing.
-            if end {
-                try ensurePageMemory(
-                    reservation, held() + Self.parsedBytesPerTextByte * row.itemJSON.utf8.count + 2 * row.itemJSON.utf8.count)
-            }
-            let reader = row.metaIteration == lastIteration ? latestReader : end ? firstReader : middle
-            guard let (members, bytes) = reader.read(row.itemJSON) else { return true }
-            for (key, value) in members { items[index][key] = value }
-            if end {
-                endBytes += bytes
+            if row.metaIteration == firstIteration {
+                endBytes += try take(row, firstReader)
                 return true
             }
+            let bytes = try take(row, middle, bound: Self.plotMemberBytes * every.count)
             middleBytes[index] = bytes
             keptMiddle += bytes
             while keptMiddle > Self.plotKeptBytes && stride < outlines.count {
@@ -115,10 +126,17 @@ extension RewindAPI {
                     middleBytes[dropped] = nil
                 }
             }
-            try ensurePageMemory(reservation, held())
             return true
         }
         return items.map(JSONValue.object)
+    }
+
+    /// Whether `item` has a member at `path`.
+    static func has(_ item: JSONObject, _ path: [String]) -> Bool {
+        guard let first = path.first, let value = item[first] else { return false }
+        guard path.count > 1 else { return !value.isNull }
+        guard case .object(let inner) = value else { return false }
+        return has(inner, Array(path.dropFirst()))
     }
 
     /// What storage keeps beside an item, as the item's members: its losses, error, seconds and

@@ -6,8 +6,11 @@
 /// by scanning its brackets and strings, so the work is one pass over the bytes and the memory is
 /// what was asked for. Paths name members of nested objects (`["hyperparameters", "l2"]`).
 ///
-/// Skipping checks only what it needs to find a value's end; a malformed document answers nil
-/// or, where the damage lies inside a skipped value, whatever members could be read.
+/// The walk stops as soon as every member asked for has been read: members that come first in a
+/// document (a history item's numbers and hyperparameter groups come before its learned rows) cost
+/// the bytes before them, not the whole document. Skipping checks only what it needs to find a
+/// value's end, and nothing after the last member read is looked at: a malformed document answers
+/// nil or whatever members could be read before the damage.
 public struct JSONMemberReader: Sendable {
     indirect enum Tree: Sendable {
         case leaf
@@ -42,8 +45,8 @@ public struct JSONMemberReader: Sendable {
     /// with the bytes of their text; nil when `bytes` does not hold a JSON object.
     public func read(_ bytes: some Collection<UInt8>) -> (object: JSONObject, memberBytes: Int)? {
         if let result = bytes.withContiguousStorageIfAvailable({ buffer in
-            var scanner = Scanner(bytes: buffer, maxMemberBytes: maxMemberBytes)
-            return scanner.object(tree).map { ($0, scanner.memberBytes) }
+            var scanner = Scanner(bytes: buffer, maxMemberBytes: maxMemberBytes, parses: true)
+            return scanner.object(tree, stopWhenDone: true).map { ($0, scanner.memberBytes) }
         }) {
             return result
         }
@@ -56,16 +59,31 @@ public struct JSONMemberReader: Sendable {
         return text.withUTF8 { read($0) }
     }
 
+    /// The bytes of the text of the members `read` would parse, found without parsing them (so
+    /// that a caller can hold memory for their parsed form first); nil as for `read`.
+    public func memberBytes(_ text: String) -> Int? {
+        var text = text
+        return text.withUTF8 { buffer in
+            var scanner = Scanner(bytes: buffer, maxMemberBytes: maxMemberBytes, parses: false)
+            return scanner.object(tree, stopWhenDone: true).map { _ in scanner.memberBytes }
+        }
+    }
+
     private struct Scanner {
         let bytes: UnsafeBufferPointer<UInt8>
         let maxMemberBytes: Int
+        /// False: members are measured, not parsed.
+        let parses: Bool
         var index = 0
-        /// Bytes of the members parsed so far.
+        /// Bytes of the members parsed (or measured) so far.
         var memberBytes = 0
+        /// Set when an object returned as soon as it had every member asked for, before its end.
+        var stoppedEarly = false
 
-        init(bytes: UnsafeBufferPointer<UInt8>, maxMemberBytes: Int) {
+        init(bytes: UnsafeBufferPointer<UInt8>, maxMemberBytes: Int, parses: Bool) {
             self.bytes = bytes
             self.maxMemberBytes = maxMemberBytes
+            self.parses = parses
         }
 
         private static let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
@@ -142,12 +160,18 @@ public struct JSONMemberReader: Sendable {
             return (try? JSONValue.parse(raw))?.stringValue
         }
 
-        /// The object at `index` with only the members of `tree`.
-        mutating func object(_ tree: [String: Tree]) -> JSONObject? {
+        /// The object at `index` with only the members of `tree`; with `stopWhenDone`, it returns
+        /// as soon as it has read every one of them (setting `stoppedEarly`), without finding its end.
+        mutating func object(_ tree: [String: Tree], stopWhenDone: Bool) -> JSONObject? {
             skipSpace()
             guard current == Self.openBrace else { return nil }
             index += 1
             var result = JSONObject()
+            var remaining = Set(tree.keys)
+            if stopWhenDone && remaining.isEmpty {
+                stoppedEarly = true
+                return result
+            }
             skipSpace()
             if current == Self.closeBrace {
                 index += 1
@@ -161,20 +185,29 @@ public struct JSONMemberReader: Sendable {
                 index += 1
                 skipSpace()
                 let start = index
+                let last = stopWhenDone && remaining.count == 1 && remaining.contains(name)
                 switch tree[name] {
                 case .leaf:
                     guard skipValue() else { return nil }
-                    if index - start <= maxMemberBytes,
-                        let value = try? JSONValue.parse(UnsafeBufferPointer(rebasing: bytes[start..<index]))
-                    {
+                    remaining.remove(name)
+                    guard index - start <= maxMemberBytes else { break }
+                    if !parses {
+                        memberBytes += index - start
+                    } else if let value = try? JSONValue.parse(UnsafeBufferPointer(rebasing: bytes[start..<index])) {
                         result[name] = value
                         memberBytes += index - start
                     }
                 case .node(let children) where current == Self.openBrace:
-                    guard let inner = object(children) else { return nil }
+                    guard let inner = object(children, stopWhenDone: last) else { return nil }
                     result[name] = .object(inner)
+                    remaining.remove(name)
+                    if stoppedEarly { return result }
                 default:
                     guard skipValue() else { return nil }
+                }
+                if last && remaining.isEmpty {
+                    stoppedEarly = true
+                    return result
                 }
                 skipSpace()
                 switch current {

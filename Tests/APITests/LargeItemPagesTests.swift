@@ -128,7 +128,9 @@ struct LargeItemPagesTests {
         for target in ["/v1/jobs/\(id)/history", "/v1/jobs/\(id)/plots/training_data.svg", "/v1/jobs/\(id)/result"] {
             let refused = try session.get(target)
             #expect(refused.status == 503, "\(target): \(refused.status)")
-            #expect(refused.header("Retry-After") != nil && refused.json["type"]?.stringValue?.hasSuffix("memory-busy") == true)
+            #expect(
+                refused.header("Retry-After") != nil
+                    && refused.json["type"]?.stringValue?.hasSuffix("memory-busy") == true)
         }
         #expect(try session.get("/compare?jobs=\(id)").status == 200)
         #expect(try session.get("/healthz").status == 200)

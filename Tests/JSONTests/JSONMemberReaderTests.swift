@@ -12,10 +12,13 @@ struct JSONMemberReaderTests {
     @Test func readsTheMembersAskedForAndSkipsTheRest() throws {
         let reader = JSONMemberReader(paths: [["meta_iteration"], ["hyperparameters", "l2"], ["last"], ["escaped"]])
         let (object, bytes) = try #require(reader.read(document))
-        #expect(JSONValue.object(object) == JSONValue.object([
-            "meta_iteration": 3, "hyperparameters": ["l2": [0.5, 0.25]], "escaped": true, "last": nil,
-        ]))
+        #expect(
+            JSONValue.object(object)
+                == JSONValue.object([
+                    "meta_iteration": 3, "hyperparameters": ["l2": [0.5, 0.25]], "escaped": true, "last": nil,
+                ]))
         #expect(bytes == "3".utf8.count + "[0.5, 0.25]".utf8.count + "true".utf8.count + "null".utf8.count)
+        #expect(reader.memberBytes(document) == bytes)
     }
 
     @Test func aPathThatIsAPrefixReadsTheWholeMember() throws {
@@ -37,6 +40,15 @@ struct JSONMemberReaderTests {
         let reader = JSONMemberReader(paths: [["rows"], ["meta_iteration"]], maxMemberBytes: 8)
         let (object, _) = try #require(reader.read(document))
         #expect(object["rows"] == nil && object["meta_iteration"] == 3)
+    }
+
+    @Test func stopsAsSoonAsItHasEveryMemberAskedFor() throws {
+        // What follows the last member asked for is never looked at (a megabyte item's learned
+        // rows after its hyperparameter groups), here not even valid JSON.
+        let text = #"{"a": 1, "h": {"lr": [[0.1]], "rows": [[1, 2], oops"#
+        let (object, _) = try #require(JSONMemberReader(paths: [["a"], ["h", "lr"]]).read(text))
+        #expect(JSONValue.object(object) == ["a": 1, "h": ["lr": [[0.1]]]])
+        #expect(JSONMemberReader(paths: [["a"], ["h", "rows"]]).read(text) == nil)
     }
 
     @Test func answersNilForWhatIsNotAnObject() {
