@@ -124,12 +124,7 @@ final class EventTexts: Sendable {
     /// The `meta_iteration` event of an item: the numbers storage keeps beside it (the item itself
     /// is never read).
     static func itemText(_ outline: HistoryOutline) -> [UInt8] {
-        var summary = JSONObject()
-        summary["meta_iteration"] = .number(Double(outline.metaIteration))
-        summary["training_loss"] = outline.trainingLoss.map(JSONValue.number) ?? .null
-        summary["validation_loss"] = outline.validationLoss.map(JSONValue.number) ?? .null
-        summary["validation_error"] = outline.validationError.map(JSONValue.number) ?? .null
-        summary["seconds"] = .number(outline.seconds)
+        var summary = RewindAPI.outlineNumbers(outline)
         summary["hypergradient_norm"] = outline.hypergradientNorm.map(JSONValue.number) ?? .null
         return frame(event: "meta_iteration", id: outline.metaIteration + 1, data: .object(summary))
     }

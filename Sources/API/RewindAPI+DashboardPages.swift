@@ -45,12 +45,7 @@ extension RewindAPI {
 
     /// The numbers the comparison draws of one item, from its outline.
     static func comparedItem(_ row: HistoryOutline) -> JSONValue {
-        var item = JSONObject()
-        item["meta_iteration"] = .number(Double(row.metaIteration))
-        item["training_loss"] = row.trainingLoss.map(JSONValue.number) ?? .null
-        item["validation_loss"] = row.validationLoss.map(JSONValue.number) ?? .null
-        item["validation_error"] = row.validationError.map(JSONValue.number) ?? .null
-        return .object(item)
+        .object(outlineNumbers(row))
     }
 
     /// `GET /datasets`: built-in and uploaded data sets with an upload form; `?uploaded=ID` reports

@@ -131,6 +131,17 @@ extension RewindAPI {
         return items.map(JSONValue.object)
     }
 
+    /// An item's numbers as storage keeps them beside it, as the item names them.
+    static func outlineNumbers(_ outline: HistoryOutline) -> JSONObject {
+        var item = JSONObject()
+        item["meta_iteration"] = .number(Double(outline.metaIteration))
+        item["training_loss"] = outline.trainingLoss.map(JSONValue.number) ?? .null
+        item["validation_loss"] = outline.validationLoss.map(JSONValue.number) ?? .null
+        item["validation_error"] = outline.validationError.map(JSONValue.number) ?? .null
+        item["seconds"] = .number(outline.seconds)
+        return item
+    }
+
     /// Whether `item` has a member at `path`.
     static func has(_ item: JSONObject, _ path: [String]) -> Bool {
         guard let first = path.first, let value = item[first] else { return false }
@@ -143,12 +154,7 @@ extension RewindAPI {
     /// the hypergradient's norm (as a one-number vector with the same norm; null for the final
     /// item, which has none).
     static func plotBase(_ outline: HistoryOutline) -> JSONObject {
-        var item = JSONObject()
-        item["meta_iteration"] = .number(Double(outline.metaIteration))
-        item["training_loss"] = outline.trainingLoss.map(JSONValue.number) ?? .null
-        item["validation_loss"] = outline.validationLoss.map(JSONValue.number) ?? .null
-        item["validation_error"] = outline.validationError.map(JSONValue.number) ?? .null
-        item["seconds"] = .number(outline.seconds)
+        var item = outlineNumbers(outline)
         item["hypergradient"] = outline.hypergradientNorm.map { .array([.number($0)]) } ?? .null
         return item
     }
