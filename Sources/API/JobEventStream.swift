@@ -22,14 +22,17 @@ final class JobEventStream: Sendable {
     /// What opened the stream, re-checked every `EventStreams.recheckInterval`.
     let credential: StreamCredential
     private let store: Store
+    /// Event texts shared by every stream.
+    private let texts: EventTexts
     /// Items already sent, and whether the terminal status went out.
     private let sent = Mutex<(items: Int, done: Bool)>((0, false))
 
     init(
-        jobID: String, total: Int, store: Store, writer: ResponseStreamWriter, resumeFrom items: Int,
-        credential: StreamCredential = .open
+        jobID: String, total: Int, store: Store, texts: EventTexts, writer: ResponseStreamWriter,
+        resumeFrom items: Int, credential: StreamCredential = .open
     ) {
         self.jobID = jobID
+        self.texts = texts
         self.credential = credential
         self.total = total
         self.store = store
@@ -65,12 +68,12 @@ final class JobEventStream: Sendable {
         case .metaIteration(let index, _):
             sendNewItems(upTo: index + 1)
         case .progress(let done, let fraction):
-            // Straight from the event: a running job's watchers cost no database reads.
+            // Straight from the event, built once for every stream: no database reads.
             write(
-                event: "progress", id: sent.withLock { $0.items },
-                data: Self.progress(done: done, total: total, fraction: fraction))
-        case .status:
-            guard let record = try? store.job(id: jobID) else { return finish() }
+                texts.progress(
+                    jobID: jobID, done: done, total: total, fraction: fraction, id: sent.withLock { $0.items }))
+        case .status(let status):
+            guard let record = texts.record(jobID: jobID, status: status) else { return finish() }
             sendNewItems(upTo: record.progressDone)
             sendStatus(record)
         }
@@ -87,27 +90,17 @@ final class JobEventStream: Sendable {
         finish()
     }
 
-    /// Rows read per database call while replaying: items can be megabytes each.
-    static let replayPage = 8
-
     private func sendNewItems(upTo count: Int) {
         while !writer.isClosed {
             let from = sent.withLock { $0.items }
-            guard count > from,
-                let rows = try? store.history(jobID: jobID, after: from - 1, limit: min(count - from, Self.replayPage)),
-                !rows.isEmpty
-            else { return }
-            for row in rows {
-                // The summary columns are stored beside the item: no need to parse the item.
-                var summary = JSONObject()
-                summary["meta_iteration"] = .number(Double(row.metaIteration))
-                summary["training_loss"] = row.trainingLoss.map(JSONValue.number) ?? .null
-                summary["validation_loss"] = row.validationLoss.map(JSONValue.number) ?? .null
-                summary["validation_error"] = row.validationError.map(JSONValue.number) ?? .null
-                summary["seconds"] = .number(row.seconds)
-                summary["hypergradient_norm"] = row.hypergradientNorm.map(JSONValue.number) ?? .null
-                write(event: "meta_iteration", id: row.metaIteration + 1, data: .object(summary))
-                sent.withLock { $0.items = max($0.items, row.metaIteration + 1) }
+            guard count > from else { return }
+            // The numbers storage keeps beside each item, read and serialised once for every
+            // stream of the job (the items themselves, megabytes for some jobs, are never read).
+            let texts = texts.items(jobID: jobID, from: from, to: count)
+            guard !texts.isEmpty else { return }
+            for (index, text) in texts {
+                write(text)
+                sent.withLock { $0.items = max($0.items, index + 1) }
             }
         }
     }
@@ -138,8 +131,12 @@ final class JobEventStream: Sendable {
     }
 
     private func write(event: String, id: Int, data: JSONValue) {
+        write(EventTexts.frame(event: event, id: id, data: data))
+    }
+
+    private func write(_ text: [UInt8]) {
         guard !sent.withLock({ $0.done }) else { return }
-        writer.write("event: \(event)\nid: \(id)\ndata: \(data.serializedString())\n\n")
+        writer.write(text)
     }
 
     static func progress(done: Int, total: Int, fraction: Double) -> JSONValue {

@@ -932,55 +932,17 @@ public enum OpenAPIDocument {
                         }
                       },
                       "momentum": {
-                        "type": "object", "additionalProperties": false, "x-optimizer": "sgd",
-                        "description": "SGD only: momenta over time and parameter blocks.",
-                        "properties": {
-                          "init": {
-                            "default": 0.9,
-                            "description": "One value everywhere, or the whole (segments, blocks) table.",
-                            "oneOf": [
-                              { "$ref": "#/components/schemas/MomentumValue" },
-                              { "type": "array", "items": { "type": "array", "items": { "$ref": "#/components/schemas/MomentumValue" } } }
-                            ]
-                          },
-                          "schedule": { "$ref": "#/components/schemas/Schedule" },
-                          "per_block": { "type": "boolean", "default": true, "description": "One value per parameter block, or one for all." },
-                          "learn": { "type": "boolean", "default": true }
-                        }
+                        "$ref": "#/components/schemas/DecaySchedule", "x-optimizer": "sgd",
+                        "description": "SGD only: momenta over time and parameter blocks."
                       },
                       "beta1": {
-                        "type": "object", "additionalProperties": false, "x-optimizer": "adam",
-                        "description": "Adam only: first-moment decays over time and parameter blocks, learned in logit space.",
-                        "properties": {
-                          "init": {
-                            "default": 0.9,
-                            "description": "One value everywhere, or the whole (segments, blocks) table.",
-                            "oneOf": [
-                              { "$ref": "#/components/schemas/MomentumValue" },
-                              { "type": "array", "items": { "type": "array", "items": { "$ref": "#/components/schemas/MomentumValue" } } }
-                            ]
-                          },
-                          "schedule": { "$ref": "#/components/schemas/Schedule" },
-                          "per_block": { "type": "boolean", "default": true, "description": "One value per parameter block, or one for all." },
-                          "learn": { "type": "boolean", "default": true }
-                        }
+                        "$ref": "#/components/schemas/DecaySchedule", "x-optimizer": "adam",
+                        "description": "Adam only: first-moment decays over time and parameter blocks, learned in logit space."
                       },
                       "beta2": {
-                        "type": "object", "additionalProperties": false, "x-optimizer": "adam",
+                        "$ref": "#/components/schemas/DecaySchedule", "x-optimizer": "adam",
                         "description": "Adam only: second-moment decays over time and parameter blocks, learned in logit space.",
-                        "properties": {
-                          "init": {
-                            "default": 0.999,
-                            "description": "One value everywhere, or the whole (segments, blocks) table.",
-                            "oneOf": [
-                              { "$ref": "#/components/schemas/MomentumValue" },
-                              { "type": "array", "items": { "type": "array", "items": { "$ref": "#/components/schemas/MomentumValue" } } }
-                            ]
-                          },
-                          "schedule": { "$ref": "#/components/schemas/Schedule" },
-                          "per_block": { "type": "boolean", "default": true, "description": "One value per parameter block, or one for all." },
-                          "learn": { "type": "boolean", "default": true }
-                        }
+                        "properties": { "init": { "default": 0.999 } }
                       },
                       "epsilon": {
                         "type": "object", "additionalProperties": false, "x-optimizer": "adam",
@@ -1090,6 +1052,23 @@ public enum OpenAPIDocument {
                       }
                     }
                   }
+                }
+              },
+              "DecaySchedule": {
+                "type": "object", "additionalProperties": false,
+                "description": "A group of decays in (0, 1) over time and parameter blocks (momentum, beta1, beta2), learned in logit space.",
+                "properties": {
+                  "init": {
+                    "default": 0.9,
+                    "description": "One value everywhere, or the whole (segments, blocks) table (beta2 defaults to 0.999).",
+                    "oneOf": [
+                      { "$ref": "#/components/schemas/MomentumValue" },
+                      { "type": "array", "items": { "type": "array", "items": { "$ref": "#/components/schemas/MomentumValue" } } }
+                    ]
+                  },
+                  "schedule": { "$ref": "#/components/schemas/Schedule" },
+                  "per_block": { "type": "boolean", "default": true, "description": "One value per parameter block, or one for all." },
+                  "learn": { "type": "boolean", "default": true }
                 }
               },
               "Schedule": {

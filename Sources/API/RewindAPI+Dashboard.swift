@@ -90,7 +90,8 @@ extension RewindAPI {
         }
         let writer = ResponseStreamWriter()
         let stream = JobEventStream(
-            jobID: record.id, total: record.progressTotal, store: store, writer: writer, resumeFrom: seen,
+            jobID: record.id, total: record.progressTotal, store: store, texts: eventTexts, writer: writer,
+            resumeFrom: seen,
             credential: streamCredential(context))
         let subscription = runner.events.subscribe(jobID: record.id) { _, event in
             stream.perform { $0.handle(event) }

@@ -23,9 +23,8 @@ extension RewindAPI {
             ids = Array(ids.prefix(DashboardPages.maximumCompared))
         }
         var compared: [DashboardPages.ComparedJob] = []
-        // The page plots a few numbers per item, which the history rows carry as columns: the
-        // items themselves (megabytes each for a distillation job) are read a few at a time and
-        // never parsed.
+        // The page plots a few numbers per item, which storage keeps beside each item: the items
+        // themselves (megabytes each for a distillation job) are never read.
         let reservation = try reservePageMemory(Self.pageWorkingBytes)
         defer { reservation.release() }
         for id in ids {
@@ -33,11 +32,7 @@ extension RewindAPI {
                 notices.append("There is no job \(id).")
                 continue
             }
-            var items: [JSONValue] = []
-            try forEachHistoryRow(jobID: record.id, after: -1) { row in
-                items.append(Self.comparedItem(row))
-                return true
-            }
+            let items = try historyOutlines(jobID: record.id).map(Self.comparedItem)
             compared.append(DashboardPages.ComparedJob(resource: jobResource(record), items: items))
         }
         let recent = try storage { try store.listJobs(status: nil, owner: context.credential.visibleOwner, limit: 50) }
@@ -48,14 +43,9 @@ extension RewindAPI {
         return HTTPResponse(text: html, contentType: "text/html; charset=utf-8")
     }
 
-    /// The numbers the comparison draws of one item, from its row's columns.
-    static func comparedItem(_ row: HistoryRow) -> JSONValue {
-        var item = JSONObject()
-        item["meta_iteration"] = .number(Double(row.metaIteration))
-        item["training_loss"] = row.trainingLoss.map(JSONValue.number) ?? .null
-        item["validation_loss"] = row.validationLoss.map(JSONValue.number) ?? .null
-        item["validation_error"] = row.validationError.map(JSONValue.number) ?? .null
-        return .object(item)
+    /// The numbers the comparison draws of one item, from its outline.
+    static func comparedItem(_ row: HistoryOutline) -> JSONValue {
+        .object(outlineNumbers(row))
     }
 
     /// `GET /datasets`: built-in and uploaded data sets with an upload form; `?uploaded=ID` reports

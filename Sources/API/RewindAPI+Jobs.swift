@@ -106,30 +106,32 @@ extension RewindAPI {
         let after = try integerQuery(context.request, "after", default: -1, range: -1...Int(Int32.max))
         let limit = try integerQuery(context.request, "limit", default: 100, range: 1...1000)
         // Items are stored serialised: splice them in rather than parse and re-serialise. A page
-        // ends at `limit` items or past `historyPageBytes`, whichever comes first (one item at
-        // least), read a few rows at a time so that large items are never all in memory at once.
-        let reservation = try reservePageMemory(configuration.historyPageBytes + Self.pageWorkingBytes)
+        // ends at `limit` items or before the item that would take it past `historyPageBytes`,
+        // whichever comes first (one item at least, however large), decided from the items'
+        // sizes before any item is read; its bytes are held from the node's budget first.
+        let outlines = try historyOutlines(jobID: id, after: after, limit: limit + 1)
+        var page: [HistoryOutline] = []
+        var bytes = 0
+        for outline in outlines.prefix(limit) {
+            if !page.isEmpty && bytes + outline.itemBytes + 1 > configuration.historyPageBytes { break }
+            page.append(outline)
+            bytes += outline.itemBytes + 1
+        }
+        let more = outlines.count > page.count
+        let reservation = try reservePageMemory(Self.pageWorkingBytes + bytes)
         defer { reservation.release() }
-        var body = Array(#"{"items":["#.utf8)
+        var body: [UInt8] = []
+        body.reserveCapacity(bytes + 64)
+        body += Array(#"{"items":["#.utf8)
         var count = 0
-        var cursor = after
-        var more = false
-        try forEachHistoryRow(jobID: id, after: after) { row throws(APIError) -> Bool in
-            let size = row.itemJSON.utf8.count
-            if count == limit || (count > 0 && body.count + size > configuration.historyPageBytes) {
-                more = true
-                return false
-            }
-            // The one item a page always carries may be larger than the page's bytes.
-            try ensurePageMemory(reservation, 2 * size + Self.pageWorkingBytes)
+        try forEachHistoryRow(jobID: id, page, reservation: reservation, held: { Self.pageWorkingBytes + bytes }) {
+            row throws(APIError) -> Bool in
             if count > 0 { body.append(UInt8(ascii: ",")) }
-            body += Array(row.itemJSON.utf8)
+            body += row.itemJSON.utf8
             count += 1
-            cursor = row.metaIteration
             return true
         }
-        let last: Int? = count > 0 ? cursor : nil
-        let next = more ? last.map { "\($0)" } ?? "null" : "null"
+        let next = more ? page.last.map { "\($0.metaIteration)" } ?? "null" : "null"
         body += Array(#"],"next_after":\#(next)}"#.utf8)
         return .rawJSON(body)
     }
@@ -151,12 +153,24 @@ extension RewindAPI {
                 : "job \(record.id) is \(record.status.rawValue); a result exists once it succeeded (or failed or was cancelled after its first item)"
             throw .conflict("job-not-succeeded", detail)
         }
-        // Read just the two items answered: a distillation job's items each carry its data set.
+        // Read just the two items answered (a distillation job's items each carry its data set),
+        // their bytes held from the node's budget before they are read.
+        let bestIteration = metaIteration(record.bestJSON) ?? lastIteration
+        var bytes = 0
+        for iteration in [bestIteration, lastIteration] {
+            guard
+                let outline = try storage({
+                    try store.historyOutline(jobID: record.id, after: iteration - 1, limit: 1)
+                }).first(where: { $0.metaIteration == iteration })
+            else { throw .storageUnavailable }
+            bytes += outline.itemBytes
+        }
+        let reservation = try reservePageMemory(Self.pageWorkingBytes + 2 * bytes)
+        defer { reservation.release() }
         func item(_ metaIteration: Int) throws(APIError) -> HistoryRow? {
             try storage { try store.history(jobID: record.id, after: metaIteration - 1, limit: 1) }
                 .first { $0.metaIteration == metaIteration }
         }
-        let bestIteration = metaIteration(record.bestJSON) ?? lastIteration
         guard let final = try item(lastIteration), let best = try item(bestIteration) else { throw .storageUnavailable }
         let body = #"{"best":\#(best.itemJSON),"final":\#(final.itemJSON),"partial":\#(partial)}"#
         return .rawJSON(Array(body.utf8))

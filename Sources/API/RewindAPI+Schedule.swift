@@ -21,19 +21,19 @@ extension RewindAPI {
         } else {
             throw .conflict("no-history", "job \(record.id) is \(record.status.rawValue) and has no history item yet")
         }
-        let row = try storage { try store.history(jobID: record.id, after: item - 1, limit: 1) }.first {
+        // The item's size and the table's are known before either is read or built: their bytes
+        // are held from the node's budget first (an item of a distillation job carries megabytes
+        // of learned rows, which the schedule does not need and which are skipped, not parsed).
+        let outline = try storage { try store.historyOutline(jobID: record.id, after: item - 1, limit: 1) }.first {
             $0.metaIteration == item
         }
-        guard let row else {
+        guard let outline else {
             throw .conflict(
                 "no-such-item",
                 "job \(record.id) has no history item \(item) yet (\(record.progressDone) of \(record.progressTotal) written)"
             )
         }
-        guard let stored = try? JSONValue.parse(row.itemJSON),
-            let values = stored["hyperparameters"].flatMap(HyperparameterValues.init(json:))
-        else { throw .storageUnavailable }
-        guard stored["hyperparameters"]?["transforms"] == nil else {
+        if (try? JSONValue.parse(record.specJSON))?["kind"]?.stringValue == "weight_sharing" {
             throw .conflict(
                 "no-schedule",
                 "job \(record.id) is a weight_sharing job: its inner α and γ are constant, and what it learns, the "
@@ -48,6 +48,16 @@ extension RewindAPI {
                 "dataset-gone",
                 "the data set of job \(record.id) no longer exists, so its model's blocks cannot be rebuilt")
         }
+        let reservation = try reservePageMemory(
+            Self.pageWorkingBytes + 2 * outline.itemBytes
+                + Self.scheduleBytesPerCell * run.spec.training.iterations * run.architecture.blocks.count)
+        defer { reservation.release() }
+        let row = try storage { try store.history(jobID: record.id, after: item - 1, limit: 1) }.first {
+            $0.metaIteration == item
+        }
+        guard let row, let (stored, _) = Self.scheduleMembers.read(row.itemJSON),
+            let values = stored["hyperparameters"].flatMap(HyperparameterValues.init(json:))
+        else { throw .storageUnavailable }
         guard let schedule = LearnedSchedule(run: run, values: values) else { throw .storageUnavailable }
         if format == "csv" {
             var headers = HTTPHeaders()
@@ -64,4 +74,14 @@ extension RewindAPI {
         for (key, value) in table { top[key] = value }
         return .json(.object(top))
     }
+
+    /// What a schedule export holds per (iteration, block) cell while it builds: the expanded
+    /// step size, momentum and applied momentum as doubles, their JSON values and their text.
+    static let scheduleBytesPerCell = 400
+
+    /// The members of an item a schedule is built from (never its learned training rows).
+    static let scheduleMembers = JSONMemberReader(
+        paths: ["learning_rate", "momentum", "l2", "init_scale", "beta1", "beta2", "epsilon", "weight_decay"].map {
+            ["hyperparameters", $0]
+        } + [["validation_loss"], ["validation_error"]])
 }

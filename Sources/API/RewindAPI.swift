@@ -21,6 +21,8 @@ public final class RewindAPI: Sendable {
     private let shuttingDown = Atomic<Bool>(false)
     private let metricsSubscription: JobEventHub.Subscription
     let eventStreams: EventStreams
+    /// Event texts built once per event for all of a job's streams.
+    let eventTexts: EventTexts
     private let router = Router.api
     /// `/openapi.json`, with the body limits of this configuration's routes.
     let servedOpenAPI: [UInt8]
@@ -53,6 +55,7 @@ public final class RewindAPI: Sendable {
         self.metrics = registry
         // Events of jobs running on other nodes still reach watchers here through the store's
         // notifier; if one is missed, the streams poll (a shared engine only: SQLite's hub is this process).
+        eventTexts = EventTexts(store: store)
         eventStreams = store.engine == .sqlite ? EventStreams() : EventStreams(pollInterval: 1, store: store)
         // Metrics count each event on the node that produced it, so a fleet's sums stay right.
         metricsSubscription = runner.events.subscribe(jobID: nil, includingRemote: false) { _, event in

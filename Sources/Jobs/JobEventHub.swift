@@ -40,7 +40,15 @@ public final class JobEventHub: Sendable {
         let handler: @Sendable (String, Event) -> Void
     }
 
-    private let watchers = Mutex<(next: Int, byID: [Int: Watcher])>((0, [:]))
+    private struct Watchers {
+        var next = 0
+        /// By job (nil: every job's watchers), then by subscription id: an event finds its
+        /// watchers without looking at the other jobs'.
+        var byJob: [String?: [Int: Watcher]] = [:]
+        var jobOf: [Int: String?] = [:]
+    }
+
+    private let watchers = Mutex(Watchers())
     private let relay = Mutex<(@Sendable (String, Event) -> Void)?>(nil)
 
     public init() {}
@@ -53,7 +61,9 @@ public final class JobEventHub: Sendable {
     ) -> Subscription {
         let id = watchers.withLock { state in
             state.next += 1
-            state.byID[state.next] = Watcher(jobID: jobID, includesRemote: includingRemote, handler: handler)
+            state.byJob[jobID, default: [:]][state.next] = Watcher(
+                jobID: jobID, includesRemote: includingRemote, handler: handler)
+            state.jobOf[state.next] = jobID
             return state.next
         }
         return Subscription(id: id, hub: self)
@@ -77,16 +87,21 @@ public final class JobEventHub: Sendable {
 
     private func deliver(jobID: String, _ event: Event, remote: Bool) {
         let targets = watchers.withLock { state in
-            state.byID.values.filter { ($0.jobID == nil || $0.jobID == jobID) && (!remote || $0.includesRemote) }
+            let candidates = Array((state.byJob[jobID] ?? [:]).values) + Array((state.byJob[nil] ?? [:]).values)
+            return remote ? candidates.filter(\.includesRemote) : candidates
         }
         for watcher in targets { watcher.handler(jobID, event) }
     }
 
     public var watcherCount: Int {
-        watchers.withLock { $0.byID.count }
+        watchers.withLock { $0.jobOf.count }
     }
 
     fileprivate func remove(_ id: Int) {
-        _ = watchers.withLock { $0.byID.removeValue(forKey: id) }
+        watchers.withLock { state in
+            guard let jobID = state.jobOf.removeValue(forKey: id) else { return }
+            state.byJob[jobID]?[id] = nil
+            if state.byJob[jobID]?.isEmpty == true { state.byJob[jobID] = nil }
+        }
     }
 }

@@ -93,10 +93,6 @@ struct NodeOptions: ParsableArguments {
         jobs.jobMemoryBudget = jobMemoryBudget
         jobs.memoryBudget = memoryBudget
         jobs.jobThreads = jobThreads
-        // The node's budget, which its running jobs draw their estimates from (until the serve
-        // and worker option for it lands, the default: half the least of the machine's memory,
-        // the cgroup limit and the address-space limit).
-        jobs.memoryBudget = MemoryBudget(capacity: MemoryLimits.current().defaultBudget)
         return jobs
     }
 }

@@ -137,6 +137,39 @@ public struct HistoryRow: Sendable, Equatable {
     }
 }
 
+/// A history item's numbers and size without the item itself: what pages plan their reads by.
+public struct HistoryOutline: Sendable, Equatable {
+    public var metaIteration: Int
+    /// Bytes of the item's JSON (UTF-8).
+    public var itemBytes: Int
+    public var trainingLoss: Double?
+    public var validationLoss: Double?
+    public var validationError: Double?
+    public var hypergradientNorm: Double?
+    public var seconds: Double
+
+    public init(
+        metaIteration: Int, itemBytes: Int, trainingLoss: Double?, validationLoss: Double?, validationError: Double?,
+        hypergradientNorm: Double?, seconds: Double
+    ) {
+        self.metaIteration = metaIteration
+        self.itemBytes = itemBytes
+        self.trainingLoss = trainingLoss
+        self.validationLoss = validationLoss
+        self.validationError = validationError
+        self.hypergradientNorm = hypergradientNorm
+        self.seconds = seconds
+    }
+
+    /// The outline of a whole row.
+    public init(_ row: HistoryRow) {
+        self.init(
+            metaIteration: row.metaIteration, itemBytes: row.itemJSON.utf8.count, trainingLoss: row.trainingLoss,
+            validationLoss: row.validationLoss, validationError: row.validationError,
+            hypergradientNorm: row.hypergradientNorm, seconds: row.seconds)
+    }
+}
+
 /// A recorded transition of a job, numbered from 1 per job.
 public struct JobEvent: Sendable, Equatable {
     public var seq: Int64

@@ -21,6 +21,11 @@ extension DatasetStore {
 }
 
 extension HistoryStore {
+    /// For stores that keep no sizes: the outlines of the whole rows.
+    public func historyOutline(jobID: String, after: Int?, limit: Int) throws -> [HistoryOutline] {
+        try history(jobID: jobID, after: after, limit: limit).map(HistoryOutline.init)
+    }
+
     public func history(jobID: String, limit: Int) throws -> [HistoryRow] {
         try history(jobID: jobID, after: nil, limit: limit)
     }

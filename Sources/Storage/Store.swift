@@ -111,6 +111,10 @@ public protocol HistoryStore: Sendable {
     /// History items with `metaIteration > after` (all when nil), in order.
     func history(jobID: String, after: Int?, limit: Int) throws -> [HistoryRow]
 
+    /// The outlines of history items with `metaIteration > after` (all when nil), in order: their
+    /// numbers and sizes without reading the items.
+    func historyOutline(jobID: String, after: Int?, limit: Int) throws -> [HistoryOutline]
+
     /// The job's last committed checkpoint, or nil.
     func checkpoint(jobID: String) throws -> Checkpoint?
 

@@ -13,6 +13,9 @@ final class FlakyCommitStore: Store {
     let base: Store
     private let remaining: Mutex<Int>
     let delay: Duration
+    /// Calls that read history items or their outlines, and jobs, counted for the tests that bound them.
+    let historyReads = Mutex(0)
+    let jobReads = Mutex(0)
 
     init(_ base: Store, failures: Int, delay: Duration = .zero) {
         self.base = base
@@ -33,7 +36,10 @@ final class FlakyCommitStore: Store {
     ) throws -> InsertJobOutcome {
         try base.insertJob(new, idempotency: idempotency, maxQueued: maxQueued, nowMs: nowMs)
     }
-    func job(id: String) throws -> JobRecord? { try base.job(id: id) }
+    func job(id: String) throws -> JobRecord? {
+        jobReads.withLock { $0 += 1 }
+        return try base.job(id: id)
+    }
     func listJobs(status: JobStatus?, owner: String?, limit: Int, pageToken: String?) throws -> JobPage {
         try base.listJobs(status: status, owner: owner, limit: limit, pageToken: pageToken)
     }
@@ -49,7 +55,12 @@ final class FlakyCommitStore: Store {
         try base.retryJob(jobID: jobID, maxQueued: maxQueued, nowMs: nowMs)
     }
     func history(jobID: String, after: Int?, limit: Int) throws -> [HistoryRow] {
-        try base.history(jobID: jobID, after: after, limit: limit)
+        historyReads.withLock { $0 += 1 }
+        return try base.history(jobID: jobID, after: after, limit: limit)
+    }
+    func historyOutline(jobID: String, after: Int?, limit: Int) throws -> [HistoryOutline] {
+        historyReads.withLock { $0 += 1 }
+        return try base.historyOutline(jobID: jobID, after: after, limit: limit)
     }
     func checkpoint(jobID: String) throws -> Checkpoint? { try base.checkpoint(jobID: jobID) }
     func events(jobID: String, afterSeq: Int64, limit: Int) throws -> [JobEvent] {

@@ -306,11 +306,29 @@ struct OpenAPITestDocument {
         return value
     }
 
-    /// Follows `$ref` until a value that is not a reference.
+    /// Follows `$ref` until a value that is not a reference. Members beside a `$ref` (OpenAPI
+    /// 3.1) apply with the target: they are merged into it, member by member, theirs winning.
     func resolve(_ value: JSONValue) -> JSONValue {
         var current = value
-        while let reference = current["$ref"]?.stringValue, let target = pointer(reference) { current = target }
+        while let reference = current["$ref"]?.stringValue, let target = pointer(reference) {
+            guard case .object(var siblings) = current else { break }
+            siblings["$ref"] = nil
+            current = Self.merge(target, siblings)
+        }
         return current
+    }
+
+    /// `base` with `overrides`' members, objects merged recursively.
+    static func merge(_ base: JSONValue, _ overrides: JSONObject) -> JSONValue {
+        guard case .object(var merged) = base else { return base }
+        for (key, value) in overrides {
+            if case .object(let inner) = value, let existing = merged[key], existing.objectValue != nil {
+                merged[key] = merge(existing, inner)
+            } else {
+                merged[key] = value
+            }
+        }
+        return .object(merged)
     }
 
     func schema(_ name: String) -> JSONValue {

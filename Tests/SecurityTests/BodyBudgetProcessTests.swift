@@ -38,6 +38,7 @@ struct BodyBudgetProcessTests {
             statuses.withLock { $0.append(status) }
         }
         let answered = statuses.withLock { $0 }
+        print("row 1: peak RSS \(MemoryLimitProcessTests.status(server.pid, "VmHWM") >> 20) MiB")
         #expect(answered.count == 25 && answered.allSatisfy { $0 == 401 }, "statuses: \(answered)")
         #expect(try SecuritySession(port: server.port).get("/healthz").status == 200)
         #expect(server.waitForExit(timeout: .milliseconds(1)) == nil, "the server exited:\n\(server.log)")
@@ -130,6 +131,9 @@ struct BodyBudgetProcessTests {
             }
         }
         let all = answers.withLock { $0 }
+        print(
+            "row 3: peak RSS \(MemoryLimitProcessTests.status(server.pid, "VmHWM") >> 20) MiB, answered \(all.map(\.0))"
+        )
         for (status, retryAfter, text) in all {
             #expect([200, 201].contains(status) || (status == 503 && retryAfter != nil), "answered \(status): \(text)")
         }

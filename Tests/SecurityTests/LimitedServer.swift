@@ -8,10 +8,15 @@ struct LimitedServer {
     let server: ServerProcess
     let session: SecuritySession
 
-    init(prefix: String, workers: Int) throws {
-        directory = try TemporaryDirectory(prefix: prefix)
+    /// `prepare` gets the database's path before the server starts (to write rows into it).
+    init(
+        prefix: String, workers: Int, arguments: [String] = [], directory existing: TemporaryDirectory? = nil,
+        prepare: (String) throws -> Void = { _ in }
+    ) throws {
+        directory = try existing ?? TemporaryDirectory(prefix: prefix)
+        try prepare(directory.file("rewind.sqlite"))
         server = try ServerProcess(
-            database: directory.file("rewind.sqlite"), arguments: ["--workers", "\(workers)"],
+            database: directory.file("rewind.sqlite"), arguments: ["--workers", "\(workers)"] + arguments,
             environment: ["MALLOC_ARENA_MAX": "2", "OPENBLAS_NUM_THREADS": "1"],
             prlimit: [MemoryLimitProcessTests.addressSpace])
         session = SecuritySession(port: server.port)

@@ -48,7 +48,9 @@ struct ManyEventStreamsProcessTests {
                 client.close()
             }
         }
-        print("\(engine): \(Self.streams) streams answered \(statuses.sorted { $0.key < $1.key })")
+        print(
+            "\(engine): \(Self.streams) streams answered \(statuses.sorted { $0.key < $1.key }); peak RSS \(MemoryLimitProcessTests.status(node.server.pid, "VmHWM") >> 20) MiB"
+        )
         #expect(statuses[200] == Self.cap, "\(statuses)")
         #expect(statuses[503] == Self.streams - Self.cap, "\(statuses)")
         #expect(statuses[408] == nil)

@@ -117,6 +117,30 @@ struct StoreLeaseTests {
     }
 
     @Test(
+        "History outlines carry each item's numbers and its size in UTF-8 bytes without the item",
+        arguments: StoreFixture.engines)
+    func historyOutlinesCarryNumbersAndSizes(_ engine: StoreEngine) throws {
+        let fixture = try StoreFixture(engine), store = fixture.store
+        try fixture.submit("j")
+        _ = try store.claimJob(worker: "w", nowMs: 10, leaseMs: 100)
+        // A large item, with non-ASCII text: its size is bytes, not characters.
+        let padding = String(repeating: "λ", count: 300_000)
+        var row = StoreFixture.historyRow(0, nowMs: 20)
+        row.itemJSON = #"{"meta_iteration":0,"note":"\#(padding)"}"#
+        #expect(
+            try store.commitMetaIteration(
+                jobID: "j", worker: "w", item: row, checkpoint: [0], progressDone: 1, progressFraction: 0.3,
+                latestJSON: nil, bestJSON: nil, nowMs: 20))
+        #expect(try fixture.commit("j", 1, nowMs: 30))
+        let outlines = try store.historyOutline(jobID: "j", after: nil, limit: 10)
+        #expect(outlines.map(\.metaIteration) == [0, 1])
+        #expect(outlines[0].itemBytes == row.itemJSON.utf8.count && outlines[0].itemBytes > 600_000)
+        #expect(outlines[1] == HistoryOutline(StoreFixture.historyRow(1, nowMs: 30)))
+        #expect(try store.historyOutline(jobID: "j", after: 0, limit: 10).map(\.metaIteration) == [1])
+        #expect(try store.historyOutline(jobID: "j", after: nil, limit: 1).count == 1)
+    }
+
+    @Test(
         "Replaying a meta-iteration after a crash overwrites it instead of duplicating it",
         arguments: StoreFixture.engines)
     func commitReplayIsIdempotent(_ engine: StoreEngine) throws {

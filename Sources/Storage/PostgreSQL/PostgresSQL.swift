@@ -205,6 +205,15 @@ enum PostgresSQL: SQLStatements {
             SELECT \(columns) FROM job_history WHERE job_id = :job_id AND meta_iteration > :after
             ORDER BY meta_iteration LIMIT :limit
             """)
+        /// The numbers and sizes of items without the items (OCTET_LENGTH reads a stored value's
+        /// size from its header, without fetching or decompressing it).
+        static let outline = PostgresQuery(
+            """
+            SELECT meta_iteration, OCTET_LENGTH(item_json) AS item_bytes, training_loss,
+                   validation_loss, validation_error, hypergradient_norm, seconds
+            FROM job_history WHERE job_id = :job_id AND meta_iteration > :after
+            ORDER BY meta_iteration LIMIT :limit
+            """)
     }
 
     enum Checkpoints: SQLCheckpointStatements {

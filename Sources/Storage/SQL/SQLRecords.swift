@@ -33,6 +33,17 @@ extension HistoryRow {
     }
 }
 
+extension HistoryOutline {
+    /// Decodes a row selected with an engine's `History.outline`.
+    init(row: some SQLRow) {
+        self.init(
+            metaIteration: row.int("meta_iteration"), itemBytes: row.int("item_bytes"),
+            trainingLoss: row.optionalDouble("training_loss"), validationLoss: row.optionalDouble("validation_loss"),
+            validationError: row.optionalDouble("validation_error"),
+            hypergradientNorm: row.optionalDouble("hypergradient_norm"), seconds: row.double("seconds"))
+    }
+}
+
 extension Checkpoint {
     /// Decodes `meta_iteration, state, updated_ms`.
     init(row: some SQLRow) {

@@ -71,6 +71,7 @@ protocol SQLHistoryStatements {
     associatedtype Statement
     static var upsert: Statement { get }
     static var page: Statement { get }
+    static var outline: Statement { get }
 }
 
 protocol SQLCheckpointStatements {

@@ -159,6 +159,18 @@ extension SQLStore {
         }
     }
 
+    /// The outlines of history items with `metaIteration > after` (all when nil), in order.
+    public func historyOutline(jobID: String, after: Int?, limit: Int) throws -> [HistoryOutline] {
+        precondition(limit > 0, "a page holds at least one item")
+        return try read { connection in
+            try connection.query(
+                SQL.History.outline,
+                [
+                    ":job_id": .text(jobID), ":after": .integer(after ?? -1), ":limit": .integer(limit),
+                ], HistoryOutline.init)
+        }
+    }
+
     /// The job's last committed checkpoint, or nil.
     public func checkpoint(jobID: String) throws -> Checkpoint? {
         try read { try checkpoint(in: $0, jobID: jobID) }

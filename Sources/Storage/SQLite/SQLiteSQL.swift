@@ -192,6 +192,14 @@ enum SQLiteSQL: SQLStatements {
             SELECT \(columns) FROM job_history WHERE job_id = :job_id AND meta_iteration > :after
             ORDER BY meta_iteration LIMIT :limit
             """
+        /// The numbers and sizes of items without the items (SQLite reads a text to measure it, one
+        /// row at a time, inside the library; nothing of it reaches the caller).
+        static let outline = """
+            SELECT meta_iteration, LENGTH(CAST(item_json AS BLOB)) AS item_bytes, training_loss,
+                   validation_loss, validation_error, hypergradient_norm, seconds
+            FROM job_history WHERE job_id = :job_id AND meta_iteration > :after
+            ORDER BY meta_iteration LIMIT :limit
+            """
     }
 
     enum Checkpoints: SQLCheckpointStatements {
