@@ -353,8 +353,8 @@ public enum OpenAPIDocument {
                   "required": true,
                   "content": {
                     "text/csv": { "schema": { "type": "string" }, "example": "x1,x2,label\n0.1,0.5,0\n0.9,0.2,1\n" },
-                    "application/x-npz": { "schema": { "type": "string", "format": "binary" }, "description": "numpy.savez or savez_compressed output holding x (N×D, N×H×W or N×H×W×C; uint8, float32 or float64) and y (N integer labels); nothing else, never pickled objects." },
-                    "application/octet-stream": { "schema": { "type": "string", "format": "binary" }, "description": "A .npz archive with ?format=npz." },
+                    "application/x-npz": { "schema": { "type": "string", "format": "binary", "description": "numpy.savez or savez_compressed output holding x (N×D, N×H×W or N×H×W×C; uint8, float32 or float64) and y (N integer labels); nothing else, never pickled objects." } },
+                    "application/octet-stream": { "schema": { "type": "string", "format": "binary", "description": "A .npz archive with ?format=npz." } },
                     "multipart/form-data": {
                       "schema": {
                         "type": "object", "required": ["file"],
