@@ -61,16 +61,7 @@ struct AdamPerWeightDecayTuningTests {
         var u = run.space.initialVector(trainingInputs: run.training.inputs)
         // Different λ per weight, so that a mix-up of slots would show.
         for (offset, index) in run.space.weightDecayRange.enumerated() { u[index] += 0.5 * sin(Double(offset)) }
-        let draws = run.seeds(for: 0)
-        let problem = TrainingProblem(
-            model: run.model, training: run.training,
-            batches: BatchPlan(rows: run.training.rows, batchSize: 20, order: run.batchOrder(seed: draws.batches)),
-            objective: .validation(run.validation))
-        let trainer = ReversibleAdamTrainer(problem: problem)
-        let noise = TuningRun.gaussianNoise(count: run.architecture.parameterCount, seed: draws.weights)
-        let exact = run.space.pullback(
-            try trainer.hypergradient(schedule: run.space.adamSchedule(u), noise: noise).hypergradient, at: u)
-        func f(_ v: [Double]) -> Double { try! trainer.objective(schedule: run.space.adamSchedule(v), noise: noise) }
+        let (exact, f) = try AdamTuningTests.pulledBackHypergradient(run, at: u)
         // The largest entries (weights the decay moves most) and the first and last weight.
         let range = run.space.weightDecayRange
         let largest = range.sorted { abs(exact[$0]) > abs(exact[$1]) }.prefix(3)

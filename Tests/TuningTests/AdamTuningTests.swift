@@ -104,6 +104,22 @@ struct AdamTuningTests {
         )
         let run = try TuningRun(spec: spec, dataset: BuiltinDatasets.digits)
         let u = run.space.initialVector(trainingInputs: run.training.inputs)
+        let (exact, f) = try AdamTuningTests.pulledBackHypergradient(run, at: u)
+        let space = run.space
+        Self.checkCentralDifferences(
+            exact, at: u,
+            indices: [
+                space.learningRateRange.lowerBound, space.beta1Range.lowerBound + 1, space.beta1Range.upperBound - 1,
+                space.beta2Range.lowerBound, space.epsilonRange.lowerBound, space.weightDecayRange.lowerBound,
+                space.l2Range.lowerBound,
+            ], step: 1e-4, floor: 1e-3, f: f)
+    }
+
+    /// The exact hypergradient of `run`'s first meta-iteration (seeds of item 0, batches of 20,
+    /// validation objective) pulled back to u, and the objective as a function of u.
+    static func pulledBackHypergradient(
+        _ run: TuningRun, at u: [Double]
+    ) throws -> (exact: [Double], f: ([Double]) -> Double) {
         let draws = run.seeds(for: 0)
         let problem = TrainingProblem(
             model: run.model, training: run.training,
@@ -113,15 +129,8 @@ struct AdamTuningTests {
         let noise = TuningRun.gaussianNoise(count: run.architecture.parameterCount, seed: draws.weights)
         let exact = run.space.pullback(
             try trainer.hypergradient(schedule: run.space.adamSchedule(u), noise: noise).hypergradient, at: u)
-        func f(_ v: [Double]) -> Double { try! trainer.objective(schedule: run.space.adamSchedule(v), noise: noise) }
         let space = run.space
-        Self.checkCentralDifferences(
-            exact, at: u,
-            indices: [
-                space.learningRateRange.lowerBound, space.beta1Range.lowerBound + 1, space.beta1Range.upperBound - 1,
-                space.beta2Range.lowerBound, space.epsilonRange.lowerBound, space.weightDecayRange.lowerBound,
-                space.l2Range.lowerBound,
-            ], step: 1e-4, floor: 1e-3, f: f)
+        return (exact, { v in try! trainer.objective(schedule: space.adamSchedule(v), noise: noise) })
     }
 
     /// `exact[index]` against (f(u + h·e) − f(u − h·e)) / 2h for each index, to 1e-4 relative
