@@ -33,20 +33,20 @@ extension RewindAPI {
                 "job \(record.id) has no history item \(item) yet (\(record.progressDone) of \(record.progressTotal) written)"
             )
         }
-        if (try? JSONValue.parse(record.specJSON))?["kind"]?.stringValue == "weight_sharing" {
-            throw .conflict(
-                "no-schedule",
-                "job \(record.id) is a weight_sharing job: its inner α and γ are constant, and what it learns, the "
-                    + "transforms T_l, is in its history items and result")
-        }
-        let run: TuningRun
-        switch JobRequest.decode(canonicalSpec: record.specJSON, datasets: StoreDatasetResolver(store: store)) {
-        case .success(let prepared): run = prepared
+        let job: any JobRun
+        switch JobRequest.decodeJob(canonicalSpec: record.specJSON, datasets: StoreDatasetResolver(store: store)) {
+        case .success(let decoded): job = decoded
         case .failure:
             // The spec was valid when submitted: its uploaded data set has since been deleted.
             throw .conflict(
                 "dataset-gone",
                 "the data set of job \(record.id) no longer exists, so its model's blocks cannot be rebuilt")
+        }
+        guard let run = job as? TuningRun else {
+            throw .conflict(
+                "no-schedule",
+                "job \(record.id) is a weight_sharing job: its inner α and γ are constant, and what it learns, the "
+                    + "transforms T_l, is in its history items and result")
         }
         let reservation = try reservePageMemory(
             Self.pageWorkingBytes + 2 * outline.itemBytes
