@@ -43,7 +43,8 @@ struct AdamScheduleExportTests {
         let csv = try session.get("/v1/jobs/\(id)/schedule?item=1&format=csv")
         #expect(csv.text.hasPrefix("iteration,block,name,learning_rate,beta1,beta1_applied,beta2,"))
 
-        let replayPath = try Self.replayWithNumPy(specPath: specPath, schedulePath: schedulePath, in: scratch)
+        let replayPath = try LearnedScheduleTests.replayWithNumPy(
+            specPath: specPath, schedulePath: schedulePath, in: scratch)
 
         // The PyTorch (torch.optim.Adam) and optax (inject_hyperparams(adamw)) Adam recipes of
         // docs/using-learned-schedules.md, where the interpreter named by PYTHON has them.
@@ -66,21 +67,6 @@ struct AdamScheduleExportTests {
         // digits 64-50-50-10: 6,310 parameters, of which 6,200 weights.
         #expect(decay.count == 6310 && decay.filter { $0 > 0 }.count == 6200)
         #expect(Set(decay.filter { $0 > 0 }).count > 1, "the weights' decays were learned apart")
-        _ = try Self.replayWithNumPy(specPath: specPath, schedulePath: schedulePath, in: scratch)
-    }
-
-    /// `rewind export --spec` for item 1, then `examples/replay_numpy.py` on it and the exported
-    /// schedule, required to reach Rewind's validation loss within 1e-6; the replay's path.
-    static func replayWithNumPy(specPath: String, schedulePath: String, in scratch: TemporaryDirectory) throws -> String
-    {
-        let replayPath = scratch.file("replay.json")
-        let replay = try CommandLineRun.rewind(["export", "--spec", specPath, "--item", "1", "--output", replayPath])
-        try #require(replay.status == 0, "export --spec: \(replay.stderr)")
-        let script = "\(LearnedScheduleTests.repository)/examples/replay_numpy.py"
-        let numpy = try CommandLineRun.run("python3", [script, replayPath, schedulePath, "--tolerance", "1e-6"])
-        #expect(numpy.status == 0, "the NumPy replay failed: \(numpy.stdout) \(numpy.stderr)")
-        let report = try JSONValue.parse(numpy.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
-        #expect(try #require(report["difference"]?.doubleValue) <= 1e-6)
-        return replayPath
+        _ = try LearnedScheduleTests.replayWithNumPy(specPath: specPath, schedulePath: schedulePath, in: scratch)
     }
 }

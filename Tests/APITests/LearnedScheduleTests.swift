@@ -59,6 +59,23 @@ struct LearnedScheduleTests {
         return (scratch, specPath, url, id)
     }
 
+    /// `rewind export --spec` for item 1, then `examples/replay_numpy.py` on it and the exported
+    /// schedule, required to reach Rewind's validation loss within 1e-6; the replay's path.
+    static func replayWithNumPy(specPath: String, schedulePath: String, in scratch: TemporaryDirectory) throws -> String
+    {
+        let replayPath = scratch.file("replay.json")
+        let replay = try CommandLineRun.rewind(["export", "--spec", specPath, "--item", "1", "--output", replayPath])
+        try #require(replay.status == 0, "export --spec: \(replay.stderr)")
+        let script = "\(repository)/examples/replay_numpy.py"
+        let numpy = try CommandLineRun.run("python3", [script, replayPath, schedulePath, "--tolerance", "1e-6"])
+        #expect(
+            numpy.status == 0,
+            "the NumPy replay failed (is numpy installed? pip install numpy): \(numpy.stdout) \(numpy.stderr)")
+        let report = try JSONValue.parse(numpy.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(try #require(report["difference"]?.doubleValue) <= 1e-6)
+        return replayPath
+    }
+
     /// The optax and PyTorch recipes of the docs on an exported replay, where the interpreter named
     /// by PYTHON (default python3) has those libraries (CI has only NumPy; scripts/check-recipes.sh
     /// runs them on the examples): the same replay, the same tolerance, which each script enforces
@@ -123,19 +140,7 @@ struct LearnedScheduleTests {
         let history = try session.history(id)
         #expect(schedule["validation_loss"] == history[1]["validation_loss"])
 
-        let replayPath = scratch.file("replay.json")
-        let replay = try CommandLineRun.rewind(["export", "--spec", specPath, "--item", "1", "--output", replayPath])
-        try #require(replay.status == 0, "export --spec: \(replay.stderr)")
-
-        let script = "\(Self.repository)/examples/replay_numpy.py"
-        let numpy = try CommandLineRun.run("python3", [script, replayPath, schedulePath, "--tolerance", "1e-6"])
-        #expect(
-            numpy.status == 0,
-            "the NumPy replay failed (is numpy installed? pip install numpy): \(numpy.stdout) \(numpy.stderr)")
-        let report = try JSONValue.parse(numpy.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
-        let difference = try #require(report["difference"]?.doubleValue)
-        #expect(difference <= 1e-6)
-
+        let replayPath = try Self.replayWithNumPy(specPath: specPath, schedulePath: schedulePath, in: scratch)
         try Self.replayWithLibraries(replayPath, schedulePath)
         let document = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: replayPath))))
         // The schedule's columns are the replay's blocks, by name.
