@@ -1,5 +1,6 @@
 import Foundation
 import Learning
+import RewindTestSupport
 import Testing
 
 /// AdamW's decoupled weight decay with one λ per weight (`AdamSchedule.parameterWeightDecay`).
@@ -56,12 +57,12 @@ struct AdamPerWeightDecayTests {
         let g = run.hypergradient
         #expect(g.parameterWeightDecay.count == adam.small.architecture.parameterCount)
         let lambda = adam.schedule.parameterWeightDecay
-        let d = HypergradientFiniteDifferenceTests.random(lambda.count, seed: 12).enumerated().map { i, x in
+        let d = DirectionalCheck.direction(lambda.count, seed: 12).enumerated().map { i, x in
             lambda[i] > 0 ? x : 0
         }
         AdamHypergradientFiniteDifferenceTests.check(
             "λ per weight",
-            directionalError(analytic: g.parameterWeightDecay, direction: d, step: 1e-3) { h in
+            DirectionalCheck.compare(analytic: g.parameterWeightDecay, direction: d, step: 1e-3) { h in
                 var schedule = adam.schedule
                 schedule.parameterWeightDecay = zip(lambda, d).map { $0 + h * $1 }
                 return adam.objective(schedule)
@@ -70,14 +71,14 @@ struct AdamPerWeightDecayTests {
         let r = AdamHypergradientFiniteDifferenceTests.table(adam, seed: 13)
         AdamHypergradientFiniteDifferenceTests.check(
             "α with a decay per weight",
-            directionalError(analytic: g.learningRates.flatMap { $0 }, direction: r, step: 1e-6) { h in
-                adam.objective(AdamHypergradientFiniteDifferenceTests.moved(adam.schedule, \.learningRates, by: r, h))
+            DirectionalCheck.compare(analytic: g.learningRates.flatMap { $0 }, direction: r, step: 1e-6) { h in
+                adam.objective(DirectionalCheck.moved(adam.schedule, \.learningRates, by: r, h))
             })
         let r1 = AdamHypergradientFiniteDifferenceTests.table(adam, seed: 14)
         AdamHypergradientFiniteDifferenceTests.check(
             "β1 with a decay per weight",
-            directionalError(analytic: g.beta1.flatMap { $0 }, direction: r1, step: 1e-4) { h in
-                adam.objective(AdamHypergradientFiniteDifferenceTests.moved(adam.schedule, \.beta1, by: r1, h))
+            DirectionalCheck.compare(analytic: g.beta1.flatMap { $0 }, direction: r1, step: 1e-4) { h in
+                adam.objective(DirectionalCheck.moved(adam.schedule, \.beta1, by: r1, h))
             })
     }
 

@@ -7,18 +7,6 @@ import Testing
 struct HypergradientFiniteDifferenceTests {
     static let tolerance = 1e-4
 
-    // The suites of other optimisers and models reach the shared check (RewindTestSupport's
-    // DirectionalCheck) through these names too.
-    static func random(_ count: Int, seed: UInt64) -> [Double] {
-        DirectionalCheck.direction(count, seed: seed)
-    }
-
-    static func moved<Schedule>(
-        _ schedule: Schedule, _ table: WritableKeyPath<Schedule, [[Double]]>, by r: [Double], _ h: Double
-    ) -> Schedule {
-        DirectionalCheck.moved(schedule, table, by: r, h)
-    }
-
     static func check(
         _ label: String, _ result: (analytic: Double, numeric: Double, relative: Double),
         sourceLocation: SourceLocation = #_sourceLocation
@@ -31,11 +19,12 @@ struct HypergradientFiniteDifferenceTests {
         let small = SmallProblem(hidden: [4], activation: activation)
         let run = try ReversibleTrainer(problem: small.problem()).hypergradient(
             schedule: small.schedule, noise: small.noise)
-        let r = Self.random(small.schedule.iterations * small.architecture.blocks.count, seed: 1)
+        let r = DirectionalCheck.direction(small.schedule.iterations * small.architecture.blocks.count, seed: 1)
         Self.check(
             "α",
-            directionalError(analytic: run.hypergradient.learningRates.flatMap { $0 }, direction: r, step: 1e-5) { h in
-                small.objective(Self.moved(small.schedule, \.learningRates, by: r, h))
+            DirectionalCheck.compare(analytic: run.hypergradient.learningRates.flatMap { $0 }, direction: r, step: 1e-5)
+            { h in
+                small.objective(DirectionalCheck.moved(small.schedule, \.learningRates, by: r, h))
             })
     }
 
@@ -44,12 +33,13 @@ struct HypergradientFiniteDifferenceTests {
         let small = SmallProblem(hidden: [4], activation: activation)
         let run = try ReversibleTrainer(problem: small.problem()).hypergradient(
             schedule: small.schedule, noise: small.noise)
-        let r = Self.random(small.schedule.iterations * small.architecture.blocks.count, seed: 2)
+        let r = DirectionalCheck.direction(small.schedule.iterations * small.architecture.blocks.count, seed: 2)
         // A larger step: γ is applied as n/2^32, so a step must span many units of 2^-32.
         Self.check(
             "γ",
-            directionalError(analytic: run.hypergradient.momenta.flatMap { $0 }, direction: r, step: 1e-4) { h in
-                small.objective(Self.moved(small.schedule, \.momenta, by: r, h))
+            DirectionalCheck.compare(analytic: run.hypergradient.momenta.flatMap { $0 }, direction: r, step: 1e-4) {
+                h in
+                small.objective(DirectionalCheck.moved(small.schedule, \.momenta, by: r, h))
             })
     }
 
@@ -60,11 +50,11 @@ struct HypergradientFiniteDifferenceTests {
             schedule: small.schedule, noise: small.noise)
         let weights = small.architecture.blocks.filter { $0.kind == .weight }.flatMap { Array($0.range) }
         var r = [Double](repeating: 0, count: small.architecture.parameterCount)
-        let draws = Self.random(weights.count, seed: 3)
+        let draws = DirectionalCheck.direction(weights.count, seed: 3)
         for (j, i) in weights.enumerated() { r[i] = draws[j] }
         Self.check(
             "λ",
-            directionalError(analytic: run.hypergradient.l2, direction: r, step: 1e-4) { h in
+            DirectionalCheck.compare(analytic: run.hypergradient.l2, direction: r, step: 1e-4) { h in
                 var schedule = small.schedule
                 schedule.l2 = zip(schedule.l2, r).map { $0 + h * $1 }
                 return small.objective(schedule)
@@ -74,7 +64,7 @@ struct HypergradientFiniteDifferenceTests {
         unit[one] = 1
         Self.check(
             "λ[\(one)]",
-            directionalError(analytic: run.hypergradient.l2, direction: unit, step: 1e-3) { h in
+            DirectionalCheck.compare(analytic: run.hypergradient.l2, direction: unit, step: 1e-3) { h in
                 var schedule = small.schedule
                 schedule.l2[one] += h
                 return small.objective(schedule)
@@ -86,10 +76,10 @@ struct HypergradientFiniteDifferenceTests {
         let small = SmallProblem(hidden: [4, 3])
         let run = try ReversibleTrainer(problem: small.problem()).hypergradient(
             schedule: small.schedule, noise: small.noise)
-        let r = Self.random(small.architecture.blocks.count, seed: 4)
+        let r = DirectionalCheck.direction(small.architecture.blocks.count, seed: 4)
         Self.check(
             "s",
-            directionalError(analytic: run.hypergradient.initScales, direction: r, step: 1e-5) { h in
+            DirectionalCheck.compare(analytic: run.hypergradient.initScales, direction: r, step: 1e-5) { h in
                 var schedule = small.schedule
                 schedule.initScales = zip(schedule.initScales, r).map { $0 + h * $1 }
                 return small.objective(schedule)
@@ -103,10 +93,10 @@ struct HypergradientFiniteDifferenceTests {
         let run = try ReversibleTrainer(problem: problem).hypergradient(
             schedule: small.schedule, noise: small.noise, differentiateInputs: true)
         let analytic = try #require(run.hypergradient.trainingInputs)
-        let r = Self.random(analytic.count, seed: 5)
+        let r = DirectionalCheck.direction(analytic.count, seed: 5)
         Self.check(
             "X",
-            directionalError(analytic: analytic, direction: r, step: 1e-5) { h in
+            DirectionalCheck.compare(analytic: analytic, direction: r, step: 1e-5) { h in
                 small.objective(
                     small.schedule, inputs: zip(small.training.inputs, r).map { $0 + h * $1 }, onTraining: onTraining)
             })
@@ -120,7 +110,7 @@ struct HypergradientFiniteDifferenceTests {
             batches: BatchPlan(rows: small.training.rows, batchSize: 6, order: .cyclic),
             objective: .validation(small.validation))
         let run = try ReversibleTrainer(problem: problem).hypergradient(schedule: small.schedule, noise: small.noise)
-        let r = Self.random(small.schedule.iterations * small.architecture.blocks.count, seed: 6)
+        let r = DirectionalCheck.direction(small.schedule.iterations * small.architecture.blocks.count, seed: 6)
         func objective(_ schedule: TrainingSchedule) -> Double {
             let w = try! ReversibleTrainer(problem: problem).train(schedule: schedule, noise: small.noise)
             let workspace = MLPWorkspace(architecture: small.architecture, batchCapacity: 16)
@@ -134,8 +124,9 @@ struct HypergradientFiniteDifferenceTests {
         }
         Self.check(
             "α (logistic)",
-            directionalError(analytic: run.hypergradient.learningRates.flatMap { $0 }, direction: r, step: 1e-5) { h in
-                objective(Self.moved(small.schedule, \.learningRates, by: r, h))
+            DirectionalCheck.compare(analytic: run.hypergradient.learningRates.flatMap { $0 }, direction: r, step: 1e-5)
+            { h in
+                objective(DirectionalCheck.moved(small.schedule, \.learningRates, by: r, h))
             })
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Learning
+import RewindTestSupport
 import Testing
 
 /// A small Adam problem: `SmallProblem`'s data and model with an Adam schedule.
@@ -175,18 +176,12 @@ struct ReversibleAdamTests {
 /// Every Adam hypergradient against central differences of whole training runs.
 @Suite("Adam hypergradients match finite differences of whole training runs")
 struct AdamHypergradientFiniteDifferenceTests {
-    static func moved(
-        _ schedule: AdamSchedule, _ table: WritableKeyPath<AdamSchedule, [[Double]]>, by r: [Double], _ h: Double
-    ) -> AdamSchedule {
-        HypergradientFiniteDifferenceTests.moved(schedule, table, by: r, h)
-    }
-
     static func check(_ label: String, _ result: (analytic: Double, numeric: Double, relative: Double)) {
-        HypergradientFiniteDifferenceTests.check(label, result)
+        DirectionalCheck.expect(label, result, tolerance: HypergradientFiniteDifferenceTests.tolerance)
     }
 
     static func table(_ adam: SmallAdamProblem, seed: UInt64) -> [Double] {
-        HypergradientFiniteDifferenceTests.random(
+        DirectionalCheck.direction(
             adam.schedule.iterations * adam.small.architecture.blocks.count, seed: seed)
     }
 
@@ -207,8 +202,8 @@ struct AdamHypergradientFiniteDifferenceTests {
             let r = Self.table(adam, seed: first + UInt64(offset))
             Self.check(
                 label,
-                directionalError(analytic: analytic.flatMap { $0 }, direction: r, step: step) { h in
-                    adam.objective(Self.moved(adam.schedule, path, by: r, h))
+                DirectionalCheck.compare(analytic: analytic.flatMap { $0 }, direction: r, step: step) { h in
+                    adam.objective(DirectionalCheck.moved(adam.schedule, path, by: r, h))
                 })
         }
     }
@@ -224,7 +219,7 @@ struct AdamHypergradientFiniteDifferenceTests {
         let adam = weightDecay ? plain.withWeightDecay() : plain
         let g = try adam.trainer.hypergradient(schedule: adam.schedule, noise: adam.small.noise).hypergradient
         // w_1 = s ⊙ ε: moving ε by h·r moves w_1 by h·(s ⊙ r), so ⟨∂f/∂w_1, s ⊙ r⟩ is the slope.
-        let r = HypergradientFiniteDifferenceTests.random(g.initialWeights.count, seed: 41)
+        let r = DirectionalCheck.direction(g.initialWeights.count, seed: 41)
         let blocks = adam.small.architecture.blocks
         var scaled = r
         for (k, block) in blocks.enumerated() {
@@ -232,7 +227,7 @@ struct AdamHypergradientFiniteDifferenceTests {
         }
         Self.check(
             "w_1",
-            directionalError(analytic: g.initialWeights, direction: scaled, step: 1e-5) { h in
+            DirectionalCheck.compare(analytic: g.initialWeights, direction: scaled, step: 1e-5) { h in
                 let noise = zip(adam.small.noise, r).map { $0 + h * $1 }
                 return try! adam.trainer.objective(schedule: adam.schedule, noise: noise)
             })
@@ -251,23 +246,22 @@ struct AdamHypergradientFiniteDifferenceTests {
         let g = run.hypergradient
         Self.check(
             "ε",
-            directionalError(analytic: [g.epsilon], direction: [epsilon], step: 1e-3) { h in
+            DirectionalCheck.compare(analytic: [g.epsilon], direction: [epsilon], step: 1e-3) { h in
                 var schedule = adam.schedule
                 schedule.epsilon *= 1 + h
                 return adam.objective(schedule)
             })
-        let r = HypergradientFiniteDifferenceTests.random(g.l2.count, seed: 4).enumerated().map { i, x in
+        let r = DirectionalCheck.direction(g.l2.count, seed: 4).enumerated().map { i, x in
             adam.schedule.l2[i] > 0 ? x : 0
         }
         let decayed = SmallAdamProblem(hidden: [4, 3], epsilon: epsilon).withWeightDecay()
         let decayRun = try decayed.trainer.hypergradient(schedule: decayed.schedule, noise: decayed.small.noise)
-        let d = HypergradientFiniteDifferenceTests.random(decayed.schedule.weightDecay.count, seed: 6).enumerated().map
-        { k, x in
+        let d = DirectionalCheck.direction(decayed.schedule.weightDecay.count, seed: 6).enumerated().map { k, x in
             decayed.schedule.weightDecay[k] > 0 ? x : 0
         }
         Self.check(
             "weight decay",
-            directionalError(analytic: decayRun.hypergradient.weightDecay, direction: d, step: 1e-3) { h in
+            DirectionalCheck.compare(analytic: decayRun.hypergradient.weightDecay, direction: d, step: 1e-3) { h in
                 var schedule = decayed.schedule
                 schedule.weightDecay = zip(schedule.weightDecay, d).map { $0 + h * $1 }
                 return decayed.objective(schedule)
@@ -275,22 +269,22 @@ struct AdamHypergradientFiniteDifferenceTests {
         let r1 = Self.table(decayed, seed: 7)
         Self.check(
             "α with weight decay",
-            directionalError(
+            DirectionalCheck.compare(
                 analytic: decayRun.hypergradient.learningRates.flatMap { $0 }, direction: r1, step: 1e-6
             ) { h in
-                decayed.objective(Self.moved(decayed.schedule, \.learningRates, by: r1, h))
+                decayed.objective(DirectionalCheck.moved(decayed.schedule, \.learningRates, by: r1, h))
             })
         Self.check(
             "λ",
-            directionalError(analytic: g.l2, direction: r, step: 1e-4) { h in
+            DirectionalCheck.compare(analytic: g.l2, direction: r, step: 1e-4) { h in
                 var schedule = adam.schedule
                 schedule.l2 = zip(schedule.l2, r).map { $0 + h * $1 }
                 return adam.objective(schedule)
             })
-        let s = HypergradientFiniteDifferenceTests.random(g.initScales.count, seed: 5)
+        let s = DirectionalCheck.direction(g.initScales.count, seed: 5)
         Self.check(
             "s",
-            directionalError(analytic: g.initScales, direction: s, step: 1e-5) { h in
+            DirectionalCheck.compare(analytic: g.initScales, direction: s, step: 1e-5) { h in
                 var schedule = adam.schedule
                 schedule.initScales = zip(schedule.initScales, s).map { $0 + h * $1 }
                 return adam.objective(schedule)

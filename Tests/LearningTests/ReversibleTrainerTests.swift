@@ -65,13 +65,6 @@ struct SmallProblem {
     }
 }
 
-/// Compares ⟨analytic, r⟩ with the central difference of `f` along r (`DirectionalCheck.compare`).
-func directionalError(
-    analytic: [Double], direction: [Double], step: Double, f: (Double) -> Double
-) -> (analytic: Double, numeric: Double, relative: Double) {
-    DirectionalCheck.compare(analytic: analytic, direction: direction, step: step, f)
-}
-
 @Suite("Reversible training")
 struct ReversibleTrainerTests {
     @Test("the reverse pass lands on the initial weights bit for bit after 1000 iterations")

@@ -1,4 +1,5 @@
 import Learning
+import RewindTestSupport
 import Testing
 
 /// A reduced weight-sharing problem: 3 tasks of a 5-4-3-3 tanh network, 8 training and 6
@@ -61,18 +62,13 @@ struct SmallSharing {
 
 @Suite("Weight sharing across tasks")
 struct SharedWeightTests {
-    static func random(_ count: Int, seed: UInt64) -> [Double] {
-        var generator = SplitMix64(seed: seed)
-        return (0..<count).map { _ in generator.nextGaussian() }
-    }
-
     @Test("the gradient over the shared z's and biases matches finite differences of the loss")
     func gradient() {
         let small = SmallSharing()
         let z = small.noise.map { 0.5 * $0 }
         let (_, gradient) = small.loss(z)
-        let r = Self.random(z.count, seed: 3)
-        let result = directionalError(analytic: gradient, direction: r, step: 1e-5) { h in
+        let r = DirectionalCheck.direction(z.count, seed: 3)
+        let result = DirectionalCheck.compare(analytic: gradient, direction: r, step: 1e-5) { h in
             small.loss(zip(z, r).map { $0 + h * $1 }).0
         }
         #expect(result.relative < 1e-6, "analytic \(result.analytic) vs numeric \(result.numeric)")
@@ -83,7 +79,7 @@ struct SharedWeightTests {
         let small = SmallSharing()
         let model = small.problem.model
         let z = small.noise.map { 0.5 * $0 }
-        let d = Self.random(z.count, seed: 4)
+        let d = DirectionalCheck.direction(z.count, seed: 4)
         let workspace = SharedWeightWorkspace(model: model, training: small.problem.training)
         var gradient = [Double](repeating: 0, count: z.count), product = gradient
         var mixed = model.transforms.map { $0.map { _ in 0.0 } }
@@ -101,9 +97,9 @@ struct SharedWeightTests {
                 }
             }
         }
-        let r = Self.random(z.count, seed: 5)
+        let r = DirectionalCheck.direction(z.count, seed: 5)
         // ⟨r, H d⟩ against d/dh ⟨r, ∇L(z + h d)⟩ (the penalty is outside the curvature product).
-        let result = directionalError(analytic: product, direction: r, step: 1e-5) { h in
+        let result = DirectionalCheck.compare(analytic: product, direction: r, step: 1e-5) { h in
             let moved = zip(z, d).map { $0 + h * $1 }
             let (_, g) = small.loss(moved)
             let penalty = zip(small.schedule.l2, moved).map { $0 * $1 }
@@ -133,8 +129,8 @@ struct SharedWeightTests {
             schedule: small.schedule, noise: small.noise)
         let transforms = small.problem.model.transforms
         for l in transforms.indices {
-            let r = Self.random(transforms[l].count, seed: 20 + UInt64(l))
-            let result = directionalError(analytic: run.transforms[l], direction: r, step: 1e-5) { h in
+            let r = DirectionalCheck.direction(transforms[l].count, seed: 20 + UInt64(l))
+            let result = DirectionalCheck.compare(analytic: run.transforms[l], direction: r, step: 1e-5) { h in
                 var moved = transforms
                 moved[l] = zip(transforms[l], r).map { $0 + h * $1 }
                 return small.objective(transforms: moved)
