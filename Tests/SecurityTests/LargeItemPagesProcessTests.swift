@@ -20,11 +20,22 @@ struct LargeItemPagesProcessTests {
         #"{"dataset":{"name":"digits"},"model":{"hidden":[4]},"training":{"iterations":2,"batch_size":10},"#
         + #""hyperparameters":{"training_data":{"learn":true}},"meta":{"iterations":27}}"#
 
-    /// Writes the succeeded job `id` with its 28 large items into the SQLite file at `path`.
-    static func writeJob(_ id: String, into path: String) throws {
+    /// Writes the succeeded job `id` with its 28 large items into the database: the SQLite file
+    /// at `database`, or the PostgreSQL database its `postgres://` URL names.
+    static func writeJob(_ id: String, into database: String) throws {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        let store = try SQLiteStore(path: path, nowMs: now)
-        defer { try? store.close() }
+        if database.hasPrefix("postgres") {
+            let store = try PostgresStore(url: database, poolSize: 1, nowMs: now)
+            defer { try? store.close() }
+            try writeJob(id, into: store, nowMs: now)
+        } else {
+            let store = try SQLiteStore(path: database, nowMs: now)
+            defer { try? store.close() }
+            try writeJob(id, into: store, nowMs: now)
+        }
+    }
+
+    static func writeJob(_ id: String, into store: some Store, nowMs now: Int64) throws {
         guard
             case .created = try store.insertJob(
                 NewJob(id: id, name: "distillation", specJSON: spec, progressTotal: items, maxAttempts: 1),
@@ -72,6 +83,21 @@ struct LargeItemPagesProcessTests {
             try Self.writeJob("large", into: path)
         }
         defer { limited.stop() }
+        try Self.expectEveryPageBounded(limited)
+    }
+
+    /// The same pages served from PostgreSQL, whose driver holds a result's text as well.
+    @Test(.enabled(if: PostgresCluster.isAvailable, Comment(rawValue: PostgresCluster.unavailableReason)))
+    func everyPageOverLargeItemsOnPostgreSQLAnswersWithinItsBoundAndTheServerStaysSmall() throws {
+        let cluster = try PostgresCluster()
+        let limited = try LimitedServer(prefix: "rewind-large-items-pg", workers: 1, database: cluster.url()) {
+            url in try Self.writeJob("large", into: url)
+        }
+        defer { limited.stop() }
+        try Self.expectEveryPageBounded(limited)
+    }
+
+    static func expectEveryPageBounded(_ limited: LimitedServer) throws {
         let session = limited.session
         let one = try session.get("/v1/jobs/large/history?limit=1")
         #expect(one.body.count > 9_000_000, "items of \(one.body.count) bytes")

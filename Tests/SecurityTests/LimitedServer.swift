@@ -1,22 +1,25 @@
 import Foundation
 import RewindTestSupport
 
-/// `rewind serve` on a fresh SQLite database under the memory tests' 2 GiB address-space limit,
+/// `rewind serve` on a fresh SQLite database (or a given PostgreSQL one) under the memory tests' 2 GiB address-space limit,
 /// with a session to it; `stop()` (SIGTERM) when done.
 struct LimitedServer {
     let directory: TemporaryDirectory
     let server: ServerProcess
     let session: SecuritySession
 
-    /// `prepare` gets the database's path before the server starts (to write rows into it).
+    /// `prepare` gets the database (the SQLite file's path, or `database` when given: a
+    /// PostgreSQL URL) before the server starts, to write rows into it.
     init(
         prefix: String, workers: Int, arguments: [String] = [], directory existing: TemporaryDirectory? = nil,
-        prepare: (String) throws -> Void = { _ in }
+        database: String? = nil, prepare: (String) throws -> Void = { _ in }
     ) throws {
         directory = try existing ?? TemporaryDirectory(prefix: prefix)
-        try prepare(directory.file("rewind.sqlite"))
+        let database = database ?? directory.file("rewind.sqlite")
+        try prepare(database)
         server = try ServerProcess(
-            database: directory.file("rewind.sqlite"), arguments: ["--workers", "\(workers)"] + arguments,
+            database: database, logDirectory: database.hasPrefix("postgres") ? directory.path : nil,
+            arguments: ["--workers", "\(workers)"] + arguments,
             environment: ["MALLOC_ARENA_MAX": "2", "OPENBLAS_NUM_THREADS": "1"],
             prlimit: [MemoryLimitProcessTests.addressSpace])
         session = SecuritySession(port: server.port)
