@@ -1,19 +1,15 @@
-import Digest
 import Foundation
 import JSON
 import RewindTestSupport
 import Storage
 import Testing
 
-@testable import API
-
 /// Issue 15, row 7: another tenant's data set id is no oracle. It answers exactly as an id that
 /// does not exist, and the owner is checked before any of the data is read, so no error can carry
-/// the set's size, shape or classes.
+/// the set's size, shape or classes. Against the real `rewind serve` under an address-space limit.
 @Suite("Security: another tenant's data set id", .serialized)
 struct DatasetOracleTests {
     static let csv = Array("x,y,label\n0.1,1,0\n0.2,2,1\n0.3,3,2\n0.4,4,1\n".utf8)
-    static let engines: [StoreEngine] = PostgresCluster.isAvailable ? [.sqlite, .postgresql] : [.sqlite]
 
     /// Specs whose checks need the data set: too many training rows; a model too large to fit.
     static func specs(_ id: String) -> [String] {
@@ -24,17 +20,14 @@ struct DatasetOracleTests {
         ]
     }
 
-    @Test(arguments: engines)
+    @Test(arguments: RevocationTests.engines)
     func anotherTenantsDataSetIdAnswersExactlyLikeAMissingIdAndRevealsNothing(_ engine: StoreEngine) throws {
-        let service = try TestService(startsWorkers: false, engine: engine)
-        defer { service.stop() }
-        for (name, key) in [("owner", "secret-owner"), ("other", "secret-other")] {
-            #expect(
-                try service.store.createAPIKey(
-                    name: name, keySHA256: SHA256.hex(of: Array(key.utf8)), role: .user, nowMs: 1))
-        }
-        let owner = SecuritySession(port: service.port, apiKey: "secret-owner")
-        let other = SecuritySession(port: service.port, apiKey: "secret-other")
+        // The real `rewind serve` under the address-space limit, keys made with `rewind keys`.
+        let node = try RevocationTests.Node(engine)
+        let ownerKey = try node.keys(["create", "owner"])
+        let otherKey = try node.keys(["create", "other"])
+        let owner = SecuritySession(port: node.port, apiKey: ownerKey)
+        let other = SecuritySession(port: node.port, apiKey: otherKey)
         let upload = try owner.request(
             "POST", "/v1/datasets?name=private", headers: [("Content-Type", "text/csv")], body: Self.csv)
         #expect(upload.status == 201)
