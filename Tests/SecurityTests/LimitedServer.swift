@@ -7,6 +7,8 @@ struct LimitedServer {
     let directory: TemporaryDirectory
     let server: ServerProcess
     let session: SecuritySession
+    /// The SQLite file's path, or the PostgreSQL URL.
+    let database: String
 
     /// `prepare` gets the database (the SQLite file's path, or `database` when given: a
     /// PostgreSQL URL) before the server starts, to write rows into it.
@@ -16,6 +18,7 @@ struct LimitedServer {
     ) throws {
         directory = try existing ?? TemporaryDirectory(prefix: prefix)
         let database = database ?? directory.file("rewind.sqlite")
+        self.database = database
         try prepare(database)
         server = try ServerProcess(
             database: database, logDirectory: database.hasPrefix("postgres") ? directory.path : nil,

@@ -91,7 +91,7 @@ enum PostgresSQL: SQLStatements {
                SET progress_done = :progress_done,
                    progress_fraction = greatest(progress_fraction, :progress_fraction::double precision),
                    latest_json = :latest_json, best_json = :best_json,
-                   lease_expires_ms = coalesce(\(now) + :lease_ms::bigint, lease_expires_ms),
+                   lease_expires_ms = greatest(lease_expires_ms, \(now) + :lease_ms::bigint),
                    version = version + 1
              WHERE id = :id AND lease_owner = :worker AND status = 'running'
             """)

@@ -49,7 +49,15 @@ extension SQLStore {
     ///
     /// Writing the same meta-iteration again (a replay after a crash) overwrites its row, so the
     /// replay is idempotent. Answers false, having written nothing, when `worker` lost the lease.
-    /// A `leaseMs` also extends the lease, saving a separate heartbeat.
+    /// A `leaseMs` also extends the lease, saving a separate heartbeat (never shortening one that a
+    /// heartbeat extended meanwhile).
+    ///
+    /// The item and the checkpoint, which may be megabytes, are written first and the job's row,
+    /// whose update is the lease fence, last: on PostgreSQL the history row only key-share-locks
+    /// the job's row, so the worker's heartbeats (their own transactions) keep renewing the lease
+    /// while a large item is sent; updating the row first would hold them off until the commit,
+    /// and a commit longer than the lease would lose the job to the reaper. A fence that fails
+    /// rolls the item and the checkpoint back.
     public func commitMetaIteration(
         jobID: JobID, worker: WorkerID, item: HistoryRow, checkpoint: [UInt8], progressDone: Int,
         progressFraction: Double, latestJSON: String?, bestJSON: String?, nowMs: Int64,
@@ -57,33 +65,37 @@ extension SQLStore {
     ) throws -> Bool {
         precondition(item.metaIteration >= 0 && progressDone >= 0, "invalid meta-iteration commit")
         let id = jobID.rawValue
-        return try write { connection in
-            let updated = try connection.run(
-                SQL.Jobs.commitProgress,
-                [
-                    ":id": .text(id), ":worker": .text(worker.rawValue), ":progress_done": .integer(progressDone),
-                    ":progress_fraction": .real(LeaseMath.clampFraction(progressFraction)),
-                    ":latest_json": .text(latestJSON), ":best_json": .text(bestJSON),
-                    ":now": now(nowMs), ":lease_ms": .integer(leaseMs),
-                ])
-            guard updated == 1 else { return false }
-            try connection.run(
-                SQL.History.upsert,
-                [
-                    ":job_id": .text(id), ":meta_iteration": .integer(item.metaIteration),
-                    ":item_json": .text(item.itemJSON), ":training_loss": .real(item.trainingLoss),
-                    ":validation_loss": .real(item.validationLoss),
-                    ":validation_error": .real(item.validationError),
-                    ":hypergradient_norm": .real(item.hypergradientNorm), ":seconds": .real(item.seconds),
-                    ":created_ms": .integer(item.createdMs),
-                ])
-            try connection.run(
-                SQL.Checkpoints.upsert,
-                [
-                    ":job_id": .text(id), ":meta_iteration": .integer(item.metaIteration),
-                    ":state": .blob(checkpoint), ":now": now(nowMs),
-                ])
-            return true
+        do {
+            return try write { connection in
+                try connection.run(
+                    SQL.History.upsert,
+                    [
+                        ":job_id": .text(id), ":meta_iteration": .integer(item.metaIteration),
+                        ":item_json": .text(item.itemJSON), ":training_loss": .real(item.trainingLoss),
+                        ":validation_loss": .real(item.validationLoss),
+                        ":validation_error": .real(item.validationError),
+                        ":hypergradient_norm": .real(item.hypergradientNorm), ":seconds": .real(item.seconds),
+                        ":created_ms": .integer(item.createdMs),
+                    ])
+                try connection.run(
+                    SQL.Checkpoints.upsert,
+                    [
+                        ":job_id": .text(id), ":meta_iteration": .integer(item.metaIteration),
+                        ":state": .blob(checkpoint), ":now": now(nowMs),
+                    ])
+                let updated = try connection.run(
+                    SQL.Jobs.commitProgress,
+                    [
+                        ":id": .text(id), ":worker": .text(worker.rawValue), ":progress_done": .integer(progressDone),
+                        ":progress_fraction": .real(LeaseMath.clampFraction(progressFraction)),
+                        ":latest_json": .text(latestJSON), ":best_json": .text(bestJSON),
+                        ":now": now(nowMs), ":lease_ms": .integer(leaseMs),
+                    ])
+                guard updated == 1 else { throw LeaseFenceFailed() }
+                return true
+            }
+        } catch is LeaseFenceFailed {
+            return false
         }
     }
 
@@ -179,3 +191,7 @@ extension SQLStore {
         }
     }
 }
+
+/// Thrown inside a commit's transaction when the worker no longer holds the lease, to roll back
+/// what the transaction wrote before its fence.
+private struct LeaseFenceFailed: Error {}

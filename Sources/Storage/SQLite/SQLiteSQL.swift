@@ -86,7 +86,7 @@ enum SQLiteSQL: SQLStatements {
                SET progress_done = :progress_done,
                    progress_fraction = max(progress_fraction, :progress_fraction),
                    latest_json = :latest_json, best_json = :best_json,
-                   lease_expires_ms = coalesce(:now + :lease_ms, lease_expires_ms),
+                   lease_expires_ms = max(lease_expires_ms, coalesce(:now + :lease_ms, lease_expires_ms)),
                    version = version + 1
              WHERE id = :id AND lease_owner = :worker AND status = 'running'
             """
