@@ -28,8 +28,14 @@ struct AxisScale: Equatable {
         let last = Int(snapped(high / step.value, .up))
         let ticks = (first...last).map(step.multiple)
         // One spelling for the whole axis: "20000" next to "1e5" would read as a change of units.
-        let scientific = ticks.contains { abs($0) >= 1e5 } || step.value < 1e-3
-        let labels = ticks.map { scientific ? Markup.scientific($0) : Markup.tick($0, decimals: step.decimals) }
+        // Scientific for large values or for small ones; a fine step on values near 1 (β2's
+        // schedule between 0.99899 and 0.99901) keeps the step's decimals, or every label of
+        // three significant digits would read "9.99e-1".
+        let magnitude = ticks.map(abs).max() ?? 0
+        let scientific = magnitude >= 1e5 || magnitude < 1e-3
+        let labels = ticks.map {
+            scientific ? Markup.scientific($0) : String(format: "%.*f", max(0, step.decimals), $0)
+        }
         return AxisScale(
             lower: ticks[0], upper: ticks[ticks.count - 1], ticks: ticks, labels: labels, logarithmic: false)
     }

@@ -33,6 +33,17 @@ struct AxisScaleTests {
         #expect(axis.labels == ["0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8"])
     }
 
+    @Test(arguments: [(0.998_99, 0.999_01), (2.0, 2.001), (0.000_12, 0.000_19), (-0.999_99, -0.999_9)])
+    func everyTickOfAFineAxisHasALabelOfItsOwn(minimum: Double, maximum: Double) throws {
+        let axis = AxisScale.linear(minimum: minimum, maximum: maximum)
+        #expect(Set(axis.labels).count == axis.labels.count, "\(axis.labels)")
+        // Each label reads back as its tick.
+        for (tick, label) in zip(axis.ticks, axis.labels) {
+            let value = try #require(Double(label), "\(label)")
+            #expect(abs(value - tick) <= abs(axis.ticks[1] - axis.ticks[0]) * 0.01, "\(label) for \(tick)")
+        }
+    }
+
     @Test func integerAxesNeverStepBelowOne() {
         let axis = AxisScale.linear(minimum: 0, maximum: 2, integers: true)
         #expect(axis.ticks == [0, 1, 2])
