@@ -16,6 +16,13 @@ struct HTTPConnectionStateMachine {
         var bodyTimeout: UInt64 = .max
         /// How long a keep-alive connection may sit between requests.
         var idleTimeout: UInt64
+        /// The slowest a streamed body (an upload) may arrive on average, in bytes per second,
+        /// once `streamedBodyRateGrace` has passed: a client trickling a few bytes every few
+        /// seconds gets 408 instead of holding one of the few upload slots until `bodyTimeout`.
+        /// 0: no such floor.
+        var streamedBodyMinimumRate: UInt64 = 0
+        /// Nanoseconds from the end of a head before the rate above is enforced.
+        var streamedBodyRateGrace: UInt64 = 0
         /// Requests read ahead of their responses; reading pauses beyond this.
         var maxPipelinedRequests: Int
         /// Unparsed input kept while requests wait their turn; reading pauses beyond this.
@@ -315,7 +322,8 @@ struct HTTPConnectionStateMachine {
             let silence = lastReadAt &+ configuration.headerReadTimeout
             guard let bodyStartedAt else { return silence }
             let (total, overflow) = bodyStartedAt.addingReportingOverflow(configuration.bodyTimeout)
-            return overflow ? silence : min(silence, total)
+            let deadline = overflow ? silence : min(silence, total)
+            return rateDeadline(current, bodyStartedAt: bodyStartedAt).map { min(deadline, $0) } ?? deadline
         }
         if let receiving = slots.last, !receiving.dispatched, receiving.response == nil, !readingDone {
             // Waiting for the verdict on its head is the server's time, not the client's silence.
@@ -339,8 +347,30 @@ struct HTTPConnectionStateMachine {
             close(into: &actions, whileIdle: true)  // an idle keep-alive connection closes silently
             return actions
         }
+        if let current = receiving, let bodyStartedAt, let floor = rateDeadline(current, bodyStartedAt: bodyStartedAt),
+            now >= floor
+        {
+            fail(
+                status: .requestTimeout,
+                detail:
+                    "The request body arrived slower than \(configuration.streamedBodyMinimumRate) bytes per second.",
+                into: &actions, now: now)
+            return actions
+        }
         fail(status: .requestTimeout, detail: "The request was not received in time.", into: &actions, now: now)
         return actions
+    }
+
+    /// When a streamed body falls below its minimum average rate if no more of it arrives: the
+    /// grace period plus the time its bytes so far buy at that rate (nil: no floor).
+    private func rateDeadline(_ current: Receiving, bodyStartedAt: UInt64) -> UInt64? {
+        let rate = configuration.streamedBodyMinimumRate
+        guard rate > 0 else { return nil }
+        let (scaled, overflow) = UInt64(current.stream.bytesReceived).multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return nil }
+        let (deadline, late) = bodyStartedAt.addingReportingOverflow(
+            configuration.streamedBodyRateGrace &+ scaled / rate)
+        return late ? nil : deadline
     }
 
     // MARK: - Internals

@@ -31,6 +31,12 @@ public final class HTTPServer: Sendable {
         /// From the end of a head to the end of its body, in all: a body trickling in slower
         /// than this allows gets 408 (the silence limit above alone would let 1 byte/s through).
         public var bodyTimeout: Duration = .seconds(300)
+        /// The slowest average rate, in bytes per second, at which a streamed body (an upload)
+        /// may arrive once `streamedBodyRateGrace` has passed; slower gets 408. Time the server
+        /// spends not reading (a full body pipe) does not count. 0: no floor.
+        public var streamedBodyMinimumRate: Int = 16 << 10
+        /// From the end of a head to when `streamedBodyMinimumRate` is first enforced.
+        public var streamedBodyRateGrace: Duration = .seconds(10)
         /// How long a keep-alive connection may stay idle between requests (closed silently).
         public var idleTimeout: Duration = .seconds(60)
         /// How long, after our last response on a closing connection, the client's remaining
@@ -163,6 +169,8 @@ public final class HTTPServer: Sendable {
             connection: HTTPConnectionStateMachine.Configuration(
                 headerReadTimeout: header,
                 bodyTimeout: MonotonicClock.nanoseconds(configuration.bodyTimeout), idleTimeout: idle,
+                streamedBodyMinimumRate: UInt64(max(0, configuration.streamedBodyMinimumRate)),
+                streamedBodyRateGrace: MonotonicClock.nanoseconds(configuration.streamedBodyRateGrace),
                 maxPipelinedRequests: max(1, configuration.maxPipelinedRequests),
                 maxBufferedBytes: configuration.parserLimits.maxHeadBytes + 64 * 1024,
                 parserLimits: configuration.parserLimits, bodyLimit: configuration.bodyLimit,

@@ -24,6 +24,19 @@ private struct Harness {
             now: now)
     }
 
+    /// Bodies streamed to their handler (uploads), at least `minimumRate` bytes a second on
+    /// average after `grace`.
+    init(streamingWithMinimumRate minimumRate: UInt64, grace: UInt64) {
+        var configuration = HTTPConnectionStateMachine.Configuration(
+            headerReadTimeout: 10 * second, idleTimeout: 60 * second, maxPipelinedRequests: 16,
+            maxBufferedBytes: 80 * 1024, parserLimits: .init(), bodyLimit: { _ in 1 << 30 },
+            date: { "Sun, 06 Nov 1994 08:49:37 GMT" })
+        configuration.streamsBody = { _ in true }
+        configuration.streamedBodyMinimumRate = minimumRate
+        configuration.streamedBodyRateGrace = grace
+        machine = HTTPConnectionStateMachine(configuration: configuration, now: 0)
+    }
+
     var text: String { String(decoding: written, as: UTF8.self) }
 
     mutating func take(_ actions: [HTTPConnectionStateMachine.Action]) {
@@ -175,6 +188,42 @@ struct HTTPConnectionStateMachineTests {
         h.tick(30 * second)
         #expect(h.text.hasPrefix("HTTP/1.1 408 Request Timeout\r\n") && h.closed)
         #expect(h.dispatched.isEmpty)
+    }
+
+    @Test func anUploadTricklingBelowItsMinimumRateGets408OnceItsBytesNoLongerPayForItsTime() {
+        var h = Harness(streamingWithMinimumRate: 1000, grace: 10 * second)
+        h.receive("POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n", at: 0)
+        #expect(h.dispatched.count == 1, "a streamed body's handler runs from its head")
+        // 2,000 bytes buy 2 s beyond the 10 s grace; a byte every 5 s never falls silent for 10 s.
+        h.receive(String(repeating: "x", count: 2000), at: 5 * second)
+        h.receive("x", at: 9 * second)
+        #expect(h.machine.deadline == 12 * second + 1_000_000)
+        h.tick(12 * second)
+        #expect(h.written.isEmpty && !h.closed)
+        h.tick(12 * second + 1_000_000)
+        // The upload's handler hears why its body ended, and answers for itself.
+        #expect(h.machine.deadline == nil, "reading has ended")
+        guard h.machine.deadline == nil, let stream = h.dispatched.first?.1.bodyStream else { return }
+        var failure: RequestBodyStream.Failure?
+        do {
+            while try stream.read() != nil {}
+        } catch {
+            failure = error
+        }
+        #expect(failure?.status == .requestTimeout)
+        #expect(failure?.detail.contains("slower than 1000 bytes per second") == true, "\(String(describing: failure))")
+    }
+
+    @Test func anUploadAtItsMinimumRateIsNeverCutOff() {
+        var h = Harness(streamingWithMinimumRate: 1000, grace: 10 * second)
+        h.receive("POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 30000\r\n\r\n", at: 0)
+        // 1,000 bytes a second for 30 s: the deadline stays 10 s ahead of the bytes.
+        for step in 1...30 {
+            let now = UInt64(step) * second
+            h.tick(now)
+            h.receive(String(repeating: "x", count: 1000), at: now)
+        }
+        #expect(h.written.isEmpty && !h.closed)
     }
 
     @Test func defaultHeadersAreAddedUnlessTheResponseSetsThem() {
