@@ -11,12 +11,16 @@ extension JobExecution {
         item.json(numericFingerprint: fingerprint).serializedString()
     }
 
+    /// Reads an item's `numeric_fingerprint` alone: the item may be megabytes (a distillation
+    /// job's learned rows), which a resume need not parse.
+    static let fingerprintMember = JSONMemberReader(paths: [["numeric_fingerprint"]])
+
     /// Logs a resume on a node whose fingerprint differs from the one that computed the last
     /// committed item: the rest of the history may then differ from an uninterrupted run's bits.
     func noteFingerprint(resumingAt nextItem: Int) {
         guard nextItem > 0,
             let last = try? runner.store.history(jobID: claimed.job.id, after: nextItem - 2, limit: 1).first,
-            case .object(let object)? = try? JSONValue.parse(last.itemJSON)
+            let (object, _) = Self.fingerprintMember.read(last.itemJSON)
         else { return }
         let earlier = object["numeric_fingerprint"]?.stringValue ?? "unrecorded"
         let current = runner.configuration.numericFingerprint
