@@ -10,24 +10,31 @@ per-block learning rates and momenta. For each T the export times Rewind's hyper
 evaluation, and records the peak resident set of the hypergradient runs. JAX then recomputes the
 same hypergradient from the same export by reverse mode through the unrolled loop
 (bench/jax_reference.py), which also checks that the two agree; PyTorch does the same in float64
-with torch.func on one thread (bench/torch_reference.py), each run capped in address space
+with torch.func (bench/torch_reference.py), each run capped in address space
 (--torch-memory-cap) so that a T too long for memory is reported as out of memory. A T whose
 memory, extrapolated from two shorter runs, would exceed the cap is not run at all.
 
+Every side gets the whole machine (--threads, default every core up to 2): Rewind's trainer
+shares each step between two threads (same bits as one), XLA and PyTorch use their own thread
+pools with that many threads. --core N pins everything to one core with one thread each instead
+(the per-core comparison). Besides wall and CPU seconds it prints each side's CPU per wall second
+(the cores it kept busy) and Rewind's CPU per thread (the caller and the trainer's helper).
+
 FLOPs count the matrix products only (im2col rows x patch x filters per conv layer, and the dense
 layers), pass by pass as Rewind runs them. The rate is compared with float64 GEMM peaks measured
-here with a dgemm microbenchmark (1024^3, one thread, best of five in CPU time, so that other load
+here with a dgemm microbenchmark (1024^3, one thread, best of twenty in CPU time, so that other load
 on a shared machine does not lower it): the system OpenBLAS with the
 kernel family Rewind pins (OPENBLAS_CORETYPE, scripts/blas-family.sh), NumPy's own OpenBLAS with
 the CPU's best kernels, and that times the cores for the machine.
 
-    $PYTHON bench/layered_speed.py [--rewind PATH] [--iterations 20,100,1000]
+    $PYTHON bench/layered_speed.py [--rewind PATH] [--iterations 20,100,1000] [--threads 2 | --core N]
         [--jax-iterations 20,100] [--torch-iterations 20,100,1000] [--json OUT]
 
 Run it with a python that has JAX and/or torch (bench/run-jax-comparison.sh creates .venv-jax with
 JAX; `pip install torch` adds PyTorch); the columns of a missing one are left empty.
 """
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -102,7 +109,7 @@ p = lambda m: m.ctypes.data_as(ctypes.c_void_p)
 blas.cblas_dgemm.argtypes = [ctypes.c_int] * 6 + [ctypes.c_double, ctypes.c_void_p, ctypes.c_int,
     ctypes.c_void_p, ctypes.c_int, ctypes.c_double, ctypes.c_void_p, ctypes.c_int]
 best = 1e9
-for _ in range(5):
+for _ in range(20):
     t = time.process_time()
     blas.cblas_dgemm(101, 111, 111, n, n, n, 1.0, p(a), n, p(b), n, 0.0, p(c), n)
     best = min(best, time.process_time() - t)
@@ -137,7 +144,7 @@ import time, numpy
 n = 1024
 a, b = numpy.random.rand(n, n), numpy.random.rand(n, n)
 best = 1e9
-for _ in range(5):
+for _ in range(20):
     t = time.process_time(); a @ b; best = min(best, time.process_time() - t)
 print(2 * n ** 3 / best)
 """
@@ -171,7 +178,7 @@ def conv_gemm_rates(coretype):
     return json.loads(result.stdout) if result.returncode == 0 else None
 
 
-def run_rewind(rewind, t, repeats, directory, core):
+def run_rewind(rewind, t, repeats, directory, core, threads):
     path = os.path.join(directory, f"lenet-{t}.json")
     if os.path.exists(path):  # --keep: an export from an earlier run
         with open(path) as handle:
@@ -179,9 +186,22 @@ def run_rewind(rewind, t, repeats, directory, core):
     pin = ["taskset", "-c", str(core)] if core is not None else []
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     subprocess.run(pin + [rewind, "export", "--problem", "lenet", "--iterations", str(t), "--repeats", str(repeats),
-                          "--output", path], check=True, env=env)
+                          "--threads", str(threads), "--output", path], check=True, env=env)
     with open(path) as handle:
         return path, json.load(handle)["rewind"]
+
+
+@contextlib.contextmanager
+def pinned(core):
+    """Runs the block (and the children it starts) on `core` alone, or unpinned when None."""
+    if core is None:
+        yield
+        return
+    os.sched_setaffinity(0, {core})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, set(range(os.cpu_count())))
 
 
 def run_torch(torch_reference, path, t, measured, args):
@@ -199,11 +219,8 @@ def run_torch(torch_reference, path, t, measured, args):
                   f"(extrapolated), over the {cap:g} GiB cap", file=sys.stderr, flush=True)
             return {"torch_out_of_memory": "estimated", "torch_estimated_rss_above_start_mib": estimate}
     print(f"PyTorch at T={t} ...", file=sys.stderr, flush=True)
-    try:
-        os.sched_setaffinity(0, {args.core})
-        result = torch_reference.compare(path, 1, 1, cap)
-    finally:
-        os.sched_setaffinity(0, set(range(os.cpu_count())))
+    with pinned(args.core):
+        result = torch_reference.compare(path, 1, args.threads, cap)
     if result.get("out_of_memory"):
         return {"torch_out_of_memory": "cap", "torch_memory_cap_gib": cap, "torch_message": result["message"]}
     return {
@@ -223,11 +240,18 @@ def main():
     parser.add_argument("--torch-iterations", default="20,100,1000", help="T for PyTorch ('' for none)")
     parser.add_argument("--torch-memory-cap", type=float, default=14.0,
                         help="address-space limit of a PyTorch run, GiB (longer T are extrapolated, not run)")
-    parser.add_argument("--core", type=int, default=os.cpu_count() - 1, help="pin every run to this core")
+    parser.add_argument("--threads", type=int, default=min(2, os.cpu_count()),
+                        help="threads of every side (Rewind: 1 or 2); the default gives each the whole machine")
+    parser.add_argument("--core", type=int, help="pin every run to this core, one thread each")
     parser.add_argument("--keep", help="keep the exports and JAX results in this directory, and reuse those "
                         "already there (lenet-T.json, jax-T.json) instead of measuring again")
     parser.add_argument("--json")
     args = parser.parse_args()
+    if args.core is not None:
+        args.threads = 1
+    # XLA's default is a thread pool over every core; one thread takes jax_reference's flags.
+    if args.threads > 1:
+        os.environ["XLA_FLAGS"] = os.environ.get("XLA_FLAGS", "")
 
     coretype = subprocess.run(["bash", os.path.join(REPO, "scripts/blas-family.sh")], capture_output=True,
                               text=True).stdout.strip() or None
@@ -260,7 +284,7 @@ def main():
         directory = args.keep or scratch
         os.makedirs(directory, exist_ok=True)
         for t in map(int, args.iterations.split(",")):
-            path, rewind = run_rewind(args.rewind, t, args.repeats, directory, args.core)
+            path, rewind = run_rewind(args.rewind, t, args.repeats, directory, args.core, args.threads)
             hyper_flops, training_flops = hypergradient_flops(t)
             hyper = statistics.median(rewind["seconds"])
             hyper_cpu = statistics.median(rewind["cpu_seconds"])
@@ -272,6 +296,9 @@ def main():
                 "hypergradient_gflops": hyper_flops / hyper / 1e9,
                 "training_gflops": training_flops / rewind["training_seconds"] / 1e9,
                 "hypergradient_cpu_s": hyper_cpu, "hypergradient_gflops_cpu": hyper_flops / hyper_cpu / 1e9,
+                "threads": rewind.get("threads", 1), "hypergradient_cores_busy": hyper_cpu / hyper,
+                "hypergradient_main_thread_cpu_s": statistics.median(rewind["main_thread_cpu_seconds"])
+                if rewind.get("main_thread_cpu_seconds") else None,
                 "of_core_peak": hyper_flops / hyper / core_peak, "of_core_peak_cpu": hyper_flops / hyper_cpu / core_peak,
                 "of_pinned_core_peak": hyper_flops / hyper / peaks["system_openblas_pinned"]
                 if peaks["system_openblas_pinned"] else None,
@@ -286,11 +313,8 @@ def main():
                     row.update(json.load(handle))
             elif t in jax_ts:
                 print(f"JAX at T={t} ...", file=sys.stderr, flush=True)
-                try:
-                    os.sched_setaffinity(0, {args.core})
+                with pinned(args.core):
                     result = jax_reference.compare(path, 1, scratch, False)
-                finally:
-                    os.sched_setaffinity(0, set(range(os.cpu_count())))
                 applied = result["applied"]
                 jax_row = {
                     "jax_s": statistics.median(applied["seconds"]), "jax_compile_s": applied["compile_seconds"],
@@ -335,15 +359,21 @@ def main():
           f"{(peaks['system_openblas_native'] or 0) / 1e9:.1f}, NumPy's OpenBLAS {(peaks['numpy_native'] or 0) / 1e9:.1f}; "
           f"machine ({os.cpu_count()} cores x the best) {peaks['machine'] / 1e9:.1f} GFLOP/s; "
           f"load average {os.getloadavg()[0]:.1f}")
-    print("Wall seconds [CPU seconds]; ratios and rates per CPU second.")
+    print(f"Wall seconds [CPU seconds], {args.threads} thread(s) a side"
+          f"{f', pinned to core {args.core}' if args.core is not None else ''}; ratios wall [CPU]; "
+          "rates per wall second [per CPU second], against one core's and the machine's float64 peak.")
     print("| T | Rewind hypergradient (s) | plain training (s) | ratio | JAX (s) | Rewind / JAX | PyTorch (s) | "
           "Rewind / PyTorch | GFLOP | GFLOP/s | of one core's peak | of the machine's | Rewind peak RSS (MiB) | "
           "JAX peak RSS (MiB) | PyTorch peak RSS (MiB) |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+
+    def pair(r, wall, cpu, fmt):
+        return f"{fmt.format(r[wall])} [{fmt.format(r[cpu])}]" if r.get(wall) is not None else "—"
+
     for r in rows:
-        jax = f"{r['jax_s']:.1f} [{r['jax_cpu_s']:.1f}]" if r.get("jax_s") is not None else "—"
+        jax = pair(r, "jax_s", "jax_cpu_s", "{:.1f}")
         if r.get("torch_s") is not None:
-            torch_cell = f"{r['torch_s']:.1f} [{r['torch_cpu_s']:.1f}]"
+            torch_cell = pair(r, "torch_s", "torch_cpu_s", "{:.1f}")
         elif r.get("torch_out_of_memory") == "estimated":
             torch_cell = f"not run: ≈ {r['torch_estimated_rss_above_start_mib'] / 1024:.0f} GiB"
         elif r.get("torch_out_of_memory") == "cap":
@@ -352,14 +382,25 @@ def main():
             torch_cell = "not run: a shorter T ran out of memory"
         else:
             torch_cell = "—"
-        rate = r["hypergradient_gflops_cpu"]
+        wall_rate, rate = r["hypergradient_gflops"], r["hypergradient_gflops_cpu"]
         print(f"| {r['T']} | {r['hypergradient_s']:.2f} [{r['hypergradient_cpu_s']:.2f}] | {r['training_s']:.2f} "
-              f"[{r['training_cpu_s']:.2f}] | {r['ratio_cpu']:.2f} | {jax} | {cell(r, 'rewind_over_jax_cpu', '{:.3f}')} | "
-              f"{torch_cell} | {cell(r, 'rewind_over_torch_cpu', '{:.3f}')} | "
-              f"{r['hypergradient_gflop']:.0f} | {rate:.2f} | "
-              f"{100 * rate * 1e9 / core_peak:.0f} % | {100 * rate * 1e9 / peaks['machine']:.0f} % | "
+              f"[{r['training_cpu_s']:.2f}] | {pair(r, 'ratio', 'ratio_cpu', '{:.2f}')} | {jax} | "
+              f"{pair(r, 'rewind_over_jax', 'rewind_over_jax_cpu', '{:.3f}')} | {torch_cell} | "
+              f"{pair(r, 'rewind_over_torch', 'rewind_over_torch_cpu', '{:.3f}')} | "
+              f"{r['hypergradient_gflop']:.0f} | {wall_rate:.1f} [{rate:.1f}] | "
+              f"{100 * wall_rate * 1e9 / core_peak:.0f} [{100 * rate * 1e9 / core_peak:.0f}] % | "
+              f"{100 * wall_rate * 1e9 / peaks['machine']:.1f} [{100 * rate * 1e9 / peaks['machine']:.1f}] % | "
               f"{r['rewind_peak_rss_mib']:.0f} | {cell(r, 'jax_peak_rss_mib', '{:.0f}')} | "
               f"{cell(r, 'torch_peak_rss_mib', '{:.0f}')} |")
+    for r in rows:
+        busy = [f"Rewind {r['hypergradient_cores_busy']:.2f}"]
+        if r.get("hypergradient_main_thread_cpu_s") is not None:
+            main = r["hypergradient_main_thread_cpu_s"]
+            busy[0] += f" (CPU s per thread: caller {main:.2f}, helper {r['hypergradient_cpu_s'] - main:.2f})"
+        for side, name in (("jax", "JAX"), ("torch", "PyTorch")):
+            if r.get(f"{side}_s"):
+                busy.append(f"{name} {r[f'{side}_cpu_s'] / r[f'{side}_s']:.2f}")
+        print(f"T={r['T']} cores busy (CPU s per wall s): " + ", ".join(busy))
     for r in rows:
         for side in ("jax", "torch"):
             if r.get(f"{side}_agreement"):

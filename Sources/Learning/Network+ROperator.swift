@@ -189,18 +189,23 @@ extension Network {
                     fanIn: stage.fanIn, team: team, weights: weightProduct, biases: biasProduct, input: inputProduct)
             case .activation(let activation):
                 guard let target else { continue }
-                let n = rows * stage.outputCount
-                target.update(from: rDelta, count: n)
-                if stage.dependsOnParameters {
-                    // R{δ_in} = R{δ}⊙φ' + δ⊙φ''⊙R{z}, with R{z} the previous stage's R{output}.
-                    activation.rBackward(
-                        target, activation: workspace.outputs[s], derivative: workspace.routes[s]!,
-                        upstream: delta, rPreactivation: workspace.rOutputs[s - 1], count: n)
-                } else {
-                    // R{z} = 0: only R{δ}⊙φ' remains.
-                    let derivative = workspace.routes[s]!
-                    for i in 0..<n { target[i] *= derivative[i] }
+                // Element by element, so split by rows between the team (the same bits either way).
+                func backRows(_ part: Range<Int>) {
+                    let offset = part.lowerBound * stage.outputCount, n = part.count * stage.outputCount
+                    let out = target + offset, derivative = workspace.routes[s]! + offset
+                    if stage.dependsOnParameters {
+                        // R{δ_in} = R{δ}⊙φ' + δ⊙φ''⊙R{z}, with R{z} the previous stage's R{output}.
+                        out.update(from: rDelta + offset, count: n)
+                        activation.rBackward(
+                            out, activation: workspace.outputs[s] + offset, derivative: derivative,
+                            upstream: delta + offset, rPreactivation: workspace.rOutputs[s - 1] + offset, count: n)
+                    } else {
+                        // R{z} = 0: only R{δ}⊙φ' remains.
+                        for i in 0..<n { out[i] = rDelta[offset + i] * derivative[i] }
+                    }
                 }
+                let (top, bottom) = halves(0..<rows)
+                team.run({ backRows(top) }, { backRows(bottom) })
             case .maxpool, .avgpool:
                 guard let target else { continue }
                 let (top, bottom) = halves(0..<rows)

@@ -137,6 +137,8 @@ struct ComparisonProblem {
         var seconds: [Double]
         /// User + system CPU time of each run, all threads (robust to other load on the machine).
         var cpuSeconds: [Double]
+        /// The calling thread's share of `cpuSeconds`; the rest is the trainer's helper thread.
+        var mainThreadCPUSeconds: [Double]
         /// VmHWM after the runs, having been reset to the current RSS just before them.
         var peakBytes: Int
         /// RSS just before the runs (the process with its data, before any training).
@@ -236,13 +238,14 @@ struct ComparisonProblem {
         let clock = ContinuousClock()
         PeakMemory.reset()
         let baseline = PeakMemory.current()
-        var seconds: [Double] = [], cpuSeconds: [Double] = []
+        var seconds: [Double] = [], cpuSeconds: [Double] = [], mainThreadCPUSeconds: [Double] = []
         var last: HypergradientRun?
         for _ in 0..<repeats {
-            let start = clock.now, cpuStart = processCPUSeconds()
+            let start = clock.now, cpuStart = processCPUSeconds(), mainStart = threadCPUSeconds()
             last = try trainer.hypergradient(schedule: schedule, noise: noise)
             seconds.append((clock.now - start).seconds)
             cpuSeconds.append(processCPUSeconds() - cpuStart)
+            mainThreadCPUSeconds.append(threadCPUSeconds() - mainStart)
         }
         let peak = PeakMemory.current()
         var trainingSeconds: Double?, trainingCPUSeconds: Double?
@@ -258,7 +261,9 @@ struct ComparisonProblem {
             _ = weights.withUnsafeBufferPointer { w in
                 validation.inputs.withUnsafeBufferPointer { x in
                     validation.labels.withUnsafeBufferPointer { y in
-                        model.evaluate(parameters: w, inputs: x, labels: y, rows: validation.rows, workspace: workspace)
+                        model.evaluate(
+                            parameters: w, inputs: x, labels: y, rows: validation.rows, workspace: workspace,
+                            team: WorkerTeam(threads: trainer.threads))
                     }
                 }
             }
@@ -266,7 +271,8 @@ struct ComparisonProblem {
             trainingCPUSeconds = processCPUSeconds() - cpuStart
         }
         var measurement = Measurement(
-            run: last!, seconds: seconds, cpuSeconds: cpuSeconds, peakBytes: peak, baselineBytes: baseline,
+            run: last!, seconds: seconds, cpuSeconds: cpuSeconds, mainThreadCPUSeconds: mainThreadCPUSeconds,
+            peakBytes: peak, baselineBytes: baseline,
             trainingSeconds: trainingSeconds, trainingCPUSeconds: trainingCPUSeconds)
         // The dense problems time plain training of the same T steps (no buffer, no reverse pass) as
         // often as the hypergradient; the layered ones timed it once above.
@@ -325,6 +331,7 @@ struct ComparisonProblem {
         rewind["seconds"] = Self.numbers(measurement.seconds)
         rewind["seconds_median"] = .number(measurement.seconds.median)
         rewind["cpu_seconds"] = Self.numbers(measurement.cpuSeconds)
+        rewind["main_thread_cpu_seconds"] = Self.numbers(measurement.mainThreadCPUSeconds)
         rewind["plain_seconds"] = Self.numbers(measurement.plainSeconds)
         rewind["plain_cpu_seconds"] = Self.numbers(measurement.plainCPUSeconds)
         rewind["peak_rss_bytes"] = .number(Double(measurement.peakBytes))
@@ -358,4 +365,12 @@ struct ComparisonProblem {
     }
 
     private static func matrix(_ rows: [[Double]]) -> JSONValue { ExportSections.matrix(rows) }
+}
+
+/// The calling thread's CPU time so far (user + system), in seconds: with `processCPUSeconds` it
+/// splits a two-thread run's CPU between the caller and the trainer's helper.
+private func threadCPUSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
 }
