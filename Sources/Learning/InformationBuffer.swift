@@ -62,7 +62,7 @@ public final class InformationBuffer: @unchecked Sendable {
 
     /// Disjoint ranges of the parameter vector, one per model block.
     public let segments: [Range<Int>]
-    private let coders: [SegmentCoder]
+    let coders: [SegmentCoder]
 
     /// A buffer holding nothing for the given disjoint, non-negative parameter ranges.
     ///
