@@ -11,20 +11,22 @@
 
 #pragma clang fp contract(off)
 
+#define INLINE inline __attribute__((always_inline))
+
 typedef unsigned __int128 u128;
 typedef __int128 i128;
 
 static const u128 raw_limit = (u128)1 << 120;
 
-static inline u128 load(const uint64_t *p) { return (u128)p[1] << 64 | p[0]; }
+static INLINE u128 load(const uint64_t *p) { return (u128)p[1] << 64 | p[0]; }
 
-static inline void store(uint64_t *p, u128 x) {
+static INLINE void store(uint64_t *p, u128 x) {
     p[0] = (uint64_t)x;
     p[1] = (uint64_t)(x >> 64);
 }
 
 /* (x div n, x mod n) for x < n*2^64 (InformationBuffer.Divisor.divide). */
-static inline uint64_t divide(const rewind_divisor *d, u128 x, uint64_t *remainder) {
+static INLINE uint64_t divide(const rewind_divisor *d, u128 x, uint64_t *remainder) {
     u128 shifted = x << d->shift;
     uint64_t u1 = (uint64_t)(shifted >> 64), u0 = (uint64_t)shifted;
     u128 product = (u128)d->reciprocal * u1;
@@ -45,7 +47,7 @@ static inline uint64_t divide(const rewind_divisor *d, u128 x, uint64_t *remaind
 }
 
 /* AdamVariance.divMod(_:by:): two 128-by-64-bit steps. */
-static inline u128 div_mod(const rewind_divisor *d, u128 x, uint64_t *remainder) {
+static INLINE u128 div_mod(const rewind_divisor *d, u128 x, uint64_t *remainder) {
     uint64_t carry;
     uint64_t upper = divide(d, x >> 64, &carry);
     uint64_t lower = divide(d, (u128)carry << 64 | (uint64_t)x, remainder);
@@ -53,7 +55,7 @@ static inline u128 div_mod(const rewind_divisor *d, u128 x, uint64_t *remainder)
 }
 
 /* AdamMoment.floorDivMod(_:by:). */
-static inline i128 floor_div_mod(const rewind_divisor *d, i128 x, uint64_t *remainder) {
+static INLINE i128 floor_div_mod(const rewind_divisor *d, i128 x, uint64_t *remainder) {
     int negative = x < 0;
     uint64_t rest;
     u128 quotient = div_mod(d, (u128)(negative ? ~x : x), &rest);
@@ -62,7 +64,7 @@ static inline i128 floor_div_mod(const rewind_divisor *d, i128 x, uint64_t *rema
 }
 
 /* AdamVariance.raw: 0 when x is not finite, negative or out of range (*ok cleared). */
-static inline u128 variance_raw(double x, int *ok) {
+static INLINE u128 variance_raw(double x, int *ok) {
     if (!isfinite(x) || !(x >= 0)) {
         *ok = 0;
         return 0;
@@ -78,7 +80,7 @@ static inline u128 variance_raw(double x, int *ok) {
 }
 
 /* AdamMoment.raw. */
-static inline i128 moment_raw(double x, int *ok) {
+static INLINE i128 moment_raw(double x, int *ok) {
     u128 magnitude = variance_raw(fabs(x), ok);
     if (*ok && !(magnitude < raw_limit)) *ok = 0;
     if (!*ok) return 0;
@@ -86,17 +88,17 @@ static inline i128 moment_raw(double x, int *ok) {
 }
 
 /* AdamVariance.value. */
-static inline double variance_value(u128 raw) {
+static INLINE double variance_value(u128 raw) {
     return (double)(uint64_t)(raw >> 64) * 0x1p-36 + (double)(uint64_t)raw * 0x1p-100;
 }
 
 /* AdamMoment.value. */
-static inline double moment_value(i128 raw) {
+static INLINE double moment_value(i128 raw) {
     return raw < 0 ? -variance_value((u128)0 - (u128)raw) : variance_value((u128)raw);
 }
 
 /* FixedPoint.raw. */
-static inline int64_t fixed_raw(double x, int *ok) {
+static INLINE int64_t fixed_raw(double x, int *ok) {
     if (!isfinite(x)) {
         *ok = 0;
         return 0;
@@ -109,15 +111,15 @@ static inline int64_t fixed_raw(double x, int *ok) {
     return (int64_t)scaled;
 }
 
-static inline double fixed_value(int64_t raw) { return (double)raw * 0x1p-52; }
+static INLINE double fixed_value(int64_t raw) { return (double)raw * 0x1p-52; }
 
 /* SegmentCoder.bitLength. */
-static inline int64_t bit_length(uint64_t high, uint32_t low) {
+static INLINE int64_t bit_length(uint64_t high, uint32_t low) {
     return high != 0 ? 96 - __builtin_clzll(high) : (low != 0 ? 32 - __builtin_clz(low) : 0);
 }
 
 /* ReversibleAdam.update: m-hat, the root and the update u = alpha*m-hat/(root + epsilon). */
-static inline double update(const rewind_adam_step *s, i128 m, u128 v, double *m_hat, double *root) {
+static INLINE double update(const rewind_adam_step *s, i128 m, u128 v, double *m_hat, double *root) {
     *m_hat = moment_value(m) * s->inverse1;
     *root = sqrt(variance_value(v) * s->inverse2);
     return s->alpha * *m_hat / (*root + s->epsilon);
@@ -125,7 +127,7 @@ static inline double update(const rewind_adam_step *s, i128 m, u128 v, double *m
 
 /* The coder's multiply (SegmentCoder.multiplyTile) of a value c in [0, 2^32): pop base n from
    x, X = c*n + r, push X mod 2^32; returns X div 2^32. X < 2^64: no carry. */
-static inline uint64_t coder_multiply(
+static INLINE uint64_t coder_multiply(
     rewind_coder_tile *tile, int64_t i, const rewind_divisor *d, uint64_t c) {
     uint64_t h = tile->high[i];
     uint32_t l = tile->low[i];
@@ -148,7 +150,7 @@ static inline uint64_t coder_multiply(
 /* The coder's divide (SegmentCoder.divideTile, as its vector kernel leaves it) of a value c' in
    [0, 2^32): (c, r) = divmod(c'*2^32 + digit, n), x <- (x div 2^32)*n + r; flags a state that
    fell below 2^63, for the caller to pop a word into. Returns c. */
-static inline uint64_t coder_divide(rewind_coder_tile *tile, int64_t i, const rewind_divisor *d, uint64_t value) {
+static INLINE uint64_t coder_divide(rewind_coder_tile *tile, int64_t i, const rewind_divisor *d, uint64_t value) {
     u128 x = (u128)value << 32 | tile->low[i];
     int too_large = (uint64_t)(x >> 63) >= d->numerator;
     tile->overflow |= too_large;
@@ -165,7 +167,7 @@ static inline uint64_t coder_divide(rewind_coder_tile *tile, int64_t i, const re
 }
 
 /* ReversibleAdam.forward, the moments and the weight of one parameter at a time. */
-int64_t rewind_adam_forward(
+static INLINE int64_t adam_forward(
     int64_t count, uint64_t *m, uint64_t *v, int64_t *w, double *weights, const double *gradient,
     rewind_coder_tile *first, rewind_coder_tile *second, const rewind_divisor *beta1,
     const rewind_divisor *beta2, const rewind_adam_step *step, int32_t *failure) {
@@ -214,7 +216,7 @@ int64_t rewind_adam_forward(
 }
 
 /* The first loop of AdamAdjoint.reverse. */
-int64_t rewind_adam_undo_update(
+static INLINE int64_t adam_undo_update(
     int64_t count, const uint64_t *m, const uint64_t *v, int64_t *w, double *weights, const double *dw, double *dm,
     double *dv, const rewind_adam_step *step, double *sums) {
     double d_alpha = sums[0], d_eps = sums[1], d_c1 = sums[2], d_c2 = sums[3];
@@ -246,7 +248,7 @@ int64_t rewind_adam_undo_update(
 }
 
 /* ReversibleAdam.undoMoments and the second loop of AdamAdjoint.reverse. */
-int64_t rewind_adam_undo_moments(
+static INLINE int64_t adam_undo_moments(
     int64_t count, uint64_t *m, uint64_t *v, const double *gradient, rewind_coder_tile *first,
     rewind_coder_tile *second, const rewind_divisor *beta1, const rewind_divisor *beta2,
     const rewind_adam_step *step, double *dm, double *dv, double *direction, double *sums) {
@@ -277,3 +279,44 @@ int64_t rewind_adam_undo_moments(
     sums[1] = d_beta2;
     return -1;
 }
+
+// Each kernel twice: for any x86-64, and for CPUs with AVX-512 (F, DQ, VL) and BMI2, where the
+// compiler has one-instruction conversions between unsigned 64-bit integers and doubles and
+// flag-free shifts and multiplies. The same operations on the same values, so the same bits;
+// only the instructions the compiler may pick differ.
+#if defined(__x86_64__) && defined(__clang__)
+#define WIDE __attribute__((target("avx512f,avx512dq,avx512vl,bmi2")))
+static int wide_available(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
+        && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("bmi2");
+}
+#define DISPATCH(name, params, args)                                                               \
+    WIDE static int64_t name##_wide params { return adam_##name args; }                            \
+    int64_t rewind_adam_##name params {                                                            \
+        static int wide = -1;                                                                      \
+        int use = __atomic_load_n(&wide, __ATOMIC_RELAXED);                                        \
+        if (use < 0) __atomic_store_n(&wide, use = wide_available(), __ATOMIC_RELAXED);           \
+        return use && !step->portable ? name##_wide args : adam_##name args;                       \
+    }
+#else
+#define DISPATCH(name, params, args) \
+    int64_t rewind_adam_##name params { return adam_##name args; }
+#endif
+
+DISPATCH(forward,
+    (int64_t count, uint64_t *m, uint64_t *v, int64_t *w, double *weights, const double *gradient,
+        rewind_coder_tile *first, rewind_coder_tile *second, const rewind_divisor *beta1,
+        const rewind_divisor *beta2, const rewind_adam_step *step, int32_t *failure),
+    (count, m, v, w, weights, gradient, first, second, beta1, beta2, step, failure))
+
+DISPATCH(undo_update,
+    (int64_t count, const uint64_t *m, const uint64_t *v, int64_t *w, double *weights, const double *dw,
+        double *dm, double *dv, const rewind_adam_step *step, double *sums),
+    (count, m, v, w, weights, dw, dm, dv, step, sums))
+
+DISPATCH(undo_moments,
+    (int64_t count, uint64_t *m, uint64_t *v, const double *gradient, rewind_coder_tile *first,
+        rewind_coder_tile *second, const rewind_divisor *beta1, const rewind_divisor *beta2,
+        const rewind_adam_step *step, double *dm, double *dv, double *direction, double *sums),
+    (count, m, v, gradient, first, second, beta1, beta2, step, dm, dv, direction, sums))

@@ -30,8 +30,10 @@ struct ReversibleAdamKernelTests {
     /// Two optimisers on the same schedule from the same random (w, m, v), one through the kernels
     /// and one through the Swift loops, stepped forward and back with the same random gradients
     /// (some exactly 0): after every step their states and the bits their buffers hold agree.
-    @Test("forward and back over random states, the kernels give the Swift loops' bits", arguments: specs)
-    func kernelsMatchTheSwiftLoops(spec: Spec) throws {
+    @Test(
+        "forward and back over random states, the kernels give the Swift loops' bits",
+        arguments: specs, [false, true])
+    func kernelsMatchTheSwiftLoops(spec: Spec, portable: Bool) throws {
         let n = Self.blocks.last!.upperBound, iterations = 40
         var random = SplitMix64(seed: 23)
         let blocks = Self.blocks
@@ -49,6 +51,7 @@ struct ReversibleAdamKernelTests {
         let fused = try ReversibleAdam(schedule: schedule, blocks: blocks, initialWeights: initial)
         let reference = try ReversibleAdam(schedule: schedule, blocks: blocks, initialWeights: initial)
         reference.usesKernels = false
+        fused.portableKernels = portable
         // Random moments of a random scale each, with random low words: |m| ≲ scale, v ≈ scale².
         for i in 0..<n {
             let scale = pow(10, draw(spec.scales))

@@ -48,6 +48,9 @@ typedef struct rewind_adam_step {
     double alpha, inverse1, inverse2, epsilon;
     /// alpha/c1 and 1/(2*c2), the adjoint's per-block factors.
     double rate, half;
+    /// Nonzero: the build for any x86-64 even where the CPU has AVX-512 and BMI2 (the same bits;
+    /// for tests).
+    int32_t portable;
 } rewind_adam_step;
 
 /// The forward step of `count` parameters (at most 128): m <- beta1*m and v <- beta2*v through the

@@ -12,7 +12,7 @@ extension ReversibleAdam {
         return rewind_adam_step(
             decay1: 1 - b1, decay2: 1 - b2, beta1: b1, beta2: b2, alpha: c.alpha, inverse1: c.inverse1,
             inverse2: c.inverse2, epsilon: c.epsilon, rate: c.alpha / correction1[t][k],
-            half: 1 / (2 * correction2[t][k]))
+            half: 1 / (2 * correction2[t][k]), portable: portableKernels ? 1 : 0)
     }
 
     /// m and v as the kernels see them: two 64-bit words a value, the low one first.

@@ -129,6 +129,9 @@ public final class ReversibleAdam {
     /// a parameter per direction) or the Swift loops below, which specify them: the same bits
     /// either way (`ReversibleAdamKernelTests`), so only tests and benchmarks turn it off.
     var usesKernels = true
+    /// Whether the kernels run their build for any x86-64 even where the CPU has AVX-512 and
+    /// BMI2 (the same bits; for tests).
+    var portableKernels = false
     /// The words the two buffers' coders emit from one tile, for the kernels.  // (2, tileWidth)
     let tileWords: UnsafeMutablePointer<UInt32>
 

@@ -34,8 +34,9 @@ public struct ReversibleAdamTrainer: Sendable {
     public let problem: TrainingProblem
     /// Threads the model calls share (1 or 2); every result is the same bits for either.
     public let threads: Int
-    /// Whether the optimiser runs its fused C kernels (see `ReversibleAdam.usesKernels`).
-    var usesKernels = true
+    /// Whether the optimiser runs its fused C kernels or the Swift loops that specify them (see
+    /// `ReversibleAdam.usesKernels`): the same bits, so only tests and benchmarks set it.
+    public var usesKernels = true
 
     public init(problem: TrainingProblem, threads: Int = 1) {
         precondition(threads == 1 || threads == 2, "ReversibleAdamTrainer: threads must be 1 or 2")
