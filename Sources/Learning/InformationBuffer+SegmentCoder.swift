@@ -227,17 +227,25 @@ extension InformationBuffer {
         /// counts the bits held (`length`: Σ bit lengths of the new states).
         func finishMultiply(tile t: Int, emitted: (UInt64, UInt64), words: UnsafePointer<UInt32>, length: Int) {
             var pushed = 0
-            for index in 0..<2 {
-                var mask = index == 0 ? emitted.0 : emitted.1
-                while mask != 0 {
-                    let i = index * 64 + mask.trailingZeroBitCount
-                    mask &= mask &- 1
-                    push(words[i], tile: t, slot: i)
-                    pushed += 1
-                }
+            Self.forEachSetBit(of: emitted) { i in
+                push(words[i], tile: t, slot: i)
+                pushed += 1
             }
             depthSum[t] += pushed
             account(t, length: length)
+        }
+
+        /// Calls `body` with every i < 128 whose bit is set in the pair of words (bit i of word
+        /// i / 64), in increasing order.
+        @inline(__always)
+        private static func forEachSetBit(of flags: (UInt64, UInt64), _ body: (Int) -> Void) {
+            for index in 0..<2 {
+                var mask = index == 0 ? flags.0 : flags.1
+                while mask != 0 {
+                    body(index * 64 + mask.trailingZeroBitCount)
+                    mask &= mask &- 1
+                }
+            }
         }
 
         /// After a kernel divided tile t: for every bit i of `below` (a state that fell below
@@ -247,19 +255,14 @@ extension InformationBuffer {
             let offset = t * InformationBuffer.tileWidth
             let high = self.high + offset, low = self.low + offset, depth = self.depth + offset
             var popped = 0
-            for index in 0..<2 {
-                var mask = index == 0 ? below.0 : below.1
-                while mask != 0 {
-                    let i = index * 64 + mask.trailingZeroBitCount
-                    mask &= mask &- 1
-                    let d = depth[i]
-                    guard d > 0 else { continue }
-                    // V and so the bit count are unchanged: 32 bits leave the stack for x.
-                    depth[i] = d - 1
-                    high[i] = high[i] &<< 32 | UInt64(low[i])
-                    low[i] = word(tile: t, row: Int(d - 1), slot: i)
-                    popped += 1
-                }
+            Self.forEachSetBit(of: below) { i in
+                let d = depth[i]
+                guard d > 0 else { return }
+                // V and so the bit count are unchanged: 32 bits leave the stack for x.
+                depth[i] = d - 1
+                high[i] = high[i] &<< 32 | UInt64(low[i])
+                low[i] = word(tile: t, row: Int(d - 1), slot: i)
+                popped += 1
             }
             depthSum[t] -= popped
             account(t, length: length + 32 * popped)
