@@ -167,12 +167,12 @@ static INLINE uint64_t coder_divide(rewind_coder_tile *tile, int64_t i, const re
 }
 
 /* ReversibleAdam.forward, the moments and the weight of one parameter at a time. */
-static INLINE int64_t adam_forward(
-    int64_t count, uint64_t *m, uint64_t *v, int64_t *w, double *weights, const double *gradient,
+static INLINE int64_t adam_forward_range(
+    int64_t start, int64_t end, uint64_t *m, uint64_t *v, int64_t *w, double *weights, const double *gradient,
     rewind_coder_tile *first, rewind_coder_tile *second, const rewind_divisor *beta1,
     const rewind_divisor *beta2, const rewind_adam_step *step, int32_t *failure) {
     const u128 mask = 0xffffffff;
-    for (int64_t i = 0; i < count; i++) {
+    for (int64_t i = start; i < end; i++) {
         // m <- beta1*m and v <- beta2*v: the coder multiplies the low word, the rest is
         // multiplied whole (m >> 32 is the floor, so the low word is never negative).
         i128 mi = (i128)load(m + 2 * i);
@@ -213,6 +213,13 @@ static INLINE int64_t adam_forward(
         weights[i] = fixed_value(position);
     }
     return -1;
+}
+
+static INLINE int64_t adam_forward(
+    int64_t count, uint64_t *m, uint64_t *v, int64_t *w, double *weights, const double *gradient,
+    rewind_coder_tile *first, rewind_coder_tile *second, const rewind_divisor *beta1,
+    const rewind_divisor *beta2, const rewind_adam_step *step, int32_t *failure) {
+    return adam_forward_range(0, count, m, v, w, weights, gradient, first, second, beta1, beta2, step, failure);
 }
 
 /* The first loop of AdamAdjoint.reverse. */
@@ -280,19 +287,188 @@ static INLINE int64_t adam_undo_moments(
     return -1;
 }
 
-// Each kernel twice: for any x86-64, and for CPUs with AVX-512 (F, DQ, VL) and BMI2, where the
+// Each kernel twice: for any x86-64, and for CPUs with AVX-512 (F, DQ, CD, VL) and BMI2, where the
 // compiler has one-instruction conversions between unsigned 64-bit integers and doubles and
-// flag-free shifts and multiplies. The same operations on the same values, so the same bits;
-// only the instructions the compiler may pick differ.
+// flag-free shifts and multiplies, and where the forward step runs eight parameters per vector
+// instruction (forward_vector: the same integer operations lane by lane, and the same IEEE
+// operations in the same order, so the same bits).
 #if defined(__x86_64__) && defined(__clang__)
-#define WIDE __attribute__((target("avx512f,avx512dq,avx512vl,bmi2")))
+#include <immintrin.h>
+
+#define KERNEL __attribute__((target("avx512f,avx512dq,avx512cd,avx512vl,bmi2")))
+#define WIDE KERNEL
 static int wide_available(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
-        && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("bmi2");
+        && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512vl")
+        && __builtin_cpu_supports("bmi2");
 }
-#define DISPATCH(name, params, args)                                                               \
-    WIDE static int64_t name##_wide params { return adam_##name args; }                            \
+
+#include "VectorDivision.h"
+
+/* Eight 128-bit values stored as (low, high) word pairs at p, as a vector of low words and one of
+   high words, and back. */
+KERNEL static INLINE void load8(const uint64_t *p, __m512i *low, __m512i *high) {
+    __m512i a = _mm512_loadu_si512(p), b = _mm512_loadu_si512(p + 8);
+    *low = _mm512_permutex2var_epi64(a, _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0), b);
+    *high = _mm512_permutex2var_epi64(a, _mm512_set_epi64(15, 13, 11, 9, 7, 5, 3, 1), b);
+}
+
+KERNEL static INLINE void store8(uint64_t *p, __m512i low, __m512i high) {
+    _mm512_storeu_si512(p, _mm512_permutex2var_epi64(low, _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0), high));
+    _mm512_storeu_si512(p + 8, _mm512_permutex2var_epi64(low, _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4), high));
+}
+
+/* (low, high) += (b_low, b_high) modulo 2^128. */
+KERNEL static INLINE void add128(__m512i *low, __m512i *high, __m512i b_low, __m512i b_high) {
+    __m512i sum = _mm512_add_epi64(*low, b_low);
+    __mmask8 carry = _mm512_cmplt_epu64_mask(sum, *low);
+    *high = _mm512_mask_add_epi64(_mm512_add_epi64(*high, b_high), carry, _mm512_add_epi64(*high, b_high),
+        _mm512_set1_epi64(1));
+    *low = sum;
+}
+
+/* (low, high) <- -(low, high) modulo 2^128 in the lanes of `negative`. */
+KERNEL static INLINE void negate128(__mmask8 negative, __m512i *low, __m512i *high) {
+    const __m512i zero = _mm512_setzero_si512();
+    __mmask8 borrow = _mm512_test_epi64_mask(*low, *low);
+    __m512i high_negated = _mm512_mask_sub_epi64(_mm512_sub_epi64(zero, *high), borrow,
+        _mm512_sub_epi64(zero, *high), _mm512_set1_epi64(1));
+    *high = _mm512_mask_mov_epi64(*high, negative, high_negated);
+    *low = _mm512_mask_sub_epi64(*low, negative, zero, *low);
+}
+
+/* AdamVariance.raw of x >= 0: clears the lanes of *ok where x is not finite, negative or too large. */
+KERNEL static INLINE void variance_raw8(__m512d x, __mmask8 *ok, __m512i *low, __m512i *high) {
+    *ok &= _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_GE_OQ);
+    __m512d upper = _mm512_mul_pd(x, _mm512_set1_pd(0x1p36));
+    *ok &= _mm512_cmp_pd_mask(upper, _mm512_set1_pd(0x1p56), _CMP_LT_OQ);
+    *high = _mm512_cvttpd_epu64(upper);
+    __m512d fraction = _mm512_sub_pd(upper, _mm512_cvtepu64_pd(*high));
+    *low = _mm512_cvttpd_epu64(_mm512_mul_pd(fraction, _mm512_set1_pd(0x1p64)));
+}
+
+/* AdamVariance.value. */
+KERNEL static INLINE __m512d variance_value8(__m512i low, __m512i high) {
+    return _mm512_add_pd(_mm512_mul_pd(_mm512_cvtepu64_pd(high), _mm512_set1_pd(0x1p-36)),
+        _mm512_mul_pd(_mm512_cvtepu64_pd(low), _mm512_set1_pd(0x1p-100)));
+}
+
+/* AdamMoment.value. */
+KERNEL static INLINE __m512d moment_value8(__m512i low, __m512i high) {
+    __mmask8 negative = _mm512_movepi64_mask(high);
+    negate128(negative, &low, &high);
+    __m512d magnitude = variance_value8(low, high);
+    return _mm512_castsi512_pd(_mm512_mask_xor_epi64(_mm512_castpd_si512(magnitude), negative,
+        _mm512_castpd_si512(magnitude), _mm512_set1_epi64((int64_t)0x8000000000000000ULL)));
+}
+
+/* One moment's decay through its coder for eight parameters (coder_multiply, as
+   rewind_buffer_multiply does it): returns the new moment; the coder's new state, emitted mask,
+   words and bit lengths are left in the out-parameters for the caller to store. */
+KERNEL static INLINE void decay8(const rewind_divisor *d, const rewind_coder_tile *tile, int64_t i, int is_signed,
+    __m512i *low, __m512i *high, __m512i *y, __m512i *digit, __m512i *words, __mmask8 *emit) {
+    const __m512i vn = _mm512_set1_epi64((int64_t)d->numerator);
+    const __m512i low32 = _mm512_set1_epi64(0xffffffff);
+    const __m128i vshift = _mm_cvtsi64_si128(d->shift), vback = _mm_cvtsi64_si128(64 - d->shift);
+    __m512i h = _mm512_loadu_si512(tile->high + i);
+    __m512i l = _mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)(tile->low + i)));
+    *emit = _mm512_cmpge_epu64_mask(h, _mm512_set1_epi64((int64_t)(d->numerator << 31)));
+    __m512i x1 = _mm512_maskz_srli_epi64((__mmask8)~*emit, h, 32);
+    __m512i x0 = _mm512_mask_mov_epi64(_mm512_or_si512(_mm512_slli_epi64(h, 32), l), *emit, h);
+    __m512i popped;
+    divide8(x1, x0, _mm512_set1_epi64((int64_t)d->normalized), _mm512_set1_epi64((int64_t)d->reciprocal), vshift,
+        vback, y, &popped);
+    // X = c*n + r < 2^64 for the low word c < 2^32.
+    __m512i product = _mm512_add_epi64(_mm512_mul_epu32(_mm512_and_si512(*low, low32), vn), popped);
+    *digit = _mm512_and_si512(product, low32);
+    *words = l;
+    __m512i c = _mm512_srli_epi64(product, 32);
+    // (x >> 32)*n + c modulo 2^128, the shift arithmetic for m, logical for v.
+    __m512i shifted_low = _mm512_or_si512(_mm512_srli_epi64(*low, 32), _mm512_slli_epi64(*high, 32));
+    __m512i shifted_high = is_signed ? _mm512_srai_epi64(*high, 32) : _mm512_srli_epi64(*high, 32);
+    __m512i a = _mm512_mul_epu32(shifted_low, vn), b = _mm512_mul_epu32(_mm512_srli_epi64(shifted_low, 32), vn);
+    __m512i new_low = _mm512_slli_epi64(b, 32), new_high = _mm512_add_epi64(_mm512_mullo_epi64(shifted_high, vn),
+        _mm512_srli_epi64(b, 32));
+    add128(&new_low, &new_high, a, _mm512_setzero_si512());
+    add128(&new_low, &new_high, c, _mm512_setzero_si512());
+    *low = new_low;
+    *high = new_high;
+}
+
+/* The coder's state and what it emitted, stored for eight parameters. */
+KERNEL static INLINE void finish8(rewind_coder_tile *tile, int64_t i, __m512i y, __m512i digit, __m512i words,
+    __mmask8 emit) {
+    _mm512_storeu_si512(tile->high + i, y);
+    _mm256_storeu_si256((__m256i *)(tile->low + i), _mm512_cvtepi64_epi32(digit));
+    tile->length += _mm512_reduce_add_epi64(bit_lengths(y, digit));
+    if (emit) {
+        tile->flags[i / 64] |= (uint64_t)emit << (i % 64);
+        _mm256_mask_storeu_epi32(tile->words + i, emit, _mm512_cvtepi64_epi32(words));
+    }
+}
+
+/* adam_forward eight parameters at a time; a group with any lane out of range goes through the
+   scalar loop, which stops at the first failing parameter as the Swift loop does. */
+KERNEL static int64_t forward_vector(
+    int64_t count, uint64_t *m, uint64_t *v, int64_t *w, double *weights, const double *gradient,
+    rewind_coder_tile *first, rewind_coder_tile *second, const rewind_divisor *beta1,
+    const rewind_divisor *beta2, const rewind_adam_step *step, int32_t *failure) {
+    int64_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        __m512i m_low, m_high, v_low, v_high, y1, digit1, words1, y2, digit2, words2;
+        __mmask8 emit1, emit2;
+        load8(m + 2 * i, &m_low, &m_high);
+        load8(v + 2 * i, &v_low, &v_high);
+        decay8(beta1, first, i, 1, &m_low, &m_high, &y1, &digit1, &words1, &emit1);
+        decay8(beta2, second, i, 0, &v_low, &v_high, &y2, &digit2, &words2, &emit2);
+        __m512d g = _mm512_loadu_pd(gradient + i);
+        __mmask8 ok = 0xff;
+        // The increments: (1 - beta1)*g truncated toward zero, (1 - beta2)*g*g.
+        __m512d first_increment = _mm512_mul_pd(_mm512_set1_pd(step->decay1), g);
+        __mmask8 negative = _mm512_cmp_pd_mask(first_increment, _mm512_setzero_pd(), _CMP_LT_OQ);
+        __m512d magnitude = _mm512_abs_pd(first_increment);
+        ok &= _mm512_cmp_pd_mask(magnitude, _mm512_set1_pd(INFINITY), _CMP_LT_OQ);
+        __m512i dm_low, dm_high, dv_low, dv_high;
+        variance_raw8(magnitude, &ok, &dm_low, &dm_high);
+        negate128(negative, &dm_low, &dm_high);
+        __m512d second_increment = _mm512_mul_pd(_mm512_mul_pd(_mm512_set1_pd(step->decay2), g), g);
+        ok &= _mm512_cmp_pd_mask(second_increment, _mm512_set1_pd(INFINITY), _CMP_LT_OQ);
+        variance_raw8(second_increment, &ok, &dv_low, &dv_high);
+        add128(&m_low, &m_high, dm_low, dm_high);
+        add128(&v_low, &v_high, dv_low, dv_high);
+        // |m| < 2^120 and v < 2^120 (neither sum can wrap: both terms are below 2^120).
+        const __m512i bound = _mm512_set1_epi64((int64_t)1 << 56);
+        ok &= _mm512_cmplt_epi64_mask(m_high, bound) & _mm512_cmplt_epu64_mask(v_high, bound);
+        ok &= _mm512_cmpgt_epi64_mask(m_high, _mm512_sub_epi64(_mm512_setzero_si512(), bound))
+            | (_mm512_cmpeq_epi64_mask(m_high, _mm512_sub_epi64(_mm512_setzero_si512(), bound))
+                & _mm512_test_epi64_mask(m_low, m_low));
+        // The update, as `update`: m-hat, the root, alpha*m-hat/(root + epsilon).
+        __m512d m_hat = _mm512_mul_pd(moment_value8(m_low, m_high), _mm512_set1_pd(step->inverse1));
+        __m512d root = _mm512_sqrt_pd(_mm512_mul_pd(variance_value8(v_low, v_high), _mm512_set1_pd(step->inverse2)));
+        __m512d u = _mm512_div_pd(_mm512_mul_pd(_mm512_set1_pd(step->alpha), m_hat),
+            _mm512_add_pd(root, _mm512_set1_pd(step->epsilon)));
+        __m512d scaled = _mm512_mul_pd(u, _mm512_set1_pd(0x1p52));
+        ok &= _mm512_cmp_pd_mask(_mm512_abs_pd(scaled), _mm512_set1_pd(0x1p62), _CMP_LT_OQ);
+        __m512i position = _mm512_sub_epi64(_mm512_loadu_si512(w + i), _mm512_cvttpd_epi64(scaled));
+        ok &= _mm512_cmplt_epi64_mask(_mm512_abs_epi64(position), _mm512_set1_epi64((int64_t)1 << 62));
+        if (ok != 0xff) {
+            int64_t failed = adam_forward_range(i, i + 8, m, v, w, weights, gradient, first, second, beta1, beta2,
+                step, failure);
+            if (failed >= 0) return failed;
+            continue;
+        }
+        store8(m + 2 * i, m_low, m_high);
+        store8(v + 2 * i, v_low, v_high);
+        finish8(first, i, y1, digit1, words1, emit1);
+        finish8(second, i, y2, digit2, words2, emit2);
+        _mm512_storeu_si512(w + i, position);
+        _mm512_storeu_pd(weights + i, _mm512_mul_pd(_mm512_cvtepi64_pd(position), _mm512_set1_pd(0x1p-52)));
+    }
+    return adam_forward_range(i, count, m, v, w, weights, gradient, first, second, beta1, beta2, step, failure);
+}
+#define DISPATCH(name, wide_body, params, args)                                                    \
+    WIDE static int64_t name##_wide params { return wide_body args; }                              \
     int64_t rewind_adam_##name params {                                                            \
         static int wide = -1;                                                                      \
         int use = __atomic_load_n(&wide, __ATOMIC_RELAXED);                                        \
@@ -300,22 +476,22 @@ static int wide_available(void) {
         return use && !step->portable ? name##_wide args : adam_##name args;                       \
     }
 #else
-#define DISPATCH(name, params, args) \
+#define DISPATCH(name, wide_body, params, args) \
     int64_t rewind_adam_##name params { return adam_##name args; }
 #endif
 
-DISPATCH(forward,
+DISPATCH(forward, forward_vector,
     (int64_t count, uint64_t *m, uint64_t *v, int64_t *w, double *weights, const double *gradient,
         rewind_coder_tile *first, rewind_coder_tile *second, const rewind_divisor *beta1,
         const rewind_divisor *beta2, const rewind_adam_step *step, int32_t *failure),
     (count, m, v, w, weights, gradient, first, second, beta1, beta2, step, failure))
 
-DISPATCH(undo_update,
+DISPATCH(undo_update, adam_undo_update,
     (int64_t count, const uint64_t *m, const uint64_t *v, int64_t *w, double *weights, const double *dw,
         double *dm, double *dv, const rewind_adam_step *step, double *sums),
     (count, m, v, w, weights, dw, dm, dv, step, sums))
 
-DISPATCH(undo_moments,
+DISPATCH(undo_moments, adam_undo_moments,
     (int64_t count, uint64_t *m, uint64_t *v, const double *gradient, rewind_coder_tile *first,
         rewind_coder_tile *second, const rewind_divisor *beta1, const rewind_divisor *beta2,
         const rewind_adam_step *step, double *dm, double *dv, double *direction, double *sums),
