@@ -255,13 +255,13 @@ static INLINE int64_t adam_undo_update(
 }
 
 /* ReversibleAdam.undoMoments and the second loop of AdamAdjoint.reverse. */
-static INLINE int64_t adam_undo_moments(
-    int64_t count, uint64_t *m, uint64_t *v, const double *gradient, rewind_coder_tile *first,
+static INLINE int64_t adam_undo_moments_range(
+    int64_t start, int64_t end, uint64_t *m, uint64_t *v, const double *gradient, rewind_coder_tile *first,
     rewind_coder_tile *second, const rewind_divisor *beta1, const rewind_divisor *beta2,
     const rewind_adam_step *step, double *dm, double *dv, double *direction, double *sums) {
     double d_beta1 = sums[0], d_beta2 = sums[1];
     const double b1 = step->beta1, b2 = step->beta2;
-    for (int64_t i = 0; i < count; i++) {
+    for (int64_t i = start; i < end; i++) {
         double g = gradient[i];
         int ok = 1;
         u128 dvi = variance_raw(step->decay2 * g * g, &ok);
@@ -287,11 +287,19 @@ static INLINE int64_t adam_undo_moments(
     return -1;
 }
 
+static INLINE int64_t adam_undo_moments(
+    int64_t count, uint64_t *m, uint64_t *v, const double *gradient, rewind_coder_tile *first,
+    rewind_coder_tile *second, const rewind_divisor *beta1, const rewind_divisor *beta2,
+    const rewind_adam_step *step, double *dm, double *dv, double *direction, double *sums) {
+    return adam_undo_moments_range(
+        0, count, m, v, gradient, first, second, beta1, beta2, step, dm, dv, direction, sums);
+}
+
 // Each kernel twice: for any x86-64, and for CPUs with AVX-512 (F, DQ, CD, VL) and BMI2, where the
 // compiler has one-instruction conversions between unsigned 64-bit integers and doubles and
-// flag-free shifts and multiplies, and where the forward step runs eight parameters per vector
-// instruction (forward_vector: the same integer operations lane by lane, and the same IEEE
-// operations in the same order, so the same bits).
+// flag-free shifts and multiplies, and where the forward step and the undoing of the moments run
+// eight parameters per vector instruction (forward_vector, undo_moments_vector: the same integer
+// operations lane by lane, and the same IEEE operations in the same order, so the same bits).
 #if defined(__x86_64__) && defined(__clang__)
 #include <immintrin.h>
 
@@ -408,6 +416,134 @@ KERNEL static INLINE void finish8(rewind_coder_tile *tile, int64_t i, __m512i y,
     }
 }
 
+/* (low, high) -= (b_low, b_high) modulo 2^128. */
+KERNEL static INLINE void sub128(__m512i *low, __m512i *high, __m512i b_low, __m512i b_high) {
+    __mmask8 borrow = _mm512_cmplt_epu64_mask(*low, b_low);
+    __m512i difference = _mm512_sub_epi64(*high, b_high);
+    *high = _mm512_mask_sub_epi64(difference, borrow, difference, _mm512_set1_epi64(1));
+    *low = _mm512_sub_epi64(*low, b_low);
+}
+
+/* (x div n, x mod n) for x = x1*2^64 + x0 < n*2^64, eight lanes (divide). */
+KERNEL static INLINE void divide_by(const rewind_divisor *d, __m512i x1, __m512i x0, __m512i *q, __m512i *r) {
+    divide8(x1, x0, _mm512_set1_epi64((int64_t)d->normalized), _mm512_set1_epi64((int64_t)d->reciprocal),
+        _mm_cvtsi64_si128(d->shift), _mm_cvtsi64_si128(64 - d->shift), q, r);
+}
+
+/* div_mod, eight lanes: (x div n) as (low, high) in place, x mod n returned. */
+KERNEL static INLINE __m512i div_mod8(const rewind_divisor *d, __m512i *low, __m512i *high) {
+    __m512i upper, carry, lower, rest;
+    divide_by(d, _mm512_setzero_si512(), *high, &upper, &carry);
+    divide_by(d, carry, *low, &lower, &rest);
+    *low = lower;
+    *high = upper;
+    return rest;
+}
+
+/* (low, high) <- (low, high)*2^32 + c modulo 2^128. */
+KERNEL static INLINE void shift_add8(__m512i *low, __m512i *high, __m512i c) {
+    *high = _mm512_or_si512(_mm512_slli_epi64(*high, 32), _mm512_srli_epi64(*low, 32));
+    *low = _mm512_slli_epi64(*low, 32);
+    add128(low, high, c, _mm512_setzero_si512());
+}
+
+/* coder_divide of eight values below n (as rewind_buffer_divide does it), stored in the tile;
+   returns the restored low words. */
+KERNEL static INLINE __m512i undecay8(const rewind_divisor *d, rewind_coder_tile *tile, int64_t i, __m512i value) {
+    const __m512i vn = _mm512_set1_epi64((int64_t)d->numerator), low32 = _mm512_set1_epi64(0xffffffff);
+    __m512i digit = _mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)(tile->low + i)));
+    __m512i x1 = _mm512_srli_epi64(value, 32);
+    __m512i x0 = _mm512_or_si512(_mm512_slli_epi64(value, 32), digit);
+    __m512i top = _mm512_or_si512(_mm512_slli_epi64(x1, 1), _mm512_srli_epi64(x0, 63));
+    __mmask8 large = _mm512_cmpge_epu64_mask(top, vn);
+    tile->overflow |= large;
+    x1 = _mm512_mask_mov_epi64(x1, large, _mm512_setzero_si512());
+    x0 = _mm512_mask_mov_epi64(x0, large, _mm512_setzero_si512());
+    __m512i c, r;
+    divide_by(d, x1, x0, &c, &r);
+    // x = h*n + r < 2^95, as (h_high*n)*2^32 + (h_low*n + r).
+    __m512i h = _mm512_loadu_si512(tile->high + i);
+    __m512i bottom = _mm512_add_epi64(_mm512_mul_epu32(h, vn), r);
+    __m512i upper = _mm512_add_epi64(_mm512_mul_epu32(_mm512_srli_epi64(h, 32), vn), _mm512_srli_epi64(bottom, 32));
+    __m512i new_low = _mm512_and_si512(bottom, low32);
+    _mm512_storeu_si512(tile->high + i, upper);
+    _mm256_storeu_si256((__m256i *)(tile->low + i), _mm512_cvtepi64_epi32(new_low));
+    tile->length += _mm512_reduce_add_epi64(bit_lengths(upper, new_low));
+    __mmask8 below = _mm512_cmplt_epu64_mask(upper, _mm512_set1_epi64((int64_t)1 << 31));
+    tile->flags[i / 64] |= (uint64_t)below << (i % 64);
+    return c;
+}
+
+/* adam_undo_moments eight parameters at a time; the beta sums are added lane by lane in parameter
+   order, as the scalar loop adds them. A group whose gradient has no increment (impossible after
+   the forward step) and the tail of a tile go through the scalar loop. */
+KERNEL static int64_t undo_moments_vector(
+    int64_t count, uint64_t *m, uint64_t *v, const double *gradient, rewind_coder_tile *first,
+    rewind_coder_tile *second, const rewind_divisor *beta1, const rewind_divisor *beta2,
+    const rewind_adam_step *step, double *dm, double *dv, double *direction, double *sums) {
+    int64_t i = 0;
+    const double b1 = step->beta1, b2 = step->beta2;
+    for (; i + 8 <= count; i += 8) {
+        __m512d g = _mm512_loadu_pd(gradient + i);
+        __mmask8 ok = 0xff;
+        __m512d first_increment = _mm512_mul_pd(_mm512_set1_pd(step->decay1), g);
+        __mmask8 negative = _mm512_cmp_pd_mask(first_increment, _mm512_setzero_pd(), _CMP_LT_OQ);
+        __m512d magnitude = _mm512_abs_pd(first_increment);
+        ok &= _mm512_cmp_pd_mask(magnitude, _mm512_set1_pd(INFINITY), _CMP_LT_OQ);
+        __m512i dm_low, dm_high, dv_low, dv_high;
+        variance_raw8(magnitude, &ok, &dm_low, &dm_high);
+        negate128(negative, &dm_low, &dm_high);
+        __m512d second_increment = _mm512_mul_pd(_mm512_mul_pd(_mm512_set1_pd(step->decay2), g), g);
+        ok &= _mm512_cmp_pd_mask(second_increment, _mm512_set1_pd(INFINITY), _CMP_LT_OQ);
+        variance_raw8(second_increment, &ok, &dv_low, &dv_high);
+        if (ok != 0xff) {
+            int64_t failed = adam_undo_moments_range(
+                i, i + 8, m, v, gradient, first, second, beta1, beta2, step, dm, dv, direction, sums);
+            if (failed >= 0) return failed;
+            continue;
+        }
+        // v: subtract the increment, x' = H*n + L' by floor division, the coder divides L'.
+        __m512i v_low, v_high;
+        load8(v + 2 * i, &v_low, &v_high);
+        sub128(&v_low, &v_high, dv_low, dv_high);
+        __m512i rest = div_mod8(beta2, &v_low, &v_high);
+        shift_add8(&v_low, &v_high, undecay8(beta2, second, i, rest));
+        store8(v + 2 * i, v_low, v_high);
+        // m likewise, a negative m divided as ~m = -m - 1.
+        __m512i m_low, m_high;
+        load8(m + 2 * i, &m_low, &m_high);
+        sub128(&m_low, &m_high, dm_low, dm_high);
+        const __m512i ones = _mm512_set1_epi64(-1);
+        __mmask8 below_zero = _mm512_movepi64_mask(m_high);
+        m_low = _mm512_mask_xor_epi64(m_low, below_zero, m_low, ones);
+        m_high = _mm512_mask_xor_epi64(m_high, below_zero, m_high, ones);
+        rest = div_mod8(beta1, &m_low, &m_high);
+        rest = _mm512_mask_sub_epi64(
+            rest, below_zero, _mm512_set1_epi64((int64_t)beta1->numerator - 1), rest);
+        m_low = _mm512_mask_xor_epi64(m_low, below_zero, m_low, ones);
+        m_high = _mm512_mask_xor_epi64(m_high, below_zero, m_high, ones);
+        shift_add8(&m_low, &m_high, undecay8(beta1, first, i, rest));
+        store8(m + 2 * i, m_low, m_high);
+        if (!dm) continue;
+        __m512d dmv = _mm512_loadu_pd(dm + i), dvv = _mm512_loadu_pd(dv + i);
+        double terms1[8], terms2[8];
+        _mm512_storeu_pd(terms1, _mm512_mul_pd(dmv, _mm512_sub_pd(moment_value8(m_low, m_high), g)));
+        _mm512_storeu_pd(
+            terms2, _mm512_mul_pd(dvv, _mm512_sub_pd(variance_value8(v_low, v_high), _mm512_mul_pd(g, g))));
+        for (int lane = 0; lane < 8; lane++) {
+            sums[0] += terms1[lane];
+            sums[1] += terms2[lane];
+        }
+        __m512d along_m = _mm512_mul_pd(_mm512_set1_pd(1 - b1), dmv);
+        __m512d along_v = _mm512_mul_pd(_mm512_mul_pd(_mm512_set1_pd(2 * (1 - b2)), g), dvv);
+        _mm512_storeu_pd(direction + i, _mm512_add_pd(along_m, along_v));
+        _mm512_storeu_pd(dm + i, _mm512_mul_pd(dmv, _mm512_set1_pd(b1)));
+        _mm512_storeu_pd(dv + i, _mm512_mul_pd(dvv, _mm512_set1_pd(b2)));
+    }
+    return adam_undo_moments_range(
+        i, count, m, v, gradient, first, second, beta1, beta2, step, dm, dv, direction, sums);
+}
+
 /* adam_forward eight parameters at a time; a group with any lane out of range goes through the
    scalar loop, which stops at the first failing parameter as the Swift loop does. */
 KERNEL static int64_t forward_vector(
@@ -491,7 +627,7 @@ DISPATCH(undo_update, adam_undo_update,
         double *dm, double *dv, const rewind_adam_step *step, double *sums),
     (count, m, v, w, weights, dw, dm, dv, step, sums))
 
-DISPATCH(undo_moments, adam_undo_moments,
+DISPATCH(undo_moments, undo_moments_vector,
     (int64_t count, uint64_t *m, uint64_t *v, const double *gradient, rewind_coder_tile *first,
         rewind_coder_tile *second, const rewind_divisor *beta1, const rewind_divisor *beta2,
         const rewind_adam_step *step, double *dm, double *dv, double *direction, double *sums),
