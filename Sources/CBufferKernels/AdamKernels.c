@@ -223,12 +223,12 @@ static INLINE int64_t adam_forward(
 }
 
 /* The first loop of AdamAdjoint.reverse. */
-static INLINE int64_t adam_undo_update(
-    int64_t count, const uint64_t *m, const uint64_t *v, int64_t *w, double *weights, const double *dw, double *dm,
-    double *dv, const rewind_adam_step *step, double *sums) {
+static INLINE int64_t adam_undo_update_range(
+    int64_t start, int64_t end, const uint64_t *m, const uint64_t *v, int64_t *w, double *weights, const double *dw,
+    double *dm, double *dv, const rewind_adam_step *step, double *sums) {
     double d_alpha = sums[0], d_eps = sums[1], d_c1 = sums[2], d_c2 = sums[3];
     const double rate = step->rate, half = step->half;
-    for (int64_t i = 0; i < count; i++) {
+    for (int64_t i = start; i < end; i++) {
         double m_hat, root;
         double u = update(step, (i128)load(m + 2 * i), load(v + 2 * i), &m_hat, &root);
         double denominator = root + step->epsilon;
@@ -252,6 +252,12 @@ static INLINE int64_t adam_undo_update(
     sums[2] = d_c1;
     sums[3] = d_c2;
     return -1;
+}
+
+static INLINE int64_t adam_undo_update(
+    int64_t count, const uint64_t *m, const uint64_t *v, int64_t *w, double *weights, const double *dw, double *dm,
+    double *dv, const rewind_adam_step *step, double *sums) {
+    return adam_undo_update_range(0, count, m, v, w, weights, dw, dm, dv, step, sums);
 }
 
 /* ReversibleAdam.undoMoments and the second loop of AdamAdjoint.reverse. */
@@ -297,9 +303,10 @@ static INLINE int64_t adam_undo_moments(
 
 // Each kernel twice: for any x86-64, and for CPUs with AVX-512 (F, DQ, CD, VL) and BMI2, where the
 // compiler has one-instruction conversions between unsigned 64-bit integers and doubles and
-// flag-free shifts and multiplies, and where the forward step and the undoing of the moments run
-// eight parameters per vector instruction (forward_vector, undo_moments_vector: the same integer
-// operations lane by lane, and the same IEEE operations in the same order, so the same bits).
+// flag-free shifts and multiplies, and where all three run eight parameters per vector instruction
+// (forward_vector, undo_update_vector, undo_moments_vector: the same integer operations lane by
+// lane, the same IEEE operations in the same order, sums added lane by lane in parameter order,
+// so the same bits).
 #if defined(__x86_64__) && defined(__clang__)
 #include <immintrin.h>
 
@@ -544,6 +551,55 @@ KERNEL static int64_t undo_moments_vector(
         i, count, m, v, gradient, first, second, beta1, beta2, step, dm, dv, direction, sums);
 }
 
+/* adam_undo_update eight parameters at a time, the four sums added lane by lane in parameter
+   order as the scalar loop adds them; the tail, and a group with an update out of range
+   (impossible after the forward step), run the scalar loop. */
+KERNEL static int64_t undo_update_vector(
+    int64_t count, const uint64_t *m, const uint64_t *v, int64_t *w, double *weights, const double *dw, double *dm,
+    double *dv, const rewind_adam_step *step, double *sums) {
+    int64_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        __m512i m_low, m_high, v_low, v_high;
+        load8(m + 2 * i, &m_low, &m_high);
+        load8(v + 2 * i, &v_low, &v_high);
+        __m512d m_hat = _mm512_mul_pd(moment_value8(m_low, m_high), _mm512_set1_pd(step->inverse1));
+        __m512d root = _mm512_sqrt_pd(_mm512_mul_pd(variance_value8(v_low, v_high), _mm512_set1_pd(step->inverse2)));
+        __m512d denominator = _mm512_add_pd(root, _mm512_set1_pd(step->epsilon));
+        __m512d u = _mm512_div_pd(_mm512_mul_pd(_mm512_set1_pd(step->alpha), m_hat), denominator);
+        __m512d scaled = _mm512_mul_pd(u, _mm512_set1_pd(0x1p52));
+        if (_mm512_cmp_pd_mask(_mm512_abs_pd(scaled), _mm512_set1_pd(0x1p62), _CMP_LT_OQ) != 0xff) {
+            int64_t failed = adam_undo_update_range(i, i + 8, m, v, w, weights, dw, dm, dv, step, sums);
+            if (failed >= 0) return failed;
+            continue;
+        }
+        __m512i restored = _mm512_add_epi64(_mm512_loadu_si512(w + i), _mm512_cvttpd_epi64(scaled));
+        _mm512_storeu_si512(w + i, restored);
+        _mm512_storeu_pd(weights + i, _mm512_mul_pd(_mm512_cvtepi64_pd(restored), _mm512_set1_pd(0x1p-52)));
+        __m512d a = _mm512_loadu_pd(dw + i);
+        __m512d inverse = _mm512_div_pd(_mm512_set1_pd(1), denominator);
+        __m512d ratio = _mm512_mul_pd(_mm512_mul_pd(a, u), inverse);
+        double alpha_terms[8], ratios[8], c1_terms[8], c2_terms[8];
+        _mm512_storeu_pd(alpha_terms, _mm512_mul_pd(_mm512_mul_pd(a, m_hat), inverse));
+        _mm512_storeu_pd(ratios, ratio);
+        _mm512_storeu_pd(c1_terms, _mm512_mul_pd(a, u));
+        _mm512_storeu_pd(c2_terms, _mm512_mul_pd(ratio, root));
+        for (int lane = 0; lane < 8; lane++) {
+            sums[0] -= alpha_terms[lane];
+            sums[1] += ratios[lane];
+            sums[2] += c1_terms[lane];
+            sums[3] -= c2_terms[lane];
+        }
+        __m512d dmv = _mm512_loadu_pd(dm + i);
+        _mm512_storeu_pd(
+            dm + i, _mm512_sub_pd(dmv, _mm512_mul_pd(_mm512_mul_pd(a, _mm512_set1_pd(step->rate)), inverse)));
+        __m512d dvv = _mm512_loadu_pd(dv + i);
+        __mmask8 positive = _mm512_cmp_pd_mask(root, _mm512_setzero_pd(), _CMP_GT_OQ);
+        __m512d step_v = _mm512_div_pd(_mm512_mul_pd(ratio, _mm512_set1_pd(step->half)), root);
+        _mm512_storeu_pd(dv + i, _mm512_mask_add_pd(dvv, positive, dvv, step_v));
+    }
+    return adam_undo_update_range(i, count, m, v, w, weights, dw, dm, dv, step, sums);
+}
+
 /* adam_forward eight parameters at a time; a group with any lane out of range goes through the
    scalar loop, which stops at the first failing parameter as the Swift loop does. */
 KERNEL static int64_t forward_vector(
@@ -622,7 +678,7 @@ DISPATCH(forward, forward_vector,
         const rewind_divisor *beta2, const rewind_adam_step *step, int32_t *failure),
     (count, m, v, w, weights, gradient, first, second, beta1, beta2, step, failure))
 
-DISPATCH(undo_update, adam_undo_update,
+DISPATCH(undo_update, undo_update_vector,
     (int64_t count, const uint64_t *m, const uint64_t *v, int64_t *w, double *weights, const double *dw,
         double *dm, double *dv, const rewind_adam_step *step, double *sums),
     (count, m, v, w, weights, dw, dm, dv, step, sums))
