@@ -423,6 +423,23 @@ KERNEL static INLINE void finish8(rewind_coder_tile *tile, int64_t i, __m512i y,
     }
 }
 
+/* The moments' increments of eight parameters, (1 - beta1)*g truncated toward zero and
+   (1 - beta2)*g*g (moment_raw, variance_raw): returns the lanes where both are in range. */
+KERNEL static INLINE __mmask8 increments8(
+    const rewind_adam_step *step, __m512d g, __m512i *dm_low, __m512i *dm_high, __m512i *dv_low, __m512i *dv_high) {
+    __mmask8 ok = 0xff;
+    __m512d first_increment = _mm512_mul_pd(_mm512_set1_pd(step->decay1), g);
+    __mmask8 negative = _mm512_cmp_pd_mask(first_increment, _mm512_setzero_pd(), _CMP_LT_OQ);
+    __m512d magnitude = _mm512_abs_pd(first_increment);
+    ok &= _mm512_cmp_pd_mask(magnitude, _mm512_set1_pd(INFINITY), _CMP_LT_OQ);
+    variance_raw8(magnitude, &ok, dm_low, dm_high);
+    negate128(negative, dm_low, dm_high);
+    __m512d second_increment = _mm512_mul_pd(_mm512_mul_pd(_mm512_set1_pd(step->decay2), g), g);
+    ok &= _mm512_cmp_pd_mask(second_increment, _mm512_set1_pd(INFINITY), _CMP_LT_OQ);
+    variance_raw8(second_increment, &ok, dv_low, dv_high);
+    return ok;
+}
+
 /* (low, high) -= (b_low, b_high) modulo 2^128. */
 KERNEL static INLINE void sub128(__m512i *low, __m512i *high, __m512i b_low, __m512i b_high) {
     __mmask8 borrow = _mm512_cmplt_epu64_mask(*low, b_low);
@@ -492,17 +509,8 @@ KERNEL static int64_t undo_moments_vector(
     const double b1 = step->beta1, b2 = step->beta2;
     for (; i + 8 <= count; i += 8) {
         __m512d g = _mm512_loadu_pd(gradient + i);
-        __mmask8 ok = 0xff;
-        __m512d first_increment = _mm512_mul_pd(_mm512_set1_pd(step->decay1), g);
-        __mmask8 negative = _mm512_cmp_pd_mask(first_increment, _mm512_setzero_pd(), _CMP_LT_OQ);
-        __m512d magnitude = _mm512_abs_pd(first_increment);
-        ok &= _mm512_cmp_pd_mask(magnitude, _mm512_set1_pd(INFINITY), _CMP_LT_OQ);
         __m512i dm_low, dm_high, dv_low, dv_high;
-        variance_raw8(magnitude, &ok, &dm_low, &dm_high);
-        negate128(negative, &dm_low, &dm_high);
-        __m512d second_increment = _mm512_mul_pd(_mm512_mul_pd(_mm512_set1_pd(step->decay2), g), g);
-        ok &= _mm512_cmp_pd_mask(second_increment, _mm512_set1_pd(INFINITY), _CMP_LT_OQ);
-        variance_raw8(second_increment, &ok, &dv_low, &dv_high);
+        __mmask8 ok = increments8(step, g, &dm_low, &dm_high, &dv_low, &dv_high);
         if (ok != 0xff) {
             int64_t failed = adam_undo_moments_range(
                 i, i + 8, m, v, gradient, first, second, beta1, beta2, step, dm, dv, direction, sums);
@@ -615,18 +623,8 @@ KERNEL static int64_t forward_vector(
         decay8(beta1, first, i, 1, &m_low, &m_high, &y1, &digit1, &words1, &emit1);
         decay8(beta2, second, i, 0, &v_low, &v_high, &y2, &digit2, &words2, &emit2);
         __m512d g = _mm512_loadu_pd(gradient + i);
-        __mmask8 ok = 0xff;
-        // The increments: (1 - beta1)*g truncated toward zero, (1 - beta2)*g*g.
-        __m512d first_increment = _mm512_mul_pd(_mm512_set1_pd(step->decay1), g);
-        __mmask8 negative = _mm512_cmp_pd_mask(first_increment, _mm512_setzero_pd(), _CMP_LT_OQ);
-        __m512d magnitude = _mm512_abs_pd(first_increment);
-        ok &= _mm512_cmp_pd_mask(magnitude, _mm512_set1_pd(INFINITY), _CMP_LT_OQ);
         __m512i dm_low, dm_high, dv_low, dv_high;
-        variance_raw8(magnitude, &ok, &dm_low, &dm_high);
-        negate128(negative, &dm_low, &dm_high);
-        __m512d second_increment = _mm512_mul_pd(_mm512_mul_pd(_mm512_set1_pd(step->decay2), g), g);
-        ok &= _mm512_cmp_pd_mask(second_increment, _mm512_set1_pd(INFINITY), _CMP_LT_OQ);
-        variance_raw8(second_increment, &ok, &dv_low, &dv_high);
+        __mmask8 ok = increments8(step, g, &dm_low, &dm_high, &dv_low, &dv_high);
         add128(&m_low, &m_high, dm_low, dm_high);
         add128(&v_low, &v_high, dv_low, dv_high);
         // |m| < 2^120 and v < 2^120 (neither sum can wrap: both terms are below 2^120).
