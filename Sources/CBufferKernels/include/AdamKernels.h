@@ -8,7 +8,9 @@
 /// steps and the adjoint recurrences backward. A transcription of the Swift reference path of
 /// `ReversibleAdam` and `AdamAdjoint` (Sources/Learning/Optimizers): integer arithmetic for the
 /// fixed-point parts and the coders, IEEE + - * / and sqrt in the Swift code's order for the rest,
-/// FMA contraction off, so the results are the Swift path's bits on every CPU.
+/// FMA contraction off, so the results are the Swift path's bits on every CPU. Where the CPU has
+/// AVX-512 (F, DQ, CD, VL) and BMI2 each runs eight parameters per instruction, the same operations
+/// lane by lane and every sum added in parameter order: the same bits again.
 ///
 /// m and v are 128-bit integers stored as two 64-bit words, the low word first (Swift's `Int128`
 /// and `UInt128` on a little-endian machine).
