@@ -136,19 +136,11 @@ extension InformationBuffer {
                             rewind_buffer_multiply(
                                 high, low, values, Int64(width), n, divisor.normalized, divisor.reciprocal,
                                 Int64(divisor.shift), emitted.baseAddress, words.baseAddress))
-                        for (index, mask) in emitted.enumerated() {
-                            var mask = mask
-                            while mask != 0 {
-                                let i = index * 64 + mask.trailingZeroBitCount
-                                mask &= mask &- 1
-                                push(words[i], tile: t, slot: i)
-                                pushed += 1
-                            }
-                        }
+                        finishMultiply(
+                            tile: t, emitted: (emitted[0], emitted[1]), words: UnsafePointer(words.baseAddress!),
+                            length: length)
                     }
                 }
-                depthSum[t] += pushed
-                account(t, length: length)
                 return
             }
             for i in 0..<width {
@@ -194,24 +186,8 @@ extension InformationBuffer {
                         rewind_buffer_divide(
                             high, low, values, Int64(width), n, divisor.normalized, divisor.reciprocal,
                             Int64(divisor.shift), below.baseAddress, &overflow))
-                    for (index, mask) in below.enumerated() {
-                        var mask = mask
-                        while mask != 0 {
-                            let i = index * 64 + mask.trailingZeroBitCount
-                            mask &= mask &- 1
-                            let d = depth[i]
-                            guard d > 0 else { continue }
-                            // x < 2^63 moves into `high` whole; a word comes back below it. V and
-                            // so the bit count are unchanged: 32 bits leave the stack for x.
-                            depth[i] = d - 1
-                            high[i] = high[i] &<< 32 | UInt64(low[i])
-                            low[i] = word(tile: t, row: Int(d - 1), slot: i)
-                            popped += 1
-                        }
-                    }
+                    finishDivide(tile: t, below: (below[0], below[1]), length: length)
                 }
-                depthSum[t] -= popped
-                account(t, length: length + 32 * popped)
                 return
             }
             for i in 0..<width {
@@ -238,6 +214,58 @@ extension InformationBuffer {
             }
             depthSum[t] -= popped
             account(t, length: length)
+        }
+
+        /// The state registers (x div 2^32, x mod 2^32) of tile t's parameters, for a kernel that
+        /// steps them in place and then hands what it did to `finishMultiply` or `finishDivide`.
+        func registers(tile t: Int) -> (high: UnsafeMutablePointer<UInt64>, low: UnsafeMutablePointer<UInt32>) {
+            let offset = t * InformationBuffer.tileWidth
+            return (high + offset, low + offset)
+        }
+
+        /// After a kernel multiplied tile t: pushes `words[i]` for every bit i of `emitted` and
+        /// counts the bits held (`length`: Σ bit lengths of the new states).
+        func finishMultiply(tile t: Int, emitted: (UInt64, UInt64), words: UnsafePointer<UInt32>, length: Int) {
+            var pushed = 0
+            Self.forEachSetBit(of: emitted) { i in
+                push(words[i], tile: t, slot: i)
+                pushed += 1
+            }
+            depthSum[t] += pushed
+            account(t, length: length)
+        }
+
+        /// Calls `body` with every i < 128 whose bit is set in the pair of words (bit i of word
+        /// i / 64), in increasing order.
+        @inline(__always)
+        private static func forEachSetBit(of flags: (UInt64, UInt64), _ body: (Int) -> Void) {
+            for index in 0..<2 {
+                var mask = index == 0 ? flags.0 : flags.1
+                while mask != 0 {
+                    body(index * 64 + mask.trailingZeroBitCount)
+                    mask &= mask &- 1
+                }
+            }
+        }
+
+        /// After a kernel divided tile t: for every bit i of `below` (a state that fell below
+        /// 2^63) whose stack is not empty, x moves into `high` whole and a word comes back below
+        /// it; then counts the bits held (`length` as the kernel left the states).
+        func finishDivide(tile t: Int, below: (UInt64, UInt64), length: Int) {
+            let offset = t * InformationBuffer.tileWidth
+            let high = self.high + offset, low = self.low + offset, depth = self.depth + offset
+            var popped = 0
+            Self.forEachSetBit(of: below) { i in
+                let d = depth[i]
+                guard d > 0 else { return }
+                // V and so the bit count are unchanged: 32 bits leave the stack for x.
+                depth[i] = d - 1
+                high[i] = high[i] &<< 32 | UInt64(low[i])
+                low[i] = word(tile: t, row: Int(d - 1), slot: i)
+                popped += 1
+            }
+            depthSum[t] -= popped
+            account(t, length: length + 32 * popped)
         }
 
         /// Stores `word` on top of the stack of slot `slot` of tile `t`, growing the tile if needed.

@@ -62,7 +62,7 @@ public final class InformationBuffer: @unchecked Sendable {
 
     /// Disjoint ranges of the parameter vector, one per model block.
     public let segments: [Range<Int>]
-    private let coders: [SegmentCoder]
+    let coders: [SegmentCoder]
 
     /// A buffer holding nothing for the given disjoint, non-negative parameter ranges.
     ///
@@ -111,24 +111,16 @@ public final class InformationBuffer: @unchecked Sendable {
     public func multiply(
         _ values: UnsafeMutableBufferPointer<Int64>, segment s: Int, numerators: UnsafeBufferPointer<UInt64>
     ) {
-        let range = segments[s]
-        guard let base = checked(values, segment: s, parameters: range) else { return }
-        precondition(numerators.count >= range.upperBound, "numerators shorter than segment \(range)")
-        coders[s].multiply(
-            base + range.lowerBound, from: 0, count: range.count,
-            by: .each(numerators.baseAddress! + range.lowerBound))
+        guard let call = checked(values, segment: s, numerators: numerators) else { return }
+        coders[s].multiply(call.start, from: 0, count: call.count, by: call.factors)
     }
 
     /// The exact inverse of `multiply(_:segment:numerators:)` with the same numerators (LIFO).
     public func divide(
         _ values: UnsafeMutableBufferPointer<Int64>, segment s: Int, numerators: UnsafeBufferPointer<UInt64>
     ) {
-        let range = segments[s]
-        guard let base = checked(values, segment: s, parameters: range) else { return }
-        precondition(numerators.count >= range.upperBound, "numerators shorter than segment \(range)")
-        coders[s].divide(
-            base + range.lowerBound, from: 0, count: range.count,
-            by: .each(numerators.baseAddress! + range.lowerBound))
+        guard let call = checked(values, segment: s, numerators: numerators) else { return }
+        coders[s].divide(call.start, from: 0, count: call.count, by: call.factors)
     }
 
     /// The exact inverse of the most recent un-undone `multiply` on segment `s` (LIFO).
@@ -182,6 +174,17 @@ public final class InformationBuffer: @unchecked Sendable {
 
     /// True when every parameter's buffer holds zero (it must after a full reversal).
     public var isEmpty: Bool { storedBits == 0 }
+
+    /// The checks of the per-parameter-factor calls, which always cover the whole segment: its
+    /// first value, its length and its numerators, nil when it is empty.
+    private func checked(
+        _ values: UnsafeMutableBufferPointer<Int64>, segment s: Int, numerators: UnsafeBufferPointer<UInt64>
+    ) -> (start: UnsafeMutablePointer<Int64>, count: Int, factors: SegmentCoder.Factors)? {
+        let range = segments[s]
+        guard let base = checked(values, segment: s, parameters: range) else { return nil }
+        precondition(numerators.count >= range.upperBound, "numerators shorter than segment \(range)")
+        return (base + range.lowerBound, range.count, .each(numerators.baseAddress! + range.lowerBound))
+    }
 
     private func checked(
         _ values: UnsafeMutableBufferPointer<Int64>, segment s: Int, parameters: Range<Int>

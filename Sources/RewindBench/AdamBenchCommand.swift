@@ -43,6 +43,11 @@ public struct AdamBenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Without --dump: leave out the bits table (five more runs at T = 1000).")
     var skipBits = false
 
+    @Flag(
+        name: .long,
+        help: "Without --dump: run Adam's per-parameter work through the Swift loops that specify its C kernels.")
+    var swiftLoops = false
+
     public func validate() throws {
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
         guard threads == 1 || threads == 2 else { throw ValidationError("--threads must be 1 or 2") }
@@ -67,7 +72,8 @@ public struct AdamBenchCommand: ParsableCommand {
             }
             return
         }
-        let benchmark = AdamBenchmark(core: core)
+        var benchmark = AdamBenchmark(core: core)
+        benchmark.usesKernels = !swiftLoops
         let speed = try speedIterations.map {
             try benchmark.measure(iterations: $0, repeats: max(1, repeats / max(1, $0 / 100)))
         }

@@ -21,6 +21,9 @@ struct AdamBenchmark {
     static let settings = "alpha 0.01, beta1 0.9, beta2 0.999, epsilon 1e-8, L2 1e-4, init scale 0.1"
 
     let core: CoreBenchmark
+    /// Adam's per-parameter work through the fused C kernels (the default) or the Swift loops
+    /// that specify them (`--swift-loops`): the same bits, for before-and-after timings.
+    var usesKernels = true
 
     func schedule(iterations: Int, beta1: Double = 0.9, beta2: Double = 0.999) -> AdamSchedule {
         let blocks = core.architecture.blocks
@@ -95,7 +98,8 @@ struct AdamBenchmark {
     func measure(iterations: Int, repeats: Int) throws -> Measurement {
         let momentum = core.schedule(iterations: iterations)
         let adam = schedule(iterations: iterations)
-        let trainer = ReversibleAdamTrainer(problem: core.trainer.problem, threads: core.threads)
+        var trainer = ReversibleAdamTrainer(problem: core.trainer.problem, threads: core.threads)
+        trainer.usesKernels = usesKernels
         let clock = ContinuousClock()
         var sgdTimes: [Double] = [], adamTimes: [Double] = [], sgdCPU: [Double] = [], adamCPU: [Double] = []
         var last: AdamRun?

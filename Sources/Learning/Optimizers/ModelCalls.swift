@@ -25,10 +25,12 @@ final class ModelCalls {
     /// ∇(L + ½Σλw²) at `parameters` on the batch of `step`, into `scratch.gradient`; returns the loss.
     @discardableResult
     func gradient(step: Int, parameters: UnsafeMutableBufferPointer<Double>) -> Double {
-        scratch.loadBatch(step: step, plan: problem.batches, from: problem.training)
+        // Gathered straight into the workspace, where the model would otherwise copy the batch.
+        scratch.loadBatch(step: step, plan: problem.batches, from: problem.training, into: workspace.input)
         return problem.model.lossAndGradient(
             parameters: UnsafeBufferPointer(parameters), l2: UnsafeBufferPointer(scratch.l2),
-            inputs: UnsafeBufferPointer(scratch.batchInputs), labels: UnsafeBufferPointer(scratch.batchLabels),
+            inputs: UnsafeBufferPointer(start: workspace.input, count: scratch.batchSize * scratch.features),
+            labels: UnsafeBufferPointer(scratch.batchLabels),
             batch: scratch.batchSize, gradient: scratch.gradient, workspace: workspace, team: team)
     }
 

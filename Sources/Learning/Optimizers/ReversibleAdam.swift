@@ -1,3 +1,4 @@
+import CBufferKernels
 import Foundation
 
 /// Adam's hyperparameters for one inner training run, in natural units, one value per iteration
@@ -124,6 +125,15 @@ public final class ReversibleAdam {
     let decaysEach: [Bool]
     /// The numerators of 1 − α_tk·λ_i for the step being applied or undone.  // (N)
     let decayNumerators: UnsafeMutableBufferPointer<UInt64>
+    /// Whether the per-parameter work runs through the fused C kernels (`AdamKernels.c`: one pass
+    /// a parameter per direction) or the Swift loops below, which specify them: the same bits
+    /// either way (`ReversibleAdamKernelTests`), so only tests and benchmarks turn it off.
+    var usesKernels = true
+    /// Whether the kernels run their build for any x86-64 even where the CPU has AVX-512 and
+    /// BMI2 (the same bits; for tests).
+    var portableKernels = false
+    /// The words the two buffers' coders emit from one tile, for the kernels.  // (2, tileWidth)
+    let tileWords: UnsafeMutablePointer<UInt32>
 
     /// Starts at w_1 = `initialWeights` (rounded to the grid), m = v = 0.
     public init(schedule: AdamSchedule, blocks: [Range<Int>], initialWeights: [Double]) throws(TrainingError) {
@@ -206,9 +216,12 @@ public final class ReversibleAdam {
         }
         decayNumerators = .allocate(capacity: n)
         decayNumerators.initialize(repeating: 1)
+        tileWords = .allocate(capacity: 2 * InformationBuffer.tileWidth)
+        tileWords.initialize(repeating: 0, count: 2 * InformationBuffer.tileWidth)
     }
 
     deinit {
+        tileWords.deallocate()
         decayNumerators.deallocate()
         for buffer in [w, low] { buffer.deallocate() }
         m.deallocate()
@@ -258,6 +271,10 @@ public final class ReversibleAdam {
             } else if decaysEach[k] {
                 decayBuffer.multiply(w, segment: k, numerators: decayFactors(step: t, block: k))
                 for i in block { weights[i] = FixedPoint.value(w[i]) }
+            }
+            if usesKernels {
+                try forwardKernel(step: t, block: k, gradient: g)
+                continue
             }
             // m ← β1·m and v ← β2·v exactly: the buffer multiplies the low word, the rest is
             // multiplied whole (m >> 32 is the floor, so the low word is never negative).
@@ -346,6 +363,10 @@ public final class ReversibleAdam {
     /// the same rounded increments, then divide by β1 and β2 exactly through the buffers.
     public func undoMoments(step t: Int, gradient g: UnsafeBufferPointer<Double>) {
         for (k, block) in blocks.enumerated() {
+            if usesKernels {
+                undoMomentsKernel(step: t, block: k, gradient: g, adjoint: nil)
+                continue
+            }
             let decay1 = 1 - beta1[t][k].value, decay2 = 1 - beta2[t][k].value
             let n1 = InformationBuffer.Divisor(beta1[t][k].numerator)
             let n2 = InformationBuffer.Divisor(beta2[t][k].numerator)

@@ -34,6 +34,9 @@ public struct ReversibleAdamTrainer: Sendable {
     public let problem: TrainingProblem
     /// Threads the model calls share (1 or 2); every result is the same bits for either.
     public let threads: Int
+    /// Whether the optimiser runs its fused C kernels or the Swift loops that specify them (see
+    /// `ReversibleAdam.usesKernels`): the same bits, so only tests and benchmarks set it.
+    public var usesKernels = true
 
     public init(problem: TrainingProblem, threads: Int = 1) {
         precondition(threads == 1 || threads == 2, "ReversibleAdamTrainer: threads must be 1 or 2")
@@ -128,7 +131,9 @@ public struct ReversibleAdamTrainer: Sendable {
         for (k, block) in blocks.enumerated() {
             for i in block { initial[i] = schedule.initScales[k] * noise[i] }
         }
-        return (try ReversibleAdam(schedule: schedule, blocks: blocks, initialWeights: initial), model)
+        let optimiser = try ReversibleAdam(schedule: schedule, blocks: blocks, initialWeights: initial)
+        optimiser.usesKernels = usesKernels
+        return (optimiser, model)
     }
 }
 
@@ -170,6 +175,17 @@ struct AdamAdjoint {
         let dw = s.dw, direction = s.direction, epsilon = o.schedule.epsilon
         // The update's adjoints, from the new m and v, and w_{t+1} + u (the decay is undone next).
         for (k, block) in o.blocks.enumerated() {
+            if o.usesKernels {
+                let (dAlpha, dEps, dC1, dC2) = withKernelAdjoint { adjoint in
+                    o.undoUpdateKernel(step: t, block: k, dw: UnsafePointer(dw.baseAddress!), adjoint: adjoint)
+                }
+                let c1 = o.correction1[t][k], c2 = o.correction2[t][k], half = 1 / (2 * c2)
+                dEpsilon += dEps
+                dLearningRates[t][k] = dAlpha
+                bias1[k] -= dC1 / c1 * o.product1[t][k]
+                bias2[k] -= dC2 * half * o.product2[t][k]
+                continue
+            }
             let alpha = o.schedule.learningRates[t][k], c1 = o.correction1[t][k], c2 = o.correction2[t][k]
             // Two divisions a parameter (1/D and 1/s); the block's constant factors are applied to
             // the sums once.
@@ -221,6 +237,17 @@ struct AdamAdjoint {
         }
         model.gradient(step: t, parameters: o.weights)
         let g = s.gradient
+        guard !o.usesKernels else {
+            for k in o.blocks.indices {
+                let (dB1, dB2) = withKernelAdjoint { adjoint in
+                    o.undoMomentsKernel(step: t, block: k, gradient: UnsafeBufferPointer(g), adjoint: adjoint)
+                }
+                dBeta1[t][k] = dB1 + bias1[k] / o.beta1[t][k].value
+                dBeta2[t][k] = dB2 + bias2[k] / o.beta2[t][k].value
+            }
+            applyCurvature()
+            return
+        }
         o.undoMoments(step: t, gradient: UnsafeBufferPointer(g))
         for (k, block) in o.blocks.enumerated() {
             let b1 = o.beta1[t][k].value, b2 = o.beta2[t][k].value
@@ -236,11 +263,27 @@ struct AdamAdjoint {
             dBeta1[t][k] = dB1 + bias1[k] / b1
             dBeta2[t][k] = dB2 + bias2[k] / b2
         }
+        applyCurvature()
+    }
+
+    /// The step's last part: w̄ += (H + diag λ)·ḡ and λ̄ += w_t ⊙ ḡ, ḡ in `scratch.direction`.
+    private func applyCurvature() {
+        let o = optimiser, s = model.scratch
         model.curvature(parameters: o.weights)
-        let hv = s.hessianProduct, l2 = s.l2, dl2 = s.dl2, weights = o.weights
+        let hv = s.hessianProduct, l2 = s.l2, dl2 = s.dl2, weights = o.weights, dw = s.dw, direction = s.direction
         for i in 0..<o.parameterCount {
             dw[i] += hv[i] + l2[i] * direction[i]
             dl2[i] += weights[i] * direction[i]
+        }
+    }
+
+    /// m̄, v̄ and the Hessian-vector product's direction as the kernels take them.
+    private mutating func withKernelAdjoint<R>(_ body: (ReversibleAdam.KernelAdjoint) -> R) -> R {
+        let direction = model.scratch.direction.baseAddress!
+        return dm.withUnsafeMutableBufferPointer { dm in
+            dv.withUnsafeMutableBufferPointer { dv in
+                body(.init(dm: dm.baseAddress!, dv: dv.baseAddress!, direction: direction))
+            }
         }
     }
 }
