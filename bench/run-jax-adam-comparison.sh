@@ -8,7 +8,8 @@
 # (CPU only), builds `rewind` in release, writes the Adam problems with `rewind bench-adam --dump`
 # into .build/jax-adam-comparison/, and runs bench/jax_adam_reference.py on them. Both sides are
 # pinned to one core, as in the SGD comparison (WHOLE_MACHINE=1 gives both every core instead:
-# Rewind two trainer threads, XLA its default threads). A benchmark, not part of .ci/run. Exits
+# Rewind two trainer threads, XLA its default threads; REWIND_THREADS=1 keeps Rewind on one trainer
+# thread, unpinned, where a second does not pay). A benchmark, not part of .ci/run. Exits
 # non-zero if any group differs from JAX by more than 1e-10 relative. PYTHON=/path/to/python uses an
 # interpreter that already has jax (0.10.2, with x64) and numpy instead of .venv-jax/.
 set -euo pipefail
@@ -32,7 +33,7 @@ rewind="$(swift build -c release --show-bin-path)/rewind"
 pin=()
 threads=1
 if [ "${WHOLE_MACHINE:-0}" = 1 ]; then
-    threads=2
+    threads="${REWIND_THREADS:-2}"
     export JAX_THREADS=all
 elif command -v taskset >/dev/null; then
     pin=(taskset -c "${CORE:-$(( $(nproc) - 1 ))}")
