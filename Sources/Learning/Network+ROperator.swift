@@ -127,7 +127,8 @@ extension Network {
         result hv: UnsafeMutablePointer<Double>, inputProduct: UnsafeMutablePointer<Double>?,
         workspace: NetworkWorkspace, team: WorkerTeam
     ) {
-        for s in stages.indices.reversed() {
+        var folded: Int?  // an activation already run inside the layer above's section
+        for s in stages.indices.reversed() where s != folded {
             let stage = stages[s]
             // Both (B, outputCount).
             let delta = UnsafePointer(workspace.gradients[s]), rDelta = UnsafePointer(workspace.rGradients[s])
@@ -165,8 +166,10 @@ extension Network {
                         of: rDelta, rows: products, cols: stage.fanOut, into: hv + stage.biasOffset,
                         accumulate: false)
                 }
+                folded = target == nil ? nil : foldedActivation(below: s)
                 var inputProduct: (() -> Void)?
                 if let target {
+                    let activation = folded
                     inputProduct = {
                         if case .conv2d(let geometry) = stage.operation {
                             backpropagateColumns(
@@ -183,24 +186,18 @@ extension Network {
                             transposeA: false, transposeB: true, m: products, n: stage.fanIn, k: stage.fanOut,
                             alpha: 1, a: delta, lda: stage.fanOut, b: v + stage.weightOffset,
                             ldb: stage.fanOut, beta: 1, c: target, ldc: stage.fanIn)
+                        if let activation {
+                            rBackwardActivation(
+                                activation, into: workspace.rGradients[activation - 1], rows: rows, workspace: workspace
+                            )
+                        }
                     }
                 }
                 runLayerProducts(
                     fanIn: stage.fanIn, team: team, weights: weightProduct, biases: biasProduct, input: inputProduct)
-            case .activation(let activation):
+            case .activation:
                 guard let target else { continue }
-                let n = rows * stage.outputCount
-                target.update(from: rDelta, count: n)
-                if stage.dependsOnParameters {
-                    // R{δ_in} = R{δ}⊙φ' + δ⊙φ''⊙R{z}, with R{z} the previous stage's R{output}.
-                    activation.rBackward(
-                        target, activation: workspace.outputs[s], derivative: workspace.routes[s]!,
-                        upstream: delta, rPreactivation: workspace.rOutputs[s - 1], count: n)
-                } else {
-                    // R{z} = 0: only R{δ}⊙φ' remains.
-                    let derivative = workspace.routes[s]!
-                    for i in 0..<n { target[i] *= derivative[i] }
-                }
+                rBackwardActivation(s, into: target, rows: rows, workspace: workspace)
             case .maxpool, .avgpool:
                 guard let target else { continue }
                 let (top, bottom) = halves(0..<rows)
@@ -208,6 +205,27 @@ extension Network {
                     { backwardWithoutParameters(s, delta: rDelta, into: target, rows: top, workspace: workspace) },
                     { backwardWithoutParameters(s, delta: rDelta, into: target, rows: bottom, workspace: workspace) })
             }
+        }
+    }
+
+    /// R-backward of activation stage `s` over `rows` rows into `target`:
+    /// R{δ_in} = R{δ}⊙φ' + δ⊙φ''⊙R{z}, with R{z} the previous stage's R{output}.
+    func rBackwardActivation(
+        _ s: Int, into target: UnsafeMutablePointer<Double>, rows: Int, workspace: NetworkWorkspace
+    ) {
+        guard case .activation(let activation) = stages[s].operation else {
+            preconditionFailure("rBackwardActivation: stage \(s) is not an activation")
+        }
+        let n = rows * stages[s].outputCount
+        target.update(from: workspace.rGradients[s], count: n)
+        if stages[s].dependsOnParameters {
+            activation.rBackward(
+                target, activation: workspace.outputs[s], derivative: workspace.routes[s]!,
+                upstream: workspace.gradients[s], rPreactivation: workspace.rOutputs[s - 1], count: n)
+        } else {
+            // R{z} = 0: only R{δ}⊙φ' remains.
+            let derivative = workspace.routes[s]!
+            for i in 0..<n { target[i] *= derivative[i] }
         }
     }
 
