@@ -15,9 +15,9 @@ import Darwin
 /// bit for bit whatever the thread count.
 ///
 /// The hand-over is a generation counter. Each side that has to wait — the helper for the next
-/// section, the caller for the helper's half — spins for a microsecond or two (longer than the
-/// shortest serial stretches between a step's sections, so on a free core the helper is often
-/// there when the next section is posted), then sleeps on a condition variable until the other side
+/// section, the caller for the helper's half — spins for about 15 µs (longer than
+/// the short serial stretches between a step's sections, so on a free core the helper is there
+/// when the next section is posted), then sleeps on a condition variable until the other side
 /// wakes it. Spinning longer buys nothing on a busy machine: there the other thread is often not
 /// running at all (preempted by other processes for milliseconds), and every spin is CPU time
 /// taken from the work. The second half goes to whichever thread claims it first.
@@ -45,13 +45,14 @@ public final class WorkerTeam: @unchecked Sendable {
     /// Spins of a waiting thread (the idle helper, or the caller waiting for the helper's half)
     /// before it sleeps.
     let spinLimit: Int
-    /// The default `spinLimit`: 3,000 spins, a microsecond or two — the short serial stretches
-    /// between a step's sections (adding up two halves' sums, a softmax row loop), not the gather
-    /// of the next minibatch. Measured at MNIST scale on the 2-core machine under a load average of
-    /// 5–7, one hypergradient (T = 100) took 0.65–0.74 CPU s with 0 or 3,000 spins, 0.71–0.88 with
-    /// 30,000, 0.87–0.95 with 300,000 and 1.18–1.27 with the former 2,000,000 idle spins, with
-    /// wall times in the same order.
-    public static let defaultSpinLimit = 3_000
+    /// The default `spinLimit`: 30,000 spins, about 15 µs — longer than the short serial
+    /// stretches between a step's sections, far shorter than a scheduler time slice. The trade:
+    /// at MNIST scale on the 2-core machine under a load average of 5–7, one two-thread
+    /// hypergradient (T = 100) took 0.65–0.74 CPU s with 3,000 spins, 0.71–0.88 with 30,000,
+    /// 0.87–0.95 with 300,000 and 1.18–1.27 with the former 2,000,000 idle spins; but with 3,000
+    /// the helper was asleep whenever the next section came and the wall time rose to about the
+    /// CPU time (one thread's), where 30,000 let the two threads overlap.
+    public static let defaultSpinLimit = 30_000
 
     /// A team of `threads` (1 or 2) threads; with 2 the helper thread starts now. A waiting thread
     /// spins `spinLimit` times before it sleeps (0: it sleeps at once).
