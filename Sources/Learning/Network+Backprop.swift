@@ -103,13 +103,15 @@ extension Network {
     ///
     /// Per layer with parameters the two products (dW, and ∂L/∂input) are independent: one per
     /// half. When no input gradient is needed, dW is split by its rows instead; layers without
-    /// parameters split their rows.
+    /// parameters split their rows, except an activation right below a dense layer, which runs in
+    /// the half that computed its δ (`foldedActivation`).
     func backward(
         parameters w: UnsafePointer<Double>, input: UnsafePointer<Double>, rows: Int,
         gradient dw: UnsafeMutablePointer<Double>, accumulate: Bool,
         inputGradient: UnsafeMutablePointer<Double>?, workspace: NetworkWorkspace, team: WorkerTeam
     ) {
-        for s in stages.indices.reversed() {
+        var folded: Int?  // an activation already run inside the layer above's section
+        for s in stages.indices.reversed() where s != folded {
             let stage = stages[s]
             let previous = s > 0 ? UnsafePointer(workspace.outputs[s - 1]) : input  // (B, inputCount)
             let delta = UnsafePointer(workspace.gradients[s])  // (B, outputCount)
@@ -140,8 +142,10 @@ extension Network {
                         of: delta, rows: products, cols: stage.fanOut, into: dw + stage.biasOffset,
                         accumulate: accumulate)
                 }
+                folded = below == nil ? nil : foldedActivation(below: s)
                 var inputGradient: (() -> Void)?
                 if let below {
+                    let activation = folded
                     inputGradient = {
                         if case .conv2d(let geometry) = stage.operation {
                             // ∂L/∂columns = δWᵀ: (B·positions, patch), summed back onto the pixels.
@@ -155,6 +159,11 @@ extension Network {
                                 alpha: 1, a: delta, lda: stage.fanOut, b: w + stage.weightOffset,
                                 ldb: stage.fanOut, beta: 0, c: below, ldc: stage.fanIn)
                         }
+                        if let activation {
+                            backwardWithoutParameters(
+                                activation, delta: below, into: workspace.gradients[activation - 1], rows: 0..<rows,
+                                workspace: workspace)
+                        }
                     }
                 }
                 runLayerProducts(
@@ -167,6 +176,18 @@ extension Network {
                     { backwardWithoutParameters(s, delta: delta, into: below, rows: bottom, workspace: workspace) })
             }
         }
+    }
+
+    /// The activation stage between dense stages `s − 2` and `s`, whose backward pass (elementwise
+    /// over a dense layer's width, a few microseconds) runs right after the product that feeds it,
+    /// in the same half, instead of as a section of its own: the arithmetic is the same, there is
+    /// one hand-over fewer per layer. Nil for any other arrangement (an activation over a conv
+    /// layer's whole image keeps its own section, split by rows).
+    func foldedActivation(below s: Int) -> Int? {
+        guard s >= 2, case .dense = stages[s].operation, case .activation = stages[s - 1].operation,
+            case .dense = stages[s - 2].operation
+        else { return nil }
+        return s - 1
     }
 
     /// Runs the products of a layer with parameters on the team: with an input product, the weight

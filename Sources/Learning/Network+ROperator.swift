@@ -127,7 +127,8 @@ extension Network {
         result hv: UnsafeMutablePointer<Double>, inputProduct: UnsafeMutablePointer<Double>?,
         workspace: NetworkWorkspace, team: WorkerTeam
     ) {
-        for s in stages.indices.reversed() {
+        var folded: Int?  // an activation already run inside the layer above's section
+        for s in stages.indices.reversed() where s != folded {
             let stage = stages[s]
             // Both (B, outputCount).
             let delta = UnsafePointer(workspace.gradients[s]), rDelta = UnsafePointer(workspace.rGradients[s])
@@ -165,8 +166,10 @@ extension Network {
                         of: rDelta, rows: products, cols: stage.fanOut, into: hv + stage.biasOffset,
                         accumulate: false)
                 }
+                folded = target == nil ? nil : foldedActivation(below: s)
                 var inputProduct: (() -> Void)?
                 if let target {
+                    let activation = folded
                     inputProduct = {
                         if case .conv2d(let geometry) = stage.operation {
                             backpropagateColumns(
@@ -183,29 +186,22 @@ extension Network {
                             transposeA: false, transposeB: true, m: products, n: stage.fanIn, k: stage.fanOut,
                             alpha: 1, a: delta, lda: stage.fanOut, b: v + stage.weightOffset,
                             ldb: stage.fanOut, beta: 1, c: target, ldc: stage.fanIn)
+                        if let activation {
+                            rBackwardActivation(
+                                activation, into: workspace.rGradients[activation - 1], rows: 0..<rows,
+                                workspace: workspace)
+                        }
                     }
                 }
                 runLayerProducts(
                     fanIn: stage.fanIn, team: team, weights: weightProduct, biases: biasProduct, input: inputProduct)
-            case .activation(let activation):
+            case .activation:
                 guard let target else { continue }
                 // Element by element, so split by rows between the team (the same bits either way).
-                func backRows(_ part: Range<Int>) {
-                    let offset = part.lowerBound * stage.outputCount, n = part.count * stage.outputCount
-                    let out = target + offset, derivative = workspace.routes[s]! + offset
-                    if stage.dependsOnParameters {
-                        // R{δ_in} = R{δ}⊙φ' + δ⊙φ''⊙R{z}, with R{z} the previous stage's R{output}.
-                        out.update(from: rDelta + offset, count: n)
-                        activation.rBackward(
-                            out, activation: workspace.outputs[s] + offset, derivative: derivative,
-                            upstream: delta + offset, rPreactivation: workspace.rOutputs[s - 1] + offset, count: n)
-                    } else {
-                        // R{z} = 0: only R{δ}⊙φ' remains.
-                        for i in 0..<n { out[i] = rDelta[offset + i] * derivative[i] }
-                    }
-                }
                 let (top, bottom) = halves(0..<rows)
-                team.run({ backRows(top) }, { backRows(bottom) })
+                team.run(
+                    { rBackwardActivation(s, into: target, rows: top, workspace: workspace) },
+                    { rBackwardActivation(s, into: target, rows: bottom, workspace: workspace) })
             case .maxpool, .avgpool:
                 guard let target else { continue }
                 let (top, bottom) = halves(0..<rows)
@@ -213,6 +209,27 @@ extension Network {
                     { backwardWithoutParameters(s, delta: rDelta, into: target, rows: top, workspace: workspace) },
                     { backwardWithoutParameters(s, delta: rDelta, into: target, rows: bottom, workspace: workspace) })
             }
+        }
+    }
+
+    /// R-backward of activation stage `s` over `rows` rows into `target`:
+    /// R{δ_in} = R{δ}⊙φ' + δ⊙φ''⊙R{z}, with R{z} the previous stage's R{output}.
+    func rBackwardActivation(
+        _ s: Int, into target: UnsafeMutablePointer<Double>, rows part: Range<Int>, workspace: NetworkWorkspace
+    ) {
+        guard case .activation(let activation) = stages[s].operation else {
+            preconditionFailure("rBackwardActivation: stage \(s) is not an activation")
+        }
+        let offset = part.lowerBound * stages[s].outputCount, n = part.count * stages[s].outputCount
+        let out = target + offset, derivative = workspace.routes[s]! + offset
+        out.update(from: workspace.rGradients[s] + offset, count: n)
+        if stages[s].dependsOnParameters {
+            activation.rBackward(
+                out, activation: workspace.outputs[s] + offset, derivative: derivative,
+                upstream: workspace.gradients[s] + offset, rPreactivation: workspace.rOutputs[s - 1] + offset, count: n)
+        } else {
+            // R{z} = 0: only R{δ}⊙φ' remains.
+            for i in 0..<n { out[i] *= derivative[i] }
         }
     }
 
