@@ -24,18 +24,8 @@ struct LargeItemPagesProcessTests {
     /// at `database`, or the PostgreSQL database its `postgres://` URL names.
     static func writeJob(_ id: String, into database: String) throws {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        if database.hasPrefix("postgres") {
-            let store = try PostgresStore(url: database, poolSize: 1, nowMs: now)
-            defer { try? store.close() }
-            try writeJob(id, into: store, nowMs: now)
-        } else {
-            let store = try SQLiteStore(path: database, nowMs: now)
-            defer { try? store.close() }
-            try writeJob(id, into: store, nowMs: now)
-        }
-    }
-
-    static func writeJob(_ id: String, into store: some Store, nowMs now: Int64) throws {
+        let store = try openStore(database, nowMs: now)
+        defer { try? store.close() }
         guard
             case .created = try store.insertJob(
                 NewJob(id: id, name: "distillation", specJSON: spec, progressTotal: items, maxAttempts: 1),

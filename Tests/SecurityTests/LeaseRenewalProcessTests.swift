@@ -38,10 +38,8 @@ struct LeaseRenewalProcessTests {
         #expect(done["status"]?.stringValue == "succeeded", "\(done)")
         #expect(done["attempt"]?.intValue == 1, "\(done)")
 
-        let store: any Store =
-            limited.database.hasPrefix("postgres")
-            ? try PostgresStore(url: limited.database, poolSize: 1, nowMs: 0)
-            : try SQLiteStore(path: limited.database, nowMs: 0)
+        let store = try openStore(limited.database)
+        defer { try? store.close() }
         let reasons = try store.events(jobID: id, afterSeq: 0, limit: 100).compactMap {
             (try? JSONValue.parse($0.dataJSON))?["reason"]?.stringValue
         }

@@ -1,5 +1,6 @@
 import Foundation
 import RewindTestSupport
+import Storage
 
 /// `rewind serve` on a fresh SQLite database (or a given PostgreSQL one) under the memory tests' 2 GiB address-space limit,
 /// with a session to it; `stop()` (SIGTERM) when done.
@@ -52,4 +53,12 @@ struct LimitedServer {
         }
         return id
     }
+}
+
+/// The database a test server runs on, opened as another process would: the SQLite file at
+/// `database`, or the PostgreSQL database its `postgres://` URL names.
+func openStore(_ database: String, nowMs: Int64 = 0) throws -> any Store {
+    database.hasPrefix("postgres")
+        ? try PostgresStore(url: database, poolSize: 1, nowMs: nowMs)
+        : try SQLiteStore(path: database, nowMs: nowMs)
 }

@@ -45,11 +45,7 @@ struct RevocationTests {
         var port: Int { server.port }
 
         /// The server's database, opened as another process would.
-        func openStore() throws -> Store {
-            database.hasPrefix("postgres")
-                ? try PostgresStore(url: database, poolSize: 1, nowMs: 0)
-                : try SQLiteStore(path: database, nowMs: 0)
-        }
+        func openStore() throws -> Store { try SecurityTests.openStore(database) }
 
         /// `rewind keys ARGUMENTS --database DATABASE`, which must succeed; its stdout, trimmed.
         @discardableResult
