@@ -22,12 +22,7 @@ struct AdamScheduleExportTests {
         let session = APISession(service)
         let (scratch, specPath, url, id) = try LearnedScheduleTests.submitThroughCLI(Self.spec, to: service)
 
-        let schedulePath = scratch.file("schedule.json")
-        let exported = try CommandLineRun.rewind([
-            "export-schedule", "--url", url, id, "--item", "1", "--output", schedulePath,
-        ])
-        try #require(exported.status == 0, "export-schedule: \(exported.stderr)")
-        let schedule = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: schedulePath))))
+        let (schedulePath, schedule) = try LearnedScheduleTests.exportSchedule(url: url, id: id, in: scratch)
         #expect(schedule["optimizer"]?.stringValue == "adam")
         #expect(schedule["momentum"] == nil)
         let beta1 = try #require(schedule["beta1"]?.arrayValue)
@@ -56,12 +51,7 @@ struct AdamScheduleExportTests {
         defer { service.stop() }
         let perWeight = Self.spec.replacingOccurrences(of: #""per": "block""#, with: #""per": "weight""#)
         let (scratch, specPath, url, id) = try LearnedScheduleTests.submitThroughCLI(perWeight, to: service)
-        let schedulePath = scratch.file("schedule.json")
-        let exported = try CommandLineRun.rewind([
-            "export-schedule", "--url", url, id, "--item", "1", "--output", schedulePath,
-        ])
-        try #require(exported.status == 0, "export-schedule: \(exported.stderr)")
-        let schedule = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: schedulePath))))
+        let (schedulePath, schedule) = try LearnedScheduleTests.exportSchedule(url: url, id: id, in: scratch)
         #expect(schedule["weight_decay"] == .null)
         let decay = (schedule["weight_decay_per_parameter"]?.arrayValue ?? []).compactMap(\.doubleValue)
         // digits 64-50-50-10: 6,310 parameters, of which 6,200 weights.

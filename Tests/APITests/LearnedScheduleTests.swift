@@ -59,6 +59,16 @@ struct LearnedScheduleTests {
         return (scratch, specPath, url, id)
     }
 
+    /// `rewind export-schedule` of job `id`'s item 1 into `scratch`: the file's path and its JSON.
+    static func exportSchedule(url: String, id: String, in scratch: TemporaryDirectory) throws -> (String, JSONValue) {
+        let schedulePath = scratch.file("schedule.json")
+        let exported = try CommandLineRun.rewind([
+            "export-schedule", "--url", url, id, "--item", "1", "--output", schedulePath,
+        ])
+        try #require(exported.status == 0, "export-schedule: \(exported.stderr)")
+        return (schedulePath, try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: schedulePath)))))
+    }
+
     /// `rewind export --spec` for item 1, then `examples/replay_numpy.py` on it and the exported
     /// schedule, required to reach Rewind's validation loss within 1e-6; the replay's path.
     static func replayWithNumPy(specPath: String, schedulePath: String, in scratch: TemporaryDirectory) throws -> String
@@ -125,12 +135,7 @@ struct LearnedScheduleTests {
         let (scratch, specPath, url, id) = try Self.submitThroughCLI(spec, to: service)
 
         // Item 1 trained with a schedule learned by one meta-step: every (t, k) differs.
-        let schedulePath = scratch.file("schedule.json")
-        let exported = try CommandLineRun.rewind([
-            "export-schedule", "--url", url, id, "--item", "1", "--output", schedulePath,
-        ])
-        try #require(exported.status == 0, "export-schedule: \(exported.stderr)")
-        let schedule = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: schedulePath))))
+        let (schedulePath, schedule) = try Self.exportSchedule(url: url, id: id, in: scratch)
         let rates = try #require(schedule["learning_rate"]?.arrayValue)
         #expect(rates.count == iterations && rates.allSatisfy { $0.arrayValue?.count == blocks })
         #expect(Set(rates.compactMap { $0[0]?.doubleValue }).count > 1, "the learned rates vary over iterations")
