@@ -22,24 +22,22 @@ struct PartitionTests {
             "postgresql://\(fleet.cluster.user)@\(host.hostAddress):\(fleet.cluster.port)/rewind"
             + "?options=-c%20idle_in_transaction_session_timeout%3D2000"
         let isolated = try fleet.addWorker(database: remoteURL, launcher: host.launcher)
-        let rescuer = try fleet.addWorker()
         let reference = try LocalRun.history(of: FleetTests.medium)
 
-        // Every process is up before any job exists (no start-up recovery is involved): two jobs,
-        // one per worker; the one in the namespace is cut off mid-job.
-        let jobs = try ["partition-a", "partition-b"].map { try api.submit(FleetTests.medium, idempotencyKey: $0) }
-        var cutOff: String?
-        _ = eventually(timeout: .seconds(60)) {
-            cutOff = jobs.first { id in
-                (try? fleet.worker(running: id)) === isolated
-                    && ((try? fleet.store.job(id: id))?.progressDone ?? 0) >= 1
-            }
-            return cutOff != nil
+        // The worker in the namespace is the only worker until it has committed part of the job, so
+        // no scheduling race (nor a lease lost to a loaded machine, which it would just win back)
+        // decides who runs it; then its link is cut mid-job and a second worker joins.
+        let id = try api.submit(FleetTests.medium, idempotencyKey: "partition")
+        do {
+            _ = try fleet.waitUntilRunning(id, items: 1, by: { $0 === isolated }, timeout: .seconds(90))
+        } catch {
+            Issue.record("\(error); the worker in the namespace:\n\(isolated.log)")
+            return
         }
-        let id = try #require(cutOff, "the worker in the namespace ran neither job")
         try host.cut()
+        let rescuer = try fleet.addWorker()
 
-        // The other worker finishes its own job, then gets this one once its lease expires.
+        // The other worker gets the job once its lease expires, and finishes it.
         try api.waitForStatus(id, "succeeded", timeout: .seconds(90))
         #expect(try fleet.worker(running: id) == nil)
         let finished = try #require(try fleet.store.job(id: id))
