@@ -131,11 +131,14 @@ extension Network {
                 }
                 let products = rows * positions
                 func weightGradient(_ part: Range<Int>) {
-                    BLAS.gemm(
-                        transposeA: true, transposeB: false, m: part.count, n: stage.fanOut, k: products,
-                        alpha: 1, a: columns + part.lowerBound, lda: stage.fanIn, b: delta, ldb: stage.fanOut,
-                        beta: accumulate ? 1 : 0, c: dw + stage.weightOffset + part.lowerBound * stage.fanOut,
-                        ldc: stage.fanOut)
+                    ShortProducts.run(
+                        m: part.count, n: stage.fanOut, k: products,
+                        .init(
+                            a: columns + part.lowerBound, lda: stage.fanIn, b: delta, ldb: stage.fanOut,
+                            aTransposed: true),
+                        base: accumulate ? .accumulate : .zero,
+                        into: dw + stage.weightOffset + part.lowerBound * stage.fanOut, ldc: stage.fanOut,
+                        useKernels: positions > 1)
                 }
                 func biasGradient() {
                     addColumnSums(

@@ -20,11 +20,10 @@ extension Network {
             let count = min(block, rows - start)
             let blockColumns = columns + start * positions * patch
             imageToColumns(x + start * geometry.input.count, into: blockColumns, rows: count, geometry: geometry)
-            broadcastRows(biases, into: out + start * positions * filters, rows: count * positions, cols: filters)
-            BLAS.gemm(
-                transposeA: false, transposeB: false, m: count * positions, n: filters, k: patch, alpha: 1,
-                a: blockColumns, lda: patch, b: weights, ldb: filters, beta: 1, c: out + start * positions * filters,
-                ldc: filters)
+            ShortProducts.run(
+                m: count * positions, n: filters, k: patch,
+                .init(a: blockColumns, lda: patch, b: weights, ldb: filters), base: .bias(biases),
+                into: out + start * positions * filters, ldc: filters)
         }
     }
 }
@@ -43,16 +42,16 @@ extension Network {
         for start in stride(from: 0, to: rows, by: block) {
             let count = min(block, rows - start), offset = start * positions * patch
             let out = rOut + start * positions * filters
-            broadcastRows(directionBiases, into: out, rows: count * positions, cols: filters)
-            BLAS.gemm(
-                transposeA: false, transposeB: false, m: count * positions, n: filters, k: patch, alpha: 1,
-                a: columns + offset, lda: patch, b: direction, ldb: filters, beta: 1, c: out, ldc: filters)
-            guard let rInput else { continue }
-            imageToColumns(
-                rInput + start * geometry.input.count, into: rColumns + offset, rows: count, geometry: geometry)
-            BLAS.gemm(
-                transposeA: false, transposeB: false, m: count * positions, n: filters, k: patch, alpha: 1,
-                a: rColumns + offset, lda: patch, b: weights, ldb: filters, beta: 1, c: out, ldc: filters)
+            let viaDirection = ShortProducts.Operand(a: columns + offset, lda: patch, b: direction, ldb: filters)
+            var viaInput: ShortProducts.Operand?
+            if let rInput {
+                imageToColumns(
+                    rInput + start * geometry.input.count, into: rColumns + offset, rows: count, geometry: geometry)
+                viaInput = .init(a: rColumns + offset, lda: patch, b: weights, ldb: filters)
+            }
+            ShortProducts.run(
+                m: count * positions, n: filters, k: patch, viaDirection, plus: viaInput, base: .bias(directionBiases),
+                into: out, ldc: filters)
         }
     }
 
@@ -80,15 +79,13 @@ extension Network {
         for start in stride(from: 0, to: rows, by: block) {
             let count = min(block, rows - start), m = count * g.positions
             let offset = start * g.positions * filters
-            BLAS.gemm(
-                transposeA: false, transposeB: true, m: m, n: patch, k: filters, alpha: 1, a: delta + offset,
-                lda: filters, b: weights, ldb: filters, beta: 0, c: scratch, ldc: patch)
-            if let second {
-                BLAS.gemm(
-                    transposeA: false, transposeB: true, m: m, n: patch, k: filters, alpha: 1,
-                    a: second.delta + offset, lda: filters, b: second.weights, ldb: filters, beta: 1, c: scratch,
-                    ldc: patch)
-            }
+            ShortProducts.run(
+                m: m, n: patch, k: filters,
+                .init(a: delta + offset, lda: filters, b: weights, ldb: filters, transposed: true),
+                plus: second.map {
+                    .init(a: $0.delta + offset, lda: filters, b: $0.weights, ldb: filters, transposed: true)
+                },
+                base: .zero, into: scratch, ldc: patch)
             columnsToImage(scratch, into: below + start * g.input.count, rows: count, geometry: g)
         }
     }

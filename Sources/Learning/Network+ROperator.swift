@@ -149,17 +149,19 @@ extension Network {
                 let products = rows * positions
                 // R{dW} rows `part`: (part, fanOut)
                 func weightProduct(_ part: Range<Int>) {
-                    let c = hv + stage.weightOffset + part.lowerBound * stage.fanOut
-                    BLAS.gemm(
-                        transposeA: true, transposeB: false, m: part.count, n: stage.fanOut, k: products,
-                        alpha: 1, a: columns + part.lowerBound, lda: stage.fanIn, b: rDelta, ldb: stage.fanOut,
-                        beta: 0, c: c, ldc: stage.fanOut)
+                    var second: ShortProducts.Operand?
                     if stage.dependsOnParameters, let rColumns {
-                        BLAS.gemm(
-                            transposeA: true, transposeB: false, m: part.count, n: stage.fanOut, k: products,
-                            alpha: 1, a: rColumns + part.lowerBound, lda: stage.fanIn,
-                            b: delta, ldb: stage.fanOut, beta: 1, c: c, ldc: stage.fanOut)
+                        second = .init(
+                            a: rColumns + part.lowerBound, lda: stage.fanIn, b: delta, ldb: stage.fanOut,
+                            aTransposed: true)
                     }
+                    ShortProducts.run(
+                        m: part.count, n: stage.fanOut, k: products,
+                        .init(
+                            a: columns + part.lowerBound, lda: stage.fanIn, b: rDelta, ldb: stage.fanOut,
+                            aTransposed: true),
+                        plus: second, base: .zero, into: hv + stage.weightOffset + part.lowerBound * stage.fanOut,
+                        ldc: stage.fanOut, useKernels: positions > 1)
                 }
                 func biasProduct() {
                     addColumnSums(

@@ -1,0 +1,223 @@
+#include "ProductKernels.h"
+
+#include <stdlib.h>
+
+// Every sum is the chain OpenBLAS's Haswell kernel forms: acc ← fma(a[i, p], b[p, j], acc) for p
+// in order from acc = +0, then one addition onto the base. Nothing may be contracted or
+// reassociated around that (the additions onto the base especially).
+#pragma clang fp contract(off)
+
+#define INLINE inline __attribute__((always_inline))
+
+/* The largest inner dimension one OpenBLAS Haswell block covers (DGEMM_Q): beyond it OpenBLAS
+   adds partial sums of blocks onto C, and so do these kernels. */
+enum { max_inner = 256 };
+
+#if defined(__x86_64__) && defined(__clang__)
+#include <immintrin.h>
+
+#define KERNEL __attribute__((target("avx512f")))
+
+int rewind_product_kernels_available(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f");
+}
+
+/* One tile: rows i0..<i0+R of C, columns j0..<j0+8·V (the last vector masked by `tail`):
+   c ← base + Σ_p a(i, p)·b[p, j], each sum one FMA chain in p order, where a(i, p) is
+   a[i·ai + p·ap] (ai = lda, ap = 1 for A stored (m, k); ai = 1, ap = lda for A stored (k, m)).
+   `base` 0: +0; 1: c itself; 2: bias[j]. */
+#define TILE(R, V)                                                                                  \
+    KERNEL static INLINE void tile_##R##x##V(                                                       \
+        int64_t k, const double *a, int64_t ai, int64_t ap, const double *b, int64_t ldb, int base,   \
+        const double *bias, double *c, int64_t ldc, __mmask8 tail) {                                \
+        __m512d acc[R][V];                                                                          \
+        for (int r = 0; r < R; r++)                                                                 \
+            for (int v = 0; v < V; v++) acc[r][v] = _mm512_setzero_pd();                            \
+        for (int64_t p = 0; p < k; p++) {                                                           \
+            __m512d bv[V];                                                                          \
+            for (int v = 0; v < V - 1; v++) bv[v] = _mm512_loadu_pd(b + p * ldb + 8 * v);           \
+            bv[V - 1] = _mm512_maskz_loadu_pd(tail, b + p * ldb + 8 * (V - 1));                     \
+            const double *ar = a + p * ap;                                                          \
+            /* A transposed: each p is a new line of A; ask for the one 16 ahead. */                \
+            if (ap != 1) _mm_prefetch((const char *)(ar + 16 * ap), _MM_HINT_T0);                     \
+            for (int r = 0; r < R; r++) {                                                           \
+                __m512d av = _mm512_set1_pd(ar[r * ai]);                                            \
+                for (int v = 0; v < V; v++) acc[r][v] = _mm512_fmadd_pd(av, bv[v], acc[r][v]);      \
+            }                                                                                       \
+        }                                                                                           \
+        for (int r = 0; r < R; r++)                                                                 \
+            for (int v = 0; v < V; v++) {                                                           \
+                __mmask8 mask = v == V - 1 ? tail : (__mmask8)0xFF;                                 \
+                double *out = c + r * ldc + 8 * v;                                                  \
+                __m512d start = base == 2   ? _mm512_maskz_loadu_pd(mask, bias + 8 * v)             \
+                                : base == 1 ? _mm512_maskz_loadu_pd(mask, out)                      \
+                                            : _mm512_setzero_pd();                                  \
+                _mm512_mask_storeu_pd(out, mask, _mm512_add_pd(start, acc[r][v]));                  \
+            }                                                                                       \
+    }
+
+/* R·V accumulators: at least eight independent chains (two FMA units, four cycles each) and at
+   most 24 registers, leaving room for B's row and the broadcast. */
+TILE(8, 1)
+TILE(6, 2)
+TILE(4, 3)
+TILE(3, 4)
+TILE(1, 1)
+TILE(1, 2)
+TILE(1, 3)
+TILE(1, 4)
+
+/* The last row of a product with an odd number of rows, as OpenBLAS's kernels for a single column
+   of its (transposed) C sum it: in the columns of whole groups of four (`grouped` of them from
+   this tile's first column), four FMA chains taking p = 0, 1, 2, 3 mod 4 over the largest multiple
+   of eight, the rest onto the first chain, then (q0 + q1) + (q2 + q3); in the last n mod 4
+   columns one chain. Then onto the base. `a_step` is the distance between consecutive p in A (1
+   along a row of A, its row stride down a column). `base` as in TILE. */
+KERNEL static INLINE void odd_row(
+    int64_t k, const double *a, int64_t a_step, const double *b, int64_t ldb, int base, const double *bias,
+    double *c, int vectors, __mmask8 tail, int64_t grouped) {
+    int64_t whole = k / 8 * 8;
+    for (int v = 0; v < vectors; v++) {
+        __mmask8 mask = v == vectors - 1 ? tail : (__mmask8)0xFF;
+        int64_t inGroups = grouped - 8 * v;
+        __mmask8 fourChains = inGroups >= 8 ? (__mmask8)0xFF : inGroups <= 0 ? 0 : (__mmask8)((1u << inGroups) - 1);
+        __m512d q[4] = {_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd()};
+        __m512d one = _mm512_setzero_pd();
+        int64_t p = 0;
+        for (; p < whole; p++) {
+            __m512d av = _mm512_set1_pd(a[p * a_step]), bv = _mm512_maskz_loadu_pd(mask, b + p * ldb + 8 * v);
+            q[p % 4] = _mm512_fmadd_pd(av, bv, q[p % 4]);
+            one = _mm512_fmadd_pd(av, bv, one);
+        }
+        for (; p < k; p++) {
+            __m512d av = _mm512_set1_pd(a[p * a_step]), bv = _mm512_maskz_loadu_pd(mask, b + p * ldb + 8 * v);
+            q[0] = _mm512_fmadd_pd(av, bv, q[0]);
+            one = _mm512_fmadd_pd(av, bv, one);
+        }
+        __m512d four = _mm512_add_pd(_mm512_add_pd(q[0], q[1]), _mm512_add_pd(q[2], q[3]));
+        __m512d sum = _mm512_mask_blend_pd(fourChains, one, four);
+        double *out = c + 8 * v;
+        __m512d start = base == 2   ? _mm512_maskz_loadu_pd(mask, bias + 8 * v)
+                        : base == 1 ? _mm512_maskz_loadu_pd(mask, out)
+                                    : _mm512_setzero_pd();
+        _mm512_mask_storeu_pd(out, mask, _mm512_add_pd(start, sum));
+    }
+}
+
+/* c ← base + a·b over rows 0..<m, columns 0..<n, a(i, p) = a[i·ai + p·ap] as in TILE, k within one
+   OpenBLAS block. */
+KERNEL static void product(
+    int64_t m, int64_t n, int64_t k, const double *a, int64_t ai, int64_t ap, const double *b, int64_t ldb,
+    int base, const double *bias, double *c, int64_t ldc) {
+    for (int64_t j0 = 0; j0 < n; j0 += 32) {
+        int64_t columns = n - j0 < 32 ? n - j0 : 32;
+        int vectors = (int)((columns + 7) / 8);
+        int last = (int)(columns - 8 * (vectors - 1));
+        __mmask8 tail = (__mmask8)((1u << last) - 1);
+        const double *bj = b + j0, *biasj = bias ? bias + j0 : bias;
+        double *cj = c + j0;
+        int rows = vectors == 1 ? 8 : vectors == 2 ? 6 : vectors == 3 ? 4 : 3;
+        // Every row but an odd last one is one FMA chain (OpenBLAS takes rows in pairs and more).
+        int64_t chained = m - m % 2, i = 0;
+        for (; i + rows <= chained; i += rows) {
+            const double *arows = a + i * ai;
+            double *ci = cj + i * ldc;
+            switch (vectors) {
+            case 1: tile_8x1(k, arows, ai, ap, bj, ldb, base, biasj, ci, ldc, tail); break;
+            case 2: tile_6x2(k, arows, ai, ap, bj, ldb, base, biasj, ci, ldc, tail); break;
+            case 3: tile_4x3(k, arows, ai, ap, bj, ldb, base, biasj, ci, ldc, tail); break;
+            default: tile_3x4(k, arows, ai, ap, bj, ldb, base, biasj, ci, ldc, tail); break;
+            }
+        }
+        for (; i < chained; i++) {
+            const double *arow = a + i * ai;
+            double *ci = cj + i * ldc;
+            switch (vectors) {
+            case 1: tile_1x1(k, arow, ai, ap, bj, ldb, base, biasj, ci, ldc, tail); break;
+            case 2: tile_1x2(k, arow, ai, ap, bj, ldb, base, biasj, ci, ldc, tail); break;
+            case 3: tile_1x3(k, arow, ai, ap, bj, ldb, base, biasj, ci, ldc, tail); break;
+            default: tile_1x4(k, arow, ai, ap, bj, ldb, base, biasj, ci, ldc, tail); break;
+            }
+        }
+        if (m % 2)
+            odd_row(k, a + (m - 1) * ai, ap, bj, ldb, base, biasj, cj + (m - 1) * ldc, vectors, tail, n / 4 * 4 - j0);
+    }
+}
+
+/* B (k, n) from its (n, k) storage into a (k, n) panel. */
+static double *transpose_panel(const rewind_product *operand, int64_t n, int64_t k) {
+    double *panel = malloc((size_t)(k * n) * sizeof(double));
+    if (!panel) return NULL;
+    for (int64_t p = 0; p < k; p++)
+        for (int64_t j = 0; j < n; j++) panel[p * n + j] = operand->b[j * operand->ldb + p];
+    return panel;
+}
+
+/* The length of the block of the inner dimension that starts `done` values into `k`, as OpenBLAS's
+   level-3 driver cuts it (GEMM_Q = 256 and GEMM_UNROLL_M = 4 for the Haswell dgemm): whole
+   blocks while at least two remain, then the rest in two near halves. */
+static int64_t inner_block(int64_t k, int64_t done) {
+    int64_t left = k - done;
+    if (left >= 2 * max_inner) return max_inner;
+    if (left > max_inner) return (left / 2 + 3) / 4 * 4;
+    return left;
+}
+
+int rewind_products(
+    int64_t m, int64_t n, int64_t k, const rewind_product *first, const rewind_product *second,
+    const double *bias, int32_t accumulate, double *c, int64_t ldc) {
+    static int available = -1;
+    if (available < 0) available = rewind_product_kernels_available();
+    if (!available || m <= 0 || n <= 0 || k <= 0) return 0;
+    const rewind_product *operands[2] = {first, second};
+    int count = second ? 2 : 1;
+    double *panels[2] = {NULL, NULL};
+    for (int o = 0; o < count; o++) {
+        if (operands[o]->b_transposed) {
+            panels[o] = transpose_panel(operands[o], n, k);
+            if (!panels[o]) {
+                free(panels[0]);
+                return 0;
+            }
+        }
+    }
+    // A block of rows at a time through both products, so that the second adds onto rows of C that
+    // are still in cache (an even number, so that only the last block can end on an odd row). A
+    // transposed A is read a block of its rows (the inner dimension) at a time by every row of C,
+    // so there all rows go at once: A streams through the cache once.
+    int64_t block = first->a_transposed ? m : 192;
+    int base = bias ? 2 : accumulate ? 1 : 0;
+    for (int64_t i0 = 0; i0 < m; i0 += block) {
+        int64_t rows = m - i0 < block ? m - i0 : block;
+        for (int o = 0; o < count; o++) {
+            const rewind_product *operand = operands[o];
+            const double *b = panels[o] ? panels[o] : operand->b;
+            int64_t ldb = panels[o] ? n : operand->ldb;
+            int64_t ai = operand->a_transposed ? 1 : operand->lda, ap = operand->a_transposed ? operand->lda : 1;
+            // OpenBLAS adds each block's sum onto C: the first onto the base, the rest onto C.
+            for (int64_t done = 0; done < k;) {
+                int64_t length = inner_block(k, done);
+                product(rows, n, length, operand->a + i0 * ai + done * ap, ai, ap, b + done * ldb, ldb,
+                    o == 0 && done == 0 ? base : 1, bias, c + i0 * ldc, ldc);
+                done += length;
+            }
+        }
+    }
+    free(panels[0]);
+    free(panels[1]);
+    return 1;
+}
+
+#else
+
+int rewind_product_kernels_available(void) { return 0; }
+
+int rewind_products(
+    int64_t m, int64_t n, int64_t k, const rewind_product *first, const rewind_product *second,
+    const double *bias, int32_t accumulate, double *c, int64_t ldc) {
+    (void)m, (void)n, (void)k, (void)first, (void)second, (void)bias, (void)accumulate, (void)c, (void)ldc;
+    return 0;
+}
+
+#endif

@@ -1,0 +1,95 @@
+import CBufferKernels
+import LinearAlgebra
+
+/// The conv layers' matrix products, c ← (base + op(A₁)·op(B₁)) + op(A₂)·op(B₂), with the bits of
+/// the `BLAS.gemm` calls that define them, computed by `rewind_products` where it applies and by
+/// those calls elsewhere.
+///
+/// OpenBLAS's Haswell kernels (the family the project pins) sum each element as one FMA chain per
+/// block of 256 inner values, adding each block's sum onto C (an odd last row in four chains);
+/// `rewind_products` does the same operations in the same order with AVX-512, straight from the
+/// operands instead of packed copies of them, 1.4–2.5× faster at LeNet's shapes. It runs only
+/// where OpenBLAS runs the Haswell family, so whichever runs gives the same bits;
+/// `ProductKernelTests` holds the two to that over random shapes, layouts, strides and bases.
+enum ShortProducts {
+    /// One product's operands: A (m, k) with row stride `lda`, or stored (k, m) when
+    /// `aTransposed`; B (k, n) with row stride `ldb`, or stored (n, k) when `transposed`.
+    struct Operand {
+        var a: UnsafePointer<Double>
+        var lda: Int
+        var b: UnsafePointer<Double>
+        var ldb: Int
+        var aTransposed = false
+        var transposed = false
+    }
+
+    /// What the first product is added to.
+    enum Base {
+        /// +0 (β = 0).
+        case zero
+        /// C's own values (β = 1).
+        case accumulate
+        /// A row of n values in every row of C (a bias).
+        case bias(UnsafePointer<Double>)
+    }
+
+    /// Whether `rewind_products` runs here: AVX-512, and OpenBLAS on the Haswell family whose bits
+    /// it reproduces.
+    static let kernelsApply = rewind_product_kernels_available() != 0 && BLASKernel.loadedFamily == "Haswell"
+
+    /// c ← (base + first.a·op(first.b)) + second.a·op(second.b), c (m, n) with row stride `ldc`.
+    /// `useKernels: false` runs the BLAS calls (for the tests that compare the two).
+    static func run(
+        m: Int, n: Int, k: Int, _ first: Operand, plus second: Operand? = nil, base: Base,
+        into c: UnsafeMutablePointer<Double>, ldc: Int, useKernels: Bool = true
+    ) {
+        if useKernels && kernelsApply
+            && viaKernels(m: m, n: n, k: k, first, plus: second, base: base, into: c, ldc: ldc)
+        {
+            return
+        }
+        var beta = 1.0
+        switch base {
+        case .zero: beta = 0
+        case .accumulate: break
+        case .bias(let row):
+            for i in 0..<m {
+                let target = c + i * ldc
+                for j in 0..<n { target[j] = row[j] }
+            }
+        }
+        BLAS.gemm(
+            transposeA: first.aTransposed, transposeB: first.transposed, m: m, n: n, k: k, alpha: 1, a: first.a,
+            lda: first.lda,
+            b: first.b, ldb: first.ldb, beta: beta, c: c, ldc: ldc)
+        if let second {
+            BLAS.gemm(
+                transposeA: second.aTransposed, transposeB: second.transposed, m: m, n: n, k: k, alpha: 1, a: second.a,
+                lda: second.lda, b: second.b, ldb: second.ldb, beta: 1, c: c, ldc: ldc)
+        }
+    }
+
+    private static func viaKernels(
+        m: Int, n: Int, k: Int, _ first: Operand, plus second: Operand?, base: Base,
+        into c: UnsafeMutablePointer<Double>, ldc: Int
+    ) -> Bool {
+        func operand(_ o: Operand) -> rewind_product {
+            rewind_product(
+                a: o.a, lda: Int64(o.lda), b: o.b, ldb: Int64(o.ldb), a_transposed: o.aTransposed ? 1 : 0,
+                b_transposed: o.transposed ? 1 : 0)
+        }
+        var one = operand(first)
+        var bias: UnsafePointer<Double>?
+        var accumulate: Int32 = 0
+        switch base {
+        case .zero: break
+        case .accumulate: accumulate = 1
+        case .bias(let row): bias = row
+        }
+        if let second {
+            var two = operand(second)
+            return rewind_products(Int64(m), Int64(n), Int64(k), &one, &two, bias, accumulate, c, Int64(ldc)) != 0
+        }
+        return rewind_products(Int64(m), Int64(n), Int64(k), &one, nil, bias, accumulate, c, Int64(ldc)) != 0
+    }
+}
