@@ -1,6 +1,5 @@
 #include "ProductKernels.h"
 
-#include <stdlib.h>
 
 // Every sum is the chain OpenBLAS's Haswell kernel forms: acc ← fma(a[i, p], b[p, j], acc) for p
 // in order from acc = +0, then one addition onto the base. Nothing may be contracted or
@@ -145,15 +144,6 @@ KERNEL static void product(
     }
 }
 
-/* B (k, n) from its (n, k) storage into a (k, n) panel. */
-static double *transpose_panel(const rewind_product *operand, int64_t n, int64_t k) {
-    double *panel = malloc((size_t)(k * n) * sizeof(double));
-    if (!panel) return NULL;
-    for (int64_t p = 0; p < k; p++)
-        for (int64_t j = 0; j < n; j++) panel[p * n + j] = operand->b[j * operand->ldb + p];
-    return panel;
-}
-
 /* The length of the block of the inner dimension that starts `done` values into `k`, as OpenBLAS's
    level-3 driver cuts it (GEMM_Q = 256 and GEMM_UNROLL_M = 4 for the Haswell dgemm): whole
    blocks while at least two remain, then the rest in two near halves. */
@@ -164,6 +154,21 @@ static int64_t inner_block(int64_t k, int64_t done) {
     return left;
 }
 
+/* c ← base + a·b for one block of the inner dimension (k ≤ max_inner), B stored (n, k) with row
+   stride `ldb`: copied a group of 32 columns at a time into a (k, 32) panel on the stack, so that
+   its rows are vectors. */
+KERNEL static void product_transposed_b(
+    int64_t m, int64_t n, int64_t k, const double *a, int64_t ai, int64_t ap, const double *b, int64_t ldb,
+    int base, const double *bias, double *c, int64_t ldc) {
+    double panel[max_inner * 32];
+    for (int64_t j0 = 0; j0 < n; j0 += 32) {
+        int64_t columns = n - j0 < 32 ? n - j0 : 32;
+        for (int64_t p = 0; p < k; p++)
+            for (int64_t j = 0; j < columns; j++) panel[p * 32 + j] = b[(j0 + j) * ldb + p];
+        product(m, columns, k, a, ai, ap, panel, 32, base, bias ? bias + j0 : bias, c + j0, ldc);
+    }
+}
+
 int rewind_products(
     int64_t m, int64_t n, int64_t k, const rewind_product *first, const rewind_product *second,
     const double *bias, int32_t accumulate, double *c, int64_t ldc) {
@@ -172,16 +177,6 @@ int rewind_products(
     if (!available || m <= 0 || n <= 0 || k <= 0) return 0;
     const rewind_product *operands[2] = {first, second};
     int count = second ? 2 : 1;
-    double *panels[2] = {NULL, NULL};
-    for (int o = 0; o < count; o++) {
-        if (operands[o]->b_transposed) {
-            panels[o] = transpose_panel(operands[o], n, k);
-            if (!panels[o]) {
-                free(panels[0]);
-                return 0;
-            }
-        }
-    }
     // A block of rows at a time through both products, so that the second adds onto rows of C that
     // are still in cache (an even number, so that only the last block can end on an odd row). A
     // transposed A is read a block of its rows (the inner dimension) at a time by every row of C,
@@ -192,20 +187,22 @@ int rewind_products(
         int64_t rows = m - i0 < block ? m - i0 : block;
         for (int o = 0; o < count; o++) {
             const rewind_product *operand = operands[o];
-            const double *b = panels[o] ? panels[o] : operand->b;
-            int64_t ldb = panels[o] ? n : operand->ldb;
             int64_t ai = operand->a_transposed ? 1 : operand->lda, ap = operand->a_transposed ? operand->lda : 1;
             // OpenBLAS adds each block's sum onto C: the first onto the base, the rest onto C.
             for (int64_t done = 0; done < k;) {
                 int64_t length = inner_block(k, done);
-                product(rows, n, length, operand->a + i0 * ai + done * ap, ai, ap, b + done * ldb, ldb,
-                    o == 0 && done == 0 ? base : 1, bias, c + i0 * ldc, ldc);
+                const double *a = operand->a + i0 * ai + done * ap;
+                int start = o == 0 && done == 0 ? base : 1;
+                if (operand->b_transposed)
+                    product_transposed_b(
+                        rows, n, length, a, ai, ap, operand->b + done, operand->ldb, start, bias, c + i0 * ldc, ldc);
+                else
+                    product(rows, n, length, a, ai, ap, operand->b + done * operand->ldb, operand->ldb, start, bias,
+                        c + i0 * ldc, ldc);
                 done += length;
             }
         }
     }
-    free(panels[0]);
-    free(panels[1]);
     return 1;
 }
 

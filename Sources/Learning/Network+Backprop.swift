@@ -37,11 +37,10 @@ extension Network {
             let out = workspace.outputs[s] + first * stage.outputCount  // (B, outputCount)
             switch stage.operation {
             case .dense:
-                broadcastRows(w + stage.biasOffset, into: out, rows: rows, cols: stage.fanOut)
-                BLAS.gemm(
-                    transposeA: false, transposeB: false, m: rows, n: stage.fanOut, k: stage.fanIn,
-                    alpha: 1, a: previous, lda: stage.fanIn, b: w + stage.weightOffset, ldb: stage.fanOut,
-                    beta: 1, c: out, ldc: stage.fanOut)
+                ShortProducts.run(
+                    m: rows, n: stage.fanOut, k: stage.fanIn,
+                    .init(a: previous, lda: stage.fanIn, b: w + stage.weightOffset, ldb: stage.fanOut),
+                    base: .bias(w + stage.biasOffset), into: out, ldc: stage.fanOut)
             case .conv2d(let geometry):
                 let columns = workspace.columns[s]! + first * geometry.positions * geometry.patch
                 convolve(
@@ -137,8 +136,7 @@ extension Network {
                             a: columns + part.lowerBound, lda: stage.fanIn, b: delta, ldb: stage.fanOut,
                             aTransposed: true),
                         base: accumulate ? .accumulate : .zero,
-                        into: dw + stage.weightOffset + part.lowerBound * stage.fanOut, ldc: stage.fanOut,
-                        useKernels: positions > 1)
+                        into: dw + stage.weightOffset + part.lowerBound * stage.fanOut, ldc: stage.fanOut)
                 }
                 func biasGradient() {
                     addColumnSums(
@@ -157,10 +155,12 @@ extension Network {
                                 scratch: workspace.columnGradient, into: below, rows: rows, geometry: geometry)
                         } else {
                             // δ' = δWᵀ: (B, fanIn).
-                            BLAS.gemm(
-                                transposeA: false, transposeB: true, m: rows, n: stage.fanIn, k: stage.fanOut,
-                                alpha: 1, a: delta, lda: stage.fanOut, b: w + stage.weightOffset,
-                                ldb: stage.fanOut, beta: 0, c: below, ldc: stage.fanIn)
+                            ShortProducts.run(
+                                m: rows, n: stage.fanIn, k: stage.fanOut,
+                                .init(
+                                    a: delta, lda: stage.fanOut, b: w + stage.weightOffset, ldb: stage.fanOut,
+                                    transposed: true),
+                                base: .zero, into: below, ldc: stage.fanIn)
                         }
                         if let activation {
                             backwardWithoutParameters(

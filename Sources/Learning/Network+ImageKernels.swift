@@ -2,7 +2,7 @@ import LinearAlgebra
 
 // The image layers' kernels over NHWC rows (one row = one image, channels fastest). Every loop
 // runs in a fixed order, so the sums are the same bits whatever the thread count; the products
-// go through `BLAS.gemm` like the dense layers'. Convolution is im2col + GEMM: each output
+// go through `ShortProducts` like the dense layers'. Convolution is im2col + GEMM: each output
 // position becomes one row of a (positions, kernel·kernel·channels) matrix, so the weights
 // (kernel, kernel, channels, filters) multiply it as a plain row-major product.
 extension Network {

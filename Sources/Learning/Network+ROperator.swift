@@ -67,17 +67,14 @@ extension Network {
             let n = rows * stage.outputCount
             switch stage.operation {
             case .dense:
-                broadcastRows(v + stage.biasOffset, into: rOut, rows: rows, cols: stage.fanOut)
-                BLAS.gemm(
-                    transposeA: false, transposeB: false, m: rows, n: stage.fanOut, k: stage.fanIn,
-                    alpha: 1, a: previous, lda: stage.fanIn, b: v + stage.weightOffset, ldb: stage.fanOut,
-                    beta: 1, c: rOut, ldc: stage.fanOut)
+                var viaInput: ShortProducts.Operand?
                 if stage.dependsOnParameters, let rPrevious {
-                    BLAS.gemm(
-                        transposeA: false, transposeB: false, m: rows, n: stage.fanOut, k: stage.fanIn,
-                        alpha: 1, a: rPrevious, lda: stage.fanIn,
-                        b: w + stage.weightOffset, ldb: stage.fanOut, beta: 1, c: rOut, ldc: stage.fanOut)
+                    viaInput = .init(a: rPrevious, lda: stage.fanIn, b: w + stage.weightOffset, ldb: stage.fanOut)
                 }
+                ShortProducts.run(
+                    m: rows, n: stage.fanOut, k: stage.fanIn,
+                    .init(a: previous, lda: stage.fanIn, b: v + stage.weightOffset, ldb: stage.fanOut),
+                    plus: viaInput, base: .bias(v + stage.biasOffset), into: rOut, ldc: stage.fanOut)
             case .conv2d(let geometry):
                 let offset = first * geometry.positions * geometry.patch
                 rConvolve(
@@ -161,7 +158,7 @@ extension Network {
                             a: columns + part.lowerBound, lda: stage.fanIn, b: rDelta, ldb: stage.fanOut,
                             aTransposed: true),
                         plus: second, base: .zero, into: hv + stage.weightOffset + part.lowerBound * stage.fanOut,
-                        ldc: stage.fanOut, useKernels: positions > 1)
+                        ldc: stage.fanOut)
                 }
                 func biasProduct() {
                     addColumnSums(
@@ -180,14 +177,15 @@ extension Network {
                                 into: target, rows: rows, geometry: geometry)
                             return
                         }
-                        BLAS.gemm(
-                            transposeA: false, transposeB: true, m: products, n: stage.fanIn, k: stage.fanOut,
-                            alpha: 1, a: rDelta, lda: stage.fanOut, b: w + stage.weightOffset,
-                            ldb: stage.fanOut, beta: 0, c: target, ldc: stage.fanIn)
-                        BLAS.gemm(
-                            transposeA: false, transposeB: true, m: products, n: stage.fanIn, k: stage.fanOut,
-                            alpha: 1, a: delta, lda: stage.fanOut, b: v + stage.weightOffset,
-                            ldb: stage.fanOut, beta: 1, c: target, ldc: stage.fanIn)
+                        ShortProducts.run(
+                            m: products, n: stage.fanIn, k: stage.fanOut,
+                            .init(
+                                a: rDelta, lda: stage.fanOut, b: w + stage.weightOffset, ldb: stage.fanOut,
+                                transposed: true),
+                            plus: .init(
+                                a: delta, lda: stage.fanOut, b: v + stage.weightOffset, ldb: stage.fanOut,
+                                transposed: true),
+                            base: .zero, into: target, ldc: stage.fanIn)
                         if let activation {
                             rBackwardActivation(
                                 activation, into: workspace.rGradients[activation - 1], rows: 0..<rows,

@@ -1,15 +1,16 @@
 import CBufferKernels
 import LinearAlgebra
 
-/// The conv layers' matrix products, c ← (base + op(A₁)·op(B₁)) + op(A₂)·op(B₂), with the bits of
-/// the `BLAS.gemm` calls that define them, computed by `rewind_products` where it applies and by
+/// The layers' matrix products, c ← (base + op(A₁)·op(B₁)) + op(A₂)·op(B₂), with the bits of the
+/// `BLAS.gemm` calls that define them, computed by `rewind_products` where it applies and by
 /// those calls elsewhere.
 ///
 /// OpenBLAS's Haswell kernels (the family the project pins) sum each element as one FMA chain per
 /// block of 256 inner values, adding each block's sum onto C (an odd last row in four chains);
 /// `rewind_products` does the same operations in the same order with AVX-512, straight from the
-/// operands instead of packed copies of them, 1.4–2.5× faster at LeNet's shapes. It runs only
-/// where OpenBLAS runs the Haswell family, so whichever runs gives the same bits;
+/// operands instead of packed copies of them and with the bias and a second product fused in,
+/// 1.4–2.5× faster at LeNet's shapes. It runs only where OpenBLAS runs the Haswell family, so
+/// whichever runs gives the same bits;
 /// `ProductKernelTests` holds the two to that over random shapes, layouts, strides and bases.
 enum ShortProducts {
     /// One product's operands: A (m, k) with row stride `lda`, or stored (k, m) when

@@ -40,8 +40,8 @@ typedef struct {
 /// β = 0), then for the second with β = 1.
 ///
 /// Returns 0, having changed nothing, when it does not apply (m, n or k not positive, a CPU without
-/// AVX-512: the caller then makes the BLAS calls), or when its scratch for a transposed B (k·n
-/// values) cannot be allocated. Returns 1 when done.
+/// AVX-512): the caller then makes the BLAS calls. Returns 1 when done. Allocates nothing (a
+/// transposed B goes through a 64 KiB panel on the stack).
 int rewind_products(
     int64_t m, int64_t n, int64_t k, const rewind_product *first, const rewind_product *second,
     const double *bias, int32_t accumulate, double *c, int64_t ldc);
