@@ -12,20 +12,29 @@ import LinearAlgebra
 /// 1.4–2.5× faster at LeNet's shapes. It runs only where OpenBLAS runs the Haswell family, so
 /// whichever runs gives the same bits;
 /// `ProductKernelTests` holds the two to that over random shapes, layouts, strides and bases.
-enum ShortProducts {
+public enum ShortProducts {
     /// One product's operands: A (m, k) with row stride `lda`, or stored (k, m) when
     /// `aTransposed`; B (k, n) with row stride `ldb`, or stored (n, k) when `transposed`.
-    struct Operand {
-        var a: UnsafePointer<Double>
-        var lda: Int
-        var b: UnsafePointer<Double>
-        var ldb: Int
-        var aTransposed = false
-        var transposed = false
+    public struct Operand {
+        public var a: UnsafePointer<Double>
+        public var lda: Int
+        public var b: UnsafePointer<Double>
+        public var ldb: Int
+        public var aTransposed = false
+        public var transposed = false
+
+        public init(
+            a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int, aTransposed: Bool = false,
+            transposed: Bool = false
+        ) {
+            (self.a, self.lda, self.b, self.ldb, self.aTransposed, self.transposed) = (
+                a, lda, b, ldb, aTransposed, transposed
+            )
+        }
     }
 
     /// What the first product is added to.
-    enum Base {
+    public enum Base {
         /// +0 (β = 0).
         case zero
         /// C's own values (β = 1).
@@ -36,11 +45,11 @@ enum ShortProducts {
 
     /// Whether `rewind_products` runs here: AVX-512, and OpenBLAS on the Haswell family whose bits
     /// it reproduces.
-    static let kernelsApply = rewind_product_kernels_available() != 0 && BLASKernel.loadedFamily == "Haswell"
+    public static let kernelsApply = rewind_product_kernels_available() != 0 && BLASKernel.loadedFamily == "Haswell"
 
     /// c ← (base + first.a·op(first.b)) + second.a·op(second.b), c (m, n) with row stride `ldc`.
     /// `useKernels: false` runs the BLAS calls (for the tests that compare the two).
-    static func run(
+    public static func run(
         m: Int, n: Int, k: Int, _ first: Operand, plus second: Operand? = nil, base: Base,
         into c: UnsafeMutablePointer<Double>, ldc: Int, useKernels: Bool = true
     ) {

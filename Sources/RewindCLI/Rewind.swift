@@ -19,6 +19,7 @@ struct Rewind: ParsableCommand {
             DatasetsCommand.self,
             ExportScheduleCommand.self, RunCommand.self, SweepCommand.self, BenchCommand.self, HTTPBenchCommand.self,
             QueueBenchCommand.self, UploadBenchCommand.self, SharingExperimentCommand.self, AdamBenchCommand.self,
+            ProductBenchCommand.self,
             ExportCommand.self,
             HealthcheckCommand.self,
             KeysCommand.self,
