@@ -1,6 +1,5 @@
 #include "ProductKernels.h"
 
-
 // Every sum is the chain OpenBLAS's Haswell kernel forms: acc ← fma(a[i, p], b[p, j], acc) for p
 // in order from acc = +0, then one addition onto the base. Nothing may be contracted or
 // reassociated around that (the additions onto the base especially).
