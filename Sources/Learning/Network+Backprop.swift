@@ -243,18 +243,6 @@ extension Network {
     }
 }
 
-/// Copies the vector `row` (cols) into every row of `matrix` (rows, cols).
-func broadcastRows(
-    _ row: UnsafePointer<Double>, into matrix: UnsafeMutablePointer<Double>, rows: Int, cols: Int
-) {
-    // Conv layers broadcast over every output position with a few filters per row: a plain loop,
-    // not a memmove call per row.
-    for r in 0..<rows {
-        let target = matrix + r * cols
-        for j in 0..<cols { target[j] = row[j] }
-    }
-}
-
 /// sums[j] (+)= Σ_r matrix[r, j], rows in order so the result never depends on anything else.
 func addColumnSums(
     of matrix: UnsafePointer<Double>, rows: Int, cols: Int, into sums: UnsafeMutablePointer<Double>,

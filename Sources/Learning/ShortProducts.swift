@@ -48,7 +48,7 @@ public enum ShortProducts {
     public static let kernelsApply = rewind_product_kernels_available() != 0 && BLASKernel.loadedFamily == "Haswell"
 
     /// c ← (base + first.a·op(first.b)) + second.a·op(second.b), c (m, n) with row stride `ldc`.
-    /// `useKernels: false` runs the BLAS calls (for the tests that compare the two).
+    /// `useKernels: false` runs the BLAS calls (for the tests and `rewind bench-products`).
     public static func run(
         m: Int, n: Int, k: Int, _ first: Operand, plus second: Operand? = nil, base: Base,
         into c: UnsafeMutablePointer<Double>, ldc: Int, useKernels: Bool = true
@@ -63,6 +63,7 @@ public enum ShortProducts {
         case .zero: beta = 0
         case .accumulate: break
         case .bias(let row):
+            // A few values per row (a conv layer's filters): a plain loop, not a memmove per row.
             for i in 0..<m {
                 let target = c + i * ldc
                 for j in 0..<n { target[j] = row[j] }
