@@ -66,15 +66,57 @@ TILE(1, 2)
 TILE(1, 3)
 TILE(1, 4)
 
+/* A tile whose A is gathered (`rewind_product`'s offset tables): a(i, p) = a[ri[i] + pk[p]]. The
+   chains are TILE's, term for term; only the addresses of A's values differ. */
+#define GATHER_TILE(R, V)                                                                           \
+    KERNEL static INLINE void gather_##R##x##V(                                                     \
+        int64_t k, const double *a, const int64_t *ri, const int64_t *pk, const double *b, int64_t ldb, \
+        int base, const double *bias, double *c, int64_t ldc, __mmask8 tail) {                      \
+        __m512d acc[R][V];                                                                          \
+        int64_t ro[R];                                                                              \
+        for (int r = 0; r < R; r++) ro[r] = ri[r];                                                  \
+        for (int r = 0; r < R; r++)                                                                 \
+            for (int v = 0; v < V; v++) acc[r][v] = _mm512_setzero_pd();                            \
+        for (int64_t p = 0; p < k; p++) {                                                           \
+            __m512d bv[V];                                                                          \
+            for (int v = 0; v < V - 1; v++) bv[v] = _mm512_loadu_pd(b + p * ldb + 8 * v);           \
+            bv[V - 1] = _mm512_maskz_loadu_pd(tail, b + p * ldb + 8 * (V - 1));                     \
+            const double *ar = a + pk[p];                                                           \
+            for (int r = 0; r < R; r++) {                                                           \
+                __m512d av = _mm512_set1_pd(ar[ro[r]]);                                             \
+                for (int v = 0; v < V; v++) acc[r][v] = _mm512_fmadd_pd(av, bv[v], acc[r][v]);      \
+            }                                                                                       \
+        }                                                                                           \
+        for (int r = 0; r < R; r++)                                                                 \
+            for (int v = 0; v < V; v++) {                                                           \
+                __mmask8 mask = v == V - 1 ? tail : (__mmask8)0xFF;                                 \
+                double *out = c + r * ldc + 8 * v;                                                  \
+                __m512d start = base == 2   ? _mm512_maskz_loadu_pd(mask, bias + 8 * v)             \
+                                : base == 1 ? _mm512_maskz_loadu_pd(mask, out)                      \
+                                            : _mm512_setzero_pd();                                  \
+                _mm512_mask_storeu_pd(out, mask, _mm512_add_pd(start, acc[r][v]));                  \
+            }                                                                                       \
+    }
+
+GATHER_TILE(8, 1)
+GATHER_TILE(6, 2)
+GATHER_TILE(4, 3)
+GATHER_TILE(3, 4)
+GATHER_TILE(1, 1)
+GATHER_TILE(1, 2)
+GATHER_TILE(1, 3)
+GATHER_TILE(1, 4)
+
 /* The last row of a product with an odd number of rows, as OpenBLAS's kernels for a single column
    of its (transposed) C sum it: in the columns of whole groups of four (`grouped` of them from
    this tile's first column), four FMA chains taking p = 0, 1, 2, 3 mod 4 over the largest multiple
    of eight, the rest onto the first chain, then (q0 + q1) + (q2 + q3); in the last n mod 4
-   columns one chain. Then onto the base. `a_step` is the distance between consecutive p in A (1
-   along a row of A, its row stride down a column). `base` as in TILE. */
+   columns one chain. Then onto the base. The row's p-th value is a[pk[p]] when `pk` is given (a
+   gathered A), else a[p·a_step] (a_step 1 along a row of A, its row stride down a column). `base`
+   as in TILE. */
 KERNEL static INLINE void odd_row(
-    int64_t k, const double *a, int64_t a_step, const double *b, int64_t ldb, int base, const double *bias,
-    double *c, int vectors, __mmask8 tail, int64_t grouped) {
+    int64_t k, const double *a, int64_t a_step, const int64_t *pk, const double *b, int64_t ldb, int base,
+    const double *bias, double *c, int vectors, __mmask8 tail, int64_t grouped) {
     int64_t whole = k / 8 * 8;
     for (int v = 0; v < vectors; v++) {
         __mmask8 mask = v == vectors - 1 ? tail : (__mmask8)0xFF;
@@ -84,12 +126,12 @@ KERNEL static INLINE void odd_row(
         __m512d one = _mm512_setzero_pd();
         int64_t p = 0;
         for (; p < whole; p++) {
-            __m512d av = _mm512_set1_pd(a[p * a_step]), bv = _mm512_maskz_loadu_pd(mask, b + p * ldb + 8 * v);
+            __m512d av = _mm512_set1_pd(pk ? a[pk[p]] : a[p * a_step]), bv = _mm512_maskz_loadu_pd(mask, b + p * ldb + 8 * v);
             q[p % 4] = _mm512_fmadd_pd(av, bv, q[p % 4]);
             one = _mm512_fmadd_pd(av, bv, one);
         }
         for (; p < k; p++) {
-            __m512d av = _mm512_set1_pd(a[p * a_step]), bv = _mm512_maskz_loadu_pd(mask, b + p * ldb + 8 * v);
+            __m512d av = _mm512_set1_pd(pk ? a[pk[p]] : a[p * a_step]), bv = _mm512_maskz_loadu_pd(mask, b + p * ldb + 8 * v);
             q[0] = _mm512_fmadd_pd(av, bv, q[0]);
             one = _mm512_fmadd_pd(av, bv, one);
         }
@@ -103,11 +145,11 @@ KERNEL static INLINE void odd_row(
     }
 }
 
-/* c ← base + a·b over rows 0..<m, columns 0..<n, a(i, p) = a[i·ai + p·ap] as in TILE, k within one
-   OpenBLAS block. */
+/* c ← base + a·b over rows 0..<m, columns 0..<n, k within one OpenBLAS block: a(i, p) = a[i·ai + p·ap]
+   as in TILE, or a[ri[i] + pk[p]] when `ri` is given (a gathered A, as in GATHER_TILE). */
 KERNEL static void product(
-    int64_t m, int64_t n, int64_t k, const double *a, int64_t ai, int64_t ap, const double *b, int64_t ldb,
-    int base, const double *bias, double *c, int64_t ldc) {
+    int64_t m, int64_t n, int64_t k, const double *a, int64_t ai, int64_t ap, const int64_t *ri, const int64_t *pk,
+    const double *b, int64_t ldb, int base, const double *bias, double *c, int64_t ldc) {
     for (int64_t j0 = 0; j0 < n; j0 += 32) {
         int64_t columns = n - j0 < 32 ? n - j0 : 32;
         int vectors = (int)((columns + 7) / 8);
@@ -120,6 +162,29 @@ KERNEL static void product(
         // Switches, not a table of tile pointers: the tiles are inlined here (called through a
         // table, the 16-deep tiles of a conv column gradient ran at 23-26 GFLOP/s instead of 40).
         int64_t chained = m - m % 2, i = 0;
+        if (ri) {
+            for (; i + rows <= chained; i += rows) {
+                double *ci = cj + i * ldc;
+                switch (vectors) {
+                case 1: gather_8x1(k, a, ri + i, pk, bj, ldb, base, biasj, ci, ldc, tail); break;
+                case 2: gather_6x2(k, a, ri + i, pk, bj, ldb, base, biasj, ci, ldc, tail); break;
+                case 3: gather_4x3(k, a, ri + i, pk, bj, ldb, base, biasj, ci, ldc, tail); break;
+                default: gather_3x4(k, a, ri + i, pk, bj, ldb, base, biasj, ci, ldc, tail); break;
+                }
+            }
+            for (; i < chained; i++) {
+                double *ci = cj + i * ldc;
+                switch (vectors) {
+                case 1: gather_1x1(k, a, ri + i, pk, bj, ldb, base, biasj, ci, ldc, tail); break;
+                case 2: gather_1x2(k, a, ri + i, pk, bj, ldb, base, biasj, ci, ldc, tail); break;
+                case 3: gather_1x3(k, a, ri + i, pk, bj, ldb, base, biasj, ci, ldc, tail); break;
+                default: gather_1x4(k, a, ri + i, pk, bj, ldb, base, biasj, ci, ldc, tail); break;
+                }
+            }
+            if (m % 2)
+                odd_row(k, a + ri[m - 1], 0, pk, bj, ldb, base, biasj, cj + (m - 1) * ldc, vectors, tail, n / 4 * 4 - j0);
+            continue;
+        }
         for (; i + rows <= chained; i += rows) {
             const double *arows = a + i * ai;
             double *ci = cj + i * ldc;
@@ -141,7 +206,7 @@ KERNEL static void product(
             }
         }
         if (m % 2)
-            odd_row(k, a + (m - 1) * ai, ap, bj, ldb, base, biasj, cj + (m - 1) * ldc, vectors, tail, n / 4 * 4 - j0);
+            odd_row(k, a + (m - 1) * ai, ap, NULL, bj, ldb, base, biasj, cj + (m - 1) * ldc, vectors, tail, n / 4 * 4 - j0);
     }
 }
 
@@ -159,14 +224,14 @@ static int64_t inner_block(int64_t k, int64_t done) {
    stride `ldb`: copied a group of 32 columns at a time into a (k, 32) panel on the stack, so that
    its rows are vectors. */
 KERNEL static void product_transposed_b(
-    int64_t m, int64_t n, int64_t k, const double *a, int64_t ai, int64_t ap, const double *b, int64_t ldb,
-    int base, const double *bias, double *c, int64_t ldc) {
+    int64_t m, int64_t n, int64_t k, const double *a, int64_t ai, int64_t ap, const int64_t *ri, const int64_t *pk,
+    const double *b, int64_t ldb, int base, const double *bias, double *c, int64_t ldc) {
     double panel[max_inner * 32];
     for (int64_t j0 = 0; j0 < n; j0 += 32) {
         int64_t columns = n - j0 < 32 ? n - j0 : 32;
         for (int64_t p = 0; p < k; p++)
             for (int64_t j = 0; j < columns; j++) panel[p * 32 + j] = b[(j0 + j) * ldb + p];
-        product(m, columns, k, a, ai, ap, panel, 32, base, bias ? bias + j0 : bias, c + j0, ldc);
+        product(m, columns, k, a, ai, ap, ri, pk, panel, 32, base, bias ? bias + j0 : bias, c + j0, ldc);
     }
 }
 
@@ -189,17 +254,23 @@ int rewind_products(
         for (int o = 0; o < count; o++) {
             const rewind_product *operand = operands[o];
             int64_t ai = operand->a_transposed ? 1 : operand->lda, ap = operand->a_transposed ? operand->lda : 1;
+            // A gathered A: the table of C's rows and the table of the inner dimension, each from
+            // where this block starts.
+            const int64_t *rowTable = operand->a_transposed ? operand->column_offsets : operand->row_offsets;
+            const int64_t *innerTable = operand->a_transposed ? operand->row_offsets : operand->column_offsets;
+            int gathered = operand->row_offsets != NULL;
             // OpenBLAS adds each block's sum onto C: the first onto the base, the rest onto C.
             for (int64_t done = 0; done < k;) {
                 int64_t length = inner_block(k, done);
-                const double *a = operand->a + i0 * ai + done * ap;
+                const double *a = gathered ? operand->a : operand->a + i0 * ai + done * ap;
+                const int64_t *ri = gathered ? rowTable + i0 : NULL, *pk = gathered ? innerTable + done : NULL;
                 int start = o == 0 && done == 0 ? base : 1;
                 if (operand->b_transposed)
-                    product_transposed_b(
-                        rows, n, length, a, ai, ap, operand->b + done, operand->ldb, start, bias, c + i0 * ldc, ldc);
+                    product_transposed_b(rows, n, length, a, ai, ap, ri, pk, operand->b + done, operand->ldb, start,
+                        bias, c + i0 * ldc, ldc);
                 else
-                    product(rows, n, length, a, ai, ap, operand->b + done * operand->ldb, operand->ldb, start, bias,
-                        c + i0 * ldc, ldc);
+                    product(rows, n, length, a, ai, ap, ri, pk, operand->b + done * operand->ldb, operand->ldb, start,
+                        bias, c + i0 * ldc, ldc);
                 done += length;
             }
         }

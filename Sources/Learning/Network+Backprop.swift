@@ -42,6 +42,16 @@ extension Network {
                     .init(a: previous, lda: stage.fanIn, b: w + stage.weightOffset, ldb: stage.fanOut),
                     base: .bias(w + stage.biasOffset), into: out, ldc: stage.fanOut)
             case .conv2d(let geometry):
+                if let gather = workspace.imageGathers[s] {
+                    // im2col(x)·W + b, the columns gathered from the padded images.
+                    let images = s > 0 ? UnsafePointer(workspace.outputs[s - 1]) : input
+                    ShortProducts.run(
+                        m: rows * geometry.positions, n: stage.fanOut, k: stage.fanIn,
+                        gather.matrix(over: images, padding: part).rows(
+                            from: first * geometry.positions, times: w + stage.weightOffset, ldb: stage.fanOut),
+                        base: .bias(w + stage.biasOffset), into: out, ldc: stage.fanOut)
+                    break
+                }
                 let columns = workspace.columns[s]! + first * geometry.positions * geometry.patch
                 convolve(
                     previous, columns: columns, weights: w + stage.weightOffset, biases: w + stage.biasOffset,
@@ -123,18 +133,12 @@ extension Network {
             case .dense, .conv2d:
                 // Weight-gradient rows `part`: (part, fanOut); the dense form is the conv form
                 // with one position per row and the input as its own column matrix.
-                var positions = 1, columns = previous
-                if case .conv2d(let geometry) = stage.operation {
-                    positions = geometry.positions
-                    columns = UnsafePointer(workspace.columns[s]!)
-                }
+                let (positions, columns) = columnMatrix(s, input: previous, workspace: workspace)
                 let products = rows * positions
                 func weightGradient(_ part: Range<Int>) {
                     ShortProducts.run(
                         m: part.count, n: stage.fanOut, k: products,
-                        .init(
-                            a: columns + part.lowerBound, lda: stage.fanIn, b: delta, ldb: stage.fanOut,
-                            aTransposed: true),
+                        columns.transposedRows(part, times: delta, ldb: stage.fanOut),
                         base: accumulate ? .accumulate : .zero,
                         into: dw + stage.weightOffset + part.lowerBound * stage.fanOut, ldc: stage.fanOut)
                 }
@@ -179,6 +183,21 @@ extension Network {
                     { backwardWithoutParameters(s, delta: delta, into: below, rows: bottom, workspace: workspace) })
             }
         }
+    }
+
+    /// Stage `s`'s input as its products' A, and the rows of A per row of the batch: the input
+    /// itself (dense), or the im2col matrix of the input, written out by the forward pass or
+    /// gathered from its padded images (conv); with `r`, the same of R{input} (the R-passes'). Every
+    /// row of the batch, from 0.
+    func columnMatrix(
+        _ s: Int, input: UnsafePointer<Double>, r: Bool = false, workspace: NetworkWorkspace
+    ) -> (positions: Int, matrix: ColumnMatrix) {
+        guard case .conv2d(let geometry) = stages[s].operation else {
+            return (1, ColumnMatrix(base: input, width: stages[s].fanIn, gather: nil))
+        }
+        if let gather = workspace.imageGathers[s] { return (geometry.positions, gather.matrix(over: input, r: r)) }
+        let written = r ? workspace.rColumns[s]! : workspace.columns[s]!
+        return (geometry.positions, ColumnMatrix(base: written, width: geometry.patch, gather: nil))
     }
 
     /// The activation stage between dense stages `s − 2` and `s`, whose backward pass (elementwise

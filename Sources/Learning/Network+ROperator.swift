@@ -76,6 +76,21 @@ extension Network {
                     .init(a: previous, lda: stage.fanIn, b: v + stage.weightOffset, ldb: stage.fanOut),
                     plus: viaInput, base: .bias(v + stage.biasOffset), into: rOut, ldc: stage.fanOut)
             case .conv2d(let geometry):
+                if let gather = workspace.imageGathers[s] {
+                    // im2col(x)·V + V_b + im2col(R{x})·W, both gathered from padded images.
+                    var viaInput: ShortProducts.Operand?
+                    if stage.dependsOnParameters, s > 0 {
+                        viaInput = gather.matrix(over: workspace.rOutputs[s - 1], padding: part, r: true).rows(
+                            from: first * geometry.positions, times: w + stage.weightOffset, ldb: stage.fanOut)
+                    }
+                    let images = s > 0 ? UnsafePointer(workspace.outputs[s - 1]) : UnsafePointer(workspace.input)
+                    ShortProducts.run(
+                        m: rows * geometry.positions, n: stage.fanOut, k: stage.fanIn,
+                        gather.matrix(over: images).rows(
+                            from: first * geometry.positions, times: v + stage.weightOffset, ldb: stage.fanOut),
+                        plus: viaInput, base: .bias(v + stage.biasOffset), into: rOut, ldc: stage.fanOut)
+                    break
+                }
                 let offset = first * geometry.positions * geometry.patch
                 rConvolve(
                     columns: UnsafePointer(workspace.columns[s]! + offset),
@@ -136,28 +151,18 @@ extension Network {
                 : stage.dependsOnParameters || inputProduct != nil ? workspace.rGradients[s - 1] : nil
             switch stage.operation {
             case .dense, .conv2d:
-                var positions = 1, columns = previous
-                var rColumns: UnsafePointer<Double>? = s > 0 ? UnsafePointer(workspace.rOutputs[s - 1]) : nil
-                if case .conv2d(let geometry) = stage.operation {
-                    positions = geometry.positions
-                    columns = UnsafePointer(workspace.columns[s]!)
-                    rColumns = UnsafePointer(workspace.rColumns[s]!)
-                }
+                let (positions, columns) = columnMatrix(s, input: previous, workspace: workspace)
+                // R{a}'s column matrix: R{input} is zero below the first layer with parameters.
+                let rColumns =
+                    stage.dependsOnParameters && s > 0
+                    ? columnMatrix(s, input: workspace.rOutputs[s - 1], r: true, workspace: workspace).matrix : nil
                 let products = rows * positions
                 // R{dW} rows `part`: (part, fanOut)
                 func weightProduct(_ part: Range<Int>) {
-                    var second: ShortProducts.Operand?
-                    if stage.dependsOnParameters, let rColumns {
-                        second = .init(
-                            a: rColumns + part.lowerBound, lda: stage.fanIn, b: delta, ldb: stage.fanOut,
-                            aTransposed: true)
-                    }
                     ShortProducts.run(
                         m: part.count, n: stage.fanOut, k: products,
-                        .init(
-                            a: columns + part.lowerBound, lda: stage.fanIn, b: rDelta, ldb: stage.fanOut,
-                            aTransposed: true),
-                        plus: second, base: .zero, into: hv + stage.weightOffset + part.lowerBound * stage.fanOut,
+                        columns.transposedRows(part, times: rDelta, ldb: stage.fanOut),
+                        plus: rColumns?.transposedRows(part, times: delta, ldb: stage.fanOut), base: .zero, into: hv + stage.weightOffset + part.lowerBound * stage.fanOut,
                         ldc: stage.fanOut)
                 }
                 func biasProduct() {

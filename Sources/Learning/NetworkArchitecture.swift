@@ -96,6 +96,14 @@ struct ConvolutionGeometry: Sendable, Hashable {
     var positions: Int { output.height * output.width }
     /// Values per patch: kernel² × input channels.
     var patch: Int { kernel * kernel * input.channels }
+    /// The input zero-padded so that every window lies inside it: what the product kernels read
+    /// the im2col matrix from (`ImageGather`).
+    var paddedHeight: Int { max(padTop + input.height, (output.height - 1) * stride + kernel) }
+    var paddedWidth: Int { max(padLeft + input.width, (output.width - 1) * stride + kernel) }
+    /// Values per padded image.
+    var paddedCount: Int { paddedHeight * paddedWidth * input.channels }
+    /// Whether the padded input differs from the input (it is the input itself for "valid" windows).
+    var needsPadding: Bool { paddedHeight != input.height || paddedWidth != input.width }
 }
 
 /// Geometry of a pooling layer: windows of size × size, stride = size, no padding.
@@ -333,16 +341,25 @@ public struct NetworkArchitecture: Sendable, Hashable {
     public func bias(_ layer: Int) -> ParameterBlock { blocks[2 * layer + 1] }
 
     /// Rows per chunk when a whole data set is evaluated or differentiated: 1024, fewer for a
-    /// network with convolutions when 1024 rows of its workspace would pass 2^24 values (128 MiB).
+    /// network with convolutions when 1024 rows of a workspace that writes out its im2col matrices
+    /// would pass 2^24 values (128 MiB). The chunks fix the order in which a data set's gradient
+    /// is summed, so the rule stays that one whichever layout the workspace has.
     public func evaluationChunk(rows: Int) -> Int {
         let hasConvolution = stages.contains { if case .conv2d = $0.operation { true } else { false } }
-        let cap = hasConvolution ? max(1, (1 << 24) / workspaceValuesPerRow) : 1024
+        let cap = hasConvolution ? max(1, (1 << 24) / workspaceValuesPerRow(gathered: false)) : 1024
         return max(1, min(rows, 1024, cap))
     }
 
     /// Doubles of workspace per row of a batch: what `NetworkWorkspace` allocates for each row it
-    /// holds (the memory estimate's per-row cost).
-    public var workspaceValuesPerRow: Int {
+    /// holds on this machine (the memory estimate's per-row cost); see `workspaceValuesPerRow(gathered:)`.
+    public var workspaceValuesPerRow: Int { workspaceValuesPerRow(gathered: NetworkWorkspace.gathersByDefault) }
+
+    /// Doubles of workspace per row for a workspace that gathers its conv layers' im2col matrices
+    /// from padded images (`gathered`: the padded inputs and R-inputs, and the offset tables at one
+    /// word per output position), or writes them out (two matrices of positions × patch per conv
+    /// layer). Either adds a conv layer's column gradient (the block `backpropagateColumns` works
+    /// in) over the batch, as an upper bound.
+    public func workspaceValuesPerRow(gathered: Bool) -> Int {
         var values = inputCount
         var largestColumns = 0
         for stage in stages {
@@ -350,7 +367,11 @@ public struct NetworkArchitecture: Sendable, Hashable {
             switch stage.operation {
             case .activation, .maxpool: values += stage.outputCount
             case .conv2d(let geometry):
-                values += 2 * geometry.positions * geometry.patch
+                if gathered {
+                    values += 2 * (geometry.needsPadding ? geometry.paddedCount : 0) + geometry.positions
+                } else {
+                    values += 2 * geometry.positions * geometry.patch
+                }
                 largestColumns = max(largestColumns, geometry.positions * geometry.patch)
             case .dense, .avgpool: break
             }

@@ -28,9 +28,20 @@ public final class NetworkWorkspace {
     /// Activations: φ'(input). Max pooling: the input index (within the row) of each window's
     /// maximum, as a Double.  // (batch, n)
     let routes: [UnsafeMutablePointer<Double>?]
-    /// Conv: im2col of the input and of R{input}.  // (batch · positions, patch)
+    /// Conv, when the workspace writes its im2col matrices out: im2col of the input and of
+    /// R{input}.  // (batch · positions, patch)
     let columns: [UnsafeMutablePointer<Double>?]
     let rColumns: [UnsafeMutablePointer<Double>?]
+    /// Conv, when the workspace gathers them instead (`gathers`): the padded inputs and the
+    /// offset tables the product kernels read the im2col matrices through.
+    let imageGathers: [ImageGather?]
+    /// Whether the conv layers' im2col matrices are gathered from padded images by the product
+    /// kernels (where they run) instead of written out: the same values in the same order in
+    /// every sum, so the same bits, without writing and reading back positions × patch values per
+    /// image (15× the padded image for LeNet's second conv).
+    public let gathers: Bool
+    /// Where `gathers` is the default: wherever the product kernels run.
+    public static var gathersByDefault: Bool { ShortProducts.kernelsApply }
     /// Conv: gradients of a column matrix before col2im, shared by the conv stages.  // (batch · positions, patch)
     let columnGradient: UnsafeMutablePointer<Double>
 
@@ -40,13 +51,23 @@ public final class NetworkWorkspace {
 
     private let storage: UnsafeMutablePointer<Double>
     private let storageCount: Int
+    private let offsets: UnsafeMutablePointer<Int64>
+    private let offsetCount: Int
 
-    /// Buffers for `architecture` and batches of at most `batchCapacity` rows.
-    public init(architecture: NetworkArchitecture, batchCapacity: Int) {
+    /// Buffers for `architecture` and batches of at most `batchCapacity` rows; `gathers` as above
+    /// (true only where the product kernels run).
+    public init(architecture: NetworkArchitecture, batchCapacity: Int, gathers: Bool = gathersByDefault) {
         precondition(batchCapacity >= 1, "NetworkWorkspace: batch capacity must be positive")
+        precondition(!gathers || ShortProducts.kernelsApply, "NetworkWorkspace: gathering needs the product kernels")
         self.architecture = architecture
         self.batchCapacity = batchCapacity
-        storageCount = batchCapacity * architecture.workspaceValuesPerRow
+        self.gathers = gathers
+        // The per-row count includes the row offset tables, which live in an Int64 allocation.
+        let tableWordsPerRow = architecture.stages.reduce(0) { words, stage in
+            guard gathers, case .conv2d(let g) = stage.operation else { return words }
+            return words + g.positions
+        }
+        storageCount = batchCapacity * (architecture.workspaceValuesPerRow(gathered: gathers) - tableWordsPerRow)
         storage = .allocate(capacity: storageCount)
         storage.initialize(repeating: 0, count: storageCount)
 
@@ -68,22 +89,42 @@ public final class NetworkWorkspace {
             }
         }
         var largest = 0
+        for case .conv2d(let g) in stages.map(\.operation) { largest = max(largest, g.positions * g.patch) }
         columns = stages.map { stage in
-            guard case .conv2d(let g) = stage.operation else { return nil }
-            largest = max(largest, g.positions * g.patch)
+            guard !gathers, case .conv2d(let g) = stage.operation else { return nil }
             return carve(g.positions * g.patch)
         }
         rColumns = stages.map { stage in
-            guard case .conv2d(let g) = stage.operation else { return nil }
+            guard !gathers, case .conv2d(let g) = stage.operation else { return nil }
             return carve(g.positions * g.patch)
+        }
+        // The tables: a word per output position of every image (row offsets) and per patch value.
+        let tableWords = stages.reduce(0) { words, stage in
+            guard gathers, case .conv2d(let g) = stage.operation else { return words }
+            return words + batchCapacity * g.positions + g.patch
+        }
+        offsetCount = tableWords
+        offsets = .allocate(capacity: max(1, tableWords))
+        var nextOffset = offsets
+        imageGathers = stages.map { stage in
+            guard gathers, case .conv2d(let g) = stage.operation else { return nil }
+            let padded = g.needsPadding ? carve(g.paddedCount) : nil
+            let rPadded = g.needsPadding ? carve(g.paddedCount) : nil
+            let rowOffsets = nextOffset, columnOffsets = nextOffset + batchCapacity * g.positions
+            nextOffset += batchCapacity * g.positions + g.patch
+            return ImageGather(
+                geometry: g, padded: padded, rPadded: rPadded, rowOffsets: rowOffsets, columnOffsets: columnOffsets,
+                images: batchCapacity)
         }
         columnGradient = carve(largest)
         assert(next == storage + storageCount)
+        assert(nextOffset == offsets + tableWords)
     }
 
     deinit {
         storage.deinitialize(count: storageCount)
         storage.deallocate()
+        offsets.deallocate()
     }
 }
 

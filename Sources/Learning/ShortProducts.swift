@@ -22,13 +22,17 @@ public enum ShortProducts {
         public var ldb: Int
         public var aTransposed = false
         public var transposed = false
+        /// A gathered A (kernels only; `lda` unused): A's stored matrix S, (m, k) or (k, m), is
+        /// S[q, t] = a[rows[q] + columns[t]]: a convolution's im2col matrix read from its padded
+        /// images (`ImageGather`), without being written out.
+        public var gather: (rows: UnsafePointer<Int64>, columns: UnsafePointer<Int64>)?
 
         public init(
             a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int, aTransposed: Bool = false,
-            transposed: Bool = false
+            transposed: Bool = false, gather: (rows: UnsafePointer<Int64>, columns: UnsafePointer<Int64>)? = nil
         ) {
-            (self.a, self.lda, self.b, self.ldb, self.aTransposed, self.transposed) = (
-                a, lda, b, ldb, aTransposed, transposed
+            (self.a, self.lda, self.b, self.ldb, self.aTransposed, self.transposed, self.gather) = (
+                a, lda, b, ldb, aTransposed, transposed, gather
             )
         }
     }
@@ -58,6 +62,8 @@ public enum ShortProducts {
         {
             return
         }
+        precondition(
+            first.gather == nil && second?.gather == nil, "ShortProducts: a gathered operand needs the kernels")
         var beta = 1.0
         switch base {
         case .zero: beta = 0
@@ -87,7 +93,7 @@ public enum ShortProducts {
         func operand(_ o: Operand) -> rewind_product {
             rewind_product(
                 a: o.a, lda: Int64(o.lda), b: o.b, ldb: Int64(o.ldb), a_transposed: o.aTransposed ? 1 : 0,
-                b_transposed: o.transposed ? 1 : 0)
+                b_transposed: o.transposed ? 1 : 0, row_offsets: o.gather?.rows, column_offsets: o.gather?.columns)
         }
         var one = operand(first)
         var bias: UnsafePointer<Double>?

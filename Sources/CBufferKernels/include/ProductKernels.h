@@ -24,6 +24,11 @@ int rewind_product_kernels_available(void);
 /// One operand pair of `rewind_products`: A is (m, k) row-major with row stride `lda`, or, when
 /// `a_transposed` is nonzero, stored as (k, m); B is (k, n) row-major with row stride `ldb`, or,
 /// when `b_transposed` is nonzero, stored as (n, k).
+///
+/// A gathered A (`row_offsets` not null; `lda` unused): its stored matrix S, (m, k) or (k, m) as
+/// above, is S[q, t] = a[row_offsets[q] + column_offsets[t]], so that a convolution's im2col
+/// matrix is read from the (zero-padded) images themselves: row_offsets locates each output
+/// position's window, column_offsets each (kernel row, kernel column, channel) within it.
 typedef struct {
     const double *a;
     int64_t lda;
@@ -31,6 +36,8 @@ typedef struct {
     int64_t ldb;
     int32_t a_transposed;
     int32_t b_transposed;
+    const int64_t *row_offsets;
+    const int64_t *column_offsets;
 } rewind_product;
 
 /// c ← (base + first.A·first.B) + second.A·second.B, c (m, n) with row stride `ldc`, the second
