@@ -62,7 +62,8 @@ struct ImageGather {
     }
 
     /// Copies each image row of the images in `part` inside the zero border.
-    private func pad(_ images: UnsafePointer<Double>, rows part: Range<Int>, into target: UnsafeMutablePointer<Double>) {
+    private func pad(_ images: UnsafePointer<Double>, rows part: Range<Int>, into target: UnsafeMutablePointer<Double>)
+    {
         let g = geometry, run = g.input.width * g.input.channels
         for b in part {
             let source = images + b * g.input.count, image = target + b * g.paddedCount

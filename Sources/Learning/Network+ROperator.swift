@@ -162,7 +162,8 @@ extension Network {
                     ShortProducts.run(
                         m: part.count, n: stage.fanOut, k: products,
                         columns.transposedRows(part, times: rDelta, ldb: stage.fanOut),
-                        plus: rColumns?.transposedRows(part, times: delta, ldb: stage.fanOut), base: .zero, into: hv + stage.weightOffset + part.lowerBound * stage.fanOut,
+                        plus: rColumns?.transposedRows(part, times: delta, ldb: stage.fanOut), base: .zero,
+                        into: hv + stage.weightOffset + part.lowerBound * stage.fanOut,
                         ldc: stage.fanOut)
                 }
                 func biasProduct() {

@@ -148,6 +148,83 @@ struct ProductKernelTests {
         #expect(ShortProducts.kernelsApply)
     }
 
+    /// A gathered A (offset tables into a source buffer, as a conv layer's im2col matrix is read)
+    /// against the matrix those tables describe, written out and multiplied by the BLAS calls:
+    /// random tables (repeated and overlapping offsets included), both layouts of A, odd and even
+    /// rows, inner dimensions across blocks, a second gathered product, each base.
+    @Test(.enabled(if: Self.kernelsShouldRun, "no AVX-512 or not OpenBLAS's Haswell family here"))
+    func aGatheredAGivesTheBitsOfTheMatrixItDescribes() {
+        var random = SplitMix64(seed: 77)
+        var failures: [String] = []
+        for trial in 0..<200 {
+            let m = 1 + random.nextIndex(below: 90), n = 1 + random.nextIndex(below: 40)
+            let k = 1 + random.nextIndex(below: [40, 700][random.nextIndex(below: 2)])
+            let transposed = random.nextIndex(below: 2) == 0, base = random.nextIndex(below: 3)
+            let (storedRows, storedColumns) = transposed ? (k, m) : (m, k)
+            let source = (0..<500).map { _ in random.nextUnit() * 2 - 1 }
+            func operand() -> (rows: [Int64], columns: [Int64], written: [Double], b: [Double]) {
+                let rows = (0..<storedRows).map { _ in Int64(random.nextIndex(below: 250)) }
+                let columns = (0..<storedColumns).map { _ in Int64(random.nextIndex(below: 250)) }
+                let written = rows.flatMap { r in columns.map { source[Int(r + $0)] } }
+                return (rows, columns, written, (0..<k * n).map { _ in random.nextUnit() * 2 - 1 })
+            }
+            let one = operand(), two = random.nextIndex(below: 2) == 0 ? operand() : nil
+            let bias = (0..<n).map { _ in random.nextUnit() }, start = (0..<m * n).map { _ in random.nextUnit() }
+            func run(gathered: Bool) -> [Double] {
+                var c = start
+                func use(
+                    _ o: (rows: [Int64], columns: [Int64], written: [Double], b: [Double]),
+                    _ body: (ShortProducts.Operand) -> Void
+                ) {
+                    source.withUnsafeBufferPointer { src in
+                        o.written.withUnsafeBufferPointer { w in
+                            o.rows.withUnsafeBufferPointer { r in
+                                o.columns.withUnsafeBufferPointer { t in
+                                    o.b.withUnsafeBufferPointer { b in
+                                        body(
+                                            gathered
+                                                ? .init(
+                                                    a: src.baseAddress!, lda: 0, b: b.baseAddress!, ldb: n,
+                                                    aTransposed: transposed,
+                                                    gather: (r.baseAddress!, t.baseAddress!))
+                                                : .init(
+                                                    a: w.baseAddress!, lda: storedColumns, b: b.baseAddress!, ldb: n,
+                                                    aTransposed: transposed))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                bias.withUnsafeBufferPointer { row in
+                    c.withUnsafeMutableBufferPointer { out in
+                        let baseKind: ShortProducts.Base =
+                            base == 0 ? .zero : base == 1 ? .accumulate : .bias(row.baseAddress!)
+                        use(one) { first in
+                            guard let two else {
+                                ShortProducts.run(
+                                    m: m, n: n, k: k, first, base: baseKind, into: out.baseAddress!, ldc: n,
+                                    useKernels: gathered)
+                                return
+                            }
+                            use(two) { second in
+                                ShortProducts.run(
+                                    m: m, n: n, k: k, first, plus: second, base: baseKind, into: out.baseAddress!,
+                                    ldc: n, useKernels: gathered)
+                            }
+                        }
+                    }
+                }
+                return c
+            }
+            let differing = zip(run(gathered: true), run(gathered: false)).filter { $0.bitPattern != $1.bitPattern }
+            if !differing.isEmpty {
+                failures.append("#\(trial) m \(m) n \(n) k \(k) \(transposed ? "Aᵀ" : "A"): \(differing.count)")
+            }
+        }
+        #expect(failures.isEmpty, "\(failures.count) cases differ: \(failures.prefix(10))")
+    }
+
     static let kernelsShouldRun: Bool = {
         let text = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         let flags = text.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ") ?? []
