@@ -1,4 +1,9 @@
+import CBufferKernels
 import LinearAlgebra
+
+/// Whether `rewind_rectify` and `rewind_max_pool` (AVX-512) run here; elsewhere the Swift loops
+/// below, with the same bits.
+let imageKernelsApply = rewind_image_kernels_available() != 0
 
 // The image layers' kernels over NHWC rows (one row = one image, channels fastest). Every loop
 // runs in a fixed order, so the sums are the same bits whatever the thread count; the products
@@ -200,11 +205,16 @@ private func forEachWindow(
 }
 
 /// out ← max(z, 0) and derivative ← 1 where z > 0, else 0: relu's forward in one pass from its input
-/// (conv layers' outputs are large; `Activation.forward` works in place on a copy).
+/// (conv layers' outputs are large; `Activation.forward` works in place on a copy). Eight values
+/// an instruction where `imageKernelsApply` (`useKernels: false` for the tests).
 func rectify(
     _ z: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>, derivative: UnsafeMutablePointer<Double>,
-    count: Int
+    count: Int, useKernels: Bool = true
 ) {
+    if useKernels && imageKernelsApply {
+        rewind_rectify(z, out, derivative, Int64(count))
+        return
+    }
     for i in 0..<count {
         let positive = z[i] > 0
         out[i] = positive ? z[i] : 0
@@ -213,11 +223,18 @@ func rectify(
 }
 
 /// out ← the maximum of each window; routes ← the index of the first maximum in row-major window
-/// order (ties go to the earliest element), which the backward and R passes follow.
+/// order (ties go to the earliest element), which the backward and R passes follow. Eight
+/// channels an instruction where `imageKernelsApply` (`useKernels: false` for the tests).
 func maxPool(
     _ x: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>, routes: UnsafeMutablePointer<Double>,
-    rows: Int, geometry g: PoolingGeometry
+    rows: Int, geometry g: PoolingGeometry, useKernels: Bool = true
 ) {
+    if useKernels && imageKernelsApply {
+        rewind_max_pool(
+            x, out, routes, Int64(rows), Int64(g.input.height), Int64(g.input.width), Int64(g.input.channels),
+            Int64(g.size))
+        return
+    }
     let input = g.input, output = g.output, channels = input.channels, size = g.size
     var slot = 0
     for b in 0..<rows {

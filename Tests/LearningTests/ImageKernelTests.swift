@@ -1,0 +1,82 @@
+import RewindTestSupport
+import Testing
+
+@testable import Learning
+
+/// `rewind_rectify` and `rewind_max_pool` (AVX-512) against the Swift loops they stand in for:
+/// the same bits, ties, NaN, signed zeros and channel counts off the vector width included.
+@Suite("The image layers' vector kernels")
+struct ImageKernelTests {
+    /// Values with many exact ties (a few distinct magnitudes), ±0, NaN and infinities.
+    static func awkwardValues(_ count: Int, seed: UInt64) -> [Double] {
+        var random = SeededGenerator(seed: seed)
+        let specials: [Double] = [0, -0.0, .nan, .infinity, -.infinity, 1, -1, 0.5]
+        return (0..<count).map { _ in
+            let u = random.nextUniform()
+            if u < 0.3 { return specials[Int(random.next() % UInt64(specials.count))] }
+            return (random.nextUniform() * 2 - 1) * 4
+        }
+    }
+
+    @Test(
+        "rectify gives the Swift loop's bits", .enabled(if: imageKernelsApply, "no AVX-512 here"),
+        arguments: [1, 7, 8, 9, 63, 1000])
+    func rectifyMatches(count: Int) {
+        let z = Self.awkwardValues(count, seed: UInt64(count))
+        func run(_ kernels: Bool) -> [UInt64] {
+            var out = [Double](repeating: .nan, count: count + 1), derivative = out
+            z.withUnsafeBufferPointer { z in
+                out.withUnsafeMutableBufferPointer { o in
+                    derivative.withUnsafeMutableBufferPointer { d in
+                        rectify(
+                            z.baseAddress!, into: o.baseAddress!, derivative: d.baseAddress!, count: count,
+                            useKernels: kernels)
+                    }
+                }
+            }
+            return (out + derivative).map(\.bitPattern)
+        }
+        #expect(run(true) == run(false))
+    }
+
+    @Test(
+        "max pooling gives the Swift loop's maxima and routes", .enabled(if: imageKernelsApply, "no AVX-512 here"),
+        arguments: [(6, 6, 1, 2), (7, 5, 3, 2), (8, 8, 8, 2), (9, 9, 13, 3), (4, 4, 16, 4), (5, 3, 9, 1)])
+    func maxPoolMatches(height: Int, width: Int, channels: Int, size: Int) throws {
+        let input = ImageShape(height: height, width: width, channels: channels)
+        let architecture = try NetworkArchitecture(
+            inputs: input.count, image: input, layers: [.maxpool(size: size)], classes: 2)
+        guard case .maxpool(let g) = architecture.stages[0].operation else {
+            Issue.record("no max pooling stage")
+            return
+        }
+        let rows = 3
+        let x = Self.awkwardValues(rows * input.count, seed: UInt64(height * 100 + channels))
+        func run(_ kernels: Bool) -> [UInt64] {
+            var out = [Double](repeating: .nan, count: rows * g.output.count + 1), routes = out
+            x.withUnsafeBufferPointer { x in
+                out.withUnsafeMutableBufferPointer { o in
+                    routes.withUnsafeMutableBufferPointer { r in
+                        maxPool(
+                            x.baseAddress!, into: o.baseAddress!, routes: r.baseAddress!, rows: rows, geometry: g,
+                            useKernels: kernels)
+                    }
+                }
+            }
+            return (out + routes).map(\.bitPattern)
+        }
+        let vector = run(true), scalar = run(false)
+        #expect(vector == scalar)
+        // Not vacuous: some windows route past their first element.
+        let routes = scalar[(rows * g.output.count + 1)...].prefix(rows * g.output.count).map { Double(bitPattern: $0) }
+        var firsts: [Double] = []
+        for _ in 0..<rows {
+            for oy in 0..<g.output.height {
+                for ox in 0..<g.output.width {
+                    for c in 0..<channels { firsts.append(Double((oy * size * width + ox * size) * channels + c)) }
+                }
+            }
+        }
+        #expect(size == 1 ? routes == firsts : routes != firsts)
+    }
+}
