@@ -10,14 +10,13 @@ int rewind_image_kernels_available(void) {
     return __builtin_cpu_supports("avx512f");
 }
 
-KERNEL void rewind_rectify(const double *z, double *out, double *derivative, int64_t count) {
-    const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
+KERNEL void rewind_rectify(const double *z, double *out, int64_t count) {
+    const __m512d zero = _mm512_setzero_pd();
     for (int64_t i = 0; i < count; i += 8) {
         __mmask8 lanes = count - i >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (count - i)) - 1);
         __m512d v = _mm512_maskz_loadu_pd(lanes, z + i);
         __mmask8 positive = _mm512_cmp_pd_mask(v, zero, _CMP_GT_OQ);
         _mm512_mask_storeu_pd(out + i, lanes, _mm512_maskz_mov_pd(positive, v));
-        _mm512_mask_storeu_pd(derivative + i, lanes, _mm512_maskz_mov_pd(positive, one));
     }
 }
 
@@ -58,9 +57,7 @@ KERNEL void rewind_max_pool(
 
 int rewind_image_kernels_available(void) { return 0; }
 
-void rewind_rectify(const double *z, double *out, double *derivative, int64_t count) {
-    (void)z, (void)out, (void)derivative, (void)count;
-}
+void rewind_rectify(const double *z, double *out, int64_t count) { (void)z, (void)out, (void)count; }
 
 void rewind_max_pool(
     const double *x, double *out, double *routes, int64_t images, int64_t height, int64_t width, int64_t channels,

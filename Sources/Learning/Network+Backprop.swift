@@ -63,12 +63,12 @@ extension Network {
             case .avgpool(let geometry):
                 averagePool(previous, into: out, rows: rows, geometry: geometry)
             case .activation(let activation):
-                let n = rows * stage.outputCount, derivative = workspace.routes[s]! + first * stage.outputCount
+                let n = rows * stage.outputCount
                 if activation == .relu {
-                    rectify(previous, into: out, derivative: derivative, count: n)
+                    rectify(previous, into: out, count: n)
                 } else {
                     out.update(from: previous, count: n)
-                    activation.forward(out, derivative: derivative, count: n)
+                    activation.forward(out, derivative: workspace.routes[s]! + first * stage.outputCount, count: n)
                 }
             }
             previous = UnsafePointer(out)
@@ -248,8 +248,9 @@ extension Network {
         let inp = below + part.lowerBound * stage.inputCount
         switch stage.operation {
         case .activation:
-            let derivative = workspace.routes[s]! + part.lowerBound * stage.outputCount
-            for i in 0..<(part.count * stage.outputCount) { inp[i] = out[i] * derivative[i] }
+            timesDerivative(
+                s, out, into: inp, from: part.lowerBound * stage.outputCount, count: part.count * stage.outputCount,
+                workspace: workspace)
         case .maxpool(let geometry):
             unpoolMaximum(
                 out, routes: workspace.routes[s]! + part.lowerBound * stage.outputCount, into: inp,
@@ -259,6 +260,25 @@ extension Network {
         case .dense, .conv2d:
             preconditionFailure("backwardWithoutParameters: stage \(s) has parameters")
         }
+    }
+}
+
+extension Network {
+    /// out[i] = x[i]·φ'_i over `count` values of activation stage `s` from value `offset` of its
+    /// rows: φ' as the forward pass stored it, or for relu, which stores none, 1 where its output
+    /// is positive and 0 elsewhere (exactly what it would have stored: the output is positive
+    /// where the input is). x and out may be the same.
+    func timesDerivative(
+        _ s: Int, _ x: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>, from offset: Int, count: Int,
+        workspace: NetworkWorkspace
+    ) {
+        guard let stored = workspace.routes[s] else {
+            let a = workspace.outputs[s] + offset
+            for i in 0..<count { out[i] = x[i] * (a[i] > 0 ? 1 : 0) }
+            return
+        }
+        let derivative = stored + offset
+        for i in 0..<count { out[i] = x[i] * derivative[i] }
     }
 }
 

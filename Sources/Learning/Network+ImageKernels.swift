@@ -204,22 +204,17 @@ private func forEachWindow(
     }
 }
 
-/// out ← max(z, 0) and derivative ← 1 where z > 0, else 0: relu's forward in one pass from its input
-/// (conv layers' outputs are large; `Activation.forward` works in place on a copy). Eight values
-/// an instruction where `imageKernelsApply` (`useKernels: false` for the tests).
-func rectify(
-    _ z: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>, derivative: UnsafeMutablePointer<Double>,
-    count: Int, useKernels: Bool = true
-) {
+/// out ← z where z > 0, else +0: relu's forward in one pass from its input (conv layers' outputs
+/// are large; `Activation.forward` works in place on a copy). It stores no φ': the passes that
+/// need it read it off the output (`Network.timesDerivative`), which saves writing a conv layer's
+/// whole output a second time. Eight values an instruction where `imageKernelsApply`
+/// (`useKernels: false` for the tests).
+func rectify(_ z: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>, count: Int, useKernels: Bool = true) {
     if useKernels && imageKernelsApply {
-        rewind_rectify(z, out, derivative, Int64(count))
+        rewind_rectify(z, out, Int64(count))
         return
     }
-    for i in 0..<count {
-        let positive = z[i] > 0
-        out[i] = positive ? z[i] : 0
-        derivative[i] = positive ? 1 : 0
-    }
+    for i in 0..<count { out[i] = z[i] > 0 ? z[i] : 0 }
 }
 
 /// out ← the maximum of each window; routes ← the index of the first maximum in row-major window

@@ -99,9 +99,9 @@ extension Network {
                     direction: v + stage.weightOffset, directionBiases: v + stage.biasOffset, into: rOut,
                     rows: rows, geometry: geometry)
             case .activation:
-                let derivative = workspace.routes[s]! + first * stage.outputCount
                 if stage.dependsOnParameters, let rPrevious {
-                    for i in 0..<n { rOut[i] = derivative[i] * rPrevious[i] }
+                    timesDerivative(
+                        s, rPrevious, into: rOut, from: first * stage.outputCount, count: n, workspace: workspace)
                 } else {
                     rOut.update(repeating: 0, count: n)
                 }
@@ -227,15 +227,16 @@ extension Network {
             preconditionFailure("rBackwardActivation: stage \(s) is not an activation")
         }
         let offset = part.lowerBound * stages[s].outputCount, n = part.count * stages[s].outputCount
-        let out = target + offset, derivative = workspace.routes[s]! + offset
-        out.update(from: workspace.rGradients[s] + offset, count: n)
-        if stages[s].dependsOnParameters {
+        let out = target + offset
+        if stages[s].dependsOnParameters && activation != .relu {
+            out.update(from: workspace.rGradients[s] + offset, count: n)
             activation.rBackward(
-                out, activation: workspace.outputs[s] + offset, derivative: derivative,
+                out, activation: workspace.outputs[s] + offset, derivative: workspace.routes[s]! + offset,
                 upstream: workspace.gradients[s] + offset, rPreactivation: workspace.rOutputs[s - 1] + offset, count: n)
         } else {
-            // R{z} = 0: only R{δ}⊙φ' remains.
-            for i in 0..<n { out[i] *= derivative[i] }
+            // R{z} = 0, or relu's φ'' = 0 away from the kink: only R{δ}⊙φ' remains.
+            timesDerivative(
+                s, workspace.rGradients[s] + offset, into: out, from: offset, count: n, workspace: workspace)
         }
     }
 

@@ -346,8 +346,27 @@ public struct NetworkArchitecture: Sendable, Hashable {
     /// is summed, so the rule stays that one whichever layout the workspace has.
     public func evaluationChunk(rows: Int) -> Int {
         let hasConvolution = stages.contains { if case .conv2d = $0.operation { true } else { false } }
-        let cap = hasConvolution ? max(1, (1 << 24) / workspaceValuesPerRow(gathered: false)) : 1024
+        let cap = hasConvolution ? max(1, (1 << 24) / chunkRuleValuesPerRow) : 1024
         return max(1, min(rows, 1024, cap))
+    }
+
+    /// The per-row count `evaluationChunk` divides by: what the workspace held when the rule was
+    /// set (im2col matrices written out, a derivative for every activation), kept as it was so
+    /// that the chunks, and with them every validation gradient's bits, stay the same.
+    var chunkRuleValuesPerRow: Int {
+        var values = inputCount
+        var largestColumns = 0
+        for stage in stages {
+            values += 4 * stage.outputCount
+            switch stage.operation {
+            case .activation, .maxpool: values += stage.outputCount
+            case .conv2d(let geometry):
+                values += 2 * geometry.positions * geometry.patch
+                largestColumns = max(largestColumns, geometry.positions * geometry.patch)
+            case .dense, .avgpool: break
+            }
+        }
+        return values + largestColumns
     }
 
     /// Doubles of workspace per row of a batch: what `NetworkWorkspace` allocates for each row it
@@ -358,13 +377,14 @@ public struct NetworkArchitecture: Sendable, Hashable {
     /// from padded images (`gathered`: the padded inputs and R-inputs, and the offset tables at one
     /// word per output position), or writes them out (two matrices of positions × patch per conv
     /// layer). Either adds a conv layer's column gradient (the block `backpropagateColumns` works
-    /// in) over the batch, as an upper bound.
+    /// in) over the batch, as an upper bound, and φ' for every activation but relu.
     public func workspaceValuesPerRow(gathered: Bool) -> Int {
         var values = inputCount
         var largestColumns = 0
         for stage in stages {
             values += 4 * stage.outputCount
             switch stage.operation {
+            case .activation(.relu): break
             case .activation, .maxpool: values += stage.outputCount
             case .conv2d(let geometry):
                 if gathered {

@@ -25,8 +25,8 @@ public final class NetworkWorkspace {
     let rOutputs: [UnsafeMutablePointer<Double>]
     /// R{∂L/∂output}.  // (batch, n)
     let rGradients: [UnsafeMutablePointer<Double>]
-    /// Activations: φ'(input). Max pooling: the input index (within the row) of each window's
-    /// maximum, as a Double.  // (batch, n)
+    /// Activations but relu (whose φ' follows from its output): φ'(input). Max pooling: the input
+    /// index (within the row) of each window's maximum, as a Double.  // (batch, n)
     let routes: [UnsafeMutablePointer<Double>?]
     /// Conv, when the workspace writes its im2col matrices out: im2col of the input and of
     /// R{input}.  // (batch · positions, patch)
@@ -84,6 +84,7 @@ public final class NetworkWorkspace {
         rGradients = stages.map { carve($0.outputCount) }
         routes = stages.map { stage in
             switch stage.operation {
+            case .activation(.relu): nil
             case .activation, .maxpool: carve(stage.outputCount)
             default: nil
             }

@@ -24,17 +24,13 @@ struct ImageKernelTests {
     func rectifyMatches(count: Int) {
         let z = Self.awkwardValues(count, seed: UInt64(count))
         func run(_ kernels: Bool) -> [UInt64] {
-            var out = [Double](repeating: .nan, count: count + 1), derivative = out
+            var out = [Double](repeating: .nan, count: count + 1)
             z.withUnsafeBufferPointer { z in
                 out.withUnsafeMutableBufferPointer { o in
-                    derivative.withUnsafeMutableBufferPointer { d in
-                        rectify(
-                            z.baseAddress!, into: o.baseAddress!, derivative: d.baseAddress!, count: count,
-                            useKernels: kernels)
-                    }
+                    rectify(z.baseAddress!, into: o.baseAddress!, count: count, useKernels: kernels)
                 }
             }
-            return (out + derivative).map(\.bitPattern)
+            return out.map(\.bitPattern)
         }
         #expect(run(true) == run(false))
     }

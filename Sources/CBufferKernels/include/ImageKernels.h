@@ -10,8 +10,8 @@
 /// Nonzero when this CPU runs the kernels below (AVX-512 F).
 int rewind_image_kernels_available(void);
 
-/// out[i] = z[i] > 0 ? z[i] : +0 and derivative[i] = z[i] > 0 ? 1 : 0 (NaN is not above 0).
-void rewind_rectify(const double *z, double *out, double *derivative, int64_t count);
+/// out[i] = z[i] > 0 ? z[i] : +0 (NaN is not above 0).
+void rewind_rectify(const double *z, double *out, int64_t count);
 
 /// Max pooling of `images` NHWC images of (height, width, channels) over size × size windows
 /// (stride size) into (height / size, width / size, channels): out ← each window's maximum,
