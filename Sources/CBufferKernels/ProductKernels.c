@@ -21,6 +21,21 @@ int rewind_product_kernels_available(void) {
     return __builtin_cpu_supports("avx512f");
 }
 
+/* c ← base + acc over a tile of R rows and V vectors (acc[r·V + v]; the last vector masked by
+   `tail`): the one addition of each chain's sum onto the base. `base` as in TILE. */
+KERNEL static INLINE void store_tile(
+    int R, int V, const __m512d *acc, int base, const double *bias, double *c, int64_t ldc, __mmask8 tail) {
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < V; v++) {
+            __mmask8 mask = v == V - 1 ? tail : (__mmask8)0xFF;
+            double *out = c + r * ldc + 8 * v;
+            __m512d start = base == 2   ? _mm512_maskz_loadu_pd(mask, bias + 8 * v)
+                            : base == 1 ? _mm512_maskz_loadu_pd(mask, out)
+                                        : _mm512_setzero_pd();
+            _mm512_mask_storeu_pd(out, mask, _mm512_add_pd(start, acc[r * V + v]));
+        }
+}
+
 /* One tile: rows i0..<i0+R of C, columns j0..<j0+8·V (the last vector masked by `tail`):
    c ← base + Σ_p a(i, p)·b[p, j], each sum one FMA chain in p order, where a(i, p) is
    a[i·ai + p·ap] (ai = lda, ap = 1 for A stored (m, k); ai = 1, ap = lda for A stored (k, m)).
@@ -44,15 +59,7 @@ int rewind_product_kernels_available(void) {
                 for (int v = 0; v < V; v++) acc[r][v] = _mm512_fmadd_pd(av, bv[v], acc[r][v]);      \
             }                                                                                       \
         }                                                                                           \
-        for (int r = 0; r < R; r++)                                                                 \
-            for (int v = 0; v < V; v++) {                                                           \
-                __mmask8 mask = v == V - 1 ? tail : (__mmask8)0xFF;                                 \
-                double *out = c + r * ldc + 8 * v;                                                  \
-                __m512d start = base == 2   ? _mm512_maskz_loadu_pd(mask, bias + 8 * v)             \
-                                : base == 1 ? _mm512_maskz_loadu_pd(mask, out)                      \
-                                            : _mm512_setzero_pd();                                  \
-                _mm512_mask_storeu_pd(out, mask, _mm512_add_pd(start, acc[r][v]));                  \
-            }                                                                                       \
+        store_tile(R, V, &acc[0][0], base, bias, c, ldc, tail);                                     \
     }
 
 /* R·V accumulators: at least eight independent chains (two FMA units, four cycles each) and at
@@ -87,15 +94,7 @@ TILE(1, 4)
                 for (int v = 0; v < V; v++) acc[r][v] = _mm512_fmadd_pd(av, bv[v], acc[r][v]);      \
             }                                                                                       \
         }                                                                                           \
-        for (int r = 0; r < R; r++)                                                                 \
-            for (int v = 0; v < V; v++) {                                                           \
-                __mmask8 mask = v == V - 1 ? tail : (__mmask8)0xFF;                                 \
-                double *out = c + r * ldc + 8 * v;                                                  \
-                __m512d start = base == 2   ? _mm512_maskz_loadu_pd(mask, bias + 8 * v)             \
-                                : base == 1 ? _mm512_maskz_loadu_pd(mask, out)                      \
-                                            : _mm512_setzero_pd();                                  \
-                _mm512_mask_storeu_pd(out, mask, _mm512_add_pd(start, acc[r][v]));                  \
-            }                                                                                       \
+        store_tile(R, V, &acc[0][0], base, bias, c, ldc, tail);                                     \
     }
 
 GATHER_TILE(8, 1)
