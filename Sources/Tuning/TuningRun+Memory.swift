@@ -146,7 +146,8 @@ extension TuningRun {
         let array = 48 + 16 * k
         let hypergradient = spec.meta.iterations > 0 ? 4 * array : 0
         let schedules = t * (3 * array + 2 * 64 * k + hypergradient) + 2 * 8 * t
-        // The dense shorthand's rule, or the layers' own count where larger (im2col patches).
+        // The dense shorthand's rule, or the layers' own count where larger (padded conv inputs, or
+        // im2col matrices where the product kernels do not gather them).
         let workspaces = 8 * (batch + evaluationBatch) * max(features + 9 * widths, architecture.workspaceValuesPerRow)
         // The data set as loaded and the parts cut from it coexist while the run is prepared; a
         // shared built-in (mnist) is loaded once per process, whole, and counted as such.
