@@ -36,30 +36,39 @@ KERNEL static INLINE void store_tile(
         }
 }
 
+/* The chains of one tile: acc[r][v] ← Σ_p a(r, p)·b[p, 8v ..< 8v + 8] in p order from +0 (the
+   last vector masked by `tail`), then onto the base. ROW(p) points `ar` at A's values for p and
+   ELEMENT(r) is row r's value there. */
+#define CHAINS(R, V, ROW, ELEMENT)                                                                  \
+    __m512d acc[R][V];                                                                              \
+    for (int r = 0; r < R; r++)                                                                     \
+        for (int v = 0; v < V; v++) acc[r][v] = _mm512_setzero_pd();                                \
+    for (int64_t p = 0; p < k; p++) {                                                               \
+        __m512d bv[V];                                                                              \
+        for (int v = 0; v < V - 1; v++) bv[v] = _mm512_loadu_pd(b + p * ldb + 8 * v);               \
+        bv[V - 1] = _mm512_maskz_loadu_pd(tail, b + p * ldb + 8 * (V - 1));                         \
+        ROW(p);                                                                                     \
+        for (int r = 0; r < R; r++) {                                                               \
+            __m512d av = _mm512_set1_pd(ELEMENT(r));                                                \
+            for (int v = 0; v < V; v++) acc[r][v] = _mm512_fmadd_pd(av, bv[v], acc[r][v]);          \
+        }                                                                                           \
+    }                                                                                               \
+    store_tile(R, V, &acc[0][0], base, bias, c, ldc, tail);
+
 /* One tile: rows i0..<i0+R of C, columns j0..<j0+8·V (the last vector masked by `tail`):
    c ← base + Σ_p a(i, p)·b[p, j], each sum one FMA chain in p order, where a(i, p) is
    a[i·ai + p·ap] (ai = lda, ap = 1 for A stored (m, k); ai = 1, ap = lda for A stored (k, m)).
    `base` 0: +0; 1: c itself; 2: bias[j]. */
+/* A transposed: each p is a new line of A; ask for the one 16 ahead. */
+#define STRIDED_ROW(p)                                                                              \
+    const double *ar = a + (p) * ap;                                                                \
+    if (ap != 1) _mm_prefetch((const char *)(ar + 16 * ap), _MM_HINT_T0)
+#define STRIDED_ELEMENT(r) ar[(r) * ai]
 #define TILE(R, V)                                                                                  \
     KERNEL static INLINE void tile_##R##x##V(                                                       \
         int64_t k, const double *a, int64_t ai, int64_t ap, const double *b, int64_t ldb, int base,   \
         const double *bias, double *c, int64_t ldc, __mmask8 tail) {                                \
-        __m512d acc[R][V];                                                                          \
-        for (int r = 0; r < R; r++)                                                                 \
-            for (int v = 0; v < V; v++) acc[r][v] = _mm512_setzero_pd();                            \
-        for (int64_t p = 0; p < k; p++) {                                                           \
-            __m512d bv[V];                                                                          \
-            for (int v = 0; v < V - 1; v++) bv[v] = _mm512_loadu_pd(b + p * ldb + 8 * v);           \
-            bv[V - 1] = _mm512_maskz_loadu_pd(tail, b + p * ldb + 8 * (V - 1));                     \
-            const double *ar = a + p * ap;                                                          \
-            /* A transposed: each p is a new line of A; ask for the one 16 ahead. */                \
-            if (ap != 1) _mm_prefetch((const char *)(ar + 16 * ap), _MM_HINT_T0);                     \
-            for (int r = 0; r < R; r++) {                                                           \
-                __m512d av = _mm512_set1_pd(ar[r * ai]);                                            \
-                for (int v = 0; v < V; v++) acc[r][v] = _mm512_fmadd_pd(av, bv[v], acc[r][v]);      \
-            }                                                                                       \
-        }                                                                                           \
-        store_tile(R, V, &acc[0][0], base, bias, c, ldc, tail);                                     \
+        CHAINS(R, V, STRIDED_ROW, STRIDED_ELEMENT)                                                  \
     }
 
 /* R·V accumulators: at least eight independent chains (two FMA units, four cycles each) and at
@@ -75,26 +84,15 @@ TILE(1, 4)
 
 /* A tile whose A is gathered (`rewind_product`'s offset tables): a(i, p) = a[ri[i] + pk[p]]. The
    chains are TILE's, term for term; only the addresses of A's values differ. */
+#define GATHERED_ROW(p) const double *ar = a + pk[p]
+#define GATHERED_ELEMENT(r) ar[ro[r]]
 #define GATHER_TILE(R, V)                                                                           \
     KERNEL static INLINE void gather_##R##x##V(                                                     \
         int64_t k, const double *a, const int64_t *ri, const int64_t *pk, const double *b, int64_t ldb, \
         int base, const double *bias, double *c, int64_t ldc, __mmask8 tail) {                      \
-        __m512d acc[R][V];                                                                          \
         int64_t ro[R];                                                                              \
         for (int r = 0; r < R; r++) ro[r] = ri[r];                                                  \
-        for (int r = 0; r < R; r++)                                                                 \
-            for (int v = 0; v < V; v++) acc[r][v] = _mm512_setzero_pd();                            \
-        for (int64_t p = 0; p < k; p++) {                                                           \
-            __m512d bv[V];                                                                          \
-            for (int v = 0; v < V - 1; v++) bv[v] = _mm512_loadu_pd(b + p * ldb + 8 * v);           \
-            bv[V - 1] = _mm512_maskz_loadu_pd(tail, b + p * ldb + 8 * (V - 1));                     \
-            const double *ar = a + pk[p];                                                           \
-            for (int r = 0; r < R; r++) {                                                           \
-                __m512d av = _mm512_set1_pd(ar[ro[r]]);                                             \
-                for (int v = 0; v < V; v++) acc[r][v] = _mm512_fmadd_pd(av, bv[v], acc[r][v]);      \
-            }                                                                                       \
-        }                                                                                           \
-        store_tile(R, V, &acc[0][0], base, bias, c, ldc, tail);                                     \
+        CHAINS(R, V, GATHERED_ROW, GATHERED_ELEMENT)                                                \
     }
 
 GATHER_TILE(8, 1)
@@ -144,6 +142,28 @@ KERNEL static INLINE void odd_row(
     }
 }
 
+/* Rows i..<chained of the current columns through one tile family (`tile` or `gather`): tiles of
+   `rows` rows while they fit, then single rows; A_ARGS are the family's A arguments at row i. */
+#define ROW_TILES(FAMILY, A_ARGS...)                                                                \
+    for (; i + rows <= chained; i += rows) {                                                        \
+        double *ci = cj + i * ldc;                                                                  \
+        switch (vectors) {                                                                          \
+        case 1: FAMILY##_8x1(k, A_ARGS, bj, ldb, base, biasj, ci, ldc, tail); break;                \
+        case 2: FAMILY##_6x2(k, A_ARGS, bj, ldb, base, biasj, ci, ldc, tail); break;                \
+        case 3: FAMILY##_4x3(k, A_ARGS, bj, ldb, base, biasj, ci, ldc, tail); break;                \
+        default: FAMILY##_3x4(k, A_ARGS, bj, ldb, base, biasj, ci, ldc, tail); break;               \
+        }                                                                                           \
+    }                                                                                               \
+    for (; i < chained; i++) {                                                                      \
+        double *ci = cj + i * ldc;                                                                  \
+        switch (vectors) {                                                                          \
+        case 1: FAMILY##_1x1(k, A_ARGS, bj, ldb, base, biasj, ci, ldc, tail); break;                \
+        case 2: FAMILY##_1x2(k, A_ARGS, bj, ldb, base, biasj, ci, ldc, tail); break;                \
+        case 3: FAMILY##_1x3(k, A_ARGS, bj, ldb, base, biasj, ci, ldc, tail); break;                \
+        default: FAMILY##_1x4(k, A_ARGS, bj, ldb, base, biasj, ci, ldc, tail); break;               \
+        }                                                                                           \
+    }
+
 /* c ← base + a·b over rows 0..<m, columns 0..<n, k within one OpenBLAS block: a(i, p) = a[i·ai + p·ap]
    as in TILE, or a[ri[i] + pk[p]] when `ri` is given (a gathered A, as in GATHER_TILE). */
 KERNEL static void product(
@@ -162,50 +182,15 @@ KERNEL static void product(
         // table, the 16-deep tiles of a conv column gradient ran at 23-26 GFLOP/s instead of 40).
         int64_t chained = m - m % 2, i = 0;
         if (ri) {
-            for (; i + rows <= chained; i += rows) {
-                double *ci = cj + i * ldc;
-                switch (vectors) {
-                case 1: gather_8x1(k, a, ri + i, pk, bj, ldb, base, biasj, ci, ldc, tail); break;
-                case 2: gather_6x2(k, a, ri + i, pk, bj, ldb, base, biasj, ci, ldc, tail); break;
-                case 3: gather_4x3(k, a, ri + i, pk, bj, ldb, base, biasj, ci, ldc, tail); break;
-                default: gather_3x4(k, a, ri + i, pk, bj, ldb, base, biasj, ci, ldc, tail); break;
-                }
-            }
-            for (; i < chained; i++) {
-                double *ci = cj + i * ldc;
-                switch (vectors) {
-                case 1: gather_1x1(k, a, ri + i, pk, bj, ldb, base, biasj, ci, ldc, tail); break;
-                case 2: gather_1x2(k, a, ri + i, pk, bj, ldb, base, biasj, ci, ldc, tail); break;
-                case 3: gather_1x3(k, a, ri + i, pk, bj, ldb, base, biasj, ci, ldc, tail); break;
-                default: gather_1x4(k, a, ri + i, pk, bj, ldb, base, biasj, ci, ldc, tail); break;
-                }
-            }
+            ROW_TILES(gather, a, ri + i, pk)
             if (m % 2)
                 odd_row(k, a + ri[m - 1], 0, pk, bj, ldb, base, biasj, cj + (m - 1) * ldc, vectors, tail, n / 4 * 4 - j0);
-            continue;
+        } else {
+            ROW_TILES(tile, a + i * ai, ai, ap)
+            if (m % 2)
+                odd_row(k, a + (m - 1) * ai, ap, NULL, bj, ldb, base, biasj, cj + (m - 1) * ldc, vectors, tail,
+                    n / 4 * 4 - j0);
         }
-        for (; i + rows <= chained; i += rows) {
-            const double *arows = a + i * ai;
-            double *ci = cj + i * ldc;
-            switch (vectors) {
-            case 1: tile_8x1(k, arows, ai, ap, bj, ldb, base, biasj, ci, ldc, tail); break;
-            case 2: tile_6x2(k, arows, ai, ap, bj, ldb, base, biasj, ci, ldc, tail); break;
-            case 3: tile_4x3(k, arows, ai, ap, bj, ldb, base, biasj, ci, ldc, tail); break;
-            default: tile_3x4(k, arows, ai, ap, bj, ldb, base, biasj, ci, ldc, tail); break;
-            }
-        }
-        for (; i < chained; i++) {
-            const double *arow = a + i * ai;
-            double *ci = cj + i * ldc;
-            switch (vectors) {
-            case 1: tile_1x1(k, arow, ai, ap, bj, ldb, base, biasj, ci, ldc, tail); break;
-            case 2: tile_1x2(k, arow, ai, ap, bj, ldb, base, biasj, ci, ldc, tail); break;
-            case 3: tile_1x3(k, arow, ai, ap, bj, ldb, base, biasj, ci, ldc, tail); break;
-            default: tile_1x4(k, arow, ai, ap, bj, ldb, base, biasj, ci, ldc, tail); break;
-            }
-        }
-        if (m % 2)
-            odd_row(k, a + (m - 1) * ai, ap, NULL, bj, ldb, base, biasj, cj + (m - 1) * ldc, vectors, tail, n / 4 * 4 - j0);
     }
 }
 
