@@ -20,7 +20,7 @@ extension Network {
         // A block of images at a time, so the product reads the columns im2col has just written
         // from cache (same bits: each output is one dot product whichever rows a GEMM covers).
         let filters = geometry.output.channels, patch = geometry.patch, positions = geometry.positions
-        let block = max(1, Self.columnBlockValues / (positions * patch))
+        let block = Self.columnBlockImages(geometry)
         for start in stride(from: 0, to: rows, by: block) {
             let count = min(block, rows - start)
             let blockColumns = columns + start * positions * patch
@@ -43,7 +43,7 @@ extension Network {
         into rOut: UnsafeMutablePointer<Double>, rows: Int, geometry: ConvolutionGeometry
     ) {
         let filters = geometry.output.channels, patch = geometry.patch, positions = geometry.positions
-        let block = max(1, Self.columnBlockValues / (positions * patch))
+        let block = Self.columnBlockImages(geometry)
         for start in stride(from: 0, to: rows, by: block) {
             let count = min(block, rows - start), offset = start * positions * patch
             let out = rOut + start * positions * filters
@@ -64,6 +64,11 @@ extension Network {
     /// patch), stays within about 1 MiB, inside one core's L2 cache.
     static let columnBlockValues = 1 << 17
 
+    /// Images per block of `backpropagateColumns` (and of `convolve`, `rConvolve`) for a layer.
+    static func columnBlockImages(_ g: ConvolutionGeometry) -> Int {
+        max(1, columnBlockValues / (g.positions * g.patch))
+    }
+
     /// below ← col2im(δ·Wᵀ + δ₂·W₂ᵀ) for `rows` images (the second product when given): ∂L/∂input of
     /// a conv layer, or its R-pass with (R{δ}, W) and (δ, V). δ: (rows · positions, filters).
     ///
@@ -80,7 +85,7 @@ extension Network {
         geometry g: ConvolutionGeometry
     ) {
         let filters = g.output.channels, patch = g.patch
-        let block = max(1, Self.columnBlockValues / (g.positions * patch))
+        let block = Self.columnBlockImages(g)
         for start in stride(from: 0, to: rows, by: block) {
             let count = min(block, rows - start), m = count * g.positions
             let offset = start * g.positions * filters

@@ -42,7 +42,8 @@ public final class NetworkWorkspace {
     public let gathers: Bool
     /// Where `gathers` is the default: wherever the product kernels run.
     public static var gathersByDefault: Bool { ShortProducts.kernelsApply }
-    /// Conv: gradients of a column matrix before col2im, shared by the conv stages.  // (batch · positions, patch)
+    /// Conv: gradients of a column matrix before col2im, one block of images of
+    /// `backpropagateColumns` at a time, shared by the conv stages.  // (block · positions, patch)
     let columnGradient: UnsafeMutablePointer<Double>
 
     /// Rows of the state left by the last `lossAndGradient`; 0 when there is none (fresh, or
@@ -67,7 +68,16 @@ public final class NetworkWorkspace {
             guard gathers, case .conv2d(let g) = stage.operation else { return words }
             return words + g.positions
         }
-        storageCount = batchCapacity * (architecture.workspaceValuesPerRow(gathered: gathers) - tableWordsPerRow)
+        // And it counts a whole batch of column gradients, where one block is allocated.
+        var largest = 0, scratch = 0
+        for case .conv2d(let g) in architecture.stages.map(\.operation) {
+            let values = g.positions * g.patch
+            largest = max(largest, values)
+            scratch = max(scratch, min(batchCapacity, Network.columnBlockImages(g)) * values)
+        }
+        storageCount =
+            batchCapacity * (architecture.workspaceValuesPerRow(gathered: gathers) - tableWordsPerRow - largest)
+            + scratch
         storage = .allocate(capacity: storageCount)
         storage.initialize(repeating: 0, count: storageCount)
 
@@ -89,8 +99,6 @@ public final class NetworkWorkspace {
             default: nil
             }
         }
-        var largest = 0
-        for case .conv2d(let g) in stages.map(\.operation) { largest = max(largest, g.positions * g.patch) }
         columns = stages.map { stage in
             guard !gathers, case .conv2d(let g) = stage.operation else { return nil }
             return carve(g.positions * g.patch)
@@ -117,7 +125,8 @@ public final class NetworkWorkspace {
                 geometry: g, padded: padded, rPadded: rPadded, rowOffsets: rowOffsets, columnOffsets: columnOffsets,
                 images: batchCapacity)
         }
-        columnGradient = carve(largest)
+        columnGradient = next
+        next += scratch
         assert(next == storage + storageCount)
         assert(nextOffset == offsets + tableWords)
     }
