@@ -374,10 +374,11 @@ public struct NetworkArchitecture: Sendable, Hashable {
     public var workspaceValuesPerRow: Int { workspaceValuesPerRow(gathered: NetworkWorkspace.gathersByDefault) }
 
     /// Doubles of workspace per row for a workspace that gathers its conv layers' im2col matrices
-    /// from padded images (`gathered`: the padded inputs and R-inputs, and the offset tables at one
-    /// word per output position), or writes them out (two matrices of positions × patch per conv
-    /// layer). Either adds a conv layer's column gradient (the block `backpropagateColumns` works
-    /// in) over the batch, as an upper bound, and φ' for every activation but relu.
+    /// from padded images (`gathered`: the padded inputs, the padded R-inputs above the first layer
+    /// with parameters, and the offset tables at one word per output position), or writes them out
+    /// (two matrices of positions × patch per conv layer). Either adds a conv layer's column
+    /// gradient (the block `backpropagateColumns` works in) over the batch, as an upper bound, and
+    /// φ' for every activation but relu.
     public func workspaceValuesPerRow(gathered: Bool) -> Int {
         var values = inputCount
         var largestColumns = 0
@@ -388,7 +389,8 @@ public struct NetworkArchitecture: Sendable, Hashable {
             case .activation, .maxpool: values += stage.outputCount
             case .conv2d(let geometry):
                 if gathered {
-                    values += 2 * (geometry.needsPadding ? geometry.paddedCount : 0) + geometry.positions
+                    let copies = geometry.needsPadding ? (stage.dependsOnParameters ? 2 : 1) : 0
+                    values += copies * geometry.paddedCount + geometry.positions
                 } else {
                     values += 2 * geometry.positions * geometry.patch
                 }

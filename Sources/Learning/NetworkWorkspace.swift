@@ -53,7 +53,6 @@ public final class NetworkWorkspace {
     private let storage: UnsafeMutablePointer<Double>
     private let storageCount: Int
     private let offsets: UnsafeMutablePointer<Int64>
-    private let offsetCount: Int
 
     /// Buffers for `architecture` and batches of at most `batchCapacity` rows; `gathers` as above
     /// (true only where the product kernels run).
@@ -112,13 +111,13 @@ public final class NetworkWorkspace {
             guard gathers, case .conv2d(let g) = stage.operation else { return words }
             return words + batchCapacity * g.positions + g.patch
         }
-        offsetCount = tableWords
         offsets = .allocate(capacity: max(1, tableWords))
         var nextOffset = offsets
         imageGathers = stages.map { stage in
             guard gathers, case .conv2d(let g) = stage.operation else { return nil }
+            // R{input} is zero below the first layer with parameters: no padded copy of it there.
             let padded = g.needsPadding ? carve(g.paddedCount) : nil
-            let rPadded = g.needsPadding ? carve(g.paddedCount) : nil
+            let rPadded = g.needsPadding && stage.dependsOnParameters ? carve(g.paddedCount) : nil
             let rowOffsets = nextOffset, columnOffsets = nextOffset + batchCapacity * g.positions
             nextOffset += batchCapacity * g.positions + g.patch
             return ImageGather(
