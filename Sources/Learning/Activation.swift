@@ -11,10 +11,15 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
 // pass), so no pass evaluates a transcendental function twice. tanh and the sigmoid are
 // `PortableMath`'s, never libm's, so the same inputs give the same bits on every CPU.
 extension Activation {
+    /// Whether the forward pass stores φ' for the passes after it. Relu does not: its φ' is 1
+    /// exactly where its output is positive and 0 elsewhere, which `Network.timesDerivative` reads
+    /// off the output (its forward pass is `rectify`, its R-backward pass that product alone).
+    var storesDerivative: Bool { self != .relu }
+
     /// Whether `forward` runs tanh through the AVX2 transcription of `PortableMath.tanh`.
     static let vectorTanhAvailable = rewind_activation_kernels_available() != 0
 
-    /// z ← φ(z) in place and derivative ← φ'(z), over `count` elements.
+    /// z ← φ(z) in place and derivative ← φ'(z), over `count` elements (activations that store φ').
     func forward(
         _ z: UnsafeMutablePointer<Double>, derivative: UnsafeMutablePointer<Double>, count: Int
     ) {
@@ -28,11 +33,7 @@ extension Activation {
                 Self.portableTanh(z, derivative: derivative, count: count)
             }
         case .relu:
-            for i in 0..<count {
-                let positive = z[i] > 0
-                z[i] = positive ? z[i] : 0
-                derivative[i] = positive ? 1 : 0
-            }
+            preconditionFailure("Activation.forward: relu stores no derivative; its forward pass is rectify")
         case .sigmoid:
             PortableMath.forEachVector(z, count: count) { lanes, start, valid in
                 let a = PortableMath.sigmoid(lanes)
@@ -59,7 +60,8 @@ extension Activation {
     }
 
     /// R{δ} ← R{δ'}⊙φ' + δ'⊙φ''⊙R{z} in place over `count` elements, where `rDelta` holds R{δ'}
-    /// on entry; `activation` is a = φ(z), `derivative` is φ', `upstream` is δ'.
+    /// on entry; `activation` is a = φ(z), `derivative` is φ', `upstream` is δ' (activations that
+    /// store φ'; relu's φ'' is 0 away from the kink, so its R{δ} is R{δ'}⊙φ' alone).
     func rBackward(
         _ rDelta: UnsafeMutablePointer<Double>, activation: UnsafePointer<Double>,
         derivative: UnsafePointer<Double>, upstream: UnsafePointer<Double>,
@@ -74,8 +76,7 @@ extension Activation {
                 rDelta[i] = rDelta[i] * d + upstream[i] * second * rPreactivation[i]
             }
         case .relu:
-            // φ'' = 0 away from the kink
-            for i in 0..<count { rDelta[i] *= derivative[i] }
+            preconditionFailure("Activation.rBackward: relu stores no derivative; see Network.timesDerivative")
         case .sigmoid:
             // φ'' = a(1 − a)(1 − 2a) = φ'·(1 − 2a)
             for i in 0..<count {

@@ -228,7 +228,7 @@ extension Network {
         }
         let offset = part.lowerBound * stages[s].outputCount, n = part.count * stages[s].outputCount
         let out = target + offset
-        if stages[s].dependsOnParameters && activation != .relu {
+        if stages[s].dependsOnParameters && activation.storesDerivative {
             out.update(from: workspace.rGradients[s] + offset, count: n)
             activation.rBackward(
                 out, activation: workspace.outputs[s] + offset, derivative: workspace.routes[s]! + offset,

@@ -353,21 +353,7 @@ public struct NetworkArchitecture: Sendable, Hashable {
     /// The per-row count `evaluationChunk` divides by: what the workspace held when the rule was
     /// set (im2col matrices written out, a derivative for every activation), kept as it was so
     /// that the chunks, and with them every validation gradient's bits, stay the same.
-    var chunkRuleValuesPerRow: Int {
-        var values = inputCount
-        var largestColumns = 0
-        for stage in stages {
-            values += 4 * stage.outputCount
-            switch stage.operation {
-            case .activation, .maxpool: values += stage.outputCount
-            case .conv2d(let geometry):
-                values += 2 * geometry.positions * geometry.patch
-                largestColumns = max(largestColumns, geometry.positions * geometry.patch)
-            case .dense, .avgpool: break
-            }
-        }
-        return values + largestColumns
-    }
+    var chunkRuleValuesPerRow: Int { workspaceRow(gathered: false, everyDerivative: true).total }
 
     /// Doubles of workspace per row of a batch: what `NetworkWorkspace` allocates for each row it
     /// holds on this machine (the memory estimate's per-row cost); see `workspaceValuesPerRow(gathered:)`.
@@ -378,27 +364,38 @@ public struct NetworkArchitecture: Sendable, Hashable {
     /// with parameters, and the offset tables at one word per output position), or writes them out
     /// (two matrices of positions × patch per conv layer). Either adds a conv layer's column
     /// gradient (the block `backpropagateColumns` works in) over the batch, as an upper bound, and
-    /// φ' for every activation but relu.
-    public func workspaceValuesPerRow(gathered: Bool) -> Int {
-        var values = inputCount
-        var largestColumns = 0
+    /// φ' for every activation that stores one.
+    public func workspaceValuesPerRow(gathered: Bool) -> Int { workspaceRow(gathered: gathered).total }
+
+    /// A workspace's cost per row, in the parts `NetworkWorkspace` allocates separately: the
+    /// doubles carved per row, the words of the row offset tables, and the largest conv layer's
+    /// column-gradient row (positions × patch). `everyDerivative` counts φ' for relu too, as the
+    /// workspace once stored it (the chunk rule's layout).
+    func workspaceRow(
+        gathered: Bool, everyDerivative: Bool = false
+    )
+        -> (values: Int, tableWords: Int, columnGradient: Int, total: Int)
+    {
+        var values = inputCount, tableWords = 0, columnGradient = 0
         for stage in stages {
             values += 4 * stage.outputCount
             switch stage.operation {
-            case .activation(.relu): break
-            case .activation, .maxpool: values += stage.outputCount
+            case .activation(let activation):
+                if everyDerivative || activation.storesDerivative { values += stage.outputCount }
+            case .maxpool: values += stage.outputCount
             case .conv2d(let geometry):
                 if gathered {
                     let copies = geometry.needsPadding ? (stage.dependsOnParameters ? 2 : 1) : 0
-                    values += copies * geometry.paddedCount + geometry.positions
+                    values += copies * geometry.paddedCount
+                    tableWords += geometry.positions
                 } else {
                     values += 2 * geometry.positions * geometry.patch
                 }
-                largestColumns = max(largestColumns, geometry.positions * geometry.patch)
+                columnGradient = max(columnGradient, geometry.positions * geometry.patch)
             case .dense, .avgpool: break
             }
         }
-        return values + largestColumns
+        return (values, tableWords, columnGradient, values + tableWords + columnGradient)
     }
 }
 

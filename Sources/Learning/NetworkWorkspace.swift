@@ -62,21 +62,13 @@ public final class NetworkWorkspace {
         self.architecture = architecture
         self.batchCapacity = batchCapacity
         self.gathers = gathers
-        // The per-row count includes the row offset tables, which live in an Int64 allocation.
-        let tableWordsPerRow = architecture.stages.reduce(0) { words, stage in
-            guard gathers, case .conv2d(let g) = stage.operation else { return words }
-            return words + g.positions
-        }
-        // And it counts a whole batch of column gradients, where one block is allocated.
-        var largest = 0, scratch = 0
+        // The row offset tables live in an Int64 allocation of their own, and the column-gradient
+        // scratch holds one block of images, not a row's worth per row of the batch.
+        var scratch = 0
         for case .conv2d(let g) in architecture.stages.map(\.operation) {
-            let values = g.positions * g.patch
-            largest = max(largest, values)
-            scratch = max(scratch, min(batchCapacity, Network.columnBlockImages(g)) * values)
+            scratch = max(scratch, min(batchCapacity, Network.columnBlockImages(g)) * g.positions * g.patch)
         }
-        storageCount =
-            batchCapacity * (architecture.workspaceValuesPerRow(gathered: gathers) - tableWordsPerRow - largest)
-            + scratch
+        storageCount = batchCapacity * architecture.workspaceRow(gathered: gathers).values + scratch
         storage = .allocate(capacity: storageCount)
         storage.initialize(repeating: 0, count: storageCount)
 
@@ -93,8 +85,8 @@ public final class NetworkWorkspace {
         rGradients = stages.map { carve($0.outputCount) }
         routes = stages.map { stage in
             switch stage.operation {
-            case .activation(.relu): nil
-            case .activation, .maxpool: carve(stage.outputCount)
+            case .activation(let activation): activation.storesDerivative ? carve(stage.outputCount) : nil
+            case .maxpool: carve(stage.outputCount)
             default: nil
             }
         }
