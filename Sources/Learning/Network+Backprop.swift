@@ -148,33 +148,36 @@ extension Network {
                         accumulate: accumulate)
                 }
                 folded = below == nil ? nil : foldedActivation(below: s)
-                var inputGradient: (() -> Void)?
+                var inputGradient: ((Range<Int>, Int) -> Void)?
                 if let below {
                     let activation = folded
-                    inputGradient = {
+                    inputGradient = { part, half in
                         if case .conv2d(let geometry) = stage.operation {
                             // ∂L/∂columns = δWᵀ: (B·positions, patch), summed back onto the pixels.
                             backpropagateColumns(
                                 delta: delta, weights: w + stage.weightOffset, plus: nil,
-                                scratch: workspace.columnGradient, into: below, rows: rows, geometry: geometry)
+                                scratch: workspace.columnGradients[half], into: below, images: part,
+                                geometry: geometry)
                         } else {
                             // δ' = δWᵀ: (B, fanIn).
                             ShortProducts.run(
-                                m: rows, n: stage.fanIn, k: stage.fanOut,
+                                m: part.count, n: stage.fanIn, k: stage.fanOut,
                                 .init(
-                                    a: delta, lda: stage.fanOut, b: w + stage.weightOffset, ldb: stage.fanOut,
-                                    transposed: true),
-                                base: .zero, into: below, ldc: stage.fanIn)
+                                    a: delta + part.lowerBound * stage.fanOut, lda: stage.fanOut,
+                                    b: w + stage.weightOffset, ldb: stage.fanOut, transposed: true),
+                                base: .zero, into: below + part.lowerBound * stage.fanIn, ldc: stage.fanIn)
                         }
                         if let activation {
                             backwardWithoutParameters(
-                                activation, delta: below, into: workspace.gradients[activation - 1], rows: 0..<rows,
+                                activation, delta: below, into: workspace.gradients[activation - 1], rows: part,
                                 workspace: workspace)
                         }
                     }
                 }
                 runLayerProducts(
-                    fanIn: stage.fanIn, team: team, weights: weightGradient, biases: biasGradient, input: inputGradient)
+                    fanIn: stage.fanIn, rows: rows, inputCut: inputRowCut(s, rows: rows, workspace: workspace),
+                    team: team,
+                    weights: weightGradient, biases: biasGradient, input: inputGradient)
             case .maxpool, .avgpool, .activation:
                 guard let below else { continue }
                 let (top, bottom) = halves(0..<rows)
@@ -212,12 +215,19 @@ extension Network {
         return s - 1
     }
 
-    /// Runs the products of a layer with parameters on the team: with an input product, the weight
-    /// rows and the biases in one half and the input product in the other; without one, the weight
-    /// rows split in two (the biases with the second). The cut is fixed, so the bits are the same
-    /// with one or two threads.
+    /// Runs the products of a layer with parameters on the team. Without an input product the
+    /// weight rows split in two (the biases with the second half). With one, where `inputCut` is
+    /// 0 the weight rows and the biases run in one half and the input product over every row in
+    /// the other; where it is positive (a conv layer, whose input product is the larger, and
+    /// col2im with it) each half takes half of both: weight rows cut at an even row and the
+    /// batch's rows at `inputCut`, `input(rows, half)` using the column-gradient scratch `half`.
+    /// Each product gives the bits of a single call either way: a product's rows are summed
+    /// alike wherever it is cut, but for a lone odd last row, and an even cut keeps that row
+    /// last; `inputCut` falls between the calls a single pass makes. The cuts are fixed, so the
+    /// bits are the same with one or two threads.
     func runLayerProducts(
-        fanIn: Int, team: WorkerTeam, weights: (Range<Int>) -> Void, biases: () -> Void, input: (() -> Void)?
+        fanIn: Int, rows: Int, inputCut: Int, team: WorkerTeam, weights: (Range<Int>) -> Void, biases: () -> Void,
+        input: ((Range<Int>, Int) -> Void)?
     ) {
         guard let input else {
             let (top, bottom) = halves(0..<fanIn)
@@ -229,11 +239,36 @@ extension Network {
                 })
             return
         }
+        guard inputCut > 0 else {
+            team.run(
+                {
+                    weights(0..<fanIn)
+                    biases()
+                }, { input(0..<rows, 1) })
+            return
+        }
+        let weightCut = fanIn / 4 * 2
         team.run(
             {
-                weights(0..<fanIn)
+                input(0..<inputCut, 0)
+                weights(0..<weightCut)
+            },
+            {
+                input(inputCut..<rows, 1)
+                weights(weightCut..<fanIn)
                 biases()
-            }, input)
+            })
+    }
+
+    /// Where `runLayerProducts` cuts the rows of stage `s`'s input product for a batch of `rows`:
+    /// for a conv layer at the whole block of images (`columnBlockImages`) nearest the middle, so
+    /// that each half makes calls a single pass would make, once the batch holds two blocks; 0
+    /// (no cut) for a dense layer, whose two products are about the same size, and where the
+    /// workspace says not to.
+    func inputRowCut(_ s: Int, rows: Int, workspace: NetworkWorkspace) -> Int {
+        guard workspace.cutsInputProducts, case .conv2d(let g) = stages[s].operation else { return 0 }
+        let block = Self.columnBlockImages(g)
+        return rows >= 2 * block ? (rows / 2 + block / 2) / block * block : 0
     }
 
     /// ∂L/∂input of a stage without parameters, rows `part`: δ ⊙ φ', δ routed to each window's

@@ -69,8 +69,10 @@ extension Network {
         max(1, columnBlockValues / (g.positions * g.patch))
     }
 
-    /// below ← col2im(δ·Wᵀ + δ₂·W₂ᵀ) for `rows` images (the second product when given): ∂L/∂input of
-    /// a conv layer, or its R-pass with (R{δ}, W) and (δ, V). δ: (rows · positions, filters).
+    /// below ← col2im(δ·Wᵀ + δ₂·W₂ᵀ) for the images in `images` (the second product when given):
+    /// ∂L/∂input of a conv layer, or its R-pass with (R{δ}, W) and (δ, V). δ: (batch · positions,
+    /// filters). A range that starts at a whole block (`inputRowCut`) makes the calls a whole batch
+    /// would make for those images.
     ///
     /// One block of images at a time, so the column gradient is written, added to and summed back
     /// onto the pixels while it is in cache instead of streaming a whole batch's matrix (31 MB for
@@ -81,13 +83,13 @@ extension Network {
     func backpropagateColumns(
         delta: UnsafePointer<Double>, weights: UnsafePointer<Double>,
         plus second: (delta: UnsafePointer<Double>, weights: UnsafePointer<Double>)?,
-        scratch: UnsafeMutablePointer<Double>, into below: UnsafeMutablePointer<Double>, rows: Int,
+        scratch: UnsafeMutablePointer<Double>, into below: UnsafeMutablePointer<Double>, images: Range<Int>,
         geometry g: ConvolutionGeometry
     ) {
         let filters = g.output.channels, patch = g.patch
         let block = Self.columnBlockImages(g)
-        for start in stride(from: 0, to: rows, by: block) {
-            let count = min(block, rows - start), m = count * g.positions
+        for start in stride(from: images.lowerBound, to: images.upperBound, by: block) {
+            let count = min(block, images.upperBound - start), m = count * g.positions
             let offset = start * g.positions * filters
             ShortProducts.run(
                 m: m, n: patch, k: filters,

@@ -172,35 +172,38 @@ extension Network {
                         accumulate: false)
                 }
                 folded = target == nil ? nil : foldedActivation(below: s)
-                var inputProduct: (() -> Void)?
+                var inputProduct: ((Range<Int>, Int) -> Void)?
                 if let target {
                     let activation = folded
-                    inputProduct = {
+                    inputProduct = { part, half in
                         if case .conv2d(let geometry) = stage.operation {
                             backpropagateColumns(
                                 delta: rDelta, weights: w + stage.weightOffset,
-                                plus: (delta, v + stage.weightOffset), scratch: workspace.columnGradient,
-                                into: target, rows: rows, geometry: geometry)
+                                plus: (delta, v + stage.weightOffset), scratch: workspace.columnGradients[half],
+                                into: target, images: part, geometry: geometry)
                             return
                         }
+                        let first = part.lowerBound * stage.fanOut
                         ShortProducts.run(
-                            m: products, n: stage.fanIn, k: stage.fanOut,
+                            m: part.count, n: stage.fanIn, k: stage.fanOut,
                             .init(
-                                a: rDelta, lda: stage.fanOut, b: w + stage.weightOffset, ldb: stage.fanOut,
+                                a: rDelta + first, lda: stage.fanOut, b: w + stage.weightOffset, ldb: stage.fanOut,
                                 transposed: true),
                             plus: .init(
-                                a: delta, lda: stage.fanOut, b: v + stage.weightOffset, ldb: stage.fanOut,
+                                a: delta + first, lda: stage.fanOut, b: v + stage.weightOffset, ldb: stage.fanOut,
                                 transposed: true),
-                            base: .zero, into: target, ldc: stage.fanIn)
+                            base: .zero, into: target + part.lowerBound * stage.fanIn, ldc: stage.fanIn)
                         if let activation {
                             rBackwardActivation(
-                                activation, into: workspace.rGradients[activation - 1], rows: 0..<rows,
+                                activation, into: workspace.rGradients[activation - 1], rows: part,
                                 workspace: workspace)
                         }
                     }
                 }
                 runLayerProducts(
-                    fanIn: stage.fanIn, team: team, weights: weightProduct, biases: biasProduct, input: inputProduct)
+                    fanIn: stage.fanIn, rows: rows, inputCut: inputRowCut(s, rows: rows, workspace: workspace),
+                    team: team,
+                    weights: weightProduct, biases: biasProduct, input: inputProduct)
             case .activation:
                 guard let target else { continue }
                 // Element by element, so split by rows between the team (the same bits either way).

@@ -43,8 +43,10 @@ public final class NetworkWorkspace {
     /// Where `gathers` is the default: wherever the product kernels run.
     public static var gathersByDefault: Bool { ShortProducts.kernelsApply }
     /// Conv: gradients of a column matrix before col2im, one block of images of
-    /// `backpropagateColumns` at a time, shared by the conv stages.  // (block · positions, patch)
-    let columnGradient: UnsafeMutablePointer<Double>
+    /// `backpropagateColumns` at a time, shared by the conv stages; one for each half of the
+    /// batch's images (`runLayerProducts`; the first is empty where no batch is cut).
+    /// // (block · positions, patch) each
+    let columnGradients: [UnsafeMutablePointer<Double>]
 
     /// Rows of the state left by the last `lossAndGradient`; 0 when there is none (fresh, or
     /// overwritten by `evaluate`/`objectiveGradient`).
@@ -54,21 +56,37 @@ public final class NetworkWorkspace {
     private let storageCount: Int
     private let offsets: UnsafeMutablePointer<Int64>
 
-    /// Buffers for `architecture` and batches of at most `batchCapacity` rows; `gathers` as above
-    /// (true only where the product kernels run).
-    public init(architecture: NetworkArchitecture, batchCapacity: Int, gathers: Bool = gathersByDefault) {
+    /// Whether the passes split a conv layer's input product and col2im between the two halves of
+    /// the team by images (`Network.inputRowCut`) instead of running them in one half beside the
+    /// weight products. The same bits either way; false only to show that in the tests.
+    public let cutsInputProducts: Bool
+
+    /// Buffers for `architecture` and batches of at most `batchCapacity` rows; `gathers` and
+    /// `cutsInputProducts` as above (`gathers` true only where the product kernels run).
+    public init(
+        architecture: NetworkArchitecture, batchCapacity: Int, gathers: Bool = gathersByDefault,
+        cutsInputProducts: Bool = true
+    ) {
         precondition(batchCapacity >= 1, "NetworkWorkspace: batch capacity must be positive")
         precondition(!gathers || ShortProducts.kernelsApply, "NetworkWorkspace: gathering needs the product kernels")
         self.architecture = architecture
         self.batchCapacity = batchCapacity
         self.gathers = gathers
+        self.cutsInputProducts = cutsInputProducts
         // The row offset tables live in an Int64 allocation of their own, and the column-gradient
-        // scratch holds one block of images, not a row's worth per row of the batch.
-        var scratch = 0
+        // scratch holds a block of images, not a row's worth per row of the batch: one for the
+        // second half of the images, and one for the first half where batches are large enough to
+        // be cut (`inputRowCut`). A block is at most `columnBlockValues`, and the first scratch
+        // exists only for batches of two blocks or more, so the two stay within what the memory
+        // estimate counts for them: the largest conv layer's row of column gradients per row.
+        var scratch = (first: 0, second: 0)
         for case .conv2d(let g) in architecture.stages.map(\.operation) {
-            scratch = max(scratch, min(batchCapacity, Network.columnBlockImages(g)) * g.positions * g.patch)
+            let block = Network.columnBlockImages(g), row = g.positions * g.patch
+            if cutsInputProducts && batchCapacity >= 2 * block { scratch.first = max(scratch.first, block * row) }
+            scratch.second = max(scratch.second, min(batchCapacity, block) * row)
         }
-        storageCount = batchCapacity * architecture.workspaceRow(gathered: gathers).values + scratch
+        storageCount =
+            batchCapacity * architecture.workspaceRow(gathered: gathers).values + scratch.first + scratch.second
         storage = .allocate(capacity: storageCount)
         storage.initialize(repeating: 0, count: storageCount)
 
@@ -116,8 +134,8 @@ public final class NetworkWorkspace {
                 geometry: g, padded: padded, rPadded: rPadded, rowOffsets: rowOffsets, columnOffsets: columnOffsets,
                 images: batchCapacity)
         }
-        columnGradient = next
-        next += scratch
+        columnGradients = [next, next + scratch.first]
+        next += scratch.first + scratch.second
         assert(next == storage + storageCount)
         assert(nextOffset == offsets + tableWords)
     }

@@ -19,7 +19,10 @@ struct ImageGatherTests {
     /// Every pass of `architecture` on one random problem: the loss and gradient, the
     /// Hessian-vector product with the inputs' product, a chunked objective gradient with the
     /// input gradient, and a chunked evaluation, as bit patterns, on two threads.
-    static func passes(_ architecture: NetworkArchitecture, gathers: Bool, batch: Int = 7) -> [UInt64] {
+    static func passes(
+        _ architecture: NetworkArchitecture, gathers: Bool, batch: Int = 7, chunk: Int = 3,
+        cutsInputProducts: Bool = true
+    ) -> [UInt64] {
         let model = Network(architecture: architecture)
         let n = architecture.parameterCount
         var random = SeededGenerator(seed: 17)
@@ -28,8 +31,10 @@ struct ImageGatherTests {
         let inputs = random.gaussians(batch * architecture.inputCount)
         let labels = (0..<batch).map { _ in Int32(random.next() % UInt64(architecture.classCount)) }
         let team = WorkerTeam(threads: 2)
-        let workspace = NetworkWorkspace(architecture: architecture, batchCapacity: batch, gathers: gathers)
-        let chunked = NetworkWorkspace(architecture: architecture, batchCapacity: 3, gathers: gathers)
+        let workspace = NetworkWorkspace(
+            architecture: architecture, batchCapacity: batch, gathers: gathers, cutsInputProducts: cutsInputProducts)
+        let chunked = NetworkWorkspace(
+            architecture: architecture, batchCapacity: chunk, gathers: gathers, cutsInputProducts: cutsInputProducts)
         #expect(workspace.gathers == gathers)
 
         // Outputs as buffers of their own (freed below), so no pointer outlives its closure.
