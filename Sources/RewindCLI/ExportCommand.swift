@@ -144,9 +144,9 @@ struct ComparisonProblem {
         /// RSS just before the runs (the process with its data, before any training).
         var baselineBytes: Int
         /// Layered problems: plain SGD training (`trainPlain`) and one validation evaluation, timed
-        /// once after the hypergradients.
-        var trainingSeconds: Double?
-        var trainingCPUSeconds: Double?
+        /// right after each hypergradient run (so that both see the same load on the machine).
+        var trainingSeconds: [Double] = []
+        var trainingCPUSeconds: [Double] = []
         /// Plain training of the same T steps (no buffer, no reverse pass), timed after the runs.
         var plainSeconds: [Double] = []
         var plainCPUSeconds: [Double] = []
@@ -240,42 +240,29 @@ struct ComparisonProblem {
         let baseline = PeakMemory.current()
         var seconds: [Double] = [], cpuSeconds: [Double] = [], mainThreadCPUSeconds: [Double] = []
         var last: HypergradientRun?
+        var training: [(seconds: Double, cpuSeconds: Double)] = []
+        var peak = baseline
         for _ in 0..<repeats {
             let start = clock.now, cpuStart = processCPUSeconds(), mainStart = threadCPUSeconds()
             last = try trainer.hypergradient(schedule: schedule, noise: noise)
             seconds.append((clock.now - start).seconds)
             cpuSeconds.append(processCPUSeconds() - cpuStart)
             mainThreadCPUSeconds.append(threadCPUSeconds() - mainStart)
-        }
-        let peak = PeakMemory.current()
-        var trainingSeconds: Double?, trainingCPUSeconds: Double?
-        if kind.isLayered {
-            let start = clock.now, cpuStart = processCPUSeconds()
-            let weights = trainer.trainPlain(schedule: schedule, noise: noise)
-            guard case .validation(let validation) = trainer.problem.objective else {
-                preconditionFailure("the layered comparison problems have a validation objective")
+            peak = max(peak, PeakMemory.current())
+            // Right after each hypergradient run, not once after all of them: a ratio of two
+            // timings taken minutes apart on a shared machine measures the machine's load as much
+            // as the code.
+            if kind.isLayered {
+                training.append(timePlainTrainingAndValidation())
+                PeakMemory.reset()  // the peak is the hypergradient's
             }
-            let model = trainer.problem.model
-            let workspace = NetworkWorkspace(
-                architecture: architecture, batchCapacity: architecture.evaluationChunk(rows: validation.rows))
-            _ = weights.withUnsafeBufferPointer { w in
-                validation.inputs.withUnsafeBufferPointer { x in
-                    validation.labels.withUnsafeBufferPointer { y in
-                        model.evaluate(
-                            parameters: w, inputs: x, labels: y, rows: validation.rows, workspace: workspace,
-                            team: WorkerTeam(threads: trainer.threads))
-                    }
-                }
-            }
-            trainingSeconds = (clock.now - start).seconds
-            trainingCPUSeconds = processCPUSeconds() - cpuStart
         }
         var measurement = Measurement(
             run: last!, seconds: seconds, cpuSeconds: cpuSeconds, mainThreadCPUSeconds: mainThreadCPUSeconds,
-            peakBytes: peak, baselineBytes: baseline,
-            trainingSeconds: trainingSeconds, trainingCPUSeconds: trainingCPUSeconds)
+            peakBytes: peak, baselineBytes: baseline, trainingSeconds: training.map(\.seconds),
+            trainingCPUSeconds: training.map(\.cpuSeconds))
         // The dense problems time plain training of the same T steps (no buffer, no reverse pass) as
-        // often as the hypergradient; the layered ones timed it once above.
+        // often as the hypergradient, after it; the layered ones timed it above.
         for _ in 0..<(kind.isLayered ? 0 : repeats) {
             let start = clock.now, cpuStart = processCPUSeconds()
             _ = trainer.trainPlain(schedule: schedule, noise: noise)
@@ -283,6 +270,30 @@ struct ComparisonProblem {
             measurement.plainCPUSeconds.append(processCPUSeconds() - cpuStart)
         }
         return measurement
+    }
+
+    /// Plain SGD training of the layered problems (`trainPlain`) and one evaluation of the
+    /// validation loss at its weights: what one trial of a search without gradients costs.
+    private func timePlainTrainingAndValidation() -> (seconds: Double, cpuSeconds: Double) {
+        let clock = ContinuousClock()
+        let start = clock.now, cpuStart = processCPUSeconds()
+        let weights = trainer.trainPlain(schedule: schedule, noise: noise)
+        guard case .validation(let validation) = trainer.problem.objective else {
+            preconditionFailure("the layered comparison problems have a validation objective")
+        }
+        let model = trainer.problem.model
+        let workspace = NetworkWorkspace(
+            architecture: architecture, batchCapacity: architecture.evaluationChunk(rows: validation.rows))
+        _ = weights.withUnsafeBufferPointer { w in
+            validation.inputs.withUnsafeBufferPointer { x in
+                validation.labels.withUnsafeBufferPointer { y in
+                    model.evaluate(
+                        parameters: w, inputs: x, labels: y, rows: validation.rows, workspace: workspace,
+                        team: WorkerTeam(threads: trainer.threads))
+                }
+            }
+        }
+        return ((clock.now - start).seconds, processCPUSeconds() - cpuStart)
     }
 
     func document(_ measurement: Measurement) -> JSONValue {
@@ -336,8 +347,13 @@ struct ComparisonProblem {
         rewind["plain_cpu_seconds"] = Self.numbers(measurement.plainCPUSeconds)
         rewind["peak_rss_bytes"] = .number(Double(measurement.peakBytes))
         rewind["baseline_rss_bytes"] = .number(Double(measurement.baselineBytes))
-        if let training = measurement.trainingSeconds { rewind["training_seconds"] = .number(training) }
-        if let training = measurement.trainingCPUSeconds { rewind["training_cpu_seconds"] = .number(training) }
+        if !measurement.trainingSeconds.isEmpty {
+            // Medians of the runs, each timed right after a hypergradient run; the runs themselves too.
+            rewind["training_seconds"] = .number(measurement.trainingSeconds.median)
+            rewind["training_cpu_seconds"] = .number(measurement.trainingCPUSeconds.median)
+            rewind["training_runs_seconds"] = Self.numbers(measurement.trainingSeconds)
+            rewind["training_runs_cpu_seconds"] = Self.numbers(measurement.trainingCPUSeconds)
+        }
         rewind["buffer_peak_bits"] = .number(Double(run.bufferPeakBits))
         rewind["blas_threads"] = 1
         rewind["threads"] = .number(Double(trainer.threads))
