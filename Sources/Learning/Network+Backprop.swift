@@ -125,10 +125,19 @@ extension Network {
             let previous = s > 0 ? UnsafePointer(workspace.outputs[s - 1]) : input  // (B, inputCount)
             let delta = UnsafePointer(workspace.gradients[s])  // (B, outputCount)
             // ∂L/∂input, needed below a layer with parameters or for the inputs themselves.
-            let below: UnsafeMutablePointer<Double>? =
-                s == 0
-                ? inputGradient
-                : stage.dependsOnParameters || inputGradient != nil ? workspace.gradients[s - 1] : nil
+            let below = inputTarget(s, buffers: workspace.gradients, inputs: inputGradient)
+            if isMaxPoolOverRelu(s) {
+                // Both stages in one pass, straight into the relu's input gradient.
+                folded = s - 1
+                guard let target = inputTarget(s - 1, buffers: workspace.gradients, inputs: inputGradient) else {
+                    continue
+                }
+                let (top, bottom) = halves(0..<rows)
+                team.run(
+                    { unpoolMaximumThroughRelu(s, delta: delta, into: target, rows: top, workspace: workspace) },
+                    { unpoolMaximumThroughRelu(s, delta: delta, into: target, rows: bottom, workspace: workspace) })
+                continue
+            }
             switch stage.operation {
             case .dense, .conv2d:
                 // Weight-gradient rows `part`: (part, fanOut); the dense form is the conv form
@@ -221,16 +230,23 @@ extension Network {
     /// the other; where it is positive (a conv layer, whose input product is the larger, and
     /// col2im with it) each half takes half of both: weight rows cut at an even row and the
     /// batch's rows at `inputCut`, `input(rows, half)` using the column-gradient scratch `half`.
-    /// Each product gives the bits of a single call either way: a product's rows are summed
-    /// alike wherever it is cut, but for a lone odd last row, and an even cut keeps that row
-    /// last; `inputCut` falls between the calls a single pass makes. The cuts are fixed, so the
-    /// bits are the same with one or two threads.
+    ///
+    /// The cuts are fixed, so the bits are the same with one or two threads. A product's rows are
+    /// summed alike wherever it is cut, but for a lone odd last row, and `inputCut` falls between
+    /// the calls a single pass makes, so a cut at an even row gives the bits of the whole product:
+    /// one thread then runs it whole (a cut weight product streams its A twice).
     func runLayerProducts(
         fanIn: Int, rows: Int, inputCut: Int, team: WorkerTeam, weights: (Range<Int>) -> Void, biases: () -> Void,
         input: ((Range<Int>, Int) -> Void)?
     ) {
+        let alone = team.threads == 1
         guard let input else {
             let (top, bottom) = halves(0..<fanIn)
+            if alone && top.count % 2 == 0 {
+                weights(0..<fanIn)
+                biases()
+                return
+            }
             team.run(
                 { weights(top) },
                 {
@@ -239,7 +255,7 @@ extension Network {
                 })
             return
         }
-        guard inputCut > 0 else {
+        guard inputCut > 0 && !alone else {
             team.run(
                 {
                     weights(0..<fanIn)
@@ -269,6 +285,47 @@ extension Network {
         guard workspace.cutsInputProducts, case .conv2d(let g) = stages[s].operation else { return 0 }
         let block = Self.columnBlockImages(g)
         return rows >= 2 * block ? (rows / 2 + block / 2) / block * block : 0
+    }
+
+    /// Where ∂L/∂input of stage `s` goes (or its R-pass, with the R-buffers): the previous stage's
+    /// buffer in `buffers` when a layer with parameters lies at or below `s` or the inputs want
+    /// it, `inputs` at the first stage, nil when nothing needs it.
+    func inputTarget(
+        _ s: Int, buffers: [UnsafeMutablePointer<Double>], inputs: UnsafeMutablePointer<Double>?
+    ) -> UnsafeMutablePointer<Double>? {
+        s == 0 ? inputs : stages[s].dependsOnParameters || inputs != nil ? buffers[s - 1] : nil
+    }
+
+    /// Whether stage `s` is max pooling right over a relu. The passes then run the two as one:
+    /// relu's output is needed only at each window's maximum, so neither its R-forward output nor
+    /// its input's gradients need a pass over the whole image of their own (LeNet's first conv
+    /// layer: 627,200 values a batch, three full reads or writes each time).
+    func isMaxPoolOverRelu(_ s: Int) -> Bool {
+        guard s >= 1, case .maxpool = stages[s].operation, case .activation(.relu) = stages[s - 1].operation else {
+            return false
+        }
+        return true
+    }
+
+    /// ∂L/∂input of relu stage `s − 1` under max pooling stage `s`, rows `part`: each output
+    /// gradient, at its window's maximum, times relu's φ' there; 0 elsewhere. The bits of
+    /// `unpoolMaximum` followed by relu's `timesDerivative`: the same (0 + δ)·φ' at each maximum,
+    /// +0·φ' = +0 everywhere else (windows do not overlap).
+    func unpoolMaximumThroughRelu(
+        _ s: Int, delta: UnsafePointer<Double>, into target: UnsafeMutablePointer<Double>, rows part: Range<Int>,
+        workspace: NetworkWorkspace
+    ) {
+        guard !part.isEmpty, case .maxpool(let g) = stages[s].operation else { return }
+        let inCount = g.input.count, outCount = g.output.count
+        let out = delta + part.lowerBound * outCount, routes = workspace.routes[s]! + part.lowerBound * outCount
+        let below = target + part.lowerBound * inCount, a = workspace.outputs[s - 1] + part.lowerBound * inCount
+        below.update(repeating: 0, count: part.count * inCount)
+        for b in 0..<part.count {
+            for o in 0..<outCount {
+                let r = b * inCount + Int(routes[b * outCount + o])
+                below[r] = (0 + out[b * outCount + o]) * (a[r] > 0 ? 1 : 0)
+            }
+        }
     }
 
     /// ∂L/∂input of a stage without parameters, rows `part`: δ ⊙ φ', δ routed to each window's

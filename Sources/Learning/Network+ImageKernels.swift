@@ -275,6 +275,21 @@ func gatherMaxima(
     }
 }
 
+/// out ← x·φ' at each window's recorded maximum, φ' relu's derivative read from its output `a`
+/// (1 where positive): relu's R-forward then max pooling's, in one pass over the maxima only.
+func gatherMaximaThroughRelu(
+    _ x: UnsafePointer<Double>, routes: UnsafePointer<Double>, activations a: UnsafePointer<Double>,
+    into out: UnsafeMutablePointer<Double>, rows: Int, geometry g: PoolingGeometry
+) {
+    let inCount = g.input.count, outCount = g.output.count
+    for b in 0..<rows {
+        for o in 0..<outCount {
+            let r = b * inCount + Int(routes[b * outCount + o])
+            out[b * outCount + o] = x[r] * (a[r] > 0 ? 1 : 0)
+        }
+    }
+}
+
 /// The adjoint of `gatherMaxima`: each output gradient goes to its window's maximum, 0 elsewhere.
 func unpoolMaximum(
     _ gradient: UnsafePointer<Double>, routes: UnsafePointer<Double>, into below: UnsafeMutablePointer<Double>,

@@ -100,13 +100,23 @@ extension Network {
                     rows: rows, geometry: geometry)
             case .activation:
                 if stage.dependsOnParameters, let rPrevious {
+                    // A relu under max pooling: the pooling's R-forward reads R{z} itself.
+                    if s + 1 < stages.count && isMaxPoolOverRelu(s + 1) { break }
                     timesDerivative(
                         s, rPrevious, into: rOut, from: first * stage.outputCount, count: n, workspace: workspace)
                 } else {
                     rOut.update(repeating: 0, count: n)
                 }
             case .maxpool(let geometry):
-                if stage.dependsOnParameters, let rPrevious {
+                if stage.dependsOnParameters, isMaxPoolOverRelu(s) {
+                    // R{out} = R{z}·φ' at each window's maximum: what relu's R-forward would have
+                    // left there, read where the pooling reads it.
+                    gatherMaximaThroughRelu(
+                        workspace.rOutputs[s - 2] + first * stage.inputCount,
+                        routes: workspace.routes[s]! + first * stage.outputCount,
+                        activations: workspace.outputs[s - 1] + first * stage.inputCount, into: rOut, rows: rows,
+                        geometry: geometry)
+                } else if stage.dependsOnParameters, let rPrevious {
                     gatherMaxima(
                         rPrevious, routes: workspace.routes[s]! + first * stage.outputCount, into: rOut,
                         rows: rows, geometry: geometry)
@@ -145,10 +155,20 @@ extension Network {
             // Both (B, outputCount).
             let delta = UnsafePointer(workspace.gradients[s]), rDelta = UnsafePointer(workspace.rGradients[s])
             let previous = UnsafePointer(s > 0 ? workspace.outputs[s - 1] : workspace.input)
-            let target: UnsafeMutablePointer<Double>? =
-                s == 0
-                ? inputProduct
-                : stage.dependsOnParameters || inputProduct != nil ? workspace.rGradients[s - 1] : nil
+            let target = inputTarget(s, buffers: workspace.rGradients, inputs: inputProduct)
+            if isMaxPoolOverRelu(s) {
+                // R{δ} routes as δ does, and relu's R-backward is R{δ}⊙φ' (φ'' = 0 off the kink):
+                // the backward pass's fused step on R{δ}.
+                folded = s - 1
+                guard let below = inputTarget(s - 1, buffers: workspace.rGradients, inputs: inputProduct) else {
+                    continue
+                }
+                let (top, bottom) = halves(0..<rows)
+                team.run(
+                    { unpoolMaximumThroughRelu(s, delta: rDelta, into: below, rows: top, workspace: workspace) },
+                    { unpoolMaximumThroughRelu(s, delta: rDelta, into: below, rows: bottom, workspace: workspace) })
+                continue
+            }
             switch stage.operation {
             case .dense, .conv2d:
                 let (positions, columns) = columnMatrix(s, input: previous, workspace: workspace)
