@@ -127,15 +127,10 @@ extension Network {
             // ∂L/∂input, needed below a layer with parameters or for the inputs themselves.
             let below = inputTarget(s, buffers: workspace.gradients, inputs: inputGradient)
             if isMaxPoolOverRelu(s) {
-                // Both stages in one pass, straight into the relu's input gradient.
-                folded = s - 1
-                guard let target = inputTarget(s - 1, buffers: workspace.gradients, inputs: inputGradient) else {
-                    continue
-                }
-                let (top, bottom) = halves(0..<rows)
-                team.run(
-                    { unpoolMaximumThroughRelu(s, delta: delta, into: target, rows: top, workspace: workspace) },
-                    { unpoolMaximumThroughRelu(s, delta: delta, into: target, rows: bottom, workspace: workspace) })
+                folded = s - 1  // run inside this step
+                backwardMaxPoolOverRelu(
+                    s, delta: delta, buffers: workspace.gradients, inputs: inputGradient, rows: rows,
+                    workspace: workspace, team: team)
                 continue
             }
             switch stage.operation {
@@ -305,6 +300,21 @@ extension Network {
             return false
         }
         return true
+    }
+
+    /// The backward step of max pooling stage `s` and the relu under it, on `delta` (δ, or R{δ}
+    /// for the R-backward, whose relu step is R{δ}⊙φ' too: φ'' = 0 off the kink), into the relu's
+    /// input target (`inputTarget` over `buffers` and `inputs`), split by rows; nothing when
+    /// nothing needs it.
+    func backwardMaxPoolOverRelu(
+        _ s: Int, delta: UnsafePointer<Double>, buffers: [UnsafeMutablePointer<Double>],
+        inputs: UnsafeMutablePointer<Double>?, rows: Int, workspace: NetworkWorkspace, team: WorkerTeam
+    ) {
+        guard let target = inputTarget(s - 1, buffers: buffers, inputs: inputs) else { return }
+        let (top, bottom) = halves(0..<rows)
+        team.run(
+            { unpoolMaximumThroughRelu(s, delta: delta, into: target, rows: top, workspace: workspace) },
+            { unpoolMaximumThroughRelu(s, delta: delta, into: target, rows: bottom, workspace: workspace) })
     }
 
     /// ∂L/∂input of relu stage `s − 1` under max pooling stage `s`, rows `part`: each output

@@ -157,16 +157,10 @@ extension Network {
             let previous = UnsafePointer(s > 0 ? workspace.outputs[s - 1] : workspace.input)
             let target = inputTarget(s, buffers: workspace.rGradients, inputs: inputProduct)
             if isMaxPoolOverRelu(s) {
-                // R{δ} routes as δ does, and relu's R-backward is R{δ}⊙φ' (φ'' = 0 off the kink):
-                // the backward pass's fused step on R{δ}.
-                folded = s - 1
-                guard let below = inputTarget(s - 1, buffers: workspace.rGradients, inputs: inputProduct) else {
-                    continue
-                }
-                let (top, bottom) = halves(0..<rows)
-                team.run(
-                    { unpoolMaximumThroughRelu(s, delta: rDelta, into: below, rows: top, workspace: workspace) },
-                    { unpoolMaximumThroughRelu(s, delta: rDelta, into: below, rows: bottom, workspace: workspace) })
+                folded = s - 1  // run inside this step
+                backwardMaxPoolOverRelu(
+                    s, delta: rDelta, buffers: workspace.rGradients, inputs: inputProduct, rows: rows,
+                    workspace: workspace, team: team)
                 continue
             }
             switch stage.operation {
