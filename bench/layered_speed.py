@@ -6,8 +6,10 @@ The problem is `rewind export --problem lenet`: the LeNet-like net (conv 5x5x8 s
 maxpool 2 -> conv 5x5x16 same -> relu -> maxpool 2 -> dense 10, 11,274 parameters) on synthetic
 28x28x1 images (10,000 training, 10,000 validation), batch 100, SGD with momentum, per-step and
 per-block learning rates and momenta. For each T the export times Rewind's hypergradient
-(forward, exact reverse, validation gradient), then plain float64 SGD training plus one validation
-evaluation, and records the peak resident set of the hypergradient runs. JAX then recomputes the
+(forward, exact reverse, validation gradient) and, right after each hypergradient run, plain
+float64 SGD training plus one validation evaluation (the ratio is of the two medians, so that
+both see the same load on a shared machine), and records the peak resident set of the
+hypergradient runs. JAX then recomputes the
 same hypergradient from the same export by reverse mode through the unrolled loop
 (bench/jax_reference.py), which also checks that the two agree; PyTorch does the same in float64
 with torch.func (bench/torch_reference.py), each run capped in address space
