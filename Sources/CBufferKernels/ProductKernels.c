@@ -142,27 +142,24 @@ KERNEL static INLINE void odd_row(
     }
 }
 
+/* One tile of the family at row i of the current columns, by the number of vectors: H8, H6, H4
+   and H3 rows for one to four vectors (all 1 for single rows). */
+#define TILE_CALL(FAMILY, H8, H6, H4, H3, A_ARGS...)                                                \
+    do {                                                                                            \
+        double *ci = cj + i * ldc;                                                                  \
+        switch (vectors) {                                                                          \
+        case 1: FAMILY##_##H8##x1(k, A_ARGS, bj, ldb, base, biasj, ci, ldc, tail); break;           \
+        case 2: FAMILY##_##H6##x2(k, A_ARGS, bj, ldb, base, biasj, ci, ldc, tail); break;           \
+        case 3: FAMILY##_##H4##x3(k, A_ARGS, bj, ldb, base, biasj, ci, ldc, tail); break;           \
+        default: FAMILY##_##H3##x4(k, A_ARGS, bj, ldb, base, biasj, ci, ldc, tail); break;          \
+        }                                                                                           \
+    } while (0)
+
 /* Rows i..<chained of the current columns through one tile family (`tile` or `gather`): tiles of
    `rows` rows while they fit, then single rows; A_ARGS are the family's A arguments at row i. */
 #define ROW_TILES(FAMILY, A_ARGS...)                                                                \
-    for (; i + rows <= chained; i += rows) {                                                        \
-        double *ci = cj + i * ldc;                                                                  \
-        switch (vectors) {                                                                          \
-        case 1: FAMILY##_8x1(k, A_ARGS, bj, ldb, base, biasj, ci, ldc, tail); break;                \
-        case 2: FAMILY##_6x2(k, A_ARGS, bj, ldb, base, biasj, ci, ldc, tail); break;                \
-        case 3: FAMILY##_4x3(k, A_ARGS, bj, ldb, base, biasj, ci, ldc, tail); break;                \
-        default: FAMILY##_3x4(k, A_ARGS, bj, ldb, base, biasj, ci, ldc, tail); break;               \
-        }                                                                                           \
-    }                                                                                               \
-    for (; i < chained; i++) {                                                                      \
-        double *ci = cj + i * ldc;                                                                  \
-        switch (vectors) {                                                                          \
-        case 1: FAMILY##_1x1(k, A_ARGS, bj, ldb, base, biasj, ci, ldc, tail); break;                \
-        case 2: FAMILY##_1x2(k, A_ARGS, bj, ldb, base, biasj, ci, ldc, tail); break;                \
-        case 3: FAMILY##_1x3(k, A_ARGS, bj, ldb, base, biasj, ci, ldc, tail); break;                \
-        default: FAMILY##_1x4(k, A_ARGS, bj, ldb, base, biasj, ci, ldc, tail); break;               \
-        }                                                                                           \
-    }
+    for (; i + rows <= chained; i += rows) TILE_CALL(FAMILY, 8, 6, 4, 3, A_ARGS);                   \
+    for (; i < chained; i++) TILE_CALL(FAMILY, 1, 1, 1, 1, A_ARGS);
 
 /* c ← base + a·b over rows 0..<m, columns 0..<n, k within one OpenBLAS block: a(i, p) = a[i·ai + p·ap]
    as in TILE, or a[ri[i] + pk[p]] when `ri` is given (a gathered A, as in GATHER_TILE). */

@@ -310,32 +310,20 @@ extension Network {
         _ s: Int, delta: UnsafePointer<Double>, buffers: [UnsafeMutablePointer<Double>],
         inputs: UnsafeMutablePointer<Double>?, rows: Int, workspace: NetworkWorkspace, team: WorkerTeam
     ) {
-        guard let target = inputTarget(s - 1, buffers: buffers, inputs: inputs) else { return }
-        let (top, bottom) = halves(0..<rows)
-        team.run(
-            { unpoolMaximumThroughRelu(s, delta: delta, into: target, rows: top, workspace: workspace) },
-            { unpoolMaximumThroughRelu(s, delta: delta, into: target, rows: bottom, workspace: workspace) })
-    }
-
-    /// ∂L/∂input of relu stage `s − 1` under max pooling stage `s`, rows `part`: each output
-    /// gradient, at its window's maximum, times relu's φ' there; 0 elsewhere. The bits of
-    /// `unpoolMaximum` followed by relu's `timesDerivative`: the same (0 + δ)·φ' at each maximum,
-    /// +0·φ' = +0 everywhere else (windows do not overlap).
-    func unpoolMaximumThroughRelu(
-        _ s: Int, delta: UnsafePointer<Double>, into target: UnsafeMutablePointer<Double>, rows part: Range<Int>,
-        workspace: NetworkWorkspace
-    ) {
-        guard !part.isEmpty, case .maxpool(let g) = stages[s].operation else { return }
-        let inCount = g.input.count, outCount = g.output.count
-        let out = delta + part.lowerBound * outCount, routes = workspace.routes[s]! + part.lowerBound * outCount
-        let below = target + part.lowerBound * inCount, a = workspace.outputs[s - 1] + part.lowerBound * inCount
-        below.update(repeating: 0, count: part.count * inCount)
-        for b in 0..<part.count {
-            for o in 0..<outCount {
-                let r = b * inCount + Int(routes[b * outCount + o])
-                below[r] = (0 + out[b * outCount + o]) * (a[r] > 0 ? 1 : 0)
-            }
+        guard case .maxpool(let g) = stages[s].operation else {
+            preconditionFailure("backwardMaxPoolOverRelu: stage \(s) is not max pooling")
         }
+        guard let target = inputTarget(s - 1, buffers: buffers, inputs: inputs) else { return }
+        let inCount = g.input.count, outCount = g.output.count
+        func part(_ rows: Range<Int>) {
+            guard !rows.isEmpty else { return }
+            unpoolMaximumThroughRelu(
+                delta + rows.lowerBound * outCount, routes: workspace.routes[s]! + rows.lowerBound * outCount,
+                activations: workspace.outputs[s - 1] + rows.lowerBound * inCount,
+                into: target + rows.lowerBound * inCount, rows: rows.count, geometry: g)
+        }
+        let (top, bottom) = halves(0..<rows)
+        team.run({ part(top) }, { part(bottom) })
     }
 
     /// ∂L/∂input of a stage without parameters, rows `part`: δ ⊙ φ', δ routed to each window's

@@ -290,6 +290,24 @@ func gatherMaximaThroughRelu(
     }
 }
 
+/// below ← each output gradient at its window's maximum times relu's φ' there (read from relu's
+/// output `a`: 1 where positive), 0 elsewhere: `unpoolMaximum` and then relu's backward step in
+/// one pass. The bits of the two: the same (0 + δ)·φ' at each maximum, +0·φ' = +0 everywhere
+/// else (windows do not overlap).
+func unpoolMaximumThroughRelu(
+    _ gradient: UnsafePointer<Double>, routes: UnsafePointer<Double>, activations a: UnsafePointer<Double>,
+    into below: UnsafeMutablePointer<Double>, rows: Int, geometry g: PoolingGeometry
+) {
+    let inCount = g.input.count, outCount = g.output.count
+    below.update(repeating: 0, count: rows * inCount)
+    for b in 0..<rows {
+        for o in 0..<outCount {
+            let r = b * inCount + Int(routes[b * outCount + o])
+            below[r] = (0 + gradient[b * outCount + o]) * (a[r] > 0 ? 1 : 0)
+        }
+    }
+}
+
 /// The adjoint of `gatherMaxima`: each output gradient goes to its window's maximum, 0 elsewhere.
 func unpoolMaximum(
     _ gradient: UnsafePointer<Double>, routes: UnsafePointer<Double>, into below: UnsafeMutablePointer<Double>,

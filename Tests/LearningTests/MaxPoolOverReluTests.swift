@@ -66,11 +66,11 @@ struct MaxPoolOverReluTests {
             var fused = [Double](repeating: .nan, count: Self.rows * g.input.count), unfused = fused
             delta.withUnsafeBufferPointer { d in
                 fused.withUnsafeMutableBufferPointer { f in
-                    // In two parts, as the team runs it.
-                    network.unpoolMaximumThroughRelu(
-                        s, delta: d.baseAddress!, into: f.baseAddress!, rows: 0..<2, workspace: workspace)
-                    network.unpoolMaximumThroughRelu(
-                        s, delta: d.baseAddress!, into: f.baseAddress!, rows: 2..<Self.rows, workspace: workspace)
+                    // Through the pass's own step, split by rows as the team runs it.
+                    network.backwardMaxPoolOverRelu(
+                        s, delta: d.baseAddress!,
+                        buffers: Array(repeating: f.baseAddress!, count: network.stages.count),
+                        inputs: nil, rows: Self.rows, workspace: workspace, team: WorkerTeam(threads: 2))
                 }
                 unfused.withUnsafeMutableBufferPointer { u in
                     unpoolMaximum(
