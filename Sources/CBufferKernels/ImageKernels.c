@@ -53,6 +53,32 @@ KERNEL void rewind_max_pool(
     }
 }
 
+KERNEL void rewind_gather_maxima(
+    const double *x, const double *routes, const double *a, double *out, int64_t images, int64_t inCount,
+    int64_t outCount) {
+    // A route is a whole number below 2^52: adding 2^52 puts it in the low bits of the mantissa.
+    const __m512d shift = _mm512_set1_pd(4503599627370496.0);
+    const __m512i shiftBits = _mm512_castpd_si512(shift);
+    const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
+    for (int64_t b = 0; b < images; b++) {
+        const double *image = x + b * inCount, *activations = a ? a + b * inCount : a;
+        for (int64_t o = 0; o < outCount; o += 8) {
+            __mmask8 lanes = outCount - o >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (outCount - o)) - 1);
+            __m512d route = _mm512_maskz_loadu_pd(lanes, routes + o);
+            __m512i index = _mm512_sub_epi64(_mm512_castpd_si512(_mm512_add_pd(route, shift)), shiftBits);
+            __m512d value = _mm512_mask_i64gather_pd(zero, lanes, index, image, 8);
+            if (activations) {
+                __m512d activation = _mm512_mask_i64gather_pd(zero, lanes, index, activations, 8);
+                __mmask8 positive = _mm512_cmp_pd_mask(activation, zero, _CMP_GT_OQ);
+                value = _mm512_mul_pd(value, _mm512_mask_mov_pd(zero, positive, one));
+            }
+            _mm512_mask_storeu_pd(out + o, lanes, value);
+        }
+        routes += outCount;
+        out += outCount;
+    }
+}
+
 #else
 
 int rewind_image_kernels_available(void) { return 0; }
@@ -63,6 +89,12 @@ void rewind_max_pool(
     const double *x, double *out, double *routes, int64_t images, int64_t height, int64_t width, int64_t channels,
     int64_t size) {
     (void)x, (void)out, (void)routes, (void)images, (void)height, (void)width, (void)channels, (void)size;
+}
+
+void rewind_gather_maxima(
+    const double *x, const double *routes, const double *a, double *out, int64_t images, int64_t inCount,
+    int64_t outCount) {
+    (void)x, (void)routes, (void)a, (void)out, (void)images, (void)inCount, (void)outCount;
 }
 
 #endif

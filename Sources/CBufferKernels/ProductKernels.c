@@ -21,88 +21,107 @@ int rewind_product_kernels_available(void) {
     return __builtin_cpu_supports("avx512f");
 }
 
-/* c ← base + acc over a tile of R rows and V vectors (acc[r·V + v]; the last vector masked by
-   `tail`): the one addition of each chain's sum onto the base. `base` as in TILE. */
+/* c ← base + acc over a tile of R rows and V vectors (acc[r·V + v]): the one addition of each
+   chain's sum onto the base. The first `half` vectors are columns of c (and of the bias), the rest
+   columns of c2 (and bias2), a paired product's second output (`half` = V in a plain product);
+   the last vector of each is masked by `tail`. `base` as in TILE. */
 KERNEL static INLINE void store_tile(
-    int R, int V, const __m512d *acc, int base, const double *bias, double *c, int64_t ldc, __mmask8 tail) {
+    int R, int V, int half, const __m512d *acc, int base, const double *bias, const double *bias2, double *c,
+    double *c2, int64_t ldc, __mmask8 tail) {
     for (int r = 0; r < R; r++)
         for (int v = 0; v < V; v++) {
-            __mmask8 mask = v == V - 1 ? tail : (__mmask8)0xFF;
-            double *out = c + r * ldc + 8 * v;
-            __m512d start = base == 2   ? _mm512_maskz_loadu_pd(mask, bias + 8 * v)
+            int second = v >= half, w = second ? v - half : v;
+            __mmask8 mask = w == half - 1 ? tail : (__mmask8)0xFF;
+            double *out = (second ? c2 : c) + r * ldc + 8 * w;
+            __m512d start = base == 2   ? _mm512_maskz_loadu_pd(mask, (second ? bias2 : bias) + 8 * w)
                             : base == 1 ? _mm512_maskz_loadu_pd(mask, out)
                                         : _mm512_setzero_pd();
             _mm512_mask_storeu_pd(out, mask, _mm512_add_pd(start, acc[r * V + v]));
         }
 }
 
-/* The chains of one tile: acc[r][v] ← Σ_p a(r, p)·b[p, 8v ..< 8v + 8] in p order from +0 (the
-   last vector masked by `tail`), then onto the base. ROW(p) points `ar` at A's values for p and
-   ELEMENT(r) is row r's value there. */
-#define CHAINS(R, V, ROW, ELEMENT)                                                                  \
+/* The chains of one tile: acc[r][v] ← Σ_p a(r, p)·b(p, v) in p order from +0, then onto the base.
+   b(p, v) is B's row p at vector v: b[p, 8v ..< 8v + 8] for the first HALF vectors, b2's for the
+   rest (a paired product; HALF = V in a plain one), the last vector of each masked by `tail`.
+   ROW(p) points `ar` at A's values for p and ELEMENT(r) is row r's value there. */
+#define CHAINS(R, V, HALF, ROW, ELEMENT)                                                            \
     __m512d acc[R][V];                                                                              \
     for (int r = 0; r < R; r++)                                                                     \
         for (int v = 0; v < V; v++) acc[r][v] = _mm512_setzero_pd();                                \
     for (int64_t p = 0; p < k; p++) {                                                               \
         __m512d bv[V];                                                                              \
-        for (int v = 0; v < V - 1; v++) bv[v] = _mm512_loadu_pd(b + p * ldb + 8 * v);               \
-        bv[V - 1] = _mm512_maskz_loadu_pd(tail, b + p * ldb + 8 * (V - 1));                         \
+        for (int v = 0; v < V; v++) {                                                               \
+            int w = v % (HALF);                                                                     \
+            const double *row = (v < (HALF) ? b : b2) + p * ldb + 8 * w;                            \
+            bv[v] = w == (HALF) - 1 ? _mm512_maskz_loadu_pd(tail, row) : _mm512_loadu_pd(row);      \
+        }                                                                                           \
         ROW(p);                                                                                     \
         for (int r = 0; r < R; r++) {                                                               \
             __m512d av = _mm512_set1_pd(ELEMENT(r));                                                \
             for (int v = 0; v < V; v++) acc[r][v] = _mm512_fmadd_pd(av, bv[v], acc[r][v]);          \
         }                                                                                           \
     }                                                                                               \
-    store_tile(R, V, &acc[0][0], base, bias, c, ldc, tail);
+    store_tile(R, V, HALF, &acc[0][0], base, bias, bias2, c, c2, ldc, tail);
 
 /* One tile: rows i0..<i0+R of C, columns j0..<j0+8·V (the last vector masked by `tail`):
    c ← base + Σ_p a(i, p)·b[p, j], each sum one FMA chain in p order, where a(i, p) is
    a[i·ai + p·ap] (ai = lda, ap = 1 for A stored (m, k); ai = 1, ap = lda for A stored (k, m)).
-   `base` 0: +0; 1: c itself; 2: bias[j]. */
+   `base` 0: +0; 1: c itself; 2: bias[j]. A `pair` tile (HALF = V/2) takes its second half of
+   vectors from b2 into c2 over bias2: the same chains, A read once for both. */
 /* A transposed: each p is a new line of A; ask for the one 16 ahead. */
 #define STRIDED_ROW(p)                                                                              \
     const double *ar = a + (p) * ap;                                                                \
     if (ap != 1) _mm_prefetch((const char *)(ar + 16 * ap), _MM_HINT_T0)
 #define STRIDED_ELEMENT(r) ar[(r) * ai]
-#define TILE(R, V)                                                                                  \
-    KERNEL static INLINE void tile_##R##x##V(                                                       \
-        int64_t k, const double *a, int64_t ai, int64_t ap, const double *b, int64_t ldb, int base,   \
-        const double *bias, double *c, int64_t ldc, __mmask8 tail) {                                \
-        CHAINS(R, V, STRIDED_ROW, STRIDED_ELEMENT)                                                  \
+#define TILE(FAMILY, R, V, HALF)                                                                    \
+    KERNEL static INLINE void FAMILY##_##R##x##V(                                                   \
+        int64_t k, const double *a, int64_t ai, int64_t ap, const double *b, const double *b2,        \
+        int64_t ldb, int base, const double *bias, const double *bias2, double *c, double *c2,      \
+        int64_t ldc, __mmask8 tail) {                                                               \
+        CHAINS(R, V, HALF, STRIDED_ROW, STRIDED_ELEMENT)                                            \
     }
 
 /* R·V accumulators: at least eight independent chains (two FMA units, four cycles each) and at
    most 24 registers, leaving room for B's row and the broadcast. */
-TILE(8, 1)
-TILE(6, 2)
-TILE(4, 3)
-TILE(3, 4)
-TILE(1, 1)
-TILE(1, 2)
-TILE(1, 3)
-TILE(1, 4)
+TILE(tile, 8, 1, 1)
+TILE(tile, 6, 2, 2)
+TILE(tile, 4, 3, 3)
+TILE(tile, 3, 4, 4)
+TILE(tile, 1, 1, 1)
+TILE(tile, 1, 2, 2)
+TILE(tile, 1, 3, 3)
+TILE(tile, 1, 4, 4)
+TILE(pair_tile, 6, 2, 1)
+TILE(pair_tile, 3, 4, 2)
+TILE(pair_tile, 1, 2, 1)
+TILE(pair_tile, 1, 4, 2)
 
 /* A tile whose A is gathered (`rewind_product`'s offset tables): a(i, p) = a[ri[i] + pk[p]]. The
    chains are TILE's, term for term; only the addresses of A's values differ. */
 #define GATHERED_ROW(p) const double *ar = a + pk[p]
 #define GATHERED_ELEMENT(r) ar[ro[r]]
-#define GATHER_TILE(R, V)                                                                           \
-    KERNEL static INLINE void gather_##R##x##V(                                                     \
-        int64_t k, const double *a, const int64_t *ri, const int64_t *pk, const double *b, int64_t ldb, \
-        int base, const double *bias, double *c, int64_t ldc, __mmask8 tail) {                      \
+#define GATHER_TILE(FAMILY, R, V, HALF)                                                             \
+    KERNEL static INLINE void FAMILY##_##R##x##V(                                                   \
+        int64_t k, const double *a, const int64_t *ri, const int64_t *pk, const double *b,            \
+        const double *b2, int64_t ldb, int base, const double *bias, const double *bias2, double *c, \
+        double *c2, int64_t ldc, __mmask8 tail) {                                                   \
         int64_t ro[R];                                                                              \
         for (int r = 0; r < R; r++) ro[r] = ri[r];                                                  \
-        CHAINS(R, V, GATHERED_ROW, GATHERED_ELEMENT)                                                \
+        CHAINS(R, V, HALF, GATHERED_ROW, GATHERED_ELEMENT)                                          \
     }
 
-GATHER_TILE(8, 1)
-GATHER_TILE(6, 2)
-GATHER_TILE(4, 3)
-GATHER_TILE(3, 4)
-GATHER_TILE(1, 1)
-GATHER_TILE(1, 2)
-GATHER_TILE(1, 3)
-GATHER_TILE(1, 4)
+GATHER_TILE(gather, 8, 1, 1)
+GATHER_TILE(gather, 6, 2, 2)
+GATHER_TILE(gather, 4, 3, 3)
+GATHER_TILE(gather, 3, 4, 4)
+GATHER_TILE(gather, 1, 1, 1)
+GATHER_TILE(gather, 1, 2, 2)
+GATHER_TILE(gather, 1, 3, 3)
+GATHER_TILE(gather, 1, 4, 4)
+GATHER_TILE(pair_gather, 6, 2, 1)
+GATHER_TILE(pair_gather, 3, 4, 2)
+GATHER_TILE(pair_gather, 1, 2, 1)
+GATHER_TILE(pair_gather, 1, 4, 2)
 
 /* The last row of a product with an odd number of rows, as OpenBLAS's kernels for a single column
    of its (transposed) C sum it: in the columns of whole groups of four (`grouped` of them from
@@ -143,16 +162,22 @@ KERNEL static INLINE void odd_row(
 }
 
 /* One tile of the family at row i of the current columns, by the number of vectors: H8, H6, H4
-   and H3 rows for one to four vectors (all 1 for single rows). */
+   and H3 rows for one to four vectors (all 1 for single rows); a paired family has two or four. */
 #define TILE_CALL(FAMILY, H8, H6, H4, H3, A_ARGS...)                                                \
     do {                                                                                            \
-        double *ci = cj + i * ldc;                                                                  \
+        double *ci = cj + i * ldc, *c2i = c2j ? c2j + i * ldc : c2j;                                \
         switch (vectors) {                                                                          \
-        case 1: FAMILY##_##H8##x1(k, A_ARGS, bj, ldb, base, biasj, ci, ldc, tail); break;           \
-        case 2: FAMILY##_##H6##x2(k, A_ARGS, bj, ldb, base, biasj, ci, ldc, tail); break;           \
-        case 3: FAMILY##_##H4##x3(k, A_ARGS, bj, ldb, base, biasj, ci, ldc, tail); break;           \
-        default: FAMILY##_##H3##x4(k, A_ARGS, bj, ldb, base, biasj, ci, ldc, tail); break;          \
+        case 1: FAMILY##_##H8##x1(k, A_ARGS, bj, b2j, ldb, base, biasj, bias2j, ci, c2i, ldc, tail); break; \
+        case 2: FAMILY##_##H6##x2(k, A_ARGS, bj, b2j, ldb, base, biasj, bias2j, ci, c2i, ldc, tail); break; \
+        case 3: FAMILY##_##H4##x3(k, A_ARGS, bj, b2j, ldb, base, biasj, bias2j, ci, c2i, ldc, tail); break; \
+        default: FAMILY##_##H3##x4(k, A_ARGS, bj, b2j, ldb, base, biasj, bias2j, ci, c2i, ldc, tail); break; \
         }                                                                                           \
+    } while (0)
+#define PAIR_CALL(FAMILY, H6, H3, A_ARGS...)                                                        \
+    do {                                                                                            \
+        double *ci = cj + i * ldc, *c2i = c2j + i * ldc;                                            \
+        if (vectors == 2) FAMILY##_##H6##x2(k, A_ARGS, bj, b2j, ldb, base, biasj, bias2j, ci, c2i, ldc, tail); \
+        else FAMILY##_##H3##x4(k, A_ARGS, bj, b2j, ldb, base, biasj, bias2j, ci, c2i, ldc, tail);   \
     } while (0)
 
 /* Rows i..<chained of the current columns through one tile family (`tile` or `gather`): tiles of
@@ -160,6 +185,21 @@ KERNEL static INLINE void odd_row(
 #define ROW_TILES(FAMILY, A_ARGS...)                                                                \
     for (; i + rows <= chained; i += rows) TILE_CALL(FAMILY, 8, 6, 4, 3, A_ARGS);                   \
     for (; i < chained; i++) TILE_CALL(FAMILY, 1, 1, 1, 1, A_ARGS);
+#define PAIR_ROW_TILES(FAMILY, A_ARGS...)                                                           \
+    for (; i + rows <= chained; i += rows) PAIR_CALL(FAMILY, 6, 3, A_ARGS);                         \
+    for (; i < chained; i++) PAIR_CALL(FAMILY, 1, 1, A_ARGS);
+
+/* The last row of the current columns when m is odd, through `odd_row`; `bj`, `biasj` and `cj`
+   the columns' B, bias and C, `vectors` wide. */
+#define ODD_ROW(bj, biasj, cj, vectors)                                                             \
+    do {                                                                                            \
+        if (ri)                                                                                     \
+            odd_row(k, a + ri[m - 1], 0, pk, bj, ldb, base, biasj, (cj) + (m - 1) * ldc, vectors, tail, \
+                n / 4 * 4 - j0);                                                                    \
+        else                                                                                        \
+            odd_row(k, a + (m - 1) * ai, ap, NULL, bj, ldb, base, biasj, (cj) + (m - 1) * ldc, vectors, tail, \
+                n / 4 * 4 - j0);                                                                    \
+    } while (0)
 
 /* c ← base + a·b over rows 0..<m, columns 0..<n, k within one OpenBLAS block: a(i, p) = a[i·ai + p·ap]
    as in TILE, or a[ri[i] + pk[p]] when `ri` is given (a gathered A, as in GATHER_TILE). */
@@ -171,8 +211,8 @@ KERNEL static void product(
         int vectors = (int)((columns + 7) / 8);
         int last = (int)(columns - 8 * (vectors - 1));
         __mmask8 tail = (__mmask8)((1u << last) - 1);
-        const double *bj = b + j0, *biasj = bias ? bias + j0 : bias;
-        double *cj = c + j0;
+        const double *bj = b + j0, *biasj = bias ? bias + j0 : bias, *b2j = NULL, *bias2j = NULL;
+        double *cj = c + j0, *c2j = NULL;
         int rows = vectors == 1 ? 8 : vectors == 2 ? 6 : vectors == 3 ? 4 : 3;
         // Every row but an odd last one is one FMA chain (OpenBLAS takes rows in pairs and more).
         // Switches, not a table of tile pointers: the tiles are inlined here (called through a
@@ -180,13 +220,38 @@ KERNEL static void product(
         int64_t chained = m - m % 2, i = 0;
         if (ri) {
             ROW_TILES(gather, a, ri + i, pk)
-            if (m % 2)
-                odd_row(k, a + ri[m - 1], 0, pk, bj, ldb, base, biasj, cj + (m - 1) * ldc, vectors, tail, n / 4 * 4 - j0);
         } else {
             ROW_TILES(tile, a + i * ai, ai, ap)
-            if (m % 2)
-                odd_row(k, a + (m - 1) * ai, ap, NULL, bj, ldb, base, biasj, cj + (m - 1) * ldc, vectors, tail,
-                    n / 4 * 4 - j0);
+        }
+        if (m % 2) ODD_ROW(bj, biasj, cj, vectors);
+    }
+}
+
+/* c ← base + a·b and c2 ← base + a·b2 (bias and bias2 for a base of 2) as two calls of `product`
+   would compute them, in one sweep: each tile's chains take up to sixteen columns of each output
+   from the same values of A, which is read once for both. */
+KERNEL static void paired_product(
+    int64_t m, int64_t n, int64_t k, const double *a, int64_t ai, int64_t ap, const int64_t *ri, const int64_t *pk,
+    const double *b, const double *b2, int64_t ldb, int base, const double *bias, const double *bias2, double *c,
+    double *c2, int64_t ldc) {
+    for (int64_t j0 = 0; j0 < n; j0 += 16) {
+        int64_t columns = n - j0 < 16 ? n - j0 : 16;
+        int half = (int)((columns + 7) / 8), vectors = 2 * half;
+        int last = (int)(columns - 8 * (half - 1));
+        __mmask8 tail = (__mmask8)((1u << last) - 1);
+        const double *bj = b + j0, *b2j = b2 + j0;
+        const double *biasj = bias ? bias + j0 : bias, *bias2j = bias2 ? bias2 + j0 : bias2;
+        double *cj = c + j0, *c2j = c2 + j0;
+        int rows = vectors == 2 ? 6 : 3;
+        int64_t chained = m - m % 2, i = 0;
+        if (ri) {
+            PAIR_ROW_TILES(pair_gather, a, ri + i, pk)
+        } else {
+            PAIR_ROW_TILES(pair_tile, a + i * ai, ai, ap)
+        }
+        if (m % 2) {
+            ODD_ROW(bj, biasj, cj, half);
+            ODD_ROW(b2j, bias2j, c2j, half);
         }
     }
 }
@@ -216,45 +281,73 @@ KERNEL static void product_transposed_b(
     }
 }
 
+/* Rows i0 ..< i0 + rows of c ← base + A·B for one operand, and of c2 ← base + A·b2 as well when
+   `b2` is given (a paired product; B not transposed): the inner dimension in OpenBLAS's blocks,
+   each block's sum added onto C, the first onto `base` (bias/bias2 for 2), the rest onto C. */
+KERNEL static void operand_rows(
+    int64_t i0, int64_t rows, int64_t n, int64_t k, const rewind_product *operand, const double *b2, int base,
+    const double *bias, const double *bias2, double *c, double *c2, int64_t ldc) {
+    int64_t ai = operand->a_transposed ? 1 : operand->lda, ap = operand->a_transposed ? operand->lda : 1;
+    // A gathered A: the table of C's rows and the table of the inner dimension, each from where
+    // this block starts.
+    const int64_t *rowTable = operand->a_transposed ? operand->column_offsets : operand->row_offsets;
+    const int64_t *innerTable = operand->a_transposed ? operand->row_offsets : operand->column_offsets;
+    int gathered = operand->row_offsets != NULL;
+    int64_t ldb = operand->ldb;
+    for (int64_t done = 0; done < k;) {
+        int64_t length = inner_block(k, done);
+        const double *a = gathered ? operand->a : operand->a + i0 * ai + done * ap;
+        const int64_t *ri = gathered ? rowTable + i0 : NULL, *pk = gathered ? innerTable + done : NULL;
+        int start = done == 0 ? base : 1;
+        if (b2)
+            paired_product(rows, n, length, a, ai, ap, ri, pk, operand->b + done * ldb, b2 + done * ldb, ldb, start,
+                bias, bias2, c + i0 * ldc, c2 + i0 * ldc, ldc);
+        else if (operand->b_transposed)
+            product_transposed_b(rows, n, length, a, ai, ap, ri, pk, operand->b + done, ldb, start, bias,
+                c + i0 * ldc, ldc);
+        else
+            product(rows, n, length, a, ai, ap, ri, pk, operand->b + done * ldb, ldb, start, bias, c + i0 * ldc, ldc);
+        done += length;
+    }
+}
+
+/* Rows per pass of both products (see `rewind_products`). */
+static int64_t row_block(const rewind_product *first, int64_t m) { return first->a_transposed ? m : 192; }
+
+static int kernels_apply(int64_t m, int64_t n, int64_t k) {
+    static int available = -1;
+    if (available < 0) available = rewind_product_kernels_available();
+    return available && m > 0 && n > 0 && k > 0;
+}
+
 int rewind_products(
     int64_t m, int64_t n, int64_t k, const rewind_product *first, const rewind_product *second,
     const double *bias, int32_t accumulate, double *c, int64_t ldc) {
-    static int available = -1;
-    if (available < 0) available = rewind_product_kernels_available();
-    if (!available || m <= 0 || n <= 0 || k <= 0) return 0;
-    const rewind_product *operands[2] = {first, second};
-    int count = second ? 2 : 1;
+    if (!kernels_apply(m, n, k)) return 0;
     // A block of rows at a time through both products, so that the second adds onto rows of C that
     // are still in cache (an even number, so that only the last block can end on an odd row). A
     // transposed A is read a block of its rows (the inner dimension) at a time by every row of C,
     // so there all rows go at once: A streams through the cache once.
-    int64_t block = first->a_transposed ? m : 192;
+    int64_t block = row_block(first, m);
     int base = bias ? 2 : accumulate ? 1 : 0;
     for (int64_t i0 = 0; i0 < m; i0 += block) {
         int64_t rows = m - i0 < block ? m - i0 : block;
-        for (int o = 0; o < count; o++) {
-            const rewind_product *operand = operands[o];
-            int64_t ai = operand->a_transposed ? 1 : operand->lda, ap = operand->a_transposed ? operand->lda : 1;
-            // A gathered A: the table of C's rows and the table of the inner dimension, each from
-            // where this block starts.
-            const int64_t *rowTable = operand->a_transposed ? operand->column_offsets : operand->row_offsets;
-            const int64_t *innerTable = operand->a_transposed ? operand->row_offsets : operand->column_offsets;
-            int gathered = operand->row_offsets != NULL;
-            // OpenBLAS adds each block's sum onto C: the first onto the base, the rest onto C.
-            for (int64_t done = 0; done < k;) {
-                int64_t length = inner_block(k, done);
-                const double *a = gathered ? operand->a : operand->a + i0 * ai + done * ap;
-                const int64_t *ri = gathered ? rowTable + i0 : NULL, *pk = gathered ? innerTable + done : NULL;
-                int start = o == 0 && done == 0 ? base : 1;
-                if (operand->b_transposed)
-                    product_transposed_b(rows, n, length, a, ai, ap, ri, pk, operand->b + done, operand->ldb, start,
-                        bias, c + i0 * ldc, ldc);
-                else
-                    product(rows, n, length, a, ai, ap, ri, pk, operand->b + done * operand->ldb, operand->ldb, start,
-                        bias, c + i0 * ldc, ldc);
-                done += length;
-            }
-        }
+        operand_rows(i0, rows, n, k, first, NULL, base, bias, NULL, c, NULL, ldc);
+        if (second) operand_rows(i0, rows, n, k, second, NULL, 1, NULL, NULL, c, NULL, ldc);
+    }
+    return 1;
+}
+
+int rewind_paired_products(
+    int64_t m, int64_t n, int64_t k, const rewind_product *first, const double *b2, const rewind_product *second,
+    const double *bias, const double *bias2, double *c, double *c2, int64_t ldc) {
+    if (!kernels_apply(m, n, k) || first->b_transposed || (bias == NULL) != (bias2 == NULL)) return 0;
+    int64_t block = row_block(first, m);
+    int base = bias ? 2 : 0;
+    for (int64_t i0 = 0; i0 < m; i0 += block) {
+        int64_t rows = m - i0 < block ? m - i0 : block;
+        operand_rows(i0, rows, n, k, first, b2, base, bias, bias2, c, c2, ldc);
+        if (second) operand_rows(i0, rows, n, k, second, NULL, 1, NULL, NULL, c2, NULL, ldc);
     }
     return 1;
 }
@@ -267,6 +360,14 @@ int rewind_products(
     int64_t m, int64_t n, int64_t k, const rewind_product *first, const rewind_product *second,
     const double *bias, int32_t accumulate, double *c, int64_t ldc) {
     (void)m, (void)n, (void)k, (void)first, (void)second, (void)bias, (void)accumulate, (void)c, (void)ldc;
+    return 0;
+}
+
+int rewind_paired_products(
+    int64_t m, int64_t n, int64_t k, const rewind_product *first, const double *b2, const rewind_product *second,
+    const double *bias, const double *bias2, double *c, double *c2, int64_t ldc) {
+    (void)m, (void)n, (void)k, (void)first, (void)b2, (void)second, (void)bias, (void)bias2, (void)c, (void)c2,
+        (void)ldc;
     return 0;
 }
 

@@ -31,47 +31,56 @@ extension Network {
         workspace: NetworkWorkspace
     ) {
         guard !part.isEmpty else { return }
-        let rows = part.count, first = part.lowerBound
-        var previous = input + first * architecture.inputCount  // a_{s−1}: (B, inputCount)
-        for (s, stage) in stages.enumerated() {
-            let out = workspace.outputs[s] + first * stage.outputCount  // (B, outputCount)
-            switch stage.operation {
-            case .dense:
+        for s in stages.indices { forwardStage(s, parameters: w, input: input, rows: part, workspace: workspace) }
+    }
+
+    /// Stage `s` of the forward pass over the rows in `part`: outputs[s] from the previous stage's
+    /// output (`input` for the first).
+    func forwardStage(
+        _ s: Int, parameters w: UnsafePointer<Double>, input: UnsafePointer<Double>, rows part: Range<Int>,
+        workspace: NetworkWorkspace
+    ) {
+        let stage = stages[s], rows = part.count, first = part.lowerBound
+        let previous =
+            s > 0
+            ? UnsafePointer(workspace.outputs[s - 1] + first * stage.inputCount)
+            : input + first * architecture.inputCount  // a_{s−1}: (B, inputCount)
+        let out = workspace.outputs[s] + first * stage.outputCount  // (B, outputCount)
+        switch stage.operation {
+        case .dense:
+            ShortProducts.run(
+                m: rows, n: stage.fanOut, k: stage.fanIn,
+                .init(a: previous, lda: stage.fanIn, b: w + stage.weightOffset, ldb: stage.fanOut),
+                base: .bias(w + stage.biasOffset), into: out, ldc: stage.fanOut)
+        case .conv2d(let geometry):
+            if let gather = workspace.imageGathers[s] {
+                // im2col(x)·W + b, the columns gathered from the padded images.
+                let images = s > 0 ? UnsafePointer(workspace.outputs[s - 1]) : input
                 ShortProducts.run(
-                    m: rows, n: stage.fanOut, k: stage.fanIn,
-                    .init(a: previous, lda: stage.fanIn, b: w + stage.weightOffset, ldb: stage.fanOut),
+                    m: rows * geometry.positions, n: stage.fanOut, k: stage.fanIn,
+                    gather.matrix(over: images, padding: part).rows(
+                        from: first * geometry.positions, times: w + stage.weightOffset, ldb: stage.fanOut),
                     base: .bias(w + stage.biasOffset), into: out, ldc: stage.fanOut)
-            case .conv2d(let geometry):
-                if let gather = workspace.imageGathers[s] {
-                    // im2col(x)·W + b, the columns gathered from the padded images.
-                    let images = s > 0 ? UnsafePointer(workspace.outputs[s - 1]) : input
-                    ShortProducts.run(
-                        m: rows * geometry.positions, n: stage.fanOut, k: stage.fanIn,
-                        gather.matrix(over: images, padding: part).rows(
-                            from: first * geometry.positions, times: w + stage.weightOffset, ldb: stage.fanOut),
-                        base: .bias(w + stage.biasOffset), into: out, ldc: stage.fanOut)
-                    break
-                }
-                let columns = workspace.columns[s]! + first * geometry.positions * geometry.patch
-                convolve(
-                    previous, columns: columns, weights: w + stage.weightOffset, biases: w + stage.biasOffset,
-                    into: out, rows: rows, geometry: geometry)
-            case .maxpool(let geometry):
-                maxPool(
-                    previous, into: out, routes: workspace.routes[s]! + first * stage.outputCount, rows: rows,
-                    geometry: geometry)
-            case .avgpool(let geometry):
-                averagePool(previous, into: out, rows: rows, geometry: geometry)
-            case .activation(let activation):
-                let n = rows * stage.outputCount
-                if activation == .relu {
-                    rectify(previous, into: out, count: n)
-                } else {
-                    out.update(from: previous, count: n)
-                    activation.forward(out, derivative: workspace.routes[s]! + first * stage.outputCount, count: n)
-                }
+                break
             }
-            previous = UnsafePointer(out)
+            let columns = workspace.columns[s]! + first * geometry.positions * geometry.patch
+            convolve(
+                previous, columns: columns, weights: w + stage.weightOffset, biases: w + stage.biasOffset,
+                into: out, rows: rows, geometry: geometry)
+        case .maxpool(let geometry):
+            maxPool(
+                previous, into: out, routes: workspace.routes[s]! + first * stage.outputCount, rows: rows,
+                geometry: geometry)
+        case .avgpool(let geometry):
+            averagePool(previous, into: out, rows: rows, geometry: geometry)
+        case .activation(let activation):
+            let n = rows * stage.outputCount
+            if activation == .relu {
+                rectify(previous, into: out, count: n)
+            } else {
+                out.update(from: previous, count: n)
+                activation.forward(out, derivative: workspace.routes[s]! + first * stage.outputCount, count: n)
+            }
         }
     }
 
@@ -122,7 +131,6 @@ extension Network {
         var folded: Int?  // an activation already run inside the layer above's section
         for s in stages.indices.reversed() where s != folded {
             let stage = stages[s]
-            let previous = s > 0 ? UnsafePointer(workspace.outputs[s - 1]) : input  // (B, inputCount)
             let delta = UnsafePointer(workspace.gradients[s])  // (B, outputCount)
             // ∂L/∂input, needed below a layer with parameters or for the inputs themselves.
             let below = inputTarget(s, buffers: workspace.gradients, inputs: inputGradient)
@@ -135,53 +143,11 @@ extension Network {
             }
             switch stage.operation {
             case .dense, .conv2d:
-                // Weight-gradient rows `part`: (part, fanOut); the dense form is the conv form
-                // with one position per row and the input as its own column matrix.
-                let (positions, columns) = columnMatrix(s, input: previous, workspace: workspace)
-                let products = rows * positions
-                func weightGradient(_ part: Range<Int>) {
-                    ShortProducts.run(
-                        m: part.count, n: stage.fanOut, k: products,
-                        columns.transposedRows(part, times: delta, ldb: stage.fanOut),
-                        base: accumulate ? .accumulate : .zero,
-                        into: dw + stage.weightOffset + part.lowerBound * stage.fanOut, ldc: stage.fanOut)
-                }
-                func biasGradient() {
-                    addColumnSums(
-                        of: delta, rows: products, cols: stage.fanOut, into: dw + stage.biasOffset,
-                        accumulate: accumulate)
-                }
-                folded = below == nil ? nil : foldedActivation(below: s)
-                var inputGradient: ((Range<Int>, Int) -> Void)?
-                if let below {
-                    let activation = folded
-                    inputGradient = { part, half in
-                        if case .conv2d(let geometry) = stage.operation {
-                            // ∂L/∂columns = δWᵀ: (B·positions, patch), summed back onto the pixels.
-                            backpropagateColumns(
-                                delta: delta, weights: w + stage.weightOffset, plus: nil,
-                                scratch: workspace.columnGradients[half], into: below, images: part,
-                                geometry: geometry)
-                        } else {
-                            // δ' = δWᵀ: (B, fanIn).
-                            ShortProducts.run(
-                                m: part.count, n: stage.fanIn, k: stage.fanOut,
-                                .init(
-                                    a: delta + part.lowerBound * stage.fanOut, lda: stage.fanOut,
-                                    b: w + stage.weightOffset, ldb: stage.fanOut, transposed: true),
-                                base: .zero, into: below + part.lowerBound * stage.fanIn, ldc: stage.fanIn)
-                        }
-                        if let activation {
-                            backwardWithoutParameters(
-                                activation, delta: below, into: workspace.gradients[activation - 1], rows: part,
-                                workspace: workspace)
-                        }
-                    }
-                }
-                runLayerProducts(
-                    fanIn: stage.fanIn, rows: rows, inputCut: inputRowCut(s, rows: rows, workspace: workspace),
-                    team: team,
-                    weights: weightGradient, biases: biasGradient, input: inputGradient)
+                let work = gradientWork(
+                    s, parameters: w, input: input, rows: rows, gradient: dw, accumulate: accumulate,
+                    inputGradient: inputGradient, workspace: workspace)
+                folded = work.folded
+                runLayerProducts(s, rows: rows, work, workspace: workspace, team: team)
             case .maxpool, .avgpool, .activation:
                 guard let below else { continue }
                 let (top, bottom) = halves(0..<rows)
@@ -190,6 +156,68 @@ extension Network {
                     { backwardWithoutParameters(s, delta: delta, into: below, rows: bottom, workspace: workspace) })
             }
         }
+    }
+
+    /// A layer's share of a backward pass (or of its R-pass), for `runLayerProducts`: its weight
+    /// products by rows of W, its bias sums, its input product by rows of the batch with the
+    /// column-gradient scratch of a half (nil when nothing below needs it), and the activation
+    /// stage run inside the input product (`foldedActivation`), which the pass then skips.
+    struct LayerWork {
+        let weights: (Range<Int>) -> Void
+        let biases: () -> Void
+        let input: ((Range<Int>, Int) -> Void)?
+        let folded: Int?
+    }
+
+    /// The backward pass's work at layer `s` (dense or conv; see `backward`).
+    func gradientWork(
+        _ s: Int, parameters w: UnsafePointer<Double>, input: UnsafePointer<Double>, rows: Int,
+        gradient dw: UnsafeMutablePointer<Double>, accumulate: Bool, inputGradient: UnsafeMutablePointer<Double>?,
+        workspace: NetworkWorkspace
+    ) -> LayerWork {
+        let stage = stages[s]
+        let previous = s > 0 ? UnsafePointer(workspace.outputs[s - 1]) : input  // (B, inputCount)
+        let delta = UnsafePointer(workspace.gradients[s])  // (B, outputCount)
+        let below = inputTarget(s, buffers: workspace.gradients, inputs: inputGradient)
+        // Weight-gradient rows `part`: (part, fanOut); the dense form is the conv form with one
+        // position per row and the input as its own column matrix.
+        let (positions, columns) = columnMatrix(s, input: previous, workspace: workspace)
+        let products = rows * positions
+        let weights = { (part: Range<Int>) in
+            ShortProducts.run(
+                m: part.count, n: stage.fanOut, k: products,
+                columns.transposedRows(part, times: delta, ldb: stage.fanOut),
+                base: accumulate ? .accumulate : .zero,
+                into: dw + stage.weightOffset + part.lowerBound * stage.fanOut, ldc: stage.fanOut)
+        }
+        let biases = {
+            addColumnSums(
+                of: delta, rows: products, cols: stage.fanOut, into: dw + stage.biasOffset, accumulate: accumulate)
+        }
+        guard let below else { return LayerWork(weights: weights, biases: biases, input: nil, folded: nil) }
+        let activation = foldedActivation(below: s)
+        let inputGradient = { (part: Range<Int>, half: Int) in
+            if case .conv2d(let geometry) = stage.operation {
+                // ∂L/∂columns = δWᵀ: (B·positions, patch), summed back onto the pixels.
+                backpropagateColumns(
+                    delta: delta, weights: w + stage.weightOffset, plus: nil,
+                    scratch: workspace.columnGradients[half], into: below, images: part, geometry: geometry)
+            } else {
+                // δ' = δWᵀ: (B, fanIn).
+                ShortProducts.run(
+                    m: part.count, n: stage.fanIn, k: stage.fanOut,
+                    .init(
+                        a: delta + part.lowerBound * stage.fanOut, lda: stage.fanOut, b: w + stage.weightOffset,
+                        ldb: stage.fanOut, transposed: true),
+                    base: .zero, into: below + part.lowerBound * stage.fanIn, ldc: stage.fanIn)
+            }
+            if let activation {
+                backwardWithoutParameters(
+                    activation, delta: below, into: workspace.gradients[activation - 1], rows: part,
+                    workspace: workspace)
+            }
+        }
+        return LayerWork(weights: weights, biases: biases, input: inputGradient, folded: activation)
     }
 
     /// Stage `s`'s input as its products' A, and the rows of A per row of the batch: the input
@@ -271,6 +299,13 @@ extension Network {
             })
     }
 
+    /// Runs layer `s`'s work on the team for a batch of `rows` (see the general form below).
+    func runLayerProducts(_ s: Int, rows: Int, _ work: LayerWork, workspace: NetworkWorkspace, team: WorkerTeam) {
+        runLayerProducts(
+            fanIn: stages[s].fanIn, rows: rows, inputCut: inputRowCut(s, rows: rows, workspace: workspace), team: team,
+            weights: work.weights, biases: work.biases, input: work.input)
+    }
+
     /// Where `runLayerProducts` cuts the rows of stage `s`'s input product for a batch of `rows`:
     /// for a conv layer at the whole block of images (`columnBlockImages`) nearest the middle, so
     /// that each half makes calls a single pass would make, once the batch holds two blocks; 0
@@ -310,20 +345,29 @@ extension Network {
         _ s: Int, delta: UnsafePointer<Double>, buffers: [UnsafeMutablePointer<Double>],
         inputs: UnsafeMutablePointer<Double>?, rows: Int, workspace: NetworkWorkspace, team: WorkerTeam
     ) {
+        guard let pass = maxPoolOverReluPass(s, delta: delta, buffers: buffers, inputs: inputs, workspace: workspace)
+        else { return }
+        let (top, bottom) = halves(0..<rows)
+        team.run({ pass(top) }, { pass(bottom) })
+    }
+
+    /// `backwardMaxPoolOverRelu`'s work on a range of rows, or nil when nothing needs it.
+    func maxPoolOverReluPass(
+        _ s: Int, delta: UnsafePointer<Double>, buffers: [UnsafeMutablePointer<Double>],
+        inputs: UnsafeMutablePointer<Double>?, workspace: NetworkWorkspace
+    ) -> ((Range<Int>) -> Void)? {
         guard case .maxpool(let g) = stages[s].operation else {
             preconditionFailure("backwardMaxPoolOverRelu: stage \(s) is not max pooling")
         }
-        guard let target = inputTarget(s - 1, buffers: buffers, inputs: inputs) else { return }
+        guard let target = inputTarget(s - 1, buffers: buffers, inputs: inputs) else { return nil }
         let inCount = g.input.count, outCount = g.output.count
-        func part(_ rows: Range<Int>) {
+        return { rows in
             guard !rows.isEmpty else { return }
             unpoolMaximumThroughRelu(
                 delta + rows.lowerBound * outCount, routes: workspace.routes[s]! + rows.lowerBound * outCount,
                 activations: workspace.outputs[s - 1] + rows.lowerBound * inCount,
                 into: target + rows.lowerBound * inCount, rows: rows.count, geometry: g)
         }
-        let (top, bottom) = halves(0..<rows)
-        team.run({ part(top) }, { part(bottom) })
     }
 
     /// ∂L/∂input of a stage without parameters, rows `part`: δ ⊙ φ', δ routed to each window's

@@ -264,12 +264,17 @@ func maxPool(
     }
 }
 
-/// out ← x at each window's recorded maximum (the R-forward of max pooling).
+/// out ← x at each window's recorded maximum (the R-forward of max pooling). Eight outputs an
+/// instruction where `imageKernelsApply` (`useKernels: false` for the tests).
 func gatherMaxima(
     _ x: UnsafePointer<Double>, routes: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>,
-    rows: Int, geometry g: PoolingGeometry
+    rows: Int, geometry g: PoolingGeometry, useKernels: Bool = true
 ) {
     let inCount = g.input.count, outCount = g.output.count
+    if useKernels && imageKernelsApply {
+        rewind_gather_maxima(x, routes, nil, out, Int64(rows), Int64(inCount), Int64(outCount))
+        return
+    }
     for b in 0..<rows {
         for o in 0..<outCount { out[b * outCount + o] = x[b * inCount + Int(routes[b * outCount + o])] }
     }
@@ -277,11 +282,16 @@ func gatherMaxima(
 
 /// out ← x·φ' at each window's recorded maximum, φ' relu's derivative read from its output `a`
 /// (1 where positive): relu's R-forward then max pooling's, in one pass over the maxima only.
+/// Eight outputs an instruction where `imageKernelsApply` (`useKernels: false` for the tests).
 func gatherMaximaThroughRelu(
     _ x: UnsafePointer<Double>, routes: UnsafePointer<Double>, activations a: UnsafePointer<Double>,
-    into out: UnsafeMutablePointer<Double>, rows: Int, geometry g: PoolingGeometry
+    into out: UnsafeMutablePointer<Double>, rows: Int, geometry g: PoolingGeometry, useKernels: Bool = true
 ) {
     let inCount = g.input.count, outCount = g.output.count
+    if useKernels && imageKernelsApply {
+        rewind_gather_maxima(x, routes, a, out, Int64(rows), Int64(inCount), Int64(outCount))
+        return
+    }
     for b in 0..<rows {
         for o in 0..<outCount {
             let r = b * inCount + Int(routes[b * outCount + o])

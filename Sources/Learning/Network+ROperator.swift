@@ -59,85 +59,96 @@ extension Network {
         workspace: NetworkWorkspace
     ) {
         guard !part.isEmpty else { return }
-        let rows = part.count, first = part.lowerBound
-        var previous = UnsafePointer(workspace.input + first * architecture.inputCount)  // a_{s−1}: (B, inputCount)
-        for (s, stage) in stages.enumerated() {
-            let rOut = workspace.rOutputs[s] + first * stage.outputCount  // (B, outputCount)
-            let rPrevious = s > 0 ? UnsafePointer(workspace.rOutputs[s - 1] + first * stage.inputCount) : nil
-            let n = rows * stage.outputCount
-            switch stage.operation {
-            case .dense:
+        for s in stages.indices { rForwardStage(s, parameters: w, direction: v, rows: part, workspace: workspace) }
+        rSoftmax(rows: part, batch: workspace.gradientBatch, workspace: workspace)
+    }
+
+    /// Stage `s` of the R-forward pass over the rows in `part`: R{outputs[s]} from the previous
+    /// stage's output and R-output (see `rForward`).
+    func rForwardStage(
+        _ s: Int, parameters w: UnsafePointer<Double>, direction v: UnsafePointer<Double>, rows part: Range<Int>,
+        workspace: NetworkWorkspace
+    ) {
+        let stage = stages[s], rows = part.count, first = part.lowerBound
+        let previous =  // a_{s−1}: (B, inputCount)
+            UnsafePointer(s > 0 ? workspace.outputs[s - 1] : workspace.input) + first * stage.inputCount
+        let rOut = workspace.rOutputs[s] + first * stage.outputCount  // (B, outputCount)
+        let rPrevious = s > 0 ? UnsafePointer(workspace.rOutputs[s - 1] + first * stage.inputCount) : nil
+        let n = rows * stage.outputCount
+        switch stage.operation {
+        case .dense:
+            var viaInput: ShortProducts.Operand?
+            if stage.dependsOnParameters, let rPrevious {
+                viaInput = .init(a: rPrevious, lda: stage.fanIn, b: w + stage.weightOffset, ldb: stage.fanOut)
+            }
+            ShortProducts.run(
+                m: rows, n: stage.fanOut, k: stage.fanIn,
+                .init(a: previous, lda: stage.fanIn, b: v + stage.weightOffset, ldb: stage.fanOut),
+                plus: viaInput, base: .bias(v + stage.biasOffset), into: rOut, ldc: stage.fanOut)
+        case .conv2d(let geometry):
+            if let gather = workspace.imageGathers[s] {
+                // im2col(x)·V + V_b + im2col(R{x})·W, both gathered from padded images.
                 var viaInput: ShortProducts.Operand?
-                if stage.dependsOnParameters, let rPrevious {
-                    viaInput = .init(a: rPrevious, lda: stage.fanIn, b: w + stage.weightOffset, ldb: stage.fanOut)
+                if stage.dependsOnParameters, s > 0 {
+                    viaInput = gather.matrix(over: workspace.rOutputs[s - 1], padding: part, r: true).rows(
+                        from: first * geometry.positions, times: w + stage.weightOffset, ldb: stage.fanOut)
                 }
+                let images = s > 0 ? UnsafePointer(workspace.outputs[s - 1]) : UnsafePointer(workspace.input)
                 ShortProducts.run(
-                    m: rows, n: stage.fanOut, k: stage.fanIn,
-                    .init(a: previous, lda: stage.fanIn, b: v + stage.weightOffset, ldb: stage.fanOut),
+                    m: rows * geometry.positions, n: stage.fanOut, k: stage.fanIn,
+                    gather.matrix(over: images).rows(
+                        from: first * geometry.positions, times: v + stage.weightOffset, ldb: stage.fanOut),
                     plus: viaInput, base: .bias(v + stage.biasOffset), into: rOut, ldc: stage.fanOut)
-            case .conv2d(let geometry):
-                if let gather = workspace.imageGathers[s] {
-                    // im2col(x)·V + V_b + im2col(R{x})·W, both gathered from padded images.
-                    var viaInput: ShortProducts.Operand?
-                    if stage.dependsOnParameters, s > 0 {
-                        viaInput = gather.matrix(over: workspace.rOutputs[s - 1], padding: part, r: true).rows(
-                            from: first * geometry.positions, times: w + stage.weightOffset, ldb: stage.fanOut)
-                    }
-                    let images = s > 0 ? UnsafePointer(workspace.outputs[s - 1]) : UnsafePointer(workspace.input)
-                    ShortProducts.run(
-                        m: rows * geometry.positions, n: stage.fanOut, k: stage.fanIn,
-                        gather.matrix(over: images).rows(
-                            from: first * geometry.positions, times: v + stage.weightOffset, ldb: stage.fanOut),
-                        plus: viaInput, base: .bias(v + stage.biasOffset), into: rOut, ldc: stage.fanOut)
-                    break
-                }
-                let offset = first * geometry.positions * geometry.patch
-                rConvolve(
-                    columns: UnsafePointer(workspace.columns[s]! + offset),
-                    rInput: stage.dependsOnParameters ? rPrevious : nil,
-                    rColumns: workspace.rColumns[s]! + offset, weights: w + stage.weightOffset,
-                    direction: v + stage.weightOffset, directionBiases: v + stage.biasOffset, into: rOut,
+                break
+            }
+            let offset = first * geometry.positions * geometry.patch
+            rConvolve(
+                columns: UnsafePointer(workspace.columns[s]! + offset),
+                rInput: stage.dependsOnParameters ? rPrevious : nil,
+                rColumns: workspace.rColumns[s]! + offset, weights: w + stage.weightOffset,
+                direction: v + stage.weightOffset, directionBiases: v + stage.biasOffset, into: rOut,
+                rows: rows, geometry: geometry)
+        case .activation:
+            if stage.dependsOnParameters, let rPrevious {
+                // A relu under max pooling: the pooling's R-forward reads R{z} itself.
+                if s + 1 < stages.count && isMaxPoolOverRelu(s + 1) { break }
+                timesDerivative(
+                    s, rPrevious, into: rOut, from: first * stage.outputCount, count: n, workspace: workspace)
+            } else {
+                rOut.update(repeating: 0, count: n)
+            }
+        case .maxpool(let geometry):
+            if stage.dependsOnParameters, isMaxPoolOverRelu(s) {
+                // R{out} = R{z}·φ' at each window's maximum: what relu's R-forward would have
+                // left there, read where the pooling reads it.
+                gatherMaximaThroughRelu(
+                    workspace.rOutputs[s - 2] + first * stage.inputCount,
+                    routes: workspace.routes[s]! + first * stage.outputCount,
+                    activations: workspace.outputs[s - 1] + first * stage.inputCount, into: rOut, rows: rows,
+                    geometry: geometry)
+            } else if stage.dependsOnParameters, let rPrevious {
+                gatherMaxima(
+                    rPrevious, routes: workspace.routes[s]! + first * stage.outputCount, into: rOut,
                     rows: rows, geometry: geometry)
-            case .activation:
-                if stage.dependsOnParameters, let rPrevious {
-                    // A relu under max pooling: the pooling's R-forward reads R{z} itself.
-                    if s + 1 < stages.count && isMaxPoolOverRelu(s + 1) { break }
-                    timesDerivative(
-                        s, rPrevious, into: rOut, from: first * stage.outputCount, count: n, workspace: workspace)
-                } else {
-                    rOut.update(repeating: 0, count: n)
-                }
-            case .maxpool(let geometry):
-                if stage.dependsOnParameters, isMaxPoolOverRelu(s) {
-                    // R{out} = R{z}·φ' at each window's maximum: what relu's R-forward would have
-                    // left there, read where the pooling reads it.
-                    gatherMaximaThroughRelu(
-                        workspace.rOutputs[s - 2] + first * stage.inputCount,
-                        routes: workspace.routes[s]! + first * stage.outputCount,
-                        activations: workspace.outputs[s - 1] + first * stage.inputCount, into: rOut, rows: rows,
-                        geometry: geometry)
-                } else if stage.dependsOnParameters, let rPrevious {
-                    gatherMaxima(
-                        rPrevious, routes: workspace.routes[s]! + first * stage.outputCount, into: rOut,
-                        rows: rows, geometry: geometry)
-                } else {
-                    rOut.update(repeating: 0, count: n)
-                }
-            case .avgpool(let geometry):
-                if stage.dependsOnParameters, let rPrevious {
-                    averagePool(rPrevious, into: rOut, rows: rows, geometry: geometry)
-                } else {
-                    rOut.update(repeating: 0, count: n)
-                }
+            } else {
+                rOut.update(repeating: 0, count: n)
             }
-            if s == stages.count - 1 {
-                rSoftmax(
-                    probabilities: workspace.outputs[s] + first * stage.outputCount, rLogits: rOut,
-                    into: workspace.rGradients[s] + first * stage.outputCount, rows: rows,
-                    batch: workspace.gradientBatch, classes: stage.outputCount)
+        case .avgpool(let geometry):
+            if stage.dependsOnParameters, let rPrevious {
+                averagePool(rPrevious, into: rOut, rows: rows, geometry: geometry)
+            } else {
+                rOut.update(repeating: 0, count: n)
             }
-            previous = UnsafePointer(workspace.outputs[s] + first * stage.outputCount)
         }
+    }
+
+    /// R{δ} at the output over the rows in `part` (see `rSoftmax(probabilities:…)`), from the
+    /// probabilities and R{logits} of those rows, for a batch of `batch`.
+    func rSoftmax(rows part: Range<Int>, batch: Int, workspace: NetworkWorkspace) {
+        let last = stages.count - 1, classes = stages[last].outputCount, offset = part.lowerBound * classes
+        rSoftmax(
+            probabilities: workspace.outputs[last] + offset, rLogits: workspace.rOutputs[last] + offset,
+            into: workspace.rGradients[last] + offset, rows: part.count, batch: batch, classes: classes)
     }
 
     /// R-backward: for a layer with parameters R{dW} = R{a}ᵀδ + aᵀR{δ} (im2col rows for conv),
@@ -151,87 +162,98 @@ extension Network {
     ) {
         var folded: Int?  // an activation already run inside the layer above's section
         for s in stages.indices.reversed() where s != folded {
-            let stage = stages[s]
-            // Both (B, outputCount).
-            let delta = UnsafePointer(workspace.gradients[s]), rDelta = UnsafePointer(workspace.rGradients[s])
-            let previous = UnsafePointer(s > 0 ? workspace.outputs[s - 1] : workspace.input)
             let target = inputTarget(s, buffers: workspace.rGradients, inputs: inputProduct)
             if isMaxPoolOverRelu(s) {
                 folded = s - 1  // run inside this step
                 backwardMaxPoolOverRelu(
-                    s, delta: rDelta, buffers: workspace.rGradients, inputs: inputProduct, rows: rows,
+                    s, delta: workspace.rGradients[s], buffers: workspace.rGradients, inputs: inputProduct, rows: rows,
                     workspace: workspace, team: team)
                 continue
             }
-            switch stage.operation {
+            switch stages[s].operation {
             case .dense, .conv2d:
-                let (positions, columns) = columnMatrix(s, input: previous, workspace: workspace)
-                // R{a}'s column matrix: R{input} is zero below the first layer with parameters.
-                let rColumns =
-                    stage.dependsOnParameters && s > 0
-                    ? columnMatrix(s, input: workspace.rOutputs[s - 1], r: true, workspace: workspace).matrix : nil
-                let products = rows * positions
-                // R{dW} rows `part`: (part, fanOut)
-                func weightProduct(_ part: Range<Int>) {
-                    ShortProducts.run(
-                        m: part.count, n: stage.fanOut, k: products,
-                        columns.transposedRows(part, times: rDelta, ldb: stage.fanOut),
-                        plus: rColumns?.transposedRows(part, times: delta, ldb: stage.fanOut), base: .zero,
-                        into: hv + stage.weightOffset + part.lowerBound * stage.fanOut,
-                        ldc: stage.fanOut)
-                }
-                func biasProduct() {
-                    addColumnSums(
-                        of: rDelta, rows: products, cols: stage.fanOut, into: hv + stage.biasOffset,
-                        accumulate: false)
-                }
-                folded = target == nil ? nil : foldedActivation(below: s)
-                var inputProduct: ((Range<Int>, Int) -> Void)?
-                if let target {
-                    let activation = folded
-                    inputProduct = { part, half in
-                        if case .conv2d(let geometry) = stage.operation {
-                            backpropagateColumns(
-                                delta: rDelta, weights: w + stage.weightOffset,
-                                plus: (delta, v + stage.weightOffset), scratch: workspace.columnGradients[half],
-                                into: target, images: part, geometry: geometry)
-                            return
-                        }
-                        let first = part.lowerBound * stage.fanOut
-                        ShortProducts.run(
-                            m: part.count, n: stage.fanIn, k: stage.fanOut,
-                            .init(
-                                a: rDelta + first, lda: stage.fanOut, b: w + stage.weightOffset, ldb: stage.fanOut,
-                                transposed: true),
-                            plus: .init(
-                                a: delta + first, lda: stage.fanOut, b: v + stage.weightOffset, ldb: stage.fanOut,
-                                transposed: true),
-                            base: .zero, into: target + part.lowerBound * stage.fanIn, ldc: stage.fanIn)
-                        if let activation {
-                            rBackwardActivation(
-                                activation, into: workspace.rGradients[activation - 1], rows: part,
-                                workspace: workspace)
-                        }
-                    }
-                }
-                runLayerProducts(
-                    fanIn: stage.fanIn, rows: rows, inputCut: inputRowCut(s, rows: rows, workspace: workspace),
-                    team: team,
-                    weights: weightProduct, biases: biasProduct, input: inputProduct)
-            case .activation:
+                let work = curvatureWork(
+                    s, parameters: w, direction: v, rows: rows, result: hv, inputProduct: inputProduct,
+                    workspace: workspace)
+                folded = work.folded
+                runLayerProducts(s, rows: rows, work, workspace: workspace, team: team)
+            case .activation, .maxpool, .avgpool:
                 guard let target else { continue }
                 // Element by element, so split by rows between the team (the same bits either way).
                 let (top, bottom) = halves(0..<rows)
                 team.run(
-                    { rBackwardActivation(s, into: target, rows: top, workspace: workspace) },
-                    { rBackwardActivation(s, into: target, rows: bottom, workspace: workspace) })
-            case .maxpool, .avgpool:
-                guard let target else { continue }
-                let (top, bottom) = halves(0..<rows)
-                team.run(
-                    { backwardWithoutParameters(s, delta: rDelta, into: target, rows: top, workspace: workspace) },
-                    { backwardWithoutParameters(s, delta: rDelta, into: target, rows: bottom, workspace: workspace) })
+                    { rBackwardWithoutParameters(s, into: target, rows: top, workspace: workspace) },
+                    { rBackwardWithoutParameters(s, into: target, rows: bottom, workspace: workspace) })
             }
+        }
+    }
+
+    /// The R-backward pass's work at layer `s` (dense or conv; see `rBackward`).
+    func curvatureWork(
+        _ s: Int, parameters w: UnsafePointer<Double>, direction v: UnsafePointer<Double>, rows: Int,
+        result hv: UnsafeMutablePointer<Double>, inputProduct: UnsafeMutablePointer<Double>?,
+        workspace: NetworkWorkspace
+    ) -> LayerWork {
+        let stage = stages[s]
+        // Both (B, outputCount).
+        let delta = UnsafePointer(workspace.gradients[s]), rDelta = UnsafePointer(workspace.rGradients[s])
+        let previous = UnsafePointer(s > 0 ? workspace.outputs[s - 1] : workspace.input)
+        let target = inputTarget(s, buffers: workspace.rGradients, inputs: inputProduct)
+        let (positions, columns) = columnMatrix(s, input: previous, workspace: workspace)
+        // R{a}'s column matrix: R{input} is zero below the first layer with parameters.
+        let rColumns =
+            stage.dependsOnParameters && s > 0
+            ? columnMatrix(s, input: workspace.rOutputs[s - 1], r: true, workspace: workspace).matrix : nil
+        let products = rows * positions
+        // R{dW} rows `part`: (part, fanOut)
+        let weights = { (part: Range<Int>) in
+            ShortProducts.run(
+                m: part.count, n: stage.fanOut, k: products,
+                columns.transposedRows(part, times: rDelta, ldb: stage.fanOut),
+                plus: rColumns?.transposedRows(part, times: delta, ldb: stage.fanOut), base: .zero,
+                into: hv + stage.weightOffset + part.lowerBound * stage.fanOut, ldc: stage.fanOut)
+        }
+        let biases = {
+            addColumnSums(
+                of: rDelta, rows: products, cols: stage.fanOut, into: hv + stage.biasOffset, accumulate: false)
+        }
+        guard let target else { return LayerWork(weights: weights, biases: biases, input: nil, folded: nil) }
+        let activation = foldedActivation(below: s)
+        let input = { (part: Range<Int>, half: Int) in
+            if case .conv2d(let geometry) = stage.operation {
+                backpropagateColumns(
+                    delta: rDelta, weights: w + stage.weightOffset, plus: (delta, v + stage.weightOffset),
+                    scratch: workspace.columnGradients[half], into: target, images: part, geometry: geometry)
+                return
+            }
+            let first = part.lowerBound * stage.fanOut
+            ShortProducts.run(
+                m: part.count, n: stage.fanIn, k: stage.fanOut,
+                .init(
+                    a: rDelta + first, lda: stage.fanOut, b: w + stage.weightOffset, ldb: stage.fanOut,
+                    transposed: true),
+                plus: .init(
+                    a: delta + first, lda: stage.fanOut, b: v + stage.weightOffset, ldb: stage.fanOut,
+                    transposed: true),
+                base: .zero, into: target + part.lowerBound * stage.fanIn, ldc: stage.fanIn)
+            if let activation {
+                rBackwardActivation(
+                    activation, into: workspace.rGradients[activation - 1], rows: part, workspace: workspace)
+            }
+        }
+        return LayerWork(weights: weights, biases: biases, input: input, folded: activation)
+    }
+
+    /// The R-backward of stage `s`, which has no parameters, over the rows in `part` into `target`:
+    /// an activation's (`rBackwardActivation`), or pooling's, which routes R{δ} as it routes δ.
+    func rBackwardWithoutParameters(
+        _ s: Int, into target: UnsafeMutablePointer<Double>, rows part: Range<Int>, workspace: NetworkWorkspace
+    ) {
+        if case .activation = stages[s].operation {
+            rBackwardActivation(s, into: target, rows: part, workspace: workspace)
+        } else {
+            backwardWithoutParameters(
+                s, delta: workspace.rGradients[s], into: target, rows: part, workspace: workspace)
         }
     }
 

@@ -55,11 +55,21 @@ public struct Network: Sendable {
             parameters: w, input: workspace.input, rows: batch, gradient: dw, accumulate: false,
             inputGradient: nil, workspace: workspace, team: team)
 
-        let lambda = l2.baseAddress!
-        // Two fixed halves, summed in order: the same bits with one or two threads.
+        let penalty = addPenaltyGradient(parameters: w, l2: l2.baseAddress!, gradient: dw, team: team)
+        workspace.gradientBatch = batch
+        return crossEntropy / Double(batch) + 0.5 * penalty
+    }
+
+    /// gradient += λ ⊙ w; returns Σ λ·w². Two fixed halves, summed in order: the same bits with one
+    /// or two threads.
+    func addPenaltyGradient(
+        parameters w: UnsafePointer<Double>, l2 lambda: UnsafePointer<Double>,
+        gradient dw: UnsafeMutablePointer<Double>,
+        team: WorkerTeam
+    ) -> Double {
         let (early, late) = team.map { half in
             var penalty = 0.0
-            let (first, second) = halves(0..<count)
+            let (first, second) = halves(0..<architecture.parameterCount)
             for i in half == 0 ? first : second {
                 let decay = lambda[i] * w[i]
                 penalty += decay * w[i]
@@ -67,9 +77,7 @@ public struct Network: Sendable {
             }
             return penalty
         }
-        let penalty = early + late
-        workspace.gradientBatch = batch
-        return crossEntropy / Double(batch) + 0.5 * penalty
+        return early + late
     }
 
     /// Mean cross-entropy (no penalty) and number of misclassified rows over `rows` rows, in chunks

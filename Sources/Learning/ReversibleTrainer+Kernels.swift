@@ -16,36 +16,37 @@ extension RunState {
         return dAlpha
     }
 
-    /// dv += α dw, direction = (1 − γ) dv; returns this range's part of dγ = ⟨dv, v_t + g_t⟩.
+    /// dv += α dw and direction = (1 − γ) dv: step t's Hessian direction, which does not depend on
+    /// the step's gradient, so the model computes the two in one sweep.
     @inline(__always)
-    static func velocityAdjoint(
-        scratch: TrainerScratch, range: Range<Int>, learningRate alpha: Double, decay: Double
-    ) -> Double {
-        let v = scratch.v, g = scratch.gradient, dw = scratch.dw, dv = scratch.dv, direction = scratch.direction
-        var dGamma = 0.0
+    static func velocityDirection(scratch: TrainerScratch, range: Range<Int>, learningRate alpha: Double, decay: Double)
+    {
+        let dw = scratch.dw, dv = scratch.dv, direction = scratch.direction
         for i in range {
             let adjoint = dv[i] + alpha * dw[i]
             dv[i] = adjoint
-            dGamma += adjoint * (FixedPoint.value(v[i]) + g[i])
             direction[i] = decay * adjoint
         }
-        return dGamma
     }
 
     /// The end of step t and, unless t is the first step, the start of step t − 1 (see `position`)
-    /// in one pass; returns this range's part of dα_{t−1} (0 when there is no step t − 1).
+    /// in one pass; returns this range's parts of dγ_t = ⟨dv, v_t + g_t⟩ (dv before it decays by γ)
+    /// and of dα_{t−1} (0 when there is no step t − 1).
     @inline(__always)
     static func secondOrderAndPosition(
         scratch: TrainerScratch, range: Range<Int>, momentum gamma: Double, nextLearningRate: Double?
-    ) -> Double {
+    ) -> (dGamma: Double, dAlpha: Double) {
         let hv = scratch.hessianProduct, l2 = scratch.l2, direction = scratch.direction
         let dw = scratch.dw, dv = scratch.dv, dl2 = scratch.dl2, weights = scratch.weights
+        let v = scratch.v, g = scratch.gradient
+        var dGamma = 0.0
         for i in range {
+            dGamma += dv[i] * (FixedPoint.value(v[i]) + g[i])
             dw[i] -= hv[i] + l2[i] * direction[i]
             dl2[i] -= weights[i] * direction[i]
             dv[i] *= gamma
         }
-        guard let alpha = nextLearningRate else { return 0 }
-        return position(scratch: scratch, range: range, learningRate: alpha)
+        guard let alpha = nextLearningRate else { return (dGamma, 0) }
+        return (dGamma, position(scratch: scratch, range: range, learningRate: alpha))
     }
 }

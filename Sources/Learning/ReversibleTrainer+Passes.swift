@@ -185,17 +185,32 @@ struct RunState {
         return (Array(scratch.weights), objective)
     }
 
-    /// The reverse pass. Each step's per-parameter work is three streamed passes around the two
-    /// model calls and the buffer: (1) undo the velocity step, (2) the adjoint of v, (3) the
-    /// Hessian term, then the next step's position undo, fused, so w, v, dw, dv and the gradient
-    /// are each read about once per step.
+    /// The reverse pass. Each step's per-parameter work is three streamed passes around the model
+    /// call and the buffer: (1) the adjoint of v and the Hessian's direction, (2) undo the velocity
+    /// step, (3) dγ, the Hessian term, then the next step's position undo, fused, so w, v, dw, dv
+    /// and the gradient are each read about once per step. The direction does not depend on the
+    /// step's gradient, so one sweep of the model computes both (`lossGradientAndCurvature`).
     mutating func reverse(differentiateInputs: Bool, observe: (TrainingPhase) -> Bool) throws(TrainingError) {
         guard schedule.iterations > 0 else { return }
         undoPosition(step: schedule.iterations - 1)
         for t in stride(from: schedule.iterations - 1, through: 0, by: -1) {
             guard observe(.reverse(step: t)) else { throw .cancelled }
-            // The gradient at w_t: bit-identical to the forward one (same weights, batch, code).
-            computeGradient(step: t)
+            // dv += α dw;  direction = (1 − γ) dv.
+            _ = eachBlockHalf { k, range in
+                Self.velocityDirection(
+                    scratch: scratch, range: range, learningRate: schedule.learningRates[t][k],
+                    decay: 1 - factors[t][k].value)
+            }
+            // The gradient at w_t, bit-identical to the forward one (same weights, batch, arithmetic),
+            // and H·direction there (without the penalty, which the last pass adds).
+            scratch.loadBatch(step: t, plan: problem.batches, from: problem.training, into: workspace.input)
+            _ = problem.model.lossGradientAndCurvature(
+                parameters: UnsafeBufferPointer(scratch.weights), l2: UnsafeBufferPointer(scratch.l2),
+                inputs: UnsafeBufferPointer(start: workspace.input, count: scratch.batchSize * scratch.features),
+                labels: UnsafeBufferPointer(scratch.batchLabels), batch: scratch.batchSize, gradient: scratch.gradient,
+                direction: UnsafeBufferPointer(scratch.direction), result: scratch.hessianProduct,
+                inputProduct: differentiateInputs ? scratch.inputProduct : nil, workspace: workspace, team: team)
+            if differentiateInputs { scatterInputProduct() }
             // Undo the velocity step: add the same increment back, then divide by γ exactly.
             _ = eachBlockHalf { k, range in
                 let decay = 1 - factors[t][k].value
@@ -203,29 +218,17 @@ struct RunState {
                 for i in range { v[i] += FixedPoint.raw(decay * g[i])! }
             }
             buffers.divide(scratch.v, by: factors[t], team: team)
-            // dv += α dw;  dγ = ⟨dv, v_t + g_t⟩;  direction = (1 − γ) dv.
-            let (first, second) = eachBlockHalf { k, range in
-                Self.velocityAdjoint(
-                    scratch: scratch, range: range, learningRate: schedule.learningRates[t][k],
-                    decay: 1 - factors[t][k].value)
-            }
-            for k in blocks.indices { dMomenta[t][k] = first[k] + second[k] }
-            // H·direction (without the penalty, which the next pass adds).
-            problem.model.curvatureProduct(
-                parameters: UnsafeBufferPointer(scratch.weights), direction: UnsafeBufferPointer(scratch.direction),
-                result: scratch.hessianProduct, inputProduct: differentiateInputs ? scratch.inputProduct : nil,
-                workspace: workspace, team: team)
-            if differentiateInputs { scatterInputProduct() }
-            // dw −= (H + diag λ)·direction;  dλ −= w ⊙ direction;  dv ← γ dv; then step t − 1's
-            // position undo on the same elements.
+            // dγ = ⟨dv, v_t + g_t⟩;  dw −= (H + diag λ)·direction;  dλ −= w ⊙ direction;  dv ← γ dv;
+            // then step t − 1's position undo on the same elements.
             let next = t > 0 ? t - 1 : nil
             let (early, late) = eachBlockHalf { k, range in
                 Self.secondOrderAndPosition(
                     scratch: scratch, range: range, momentum: factors[t][k].value,
                     nextLearningRate: next.map { schedule.learningRates[$0][k] })
             }
+            for k in blocks.indices { dMomenta[t][k] = early[k].dGamma + late[k].dGamma }
             if let next {
-                for k in blocks.indices { dLearningRates[next][k] = early[k] + late[k] }
+                for k in blocks.indices { dLearningRates[next][k] = early[k].dAlpha + late[k].dAlpha }
             }
         }
     }

@@ -164,7 +164,7 @@ private final class SharedRunState {
             }
             buffers.divide(scratch.v, by: factors[t], team: .serial)
             for (k, block) in blocks.enumerated() {
-                _ = RunState.velocityAdjoint(
+                RunState.velocityDirection(
                     scratch: scratch, range: block.range, learningRate: schedule.learningRates[t][k],
                     decay: 1 - factors[t][k].value)
             }

@@ -86,15 +86,60 @@ public enum ShortProducts {
         }
     }
 
+    /// What a paired product's two outputs start from: +0, or one bias row each.
+    public enum PairedBase {
+        case zero
+        case biases(UnsafePointer<Double>, UnsafePointer<Double>)
+    }
+
+    /// c ← base₁ + first.a·first.b and c2 ← (base₂ + first.a·b2) + second.a·op(second.b): a pass's
+    /// product and its R-pass's, which share A (the layer's input, or its im2col matrix), in one
+    /// sweep that reads A once and runs twice the columns per tile (`rewind_paired_products`).
+    /// Each output has the bits of `run` called for it alone, which is what runs where the
+    /// kernels do not. b2 has first.b's shape and row stride, c2 c's; first.b is not transposed.
+    public static func runPaired(
+        m: Int, n: Int, k: Int, _ first: Operand, pairedWith b2: UnsafePointer<Double>, plus second: Operand? = nil,
+        base: PairedBase, into c: UnsafeMutablePointer<Double>, pairedInto c2: UnsafeMutablePointer<Double>,
+        ldc: Int, useKernels: Bool = true
+    ) {
+        precondition(!first.transposed, "ShortProducts.runPaired: first.b is transposed")
+        if useKernels && kernelsApply {
+            var one = operand(first)
+            var biases: (UnsafePointer<Double>?, UnsafePointer<Double>?) = (nil, nil)
+            if case .biases(let b, let bPaired) = base { biases = (b, bPaired) }
+            let done =
+                if let second {
+                    withUnsafePointer(to: operand(second)) {
+                        rewind_paired_products(
+                            Int64(m), Int64(n), Int64(k), &one, b2, $0, biases.0, biases.1, c, c2, Int64(ldc))
+                    }
+                } else {
+                    rewind_paired_products(
+                        Int64(m), Int64(n), Int64(k), &one, b2, nil, biases.0, biases.1, c, c2, Int64(ldc))
+                }
+            if done != 0 { return }
+        }
+        var paired = first
+        paired.b = b2
+        let (base1, base2): (Base, Base) =
+            switch base {
+            case .zero: (.zero, .zero)
+            case .biases(let b, let bPaired): (.bias(b), .bias(bPaired))
+            }
+        run(m: m, n: n, k: k, first, base: base1, into: c, ldc: ldc, useKernels: useKernels)
+        run(m: m, n: n, k: k, paired, plus: second, base: base2, into: c2, ldc: ldc, useKernels: useKernels)
+    }
+
+    private static func operand(_ o: Operand) -> rewind_product {
+        rewind_product(
+            a: o.a, lda: Int64(o.lda), b: o.b, ldb: Int64(o.ldb), a_transposed: o.aTransposed ? 1 : 0,
+            b_transposed: o.transposed ? 1 : 0, row_offsets: o.gather?.rows, column_offsets: o.gather?.columns)
+    }
+
     private static func viaKernels(
         m: Int, n: Int, k: Int, _ first: Operand, plus second: Operand?, base: Base,
         into c: UnsafeMutablePointer<Double>, ldc: Int
     ) -> Bool {
-        func operand(_ o: Operand) -> rewind_product {
-            rewind_product(
-                a: o.a, lda: Int64(o.lda), b: o.b, ldb: Int64(o.ldb), a_transposed: o.aTransposed ? 1 : 0,
-                b_transposed: o.transposed ? 1 : 0, row_offsets: o.gather?.rows, column_offsets: o.gather?.columns)
-        }
         var one = operand(first)
         var bias: UnsafePointer<Double>?
         var accumulate: Int32 = 0

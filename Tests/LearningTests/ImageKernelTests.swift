@@ -75,4 +75,62 @@ struct ImageKernelTests {
         }
         #expect(size == 1 ? routes == firsts : routes != firsts)
     }
+
+    @Test(
+        "gathering the maxima (with and without relu's φ') gives the Swift loops' bits",
+        .enabled(if: imageKernelsApply, "no AVX-512 here"),
+        arguments: [(6, 6, 1, 2), (7, 5, 3, 2), (8, 8, 8, 2), (9, 9, 13, 3), (4, 4, 16, 4)])
+    func gatherMaximaMatches(height: Int, width: Int, channels: Int, size: Int) throws {
+        let input = ImageShape(height: height, width: width, channels: channels)
+        let architecture = try NetworkArchitecture(
+            inputs: input.count, image: input, layers: [.maxpool(size: size)], classes: 2)
+        guard case .maxpool(let g) = architecture.stages[0].operation else {
+            Issue.record("no max pooling stage")
+            return
+        }
+        let rows = 3
+        // Routes from a real pooling (ties and NaN included), then R{z} and relu outputs with ±0,
+        // NaN and infinities at the maxima.
+        let z = Self.awkwardValues(rows * input.count, seed: UInt64(width * 10 + size))
+        var pooled = [Double](repeating: 0, count: rows * g.output.count), routes = pooled
+        z.withUnsafeBufferPointer { z in
+            pooled.withUnsafeMutableBufferPointer { p in
+                routes.withUnsafeMutableBufferPointer { r in
+                    maxPool(z.baseAddress!, into: p.baseAddress!, routes: r.baseAddress!, rows: rows, geometry: g)
+                }
+            }
+        }
+        let x = Self.awkwardValues(rows * input.count, seed: UInt64(height * 7 + channels))
+        let a = Self.awkwardValues(rows * input.count, seed: UInt64(channels * 3 + size))
+        func run(_ kernels: Bool, relu: Bool) -> [UInt64] {
+            var out = [Double](repeating: .nan, count: rows * g.output.count + 1)
+            x.withUnsafeBufferPointer { x in
+                a.withUnsafeBufferPointer { a in
+                    routes.withUnsafeBufferPointer { r in
+                        out.withUnsafeMutableBufferPointer { o in
+                            if relu {
+                                gatherMaximaThroughRelu(
+                                    x.baseAddress!, routes: r.baseAddress!, activations: a.baseAddress!,
+                                    into: o.baseAddress!, rows: rows, geometry: g, useKernels: kernels)
+                            } else {
+                                gatherMaxima(
+                                    x.baseAddress!, routes: r.baseAddress!, into: o.baseAddress!, rows: rows,
+                                    geometry: g, useKernels: kernels)
+                            }
+                        }
+                    }
+                }
+            }
+            return out.map(\.bitPattern)
+        }
+        for relu in [false, true] {
+            let vector = run(true, relu: relu), scalar = run(false, relu: relu)
+            #expect(vector == scalar, "relu \(relu)")
+            // The last slot is beyond the outputs: left alone.
+            #expect(Double(bitPattern: vector.last!).isNaN)
+        }
+        // Not vacuous: relu's φ' zeroes some maxima and keeps others.
+        let plain = run(false, relu: false), gated = run(false, relu: true)
+        #expect(zip(plain, gated).contains { $0 != $1 } && zip(plain, gated).contains { $0 == $1 })
+    }
 }

@@ -21,4 +21,12 @@ void rewind_max_pool(
     const double *x, double *out, double *routes, int64_t images, int64_t height, int64_t width, int64_t channels,
     int64_t size);
 
+/// Max pooling's R-forward: for each of `images` images and each of its `outCount` outputs,
+/// out ← x[route] (`routes` as `rewind_max_pool` writes them: an index into the image's `inCount`
+/// values, as a double), times (a[route] > 0 ? 1 : 0) when `a` is not null (relu's φ' read from
+/// its output: the relu's R-forward at the maximum).
+void rewind_gather_maxima(
+    const double *x, const double *routes, const double *a, double *out, int64_t images, int64_t inCount,
+    int64_t outCount);
+
 #endif

@@ -53,4 +53,16 @@ int rewind_products(
     int64_t m, int64_t n, int64_t k, const rewind_product *first, const rewind_product *second,
     const double *bias, int32_t accumulate, double *c, int64_t ldc);
 
+/// The two products of a forward pass and its R-pass (or of a weight gradient and its R-pass) that
+/// share their A, in one sweep that reads A once: c ← base + first.A·first.B and
+/// c2 ← (base₂ + first.A·b2) + second.A·second.B (the second product onto c2 only, when not null).
+/// b2 has first.B's shape and row stride, c2 c's; base is bias and bias2 when both are given, else
+/// +0 for both. Each output has exactly the bits `rewind_products` gives it alone.
+///
+/// Returns 0, having changed nothing, where `rewind_products` would, or when first.B is
+/// transposed, or only one bias is given: the caller then makes the single calls.
+int rewind_paired_products(
+    int64_t m, int64_t n, int64_t k, const rewind_product *first, const double *b2, const rewind_product *second,
+    const double *bias, const double *bias2, double *c, double *c2, int64_t ldc);
+
 #endif
