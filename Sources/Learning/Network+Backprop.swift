@@ -351,22 +351,36 @@ extension Network {
         team.run({ pass(top) }, { pass(bottom) })
     }
 
-    /// `backwardMaxPoolOverRelu`'s work on a range of rows, or nil when nothing needs it.
+    /// `backwardMaxPoolOverRelu`'s work on a range of rows, or nil when nothing needs it; with
+    /// `second`, a second gradient over the same maxima into its own target in the same pass (the
+    /// R-backward's beside the backward's), or alone when the first has no target.
     func maxPoolOverReluPass(
         _ s: Int, delta: UnsafePointer<Double>, buffers: [UnsafeMutablePointer<Double>],
-        inputs: UnsafeMutablePointer<Double>?, workspace: NetworkWorkspace
+        inputs: UnsafeMutablePointer<Double>?,
+        alongside second: (
+            delta: UnsafePointer<Double>, buffers: [UnsafeMutablePointer<Double>],
+            inputs: UnsafeMutablePointer<Double>?
+        )? = nil,
+        workspace: NetworkWorkspace
     ) -> ((Range<Int>) -> Void)? {
         guard case .maxpool(let g) = stages[s].operation else {
             preconditionFailure("backwardMaxPoolOverRelu: stage \(s) is not max pooling")
         }
-        guard let target = inputTarget(s - 1, buffers: buffers, inputs: inputs) else { return nil }
+        var passes: [(delta: UnsafePointer<Double>, target: UnsafeMutablePointer<Double>)] = []
+        if let target = inputTarget(s - 1, buffers: buffers, inputs: inputs) { passes.append((delta, target)) }
+        if let second, let target = inputTarget(s - 1, buffers: second.buffers, inputs: second.inputs) {
+            passes.append((second.delta, target))
+        }
+        guard let first = passes.first else { return nil }
+        let other = passes.count > 1 ? passes[1] : nil
         let inCount = g.input.count, outCount = g.output.count
         return { rows in
             guard !rows.isEmpty else { return }
+            let (images, outputs) = (rows.lowerBound * inCount, rows.lowerBound * outCount)
             unpoolMaximumThroughRelu(
-                delta + rows.lowerBound * outCount, routes: workspace.routes[s]! + rows.lowerBound * outCount,
-                activations: workspace.outputs[s - 1] + rows.lowerBound * inCount,
-                into: target + rows.lowerBound * inCount, rows: rows.count, geometry: g)
+                first.delta + outputs, routes: workspace.routes[s]! + outputs,
+                activations: workspace.outputs[s - 1] + images, into: first.target + images, rows: rows.count,
+                geometry: g, alongside: other.map { ($0.delta + outputs, $0.target + images) })
         }
     }
 

@@ -272,7 +272,9 @@ func gatherMaxima(
 ) {
     let inCount = g.input.count, outCount = g.output.count
     if useKernels && imageKernelsApply {
-        rewind_gather_maxima(x, routes, nil, out, Int64(rows), Int64(inCount), Int64(outCount))
+        rewind_gather_maxima(
+            x, routes, nil, out, Int64(rows), Int64(g.input.height), Int64(g.input.width), Int64(g.input.channels),
+            Int64(g.size))
         return
     }
     for b in 0..<rows {
@@ -289,7 +291,9 @@ func gatherMaximaThroughRelu(
 ) {
     let inCount = g.input.count, outCount = g.output.count
     if useKernels && imageKernelsApply {
-        rewind_gather_maxima(x, routes, a, out, Int64(rows), Int64(inCount), Int64(outCount))
+        rewind_gather_maxima(
+            x, routes, a, out, Int64(rows), Int64(g.input.height), Int64(g.input.width), Int64(g.input.channels),
+            Int64(g.size))
         return
     }
     for b in 0..<rows {
@@ -303,29 +307,47 @@ func gatherMaximaThroughRelu(
 /// below ← each output gradient at its window's maximum times relu's φ' there (read from relu's
 /// output `a`: 1 where positive), 0 elsewhere: `unpoolMaximum` and then relu's backward step in
 /// one pass. The bits of the two: the same (0 + δ)·φ' at each maximum, +0·φ' = +0 everywhere
-/// else (windows do not overlap).
+/// else (windows do not overlap). With `second`, the same for a second gradient over the same
+/// maxima (the R-backward's R{δ} beside δ) in the same pass. Every value written once, eight
+/// channels an instruction, where `imageKernelsApply` (`useKernels: false` for the tests).
 func unpoolMaximumThroughRelu(
     _ gradient: UnsafePointer<Double>, routes: UnsafePointer<Double>, activations a: UnsafePointer<Double>,
-    into below: UnsafeMutablePointer<Double>, rows: Int, geometry g: PoolingGeometry
+    into below: UnsafeMutablePointer<Double>, rows: Int, geometry g: PoolingGeometry,
+    alongside second: (gradient: UnsafePointer<Double>, below: UnsafeMutablePointer<Double>)? = nil,
+    useKernels: Bool = true
 ) {
+    if useKernels && imageKernelsApply {
+        rewind_unpool_maxima(
+            gradient, second?.gradient, routes, a, below, second?.below, Int64(rows), Int64(g.input.height),
+            Int64(g.input.width), Int64(g.input.channels), Int64(g.size))
+        return
+    }
     let inCount = g.input.count, outCount = g.output.count
-    below.update(repeating: 0, count: rows * inCount)
-    for b in 0..<rows {
-        for o in 0..<outCount {
-            let r = b * inCount + Int(routes[b * outCount + o])
-            below[r] = (0 + gradient[b * outCount + o]) * (a[r] > 0 ? 1 : 0)
+    for (gradient, below) in [(gradient, below)] + (second.map { [$0] } ?? []) {
+        below.update(repeating: 0, count: rows * inCount)
+        for b in 0..<rows {
+            for o in 0..<outCount {
+                let r = b * inCount + Int(routes[b * outCount + o])
+                below[r] = (0 + gradient[b * outCount + o]) * (a[r] > 0 ? 1 : 0)
+            }
         }
     }
 }
 
 /// The adjoint of `gatherMaxima`: each output gradient goes to its window's maximum, 0 elsewhere.
+/// Every value written once, eight channels an instruction, where `imageKernelsApply`
+/// (`useKernels: false` for the tests); elsewhere zeroed, then the maxima scattered.
 func unpoolMaximum(
     _ gradient: UnsafePointer<Double>, routes: UnsafePointer<Double>, into below: UnsafeMutablePointer<Double>,
-    rows: Int, geometry g: PoolingGeometry
+    rows: Int, geometry g: PoolingGeometry, useKernels: Bool = true
 ) {
+    if useKernels && imageKernelsApply {
+        rewind_unpool_maxima(
+            gradient, nil, routes, nil, below, nil, Int64(rows), Int64(g.input.height), Int64(g.input.width),
+            Int64(g.input.channels), Int64(g.size))
+        return
+    }
     let inCount = g.input.count, outCount = g.output.count
-    // Zeroing with memset and scattering the few maxima beats writing every value once (measured:
-    // that needs a route comparison per value).
     below.update(repeating: 0, count: rows * inCount)
     for b in 0..<rows {
         for o in 0..<outCount {

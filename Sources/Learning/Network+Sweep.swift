@@ -119,21 +119,15 @@ extension Network {
             let target = inputTarget(s, buffers: workspace.rGradients, inputs: inputProduct)
             if isMaxPoolOverRelu(s) {
                 folded = s - 1  // run inside this step
-                let gradientPass = maxPoolOverReluPass(
-                    s, delta: workspace.gradients[s], buffers: workspace.gradients, inputs: nil, workspace: workspace)
-                let curvaturePass = maxPoolOverReluPass(
-                    s, delta: workspace.rGradients[s], buffers: workspace.rGradients, inputs: inputProduct,
+                // δ and R{δ} through the same maxima and φ' in one pass.
+                if let pass = maxPoolOverReluPass(
+                    s, delta: workspace.gradients[s], buffers: workspace.gradients, inputs: nil,
+                    alongside: (UnsafePointer(workspace.rGradients[s]), workspace.rGradients, inputProduct),
                     workspace: workspace)
-                let (top, bottom) = halves(0..<rows)
-                team.run(
-                    {
-                        gradientPass?(top)
-                        curvaturePass?(top)
-                    },
-                    {
-                        gradientPass?(bottom)
-                        curvaturePass?(bottom)
-                    })
+                {
+                    let (top, bottom) = halves(0..<rows)
+                    team.run({ pass(top) }, { pass(bottom) })
+                }
                 continue
             }
             switch stage.operation {

@@ -133,4 +133,77 @@ struct ImageKernelTests {
         let plain = run(false, relu: false), gated = run(false, relu: true)
         #expect(zip(plain, gated).contains { $0 != $1 } && zip(plain, gated).contains { $0 == $1 })
     }
+
+    @Test(
+        "unpooling the maxima (alone, through relu, and two gradients at once) gives the Swift loops' bits",
+        .enabled(if: imageKernelsApply, "no AVX-512 here"),
+        // (height, width, channels, size, rows): a few small images (scattered in cache), and
+        // batches beyond a MiB (written window by window), ragged windows in both.
+        arguments: [
+            (6, 6, 1, 2, 3), (7, 5, 3, 2, 3), (8, 8, 8, 2, 3), (9, 9, 13, 3, 3), (4, 4, 16, 4, 3), (5, 3, 9, 1, 3),
+            (28, 28, 8, 2, 30), (9, 9, 13, 3, 130), (7, 5, 3, 2, 1300),
+        ])
+    func unpoolMatches(height: Int, width: Int, channels: Int, size: Int, rows: Int) throws {
+        let input = ImageShape(height: height, width: width, channels: channels)
+        let architecture = try NetworkArchitecture(
+            inputs: input.count, image: input, layers: [.maxpool(size: size)], classes: 2)
+        guard case .maxpool(let g) = architecture.stages[0].operation else {
+            Issue.record("no max pooling stage")
+            return
+        }
+        let z = Self.awkwardValues(rows * input.count, seed: UInt64(width * 13 + size))
+        var pooled = [Double](repeating: 0, count: rows * g.output.count), routes = pooled
+        z.withUnsafeBufferPointer { z in
+            pooled.withUnsafeMutableBufferPointer { p in
+                routes.withUnsafeMutableBufferPointer { r in
+                    maxPool(z.baseAddress!, into: p.baseAddress!, routes: r.baseAddress!, rows: rows, geometry: g)
+                }
+            }
+        }
+        // Gradients with ±0, NaN and infinities; relu outputs with ties at 0 and NaN.
+        let delta = Self.awkwardValues(rows * g.output.count, seed: UInt64(height * 5 + channels))
+        let rDelta = Self.awkwardValues(rows * g.output.count, seed: UInt64(height * 11 + channels))
+        let a = Self.awkwardValues(rows * input.count, seed: UInt64(channels * 7 + size))
+        enum Form { case plain, relu, reluPair }
+        func run(_ kernels: Bool, _ form: Form) -> [UInt64] {
+            // Stale values everywhere first: every value below must be written.
+            var below = [Double](repeating: .nan, count: rows * input.count + 1), below2 = below
+            delta.withUnsafeBufferPointer { d in
+                rDelta.withUnsafeBufferPointer { d2 in
+                    routes.withUnsafeBufferPointer { r in
+                        a.withUnsafeBufferPointer { a in
+                            below.withUnsafeMutableBufferPointer { o in
+                                below2.withUnsafeMutableBufferPointer { o2 in
+                                    switch form {
+                                    case .plain:
+                                        unpoolMaximum(
+                                            d.baseAddress!, routes: r.baseAddress!, into: o.baseAddress!, rows: rows,
+                                            geometry: g, useKernels: kernels)
+                                    case .relu, .reluPair:
+                                        unpoolMaximumThroughRelu(
+                                            d.baseAddress!, routes: r.baseAddress!, activations: a.baseAddress!,
+                                            into: o.baseAddress!, rows: rows, geometry: g,
+                                            alongside: form == .reluPair ? (d2.baseAddress!, o2.baseAddress!) : nil,
+                                            useKernels: kernels)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            return (below + (form == .reluPair ? below2 : [])).map(\.bitPattern)
+        }
+        for form in [Form.plain, .relu, .reluPair] {
+            let vector = run(true, form), scalar = run(false, form)
+            #expect(vector == scalar, "\(form)")
+            // Every value of the images written (no stale NaN left where no maximum lies), the slot
+            // past them left alone.
+            let values = vector.map { Double(bitPattern: $0) }
+            #expect(values[rows * input.count].isNaN)
+            #expect(values.filter(\.isNaN).count < values.count / 4)
+        }
+        // Not vacuous: relu's φ' zeroes some maxima.
+        #expect(run(false, .plain) != run(false, .relu))
+    }
 }

@@ -21,12 +21,20 @@ void rewind_max_pool(
     const double *x, double *out, double *routes, int64_t images, int64_t height, int64_t width, int64_t channels,
     int64_t size);
 
-/// Max pooling's R-forward: for each of `images` images and each of its `outCount` outputs,
-/// out ← x[route] (`routes` as `rewind_max_pool` writes them: an index into the image's `inCount`
-/// values, as a double), times (a[route] > 0 ? 1 : 0) when `a` is not null (relu's φ' read from
+/// Max pooling's R-forward over the windows `rewind_max_pool` walks: out ← x at each window's
+/// route (as it wrote them), times (a > 0 ? 1 : 0) there when `a` is not null (relu's φ' read from
 /// its output: the relu's R-forward at the maximum).
 void rewind_gather_maxima(
-    const double *x, const double *routes, const double *a, double *out, int64_t images, int64_t inCount,
-    int64_t outCount);
+    const double *x, const double *routes, const double *a, double *out, int64_t images, int64_t height, int64_t width,
+    int64_t channels, int64_t size);
+
+/// Max pooling's backward step (the adjoint of `rewind_gather_maxima`): below ← 0 + the gradient
+/// of each window's output at its route, times (a > 0 ? 1 : 0) there when `a` is not null (relu's
+/// backward step too), and +0 everywhere else; every value of `below` written once. With
+/// `gradient2` and `below2` (both or neither) the same for a second gradient over the same routes
+/// (the R-backward's R{δ}) in the same pass.
+void rewind_unpool_maxima(
+    const double *gradient, const double *gradient2, const double *routes, const double *a, double *below,
+    double *below2, int64_t images, int64_t height, int64_t width, int64_t channels, int64_t size);
 
 #endif
