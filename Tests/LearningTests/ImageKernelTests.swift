@@ -18,6 +18,30 @@ struct ImageKernelTests {
         }
     }
 
+    /// The geometry of size × size max pooling (stride size) over `input`.
+    static func pooling(_ input: ImageShape, size: Int) throws -> PoolingGeometry {
+        let architecture = try NetworkArchitecture(
+            inputs: input.count, image: input, layers: [.maxpool(size: size)], classes: 2)
+        guard case .maxpool(let g) = architecture.stages[0].operation else {
+            preconditionFailure("no max pooling stage")
+        }
+        return g
+    }
+
+    /// The routes a real max pooling of `rows` images of awkward values (ties, ±0, NaN) leaves.
+    static func routes(_ g: PoolingGeometry, rows: Int, seed: UInt64) -> [Double] {
+        let z = awkwardValues(rows * g.input.count, seed: seed)
+        var pooled = [Double](repeating: 0, count: rows * g.output.count), routes = pooled
+        z.withUnsafeBufferPointer { z in
+            pooled.withUnsafeMutableBufferPointer { p in
+                routes.withUnsafeMutableBufferPointer { r in
+                    maxPool(z.baseAddress!, into: p.baseAddress!, routes: r.baseAddress!, rows: rows, geometry: g)
+                }
+            }
+        }
+        return routes
+    }
+
     @Test(
         "rectify gives the Swift loop's bits", .enabled(if: imageKernelsApply, "no AVX-512 here"),
         arguments: [1, 7, 8, 9, 63, 1000])
@@ -40,12 +64,7 @@ struct ImageKernelTests {
         arguments: [(6, 6, 1, 2), (7, 5, 3, 2), (8, 8, 8, 2), (9, 9, 13, 3), (4, 4, 16, 4), (5, 3, 9, 1)])
     func maxPoolMatches(height: Int, width: Int, channels: Int, size: Int) throws {
         let input = ImageShape(height: height, width: width, channels: channels)
-        let architecture = try NetworkArchitecture(
-            inputs: input.count, image: input, layers: [.maxpool(size: size)], classes: 2)
-        guard case .maxpool(let g) = architecture.stages[0].operation else {
-            Issue.record("no max pooling stage")
-            return
-        }
+        let g = try Self.pooling(input, size: size)
         let rows = 3
         let x = Self.awkwardValues(rows * input.count, seed: UInt64(height * 100 + channels))
         func run(_ kernels: Bool) -> [UInt64] {
@@ -82,24 +101,11 @@ struct ImageKernelTests {
         arguments: [(6, 6, 1, 2), (7, 5, 3, 2), (8, 8, 8, 2), (9, 9, 13, 3), (4, 4, 16, 4)])
     func gatherMaximaMatches(height: Int, width: Int, channels: Int, size: Int) throws {
         let input = ImageShape(height: height, width: width, channels: channels)
-        let architecture = try NetworkArchitecture(
-            inputs: input.count, image: input, layers: [.maxpool(size: size)], classes: 2)
-        guard case .maxpool(let g) = architecture.stages[0].operation else {
-            Issue.record("no max pooling stage")
-            return
-        }
+        let g = try Self.pooling(input, size: size)
         let rows = 3
         // Routes from a real pooling (ties and NaN included), then R{z} and relu outputs with ±0,
         // NaN and infinities at the maxima.
-        let z = Self.awkwardValues(rows * input.count, seed: UInt64(width * 10 + size))
-        var pooled = [Double](repeating: 0, count: rows * g.output.count), routes = pooled
-        z.withUnsafeBufferPointer { z in
-            pooled.withUnsafeMutableBufferPointer { p in
-                routes.withUnsafeMutableBufferPointer { r in
-                    maxPool(z.baseAddress!, into: p.baseAddress!, routes: r.baseAddress!, rows: rows, geometry: g)
-                }
-            }
-        }
+        let routes = Self.routes(g, rows: rows, seed: UInt64(width * 10 + size))
         let x = Self.awkwardValues(rows * input.count, seed: UInt64(height * 7 + channels))
         let a = Self.awkwardValues(rows * input.count, seed: UInt64(channels * 3 + size))
         func run(_ kernels: Bool, relu: Bool) -> [UInt64] {
@@ -145,21 +151,8 @@ struct ImageKernelTests {
         ])
     func unpoolMatches(height: Int, width: Int, channels: Int, size: Int, rows: Int) throws {
         let input = ImageShape(height: height, width: width, channels: channels)
-        let architecture = try NetworkArchitecture(
-            inputs: input.count, image: input, layers: [.maxpool(size: size)], classes: 2)
-        guard case .maxpool(let g) = architecture.stages[0].operation else {
-            Issue.record("no max pooling stage")
-            return
-        }
-        let z = Self.awkwardValues(rows * input.count, seed: UInt64(width * 13 + size))
-        var pooled = [Double](repeating: 0, count: rows * g.output.count), routes = pooled
-        z.withUnsafeBufferPointer { z in
-            pooled.withUnsafeMutableBufferPointer { p in
-                routes.withUnsafeMutableBufferPointer { r in
-                    maxPool(z.baseAddress!, into: p.baseAddress!, routes: r.baseAddress!, rows: rows, geometry: g)
-                }
-            }
-        }
+        let g = try Self.pooling(input, size: size)
+        let routes = Self.routes(g, rows: rows, seed: UInt64(width * 13 + size))
         // Gradients with ±0, NaN and infinities; relu outputs with ties at 0 and NaN.
         let delta = Self.awkwardValues(rows * g.output.count, seed: UInt64(height * 5 + channels))
         let rDelta = Self.awkwardValues(rows * g.output.count, seed: UInt64(height * 11 + channels))
