@@ -366,18 +366,17 @@ extension Network {
         guard case .maxpool(let g) = stages[s].operation else {
             preconditionFailure("backwardMaxPoolOverRelu: stage \(s) is not max pooling")
         }
-        var passes: [(delta: UnsafePointer<Double>, target: UnsafeMutablePointer<Double>)] = []
-        if let target = inputTarget(s - 1, buffers: buffers, inputs: inputs) { passes.append((delta, target)) }
-        if let second, let target = inputTarget(s - 1, buffers: second.buffers, inputs: second.inputs) {
-            passes.append((second.delta, target))
+        let primary = inputTarget(s - 1, buffers: buffers, inputs: inputs).map { (delta: delta, target: $0) }
+        let secondary = second.flatMap { second in
+            inputTarget(s - 1, buffers: second.buffers, inputs: second.inputs).map { (delta: second.delta, target: $0) }
         }
-        guard let first = passes.first else { return nil }
-        let other = passes.count > 1 ? passes[1] : nil
+        guard let first = primary ?? secondary else { return nil }
+        let other = primary == nil ? nil : secondary
         let inCount = g.input.count, outCount = g.output.count
         return { rows in
             guard !rows.isEmpty else { return }
             let (images, outputs) = (rows.lowerBound * inCount, rows.lowerBound * outCount)
-            unpoolMaximumThroughRelu(
+            unpoolMaximum(
                 first.delta + outputs, routes: workspace.routes[s]! + outputs,
                 activations: workspace.outputs[s - 1] + images, into: first.target + images, rows: rows.count,
                 geometry: g, alongside: other.map { ($0.delta + outputs, $0.target + images) })

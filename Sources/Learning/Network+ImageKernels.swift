@@ -264,54 +264,38 @@ func maxPool(
     }
 }
 
-/// out ← x at each window's recorded maximum (the R-forward of max pooling). Eight outputs an
-/// instruction where `imageKernelsApply` (`useKernels: false` for the tests).
+/// out ← x at each window's recorded maximum (the R-forward of max pooling); with `activations`,
+/// times relu's φ' there, read from its output `a` (1 where positive): relu's R-forward then max
+/// pooling's, in one pass over the maxima only. Eight outputs an instruction where
+/// `imageKernelsApply` (`useKernels: false` for the tests).
 func gatherMaxima(
-    _ x: UnsafePointer<Double>, routes: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>,
-    rows: Int, geometry g: PoolingGeometry, useKernels: Bool = true
-) {
-    let inCount = g.input.count, outCount = g.output.count
-    if useKernels && imageKernelsApply {
-        rewind_gather_maxima(
-            x, routes, nil, out, Int64(rows), Int64(g.input.height), Int64(g.input.width), Int64(g.input.channels),
-            Int64(g.size))
-        return
-    }
-    for b in 0..<rows {
-        for o in 0..<outCount { out[b * outCount + o] = x[b * inCount + Int(routes[b * outCount + o])] }
-    }
-}
-
-/// out ← x·φ' at each window's recorded maximum, φ' relu's derivative read from its output `a`
-/// (1 where positive): relu's R-forward then max pooling's, in one pass over the maxima only.
-/// Eight outputs an instruction where `imageKernelsApply` (`useKernels: false` for the tests).
-func gatherMaximaThroughRelu(
-    _ x: UnsafePointer<Double>, routes: UnsafePointer<Double>, activations a: UnsafePointer<Double>,
+    _ x: UnsafePointer<Double>, routes: UnsafePointer<Double>, activations a: UnsafePointer<Double>? = nil,
     into out: UnsafeMutablePointer<Double>, rows: Int, geometry g: PoolingGeometry, useKernels: Bool = true
 ) {
-    let inCount = g.input.count, outCount = g.output.count
     if useKernels && imageKernelsApply {
         rewind_gather_maxima(
             x, routes, a, out, Int64(rows), Int64(g.input.height), Int64(g.input.width), Int64(g.input.channels),
             Int64(g.size))
         return
     }
+    let inCount = g.input.count, outCount = g.output.count
     for b in 0..<rows {
         for o in 0..<outCount {
             let r = b * inCount + Int(routes[b * outCount + o])
-            out[b * outCount + o] = x[r] * (a[r] > 0 ? 1 : 0)
+            out[b * outCount + o] = a.map { x[r] * ($0[r] > 0 ? 1 : 0) } ?? x[r]
         }
     }
 }
 
-/// below ← each output gradient at its window's maximum times relu's φ' there (read from relu's
-/// output `a`: 1 where positive), 0 elsewhere: `unpoolMaximum` and then relu's backward step in
-/// one pass. The bits of the two: the same (0 + δ)·φ' at each maximum, +0·φ' = +0 everywhere
-/// else (windows do not overlap). With `second`, the same for a second gradient over the same
-/// maxima (the R-backward's R{δ} beside δ) in the same pass. Every value written once, eight
-/// channels an instruction, where `imageKernelsApply` (`useKernels: false` for the tests).
-func unpoolMaximumThroughRelu(
-    _ gradient: UnsafePointer<Double>, routes: UnsafePointer<Double>, activations a: UnsafePointer<Double>,
+/// The adjoint of `gatherMaxima`: below ← each output gradient at its window's maximum (times
+/// relu's φ' there with `activations`: max pooling's backward step and then relu's in one pass),
+/// +0 elsewhere. The bits of the separate steps: (0 + δ)·φ' at each maximum, +0·φ' = +0
+/// everywhere else (windows do not overlap). With `second`, the same for a second gradient over
+/// the same maxima (the R-backward's R{δ} beside δ) in the same pass. Eight channels an
+/// instruction where `imageKernelsApply` (`useKernels: false` for the tests); elsewhere zeroed,
+/// then the maxima scattered.
+func unpoolMaximum(
+    _ gradient: UnsafePointer<Double>, routes: UnsafePointer<Double>, activations a: UnsafePointer<Double>? = nil,
     into below: UnsafeMutablePointer<Double>, rows: Int, geometry g: PoolingGeometry,
     alongside second: (gradient: UnsafePointer<Double>, below: UnsafeMutablePointer<Double>)? = nil,
     useKernels: Bool = true
@@ -328,30 +312,9 @@ func unpoolMaximumThroughRelu(
         for b in 0..<rows {
             for o in 0..<outCount {
                 let r = b * inCount + Int(routes[b * outCount + o])
-                below[r] = (0 + gradient[b * outCount + o]) * (a[r] > 0 ? 1 : 0)
+                let value = 0 + gradient[b * outCount + o]
+                below[r] = a.map { value * ($0[r] > 0 ? 1 : 0) } ?? value
             }
-        }
-    }
-}
-
-/// The adjoint of `gatherMaxima`: each output gradient goes to its window's maximum, 0 elsewhere.
-/// Every value written once, eight channels an instruction, where `imageKernelsApply`
-/// (`useKernels: false` for the tests); elsewhere zeroed, then the maxima scattered.
-func unpoolMaximum(
-    _ gradient: UnsafePointer<Double>, routes: UnsafePointer<Double>, into below: UnsafeMutablePointer<Double>,
-    rows: Int, geometry g: PoolingGeometry, useKernels: Bool = true
-) {
-    if useKernels && imageKernelsApply {
-        rewind_unpool_maxima(
-            gradient, nil, routes, nil, below, nil, Int64(rows), Int64(g.input.height), Int64(g.input.width),
-            Int64(g.input.channels), Int64(g.size))
-        return
-    }
-    let inCount = g.input.count, outCount = g.output.count
-    below.update(repeating: 0, count: rows * inCount)
-    for b in 0..<rows {
-        for o in 0..<outCount {
-            below[b * inCount + Int(routes[b * outCount + o])] += gradient[b * outCount + o]
         }
     }
 }

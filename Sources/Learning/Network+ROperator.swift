@@ -121,7 +121,7 @@ extension Network {
             if stage.dependsOnParameters, isMaxPoolOverRelu(s) {
                 // R{out} = R{z}·φ' at each window's maximum: what relu's R-forward would have
                 // left there, read where the pooling reads it.
-                gatherMaximaThroughRelu(
+                gatherMaxima(
                     workspace.rOutputs[s - 2] + first * stage.inputCount,
                     routes: workspace.routes[s]! + first * stage.outputCount,
                     activations: workspace.outputs[s - 1] + first * stage.inputCount, into: rOut, rows: rows,

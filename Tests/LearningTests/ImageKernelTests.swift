@@ -115,7 +115,7 @@ struct ImageKernelTests {
                     routes.withUnsafeBufferPointer { r in
                         out.withUnsafeMutableBufferPointer { o in
                             if relu {
-                                gatherMaximaThroughRelu(
+                                gatherMaxima(
                                     x.baseAddress!, routes: r.baseAddress!, activations: a.baseAddress!,
                                     into: o.baseAddress!, rows: rows, geometry: g, useKernels: kernels)
                             } else {
@@ -173,7 +173,7 @@ struct ImageKernelTests {
                                             d.baseAddress!, routes: r.baseAddress!, into: o.baseAddress!, rows: rows,
                                             geometry: g, useKernels: kernels)
                                     case .relu, .reluPair:
-                                        unpoolMaximumThroughRelu(
+                                        unpoolMaximum(
                                             d.baseAddress!, routes: r.baseAddress!, activations: a.baseAddress!,
                                             into: o.baseAddress!, rows: rows, geometry: g,
                                             alongside: form == .reluPair ? (d2.baseAddress!, o2.baseAddress!) : nil,

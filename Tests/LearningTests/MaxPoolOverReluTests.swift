@@ -98,7 +98,7 @@ struct MaxPoolOverReluTests {
             var rRelu = [Double](repeating: .nan, count: rz.count)
             rz.withUnsafeBufferPointer { x in
                 fused.withUnsafeMutableBufferPointer {
-                    gatherMaximaThroughRelu(
+                    gatherMaxima(
                         x.baseAddress!, routes: workspace.routes[s]!, activations: workspace.outputs[s - 1],
                         into: $0.baseAddress!, rows: Self.rows, geometry: g)
                 }
